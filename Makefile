@@ -1,0 +1,106 @@
+# xvps — top-level build. `make run` and `make test` are the two commands that matter; the
+# README documents every target. Libraries come through pkg-config; dependencies are installed
+# by scripts/deps.sh (apt-get) when missing.
+
+CC      ?= gcc
+BUILD   ?= build
+SAN     ?= 0
+PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls
+AGENT_PKGS := json-c xlutil devmapper
+TEST_PKGS  := criterion libcurl
+
+CFLAGS_BASE := -std=gnu17 -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -pthread
+ifeq ($(SAN),1)
+CFLAGS_BASE := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 -Werror \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN := -fsanitize=address,undefined
+endif
+
+pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+COMMON_SRC := $(wildcard common/*.c)
+PANEL_SRC  := $(filter-out panel/main.c,$(wildcard panel/*.c)) $(wildcard billing/*.c)
+AGENT_SRC  := $(filter-out provisioning/agent_main.c,$(wildcard provisioning/*.c)) \
+	$(wildcard hypervisor/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+API_SRC    := $(wildcard tests/api/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS)) $(CFLAGS)
+LIBS_PANEL := $(call pc_libs,$(PKGS))
+LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil
+LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
+
+BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest
+
+.PHONY: all bins deps run test test-unit test-api bench clean format check-format
+all: bins
+bins: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Static archives: a program pulls in only the objects it references.
+$(BUILD)/libcommon.a: $(call obj,$(COMMON_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libpanel.a: $(call obj,$(PANEL_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libagent.a: $(call obj,$(AGENT_SRC))
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/xvpsd: $(call obj,panel/main.c) $(BUILD)/libpanel.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
+
+$(BUILD)/xvps-agent: $(call obj,provisioning/agent_main.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_AGENT) $(LDFLAGS)
+
+$(BUILD)/xvps-simguest: $(call obj,$(wildcard hypervisor/simguest/*.c)) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) -lutil $(LDFLAGS)
+
+# All Criterion unit suites in one binary (run with --help for Criterion's options).
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LIBS_AGENT) $(LIBS_TEST) $(LDFLAGS)
+
+# The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
+$(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium) $(LIBS_TEST) $(LDFLAGS)
+
+deps:
+	@scripts/deps.sh
+
+# Builds and starts xvps-agent + xvpsd on the embedded default (sim, file, SQLite).
+run: deps
+	@$(MAKE) --no-print-directory bins
+	@scripts/run.sh $(BUILD)
+
+# ASan+UBSan build, Criterion unit suites, the curl walk and the API suite (Criterion, last).
+test: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests build/asan/api-tests
+	@scripts/test.sh build/asan
+
+test-unit: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests
+	@scripts/test.sh build/asan unit
+
+test-api: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/api-tests
+	@scripts/test.sh build/asan api
+
+bench: deps
+	@$(MAKE) --no-print-directory bins
+	@tests/bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

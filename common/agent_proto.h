@@ -1,0 +1,53 @@
+/* agent_proto.h — the wire protocol between xvpsd and xvps-agent over a unix stream socket.
+ *
+ * Framing: each message is a 4-byte big-endian length N (1..AGENT_MAX_MSG) followed by N bytes
+ * of UTF-8 JSON (one object). One request, one response, then the client may send another.
+ *
+ * Requests  {"op": "<name>", ...fields}
+ * Responses {"ok": true, "result": {...}}
+ *        or {"ok": false, "error": "<english sentence>", "field": "<spec field or null>",
+ *            "code": "invalid|not_found|conflict|host|busy"}
+ *
+ * Operations (the agent re-validates every field; see provisioning/spec.h):
+ *   host.info      {}                          -> {"hypervisor","storage","scheduler","version"}
+ *   vps.ensure     {"spec": VPS_SPEC}          -> VPS_STATUS   converge disk, config, sched, power
+ *   vps.remove     {"name"}                    -> {"removed":true} destroy domain, remove config
+ *                                                 and disk (removing what is absent is success)
+ *   vps.power      {"name","action":"start|shutdown|reboot|poweroff","spec": VPS_SPEC}
+ *                                              -> VPS_STATUS
+ *   vps.reinstall  {"spec": VPS_SPEC}          -> VPS_STATUS   stop, new disk from template, start
+ *   vps.status     {"name"}                    -> VPS_STATUS (state "absent" when unknown)
+ *   template.ensure {"name":"tpl-N","disk_gib","source"(optional file name)} -> {"name","size_bytes"}
+ *   template.remove {"name"}                   -> {"removed":true}
+ *   reconcile      {"known":["xvps-1",...], "templates":["tpl-1",...]}
+ *                                              -> {"orphans":[{"kind","name","action"}]}
+ *
+ * VPS_SPEC {"name":"xvps-N","hostname","type":"pvh|pv|hvm","vcpus","memory_mib","disk_gib",
+ *           "template":"tpl-N","mac","vifname","ipv4":[..],"ipv6":[..],"gateway4"|null,
+ *           "gateway6"|null,"cpu_weight","cpu_cap_pct","net_mbit","power":"running|stopped",
+ *           "ssh_keys":[..]}
+ * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
+ *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns"}
+ */
+#ifndef XVPS_AGENT_PROTO_H
+#define XVPS_AGENT_PROTO_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#define AGENT_MAX_MSG (1024u * 1024u)
+
+/* Writes one framed message on fd (blocking, retries EINTR/short writes). 0 or -errno. */
+int agent_send(int fd, json_object *msg);
+
+/* Reads one framed message from fd with a timeout (milliseconds, <= 0: none). Returns 0 and a
+ * new reference in *msg_out, -ETIMEDOUT, -EPROTO (bad length or JSON), -ECONNRESET on EOF, or
+ * another -errno. */
+int agent_recv(int fd, int timeout_ms, json_object **msg_out);
+
+/* Client side: connects to the agent socket at path, sends req, waits up to timeout_ms for the
+ * response. Returns 0 with *resp_out set (which may still say "ok": false), or -errno when the
+ * agent could not be reached or answered garbage (-ECONNREFUSED / -ENOENT: agent not running). */
+int agent_call(const char *sock_path, json_object *req, int timeout_ms, json_object **resp_out);
+
+#endif

@@ -1,0 +1,50 @@
+/* util.h — small helpers shared by every xvps program: secrets from getrandom, logging to
+ * stderr, atomic file writes, monotonic/wall clocks. Nothing here exits the process. */
+#ifndef XVPS_UTIL_H
+#define XVPS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Fills buf with len bytes from getrandom(2) (blocking until the pool is ready, retrying on
+ * EINTR and short reads). Returns 0 or -errno. */
+int random_bytes(void *buf, size_t len);
+
+/* Writes 2*nbytes lower-case hex characters of fresh randomness plus NUL into out
+ * (out must hold 2*nbytes+1). Returns 0 or -errno. */
+int random_hex(char *out, size_t nbytes);
+
+/* Hex-encodes len bytes into out (2*len+1 bytes). */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* Log lines go to stderr as "<ts> <prog> <level>: message". log_init sets the program name. */
+void log_init(const char *prog);
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Atomically replaces path with data: writes "<path>.tmp.<pid>", fsyncs it, renames it over
+ * path and fsyncs the directory. mode applies to the new file. Returns 0 or -errno; on error
+ * no temp file is left behind. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a whole file (at most max bytes) into a NUL-terminated heap buffer.
+ * Returns 0 or -errno (-EFBIG when larger than max). */
+int read_file(const char *path, size_t max, char **data_out, size_t *len_out);
+
+/* mkdir -p with the given mode for created components. Returns 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Seconds since the epoch (CLOCK_REALTIME) and nanoseconds on CLOCK_MONOTONIC. */
+int64_t now_unix(void);
+uint64_t now_mono_ns(void);
+
+/* Formats a unix time as RFC 3339 UTC ("2026-11-25T04:12:58Z") into out[32]. */
+void format_rfc3339(int64_t t, char out[32]);
+
+/* snprintf into a fixed buffer that reports truncation: returns true when it fit. */
+bool sfmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,70 @@
+/* driver.h — the hypervisor driver interface (after Ganeti's hv_base): one vtable, filled by
+ * `sim` (dev/test, hypervisor/sim.c) and `xl` (Xen, hypervisor/xl.c). Drivers are called only
+ * by xvps-agent, only with validated values, and report errors as values (never exit). */
+#ifndef XVPS_HV_DRIVER_H
+#define XVPS_HV_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/runner.h"
+
+typedef enum hv_state {
+	HV_ABSENT = 0, /* no such domain */
+	HV_RUNNING,    /* running, blocked or paused: the domain exists */
+	HV_STOPPED,    /* sim only: known but not running (Xen forgets stopped domains) */
+} hv_state;
+
+typedef struct hv_domain_info {
+	hv_state state;
+	int domid;           /* -1 when not running */
+	int vcpus;
+	uint64_t memory_mib;
+	uint64_t cpu_ns;     /* total CPU time consumed since the domain was created */
+	int cpu_weight;      /* 1..65535 as read back from the scheduler, 0 when unknown */
+	int cpu_cap_pct;     /* 0 = no cap */
+} hv_domain_info;
+
+/* Error reporting: drivers fill a caller-provided buffer with one English sentence. */
+#define HV_ERRLEN 512
+
+struct hv_driver;
+
+typedef struct hv_ops {
+	const char *name; /* "sim" | "xl" */
+	/* Name of the running scheduler: "credit2" | "credit" | "sim". */
+	int (*scheduler)(struct hv_driver *d, char *out, size_t outlen, char *err);
+	/* Creates and starts the domain from its xl.cfg file (cfg_path). The domain must not exist. */
+	int (*create)(struct hv_driver *d, const char *name, const char *cfg_path, char *err);
+	/* Clean shutdown: asks the guest, waits up to timeout_s, then destroys. */
+	int (*shutdown)(struct hv_driver *d, const char *name, int timeout_s, char *err);
+	/* Reboot: the domain comes back with a new domid (Xen semantics). */
+	int (*reboot)(struct hv_driver *d, const char *name, char *err);
+	/* Immediate power-off (xl destroy). Destroying an absent domain is success. */
+	int (*destroy)(struct hv_driver *d, const char *name, char *err);
+	/* State of one domain; info->state = HV_ABSENT when unknown. */
+	int (*info)(struct hv_driver *d, const char *name, hv_domain_info *info, char *err);
+	/* Names of all domains whose names start with prefix (heap array of heap strings). */
+	int (*list)(struct hv_driver *d, const char *prefix, char ***names_out, size_t *n_out,
+		    char *err);
+	/* Applies credit/credit2 weight (1..65535) and cap (0..vcpus*100) to a running domain. */
+	int (*set_sched)(struct hv_driver *d, const char *name, int weight, int cap_pct,
+			 char *err);
+	/* Forget everything about the domain (sim: its state file). Absent is success. */
+	int (*forget)(struct hv_driver *d, const char *name, char *err);
+	void (*dispose)(struct hv_driver *d);
+} hv_ops;
+
+typedef struct hv_driver {
+	const hv_ops *ops;
+	runner run;        /* the one command runner (xl driver) */
+	char state_dir[256]; /* sim: where domain state lives */
+	void *priv;
+} hv_driver;
+
+/* Constructors. Return 0 or -errno and fill *d. */
+int hv_sim_open(hv_driver *d, const char *state_dir, char *err);
+int hv_xl_open(hv_driver *d, runner run, char *err);
+
+#endif

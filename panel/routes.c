@@ -1,0 +1,48 @@
+/* routes.c — the REST API v1 route table (DESIGN.md §4). http.c matches method and path,
+ * enforces auth/role/CSRF and body rules from the flags here, then calls the handler. */
+#include "panel.h"
+
+const route xvps_routes[] = {
+	{"POST", "/api/v1/session", api_session_create, AUTH_NONE, BODY_JSON},
+	{"DELETE", "/api/v1/session", api_session_delete, AUTH_USER, BODY_NONE},
+	{"GET", "/api/v1/me", api_me, AUTH_USER, BODY_NONE},
+	{"GET", "/api/v1/api-keys", api_keys_list, AUTH_USER, BODY_NONE},
+	{"POST", "/api/v1/api-keys", api_keys_create, AUTH_USER, BODY_JSON},
+	{"DELETE", "/api/v1/api-keys/{}", api_keys_delete, AUTH_USER, BODY_NONE},
+
+	{"GET", "/api/v1/plans", api_plans_list, AUTH_ADMIN, BODY_NONE},
+	{"POST", "/api/v1/plans", api_plans_create, AUTH_ADMIN, BODY_JSON},
+	{"GET", "/api/v1/plans/{}", api_plans_get, AUTH_ADMIN, BODY_NONE},
+	{"PATCH", "/api/v1/plans/{}", api_plans_patch, AUTH_ADMIN, BODY_JSON},
+	{"DELETE", "/api/v1/plans/{}", api_plans_delete, AUTH_ADMIN, BODY_NONE},
+
+	{"GET", "/api/v1/customers", api_customers_list, AUTH_ADMIN, BODY_NONE},
+	{"POST", "/api/v1/customers", api_customers_create, AUTH_ADMIN, BODY_JSON},
+	{"GET", "/api/v1/customers/{}", api_customers_get, AUTH_ADMIN, BODY_NONE},
+	{"PATCH", "/api/v1/customers/{}", api_customers_patch, AUTH_ADMIN, BODY_JSON},
+	{"DELETE", "/api/v1/customers/{}", api_customers_delete, AUTH_ADMIN, BODY_NONE},
+
+	{"GET", "/api/v1/templates", api_templates_list, AUTH_USER, BODY_NONE},
+	{"POST", "/api/v1/templates", api_templates_create, AUTH_ADMIN, BODY_JSON},
+	{"GET", "/api/v1/templates/{}", api_templates_get, AUTH_USER, BODY_NONE},
+	{"DELETE", "/api/v1/templates/{}", api_templates_delete, AUTH_ADMIN, BODY_NONE},
+
+	{"GET", "/api/v1/ip-pools", api_pools_list, AUTH_ADMIN, BODY_NONE},
+	{"POST", "/api/v1/ip-pools", api_pools_create, AUTH_ADMIN, BODY_JSON},
+	{"GET", "/api/v1/ip-pools/{}", api_pools_get, AUTH_ADMIN, BODY_NONE},
+	{"DELETE", "/api/v1/ip-pools/{}", api_pools_delete, AUTH_ADMIN, BODY_NONE},
+
+	{"GET", "/api/v1/vps", api_vps_list, AUTH_USER, BODY_NONE},
+	{"POST", "/api/v1/vps", api_vps_create, AUTH_USER, BODY_JSON},
+	{"GET", "/api/v1/vps/{}", api_vps_get, AUTH_USER, BODY_NONE},
+	{"DELETE", "/api/v1/vps/{}", api_vps_delete, AUTH_USER, BODY_NONE},
+	{"POST", "/api/v1/vps/{}/actions/{}", api_vps_action, AUTH_USER, BODY_OPTIONAL_JSON},
+
+	{"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
+	{"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},
+	{"GET", "/api/v1/audit", api_audit_list, AUTH_ADMIN, BODY_NONE},
+
+	{"GET", "/healthz", api_healthz, AUTH_NONE, BODY_NONE},
+	{"GET", "/metrics", api_metrics, AUTH_NONE, BODY_NONE},
+	{NULL, NULL, NULL, AUTH_NONE, BODY_NONE},
+};
