@@ -29,12 +29,12 @@ API_SRC    := $(wildcard tests/api/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS)) $(CFLAGS)
+ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
 LIBS_PANEL := $(call pc_libs,$(PKGS))
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 
-BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest
+BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl
 
 .PHONY: all bins deps run test test-unit test-api bench clean format check-format
 all: bins
@@ -60,6 +60,10 @@ $(BUILD)/xvps-agent: $(call obj,provisioning/agent_main.c) $(BUILD)/libagent.a $
 
 $(BUILD)/xvps-simguest: $(call obj,$(wildcard hypervisor/simguest/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) -lutil $(LDFLAGS)
+
+# The admin CLI over the REST API (libcurl).
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # All Criterion unit suites in one binary (run with --help for Criterion's options).
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a $(BUILD)/libcommon.a

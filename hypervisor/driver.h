@@ -67,4 +67,15 @@ typedef struct hv_driver {
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err);
 int hv_xl_open(hv_driver *d, runner run, char *err);
 
+/* sim: the xvps-simguest program each running domain executes (absolute path, at most 255
+ * bytes). Default: "xvps-simguest" next to the running program (/proc/self/exe). */
+int hv_sim_set_guest_path(hv_driver *d, const char *path);
+
+/* sim, at agent exit: stops every running guest (SIGTERM, then SIGKILL after 5 s) and marks
+ * it to be resumed, so a stopped agent leaves no processes (like xendomains' save).
+ * hv_sim_resume_all, at agent start: starts the marked domains again, each with a new domid.
+ * Both return 0 or the first -errno (and keep going with the other domains). */
+int hv_sim_park_all(hv_driver *d, char *err);
+int hv_sim_resume_all(hv_driver *d, char *err);
+
 #endif

@@ -74,6 +74,12 @@ int db_commit(void);   /* 0 or -1 (and rolls back) */
 void db_rollback(void);
 int64_t db_last_id(void);
 void store_close_thread(void); /* closes this thread's connection */
+/* Ends this thread's use of the store for now: resets every statement still stepping (a
+ * statement left mid-result keeps a read snapshot open, so later reads would see stale data and
+ * writes could fail with SQLITE_BUSY) and rolls back a transaction left open. http.c calls it
+ * after every request; job workers should call it after every step. */
+void db_release(void);
+int store_user_version(void); /* PRAGMA user_version, or -1 */
 
 /* ---- HTTP (panel/http.c) ------------------------------------------------------------------ */
 enum route_auth { AUTH_NONE = 0, AUTH_USER, AUTH_ADMIN };

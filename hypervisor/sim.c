@@ -1,0 +1,879 @@
+/* sim.c — the `sim` hypervisor driver (dev/test, DESIGN.md §2): each domain's state lives in
+ * <state_dir>/sim/<name>.json and survives agent restarts; a running domain is an
+ * xvps-simguest process (pty, boot log, login prompt). It never signals a process that is not
+ * the simguest of that domain, and never reaps a child it did not spawn. */
+#include "driver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libxlutil.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+
+extern char **environ;
+
+#define SIM_LOAD_DIV 20 /* load 0.05: a guest uses 1/20 of each vcpu */
+
+typedef struct sim_priv {
+	pthread_mutex_t lock; /* guards next-domid and the children table */
+	char guest_path[256];
+	pid_t *children; /* simguests spawned (and not yet reaped) by this process */
+	size_t n_children;
+	size_t cap_children;
+} sim_priv;
+
+typedef struct sim_dom {
+	bool running;
+	int domid;
+	int vcpus;
+	int64_t memory_mib;
+	int cpu_weight;
+	int cap;
+	pid_t pid;
+	uint64_t started_mono; /* CLOCK_MONOTONIC ns at the last start */
+	int64_t started_at;    /* unix seconds at the last start */
+	uint64_t cpu_ns_acc;   /* CPU ns of earlier runs */
+	bool resume;           /* parked at agent exit: start again at agent start */
+} sim_dom;
+
+static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, HV_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+static sim_priv *P(hv_driver *d)
+{
+	return d->priv;
+}
+
+/* Domain names reach file names and argv: [A-Za-z0-9_.-]{1,64}, no leading '.'. */
+static bool sim_name_ok(const char *s)
+{
+	size_t n;
+
+	if (!s || !*s || s[0] == '.')
+		return false;
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-') ||
+		    n >= 64)
+			return false;
+	}
+	return true;
+}
+
+static bool state_path(hv_driver *d, const char *name, const char *ext, char *out, size_t len)
+{
+	return sfmt(out, len, "%s/sim/%s%s", d->state_dir, name, ext);
+}
+
+/* ---- children table --------------------------------------------------------------------- */
+
+static void child_add(hv_driver *d, pid_t pid)
+{
+	sim_priv *p = P(d);
+
+	pthread_mutex_lock(&p->lock);
+	if (p->n_children == p->cap_children) {
+		size_t ncap = p->cap_children ? p->cap_children * 2 : 16;
+		pid_t *n = realloc(p->children, ncap * sizeof(*n));
+		if (n) {
+			p->children = n;
+			p->cap_children = ncap;
+		}
+	}
+	if (p->n_children < p->cap_children)
+		p->children[p->n_children++] = pid;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Reaps pid when it is one of our own children and has exited. Returns true when pid is our
+ * child and is now gone (reaped), false when it is not ours or still running. A pid in the
+ * table cannot have been reused, since it stays unreaped until we reap it here. */
+static bool child_reap(hv_driver *d, pid_t pid, bool *ours)
+{
+	sim_priv *p = P(d);
+	bool gone = false;
+
+	*ours = false;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_children; i++) {
+		if (p->children[i] != pid)
+			continue;
+		*ours = true;
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD)) {
+			p->children[i] = p->children[--p->n_children];
+			gone = true;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return gone;
+}
+
+/* True when pid is alive and is the simguest of this domain: its argv holds "--name NAME".
+ * A zombie has an empty cmdline, so it does not count. */
+static bool guest_is(pid_t pid, const char *name)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+
+	if (pid <= 1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+		char *next = a + strlen(a) + 1;
+		if (strcmp(a, "--name") == 0 && next < buf + n && strcmp(next, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool guest_alive(hv_driver *d, pid_t pid, const char *name)
+{
+	bool ours;
+
+	if (pid <= 0)
+		return false;
+	if (child_reap(d, pid, &ours))
+		return false;
+	return guest_is(pid, name);
+}
+
+/* Waits up to timeout_ms for the guest to be gone. */
+static bool wait_gone(hv_driver *d, pid_t pid, const char *name, int timeout_ms)
+{
+	uint64_t deadline = now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	for (;;) {
+		if (!guest_alive(d, pid, name))
+			return true;
+		if (now_mono_ns() >= deadline)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Stops the guest: sig first, after grace_ms SIGKILL. Returns 0 or -ETIMEDOUT. */
+static int stop_guest(hv_driver *d, pid_t pid, const char *name, int sig, int grace_ms)
+{
+	if (!guest_alive(d, pid, name))
+		return 0;
+	if (sig != SIGKILL) {
+		kill(pid, sig);
+		if (wait_gone(d, pid, name, grace_ms))
+			return 0;
+	}
+	if (guest_is(pid, name))
+		kill(pid, SIGKILL);
+	return wait_gone(d, pid, name, 5000) ? 0 : -ETIMEDOUT;
+}
+
+/* ---- state files ------------------------------------------------------------------------ */
+
+static int64_t jint(json_object *o, const char *key, int64_t def)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int))
+		return json_object_get_int64(v);
+	return def;
+}
+
+/* Loads the state; -ENOENT when the domain is unknown. */
+static int load_dom(hv_driver *d, const char *name, sim_dom *dom, char *err)
+{
+	char path[512], *data = NULL;
+	size_t len = 0;
+	json_object *o, *st;
+	int rc;
+
+	memset(dom, 0, sizeof(*dom));
+	dom->domid = -1;
+	if (!state_path(d, name, ".json", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	rc = read_file(path, 65536, &data, &len);
+	if (rc)
+		return rc;
+	o = json_tokener_parse(data);
+	free(data);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		errf(err, "sim state of %s is corrupt", name);
+		return -EPROTO;
+	}
+	dom->running = json_object_object_get_ex(o, "state", &st) &&
+	               strcmp(json_object_get_string(st), "running") == 0;
+	dom->domid = (int)jint(o, "domid", -1);
+	dom->vcpus = (int)jint(o, "vcpus", 1);
+	dom->memory_mib = jint(o, "memory_mib", 0);
+	dom->cpu_weight = (int)jint(o, "cpu_weight", 256);
+	dom->cap = (int)jint(o, "cap", 0);
+	dom->pid = (pid_t)jint(o, "pid", 0);
+	dom->started_mono = (uint64_t)jint(o, "started_mono", 0);
+	dom->started_at = jint(o, "started_at", 0);
+	dom->cpu_ns_acc = (uint64_t)jint(o, "cpu_ns_acc", 0);
+	dom->resume = json_object_object_get_ex(o, "resume", &st) && json_object_get_boolean(st);
+	json_object_put(o);
+	return 0;
+}
+
+static int save_dom(hv_driver *d, const char *name, const sim_dom *dom, char *err)
+{
+	char path[512];
+	json_object *o = json_object_new_object();
+	const char *txt;
+	int rc;
+
+	if (!state_path(d, name, ".json", path, sizeof(path))) {
+		json_object_put(o);
+		return -ENAMETOOLONG;
+	}
+	json_object_object_add(o, "state",
+	                       json_object_new_string(dom->running ? "running" : "stopped"));
+	json_object_object_add(o, "domid", json_object_new_int(dom->domid));
+	json_object_object_add(o, "vcpus", json_object_new_int(dom->vcpus));
+	json_object_object_add(o, "memory_mib", json_object_new_int64(dom->memory_mib));
+	json_object_object_add(o, "cpu_weight", json_object_new_int(dom->cpu_weight));
+	json_object_object_add(o, "cap", json_object_new_int(dom->cap));
+	json_object_object_add(o, "pid", json_object_new_int(dom->running ? (int)dom->pid : 0));
+	json_object_object_add(o, "started_mono",
+	                       json_object_new_int64((int64_t)dom->started_mono));
+	json_object_object_add(o, "started_at", json_object_new_int64(dom->started_at));
+	json_object_object_add(o, "cpu_ns_acc", json_object_new_int64((int64_t)dom->cpu_ns_acc));
+	if (dom->resume)
+		json_object_object_add(o, "resume", json_object_new_boolean(1));
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	rc = write_file_atomic(path, txt, strlen(txt), 0600);
+	json_object_put(o);
+	if (rc)
+		errf(err, "cannot write %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+static uint64_t cpu_now(const sim_dom *dom)
+{
+	uint64_t now = now_mono_ns();
+
+	if (!dom->running || now < dom->started_mono)
+		return dom->cpu_ns_acc;
+	return dom->cpu_ns_acc + (now - dom->started_mono) * (uint64_t)dom->vcpus / SIM_LOAD_DIV;
+}
+
+/* Marks the domain stopped, folding the current run's CPU time into the accumulator. */
+static void mark_stopped(sim_dom *dom)
+{
+	dom->cpu_ns_acc = cpu_now(dom);
+	dom->running = false;
+	dom->domid = -1;
+	dom->pid = 0;
+}
+
+/* Xen never reuses a domid while the host is up: next-domid only grows (1, 2, ...). */
+static int alloc_domid(hv_driver *d, int *domid_out, char *err)
+{
+	sim_priv *p = P(d);
+	char path[512], *data = NULL, buf[32];
+	size_t len;
+	long long next = 1;
+	int rc;
+
+	if (!sfmt(path, sizeof(path), "%s/sim/next-domid", d->state_dir))
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&p->lock);
+	rc = read_file(path, 64, &data, &len);
+	if (rc == 0) {
+		while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
+			data[--len] = '\0';
+		if (!parse_int_range(data, 1, 1000000, &next))
+			next = 1;
+		free(data);
+	}
+	if (next < 1 || next > 32752) /* DOMID_FIRST_RESERVED: wrap like a fresh host would */
+		next = 1;
+	snprintf(buf, sizeof(buf), "%lld\n", next + 1);
+	rc = write_file_atomic(path, buf, strlen(buf), 0600);
+	pthread_mutex_unlock(&p->lock);
+	if (rc) {
+		errf(err, "cannot write %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	*domid_out = (int)next;
+	return 0;
+}
+
+/* ---- spawning ---------------------------------------------------------------------------- */
+
+/* Starts the simguest detached (own session and process group, stdio on /dev/null, default
+ * signal dispositions and an empty mask whatever the agent's threads block) and waits until
+ * its console socket exists. */
+static int spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, char *err)
+{
+	sim_priv *p = P(d);
+	char domid_s[16], sock[512];
+	const char *argv[] = {p->guest_path, "--name", name,         "--domid",
+	                      domid_s,       "--dir",  d->state_dir, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defs;
+	pid_t pid;
+	int rc;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	uint64_t deadline;
+	struct stat st;
+
+	snprintf(domid_s, sizeof(domid_s), "%d", domid);
+	if (!state_path(d, name, ".console", sock, sizeof(sock)))
+		return -ENAMETOOLONG;
+	unlink(sock);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&defs);
+	sigdelset(&defs, SIGKILL);
+	sigdelset(&defs, SIGSTOP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defs);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+	                                        POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, p->guest_path, &fa, &attr, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc) {
+		errf(err, "cannot start %s: %s", p->guest_path, strerror(rc));
+		return -rc;
+	}
+	child_add(d, pid);
+	deadline = now_mono_ns() + 5000000000ull;
+	for (;;) {
+		bool ours;
+		if (child_reap(d, pid, &ours)) {
+			errf(err, "%s exited at start (is it a valid xvps-simguest?)",
+			     p->guest_path);
+			return -ECHILD;
+		}
+		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			break;
+		if (now_mono_ns() >= deadline) {
+			stop_guest(d, pid, name, SIGKILL, 0);
+			errf(err, "simguest of %s did not open its console", name);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+	*pid_out = pid;
+	return 0;
+}
+
+/* ---- config ------------------------------------------------------------------------------ */
+
+/* Reads the few keys the sim needs from an xl.cfg with libxlutil (the parser xl uses), which
+ * also proves the file is a valid config. */
+static int read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *err)
+{
+	char *data = NULL, *report = NULL;
+	size_t len = 0, rlen = 0;
+	FILE *rep = open_memstream(&report, &rlen);
+	XLU_Config *cfg = NULL;
+	const char *cname = NULL;
+	long v;
+	int rc;
+
+	if (!rep)
+		return -ENOMEM;
+	rc = read_file(cfg_path, 1 << 20, &data, &len);
+	if (rc) {
+		errf(err, "cannot read %s: %s", cfg_path, strerror(-rc));
+		goto out;
+	}
+	cfg = xlu_cfg_init(rep, cfg_path);
+	if (!cfg) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = xlu_cfg_readdata(cfg, data, (int)len);
+	if (rc) {
+		fflush(rep);
+		errf(err, "config %s does not parse: %s", cfg_path, report ? report : "");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (xlu_cfg_get_string(cfg, "name", &cname, 1) || strcmp(cname, name) != 0) {
+		errf(err, "config %s does not name domain %s", cfg_path, name);
+		rc = -EINVAL;
+		goto out;
+	}
+	dom->vcpus = xlu_cfg_get_bounded_long(cfg, "vcpus", 1, 64, &v, 1) ? 1 : (int)v;
+	if (xlu_cfg_get_bounded_long(cfg, "memory", 16, 1048576, &v, 1)) {
+		errf(err, "config %s has no valid memory=", cfg_path);
+		rc = -EINVAL;
+		goto out;
+	}
+	dom->memory_mib = v;
+	dom->cpu_weight =
+	        xlu_cfg_get_bounded_long(cfg, "cpu_weight", 1, 65535, &v, 1) ? 256 : (int)v;
+	dom->cap = xlu_cfg_get_bounded_long(cfg, "cap", 0, dom->vcpus * 100, &v, 1) ? 0 : (int)v;
+	rc = 0;
+out:
+	if (cfg)
+		xlu_cfg_destroy(cfg);
+	fclose(rep);
+	free(report);
+	free(data);
+	return rc;
+}
+
+/* ---- operations --------------------------------------------------------------------------- */
+
+static int sim_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
+{
+	return sfmt(out, outlen, "sim") ? 0 : -ENOSPC;
+}
+
+static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char *err)
+{
+	sim_dom dom, old;
+	int rc;
+
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	rc = load_dom(d, name, &old, err);
+	if (rc == 0 && old.running && guest_alive(d, old.pid, name)) {
+		errf(err, "Domain with name \"%s\" already exists", name);
+		return -EEXIST;
+	}
+	if (rc && rc != -ENOENT)
+		return rc;
+	memset(&dom, 0, sizeof(dom));
+	rc = read_cfg(cfg_path, name, &dom, err);
+	if (rc)
+		return rc;
+	if (old.running) /* crashed earlier: fold its run into the accumulator */
+		mark_stopped(&old);
+	dom.cpu_ns_acc = old.cpu_ns_acc;
+	rc = alloc_domid(d, &dom.domid, err);
+	if (rc)
+		return rc;
+	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	if (rc)
+		return rc;
+	dom.running = true;
+	dom.started_mono = now_mono_ns();
+	dom.started_at = now_unix();
+	rc = save_dom(d, name, &dom, err);
+	if (rc)
+		stop_guest(d, dom.pid, name, SIGKILL, 0);
+	return rc;
+}
+
+static void unlink_console(hv_driver *d, const char *name)
+{
+	char sock[512];
+
+	if (state_path(d, name, ".console", sock, sizeof(sock)))
+		unlink(sock);
+}
+
+/* Stops a known domain with sig (then SIGKILL after grace_ms) and records it stopped. */
+static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char *err)
+{
+	sim_dom dom;
+	int rc;
+
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	rc = load_dom(d, name, &dom, err);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (dom.running) {
+		rc = stop_guest(d, dom.pid, name, sig, grace_ms);
+		if (rc) {
+			errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
+			return rc;
+		}
+		unlink_console(d, name);
+		mark_stopped(&dom);
+		return save_dom(d, name, &dom, err);
+	}
+	return 0;
+}
+
+static int sim_shutdown(hv_driver *d, const char *name, int timeout_s, char *err)
+{
+	if (timeout_s <= 0)
+		timeout_s = 60;
+	return stop_dom(d, name, SIGTERM, timeout_s * 1000, err);
+}
+
+static int sim_destroy(hv_driver *d, const char *name, char *err)
+{
+	return stop_dom(d, name, SIGKILL, 0, err);
+}
+
+static int sim_reboot(hv_driver *d, const char *name, char *err)
+{
+	sim_dom dom;
+	int rc;
+
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	rc = load_dom(d, name, &dom, err);
+	if (rc == -ENOENT || (rc == 0 && (!dom.running || !guest_alive(d, dom.pid, name)))) {
+		errf(err, "domain %s is not running", name);
+		return -ESRCH;
+	}
+	if (rc)
+		return rc;
+	rc = stop_guest(d, dom.pid, name, SIGTERM, 5000);
+	if (rc) {
+		errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
+		return rc;
+	}
+	mark_stopped(&dom);
+	/* Record the stop first: a failure below leaves an honest "stopped" domain. */
+	rc = save_dom(d, name, &dom, err);
+	if (rc)
+		return rc;
+	rc = alloc_domid(d, &dom.domid, err);
+	if (rc)
+		return rc;
+	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	if (rc) {
+		dom.domid = -1;
+		return rc;
+	}
+	dom.running = true;
+	dom.started_mono = now_mono_ns();
+	dom.started_at = now_unix();
+	return save_dom(d, name, &dom, err);
+}
+
+static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
+{
+	sim_dom dom;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	info->state = HV_ABSENT;
+	info->domid = -1;
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	rc = load_dom(d, name, &dom, err);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (dom.running && !guest_alive(d, dom.pid, name)) {
+		/* The guest died behind our back (crash, host reboot): record it stopped. */
+		unlink_console(d, name);
+		mark_stopped(&dom);
+		save_dom(d, name, &dom, NULL);
+	}
+	info->state = dom.running ? HV_RUNNING : HV_STOPPED;
+	info->domid = dom.running ? dom.domid : -1;
+	info->vcpus = dom.vcpus;
+	info->memory_mib = (uint64_t)dom.memory_mib;
+	info->cpu_ns = cpu_now(&dom);
+	info->cpu_weight = dom.cpu_weight;
+	info->cpu_cap_pct = dom.cap;
+	return 0;
+}
+
+static int sim_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
+{
+	char dir[512];
+	DIR *dh;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	*names_out = NULL;
+	*n_out = 0;
+	if (!sfmt(dir, sizeof(dir), "%s/sim", d->state_dir))
+		return -ENAMETOOLONG;
+	dh = opendir(dir);
+	if (!dh) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		errf(err, "cannot list %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nn = realloc(names, ncap * sizeof(*nn));
+			if (!nn) {
+				rc = -ENOMEM;
+				break;
+			}
+			names = nn;
+			cap = ncap;
+		}
+		names[n] = strndup(de->d_name, len - 5);
+		if (!names[n]) {
+			rc = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(dh);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return rc;
+	}
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *err)
+{
+	sim_dom dom;
+	int rc;
+
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	rc = load_dom(d, name, &dom, err);
+	if (rc == -ENOENT) {
+		errf(err, "domain %s does not exist", name);
+		return -ESRCH;
+	}
+	if (rc)
+		return rc;
+	if (weight < 1 || weight > 65535) {
+		errf(err, "cpu weight %d out of range 1..65535", weight);
+		return -ERANGE;
+	}
+	if (cap_pct < 0 || cap_pct > dom.vcpus * 100) {
+		errf(err, "cpu cap %d out of range 0..%d", cap_pct, dom.vcpus * 100);
+		return -ERANGE;
+	}
+	dom.cpu_weight = weight;
+	dom.cap = cap_pct;
+	return save_dom(d, name, &dom, err);
+}
+
+static int sim_forget(hv_driver *d, const char *name, char *err)
+{
+	char path[512];
+	int rc;
+
+	rc = stop_dom(d, name, SIGKILL, 0, err);
+	if (rc)
+		return rc;
+	unlink_console(d, name);
+	if (!state_path(d, name, ".json", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	if (unlink(path) != 0 && errno != ENOENT) {
+		rc = -errno;
+		errf(err, "cannot remove %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* Reaps the children that already exited; running guests stay (they outlive the agent). */
+static void sim_dispose(hv_driver *d)
+{
+	sim_priv *p = P(d);
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_children; i++)
+		waitpid(p->children[i], NULL, WNOHANG);
+	pthread_mutex_destroy(&p->lock);
+	free(p->children);
+	free(p);
+	d->priv = NULL;
+}
+
+static void free_list(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int hv_sim_park_all(hv_driver *d, char *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc, first = 0;
+
+	rc = sim_list(d, "", &names, &n, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		sim_dom dom;
+
+		if (load_dom(d, names[i], &dom, err) != 0 || !dom.running)
+			continue;
+		rc = stop_guest(d, dom.pid, names[i], SIGTERM, 5000);
+		if (rc) {
+			errf(err, "simguest %d of %s does not die", (int)dom.pid, names[i]);
+			first = first ? first : rc;
+			continue;
+		}
+		unlink_console(d, names[i]);
+		mark_stopped(&dom);
+		dom.resume = true;
+		rc = save_dom(d, names[i], &dom, err);
+		first = first ? first : rc;
+	}
+	free_list(names, n);
+	return first;
+}
+
+int hv_sim_resume_all(hv_driver *d, char *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc, first = 0;
+
+	rc = sim_list(d, "", &names, &n, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		sim_dom dom;
+
+		if (load_dom(d, names[i], &dom, err) != 0 || dom.running || !dom.resume)
+			continue;
+		dom.resume = false;
+		rc = alloc_domid(d, &dom.domid, err);
+		if (rc == 0)
+			rc = spawn_guest(d, names[i], dom.domid, &dom.pid, err);
+		if (rc) {
+			dom.domid = -1;
+			save_dom(d, names[i], &dom, NULL); /* stays stopped; no retry loop */
+			first = first ? first : rc;
+			continue;
+		}
+		dom.running = true;
+		dom.started_mono = now_mono_ns();
+		dom.started_at = now_unix();
+		rc = save_dom(d, names[i], &dom, err);
+		first = first ? first : rc;
+	}
+	free_list(names, n);
+	return first;
+}
+
+static const hv_ops sim_ops = {
+        .name = "sim",
+        .scheduler = sim_scheduler,
+        .create = sim_create,
+        .shutdown = sim_shutdown,
+        .reboot = sim_reboot,
+        .destroy = sim_destroy,
+        .info = sim_info,
+        .list = sim_list,
+        .set_sched = sim_set_sched,
+        .forget = sim_forget,
+        .dispose = sim_dispose,
+};
+
+int hv_sim_set_guest_path(hv_driver *d, const char *path)
+{
+	sim_priv *p = P(d);
+
+	if (!p || !path || path[0] != '/' ||
+	    !sfmt(p->guest_path, sizeof(p->guest_path), "%s", path))
+		return -EINVAL;
+	return 0;
+}
+
+int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
+{
+	char path[512], exe[256];
+	sim_priv *p;
+	ssize_t n;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!state_dir || state_dir[0] != '/' ||
+	    !sfmt(d->state_dir, sizeof(d->state_dir), "%s", state_dir)) {
+		errf(err, "sim state dir must be an absolute path of at most 255 bytes");
+		return -EINVAL;
+	}
+	if (!sfmt(path, sizeof(path), "%s/sim", state_dir))
+		return -ENAMETOOLONG;
+	rc = mkdir_p(path, 0700);
+	if (rc) {
+		errf(err, "cannot create %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		if (!sfmt(p->guest_path, sizeof(p->guest_path), "%s/xvps-simguest", exe))
+			p->guest_path[0] = '\0';
+	}
+	d->priv = p;
+	d->ops = &sim_ops;
+	return 0;
+}

@@ -1,0 +1,309 @@
+/* api_customers.c — /customers (admin): users with role "customer" (DESIGN.md §4). Password
+ * hashes never leave the database; admins are not customers (404); a customer that still owns
+ * a VPS is never deleted. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+#include "panel.h"
+#include "resources.h"
+
+static void reply_db_error(http_req *rq)
+{
+	reply_problem(rq, 500, "Internal error", "database error", NULL);
+}
+
+static json_object *customer_from_row(sqlite3_stmt *st)
+{
+	json_object *o = json_object_new_object();
+	const unsigned char *email = sqlite3_column_text(st, 2);
+
+	json_object_object_add(o, "id", json_id(sqlite3_column_int64(st, 0)));
+	json_object_object_add(o, "username",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 1)));
+	json_object_object_add(o, "email", json_str_or_null((const char *)email));
+	json_object_object_add(o, "suspended",
+	                       json_object_new_boolean(sqlite3_column_int(st, 3) != 0));
+	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 4)));
+	return o;
+}
+
+/* The customer as JSON, or NULL (not found, not a customer, database error). */
+static json_object *customer_json(int64_t id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT id, username, email, suspended, created_at FROM users "
+	                           "WHERE id=? AND role='customer'");
+	json_object *o = NULL;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = customer_from_row(st);
+	sqlite3_reset(st);
+	return o;
+}
+
+static void field_error(http_req *rq, const char *field, const char *why, const char *fallback)
+{
+	json_field_error e = {.field = field, .detail = why ? why : fallback, .status = 422};
+
+	reply_field_error(rq, &e);
+}
+
+/* Binds id as ?1 and runs st to completion. */
+static bool exec_id(sqlite3_stmt *st, int64_t id)
+{
+	int r;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE;
+}
+
+void api_customers_list(http_req *rq)
+{
+	sqlite3_stmt *st;
+	int64_t limit, offset, total = 0;
+	json_object *arr;
+
+	if (!api_list_params(rq, &limit, &offset))
+		return;
+	st = db_stmt("SELECT count(*) FROM users WHERE role='customer'");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = db_stmt("SELECT id, username, email, suspended, created_at FROM users "
+	             "WHERE role='customer' ORDER BY id LIMIT ? OFFSET ?");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, offset);
+	arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_array_add(arr, customer_from_row(st));
+	sqlite3_reset(st);
+	api_total_header(rq, total);
+	reply_json(rq, 200, arr);
+}
+
+void api_customers_create(http_req *rq)
+{
+	static const char *const fields[] = {"username", "email", "password", "suspended", NULL};
+	json_field_error e = {0};
+	const char *username = NULL, *email = NULL, *password = NULL, *why = NULL;
+	bool suspended = false, conflict = false;
+	int64_t id;
+	json_object *o;
+	char res[48];
+
+	if (!json_only_fields(rq->json, fields, &e) ||
+	    !json_get_str(rq->json, "username", true, &username, &e) ||
+	    !json_get_str(rq->json, "email", true, &email, &e) ||
+	    !json_get_str(rq->json, "password", true, &password, &e) ||
+	    !json_get_bool(rq->json, "suspended", false, &suspended, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	if (!valid_username(username, &why)) {
+		field_error(rq, "username", why, "is not a valid user name");
+		return;
+	}
+	if (!valid_email(email, &why)) {
+		field_error(rq, "email", why, "is not a valid e-mail address");
+		return;
+	}
+	if (!valid_password(password, &why)) {
+		field_error(rq, "password", why, "is not an acceptable password");
+		return;
+	}
+	id = auth_create_user(username, email, password, "customer", &conflict);
+	if (id < 0) {
+		if (conflict)
+			reply_problem(rq, 409, "Conflict", "a user with this name exists",
+			              "username");
+		else
+			reply_db_error(rq);
+		return;
+	}
+	if (suspended) {
+		sqlite3_stmt *st = db_stmt("UPDATE users SET suspended=1 WHERE id=?");
+
+		if (!exec_id(st, id))
+			log_error("suspending new customer %lld failed", (long long)id);
+	}
+	snprintf(res, sizeof(res), "customer/%lld", (long long)id);
+	audit(rq, "customer.create", res, username);
+	o = customer_json(id);
+	if (!o) {
+		reply_db_error(rq);
+		return;
+	}
+	reply_json(rq, 201, o);
+}
+
+void api_customers_get(http_req *rq)
+{
+	json_object *o;
+	int64_t id;
+
+	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
+		reply_not_found(rq, "customer");
+		return;
+	}
+	reply_json(rq, 200, o);
+}
+
+void api_customers_patch(http_req *rq)
+{
+	static const char *const fields[] = {"email", "password", "suspended", NULL};
+	json_field_error e = {0};
+	const char *email = NULL, *password = NULL, *why = NULL;
+	bool suspended = false, has_suspended, drop_sessions = false;
+	char hash[128], res[48], detail[48];
+	json_object *o;
+	sqlite3_stmt *st;
+	int64_t id;
+	int r;
+
+	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
+		reply_not_found(rq, "customer");
+		return;
+	}
+	json_object_put(o);
+	has_suspended =
+	        json_object_object_get_ex(rq->json, "suspended", NULL) &&
+	        !json_object_is_type(json_object_object_get(rq->json, "suspended"), json_type_null);
+	if (!json_only_fields(rq->json, fields, &e) ||
+	    !json_get_str(rq->json, "email", false, &email, &e) ||
+	    !json_get_str(rq->json, "password", false, &password, &e) ||
+	    !json_get_bool(rq->json, "suspended", false, &suspended, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	if (email && !valid_email(email, &why)) {
+		field_error(rq, "email", why, "is not a valid e-mail address");
+		return;
+	}
+	if (password && !valid_password(password, &why)) {
+		field_error(rq, "password", why, "is not an acceptable password");
+		return;
+	}
+	/* Hash before the transaction: argon2id takes a while and must not hold the lock. */
+	if (password && auth_hash_password(password, hash) != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	if (email) {
+		st = db_stmt("UPDATE users SET email=?2 WHERE id=?1");
+		if (!st)
+			goto db_fail;
+		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
+		if (!exec_id(st, id))
+			goto db_fail;
+	}
+	if (password) {
+		st = db_stmt("UPDATE users SET password_hash=?2 WHERE id=?1");
+		if (!st)
+			goto db_fail;
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
+		if (!exec_id(st, id))
+			goto db_fail;
+		drop_sessions = true;
+	}
+	if (has_suspended) {
+		st = db_stmt("UPDATE users SET suspended=?2 WHERE id=?1");
+		if (!st)
+			goto db_fail;
+		sqlite3_bind_int(st, 2, suspended ? 1 : 0);
+		if (!exec_id(st, id))
+			goto db_fail;
+		drop_sessions = drop_sessions || suspended;
+	}
+	/* A new password or a suspension ends every open session of that customer. */
+	if (drop_sessions && !exec_id(db_stmt("DELETE FROM sessions WHERE user_id=?"), id))
+		goto db_fail;
+	r = db_commit();
+	sodium_memzero(hash, sizeof(hash));
+	if (r != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	snprintf(res, sizeof(res), "customer/%lld", (long long)id);
+	snprintf(detail, sizeof(detail), "%s%s%s", email ? "email " : "",
+	         password ? "password " : "",
+	         has_suspended ? (suspended ? "suspended" : "unsuspended") : "");
+	audit(rq, "customer.update", res, detail);
+	o = customer_json(id);
+	if (!o) {
+		reply_db_error(rq);
+		return;
+	}
+	reply_json(rq, 200, o);
+	return;
+db_fail:
+	db_rollback();
+	reply_db_error(rq);
+}
+
+void api_customers_delete(http_req *rq)
+{
+	sqlite3_stmt *st;
+	json_object *o;
+	int64_t id;
+	bool used;
+	char res[48];
+
+	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
+		reply_not_found(rq, "customer");
+		return;
+	}
+	json_object_put(o);
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	st = db_stmt("SELECT 1 FROM vps WHERE customer_id=? LIMIT 1");
+	if (!st) {
+		db_rollback();
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	used = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (used) {
+		db_rollback();
+		reply_problem(rq, 409, "Conflict", "the customer still has VPS; delete them first",
+		              NULL);
+		return;
+	}
+	/* sessions and api_keys go with the user (ON DELETE CASCADE). */
+	if (!exec_id(db_stmt("DELETE FROM users WHERE id=? AND role='customer'"), id)) {
+		db_rollback();
+		reply_db_error(rq);
+		return;
+	}
+	if (db_commit() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	snprintf(res, sizeof(res), "customer/%lld", (long long)id);
+	audit(rq, "customer.delete", res, NULL);
+	reply_empty(rq, 204);
+}

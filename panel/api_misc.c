@@ -1,0 +1,146 @@
+/* api_misc.c — /healthz, /metrics (Prometheus text format 0.0.4) and the id helpers every
+ * handler shares. /metrics reveals counts only, and only to loopback clients or admins. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "http_internal.h"
+#include "panel.h"
+
+bool parse_id(const char *s, int64_t *out)
+{
+	size_t len;
+	long long v;
+	char *end;
+
+	if (!s)
+		return false;
+	len = strlen(s);
+	if (len == 0 || len > 19 || s[0] < '1' || s[0] > '9')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+json_object *json_id(int64_t id)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)id);
+	return json_object_new_string(buf);
+}
+
+void api_healthz(http_req *rq)
+{
+	sqlite3_stmt *st = db_stmt("SELECT 1");
+	json_object *o;
+	int r = st ? sqlite3_step(st) : SQLITE_ERROR;
+
+	if (st)
+		sqlite3_reset(st);
+	if (r != SQLITE_ROW) {
+		reply_problem(rq, 503, NULL, "the database does not answer", NULL);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("ok"));
+	reply_json(rq, 200, o);
+}
+
+static void metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Counts rows per state of table ("vps" or "jobs") into counts[] in the order of states[]. */
+static int count_states(const char *sql, const char *const states[], long long counts[])
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	int r;
+
+	if (!st)
+		return -1;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 0);
+
+		for (int i = 0; s && states[i]; i++)
+			if (strcmp(s, states[i]) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+/* Loopback clients (a local Prometheus, the operator's curl) and admins may read /metrics;
+ * anyone else gets 403, since counts of VPS and logins are business information. */
+void api_metrics(http_req *rq)
+{
+	static const char *const vps_states[] = {"provisioning", "running",  "stopped", "suspended",
+	                                         "error",        "deleting", NULL};
+	static const char *const job_states[] = {"queued", "running", "done", "failed", NULL};
+	long long vps_n[6] = {0}, job_n[4] = {0};
+	xvps_metrics *m = &g_app->metrics;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!ip_is_loopback(rq->ip) && !rq->user.is_admin) {
+		reply_problem(rq, 403, NULL, "metrics are served to loopback clients and admins",
+		              NULL);
+		return;
+	}
+	if (count_states("SELECT state, count(*) FROM vps GROUP BY state", vps_states, vps_n) ||
+	    count_states("SELECT state, count(*) FROM jobs GROUP BY state", job_states, job_n)) {
+		reply_problem(rq, 503, NULL, "the database does not answer", NULL);
+		return;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		reply_problem(rq, 500, NULL, "out of memory", NULL);
+		return;
+	}
+	metric_head(f, "xvps_http_requests_total", "counter", "HTTP requests answered, by class.");
+	fprintf(f, "xvps_http_requests_total{code=\"2xx\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->http_2xx));
+	fprintf(f, "xvps_http_requests_total{code=\"4xx\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->http_4xx));
+	fprintf(f, "xvps_http_requests_total{code=\"5xx\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->http_5xx));
+	metric_head(f, "xvps_logins_total", "counter", "Login attempts, by result.");
+	fprintf(f, "xvps_logins_total{result=\"ok\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->logins_ok));
+	fprintf(f, "xvps_logins_total{result=\"failed\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->logins_failed));
+	metric_head(f, "xvps_jobs_total", "counter", "Jobs finished since start, by result.");
+	fprintf(f, "xvps_jobs_total{result=\"done\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->jobs_done));
+	fprintf(f, "xvps_jobs_total{result=\"failed\"} %llu\n",
+	        (unsigned long long)atomic_load(&m->jobs_failed));
+	metric_head(f, "xvps_agent_errors_total", "counter",
+	            "Calls to xvps-agent that failed in transport or were refused.");
+	fprintf(f, "xvps_agent_errors_total %llu\n",
+	        (unsigned long long)atomic_load(&m->agent_errors));
+	metric_head(f, "xvps_vps", "gauge", "VPS in the database, by state.");
+	for (int i = 0; vps_states[i]; i++)
+		fprintf(f, "xvps_vps{state=\"%s\"} %lld\n", vps_states[i], vps_n[i]);
+	metric_head(f, "xvps_jobs", "gauge", "Jobs in the database, by state.");
+	for (int i = 0; job_states[i]; i++)
+		fprintf(f, "xvps_jobs{state=\"%s\"} %lld\n", job_states[i], job_n[i]);
+	metric_head(f, "xvps_uptime_seconds", "gauge", "Seconds since xvpsd started.");
+	fprintf(f, "xvps_uptime_seconds %lld\n", (long long)(now_unix() - g_app->started_at));
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		reply_problem(rq, 500, NULL, "out of memory", NULL);
+		return;
+	}
+	reply_raw(rq, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+}

@@ -1,0 +1,367 @@
+/* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (DESIGN.md §4). A plan
+ * change that moves scheduler shares or sizes queues a vps.update for each live VPS on it; a
+ * plan in use is never deleted. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+#include "panel.h"
+#include "resources.h"
+
+typedef struct plan {
+	int64_t id;
+	char name[72];
+	int64_t vcpus, memory_mib, disk_gib, traffic_gib;
+	int64_t cpu_weight, cpu_cap_pct, net_mbit, price_month_cents;
+	int64_t created_at;
+} plan;
+
+#define PLAN_COLS                                                                                  \
+	"id, name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, cpu_cap_pct, net_mbit, "  \
+	"price_month_cents, created_at"
+
+static const char *const plan_fields[] = {
+        "name",       "vcpus",       "memory_mib", "disk_gib",          "traffic_gib",
+        "cpu_weight", "cpu_cap_pct", "net_mbit",   "price_month_cents", NULL,
+};
+
+static void plan_from_row(sqlite3_stmt *st, plan *p)
+{
+	const unsigned char *name = sqlite3_column_text(st, 1);
+
+	p->id = sqlite3_column_int64(st, 0);
+	snprintf(p->name, sizeof(p->name), "%s", name ? (const char *)name : "");
+	p->vcpus = sqlite3_column_int64(st, 2);
+	p->memory_mib = sqlite3_column_int64(st, 3);
+	p->disk_gib = sqlite3_column_int64(st, 4);
+	p->traffic_gib = sqlite3_column_int64(st, 5);
+	p->cpu_weight = sqlite3_column_int64(st, 6);
+	p->cpu_cap_pct = sqlite3_column_int64(st, 7);
+	p->net_mbit = sqlite3_column_int64(st, 8);
+	p->price_month_cents = sqlite3_column_int64(st, 9);
+	p->created_at = sqlite3_column_int64(st, 10);
+}
+
+static json_object *plan_json(const plan *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_id(p->id));
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "vcpus", json_object_new_int64(p->vcpus));
+	json_object_object_add(o, "memory_mib", json_object_new_int64(p->memory_mib));
+	json_object_object_add(o, "disk_gib", json_object_new_int64(p->disk_gib));
+	json_object_object_add(o, "traffic_gib", json_object_new_int64(p->traffic_gib));
+	json_object_object_add(o, "cpu_weight", json_object_new_int64(p->cpu_weight));
+	json_object_object_add(o, "cpu_cap_pct", json_object_new_int64(p->cpu_cap_pct));
+	json_object_object_add(o, "net_mbit", json_object_new_int64(p->net_mbit));
+	json_object_object_add(o, "price_month_cents", json_object_new_int64(p->price_month_cents));
+	json_object_object_add(o, "created_at", json_time(p->created_at));
+	return o;
+}
+
+/* 0 found, -ENOENT, -EIO. */
+static int plan_load(int64_t id, plan *p)
+{
+	sqlite3_stmt *st = db_stmt("SELECT " PLAN_COLS " FROM plans WHERE id=?");
+	int r;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		plan_from_row(st, p);
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -2 : -1;
+}
+
+/* Overlays the body's fields on p (required: the create set). false with *e on a bad field. */
+static bool plan_read(json_object *body, plan *p, bool create, json_field_error *e)
+{
+	const char *name = NULL, *why = NULL;
+
+	if (!json_only_fields(body, plan_fields, e))
+		return false;
+	if (!json_get_str(body, "name", create, &name, e))
+		return false;
+	if (name) {
+		if (!valid_label(name, &why)) {
+			e->field = "name";
+			e->detail = why ? why : "is not a valid name";
+			e->status = 422;
+			return false;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	}
+	if (!json_get_int(body, "vcpus", create, 1, 64, &p->vcpus, e) ||
+	    !json_get_int(body, "memory_mib", create, 128, 1048576, &p->memory_mib, e) ||
+	    !json_get_int(body, "disk_gib", create, 1, 16384, &p->disk_gib, e) ||
+	    !json_get_int(body, "traffic_gib", false, 0, 1000000000, &p->traffic_gib, e) ||
+	    !json_get_int(body, "cpu_weight", false, 1, 65535, &p->cpu_weight, e) ||
+	    !json_get_int(body, "cpu_cap_pct", false, 0, 6400, &p->cpu_cap_pct, e) ||
+	    !json_get_int(body, "net_mbit", false, 0, 100000, &p->net_mbit, e) ||
+	    !json_get_int(body, "price_month_cents", false, 0, 1000000000, &p->price_month_cents,
+	                  e))
+		return false;
+	if (p->cpu_cap_pct > p->vcpus * 100) {
+		e->field = "cpu_cap_pct";
+		e->detail = "must be at most vcpus * 100 (0 means no cap)";
+		e->status = 422;
+		return false;
+	}
+	return true;
+}
+
+static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_created)
+{
+	sqlite3_bind_text(st, 1, p->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, p->vcpus);
+	sqlite3_bind_int64(st, 3, p->memory_mib);
+	sqlite3_bind_int64(st, 4, p->disk_gib);
+	sqlite3_bind_int64(st, 5, p->traffic_gib);
+	sqlite3_bind_int64(st, 6, p->cpu_weight);
+	sqlite3_bind_int64(st, 7, p->cpu_cap_pct);
+	sqlite3_bind_int64(st, 8, p->net_mbit);
+	sqlite3_bind_int64(st, 9, p->price_month_cents);
+	sqlite3_bind_int64(st, 10, id_or_created);
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE;
+}
+
+static bool is_unique_violation(void)
+{
+	return sqlite3_extended_errcode(db()) == SQLITE_CONSTRAINT_UNIQUE;
+}
+
+static void reply_db_error(http_req *rq)
+{
+	reply_problem(rq, 500, "Internal error", "database error", NULL);
+}
+
+void api_plans_list(http_req *rq)
+{
+	sqlite3_stmt *st;
+	int64_t limit, offset, total = 0;
+	json_object *arr;
+	plan p;
+
+	if (!api_list_params(rq, &limit, &offset))
+		return;
+	st = db_stmt("SELECT count(*) FROM plans");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = db_stmt("SELECT " PLAN_COLS " FROM plans ORDER BY id LIMIT ? OFFSET ?");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, offset);
+	arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		plan_from_row(st, &p);
+		json_object_array_add(arr, plan_json(&p));
+	}
+	sqlite3_reset(st);
+	api_total_header(rq, total);
+	reply_json(rq, 200, arr);
+}
+
+void api_plans_create(http_req *rq)
+{
+	plan p = {.cpu_weight = 256};
+	json_field_error e = {0};
+	sqlite3_stmt *st;
+	char res[48];
+
+	if (!plan_read(rq->json, &p, true, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	st = db_stmt(
+	        "INSERT INTO plans(name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, "
+	        "cpu_cap_pct, net_mbit, price_month_cents, created_at) "
+	        "VALUES(?,?,?,?,?,?,?,?,?,?)");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	p.created_at = now_unix();
+	if (!bind_plan_and_step(st, &p, p.created_at)) {
+		if (is_unique_violation()) {
+			reply_problem(rq, 409, "Conflict", "a plan with this name exists", "name");
+			return;
+		}
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	p.id = db_last_id();
+	snprintf(res, sizeof(res), "plan/%lld", (long long)p.id);
+	audit(rq, "plan.create", res, p.name);
+	reply_json(rq, 201, plan_json(&p));
+}
+
+void api_plans_get(http_req *rq)
+{
+	int64_t id;
+	plan p;
+
+	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0) {
+		reply_not_found(rq, "plan");
+		return;
+	}
+	reply_json(rq, 200, plan_json(&p));
+}
+
+void api_plans_patch(http_req *rq)
+{
+	json_field_error e = {0};
+	sqlite3_stmt *st;
+	int64_t id, queued = 0;
+	plan old, p;
+	char res[48], detail[64];
+
+	if (!parse_id(rq->params[0], &id) || plan_load(id, &old) != 0) {
+		reply_not_found(rq, "plan");
+		return;
+	}
+	p = old;
+	if (!plan_read(rq->json, &p, false, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
+	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
+	             "price_month_cents=?9 WHERE id=?10");
+	if (!st) {
+		db_rollback();
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	if (!bind_plan_and_step(st, &p, id)) {
+		bool dup = is_unique_violation();
+
+		db_rollback();
+		if (dup) {
+			reply_problem(rq, 409, "Conflict", "a plan with this name exists", "name");
+			return;
+		}
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	/* Shares and sizes reach running domains through vps.ensure (issue 3 item 6). */
+	if (p.vcpus != old.vcpus || p.memory_mib != old.memory_mib ||
+	    p.cpu_weight != old.cpu_weight || p.cpu_cap_pct != old.cpu_cap_pct ||
+	    p.net_mbit != old.net_mbit) {
+		st = db_stmt("INSERT INTO jobs(kind, vps_id, user_id, state, created_at) "
+		             "SELECT 'vps.update', id, ?1, 'queued', ?2 FROM vps "
+		             "WHERE plan_id=?3 AND state!='deleting' ORDER BY id");
+		if (!st) {
+			db_rollback();
+			{
+				reply_db_error(rq);
+				return;
+			}
+		}
+		sqlite3_bind_int64(st, 1, rq->user.id);
+		sqlite3_bind_int64(st, 2, now_unix());
+		sqlite3_bind_int64(st, 3, id);
+		int r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE) {
+			db_rollback();
+			{
+				reply_db_error(rq);
+				return;
+			}
+		}
+		queued = sqlite3_changes(db());
+	}
+	if (db_commit() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	if (queued > 0)
+		jobs_wake();
+	snprintf(res, sizeof(res), "plan/%lld", (long long)id);
+	snprintf(detail, sizeof(detail), "%lld vps.update job(s)", (long long)queued);
+	audit(rq, "plan.update", res, detail);
+	reply_json(rq, 200, plan_json(&p));
+}
+
+void api_plans_delete(http_req *rq)
+{
+	sqlite3_stmt *st;
+	int64_t id;
+	plan p;
+	bool used;
+	char res[48];
+	int r;
+
+	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0) {
+		reply_not_found(rq, "plan");
+		return;
+	}
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	st = db_stmt("SELECT 1 FROM vps WHERE plan_id=? LIMIT 1");
+	if (!st) {
+		db_rollback();
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	sqlite3_bind_int64(st, 1, id);
+	used = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (used) {
+		db_rollback();
+		{
+			reply_problem(rq, 409, "Conflict", "the plan is in use by a VPS", NULL);
+			return;
+		}
+	}
+	st = db_stmt("DELETE FROM plans WHERE id=?");
+	if (!st) {
+		db_rollback();
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE || db_commit() != 0) {
+		if (r != SQLITE_DONE)
+			db_rollback();
+		{
+			reply_db_error(rq);
+			return;
+		}
+	}
+	snprintf(res, sizeof(res), "plan/%lld", (long long)id);
+	audit(rq, "plan.delete", res, p.name);
+	reply_empty(rq, 204);
+}

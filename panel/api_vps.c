@@ -1,0 +1,624 @@
+/* api_vps.c — /vps: order, list, show, act on and delete VPS (DESIGN.md §4). Every mutation is
+ * one transaction that also queues the job doing the host work, so a refused request leaves no
+ * row and no address behind. A customer never learns that another customer's VPS exists (404,
+ * never 403); nothing here talks to the agent. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+#include "ipam.h"
+#include "panel.h"
+#include "resources.h"
+
+#define VPS_MAX_SSH_KEYS 32
+#define VPS_MAX_ID       9999999 /* "xvif" + 7 digits = 11 characters, the vifname limit */
+#define MAC_TRIES        8
+
+/* Columns of vps_from_row(); the address lists come as space-separated text. */
+#define VPS_SELECT                                                                                 \
+	"SELECT v.id, v.hostname, v.customer_id, v.plan_id, v.template_id, v.domain, v.state, "    \
+	"v.domid, p.vcpus, p.memory_mib, p.disk_gib, v.mac, v.vifname, v.sched_weight, "           \
+	"v.sched_cap_pct, v.created_at, "                                                          \
+	"(SELECT group_concat(a.address, ' ') FROM ip_addresses a JOIN ip_pools pl "               \
+	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=4), "                                \
+	"(SELECT group_concat(a.address, ' ') FROM ip_addresses a JOIN ip_pools pl "               \
+	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=6) "                                 \
+	"FROM vps v JOIN plans p ON p.id=v.plan_id "
+
+static void reply_db_error(http_req *rq)
+{
+	reply_problem(rq, 500, "Internal error", "database error", NULL);
+}
+
+static void reply_field(http_req *rq, const char *field, const char *detail)
+{
+	json_field_error e = {.field = field, .detail = detail, .status = 422};
+
+	reply_field_error(rq, &e);
+}
+
+static json_object *addr_list(const unsigned char *text)
+{
+	json_object *arr = json_object_new_array();
+	const char *s = (const char *)text;
+
+	while (s && *s) {
+		const char *sp = strchr(s, ' ');
+		size_t n = sp ? (size_t)(sp - s) : strlen(s);
+
+		if (n)
+			json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+		s = sp ? sp + 1 : NULL;
+	}
+	return arr;
+}
+
+static json_object *vps_from_row(sqlite3_stmt *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_id(sqlite3_column_int64(st, 0)));
+	json_object_object_add(o, "hostname",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 1)));
+	json_object_object_add(o, "customer", json_id(sqlite3_column_int64(st, 2)));
+	json_object_object_add(o, "plan", json_id(sqlite3_column_int64(st, 3)));
+	json_object_object_add(o, "template", json_id(sqlite3_column_int64(st, 4)));
+	json_object_object_add(o, "domain",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 5)));
+	json_object_object_add(o, "state",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 6)));
+	json_object_object_add(o, "domid", json_col_int_or_null(st, 7));
+	json_object_object_add(o, "vcpus", json_object_new_int64(sqlite3_column_int64(st, 8)));
+	json_object_object_add(o, "memory_mib", json_object_new_int64(sqlite3_column_int64(st, 9)));
+	json_object_object_add(o, "disk_gib", json_object_new_int64(sqlite3_column_int64(st, 10)));
+	json_object_object_add(o, "mac",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 11)));
+	json_object_object_add(o, "vifname",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 12)));
+	json_object_object_add(o, "ipv4", addr_list(sqlite3_column_text(st, 16)));
+	json_object_object_add(o, "ipv6", addr_list(sqlite3_column_text(st, 17)));
+	json_object_object_add(o, "cpu_weight", json_col_int_or_null(st, 13));
+	json_object_object_add(o, "cpu_cap_pct", json_col_int_or_null(st, 14));
+	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
+	return o;
+}
+
+/* The VPS as JSON when it exists and owner (0 = any) owns it; else NULL. */
+static json_object *vps_json(int64_t id, int64_t owner)
+{
+	sqlite3_stmt *st = db_stmt(VPS_SELECT "WHERE v.id=?1 AND (?2=0 OR v.customer_id=?2)");
+	json_object *o = NULL;
+
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, owner);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = vps_from_row(st);
+	sqlite3_reset(st);
+	return o;
+}
+
+static int64_t owner_of(const http_req *rq)
+{
+	return rq->user.is_admin ? 0 : rq->user.id;
+}
+
+void api_vps_list(http_req *rq)
+{
+	sqlite3_stmt *st;
+	int64_t limit, offset, total = 0, owner = owner_of(rq);
+	const char *cs = req_query(rq, "customer");
+	json_object *arr;
+
+	if (!api_list_params(rq, &limit, &offset))
+		return;
+	if (cs && rq->user.is_admin && !parse_id(cs, &owner)) {
+		reply_problem(rq, 422, "Invalid query parameter", "customer must be a customer id",
+		              "customer");
+		return;
+	}
+	st = db_stmt("SELECT count(*) FROM vps WHERE ?1=0 OR customer_id=?1");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, owner);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	st = db_stmt(VPS_SELECT "WHERE ?1=0 OR v.customer_id=?1 ORDER BY v.id LIMIT ?2 OFFSET ?3");
+	if (!st) {
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, offset);
+	arr = json_object_new_array_ext((int)(limit < total ? limit : total));
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_array_add(arr, vps_from_row(st));
+	sqlite3_reset(st);
+	api_total_header(rq, total);
+	reply_json(rq, 200, arr);
+}
+
+void api_vps_get(http_req *rq)
+{
+	json_object *o;
+	int64_t id;
+
+	if (!parse_id(rq->params[0], &id) || !(o = vps_json(id, owner_of(rq)))) {
+		reply_not_found(rq, "VPS");
+		return;
+	}
+	reply_json(rq, 200, o);
+}
+
+/* An error decided inside a transaction: rolled back, then answered. */
+typedef struct failure {
+	int status;
+	const char *title;
+	const char *detail;
+	const char *field;
+} failure;
+
+static void fail_set(failure *f, int status, const char *detail, const char *field)
+{
+	f->status = status;
+	f->title = status == 409   ? "Conflict"
+	           : status == 422 ? "Unprocessable Content"
+	                           : "Internal error";
+	f->detail = detail;
+	f->field = field;
+}
+
+/* Reads an id given as a JSON string ("12"). false: absent (when optional), true with *out. */
+static bool get_ref(json_object *body, const char *key, bool required, int64_t *out, bool *present,
+                    json_field_error *e)
+{
+	const char *s = NULL;
+
+	*present = false;
+	if (!json_get_str(body, key, required, &s, e))
+		return false;
+	if (!s)
+		return true;
+	*present = true;
+	if (!parse_id(s, out))
+		*out = 0; /* never a row: answered as "unknown" by the caller */
+	return true;
+}
+
+static bool row_exists(sqlite3_stmt *st, int64_t id)
+{
+	bool found;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
+/* Template disk must fit into the plan's disk: a clone cannot shrink. */
+static bool template_fits_plan(int64_t template_id, int64_t plan_id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT t.disk_gib <= p.disk_gib FROM templates t, plans p "
+	                           "WHERE t.id=? AND p.id=?");
+	bool fits = false;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, template_id);
+	sqlite3_bind_int64(st, 2, plan_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		fits = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return fits;
+}
+
+static int64_t next_vps_id(void)
+{
+	/* Never reuse a deleted VPS's id: its jobs, audit lines and host leftovers name it. */
+	sqlite3_stmt *st = db_stmt("SELECT max(COALESCE((SELECT max(id) FROM vps), 0), "
+	                           "COALESCE((SELECT max(vps_id) FROM jobs), 0)) + 1");
+	int64_t id = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+typedef struct vps_order {
+	const char *hostname;
+	int64_t customer_id, plan_id, template_id;
+	const char *ssh_keys_json;
+} vps_order;
+
+/* Inserts the row with a fresh MAC (retried on a collision). 0, or fills f. */
+static int insert_vps(const vps_order *o, int64_t id, failure *f)
+{
+	char domain[32], vifname[16], mac[18];
+
+	snprintf(domain, sizeof(domain), "xvps-%lld", (long long)id);
+	snprintf(vifname, sizeof(vifname), "xvif%lld", (long long)id);
+	for (int attempt = 0; attempt < MAC_TRIES; attempt++) {
+		sqlite3_stmt *st;
+		uint8_t rnd[3];
+		int r;
+
+		if (random_bytes(rnd, sizeof(rnd)) != 0) {
+			fail_set(f, 500, "no randomness for a MAC address", NULL);
+			return -1;
+		}
+		snprintf(mac, sizeof(mac), "00:16:3e:%02x:%02x:%02x", rnd[0], rnd[1], rnd[2]);
+		st = db_stmt(
+		        "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, "
+		        "vifname, mac, state, ssh_keys, created_at) "
+		        "VALUES(?,?,?,?,?,?,?,?,'provisioning',?,?)");
+		if (!st) {
+			fail_set(f, 500, "database error", NULL);
+			return -1;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, o->hostname, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, o->customer_id);
+		sqlite3_bind_int64(st, 4, o->plan_id);
+		sqlite3_bind_int64(st, 5, o->template_id);
+		sqlite3_bind_text(st, 6, domain, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 7, vifname, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 8, mac, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, o->ssh_keys_json, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 10, now_unix());
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r == SQLITE_DONE)
+			return 0;
+		if (sqlite3_extended_errcode(db()) != SQLITE_CONSTRAINT_UNIQUE) {
+			log_error("inserting vps: %s", sqlite3_errmsg(db()));
+			fail_set(f, 500, "database error", NULL);
+			return -1;
+		}
+		if (strstr(sqlite3_errmsg(db()), "vps.hostname")) {
+			fail_set(f, 409, "a VPS with this hostname exists", "hostname");
+			return -1;
+		}
+		if (!strstr(sqlite3_errmsg(db()), "vps.mac")) {
+			log_error("inserting vps: %s", sqlite3_errmsg(db()));
+			fail_set(f, 500, "database error", NULL);
+			return -1;
+		}
+	}
+	fail_set(f, 500, "could not find a free MAC address", NULL);
+	return -1;
+}
+
+/* Inside the transaction: checks references, inserts the row, allocates addresses and queues
+ * vps.create. Returns 0 with *id_out and *job_out, or fills f. */
+static int create_in_tx(http_req *rq, const vps_order *o, int64_t *id_out, int64_t *job_out,
+                        failure *f)
+{
+	sqlite3_stmt *st;
+	bool have4, have6;
+	char addr[IPAM_ADDR_MAX];
+	int64_t id;
+	int rc;
+
+	if (!row_exists(db_stmt("SELECT 1 FROM plans WHERE id=?"), o->plan_id)) {
+		fail_set(f, 422, "unknown plan", "plan");
+		return -1;
+	}
+	if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=?"), o->template_id)) {
+		fail_set(f, 422, "unknown template", "template");
+		return -1;
+	}
+	if (!row_exists(db_stmt("SELECT 1 FROM users WHERE id=? AND role='customer'"),
+	                o->customer_id)) {
+		fail_set(f, 422, "unknown customer", "customer");
+		return -1;
+	}
+	if (!template_fits_plan(o->template_id, o->plan_id)) {
+		fail_set(f, 422, "the template's disk is larger than the plan's disk", "template");
+		return -1;
+	}
+	st = db_stmt("SELECT 1 FROM vps WHERE hostname=?");
+	if (!st) {
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, o->hostname, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		fail_set(f, 409, "a VPS with this hostname exists", "hostname");
+		return -1;
+	}
+	have4 = ipam_have_family(4);
+	have6 = ipam_have_family(6);
+	if (!have4 && !have6) {
+		fail_set(f, 409, "no IP pool configured", NULL);
+		return -1;
+	}
+	id = next_vps_id();
+	if (id <= 0 || id > VPS_MAX_ID) {
+		fail_set(f, 500, id <= 0 ? "database error" : "no VPS ids left", NULL);
+		return -1;
+	}
+	if (insert_vps(o, id, f) != 0)
+		return -1;
+	if (have4) {
+		rc = ipam_allocate(4, id, addr, NULL);
+		if (rc != 0) {
+			fail_set(f, rc == -ENOSPC ? 409 : 500,
+			         rc == -ENOSPC ? "no free IPv4 address in any pool"
+			                       : "database error",
+			         NULL);
+			return -1;
+		}
+	}
+	if (have6) {
+		rc = ipam_allocate(6, id, addr, NULL);
+		if (rc != 0) {
+			fail_set(f, rc == -ENOSPC ? 409 : 500,
+			         rc == -ENOSPC ? "no free IPv6 address in any pool"
+			                       : "database error",
+			         NULL);
+			return -1;
+		}
+	}
+	*job_out = job_enqueue("vps.create", id, rq->user.id);
+	if (*job_out < 0) {
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	*id_out = id;
+	return 0;
+}
+
+void api_vps_create(http_req *rq)
+{
+	static const char *const fields[] = {"hostname", "plan",     "template",
+	                                     "customer", "ssh_keys", NULL};
+	json_field_error e = {0};
+	vps_order o = {0};
+	json_object *keys = NULL, *resp, *v, *j;
+	const char *why = NULL;
+	bool has_plan, has_tpl, has_customer;
+	int64_t id = 0, job = 0;
+	failure f = {0};
+	char res[48];
+
+	if (!json_only_fields(rq->json, fields, &e) ||
+	    !json_get_str(rq->json, "hostname", true, &o.hostname, &e) ||
+	    !get_ref(rq->json, "plan", true, &o.plan_id, &has_plan, &e) ||
+	    !get_ref(rq->json, "template", true, &o.template_id, &has_tpl, &e) ||
+	    !get_ref(rq->json, "customer", false, &o.customer_id, &has_customer, &e) ||
+	    !json_get_str_array(rq->json, "ssh_keys", false, VPS_MAX_SSH_KEYS, &keys, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	if (!valid_hostname(o.hostname, &why)) {
+		reply_field(rq, "hostname", why ? why : "is not a valid hostname");
+		return;
+	}
+	for (size_t i = 0; keys && i < json_object_array_length(keys); i++) {
+		if (!valid_ssh_key(json_object_get_string(json_object_array_get_idx(keys, i)),
+		                   &why)) {
+			reply_field(rq, "ssh_keys", why ? why : "holds an invalid key");
+			return;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(json_object_get_string(json_object_array_get_idx(keys, i)),
+			           json_object_get_string(json_object_array_get_idx(keys, k))) ==
+			    0) {
+				reply_field(rq, "ssh_keys", "holds the same key twice");
+				return;
+			}
+		}
+	}
+	if (rq->user.is_admin) {
+		if (!has_customer) {
+			reply_field(rq, "customer", "is required when an admin orders a VPS");
+			return;
+		}
+	} else {
+		if (has_customer) {
+			reply_field(rq, "customer", "only admins may set customer");
+			return;
+		}
+		o.customer_id = rq->user.id;
+	}
+	o.ssh_keys_json = keys ? json_compact(keys) : "[]";
+
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	if (create_in_tx(rq, &o, &id, &job, &f) != 0) {
+		db_rollback();
+		reply_problem(rq, f.status, f.title, f.detail, f.field);
+		return;
+	}
+	if (db_commit() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	jobs_wake();
+	snprintf(res, sizeof(res), "vps/%lld", (long long)id);
+	audit(rq, "vps.create", res, o.hostname);
+	v = vps_json(id, 0);
+	j = job_json(job);
+	resp = json_object_new_object();
+	json_object_object_add(resp, "vps", v);
+	json_object_object_add(resp, "job", j);
+	reply_json(rq, 202, resp);
+}
+
+/* Loads state and owner inside the transaction. 0, -ENOENT (or not visible), -EIO. */
+static int vps_state(http_req *rq, int64_t id, char state[16], int64_t *plan_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT state, plan_id FROM vps WHERE id=?1 "
+	                           "AND (?2=0 OR customer_id=?2)");
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, owner_of(rq));
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+		*plan_out = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* Queues kind for a visible VPS that is not being deleted; answers 202 {"job"} or an error.
+ * template_id > 0 (reinstall) is written in the same transaction. */
+static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t template_id,
+                          bool mark_deleting)
+{
+	char state[16], res[48];
+	int64_t plan_id = 0, job;
+	json_object *resp;
+	failure f = {0};
+	int rc;
+
+	if (db_begin() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	rc = vps_state(rq, id, state, &plan_id);
+	if (rc == -ENOENT) {
+		db_rollback();
+		reply_not_found(rq, "VPS");
+		return;
+	}
+	if (rc != 0) {
+		fail_set(&f, 500, "database error", NULL);
+		goto fail;
+	}
+	if (strcmp(state, "deleting") == 0) {
+		fail_set(&f, 409, "the VPS is being deleted", NULL);
+		goto fail;
+	}
+	if (template_id > 0) {
+		sqlite3_stmt *st;
+
+		if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=?"), template_id)) {
+			fail_set(&f, 422, "unknown template", "template");
+			goto fail;
+		}
+		if (!template_fits_plan(template_id, plan_id)) {
+			fail_set(&f, 422, "the template's disk is larger than the plan's disk",
+			         "template");
+			goto fail;
+		}
+		st = db_stmt("UPDATE vps SET template_id=? WHERE id=?");
+		if (!st) {
+			fail_set(&f, 500, "database error", NULL);
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, template_id);
+		sqlite3_bind_int64(st, 2, id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			fail_set(&f, 500, "database error", NULL);
+			goto fail;
+		}
+	}
+	if (mark_deleting) {
+		sqlite3_stmt *st = db_stmt("UPDATE vps SET state='deleting' WHERE id=?");
+
+		if (!st) {
+			fail_set(&f, 500, "database error", NULL);
+			goto fail;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			fail_set(&f, 500, "database error", NULL);
+			goto fail;
+		}
+	}
+	job = job_enqueue(kind, id, rq->user.id);
+	if (job < 0) {
+		fail_set(&f, 500, "database error", NULL);
+		goto fail;
+	}
+	if (db_commit() != 0) {
+		reply_db_error(rq);
+		return;
+	}
+	jobs_wake();
+	snprintf(res, sizeof(res), "vps/%lld", (long long)id);
+	audit(rq, kind, res, NULL);
+	resp = json_object_new_object();
+	json_object_object_add(resp, "job", job_json(job));
+	reply_json(rq, 202, resp);
+	return;
+fail:
+	db_rollback();
+	reply_problem(rq, f.status, f.title, f.detail, f.field);
+}
+
+void api_vps_action(http_req *rq)
+{
+	static const char *const actions[] = {"start",    "shutdown",  "reboot",
+	                                      "poweroff", "reinstall", NULL};
+	static const char *const no_fields[] = {NULL};
+	static const char *const reinstall_fields[] = {"template", NULL};
+	json_field_error e = {0};
+	const char *action = rq->params[1];
+	int64_t id, template_id = 0;
+	bool known = false, has_tpl = false, reinstall;
+	char kind[32];
+
+	if (!parse_id(rq->params[0], &id)) {
+		reply_not_found(rq, "VPS");
+		return;
+	}
+	for (size_t i = 0; actions[i]; i++)
+		known = known || strcmp(action, actions[i]) == 0;
+	if (!known) {
+		reply_not_found(rq, "action");
+		return;
+	}
+	reinstall = strcmp(action, "reinstall") == 0;
+	if (rq->json) {
+		if (!json_only_fields(rq->json, reinstall ? reinstall_fields : no_fields, &e) ||
+		    (reinstall &&
+		     !get_ref(rq->json, "template", false, &template_id, &has_tpl, &e))) {
+			reply_field_error(rq, &e);
+			return;
+		}
+		if (has_tpl && template_id <= 0) {
+			reply_field(rq, "template", "unknown template");
+			return;
+		}
+	}
+	snprintf(kind, sizeof(kind), "vps.%s", action);
+	queue_vps_job(rq, id, kind, has_tpl ? template_id : 0, false);
+}
+
+void api_vps_delete(http_req *rq)
+{
+	int64_t id;
+
+	if (!parse_id(rq->params[0], &id)) {
+		reply_not_found(rq, "VPS");
+		return;
+	}
+	queue_vps_job(rq, id, "vps.delete", 0, true);
+}

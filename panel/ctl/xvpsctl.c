@@ -1,0 +1,299 @@
+/* xvpsctl — the admin CLI over xvps's REST API v1 (DESIGN.md §1): raw requests, job waiting
+ * and bulk provisioning. It talks only HTTP(S) to xvpsd, never to the DB or the agent, and
+ * authenticates with an API key (Authorization: Bearer), so it needs no CSRF token. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/validate.h"
+
+typedef struct buf {
+	char *data;
+	size_t len;
+} buf;
+
+typedef struct ctl {
+	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
+	const char *token; /* API key */
+	bool insecure;     /* accept a self-signed certificate (the appliance's first boot) */
+} ctl;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	buf *b = userdata;
+	size_t n = size * nmemb;
+	char *p = realloc(b->data, b->len + n + 1);
+	if (!p)
+		return 0;
+	b->data = p;
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
+ * parsed JSON body in *out (NULL when the body is empty or not JSON). */
+static long request(const ctl *c, const char *method, const char *path, const char *body,
+		    json_object **out)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	buf b = {0};
+	long status = 0;
+	char url[2048], auth[512];
+
+	*out = NULL;
+	if (!h)
+		return 0;
+	snprintf(url, sizeof(url), "%s/api/v1%s", c->url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+	hdrs = curl_slist_append(hdrs, auth);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (body) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK)
+		fprintf(stderr, "xvpsctl: %s %s: %s\n", method, url, curl_easy_strerror(rc));
+	else
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (b.data && b.len)
+		*out = json_tokener_parse(b.data);
+	free(b.data);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+/* Prints a problem+json (RFC 9457) answer as one line on stderr. */
+static void print_problem(long status, json_object *body)
+{
+	json_object *v;
+	const char *title = "", *detail = "", *field = NULL;
+	if (body && json_object_object_get_ex(body, "title", &v))
+		title = json_object_get_string(v);
+	if (body && json_object_object_get_ex(body, "detail", &v))
+		detail = json_object_get_string(v);
+	if (body && json_object_object_get_ex(body, "field", &v))
+		field = json_object_get_string(v);
+	fprintf(stderr, "xvpsctl: HTTP %ld %s: %s%s%s\n", status, title, detail,
+		field ? " (field " : "", field ? field : "");
+	if (field)
+		fputs(")\n", stderr);
+}
+
+static void print_json(json_object *o)
+{
+	if (o)
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Polls GET /jobs/{id} until done or failed, at most timeout_s. Returns 0 when done. */
+static int wait_job(const ctl *c, const char *job_id, int timeout_s)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/jobs/%s", job_id);
+	for (int i = 0; i < timeout_s * 5; i++) {
+		json_object *j = NULL, *st, *err;
+		long status = request(c, "GET", path, NULL, &j);
+		if (status != 200) {
+			print_problem(status, j);
+			json_object_put(j);
+			return -1;
+		}
+		const char *s = json_object_object_get_ex(j, "state", &st)
+					? json_object_get_string(st)
+					: "";
+		if (!strcmp(s, "done")) {
+			json_object_put(j);
+			return 0;
+		}
+		if (!strcmp(s, "failed")) {
+			fprintf(stderr, "xvpsctl: job %s failed: %s\n", job_id,
+				json_object_object_get_ex(j, "error", &err)
+					? json_object_get_string(err)
+					: "unknown error");
+			json_object_put(j);
+			return -1;
+		}
+		json_object_put(j);
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "xvpsctl: job %s still running after %d s\n", job_id, timeout_s);
+	return -1;
+}
+
+static const char *opt(int argc, char **argv, const char *name)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name))
+			return argv[i + 1];
+	return NULL;
+}
+
+/* bulk-create: HOSTNAME pattern with '#' replaced by 1..count ("web#.example.net"). Each VPS is
+ * ordered through POST /vps; with --wait the command waits for every job. A hostname the
+ * API refuses stops the run: what was ordered before stays (each order is its own job). */
+static int bulk_create(const ctl *c, int argc, char **argv)
+{
+	const char *pattern = opt(argc, argv, "--hostname"), *plan = opt(argc, argv, "--plan"),
+		   *tpl = opt(argc, argv, "--template"), *cust = opt(argc, argv, "--customer"),
+		   *count_s = opt(argc, argv, "--count");
+	bool wait = false;
+	long long count = 0;
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--wait"))
+			wait = true;
+	if (!pattern || !plan || !tpl || !cust || !count_s ||
+	    !parse_int_range(count_s, 1, 1000, &count) || !strchr(pattern, '#')) {
+		fprintf(stderr, "usage: xvpsctl bulk-create --hostname 'web#.example.net' --plan ID "
+				"--template ID --customer ID --count 1..1000 [--wait]\n");
+		return 2;
+	}
+	char (*jobs)[32] = calloc((size_t)count, sizeof(*jobs));
+	int failed = 0;
+	if (!jobs)
+		return 1;
+	for (long long n = 1; n <= count; n++) {
+		char host[300], num[24];
+		const char *hash = strchr(pattern, '#');
+		snprintf(num, sizeof(num), "%lld", n);
+		snprintf(host, sizeof(host), "%.*s%s%s", (int)(hash - pattern), pattern, num,
+			 hash + 1);
+		const char *why = NULL;
+		if (!valid_hostname(host, &why)) {
+			fprintf(stderr, "xvpsctl: %s: %s\n", host, why);
+			failed++;
+			break;
+		}
+		json_object *req = json_object_new_object(), *resp = NULL, *job, *id;
+		json_object_object_add(req, "hostname", json_object_new_string(host));
+		json_object_object_add(req, "plan", json_object_new_string(plan));
+		json_object_object_add(req, "template", json_object_new_string(tpl));
+		json_object_object_add(req, "customer", json_object_new_string(cust));
+		long status = request(c, "POST", "/vps", json_object_to_json_string(req), &resp);
+		json_object_put(req);
+		if (status != 202) {
+			print_problem(status, resp);
+			json_object_put(resp);
+			failed++;
+			break;
+		}
+		if (json_object_object_get_ex(resp, "job", &job) &&
+		    json_object_object_get_ex(job, "id", &id))
+			snprintf(jobs[n - 1], sizeof(jobs[0]), "%s", json_object_get_string(id));
+		printf("ordered %s (job %s)\n", host, jobs[n - 1]);
+		json_object_put(resp);
+	}
+	for (long long n = 0; wait && n < count; n++)
+		if (jobs[n][0] && wait_job(c, jobs[n], 600) != 0)
+			failed++;
+	free(jobs);
+	return failed ? 1 : 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: xvpsctl [--url URL] [--insecure] COMMAND ...\n"
+	      "  get PATH                 GET /api/v1PATH, e.g. get /vps\n"
+	      "  post PATH [JSON]         POST with a JSON body\n"
+	      "  patch PATH JSON          PATCH with a JSON body\n"
+	      "  delete PATH              DELETE\n"
+	      "  wait JOB_ID [SECONDS]    wait until a job is done (exit 1 when it failed)\n"
+	      "  bulk-create --hostname 'web#.example.net' --plan ID --template ID\n"
+	      "              --customer ID --count N [--wait]\n"
+	      "environment: XVPS_URL (default http://127.0.0.1:8080), XVPS_TOKEN (an API key from\n"
+	      "POST /api/v1/api-keys; required)\n",
+	      stderr);
+}
+
+int main(int argc, char **argv)
+{
+	ctl c = {.url = getenv("XVPS_URL"), .token = getenv("XVPS_TOKEN")};
+	int i = 1;
+	if (!c.url)
+		c.url = "http://127.0.0.1:8080";
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--url") && i + 1 < argc)
+			c.url = argv[++i];
+		else if (!strcmp(argv[i], "--insecure"))
+			c.insecure = true;
+		else {
+			usage();
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage();
+		return 2;
+	}
+	if (!c.token || !*c.token) {
+		fputs("xvpsctl: set XVPS_TOKEN to an API key (POST /api/v1/api-keys)\n", stderr);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *cmd = argv[i++];
+	int rc = 0;
+	if (!strcmp(cmd, "get") || !strcmp(cmd, "post") || !strcmp(cmd, "patch") ||
+	    !strcmp(cmd, "delete")) {
+		if (i >= argc || argv[i][0] != '/') {
+			usage();
+			rc = 2;
+			goto out;
+		}
+		char method[8];
+		size_t k = 0;
+		for (; cmd[k] && k < sizeof(method) - 1; k++)
+			method[k] = (char)(cmd[k] - 'a' + 'A');
+		method[k] = '\0';
+		const char *body = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(cmd, "post") && !body)
+			body = "{}";
+		json_object *resp = NULL;
+		long status = request(&c, method, argv[i], body, &resp);
+		if (status >= 200 && status < 300)
+			print_json(resp);
+		else {
+			print_problem(status, resp);
+			rc = 1;
+		}
+		json_object_put(resp);
+	} else if (!strcmp(cmd, "wait") && i < argc) {
+		long long secs = 600;
+		if (i + 1 < argc && !parse_int_range(argv[i + 1], 1, 86400, &secs)) {
+			usage();
+			rc = 2;
+			goto out;
+		}
+		rc = wait_job(&c, argv[i], (int)secs) == 0 ? 0 : 1;
+	} else if (!strcmp(cmd, "bulk-create")) {
+		rc = bulk_create(&c, argc - i, argv + i);
+	} else {
+		usage();
+		rc = 2;
+	}
+out:
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,56 @@
+/* http_internal.h — the pure pieces of panel/http.c (route matching, problem+json, request
+ * header checks, static-file path rules), exposed for its unit tests and for api_misc.c.
+ * Nothing here touches a connection or the network. */
+#ifndef XVPS_HTTP_INTERNAL_H
+#define XVPS_HTTP_INTERNAL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "panel.h"
+
+#define HTTP_MAX_PARAMS 4
+
+/* Matches path against pattern segment by segment; "{}" matches exactly one non-empty segment.
+ * Matched segments are copied NUL-terminated into scratch (at most scratch_len bytes) and
+ * params_out[0..*nparams_out) point into it. False when the path does not match, has more
+ * than HTTP_MAX_PARAMS parameters or does not fit in scratch. */
+bool route_match(const char *pattern, const char *path, char *scratch, size_t scratch_len,
+                 const char *params_out[HTTP_MAX_PARAMS], int *nparams_out);
+
+/* Finds the route for method and path in table (terminated by a NULL method). HEAD is looked
+ * up as GET. Returns it, or NULL: then *path_known_out says whether some route has that path
+ * (so the answer is 405, with allow_out listing its methods as "GET, POST"), else 404. */
+const route *route_find(const route *table, const char *method, const char *path, char *scratch,
+                        size_t scratch_len, const char *params_out[HTTP_MAX_PARAMS],
+                        int *nparams_out, bool *path_known_out, char *allow_out, size_t allow_len);
+
+/* RFC 9457 problem document {"type","title","status","detail"[,"field"]} with type
+ * "https://xvps.dev/problems/<slug>" (slug from status: "not-found", "validation-error", ...).
+ * title NULL: the status's standard title; detail NULL: the title. New reference. */
+json_object *problem_json(int status, const char *title, const char *detail, const char *field);
+const char *problem_slug(int status);
+
+/* True for "application/json" in any case, optionally followed by parameters
+ * ("; charset=utf-8"). False for NULL, "application/jsonx", "text/json" ... */
+bool content_type_is_json(const char *ct);
+
+/* True for methods that change state (POST, PUT, PATCH, DELETE): those need CSRF tokens. */
+bool method_is_unsafe(const char *method);
+
+/* Static UI files: true when path ("/app.js", "/css/x.css") may name a file under the web
+ * directory: starts with '/', no "." or ".." segment nor any segment starting with '.', no
+ * backslash, no NUL or control characters, at most 512 bytes. */
+bool static_path_ok(const char *path);
+/* The Content-Type for a file name by its extension (application/octet-stream if unknown). */
+const char *static_content_type(const char *path);
+
+/* Request cookie by name (libmicrohttpd parses the Cookie header), or NULL. */
+const char *req_cookie(http_req *rq, const char *name);
+
+/* True when ip (as http.c formats it: dotted IPv4, also for v4-mapped IPv6) is a loopback
+ * address: 127.0.0.0/8 or ::1. */
+bool ip_is_loopback(const char *ip);
+
+#endif

@@ -1,0 +1,228 @@
+/* main.c — xvpsd's entry point: configuration from the environment, start-up order (store,
+ * admin account, demo data, jobs, HTTP), and a clean stop on SIGINT/SIGTERM. The only place in
+ * xvpsd that may end the process; it never runs host commands and never needs root. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+#include "panel.h"
+
+xvps_app *g_app;
+static xvps_app g_app_storage;
+
+/* Reads an integer variable in [min, max] (default def when unset or empty). */
+static int env_int(const char *name, long long min, long long max, long long def, long long *out)
+{
+	const char *s = getenv(name);
+
+	if (!s || !*s) {
+		*out = def;
+		return 0;
+	}
+	if (!parse_int_range(s, min, max, out)) {
+		fprintf(stderr, "xvpsd: %s must be an integer from %lld to %lld\n", name, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int env_str(const char *name, const char *def, char *out, size_t len)
+{
+	const char *s = getenv(name);
+
+	if (!s || !*s)
+		s = def;
+	if (!sfmt(out, len, "%s", s)) {
+		fprintf(stderr, "xvpsd: %s is too long\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* XVPS_LISTEN: "host:port", "[v6]:port", "host" (port 8080) or ":port" (127.0.0.1). */
+static int parse_listen(const char *s, xvps_config *cfg)
+{
+	const char *host = s, *port = NULL;
+	size_t hlen;
+	long long p = 8080;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			goto bad;
+		host = s + 1;
+		hlen = (size_t)(end - host);
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else {
+		const char *colon = strrchr(s, ':');
+
+		if (colon && strchr(s, ':') != colon)
+			goto bad; /* a bare IPv6 address needs brackets */
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (hlen == 0) {
+		host = "127.0.0.1";
+		hlen = strlen(host);
+	}
+	if (hlen >= sizeof(cfg->listen_host))
+		goto bad;
+	if (port && !parse_int_range(port, 0, 65535, &p))
+		goto bad;
+	memcpy(cfg->listen_host, host, hlen);
+	cfg->listen_host[hlen] = '\0';
+	cfg->listen_port = (int)p;
+	return 0;
+bad:
+	fprintf(stderr, "xvpsd: XVPS_LISTEN \"%s\" is not host:port\n", s);
+	return -1;
+}
+
+static int load_config(xvps_config *cfg)
+{
+	const char *listen = getenv("XVPS_LISTEN");
+	long long v;
+	char def_sock[600];
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (parse_listen(listen && *listen ? listen : "127.0.0.1:8080", cfg) != 0)
+		return -1;
+	if (env_str("XVPS_STATE", "./var", cfg->state_dir, sizeof(cfg->state_dir)) != 0 ||
+	    env_str("XVPS_WEB_DIR", "./web", cfg->web_dir, sizeof(cfg->web_dir)) != 0)
+		return -1;
+	if (!sfmt(cfg->db_path, sizeof(cfg->db_path), "%s/xvps.db", cfg->state_dir) ||
+	    !sfmt(def_sock, sizeof(def_sock), "%s/agent.sock", cfg->state_dir)) {
+		fprintf(stderr, "xvpsd: XVPS_STATE is too long\n");
+		return -1;
+	}
+	if (env_str("XVPS_AGENT_SOCK", def_sock, cfg->agent_sock, sizeof(cfg->agent_sock)) != 0)
+		return -1;
+
+	if (env_int("XVPS_HTTP_THREADS", 1, 256, 4, &v) != 0)
+		return -1;
+	cfg->http_threads = (int)v;
+	if (env_int("XVPS_PER_IP_CONN_LIMIT", 1, 100000, 256, &v) != 0)
+		return -1;
+	cfg->per_ip_conn_limit = (int)v;
+	if (env_int("XVPS_CONN_TIMEOUT", 1, 3600, 30, &v) != 0)
+		return -1;
+	cfg->conn_timeout_s = (int)v;
+	cfg->conn_memory_limit = 128 * 1024;
+	if (env_int("XVPS_JOB_WORKERS", 1, 64, 4, &v) != 0)
+		return -1;
+	cfg->job_workers = (int)v;
+	if (env_int("XVPS_AGENT_TIMEOUT_MS", 100, 3600000, 300000, &v) != 0)
+		return -1;
+	cfg->agent_timeout_ms = (int)v;
+	if (env_int("XVPS_DEMO", 0, 1, 0, &v) != 0)
+		return -1;
+	cfg->demo = v == 1;
+	/* Set when a TLS-terminating proxy fronts xvpsd, so cookies carry "Secure". */
+	if (env_int("XVPS_SECURE_COOKIES", 0, 1, 0, &v) != 0)
+		return -1;
+	cfg->secure_cookies = v == 1;
+	/* Small argon2id limits are for tests only; production keeps t=2, m=19 MiB (OWASP). */
+	if (env_int("XVPS_PWHASH_OPSLIMIT", 1, 100, 2, &v) != 0)
+		return -1;
+	cfg->pwhash_opslimit = (int)v;
+	if (env_int("XVPS_PWHASH_MEMLIMIT_KIB", 8, 4 * 1024 * 1024, 19 * 1024, &v) != 0)
+		return -1;
+	cfg->pwhash_memlimit = (size_t)v * 1024;
+	return 0;
+}
+
+int main(void)
+{
+	xvps_config *cfg;
+	sigset_t stop_sigs;
+	char pwfile[600], host[80];
+	int sig = 0, rc = 1;
+	bool jobs_up = false;
+
+	g_app = &g_app_storage;
+	cfg = &g_app->cfg;
+	log_init("xvpsd");
+	if (load_config(cfg) != 0)
+		return 2;
+	g_app->started_at = now_unix();
+	umask(077);
+
+	/* Block the stop signals before any thread exists, so every thread inherits the mask
+	 * and only sigwait() below sees them. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL) != 0) {
+		log_error("cannot block signals");
+		return 1;
+	}
+
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		return 1;
+	}
+	if (mkdir_p(cfg->state_dir, 0700) != 0) {
+		log_error("cannot create state directory %s", cfg->state_dir);
+		return 1;
+	}
+	if (store_open(cfg->db_path) != 0) {
+		log_error("cannot open the database %s", cfg->db_path);
+		return 1;
+	}
+	if (auth_bootstrap_admin() != 0) {
+		log_error("cannot create the admin user");
+		goto out;
+	}
+	if (cfg->demo && demo_seed() != 0) {
+		log_error("cannot seed the demo objects");
+		goto out;
+	}
+	db_release();
+	if (jobs_start() != 0) {
+		log_error("cannot start the job workers");
+		goto out;
+	}
+	jobs_up = true;
+	if (http_start() != 0)
+		goto out;
+
+	snprintf(host, sizeof(host), strchr(cfg->listen_host, ':') ? "[%s]" : "%s",
+	         cfg->listen_host);
+	sfmt(pwfile, sizeof(pwfile), "%s/admin-password", cfg->state_dir);
+	fprintf(stderr, "xvpsd: listening on http://%s:%d/\n", host, cfg->listen_port);
+	if (access(pwfile, F_OK) == 0)
+		fprintf(stderr, "xvpsd: user admin, password in %s\n", pwfile);
+	else
+		fprintf(stderr, "xvpsd: user admin, password from XVPS_ADMIN_PASSWORD at first "
+		                "start\n");
+
+	for (;;) {
+		int r = sigwait(&stop_sigs, &sig);
+
+		if (r == 0)
+			break;
+		if (r != EINTR) {
+			log_error("sigwait: %s", strerror(r));
+			break;
+		}
+	}
+	log_info("signal %d: stopping", sig);
+	rc = 0;
+out:
+	atomic_store(&g_app->stopping, true);
+	http_stop();
+	if (jobs_up)
+		jobs_stop();
+	store_close_thread();
+	return rc;
+}

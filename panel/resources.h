@@ -1,0 +1,68 @@
+/* resources.h — internals shared by xvpsd's resource handlers (api_plans/customers/templates/
+ * pools/vps/jobs.c), the job engine (jobs.c) and demo.c: list paging, the agent client with
+ * retries, the host lock that keeps the reconciler from racing creations, and the job steps
+ * exposed to the unit tests. Nothing here answers HTTP except api_list_params' 422. */
+#ifndef XVPS_RESOURCES_H
+#define XVPS_RESOURCES_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "panel.h"
+
+/* ---- paging (api_jobs.c) ------------------------------------------------------------------ */
+/* Reads ?limit (1..LIST_MAX_LIMIT, default LIST_DEFAULT_LIMIT) and ?offset (>= 0, default 0).
+ * On a bad value answers 422 naming the parameter and returns false. */
+bool api_list_params(http_req *rq, int64_t *limit_out, int64_t *offset_out);
+/* Sets the X-Total-Count header. */
+void api_total_header(http_req *rq, int64_t total);
+/* A unix time as an RFC 3339 JSON string; JSON null when t <= 0. */
+json_object *json_time(int64_t t);
+/* A nullable integer column as JSON (null or int). */
+json_object *json_col_int_or_null(sqlite3_stmt *st, int col);
+
+/* ---- the agent client (jobs.c) ------------------------------------------------------------ */
+typedef struct agent_err {
+	int rc;         /* 0 ok; 1 the agent answered "ok": false; -errno transport failure */
+	char code[16];  /* "invalid|not_found|conflict|host|busy" when rc == 1 */
+	char field[32]; /* spec field the agent blamed, or "" */
+	char msg[256];  /* English sentence for job errors and problem details */
+} agent_err;
+
+/* True for the transport errors that mean "agent not running / restarting": worth a retry. */
+bool agent_unreachable(int rc);
+
+/* Sends req to the agent at cfg.agent_sock with cfg.agent_timeout_ms. When the agent cannot be
+ * reached, retries with backoff 1, 2, 4 ... s for at most retry_s seconds in total (0: no
+ * retry; aborted when the process is stopping). Returns e->rc: 0 with *result_out (a new
+ * reference, when result_out is not NULL) set to the response's "result" object; 1 when the
+ * agent refused (e filled); -errno when it could not be reached or answered garbage. */
+int panel_agent_call(json_object *req, int retry_s, json_object **result_out, agent_err *e);
+
+/* Readers: every agent operation that may create host objects. Writer: the reconciler, so that
+ * it never reports an object whose row was committed after it read the known names. */
+void jobs_host_rdlock(void);
+void jobs_host_wrlock(void);
+void jobs_host_unlock(void);
+
+/* ---- job engine internals (jobs.c), public for tests ---------------------------------------- */
+/* Claims the oldest queued job whose VPS has no running job and no older queued job, marking
+ * it running (attempts + 1, started_at). Returns its id, 0 when none is claimable, -1 on a
+ * database error. Safe to call from several threads. */
+int64_t job_claim_next(void);
+/* Runs one claimed job to done/failed (or back to queued when the process is stopping). */
+void job_run(int64_t job_id);
+/* Builds the VPS_SPEC (common/agent_proto.h) of a VPS from the database with the given power
+ * ("running" | "stopped"). Returns a new object, or NULL when the VPS does not exist or the
+ * database failed. */
+json_object *job_build_spec(int64_t vps_id, const char *power);
+/* Requeues jobs left "running" (crash recovery). Returns how many, or -1. */
+int jobs_requeue_running(void);
+
+/* ---- templates (api_templates.c) ---------------------------------------------------------- */
+/* Asks the agent to make template "tpl-<id>" (disk_gib, optional source file). Returns as
+ * panel_agent_call (no retry). */
+int template_agent_ensure(int64_t id, int64_t disk_gib, const char *source, agent_err *e);
+
+#endif

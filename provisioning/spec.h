@@ -1,0 +1,58 @@
+/* spec.h — VPS_SPEC (common/agent_proto.h) as the agent receives it from xvpsd: parsed strictly
+ * and every field validated again, because the agent never trusts its caller. Nothing parsed
+ * here may reach a command line, a config file or a rule without passing these checks. */
+#ifndef XVPS_SPEC_H
+#define XVPS_SPEC_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/jsonutil.h"
+#include "../hypervisor/xlcfg.h"
+
+#define SPEC_MAX_ADDRS 64
+#define SPEC_MAX_KEYS  32
+
+/* A validated VPS_SPEC. All strings are heap copies owned by the struct (spec_dispose frees
+ * them), so the spec outlives the JSON it came from. */
+typedef struct vps_spec {
+	char *name;          /* valid_domain_name: "xvps-N" */
+	char *hostname;      /* valid_hostname */
+	xl_guest_type type;  /* "pvh" | "pv" | "hvm" */
+	int vcpus;           /* 1..64 */
+	uint64_t memory_mib; /* 128..1048576 */
+	uint64_t disk_gib;   /* 1..16384 */
+	char *template_name; /* valid_template_name: "tpl-N" */
+	char *mac;           /* valid_xen_mac */
+	char *vifname;       /* valid_vifname */
+	char **ipv4;         /* n_ipv4 dotted quads (parse_ipv4) */
+	size_t n_ipv4;       /* 0..SPEC_MAX_ADDRS */
+	char **ipv6;         /* n_ipv6 addresses (parse_ipv6) */
+	size_t n_ipv6;       /* 0..SPEC_MAX_ADDRS */
+	char *gateway4;      /* NULL or an IPv4 address */
+	char *gateway6;      /* NULL or an IPv6 address */
+	int cpu_weight;      /* 1..65535, default 256 */
+	int cpu_cap_pct;     /* 0..vcpus*100, default 0 (no cap) */
+	int net_mbit;        /* 0..100000, default 0 (unlimited) */
+	bool power_running;  /* "running" -> true, "stopped" -> false */
+	char **ssh_keys;     /* n_ssh_keys valid_ssh_key lines */
+	size_t n_ssh_keys;   /* 0..SPEC_MAX_KEYS */
+} vps_spec;
+
+/* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
+ * hostname, type, vcpus, memory_mib, disk_gib, template, mac, vifname, power. Optional (null
+ * or absent): ipv4, ipv6 (default empty), gateway4, gateway6 (default none), cpu_weight (256),
+ * cpu_cap_pct (0), net_mbit (0), ssh_keys (empty).
+ * Returns 0 and fills *out (free with spec_dispose), or -EINVAL with err->field naming the
+ * offending field and err->detail a static English sentence (*out is then left disposed). */
+int spec_parse(json_object *obj, vps_spec *out, json_field_error *err);
+
+/* Frees everything spec_parse allocated; safe on a zeroed or already disposed struct. */
+void spec_dispose(vps_spec *spec);
+
+/* "pvh" | "pv" | "hvm" for a guest type. */
+const char *spec_type_name(xl_guest_type type);
+
+#endif

@@ -1,0 +1,598 @@
+/* vps.c — declarative VPS operations of xvps-agent over the hypervisor and storage drivers
+ * (DESIGN.md §1: ensure/remove are idempotent and safe to repeat after any crash). It must
+ * never leave a half-made VPS behind a failed first creation, and never delete a disk the
+ * desired state does not know: the reconciler quarantines it. */
+#include "vps.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+
+static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	switch (rc) {
+	case -ENOENT:
+	case -ESRCH:
+		err->code = "not_found";
+		break;
+	case -EINVAL:
+	case -ERANGE:
+		err->code = "invalid";
+		break;
+	case -EEXIST:
+		err->code = "conflict";
+		break;
+	case -EBUSY:
+	case -EAGAIN:
+		err->code = "busy";
+		break;
+	default:
+		err->code = "host";
+	}
+	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+bool vps_config_path(const vps_ctx *ctx, const char *name, char *out, size_t outlen)
+{
+	return sfmt(out, outlen, "%s/%s.cfg", ctx->config_dir, name);
+}
+
+int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_dir,
+                 const char *bridge, vps_err *err)
+{
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->hv = hv;
+	ctx->st = st;
+	ctx->shutdown_timeout_s = 60;
+	if (!config_dir || !sfmt(ctx->config_dir, sizeof(ctx->config_dir), "%s", config_dir) ||
+	    !bridge || !sfmt(ctx->bridge, sizeof(ctx->bridge), "%s", bridge)) {
+		set_err(err, -EINVAL, NULL, "config dir or bridge name too long");
+		return -EINVAL;
+	}
+	rc = mkdir_p(ctx->config_dir, 0700);
+	if (rc) {
+		set_err(err, rc, NULL, "cannot create %s: %s", ctx->config_dir, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int check_name(const char *name, vps_err *err)
+{
+	const char *why = NULL;
+
+	if (!name || !valid_domain_name(name, &why)) {
+		set_err(err, -EINVAL, "name", "name %s", why ? why : "is not valid");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err *err)
+{
+	char hverr[HV_ERRLEN] = "", cfg[512];
+	hv_domain_info info;
+	uint64_t disk_bytes = 0;
+	bool has_disk, has_cfg;
+	const char *state;
+	json_object *o;
+	int rc;
+
+	*status_out = NULL;
+	rc = check_name(name, err);
+	if (rc)
+		return rc;
+	rc = ctx->hv->ops->info(ctx->hv, name, &info, hverr);
+	if (rc) {
+		set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
+		return rc;
+	}
+	has_disk = ctx->st->ops->disk_size(ctx->st, name, &disk_bytes, NULL) == 0;
+	has_cfg = vps_config_path(ctx, name, cfg, sizeof(cfg)) && file_exists(cfg);
+	if (info.state == HV_RUNNING)
+		state = "running";
+	else if (info.state == HV_STOPPED || has_disk || has_cfg)
+		state = "stopped";
+	else
+		state = "absent";
+
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "domid",
+	                       info.state == HV_RUNNING && info.domid >= 0
+	                               ? json_object_new_int(info.domid)
+	                               : NULL);
+	json_object_object_add(o, "cpu_weight", json_object_new_int(info.cpu_weight));
+	json_object_object_add(o, "cpu_cap_pct", json_object_new_int(info.cpu_cap_pct));
+	json_object_object_add(o, "disk_bytes", json_object_new_int64((int64_t)disk_bytes));
+	json_object_object_add(o, "config_path", has_cfg ? json_object_new_string(cfg) : NULL);
+	json_object_object_add(o, "cpu_ns", json_object_new_int64((int64_t)info.cpu_ns));
+	*status_out = o;
+	return 0;
+}
+
+/* Writes the xl.cfg for spec when its rendered content differs from the file on disk. */
+static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err)
+{
+	char disk_path[512];
+	const char **ips;
+	char *want = NULL, *have = NULL;
+	size_t have_len = 0, n = 0;
+	const char *why = NULL;
+	int rc;
+
+	rc = ctx->st->ops->disk_path(ctx->st, spec->name, disk_path, sizeof(disk_path));
+	if (rc) {
+		set_err(err, rc, NULL, "no disk path for %s", spec->name);
+		return rc;
+	}
+	ips = calloc(spec->n_ipv4 + spec->n_ipv6 + 1, sizeof(*ips));
+	if (!ips) {
+		set_err(err, -ENOMEM, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < spec->n_ipv4; i++)
+		ips[n++] = spec->ipv4[i];
+	for (size_t i = 0; i < spec->n_ipv6; i++)
+		ips[n++] = spec->ipv6[i];
+
+	xlcfg_spec xs = {
+	        .name = spec->name,
+	        .type = spec->type,
+	        .kernel = NULL, /* Debian's grub-xen-host image for the type */
+	        .vcpus = spec->vcpus,
+	        .memory_mib = (unsigned long)spec->memory_mib,
+	        .disk_path = disk_path,
+	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
+	        .mac = spec->mac,
+	        .bridge = ctx->bridge,
+	        .vifname = spec->vifname,
+	        .ips = ips,
+	        .net_mbit = spec->net_mbit,
+	        .cpu_weight = spec->cpu_weight,
+	        .cpu_cap_pct = spec->cpu_cap_pct,
+	        .vnc_display = -1,
+	};
+	rc = xlcfg_render(&xs, &want, &why);
+	if (rc) {
+		set_err(err, -EINVAL, NULL, "config for %s: %s", spec->name, why ? why : "invalid");
+		goto out;
+	}
+	if (read_file(cfg_path, 1 << 20, &have, &have_len) == 0 && strcmp(have, want) == 0)
+		goto out; /* unchanged: leave the file (and its mtime) alone */
+	rc = xlcfg_write(&xs, cfg_path, &why);
+	if (rc)
+		set_err(err, rc, NULL, "cannot write %s: %s", cfg_path, why ? why : strerror(-rc));
+out:
+	free(want);
+	free(have);
+	free(ips);
+	return rc;
+}
+
+/* Converges power and scheduler. *created_out tells whether this call created the domain. */
+static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, bool *created_out,
+                        vps_err *err)
+{
+	hv_driver *hv = ctx->hv;
+	char hverr[HV_ERRLEN] = "";
+	hv_domain_info info;
+	int rc;
+
+	*created_out = false;
+	rc = hv->ops->info(hv, spec->name, &info, hverr);
+	if (rc) {
+		set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
+		return rc;
+	}
+	if (spec->power_running && info.state != HV_RUNNING) {
+		rc = hv->ops->create(hv, spec->name, cfg_path, hverr);
+		if (rc) {
+			set_err(err, rc == -EEXIST ? -EEXIST : -EIO, NULL, "cannot start %s: %s",
+			        spec->name, hverr);
+			return rc;
+		}
+		*created_out = true;
+	} else if (!spec->power_running && info.state == HV_RUNNING) {
+		rc = hv->ops->shutdown(hv, spec->name, ctx->shutdown_timeout_s, hverr);
+		if (rc) {
+			set_err(err, -EIO, NULL, "cannot shut down %s: %s", spec->name, hverr);
+			return rc;
+		}
+	}
+	if (!spec->power_running)
+		return 0;
+	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, spec->cpu_cap_pct, hverr);
+	if (rc) {
+		set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
+		        spec->name, hverr);
+		return rc;
+	}
+	rc = hv->ops->info(hv, spec->name, &info, hverr);
+	if (rc) {
+		set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
+		return rc;
+	}
+	if (info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != spec->cpu_cap_pct) {
+		set_err(err, -EIO, "cpu_weight",
+		        "scheduler of %s reads back weight %d cap %d, wanted %d and %d", spec->name,
+		        info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight, spec->cpu_cap_pct);
+		return -EIO;
+	}
+	return 0;
+}
+
+int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
+{
+	st_driver *st = ctx->st;
+	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[512];
+	uint64_t bytes;
+	bool had_disk, had_cfg, created = false;
+	int rc;
+
+	*status_out = NULL;
+	rc = check_name(spec->name, err);
+	if (rc)
+		return rc;
+	if (!vps_config_path(ctx, spec->name, cfg, sizeof(cfg))) {
+		set_err(err, -ENAMETOOLONG, NULL, "config path too long");
+		return -ENAMETOOLONG;
+	}
+	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
+	had_cfg = file_exists(cfg);
+
+	/* (1) disk */
+	if (!had_disk && !st->ops->template_exists(st, spec->template_name)) {
+		set_err(err, -ENOENT, "template", "template %s does not exist",
+		        spec->template_name);
+		return -ENOENT;
+	}
+	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, sterr);
+	if (rc) {
+		set_err(err, rc == -ENOENT ? -ENOENT : -EIO,
+		        rc == -ENOENT ? "template" : "disk_gib", "disk of %s: %s", spec->name,
+		        sterr);
+		goto fail;
+	}
+	/* (2) config */
+	rc = ensure_config(ctx, spec, cfg, err);
+	if (rc)
+		goto fail;
+	/* (3) power, (4) scheduler */
+	rc = ensure_power(ctx, spec, cfg, &created, err);
+	if (rc)
+		goto fail;
+	rc = vps_status(ctx, spec->name, status_out, err);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	if (!had_disk) {
+		/* First creation failed: take back everything this call made. */
+		if (created) {
+			ctx->hv->ops->destroy(ctx->hv, spec->name, hverr);
+			ctx->hv->ops->forget(ctx->hv, spec->name, hverr);
+		}
+		if (!had_cfg)
+			unlink(cfg);
+		st->ops->disk_remove(st, spec->name, sterr);
+	}
+	return rc;
+}
+
+int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
+{
+	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "", cfg[512];
+	int rc;
+
+	rc = check_name(name, err);
+	if (rc)
+		return rc;
+	rc = ctx->hv->ops->destroy(ctx->hv, name, hverr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot destroy %s: %s", name, hverr);
+		return rc;
+	}
+	rc = ctx->hv->ops->forget(ctx->hv, name, hverr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot forget %s: %s", name, hverr);
+		return rc;
+	}
+	if (!vps_config_path(ctx, name, cfg, sizeof(cfg)))
+		return -ENAMETOOLONG;
+	if (unlink(cfg) != 0 && errno != ENOENT) {
+		rc = -errno;
+		set_err(err, rc, NULL, "cannot remove %s: %s", cfg, strerror(-rc));
+		return rc;
+	}
+	rc = ctx->st->ops->disk_remove(ctx->st, name, sterr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", name, sterr);
+		return rc;
+	}
+	return 0;
+}
+
+int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec *spec,
+              json_object **status_out, vps_err *err)
+{
+	hv_driver *hv = ctx->hv;
+	char hverr[HV_ERRLEN] = "";
+	hv_domain_info info;
+	int rc;
+
+	*status_out = NULL;
+	rc = check_name(name, err);
+	if (rc)
+		return rc;
+	if (spec && strcmp(spec->name, name) != 0) {
+		set_err(err, -EINVAL, "name", "spec names another domain");
+		return -EINVAL;
+	}
+	if (strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0) {
+		vps_spec run;
+
+		if (!spec) {
+			set_err(err, -EINVAL, "spec", "%s needs the spec", action);
+			return -EINVAL;
+		}
+		rc = hv->ops->info(hv, name, &info, hverr);
+		if (rc) {
+			set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
+			return rc;
+		}
+		if (strcmp(action, "reboot") == 0 && info.state == HV_RUNNING) {
+			rc = hv->ops->reboot(hv, name, hverr);
+			if (rc) {
+				set_err(err, -EIO, NULL, "cannot reboot %s: %s", name, hverr);
+				return rc;
+			}
+		}
+		run = *spec;
+		run.power_running = true;
+		return vps_ensure(ctx, &run, status_out, err);
+	}
+	if (strcmp(action, "shutdown") == 0) {
+		rc = hv->ops->shutdown(hv, name, ctx->shutdown_timeout_s, hverr);
+		if (rc) {
+			set_err(err, -EIO, NULL, "cannot shut down %s: %s", name, hverr);
+			return rc;
+		}
+	} else if (strcmp(action, "poweroff") == 0) {
+		rc = hv->ops->destroy(hv, name, hverr);
+		if (rc) {
+			set_err(err, -EIO, NULL, "cannot power off %s: %s", name, hverr);
+			return rc;
+		}
+	} else {
+		set_err(err, -EINVAL, "action",
+		        "action must be start, shutdown, reboot or poweroff");
+		return -EINVAL;
+	}
+	return vps_status(ctx, name, status_out, err);
+}
+
+int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
+{
+	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
+	vps_spec run;
+	int rc;
+
+	*status_out = NULL;
+	rc = check_name(spec->name, err);
+	if (rc)
+		return rc;
+	if (!ctx->st->ops->template_exists(ctx->st, spec->template_name)) {
+		set_err(err, -ENOENT, "template", "template %s does not exist",
+		        spec->template_name);
+		return -ENOENT;
+	}
+	rc = ctx->hv->ops->destroy(ctx->hv, spec->name, hverr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot destroy %s: %s", spec->name, hverr);
+		return rc;
+	}
+	rc = ctx->st->ops->disk_remove(ctx->st, spec->name, sterr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", spec->name, sterr);
+		return rc;
+	}
+	rc = ctx->st->ops->disk_ensure(ctx->st, spec->name, spec->template_name, spec->disk_gib,
+	                               sterr);
+	if (rc) {
+		set_err(err, rc == -ENOENT ? -ENOENT : -EIO, "template", "disk of %s: %s",
+		        spec->name, sterr);
+		return rc;
+	}
+	run = *spec;
+	run.power_running = true;
+	return vps_ensure(ctx, &run, status_out, err);
+}
+
+int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const char *source,
+                        json_object **result_out, vps_err *err)
+{
+	char sterr[ST_ERRLEN] = "";
+	const char *why = NULL;
+	uint64_t bytes = 0;
+	json_object *o;
+	int rc;
+
+	*result_out = NULL;
+	if (!tpl || !valid_template_name(tpl, &why)) {
+		set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
+		return -EINVAL;
+	}
+	rc = ctx->st->ops->template_ensure(ctx->st, tpl, size_gib, source, &bytes, sterr);
+	if (rc) {
+		set_err(err, rc == -ENOENT || rc == -EINVAL || rc == -ERANGE ? rc : -EIO,
+		        source ? "source" : "disk_gib", "template %s: %s", tpl, sterr);
+		return rc;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(tpl));
+	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)bytes));
+	*result_out = o;
+	return 0;
+}
+
+int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
+{
+	char sterr[ST_ERRLEN] = "";
+	const char *why = NULL;
+	int rc;
+
+	if (!tpl || !valid_template_name(tpl, &why)) {
+		set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
+		return -EINVAL;
+	}
+	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
+	if (rc)
+		set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
+	return rc;
+}
+
+static bool is_known(const char *name, const char *const *known, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (known[i] && strcmp(known[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void report(json_object *arr, const char *kind, const char *name, const char *action,
+                   const char *error)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(kind));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "action", json_object_new_string(action));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_array_add(arr, o);
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
+                  const char *const *templates, size_t n_templates, json_object **orphans_out,
+                  vps_err *err)
+{
+	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
+	char **names = NULL;
+	size_t n = 0;
+	json_object *arr;
+	DIR *dh;
+	struct dirent *de;
+	int rc;
+
+	(void)templates;
+	(void)n_templates;
+	*orphans_out = NULL;
+	arr = json_object_new_array();
+
+	/* Domains */
+	rc = ctx->hv->ops->list(ctx->hv, "xvps-", &names, &n, hverr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot list domains: %s", hverr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (is_known(names[i], known, n_known))
+			continue;
+		hverr[0] = '\0';
+		if (ctx->hv->ops->destroy(ctx->hv, names[i], hverr) == 0 &&
+		    ctx->hv->ops->forget(ctx->hv, names[i], hverr) == 0)
+			report(arr, "domain", names[i], "destroyed", NULL);
+		else
+			report(arr, "domain", names[i], "destroyed", hverr);
+	}
+	free_names(names, n);
+	names = NULL;
+	n = 0;
+
+	/* Configs */
+	dh = opendir(ctx->config_dir);
+	if (!dh && errno != ENOENT) {
+		rc = -errno;
+		set_err(err, rc, NULL, "cannot list %s: %s", ctx->config_dir, strerror(-rc));
+		goto out;
+	}
+	while (dh && (de = readdir(dh)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char name[256], path[600];
+
+		if (strncmp(de->d_name, "xvps-", 5) != 0 || len <= 4 ||
+		    strcmp(de->d_name + len - 4, ".cfg") != 0 || len - 4 >= sizeof(name))
+			continue;
+		memcpy(name, de->d_name, len - 4);
+		name[len - 4] = '\0';
+		if (is_known(name, known, n_known))
+			continue;
+		if (!sfmt(path, sizeof(path), "%s/%s", ctx->config_dir, de->d_name))
+			continue;
+		if (unlink(path) == 0 || errno == ENOENT)
+			report(arr, "config", name, "removed", NULL);
+		else
+			report(arr, "config", name, "removed", strerror(errno));
+	}
+	if (dh)
+		closedir(dh);
+
+	/* Disks: quarantined, never deleted. */
+	rc = ctx->st->ops->list(ctx->st, "xvps-", &names, &n, sterr);
+	if (rc) {
+		set_err(err, -EIO, NULL, "cannot list disks: %s", sterr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (is_known(names[i], known, n_known))
+			continue;
+		sterr[0] = '\0';
+		if (ctx->st->ops->disk_quarantine(ctx->st, names[i], sterr) == 0)
+			report(arr, "disk", names[i], "quarantined", NULL);
+		else
+			report(arr, "disk", names[i], "quarantined", sterr);
+	}
+	free_names(names, n);
+	rc = 0;
+out:
+	if (rc)
+		json_object_put(arr);
+	else
+		*orphans_out = arr;
+	return rc;
+}

@@ -1,0 +1,80 @@
+/* vps.h — the agent's declarative operations over the hypervisor and storage drivers:
+ * ensure (converge disk, config, power, scheduler), remove, power actions, reinstall, status
+ * and the reconciler. Callers serialize operations per domain name (agent.c does); these
+ * functions never validate less than spec.c did and never delete an unknown disk. */
+#ifndef XVPS_VPS_H
+#define XVPS_VPS_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "../hypervisor/driver.h"
+#include "spec.h"
+#include "storage.h"
+
+typedef struct vps_ctx {
+	hv_driver *hv;
+	st_driver *st;
+	char config_dir[256];   /* where <name>.cfg files live */
+	char bridge[16];        /* vif bridge, XVPS_BRIDGE */
+	int shutdown_timeout_s; /* clean shutdown before destroy; default 60 */
+} vps_ctx;
+
+/* An error as the agent answers it (common/agent_proto.h): code is one of "invalid",
+ * "not_found", "conflict", "host", "busy"; field names the spec field or is empty. */
+typedef struct vps_err {
+	const char *code;
+	char field[32];
+	char msg[600];
+} vps_err;
+
+/* Fills ctx and creates config_dir (0700). Returns 0 or -errno with err->msg set. */
+int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_dir,
+                 const char *bridge, vps_err *err);
+
+/* Converges the host to spec, in order: disk (from spec->template_name, grown to disk_gib),
+ * xl.cfg (rewritten only when its content changes), power (create / clean shutdown), then
+ * the scheduler (weight, cap) when running. Idempotent. When a first creation (no disk before
+ * the call) fails, everything this call made is removed again. On success *status_out gets a
+ * VPS_STATUS object (see vps_status). Returns 0 or -errno with *err filled. */
+int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
+
+/* Destroys the domain, forgets it, removes its config and its disk. Each step tolerates
+ * absence, so removing an absent VPS is success. Returns 0 or -errno. */
+int vps_remove(vps_ctx *ctx, const char *name, vps_err *err);
+
+/* action: "start" (= ensure with power running; spec required), "shutdown" (clean, then
+ * destroy after shutdown_timeout_s), "reboot" (new domid; starts a stopped domain; spec
+ * required), "poweroff" (destroy). *status_out as vps_status. Returns 0 or -errno. */
+int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec *spec,
+              json_object **status_out, vps_err *err);
+
+/* Destroys the domain, replaces its disk with a fresh copy of spec->template_name and
+ * ensures it running. Fails with not_found/"template" before touching anything when the
+ * template is missing. Returns 0 or -errno. */
+int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
+
+/* VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
+ * "cpu_cap_pct","disk_bytes","config_path":str|null,"cpu_ns"}. "stopped" when the domain is
+ * not running but a disk or config exists. Returns 0 or -errno. */
+int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err *err);
+
+/* Imports a template (storage driver). *result_out: {"name","size_bytes"}. */
+int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const char *source,
+                        json_object **result_out, vps_err *err);
+int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err);
+
+/* Reconciles the host with the desired state: every domain, config and disk named "xvps-*"
+ * that is not in known[0..n_known) is destroyed and forgotten (domain), removed (config) or
+ * quarantined (disk, renamed, never deleted). templates[] is accepted for the protocol; the
+ * drivers cannot list templates yet, so none is touched. *orphans_out gets a JSON array of
+ * {"kind":"domain|config|disk","name","action":"destroyed|removed|quarantined"} (and
+ * "error" when an action failed). Returns 0 or -errno when a listing failed. */
+int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
+                  const char *const *templates, size_t n_templates, json_object **orphans_out,
+                  vps_err *err);
+
+/* The config file path of a domain: <config_dir>/<name>.cfg. False when it does not fit. */
+bool vps_config_path(const vps_ctx *ctx, const char *name, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# test.sh BUILD [unit|api|all] — what `make test` runs on an ASan+UBSan build: the Criterion
+# unit suites, then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
+# Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
+# suite fails or any output holds a sanitizer report. Signals only the pids it started.
+set -uo pipefail
+
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|api|all]}
+what=${2:-all}
+case $what in unit | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.." || exit 2
+build=$(cd "$build" && pwd)
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export XVPS_SIMGUEST=$build/xvps-simguest
+
+logs=$build/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+tmp=
+agent_pid=
+panel_pid=
+failed=()
+
+stop_servers() {
+	local p
+	for p in "$panel_pid" "$agent_pid"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
+	panel_pid=
+	agent_pid=
+}
+cleanup() {
+	stop_servers
+	[ -n "$tmp" ] && rm -rf "$tmp"
+	tmp=
+}
+trap cleanup EXIT
+trap 'echo "test: interrupted" >&2; exit 130' INT TERM
+
+# A loopback port nobody listens on (bash's /dev/tcp: a refused connect means free).
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Starts agent and xvpsd on a fresh state dir; 0 when /healthz answers.
+start_servers() {
+	local port=$1
+	XVPS_STATE=$state "$build/xvps-agent" 2>>"$logs/agent.log" &
+	agent_pid=$!
+	for _ in $(seq 100); do
+		[ -S "$state/agent.sock" ] && break
+		kill -0 "$agent_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -S "$state/agent.sock" ]; then
+		echo "test: xvps-agent did not start (see $logs/agent.log)" >&2
+		return 1
+	fi
+	XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web \
+		"$build/xvpsd" 2>>"$logs/xvpsd.log" &
+	panel_pid=$!
+	for _ in $(seq 200); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
+		kill -0 "$panel_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "test: xvpsd did not answer /healthz on port $port (see $logs/xvpsd.log)" >&2
+	return 1
+}
+
+if [ "$what" != api ]; then
+	"$build/unit-tests" --jobs 2 2>&1 | tee "$logs/unit.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("unit suites")
+fi
+
+if [ "$what" != unit ]; then
+	tmp=$(mktemp -d /tmp/xvps-test.XXXXXX)
+	state=$tmp/state
+	mkdir -m 700 "$state"
+	XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+	export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
+	started=0
+	for attempt in 1 2 3; do
+		port=$(free_port) || break
+		if start_servers "$port"; then
+			started=1
+			break
+		fi
+		stop_servers
+		rm -rf "$state" && mkdir -m 700 "$state"
+		echo "test: retrying the servers' start (attempt $attempt failed)" >&2
+	done
+	if [ "$started" = 1 ]; then
+		export XVPS_URL=http://127.0.0.1:$port XVPS_STATE=$state
+		tests/api/walk.sh 2>&1 | tee "$logs/walk.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("curl walk (tests/api/walk.sh)")
+		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
+		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")
+	else
+		failed+=("server start")
+	fi
+	stop_servers
+	# A stopped agent leaves no sim guest and no socket behind.
+	for p in /proc/[0-9]*; do
+		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "--dir $state "; then
+			failed+=("stray sim guest (pid ${p#/proc/}) after the agent stopped")
+			kill -TERM "${p#/proc/}" 2>/dev/null
+		fi
+	done
+	[ ! -e "$state/agent.sock" ] || failed+=("the agent left its socket behind")
+	cleanup
+	for f in agent xvpsd; do
+		if [ -s "$logs/$f.log" ] && [ ${#failed[@]} -gt 0 ]; then
+			echo "---- last lines of $logs/$f.log" >&2
+			tail -n 20 "$logs/$f.log" >&2
+		fi
+	done
+fi
+
+# Criterion counts a leaking or UB-ridden test as passed: the reports decide.
+for f in "$logs"/*.log; do
+	[ -e "$f" ] || continue
+	for pat in "ERROR: LeakSanitizer" "ERROR: AddressSanitizer" "runtime error:"; do
+		if grep -q -- "$pat" "$f"; then
+			failed+=("\"$pat\" in $f")
+			echo "test: \"$pat\" in $f:" >&2
+			grep -n -A 12 -- "$pat" "$f" | head -n 60 >&2
+		fi
+	done
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+	printf 'test: FAILED: %s\n' "${failed[@]}" >&2
+	exit 1
+fi
+exit 0

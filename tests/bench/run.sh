@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# run.sh BUILD — `make bench`: provisioning time for 100 VPS, authenticated GET /api/v1/vps
+# with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections), and
+# xvpsd's RSS. Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
+# loopback in a temp dir it removes; it signals only the pids it started.
+set -euo pipefail
+
+build=${1:?usage: tests/bench/run.sh BUILD_DIR}
+cd "$(dirname "$0")/../.."
+build=$(cd "$build" && pwd)
+for t in wrk curl jq cc pkg-config; do
+	command -v "$t" >/dev/null || { echo "bench: $t is missing (make deps)" >&2; exit 1; }
+done
+
+n_timed=${BENCH_TIMED:-100}
+n_total=${BENCH_VPS:-1000}
+duration=${BENCH_DURATION:-10s}
+tmp=$(mktemp -d /tmp/xvps-bench.XXXXXX)
+state=$tmp/state
+mkdir -m 700 "$state"
+agent_pid=
+panel_pid=
+hello_pid=
+
+cleanup() {
+	local p
+	for p in "$hello_pid" "$panel_pid" "$agent_pid"; do
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+now() { date +%s.%N; }
+
+read -ra mhd <<<"$(pkg-config --cflags --libs libmicrohttpd)"
+cc -std=gnu17 -O2 -Wall -Wextra -pthread -o "$tmp/hello" tests/bench/hello.c "${mhd[@]}"
+
+port=$(free_port)
+hport=$(free_port)
+URL=http://127.0.0.1:$port
+ADMIN_PW=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+export XVPS_ADMIN_PASSWORD=$ADMIN_PW XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
+
+XVPS_STATE=$state XVPS_SIMGUEST=$build/xvps-simguest "$build/xvps-agent" 2>"$tmp/agent.log" &
+agent_pid=$!
+for _ in $(seq 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
+[ -S "$state/agent.sock" ] || { echo "bench: the agent did not start" >&2; cat "$tmp/agent.log" >&2; exit 1; }
+XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web "$build/xvpsd" 2>"$tmp/xvpsd.log" &
+panel_pid=$!
+for _ in $(seq 100); do curl -fsS -o /dev/null "$URL/healthz" 2>/dev/null && break; sleep 0.1; done
+curl -fsS -o /dev/null "$URL/healthz" || { echo "bench: xvpsd did not start" >&2; cat "$tmp/xvpsd.log" >&2; exit 1; }
+"$tmp/hello" "$hport" &
+hello_pid=$!
+
+A=$(curl -sS --fail-with-body -c "$tmp/admin.jar" \
+	--json "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}" "$URL/api/v1/session" |
+	jq -r .csrf_token)
+admin() { curl -sS --fail-with-body -b "$tmp/admin.jar" -H "X-CSRF-Token: $A" "$@"; }
+PLAN=$(admin --json '{"name":"bench","vcpus":1,"memory_mib":256,"disk_gib":1}' \
+	"$URL/api/v1/plans" | jq -r .id)
+TPL=$(admin --json '{"name":"bench","os":"debian","disk_gib":1,"boot":"pvh"}' \
+	"$URL/api/v1/templates" | jq -r .id)
+# A /64 from the documentation prefix: room for every VPS (no IPv4 pool, so IPv6 only).
+admin --json '{"family":6,"cidr":"2001:db8:b::/64","gateway":"2001:db8:b::1"}' \
+	"$URL/api/v1/ip-pools" >/dev/null
+CUST=$(admin --json '{"username":"bench","email":"bench@example.com","password":"bench-password-1"}' \
+	"$URL/api/v1/customers" | jq -r .id)
+
+# Orders VPS number $1..$2 for the customer.
+order() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		admin -o /dev/null --json \
+			"{\"hostname\":\"b$i.example.net\",\"plan\":\"$PLAN\",\"template\":\"$TPL\",\"customer\":\"$CUST\"}" \
+			"$URL/api/v1/vps"
+	done
+}
+# Waits until $1 VPS are running (fails on a VPS in state error, or after $2 seconds).
+wait_running() {
+	local want=$1 deadline=$((SECONDS + $2)) counts
+	while :; do
+		counts=$(admin "$URL/api/v1/vps?limit=1000" |
+			jq -r '[([.[] | select(.state == "running")] | length),
+			        ([.[] | select(.state == "error")] | length)] | @tsv')
+		[ "${counts%%$'\t'*}" -ge "$want" ] && return 0
+		[ "${counts##*$'\t'}" -eq 0 ] || { echo "bench: a VPS failed to provision" >&2; return 1; }
+		[ "$SECONDS" -lt "$deadline" ] || { echo "bench: only ${counts%%$'\t'*} of $want running" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
+t0=$(now)
+order 1 "$n_timed"
+wait_running "$n_timed" 600
+t1=$(now)
+awk -v a="$t0" -v b="$t1" -v n="$n_timed" 'BEGIN {
+	printf "bench: provision_%d_wall %.2f s\n", n, b - a
+	printf "bench: provision_rate %.1f VPS/s\n", n / (b - a) }'
+
+order $((n_timed + 1)) "$n_total"
+wait_running "$n_total" 1800
+t2=$(now)
+awk -v a="$t1" -v b="$t2" -v n="$((n_total - n_timed))" 'BEGIN {
+	printf "bench: provision_next_%d_wall %.2f s\n", n, b - a }'
+
+XVPS_TOKEN=$(admin --json '{"name":"bench"}' "$URL/api/v1/api-keys" | jq -r .token)
+export XVPS_TOKEN
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $XVPS_TOKEN" "$URL/api/v1/vps")
+[ "$code" = 200 ] || { echo "bench: GET /api/v1/vps with the key answers $code" >&2; exit 1; }
+
+rps() { awk '/^Requests\/sec:/ { print $2 }'; }
+echo "bench: wrk -t2 -c64 -d$duration GET /api/v1/vps (default page of 100, $n_total VPS in the DB)"
+out=$(wrk -t2 -c64 -d"$duration" -s tests/bench/rps_auth.lua "$URL/api/v1/vps")
+grep '^bench:' <<<"$out" || true
+x=$(rps <<<"$out")
+out=$(wrk -t2 -c64 -d"$duration" "http://127.0.0.1:$hport/")
+h=$(rps <<<"$out")
+echo "bench: xvpsd_get_vps $x req/s"
+echo "bench: bare_mhd_hello $h req/s"
+awk -v x="$x" -v h="$h" 'BEGIN { printf "bench: ratio_xvpsd_over_bare %.3f (goal >= 0.5 now, 0.8 later)\n", x / h }'
+
+awk '/^VmRSS:|^VmHWM:/ { printf "bench: xvpsd_%s %.1f MiB\n", substr($1, 1, length($1) - 1), $2 / 1024 }' \
+	"/proc/$panel_pid/status"
+echo "bench: (goal: xvpsd peak RSS <= 32 MiB with $n_total VPS)"

@@ -1,0 +1,276 @@
+/* test_ipam.c — address allocation (panel/ipam.c) against a real SQLite store in a mkdtemp()
+ * directory: lowest free address first, never twice, never network/broadcast/gateway/reserved,
+ * exhaustion is an error that inserts nothing, released addresses come back. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../panel/ipam.h"
+#include "../../panel/panel.h"
+
+static char tmp[64];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void exec_sql(const char *sql)
+{
+	char *err = NULL;
+
+	cr_assert_eq(sqlite3_exec(db(), sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
+	             err ? err : "");
+}
+
+static void setup(void)
+{
+	char path[128];
+
+	snprintf(tmp, sizeof(tmp), "/tmp/xvps-ipam-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
+	cr_assert_eq(store_open(path), 0);
+	exec_sql("INSERT INTO users(id, username, password_hash, role, created_at) "
+	         "VALUES(1, 'alice', 'x', 'customer', 0);"
+	         "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
+	         "VALUES(1, 'p', 1, 512, 10, 0);"
+	         "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
+	         "VALUES(1, 't', 'debian', 10, 'pvh', 0);");
+}
+
+static void teardown(void)
+{
+	store_close_thread();
+	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(ipam, .init = setup, .fini = teardown);
+
+static void add_vps(int id)
+{
+	sqlite3_stmt *st =
+	        db_stmt("INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, "
+	                "domain, vifname, mac, state, created_at) "
+	                "VALUES(?1, 'h' || ?1, 1, 1, 1, 'xvps-' || ?1, 'xvif' || ?1, "
+	                "printf('00:16:3e:00:00:%02x', ?1), 'provisioning', 0)");
+
+	cr_assert_not_null(st);
+	sqlite3_bind_int(st, 1, id);
+	cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(db()));
+	sqlite3_reset(st);
+}
+
+static void add_pool(int family, const char *cidr, const char *gw, const char *reserved)
+{
+	sqlite3_stmt *st =
+	        db_stmt("INSERT INTO ip_pools(family, cidr, gateway, reserved, created_at) "
+	                "VALUES(?, ?, ?, ?, 0)");
+
+	cr_assert_not_null(st);
+	sqlite3_bind_int(st, 1, family);
+	sqlite3_bind_text(st, 2, cidr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, gw, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reserved, -1, SQLITE_STATIC);
+	cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_reset(st);
+}
+
+static int count_addresses(void)
+{
+	sqlite3_stmt *st = db_stmt("SELECT count(*) FROM ip_addresses");
+	int n;
+
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static void alloc_expect(int family, int vps, const char *want)
+{
+	char addr[IPAM_ADDR_MAX];
+
+	cr_assert_eq(ipam_allocate(family, vps, addr, NULL), 0, "allocation for vps %d", vps);
+	cr_assert_str_eq(addr, want);
+}
+
+Test(ipam, first_ipv4_skips_network_and_gateway)
+{
+	add_pool(4, "192.0.2.0/29", "192.0.2.1", "[]");
+	add_vps(1);
+	alloc_expect(4, 1, "192.0.2.2");
+}
+
+Test(ipam, skips_reserved_and_broadcast_then_reports_exhaustion)
+{
+	char addr[IPAM_ADDR_MAX];
+
+	add_pool(4, "192.0.2.0/29", "192.0.2.1", "[\"192.0.2.3\",\"192.0.2.4\"]");
+	for (int i = 1; i <= 4; i++)
+		add_vps(i);
+	alloc_expect(4, 1, "192.0.2.2");
+	alloc_expect(4, 2, "192.0.2.5");
+	alloc_expect(4, 3, "192.0.2.6");
+	/* .7 is the broadcast address: the pool is full. */
+	cr_assert_eq(ipam_allocate(4, 4, addr, NULL), -ENOSPC);
+	cr_assert_str_empty(addr);
+	cr_assert_eq(count_addresses(), 3, "a failed allocation must insert nothing");
+}
+
+Test(ipam, never_hands_out_the_same_address_twice)
+{
+	char addr[IPAM_ADDR_MAX], seen[253][IPAM_ADDR_MAX];
+
+	add_pool(4, "198.51.100.0/24", "198.51.100.1", "[]");
+	exec_sql("BEGIN");
+	for (int i = 1; i <= 254; i++)
+		add_vps(i);
+	for (int i = 0; i < 253; i++) {
+		cr_assert_eq(ipam_allocate(4, i + 1, addr, NULL), 0, "allocation %d", i);
+		cr_assert_str_neq(addr, "198.51.100.0");
+		cr_assert_str_neq(addr, "198.51.100.1");
+		cr_assert_str_neq(addr, "198.51.100.255");
+		for (int j = 0; j < i; j++)
+			cr_assert_str_neq(addr, seen[j], "%s handed out twice", addr);
+		snprintf(seen[i], sizeof(seen[i]), "%s", addr);
+	}
+	cr_assert_eq(ipam_allocate(4, 254, addr, NULL), -ENOSPC);
+	exec_sql("COMMIT");
+	cr_assert_eq(count_addresses(), 253);
+}
+
+Test(ipam, released_address_is_reused)
+{
+	add_pool(4, "192.0.2.0/24", "192.0.2.1", "[]");
+	for (int i = 1; i <= 4; i++)
+		add_vps(i);
+	alloc_expect(4, 1, "192.0.2.2");
+	alloc_expect(4, 2, "192.0.2.3");
+	cr_assert_eq(ipam_release(1), 1);
+	alloc_expect(4, 3, "192.0.2.2");
+	/* Deleting a VPS row releases its addresses too (ON DELETE CASCADE). */
+	exec_sql("DELETE FROM vps WHERE id=2");
+	alloc_expect(4, 4, "192.0.2.3");
+}
+
+Test(ipam, moves_on_to_the_next_pool_when_one_is_full)
+{
+	add_pool(4, "192.0.2.0/30", "192.0.2.1", "[]");
+	add_pool(4, "203.0.113.0/24", "203.0.113.1", "[\"203.0.113.2\"]");
+	for (int i = 1; i <= 2; i++)
+		add_vps(i);
+	alloc_expect(4, 1, "192.0.2.2");
+	alloc_expect(4, 2, "203.0.113.3");
+}
+
+Test(ipam, ipv6_starts_after_network_and_skips_gateway_and_reserved)
+{
+	add_pool(6, "2001:db8:100::/64", "2001:db8:100::1", "[\"2001:db8:100::3\"]");
+	for (int i = 1; i <= 3; i++)
+		add_vps(i);
+	alloc_expect(6, 1, "2001:db8:100::2");
+	alloc_expect(6, 2, "2001:db8:100::4");
+	alloc_expect(6, 3, "2001:db8:100::5");
+}
+
+Test(ipam, ipv6_pool_exhaustion_is_an_error)
+{
+	char addr[IPAM_ADDR_MAX];
+
+	/* /126: ::1 (gateway), ::2, ::3 usable. */
+	add_pool(6, "2001:db8::/126", "2001:db8::1", "[]");
+	for (int i = 1; i <= 3; i++)
+		add_vps(i);
+	alloc_expect(6, 1, "2001:db8::2");
+	alloc_expect(6, 2, "2001:db8::3");
+	cr_assert_eq(ipam_allocate(6, 3, addr, NULL), -ENOSPC);
+}
+
+Test(ipam, no_pool_of_the_family_is_enoent)
+{
+	char addr[IPAM_ADDR_MAX];
+
+	add_pool(4, "192.0.2.0/24", "192.0.2.1", "[]");
+	add_vps(1);
+	cr_assert(ipam_have_family(4));
+	cr_assert_not(ipam_have_family(6));
+	cr_assert_eq(ipam_allocate(6, 1, addr, NULL), -ENOENT);
+	cr_assert_eq(count_addresses(), 0);
+}
+
+static int parse(int family, const char *cidr, const char *gw, const char *const *res, size_t n,
+                 const char **field)
+{
+	ipam_pool p;
+	const char *why = NULL;
+	int rc = ipam_pool_parse(family, cidr, gw, res, n, &p, field, &why);
+
+	if (rc == 0)
+		ipam_pool_dispose(&p);
+	else
+		cr_assert_not_null(why);
+	return rc;
+}
+
+Test(ipam, pool_parse_rejects_bad_geometry)
+{
+	const char *field = NULL;
+	const char *junk[] = {"not-an-address"};
+	const char *outside[] = {"198.51.100.7"};
+	const char *ok[] = {"192.0.2.10"};
+
+	cr_assert_eq(parse(4, "192.0.2.0/24", "192.0.2.1", ok, 1, &field), 0);
+	cr_assert_eq(parse(4, "192.0.2.0/24", "192.0.2.0", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "gateway");
+	cr_assert_eq(parse(4, "192.0.2.0/24", "192.0.2.255", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "gateway");
+	cr_assert_eq(parse(4, "192.0.2.0/24", "198.51.100.1", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "gateway");
+	cr_assert_eq(parse(4, "192.0.2.1/24", "192.0.2.1", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "cidr");
+	cr_assert_eq(parse(4, "192.0.2.0/31", "192.0.2.1", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "cidr");
+	cr_assert_eq(parse(4, "192.0.2.0/24", "192.0.2.1", junk, 1, &field), -EINVAL);
+	cr_assert_str_eq(field, "reserved");
+	cr_assert_eq(parse(4, "192.0.2.0/24", "192.0.2.1", outside, 1, &field), -EINVAL);
+	cr_assert_str_eq(field, "reserved");
+	cr_assert_eq(parse(6, "2001:db8::/127", "2001:db8::1", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "cidr");
+	cr_assert_eq(parse(6, "2001:db8::/64", "192.0.2.1", NULL, 0, &field), -EINVAL);
+	cr_assert_str_eq(field, "gateway");
+}
+
+Test(ipam, pool_size_and_overlap)
+{
+	ipam_pool a, b, c;
+	const char *field, *why;
+	const char *res[] = {"192.0.2.10", "192.0.2.10", "192.0.2.1"};
+
+	cr_assert_eq(ipam_pool_parse(4, "192.0.2.0/24", "192.0.2.1", res, 3, &a, &field, &why), 0);
+	/* 254 hosts - gateway - one distinct reserved (the duplicate and the gateway count once).
+	 */
+	cr_assert_eq(ipam_pool_size(&a), 252);
+	cr_assert_eq(ipam_pool_parse(4, "192.0.2.128/25", "192.0.2.129", NULL, 0, &b, &field, &why),
+	             0);
+	cr_assert_eq(
+	        ipam_pool_parse(4, "198.51.100.0/24", "198.51.100.1", NULL, 0, &c, &field, &why),
+	        0);
+	cr_assert(ipam_pools_overlap(&a, &b));
+	cr_assert(ipam_pools_overlap(&b, &a));
+	cr_assert_not(ipam_pools_overlap(&a, &c));
+	ipam_pool_dispose(&a);
+	ipam_pool_dispose(&b);
+	ipam_pool_dispose(&c);
+	cr_assert_eq(ipam_pool_parse(6, "2001:db8::/64", "2001:db8::1", NULL, 0, &a, &field, &why),
+	             0);
+	cr_assert_eq(ipam_pool_size(&a), IPAM_SIZE_CAP);
+	ipam_pool_dispose(&a);
+}

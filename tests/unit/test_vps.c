@@ -1,0 +1,440 @@
+/* test_vps.c — the agent's declarative operations (provisioning/vps.c) over the real sim and
+ * file drivers: ensure is idempotent, remove leaves nothing, a failed first creation leaves
+ * nothing, power actions, and the reconciler's quarantine. Files live under a mkdtemp()
+ * dir; every guest is destroyed and reaped. Needs $XVPS_SIMGUEST (default
+ * build/asan/xvps-simguest) for the tests that run a domain. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../hypervisor/xlcfg.h"
+#include "../../provisioning/vps.h"
+
+static char tmp[64];
+static hv_driver hv;
+static st_driver st;
+static vps_ctx ctx;
+static bool opened;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static const char *guest_path(void)
+{
+	const char *p = getenv("XVPS_SIMGUEST");
+
+	return p && *p ? p : "build/asan/xvps-simguest";
+}
+
+static void need_guest(void)
+{
+	if (access(guest_path(), X_OK) != 0)
+		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", guest_path());
+}
+
+static void setup(void)
+{
+	char err[1024], dir[128], abs[PATH_MAX];
+	vps_err ve = {0};
+
+	snprintf(tmp, sizeof(tmp), "/tmp/xvps-vps-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(dir, sizeof(dir), "%s/template-src", tmp);
+	cr_assert_eq(hv_sim_open(&hv, tmp, err), 0, "%s", err);
+	if (realpath(guest_path(), abs))
+		hv_sim_set_guest_path(&hv, abs);
+	cr_assert_eq(st_file_open(&st, tmp, dir, err), 0, "%s", err);
+	snprintf(dir, sizeof(dir), "%s/xen", tmp);
+	cr_assert_eq(vps_ctx_init(&ctx, &hv, &st, dir, "xvpsbr0", &ve), 0, "%s", ve.msg);
+	ctx.shutdown_timeout_s = 10;
+	opened = true;
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+	char **names = NULL, err[HV_ERRLEN];
+	size_t n = 0;
+
+	if (opened) {
+		if (hv.ops->list(&hv, "", &names, &n, err) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				hv.ops->forget(&hv, names[i], err);
+				free(names[i]);
+			}
+			free(names);
+		}
+		hv.ops->dispose(&hv);
+		st.ops->dispose(&st);
+		opened = false;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Number of entries in dir besides "." and "..". */
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+TestSuite(vps, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A parsed spec for xvps-<id>; power "running" or "stopped". */
+static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power)
+{
+	char buf[1024];
+	json_field_error fe = {0};
+	json_object *o;
+
+	snprintf(buf, sizeof(buf),
+	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"pvh\","
+	         "\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":2,\"template\":\"%s\","
+	         "\"mac\":\"00:16:3e:00:00:%02x\",\"vifname\":\"vx%d\",\"ipv4\":[\"192.0.2.%d\"],"
+	         "\"ipv6\":[\"2001:db8::%d\"],\"gateway4\":\"192.0.2.1\",\"gateway6\":null,"
+	         "\"cpu_weight\":512,\"cpu_cap_pct\":100,\"net_mbit\":100,\"power\":\"%s\","
+	         "\"ssh_keys\":[]}",
+	         id, id, tpl, id, id, id + 10, id + 10, power);
+	o = json_tokener_parse(buf);
+	cr_assert_not_null(o);
+	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
+	json_object_put(o);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no %s", key);
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no %s", key);
+	return json_object_get_int64(v);
+}
+
+/* True when <tmp>/<sub>/<name><ext> exists. */
+static bool exists_in(const char *sub, const char *name, const char *ext)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s/%s%s", tmp, sub, name, ext);
+	return access(p, F_OK) == 0;
+}
+
+Test(vps, ensure_twice_gives_the_same_single_domain)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s1 = NULL, *s2 = NULL;
+	char **names = NULL, err[HV_ERRLEN], *cfg = NULL, perr[512];
+	size_t n = 0, len = 0;
+	struct stat sb1, sb2;
+	char cfgpath[256];
+
+	need_guest();
+	make_spec(&spec, 1, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s1, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s1, "state"), "running");
+	cr_assert_eq(jint(s1, "cpu_weight"), 512);
+	cr_assert_eq(jint(s1, "cpu_cap_pct"), 100);
+	cr_assert_eq(jint(s1, "disk_bytes"), 2ll << 30);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/xen/xvps-1.cfg", tmp);
+	cr_assert_str_eq(jstr(s1, "config_path"), cfgpath);
+	cr_assert_eq(stat(cfgpath, &sb1), 0);
+
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s2, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s2, "state"), "running");
+	cr_assert_eq(jint(s2, "domid"), jint(s1, "domid"), "second ensure restarted the domain");
+	cr_assert_eq(stat(cfgpath, &sb2), 0);
+	cr_assert_eq(sb1.st_ino, sb2.st_ino, "unchanged config was rewritten");
+
+	cr_assert_eq(hv.ops->list(&hv, "xvps-", &names, &n, err), 0);
+	cr_assert_eq(n, 1);
+	free(names[0]);
+	free(names);
+
+	cr_assert_eq(read_file(cfgpath, 1 << 20, &cfg, &len), 0);
+	cr_assert_eq(xlcfg_parse_check(cfg, perr, sizeof(perr)), 0, "config does not parse: %s",
+	             perr);
+	cr_assert_not_null(strstr(cfg, "xvps-1"));
+	free(cfg);
+	json_object_put(s1);
+	json_object_put(s2);
+	spec_dispose(&spec);
+}
+
+Test(vps, ensure_applies_a_changed_plan_to_a_running_domain)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+
+	need_guest();
+	make_spec(&spec, 2, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	json_object_put(s);
+	spec.cpu_weight = 2048;
+	spec.cpu_cap_pct = 50;
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	cr_assert_eq(jint(s, "cpu_weight"), 2048);
+	cr_assert_eq(jint(s, "cpu_cap_pct"), 50);
+	json_object_put(s);
+	spec_dispose(&spec);
+}
+
+Test(vps, ensure_stopped_creates_disk_and_config_but_no_domain)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+
+	make_spec(&spec, 3, "tpl-1", "stopped");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "stopped");
+	cr_assert(exists_in("disks", "xvps-3", ".img"));
+	cr_assert(exists_in("xen", "xvps-3", ".cfg"));
+	json_object_put(s);
+	spec_dispose(&spec);
+}
+
+Test(vps, remove_leaves_no_disk_config_or_state)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+
+	need_guest();
+	make_spec(&spec, 4, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	json_object_put(s);
+	cr_assert_eq(vps_remove(&ctx, "xvps-4", &e), 0, "%s", e.msg);
+	cr_assert_not(exists_in("disks", "xvps-4", ".img"));
+	cr_assert_not(exists_in("xen", "xvps-4", ".cfg"));
+	cr_assert_not(exists_in("sim", "xvps-4", ".json"));
+	cr_assert_not(exists_in("sim", "xvps-4", ".console"));
+	cr_assert_eq(vps_status(&ctx, "xvps-4", &s, &e), 0);
+	cr_assert_str_eq(jstr(s, "state"), "absent");
+	json_object_put(s);
+	cr_assert_eq(vps_remove(&ctx, "xvps-4", &e), 0, "removing twice must succeed");
+	spec_dispose(&spec);
+}
+
+Test(vps, ensure_with_missing_template_fails_and_leaves_nothing)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+	char pat[128];
+
+	make_spec(&spec, 5, "tpl-9", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), -ENOENT);
+	cr_assert_null(s);
+	cr_assert_str_eq(e.code, "not_found");
+	cr_assert_str_eq(e.field, "template");
+	cr_assert_not(exists_in("disks", "xvps-5", ".img"));
+	cr_assert_not(exists_in("xen", "xvps-5", ".cfg"));
+	snprintf(pat, sizeof(pat), "%s/disks", tmp);
+	cr_assert_eq(dir_entries(pat), 0, "left a file in disks/");
+	spec_dispose(&spec);
+}
+
+Test(vps, failed_first_start_rolls_back_disk_and_config)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+
+	/* A simguest that cannot run makes the create step fail after disk and config. */
+	cr_assert_eq(hv_sim_set_guest_path(&hv, "/nonexistent/xvps-simguest"), 0);
+	make_spec(&spec, 6, "tpl-1", "running");
+	cr_assert_neq(vps_ensure(&ctx, &spec, &s, &e), 0);
+	cr_assert_null(s);
+	cr_assert_str_eq(e.code, "host");
+	cr_assert_not(exists_in("disks", "xvps-6", ".img"), "disk left behind");
+	cr_assert_not(exists_in("xen", "xvps-6", ".cfg"), "config left behind");
+	cr_assert_not(exists_in("sim", "xvps-6", ".json"), "domain state left behind");
+	spec_dispose(&spec);
+}
+
+Test(vps, power_actions)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+	int64_t domid;
+
+	need_guest();
+	make_spec(&spec, 7, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	domid = jint(s, "domid");
+	json_object_put(s);
+
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "reboot", &spec, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "running");
+	cr_assert_gt(jint(s, "domid"), domid, "reboot kept the domid");
+	json_object_put(s);
+
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "shutdown", NULL, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "stopped");
+	json_object *v;
+	cr_assert(json_object_object_get_ex(s, "domid", &v));
+	cr_assert_null(v, "a stopped domain has domid null");
+	json_object_put(s);
+
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "start", &spec, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "running");
+	json_object_put(s);
+
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "poweroff", NULL, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "stopped");
+	json_object_put(s);
+
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "start", NULL, &s, &e), -EINVAL);
+	cr_assert_eq(vps_power(&ctx, "xvps-7", "hibernate", NULL, &s, &e), -EINVAL);
+	spec_dispose(&spec);
+}
+
+Test(vps, reinstall_gives_a_fresh_disk)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL;
+	char p[256];
+	FILE *f;
+	struct stat sb;
+
+	need_guest();
+	make_spec(&spec, 8, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	json_object_put(s);
+	snprintf(p, sizeof(p), "%s/disks/xvps-8.img", tmp);
+	f = fopen(p, "r+");
+	cr_assert_not_null(f);
+	fputs("customer data", f);
+	fclose(f);
+	cr_assert_eq(vps_reinstall(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(jstr(s, "state"), "running");
+	json_object_put(s);
+	f = fopen(p, "r");
+	cr_assert_not_null(f);
+	char buf[16] = "";
+	cr_assert_eq(fread(buf, 1, 13, f), 13);
+	fclose(f);
+	cr_assert_str_neq(buf, "customer data", "reinstall kept the old disk");
+	cr_assert_eq(stat(p, &sb), 0);
+
+	/* A missing template fails before anything is touched. */
+	free(spec.template_name);
+	spec.template_name = strdup("tpl-9");
+	cr_assert_eq(vps_reinstall(&ctx, &spec, &s, &e), -ENOENT);
+	cr_assert_str_eq(e.field, "template");
+	cr_assert(exists_in("disks", "xvps-8", ".img"));
+	spec_dispose(&spec);
+}
+
+Test(vps, reconcile_quarantines_unknown_disk_and_removes_unknown_config)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL, *orphans = NULL;
+	char p[256], err[ST_ERRLEN];
+	const char *known[] = {"xvps-1"};
+	glob_t g;
+	FILE *f;
+	bool saw_disk = false, saw_cfg = false;
+
+	make_spec(&spec, 1, "tpl-1", "stopped");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	json_object_put(s);
+	/* Orphans: a disk and a config nobody knows. */
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-77", "tpl-1", 1, err), 0, "%s", err);
+	snprintf(p, sizeof(p), "%s/xen/xvps-78.cfg", tmp);
+	f = fopen(p, "w");
+	cr_assert_not_null(f);
+	fputs("name = \"xvps-78\"\n", f);
+	fclose(f);
+
+	cr_assert_eq(vps_reconcile(&ctx, known, 1, NULL, 0, &orphans, &e), 0, "%s", e.msg);
+	cr_assert_eq(json_object_array_length(orphans), 2, "%s",
+	             json_object_to_json_string(orphans));
+	for (size_t i = 0; i < json_object_array_length(orphans); i++) {
+		json_object *o = json_object_array_get_idx(orphans, i);
+		if (strcmp(jstr(o, "kind"), "disk") == 0) {
+			cr_assert_str_eq(jstr(o, "name"), "xvps-77");
+			cr_assert_str_eq(jstr(o, "action"), "quarantined");
+			saw_disk = true;
+		} else if (strcmp(jstr(o, "kind"), "config") == 0) {
+			cr_assert_str_eq(jstr(o, "name"), "xvps-78");
+			cr_assert_str_eq(jstr(o, "action"), "removed");
+			saw_cfg = true;
+		}
+	}
+	cr_assert(saw_disk && saw_cfg);
+	json_object_put(orphans);
+	cr_assert_not(exists_in("disks", "xvps-77", ".img"));
+	snprintf(p, sizeof(p), "%s/disks/quarantine-xvps-77-*.img", tmp);
+	cr_assert_eq(glob(p, 0, NULL, &g), 0, "the disk was not kept in quarantine");
+	globfree(&g);
+	cr_assert_not(exists_in("xen", "xvps-78", ".cfg"));
+	/* The known VPS is untouched. */
+	cr_assert(exists_in("disks", "xvps-1", ".img"));
+	cr_assert(exists_in("xen", "xvps-1", ".cfg"));
+
+	/* A second pass finds nothing. */
+	cr_assert_eq(vps_reconcile(&ctx, known, 1, NULL, 0, &orphans, &e), 0);
+	cr_assert_eq(json_object_array_length(orphans), 0);
+	json_object_put(orphans);
+	spec_dispose(&spec);
+}
+
+Test(vps, reconcile_destroys_an_unknown_domain)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s = NULL, *orphans = NULL;
+	hv_domain_info i;
+	char err[HV_ERRLEN];
+
+	need_guest();
+	make_spec(&spec, 9, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	json_object_put(s);
+	cr_assert_eq(vps_reconcile(&ctx, NULL, 0, NULL, 0, &orphans, &e), 0, "%s", e.msg);
+	cr_assert_eq(json_object_array_length(orphans), 3, "%s",
+	             json_object_to_json_string(orphans));
+	json_object_put(orphans);
+	cr_assert_eq(hv.ops->info(&hv, "xvps-9", &i, err), 0);
+	cr_assert_eq(i.state, HV_ABSENT);
+	spec_dispose(&spec);
+}
