@@ -116,7 +116,7 @@ if [ "$what" != unit ]; then
 	stop_servers
 	# A stopped agent leaves no sim guest and no socket behind.
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "--dir $state "; then
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "--dir $state "; then
 			failed+=("stray sim guest (pid ${p#/proc/}) after the agent stopped")
 			kill -TERM "${p#/proc/}" 2>/dev/null
 		fi

@@ -1,0 +1,375 @@
+/* test_xl.c — the xl hypervisor driver (hypervisor/xl.c) against a FAKE runner: each test scripts
+ * the outputs xl 4.17 prints (files in tests/unit/data/xl/) and asserts the exact argv sequence the
+ * driver ran and what it parsed. No process is started; runs from the repository root. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/util.h"
+#include "../../hypervisor/driver.h"
+
+#define DATA "tests/unit/data/xl/"
+
+typedef struct fake_step {
+	const char *out_file; /* stdout from DATA<file>, or NULL */
+	const char *out;      /* literal stdout when out_file is NULL */
+	const char *err_file; /* stderr from DATA<file>, or NULL */
+	int exit_status;
+	bool timed_out;
+} fake_step;
+
+typedef struct fake {
+	const fake_step *steps;
+	size_t n, next;
+	char *calls[32];
+	size_t ncalls;
+} fake;
+
+/* Reads a data file and drops its leading "# " header lines (provenance notes). */
+static char *load(const char *name, size_t *len)
+{
+	char path[256], *data = NULL;
+	snprintf(path, sizeof(path), DATA "%s", name);
+	int rc = read_file(path, 1 << 20, &data, len);
+	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root)", path);
+	char *p = data;
+	while (strncmp(p, "# ", 2) == 0 && strchr(p, '\n'))
+		p = strchr(p, '\n') + 1;
+	*len = strlen(p);
+	memmove(data, p, *len + 1);
+	return data;
+}
+
+static int fake_run(void *ctx, const char *const argv[], const char *stdin_data,
+		    size_t stdin_len, int timeout_ms, runner_result *res)
+{
+	fake *f = ctx;
+	runner_result_init(res);
+	if (f->ncalls < sizeof(f->calls) / sizeof(f->calls[0]))
+		f->calls[f->ncalls++] = runner_argv_str(argv);
+	if (f->next >= f->n) {
+		res->out = strdup("");
+		res->err = strdup("fake runner: no scripted output for this command\n");
+		res->err_len = strlen(res->err);
+		res->exit_status = 99;
+		return 0;
+	}
+	const fake_step *s = &f->steps[f->next++];
+	if (s->out_file) {
+		res->out = load(s->out_file, &res->out_len);
+	} else {
+		res->out = strdup(s->out ? s->out : "");
+		res->out_len = strlen(res->out);
+	}
+	if (s->err_file) {
+		res->err = load(s->err_file, &res->err_len);
+	} else {
+		res->err = strdup("");
+	}
+	res->exit_status = s->timed_out ? -1 : s->exit_status;
+	res->term_signal = s->timed_out ? 15 : 0;
+	res->timed_out = s->timed_out;
+	return 0;
+}
+
+static hv_driver open_fake(fake *f, const fake_step *steps, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	f->steps = steps;
+	f->n = n;
+	hv_driver d;
+	char err[HV_ERRLEN];
+	cr_assert_eq(hv_xl_open(&d, (runner){.run = fake_run, .ctx = f}, err), 0);
+	return d;
+}
+
+/* Asserts the driver ran exactly `want` (NULL-terminated), in order; frees the record. */
+static void assert_calls(fake *f, const char *const want[])
+{
+	size_t i = 0;
+	for (; want[i]; i++) {
+		cr_assert_lt(i, f->ncalls, "missing command %zu: %s", i, want[i]);
+		cr_assert_str_eq(f->calls[i], want[i], "command %zu", i);
+	}
+	cr_assert_eq(f->ncalls, i, "extra command: %s", f->ncalls > i ? f->calls[i] : "");
+	for (size_t k = 0; k < f->ncalls; k++)
+		free(f->calls[k]);
+	f->ncalls = 0;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+Test(xl, scheduler_reads_xen_scheduler_from_xl_info_once)
+{
+	static const fake_step steps[] = {{.out_file = "info-credit2.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char sched[16], err[HV_ERRLEN];
+	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0);
+	cr_assert_str_eq(sched, "credit2");
+	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "cached");
+	assert_calls(&f, (const char *[]){"xl info", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, scheduler_without_scheduler_line_is_an_error)
+{
+	static const fake_step steps[] = {{.out = "host                   : x\n"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char sched[16], err[HV_ERRLEN];
+	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), -EPROTO);
+	assert_calls(&f, (const char *[]){"xl info", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, create_runs_xl_create_with_the_config)
+{
+	static const fake_step steps[] = {{.out = ""}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), 0);
+	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, create_failure_reports_xl_stderr)
+{
+	static const fake_step steps[] = {{.exit_status = 3, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
+	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
+	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, destroying_an_absent_domain_is_success)
+{
+	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0);
+	assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, destroy_failure_is_an_error)
+{
+	static const fake_step steps[] = {{.exit_status = 1, .out = "destroy failed (rc=-3)\n"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->destroy(&d, "xvps-12", err), -EIO);
+	cr_assert(strstr(err, "destroy failed") != NULL, "%s", err);
+	assert_calls(&f, (const char *[]){"xl destroy xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, shutdown_waits_for_the_guest_then_checks_it_is_gone)
+{
+	static const fake_step steps[] = {
+		{.err_file = "shutdown-w-xvps-12.stderr.txt"},
+		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 30, err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, shutdown_timeout_destroys_the_domain)
+{
+	static const fake_step steps[] = {
+		{.timed_out = true},
+		{.out = ""},
+		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 5, err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
+					  "xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, shutdown_of_an_absent_domain_is_success)
+{
+	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->shutdown(&d, "xvps-9", 5, err), 0);
+	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-9", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, reboot_waits_for_a_new_domid)
+{
+	static const fake_step steps[] = {
+		{.out = "3\n"},
+		{.out = ""},
+		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+		{.out = "6\n"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+					  "xl domid xvps-12", "xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, reboot_of_an_absent_domain_is_enoent)
+{
+	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ENOENT);
+	assert_calls(&f, (const char *[]){"xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, info_parses_list_long_table_and_scheduler)
+{
+	static const fake_step steps[] = {
+		{.out_file = "list-l-xvps-12.json.txt"},
+		{.out_file = "list-xvps-12.txt"},
+		{.out_file = "info-credit2.txt"},
+		{.out_file = "sched-credit2-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	hv_domain_info info;
+	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), 0, "%s", err);
+	cr_assert_eq(info.state, HV_RUNNING);
+	cr_assert_eq(info.domid, 3);
+	cr_assert_eq(info.vcpus, 2);
+	cr_assert_eq(info.memory_mib, 1024);
+	cr_assert_eq(info.cpu_ns, 41300000000ull);
+	cr_assert_eq(info.cpu_weight, 256);
+	cr_assert_eq(info.cpu_cap_pct, 150);
+	assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
+					  "xl sched-credit2 -d xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, info_of_an_unknown_domain_is_absent)
+{
+	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	hv_domain_info info;
+	cr_assert_eq(d.ops->info(&d, "xvps-9", &info, err), 0);
+	cr_assert_eq(info.state, HV_ABSENT);
+	cr_assert_eq(info.domid, -1);
+	assert_calls(&f, (const char *[]){"xl list -l xvps-9", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, info_with_garbage_json_is_eproto)
+{
+	static const fake_step steps[] = {{.out = "[{\"domid\": \"three\"}]\n"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	hv_domain_info info;
+	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), -EPROTO);
+	assert_calls(&f, (const char *[]){"xl list -l xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, list_returns_domains_with_the_prefix)
+{
+	static const fake_step steps[] = {{.out_file = "list.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN], **names = NULL;
+	size_t n = 0;
+	cr_assert_eq(d.ops->list(&d, "xvps-", &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(names[0], "xvps-12");
+	cr_assert_str_eq(names[1], "xvps-7");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	assert_calls(&f, (const char *[]){"xl list", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, set_sched_uses_credit2_and_reads_back)
+{
+	static const fake_step steps[] = {
+		{.out_file = "info-credit2.txt"},
+		{.out = ""},
+		{.out_file = "sched-credit2-xvps-12-after.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+					  "xl sched-credit2 -d xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, set_sched_uses_credit_on_a_credit_host)
+{
+	static const fake_step steps[] = {
+		{.out_file = "info-credit.txt"},
+		{.out = ""},
+		{.out_file = "sched-credit-xvps-12-after.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
+					  "xl sched-credit -d xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, set_sched_detects_a_read_back_mismatch)
+{
+	static const fake_step steps[] = {
+		{.out_file = "info-credit2.txt"},
+		{.out = ""},
+		{.out_file = "sched-credit2-xvps-12.txt"}, /* still 256 / 150 */
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), -EIO);
+	cr_assert(strstr(err, "256") != NULL, "%s", err);
+	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+					  "xl sched-credit2 -d xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
+{
+	fake f;
+	hv_driver d = open_fake(&f, NULL, 0);
+	char err[HV_ERRLEN];
+	hv_domain_info info;
+	cr_assert_eq(d.ops->destroy(&d, "Domain-0", err), -EINVAL);
+	cr_assert_eq(d.ops->destroy(&d, "-f", err), -EINVAL);
+	cr_assert_eq(d.ops->info(&d, "xvps-1;reboot", &info, err), -EINVAL);
+	cr_assert_eq(d.ops->create(&d, "xvps-1", "relative.cfg", err), -EINVAL);
+	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 0, 0, err), -EINVAL);
+	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 256, -1, err), -EINVAL);
+	assert_calls(&f, (const char *[]){NULL});
+	d.ops->dispose(&d);
+}
