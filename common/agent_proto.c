@@ -40,7 +40,7 @@ int agent_send(int fd, json_object *msg)
 	if (len == 0 || len > AGENT_MAX_MSG)
 		return -EMSGSIZE;
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			  (uint8_t)len};
+	                  (uint8_t)len};
 	int rc = send_all(fd, hdr, sizeof(hdr));
 	if (rc == 0)
 		rc = send_all(fd, s, len);
@@ -97,8 +97,8 @@ int agent_recv(int fd, int timeout_ms, json_object **msg_out)
 	int rc = recv_all(fd, hdr, sizeof(hdr), deadline);
 	if (rc < 0)
 		return rc;
-	uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
-		       hdr[3];
+	uint32_t len =
+	        (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > AGENT_MAX_MSG)
 		return -EPROTO;
 	char *buf = malloc(len);

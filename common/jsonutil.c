@@ -220,7 +220,7 @@ bool json_only_fields(json_object *obj, const char *const allowed[], json_field_
 /* Looks the key up. Returns 1 when present and non-null (*v set), 0 when absent/null and
  * optional, -1 after filling err. */
 static int lookup(json_object *obj, const char *key, bool required, json_object **v,
-		  json_field_error *err)
+                  json_field_error *err)
 {
 	if (!obj || !json_object_is_type(obj, json_type_object)) {
 		fail(err, key, "The body must be a JSON object.");
@@ -247,7 +247,7 @@ static int lookup(json_object *obj, const char *key, bool required, json_object 
 }
 
 bool json_get_str(json_object *obj, const char *key, bool required, const char **out,
-		  json_field_error *err)
+                  json_field_error *err)
 {
 	json_object *v = NULL;
 	int r = lookup(obj, key, required, &v, err);
@@ -263,7 +263,7 @@ bool json_get_str(json_object *obj, const char *key, bool required, const char *
 }
 
 bool json_get_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max,
-		  int64_t *out, json_field_error *err)
+                  int64_t *out, json_field_error *err)
 {
 	json_object *v = NULL;
 	int r = lookup(obj, key, required, &v, err);
@@ -277,8 +277,8 @@ bool json_get_int(json_object *obj, const char *key, bool required, int64_t min,
 	int64_t n = json_object_get_int64(v);
 	bool big = json_object_get_uint64(v) > (uint64_t)INT64_MAX && n == INT64_MAX;
 	if (big || errno == ERANGE || n < min || n > max) {
-		snprintf(range_detail, sizeof(range_detail), "must be between %" PRId64 " and %" PRId64,
-			 min, max);
+		snprintf(range_detail, sizeof(range_detail),
+		         "must be between %" PRId64 " and %" PRId64, min, max);
 		return fail(err, key, range_detail);
 	}
 	*out = n;
@@ -286,7 +286,7 @@ bool json_get_int(json_object *obj, const char *key, bool required, int64_t min,
 }
 
 bool json_get_bool(json_object *obj, const char *key, bool required, bool *out,
-		   json_field_error *err)
+                   json_field_error *err)
 {
 	json_object *v = NULL;
 	int r = lookup(obj, key, required, &v, err);
@@ -299,7 +299,7 @@ bool json_get_bool(json_object *obj, const char *key, bool required, bool *out,
 }
 
 bool json_get_str_array(json_object *obj, const char *key, bool required, size_t max_items,
-			json_object **out, json_field_error *err)
+                        json_object **out, json_field_error *err)
 {
 	json_object *v = NULL;
 	int r = lookup(obj, key, required, &v, err);
@@ -329,5 +329,5 @@ json_object *json_str_or_null(const char *s)
 const char *json_compact(json_object *obj)
 {
 	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
 }

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #define RUNNER_DEFAULT_TIMEOUT_MS 60000
-#define RUNNER_KILL_GRACE_MS 2000
+#define RUNNER_KILL_GRACE_MS      2000
 
 static char *const runner_envp[] = {
-	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	"LC_ALL=C",
-	NULL,
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "LC_ALL=C",
+        NULL,
 };
 
 void runner_result_init(runner_result *res)
@@ -144,7 +144,7 @@ static int spawn_child(const char *const argv[], int in_fd, int out_fd, int err_
 }
 
 static int runner_real_run(void *ctx, const char *const argv[], const char *stdin_data,
-			   size_t stdin_len, int timeout_ms, runner_result *res)
+                           size_t stdin_len, int timeout_ms, runner_result *res)
 {
 	int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 	int null_fd = -1;
@@ -267,8 +267,8 @@ static int runner_real_run(void *ctx, const char *const argv[], const char *stdi
 			if (pfd[i_in].revents & (POLLERR | POLLHUP)) {
 				close_fd(&in_pipe[1]);
 			} else {
-				ssize_t w = send(in_pipe[1], stdin_data + in_off, stdin_len - in_off,
-						 MSG_NOSIGNAL | MSG_DONTWAIT);
+				ssize_t w = send(in_pipe[1], stdin_data + in_off,
+				                 stdin_len - in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 				if (w > 0) {
 					in_off += (size_t)w;
 					if (in_off >= stdin_len)
@@ -340,8 +340,8 @@ runner runner_real(void)
 	return (runner){.run = runner_real_run, .ctx = NULL};
 }
 
-int runner_run(const runner *r, const char *const argv[], const char *stdin_data,
-	       size_t stdin_len, int timeout_ms, runner_result *res)
+int runner_run(const runner *r, const char *const argv[], const char *stdin_data, size_t stdin_len,
+               int timeout_ms, runner_result *res)
 {
 	if (!r || !r->run) {
 		runner_result_init(res);
@@ -352,8 +352,7 @@ int runner_run(const runner *r, const char *const argv[], const char *stdin_data
 
 bool runner_ok(int rc, const runner_result *res)
 {
-	return rc == 0 && res && !res->timed_out && res->term_signal == 0 &&
-	       res->exit_status == 0;
+	return rc == 0 && res && !res->timed_out && res->term_signal == 0 && res->exit_status == 0;
 }
 
 char *runner_argv_str(const char *const argv[])

@@ -47,7 +47,8 @@ bool valid_hostname(const char *s, const char **why_out)
 		char c = s[i];
 		if (c == '.') {
 			if (label == 0)
-				WHY("The hostname must not contain empty labels (a leading dot or '..').");
+				WHY("The hostname must not contain empty labels (a leading dot or "
+				    "'..').");
 			if (s[i - 1] == '-')
 				WHY("Hostname labels must not end with '-'.");
 			label = 0;
@@ -279,7 +280,7 @@ static bool prefix_match(const uint8_t *net, int prefix, const uint8_t *addr)
 }
 
 bool parse_cidr(int family, const char *s, uint8_t addr_out[16], int *prefix_out,
-		const char **why_out)
+                const char **why_out)
 {
 	if (family != 4 && family != 6)
 		WHY("The address family must be 4 or 6.");
@@ -298,11 +299,11 @@ bool parse_cidr(int family, const char *s, uint8_t addr_out[16], int *prefix_out
 	int bits = family == 4 ? 32 : 128;
 	if (family == 4 ? !parse_ipv4(addr, a) : !parse_ipv6(addr, a))
 		WHY(family == 4 ? "The network address is not a valid IPv4 address."
-				: "The network address is not a valid IPv6 address.");
+		                : "The network address is not a valid IPv6 address.");
 	long long plen;
 	if (!parse_int_range(slash + 1, family == 4 ? 8 : 16, bits, &plen))
 		WHY(family == 4 ? "The IPv4 prefix length must be between 8 and 32."
-				: "The IPv6 prefix length must be between 16 and 128.");
+		                : "The IPv6 prefix length must be between 16 and 128.");
 	/* Host bits must be zero: compare against the address masked to its prefix. */
 	uint8_t masked[16] = {0};
 	int p = (int)plen;
@@ -336,10 +337,13 @@ static bool is_b64(char c)
 bool valid_ssh_key(const char *s, const char **why_out)
 {
 	static const char *const types[] = {
-		"ssh-ed25519",         "ssh-rsa",
-		"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-		"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-		NULL,
+	        "ssh-ed25519",
+	        "ssh-rsa",
+	        "ecdsa-sha2-nistp256",
+	        "ecdsa-sha2-nistp384",
+	        "ecdsa-sha2-nistp521",
+	        "sk-ssh-ed25519@openssh.com",
+	        NULL,
 	};
 	if (!s || !*s)
 		WHY("The SSH key must not be empty.");
@@ -379,8 +383,8 @@ bool valid_ssh_key(const char *s, const char **why_out)
 bool valid_lvm_name(const char *s, const char **why_out)
 {
 	static const char *const reserved[] = {
-		"_cdata", "_cmeta", "_corig", "_mimage", "_mlog",    "_pmspare", "_rimage",
-		"_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata", NULL,
+	        "_cdata", "_cmeta", "_corig", "_mimage",  "_mlog",  "_pmspare", "_rimage",
+	        "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata", NULL,
 	};
 	if (!s || !*s)
 		WHY("The LVM name must not be empty.");

@@ -179,8 +179,13 @@ static bool wait_gone(hv_driver *d, pid_t pid, const char *name, int timeout_ms)
 	struct timespec ts = {0, 10 * 1000 * 1000};
 
 	for (;;) {
-		if (!guest_alive(d, pid, name))
-			return true;
+		if (!guest_alive(d, pid, name)) {
+			/* It may have exited between the reap and the cmdline check: a zombie
+			 * child of ours is reaped here, so no /proc entry outlives "gone". */
+			bool ours;
+			if (child_reap(d, pid, &ours) || !ours)
+				return true;
+		}
 		if (now_mono_ns() >= deadline)
 			return false;
 		nanosleep(&ts, NULL);

@@ -16,11 +16,11 @@
 #include "../common/jsonutil.h"
 #include "../common/validate.h"
 
-#define XL_CMD_TIMEOUT_MS 30000
+#define XL_CMD_TIMEOUT_MS    30000
 #define XL_CREATE_TIMEOUT_MS 120000
-#define XL_POLL_MS 250
-#define XL_GONE_WAIT_MS 10000   /* after shutdown/destroy: until `xl domid` fails */
-#define XL_REBOOT_WAIT_MS 60000 /* until the domain is back with a new domid */
+#define XL_POLL_MS           250
+#define XL_GONE_WAIT_MS      10000 /* after shutdown/destroy: until `xl domid` fails */
+#define XL_REBOOT_WAIT_MS    60000 /* until the domain is back with a new domid */
 
 typedef struct xl_priv {
 	pthread_mutex_t lock; /* guards sched */
@@ -50,7 +50,7 @@ static void first_line(const char *s, char *out, size_t outlen)
 /* Runs argv; returns 0 when it exited 0, -ETIMEDOUT, -EIO when it failed (res kept for the
  * caller to inspect), or the runner's -errno. On failure err holds one sentence. */
 static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runner_result *res,
-		   char *err)
+                   char *err)
 {
 	int rc = runner_run(&d->run, argv, NULL, 0, timeout_ms, res);
 	char *cmd = runner_argv_str(argv);
@@ -60,16 +60,16 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 	} else if (res->timed_out) {
 		rc = -ETIMEDOUT;
 		set_err(err, "%s did not finish within %d s", cmd ? cmd : argv[0],
-			timeout_ms / 1000);
+		        timeout_ms / 1000);
 	} else if (res->exit_status != 0) {
 		rc = -EIO;
 		first_line(res->err && res->err[0] ? res->err : res->out, line, sizeof(line));
 		if (res->exit_status < 0)
 			set_err(err, "%s was killed by signal %d", cmd ? cmd : argv[0],
-				res->term_signal);
+			        res->term_signal);
 		else
 			set_err(err, "%s failed (exit %d): %s", cmd ? cmd : argv[0],
-				res->exit_status, line);
+			        res->exit_status, line);
 	}
 	free(cmd);
 	return rc;
@@ -145,7 +145,7 @@ static int wait_gone(hv_driver *d, const char *name, int wait_ms, char *err)
 			return rc;
 		if (mono_ms() >= deadline) {
 			set_err(err, "domain %s (domid %d) is still there after %d s", name, domid,
-				wait_ms / 1000);
+			        wait_ms / 1000);
 			return -ETIMEDOUT;
 		}
 		sleep_ms(XL_POLL_MS);
@@ -171,8 +171,8 @@ static int parse_info_scheduler(const char *out, char *sched, size_t len)
 			if (vn == 0 || vn >= len)
 				return -EPROTO;
 			for (size_t i = 0; i < vn; i++)
-				if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') ||
-				      c[i] == '_'))
+				if (!((c[i] >= 'a' && c[i] <= 'z') ||
+				      (c[i] >= '0' && c[i] <= '9') || c[i] == '_'))
 					return -EPROTO;
 			memcpy(sched, c, vn);
 			sched[vn] = '\0';
@@ -303,7 +303,7 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 			return 0;
 		if (mono_ms() >= deadline) {
 			set_err(err, "domain %s did not come back from reboot within %d s", name,
-				XL_REBOOT_WAIT_MS / 1000);
+			        XL_REBOOT_WAIT_MS / 1000);
 			return -ETIMEDOUT;
 		}
 		sleep_ms(XL_POLL_MS);
@@ -344,7 +344,7 @@ static const char *sched_cmd(const char *sched)
 }
 
 static int read_sched(hv_driver *d, const char *name, const char *cmd, int *weight, int *cap,
-		      char *err)
+                      char *err)
 {
 	const char *argv[] = {"xl", cmd, "-d", name, NULL};
 	runner_result res;
@@ -391,7 +391,7 @@ static int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct,
 		return rc;
 	if (got_w != weight || got_c != cap_pct) {
 		set_err(err, "%s: scheduler reads back weight %d cap %d, wanted %d and %d", name,
-			got_w, got_c, weight, cap_pct);
+		        got_w, got_c, weight, cap_pct);
 		return -EIO;
 	}
 	return 0;
@@ -426,7 +426,7 @@ out:
 
 /* One row of `xl list`: "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f". */
 static bool parse_list_row(const char *row, char *name, size_t namelen, int *domid,
-			   unsigned long *mem_mib, int *vcpus, double *cpu_s)
+                           unsigned long *mem_mib, int *vcpus, double *cpu_s)
 {
 	char nm[128], state[16];
 	if (sscanf(row, "%127s %d %lu %d %15s %lf", nm, domid, mem_mib, vcpus, state, cpu_s) != 6)
@@ -507,8 +507,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 	return 0;
 }
 
-static int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out,
-		   char *err)
+static int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
 	*names_out = NULL;
 	*n_out = 0;
@@ -585,17 +584,17 @@ static void xl_dispose(hv_driver *d)
 }
 
 static const hv_ops xl_ops = {
-	.name = "xl",
-	.scheduler = xl_scheduler,
-	.create = xl_create,
-	.shutdown = xl_shutdown,
-	.reboot = xl_reboot,
-	.destroy = xl_destroy,
-	.info = xl_info,
-	.list = xl_list,
-	.set_sched = xl_set_sched,
-	.forget = xl_forget,
-	.dispose = xl_dispose,
+        .name = "xl",
+        .scheduler = xl_scheduler,
+        .create = xl_create,
+        .shutdown = xl_shutdown,
+        .reboot = xl_reboot,
+        .destroy = xl_destroy,
+        .info = xl_info,
+        .list = xl_list,
+        .set_sched = xl_set_sched,
+        .forget = xl_forget,
+        .dispose = xl_dispose,
 };
 
 int hv_xl_open(hv_driver *d, runner run, char *err)

@@ -13,21 +13,21 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 
-#define XLCFG_MAX_IPS 16
-#define XLCFG_MAX_NET_MBIT 100000 /* 100 Gbit/s */
-#define XLCFG_MAX_VNC_DISPLAY 59635 /* 5900 + N must be a TCP port */
+#define XLCFG_MAX_IPS         16
+#define XLCFG_MAX_NET_MBIT    100000 /* 100 Gbit/s */
+#define XLCFG_MAX_VNC_DISPLAY 59635  /* 5900 + N must be a TCP port */
 
 /* Debian's grub-xen-host images: PV and PVH guests boot their own grub from dom0. */
 static const char *const default_kernel[] = {
-	[XL_PVH] = "/usr/lib/grub-xen/grub-i386-xen_pvh.bin",
-	[XL_PV] = "/usr/lib/grub-xen/grub-x86_64-xen.bin",
-	[XL_HVM] = NULL,
+        [XL_PVH] = "/usr/lib/grub-xen/grub-i386-xen_pvh.bin",
+        [XL_PV] = "/usr/lib/grub-xen/grub-x86_64-xen.bin",
+        [XL_HVM] = NULL,
 };
 
 static const char *const type_name[] = {
-	[XL_PVH] = "pvh",
-	[XL_PV] = "pv",
-	[XL_HVM] = "hvm",
+        [XL_PVH] = "pvh",
+        [XL_PV] = "pv",
+        [XL_HVM] = "hvm",
 };
 
 /* Absolute path of [A-Za-z0-9/._+-], at most 255 bytes, no ".." component. */
@@ -37,7 +37,7 @@ static bool safe_path(const char *p)
 		return false;
 	for (const char *c = p; *c; c++) {
 		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			  (*c >= '0' && *c <= '9') || strchr("/._+-", *c);
+		          (*c >= '0' && *c <= '9') || strchr("/._+-", *c);
 		if (!ok)
 			return false;
 	}
@@ -53,7 +53,7 @@ static bool safe_extra(const char *s)
 		return false;
 	for (const char *c = s; *c; c++) {
 		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			  (*c >= '0' && *c <= '9') || strchr(" ._:/=,-", *c);
+		          (*c >= '0' && *c <= '9') || strchr(" ._:/=,-", *c);
 		if (!ok)
 			return false;
 	}

@@ -95,10 +95,11 @@ static void print_problem(long status, json_object *body)
 		detail = json_object_get_string(v);
 	if (body && json_object_object_get_ex(body, "field", &v))
 		field = json_object_get_string(v);
-	fprintf(stderr, "xvpsctl: HTTP %ld %s: %s%s%s\n", status, title, detail,
-		field ? " (field " : "", field ? field : "");
 	if (field)
-		fputs(")\n", stderr);
+		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s (field %s)\n", status, title, detail,
+			field);
+	else
+		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
 
 static void print_json(json_object *o)

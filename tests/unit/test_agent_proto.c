@@ -32,7 +32,7 @@ Test(agent_proto, roundtrip_over_socketpair)
 static void raw_send(int fd, uint32_t len, const char *body)
 {
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			  (uint8_t)len};
+	                  (uint8_t)len};
 	cr_assert_eq(send(fd, hdr, 4, MSG_NOSIGNAL), 4);
 	if (body)
 		cr_assert_eq(send(fd, body, strlen(body), MSG_NOSIGNAL), (ssize_t)strlen(body));

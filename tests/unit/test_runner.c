@@ -210,3 +210,16 @@ Test(runner, runs_concurrently_from_threads)
 		cr_assert(ok, "thread %d", i);
 	}
 }
+
+Test(runner, caps_output_and_flags_truncation)
+{
+	runner r = runner_real();
+	runner_result res;
+	const char *argv[] = {"head", "-c", "9000000", "/dev/zero", NULL};
+	cr_assert_eq(runner_run(&r, argv, NULL, 0, 10000, &res), 0);
+	cr_assert_eq(res.exit_status, 0, "the child is drained, not blocked, past the cap");
+	cr_assert_eq(res.out_len, RUNNER_MAX_OUTPUT);
+	cr_assert(res.out_truncated);
+	cr_assert(!res.err_truncated);
+	runner_result_dispose(&res);
+}

@@ -15,8 +15,7 @@ static void reject_hostname(const char *s)
 
 Test(validate, accepts_good_hostnames)
 {
-	const char *good[] = {"a", "web1", "web1.example.com", "x-y.z9", "0abc.de",
-			      "a.b.c.d.e.f"};
+	const char *good[] = {"a", "web1", "web1.example.com", "x-y.z9", "0abc.de", "a.b.c.d.e.f"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		cr_assert(valid_hostname(good[i], NULL), "%s", good[i]);
 }
@@ -241,7 +240,8 @@ Test(validate, cidr_contains_addresses)
 
 Test(validate, ssh_key_rules)
 {
-	const char *k = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f";
+	const char *k =
+	        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f";
 	cr_assert(valid_ssh_key(k, NULL));
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s me@host", k);

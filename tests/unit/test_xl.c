@@ -42,8 +42,8 @@ static char *load(const char *name, size_t *len)
 	return data;
 }
 
-static int fake_run(void *ctx, const char *const argv[], const char *stdin_data,
-		    size_t stdin_len, int timeout_ms, runner_result *res)
+static int fake_run(void *ctx, const char *const argv[], const char *stdin_data, size_t stdin_len,
+                    int timeout_ms, runner_result *res)
 {
 	fake *f = ctx;
 	runner_result_init(res);
@@ -138,7 +138,8 @@ Test(xl, create_runs_xl_create_with_the_config)
 
 Test(xl, create_failure_reports_xl_stderr)
 {
-	static const fake_step steps[] = {{.exit_status = 3, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	static const fake_step steps[] = {
+	        {.exit_status = 3, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
@@ -150,7 +151,8 @@ Test(xl, create_failure_reports_xl_stderr)
 
 Test(xl, destroying_an_absent_domain_is_success)
 {
-	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	static const fake_step steps[] = {
+	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
@@ -174,8 +176,8 @@ Test(xl, destroy_failure_is_an_error)
 Test(xl, shutdown_waits_for_the_guest_then_checks_it_is_gone)
 {
 	static const fake_step steps[] = {
-		{.err_file = "shutdown-w-xvps-12.stderr.txt"},
-		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	        {.err_file = "shutdown-w-xvps-12.stderr.txt"},
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
@@ -188,22 +190,23 @@ Test(xl, shutdown_waits_for_the_guest_then_checks_it_is_gone)
 Test(xl, shutdown_timeout_destroys_the_domain)
 {
 	static const fake_step steps[] = {
-		{.timed_out = true},
-		{.out = ""},
-		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	        {.timed_out = true},
+	        {.out = ""},
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 5, err), 0, "%s", err);
 	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
-					  "xl domid xvps-12", NULL});
+	                                  "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
 Test(xl, shutdown_of_an_absent_domain_is_success)
 {
-	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	static const fake_step steps[] = {
+	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
@@ -215,23 +218,24 @@ Test(xl, shutdown_of_an_absent_domain_is_success)
 Test(xl, reboot_waits_for_a_new_domid)
 {
 	static const fake_step steps[] = {
-		{.out = "3\n"},
-		{.out = ""},
-		{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
-		{.out = "6\n"},
+	        {.out = "3\n"},
+	        {.out = ""},
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	        {.out = "6\n"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
 	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-					  "xl domid xvps-12", "xl domid xvps-12", NULL});
+	                                  "xl domid xvps-12", "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
 Test(xl, reboot_of_an_absent_domain_is_enoent)
 {
-	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"}};
+	static const fake_step steps[] = {
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"}};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
@@ -243,10 +247,10 @@ Test(xl, reboot_of_an_absent_domain_is_enoent)
 Test(xl, info_parses_list_long_table_and_scheduler)
 {
 	static const fake_step steps[] = {
-		{.out_file = "list-l-xvps-12.json.txt"},
-		{.out_file = "list-xvps-12.txt"},
-		{.out_file = "info-credit2.txt"},
-		{.out_file = "sched-credit2-xvps-12.txt"},
+	        {.out_file = "list-l-xvps-12.json.txt"},
+	        {.out_file = "list-xvps-12.txt"},
+	        {.out_file = "info-credit2.txt"},
+	        {.out_file = "sched-credit2-xvps-12.txt"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
@@ -261,13 +265,14 @@ Test(xl, info_parses_list_long_table_and_scheduler)
 	cr_assert_eq(info.cpu_weight, 256);
 	cr_assert_eq(info.cpu_cap_pct, 150);
 	assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
-					  "xl sched-credit2 -d xvps-12", NULL});
+	                                  "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
 Test(xl, info_of_an_unknown_domain_is_absent)
 {
-	static const fake_step steps[] = {{.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
+	static const fake_step steps[] = {
+	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
@@ -312,41 +317,41 @@ Test(xl, list_returns_domains_with_the_prefix)
 Test(xl, set_sched_uses_credit2_and_reads_back)
 {
 	static const fake_step steps[] = {
-		{.out_file = "info-credit2.txt"},
-		{.out = ""},
-		{.out_file = "sched-credit2-xvps-12-after.txt"},
+	        {.out_file = "info-credit2.txt"},
+	        {.out = ""},
+	        {.out_file = "sched-credit2-xvps-12-after.txt"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
 	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
-					  "xl sched-credit2 -d xvps-12", NULL});
+	                                  "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
 Test(xl, set_sched_uses_credit_on_a_credit_host)
 {
 	static const fake_step steps[] = {
-		{.out_file = "info-credit.txt"},
-		{.out = ""},
-		{.out_file = "sched-credit-xvps-12-after.txt"},
+	        {.out_file = "info-credit.txt"},
+	        {.out = ""},
+	        {.out_file = "sched-credit-xvps-12-after.txt"},
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
 	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
-					  "xl sched-credit -d xvps-12", NULL});
+	                                  "xl sched-credit -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
 Test(xl, set_sched_detects_a_read_back_mismatch)
 {
 	static const fake_step steps[] = {
-		{.out_file = "info-credit2.txt"},
-		{.out = ""},
-		{.out_file = "sched-credit2-xvps-12.txt"}, /* still 256 / 150 */
+	        {.out_file = "info-credit2.txt"},
+	        {.out = ""},
+	        {.out_file = "sched-credit2-xvps-12.txt"}, /* still 256 / 150 */
 	};
 	fake f;
 	hv_driver d = open_fake(&f, steps, N(steps));
@@ -354,7 +359,7 @@ Test(xl, set_sched_detects_a_read_back_mismatch)
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), -EIO);
 	cr_assert(strstr(err, "256") != NULL, "%s", err);
 	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
-					  "xl sched-credit2 -d xvps-12", NULL});
+	                                  "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 

@@ -18,20 +18,20 @@ static const char *const two_ips[] = {"192.0.2.10", "2001:db8::10", NULL};
 static xlcfg_spec base_spec(xl_guest_type type)
 {
 	return (xlcfg_spec){
-		.name = "xvps-12",
-		.type = type,
-		.vcpus = 2,
-		.memory_mib = 1024,
-		.disk_path = "/dev/xvps/xvps-12",
-		.disk_is_file = false,
-		.mac = "00:16:3e:12:34:56",
-		.bridge = "xvpsbr0",
-		.vifname = "vx12",
-		.ips = two_ips,
-		.net_mbit = 100,
-		.cpu_weight = 256,
-		.cpu_cap_pct = 150,
-		.vnc_display = -1,
+	        .name = "xvps-12",
+	        .type = type,
+	        .vcpus = 2,
+	        .memory_mib = 1024,
+	        .disk_path = "/dev/xvps/xvps-12",
+	        .disk_is_file = false,
+	        .mac = "00:16:3e:12:34:56",
+	        .bridge = "xvpsbr0",
+	        .vifname = "vx12",
+	        .ips = two_ips,
+	        .net_mbit = 100,
+	        .cpu_weight = 256,
+	        .cpu_cap_pct = 150,
+	        .vnc_display = -1,
 	};
 }
 
