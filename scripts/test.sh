@@ -107,6 +107,8 @@ if [ "$what" != unit ]; then
 		export XVPS_URL=http://127.0.0.1:$port XVPS_STATE=$state
 		tests/api/walk.sh 2>&1 | tee "$logs/walk.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("curl walk (tests/api/walk.sh)")
+		tests/api/ctl.sh "$build" 2>&1 | tee "$logs/ctl.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("xvpsctl walk (tests/api/ctl.sh)")
 		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
 		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")

@@ -95,7 +95,9 @@ left=$(find "$STATE" \( -name "*xvps-$VPS.*" -o -name "*xvps-$VPS-*" -o -name "x
 [ -z "$left" ] || fail "left behind: $left"
 for p in /proc/[0-9]*; do
 	[ "$(cat "$p/comm" 2>/dev/null)" = xvps-simguest ] || continue
-	if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qw -- "--name xvps-$VPS"; then
+	# Only this server's guests: another xvps on the machine may have its own xvps-N.
+	if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qw -- "--name xvps-$VPS" &&
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "--dir $STATE "; then
 		fail "a simguest for xvps-$VPS still runs (pid ${p#/proc/})"
 	fi
 done
