@@ -367,7 +367,7 @@ static int spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
