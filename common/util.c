@@ -3,6 +3,7 @@
  * or leaves a temporary file behind on error. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -236,6 +237,57 @@ int mkdir_p(const char *path, mode_t mode)
 	if (stat(path, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int list_dir_names(const char *dir, const char *prefix, const char *suffix, char ***names_out,
+                   size_t *n_out)
+{
+	size_t plen = strlen(prefix), slen = strlen(suffix);
+	DIR *dh;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	*names_out = NULL;
+	*n_out = 0;
+	dh = opendir(dir);
+	if (!dh)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dh)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len <= slen ||
+		    strcmp(de->d_name + len - slen, suffix) != 0 ||
+		    strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nn = realloc(names, ncap * sizeof(*nn));
+			if (!nn) {
+				rc = -ENOMEM;
+				break;
+			}
+			names = nn;
+			cap = ncap;
+		}
+		names[n] = strndup(de->d_name, len - slen);
+		if (!names[n]) {
+			rc = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(dh);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return rc;
+	}
+	*names_out = names;
+	*n_out = n;
+	return 0;
 }
 
 int64_t now_unix(void)

@@ -37,6 +37,14 @@ int read_file(const char *path, size_t max, char **data_out, size_t *len_out);
 /* mkdir -p with the given mode for created components. Returns 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* Lists the entries of dir whose names start with prefix and end with suffix (dot-files and
+ * names no longer than suffix are skipped). *names_out gets a heap array of *n_out heap
+ * strings, each the name with suffix removed, in readdir order; free each and the array.
+ * A missing dir is success with no names. Returns 0 or -errno; on error nothing is
+ * allocated and *names_out is NULL and *n_out 0. */
+int list_dir_names(const char *dir, const char *prefix, const char *suffix, char ***names_out,
+                   size_t *n_out);
+
 /* Seconds since the epoch (CLOCK_REALTIME) and nanoseconds on CLOCK_MONOTONIC. */
 int64_t now_unix(void);
 uint64_t now_mono_ns(void);

@@ -4,7 +4,6 @@
  * the simguest of that domain, and never reaps a child it did not spawn. */
 #include "driver.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -634,57 +633,16 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 static int sim_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
 	char dir[512];
-	DIR *dh;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
+	int rc;
 
 	*names_out = NULL;
 	*n_out = 0;
 	if (!sfmt(dir, sizeof(dir), "%s/sim", d->state_dir))
 		return -ENAMETOOLONG;
-	dh = opendir(dir);
-	if (!dh) {
-		if (errno == ENOENT)
-			return 0;
-		rc = -errno;
+	rc = list_dir_names(dir, prefix, ".json", names_out, n_out);
+	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
-		return rc;
-	}
-	while ((de = readdir(dh)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0 ||
-		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-			if (!nn) {
-				rc = -ENOMEM;
-				break;
-			}
-			names = nn;
-			cap = ncap;
-		}
-		names[n] = strndup(de->d_name, len - 5);
-		if (!names[n]) {
-			rc = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(dh);
-	if (rc) {
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		return rc;
-	}
-	*names_out = names;
-	*n_out = n;
-	return 0;
+	return rc;
 }
 
 static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *err)

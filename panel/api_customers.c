@@ -74,14 +74,10 @@ void api_customers_list(http_req *rq)
 
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	st = db_stmt("SELECT count(*) FROM users WHERE role='customer'");
-	if (!st) {
+	if (!db_count("SELECT count(*) FROM users WHERE role='customer'", &total)) {
 		reply_db_error(rq);
 		return;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	st = db_stmt("SELECT id, username, email, suspended, created_at FROM users "
 	             "WHERE role='customer' ORDER BY id LIMIT ? OFFSET ?");
 	if (!st) {
@@ -263,7 +259,6 @@ db_fail:
 
 void api_customers_delete(http_req *rq)
 {
-	sqlite3_stmt *st;
 	json_object *o;
 	int64_t id;
 	bool used;
@@ -278,15 +273,11 @@ void api_customers_delete(http_req *rq)
 		reply_db_error(rq);
 		return;
 	}
-	st = db_stmt("SELECT 1 FROM vps WHERE customer_id=? LIMIT 1");
-	if (!st) {
+	if (!db_exists_id("SELECT 1 FROM vps WHERE customer_id=? LIMIT 1", id, &used)) {
 		db_rollback();
 		reply_db_error(rq);
 		return;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	used = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
 	if (used) {
 		db_rollback();
 		reply_problem(rq, 409, "Conflict", "the customer still has VPS; delete them first",

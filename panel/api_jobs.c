@@ -44,6 +44,32 @@ void api_total_header(http_req *rq, int64_t total)
 	reply_header(rq, "X-Total-Count", buf);
 }
 
+bool db_count(const char *sql, int64_t *count_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+
+	*count_out = 0;
+	if (!st)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*count_out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return true;
+}
+
+bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+
+	*exists_out = false;
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	*exists_out = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return true;
+}
+
 /* Visibility: admins see all; a customer the jobs it started or that concern its VPS. */
 void api_jobs_get(http_req *rq)
 {

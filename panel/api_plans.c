@@ -150,14 +150,10 @@ void api_plans_list(http_req *rq)
 
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	st = db_stmt("SELECT count(*) FROM plans");
-	if (!st) {
+	if (!db_count("SELECT count(*) FROM plans", &total)) {
 		reply_db_error(rq);
 		return;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	st = db_stmt("SELECT " PLAN_COLS " FROM plans ORDER BY id LIMIT ? OFFSET ?");
 	if (!st) {
 		reply_db_error(rq);
@@ -324,17 +320,11 @@ void api_plans_delete(http_req *rq)
 		reply_db_error(rq);
 		return;
 	}
-	st = db_stmt("SELECT 1 FROM vps WHERE plan_id=? LIMIT 1");
-	if (!st) {
+	if (!db_exists_id("SELECT 1 FROM vps WHERE plan_id=? LIMIT 1", id, &used)) {
 		db_rollback();
-		{
-			reply_db_error(rq);
-			return;
-		}
+		reply_db_error(rq);
+		return;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	used = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
 	if (used) {
 		db_rollback();
 		{

@@ -85,14 +85,10 @@ void api_pools_list(http_req *rq)
 
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	st = db_stmt("SELECT count(*) FROM ip_pools");
-	if (!st) {
+	if (!db_count("SELECT count(*) FROM ip_pools", &total)) {
 		reply_db_error(rq);
 		return;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	st = db_stmt("SELECT id FROM ip_pools ORDER BY id LIMIT ? OFFSET ?");
 	ids = calloc((size_t)limit, sizeof(*ids));
 	if (!st || !ids) {
@@ -308,15 +304,11 @@ void api_pools_delete(http_req *rq)
 		reply_db_error(rq);
 		return;
 	}
-	st = db_stmt("SELECT 1 FROM ip_addresses WHERE pool_id=? LIMIT 1");
-	if (!st) {
+	if (!db_exists_id("SELECT 1 FROM ip_addresses WHERE pool_id=? LIMIT 1", id, &used)) {
 		db_rollback();
 		reply_db_error(rq);
 		return;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	used = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
 	if (used) {
 		db_rollback();
 		reply_problem(rq, 409, "Conflict", "addresses of this pool are allocated", NULL);

@@ -126,14 +126,10 @@ void api_templates_list(http_req *rq)
 
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	st = db_stmt("SELECT count(*) FROM templates");
-	if (!st) {
+	if (!db_count("SELECT count(*) FROM templates", &total)) {
 		reply_db_error(rq);
 		return;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	st = db_stmt("SELECT " TEMPLATE_COLS " FROM templates ORDER BY id LIMIT ? OFFSET ?");
 	if (!st) {
 		reply_db_error(rq);
@@ -251,7 +247,6 @@ void api_templates_create(http_req *rq)
 void api_templates_delete(http_req *rq)
 {
 	json_object *o, *req;
-	sqlite3_stmt *st;
 	int64_t id;
 	agent_err ae;
 	bool used;
@@ -262,14 +257,10 @@ void api_templates_delete(http_req *rq)
 		return;
 	}
 	json_object_put(o);
-	st = db_stmt("SELECT 1 FROM vps WHERE template_id=? LIMIT 1");
-	if (!st) {
+	if (!db_exists_id("SELECT 1 FROM vps WHERE template_id=? LIMIT 1", id, &used)) {
 		reply_db_error(rq);
 		return;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	used = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
 	if (used) {
 		reply_problem(rq, 409, "Conflict", "the template is in use by a VPS", NULL);
 		return;

@@ -17,6 +17,12 @@
 bool api_list_params(http_req *rq, int64_t *limit_out, int64_t *offset_out);
 /* Sets the X-Total-Count header. */
 void api_total_header(http_req *rq, int64_t total);
+/* Runs sql (a string literal for db_stmt(), "SELECT count(*) ...", no parameters) and sets
+ * *count_out to its single value (0 when it returns no row). False on a DB error. */
+bool db_count(const char *sql, int64_t *count_out);
+/* Runs sql (a string literal for db_stmt(), "SELECT 1 ... WHERE x=? LIMIT 1") with id bound
+ * to its one parameter; *exists_out is true when it returns a row. False on a DB error. */
+bool db_exists_id(const char *sql, int64_t id, bool *exists_out);
 /* A unix time as an RFC 3339 JSON string; JSON null when t <= 0. */
 json_object *json_time(int64_t t);
 /* A nullable integer column as JSON (null or int). */

@@ -4,7 +4,6 @@
  * name, and never deletes a disk the reconciler asked to quarantine. */
 #include "storage.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -373,67 +372,19 @@ static int file_disk_path(st_driver *s, const char *name, char *out, size_t outl
 	return img_path(s, "disks", name, out, outlen) ? 0 : -ENAMETOOLONG;
 }
 
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 static int file_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
 	char dir[512];
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
+	int rc;
 
 	*names_out = NULL;
 	*n_out = 0;
 	if (!sfmt(dir, sizeof(dir), "%s/disks", s->dir))
 		return -ENAMETOOLONG;
-	d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		rc = -errno;
+	rc = list_dir_names(dir, prefix, ".img", names_out, n_out);
+	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
-		return rc;
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		char *name;
-
-		if (de->d_name[0] == '.' || len <= 4 || strcmp(de->d_name + len - 4, ".img") != 0)
-			continue;
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nn = realloc(names, ncap * sizeof(*nn));
-			if (!nn) {
-				rc = -ENOMEM;
-				break;
-			}
-			names = nn;
-			cap = ncap;
-		}
-		name = strndup(de->d_name, len - 4);
-		if (!name) {
-			rc = -ENOMEM;
-			break;
-		}
-		names[n++] = name;
-	}
-	closedir(d);
-	if (rc) {
-		free_names(names, n);
-		return rc;
-	}
-	*names_out = names;
-	*n_out = n;
-	return 0;
+	return rc;
 }
 
 static void file_dispose(st_driver *s)

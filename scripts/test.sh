@@ -55,20 +55,20 @@ free_port() {
 	return 1
 }
 
-# Starts agent and xvpsd on a fresh state dir; 0 when /healthz answers.
-start_servers() {
-	local port=$1
+start_agent() {
 	XVPS_STATE=$state "$build/xvps-agent" 2>>"$logs/agent.log" &
 	agent_pid=$!
 	for _ in $(seq 100); do
-		[ -S "$state/agent.sock" ] && break
+		[ -S "$state/agent.sock" ] && return 0
 		kill -0 "$agent_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if [ ! -S "$state/agent.sock" ]; then
-		echo "test: xvps-agent did not start (see $logs/agent.log)" >&2
-		return 1
-	fi
+	echo "test: xvps-agent did not start (see $logs/agent.log)" >&2
+	return 1
+}
+
+start_panel() {
+	local port=$1
 	XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web \
 		"$build/xvpsd" 2>>"$logs/xvpsd.log" &
 	panel_pid=$!
@@ -79,6 +79,65 @@ start_servers() {
 	done
 	echo "test: xvpsd did not answer /healthz on port $port (see $logs/xvpsd.log)" >&2
 	return 1
+}
+
+# Starts agent and xvpsd on a fresh state dir; 0 when /healthz answers.
+start_servers() {
+	start_agent && start_panel "$1"
+}
+
+# Crash recovery (issue 3, Jobs): SIGKILL xvpsd right after an order, start it again, and the
+# job must finish; SIGKILL the agent right after an order, start it again, and the job must
+# finish or fail cleanly (then nothing of the VPS is left). Uses xvpsctl with an API key.
+crash_test() {
+	local ctl=$build/xvpsctl url=http://127.0.0.1:$port jar csrf plan tpl pool cust out job vps st
+	jar=$(mktemp)
+	csrf=$(curl -fsS -c "$jar" -H 'Content-Type: application/json' \
+		-d "{\"username\":\"admin\",\"password\":\"$XVPS_ADMIN_PASSWORD\"}" \
+		"$url/api/v1/session" | jq -r .csrf_token) || return 1
+	XVPS_TOKEN=$(curl -fsS -b "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+		-d '{"name":"crash-test"}' "$url/api/v1/api-keys" | jq -r .token) || return 1
+	rm -f "$jar"
+	export XVPS_TOKEN XVPS_URL=$url
+	plan=$("$ctl" post /plans '{"name":"crash-plan","vcpus":1,"memory_mib":256,"disk_gib":2}' | jq -r .id)
+	tpl=$("$ctl" post /templates '{"name":"crash-tpl","os":"debian-12","disk_gib":1,"boot":"pvh"}' | jq -r .id)
+	pool=$("$ctl" post /ip-pools '{"family":4,"cidr":"192.0.2.64/28","gateway":"192.0.2.65"}' | jq -r .id)
+	cust=$("$ctl" post /customers '{"username":"crashcust","email":"c@example.net","password":"crash-password-1"}' | jq -r .id)
+
+	echo "crash: order a VPS, SIGKILL xvpsd at once, start it again: the job finishes"
+	out=$("$ctl" post /vps "{\"hostname\":\"crash1.example.net\",\"plan\":\"$plan\",\"template\":\"$tpl\",\"customer\":\"$cust\"}")
+	kill -KILL "$panel_pid"; wait "$panel_pid" 2>/dev/null; panel_pid=
+	start_panel "$port" || return 1
+	job=$(jq -r .job.id <<<"$out"); vps=$(jq -r .vps.id <<<"$out")
+	"$ctl" wait "$job" 60 || { echo "crash: job $job did not finish after the restart" >&2; return 1; }
+	st=$("$ctl" get "/vps/$vps" | jq -r .state)
+	[ "$st" = running ] || { echo "crash: VPS $vps is $st, not running" >&2; return 1; }
+
+	echo "crash: order a VPS, SIGKILL the agent at once, start it again: done or cleanly failed"
+	out=$("$ctl" post /vps "{\"hostname\":\"crash2.example.net\",\"plan\":\"$plan\",\"template\":\"$tpl\",\"customer\":\"$cust\"}")
+	kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+	rm -f "$state/agent.sock"
+	start_agent || return 1
+	job=$(jq -r .job.id <<<"$out"); vps=$(jq -r .vps.id <<<"$out")
+	if "$ctl" wait "$job" 90; then
+		st=$("$ctl" get "/vps/$vps" | jq -r .state)
+		[ "$st" = running ] || { echo "crash: VPS $vps is $st after its job finished" >&2; return 1; }
+	else
+		if "$ctl" get "/vps/$vps" >/dev/null 2>&1; then
+			echo "crash: job $job failed but VPS $vps still exists" >&2; return 1
+		fi
+		[ ! -e "$state/disks/xvps-$vps.img" ] || { echo "crash: disk of a failed VPS left" >&2; return 1; }
+		echo "crash: the job failed cleanly"
+	fi
+	for vps in $("$ctl" get "/vps?customer=$cust" | jq -r '.[].id'); do
+		job=$("$ctl" delete "/vps/$vps" | jq -r .job.id)
+		"$ctl" wait "$job" 60 || return 1
+	done
+	"$ctl" delete "/customers/$cust" >/dev/null && "$ctl" delete "/templates/$tpl" >/dev/null &&
+		"$ctl" delete "/plans/$plan" >/dev/null && "$ctl" delete "/ip-pools/$pool" >/dev/null ||
+		return 1
+	unset XVPS_TOKEN
+	echo "crash: all steps passed"
 }
 
 if [ "$what" != api ]; then
@@ -105,6 +164,11 @@ if [ "$what" != unit ]; then
 	done
 	if [ "$started" = 1 ]; then
 		export XVPS_URL=http://127.0.0.1:$port XVPS_STATE=$state
+		# Not in a pipeline: crash_test restarts the servers and must update their pids here.
+		crash_rc=0
+		crash_test >"$logs/crash.log" 2>&1 || crash_rc=$?
+		cat "$logs/crash.log"
+		[ "$crash_rc" -eq 0 ] || failed+=("crash recovery (scripts/test.sh crash_test)")
 		tests/api/walk.sh 2>&1 | tee "$logs/walk.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("curl walk (tests/api/walk.sh)")
 		tests/api/ctl.sh "$build" 2>&1 | tee "$logs/ctl.log"
