@@ -1,6 +1,6 @@
 /* runner.c — the one way xvps runs a host command: posix_spawnp with an argv array, a clean
  * environment, pipes for stdin/stdout/stderr, a timeout and bounded output capture.
- * Never a shell, never system()/popen(), never inherits descriptors other than 0/1/2. */
+ * Never a shell, never inherits descriptors other than 0/1/2. */
 #include "runner.h"
 
 #include <errno.h>

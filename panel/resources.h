@@ -38,6 +38,8 @@ typedef struct agent_err {
 
 /* True for the transport errors that mean "agent not running / restarting": worth a retry. */
 bool agent_unreachable(int rc);
+/* True once jobs_stop() or process shutdown began (agent retries give up then). */
+bool jobs_stopping(void);
 
 /* Sends req to the agent at cfg.agent_sock with cfg.agent_timeout_ms. When the agent cannot be
  * reached, retries with backoff 1, 2, 4 ... s for at most retry_s seconds in total (0: no
