@@ -106,5 +106,22 @@ const char *const xvps_migrations[] = {
 	"  action TEXT NOT NULL,"
 	"  resource TEXT,"
 	"  detail TEXT);",
+	/* 2: per-VPS networking (issue 4) */
+	"ALTER TABLE ip_pools ADD COLUMN vps_prefix INTEGER;" /* NULL: one address per VPS;
+	                                                         64: a routed /64 (IPv6) */
+	"ALTER TABLE ip_addresses ADD COLUMN prefix_len INTEGER;" /* NULL: one address; 64 */
+	"ALTER TABLE ip_addresses ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;" /* added by admin */
+	"ALTER TABLE ip_addresses ADD COLUMN state TEXT NOT NULL DEFAULT 'active'"
+	"  CHECK (state IN ('active','releasing'));" /* releasing: out of the spec, not free yet */
+	"ALTER TABLE plans ADD COLUMN smtp_block INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vps ADD COLUMN throttle_mbit INTEGER NOT NULL DEFAULT 0;" /* 0: none */
+	"CREATE TABLE vps_net ("          /* the agent's accumulated vif counters, guest's view */
+	"  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
+	"  rx_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  tx_bytes INTEGER NOT NULL DEFAULT 0,"
+	"  rx_packets INTEGER NOT NULL DEFAULT 0,"
+	"  tx_packets INTEGER NOT NULL DEFAULT 0,"
+	"  present INTEGER NOT NULL DEFAULT 0,"
+	"  sampled_at INTEGER);",
 	NULL,
 };

@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "../common/validate.h"
+#include "net.h"
 
 static const char *const spec_fields[] = {
         "name",        "hostname", "type",  "vcpus",    "memory_mib", "disk_gib", "template",
         "mac",         "vifname",  "ipv4",  "ipv6",     "gateway4",   "gateway6", "cpu_weight",
-        "cpu_cap_pct", "net_mbit", "power", "ssh_keys", NULL,
+        "cpu_cap_pct", "net_mbit", "power", "ssh_keys", "ipv6_routed", "throttle_mbit",
+        "smtp_block", NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -75,6 +77,29 @@ static bool check_ipv6(const char *s, const char **why)
 		return true;
 	*why = "is not an IPv6 address";
 	return false;
+}
+
+/* "2001:db8:1:2::/64": an IPv6 network, prefix 48..64, host bits zero. */
+static bool check_prefix6(const char *s, const char **why)
+{
+	char addr[64];
+	uint8_t b[16];
+	const char *slash = strchr(s, '/');
+	long long len;
+
+	*why = "is not an IPv6 network of length 48..64 (like 2001:db8:1:2::/64)";
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (!parse_ipv6(addr, b) || !parse_int_range(slash + 1, 48, 64, &len))
+		return false;
+	for (int bit = (int)len; bit < 128; bit++)
+		if (b[bit / 8] & (0x80 >> (bit % 8))) {
+			*why = "has host bits set after its prefix length";
+			return false;
+		}
+	return true;
 }
 
 /* Copies an optional array of strings, each accepted by check(). */
@@ -186,11 +211,24 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 	rc = get_checked_str(obj, "vifname", true, valid_vifname, &out->vifname, err);
 	if (rc)
 		goto out;
+	{
+		char own[16];
+
+		if (!net_vifname_of(out->name, own) || strcmp(own, out->vifname) != 0) {
+			set_err(err, "vifname", "is not this domain's vif name (xvps-N has xvifN)");
+			rc = -EINVAL;
+			goto out;
+		}
+	}
 
 	rc = get_str_list(obj, "ipv4", SPEC_MAX_ADDRS, check_ipv4, &out->ipv4, &out->n_ipv4, err);
 	if (rc)
 		goto out;
 	rc = get_str_list(obj, "ipv6", SPEC_MAX_ADDRS, check_ipv6, &out->ipv6, &out->n_ipv6, err);
+	if (rc)
+		goto out;
+	rc = get_str_list(obj, "ipv6_routed", SPEC_MAX_ADDRS, check_prefix6, &out->ipv6_routed,
+	                  &out->n_ipv6_routed, err);
 	if (rc)
 		goto out;
 	rc = get_checked_str(obj, "gateway4", false, check_ipv4, &out->gateway4, err);
@@ -217,6 +255,12 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 	if (!json_get_int(obj, "net_mbit", false, 0, 100000, &v, err))
 		goto out;
 	out->net_mbit = (int)v;
+	v = 0;
+	if (!json_get_int(obj, "throttle_mbit", false, 0, 100000, &v, err))
+		goto out;
+	out->throttle_mbit = (int)v;
+	if (!json_get_bool(obj, "smtp_block", false, &out->smtp_block, err))
+		goto out;
 
 	if (!json_get_str(obj, "power", true, &power, err))
 		goto out;
@@ -255,6 +299,7 @@ void spec_dispose(vps_spec *spec)
 	free(spec->vifname);
 	free_list(spec->ipv4, spec->n_ipv4);
 	free_list(spec->ipv6, spec->n_ipv6);
+	free_list(spec->ipv6_routed, spec->n_ipv6_routed);
 	free(spec->gateway4);
 	free(spec->gateway6);
 	free_list(spec->ssh_keys, spec->n_ssh_keys);

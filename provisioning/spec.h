@@ -31,11 +31,15 @@ typedef struct vps_spec {
 	size_t n_ipv4;       /* 0..SPEC_MAX_ADDRS */
 	char **ipv6;         /* n_ipv6 addresses (parse_ipv6) */
 	size_t n_ipv6;       /* 0..SPEC_MAX_ADDRS */
+	char **ipv6_routed;  /* n_ipv6_routed routed prefixes "2001:db8:1:2::/64" (check_prefix6) */
+	size_t n_ipv6_routed; /* 0..SPEC_MAX_ADDRS */
 	char *gateway4;      /* NULL or an IPv4 address */
 	char *gateway6;      /* NULL or an IPv6 address */
 	int cpu_weight;      /* 1..65535, default 256 */
 	int cpu_cap_pct;     /* 0..vcpus*100, default 0 (no cap) */
 	int net_mbit;        /* 0..100000, default 0 (unlimited) */
+	int throttle_mbit;   /* 0..100000, default 0 (not throttled); see shape_rate_mbit */
+	bool smtp_block;     /* drop outbound TCP to port 25; default false */
 	bool power_running;  /* "running" -> true, "stopped" -> false */
 	char **ssh_keys;     /* n_ssh_keys valid_ssh_key lines */
 	size_t n_ssh_keys;   /* 0..SPEC_MAX_KEYS */
@@ -43,8 +47,10 @@ typedef struct vps_spec {
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
  * hostname, type, vcpus, memory_mib, disk_gib, template, mac, vifname, power. Optional (null
- * or absent): ipv4, ipv6 (default empty), gateway4, gateway6 (default none), cpu_weight (256),
- * cpu_cap_pct (0), net_mbit (0), ssh_keys (empty).
+ * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
+ * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
+ * ssh_keys (empty). vifname must be the domain's own ("xvps-N" -> "xvifN"); a routed prefix
+ * is an IPv6 network of length 48..64 with its host bits zero.
  * Returns 0 and fills *out (free with spec_dispose), or -EINVAL with err->field naming the
  * offending field and err->detail a static English sentence (*out is then left disposed). */
 int spec_parse(json_object *obj, vps_spec *out, json_field_error *err);

@@ -230,7 +230,7 @@ Test(agent, ensure_with_a_bad_hostname_names_the_field_and_creates_nothing)
 	start_agent(getuid());
 	r = call("{\"op\":\"vps.ensure\",\"spec\":{\"name\":\"xvps-1\",\"hostname\":\"a,b\","
 	         "\"type\":\"pvh\",\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1,"
-	         "\"template\":\"tpl-1\",\"mac\":\"00:16:3e:00:00:01\",\"vifname\":\"vx1\","
+	         "\"template\":\"tpl-1\",\"mac\":\"00:16:3e:00:00:01\",\"vifname\":\"xvif1\","
 	         "\"power\":\"running\"}}");
 	cr_assert_not(is_ok(r));
 	cr_assert_str_eq(str_at(r, "code", NULL), "invalid");
@@ -252,7 +252,7 @@ Test(agent, template_and_ensure_stopped_round_trip)
 	json_object_put(r);
 	r = call("{\"op\":\"vps.ensure\",\"spec\":{\"name\":\"xvps-1\",\"hostname\":\"vm1\","
 	         "\"type\":\"pvh\",\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1,"
-	         "\"template\":\"tpl-1\",\"mac\":\"00:16:3e:00:00:01\",\"vifname\":\"vx1\","
+	         "\"template\":\"tpl-1\",\"mac\":\"00:16:3e:00:00:01\",\"vifname\":\"xvif1\","
 	         "\"power\":\"stopped\"}}");
 	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
 	cr_assert_str_eq(str_at(r, "result", "state"), "stopped");
@@ -261,7 +261,7 @@ Test(agent, template_and_ensure_stopped_round_trip)
 	cr_assert_eq(access(p, F_OK), 0);
 	r = call("{\"op\":\"vps.ensure\",\"spec\":{\"name\":\"xvps-2\",\"hostname\":\"vm2\","
 	         "\"type\":\"pvh\",\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1,"
-	         "\"template\":\"tpl-5\",\"mac\":\"00:16:3e:00:00:02\",\"vifname\":\"vx2\","
+	         "\"template\":\"tpl-5\",\"mac\":\"00:16:3e:00:00:02\",\"vifname\":\"xvif2\","
 	         "\"power\":\"stopped\"}}");
 	cr_assert_not(is_ok(r));
 	cr_assert_str_eq(str_at(r, "code", NULL), "not_found");

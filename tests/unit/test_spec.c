@@ -22,7 +22,7 @@ static json_object *good_spec(void)
 	json_object_object_add(o, "disk_gib", json_object_new_int(10));
 	json_object_object_add(o, "template", json_object_new_string("tpl-3"));
 	json_object_object_add(o, "mac", json_object_new_string("00:16:3e:12:34:56"));
-	json_object_object_add(o, "vifname", json_object_new_string("vx12"));
+	json_object_object_add(o, "vifname", json_object_new_string("xvif12"));
 	json_object_array_add(v4, json_object_new_string("192.0.2.10"));
 	json_object_array_add(v6, json_object_new_string("2001:db8::10"));
 	json_object_object_add(o, "ipv4", v4);
@@ -77,7 +77,7 @@ Test(spec, accepts_a_valid_spec_and_copies_every_field)
 	cr_assert_eq(spec.disk_gib, 10);
 	cr_assert_str_eq(spec.template_name, "tpl-3");
 	cr_assert_str_eq(spec.mac, "00:16:3e:12:34:56");
-	cr_assert_str_eq(spec.vifname, "vx12");
+	cr_assert_str_eq(spec.vifname, "xvif12");
 	cr_assert_eq(spec.n_ipv4, 1);
 	cr_assert_str_eq(spec.ipv4[0], "192.0.2.10");
 	cr_assert_eq(spec.n_ipv6, 1);

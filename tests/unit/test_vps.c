@@ -116,7 +116,7 @@ static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power
 	snprintf(buf, sizeof(buf),
 	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"pvh\","
 	         "\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":2,\"template\":\"%s\","
-	         "\"mac\":\"00:16:3e:00:00:%02x\",\"vifname\":\"vx%d\",\"ipv4\":[\"192.0.2.%d\"],"
+	         "\"mac\":\"00:16:3e:00:00:%02x\",\"vifname\":\"xvif%d\",\"ipv4\":[\"192.0.2.%d\"],"
 	         "\"ipv6\":[\"2001:db8::%d\"],\"gateway4\":\"192.0.2.1\",\"gateway6\":null,"
 	         "\"cpu_weight\":512,\"cpu_cap_pct\":100,\"net_mbit\":100,\"power\":\"%s\","
 	         "\"ssh_keys\":[]}",

@@ -1,0 +1,129 @@
+/* net.h — per-domain networking on the host kernel, done only by xvps-agent (root):
+ *   netfilter.c  anti-spoofing chains per domain (iptables / ip6tables / ebtables, physdev on
+ *                the domain's stable vifname), one atomic *-restore --noflush batch per table;
+ *   shaping.c    tc: the plan's net_mbit (or a throttle) on both directions of the vif
+ *                (egress: tbf on the vif = traffic to the guest; ingress: redirected to an ifb
+ *                device with its own tbf = traffic from the guest);
+ *   netcount.c   per-vif byte/packet counters read from sysfs in one sweep, accumulated across
+ *                counter resets (vif re-created on reboot) so no byte is counted twice or lost.
+ * Every name and address here has already passed spec.c; these functions still refuse any
+ * vifname that valid_vifname() rejects. With ctx->enabled false (agent not root, XVPS_NET=off)
+ * every call succeeds without touching the host. */
+#ifndef XVPS_NET_H
+#define XVPS_NET_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/runner.h"
+#include "spec.h"
+
+#define NET_ERRLEN 512
+
+/* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its chains are
+ * "xvps-xvifN" in every table, its ifb device is "xifbN". The dispatch chain, created once at
+ * agent start, is NET_DISPATCH_CHAIN; every vif matches the physdev wildcard NET_VIF_WILDCARD. */
+#define NET_DISPATCH_CHAIN "xvps-vifs"
+#define NET_VIF_PREFIX     "xvif"
+#define NET_VIF_WILDCARD   "xvif+"
+#define NET_IFB_PREFIX     "xifb"
+
+/* One vif's accumulated counters, from the guest's point of view:
+ * rx = bytes/packets the guest received (the vif's tx), tx = the guest sent (the vif's rx). */
+typedef struct net_counter {
+	char name[32];        /* domain, "xvps-N" */
+	char vifname[16];
+	int ifindex;          /* ifindex at the last read, 0 when never seen */
+	uint64_t raw[4];      /* last raw sysfs values: vif rx_bytes, tx_bytes, rx_packets, tx_packets */
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* accumulated totals */
+	bool present;         /* the vif existed at the last sweep */
+} net_counter;
+
+typedef struct net_ctx {
+	runner run;               /* the one runner */
+	bool enabled;             /* false: every call is a successful no-op */
+	char sysfs_net[256];      /* "/sys/class/net"; unit tests point it at a fake tree */
+	char state_dir[256];      /* "$XVPS_STATE/net": counters.json lives here */
+	int vif_wait_ms;          /* how long shaping waits for a vif to appear (default 10000) */
+	pthread_mutex_t lock;     /* guards counters */
+	net_counter *counters;    /* n_counters entries, sorted by name */
+	size_t n_counters;
+} net_ctx;
+
+/* Fills ctx: creates state_dir (0700) and loads counters.json when present.
+ * Returns 0 or -errno with err set. Free with net_ctx_dispose. */
+int net_ctx_init(net_ctx *ctx, runner run, bool enabled, const char *sysfs_net,
+                 const char *state_dir, char err[NET_ERRLEN]);
+void net_ctx_dispose(net_ctx *ctx);
+
+/* "xvps-N" -> "xvifN" / "xifbN" into out[16]. False when name is not valid_domain_name or the
+ * result would exceed 11 characters. */
+bool net_vifname_of(const char *name, char out[16]);
+bool net_ifbname_of(const char *vifname, char out[16]);
+
+/* ---- netfilter.c --------------------------------------------------------------------- */
+
+/* Creates (when missing) the dispatch chain NET_DISPATCH_CHAIN in the filter table of
+ * iptables, ip6tables and ebtables, ending in DROP for iptables/ip6tables (a vif without
+ * its domain chain sends nothing), and hooks it from FORWARD and INPUT for physdev-in
+ * NET_VIF_WILDCARD (ebtables: -i NET_VIF_WILDCARD). Idempotent. Returns 0 or -errno. */
+int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN]);
+
+/* The restore batch for one domain's chain in one table ('4' iptables, '6' ip6tables,
+ * 'e' ebtables); with_hooks adds the dispatch rules (vif and vif-emu) that jump to it.
+ * Pure function (golden-tested). Returns a heap string or NULL (ENOMEM / invalid spec). */
+char *nf_render(const vps_spec *spec, char table, bool with_hooks);
+
+/* Applies the domain's chains: one atomic `*-restore --noflush --wait` batch per table,
+ * adding the dispatch hooks only when the chain did not exist yet. Idempotent; safe to repeat
+ * after a crash in the middle. Returns 0 or -errno with err set. */
+int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN]);
+
+/* Removes the domain's hooks and chains from all three tables. Absent is success. Afterwards
+ * iptables-save / ip6tables-save / ebtables-save read exactly as before nf_apply. */
+int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
+
+/* Vifnames that have a "xvps-<vifname>" chain in the iptables filter table (heap array of
+ * heap strings), for the reconciler. Returns 0 or -errno. */
+int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN]);
+
+/* ---- shaping.c ------------------------------------------------------------------------ */
+
+/* The effective rate of a spec: throttle_mbit when it is set (> 0) and lower than net_mbit
+ * or net_mbit is 0 (unlimited); else net_mbit. 0 means unlimited. */
+int shape_rate_mbit(const vps_spec *spec);
+
+/* Shapes both directions of vifname to rate_mbit (1..100000), replacing any earlier shaping:
+ * root tbf on the vif, an ingress qdisc redirecting to the ifb device (created when missing,
+ * up), root tbf on the ifb. rate_mbit 0 removes the shaping (shape_remove). Waits up to
+ * ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
+int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
+
+/* Removes the vif's root and ingress qdiscs (when the vif exists) and deletes its ifb device.
+ * Absent is success. */
+int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
+
+/* ifb devices named NET_IFB_PREFIX* (heap array of heap strings), for the reconciler. */
+int shape_list_ifbs(net_ctx *ctx, char ***ifbs_out, size_t *n_out, char err[NET_ERRLEN]);
+
+/* ---- netcount.c ----------------------------------------------------------------------- */
+
+/* One sweep over names[0..n) (domain names; vifnames derived with net_vifname_of): reads
+ * <sysfs_net>/<vif>/ifindex and statistics/{rx,tx}_{bytes,packets}, folds each into the
+ * domain's accumulator (a changed ifindex or a raw value below the last one means the vif was
+ * re-created: the new raw value is added whole; else the difference), persists counters.json
+ * (atomic write) and, when out is not NULL, returns
+ *   {"sampled_at": unix seconds, "domains": {"<name>": {"vifname", "present": bool,
+ *    "rx_bytes", "tx_bytes", "rx_packets", "tx_packets"}}}   (guest's point of view)
+ * An absent vif (domain stopped) keeps its totals. Works (reads the fake tree) even when
+ * ctx->enabled is false. Returns 0 or -errno. */
+int netcount_sweep(net_ctx *ctx, const char *const *names, size_t n, json_object **out,
+                   char err[NET_ERRLEN]);
+
+/* Drops a domain's accumulator (vps.remove). Absent is success. */
+int netcount_forget(net_ctx *ctx, const char *name, char err[NET_ERRLEN]);
+
+#endif
