@@ -21,13 +21,22 @@
  *   template.remove {"name"}                   -> {"removed":true}
  *   reconcile      {"known":["xvps-1",...], "templates":["tpl-1",...]}
  *                                              -> {"orphans":[{"kind","name","action"}]}
+ *                 (kinds: domain, config, disk, chain, ifb)
+ *   vps.network    {"spec": VPS_SPEC}          -> VPS_STATUS   re-apply only firewall chains
+ *                                                 and shaping (addresses, throttle changed)
+ *   net.counters   {"names":["xvps-1",...]}    -> {"sampled_at": unix s, "domains": {"xvps-1":
+ *                  {"vifname","present":bool,"rx_bytes","tx_bytes","rx_packets","tx_packets"}}}
+ *                  one sysfs sweep; totals accumulated across vif re-creation; rx/tx from the
+ *                  guest's point of view (rx = received by the VPS)
  *
  * VPS_SPEC {"name":"xvps-N","hostname","type":"pvh|pv|hvm","vcpus","memory_mib","disk_gib",
  *           "template":"tpl-N","mac","vifname","ipv4":[..],"ipv6":[..],"gateway4"|null,
  *           "gateway6"|null,"cpu_weight","cpu_cap_pct","net_mbit","power":"running|stopped",
- *           "ssh_keys":[..]}
+ *           "ssh_keys":[..], "ipv6_routed":["2001:db8:1:2::/64",..], "throttle_mbit": 0..100000
+ *           (0 = not throttled), "smtp_block": bool}   vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
- *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns"}
+ *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
+ *             "net": {"enabled": bool, "rate_mbit": int (0 = unlimited)}}
  */
 #ifndef XVPS_AGENT_PROTO_H
 #define XVPS_AGENT_PROTO_H

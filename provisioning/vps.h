@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "../hypervisor/driver.h"
+#include "net.h"
 #include "spec.h"
 #include "storage.h"
 
@@ -18,6 +19,7 @@ typedef struct vps_ctx {
 	char config_dir[256];   /* where <name>.cfg files live */
 	char bridge[16];        /* vif bridge, XVPS_BRIDGE */
 	int shutdown_timeout_s; /* clean shutdown before destroy; default 60 */
+	net_ctx *net;           /* firewall, shaping, counters; NULL = networking not managed */
 } vps_ctx;
 
 /* An error as the agent answers it (common/agent_proto.h): code is one of "invalid",
