@@ -188,9 +188,12 @@ static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have
 	return true;
 }
 
-/* vps.ensure, vps.reinstall: {"spec"} */
-static json_object *op_spec(agent *a, json_object *req, bool reinstall)
+enum spec_op { SPEC_ENSURE, SPEC_REINSTALL, SPEC_NETWORK };
+
+/* vps.ensure, vps.reinstall, vps.network: {"spec"} */
+static json_object *op_spec(agent *a, json_object *req, enum spec_op what)
 {
+	static const char *const op_names[] = {"vps.ensure", "vps.reinstall", "vps.network"};
 	static const char *const fields[] = {"op", "spec", NULL};
 	json_field_error fe = {0};
 	json_object *reply = NULL, *status = NULL;
@@ -204,13 +207,14 @@ static json_object *op_spec(agent *a, json_object *req, bool reinstall)
 	if (!get_spec(req, true, &spec, &have, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, spec.name);
-	rc = reinstall ? vps_reinstall(a->vps, &spec, &status, &e)
-	               : vps_ensure(a->vps, &spec, &status, &e);
+	rc = what == SPEC_REINSTALL ? vps_reinstall(a->vps, &spec, &status, &e)
+	     : what == SPEC_NETWORK ? vps_network(a->vps, &spec, &status, &e)
+	                            : vps_ensure(a->vps, &spec, &status, &e);
 	name_release(a, l);
 	if (rc)
-		log_warn("%s %s: %s", reinstall ? "vps.reinstall" : "vps.ensure", spec.name, e.msg);
+		log_warn("%s %s: %s", op_names[what], spec.name, e.msg);
 	else
-		log_info("%s %s: ok", reinstall ? "vps.reinstall" : "vps.ensure", spec.name);
+		log_info("%s %s: ok", op_names[what], spec.name);
 	spec_dispose(&spec);
 	return reply_vps(rc, status, &e);
 }
@@ -399,6 +403,30 @@ static json_object *op_reconcile(agent *a, json_object *req)
 	return reply_ok(result);
 }
 
+/* net.counters: {"names":[domain,...]} -> netcount_sweep's object */
+static json_object *op_counters(agent *a, json_object *req)
+{
+	static const char *const fields[] = {"op", "names", NULL};
+	json_field_error fe = {0};
+	json_object *reply = NULL, *out = NULL;
+	const char **names = NULL;
+	size_t n = 0;
+	vps_err e = {0};
+	int rc;
+
+	if (!json_only_fields(req, fields, &fe))
+		return reply_field(&fe, "");
+	if (!json_object_object_get_ex(req, "names", NULL))
+		return reply_err("invalid", "names", "names is required");
+	if (!get_names(req, "names", valid_domain_name, &names, &n, &reply))
+		return reply;
+	rc = vps_net_counters(a->vps, names, n, &out, &e);
+	free(names);
+	if (rc)
+		log_warn("net.counters: %s", e.msg);
+	return reply_vps(rc, out, &e);
+}
+
 json_object *agent_handle(agent *a, json_object *req)
 {
 	json_field_error fe = {0};
@@ -417,9 +445,13 @@ json_object *agent_handle(agent *a, json_object *req)
 		static const char *const fields[] = {"op", NULL};
 		reply = json_only_fields(req, fields, &fe) ? op_host_info(a) : reply_field(&fe, "");
 	} else if (strcmp(op, "vps.ensure") == 0) {
-		reply = op_spec(a, req, false);
+		reply = op_spec(a, req, SPEC_ENSURE);
 	} else if (strcmp(op, "vps.reinstall") == 0) {
-		reply = op_spec(a, req, true);
+		reply = op_spec(a, req, SPEC_REINSTALL);
+	} else if (strcmp(op, "vps.network") == 0) {
+		reply = op_spec(a, req, SPEC_NETWORK);
+	} else if (strcmp(op, "net.counters") == 0) {
+		reply = op_counters(a, req);
 	} else if (strcmp(op, "vps.remove") == 0) {
 		reply = op_name(a, req, true);
 	} else if (strcmp(op, "vps.status") == 0) {

@@ -134,6 +134,10 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 	json_object_object_add(o, "disk_bytes", json_object_new_int64((int64_t)disk_bytes));
 	json_object_object_add(o, "config_path", has_cfg ? json_object_new_string(cfg) : NULL);
 	json_object_object_add(o, "cpu_ns", json_object_new_int64((int64_t)info.cpu_ns));
+	json_object *net = json_object_new_object();
+	json_object_object_add(net, "enabled",
+	                       json_object_new_boolean(ctx->net && ctx->net->enabled));
+	json_object_object_add(o, "net", net);
 	*status_out = o;
 	return 0;
 }
@@ -285,10 +289,23 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	rc = ensure_config(ctx, spec, cfg, err);
 	if (rc)
 		goto fail;
-	/* (3) power, (4) scheduler */
+	/* (3) firewall chains, before the domain can send its first packet */
+	rc = vps_net_before_start(ctx, spec, err);
+	if (rc)
+		goto fail;
+	/* (4) power, (5) scheduler, (6) shaping once the vif exists */
+	if (!spec->power_running)
+		vps_net_sweep_one(ctx, spec->name);
 	rc = ensure_power(ctx, spec, cfg, &created, err);
 	if (rc)
 		goto fail;
+	if (spec->power_running) {
+		rc = vps_net_after_start(ctx, spec, err);
+		if (rc)
+			goto fail;
+	} else {
+		vps_net_after_stop(ctx, spec->name);
+	}
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
@@ -302,6 +319,7 @@ fail:
 		}
 		if (!had_cfg)
 			unlink(cfg);
+		vps_net_remove(ctx, spec->name, NULL);
 		st->ops->disk_remove(st, spec->name, sterr);
 	}
 	return rc;
@@ -325,6 +343,9 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 		set_err(err, -EIO, NULL, "cannot forget %s: %s", name, hverr);
 		return rc;
 	}
+	rc = vps_net_remove(ctx, name, err);
+	if (rc)
+		return rc;
 	if (!vps_config_path(ctx, name, cfg, sizeof(cfg)))
 		return -ENAMETOOLONG;
 	if (unlink(cfg) != 0 && errno != ENOENT) {
@@ -369,6 +390,7 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 			return rc;
 		}
 		if (strcmp(action, "reboot") == 0 && info.state == HV_RUNNING) {
+			vps_net_sweep_one(ctx, name); /* the vif is re-created */
 			rc = hv->ops->reboot(hv, name, hverr);
 			if (rc) {
 				set_err(err, -EIO, NULL, "cannot reboot %s: %s", name, hverr);
@@ -379,6 +401,8 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 		run.power_running = true;
 		return vps_ensure(ctx, &run, status_out, err);
 	}
+	if (strcmp(action, "shutdown") == 0 || strcmp(action, "poweroff") == 0)
+		vps_net_sweep_one(ctx, name);
 	if (strcmp(action, "shutdown") == 0) {
 		rc = hv->ops->shutdown(hv, name, ctx->shutdown_timeout_s, hverr);
 		if (rc) {
@@ -396,6 +420,7 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 		        "action must be start, shutdown, reboot or poweroff");
 		return -EINVAL;
 	}
+	vps_net_after_stop(ctx, name);
 	return vps_status(ctx, name, status_out, err);
 }
 
@@ -414,6 +439,7 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 		        spec->template_name);
 		return -ENOENT;
 	}
+	vps_net_sweep_one(ctx, spec->name);
 	rc = ctx->hv->ops->destroy(ctx->hv, spec->name, hverr);
 	if (rc) {
 		set_err(err, -EIO, NULL, "cannot destroy %s: %s", spec->name, hverr);
@@ -588,7 +614,8 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 			report(arr, "disk", names[i], "quarantined", sterr);
 	}
 	free_names(names, n);
-	rc = 0;
+	/* Chains and ifb devices */
+	rc = vps_net_reconcile(ctx, known, n_known, arr, err);
 out:
 	if (rc)
 		json_object_put(arr);

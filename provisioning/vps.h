@@ -76,6 +76,28 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
                   const char *const *templates, size_t n_templates, json_object **orphans_out,
                   vps_err *err);
 
+/* ---- vps_net.c: the host network around the domain (no-ops when ctx->net is NULL) ---- */
+
+/* Firewall chains of spec (nf_apply); called before the domain starts. 0 or -errno. */
+int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
+/* Shaping at shape_rate_mbit(spec) (shape_apply); called once the domain runs. */
+int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
+/* Sweeps the domain's counters right before its vif goes away (failures are logged). */
+void vps_net_sweep_one(vps_ctx *ctx, const char *name);
+/* Drops the ifb/qdiscs of a stopped domain (failures are logged). */
+void vps_net_after_stop(vps_ctx *ctx, const char *name);
+/* Removes shaping, chains and counters of a domain. Absent is success. */
+int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err);
+/* vps.network: re-applies chains, and shaping when running; *status_out as vps_status. */
+int vps_network(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
+/* net.counters: one sweep over names (each valid_domain_name). *out as netcount_sweep. */
+int vps_net_counters(vps_ctx *ctx, const char *const *names, size_t n, json_object **out,
+                     vps_err *err);
+/* Reconciler part: removes chains and ifb devices of domains not in known[], appending
+ * {"kind":"chain|ifb","name","action":"removed"[,"error"]} to arr. 0 or -errno. */
+int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, json_object *arr,
+                      vps_err *err);
+
 /* The config file path of a domain: <config_dir>/<name>.cfg. False when it does not fit. */
 bool vps_config_path(const vps_ctx *ctx, const char *name, char *out, size_t outlen);
 
