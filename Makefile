@@ -73,6 +73,14 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libage
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium) $(LIBS_TEST) $(LDFLAGS)
 
+# make bench's network part: chain apply cost vs host size, counter sweep CPU (tests/bench/).
+$(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_AGENT) $(LDFLAGS)
+
+# The packet tool of the real-kernel networking suite (tests/netns/run.sh).
+$(BUILD)/xvps-nettest: $(call obj,$(wildcard tests/netns/*.c)) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) $(LDFLAGS)
+
 deps:
 	@scripts/deps.sh
 
@@ -90,12 +98,18 @@ test-unit: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests
 	@scripts/test.sh build/asan unit
 
+# Real-kernel networking suite (root, network namespaces; run.sh prints why it skips).
+.PHONY: test-netns
+test-netns: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest
+	@tests/netns/run.sh build/asan
+
 test-api: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/api-tests
 	@scripts/test.sh build/asan api
 
 bench: deps
-	@$(MAKE) --no-print-directory bins
+	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench
 	@tests/bench/run.sh $(BUILD)
 
 format:

@@ -35,7 +35,8 @@ typedef struct runner {
 	void *ctx;
 } runner;
 
-/* The real runner: posix_spawnp(argv[0]) with a clean environment
+/* The real runner: posix_spawn of argv[0] (a name without "/" is looked up in the fixed PATH
+ * below, never in the caller's environment) with a clean environment
  * (PATH=/usr/sbin:/usr/bin:/sbin:/bin, LC_ALL=C), stdin from stdin_data (or /dev/null),
  * SIGTERM then SIGKILL (after 2 s) on timeout. timeout_ms <= 0 means 60 s. */
 runner runner_real(void);

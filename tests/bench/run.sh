@@ -57,7 +57,7 @@ URL=http://127.0.0.1:$port
 ADMIN_PW=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export XVPS_ADMIN_PASSWORD=$ADMIN_PW XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 
-XVPS_STATE=$state XVPS_SIMGUEST=$build/xvps-simguest "$build/xvps-agent" 2>"$tmp/agent.log" &
+XVPS_NET=off XVPS_STATE=$state XVPS_SIMGUEST=$build/xvps-simguest "$build/xvps-agent" 2>"$tmp/agent.log" &
 agent_pid=$!
 for _ in $(seq 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
 [ -S "$state/agent.sock" ] || { echo "bench: the agent did not start" >&2; cat "$tmp/agent.log" >&2; exit 1; }
@@ -138,3 +138,6 @@ awk -v x="$x" -v h="$h" 'BEGIN { printf "bench: ratio_xvpsd_over_bare %.3f (goal
 awk '/^VmRSS:|^VmHWM:/ { printf "bench: xvpsd_%s %.1f MiB\n", substr($1, 1, length($1) - 1), $2 / 1024 }' \
 	"/proc/$panel_pid/status"
 echo "bench: (goal: xvpsd peak RSS <= 32 MiB with $n_total VPS)"
+
+# The network part (issue 4), in a namespace of its own: tests/bench/net.sh.
+tests/bench/net.sh "$build"

@@ -1,0 +1,185 @@
+/* netbench.c — `make bench`'s network part, run by tests/bench/run.sh inside a network namespace
+ * it creates (never on the host's own tables):
+ *   netbench chains N   applies the chains of K fresh VPS on an empty host, then of N more, then
+ *                       of K fresh ones again; prints the median wall time of the first K and the
+ *                       last K applies and their ratio (goal <= 2: per-domain work must not grow
+ *                       with the number of domains on the host).
+ *   netbench sweep N    one counter sweep over N vifs (xvif1..xvifN must exist), repeated; prints
+ *                       the median CPU time of one sweep (goal <= 50 ms for 1,000 vifs).
+ * Output lines: "bench: <name> <value> <unit>". Asserts nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../provisioning/net.h"
+
+#define K 7
+
+static double now_s(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return v[n / 2];
+}
+
+/* A plausible VPS: two IPv4, one IPv6, one routed /64. */
+static int make_spec(vps_spec *s, int id)
+{
+	char json[1024];
+	json_field_error fe = {0};
+	json_object *o;
+	int rc;
+
+	snprintf(json, sizeof(json),
+	         "{\"name\":\"xvps-%d\",\"hostname\":\"h%d.example.com\",\"type\":\"pvh\","
+	         "\"vcpus\":1,\"memory_mib\":512,\"disk_gib\":5,\"template\":\"tpl-1\","
+	         "\"mac\":\"00:16:3e:%02x:%02x:%02x\",\"vifname\":\"xvif%d\",\"power\":\"running\","
+	         "\"ipv4\":[\"198.18.%d.%d\",\"198.19.%d.%d\"],\"ipv6\":[\"2001:db8::%x\"],"
+	         "\"ipv6_routed\":[\"2001:db8:%x::/64\"],\"smtp_block\":true}",
+	         id, id, (id >> 16) & 255, (id >> 8) & 255, id & 255, id, (id >> 8) & 255, id & 255,
+	         (id >> 8) & 255, id & 255, id, id);
+	o = json_tokener_parse(json);
+	if (!o)
+		return -1;
+	rc = spec_parse(o, s, &fe);
+	json_object_put(o);
+	if (rc)
+		fprintf(stderr, "netbench: spec %d: %s %s\n", id, fe.field, fe.detail);
+	return rc;
+}
+
+static int apply(net_ctx *ctx, int id, double *wall)
+{
+	vps_spec s = {0};
+	char err[NET_ERRLEN] = "";
+	double t0;
+	int rc;
+
+	if (make_spec(&s, id))
+		return -1;
+	t0 = now_s(CLOCK_MONOTONIC);
+	rc = nf_apply(ctx, &s, err);
+	if (wall)
+		*wall = now_s(CLOCK_MONOTONIC) - t0;
+	spec_dispose(&s);
+	if (rc)
+		fprintf(stderr, "netbench: apply %d: %s\n", id, err);
+	return rc;
+}
+
+static int bench_chains(net_ctx *ctx, int n)
+{
+	char err[NET_ERRLEN] = "";
+	double first[K], last[K], a, b;
+
+	if (nf_base_ensure(ctx, err)) {
+		fprintf(stderr, "netbench: base: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < K; i++)
+		if (apply(ctx, 1 + i, &first[i]))
+			return 1;
+	for (int i = K; i < n + K; i++)
+		if (apply(ctx, 1 + i, NULL))
+			return 1;
+	for (int i = 0; i < K; i++)
+		if (apply(ctx, 1 + n + K + i, &last[i]))
+			return 1;
+	a = median(first, K);
+	b = median(last, K);
+	printf("bench: nf_apply_first_ms %.2f ms\n", a * 1e3);
+	printf("bench: nf_apply_after_%d_ms %.2f ms\n", n + K, b * 1e3);
+	printf("bench: nf_apply_ratio %.2f (goal <= 2)\n", b / a);
+	return 0;
+}
+
+static int bench_sweep(net_ctx *ctx, int n)
+{
+	char err[NET_ERRLEN] = "", **names = calloc((size_t)n, sizeof(char *));
+	double cpu[15];
+	json_object *out = NULL;
+	int present = 0;
+
+	if (!names)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		names[i] = malloc(32);
+		if (!names[i])
+			return 1;
+		snprintf(names[i], 32, "xvps-%d", i + 1);
+	}
+	for (int r = 0; r < 15; r++) {
+		double t0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+
+		if (netcount_sweep(ctx, (const char *const *)names, (size_t)n, NULL, err)) {
+			fprintf(stderr, "netbench: sweep: %s\n", err);
+			return 1;
+		}
+		cpu[r] = now_s(CLOCK_PROCESS_CPUTIME_ID) - t0;
+	}
+	/* One more with the JSON answer, to check the vifs were really there. */
+	if (netcount_sweep(ctx, (const char *const *)names, (size_t)n, &out, err) == 0) {
+		json_object *doms = NULL;
+		if (json_object_object_get_ex(out, "domains", &doms)) {
+			json_object_object_foreach(doms, k, v)
+			{
+				json_object *p = NULL;
+				(void)k;
+				if (json_object_object_get_ex(v, "present", &p) &&
+				    json_object_get_boolean(p))
+					present++;
+			}
+		}
+		json_object_put(out);
+	}
+	printf("bench: counter_sweep_%d_vifs_cpu_ms %.2f ms (goal <= 50; %d vifs present)\n", n,
+	       median(cpu, 15) * 1e3, present);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[NET_ERRLEN] = "", state[] = "/tmp/xvps-netbench.XXXXXX";
+	net_ctx ctx;
+	int n, rc;
+
+	if (argc != 3 || (n = atoi(argv[2])) < 1 || n > 100000) {
+		fprintf(stderr, "usage: netbench chains|sweep N\n");
+		return 2;
+	}
+	if (!mkdtemp(state))
+		return 1;
+	if (net_ctx_init(&ctx, runner_real(), true, "/sys/class/net", state, err)) {
+		fprintf(stderr, "netbench: %s\n", err);
+		return 1;
+	}
+	rc = strcmp(argv[1], "chains") == 0 ? bench_chains(&ctx, n) : bench_sweep(&ctx, n);
+	net_ctx_dispose(&ctx);
+	{
+		char f[64];
+		snprintf(f, sizeof(f), "%s/counters.json", state);
+		unlink(f);
+		rmdir(state);
+	}
+	return rc;
+}
