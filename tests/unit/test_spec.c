@@ -326,3 +326,47 @@ Test(spec, rejects_a_non_object)
 	cr_assert_neq(spec_parse(o, &spec, &fe), 0);
 	json_object_put(o);
 }
+
+Test(spec, rejects_the_vifname_of_another_domain)
+{
+	expect_rejected("vifname", json_object_new_string("xvif13"), "vifname");
+	expect_rejected("vifname", json_object_new_string("eth0"), "vifname");
+}
+
+static json_object *str_array(const char *a, const char *b)
+{
+	json_object *arr = json_object_new_array();
+
+	json_object_array_add(arr, json_object_new_string(a));
+	if (b)
+		json_object_array_add(arr, json_object_new_string(b));
+	return arr;
+}
+
+Test(spec, routed_prefixes_are_checked)
+{
+	json_object *o = good_spec();
+	json_field_error fe = {0};
+	vps_spec spec;
+
+	json_object_object_add(o, "ipv6_routed", str_array("2001:db8:1:2::/64", "2001:db8:7::/48"));
+	json_object_object_add(o, "throttle_mbit", json_object_new_int(5));
+	json_object_object_add(o, "smtp_block", json_object_new_boolean(1));
+	cr_assert_eq(spec_parse(o, &spec, &fe), 0, "%s: %s", fe.field, fe.detail);
+	cr_assert_eq(spec.n_ipv6_routed, 2);
+	cr_assert_str_eq(spec.ipv6_routed[1], "2001:db8:7::/48");
+	cr_assert_eq(spec.throttle_mbit, 5);
+	cr_assert(spec.smtp_block);
+	spec_dispose(&spec);
+	json_object_put(o);
+
+	expect_rejected("ipv6_routed", str_array("2001:db8:1:2::1/64", NULL), "ipv6_routed");
+	expect_rejected("ipv6_routed", str_array("2001:db8:1:2::/128", NULL), "ipv6_routed");
+	expect_rejected("ipv6_routed", str_array("2001:db8::/32", NULL), "ipv6_routed");
+	expect_rejected("ipv6_routed", str_array("192.0.2.0/24", NULL), "ipv6_routed");
+	expect_rejected("ipv6_routed", str_array("2001:db8:1:2::/64 -j ACCEPT", NULL),
+	                "ipv6_routed");
+	expect_rejected("throttle_mbit", json_object_new_int(100001), "throttle_mbit");
+	expect_rejected("throttle_mbit", json_object_new_int(-1), "throttle_mbit");
+	expect_rejected("smtp_block", json_object_new_string("yes"), "smtp_block");
+}
