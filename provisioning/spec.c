@@ -11,10 +11,10 @@
 #include "net.h"
 
 static const char *const spec_fields[] = {
-        "name",        "hostname", "type",  "vcpus",    "memory_mib", "disk_gib", "template",
-        "mac",         "vifname",  "ipv4",  "ipv6",     "gateway4",   "gateway6", "cpu_weight",
-        "cpu_cap_pct", "net_mbit", "power", "ssh_keys", "ipv6_routed", "throttle_mbit",
-        "smtp_block", NULL,
+        "name",        "hostname",      "type",        "vcpus",    "memory_mib", "disk_gib",
+        "template",    "mac",           "vifname",     "ipv4",     "ipv6",       "gateway4",
+        "gateway6",    "cpu_weight",    "cpu_cap_pct", "net_mbit", "power",      "ssh_keys",
+        "ipv6_routed", "throttle_mbit", "smtp_block",  NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
