@@ -71,6 +71,13 @@ int hv_xl_open(hv_driver *d, runner run, char *err);
  * bytes). Default: "xvps-simguest" next to the running program (/proc/self/exe). */
 int hv_sim_set_guest_path(hv_driver *d, const char *path);
 
+/* sim: real networking (DESIGN.md §2, hypervisor/simnet.h). Enabled, each vif of a created
+ * domain becomes a veth pair: host end <vifname> on its bridge, guest end eth<i> in the network
+ * namespace <netns_prefix><domain> with the vif's MAC and addresses; stop and destroy delete
+ * both, a reboot re-creates them. Commands go through d->run when set, else runner_real().
+ * netns_prefix: [a-z0-9-]{0,16} (NULL = ""). Disabled by default. Returns 0 or -EINVAL. */
+int hv_sim_set_net(hv_driver *d, bool enabled, const char *netns_prefix);
+
 /* sim, at agent exit: stops every running guest (SIGTERM, then SIGKILL after 5 s) and marks
  * it to be resumed, so a stopped agent leaves no processes (like xendomains' save).
  * hv_sim_resume_all, at agent start: starts the marked domains again, each with a new domid.

@@ -22,6 +22,7 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "simnet.h"
 
 extern char **environ;
 
@@ -33,6 +34,7 @@ typedef struct sim_priv {
 	pid_t *children; /* simguests spawned (and not yet reaped) by this process */
 	size_t n_children;
 	size_t cap_children;
+	simnet_ctx net; /* veth pairs and namespaces (simnet.c); disabled by default */
 } sim_priv;
 
 typedef struct sim_dom {
@@ -497,15 +499,22 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	rc = alloc_domid(d, &dom.domid, err);
 	if (rc)
 		return rc;
-	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	rc = simnet_create(&P(d)->net, d->state_dir, name, cfg_path, err); /* vif hotplug */
 	if (rc)
 		return rc;
+	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	if (rc) {
+		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
+		return rc;
+	}
 	dom.running = true;
 	dom.started_mono = now_mono_ns();
 	dom.started_at = now_unix();
 	rc = save_dom(d, name, &dom, err);
-	if (rc)
+	if (rc) {
 		stop_guest(d, dom.pid, name, SIGKILL, 0);
+		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
+	}
 	return rc;
 }
 
@@ -540,9 +549,11 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 		}
 		unlink_console(d, name);
 		mark_stopped(&dom);
-		return save_dom(d, name, &dom, err);
+		rc = save_dom(d, name, &dom, err);
+		if (rc)
+			return rc;
 	}
-	return 0;
+	return simnet_stop(&P(d)->net, d->state_dir, name, err); /* leftovers too */
 }
 
 static int sim_shutdown(hv_driver *d, const char *name, int timeout_s, char *err)
@@ -586,8 +597,12 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	rc = alloc_domid(d, &dom.domid, err);
 	if (rc)
 		return rc;
-	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	/* The old run's vifs go, new ones come (new ifindex, like Xen). */
+	rc = simnet_start(&P(d)->net, d->state_dir, name, err);
+	if (rc == 0)
+		rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
 	if (rc) {
+		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 		dom.domid = -1;
 		return rc;
 	}
@@ -619,6 +634,7 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 		unlink_console(d, name);
 		mark_stopped(&dom);
 		save_dom(d, name, &dom, NULL);
+		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 	}
 	info->state = dom.running ? HV_RUNNING : HV_STOPPED;
 	info->domid = dom.running ? dom.domid : -1;
@@ -680,6 +696,8 @@ static int sim_forget(hv_driver *d, const char *name, char *err)
 	int rc;
 
 	rc = stop_dom(d, name, SIGKILL, 0, err);
+	if (rc == 0)
+		rc = simnet_forget(&P(d)->net, d->state_dir, name, err);
 	if (rc)
 		return rc;
 	unlink_console(d, name);
@@ -739,6 +757,8 @@ int hv_sim_park_all(hv_driver *d, char *err)
 		mark_stopped(&dom);
 		dom.resume = true;
 		rc = save_dom(d, names[i], &dom, err);
+		if (rc == 0)
+			rc = simnet_stop(&P(d)->net, d->state_dir, names[i], err);
 		first = first ? first : rc;
 	}
 	free_list(names, n);
@@ -762,8 +782,11 @@ int hv_sim_resume_all(hv_driver *d, char *err)
 		dom.resume = false;
 		rc = alloc_domid(d, &dom.domid, err);
 		if (rc == 0)
+			rc = simnet_start(&P(d)->net, d->state_dir, names[i], err);
+		if (rc == 0)
 			rc = spawn_guest(d, names[i], dom.domid, &dom.pid, err);
 		if (rc) {
+			simnet_stop(&P(d)->net, d->state_dir, names[i], NULL);
 			dom.domid = -1;
 			save_dom(d, names[i], &dom, NULL); /* stays stopped; no retry loop */
 			first = first ? first : rc;
@@ -803,6 +826,16 @@ int hv_sim_set_guest_path(hv_driver *d, const char *path)
 	return 0;
 }
 
+int hv_sim_set_net(hv_driver *d, bool enabled, const char *netns_prefix)
+{
+	sim_priv *p = P(d);
+
+	if (!p)
+		return -EINVAL;
+	return simnet_configure(&p->net, enabled, netns_prefix,
+	                        d->run.run ? d->run : runner_real());
+}
+
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 {
 	char path[512], exe[256];
@@ -827,6 +860,7 @@ int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	simnet_init(&p->net);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';

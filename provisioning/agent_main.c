@@ -1,20 +1,27 @@
 /* agent_main.c — xvps-agent's entry point: reads its configuration from the environment,
- * opens the hypervisor and storage drivers, serves the socket until SIGTERM/SIGINT, then stops
- * cleanly (socket removed, threads joined). The only place in the agent that may exit. */
+ * opens the hypervisor and storage drivers and the host network (net.h), serves the socket
+ * until SIGTERM/SIGINT, then stops cleanly (socket removed, threads joined). The only place in
+ * the agent that may exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/runner.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "../hypervisor/driver.h"
+#include "../hypervisor/simnet.h"
 #include "agent.h"
+#include "net.h"
 #include "storage.h"
 #include "vps.h"
 
@@ -37,12 +44,107 @@ static bool absolute(const char *path, bool mkdir, char *out, size_t outlen)
 	return sfmt(out, outlen, "%s", buf);
 }
 
+/* XVPS_NETNS (dev/test): what `ip netns exec NAME` does, before any thread exists: join the
+ * named network namespace, take a private copy of the mount table and mount a fresh sysfs on
+ * /sys (made private first, so the host's /sys is untouched) so /sys/class/net shows this
+ * namespace. / and /run/netns keep their propagation: the namespaces our `ip netns add`
+ * children mount under a shared /run/netns stay visible to the rest of the machine. */
+static int enter_netns(const char *name)
+{
+	char path[128];
+	size_t n = strlen(name);
+	int fd;
+
+	if (n < 1 || n > 64 || name[0] == '.' || name[0] == '-')
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9') || strchr("_.-", name[i])))
+			goto bad;
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("XVPS_NETNS: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (setns(fd, CLONE_NEWNET) != 0) {
+		log_error("XVPS_NETNS: cannot enter %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/sys", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    umount2("/sys", MNT_DETACH) != 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) != 0) {
+		log_error("XVPS_NETNS: cannot mount the namespace's sysfs on /sys: %s",
+		          strerror(errno));
+		return -1;
+	}
+	return 0;
+bad:
+	log_error("XVPS_NETNS must be a namespace name of [A-Za-z0-9_.-], at most 64 characters");
+	return -1;
+}
+
+static int run_ip(const char *const argv[])
+{
+	runner r = runner_real();
+	runner_result res;
+	int rc;
+
+	runner_result_init(&res);
+	rc = runner_run(&r, argv, NULL, 0, 15000, &res);
+	if (!runner_ok(rc, &res)) {
+		char *line = runner_argv_str(argv);
+		log_error("%s failed: %s", line ? line : argv[0],
+		          rc ? strerror(-rc) : (res.err && *res.err ? res.err : "no output"));
+		free(line);
+		rc = rc ? rc : -EIO;
+	}
+	runner_result_dispose(&res);
+	return rc;
+}
+
+static void write_sysctl(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "1\n", 2) != 2)
+		log_warn("cannot set %s to 1 (%s): bridged traffic may bypass the firewall", path,
+		         strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The sim's dom0 side (DESIGN.md §2): the bridge (created when missing, up) and bridged
+ * traffic through iptables/ip6tables (physdev matches). */
+static int sim_bridge_ensure(const char *bridge)
+{
+	char path[128];
+	struct stat st;
+
+	if (!simnet_valid_bridge(bridge)) {
+		log_error("XVPS_BRIDGE must be 1 to 15 characters of a-z 0-9 _ . -");
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s", bridge);
+	if (lstat(path, &st) != 0 &&
+	    run_ip((const char *const[]){"ip", "link", "add", bridge, "type", "bridge", NULL}))
+		return -EIO;
+	if (run_ip((const char *const[]){"ip", "link", "set", "dev", bridge, "up", NULL}))
+		return -EIO;
+	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables");
+	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
+	return 0;
+}
+
 int main(void)
 {
 	char state[256], tpl_dir[256], cfg_dir[256], sock[108], err[1024] = "";
 	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
-	const char *hv_name, *st_name, *bridge, *v;
+	char netdir[512], neterr[NET_ERRLEN] = "";
+	const char *hv_name, *st_name, *bridge, *v, *net_mode, *netns, *prefix;
 	hv_driver hv;
+	net_ctx net;
 	st_driver st;
 	vps_ctx vps;
 	vps_err ve = {0};
@@ -50,10 +152,14 @@ int main(void)
 	agent *a = NULL;
 	sigset_t sigs;
 	int sig = 0, rc;
-	bool hv_open = false, st_open = false, park = false;
+	bool hv_open = false, st_open = false, park = false, net_open = false, net_on;
 
 	log_init("xvps-agent");
 	memset(&acfg, 0, sizeof(acfg));
+	/* First of all, while the process has one thread: the dev/test dom0 namespace. */
+	netns = getenv("XVPS_NETNS");
+	if (netns && *netns && enter_netns(netns) != 0)
+		return 1;
 
 	if (!absolute(env_or("XVPS_STATE", "./var"), true, state, sizeof(state))) {
 		log_error("XVPS_STATE: cannot use %s: %s", env_or("XVPS_STATE", "./var"),
@@ -81,6 +187,22 @@ int main(void)
 	bridge = env_or("XVPS_BRIDGE", "xvpsbr0");
 	hv_name = env_or("XVPS_HYPERVISOR", "sim");
 	st_name = env_or("XVPS_STORAGE", "file");
+	net_mode = env_or("XVPS_NET", "auto");
+	if (strcmp(net_mode, "auto") != 0 && strcmp(net_mode, "on") != 0 &&
+	    strcmp(net_mode, "off") != 0) {
+		log_error("XVPS_NET must be auto, on or off");
+		return 1;
+	}
+	net_on = strcmp(net_mode, "on") == 0 || (strcmp(net_mode, "auto") == 0 && geteuid() == 0);
+	prefix = env_or("XVPS_SIM_NETNS_PREFIX", "");
+	if (!simnet_valid_prefix(prefix)) {
+		log_error("XVPS_SIM_NETNS_PREFIX must be at most 16 characters of a-z 0-9 -");
+		return 1;
+	}
+	if (!sfmt(netdir, sizeof(netdir), "%s/net", state)) {
+		log_error("XVPS_STATE path too long");
+		return 1;
+	}
 	acfg.panel_uid = getuid();
 	if ((v = getenv("XVPS_PANEL_UID")) && *v) {
 		long long uid;
@@ -139,11 +261,41 @@ int main(void)
 	}
 	st_open = true;
 
+	/* Networking: firewall, shaping, counters (net.h); off is a successful no-op. */
+	rc = net_ctx_init(&net, runner_real(), net_on, "/sys/class/net", netdir, neterr);
+	if (rc) {
+		log_error("network state %s: %s", netdir, neterr);
+		goto out;
+	}
+	net_open = true;
+	if (net_on && (rc = nf_base_ensure(&net, neterr)) != 0) {
+		log_error("firewall base chains: %s", neterr);
+		goto out;
+	}
+	if (net_on && strcmp(hv_name, "sim") == 0) {
+		rc = sim_bridge_ensure(bridge);
+		if (rc == 0 && (rc = hv_sim_set_net(&hv, true, prefix)) != 0)
+			log_error("sim networking: invalid namespace prefix");
+		if (rc)
+			goto out;
+	}
+	if (net_on && strcmp(hv_name, "sim") == 0)
+		log_info("networking on: bridge %s, network namespace %s, sim guests in "
+		         "namespaces %s<domain>",
+		         bridge, netns && *netns ? netns : "of the agent", prefix);
+	else if (net_on)
+		log_info("networking on: bridge %s, network namespace %s", bridge,
+		         netns && *netns ? netns : "of the agent");
+	else
+		log_info("networking off (%s): no firewall, shaping or sim vifs",
+		         strcmp(net_mode, "off") == 0 ? "XVPS_NET=off" : "not root");
+
 	rc = vps_ctx_init(&vps, &hv, &st, cfg_dir, bridge, &ve);
 	if (rc) {
 		log_error("%s", ve.msg);
 		goto out;
 	}
+	vps.net = &net;
 	/* sim guests parked at the last stop come back (new domids, like a host reboot). */
 	park = strcmp(hv_name, "sim") == 0 && strcmp(env_or("XVPS_SIM_KEEP_GUESTS", "0"), "1");
 	if (park && hv_sim_resume_all(&hv, hverr) != 0)
@@ -165,6 +317,8 @@ int main(void)
 		log_warn("parking sim guests: %s", hverr);
 	rc = 0;
 out:
+	if (net_open)
+		net_ctx_dispose(&net);
 	if (st_open)
 		st.ops->dispose(&st);
 	if (hv_open)

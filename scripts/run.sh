@@ -82,7 +82,13 @@ if [ -n "${XVPS_ADMIN_PASSWORD:-}" ]; then
 else
 	pwnote="in $state/admin-password"
 fi
+case ${XVPS_NET:-auto} in
+on) netnote="on" ;;
+off) netnote="off" ;;
+*) if [ "$(id -u)" = 0 ]; then netnote="on (root)"; else netnote="off (not root)"; fi ;;
+esac
 echo "xvps is running at http://$host:$port/ — user admin, password $pwnote. Ctrl-C stops it."
+echo "Networking (XVPS_NET): $netnote; the agent logs its bridge and namespaces above."
 
 # Either process exiting ends the run (and stops the other).
 set +e

@@ -3,6 +3,9 @@
 # unit suites, then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
 # Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
 # suite fails or any output holds a sanitizer report. Signals only the pids it started.
+# As root, every agent runs with real networking inside a throwaway "dom0" network namespace
+# xvt<pid> (bridge, firewall, shaping, sim vifs), its sim guests in namespaces xvt<pid>-<domain>;
+# all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
 build=${1:?usage: scripts/test.sh BUILD_DIR [unit|api|all]}
@@ -21,6 +24,7 @@ mkdir -p "$logs"
 tmp=
 agent_pid=
 panel_pid=
+netns=
 failed=()
 
 stop_servers() {
@@ -34,8 +38,25 @@ stop_servers() {
 	panel_pid=
 	agent_pid=
 }
+# This run's namespaces: the guests' (xvt<pid>-*) first, then dom0 (xvt<pid>) with its bridge.
+netns_list() {
+	[ -n "$netns" ] || return 0
+	ip netns list 2>/dev/null | while read -r n _; do
+		case $n in "$netns"-*) echo "$n" ;; esac
+	done
+}
+cleanup_netns() {
+	local n
+	[ -n "$netns" ] || return 0
+	for n in $(netns_list); do
+		ip netns del "$n" 2>/dev/null
+	done
+	[ -e "/run/netns/$netns" ] && ip netns del "$netns" 2>/dev/null
+	netns=
+}
 cleanup() {
 	stop_servers
+	cleanup_netns
 	[ -n "$tmp" ] && rm -rf "$tmp"
 	tmp=
 }
@@ -146,6 +167,20 @@ if [ "$what" != api ]; then
 fi
 
 if [ "$what" != unit ]; then
+	# The dom0 namespace comes first, so /run/netns is a shared mount before any agent starts
+	# (the guests' namespaces, made inside the agent's mount namespace, stay visible here).
+	if [ "$(id -u)" != 0 ]; then
+		export XVPS_NET=off
+		echo "test: not root: network features (bridge, veth, firewall, shaping) skipped, XVPS_NET=off"
+	elif ! ip netns add "xvt$$" 2>"$logs/netns.err"; then
+		export XVPS_NET=off
+		echo "test: 'ip netns add' failed ($(head -c 200 "$logs/netns.err")): network features skipped, XVPS_NET=off"
+	else
+		netns=xvt$$
+		export XVPS_NET=on XVPS_NETNS=$netns XVPS_SIM_NETNS_PREFIX=$netns-
+		echo "test: network features on: agents run in namespace $netns, guests in $netns-<domain>"
+	fi
+	rm -f "$logs/netns.err"
 	tmp=$(mktemp -d /tmp/xvps-test.XXXXXX)
 	state=$tmp/state
 	mkdir -m 700 "$state"
@@ -188,6 +223,13 @@ if [ "$what" != unit ]; then
 		fi
 	done
 	[ ! -e "$state/agent.sock" ] || failed+=("the agent left its socket behind")
+	# ... and, with networking, no guest namespace and no vif (its guests are parked).
+	if [ -n "$netns" ]; then
+		left=$(netns_list | tr '\n' ' ')
+		[ -z "$left" ] || failed+=("guest namespaces left after the agent stopped: $left")
+		left=$(ip -n "$netns" -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | tr '\n' ' ')
+		[ -z "$left" ] || failed+=("vifs left in $netns after the agent stopped: $left")
+	fi
 	cleanup
 	for f in agent xvpsd; do
 		if [ -s "$logs/$f.log" ] && [ ${#failed[@]} -gt 0 ]; then
