@@ -1,5 +1,6 @@
 /* api_misc.c — /healthz, /metrics (Prometheus text format 0.0.4) and the id helpers every
- * handler shares. /metrics reveals counts only, and only to loopback clients or admins. */
+ * handler shares. /metrics reveals counts and per-VPS traffic totals, and only to loopback
+ * clients or admins. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,65 @@ static int count_states(const char *sql, const char *const states[], long long c
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
+/* One live VPS's network totals for /metrics (vps_net, guest's point of view). */
+typedef struct net_row {
+	int64_t id;
+	char domain[32];
+	long long v[4]; /* rx_bytes, tx_bytes, rx_packets, tx_packets */
+} net_row;
+
+static const struct {
+	const char *name, *help;
+} net_metrics[4] = {
+        {"xvps_vps_network_receive_bytes_total", "Bytes received by the VPS (guest's view)."},
+        {"xvps_vps_network_transmit_bytes_total", "Bytes sent by the VPS (guest's view)."},
+        {"xvps_vps_network_receive_packets_total", "Packets received by the VPS (guest's view)."},
+        {"xvps_vps_network_transmit_packets_total", "Packets sent by the VPS (guest's view)."},
+};
+
+/* Every live VPS with its totals (0 when never sampled), in one query. 0 or -1. */
+static int load_net_rows(net_row **rows_out, size_t *n_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT v.id, v.domain, n.rx_bytes, n.tx_bytes, n.rx_packets, "
+	                           "n.tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
+	                           "WHERE v.state!='deleting' ORDER BY v.id");
+	net_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	*rows_out = NULL;
+	*n_out = 0;
+	if (!st)
+		return -1;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *domain = (const char *)sqlite3_column_text(st, 1);
+
+		if (n == cap) {
+			net_row *grown = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*rows));
+
+			if (!grown) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[n].id = sqlite3_column_int64(st, 0);
+		/* Domains are "xvps-<id>" (api_vps.c): nothing to escape in a label value. */
+		snprintf(rows[n].domain, sizeof(rows[n].domain), "%s", domain ? domain : "");
+		for (int i = 0; i < 4; i++)
+			rows[n].v[i] = sqlite3_column_int64(st, 2 + i); /* NULL reads as 0 */
+		n++;
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		free(rows);
+		return -1;
+	}
+	*rows_out = rows;
+	*n_out = n;
+	return 0;
+}
+
 /* Loopback clients (a local Prometheus, the operator's curl) and admins may read /metrics;
  * anyone else gets 403, since counts of VPS and logins are business information. */
 void api_metrics(http_req *rq)
@@ -89,8 +149,9 @@ void api_metrics(http_req *rq)
 	static const char *const job_states[] = {"queued", "running", "done", "failed", NULL};
 	long long vps_n[6] = {0}, job_n[4] = {0};
 	xvps_metrics *m = &g_app->metrics;
+	net_row *net = NULL;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, n_net = 0;
 	FILE *f;
 
 	if (!ip_is_loopback(rq->ip) && !rq->user.is_admin) {
@@ -99,12 +160,14 @@ void api_metrics(http_req *rq)
 		return;
 	}
 	if (count_states("SELECT state, count(*) FROM vps GROUP BY state", vps_states, vps_n) ||
-	    count_states("SELECT state, count(*) FROM jobs GROUP BY state", job_states, job_n)) {
+	    count_states("SELECT state, count(*) FROM jobs GROUP BY state", job_states, job_n) ||
+	    load_net_rows(&net, &n_net)) {
 		reply_problem(rq, 503, NULL, "the database does not answer", NULL);
 		return;
 	}
 	f = open_memstream(&buf, &len);
 	if (!f) {
+		free(net);
 		reply_problem(rq, 500, NULL, "out of memory", NULL);
 		return;
 	}
@@ -137,6 +200,18 @@ void api_metrics(http_req *rq)
 		fprintf(f, "xvps_jobs{state=\"%s\"} %lld\n", job_states[i], job_n[i]);
 	metric_head(f, "xvps_uptime_seconds", "gauge", "Seconds since xvpsd started.");
 	fprintf(f, "xvps_uptime_seconds %lld\n", (long long)(now_unix() - g_app->started_at));
+	for (int k = 0; k < 4; k++) {
+		metric_head(f, net_metrics[k].name, "counter", net_metrics[k].help);
+		for (size_t i = 0; i < n_net; i++)
+			fprintf(f, "%s{domain=\"%s\",vps=\"%lld\"} %lld\n", net_metrics[k].name,
+			        net[i].domain, (long long)net[i].id, net[i].v[k]);
+	}
+	free(net);
+	metric_head(f, "xvps_meter_last_sweep_timestamp_seconds", "gauge",
+	            "Unix time of the last complete sweep of the VPS network counters (0: none "
+	            "since xvpsd started).");
+	fprintf(f, "xvps_meter_last_sweep_timestamp_seconds %lld\n",
+	        (long long)metering_last_sweep());
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		reply_problem(rq, 500, NULL, "out of memory", NULL);

@@ -17,15 +17,17 @@
 #define VPS_MAX_ID       9999999 /* "xvif" + 7 digits = 11 characters, the vifname limit */
 #define MAC_TRIES        8
 
-/* Columns of vps_from_row(); the address lists come as space-separated text. */
+/* Columns of vps_from_row(); the address lists come as space-separated text: active
+ * addresses only (a releasing one is no longer the VPS's), a routed prefix as "net/64". */
 #define VPS_SELECT                                                                                 \
 	"SELECT v.id, v.hostname, v.customer_id, v.plan_id, v.template_id, v.domain, v.state, "    \
 	"v.domid, p.vcpus, p.memory_mib, p.disk_gib, v.mac, v.vifname, v.sched_weight, "           \
 	"v.sched_cap_pct, v.created_at, "                                                          \
 	"(SELECT group_concat(a.address, ' ') FROM ip_addresses a JOIN ip_pools pl "               \
-	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=4), "                                \
-	"(SELECT group_concat(a.address, ' ') FROM ip_addresses a JOIN ip_pools pl "               \
-	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=6) "                                 \
+	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=4 AND a.state='active'), "           \
+	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
+	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
+	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit "              \
 	"FROM vps v JOIN plans p ON p.id=v.plan_id "
 
 static void reply_db_error(http_req *rq)
@@ -82,7 +84,11 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "ipv6", addr_list(sqlite3_column_text(st, 17)));
 	json_object_object_add(o, "cpu_weight", json_col_int_or_null(st, 13));
 	json_object_object_add(o, "cpu_cap_pct", json_col_int_or_null(st, 14));
+	json_object_object_add(o, "throttle_mbit",
+	                       json_object_new_int64(sqlite3_column_int64(st, 18)));
 	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
+	/* Network counters (panel/metering.c): a primary-key lookup of its own. */
+	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	return o;
 }
 

@@ -1,6 +1,6 @@
 /* main.c — xvpsd's entry point: configuration from the environment, start-up order (store,
- * admin account, demo data, jobs, HTTP), and a clean stop on SIGINT/SIGTERM. The only place in
- * xvpsd that may end the process; it never runs host commands and never needs root. */
+ * admin account, demo data, jobs, metering, HTTP), and a clean stop on SIGINT/SIGTERM. The only
+ * place in xvpsd that may end the process; it never runs host commands and never needs root. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +17,7 @@
 
 xvps_app *g_app;
 static xvps_app g_app_storage;
+static int meter_interval_s; /* XVPS_METER_INTERVAL */
 
 /* Reads an integer variable in [min, max] (default def when unset or empty). */
 static int env_int(const char *name, long long min, long long max, long long def, long long *out)
@@ -137,6 +138,10 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_PWHASH_MEMLIMIT_KIB", 8, 4 * 1024 * 1024, 19 * 1024, &v) != 0)
 		return -1;
 	cfg->pwhash_memlimit = (size_t)v * 1024;
+	/* Seconds between two sweeps of the VPS network counters (panel/metering.c). */
+	if (env_int("XVPS_METER_INTERVAL", 1, 3600, 10, &v) != 0)
+		return -1;
+	meter_interval_s = (int)v;
 	return 0;
 }
 
@@ -146,7 +151,7 @@ int main(void)
 	sigset_t stop_sigs;
 	char pwfile[600], host[80];
 	int sig = 0, rc = 1;
-	bool jobs_up = false;
+	bool jobs_up = false, meter_up = false;
 
 	g_app = &g_app_storage;
 	cfg = &g_app->cfg;
@@ -193,6 +198,9 @@ int main(void)
 		goto out;
 	}
 	jobs_up = true;
+	if (metering_start(meter_interval_s) != 0)
+		goto out;
+	meter_up = true;
 	if (http_start() != 0)
 		goto out;
 
@@ -221,6 +229,8 @@ int main(void)
 out:
 	atomic_store(&g_app->stopping, true);
 	http_stop();
+	if (meter_up)
+		metering_stop();
 	if (jobs_up)
 		jobs_stop();
 	store_close_thread();

@@ -184,6 +184,20 @@ void jobs_stop(void);   /* waits for workers to finish their current step */
 /* Sends {"op":"reconcile","known":[...]} to the agent (at start and every 60 s). */
 void jobs_reconcile_now(void);
 
+/* ---- metering (panel/metering.c) ----------------------------------------------------------
+ * Every interval the metering thread asks the agent for "net.counters" of every live VPS and
+ * stores the panel's monotonic totals in vps_net (agent totals that go down are counted from
+ * zero again; see metering.c). */
+int metering_start(int interval_s); /* 1..3600 s (XVPS_METER_INTERVAL); first sweep at once */
+void metering_stop(void);           /* wakes and joins the thread (after an agent call ends) */
+/* One sweep now: 0 when every live VPS's chunk was answered and stored, else -1 (logged,
+ * rate-limited; what was answered is stored, the rest keeps its rows). */
+int metering_tick(void);
+int64_t metering_last_sweep(void); /* unix time of the last complete sweep, 0: none yet */
+/* {"rx_bytes","tx_bytes","rx_packets","tx_packets","sampled_at"|null} of a VPS (guest's
+ * view); zeros and null when it was never sampled. New object. */
+json_object *metering_vps_json(int64_t vps_id);
+
 /* ---- handlers (api_*.c) ------------------------------------------------------------------- */
 void api_session_create(http_req *rq);   /* POST /session */
 void api_session_delete(http_req *rq);   /* DELETE /session */

@@ -123,5 +123,16 @@ const char *const xvps_migrations[] = {
 	"  tx_packets INTEGER NOT NULL DEFAULT 0,"
 	"  present INTEGER NOT NULL DEFAULT 0,"
 	"  sampled_at INTEGER);",
+	/* 3: metering (issue 4). vps_net's rx/tx columns become the panel's own monotonic totals;
+	 * agent_* keep the agent's values of the last sweep, so that a drop in them (the agent
+	 * lost its counters.json) is noticed and the new values are counted from zero instead of
+	 * making the totals go down (panel/metering.c). Rows written before this migration took
+	 * the agent's values as they were: they are the last values seen. */
+	"ALTER TABLE vps_net ADD COLUMN agent_rx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vps_net ADD COLUMN agent_tx_bytes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vps_net ADD COLUMN agent_rx_packets INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vps_net ADD COLUMN agent_tx_packets INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE vps_net SET agent_rx_bytes=rx_bytes, agent_tx_bytes=tx_bytes,"
+	"  agent_rx_packets=rx_packets, agent_tx_packets=tx_packets;",
 	NULL,
 };

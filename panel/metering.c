@@ -1,0 +1,399 @@
+/* metering.c — per-VPS network counters. A thread asks xvps-agent every XVPS_METER_INTERVAL
+ * seconds for the vif counters of every live VPS (op "net.counters", METER_CHUNK names per
+ * message) and stores the answers in vps_net in one transaction; it also builds the "net"
+ * object of the VPS JSON. It never runs a host command and never blocks a job: it takes no
+ * host lock (net.counters creates nothing on the host).
+ *
+ * Totals. The agent accumulates each vif's counters across vif re-creation and keeps them in
+ * its counters.json, so its values only grow — unless the agent loses that file (new host
+ * disk, manual cleanup), when it starts again from zero. vps_net.{rx,tx}_{bytes,packets} are
+ * therefore the panel's own monotonic totals and vps_net.agent_* the agent's values of the
+ * last sweep: when every new agent value is >= the last one, the totals grow by the
+ * difference; when any of the four is lower, the agent's state was lost and all four new
+ * values are counted from zero, i.e. added whole. (A loss followed by more traffic than was
+ * counted before, all before the next sweep, cannot be told apart and undercounts; a sweep
+ * every few seconds makes that window small.) The first sample of a VPS is taken whole. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/util.h"
+#include "panel.h"
+#include "resources.h"
+
+#define METER_CHUNK       500 /* names per net.counters message: keeps one message small */
+#define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */
+
+enum { RX_BYTES, TX_BYTES, RX_PACKETS, TX_PACKETS, N_COUNTERS };
+static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx_packets",
+                                                     "tx_packets"};
+
+static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER; /* one sweep at a time */
+static _Atomic int64_t last_sweep;
+static unsigned long fail_streak; /* under tick_mu */
+static uint64_t fail_logged_ns;   /* under tick_mu */
+static int resets;                /* under tick_mu: VPS whose agent counters went down */
+static char reset_example[32];    /* under tick_mu: one of them, for the log */
+
+static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t thr_cv;
+static bool thr_cv_ready, thr_stop, thr_running;
+static pthread_t thr;
+static int thr_interval_s = 10;
+
+int64_t metering_last_sweep(void)
+{
+	return atomic_load(&last_sweep);
+}
+
+/* Logs a failed sweep: the first of a streak, then at most every METER_LOG_EVERY_S. */
+static void note_failure(const char *why)
+{
+	uint64_t now = now_mono_ns();
+
+	fail_streak++;
+	if (fail_streak == 1 || now - fail_logged_ns >= METER_LOG_EVERY_S * 1000000000ULL) {
+		log_warn("metering: %s (%lu failed sweep(s) in a row; retrying every %d s, "
+		         "logging at most every %d s)",
+		         why, fail_streak, thr_interval_s, METER_LOG_EVERY_S);
+		fail_logged_ns = now;
+	}
+}
+
+static void note_success(void)
+{
+	if (fail_streak > 0)
+		log_info("metering: sweeps work again after %lu failed one(s)", fail_streak);
+	fail_streak = 0;
+}
+
+/* The names of every live VPS, METER_CHUNK per JSON array. Returns the number of chunks (0
+ * when there is no live VPS) or -1; *chunks_out is a heap array of new arrays. */
+static int load_names(json_object ***chunks_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT domain FROM vps WHERE state!='deleting' ORDER BY id");
+	json_object **chunks = NULL, *cur = NULL;
+	int n = 0, r;
+
+	*chunks_out = NULL;
+	if (!st)
+		return -1;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (!name)
+			continue;
+		if (!cur || json_object_array_length(cur) >= METER_CHUNK) {
+			json_object **grown = realloc(chunks, (size_t)(n + 1) * sizeof(*chunks));
+
+			if (!grown) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			chunks = grown;
+			cur = chunks[n++] = json_object_new_array();
+		}
+		json_object_array_add(cur, json_object_new_string(name));
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		for (int i = 0; i < n; i++)
+			json_object_put(chunks[i]);
+		free(chunks);
+		return -1;
+	}
+	*chunks_out = chunks;
+	return n;
+}
+
+/* A non-negative JSON integer member. */
+static bool get_count(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v); /* beyond INT64_MAX: clamped to it */
+	return *out >= 0;
+}
+
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	int64_t s;
+
+	return __builtin_add_overflow(a, b, &s) ? INT64_MAX : s;
+}
+
+/* Folds one domain's answer into its vps_net row (see the comment at the top). Domains that
+ * are not (or no longer) a VPS are skipped. 0, or -1 on a database error. */
+static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
+{
+	sqlite3_stmt *st;
+	int64_t agent[N_COUNTERS], last[N_COUNTERS] = {0}, total[N_COUNTERS] = {0}, vps_id;
+	json_object *pv;
+	bool have_row, reset = false;
+	int r;
+
+	for (int i = 0; i < N_COUNTERS; i++)
+		if (!get_count(d, counter_keys[i], &agent[i]))
+			return 0; /* malformed entry: the row keeps its values */
+	st = db_stmt("SELECT v.id, n.vps_id IS NOT NULL, n.rx_bytes, n.tx_bytes, n.rx_packets, "
+	             "n.tx_packets, n.agent_rx_bytes, n.agent_tx_bytes, n.agent_rx_packets, "
+	             "n.agent_tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
+	             "WHERE v.domain=?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return r == SQLITE_DONE ? 0 : -1;
+	}
+	vps_id = sqlite3_column_int64(st, 0);
+	have_row = sqlite3_column_int(st, 1) != 0;
+	for (int i = 0; have_row && i < N_COUNTERS; i++) {
+		total[i] = sqlite3_column_int64(st, 2 + i);
+		last[i] = sqlite3_column_int64(st, 6 + i);
+		reset = reset || agent[i] < last[i];
+	}
+	sqlite3_reset(st);
+	for (int i = 0; i < N_COUNTERS; i++)
+		total[i] = add_sat(total[i], reset || !have_row ? agent[i] : agent[i] - last[i]);
+	if (reset && resets++ == 0)
+		snprintf(reset_example, sizeof(reset_example), "%s", domain);
+
+	st = db_stmt("INSERT INTO vps_net(vps_id, rx_bytes, tx_bytes, rx_packets, tx_packets, "
+	             "agent_rx_bytes, agent_tx_bytes, agent_rx_packets, agent_tx_packets, present, "
+	             "sampled_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+	             "ON CONFLICT(vps_id) DO UPDATE SET rx_bytes=excluded.rx_bytes, "
+	             "tx_bytes=excluded.tx_bytes, rx_packets=excluded.rx_packets, "
+	             "tx_packets=excluded.tx_packets, agent_rx_bytes=excluded.agent_rx_bytes, "
+	             "agent_tx_bytes=excluded.agent_tx_bytes, "
+	             "agent_rx_packets=excluded.agent_rx_packets, "
+	             "agent_tx_packets=excluded.agent_tx_packets, present=excluded.present, "
+	             "sampled_at=excluded.sampled_at");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, vps_id);
+	for (int i = 0; i < N_COUNTERS; i++) {
+		sqlite3_bind_int64(st, 2 + i, total[i]);
+		sqlite3_bind_int64(st, 6 + i, agent[i]);
+	}
+	sqlite3_bind_int(st, 10,
+	                 json_object_object_get_ex(d, "present", &pv) &&
+	                         json_object_get_boolean(pv));
+	sqlite3_bind_int64(st, 11, sampled_at);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("metering: storing %s: %s", domain, sqlite3_errmsg(db()));
+		return -1;
+	}
+	return 0;
+}
+
+/* Stores one chunk's answer: only the names that were asked for (anything else the answer
+ * holds is ignored). 0 or -1. */
+static int apply_chunk(json_object *names, json_object *res)
+{
+	json_object *domains = NULL, *v;
+	int64_t sampled_at = 0;
+
+	if (json_object_object_get_ex(res, "sampled_at", &v) &&
+	    json_object_is_type(v, json_type_int))
+		sampled_at = json_object_get_int64(v);
+	if (sampled_at <= 0)
+		sampled_at = now_unix();
+	if (!json_object_object_get_ex(res, "domains", &domains) ||
+	    !json_object_is_type(domains, json_type_object))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+		json_object *d;
+
+		if (json_object_object_get_ex(domains, name, &d) &&
+		    json_object_is_type(d, json_type_object) && apply_one(name, d, sampled_at) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int metering_tick(void)
+{
+	json_object **chunks = NULL, **results = NULL;
+	int n, to_ask, answered = 0, rc = 0;
+	char why[320] = "";
+
+	pthread_mutex_lock(&tick_mu);
+	n = load_names(&chunks);
+	db_release(); /* no read snapshot stays open while the agent works */
+	if (n < 0) {
+		note_failure("cannot read the VPS list");
+		pthread_mutex_unlock(&tick_mu);
+		return -1;
+	}
+	to_ask = n;
+	results = n ? calloc((size_t)n, sizeof(*results)) : NULL;
+	if (n && !results) {
+		snprintf(why, sizeof(why), "out of memory");
+		to_ask = 0;
+		rc = -1;
+	}
+	resets = 0;
+	for (; answered < to_ask; answered++) {
+		json_object *req = json_object_new_object();
+		agent_err e;
+
+		json_object_object_add(req, "op", json_object_new_string("net.counters"));
+		json_object_object_add(req, "names", json_object_get(chunks[answered]));
+		if (panel_agent_call(req, 0, &results[answered], &e) != 0 || !results[answered]) {
+			snprintf(why, sizeof(why), "net.counters: %s",
+			         e.msg[0] ? e.msg : "the agent answered no result");
+			json_object_put(req);
+			rc = -1;
+			break; /* the next tick tries again */
+		}
+		json_object_put(req);
+	}
+	if (answered > 0) {
+		if (db_begin() != 0) {
+			snprintf(why, sizeof(why), "cannot begin a transaction");
+			rc = -1;
+		} else {
+			int r = 0;
+
+			for (int i = 0; i < answered && r == 0; i++)
+				r = apply_chunk(chunks[i], results[i]);
+			if (r != 0 || db_commit() != 0) {
+				db_rollback();
+				if (!why[0])
+					snprintf(why, sizeof(why), "cannot store the counters");
+				rc = -1;
+			} else if (resets > 0) {
+				log_warn("metering: %d VPS (%s%s) had lower agent counters: "
+				         "counted from zero",
+				         resets, reset_example, resets > 1 ? ", ..." : "");
+			}
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		json_object_put(chunks[i]);
+		if (results)
+			json_object_put(results[i]);
+	}
+	free(chunks);
+	free(results);
+	db_release();
+	if (rc == 0) {
+		atomic_store(&last_sweep, now_unix());
+		if (n > 0) /* with no live VPS the agent was not asked: nothing to report */
+			note_success();
+	} else {
+		note_failure(why);
+	}
+	pthread_mutex_unlock(&tick_mu);
+	return rc;
+}
+
+json_object *metering_vps_json(int64_t vps_id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT rx_bytes, tx_bytes, rx_packets, tx_packets, sampled_at "
+	                           "FROM vps_net WHERE vps_id=?");
+	json_object *o = json_object_new_object();
+	int64_t v[N_COUNTERS] = {0}, sampled_at = 0;
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, vps_id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			for (int i = 0; i < N_COUNTERS; i++)
+				v[i] = sqlite3_column_int64(st, i);
+			sampled_at = sqlite3_column_int64(st, 4);
+		}
+		sqlite3_reset(st);
+	}
+	for (int i = 0; i < N_COUNTERS; i++)
+		json_object_object_add(o, counter_keys[i], json_object_new_int64(v[i]));
+	json_object_object_add(o, "sampled_at", json_time(sampled_at));
+	return o;
+}
+
+/* ---- the thread ----------------------------------------------------------------------------- */
+
+static bool should_stop(void)
+{
+	return thr_stop || (g_app && atomic_load(&g_app->stopping));
+}
+
+static void *meter_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&thr_mu);
+	while (!should_stop()) {
+		struct timespec next;
+
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_sec += thr_interval_s;
+		pthread_mutex_unlock(&thr_mu);
+		metering_tick();
+		pthread_mutex_lock(&thr_mu);
+		/* The deadline was set before the sweep: sweeps start every interval. */
+		while (!should_stop() &&
+		       pthread_cond_timedwait(&thr_cv, &thr_mu, &next) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&thr_mu);
+	store_close_thread();
+	return NULL;
+}
+
+int metering_start(int interval_s)
+{
+	pthread_condattr_t ca;
+
+	if (interval_s < 1 || interval_s > 3600) {
+		log_error("metering: interval %d s is outside 1..3600", interval_s);
+		return -1;
+	}
+	pthread_mutex_lock(&thr_mu);
+	if (thr_running) {
+		pthread_mutex_unlock(&thr_mu);
+		return 0;
+	}
+	if (!thr_cv_ready) {
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&thr_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		thr_cv_ready = true;
+	}
+	thr_interval_s = interval_s;
+	thr_stop = false;
+	if (pthread_create(&thr, NULL, meter_main, NULL) != 0) {
+		pthread_mutex_unlock(&thr_mu);
+		log_error("metering: cannot start its thread");
+		return -1;
+	}
+	thr_running = true;
+	pthread_mutex_unlock(&thr_mu);
+	log_info("metering: network counters every %d s", interval_s);
+	return 0;
+}
+
+void metering_stop(void)
+{
+	pthread_mutex_lock(&thr_mu);
+	if (!thr_running) {
+		pthread_mutex_unlock(&thr_mu);
+		return;
+	}
+	thr_stop = true;
+	pthread_cond_broadcast(&thr_cv);
+	pthread_mutex_unlock(&thr_mu);
+	pthread_join(thr, NULL);
+	pthread_mutex_lock(&thr_mu);
+	thr_running = false;
+	pthread_mutex_unlock(&thr_mu);
+}
