@@ -2,10 +2,14 @@
  *   netfilter.c  anti-spoofing chains per domain (iptables / ip6tables / ebtables, physdev on
  *                the domain's stable vifname), one atomic *-restore --noflush batch per table;
  *   shaping.c    tc: the plan's net_mbit (or a throttle) on both directions of the vif
- *                (egress: tbf on the vif = traffic to the guest; ingress: redirected to an ifb
- *                device with its own tbf = traffic from the guest);
- *   netcount.c   per-vif byte/packet counters read from sysfs in one sweep, accumulated across
- *                counter resets (vif re-created on reboot) so no byte is counted twice or lost.
+ *                (egress: tbf on the vif = traffic to the guest; ingress: redirected by a u32
+ *                match-all filter, handle 800::800, to an ifb device with its own tbf = traffic
+ *                from the guest; the host kernel has no matchall classifier);
+ *   netcount.c   per-vif byte/packet counters in one sweep, accumulated across counter resets
+ *                (vif re-created on reboot) so no byte is counted twice or lost. With the real
+ *                /sys/class/net the same counters (rtnl_link_stats64, what sysfs statistics/
+ *                shows) come from one RTM_GETLINK dump: 5,000 sysfs reads for 1,000 vifs cost
+ *                49-62 ms of CPU here, the dump ~6 ms; any other sysfs_net is read file by file.
  * Every name and address here has already passed spec.c; these functions still refuse any
  * vifname that valid_vifname() rejects. With ctx->enabled false (agent not root, XVPS_NET=off)
  * every call succeeds without touching the host. */

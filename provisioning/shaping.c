@@ -1,9 +1,313 @@
-/* shaping.c — PLACEHOLDER: the shaping helper replaces this file (see net.h). */
+/* shaping.c — per-vif rate limiting with tc (see net.h).
+ *
+ * Egress of the vif (traffic TO the guest): a root tbf on the vif.
+ * Ingress of the vif (traffic FROM the guest): an ingress qdisc whose one u32 match-all filter
+ * redirects every packet to the domain's ifb device (xvifN -> xifbN), which has its own root
+ * tbf at the same rate. u32 rather than matchall: the host kernel here has
+ * CONFIG_NET_CLS_MATCHALL unset ("TC classifier not found") while u32 is everywhere; the filter
+ * has a fixed handle (800::800) so `tc filter replace` replaces it instead of adding another.
+ *
+ * Every step is a `replace` (or guarded by an existence check on <sysfs_net>/<dev>), so
+ * shape_apply is idempotent and safe to repeat after a crash half-way. Commands run only
+ * through ctx->run, as argv arrays. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include "../common/util.h"
+#include "../common/validate.h"
 #include "net.h"
 
-int shape_rate_mbit(const vps_spec *spec) { return spec->net_mbit; }
-int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]) { (void)ctx; (void)vifname; (void)rate_mbit; (void)err; return 0; }
-int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]) { (void)ctx; (void)vifname; (void)err; return 0; }
-int shape_list_ifbs(net_ctx *ctx, char ***v, size_t *n, char err[NET_ERRLEN]) { (void)ctx; (void)err; *v = NULL; *n = 0; return 0; }
+#define SHAPE_MAX_MBIT     100000
+#define SHAPE_MIN_BURST    16384u /* bytes: well above one MTU-sized frame + overhead */
+#define SHAPE_LATENCY      "50ms"
+#define SHAPE_TIMEOUT_MS   10000
+#define SHAPE_POLL_MS      20
+#define SHAPE_FILTER_PRIO  "1"
+#define SHAPE_FILTER_HNDL  "800::800"
+#define SHAPE_INGRESS_HNDL "ffff:"
+
+int shape_rate_mbit(const vps_spec *spec)
+{
+	int net = spec->net_mbit, thr = spec->throttle_mbit;
+
+	if (thr > 0 && (net == 0 || thr < net))
+		return thr;
+	return net;
+}
+
+/* Burst in bytes for a rate: 10 ms of traffic (rate_bytes/100), at least SHAPE_MIN_BURST.
+ * tbf needs burst >= rate/HZ (4 ms at HZ=250, 10 ms at HZ=100) or it cannot reach the rate;
+ * 10 ms satisfies every HZ Linux allows. At 1 mbit the floor (16 KiB = 131 ms) dominates. */
+static unsigned long long shape_burst(int rate_mbit)
+{
+	unsigned long long b = (unsigned long long)rate_mbit * 1000000ull / 8ull / 100ull;
+
+	return b > SHAPE_MIN_BURST ? b : SHAPE_MIN_BURST;
+}
+
+/* True when <sysfs_net>/<dev> exists (the kernel knows the device). */
+static bool dev_exists(const net_ctx *ctx, const char *dev)
+{
+	char path[300];
+	struct stat st;
+
+	if (!sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev))
+		return false;
+	return stat(path, &st) == 0;
+}
+
+/* Copies the first non-empty line of s (at most 200 characters) into out[256]. */
+static void first_line(const char *s, char out[256])
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!s)
+		return;
+	while (*s == '\n' || *s == ' ')
+		s++;
+	while (s[n] && s[n] != '\n' && n < 200)
+		n++;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* Error messages a delete may answer when what it deletes is already gone. */
+static bool absent_error(const char *msg)
+{
+	static const char *const pats[] = {
+	        "Cannot delete qdisc with handle of zero", /* no root qdisc of ours */
+	        "Invalid handle",                          /* no ingress qdisc */
+	        "Cannot find device",                      /* the device went away meanwhile */
+	        "No such file or directory",
+	        "No such device",
+	        "Cannot find specified qdisc",
+	};
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+		if (msg && strstr(msg, pats[i]))
+			return true;
+	return false;
+}
+
+/* Runs argv through ctx->run. With tolerate_absent, a failure whose stderr says the object
+ * is already gone counts as success. Returns 0, the runner's -errno (command not started) or
+ * -EIO (command failed), with err naming the command and its first stderr line. */
+static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
+                   char err[NET_ERRLEN])
+{
+	runner_result res;
+	char line[256];
+	int rc;
+
+	runner_result_init(&res);
+	rc = runner_run(&ctx->run, argv, NULL, 0, SHAPE_TIMEOUT_MS, &res);
+	if (runner_ok(rc, &res)) {
+		runner_result_dispose(&res);
+		return 0;
+	}
+	first_line(res.err, line);
+	if (rc == 0 && !res.timed_out && tolerate_absent && absent_error(line)) {
+		runner_result_dispose(&res);
+		return 0;
+	}
+	char *cmd = runner_argv_str(argv);
+	if (rc < 0)
+		snprintf(err, NET_ERRLEN, "Cannot run `%s`: %s.", cmd ? cmd : argv[0],
+		         strerror(-rc));
+	else if (res.timed_out)
+		snprintf(err, NET_ERRLEN, "`%s` timed out after %d ms.", cmd ? cmd : argv[0],
+		         SHAPE_TIMEOUT_MS);
+	else
+		snprintf(err, NET_ERRLEN, "`%s` failed (exit status %d): %s", cmd ? cmd : argv[0],
+		         res.exit_status, line[0] ? line : "no message");
+	free(cmd);
+	runner_result_dispose(&res);
+	return rc < 0 ? rc : -EIO;
+}
+
+/* Validates vifname and derives its ifb name. -EINVAL with err set when either fails. */
+static int check_names(const char *vifname, char ifb[16], char err[NET_ERRLEN])
+{
+	const char *why = NULL;
+
+	if (!vifname || !valid_vifname(vifname, &why)) {
+		snprintf(err, NET_ERRLEN, "%s", why ? why : "The vif name is missing.");
+		return -EINVAL;
+	}
+	if (!net_ifbname_of(vifname, ifb)) {
+		snprintf(err, NET_ERRLEN,
+		         "The vif name %s has no ifb device name (it must be %sN).", vifname,
+		         NET_VIF_PREFIX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Polls <sysfs_net>/<vifname> every SHAPE_POLL_MS for up to ctx->vif_wait_ms. */
+static bool wait_for_vif(const net_ctx *ctx, const char *vifname)
+{
+	uint64_t deadline = now_mono_ns() +
+	                    (uint64_t)(ctx->vif_wait_ms > 0 ? ctx->vif_wait_ms : 0) * 1000000ull;
+
+	for (;;) {
+		if (dev_exists(ctx, vifname))
+			return true;
+		uint64_t now = now_mono_ns();
+		if (now >= deadline)
+			return false;
+		uint64_t left = deadline - now, step = (uint64_t)SHAPE_POLL_MS * 1000000ull;
+		if (step > left)
+			step = left;
+		struct timespec ts = {.tv_sec = (time_t)(step / 1000000000ull),
+		                      .tv_nsec = (long)(step % 1000000000ull)};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int tbf_replace(net_ctx *ctx, const char *dev, const char *rate, const char *burst,
+                       char err[NET_ERRLEN])
+{
+	const char *argv[] = {"tc",   "qdisc", "replace", "dev", dev,       "root",        "tbf",
+	                      "rate", rate,    "burst",   burst, "latency", SHAPE_LATENCY, NULL};
+	return run_cmd(ctx, argv, false, err);
+}
+
+int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
+{
+	char ifb[16], rate[32], burst[32];
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = check_names(vifname, ifb, err)) != 0)
+		return rc;
+	if (rate_mbit < 0 || rate_mbit > SHAPE_MAX_MBIT) {
+		snprintf(err, NET_ERRLEN, "The rate must be between 0 and %d Mbit/s.",
+		         SHAPE_MAX_MBIT);
+		return -EINVAL;
+	}
+	if (!ctx->enabled)
+		return 0;
+	if (rate_mbit == 0)
+		return shape_remove(ctx, vifname, err);
+	if (!wait_for_vif(ctx, vifname)) {
+		snprintf(err, NET_ERRLEN,
+		         "The network interface %s did not appear within %d ms; the domain's "
+		         "network is not up, so it cannot be shaped.",
+		         vifname, ctx->vif_wait_ms);
+		return -ENODEV;
+	}
+	snprintf(rate, sizeof(rate), "%dmbit", rate_mbit);
+	snprintf(burst, sizeof(burst), "%llu", shape_burst(rate_mbit));
+
+	/* Traffic to the guest. */
+	if ((rc = tbf_replace(ctx, vifname, rate, burst, err)) != 0)
+		return rc;
+
+	/* Traffic from the guest: the ifb and its tbf first, so that the redirect installed last
+	 * never sends packets to a device that is down or unshaped. */
+	if (!dev_exists(ctx, ifb)) {
+		const char *add[] = {"ip", "link", "add", ifb, "type", "ifb", NULL};
+		rc = run_cmd(ctx, add, false, err);
+		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
+			return rc;
+	}
+	const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
+	if ((rc = run_cmd(ctx, up, false, err)) != 0)
+		return rc;
+	if ((rc = tbf_replace(ctx, ifb, rate, burst, err)) != 0)
+		return rc;
+	const char *ingress[] = {"tc",    "qdisc",  "replace",          "dev",
+	                         vifname, "handle", SHAPE_INGRESS_HNDL, "ingress",
+	                         NULL};
+	if ((rc = run_cmd(ctx, ingress, false, err)) != 0)
+		return rc;
+	const char *filter[] = {"tc",
+	                        "filter",
+	                        "replace",
+	                        "dev",
+	                        vifname,
+	                        "parent",
+	                        SHAPE_INGRESS_HNDL,
+	                        "protocol",
+	                        "all",
+	                        "prio",
+	                        SHAPE_FILTER_PRIO,
+	                        "handle",
+	                        SHAPE_FILTER_HNDL,
+	                        "u32",
+	                        "match",
+	                        "u32",
+	                        "0",
+	                        "0",
+	                        "action",
+	                        "mirred",
+	                        "egress",
+	                        "redirect",
+	                        "dev",
+	                        ifb,
+	                        NULL};
+	return run_cmd(ctx, filter, false, err);
+}
+
+int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+{
+	char ifb[16];
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = check_names(vifname, ifb, err)) != 0)
+		return rc;
+	if (!ctx->enabled)
+		return 0;
+	if (dev_exists(ctx, vifname)) {
+		/* Deleting the ingress qdisc deletes its filter too. */
+		const char *root[] = {"tc", "qdisc", "del", "dev", vifname, "root", NULL};
+		const char *ingress[] = {"tc", "qdisc", "del", "dev", vifname, "ingress", NULL};
+		if ((rc = run_cmd(ctx, root, true, err)) != 0)
+			return rc;
+		if ((rc = run_cmd(ctx, ingress, true, err)) != 0)
+			return rc;
+	}
+	if (dev_exists(ctx, ifb)) {
+		const char *del[] = {"ip", "link", "del", ifb, NULL};
+		if ((rc = run_cmd(ctx, del, true, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int shape_list_ifbs(net_ctx *ctx, char ***ifbs_out, size_t *n_out, char err[NET_ERRLEN])
+{
+	char **names = NULL;
+	size_t n = 0, k = 0;
+	int rc;
+
+	*ifbs_out = NULL;
+	*n_out = 0;
+	err[0] = '\0';
+	if (!ctx->enabled)
+		return 0; /* not managing the host: nothing of ours to report */
+	rc = list_dir_names(ctx->sysfs_net, NET_IFB_PREFIX, "", &names, &n);
+	if (rc != 0) {
+		snprintf(err, NET_ERRLEN, "Cannot list %s: %s.", ctx->sysfs_net, strerror(-rc));
+		return rc;
+	}
+	/* Keep only names with something after the prefix. */
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(names[i]) > strlen(NET_IFB_PREFIX))
+			names[k++] = names[i];
+		else
+			free(names[i]);
+	}
+	if (k == 0) {
+		free(names);
+		return 0;
+	}
+	*ifbs_out = names;
+	*n_out = k;
+	return 0;
+}
