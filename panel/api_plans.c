@@ -1,6 +1,6 @@
 /* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (DESIGN.md §4). A plan
- * change that moves scheduler shares or sizes queues a vps.update for each live VPS on it; a
- * plan in use is never deleted. */
+ * change that moves scheduler shares, sizes or the rate queues a vps.update for each live VPS
+ * on it, one that only flips smtp_block a vps.network; a plan in use is never deleted. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,15 +15,16 @@ typedef struct plan {
 	int64_t vcpus, memory_mib, disk_gib, traffic_gib;
 	int64_t cpu_weight, cpu_cap_pct, net_mbit, price_month_cents;
 	int64_t created_at;
+	bool smtp_block; /* drop the VPS's outbound TCP to port 25 */
 } plan;
 
 #define PLAN_COLS                                                                                  \
 	"id, name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, cpu_cap_pct, net_mbit, "  \
-	"price_month_cents, created_at"
+	"price_month_cents, created_at, smtp_block"
 
 static const char *const plan_fields[] = {
-        "name",       "vcpus",       "memory_mib", "disk_gib",          "traffic_gib",
-        "cpu_weight", "cpu_cap_pct", "net_mbit",   "price_month_cents", NULL,
+        "name",        "vcpus",    "memory_mib",        "disk_gib",   "traffic_gib", "cpu_weight",
+        "cpu_cap_pct", "net_mbit", "price_month_cents", "smtp_block", NULL,
 };
 
 static void plan_from_row(sqlite3_stmt *st, plan *p)
@@ -41,6 +42,7 @@ static void plan_from_row(sqlite3_stmt *st, plan *p)
 	p->net_mbit = sqlite3_column_int64(st, 8);
 	p->price_month_cents = sqlite3_column_int64(st, 9);
 	p->created_at = sqlite3_column_int64(st, 10);
+	p->smtp_block = sqlite3_column_int(st, 11) != 0;
 }
 
 static json_object *plan_json(const plan *p)
@@ -57,6 +59,7 @@ static json_object *plan_json(const plan *p)
 	json_object_object_add(o, "cpu_cap_pct", json_object_new_int64(p->cpu_cap_pct));
 	json_object_object_add(o, "net_mbit", json_object_new_int64(p->net_mbit));
 	json_object_object_add(o, "price_month_cents", json_object_new_int64(p->price_month_cents));
+	json_object_object_add(o, "smtp_block", json_object_new_boolean(p->smtp_block));
 	json_object_object_add(o, "created_at", json_time(p->created_at));
 	return o;
 }
@@ -103,7 +106,8 @@ static bool plan_read(json_object *body, plan *p, bool create, json_field_error 
 	    !json_get_int(body, "cpu_cap_pct", false, 0, 6400, &p->cpu_cap_pct, e) ||
 	    !json_get_int(body, "net_mbit", false, 0, 100000, &p->net_mbit, e) ||
 	    !json_get_int(body, "price_month_cents", false, 0, 1000000000, &p->price_month_cents,
-	                  e))
+	                  e) ||
+	    !json_get_bool(body, "smtp_block", false, &p->smtp_block, e))
 		return false;
 	if (p->cpu_cap_pct > p->vcpus * 100) {
 		e->field = "cpu_cap_pct";
@@ -126,6 +130,7 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 	sqlite3_bind_int64(st, 8, p->net_mbit);
 	sqlite3_bind_int64(st, 9, p->price_month_cents);
 	sqlite3_bind_int64(st, 10, id_or_created);
+	sqlite3_bind_int(st, 11, p->smtp_block ? 1 : 0);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	return r == SQLITE_DONE;
@@ -184,8 +189,8 @@ void api_plans_create(http_req *rq)
 	}
 	st = db_stmt(
 	        "INSERT INTO plans(name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, "
-	        "cpu_cap_pct, net_mbit, price_month_cents, created_at) "
-	        "VALUES(?,?,?,?,?,?,?,?,?,?)");
+	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block) "
+	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -225,6 +230,7 @@ void api_plans_patch(http_req *rq)
 	sqlite3_stmt *st;
 	int64_t id, queued = 0;
 	plan old, p;
+	const char *kind = NULL;
 	char res[48], detail[64];
 
 	if (!parse_id(rq->params[0], &id) || plan_load(id, &old) != 0) {
@@ -242,7 +248,7 @@ void api_plans_patch(http_req *rq)
 	}
 	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
 	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
-	             "price_month_cents=?9 WHERE id=?10");
+	             "price_month_cents=?9, smtp_block=?11 WHERE id=?10");
 	if (!st) {
 		db_rollback();
 		{
@@ -263,12 +269,17 @@ void api_plans_patch(http_req *rq)
 			return;
 		}
 	}
-	/* Shares and sizes reach running domains through vps.ensure (issue 3 item 6). */
+	/* Shares, sizes and the rate reach running domains through vps.ensure (issue 3 item 6);
+	 * smtp_block alone only needs the firewall: vps.network (which vps.ensure includes). */
 	if (p.vcpus != old.vcpus || p.memory_mib != old.memory_mib ||
 	    p.cpu_weight != old.cpu_weight || p.cpu_cap_pct != old.cpu_cap_pct ||
-	    p.net_mbit != old.net_mbit) {
+	    p.net_mbit != old.net_mbit)
+		kind = "vps.update";
+	else if (p.smtp_block != old.smtp_block)
+		kind = "vps.network";
+	if (kind) {
 		st = db_stmt("INSERT INTO jobs(kind, vps_id, user_id, state, created_at) "
-		             "SELECT 'vps.update', id, ?1, 'queued', ?2 FROM vps "
+		             "SELECT ?4, id, ?1, 'queued', ?2 FROM vps "
 		             "WHERE plan_id=?3 AND state!='deleting' ORDER BY id");
 		if (!st) {
 			db_rollback();
@@ -280,6 +291,7 @@ void api_plans_patch(http_req *rq)
 		sqlite3_bind_int64(st, 1, rq->user.id);
 		sqlite3_bind_int64(st, 2, now_unix());
 		sqlite3_bind_int64(st, 3, id);
+		sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
 		int r = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (r != SQLITE_DONE) {
@@ -298,7 +310,8 @@ void api_plans_patch(http_req *rq)
 	if (queued > 0)
 		jobs_wake();
 	snprintf(res, sizeof(res), "plan/%lld", (long long)id);
-	snprintf(detail, sizeof(detail), "%lld vps.update job(s)", (long long)queued);
+	snprintf(detail, sizeof(detail), "%lld %s job(s)", (long long)queued,
+	         kind ? kind : "vps.update");
 	audit(rq, "plan.update", res, detail);
 	reply_json(rq, 200, plan_json(&p));
 }

@@ -1,6 +1,7 @@
 /* api_pools.c — /ip-pools (admin): the IPv4/IPv6 networks VPS addresses come from (DESIGN.md
  * §4). Pools never overlap, their gateway and reserved entries are checked addresses inside
- * them, and a pool with allocated addresses is never deleted. */
+ * them, an IPv6 pool may hand out routed /64s ("vps_prefix": 64), and a pool with allocated
+ * addresses (releasing ones included) is never deleted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static int64_t pool_allocated(int64_t id)
 	return n;
 }
 
-/* {"id","family","cidr","gateway","reserved","size","allocated","created_at"} or NULL. */
+/* {"id","family","cidr","gateway","reserved","vps_prefix","size","allocated","created_at"} or
+ * NULL. */
 static json_object *pool_json(int64_t id)
 {
 	sqlite3_stmt *st = db_stmt(
@@ -65,10 +67,13 @@ static json_object *pool_json(int64_t id)
 	created_at = sqlite3_column_int64(st, 4);
 	sqlite3_reset(st);
 	if (ipam_pool_load(id, &p) == 0) {
+		json_object_object_add(o, "vps_prefix",
+		                       json_object_new_int(ipam_pool_vps_prefix(&p)));
 		json_object_object_add(o, "size",
 		                       json_object_new_int64((int64_t)ipam_pool_size(&p)));
 		ipam_pool_dispose(&p);
 	} else {
+		json_object_object_add(o, "vps_prefix", NULL);
 		json_object_object_add(o, "size", NULL);
 	}
 	json_object_object_add(o, "allocated", json_object_new_int64(pool_allocated(id)));
@@ -164,8 +169,14 @@ static bool check_no_overlap(http_req *rq, const ipam_pool *p)
 		if (ipam_pool_load(ids[i], &other) != 0)
 			continue;
 		if (ipam_pools_overlap(p, &other)) {
-			reply_problem(rq, 409, "Conflict", "the network overlaps an existing pool",
-			              "cidr");
+			char cidr[IPAM_ADDR_MAX + 4], detail[160];
+
+			ipam_format_cidr(&other, cidr);
+			snprintf(detail, sizeof(detail),
+			         "the network overlaps pool %lld (%s); pools may not share "
+			         "addresses",
+			         (long long)other.id, cidr);
+			reply_problem(rq, 409, "Conflict", detail, "cidr");
 			ok = false;
 		}
 		ipam_pool_dispose(&other);
@@ -176,12 +187,13 @@ static bool check_no_overlap(http_req *rq, const ipam_pool *p)
 
 void api_pools_create(http_req *rq)
 {
-	static const char *const fields[] = {"family", "cidr", "gateway", "reserved", NULL};
+	static const char *const fields[] = {"family",   "cidr",       "gateway",
+	                                     "reserved", "vps_prefix", NULL};
 	json_field_error e = {0};
 	const char *cidr = NULL, *gateway = NULL, *field = NULL, *why = NULL;
 	const char **list = NULL;
 	json_object *reserved = NULL, *canon = NULL;
-	int64_t family = 0, id;
+	int64_t family = 0, vps_prefix = -1, id;
 	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[48];
 	ipam_pool p = {0};
 	sqlite3_stmt *st;
@@ -192,7 +204,8 @@ void api_pools_create(http_req *rq)
 	    !json_get_int(rq->json, "family", true, 4, 6, &family, &e) ||
 	    !json_get_str(rq->json, "cidr", true, &cidr, &e) ||
 	    !json_get_str(rq->json, "gateway", true, &gateway, &e) ||
-	    !json_get_str_array(rq->json, "reserved", false, IPAM_MAX_RESERVED, &reserved, &e)) {
+	    !json_get_str_array(rq->json, "reserved", false, IPAM_MAX_RESERVED, &reserved, &e) ||
+	    !json_get_int(rq->json, "vps_prefix", false, 0, 128, &vps_prefix, &e)) {
 		reply_field_error(rq, &e);
 		return;
 	}
@@ -214,6 +227,8 @@ void api_pools_create(http_req *rq)
 	}
 	r = ipam_pool_parse((int)family, cidr, gateway, list, n, &p, &field, &why);
 	free(list);
+	if (r == 0)
+		r = ipam_pool_set_vps_prefix(&p, vps_prefix, &field, &why);
 	if (r != 0) {
 		e = (json_field_error){.field = field, .detail = why, .status = 422};
 		reply_field_error(rq, &e);
@@ -244,8 +259,9 @@ void api_pools_create(http_req *rq)
 		db_rollback();
 		goto out;
 	}
-	st = db_stmt("INSERT INTO ip_pools(family, cidr, gateway, reserved, created_at) "
-	             "VALUES(?,?,?,?,?)");
+	st = db_stmt(
+	        "INSERT INTO ip_pools(family, cidr, gateway, reserved, created_at, vps_prefix) "
+	        "VALUES(?,?,?,?,?,?)");
 	if (!st) {
 		db_rollback();
 		reply_db_error(rq);
@@ -256,6 +272,8 @@ void api_pools_create(http_req *rq)
 	sqlite3_bind_text(st, 3, gw, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, json_compact(canon), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now_unix());
+	if (p.vps_prefix)
+		sqlite3_bind_int(st, 6, p.vps_prefix);
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {

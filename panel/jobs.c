@@ -1,7 +1,7 @@
 /* jobs.c — the persistent job queue and its workers: claim a job (one at a time per VPS, in
- * order), build the VPS_SPEC from the database, drive xvps-agent through idempotent steps and
- * record the outcome. A job must never leave a half-made VPS: a failed creation is removed
- * from the host and from the database; it never runs a host command itself. */
+ * order), build the VPS_SPEC from the database (vps_spec.c), drive xvps-agent through
+ * idempotent steps and record the outcome. A job must never leave a half-made VPS: a failed
+ * creation is removed from the host and from the database; it never runs a host command. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,8 +28,8 @@ static pthread_t *workers;
 static int n_workers;
 
 static const char *const job_kinds[] = {
-        "vps.create",    "vps.start",  "vps.shutdown", "vps.reboot", "vps.poweroff",
-        "vps.reinstall", "vps.delete", "vps.update",   NULL,
+        "vps.create",    "vps.start",  "vps.shutdown", "vps.reboot",  "vps.poweroff",
+        "vps.reinstall", "vps.delete", "vps.update",   "vps.network", NULL,
 };
 
 bool jobs_stopping(void)
@@ -248,106 +248,6 @@ static int vps_load(int64_t vps_id, vps_row *out)
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-static void add_str(json_object *o, const char *key, const unsigned char *s)
-{
-	json_object_object_add(o, key, json_object_new_string(s ? (const char *)s : ""));
-}
-
-json_object *job_build_spec(int64_t vps_id, const char *power)
-{
-	sqlite3_stmt *st =
-	        db_stmt("SELECT v.domain, v.hostname, t.boot, p.vcpus, p.memory_mib, p.disk_gib, "
-	                "v.template_id, v.mac, v.vifname, p.cpu_weight, p.cpu_cap_pct, p.net_mbit, "
-	                "v.ssh_keys FROM vps v JOIN plans p ON p.id=v.plan_id "
-	                "JOIN templates t ON t.id=v.template_id WHERE v.id=?");
-	json_object *spec, *v4, *v6, *keys;
-	const char *gw4 = NULL, *gw6 = NULL;
-	char tpl[32];
-	int r;
-
-	if (!st)
-		return NULL;
-	sqlite3_bind_int64(st, 1, vps_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return NULL;
-	}
-	spec = json_object_new_object();
-	add_str(spec, "name", sqlite3_column_text(st, 0));
-	add_str(spec, "hostname", sqlite3_column_text(st, 1));
-	add_str(spec, "type", sqlite3_column_text(st, 2));
-	json_object_object_add(spec, "vcpus", json_object_new_int64(sqlite3_column_int64(st, 3)));
-	json_object_object_add(spec, "memory_mib",
-	                       json_object_new_int64(sqlite3_column_int64(st, 4)));
-	json_object_object_add(spec, "disk_gib",
-	                       json_object_new_int64(sqlite3_column_int64(st, 5)));
-	snprintf(tpl, sizeof(tpl), "tpl-%lld", (long long)sqlite3_column_int64(st, 6));
-	json_object_object_add(spec, "template", json_object_new_string(tpl));
-	add_str(spec, "mac", sqlite3_column_text(st, 7));
-	add_str(spec, "vifname", sqlite3_column_text(st, 8));
-	json_object_object_add(spec, "cpu_weight",
-	                       json_object_new_int64(sqlite3_column_int64(st, 9)));
-	json_object_object_add(spec, "cpu_cap_pct",
-	                       json_object_new_int64(sqlite3_column_int64(st, 10)));
-	json_object_object_add(spec, "net_mbit",
-	                       json_object_new_int64(sqlite3_column_int64(st, 11)));
-	json_object_object_add(spec, "power", json_object_new_string(power));
-	{
-		const unsigned char *k = sqlite3_column_text(st, 12);
-		json_object *parsed = json_tokener_parse(k ? (const char *)k : "[]");
-
-		if (!parsed || !json_object_is_type(parsed, json_type_array)) {
-			json_object_put(parsed);
-			parsed = json_object_new_array();
-		}
-		keys = parsed;
-	}
-	sqlite3_reset(st);
-	v4 = json_object_new_array();
-	v6 = json_object_new_array();
-
-	st = db_stmt("SELECT a.address, pl.family, pl.gateway FROM ip_addresses a "
-	             "JOIN ip_pools pl ON pl.id=a.pool_id WHERE a.vps_id=? "
-	             "ORDER BY pl.family, a.pool_id, a.address");
-	if (!st) {
-		json_object_put(keys);
-		json_object_put(v4);
-		json_object_put(v6);
-		json_object_put(spec);
-		return NULL;
-	}
-	sqlite3_bind_int64(st, 1, vps_id);
-	json_object *gws = json_object_new_object(); /* keeps gateway strings alive */
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *addr = (const char *)sqlite3_column_text(st, 0);
-		int family = sqlite3_column_int(st, 1);
-		const char *gw = (const char *)sqlite3_column_text(st, 2);
-
-		if (!addr)
-			continue;
-		json_object_array_add(family == 4 ? v4 : v6, json_object_new_string(addr));
-		if (family == 4 && !gw4 && gw) {
-			json_object_object_add(gws, "4", json_object_new_string(gw));
-			gw4 = json_object_get_string(json_object_object_get(gws, "4"));
-		} else if (family == 6 && !gw6 && gw) {
-			json_object_object_add(gws, "6", json_object_new_string(gw));
-			gw6 = json_object_get_string(json_object_object_get(gws, "6"));
-		}
-	}
-	sqlite3_reset(st);
-	json_object_object_add(spec, "ipv4", v4);
-	json_object_object_add(spec, "ipv6", v6);
-	json_object_object_add(spec, "gateway4", json_str_or_null(gw4));
-	json_object_object_add(spec, "gateway6", json_str_or_null(gw6));
-	json_object_object_add(spec, "ssh_keys", keys);
-	json_object_put(gws);
-	if (r != SQLITE_DONE) {
-		json_object_put(spec);
-		return NULL;
-	}
-	return spec;
-}
-
 /* Writes what the agent reports (VPS_STATUS) into the row. A VPS being deleted keeps that
  * state unless override_deleting. */
 static void apply_status(int64_t vps_id, json_object *status, bool override_deleting)
@@ -545,35 +445,44 @@ static const char *current_power(job *j)
 	return power;
 }
 
-/* start/shutdown/reboot/poweroff/reinstall/update: one agent call, then the reported state. */
+/* start/shutdown/reboot/poweroff/reinstall/update/network: one agent call, then the reported
+ * state. update (vps.ensure) and network (vps.network) apply the whole network part of the
+ * spec: when they succeed, the addresses the spec left out as releasing are free again. */
 static void step_simple(job *j)
 {
 	const char *action = j->kind + 4; /* after "vps." */
 	const char *power;
+	bool converge = strcmp(j->kind, "vps.update") == 0 || strcmp(j->kind, "vps.network") == 0;
 	json_object *spec, *req, *res = NULL;
+	spec_release rel;
 	agent_err e;
 	int rc;
 
 	if (strcmp(j->vps.state, "deleting") == 0) {
-		if (strcmp(j->kind, "vps.update") == 0)
+		if (converge)
 			job_finish(j->id, j->kind, j->vps_id, NULL);
 		else
 			job_finish(j->id, j->kind, j->vps_id, "the VPS is being deleted");
 		return;
 	}
-	if (strcmp(j->kind, "vps.update") == 0)
+	if (converge)
 		power = current_power(j);
 	else if (strcmp(action, "shutdown") == 0 || strcmp(action, "poweroff") == 0)
 		power = "stopped";
 	else
 		power = "running";
-	spec = job_build_spec(j->vps_id, power);
+	spec = job_build_spec_release(j->vps_id, power, &rel);
+	if (!converge)
+		spec_release_free(&rel);
 	if (!spec) {
+		spec_release_free(&rel);
 		job_finish(j->id, j->kind, j->vps_id, "could not build the VPS spec");
 		return;
 	}
 	if (strcmp(j->kind, "vps.update") == 0) {
 		req = req_new("vps.ensure");
+	} else if (strcmp(j->kind, "vps.network") == 0) {
+		req = req_new("vps.network");
 	} else if (strcmp(j->kind, "vps.reinstall") == 0) {
 		req = req_new("vps.reinstall");
 	} else {
@@ -586,16 +495,19 @@ static void step_simple(job *j)
 	rc = job_agent(req, &res, &e);
 	json_object_put(req);
 	if (rc == -ECANCELED) {
+		spec_release_free(&rel);
 		job_requeue(j->id);
 		return;
 	}
 	if (rc != 0) {
+		spec_release_free(&rel);
 		vps_state_from_host(j->vps_id, j->vps.domain, false);
 		job_finish(j->id, j->kind, j->vps_id, e.msg);
 		return;
 	}
 	apply_status(j->vps_id, res, false);
 	json_object_put(res);
+	spec_release_done(&rel);
 	job_finish(j->id, j->kind, j->vps_id, NULL);
 }
 
@@ -651,7 +563,8 @@ void job_run(int64_t job_id)
 	if (rc == -ENOENT) {
 		/* Gone already: a delete has nothing left to do; anything else cannot happen. */
 		job_finish(j.id, j.kind, j.vps_id,
-		           strcmp(j.kind, "vps.delete") == 0 || strcmp(j.kind, "vps.update") == 0
+		           strcmp(j.kind, "vps.delete") == 0 || strcmp(j.kind, "vps.update") == 0 ||
+		                           strcmp(j.kind, "vps.network") == 0
 		                   ? NULL
 		                   : "the VPS no longer exists");
 		return;

@@ -1,7 +1,8 @@
 /* resources.h — internals shared by xvpsd's resource handlers (api_plans/customers/templates/
- * pools/vps/jobs.c), the job engine (jobs.c) and demo.c: list paging, the agent client with
- * retries, the host lock that keeps the reconciler from racing creations, and the job steps
- * exposed to the unit tests. Nothing here answers HTTP except api_list_params' 422. */
+ * pools/vps/addresses/jobs.c), the job engine (jobs.c, vps_spec.c) and demo.c: list paging,
+ * the agent client with retries, the host lock that keeps the reconciler from racing creations,
+ * the job steps exposed to the unit tests and the handlers panel.h does not declare. Nothing
+ * here answers HTTP except api_list_params' 422 (and the handlers). */
 #ifndef XVPS_RESOURCES_H
 #define XVPS_RESOURCES_H
 
@@ -61,12 +62,37 @@ void jobs_host_unlock(void);
 int64_t job_claim_next(void);
 /* Runs one claimed job to done/failed (or back to queued when the process is stopping). */
 void job_run(int64_t job_id);
-/* Builds the VPS_SPEC (common/agent_proto.h) of a VPS from the database with the given power
- * ("running" | "stopped"). Returns a new object, or NULL when the VPS does not exist or the
- * database failed. */
-json_object *job_build_spec(int64_t vps_id, const char *power);
 /* Requeues jobs left "running" (crash recovery). Returns how many, or -1. */
 int jobs_requeue_running(void);
+
+/* ---- the VPS_SPEC (vps_spec.c) ------------------------------------------------------------- */
+/* Builds the VPS_SPEC (common/agent_proto.h) of a VPS from the database with the given power
+ * ("running" | "stopped"): active addresses only (routed /64s in "ipv6_routed"), the plan's
+ * smtp_block and the VPS's throttle_mbit. Returns a new object, or NULL when the VPS does not
+ * exist or the database failed. */
+json_object *job_build_spec(int64_t vps_id, const char *power);
+
+/* The address rows in state 'releasing' that a spec left out (ipam_releasing). */
+typedef struct spec_release {
+	int64_t vps_id;
+	int64_t *rowids;
+	size_t n;
+} spec_release;
+/* job_build_spec after noting the VPS's releasing rows in *rel (always initialised; release it
+ * with spec_release_done or spec_release_free, also when NULL is returned). */
+json_object *job_build_spec_release(int64_t vps_id, const char *power, spec_release *rel);
+/* The agent applied that spec (vps.ensure / vps.network): deletes the noted rows, so that their
+ * addresses are free again, audits it, and frees rel. A failure is logged (the rows stay
+ * releasing until the next successful network change). */
+void spec_release_done(spec_release *rel);
+void spec_release_free(spec_release *rel);
+
+/* ---- addresses and throttle (api_addresses.c) ---------------------------------------------- */
+void api_addresses_list(http_req *rq);   /* GET /vps/{id}/addresses */
+void api_addresses_add(http_req *rq);    /* POST /vps/{id}/addresses (admin) */
+void api_addresses_delete(http_req *rq); /* DELETE /vps/{id}/addresses/{address}[/{len}] */
+void api_throttle_set(http_req *rq);     /* PUT /vps/{id}/throttle (admin) */
+void api_throttle_lift(http_req *rq);    /* DELETE /vps/{id}/throttle (admin) */
 
 /* ---- templates (api_templates.c) ---------------------------------------------------------- */
 /* Asks the agent to make template "tpl-<id>" (disk_gib, optional source file). Returns as
