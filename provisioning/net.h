@@ -46,6 +46,14 @@ typedef struct net_counter {
 	bool present;         /* the vif existed at the last sweep */
 } net_counter;
 
+/* The rate a domain's vif was shaped to, and the vif's ifindex then (vps_net.c). */
+typedef struct net_shape {
+	char name[32];
+	char vifname[16];
+	int rate_mbit;
+	int ifindex;
+} net_shape;
+
 typedef struct net_ctx {
 	runner run;               /* the one runner */
 	bool enabled;             /* false: every call is a successful no-op */
@@ -55,6 +63,10 @@ typedef struct net_ctx {
 	pthread_mutex_t lock;     /* guards counters */
 	net_counter *counters;    /* n_counters entries, sorted by name */
 	size_t n_counters;
+	pthread_mutex_t shape_lock; /* guards shapes (vps_net.c; shaping.json in state_dir) */
+	net_shape *shapes;
+	size_t n_shapes;
+	bool shapes_loaded;
 } net_ctx;
 
 /* Fills ctx: creates state_dir (0700) and loads counters.json when present.
@@ -121,7 +133,8 @@ int shape_list_ifbs(net_ctx *ctx, char ***ifbs_out, size_t *n_out, char err[NET_
  * re-created: the new raw value is added whole; else the difference), persists counters.json
  * (atomic write) and, when out is not NULL, returns
  *   {"sampled_at": unix seconds, "domains": {"<name>": {"vifname", "present": bool,
- *    "rx_bytes", "tx_bytes", "rx_packets", "tx_packets"}}}   (guest's point of view)
+ *    "ifindex", "rx_bytes", "tx_bytes", "rx_packets", "tx_packets"}}}   (guest's point of view;
+ *    ifindex 0 when never seen)
  * An absent vif (domain stopped) keeps its totals. Works (reads the fake tree) even when
  * ctx->enabled is false. Returns 0 or -errno. */
 int netcount_sweep(net_ctx *ctx, const char *const *names, size_t n, json_object **out,

@@ -288,6 +288,11 @@ int net_ctx_init(net_ctx *ctx, runner run, bool enabled, const char *sysfs_net,
 	if (rc != 0)
 		return rc;
 	rc = pthread_mutex_init(&ctx->lock, NULL);
+	if (rc == 0) {
+		rc = pthread_mutex_init(&ctx->shape_lock, NULL);
+		if (rc != 0)
+			pthread_mutex_destroy(&ctx->lock);
+	}
 	if (rc != 0) {
 		free(ctx->counters);
 		ctx->counters = NULL;
@@ -303,7 +308,11 @@ void net_ctx_dispose(net_ctx *ctx)
 	free(ctx->counters);
 	ctx->counters = NULL;
 	ctx->n_counters = 0;
+	free(ctx->shapes);
+	ctx->shapes = NULL;
+	ctx->n_shapes = 0;
 	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->shape_lock);
 }
 
 /* ---- sysfs ------------------------------------------------------------------------------ */
@@ -607,6 +616,7 @@ static json_object *render(const net_ctx *ctx, const char *const *names, size_t 
 		if (json_object_object_add(o, "vifname", json_object_new_string(c->vifname)) != 0 ||
 		    json_object_object_add(o, "present", json_object_new_boolean(c->present)) !=
 		            0 ||
+		    json_object_object_add(o, "ifindex", json_object_new_int(c->ifindex)) != 0 ||
 		    add_u64(o, "rx_bytes", c->rx_bytes) != 0 ||
 		    add_u64(o, "tx_bytes", c->tx_bytes) != 0 ||
 		    add_u64(o, "rx_packets", c->rx_packets) != 0 ||

@@ -28,6 +28,169 @@ static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ..
 	va_end(ap);
 }
 
+/* ---- shaping memory ------------------------------------------------------------------------
+ * Xen re-creates a vif whenever the domain reboots, also from inside the guest without the agent
+ * knowing, and the new vif has no qdisc. So the agent remembers each domain's rate and the
+ * ifindex of the vif it shaped (<state_dir>/shaping.json); every counter sweep compares that with
+ * the vif's current ifindex and shapes a re-created vif again. */
+
+static int shape_idx(const net_ctx *net, const char *name)
+{
+	for (size_t i = 0; i < net->n_shapes; i++)
+		if (strcmp(net->shapes[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void shapes_save(net_ctx *net)
+{
+	json_object *arr = json_object_new_array();
+	char path[300];
+
+	for (size_t i = 0; i < net->n_shapes; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(net->shapes[i].name));
+		json_object_object_add(o, "vifname",
+		                       json_object_new_string(net->shapes[i].vifname));
+		json_object_object_add(o, "rate_mbit",
+		                       json_object_new_int(net->shapes[i].rate_mbit));
+		json_object_object_add(o, "ifindex", json_object_new_int(net->shapes[i].ifindex));
+		json_object_array_add(arr, o);
+	}
+	if (sfmt(path, sizeof(path), "%s/shaping.json", net->state_dir)) {
+		const char *txt = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN);
+		if (write_file_atomic(path, txt, strlen(txt), 0600) != 0)
+			log_warn("cannot write %s", path);
+	}
+	json_object_put(arr);
+}
+
+/* Loads shaping.json once; entries that do not validate are dropped. Caller holds the lock. */
+static void shapes_load(net_ctx *net)
+{
+	char path[300], *data = NULL;
+	size_t len = 0;
+	json_object *arr;
+
+	if (net->shapes_loaded)
+		return;
+	net->shapes_loaded = true;
+	if (!sfmt(path, sizeof(path), "%s/shaping.json", net->state_dir) ||
+	    read_file(path, 16 << 20, &data, &len) != 0)
+		return;
+	arr = json_tokener_parse(data);
+	free(data);
+	if (!arr || !json_object_is_type(arr, json_type_array)) {
+		log_warn("%s is not a JSON array: ignored", path);
+		json_object_put(arr);
+		return;
+	}
+	size_t n = json_object_array_length(arr);
+	net->shapes = calloc(n ? n : 1, sizeof(*net->shapes));
+	for (size_t i = 0; net->shapes && i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+		net_shape sh = {0};
+		char own[16];
+		const char *name =
+		        json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : NULL;
+		if (!name || !net_vifname_of(name, own) || strlen(name) >= sizeof(sh.name))
+			continue;
+		snprintf(sh.name, sizeof(sh.name), "%s", name);
+		snprintf(sh.vifname, sizeof(sh.vifname), "%s", own);
+		sh.rate_mbit =
+		        json_object_object_get_ex(o, "rate_mbit", &v) ? json_object_get_int(v) : 0;
+		sh.ifindex =
+		        json_object_object_get_ex(o, "ifindex", &v) ? json_object_get_int(v) : 0;
+		if (sh.rate_mbit < 1 || sh.rate_mbit > 100000)
+			continue;
+		net->shapes[net->n_shapes++] = sh;
+	}
+	json_object_put(arr);
+}
+
+/* The vif's ifindex from sysfs, 0 when it cannot be read. */
+static int vif_ifindex(const net_ctx *net, const char *vif)
+{
+	char path[300], *data = NULL;
+	size_t len = 0;
+	long long v = 0;
+
+	if (!sfmt(path, sizeof(path), "%s/%s/ifindex", net->sysfs_net, vif) ||
+	    read_file(path, 64, &data, &len) != 0)
+		return 0;
+	data[strcspn(data, "\n")] = '\0';
+	if (!parse_int_range(data, 1, 2147483647, &v))
+		v = 0;
+	free(data);
+	return (int)v;
+}
+
+/* Records (rate > 0) or forgets (rate 0) the shaping of a domain. */
+static void shape_note(net_ctx *net, const char *name, const char *vif, int rate, int ifindex)
+{
+	pthread_mutex_lock(&net->shape_lock);
+	shapes_load(net);
+	int i = shape_idx(net, name);
+	if (rate > 0) {
+		if (i < 0) {
+			net_shape *ns = realloc(net->shapes, (net->n_shapes + 1) * sizeof(*ns));
+			if (ns) {
+				net->shapes = ns;
+				i = (int)net->n_shapes++;
+				memset(&ns[i], 0, sizeof(ns[i]));
+			}
+		}
+		if (i >= 0) {
+			snprintf(net->shapes[i].name, sizeof(net->shapes[i].name), "%s", name);
+			snprintf(net->shapes[i].vifname, sizeof(net->shapes[i].vifname), "%s", vif);
+			net->shapes[i].rate_mbit = rate;
+			net->shapes[i].ifindex = ifindex;
+		}
+	} else if (i >= 0) {
+		net->shapes[i] = net->shapes[--net->n_shapes];
+	} else {
+		pthread_mutex_unlock(&net->shape_lock);
+		return; /* nothing changed */
+	}
+	shapes_save(net);
+	pthread_mutex_unlock(&net->shape_lock);
+}
+
+/* After a sweep: shapes again every remembered vif that is present with another ifindex. */
+static void shapes_refresh(net_ctx *net, json_object *sweep)
+{
+	json_object *doms = NULL;
+
+	if (!net->enabled || !json_object_object_get_ex(sweep, "domains", &doms))
+		return;
+	pthread_mutex_lock(&net->shape_lock);
+	shapes_load(net);
+	net_shape *todo = calloc(net->n_shapes ? net->n_shapes : 1, sizeof(*todo));
+	size_t n = 0;
+	for (size_t i = 0; todo && i < net->n_shapes; i++) {
+		json_object *d = NULL, *v = NULL;
+		if (!json_object_object_get_ex(doms, net->shapes[i].name, &d) ||
+		    !json_object_object_get_ex(d, "present", &v) || !json_object_get_boolean(v) ||
+		    !json_object_object_get_ex(d, "ifindex", &v))
+			continue;
+		if (json_object_get_int(v) != net->shapes[i].ifindex)
+			todo[n++] = net->shapes[i];
+	}
+	pthread_mutex_unlock(&net->shape_lock);
+	for (size_t i = 0; i < n; i++) {
+		char e[NET_ERRLEN] = "";
+		if (shape_apply(net, todo[i].vifname, todo[i].rate_mbit, e) == 0) {
+			log_info("%s: vif re-created, shaped again to %d Mbit/s", todo[i].name,
+			         todo[i].rate_mbit);
+			shape_note(net, todo[i].name, todo[i].vifname, todo[i].rate_mbit,
+			           vif_ifindex(net, todo[i].vifname));
+		} else {
+			log_warn("%s: shaping the re-created vif: %s", todo[i].name, e);
+		}
+	}
+	free(todo);
+}
+
 int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 {
 	char e[NET_ERRLEN] = "";
@@ -49,9 +212,13 @@ int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 
 	if (!ctx->net)
 		return 0;
-	rc = shape_apply(ctx->net, spec->vifname, shape_rate_mbit(spec), e);
+	int rate = shape_rate_mbit(spec);
+	rc = shape_apply(ctx->net, spec->vifname, rate, e);
 	if (rc)
 		set_err(err, rc, "net_mbit", "shaping of %s: %s", spec->name, e);
+	else if (ctx->net->enabled)
+		shape_note(ctx->net, spec->name, spec->vifname, rate,
+		           vif_ifindex(ctx->net, spec->vifname));
 	return rc;
 }
 
@@ -70,6 +237,7 @@ void vps_net_after_stop(vps_ctx *ctx, const char *name)
 
 	if (ctx->net && net_vifname_of(name, vif) && shape_remove(ctx->net, vif, e) != 0)
 		log_warn("shaping of %s after it stopped: %s", name, e);
+	/* The rate stays remembered: a vif that comes back is shaped again at the next sweep. */
 }
 
 int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err)
@@ -84,6 +252,8 @@ int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err)
 		return -EINVAL;
 	}
 	rc = shape_remove(ctx->net, vif, e);
+	if (rc == 0)
+		shape_note(ctx->net, name, vif, 0, 0);
 	if (rc == 0)
 		rc = nf_remove(ctx->net, vif, e);
 	if (rc == 0)
@@ -136,6 +306,8 @@ int vps_net_counters(vps_ctx *ctx, const char *const *names, size_t n, json_obje
 	rc = netcount_sweep(ctx->net, names, n, out, e);
 	if (rc)
 		set_err(err, rc, NULL, "counter sweep: %s", e);
+	else
+		shapes_refresh(ctx->net, *out);
 	return rc;
 }
 

@@ -329,13 +329,13 @@ Test(netcount, json_shape_is_exact)
 	cr_assert(json_object_object_get_ex(out, "domains", &doms));
 	cr_assert(json_object_is_type(doms, json_type_object));
 	cr_assert_eq(json_object_object_length(doms), 2);
-	static const char *const keys[] = {"vifname",  "present",    "rx_bytes",
+	static const char *const keys[] = {"vifname",  "present",    "ifindex",   "rx_bytes",
 	                                   "tx_bytes", "rx_packets", "tx_packets"};
 	for (size_t i = 0; i < 2; i++) {
 		json_object *d;
 		cr_assert(json_object_object_get_ex(doms, names[i], &d));
-		cr_assert_eq(json_object_object_length(d), 6);
-		for (size_t k = 0; k < 6; k++)
+		cr_assert_eq(json_object_object_length(d), 7);
+		for (size_t k = 0; k < 7; k++)
 			cr_assert(json_object_object_get_ex(d, keys[k], NULL), "no %s", keys[k]);
 		cr_assert(json_object_object_get_ex(d, "vifname", &v));
 		cr_assert_str_eq(json_object_get_string(v), i == 0 ? "xvif3" : "xvif9");
