@@ -36,7 +36,8 @@
  *           (0 = not throttled), "smtp_block": bool}   vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
- *             "net": {"enabled": bool}}   (false: the agent manages no chains/qdiscs)
+ *             "net": {"enabled": bool (false: the agent manages no chains/qdiscs),
+ *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)}}
  */
 #ifndef XVPS_AGENT_PROTO_H
 #define XVPS_AGENT_PROTO_H

@@ -64,6 +64,8 @@ typedef struct net_ctx {
 	net_counter *counters;    /* n_counters entries, sorted by name */
 	size_t n_counters;
 	pthread_mutex_t shape_lock; /* guards shapes (vps_net.c; shaping.json in state_dir) */
+	pthread_mutex_t nf_lock;    /* one *tables transaction at a time: ebtables-nft loses
+	                               concurrent chain deletions ("RULE_DELETE failed") */
 	net_shape *shapes;
 	size_t n_shapes;
 	bool shapes_loaded;

@@ -293,6 +293,13 @@ int net_ctx_init(net_ctx *ctx, runner run, bool enabled, const char *sysfs_net,
 		if (rc != 0)
 			pthread_mutex_destroy(&ctx->lock);
 	}
+	if (rc == 0) {
+		rc = pthread_mutex_init(&ctx->nf_lock, NULL);
+		if (rc != 0) {
+			pthread_mutex_destroy(&ctx->lock);
+			pthread_mutex_destroy(&ctx->shape_lock);
+		}
+	}
 	if (rc != 0) {
 		free(ctx->counters);
 		ctx->counters = NULL;
@@ -313,6 +320,7 @@ void net_ctx_dispose(net_ctx *ctx)
 	ctx->n_shapes = 0;
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->shape_lock);
+	pthread_mutex_destroy(&ctx->nf_lock);
 }
 
 /* ---- sysfs ------------------------------------------------------------------------------ */

@@ -263,29 +263,35 @@ static const char *first_line(const runner_result *res, char *buf, size_t len)
 	return buf;
 }
 
-/* 1 when chain exists in table, 0 when not, -errno when the tool could not run. */
+/* 1 when chain exists in table, 0 when not, -errno when the tool could not run or kept
+ * failing (a listing can collide with another writer's transaction: retried). */
 static int chain_exists(net_ctx *ctx, char table, const char *chain, char err[NET_ERRLEN])
 {
 	const char *argv_ip[] = {tool_of(table), "-w", "-S", chain, NULL};
 	const char *argv_eb[] = {"ebtables", "-L", chain, NULL};
 	runner_result res;
-	int rc;
+	int rc = -EIO;
 
-	runner_result_init(&res);
-	rc = runner_run(&ctx->run, table == 'e' ? argv_eb : argv_ip, NULL, 0, NF_TIMEOUT_MS, &res);
-	if (rc) {
-		errf(err, "%s: cannot run: %s", tool_of(table), strerror(-rc));
-	} else if (res.exit_status == 0) {
-		rc = 1;
-	} else if (res.exit_status == 1 || res.exit_status == 2 || res.exit_status == 255) {
-		rc = 0; /* "No chain/target/match by that name" */
-	} else {
-		char line[200];
-		errf(err, "%s -S %s: %s", tool_of(table), chain,
-		     first_line(&res, line, sizeof(line)));
-		rc = -EIO;
+	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
+		runner_result_init(&res);
+		rc = runner_run(&ctx->run, table == 'e' ? argv_eb : argv_ip, NULL, 0, NF_TIMEOUT_MS,
+		                &res);
+		if (rc) {
+			errf(err, "%s: cannot run: %s", tool_of(table), strerror(-rc));
+		} else if (res.exit_status == 0) {
+			rc = 1;
+		} else if (res.exit_status == 1 || res.exit_status == 2 || res.exit_status == 255) {
+			rc = 0; /* "No chain/target/match by that name" */
+		} else {
+			char line[200];
+			errf(err, "%s %s %s: %s", tool_of(table), table == 'e' ? "-L" : "-S", chain,
+			     first_line(&res, line, sizeof(line)));
+			rc = -EIO;
+		}
+		runner_result_dispose(&res);
+		if (rc != -EIO)
+			break;
 	}
-	runner_result_dispose(&res);
 	return rc;
 }
 
@@ -322,7 +328,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 
 static const char k_tables[] = {'e', '4', '6'};
 
-int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+static int base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
 {
 	if (!ctx->enabled)
 		return 0;
@@ -364,7 +370,7 @@ int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
 	return 0;
 }
 
-int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
+static int apply_locked(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
 {
 	char ch[32];
 
@@ -418,7 +424,7 @@ static void delete_hook(net_ctx *ctx, char table, const char *vif, const char *s
 	runner_result_dispose(&res);
 }
 
-int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 {
 	char ch[32];
 
@@ -467,6 +473,37 @@ int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 			return rc;
 	}
 	return 0;
+}
+
+/* One *tables transaction sequence at a time within the agent (net_ctx.nf_lock). */
+int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+{
+	int rc;
+
+	pthread_mutex_lock(&ctx->nf_lock);
+	rc = base_ensure(ctx, err);
+	pthread_mutex_unlock(&ctx->nf_lock);
+	return rc;
+}
+
+int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
+{
+	int rc;
+
+	pthread_mutex_lock(&ctx->nf_lock);
+	rc = apply_locked(ctx, spec, err);
+	pthread_mutex_unlock(&ctx->nf_lock);
+	return rc;
+}
+
+int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+{
+	int rc;
+
+	pthread_mutex_lock(&ctx->nf_lock);
+	rc = remove_locked(ctx, vifname, err);
+	pthread_mutex_unlock(&ctx->nf_lock);
+	return rc;
 }
 
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN])

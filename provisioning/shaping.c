@@ -103,11 +103,20 @@ static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
 	char line[256];
 	int rc;
 
-	runner_result_init(&res);
-	rc = runner_run(&ctx->run, argv, NULL, 0, SHAPE_TIMEOUT_MS, &res);
-	if (runner_ok(rc, &res)) {
+	/* tc exits 2 with "Dump was interrupted" when another netlink change (another vif coming
+	 * or going) lands during its dump: nothing was done, so run it again. */
+	for (int attempt = 0;; attempt++) {
+		runner_result_init(&res);
+		rc = runner_run(&ctx->run, argv, NULL, 0, SHAPE_TIMEOUT_MS, &res);
+		if (runner_ok(rc, &res)) {
+			runner_result_dispose(&res);
+			return 0;
+		}
+		if (rc != 0 || attempt >= 4 || !res.err || !strstr(res.err, "Dump was interrupted"))
+			break;
 		runner_result_dispose(&res);
-		return 0;
+		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
 	}
 	first_line(res.err, line);
 	if (rc == 0 && !res.timed_out && tolerate_absent && absent_error(line)) {

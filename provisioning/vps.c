@@ -137,6 +137,7 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 	json_object *net = json_object_new_object();
 	json_object_object_add(net, "enabled",
 	                       json_object_new_boolean(ctx->net && ctx->net->enabled));
+	json_object_object_add(net, "rate_mbit", json_object_new_int(vps_net_rate(ctx, name)));
 	json_object_object_add(o, "net", net);
 	*status_out = o;
 	return 0;

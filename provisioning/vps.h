@@ -57,7 +57,8 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
 
 /* VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
- * "cpu_cap_pct","disk_bytes","config_path":str|null,"cpu_ns"}. "stopped" when the domain is
+ * "cpu_cap_pct","disk_bytes","config_path":str|null,"cpu_ns",
+ * "net":{"enabled":bool,"rate_mbit":int}}. "stopped" when the domain is
  * not running but a disk or config exists. Returns 0 or -errno. */
 int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err *err);
 
@@ -84,6 +85,8 @@ int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 /* Sweeps the domain's counters right before its vif goes away (failures are logged). */
 void vps_net_sweep_one(vps_ctx *ctx, const char *name);
+/* The rate (Mbit/s) the domain's vif is shaped to while it runs; 0 = unlimited or unknown. */
+int vps_net_rate(vps_ctx *ctx, const char *name);
 /* Drops the ifb/qdiscs of a stopped domain (failures are logged). */
 void vps_net_after_stop(vps_ctx *ctx, const char *name);
 /* Removes shaping, chains and counters of a domain. Absent is success. */

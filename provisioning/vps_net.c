@@ -191,6 +191,21 @@ static void shapes_refresh(net_ctx *net, json_object *sweep)
 	free(todo);
 }
 
+int vps_net_rate(vps_ctx *ctx, const char *name)
+{
+	int rate = 0, i;
+
+	if (!ctx->net || !ctx->net->enabled)
+		return 0;
+	pthread_mutex_lock(&ctx->net->shape_lock);
+	shapes_load(ctx->net);
+	i = shape_idx(ctx->net, name);
+	if (i >= 0)
+		rate = ctx->net->shapes[i].rate_mbit;
+	pthread_mutex_unlock(&ctx->net->shape_lock);
+	return rate;
+}
+
 int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 {
 	char e[NET_ERRLEN] = "";
