@@ -91,7 +91,7 @@ run: deps
 
 # ASan+UBSan build, Criterion unit suites, the curl walk and the API suite (Criterion, last).
 test: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests build/asan/api-tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests build/asan/api-tests build/asan/xvps-nettest
 	@scripts/test.sh build/asan
 
 test-unit: deps
@@ -102,7 +102,7 @@ test-unit: deps
 .PHONY: test-netns
 test-netns: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest
-	@tests/netns/run.sh build/asan
+	@scripts/test.sh build/asan netns
 
 test-api: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/api-tests

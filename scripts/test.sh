@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|api|all] — what `make test` runs on an ASan+UBSan build: the Criterion
-# unit suites, then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
+# test.sh BUILD [unit|netns|api|all] — what `make test` runs on an ASan+UBSan build: the
+# Criterion unit suites, then (netns) the real-kernel networking suite tests/netns/run.sh (root
+# only; it says why it skips otherwise), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
 # Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
 # suite fails or any output holds a sanitizer report. Signals only the pids it started.
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -8,9 +9,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|netns|api|all]}
 what=${2:-all}
-case $what in unit | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | netns | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -161,12 +162,19 @@ crash_test() {
 	echo "crash: all steps passed"
 }
 
-if [ "$what" != api ]; then
+if [ "$what" = all ] || [ "$what" = unit ]; then
 	"$build/unit-tests" --jobs 2 2>&1 | tee "$logs/unit.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("unit suites")
 fi
 
-if [ "$what" != unit ]; then
+# Real packets through the real kernel's chains and qdiscs, in namespaces of its own (skips,
+# saying why, when not root).
+if [ "$what" = all ] || [ "$what" = netns ]; then
+	tests/netns/run.sh "$build" 2>&1 | tee "$logs/netns.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("real-kernel networking suite (tests/netns/run.sh)")
+fi
+
+if [ "$what" = all ] || [ "$what" = api ]; then
 	# The dom0 namespace comes first, so /run/netns is a shared mount before any agent starts
 	# (the guests' namespaces, made inside the agent's mount namespace, stay visible here).
 	if [ "$(id -u)" != 0 ]; then
