@@ -9,6 +9,7 @@ pkgs=(
   libvncserver-dev libvterm-dev libwslay-dev
   libdevmapper-dev liblvm2-dev libxen-dev
   iproute2 iptables curl jq wrk procps
+  novnc chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
