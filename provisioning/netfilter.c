@@ -107,15 +107,9 @@ static char *sb_take(sbuf *b)
 /* "2001:db8:1:2::/64" -> true when it is a valid routed prefix (same rule as spec.c). */
 static bool prefix6_ok(const char *s)
 {
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	long long len;
+	int len = 0;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
-		return false;
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	return parse_ipv6(addr, NULL) && parse_int_range(slash + 1, 48, 64, &len);
+	return parse_cidr(6, s, NULL, &len, NULL) && len >= 48 && len <= 64;
 }
 
 /* Re-checks every value of spec that reaches a rule. */

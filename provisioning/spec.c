@@ -82,23 +82,14 @@ static bool check_ipv6(const char *s, const char **why)
 /* "2001:db8:1:2::/64": an IPv6 network, prefix 48..64, host bits zero. */
 static bool check_prefix6(const char *s, const char **why)
 {
-	char addr[64];
-	uint8_t b[16];
-	const char *slash = strchr(s, '/');
-	long long len;
+	int len = 0;
 
-	*why = "is not an IPv6 network of length 48..64 (like 2001:db8:1:2::/64)";
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+	if (!parse_cidr(6, s, NULL, &len, why))
 		return false;
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	if (!parse_ipv6(addr, b) || !parse_int_range(slash + 1, 48, 64, &len))
+	if (len < 48 || len > 64) {
+		*why = "is not an IPv6 network of length 48..64 (like 2001:db8:1:2::/64)";
 		return false;
-	for (int bit = (int)len; bit < 128; bit++)
-		if (b[bit / 8] & (0x80 >> (bit % 8))) {
-			*why = "has host bits set after its prefix length";
-			return false;
-		}
+	}
 	return true;
 }
 

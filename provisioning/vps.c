@@ -514,15 +514,15 @@ static bool is_known(const char *name, const char *const *known, size_t n)
 	return false;
 }
 
-static void report(json_object *arr, const char *kind, const char *name, const char *action,
-                   const char *error)
+void vps_report_orphan(json_object *arr, const char *kind, const char *name, const char *action,
+                       const char *error)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "kind", json_object_new_string(kind));
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "action", json_object_new_string(action));
-	if (error)
+	if (error && *error)
 		json_object_object_add(o, "error", json_object_new_string(error));
 	json_object_array_add(arr, o);
 }
@@ -563,9 +563,9 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 		hverr[0] = '\0';
 		if (ctx->hv->ops->destroy(ctx->hv, names[i], hverr) == 0 &&
 		    ctx->hv->ops->forget(ctx->hv, names[i], hverr) == 0)
-			report(arr, "domain", names[i], "destroyed", NULL);
+			vps_report_orphan(arr, "domain", names[i], "destroyed", NULL);
 		else
-			report(arr, "domain", names[i], "destroyed", hverr);
+			vps_report_orphan(arr, "domain", names[i], "destroyed", hverr);
 	}
 	free_names(names, n);
 	names = NULL;
@@ -592,9 +592,9 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 		if (!sfmt(path, sizeof(path), "%s/%s", ctx->config_dir, de->d_name))
 			continue;
 		if (unlink(path) == 0 || errno == ENOENT)
-			report(arr, "config", name, "removed", NULL);
+			vps_report_orphan(arr, "config", name, "removed", NULL);
 		else
-			report(arr, "config", name, "removed", strerror(errno));
+			vps_report_orphan(arr, "config", name, "removed", strerror(errno));
 	}
 	if (dh)
 		closedir(dh);
@@ -610,9 +610,9 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 			continue;
 		sterr[0] = '\0';
 		if (ctx->st->ops->disk_quarantine(ctx->st, names[i], sterr) == 0)
-			report(arr, "disk", names[i], "quarantined", NULL);
+			vps_report_orphan(arr, "disk", names[i], "quarantined", NULL);
 		else
-			report(arr, "disk", names[i], "quarantined", sterr);
+			vps_report_orphan(arr, "disk", names[i], "quarantined", sterr);
 	}
 	free_names(names, n);
 	/* Chains and ifb devices */

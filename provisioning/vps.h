@@ -101,6 +101,10 @@ int vps_net_counters(vps_ctx *ctx, const char *const *names, size_t n, json_obje
 int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, json_object *arr,
                       vps_err *err);
 
+/* Appends {"kind","name","action"[,"error" when error is non-empty]} to a reconcile report. */
+void vps_report_orphan(json_object *arr, const char *kind, const char *name, const char *action,
+                       const char *error);
+
 /* The config file path of a domain: <config_dir>/<name>.cfg. False when it does not fit. */
 bool vps_config_path(const vps_ctx *ctx, const char *name, char *out, size_t outlen);
 

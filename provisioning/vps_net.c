@@ -336,19 +336,6 @@ static bool vif_known(const char *vif, const char *const *known, size_t n_known)
 	return false;
 }
 
-static void report(json_object *arr, const char *kind, const char *name, const char *action,
-                   const char *error)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "kind", json_object_new_string(kind));
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "action", json_object_new_string(action));
-	if (error && *error)
-		json_object_object_add(o, "error", json_object_new_string(error));
-	json_object_array_add(arr, o);
-}
-
 int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, json_object *arr,
                       vps_err *err)
 {
@@ -367,7 +354,7 @@ int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, js
 		if (!vif_known(names[i], known, n_known)) {
 			e[0] = '\0';
 			nf_remove(ctx->net, names[i], e);
-			report(arr, "chain", names[i], "removed", e);
+			vps_report_orphan(arr, "chain", names[i], "removed", e);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -393,7 +380,7 @@ int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, js
 		e[0] = '\0';
 		if (valid_vifname(vif, NULL))
 			shape_remove(ctx->net, vif, e);
-		report(arr, "ifb", names[i], "removed", e);
+		vps_report_orphan(arr, "ifb", names[i], "removed", e);
 		free(names[i]);
 	}
 	free(names);
