@@ -22,34 +22,12 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "sim_internal.h"
 #include "simnet.h"
 
 extern char **environ;
 
 #define SIM_LOAD_DIV 20 /* load 0.05: a guest uses 1/20 of each vcpu */
-
-typedef struct sim_priv {
-	pthread_mutex_t lock; /* guards next-domid and the children table */
-	char guest_path[256];
-	pid_t *children; /* simguests spawned (and not yet reaped) by this process */
-	size_t n_children;
-	size_t cap_children;
-	simnet_ctx net; /* veth pairs and namespaces (simnet.c); disabled by default */
-} sim_priv;
-
-typedef struct sim_dom {
-	bool running;
-	int domid;
-	int vcpus;
-	int64_t memory_mib;
-	int cpu_weight;
-	int cap;
-	pid_t pid;
-	uint64_t started_mono; /* CLOCK_MONOTONIC ns at the last start */
-	int64_t started_at;    /* unix seconds at the last start */
-	uint64_t cpu_ns_acc;   /* CPU ns of earlier runs */
-	bool resume;           /* parked at agent exit: start again at agent start */
-} sim_dom;
 
 static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void errf(char *err, const char *fmt, ...)
@@ -63,12 +41,6 @@ static void errf(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-static sim_priv *P(hv_driver *d)
-{
-	return d->priv;
-}
-
-/* Domain names reach file names and argv: [A-Za-z0-9_.-]{1,64}, no leading '.'. */
 static bool sim_name_ok(const char *s)
 {
 	size_t n;
@@ -83,129 +55,6 @@ static bool sim_name_ok(const char *s)
 			return false;
 	}
 	return true;
-}
-
-static bool state_path(hv_driver *d, const char *name, const char *ext, char *out, size_t len)
-{
-	return sfmt(out, len, "%s/sim/%s%s", d->state_dir, name, ext);
-}
-
-/* ---- children table --------------------------------------------------------------------- */
-
-static void child_add(hv_driver *d, pid_t pid)
-{
-	sim_priv *p = P(d);
-
-	pthread_mutex_lock(&p->lock);
-	if (p->n_children == p->cap_children) {
-		size_t ncap = p->cap_children ? p->cap_children * 2 : 16;
-		pid_t *n = realloc(p->children, ncap * sizeof(*n));
-		if (n) {
-			p->children = n;
-			p->cap_children = ncap;
-		}
-	}
-	if (p->n_children < p->cap_children)
-		p->children[p->n_children++] = pid;
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Reaps pid when it is one of our own children and has exited. Returns true when pid is our
- * child and is now gone (reaped), false when it is not ours or still running. A pid in the
- * table cannot have been reused, since it stays unreaped until we reap it here. */
-static bool child_reap(hv_driver *d, pid_t pid, bool *ours)
-{
-	sim_priv *p = P(d);
-	bool gone = false;
-
-	*ours = false;
-	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < p->n_children; i++) {
-		if (p->children[i] != pid)
-			continue;
-		*ours = true;
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-		if (r == pid || (r < 0 && errno == ECHILD)) {
-			p->children[i] = p->children[--p->n_children];
-			gone = true;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return gone;
-}
-
-/* True when pid is alive and is the simguest of this domain: its argv holds "--name NAME".
- * A zombie has an empty cmdline, so it does not count. */
-static bool guest_is(pid_t pid, const char *name)
-{
-	char path[64], buf[1024];
-	ssize_t n;
-	int fd;
-
-	if (pid <= 1)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
-		char *next = a + strlen(a) + 1;
-		if (strcmp(a, "--name") == 0 && next < buf + n && strcmp(next, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool guest_alive(hv_driver *d, pid_t pid, const char *name)
-{
-	bool ours;
-
-	if (pid <= 0)
-		return false;
-	if (child_reap(d, pid, &ours))
-		return false;
-	return guest_is(pid, name);
-}
-
-/* Waits up to timeout_ms for the guest to be gone. */
-static bool wait_gone(hv_driver *d, pid_t pid, const char *name, int timeout_ms)
-{
-	uint64_t deadline = now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	for (;;) {
-		if (!guest_alive(d, pid, name)) {
-			/* It may have exited between the reap and the cmdline check: a zombie
-			 * child of ours is reaped here, so no /proc entry outlives "gone". */
-			bool ours;
-			if (child_reap(d, pid, &ours) || !ours)
-				return true;
-		}
-		if (now_mono_ns() >= deadline)
-			return false;
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* Stops the guest: sig first, after grace_ms SIGKILL. Returns 0 or -ETIMEDOUT. */
-static int stop_guest(hv_driver *d, pid_t pid, const char *name, int sig, int grace_ms)
-{
-	if (!guest_alive(d, pid, name))
-		return 0;
-	if (sig != SIGKILL) {
-		kill(pid, sig);
-		if (wait_gone(d, pid, name, grace_ms))
-			return 0;
-	}
-	if (guest_is(pid, name))
-		kill(pid, SIGKILL);
-	return wait_gone(d, pid, name, 5000) ? 0 : -ETIMEDOUT;
 }
 
 /* ---- state files ------------------------------------------------------------------------ */
@@ -343,71 +192,6 @@ static int alloc_domid(hv_driver *d, int *domid_out, char *err)
 
 /* ---- spawning ---------------------------------------------------------------------------- */
 
-/* Starts the simguest detached (own session and process group, stdio on /dev/null, default
- * signal dispositions and an empty mask whatever the agent's threads block) and waits until
- * its console socket exists. */
-static int spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, char *err)
-{
-	sim_priv *p = P(d);
-	char domid_s[16], sock[512];
-	const char *argv[] = {p->guest_path, "--name", name,         "--domid",
-	                      domid_s,       "--dir",  d->state_dir, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defs;
-	pid_t pid;
-	int rc;
-	struct timespec ts = {0, 10 * 1000 * 1000};
-	uint64_t deadline;
-	struct stat st;
-
-	snprintf(domid_s, sizeof(domid_s), "%d", domid);
-	if (!state_path(d, name, ".console", sock, sizeof(sock)))
-		return -ENAMETOOLONG;
-	unlink(sock);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&defs);
-	sigdelset(&defs, SIGKILL);
-	sigdelset(&defs, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defs);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                        POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, p->guest_path, &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (rc) {
-		errf(err, "cannot start %s: %s", p->guest_path, strerror(rc));
-		return -rc;
-	}
-	child_add(d, pid);
-	deadline = now_mono_ns() + 5000000000ull;
-	for (;;) {
-		bool ours;
-		if (child_reap(d, pid, &ours)) {
-			errf(err, "%s exited at start (is it a valid xvps-simguest?)",
-			     p->guest_path);
-			return -ECHILD;
-		}
-		if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			break;
-		if (now_mono_ns() >= deadline) {
-			stop_guest(d, pid, name, SIGKILL, 0);
-			errf(err, "simguest of %s did not open its console", name);
-			return -ETIMEDOUT;
-		}
-		nanosleep(&ts, NULL);
-	}
-	*pid_out = pid;
-	return 0;
-}
-
 /* ---- config ------------------------------------------------------------------------------ */
 
 /* Reads the few keys the sim needs from an xl.cfg with libxlutil (the parser xl uses), which
@@ -483,7 +267,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 		return -EINVAL;
 	}
 	rc = load_dom(d, name, &old, err);
-	if (rc == 0 && old.running && guest_alive(d, old.pid, name)) {
+	if (rc == 0 && old.running && sim_guest_alive(d, old.pid, name)) {
 		errf(err, "Domain with name \"%s\" already exists", name);
 		return -EEXIST;
 	}
@@ -502,7 +286,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	rc = simnet_create(&P(d)->net, d->state_dir, name, cfg_path, err); /* vif hotplug */
 	if (rc)
 		return rc;
-	rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+	rc = sim_spawn_guest(d, name, dom.domid, &dom.pid, err);
 	if (rc) {
 		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 		return rc;
@@ -512,7 +296,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	dom.started_at = now_unix();
 	rc = save_dom(d, name, &dom, err);
 	if (rc) {
-		stop_guest(d, dom.pid, name, SIGKILL, 0);
+		sim_stop_guest(d, dom.pid, name, SIGKILL, 0);
 		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 	}
 	return rc;
@@ -542,7 +326,7 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 	if (rc)
 		return rc;
 	if (dom.running) {
-		rc = stop_guest(d, dom.pid, name, sig, grace_ms);
+		rc = sim_stop_guest(d, dom.pid, name, sig, grace_ms);
 		if (rc) {
 			errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
 			return rc;
@@ -578,13 +362,13 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 		return -EINVAL;
 	}
 	rc = load_dom(d, name, &dom, err);
-	if (rc == -ENOENT || (rc == 0 && (!dom.running || !guest_alive(d, dom.pid, name)))) {
+	if (rc == -ENOENT || (rc == 0 && (!dom.running || !sim_guest_alive(d, dom.pid, name)))) {
 		errf(err, "domain %s is not running", name);
 		return -ESRCH;
 	}
 	if (rc)
 		return rc;
-	rc = stop_guest(d, dom.pid, name, SIGTERM, 5000);
+	rc = sim_stop_guest(d, dom.pid, name, SIGTERM, 5000);
 	if (rc) {
 		errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
 		return rc;
@@ -600,7 +384,7 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	/* The old run's vifs go, new ones come (new ifindex, like Xen). */
 	rc = simnet_start(&P(d)->net, d->state_dir, name, err);
 	if (rc == 0)
-		rc = spawn_guest(d, name, dom.domid, &dom.pid, err);
+		rc = sim_spawn_guest(d, name, dom.domid, &dom.pid, err);
 	if (rc) {
 		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 		dom.domid = -1;
@@ -629,7 +413,7 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 		return 0;
 	if (rc)
 		return rc;
-	if (dom.running && !guest_alive(d, dom.pid, name)) {
+	if (dom.running && !sim_guest_alive(d, dom.pid, name)) {
 		/* The guest died behind our back (crash, host reboot): record it stopped. */
 		unlink_console(d, name);
 		mark_stopped(&dom);
@@ -747,7 +531,7 @@ int hv_sim_park_all(hv_driver *d, char *err)
 
 		if (load_dom(d, names[i], &dom, err) != 0 || !dom.running)
 			continue;
-		rc = stop_guest(d, dom.pid, names[i], SIGTERM, 5000);
+		rc = sim_stop_guest(d, dom.pid, names[i], SIGTERM, 5000);
 		if (rc) {
 			errf(err, "simguest %d of %s does not die", (int)dom.pid, names[i]);
 			first = first ? first : rc;
@@ -784,7 +568,7 @@ int hv_sim_resume_all(hv_driver *d, char *err)
 		if (rc == 0)
 			rc = simnet_start(&P(d)->net, d->state_dir, names[i], err);
 		if (rc == 0)
-			rc = spawn_guest(d, names[i], dom.domid, &dom.pid, err);
+			rc = sim_spawn_guest(d, names[i], dom.domid, &dom.pid, err);
 		if (rc) {
 			simnet_stop(&P(d)->net, d->state_dir, names[i], NULL);
 			dom.domid = -1;
