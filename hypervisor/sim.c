@@ -23,6 +23,7 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "sim_internal.h"
+#include "xlcfg.h"
 #include "simnet.h"
 
 extern char **environ;
@@ -198,42 +199,21 @@ static int alloc_domid(hv_driver *d, int *domid_out, char *err)
  * also proves the file is a valid config. */
 static int read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *err)
 {
-	char *data = NULL, *report = NULL;
-	size_t len = 0, rlen = 0;
-	FILE *rep = open_memstream(&report, &rlen);
 	XLU_Config *cfg = NULL;
 	const char *cname = NULL;
 	long v;
-	int rc;
+	int rc = xlcfg_load(cfg_path, &cfg, err, HV_ERRLEN);
 
-	if (!rep)
-		return -ENOMEM;
-	rc = read_file(cfg_path, 1 << 20, &data, &len);
-	if (rc) {
-		errf(err, "cannot read %s: %s", cfg_path, strerror(-rc));
-		goto out;
-	}
-	cfg = xlu_cfg_init(rep, cfg_path);
-	if (!cfg) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = xlu_cfg_readdata(cfg, data, (int)len);
-	if (rc) {
-		fflush(rep);
-		errf(err, "config %s does not parse: %s", cfg_path, report ? report : "");
-		rc = -EINVAL;
-		goto out;
-	}
+	if (rc)
+		return rc;
+	rc = -EINVAL;
 	if (xlu_cfg_get_string(cfg, "name", &cname, 1) || strcmp(cname, name) != 0) {
 		errf(err, "config %s does not name domain %s", cfg_path, name);
-		rc = -EINVAL;
 		goto out;
 	}
 	dom->vcpus = xlu_cfg_get_bounded_long(cfg, "vcpus", 1, 64, &v, 1) ? 1 : (int)v;
 	if (xlu_cfg_get_bounded_long(cfg, "memory", 16, 1048576, &v, 1)) {
 		errf(err, "config %s has no valid memory=", cfg_path);
-		rc = -EINVAL;
 		goto out;
 	}
 	dom->memory_mib = v;
@@ -242,11 +222,7 @@ static int read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *
 	dom->cap = xlu_cfg_get_bounded_long(cfg, "cap", 0, dom->vcpus * 100, &v, 1) ? 0 : (int)v;
 	rc = 0;
 out:
-	if (cfg)
-		xlu_cfg_destroy(cfg);
-	fclose(rep);
-	free(report);
-	free(data);
+	xlu_cfg_destroy(cfg);
 	return rc;
 }
 

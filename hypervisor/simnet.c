@@ -1,6 +1,7 @@
 /* simnet.c — veth pairs and network namespaces for sim domains (see simnet.h). Values reach
  * argv only after they passed common/validate.h; commands run only through the runner. */
 #include "simnet.h"
+#include "xlcfg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -281,31 +282,14 @@ bool simnet_render_vif(const simnet_vif *vif, char *out, size_t outlen)
 int simnet_read_cfg(const char *cfg_path, simnet_vif vifs[SIMNET_MAX_VIFS], size_t *n_out,
                     char *err)
 {
-	char *data = NULL, *report = NULL;
-	size_t len = 0, rlen = 0;
-	FILE *rep = open_memstream(&report, &rlen);
 	XLU_Config *cfg = NULL;
 	XLU_ConfigList *list = NULL;
 	int rc, count = 0;
 
 	*n_out = 0;
-	if (!rep)
-		return -ENOMEM;
-	rc = read_file(cfg_path, 1 << 20, &data, &len);
-	if (rc) {
-		errf(err, "cannot read %s: %s", cfg_path, strerror(-rc));
-		goto out;
-	}
-	cfg = xlu_cfg_init(rep, cfg_path);
-	if (!cfg) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (xlu_cfg_readdata(cfg, data, (int)len)) {
-		errf(err, "config %s does not parse", cfg_path);
-		rc = -EINVAL;
-		goto out;
-	}
+	rc = xlcfg_load(cfg_path, &cfg, err, HV_ERRLEN);
+	if (rc)
+		return rc;
 	rc = xlu_cfg_get_list(cfg, "vif", &list, &count, 1);
 	if (rc == ESRCH) { /* no vif: a domain without network */
 		rc = 0;
@@ -338,11 +322,7 @@ int simnet_read_cfg(const char *cfg_path, simnet_vif vifs[SIMNET_MAX_VIFS], size
 	*n_out = (size_t)count;
 	rc = 0;
 out:
-	if (cfg)
-		xlu_cfg_destroy(cfg);
-	fclose(rep);
-	free(report);
-	free(data);
+	xlu_cfg_destroy(cfg);
 	return rc;
 }
 

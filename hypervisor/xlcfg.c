@@ -326,3 +326,41 @@ int xlcfg_parse_check(const char *cfg, char *err, size_t errlen)
 	free(report);
 	return rc;
 }
+
+int xlcfg_load(const char *path, XLU_Config **cfg_out, char *err, size_t errlen)
+{
+	char *data = NULL, *report = NULL;
+	size_t len = 0, rlen = 0;
+	FILE *rep = open_memstream(&report, &rlen);
+	XLU_Config *cfg = NULL;
+	int rc;
+
+	*cfg_out = NULL;
+	if (!rep)
+		return -ENOMEM;
+	rc = read_file(path, 1 << 20, &data, &len);
+	if (rc) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	cfg = xlu_cfg_init(rep, path);
+	if (!cfg) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (xlu_cfg_readdata(cfg, data, (int)len)) {
+		fflush(rep);
+		snprintf(err, errlen, "config %s does not parse: %s", path, report ? report : "");
+		xlu_cfg_destroy(cfg);
+		cfg = NULL;
+		rc = -EINVAL;
+		goto out;
+	}
+	*cfg_out = cfg;
+out:
+	fclose(rep);
+	free(report);
+	free(data);
+	return rc;
+}

@@ -10,25 +10,25 @@
 typedef enum xl_guest_type { XL_PVH = 0, XL_PV, XL_HVM } xl_guest_type;
 
 typedef struct xlcfg_spec {
-	const char *name;       /* Xen domain name, valid_domain_name() */
+	const char *name; /* Xen domain name, valid_domain_name() */
 	xl_guest_type type;
 	/* PV/PVH boot: kernel image in dom0. NULL -> Debian grub-xen-host image for the type
 	 * (/usr/lib/grub-xen/grub-i386-xen_pvh.bin, /usr/lib/grub-xen/grub-x86_64-xen.bin). */
 	const char *kernel;
-	const char *ramdisk;    /* optional, with kernel */
-	const char *extra;      /* optional kernel command line, [A-Za-z0-9 ._:/=,-] only */
-	int vcpus;              /* 1..64 */
+	const char *ramdisk;      /* optional, with kernel */
+	const char *extra;        /* optional kernel command line, [A-Za-z0-9 ._:/=,-] only */
+	int vcpus;                /* 1..64 */
 	unsigned long memory_mib; /* 128..1048576 */
-	const char *disk_path;  /* absolute path of the VBD target (LV or image file) */
-	bool disk_is_file;      /* true: format=raw file via loop; false: phy block device */
-	const char *mac;        /* valid_xen_mac() */
-	const char *bridge;     /* bridge name [a-z0-9_.-]{1,15} */
-	const char *vifname;    /* valid_vifname() */
-	const char *const *ips; /* NULL-terminated list of IPv4/IPv6 addresses for vif ip= */
-	int net_mbit;           /* 0 = no rate= */
-	int cpu_weight;         /* 1..65535 */
-	int cpu_cap_pct;        /* 0..vcpus*100 */
-	int vnc_display;        /* HVM: VNC display number (port 5900+N) on 127.0.0.1, -1 = auto */
+	const char *disk_path;    /* absolute path of the VBD target (LV or image file) */
+	bool disk_is_file;        /* true: format=raw file via loop; false: phy block device */
+	const char *mac;          /* valid_xen_mac() */
+	const char *bridge;       /* bridge name [a-z0-9_.-]{1,15} */
+	const char *vifname;      /* valid_vifname() */
+	const char *const *ips;   /* NULL-terminated list of IPv4/IPv6 addresses for vif ip= */
+	int net_mbit;             /* 0 = no rate= */
+	int cpu_weight;           /* 1..65535 */
+	int cpu_cap_pct;          /* 0..vcpus*100 */
+	int vnc_display; /* HVM: VNC display number (port 5900+N) on 127.0.0.1, -1 = auto */
 } xlcfg_spec;
 
 /* Renders the config into a heap string. Returns 0, or -EINVAL with *why_out naming the
@@ -37,6 +37,13 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out);
 
 /* Renders and writes atomically (temp file, fsync, rename) to path, mode 0600. */
 int xlcfg_write(const xlcfg_spec *spec, const char *path, const char **why_out);
+
+struct XLU_Config;
+
+/* Reads the xl.cfg file at path (at most 1 MiB) and parses it with libxlutil, the parser `xl
+ * create` uses. Returns 0 with *cfg_out (free with xlu_cfg_destroy), or -errno with err (errlen
+ * bytes) saying why: cannot read, or does not parse (with libxlutil's report). */
+int xlcfg_load(const char *path, struct XLU_Config **cfg_out, char *err, size_t errlen);
 
 /* Parses cfg text with libxlutil (xlu_cfg_readdata). Returns 0 when it parses; otherwise
  * -EINVAL and the parser's message in err (errlen bytes). */
