@@ -27,8 +27,8 @@
 	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=4 AND a.state='active'), "           \
 	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
-	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit "              \
-	"FROM vps v JOIN plans p ON p.id=v.plan_id "
+	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
+	"p.net_mbit FROM vps v JOIN plans p ON p.id=v.plan_id "
 
 static void reply_db_error(http_req *rq)
 {
@@ -67,6 +67,9 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	                       json_object_new_string((const char *)sqlite3_column_text(st, 1)));
 	json_object_object_add(o, "customer", json_id(sqlite3_column_int64(st, 2)));
 	json_object_object_add(o, "plan", json_id(sqlite3_column_int64(st, 3)));
+	json_object_object_add(o, "plan_name",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 19)));
+	json_object_object_add(o, "net_mbit", json_object_new_int64(sqlite3_column_int64(st, 20)));
 	json_object_object_add(o, "template", json_id(sqlite3_column_int64(st, 4)));
 	json_object_object_add(o, "domain",
 	                       json_object_new_string((const char *)sqlite3_column_text(st, 5)));

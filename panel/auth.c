@@ -617,6 +617,12 @@ void api_me(http_req *rq)
 	json_object_object_add(o, "role",
 	                       json_str_or_null((const char *)sqlite3_column_text(st, 3)));
 	json_object_object_add(o, "suspended", json_object_new_boolean(sqlite3_column_int(st, 4)));
+	/* A cookie session's CSRF token, so a second tab of the same session can act: a page of
+	 * another origin cannot read this answer (same-origin GET, no CORS), and it cannot send the
+	 * SameSite=Strict cookie from a cross-site context anyway. */
+	if (rq->user.session_id && rq->user.csrf_token[0])
+		json_object_object_add(o, "csrf_token",
+		                       json_object_new_string(rq->user.csrf_token));
 	sqlite3_reset(st);
 	reply_json(rq, 200, o);
 }

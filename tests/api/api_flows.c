@@ -92,6 +92,9 @@ Test(flows, customer_orders_reboots_stops_starts_and_deletes_a_vps)
 	cr_assert_eq(jint(r->json, "vcpus"), 2);
 	cr_assert_eq(jint(r->json, "memory_mib"), 256);
 	cr_assert_eq(jint(r->json, "disk_gib"), 2);
+	cr_assert(jstr(r->json, "plan_name") && strncmp(jstr(r->json, "plan_name"), "plan-", 5) == 0,
+	          "plan_name missing or not the plan's: %s", r->body);
+	cr_assert_not_null(jget(r->json, "net_mbit"), "no net_mbit: %s", r->body);
 	cr_assert(jstr(r->json, "mac") && strncmp(jstr(r->json, "mac"), "00:16:3e:", 9) == 0, "%s",
 	          r->body);
 	ipv4 = jget(r->json, "ipv4");
@@ -170,6 +173,14 @@ Test(flows, api_key_works_as_bearer_without_csrf_and_is_shown_once)
 	r = api_req(&bearer, "GET", V1 "/me", NULL);
 	cr_assert_eq(r->status, 200, "bearer GET /me: %ld %s", r->status, r->body);
 	cr_assert(strstr(r->body, "cust") != NULL, "%s", r->body);
+	cr_assert_null(jget(r->json, "csrf_token"), "a bearer key has no CSRF token: %s", r->body);
+	api_resp_free(r);
+	/* A cookie session's /me carries its CSRF token (a second browser tab can act). */
+	r = api_req(&cust, "GET", V1 "/me", NULL);
+	cr_assert_eq(r->status, 200);
+	cr_assert_not_null(jstr(r->json, "csrf_token"), "no csrf_token on a cookie /me: %s",
+	                   r->body);
+	cr_assert_str_eq(jstr(r->json, "csrf_token"), cust.csrf);
 	api_resp_free(r);
 	/* An unsafe method with a bearer key needs no CSRF token. */
 	r = api_req(&bearer, "POST", V1 "/api-keys", "{\"name\":\"second-%s\"}", u);
