@@ -1,7 +1,8 @@
 /* http.c — xvpsd's HTTP layer on libmicrohttpd 0.9.75 (epoll thread pool): body buffering, route
  * matching, the auth/CSRF/body checks every route gets before its handler, RFC 9457 problems,
- * security headers, metrics and the static UI files. Handlers never see a request that failed
- * those checks; this file never trusts a header, a path or a body. */
+ * security headers, metrics, the static UI files (web/ and noVNC under /novnc/) and 101
+ * upgrades handed to their owner (the console websocket). Handlers never see a request that
+ * failed those checks; this file never trusts a header, a path or a body. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -36,7 +37,9 @@ typedef struct req_ctx {
 static struct MHD_Daemon *g_daemon;
 
 static const char CSP_API[] = "default-src 'none'; frame-ancestors 'none'";
-static const char CSP_STATIC[] = "default-src 'self'; img-src 'self' data:; "
+/* Static pages (issue 6 Contract B): no inline script or style, same-origin fetch/WebSocket. */
+static const char CSP_STATIC[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                                 "img-src 'self' data:; connect-src 'self'; "
                                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /* ---- pure helpers (http_internal.h) -------------------------------------------------------- */
@@ -185,63 +188,6 @@ bool method_is_unsafe(const char *method)
 	       strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0;
 }
 
-bool static_path_ok(const char *path)
-{
-	size_t len = strlen(path);
-
-	if (len == 0 || len > 512 || path[0] != '/')
-		return false;
-	for (const char *c = path; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '\\')
-			return false;
-	/* Every segment: no "", ".", ".." or hidden name (a trailing "/" means index.html). */
-	for (const char *seg = path + 1;;) {
-		size_t n = strcspn(seg, "/");
-
-		if (seg[0] == '.')
-			return false;
-		if (n == 0 && seg[0] == '/')
-			return false;
-		if (seg[n] == '\0')
-			break;
-		seg += n + 1;
-	}
-	return true;
-}
-
-const char *static_content_type(const char *path)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-	        {".html", "text/html; charset=utf-8"},
-	        {".js", "text/javascript; charset=utf-8"},
-	        {".mjs", "text/javascript; charset=utf-8"},
-	        {".css", "text/css; charset=utf-8"},
-	        {".json", "application/json"},
-	        {".map", "application/json"},
-	        {".svg", "image/svg+xml"},
-	        {".png", "image/png"},
-	        {".jpg", "image/jpeg"},
-	        {".jpeg", "image/jpeg"},
-	        {".gif", "image/gif"},
-	        {".webp", "image/webp"},
-	        {".ico", "image/x-icon"},
-	        {".woff", "font/woff"},
-	        {".woff2", "font/woff2"},
-	        {".txt", "text/plain; charset=utf-8"},
-	        {".wasm", "application/wasm"},
-	};
-	const char *slash = strrchr(path, '/');
-	const char *dot = strrchr(slash ? slash : path, '.');
-
-	if (dot)
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strcasecmp(dot, types[i].ext) == 0)
-				return types[i].type;
-	return "application/octet-stream";
-}
-
 bool ip_is_loopback(const char *ip)
 {
 	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
@@ -251,6 +197,14 @@ bool ip_is_loopback(const char *ip)
 
 static void reply_clear(http_req *rq)
 {
+	void (*drop)(void *) = rq->upgrade_drop;
+	void *cls = rq->upgrade_cls;
+
+	rq->upgrade_fn = NULL;
+	rq->upgrade_drop = NULL;
+	rq->upgrade_cls = NULL;
+	if (drop && cls)
+		drop(cls);
 	if (rq->resp_json)
 		json_object_put(rq->resp_json);
 	rq->resp_json = NULL;
@@ -334,6 +288,22 @@ void reply_raw(http_req *rq, int status, const char *content_type, char *data, s
 	rq->resp_raw = data;
 	rq->resp_raw_len = len;
 	rq->content_type = content_type;
+}
+
+void reply_upgrade(http_req *rq, http_upgrade_fn fn, void (*drop)(void *cls), void *cls)
+{
+	reply_clear(rq);
+	rq->status = 101;
+	rq->content_type = NULL;
+	rq->upgrade_fn = fn;
+	rq->upgrade_drop = drop;
+	rq->upgrade_cls = cls;
+}
+
+void http_upgrade_close(void *urh)
+{
+	if (urh && MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE) != MHD_YES)
+		log_warn("http: closing an upgraded connection failed");
 }
 
 /* ---- request accessors ---------------------------------------------------------------------- */
@@ -427,22 +397,30 @@ static bool is_api_path(const char *path)
 	return strncmp(path, "/api", 4) == 0 && (path[4] == '\0' || path[4] == '/');
 }
 
-/* GET/HEAD outside /api/: a regular file under cfg.web_dir ("/" and "dir/" mean index.html). */
+/* GET/HEAD outside /api/: a regular file under cfg.web_dir, or under cfg.novnc_dir for
+ * /novnc/... ("/" and "dir/" mean index.html). */
 static void serve_static(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
 	char full[1200];
-	const char *path = rq->path;
-	size_t plen = strlen(path);
+	const char *path = rq->path, *root = g_app->cfg.web_dir;
 	struct stat st;
 	int fd;
 
-	if (!static_path_ok(path) || !g_app->cfg.web_dir[0]) {
+	if (!static_path_ok(path)) {
 		reply_not_found(rq, "file");
 		return;
 	}
-	if (!sfmt(full, sizeof(full), "%s%s%s", g_app->cfg.web_dir, path,
-	          path[plen - 1] == '/' ? "index.html" : "")) {
+	if (strncmp(path, "/novnc/", 7) == 0) {
+		root = g_app->cfg.novnc_dir;
+		path += 6; /* keeps its "/" */
+	}
+	if (!root[0]) {
+		reply_not_found(rq, "file");
+		return;
+	}
+	if (!sfmt(full, sizeof(full), "%s%s%s", root, path,
+	          path[strlen(path) - 1] == '/' ? "index.html" : "")) {
 		reply_not_found(rq, "file");
 		return;
 	}
@@ -564,6 +542,44 @@ static void add_security_headers(struct MHD_Response *resp, bool is_static)
 	MHD_add_response_header(resp, "Content-Security-Policy", is_static ? CSP_STATIC : CSP_API);
 }
 
+/* MHD calls this once the 101 went out; the connection lives (suspended) until the owner calls
+ * http_upgrade_close(), so ctx does too (on_completed comes after that). */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	req_ctx *ctx = cls;
+	http_upgrade_fn fn = ctx->rq.upgrade_fn;
+	void *ucls = ctx->rq.upgrade_cls;
+
+	ctx->rq.upgrade_fn = NULL;
+	ctx->rq.upgrade_drop = NULL;
+	ctx->rq.upgrade_cls = NULL;
+	if (!fn) {
+		http_upgrade_close(urh);
+		return;
+	}
+	fn(ucls, extra_in, extra_in_size, sock, urh);
+}
+
+static enum MHD_Result send_upgrade(req_ctx *ctx)
+{
+	http_req *rq = &ctx->rq;
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, ctx);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO; /* the connection ends: on_completed drops the owner's state */
+	for (int i = 0; i < rq->nhdr; i++)
+		MHD_add_response_header(resp, rq->hdr_name[i], rq->hdr_value[i]);
+	ret = MHD_queue_response(rq->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	if (ret == MHD_YES)
+		atomic_fetch_add(&g_app->metrics.http_2xx, 1);
+	else
+		log_warn("http: %s %s: the 101 could not be queued", rq->method, rq->path);
+	return ret;
+}
+
 static enum MHD_Result send_reply(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
@@ -571,6 +587,8 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 	enum MHD_Result ret;
 	xvps_metrics *m = &g_app->metrics;
 
+	if (rq->upgrade_fn && rq->status == 101)
+		return send_upgrade(ctx);
 	if (ctx->is_static) {
 		resp = MHD_create_response_from_fd64(ctx->file_size, ctx->file_fd);
 		if (resp)
@@ -707,7 +725,7 @@ int http_start(void)
 	const xvps_config *cfg = &g_app->cfg;
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *di;
-	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	bool v6;
 
 	if (g_daemon)
@@ -741,6 +759,8 @@ void http_stop(void)
 {
 	if (!g_daemon)
 		return;
+	/* Upgraded connections are the relays' until they close them: first the relays. */
+	console_relays_stop();
 	MHD_stop_daemon(g_daemon);
 	g_daemon = NULL;
 }

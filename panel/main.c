@@ -100,6 +100,9 @@ static int load_config(xvps_config *cfg)
 	if (env_str("XVPS_STATE", "./var", cfg->state_dir, sizeof(cfg->state_dir)) != 0 ||
 	    env_str("XVPS_WEB_DIR", "./web", cfg->web_dir, sizeof(cfg->web_dir)) != 0)
 		return -1;
+	/* Debian's novnc package, served at /novnc/ for the console page. */
+	if (env_str("XVPS_NOVNC_DIR", "/usr/share/novnc", cfg->novnc_dir, sizeof(cfg->novnc_dir)))
+		return -1;
 	if (!sfmt(cfg->db_path, sizeof(cfg->db_path), "%s/xvps.db", cfg->state_dir) ||
 	    !sfmt(def_sock, sizeof(def_sock), "%s/agent.sock", cfg->state_dir)) {
 		fprintf(stderr, "xvpsd: XVPS_STATE is too long\n");
@@ -138,6 +141,10 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_PWHASH_MEMLIMIT_KIB", 8, 4 * 1024 * 1024, 19 * 1024, &v) != 0)
 		return -1;
 	cfg->pwhash_memlimit = (size_t)v * 1024;
+	/* Lifetime of a console token (POST /vps/{id}/console); tests shorten it. */
+	if (env_int("XVPS_CONSOLE_TOKEN_TTL", 1, 60, 60, &v) != 0)
+		return -1;
+	cfg->console_token_ttl_s = (int)v;
 	/* Seconds between two sweeps of the VPS network counters (panel/metering.c). */
 	if (env_int("XVPS_METER_INTERVAL", 1, 3600, 10, &v) != 0)
 		return -1;

@@ -30,6 +30,8 @@ typedef struct xvps_config {
 	char db_path[600];        /* $XVPS_STATE/xvps.db */
 	char agent_sock[600];     /* XVPS_AGENT_SOCK, default $XVPS_STATE/agent.sock */
 	char web_dir[512];        /* XVPS_WEB_DIR, default ./web */
+	char novnc_dir[512];      /* XVPS_NOVNC_DIR, default /usr/share/novnc (served at /novnc/) */
+	int console_token_ttl_s;  /* XVPS_CONSOLE_TOKEN_TTL, 1..60 s, default 60 */
 	int http_threads;         /* XVPS_HTTP_THREADS, default 4 */
 	int per_ip_conn_limit;    /* XVPS_PER_IP_CONN_LIMIT, default 256 */
 	int conn_timeout_s;       /* XVPS_CONN_TIMEOUT, default 30 */
@@ -95,6 +97,12 @@ typedef struct auth_user {
 	char csrf_token[72];
 } auth_user;
 
+/* Called once the 101 of reply_upgrade() was sent: sock is the upgraded connection (non-blocking;
+ * never close it), extra_in the bytes the client sent after its request, urh the handle for
+ * http_upgrade_close(). Runs inside the HTTP event loop: it must not block. */
+typedef void (*http_upgrade_fn)(void *cls, const char *extra_in, size_t extra_len, int sock,
+                                void *urh);
+
 #define MAX_RESP_HEADERS 8
 typedef struct http_req {
 	void *conn;               /* struct MHD_Connection * */
@@ -117,6 +125,10 @@ typedef struct http_req {
 	char *hdr_name[MAX_RESP_HEADERS];
 	char *hdr_value[MAX_RESP_HEADERS];
 	int nhdr;
+	/* a 101 answer (reply_upgrade) */
+	http_upgrade_fn upgrade_fn;
+	void (*upgrade_drop)(void *cls);
+	void *upgrade_cls;
 } http_req;
 
 typedef void (*route_fn)(http_req *rq);
@@ -147,6 +159,12 @@ void reply_field_error(http_req *rq, const json_field_error *e); /* 422 with fie
 void reply_not_found(http_req *rq, const char *what);             /* 404 */
 void reply_header(http_req *rq, const char *name, const char *value);
 void reply_raw(http_req *rq, int status, const char *content_type, char *data, size_t len);
+/* 101 Switching Protocols with the headers set by reply_header() (never "Connection": the HTTP
+ * layer adds it). Takes cls: fn(cls, ...) runs once the 101 is sent; when it never is (the
+ * client went away, another reply replaced this one), drop(cls) runs instead. */
+void reply_upgrade(http_req *rq, http_upgrade_fn fn, void (*drop)(void *cls), void *cls);
+/* Ends an upgraded connection (urh from an http_upgrade_fn); call it exactly once. */
+void http_upgrade_close(void *urh);
 
 int http_start(void); /* starts libmicrohttpd (epoll, thread pool); 0 or -1 */
 void http_stop(void);
@@ -232,6 +250,12 @@ void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);
 void api_healthz(http_req *rq);          /* GET /healthz */
+/* Browser consoles (panel/console.c, console_relay.c; issue 6 Contract B). */
+void api_console_token(http_req *rq);    /* POST /vps/{id}/console */
+void api_console_ws(http_req *rq);       /* GET /console/ws?token= (WebSocket upgrade) */
+/* Closes every console relay (a close frame 1001, then the connection) and waits for their
+ * threads; later upgrades are refused. http_stop() calls it before stopping the daemon. */
+void console_relays_stop(void);
 void api_metrics(http_req *rq);          /* GET /metrics */
 
 /* Parses a path id parameter ("1".."9223372036854775807"); false for anything else. */

@@ -45,11 +45,15 @@ const route xvps_routes[] = {
         {"DELETE", "/api/v1/vps/{}/addresses/{}/{}", api_addresses_delete, AUTH_ADMIN, BODY_NONE},
         {"PUT", "/api/v1/vps/{}/throttle", api_throttle_set, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/vps/{}/throttle", api_throttle_lift, AUTH_ADMIN, BODY_NONE},
+        {"POST", "/api/v1/vps/{}/console", api_console_token, AUTH_USER, BODY_OPTIONAL_JSON},
 
         {"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/audit", api_audit_list, AUTH_ADMIN, BODY_NONE},
 
+        /* A WebSocket upgrade: the handler checks session, origin and token itself, in the
+         * order of issue 6's contract, and audits every refusal. */
+        {"GET", "/console/ws", api_console_ws, AUTH_NONE, BODY_NONE},
         {"GET", "/healthz", api_healthz, AUTH_NONE, BODY_NONE},
         {"GET", "/metrics", api_metrics, AUTH_NONE, BODY_NONE},
         {NULL, NULL, NULL, AUTH_NONE, BODY_NONE},

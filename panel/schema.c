@@ -134,5 +134,18 @@ const char *const xvps_migrations[] = {
 	"ALTER TABLE vps_net ADD COLUMN agent_tx_packets INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE vps_net SET agent_rx_bytes=rx_bytes, agent_tx_bytes=tx_bytes,"
 	"  agent_rx_packets=rx_packets, agent_tx_packets=tx_packets;",
+	/* 4: browser console tokens (issue 6): single use, <= 60 s, bound to a user and a VPS;
+	 * only a hash of the token is kept (hex of BLAKE2b, as sessions). */
+	"CREATE TABLE console_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  vps_id INTEGER NOT NULL REFERENCES vps(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER);"
+	"CREATE INDEX console_tokens_expiry ON console_tokens(expires_at);"
+	"CREATE INDEX console_tokens_user ON console_tokens(user_id, expires_at);"
+	"CREATE INDEX console_tokens_vps ON console_tokens(vps_id);",
 	NULL,
 };
