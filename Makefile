@@ -8,6 +8,7 @@ SAN     ?= 0
 PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls
 AGENT_PKGS := json-c xlutil devmapper
 TEST_PKGS  := criterion libcurl
+CONSOLE_PKGS := libvncserver vterm zlib
 
 CFLAGS_BASE := -std=gnu17 -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -pthread
@@ -26,15 +27,19 @@ AGENT_SRC  := $(filter-out provisioning/agent_main.c,$(wildcard provisioning/*.c
 	$(wildcard hypervisor/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 API_SRC    := $(wildcard tests/api/*.c)
+CONSOLE_SRC := $(filter-out hypervisor/console/main.c,$(wildcard hypervisor/console/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
-LIBS_PANEL := $(call pc_libs,$(PKGS))
+# wslay (the console websocket's framing) ships no .pc file.
+LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
+LIBS_CONSOLE := $(call pc_libs,vterm zlib)
 
-BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl
+BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
+	$(BUILD)/xvps-console
 
 .PHONY: all bins deps run test test-unit test-api bench clean format check-format
 all: bins
@@ -51,6 +56,8 @@ $(BUILD)/libpanel.a: $(call obj,$(PANEL_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libagent.a: $(call obj,$(AGENT_SRC))
 	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libconsole.a: $(call obj,$(CONSOLE_SRC))
+	@rm -f $@; ar rcs $@ $^
 
 $(BUILD)/xvpsd: $(call obj,panel/main.c) $(BUILD)/libpanel.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
@@ -61,13 +68,19 @@ $(BUILD)/xvps-agent: $(call obj,provisioning/agent_main.c) $(BUILD)/libagent.a $
 $(BUILD)/xvps-simguest: $(call obj,$(wildcard hypervisor/simguest/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) -lutil $(LDFLAGS)
 
+# One domain's console as RFB on a unix socket (libvncserver, libvterm; hypervisor/console/).
+$(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
+
 # The admin CLI over the REST API (libcurl).
 $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # All Criterion unit suites in one binary (run with --help for Criterion's options).
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LIBS_AGENT) $(LIBS_TEST) $(LDFLAGS)
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a \
+	$(BUILD)/libconsole.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LIBS_AGENT) $(LIBS_CONSOLE) $(LIBS_TEST) \
+	$(LDFLAGS)
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
@@ -107,6 +120,16 @@ test-netns: deps
 test-api: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/api-tests
 	@scripts/test.sh build/asan api
+
+# Browser tests: the same ASan build, then tests/browser/run.sh build/asan: npm ci of the
+# pinned playwright-core (tests/browser/package-lock.json; skipped when node_modules holds that
+# lock), a throwaway agent + xvpsd (XVPS_NET=off, console tokens living 3 s) seeded through the
+# API, Debian's chromium headless driving the web UI and the consoles (tests/browser/test.mjs).
+# Prints PASS/FAIL per case and `bench:` lines; screenshots go to build/asan/browser-shots/.
+.PHONY: test-browser
+test-browser: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins
+	@scripts/test.sh build/asan browser
 
 bench: deps
 	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|netns|api|all] — what `make test` runs on an ASan+UBSan build: the
+# test.sh BUILD [unit|netns|browser|api|all] — what `make test` runs on an ASan+UBSan build: the
 # Criterion unit suites, then (netns) the real-kernel networking suite tests/netns/run.sh (root
-# only; it says why it skips otherwise), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
+# only; it says why it skips otherwise), then (browser) tests/browser/run.sh (the web UI and
+# consoles in Debian's chromium), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
 # Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
 # suite fails or any output holds a sanitizer report. Signals only the pids it started.
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -9,9 +10,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|netns|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|netns|browser|api|all]}
 what=${2:-all}
-case $what in unit | netns | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -174,6 +175,12 @@ if [ "$what" = all ] || [ "$what" = netns ]; then
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("real-kernel networking suite (tests/netns/run.sh)")
 fi
 
+# The web UI and consoles in Debian's chromium (own agent + xvpsd, XVPS_NET=off).
+if [ "$what" = all ] || [ "$what" = browser ]; then
+	tests/browser/run.sh "$build" 2>&1 | tee "$logs/browser.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("browser suite (tests/browser/run.sh)")
+fi
+
 if [ "$what" = all ] || [ "$what" = api ]; then
 	# The dom0 namespace comes first, so /run/netns is a shared mount before any agent starts
 	# (the guests' namespaces, made inside the agent's mount namespace, stay visible here).
@@ -194,6 +201,7 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	mkdir -m 700 "$state"
 	XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 	export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
+	export XVPS_CONSOLE_TOKEN_TTL=5 # the expiry test waits this out
 	started=0
 	for attempt in 1 2 3; do
 		port=$(free_port) || break

@@ -1,0 +1,1039 @@
+// tests/browser/test.mjs — the browser cases of `make test-browser` (started by run.sh, which
+// seeds the panel and passes everything in the environment). playwright-core drives Debian's
+// chromium, headless. Every case prints `PASS n name (what it saw)` or `FAIL n name: reason`;
+// the benchmark prints `bench: name value unit` lines and asserts nothing. Exits 1 when any
+// case fails. Screenshots of every page go to $XVPS_SHOTS. The cases:
+//  1 a wrong password shows #login-error          6 console tokens: single use, expiry, user
+//  2 alice sees exactly her VPS in #vps-list         binding, no/made-up token; all audited
+//  3 reboot (confirm dialog), #job-status done,    7 markup (names, a failed login's name,
+//    shutdown/start: #vps-state changes              routes) renders as text, never as HTML
+//  4 the console canvas shows the boot text and    8 CSRF and cross-origin websockets from a
+//    the login prompt (pixel statistics of a         page on another loopback port change
+//    screenshot); "root" + Enter changes it          nothing
+//  5 bob's URL to alice's VPS: #not-found          9 a malformed RFB client is dropped,
+//                                                    another console keeps working
+//                                                 10 admin pages: no script error, no CSP
+//                                                    violation; security headers
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (v === undefined || v === '') throw new Error(`test.mjs: ${k} is not set (run tests/browser/run.sh)`);
+  return v;
+};
+const URL0 = env('XVPS_URL');
+const SHOTS = env('XVPS_SHOTS');
+const ADMIN_PW = env('XVPS_ADMIN_PASSWORD');
+const ALICE = { username: 'alice', password: env('XVPS_ALICE_PW'), vps: env('XVPS_ALICE_VPS') };
+const BOB = { username: 'bob', password: env('XVPS_BOB_PW'), vps: env('XVPS_BOB_VPS') };
+const BENCH_PW = env('XVPS_BENCH_PW');
+const BENCH = new Map(); // user -> [vps ids]: 5 users with 4 VPS each (xvpsd allows 4 consoles per user)
+for (const uv of env('XVPS_BENCH_VPS').split(/\s+/)) {
+  const [u, v] = uv.split(':');
+  BENCH.set(u, [...(BENCH.get(u) || []), v]);
+}
+const PANEL_PID = Number(env('XVPS_PANEL_PID'));
+const AGENT_PID = Number(env('XVPS_AGENT_PID'));
+const STATE = env('XVPS_STATE');
+const TOKEN_TTL = Number(process.env.XVPS_CONSOLE_TOKEN_TTL || 60);
+const BUILD_NOTE = `${process.env.XVPS_BUILD_NAME || '?'} build`;
+const WAIT = 10000; // ms for one element to appear
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- results ------------------------------------------------------------------------------
+const results = [];
+class Fail extends Error {}
+function check(cond, msg) {
+  if (!cond) throw new Fail(msg);
+}
+async function runCase(n, name, fn, limitMs = 45000) {
+  const t0 = Date.now();
+  let timer;
+  try {
+    const note = await Promise.race([
+      fn(),
+      new Promise((_, rej) => { timer = setTimeout(() => rej(new Fail(`the case took longer than ${limitMs / 1000} s`)), limitMs); }),
+    ]);
+    results.push({ n, ok: true });
+    console.log(`PASS ${n} ${name}${note ? ` (${note})` : ''} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+  } catch (e) {
+    results.push({ n, ok: false });
+    const why = e instanceof Fail ? e.message : `${e.name}: ${String(e.message).split('\n')[0]}`;
+    console.log(`FAIL ${n} ${name}: ${why} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---- the REST API from node (admin checks) --------------------------------------------------
+class Api {
+  constructor(base) { this.base = base; this.cookie = ''; this.csrf = ''; }
+  async login(username, password) {
+    const r = await fetch(`${this.base}/api/v1/session`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }),
+    });
+    if (r.status !== 201) throw new Fail(`login of ${username} through the API answered ${r.status}`);
+    const all = typeof r.headers.getSetCookie === 'function' ? r.headers.getSetCookie() : (r.headers.get('set-cookie') || '').split(/,(?=\s*\w+=)/);
+    const sc = all.map((c) => c.trim()).find((c) => c.startsWith('xvps_session='));
+    if (!sc) throw new Fail(`login of ${username}: no xvps_session cookie`);
+    this.cookie = sc.split(';')[0];
+    this.csrf = (await r.json()).csrf_token;
+    return this;
+  }
+  async req(method, p, body) {
+    const headers = { Cookie: this.cookie };
+    if (method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(`${this.base}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    return { status: r.status, data, total: Number(r.headers.get('X-Total-Count')) };
+  }
+  get(p) { return this.req('GET', p); }
+  post(p, b) { return this.req('POST', p, b); }
+  patch(p, b) { return this.req('PATCH', p, b); }
+}
+const admin = new Api(URL0);
+
+/** Audit entries (newest first, as the API answers) after entry id `after`, as strings. */
+async function auditSince(after) {
+  const r = await admin.get('/audit?limit=200');
+  check(r.status === 200, `GET /audit answered ${r.status}`);
+  return r.data.filter((a) => Number(a.id) > after).map((a) => ({ ...a, str: JSON.stringify(a) }));
+}
+async function lastAuditId() {
+  const r = await admin.get('/audit?limit=200');
+  return r.status === 200 && r.data.length ? Math.max(...r.data.map((a) => Number(a.id))) : 0;
+}
+
+// ---- screenshots and PNG pixels ------------------------------------------------------------
+let shotNo = 0;
+async function shot(pageOrLocator, name) {
+  shotNo++;
+  const file = path.join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  try {
+    if (typeof pageOrLocator.screenshot === 'function' && pageOrLocator.url) {
+      return await pageOrLocator.screenshot({ path: file, fullPage: true });
+    }
+    return await pageOrLocator.screenshot({ path: file });
+  } catch (e) {
+    console.log(`note: screenshot ${file} failed: ${e.message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+/** Decodes an 8-bit, non-interlaced RGB/RGBA PNG (what chromium's screenshots are). */
+function decodePng(buf) {
+  check(buf.readUInt32BE(0) === 0x89504e47, 'not a PNG');
+  let off = 8;
+  let w = 0, h = 0, depth = 0, ctype = 0, interlace = 0;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    if (type === 'IHDR') {
+      w = data.readUInt32BE(0); h = data.readUInt32BE(4);
+      depth = data[8]; ctype = data[9]; interlace = data[12];
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  check(depth === 8 && (ctype === 2 || ctype === 6) && interlace === 0, `unsupported PNG (depth ${depth}, type ${ctype})`);
+  const bpp = ctype === 6 ? 4 : 3;
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = w * bpp;
+  const out = Buffer.alloc(w * h * 4);
+  let prev = Buffer.alloc(stride);
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (stride + 1)];
+    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
+      let v = line[i];
+      if (f === 1) v += a;
+      else if (f === 2) v += b;
+      else if (f === 3) v += (a + b) >> 1;
+      else if (f === 4) {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      line[i] = v & 0xff;
+    }
+    for (let x = 0; x < w; x++) {
+      out[(y * w + x) * 4] = line[x * bpp];
+      out[(y * w + x) * 4 + 1] = line[x * bpp + 1];
+      out[(y * w + x) * 4 + 2] = line[x * bpp + 2];
+      out[(y * w + x) * 4 + 3] = bpp === 4 ? line[x * bpp + 3] : 255;
+    }
+    prev = line;
+  }
+  return { w, h, data: out };
+}
+
+/**
+ * Pixel statistics of a text screen of `rows` lines and `cols` columns: the background (the
+ * most frequent colour), the foreground pixels (far from it), and per text row the number of
+ * foreground pixels and how many columns the row's text reaches (its rightmost fg pixel).
+ */
+function screenStats(img, rows = 25, cols = 80) {
+  const { w, h, data } = img;
+  const freq = new Map();
+  for (let i = 0; i < w * h * 4; i += 16) {
+    const k = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    freq.set(k, (freq.get(k) || 0) + 1);
+  }
+  let bg = 0, best = -1;
+  for (const [k, c] of freq) if (c > best) { best = c; bg = k; }
+  const br = bg >> 16, bgg = (bg >> 8) & 255, bb = bg & 255;
+  const isFg = (i) => Math.abs(data[i] - br) + Math.abs(data[i + 1] - bgg) + Math.abs(data[i + 2] - bb) > 96;
+  const band = h / rows, colW = w / cols;
+  const rowFg = new Array(rows).fill(0), rowExt = new Array(rows).fill(0);
+  let fg = 0;
+  for (let y = 0; y < h; y++) {
+    const r = Math.min(rows - 1, Math.floor(y / band));
+    for (let x = 0; x < w; x++) {
+      if (!isFg((y * w + x) * 4)) continue;
+      fg++;
+      rowFg[r]++;
+      rowExt[r] = Math.max(rowExt[r], Math.ceil((x + 1) / colW));
+    }
+  }
+  // A row counts as text when it holds at least a few characters' worth of pixels.
+  const textRows = rowFg.map((c, i) => (c >= 8 ? i : -1)).filter((i) => i >= 0);
+  return { w, h, bg: `#${bg.toString(16).padStart(6, '0')}`, fg, fgShare: fg / (w * h), rowFg, rowExt, textRows };
+}
+function diffPixels(a, b, y0 = 0, y1 = a.h) {
+  if (a.w !== b.w || a.h !== b.h) return a.w * a.h;
+  let n = 0;
+  for (let y = Math.floor(y0); y < Math.min(a.h, Math.ceil(y1)); y++) {
+    for (let x = 0; x < a.w; x++) {
+      const i = (y * a.w + x) * 4;
+      if (Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]) > 48) n++;
+    }
+  }
+  return n;
+}
+
+// ---- /proc ----------------------------------------------------------------------------------
+const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK']).toString()) || 100; } catch { return 100; } })();
+function procSample(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+    const kb = (k) => Number((status.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [0, 0])[1]);
+    return { pid, ticks: Number(f[11]) + Number(f[12]), rssKiB: kb('VmRSS'), threads: kb('Threads') };
+  } catch {
+    return null;
+  }
+}
+/** The xvps-console processes of this run (their socket lives under our state dir). */
+function consolePids() {
+  const pids = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/comm`, 'latin1').trim() !== 'xvps-console') continue;
+      if (fs.readFileSync(`/proc/${d}/cmdline`, 'latin1').includes(STATE)) pids.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+function sampleAll() {
+  const cons = consolePids().map(procSample).filter(Boolean);
+  return {
+    at: process.hrtime.bigint(),
+    panel: procSample(PANEL_PID),
+    agent: procSample(AGENT_PID),
+    consoles: cons,
+    consoleTicks: cons.reduce((s, p) => s + p.ticks, 0),
+    consoleRss: cons.reduce((s, p) => s + p.rssKiB, 0),
+  };
+}
+function cpuPct(a, b, key) {
+  const secs = Number(b.at - a.at) / 1e9;
+  const ta = key === 'consoles' ? a.consoleTicks : (a[key] ? a[key].ticks : 0);
+  const tb = key === 'consoles' ? b.consoleTicks : (b[key] ? b[key].ticks : 0);
+  return ((tb - ta) / CLK_TCK / secs * 100).toFixed(1);
+}
+
+// ---- browser helpers ------------------------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: process.env.XVPS_CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'],
+});
+const pageProblems = new WeakMap(); // page -> [uncaught errors and CSP violations]
+async function newPage(ctx) {
+  const page = await ctx.newPage();
+  const probs = [];
+  pageProblems.set(page, probs);
+  page.on('pageerror', (e) => probs.push(`uncaught: ${String(e.message).split('\n')[0]}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) probs.push(`CSP: ${m.text().slice(0, 200)}`);
+  });
+  page.setDefaultTimeout(WAIT);
+  return page;
+}
+async function newContext() {
+  return browser.newContext({ viewport: { width: 1280, height: 1000 } });
+}
+async function waitVisible(page, sel, what) {
+  try {
+    await page.waitForSelector(sel, { state: 'visible', timeout: WAIT });
+  } catch {
+    throw new Fail(`${sel} (${what}) did not show within ${WAIT / 1000} s on ${page.url()}`);
+  }
+}
+async function openApp(page, hash = '#/login') {
+  // A new hash on the app's page is a same-document navigation (no response to check).
+  const same = page.url().startsWith(`${URL0}/`) && !page.url().startsWith(`${URL0}/healthz`);
+  const r = await page.goto(`${URL0}/${hash}`);
+  if (!same || r) check(r && r.ok(), `GET / answered ${r ? r.status() : 'nothing'}: the web UI is not served`);
+  await sleep(100);
+}
+/** Logs in through the UI's form; resolves when the app has left #/login. */
+async function uiLogin(page, user, password) {
+  await openApp(page, '#/login');
+  await waitVisible(page, '#login-form', 'the login form');
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.click('#login-submit');
+  try {
+    await page.waitForFunction(() => !location.hash.startsWith('#/login'), null, { timeout: WAIT });
+  } catch {
+    const err = await page.textContent('#login-error').catch(() => null);
+    throw new Fail(`${user} did not get past the login page${err ? ` (#login-error: "${err}")` : ''}`);
+  }
+}
+/** A context logged in through the API inside the page (not the UI): returns {ctx, page, csrf}. */
+async function apiSession(user, password) {
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await page.goto(`${URL0}/`); // the app's page: CSP connect-src 'self' (the API's own answers allow nothing)
+  const r = await page.evaluate(async ([u, p]) => {
+    const res = await fetch('/api/v1/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }, [user, password]);
+  check(r.status === 201, `in-page login of ${user} answered ${r.status}`);
+  return { ctx, page, csrf: r.body.csrf_token };
+}
+/** POST /vps/<id>/console from inside the page (cookie + CSRF token): {status, body}. */
+function consoleToken(page, csrf, vpsId) {
+  return page.evaluate(async ([c, id]) => {
+    const res = await fetch(`/api/v1/vps/${id}/console`, { method: 'POST', headers: { 'X-CSRF-Token': c } });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  }, [csrf, vpsId]);
+}
+/**
+ * Opens a WebSocket from the page to path (relative to the page's origin unless absolute) and
+ * reports {opened, firstBytes, code, reason, error}: when it opens, waits for the server's first
+ * message (the RFB version from the console server), then closes it.
+ */
+function wsProbe(page, wsPath, ms = 5000) {
+  return page.evaluate(([p, limit]) => new Promise((resolve) => {
+    const url = /^wss?:/.test(p) ? p : location.origin.replace(/^http/, 'ws') + p;
+    const out = { opened: false, firstBytes: null, code: null, error: false };
+    let ws;
+    try { ws = new WebSocket(url); } catch (e) { resolve({ ...out, thrown: String(e) }); return; }
+    ws.binaryType = 'arraybuffer';
+    const done = () => { clearTimeout(t); resolve(out); };
+    const t = setTimeout(() => { out.timeout = true; try { ws.close(); } catch { /* */ } resolve(out); }, limit);
+    ws.onopen = () => { out.opened = true; };
+    ws.onerror = () => { out.error = true; };
+    ws.onmessage = (e) => {
+      if (out.firstBytes === null) {
+        out.firstBytes = typeof e.data === 'string' ? `text:${e.data}` : String.fromCharCode(...new Uint8Array(e.data).slice(0, 12));
+        ws.close();
+      }
+    };
+    ws.onclose = (e) => { out.code = e.code; out.reason = e.reason; done(); };
+  }), [wsPath, ms]);
+}
+
+/**
+ * A raw RFB 3.8 client over a websocket from the page: handshake (None security, shared),
+ * ServerInit, then an 8 KiB ClientCutText (over the 4 KiB limit: to be dropped), a
+ * FramebufferUpdateRequest far outside the screen, then garbage; reports what happened.
+ */
+function rawRfbAbuse(page, u) {
+  return page.evaluate((u) => new Promise((resolve) => {
+    const ws = new WebSocket(/^wss?:/.test(u) ? u : location.origin.replace(/^http/, 'ws') + u);
+    ws.binaryType = 'arraybuffer';
+    let buf = new Uint8Array(0), stage = 0;
+    const out = { opened: false, closed: false };
+    const send = (a) => ws.send(new Uint8Array(a));
+    const t = setTimeout(() => resolve(out), 8000);
+    ws.onopen = () => { out.opened = true; };
+    ws.onclose = (e) => { out.closed = true; out.code = e.code; clearTimeout(t); setTimeout(() => resolve(out), 50); };
+    ws.onmessage = (e) => {
+      const n = new Uint8Array(buf.length + e.data.byteLength);
+      n.set(buf); n.set(new Uint8Array(e.data), buf.length); buf = n;
+      if (stage === 0 && buf.length >= 12) { out.version = String.fromCharCode(...buf.slice(0, 11)); send([...'RFB 003.008\n'].map((c) => c.charCodeAt(0))); buf = buf.slice(12); stage = 1; }
+      if (stage === 1 && buf.length >= 1 && buf.length >= 1 + buf[0]) { out.security = Array.from(buf.slice(1, 1 + buf[0])); send([1]); buf = buf.slice(1 + buf[0]); stage = 2; }
+      if (stage === 2 && buf.length >= 4) { out.securityResult = new DataView(buf.buffer).getUint32(0); send([1]); buf = buf.slice(4); stage = 3; }
+      if (stage === 3 && buf.length >= 24) {
+        const dv = new DataView(buf.buffer, buf.byteOffset);
+        const nlen = dv.getUint32(20);
+        if (buf.length < 24 + nlen) return;
+        out.width = dv.getUint16(0); out.height = dv.getUint16(2);
+        out.name = new TextDecoder().decode(buf.slice(24, 24 + nlen));
+        buf = buf.slice(24 + nlen); stage = 4;
+        const cut = new Uint8Array(8 + 8192);
+        const cdv = new DataView(cut.buffer);
+        cut[0] = 6; cdv.setUint32(4, 8192);
+        cut.fill(0x61, 8); for (let i = 8 + 63; i < cut.length; i += 64) cut[i] = 0x0a; // "aaa…\n" lines
+        send(cut);
+        setTimeout(() => {
+          if (ws.readyState !== 1) return;
+          out.openAfterCut = true;
+          const fur = new Uint8Array(10); const fdv = new DataView(fur.buffer);
+          fur[0] = 3; fdv.setUint16(2, 60000); fdv.setUint16(4, 60000); fdv.setUint16(6, 60000); fdv.setUint16(8, 60000);
+          send(fur);
+          setTimeout(() => { if (ws.readyState === 1) { out.openAfterFur = true; send([0xfa, 0xff, 0xff, 0xff, 0xff]); } }, 1000);
+        }, 1000);
+      }
+    };
+  }), u);
+}
+
+// =============================================================================================
+fs.mkdirSync(SHOTS, { recursive: true });
+console.log(`browser: chromium ${browser.version()}, screenshots in ${SHOTS}`);
+await admin.login('admin', ADMIN_PW);
+const aliceVps0 = (await admin.get(`/vps/${ALICE.vps}`)).data;
+const bobVps0 = (await admin.get(`/vps/${BOB.vps}`)).data;
+
+let aliceCtx, alicePage; // the UI session of alice (cases 2-4, 9)
+let consoleStats = null; // case 4's last screen, for case 9
+
+await runCase(1, 'a wrong password shows #login-error', async () => {
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await openApp(page, '#/login');
+  await waitVisible(page, '#login-form', 'the login form');
+  await shot(page, 'login');
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'not-the-password');
+  await page.click('#login-submit');
+  await waitVisible(page, '#login-error', 'the login error');
+  const text = (await page.textContent('#login-error')).trim();
+  await shot(page, 'login-wrong-password');
+  check(text.length > 0, '#login-error is empty');
+  check(page.url().includes('#/login'), `the page left the login route: ${page.url()}`);
+  const me = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
+  check(me === 401, `after the failed login GET /api/v1/me answered ${me}, not 401`);
+  await ctx.close();
+  return `"${text}"`;
+});
+
+await runCase(2, 'alice sees exactly her VPS in #vps-list', async () => {
+  aliceCtx = await newContext();
+  alicePage = await newPage(aliceCtx);
+  await uiLogin(alicePage, 'alice', ALICE.password);
+  if (!alicePage.url().includes('#/vps')) await openApp(alicePage, '#/vps');
+  await waitVisible(alicePage, '#vps-list tr.vps-row', 'a row of the VPS list');
+  await sleep(300);
+  const rows = await alicePage.$$eval('#vps-list tr.vps-row', (trs) => trs.map((tr) => ({
+    id: tr.dataset.id,
+    hostname: (tr.querySelector('.hostname') || {}).textContent,
+    state: (tr.querySelector('.state') || {}).textContent,
+    ipv4: (tr.querySelector('.ipv4') || {}).textContent,
+  })));
+  await shot(alicePage, 'alice-vps-list');
+  check(rows.length === 1, `#vps-list has ${rows.length} rows (${rows.map((r) => r.id).join(',')}), expected 1`);
+  check(rows[0].id === String(ALICE.vps), `the row is VPS ${rows[0].id}, not alice's ${ALICE.vps}`);
+  check(rows[0].hostname && rows[0].hostname.trim() === aliceVps0.hostname, `.hostname is "${rows[0].hostname}", not ${aliceVps0.hostname}`);
+  check(/running/.test(rows[0].state || ''), `.state is "${rows[0].state}"`);
+  check((rows[0].ipv4 || '').includes(aliceVps0.ipv4[0]), `.ipv4 "${rows[0].ipv4}" lacks ${aliceVps0.ipv4[0]}`);
+  const body = await alicePage.textContent('body');
+  check(!body.includes(bobVps0.hostname), `bob's hostname ${bobVps0.hostname} is on alice's page`);
+  check(!body.includes(bobVps0.ipv4[0]), `bob's address ${bobVps0.ipv4[0]} is on alice's page`);
+  return `row ${rows[0].id} ${rows[0].hostname.trim()} ${rows[0].ipv4.trim()}`;
+});
+
+await runCase(3, 'alice reboots her VPS (confirm dialog), sees #job-status done and #vps-state change', async () => {
+  check(alicePage, 'no alice session (case 2 failed)');
+  const page = alicePage;
+  await openApp(page, `#/vps/${ALICE.vps}`);
+  await waitVisible(page, '#vps-page, #vps-state', 'the VPS page');
+  await page.waitForFunction(() => /running/.test((document.querySelector('#vps-state') || {}).textContent || ''), null, { timeout: WAIT })
+    .catch(() => { throw new Fail('#vps-state never read "running" before the reboot'); });
+  // Every text #vps-state shows from now on.
+  await page.evaluate(() => {
+    window.__states = [document.querySelector('#vps-state').textContent.trim()];
+    const note = () => {
+      const el = document.querySelector('#vps-state');
+      const t = el ? el.textContent.trim() : '(gone)';
+      if (window.__states[window.__states.length - 1] !== t) window.__states.push(t);
+    };
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  await shot(page, 'alice-vps-page');
+  const domid0 = (await admin.get(`/vps/${ALICE.vps}`)).data.domid;
+  const jobs0 = (await admin.get(`/jobs?vps=${ALICE.vps}&limit=1`)).total;
+
+  // Cancel first: nothing may happen.
+  await page.click('#btn-reboot');
+  await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+  await shot(page, 'alice-reboot-confirm');
+  await page.click('#confirm-cancel');
+  await sleep(800);
+  const jobs1 = (await admin.get(`/jobs?vps=${ALICE.vps}&limit=1`)).total;
+  check(jobs1 === jobs0, `Cancel in the confirm dialog still queued a job (${jobs0} -> ${jobs1} jobs)`);
+
+  await page.click('#btn-reboot');
+  await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+  await page.click('#confirm-ok');
+  await waitVisible(page, '#job-status', 'the job progress');
+  await page.waitForFunction(() => /\bdone\b/i.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+    .catch(async () => { throw new Fail(`#job-status never read "done": "${(await page.textContent('#job-status')).trim()}"`); });
+  const jobText = (await page.textContent('#job-status')).trim().replace(/\s+/g, ' ');
+  const after = (await admin.get(`/vps/${ALICE.vps}`)).data;
+  check(after.domid !== domid0 && after.state === 'running', `after the reboot the API says state ${after.state}, domid ${domid0} -> ${after.domid}`);
+  await page.waitForFunction(() => /running/.test(document.querySelector('#vps-state').textContent), null, { timeout: 5000 })
+    .catch(() => { throw new Fail('#vps-state does not read "running" after the reboot'); });
+  await shot(page, 'alice-rebooted');
+  const rebootStates = await page.evaluate(() => window.__states.slice());
+
+  // A reboot leaves the API's state "running" throughout (only the domid changes); the state a
+  // customer can watch change is a shutdown's: running -> stopped -> running again with Start.
+  await page.click('#btn-shutdown');
+  await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => /stopped/.test(document.querySelector('#vps-state').textContent), null, { timeout: 30000 })
+    .catch(async () => { throw new Fail(`#vps-state never read "stopped" after Shut down: "${(await page.textContent('#vps-state')).trim()}"`); });
+  await shot(page, 'alice-stopped');
+  await page.waitForFunction(() => !document.querySelector('#btn-start').disabled, null, { timeout: 10000 })
+    .catch(() => { throw new Fail('#btn-start stayed disabled on a stopped VPS'); });
+  await page.click('#btn-start');
+  if (await page.isVisible('#confirm-dialog')) await page.click('#confirm-ok');
+  await page.waitForFunction(() => /running/.test(document.querySelector('#vps-state').textContent), null, { timeout: 30000 })
+    .catch(async () => { throw new Fail(`#vps-state never read "running" after Start: "${(await page.textContent('#vps-state')).trim()}"`); });
+  await page.waitForFunction(() => /\bdone\b/i.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+    .catch(() => { throw new Fail('#job-status never read "done" after Start'); });
+  const states = await page.evaluate(() => window.__states.slice());
+  check(states.includes('stopped') || states.some((s) => /stopped/.test(s)), `#vps-state went ${states.join(' -> ')}`);
+  const probs = pageProblems.get(page);
+  check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+  return `reboot: "${jobText}", domid ${domid0} -> ${after.domid}, #vps-state ${rebootStates.join(' -> ')}; then ${states.slice(rebootStates.length - 1).join(' -> ')}`;
+});
+
+await runCase(4, 'alice opens the console: boot text and login prompt in the canvas, typing reaches the guest', async () => {
+  check(alicePage, 'no alice session (case 2 failed)');
+  const page = alicePage;
+  const vps = (await admin.get(`/vps/${ALICE.vps}`)).data;
+  check(vps.state === 'running', `alice's VPS is ${vps.state}`);
+  await openApp(page, `#/vps/${ALICE.vps}`);
+  await waitVisible(page, '#btn-console', 'the console button');
+  await page.waitForFunction(() => !document.querySelector('#btn-console').disabled, null, { timeout: WAIT });
+  await page.click('#btn-console');
+  await page.waitForFunction(() => location.hash.endsWith('/console'), null, { timeout: WAIT })
+    .catch(() => { throw new Fail(`#btn-console did not lead to #/vps/${ALICE.vps}/console (${page.url()})`); });
+  await waitVisible(page, '#console-screen', 'the console screen');
+  try {
+    await page.waitForFunction(() => (document.querySelector('#console-status') || {}).textContent === 'connected'
+      || /^disconnected/.test((document.querySelector('#console-status') || {}).textContent || ''), null, { timeout: 15000 });
+  } catch {
+    throw new Fail(`#console-status stayed "${await page.textContent('#console-status').catch(() => '?')}" for 15 s`);
+  }
+  const status = await page.textContent('#console-status');
+  if (status !== 'connected') {
+    await shot(page, 'console-refused');
+    throw new Fail(`#console-status: "${status}"`);
+  }
+  const canvas = page.locator('#console-screen canvas');
+  check(await canvas.count() === 1, `#console-screen holds ${await canvas.count()} canvases`);
+  // Wait until the guest's text is drawn and the screen has been still for 700 ms.
+  let prev = null, img = null, stillSince = Date.now();
+  const end = Date.now() + 15000;
+  for (;;) {
+    img = decodePng(await canvas.screenshot());
+    if (prev && diffPixels(prev, img) === 0) {
+      if (Date.now() - stillSince > 700 && screenStats(img).fg > 0) break;
+    } else stillSince = Date.now();
+    prev = img;
+    check(Date.now() < end, 'the canvas never stopped changing or stayed empty for 15 s');
+    await sleep(150);
+  }
+  await shot(canvas, 'console-boot-canvas');
+  await shot(page, 'console-boot-page');
+  const s = screenStats(img);
+  const promptLen = `${vps.domain} login: `.length;
+  const last = s.textRows[s.textRows.length - 1];
+  const info = `${s.w}x${s.h} bg ${s.bg}, fg ${s.fg} px (${(s.fgShare * 100).toFixed(1)} %), ${s.textRows.length} text rows, last row ${last} reaches col ${s.rowExt[last]}`;
+  // An empty screen (just a cursor) has at most one cell of foreground: a few hundred pixels.
+  check(s.fgShare > 0.02, `only ${(s.fgShare * 100).toFixed(2)} % of the canvas is foreground — no boot text? (${info})`);
+  check(s.textRows.length >= 8, `only ${s.textRows.length} rows hold text (a boot log has more) (${info})`);
+  // The login prompt "<domain> login: " ends the screen: the last text row is short.
+  // (columns are counted from the rightmost lit pixel: a cursor cell and scaling add one or two)
+  check(s.rowExt[last] >= promptLen - 2 && s.rowExt[last] <= promptLen + 3,
+    `the last text row reaches column ${s.rowExt[last]}, not the ${promptLen} of "${vps.domain} login: " (${info})`);
+  // Some boot line above is long (the kernel's version line wraps at 80 columns).
+  check(Math.max(...s.rowExt) >= 60, `no text row is longer than ${Math.max(...s.rowExt)} columns (${info})`);
+  consoleStats = s;
+
+  // Type "root" + Enter: the guest echoes it and asks for the password on the next line.
+  await canvas.click();
+  await page.keyboard.type('root', { delay: 30 });
+  await page.keyboard.press('Enter');
+  let img2 = null;
+  const end2 = Date.now() + 8000;
+  for (;;) {
+    await sleep(200);
+    img2 = decodePng(await canvas.screenshot());
+    const s2 = screenStats(img2);
+    const l2 = s2.textRows[s2.textRows.length - 1];
+    if (s2.rowExt[l2] >= 8 && s2.rowExt[l2] <= 13 && s2.textRows.length >= 2) break; // "Password: "
+    if (Date.now() > end2) break;
+  }
+  await shot(canvas, 'console-after-root-canvas');
+  const s2 = screenStats(img2);
+  const l2 = s2.textRows[s2.textRows.length - 1];
+  const p2 = s2.textRows[s2.textRows.length - 2];
+  const band = img.h / 25;
+  const bottomDiff = diffPixels(img, img2, (last - 1) * band, img.h);
+  const info2 = `bottom diff ${bottomDiff} px, last row ${l2} reaches col ${s2.rowExt[l2]}, the one before ${p2} col ${s2.rowExt[p2]}`;
+  check(bottomDiff > 150, `typing "root" + Enter changed only ${bottomDiff} pixels in the bottom lines (${info2})`);
+  check(s2.rowExt[p2] >= promptLen + 4 - 2 && s2.rowExt[p2] <= promptLen + 4 + 3,
+    `the prompt row does not read "${vps.domain} login: root" (reaches col ${s2.rowExt[p2]}, expected ~${promptLen + 4}) (${info2})`);
+  check(s2.rowExt[l2] >= 8 && s2.rowExt[l2] <= 13, `the last row is not "Password: " (reaches col ${s2.rowExt[l2]}) (${info2})`);
+  const probs = pageProblems.get(page);
+  check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+  return `${info}; ${info2}`;
+}, 60000);
+
+await runCase(5, "bob's direct URL to alice's VPS shows #not-found", async () => {
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'bob', BOB.password);
+  await openApp(page, `#/vps/${ALICE.vps}`);
+  await waitVisible(page, '#not-found', 'the not-found page');
+  await shot(page, 'bob-alice-vps-not-found');
+  const body = await page.textContent('body');
+  check(!body.includes(aliceVps0.hostname), `alice's hostname ${aliceVps0.hostname} is on bob's page`);
+  check(!body.includes(aliceVps0.ipv4[0]), `alice's address ${aliceVps0.ipv4[0]} is on bob's page`);
+  check(await page.locator('#vps-page').count() === 0, '#vps-page rendered for bob');
+  // The console route too.
+  await openApp(page, `#/vps/${ALICE.vps}/console`);
+  await waitVisible(page, '#not-found', 'the not-found page (console route)');
+  check(await page.locator('#console-screen canvas').count() === 0, "a console canvas rendered for bob on alice's VPS");
+  await shot(page, 'bob-alice-console-not-found');
+  await ctx.close();
+});
+
+let aliceApi = null; // {ctx, page, csrf}: alice's session made in a page, not through the UI
+await runCase(6, 'console tokens: single use, expiring, bound to the user; refusals audited', async () => {
+  aliceApi = await apiSession('alice', ALICE.password);
+  const { page, csrf } = aliceApi;
+  const a0 = await lastAuditId();
+  const notes = [];
+  const t = await consoleToken(page, csrf, ALICE.vps);
+  check(t.status === 201, `POST /vps/${ALICE.vps}/console answered ${t.status}: ${JSON.stringify(t.body)}`);
+  check(typeof t.body.token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(t.body.token), `token ${JSON.stringify(t.body.token)} is not 43 base64url chars`);
+  check(t.body.url === `/console/ws?token=${t.body.token}`, `url is ${JSON.stringify(t.body.url)}`);
+  const first = await wsProbe(page, t.body.url);
+  check(first.opened, `the first use of a fresh token did not open (${JSON.stringify(first)})`);
+  check(/^RFB 003\.00\d/.test(first.firstBytes || ''), `the console server's first bytes were ${JSON.stringify(first.firstBytes)}, not an RFB version`);
+  const second = await wsProbe(page, t.body.url);
+  check(!second.opened, `the same token opened a second time (${JSON.stringify(second)})`);
+  notes.push(`reuse refused (close ${second.code})`);
+
+  // Expired: wait the TTL out (run.sh sets XVPS_CONSOLE_TOKEN_TTL=3).
+  const t2 = await consoleToken(page, csrf, ALICE.vps);
+  check(t2.status === 201, `second POST console answered ${t2.status}`);
+  const ea = String(t2.body.expires_at || '');
+  const exp = Date.parse(/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$/.test(ea) ? `${ea.replace(' ', 'T')}Z` : ea) - Date.now();
+  check(Number.isFinite(exp), `expires_at ${JSON.stringify(ea)} is not a time`);
+  check(exp <= (TOKEN_TTL + 2) * 1000, `the token expires in ${Math.round(exp / 1000)} s, not within XVPS_CONSOLE_TOKEN_TTL=${TOKEN_TTL} s (the TTL setting is not honoured)`);
+  await sleep((TOKEN_TTL + 1) * 1000);
+  const expired = await wsProbe(page, t2.body.url);
+  check(!expired.opened, `an expired token (${TOKEN_TTL + 1} s old) opened (${JSON.stringify(expired)})`);
+  notes.push('expired refused');
+
+  // Without a token, with a made-up one.
+  const none = await wsProbe(page, '/console/ws');
+  check(!none.opened, 'a websocket without a token opened');
+  const bogus = await wsProbe(page, `/console/ws?token=${'A'.repeat(43)}`);
+  check(!bogus.opened, 'a made-up token opened');
+
+  // Alice's token from bob's session: refused (and alice's own use of it later still fails:
+  // a token is consumed by its first use, whoever tries).
+  const bob = await apiSession('bob', BOB.password);
+  const t3 = await consoleToken(page, csrf, ALICE.vps);
+  const cross = await wsProbe(bob.page, t3.body.url);
+  check(!cross.opened, "alice's token opened from bob's session");
+  const bobsOwn = await consoleToken(bob.page, bob.csrf, ALICE.vps);
+  check(bobsOwn.status === 404, `bob asking for a token for alice's VPS got ${bobsOwn.status}, not 404`);
+  await bob.ctx.close();
+  notes.push('other user refused, other VPS 404');
+
+  // Each refusal is in the audit log.
+  await sleep(300);
+  const audit = await auditSince(a0);
+  const refused = audit.filter((a) => a.action === 'console.refused');
+  const opened = audit.filter((a) => a.action === 'console.open');
+  for (const why of ['reused', 'expired', 'user']) {
+    check(refused.some((a) => a.str.includes(why)), `no console.refused audit entry mentions "${why}" (have: ${refused.map((a) => JSON.stringify(a.detail)).join(', ') || 'none'})`);
+  }
+  check(refused.length >= 5, `only ${refused.length} console.refused audit entries for 5 refusals`);
+  check(opened.length >= 1, 'no console.open audit entry for the first use');
+  notes.push(`${refused.length} console.refused audited`);
+  return notes.join(', ');
+});
+
+await runCase(7, 'markup in names, a login name and a route renders as text, never as HTML', async () => {
+  const mark = (tag) => `<img src=x onerror="window.__xss='${tag}'">${tag}`;
+  const accepted = []; // [what, hash, text that must show]
+  const refusedNames = [];
+  // Names the admin types: the seeded plan renamed, a new template, a customer's email (the API
+  // validates them; whatever it accepts must show as text).
+  const plan = await admin.patch(`/plans/${aliceVps0.plan}`, { name: mark('plan') });
+  if (plan.status === 200) accepted.push(['plan', '#/admin/plans', mark('plan')], ['plan', `#/vps/${ALICE.vps}`, mark('plan')]);
+  else refusedNames.push(`plan name ${plan.status}`);
+  const tpl = await admin.post('/templates', { name: mark('tpl'), os: 'debian', disk_gib: 1, boot: 'pvh' });
+  if (tpl.status === 201) accepted.push(['template', '#/admin/templates', mark('tpl')]);
+  else refusedNames.push(`template name ${tpl.status}`);
+  const email = `"<svg onload=window.__xss='cust'>"@example.com`;
+  const e = await admin.patch(`/customers/${aliceVps0.customer}`, { email });
+  if (e.status === 200) accepted.push(['customer email', '#/admin/customers', email]);
+  else refusedNames.push(`email ${e.status}`);
+  // What anyone can type: a login name. A failed login is audited with the name tried, so it
+  // reaches the admin's audit page.
+  const evilUser = `<img src=x onerror="window.__xss='login'">`;
+  const lf = await fetch(`${URL0}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: evilUser, password: 'x-password-1' }) });
+  check(lf.status === 401, `a login as ${evilUser} answered ${lf.status}`);
+  const audited = (await admin.get('/audit?limit=20')).data.some((a) => Object.values(a).some((v) => typeof v === 'string' && v.includes(evilUser)));
+  if (audited) accepted.push(['failed login name', '#/admin/audit', evilUser]);
+  else refusedNames.push('the failed login name is not in the audit log');
+
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'admin', ADMIN_PW);
+  const seen = [];
+  const noMarkup = async (where) => {
+    const bad = await page.evaluate(() => ({
+      xss: window.__xss || null,
+      els: document.querySelectorAll('img[src="x"], [onerror], [onload]').length,
+    }));
+    check(!bad.xss, `markup ran as script on ${where}: window.__xss = ${bad.xss}`);
+    check(bad.els === 0, `${bad.els} elements from the markup were created on ${where}`);
+  };
+  for (const [what, hash, text] of accepted) {
+    await openApp(page, hash);
+    try {
+      await page.waitForFunction((t) => document.body.textContent.includes(t), text, { timeout: WAIT });
+    } catch {
+      await shot(page, `markup-${what.replace(/\W+/g, '-')}-missing`);
+      await noMarkup(hash); // rendered as HTML? say so
+      throw new Fail(`${hash} does not show the ${what} ${JSON.stringify(text)} as text`);
+    }
+    await sleep(300);
+    await shot(page, `markup-${what.replace(/\W+/g, '-')}`);
+    await noMarkup(hash);
+    seen.push(`${what} on ${hash}`);
+  }
+  // Markup in the route itself (a link someone is sent): no element, no script.
+  for (const hash of [`#/vps/${encodeURIComponent(mark('route'))}`, `#/vps/${mark('route2')}/console`, `#/${mark('route3')}`]) {
+    await openApp(page, hash);
+    await waitVisible(page, '#not-found', `the not-found page for ${hash}`);
+    await sleep(300);
+    await noMarkup(hash);
+  }
+  await shot(page, 'markup-route-not-found');
+  seen.push('3 routes with markup: #not-found');
+  if (plan.status === 200) await admin.patch(`/plans/${aliceVps0.plan}`, { name: 'small' });
+  if (e.status === 200) await admin.patch(`/customers/${aliceVps0.customer}`, { email: 'alice@example.com' });
+  const probs = pageProblems.get(page);
+  check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+  await ctx.close();
+  return `as text: ${seen.join(', ')}${refusedNames.length ? `; refused by the API: ${refusedNames.join(', ')}` : ''}`;
+});
+
+await runCase(8, 'CSRF and cross-site websockets from another origin change nothing', async () => {
+  check(aliceApi, 'no in-page alice session (case 6 failed early)');
+  const { ctx, page, csrf } = aliceApi;
+  // A tiny page on another loopback port: 127.0.0.1:<other> (same site, so the SameSite=Strict
+  // cookie IS sent: only the CSRF token protects) and localhost:<other> (cross-site).
+  const evilHtml = `<!doctype html><meta charset=utf-8><title>evil</title>
+<iframe name=sink style="display:none"></iframe>
+<form id=f method=POST enctype="text/plain" target=sink><input name='{"x":"' value='"}'></form>
+<script>
+const q = new URLSearchParams(location.search);
+const panel = q.get('panel'), vps = q.get('vps'), ws = q.get('ws');
+const act = panel + '/api/v1/vps/' + vps + '/actions/poweroff';
+const out = {};
+async function attempt(name, fn) { try { out[name] = await fn(); } catch (e) { out[name] = 'blocked: ' + e.name; } }
+(async () => {
+  document.getElementById('f').action = act;
+  document.getElementById('f').submit();
+  await attempt('no-cors no body', async () => { await fetch(act, { method: 'POST', mode: 'no-cors', credentials: 'include' }); return 'sent (opaque)'; });
+  await attempt('no-cors form-urlencoded', async () => { await fetch(act, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams({ a: '1' }) }); return 'sent (opaque)'; });
+  await attempt('no-cors text/plain json', async () => { await fetch(act, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'text/plain' }, body: '{}' }); return 'sent (opaque)'; });
+  await attempt('cors json + guessed csrf', async () => { const r = await fetch(act, { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': 'guess' }, body: '{}' }); return 'answered ' + r.status; });
+  await attempt('cors read /me', async () => { const r = await fetch(panel + '/api/v1/me', { credentials: 'include' }); return 'read ' + r.status + ' ' + (await r.text()).slice(0, 80); });
+  if (ws) await attempt('websocket', () => new Promise((res) => {
+    const s = new WebSocket(panel.replace(/^http/, 'ws') + ws);
+    let opened = false;
+    s.onopen = () => { opened = true; };
+    s.onclose = (e) => res(opened ? 'OPENED' : 'refused ' + e.code);
+    setTimeout(() => res(opened ? 'OPENED' : 'no answer'), 5000);
+  }));
+  await new Promise((r) => setTimeout(r, 1000));
+  window.__done = out;
+})();
+</script>`;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(evilHtml);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const evilPort = server.address().port;
+  try {
+    const before = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    check(before.state === 'running', `alice's VPS is ${before.state} before the attack`);
+    const jobs0 = (await admin.get(`/jobs?vps=${ALICE.vps}&limit=1`)).total;
+    const a0 = await lastAuditId();
+    const outcome = {};
+    let wsMissing = null;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const tok = await consoleToken(page, csrf, ALICE.vps);
+      if (tok.status !== 201) wsMissing = `no websocket tried: POST /vps/${ALICE.vps}/console answered ${tok.status}`;
+      const evil = await newPage(ctx); // alice's context: her cookie is in this browser
+      const q = new URLSearchParams({ panel: URL0, vps: ALICE.vps, ws: tok.status === 201 ? tok.body.url : '' });
+      await evil.goto(`http://${host}:${evilPort}/evil.html?${q}`);
+      await evil.waitForFunction(() => window.__done, null, { timeout: 15000 });
+      outcome[host] = await evil.evaluate(() => window.__done);
+      await shot(evil, `csrf-${host}`);
+      await evil.close();
+      const o = outcome[host];
+      check(/^blocked/.test(o['cors json + guessed csrf']) || /answered 403/.test(o['cors json + guessed csrf']),
+        `from ${host}: the CORS POST with a guessed CSRF token ${o['cors json + guessed csrf']}`);
+      check(/^blocked/.test(o['cors read /me']), `from ${host}: the other origin could read the API: ${o['cors read /me']}`);
+      check(o.websocket !== 'OPENED', `from ${host}: a websocket with a valid token opened from another origin`);
+    }
+    await sleep(1500);
+    const after = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    const jobs1 = (await admin.get(`/jobs?vps=${ALICE.vps}&limit=1`)).total;
+    check(after.state === 'running' && after.domid === before.domid,
+      `the VPS changed: ${before.state}/domid ${before.domid} -> ${after.state}/domid ${after.domid}`);
+    check(jobs1 === jobs0, `the attack queued ${jobs1 - jobs0} job(s) for alice's VPS`);
+    const audit = await auditSince(a0);
+    const poweroffs = audit.filter((a) => a.action === 'vps.poweroff');
+    check(poweroffs.length === 0, `the audit log shows ${poweroffs.length} vps.poweroff`);
+    check(!wsMissing, `the CSRF attempts changed nothing, but ${wsMissing}`);
+    const origin = audit.filter((a) => a.action === 'console.refused' && a.str.includes('origin'));
+    check(origin.length >= 1, `no console.refused "origin" audit entry for the cross-origin websockets (${audit.map((a) => a.action).join(', ')})`);
+    return `VPS still ${after.state} domid ${after.domid}, no job; ws: ${outcome['127.0.0.1'].websocket} / ${outcome.localhost.websocket}`;
+  } finally {
+    server.close();
+  }
+});
+
+await runCase(9, 'malformed RFB from one client is refused and harmless to another console', async () => {
+  check(alicePage && consoleStats, 'no connected console from case 4');
+  check(aliceApi, 'no in-page alice session');
+  const page = alicePage;
+  check(await page.textContent('#console-status') === 'connected', `alice's console page is "${await page.textContent('#console-status')}"`);
+  const canvas = page.locator('#console-screen canvas');
+  const before = decodePng(await canvas.screenshot());
+  const tok = await consoleToken(aliceApi.page, aliceApi.csrf, ALICE.vps);
+  check(tok.status === 201, `POST console answered ${tok.status}`);
+  // A raw RFB 3.8 client: handshake (None security, shared), ServerInit, then an 8 KiB
+  // ClientCutText (over the 4 KiB limit: dropped), then a FramebufferUpdateRequest far outside
+  // the screen, then garbage: the server must drop this client.
+  const r = await rawRfbAbuse(aliceApi.page, tok.body.url);
+  check(r.opened, `the raw client's websocket did not open (${JSON.stringify(r)})`);
+  check(/^RFB 003\.00\d/.test(r.version || ''), `no RFB version from the server (${JSON.stringify(r)})`);
+  check(Array.isArray(r.security) && r.security.includes(1), `security types ${JSON.stringify(r.security)} lack None`);
+  check(r.name !== undefined, `no ServerInit (${JSON.stringify(r)})`);
+  const vps = (await admin.get(`/vps/${ALICE.vps}`)).data;
+  check(/^[a-z0-9-]*$/.test(r.name), `the desktop name ${JSON.stringify(r.name)} is not sanitized to [a-z0-9-]`);
+  check(r.closed, `the server kept a client that sent an out-of-bounds FramebufferUpdateRequest and garbage (${JSON.stringify(r)})`);
+  await sleep(500);
+  // The 8 KiB clipboard text was not typed into alice's console, and her console still works.
+  const mid = decodePng(await canvas.screenshot());
+  const changed = diffPixels(before, mid);
+  check(changed === 0, `alice's console changed by ${changed} px after the oversized ClientCutText (was it typed?)`);
+  check(await page.textContent('#console-status') === 'connected', `alice's console is now "${await page.textContent('#console-status')}"`);
+  await canvas.click();
+  await page.keyboard.press('Enter');
+  let after = null;
+  for (let i = 0; i < 20; i++) {
+    await sleep(200);
+    after = decodePng(await canvas.screenshot());
+    if (diffPixels(mid, after) > 100) break;
+  }
+  await shot(canvas, 'console-after-malformed-client');
+  check(diffPixels(mid, after) > 100, "Enter in alice's console no longer changes its screen after the malformed client");
+  return `desktop name "${r.name}" ${r.width}x${r.height}, dropped after ${r.openAfterFur ? 'garbage' : r.openAfterCut ? 'the bad FramebufferUpdateRequest' : 'the oversized ClientCutText'} (close ${r.code})`;
+});
+
+await runCase(10, 'every admin page renders without script errors or CSP violations; security headers', async () => {
+  const problems = [];
+  const wants = {
+    'content-security-policy': /default-src 'self'/, 'x-content-type-options': /nosniff/,
+    'referrer-policy': /no-referrer/, 'x-frame-options': /DENY/i,
+  };
+  for (const p of ['/', '/js/app.js', '/novnc/core/rfb.js', '/novnc/core/util/logging.js']) {
+    const r = await fetch(`${URL0}${p}`);
+    if (r.status !== 200) { problems.push(`GET ${p} answered ${r.status}`); continue; }
+    const type = r.headers.get('content-type') || '';
+    if (p.endsWith('.js') && !/^(text|application)\/javascript/.test(type)) problems.push(`${p} has Content-Type ${type}`);
+    for (const [k, re] of Object.entries(wants)) if (!re.test(r.headers.get(k) || '')) problems.push(`${p} has ${k}: ${JSON.stringify(r.headers.get(k))}`);
+    const csp = r.headers.get('content-security-policy') || '';
+    for (const d of ["script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]) {
+      if (!csp.includes(d)) problems.push(`${p}: the CSP lacks ${d}`);
+    }
+    if (/unsafe-inline|unsafe-eval/.test(csp)) problems.push(`${p}: the CSP allows unsafe-*: ${csp}`);
+  }
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'admin', ADMIN_PW);
+  const routes = ['#/admin/vps', '#/admin/order', '#/admin/customers', '#/admin/plans', '#/admin/templates', '#/admin/pools', '#/admin/jobs', '#/admin/audit', `#/vps/${BOB.vps}`, '#/no/such/page'];
+  for (const r of routes) {
+    await openApp(page, r);
+    await page.waitForFunction(() => {
+      const m = document.querySelector('#main');
+      return m && !m.querySelector('.loading, .spinner') && m.textContent.trim().length > 20;
+    }, null, { timeout: WAIT }).catch(() => problems.push(`${r} still loading or empty after ${WAIT / 1000} s`));
+    await sleep(250);
+    await shot(page, `admin-${r.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '')}`);
+    const nf = await page.locator('#not-found').count();
+    if (r === '#/no/such/page') { if (nf !== 1) problems.push('an unknown route does not show #not-found'); }
+    else if (nf !== 0) problems.push(`${r} shows #not-found for the admin`);
+    if (r === `#/vps/${BOB.vps}` && !(await page.textContent('body')).includes(bobVps0.hostname)) problems.push("the admin's page of bob's VPS lacks its hostname");
+  }
+  problems.push(...pageProblems.get(page));
+  await ctx.close();
+  check(problems.length === 0, problems.join('; '));
+  return `${routes.length} pages, headers of 4 static files`;
+}, 90000);
+
+// ---- benchmark (asserts nothing) ------------------------------------------------------------
+/**
+ * Opens consoles one after the other in the page (a fresh token each, then noVNC's RFB) and
+ * times each from the POST to the RFB 'connect' event and to the first framebuffer drawn on the
+ * canvas (a pixel with alpha > 0). Keeps them open in window.__rfbs.
+ */
+function openConsoles(page, csrf, ids) {
+  return page.evaluate(async ([c, list]) => {
+    const one = async (id) => {
+      const div = document.createElement('div');
+      div.style.cssText = 'width:640px;height:400px;display:inline-block;overflow:hidden';
+      document.body.append(div);
+      const t0 = performance.now();
+      const res = await fetch(`/api/v1/vps/${id}/console`, { method: 'POST', headers: { 'X-CSRF-Token': c } });
+      if (res.status !== 201) return { id, error: `POST ${res.status}` };
+      const { url } = await res.json();
+      const tPost = performance.now() - t0;
+      const rfb = new window.__RFB(div, location.origin.replace(/^http/, 'ws') + url, { shared: true });
+      (window.__rfbs = window.__rfbs || []).push(rfb);
+      return new Promise((resolve) => {
+        let tConnect = null;
+        const fail = setTimeout(() => resolve({ id, error: 'no frame within 20 s', tPost, tConnect }), 20000);
+        rfb.addEventListener('disconnect', (e) => { clearTimeout(fail); resolve({ id, error: `disconnected (clean: ${e.detail.clean})`, tPost, tConnect }); });
+        rfb.addEventListener('connect', () => {
+          tConnect = performance.now() - t0;
+          const cv = div.querySelector('canvas');
+          const g = cv.getContext('2d', { willReadFrequently: true });
+          const poll = () => {
+            const d = g.getImageData(0, 0, cv.width, cv.height).data;
+            for (let i = 3; i < d.length; i += 64) {
+              if (d[i] !== 0) { clearTimeout(fail); resolve({ id, tPost, tConnect, tFrame: performance.now() - t0 }); return; }
+            }
+            setTimeout(poll, 4);
+          };
+          poll();
+        });
+      });
+    };
+    const out = [];
+    for (const id of list) out.push(await one(id));
+    return out;
+  }, [csrf, ids]);
+}
+const closeConsoles = (page) => page.evaluate(() => {
+  for (const r of window.__rfbs || []) r.disconnect();
+  window.__rfbs = [];
+  document.body.replaceChildren();
+});
+
+async function bench() {
+  const a0 = await lastAuditId();
+  const users = [];
+  for (const [u, ids] of BENCH) {
+    const sess = await apiSession(u, BENCH_PW);
+    const ok = await sess.page.evaluate(async () => {
+      document.body.replaceChildren();
+      try { window.__RFB = (await import('/novnc/core/rfb.js')).default; return 'ok'; } catch (e) { return String(e); }
+    });
+    if (ok !== 'ok') { console.log(`bench: skipped: noVNC not loadable (${ok})`); return; }
+    users.push({ u, ids, ...sess });
+  }
+  const fmt = (x) => (x === undefined || x === null ? '-' : x.toFixed(0));
+  const med = (a) => { const s = a.slice().sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
+  const first = users[0];
+
+  // Cold: the first console of a VPS (the agent starts its xvps-console); warm: it runs already.
+  const [cold] = await openConsoles(first.page, first.csrf, [first.ids[0]]);
+  await closeConsoles(first.page);
+  if (cold.error) { console.log(`bench: skipped: the first console failed (${cold.error})`); return; }
+  console.log(`bench: console_first_frame_cold ${fmt(cold.tFrame)} ms (POST ${fmt(cold.tPost)} ms, RFB connect ${fmt(cold.tConnect)} ms; its xvps-console not yet running; ${BUILD_NOTE})`);
+  const warm = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(300); // the relay of the one before is released
+    warm.push((await openConsoles(first.page, first.csrf, [first.ids[0]]))[0]);
+    await closeConsoles(first.page);
+  }
+  const wf = warm.filter((w) => !w.error);
+  console.log(`bench: console_first_frame_warm ${fmt(med(wf.map((w) => w.tFrame)))} ms (median of ${wf.length} of 5; POST ${fmt(med(wf.map((w) => w.tPost)))} ms, connect ${fmt(med(wf.map((w) => w.tConnect)))} ms; same VPS again)`);
+  await sleep(500);
+
+  // 20 consoles: 5 users at once, each opening its 4 one after the other (19 cold, 1 warm).
+  const s0 = sampleAll();
+  const t0 = Date.now();
+  const all = (await Promise.all(users.map((x) => openConsoles(x.page, x.csrf, x.ids)))).flat();
+  const openMs = Date.now() - t0;
+  const s1 = sampleAll();
+  const good = all.filter((a) => !a.error);
+  const bad = all.filter((a) => a.error);
+  console.log(`bench: consoles_20_opened ${good.length} of ${all.length} in ${openMs} ms${bad.length ? ` (failed: ${bad.map((b) => `vps ${b.id}: ${b.error}`).join('; ')})` : ''}`);
+  if (good.length) {
+    console.log(`bench: consoles_20_first_frame median ${fmt(med(good.map((g) => g.tFrame)))} ms, max ${fmt(Math.max(...good.map((g) => g.tFrame)))} ms (POST to first frame, 5 users in parallel)`);
+  }
+  console.log(`bench: consoles_20_open_cpu xvpsd ${cpuPct(s0, s1, 'panel')} %, agent ${cpuPct(s0, s1, 'agent')} %, xvps-console (all) ${cpuPct(s0, s1, 'consoles')} % of one CPU over the ${(Number(s1.at - s0.at) / 1e9).toFixed(1)} s of opening`);
+  await sleep(5000);
+  const s2 = sampleAll();
+  console.log(`bench: consoles_20_idle_cpu xvpsd ${cpuPct(s1, s2, 'panel')} %, agent ${cpuPct(s1, s2, 'agent')} %, xvps-console (all) ${cpuPct(s1, s2, 'consoles')} % over 5 s`);
+  // Keystrokes: Enter into every console every 250 ms for 5 s (each makes its guest print a line).
+  const s3a = sampleAll();
+  await Promise.all(users.map((x) => x.page.evaluate(async () => {
+    for (let i = 0; i < 20; i++) {
+      for (const r of window.__rfbs) r.sendKey(0xff0d, 'Enter');
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  })));
+  const s3 = sampleAll();
+  console.log(`bench: consoles_20_typing_cpu xvpsd ${cpuPct(s3a, s3, 'panel')} %, agent ${cpuPct(s3a, s3, 'agent')} %, xvps-console (all) ${cpuPct(s3a, s3, 'consoles')} % (Enter into each console every 250 ms, 5 s)`);
+  const mib = (x) => (x ? `${(x.rssKiB / 1024).toFixed(1)} MiB` : '-');
+  console.log(`bench: consoles_20_rss xvpsd ${mib(s3.panel)} (${s3.panel ? s3.panel.threads : '-'} threads), agent ${mib(s3.agent)}, xvps-console ${s3.consoles.length} processes ${(s3.consoleRss / 1024).toFixed(1)} MiB in all (${s3.consoles.length ? (s3.consoleRss / 1024 / s3.consoles.length).toFixed(1) : '-'} MiB each); before: xvpsd ${mib(s0.panel)} (${s0.panel ? s0.panel.threads : '-'} threads), ${s0.consoles.length} xvps-console; ${BUILD_NOTE}`);
+  for (const x of users) { await closeConsoles(x.page); await x.ctx.close(); }
+  const refused = (await auditSince(a0)).filter((a) => a.action === 'console.refused');
+  if (refused.length) console.log(`bench: console_refusals ${refused.length} (${refused.map((a) => a.detail).join(', ')})`);
+}
+try {
+  await Promise.race([bench(), sleep(90000).then(() => console.log('bench: stopped after 90 s'))]);
+} catch (e) {
+  console.log(`bench: failed: ${String(e.message).split('\n')[0]}`);
+}
+
+await browser.close();
+const failed = results.filter((r) => !r.ok).map((r) => r.n);
+console.log(failed.length ? `browser: ${failed.length} of ${results.length} cases FAILED: ${failed.join(', ')}` : `browser: all ${results.length} cases passed`);
+process.exit(failed.length ? 1 : 0);
