@@ -53,6 +53,12 @@ typedef struct hv_ops {
 			 char *err);
 	/* Forget everything about the domain (sim: its state file). Absent is success. */
 	int (*forget)(struct hv_driver *d, const char *name, char *err);
+	/* Where the running domain's text console is, for xvps-console --source:
+	 * "unix:<state>/sim/<name>.console" (sim: the simguest's console socket) or
+	 * "pty:/dev/pts/N" (xl: xenstore's /local/domain/<domid>/console/tty). -ESRCH when the
+	 * domain is not running, -ENOENT when it has no console (yet). */
+	int (*console_source)(struct hv_driver *d, const char *name, char *out, size_t outlen,
+	                      char *err);
 	void (*dispose)(struct hv_driver *d);
 } hv_ops;
 

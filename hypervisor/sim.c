@@ -562,6 +562,8 @@ int hv_sim_resume_all(hv_driver *d, char *err)
 	return first;
 }
 
+int sim_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err);
+
 static const hv_ops sim_ops = {
         .name = "sim",
         .scheduler = sim_scheduler,
@@ -573,6 +575,7 @@ static const hv_ops sim_ops = {
         .list = sim_list,
         .set_sched = sim_set_sched,
         .forget = sim_forget,
+        .console_source = sim_console_source, /* sim_console.c */
         .dispose = sim_dispose,
 };
 

@@ -573,6 +573,54 @@ static int xl_forget(hv_driver *d, const char *name, char *err)
 	return check_name(name, err) ? 0 : -EINVAL;
 }
 
+/* True for "/dev/pts/N" (N: 1..6 digits): the only console xvps-console may open. */
+static bool pts_path_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (strncmp(s, "/dev/pts/", 9) != 0 || n < 10 || n > 15)
+		return false;
+	for (size_t i = 9; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* The pty xenconsoled gives the domain's console: `xenstore-read
+ * /local/domain/<domid>/console/tty` (what `xl console` reads). */
+static int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err)
+{
+	if (!check_name(name, err))
+		return -EINVAL;
+	int domid = -1;
+	int rc = xl_domid(d, name, &domid, err);
+	if (rc == 1) {
+		set_err(err, "domain %s is not running", name);
+		return -ESRCH;
+	}
+	if (rc < 0)
+		return rc;
+	char key[64], tty[64];
+	snprintf(key, sizeof(key), "/local/domain/%d/console/tty", domid);
+	const char *argv[] = {"xenstore-read", key, NULL};
+	runner_result res;
+	rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
+	if (rc == 0) {
+		first_line(res.out, tty, sizeof(tty));
+		if (!pts_path_ok(tty)) {
+			set_err(err, "xenstore %s holds no /dev/pts path", key);
+			rc = -EPROTO;
+		} else if (snprintf(out, outlen, "pty:%s", tty) >= (int)outlen) {
+			set_err(err, "console source buffer too small");
+			rc = -ENOSPC;
+		}
+	} else if (rc == -EIO) {
+		set_err(err, "domain %s (domid %d) has no console pty in xenstore", name, domid);
+		rc = -ENOENT;
+	}
+	runner_result_dispose(&res);
+	return rc;
+}
+
 static void xl_dispose(hv_driver *d)
 {
 	xl_priv *p = d->priv;
@@ -594,6 +642,7 @@ static const hv_ops xl_ops = {
         .list = xl_list,
         .set_sched = xl_set_sched,
         .forget = xl_forget,
+        .console_source = xl_console_source,
         .dispose = xl_dispose,
 };
 

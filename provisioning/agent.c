@@ -21,6 +21,7 @@
 #include "../common/jsonutil.h"
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "console.h"
 
 #define NAME_LOCKS          128
 #define RECONCILE_MAX_NAMES 1000000
@@ -427,6 +428,35 @@ static json_object *op_counters(agent *a, json_object *req)
 	return reply_vps(rc, out, &e);
 }
 
+/* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
+static json_object *op_console_open(agent *a, json_object *req)
+{
+	static const char *const fields[] = {"op", "name", NULL};
+	json_field_error fe = {0};
+	json_object *reply = NULL, *result;
+	const char *name;
+	char sock[128];
+	pid_t pid = 0;
+	vps_err e = {0};
+	int rc;
+
+	if (!json_only_fields(req, fields, &fe))
+		return reply_field(&fe, "");
+	if (!get_domain_name(req, "name", &name, &reply))
+		return reply;
+	name_lock *l = name_acquire(a, name);
+	rc = console_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
+	name_release(a, l);
+	if (rc) {
+		log_warn("console.open %s: %s", name, e.msg);
+		return reply_vps(rc, NULL, &e);
+	}
+	result = json_object_new_object();
+	json_object_object_add(result, "socket", json_object_new_string(sock));
+	json_object_object_add(result, "pid", json_object_new_int((int)pid));
+	return reply_ok(result);
+}
+
 json_object *agent_handle(agent *a, json_object *req)
 {
 	json_field_error fe = {0};
@@ -462,6 +492,8 @@ json_object *agent_handle(agent *a, json_object *req)
 		reply = op_template(a, req, false);
 	} else if (strcmp(op, "template.remove") == 0) {
 		reply = op_template(a, req, true);
+	} else if (strcmp(op, "console.open") == 0) {
+		reply = op_console_open(a, req);
 	} else {
 		reply = reply_err("invalid", "op", "unknown operation");
 	}
@@ -731,5 +763,6 @@ void agent_stop(agent *a)
 	while (a->n_active > 0)
 		pthread_cond_wait(&a->cond, &a->lock);
 	pthread_mutex_unlock(&a->lock);
+	console_stop_all(); /* no request runs any more: the console servers go too */
 	agent_free(a);
 }

@@ -21,6 +21,7 @@
 #include "../hypervisor/driver.h"
 #include "../hypervisor/simnet.h"
 #include "agent.h"
+#include "console.h"
 #include "net.h"
 #include "storage.h"
 #include "vps.h"
@@ -135,6 +136,31 @@ static int sim_bridge_ensure(const char *bridge)
 	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables");
 	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
 	return 0;
+}
+
+/* Console servers (issue 6): xvps-console from XVPS_CONSOLE_BIN, else next to this program
+ * (like xvps-simguest). Without it the agent runs on and console.open answers "host". */
+static void console_setup(const char *state, uid_t panel_uid)
+{
+	char bin[256] = "", err[512] = "";
+	const char *v = getenv("XVPS_CONSOLE_BIN");
+	ssize_t n;
+
+	if (v && *v) {
+		if (!absolute(v, false, bin, sizeof(bin))) {
+			log_warn("XVPS_CONSOLE_BIN: cannot use %s: web consoles are off", v);
+			return;
+		}
+	} else if ((n = readlink("/proc/self/exe", bin, sizeof(bin) - 1)) > 0) {
+		bin[n] = '\0';
+		char *slash = strrchr(bin, '/');
+		if (!slash || !sfmt(slash, sizeof(bin) - (size_t)(slash - bin), "/xvps-console"))
+			bin[0] = '\0';
+	}
+	if (console_init(bin, state, panel_uid, err, sizeof(err)) != 0)
+		log_warn("%s: web consoles are off", err);
+	else
+		log_info("console servers: %s", bin);
 }
 
 int main(void)
@@ -300,6 +326,7 @@ int main(void)
 	park = strcmp(hv_name, "sim") == 0 && strcmp(env_or("XVPS_SIM_KEEP_GUESTS", "0"), "1");
 	if (park && hv_sim_resume_all(&hv, hverr) != 0)
 		log_warn("resuming sim guests: %s", hverr);
+	console_setup(state, acfg.panel_uid);
 	rc = agent_start(&acfg, &vps, &a, err, sizeof(err));
 	if (rc) {
 		log_error("%s", err);

@@ -1,0 +1,37 @@
+/* relay.h — one thread per RFB viewer of xvps-console: it pumps bytes between the viewer's
+ * socket (accepted on the listen socket) and one end of a socketpair whose other end
+ * libvncserver serves, passing the viewer's side through rfb_filter. A viewer the filter
+ * rejects is disconnected (both sockets shut down), and libvncserver then sees that client
+ * leave; other viewers are untouched. Non-blocking both ways, one message of buffer each way,
+ * so a stuck viewer never blocks the thread's other direction. */
+#ifndef XVPS_CONSOLE_RELAY_H
+#define XVPS_CONSOLE_RELAY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rfbfilter.h"
+
+typedef struct relay {
+	int vfd;     /* the viewer */
+	int sfd;     /* our end of the socketpair (libvncserver holds the other) */
+	int wake_fd; /* written (8 bytes, an eventfd count) when the thread ends; -1 = none */
+	pthread_t thread;
+	atomic_bool done; /* set when the thread is about to end */
+	rfb_filter filter;
+	unsigned id;
+	struct relay *next;
+} relay;
+
+/* Starts a relay for viewer fd vfd; *server_fd_out gets the socket to hand to rfbNewClient.
+ * Takes ownership of vfd (closed on failure too). Returns NULL on failure. */
+relay *relay_start(int vfd, int width, int height, size_t cut_max, int wake_fd, unsigned id,
+                   int *server_fd_out);
+
+/* Asks the thread to end (shuts both sockets down); relay_join then waits and frees. */
+void relay_stop(relay *r);
+void relay_join(relay *r);
+
+#endif
