@@ -320,3 +320,14 @@ bool sfmt(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n >= 0 && (size_t)n < size;
 }
+
+void errfmt(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -53,6 +53,10 @@ uint64_t now_mono_ns(void);
 void format_rfc3339(int64_t t, char out[32]);
 
 /* snprintf into a fixed buffer that reports truncation: returns true when it fit. */
+/* Formats an error message into err[errlen] (truncating); does nothing when err is NULL. The
+ * drivers' errf() macros use it with their own buffer sizes. */
+void errfmt(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 bool sfmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

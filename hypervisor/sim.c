@@ -30,17 +30,7 @@ extern char **environ;
 
 #define SIM_LOAD_DIV 20 /* load 0.05: a guest uses 1/20 of each vcpu */
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, HV_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
 static bool sim_name_ok(const char *s)
 {

@@ -18,17 +18,7 @@
 
 extern char **environ;
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, HV_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
 /* ---- children table --------------------------------------------------------------------- */
 

@@ -20,17 +20,7 @@
 
 #define SPEC_MAX 2048
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, HV_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
 void simnet_init(simnet_ctx *ctx)
 {

@@ -232,17 +232,7 @@ static const char *restore_of(char table)
 	                      : "ebtables-restore";
 }
 
-static void errf(char err[NET_ERRLEN], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char err[NET_ERRLEN], const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, NET_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define errf(err, ...) errfmt(err, NET_ERRLEN, __VA_ARGS__)
 
 /* First line of a command's stderr, for error messages. */
 static const char *first_line(const runner_result *res, char *buf, size_t len)

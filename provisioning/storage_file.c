@@ -38,17 +38,7 @@ static bool safe_name(const char *s)
 	return true;
 }
 
-static void errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, ST_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)
 
 static bool img_path(st_driver *s, const char *sub, const char *name, char *out, size_t len)
 {

@@ -16,9 +16,7 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 
-static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
+void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,12 +63,12 @@ int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_
 	ctx->shutdown_timeout_s = 60;
 	if (!config_dir || !sfmt(ctx->config_dir, sizeof(ctx->config_dir), "%s", config_dir) ||
 	    !bridge || !sfmt(ctx->bridge, sizeof(ctx->bridge), "%s", bridge)) {
-		set_err(err, -EINVAL, NULL, "config dir or bridge name too long");
+		vps_set_err(err, -EINVAL, NULL, "config dir or bridge name too long");
 		return -EINVAL;
 	}
 	rc = mkdir_p(ctx->config_dir, 0700);
 	if (rc) {
-		set_err(err, rc, NULL, "cannot create %s: %s", ctx->config_dir, strerror(-rc));
+		vps_set_err(err, rc, NULL, "cannot create %s: %s", ctx->config_dir, strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -88,7 +86,7 @@ static int check_name(const char *name, vps_err *err)
 	const char *why = NULL;
 
 	if (!name || !valid_domain_name(name, &why)) {
-		set_err(err, -EINVAL, "name", "name %s", why ? why : "is not valid");
+		vps_set_err(err, -EINVAL, "name", "name %s", why ? why : "is not valid");
 		return -EINVAL;
 	}
 	return 0;
@@ -110,7 +108,7 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 		return rc;
 	rc = ctx->hv->ops->info(ctx->hv, name, &info, hverr);
 	if (rc) {
-		set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
+		vps_set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
 		return rc;
 	}
 	has_disk = ctx->st->ops->disk_size(ctx->st, name, &disk_bytes, NULL) == 0;
@@ -155,12 +153,12 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 
 	rc = ctx->st->ops->disk_path(ctx->st, spec->name, disk_path, sizeof(disk_path));
 	if (rc) {
-		set_err(err, rc, NULL, "no disk path for %s", spec->name);
+		vps_set_err(err, rc, NULL, "no disk path for %s", spec->name);
 		return rc;
 	}
 	ips = calloc(spec->n_ipv4 + spec->n_ipv6 + 1, sizeof(*ips));
 	if (!ips) {
-		set_err(err, -ENOMEM, NULL, "out of memory");
+		vps_set_err(err, -ENOMEM, NULL, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < spec->n_ipv4; i++)
@@ -187,14 +185,16 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	};
 	rc = xlcfg_render(&xs, &want, &why);
 	if (rc) {
-		set_err(err, -EINVAL, NULL, "config for %s: %s", spec->name, why ? why : "invalid");
+		vps_set_err(err, -EINVAL, NULL, "config for %s: %s", spec->name,
+		            why ? why : "invalid");
 		goto out;
 	}
 	if (read_file(cfg_path, 1 << 20, &have, &have_len) == 0 && strcmp(have, want) == 0)
 		goto out; /* unchanged: leave the file (and its mtime) alone */
 	rc = xlcfg_write(&xs, cfg_path, &why);
 	if (rc)
-		set_err(err, rc, NULL, "cannot write %s: %s", cfg_path, why ? why : strerror(-rc));
+		vps_set_err(err, rc, NULL, "cannot write %s: %s", cfg_path,
+		            why ? why : strerror(-rc));
 out:
 	free(want);
 	free(have);
@@ -214,21 +214,21 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 	*created_out = false;
 	rc = hv->ops->info(hv, spec->name, &info, hverr);
 	if (rc) {
-		set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
+		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
 		return rc;
 	}
 	if (spec->power_running && info.state != HV_RUNNING) {
 		rc = hv->ops->create(hv, spec->name, cfg_path, hverr);
 		if (rc) {
-			set_err(err, rc == -EEXIST ? -EEXIST : -EIO, NULL, "cannot start %s: %s",
-			        spec->name, hverr);
+			vps_set_err(err, rc == -EEXIST ? -EEXIST : -EIO, NULL,
+			            "cannot start %s: %s", spec->name, hverr);
 			return rc;
 		}
 		*created_out = true;
 	} else if (!spec->power_running && info.state == HV_RUNNING) {
 		rc = hv->ops->shutdown(hv, spec->name, ctx->shutdown_timeout_s, hverr);
 		if (rc) {
-			set_err(err, -EIO, NULL, "cannot shut down %s: %s", spec->name, hverr);
+			vps_set_err(err, -EIO, NULL, "cannot shut down %s: %s", spec->name, hverr);
 			return rc;
 		}
 	}
@@ -236,19 +236,20 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 		return 0;
 	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, spec->cpu_cap_pct, hverr);
 	if (rc) {
-		set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
-		        spec->name, hverr);
+		vps_set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
+		            spec->name, hverr);
 		return rc;
 	}
 	rc = hv->ops->info(hv, spec->name, &info, hverr);
 	if (rc) {
-		set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
+		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
 		return rc;
 	}
 	if (info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != spec->cpu_cap_pct) {
-		set_err(err, -EIO, "cpu_weight",
-		        "scheduler of %s reads back weight %d cap %d, wanted %d and %d", spec->name,
-		        info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight, spec->cpu_cap_pct);
+		vps_set_err(err, -EIO, "cpu_weight",
+		            "scheduler of %s reads back weight %d cap %d, wanted %d and %d",
+		            spec->name, info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight,
+		            spec->cpu_cap_pct);
 		return -EIO;
 	}
 	return 0;
@@ -267,7 +268,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	if (rc)
 		return rc;
 	if (!vps_config_path(ctx, spec->name, cfg, sizeof(cfg))) {
-		set_err(err, -ENAMETOOLONG, NULL, "config path too long");
+		vps_set_err(err, -ENAMETOOLONG, NULL, "config path too long");
 		return -ENAMETOOLONG;
 	}
 	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
@@ -275,15 +276,15 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 
 	/* (1) disk */
 	if (!had_disk && !st->ops->template_exists(st, spec->template_name)) {
-		set_err(err, -ENOENT, "template", "template %s does not exist",
-		        spec->template_name);
+		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
+		            spec->template_name);
 		return -ENOENT;
 	}
 	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, sterr);
 	if (rc) {
-		set_err(err, rc == -ENOENT ? -ENOENT : -EIO,
-		        rc == -ENOENT ? "template" : "disk_gib", "disk of %s: %s", spec->name,
-		        sterr);
+		vps_set_err(err, rc == -ENOENT ? -ENOENT : -EIO,
+		            rc == -ENOENT ? "template" : "disk_gib", "disk of %s: %s", spec->name,
+		            sterr);
 		goto fail;
 	}
 	/* (2) config */
@@ -336,12 +337,12 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 		return rc;
 	rc = ctx->hv->ops->destroy(ctx->hv, name, hverr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot destroy %s: %s", name, hverr);
+		vps_set_err(err, -EIO, NULL, "cannot destroy %s: %s", name, hverr);
 		return rc;
 	}
 	rc = ctx->hv->ops->forget(ctx->hv, name, hverr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot forget %s: %s", name, hverr);
+		vps_set_err(err, -EIO, NULL, "cannot forget %s: %s", name, hverr);
 		return rc;
 	}
 	rc = vps_net_remove(ctx, name, err);
@@ -351,12 +352,12 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 		return -ENAMETOOLONG;
 	if (unlink(cfg) != 0 && errno != ENOENT) {
 		rc = -errno;
-		set_err(err, rc, NULL, "cannot remove %s: %s", cfg, strerror(-rc));
+		vps_set_err(err, rc, NULL, "cannot remove %s: %s", cfg, strerror(-rc));
 		return rc;
 	}
 	rc = ctx->st->ops->disk_remove(ctx->st, name, sterr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", name, sterr);
+		vps_set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", name, sterr);
 		return rc;
 	}
 	return 0;
@@ -375,26 +376,26 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 	if (rc)
 		return rc;
 	if (spec && strcmp(spec->name, name) != 0) {
-		set_err(err, -EINVAL, "name", "spec names another domain");
+		vps_set_err(err, -EINVAL, "name", "spec names another domain");
 		return -EINVAL;
 	}
 	if (strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0) {
 		vps_spec run;
 
 		if (!spec) {
-			set_err(err, -EINVAL, "spec", "%s needs the spec", action);
+			vps_set_err(err, -EINVAL, "spec", "%s needs the spec", action);
 			return -EINVAL;
 		}
 		rc = hv->ops->info(hv, name, &info, hverr);
 		if (rc) {
-			set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
+			vps_set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
 			return rc;
 		}
 		if (strcmp(action, "reboot") == 0 && info.state == HV_RUNNING) {
 			vps_net_sweep_one(ctx, name); /* the vif is re-created */
 			rc = hv->ops->reboot(hv, name, hverr);
 			if (rc) {
-				set_err(err, -EIO, NULL, "cannot reboot %s: %s", name, hverr);
+				vps_set_err(err, -EIO, NULL, "cannot reboot %s: %s", name, hverr);
 				return rc;
 			}
 		}
@@ -407,18 +408,18 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 	if (strcmp(action, "shutdown") == 0) {
 		rc = hv->ops->shutdown(hv, name, ctx->shutdown_timeout_s, hverr);
 		if (rc) {
-			set_err(err, -EIO, NULL, "cannot shut down %s: %s", name, hverr);
+			vps_set_err(err, -EIO, NULL, "cannot shut down %s: %s", name, hverr);
 			return rc;
 		}
 	} else if (strcmp(action, "poweroff") == 0) {
 		rc = hv->ops->destroy(hv, name, hverr);
 		if (rc) {
-			set_err(err, -EIO, NULL, "cannot power off %s: %s", name, hverr);
+			vps_set_err(err, -EIO, NULL, "cannot power off %s: %s", name, hverr);
 			return rc;
 		}
 	} else {
-		set_err(err, -EINVAL, "action",
-		        "action must be start, shutdown, reboot or poweroff");
+		vps_set_err(err, -EINVAL, "action",
+		            "action must be start, shutdown, reboot or poweroff");
 		return -EINVAL;
 	}
 	vps_net_after_stop(ctx, name);
@@ -436,26 +437,26 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 	if (rc)
 		return rc;
 	if (!ctx->st->ops->template_exists(ctx->st, spec->template_name)) {
-		set_err(err, -ENOENT, "template", "template %s does not exist",
-		        spec->template_name);
+		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
+		            spec->template_name);
 		return -ENOENT;
 	}
 	vps_net_sweep_one(ctx, spec->name);
 	rc = ctx->hv->ops->destroy(ctx->hv, spec->name, hverr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot destroy %s: %s", spec->name, hverr);
+		vps_set_err(err, -EIO, NULL, "cannot destroy %s: %s", spec->name, hverr);
 		return rc;
 	}
 	rc = ctx->st->ops->disk_remove(ctx->st, spec->name, sterr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", spec->name, sterr);
+		vps_set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", spec->name, sterr);
 		return rc;
 	}
 	rc = ctx->st->ops->disk_ensure(ctx->st, spec->name, spec->template_name, spec->disk_gib,
 	                               sterr);
 	if (rc) {
-		set_err(err, rc == -ENOENT ? -ENOENT : -EIO, "template", "disk of %s: %s",
-		        spec->name, sterr);
+		vps_set_err(err, rc == -ENOENT ? -ENOENT : -EIO, "template", "disk of %s: %s",
+		            spec->name, sterr);
 		return rc;
 	}
 	run = *spec;
@@ -474,13 +475,13 @@ int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const 
 
 	*result_out = NULL;
 	if (!tpl || !valid_template_name(tpl, &why)) {
-		set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
+		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
 		return -EINVAL;
 	}
 	rc = ctx->st->ops->template_ensure(ctx->st, tpl, size_gib, source, &bytes, sterr);
 	if (rc) {
-		set_err(err, rc == -ENOENT || rc == -EINVAL || rc == -ERANGE ? rc : -EIO,
-		        source ? "source" : "disk_gib", "template %s: %s", tpl, sterr);
+		vps_set_err(err, rc == -ENOENT || rc == -EINVAL || rc == -ERANGE ? rc : -EIO,
+		            source ? "source" : "disk_gib", "template %s: %s", tpl, sterr);
 		return rc;
 	}
 	o = json_object_new_object();
@@ -497,12 +498,12 @@ int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
 	int rc;
 
 	if (!tpl || !valid_template_name(tpl, &why)) {
-		set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
+		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
 		return -EINVAL;
 	}
 	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
 	if (rc)
-		set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
+		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
 	return rc;
 }
 
@@ -554,7 +555,7 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 	/* Domains */
 	rc = ctx->hv->ops->list(ctx->hv, "xvps-", &names, &n, hverr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot list domains: %s", hverr);
+		vps_set_err(err, -EIO, NULL, "cannot list domains: %s", hverr);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -575,7 +576,7 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 	dh = opendir(ctx->config_dir);
 	if (!dh && errno != ENOENT) {
 		rc = -errno;
-		set_err(err, rc, NULL, "cannot list %s: %s", ctx->config_dir, strerror(-rc));
+		vps_set_err(err, rc, NULL, "cannot list %s: %s", ctx->config_dir, strerror(-rc));
 		goto out;
 	}
 	while (dh && (de = readdir(dh)) != NULL) {
@@ -602,7 +603,7 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 	/* Disks: quarantined, never deleted. */
 	rc = ctx->st->ops->list(ctx->st, "xvps-", &names, &n, sterr);
 	if (rc) {
-		set_err(err, -EIO, NULL, "cannot list disks: %s", sterr);
+		vps_set_err(err, -EIO, NULL, "cannot list disks: %s", sterr);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {

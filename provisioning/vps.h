@@ -30,6 +30,11 @@ typedef struct vps_err {
 	char msg[600];
 } vps_err;
 
+/* Fills *err (when not NULL): code from rc (-ENOENT/-ESRCH not_found, -EINVAL/-ERANGE invalid,
+ * -EEXIST conflict, -EBUSY/-EAGAIN busy, else host), field (NULL = none) and the message. */
+void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Fills ctx and creates config_dir (0700). Returns 0 or -errno with err->msg set. */
 int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_dir,
                  const char *bridge, vps_err *err);

@@ -13,21 +13,6 @@
 #include "../common/validate.h"
 #include "vps.h"
 
-static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	err->code = rc == -EINVAL ? "invalid" : rc == -ENOENT ? "not_found" : "host";
-	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 /* ---- shaping memory ------------------------------------------------------------------------
  * Xen re-creates a vif whenever the domain reboots, also from inside the guest without the agent
  * knowing, and the new vif has no qdisc. So the agent remembers each domain's rate and the
@@ -215,8 +200,8 @@ int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 		return 0;
 	rc = nf_apply(ctx->net, spec, e);
 	if (rc)
-		set_err(err, rc, rc == -EINVAL ? "vifname" : NULL, "firewall of %s: %s", spec->name,
-		        e);
+		vps_set_err(err, rc, rc == -EINVAL ? "vifname" : NULL, "firewall of %s: %s",
+		            spec->name, e);
 	return rc;
 }
 
@@ -230,7 +215,7 @@ int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 	int rate = shape_rate_mbit(spec);
 	rc = shape_apply(ctx->net, spec->vifname, rate, e);
 	if (rc)
-		set_err(err, rc, "net_mbit", "shaping of %s: %s", spec->name, e);
+		vps_set_err(err, rc, "net_mbit", "shaping of %s: %s", spec->name, e);
 	else if (ctx->net->enabled)
 		shape_note(ctx->net, spec->name, spec->vifname, rate,
 		           vif_ifindex(ctx->net, spec->vifname));
@@ -263,7 +248,7 @@ int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err)
 	if (!ctx->net)
 		return 0;
 	if (!net_vifname_of(name, vif)) {
-		set_err(err, -EINVAL, "name", "%s has no vif name", name);
+		vps_set_err(err, -EINVAL, "name", "%s has no vif name", name);
 		return -EINVAL;
 	}
 	rc = shape_remove(ctx->net, vif, e);
@@ -274,7 +259,7 @@ int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err)
 	if (rc == 0)
 		rc = netcount_forget(ctx->net, name, e);
 	if (rc)
-		set_err(err, rc, NULL, "network of %s: %s", name, e);
+		vps_set_err(err, rc, NULL, "network of %s: %s", name, e);
 	return rc;
 }
 
@@ -290,7 +275,7 @@ int vps_network(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vp
 		return rc;
 	rc = ctx->hv->ops->info(ctx->hv, spec->name, &info, hverr);
 	if (rc) {
-		set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
+		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
 		return rc;
 	}
 	if (info.state == HV_RUNNING) {
@@ -310,17 +295,17 @@ int vps_net_counters(vps_ctx *ctx, const char *const *names, size_t n, json_obje
 	*out = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (!valid_domain_name(names[i], NULL)) {
-			set_err(err, -EINVAL, "names", "%zu: not a domain name", i);
+			vps_set_err(err, -EINVAL, "names", "%zu: not a domain name", i);
 			return -EINVAL;
 		}
 	}
 	if (!ctx->net) {
-		set_err(err, -ENOTSUP, NULL, "networking is not managed by this agent");
+		vps_set_err(err, -ENOTSUP, NULL, "networking is not managed by this agent");
 		return -ENOTSUP;
 	}
 	rc = netcount_sweep(ctx->net, names, n, out, e);
 	if (rc)
-		set_err(err, rc, NULL, "counter sweep: %s", e);
+		vps_set_err(err, rc, NULL, "counter sweep: %s", e);
 	else
 		shapes_refresh(ctx->net, *out);
 	return rc;
@@ -347,7 +332,7 @@ int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, js
 		return 0;
 	rc = nf_list(ctx->net, &names, &n, e);
 	if (rc) {
-		set_err(err, rc, NULL, "cannot list chains: %s", e);
+		vps_set_err(err, rc, NULL, "cannot list chains: %s", e);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -364,7 +349,7 @@ int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, js
 	n = 0;
 	rc = shape_list_ifbs(ctx->net, &names, &n, e);
 	if (rc) {
-		set_err(err, rc, NULL, "cannot list ifb devices: %s", e);
+		vps_set_err(err, rc, NULL, "cannot list ifb devices: %s", e);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {

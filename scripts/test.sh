@@ -65,18 +65,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "test: interrupted" >&2; exit 130' INT TERM
 
-# A loopback port nobody listens on (bash's /dev/tcp: a refused connect means free).
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
+. scripts/lib.sh # free_port
 
 start_agent() {
 	XVPS_STATE=$state "$build/xvps-agent" 2>>"$logs/agent.log" &

@@ -35,17 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
+. scripts/lib.sh # free_port
 now() { date +%s.%N; }
 
 read -ra mhd <<<"$(pkg-config --cflags --libs libmicrohttpd)"

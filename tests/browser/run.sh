@@ -77,17 +77,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "browser: interrupted" >&2; exit 130' INT TERM
 
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
+. scripts/lib.sh # free_port
 
 XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
