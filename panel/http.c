@@ -516,6 +516,8 @@ static void dispatch(req_ctx *ctx)
 			return;
 		}
 		if (method_is_unsafe(rq->method) && !csrf_ok) {
+			/* A forged cross-site request looks like this: keep a trace of it. */
+			audit(rq, "csrf.refused", rq->path, rq->method);
 			reply_problem(rq, 403, NULL, "missing or wrong X-CSRF-Token header", NULL);
 			return;
 		}

@@ -540,6 +540,11 @@ Test(bad, cookie_request_without_csrf_token_gets_403)
 	r = api_req(&cust, "GET", V1 "/me", NULL);
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	api_resp_free(r);
+	/* Each refusal is in the audit log. */
+	r = api_req(&admin, "GET", V1 "/audit?limit=1000", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_not_null(strstr(r->body, "\"csrf.refused\""), "no csrf.refused audit row");
+	api_resp_free(r);
 }
 
 Test(bad, reused_logged_out_session_gets_401)
