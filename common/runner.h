@@ -6,14 +6,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Outcome of one command. out/err are NUL-terminated heap buffers (possibly empty, never
  * NULL after a successful runner_run), capped at RUNNER_MAX_OUTPUT bytes each (excess is
  * dropped and *_truncated set). */
 typedef struct runner_result {
-	int exit_status;   /* 0..255 when the child exited; -1 when killed by a signal/timeout */
-	int term_signal;   /* signal number when killed, else 0 */
-	bool timed_out;    /* true when the runner killed the child after timeout_ms */
+	int exit_status; /* 0..255 when the child exited; -1 when killed by a signal/timeout */
+	int term_signal; /* signal number when killed, else 0 */
+	bool timed_out;  /* true when the runner killed the child after timeout_ms */
 	char *out;
 	size_t out_len;
 	bool out_truncated;
@@ -28,7 +29,7 @@ typedef struct runner_result {
  * res->exit_status for its success), or a negative errno when it could not be started
  * (e.g. -ENOENT: no such program). It fills *res in both cases. */
 typedef int (*runner_fn)(void *ctx, const char *const argv[], const char *stdin_data,
-			 size_t stdin_len, int timeout_ms, runner_result *res);
+                         size_t stdin_len, int timeout_ms, runner_result *res);
 
 typedef struct runner {
 	runner_fn run;
@@ -41,9 +42,15 @@ typedef struct runner {
  * SIGTERM then SIGKILL (after 2 s) on timeout. timeout_ms <= 0 means 60 s. */
 runner runner_real(void);
 
+/* Starts a long-lived child that the caller reaps itself (a sim guest, a console server): path
+ * with argv and the caller's environment, in its own session, stdin/stdout on /dev/null, stderr
+ * kept (sanitizer reports reach the caller's log), no other descriptor, default signal
+ * dispositions and an empty mask. Returns 0 and *pid, or a positive errno (posix_spawn's). */
+int runner_spawn_detached(const char *path, const char *const argv[], pid_t *pid);
+
 /* Runs argv through r. Convenience wrapper: r->run(r->ctx, ...). */
-int runner_run(const runner *r, const char *const argv[], const char *stdin_data,
-	       size_t stdin_len, int timeout_ms, runner_result *res);
+int runner_run(const runner *r, const char *const argv[], const char *stdin_data, size_t stdin_len,
+               int timeout_ms, runner_result *res);
 
 /* True when the command was started, exited by itself and returned status 0. */
 bool runner_ok(int rc, const runner_result *res);

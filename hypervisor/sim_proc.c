@@ -16,8 +16,6 @@
 
 #include "sim_internal.h"
 
-extern char **environ;
-
 #define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
 /* ---- children table --------------------------------------------------------------------- */
@@ -147,9 +145,6 @@ int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, c
 	char domid_s[16], sock[512];
 	const char *argv[] = {p->guest_path, "--name", name,         "--domid",
 	                      domid_s,       "--dir",  d->state_dir, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defs;
 	pid_t pid;
 	int rc;
 	struct timespec ts = {0, 10 * 1000 * 1000};
@@ -160,23 +155,8 @@ int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, c
 	if (!state_path(d, name, ".console", sock, sizeof(sock)))
 		return -ENAMETOOLONG;
 	unlink(sock);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&defs);
-	sigdelset(&defs, SIGKILL);
-	sigdelset(&defs, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defs);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                        POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&pid, p->guest_path, &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	rc = runner_spawn_detached(p->guest_path, argv, &pid);
 	if (rc) {
 		errf(err, "cannot start %s: %s", p->guest_path, strerror(rc));
 		return -rc;

@@ -21,10 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/runner.h"
 #include "../common/util.h"
 #include "../common/validate.h"
-
-extern char **environ;
 
 #define SUN_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
@@ -180,28 +179,10 @@ static int spawn(con *c, const char *src, const char *sock)
 	char uid_s[16];
 	const char *argv[] = {M.bin,      "--name", c->name, "--source", src,
 	                      "--listen", sock,     "--uid", uid_s,      NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defs;
 	int rc;
 
 	snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)M.uid);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&defs);
-	sigdelset(&defs, SIGKILL);
-	sigdelset(&defs, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &defs);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                        POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&c->pid, M.bin, &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	rc = runner_spawn_detached(M.bin, argv, &c->pid);
 	if (rc)
 		return rc;
 	c->alive = true;
