@@ -144,4 +144,7 @@ check-format:
 clean:
 	rm -rf build
 
+# Slower targets that boot QEMU VMs, each in its own fragment.
+include tests/vm/vm.mk dom0-image/appliance.mk
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
