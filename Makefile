@@ -8,7 +8,7 @@ SAN     ?= 0
 PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls
 AGENT_PKGS := json-c xlutil devmapper
 TEST_PKGS  := criterion libcurl
-CONSOLE_PKGS := libvncserver vterm zlib
+CONSOLE_PKGS := libvncserver libvncclient vterm zlib
 
 CFLAGS_BASE := -std=gnu17 -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -pthread
@@ -36,7 +36,7 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)
 LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
-LIBS_CONSOLE := $(call pc_libs,vterm zlib)
+LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
 	$(BUILD)/xvps-console

@@ -55,7 +55,8 @@ typedef struct hv_ops {
 	int (*forget)(struct hv_driver *d, const char *name, char *err);
 	/* Where the running domain's text console is, for xvps-console --source:
 	 * "unix:<state>/sim/<name>.console" (sim: the simguest's console socket) or
-	 * "pty:/dev/pts/N" (xl: xenstore's /local/domain/<domid>/console/tty). -ESRCH when the
+	 * "pty:/dev/pts/N" (xl, PV/PVH: xenstore's /local/domain/<domid>/console/tty) or
+	 * "vnc:127.0.0.1:PORT" (xl, HVM: qemu's VNC server). -ESRCH when the
 	 * domain is not running, -ENOENT when it has no console (yet). */
 	int (*console_source)(struct hv_driver *d, const char *name, char *out, size_t outlen,
 	                      char *err);

@@ -585,13 +585,54 @@ static bool pts_path_ok(const char *s)
 	return true;
 }
 
-/* The pty xenconsoled gives the domain's console: `xenstore-read
- * /local/domain/<domid>/console/tty` (what `xl console` reads). */
+/* `xl list -l NAME` of an HVM domain: 1 and *port (5900 + vnc.display) when its config has
+ * qemu's VNC on 127.0.0.1 (xlcfg.c writes vnclisten = "127.0.0.1"), 0 when the domain is not
+ * HVM, -EPROTO for JSON that is not xl's, -ENOENT for an HVM domain without a loopback VNC. */
+static int parse_hvm_vnc(const char *out, size_t len, int *port)
+{
+	json_object *root = json_parse_strict(out, len, NULL), *dom, *cfg, *ci, *bi, *t, *h, *vnc, *v;
+	int rc = -EPROTO;
+
+	if (!root || !json_object_is_type(root, json_type_array) ||
+	    json_object_array_length(root) < 1)
+		goto out;
+	dom = json_object_array_get_idx(root, 0);
+	if (!json_object_object_get_ex(dom, "config", &cfg) ||
+	    !json_object_object_get_ex(cfg, "c_info", &ci) ||
+	    !json_object_object_get_ex(ci, "type", &t) || !json_object_is_type(t, json_type_string))
+		goto out;
+	if (strcmp(json_object_get_string(t), "hvm") != 0) {
+		rc = 0;
+		goto out;
+	}
+	rc = -ENOENT;
+	if (!json_object_object_get_ex(cfg, "b_info", &bi) ||
+	    !json_object_object_get_ex(bi, "type.hvm", &h) ||
+	    !json_object_object_get_ex(h, "vnc", &vnc) ||
+	    !json_object_object_get_ex(vnc, "enable", &v) ||
+	    strcmp(json_object_get_string(v), "True") != 0 ||
+	    !json_object_object_get_ex(vnc, "listen", &v) ||
+	    strcmp(json_object_get_string(v), "127.0.0.1") != 0 ||
+	    !json_object_object_get_ex(vnc, "display", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int(v) < 0 || json_object_get_int(v) > 65535 - 5900)
+		goto out;
+	*port = 5900 + json_object_get_int(v);
+	rc = 1;
+out:
+	json_object_put(root);
+	return rc;
+}
+
+/* Where the running domain's console is (driver.h). An HVM guest: qemu's VNC server,
+ * "vnc:127.0.0.1:PORT" — the port qemu announced in xenstore (/local/domain/<domid>/console/
+ * vnc-port, what `xl vncviewer` reads), else 5900 + the config's vncdisplay. A PV/PVH guest:
+ * the pty xenconsoled gives it, "pty:/dev/pts/N" from /local/domain/<domid>/console/tty (what
+ * `xl console` reads). */
 static int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err)
 {
 	if (!check_name(name, err))
 		return -EINVAL;
-	int domid = -1;
+	int domid = -1, port = 0, hvm;
 	int rc = xl_domid(d, name, &domid, err);
 	if (rc == 1) {
 		set_err(err, "domain %s is not running", name);
@@ -599,17 +640,56 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 	}
 	if (rc < 0)
 		return rc;
-	char key[64], tty[64];
-	snprintf(key, sizeof(key), "/local/domain/%d/console/tty", domid);
-	const char *argv[] = {"xenstore-read", key, NULL};
+	char key[64], line[64];
 	runner_result res;
+	const char *argv_l[] = {"xl", "list", "-l", name, NULL};
+	rc = xl_exec(d, argv_l, XL_CMD_TIMEOUT_MS, &res, err);
+	if (rc != 0) {
+		bool gone = rc == -EIO && says_absent(&res);
+		runner_result_dispose(&res);
+		if (gone)
+			set_err(err, "domain %s is not running", name);
+		return gone ? -ESRCH : rc;
+	}
+	hvm = parse_hvm_vnc(res.out, res.out_len, &port);
+	runner_result_dispose(&res);
+	if (hvm == -EPROTO) {
+		set_err(err, "xl list -l %s printed unexpected JSON", name);
+		return -EPROTO;
+	}
+	if (hvm == -ENOENT) {
+		set_err(err, "HVM domain %s has no VNC console on 127.0.0.1", name);
+		return -ENOENT;
+	}
+	snprintf(key, sizeof(key), "/local/domain/%d/console/%s", domid, hvm ? "vnc-port" : "tty");
+	const char *argv[] = {"xenstore-read", key, NULL};
 	rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
+	if (hvm) {
+		long long p;
+		if (rc == 0) {
+			first_line(res.out, line, sizeof(line));
+			if (!parse_int_range(line, 5900, 65535, &p)) {
+				set_err(err, "xenstore %s holds no VNC port", key);
+				runner_result_dispose(&res);
+				return -EPROTO;
+			}
+			port = (int)p;
+		}
+		runner_result_dispose(&res);
+		if (rc != 0 && rc != -EIO)
+			return rc; /* -EIO: no key; the config's display stands */
+		if (snprintf(out, outlen, "vnc:127.0.0.1:%d", port) >= (int)outlen) {
+			set_err(err, "console source buffer too small");
+			return -ENOSPC;
+		}
+		return 0;
+	}
 	if (rc == 0) {
-		first_line(res.out, tty, sizeof(tty));
-		if (!pts_path_ok(tty)) {
+		first_line(res.out, line, sizeof(line));
+		if (!pts_path_ok(line)) {
 			set_err(err, "xenstore %s holds no /dev/pts path", key);
 			rc = -EPROTO;
-		} else if (snprintf(out, outlen, "pty:%s", tty) >= (int)outlen) {
+		} else if (snprintf(out, outlen, "pty:%s", line) >= (int)outlen) {
 			set_err(err, "console source buffer too small");
 			rc = -ENOSPC;
 		}

@@ -9,7 +9,7 @@
 
 #define AUDIT_DETAIL_MAX 512
 
-static void audit_insert(int64_t user_id, const char *username, const char *ip, const char *action,
+void audit_as(int64_t user_id, const char *username, const char *ip, const char *action,
                          const char *resource, const char *detail)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO audit (at, user_id, username, ip, action, "
@@ -43,12 +43,12 @@ void audit(http_req *rq, const char *action, const char *resource, const char *d
 {
 	const char *who = rq->user.id > 0 && rq->user.username[0] ? rq->user.username : "-";
 
-	audit_insert(rq->user.id, who, rq->ip[0] ? rq->ip : "-", action, resource, detail);
+	audit_as(rq->user.id, who, rq->ip[0] ? rq->ip : "-", action, resource, detail);
 }
 
 void audit_system(const char *action, const char *resource, const char *detail)
 {
-	audit_insert(0, "system", "-", action, resource, detail);
+	audit_as(0, "system", "-", action, resource, detail);
 }
 
 void api_audit_list(http_req *rq)

@@ -513,7 +513,7 @@ void api_console_ws(http_req *rq)
 		refuse(rq, 409, "state", "the VPS does not exist or is not running", vps);
 		return;
 	}
-	r = relay_reserve(rq->user.id, vps, &relay);
+	r = relay_reserve(rq->user.id, rq->user.username, rq->ip, vps, &relay);
 	if (r == -EBUSY) {
 		refuse(rq, 429, "limit", "at most 4 consoles may be open at once per user", vps);
 		return;

@@ -36,9 +36,11 @@ bool console_token_shape_ok(const char *token);
 typedef struct console_relay console_relay;
 
 /* Takes one of user_id's console slots for a relay about to be set up (counted at once, so
- * that concurrent upgrades cannot pass the cap). 0 with *out, -EBUSY (the user holds
+ * that concurrent upgrades cannot pass the cap). username and ip are kept for the audit rows
+ * the relay writes later (an RFB message refused). 0 with *out, -EBUSY (the user holds
  * CONSOLE_MAX_PER_USER), -ECANCELED (xvpsd is stopping) or -ENOMEM. */
-int relay_reserve(int64_t user_id, int64_t vps_id, console_relay **out);
+int relay_reserve(int64_t user_id, const char *username, const char *ip, int64_t vps_id,
+                  console_relay **out);
 /* Hands the connected, non-blocking console server socket to r (closed with r). */
 void relay_set_console_fd(console_relay *r, int fd);
 /* For reply_upgrade(): relay_start begins relaying on the upgraded connection in a thread of

@@ -1,7 +1,10 @@
 /* console_relay.c — one thread per open browser console: WebSocket frames (wslay, server side)
  * on the upgraded HTTP connection <-> raw RFB bytes on the console server's unix socket.
  * Binary messages only, at most CONSOLE_MAX_MSG each (a bigger one: close 1009; a text frame:
- * close 1003); wslay answers pings and close frames. Both sockets are non-blocking under one
+ * close 1003); wslay answers pings and close frames. What the browser sends must be RFB a viewer
+ * may send (common/rfbfilter.h, the same allowlist xvps-console applies again): anything else
+ * closes the console (1008) and is audited as console.refused "rfb: <why>"; clipboard text over
+ * 4 KiB is dropped and audited once per console. Both sockets are non-blocking under one
  * poll(); each direction stops reading while the other side's backlog is above
  * RELAY_HIGH_WATER, so a slow peer slows its source instead of growing memory. Relays are
  * tracked: a user holds at most CONSOLE_MAX_PER_USER, and xvpsd's stop closes them all (1001)
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -17,6 +21,7 @@
 #include <unistd.h>
 #include <wslay/wslay.h>
 
+#include "../common/rfbfilter.h"
 #include "../common/util.h"
 #include "console.h"
 #include "panel.h"
@@ -33,6 +38,9 @@ struct console_relay {
 	console_relay *next;
 	enum relay_state state; /* under g_mu */
 	int64_t user_id, vps_id;
+	char username[64], ip[64]; /* for audit rows written from the relay thread */
+	rfb_filter filter;         /* the browser's RFB, checked before the console server */
+	unsigned cuts_audited;     /* oversized clipboard texts already audited */
 	pthread_t thread;
 	int vnc_fd;  /* the console server's unix socket */
 	int ws_fd;   /* the upgraded HTTP connection (MHD's) */
@@ -88,7 +96,8 @@ static void reap_locked(void)
 	}
 }
 
-int relay_reserve(int64_t user_id, int64_t vps_id, console_relay **out)
+int relay_reserve(int64_t user_id, const char *username, const char *ip, int64_t vps_id,
+                  console_relay **out)
 {
 	console_relay *r;
 	int n = 0;
@@ -114,6 +123,9 @@ int relay_reserve(int64_t user_id, int64_t vps_id, console_relay **out)
 	r->state = RELAY_PENDING;
 	r->user_id = user_id;
 	r->vps_id = vps_id;
+	snprintf(r->username, sizeof(r->username), "%s", username && *username ? username : "-");
+	snprintf(r->ip, sizeof(r->ip), "%s", ip && *ip ? ip : "-");
+	rfb_filter_init(&r->filter, RF_MAX_SCREEN, RF_MAX_SCREEN, RF_CUT_MAX);
 	r->vnc_fd = r->ws_fd = r->wake_fd = -1;
 	r->next = g_relays;
 	g_relays = r;
@@ -234,15 +246,25 @@ static void ws_frame_start(wslay_event_context_ptr ctx,
 	}
 }
 
+static void relay_audit(console_relay *r, const char *detail)
+{
+	char res[48];
+
+	snprintf(res, sizeof(res), "vps/%lld", (long long)r->vps_id);
+	audit_as(r->user_id, r->username, r->ip, "console.refused", res, detail);
+}
+
 static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *ud)
 {
 	console_relay *r = ud;
 	size_t need;
+	long k;
 
 	if (arg->opcode != WSLAY_BINARY_FRAME || r->vnc_done || r->closing || !arg->msg_length)
 		return;
-	need = r->out_len + arg->msg_length;
+	/* The filter may rewrite (never grow by more than one held-back message). */
+	need = r->out_len + arg->msg_length + RF_MAX_MSG;
 	if (need > r->out_cap) {
 		size_t cap = r->out_cap ? r->out_cap : RELAY_CHUNK;
 		uint8_t *nb;
@@ -258,8 +280,29 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		r->out = nb;
 		r->out_cap = cap;
 	}
-	memcpy(r->out + r->out_len, arg->msg, arg->msg_length);
-	r->out_len += arg->msg_length;
+	k = rfb_filter_feed(&r->filter, arg->msg, arg->msg_length, r->out + r->out_len,
+	                    r->out_cap - r->out_len);
+	if (k < 0) {
+		char detail[200];
+
+		snprintf(detail, sizeof(detail), "rfb: %s", r->filter.why);
+		log_warn("console: vps/%lld: refused the browser's RFB: %s", (long long)r->vps_id,
+		         r->filter.why);
+		relay_audit(r, detail);
+		relay_close(r, WSLAY_CODE_POLICY_VIOLATION, "refused RFB message");
+		wslay_event_shutdown_read(ctx);
+		return;
+	}
+	r->out_len += (size_t)k;
+	if (r->filter.cuts_dropped > r->cuts_audited) {
+		if (r->cuts_audited == 0) {
+			char detail[96];
+			snprintf(detail, sizeof(detail),
+			         "rfb: clipboard text over %u bytes dropped", (unsigned)RF_CUT_MAX);
+			relay_audit(r, detail);
+		}
+		r->cuts_audited = r->filter.cuts_dropped;
+	}
 }
 
 /* ---- the console server's side ------------------------------------------------------------ */

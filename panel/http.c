@@ -738,6 +738,15 @@ int http_start(void)
 		flags |= MHD_USE_DUAL_STACK;
 	else if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem tls[] = {
+	        {MHD_OPTION_HTTPS_MEM_CERT, 0, cfg->tls_cert},
+	        {MHD_OPTION_HTTPS_MEM_KEY, 0, cfg->tls_key},
+	        {MHD_OPTION_END, 0, NULL},
+	};
+	if (cfg->tls_cert)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
 	g_daemon = MHD_start_daemon(
 	        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_access, NULL,
 	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -745,9 +754,10 @@ int http_start(void)
 	        (unsigned int)cfg->conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	        (unsigned int)cfg->per_ip_conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        cfg->conn_memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	        MHD_OPTION_END);
+	        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!g_daemon) {
-		log_error("http: cannot listen on %s port %d", cfg->listen_host, cfg->listen_port);
+		log_error("http: cannot listen on %s port %d%s", cfg->listen_host, cfg->listen_port,
+		          cfg->tls_cert ? " (or the TLS certificate/key is not usable)" : "");
 		return -1;
 	}
 	/* Port 0 asks the kernel for one: record what we got, so main prints the real URL. */

@@ -134,6 +134,29 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_SECURE_COOKIES", 0, 1, 0, &v) != 0)
 		return -1;
 	cfg->secure_cookies = v == 1;
+	/* HTTPS (GnuTLS through libmicrohttpd): both files or neither. The key file is read once,
+	 * before any thread, and stays in memory only. */
+	{
+		const char *cert = getenv("XVPS_TLS_CERT"), *key = getenv("XVPS_TLS_KEY");
+		size_t len;
+		bool has_cert = cert && *cert, has_key = key && *key;
+
+		if (has_cert != has_key) {
+			fprintf(stderr, "xvpsd: XVPS_TLS_CERT and XVPS_TLS_KEY go together\n");
+			return -1;
+		}
+		if (has_cert) {
+			if (read_file(cert, 1 << 20, &cfg->tls_cert, &len) != 0 || len == 0) {
+				fprintf(stderr, "xvpsd: cannot read XVPS_TLS_CERT %s\n", cert);
+				return -1;
+			}
+			if (read_file(key, 1 << 20, &cfg->tls_key, &len) != 0 || len == 0) {
+				fprintf(stderr, "xvpsd: cannot read XVPS_TLS_KEY %s\n", key);
+				return -1;
+			}
+			cfg->secure_cookies = true;
+		}
+	}
 	/* Small argon2id limits are for tests only; production keeps t=2, m=19 MiB (OWASP). */
 	if (env_int("XVPS_PWHASH_OPSLIMIT", 1, 100, 2, &v) != 0)
 		return -1;
@@ -214,7 +237,8 @@ int main(void)
 	snprintf(host, sizeof(host), strchr(cfg->listen_host, ':') ? "[%s]" : "%s",
 	         cfg->listen_host);
 	sfmt(pwfile, sizeof(pwfile), "%s/admin-password", cfg->state_dir);
-	fprintf(stderr, "xvpsd: listening on http://%s:%d/\n", host, cfg->listen_port);
+	fprintf(stderr, "xvpsd: listening on %s://%s:%d/\n", cfg->tls_cert ? "https" : "http", host,
+	        cfg->listen_port);
 	if (access(pwfile, F_OK) == 0)
 		fprintf(stderr, "xvpsd: user admin, password in %s\n", pwfile);
 	else

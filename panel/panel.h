@@ -39,7 +39,8 @@ typedef struct xvps_config {
 	int job_workers;          /* XVPS_JOB_WORKERS, default 4 */
 	int agent_timeout_ms;     /* XVPS_AGENT_TIMEOUT_MS, default 300000 */
 	bool demo;                /* XVPS_DEMO=1 seeds a plan, template, pool and customer */
-	bool secure_cookies;      /* true when serving TLS */
+	bool secure_cookies;      /* true when serving TLS (or XVPS_SECURE_COOKIES=1 behind one) */
+	char *tls_cert, *tls_key; /* PEM of XVPS_TLS_CERT / XVPS_TLS_KEY; NULL: plain HTTP */
 	int pwhash_opslimit;      /* argon2id t (default 2) */
 	size_t pwhash_memlimit;   /* argon2id m in bytes (default 19 MiB, OWASP) */
 } xvps_config;
@@ -189,6 +190,10 @@ int auth_bootstrap_admin(void);
 void audit(http_req *rq, const char *action, const char *resource, const char *detail);
 /* Same, for system actors (jobs, reconciler): user "system", ip "-". */
 void audit_system(const char *action, const char *resource, const char *detail);
+/* An audit row for work done outside a request (a console relay thread): who and from where
+ * as recorded when the request was made. */
+void audit_as(int64_t user_id, const char *username, const char *ip, const char *action,
+              const char *resource, const char *detail);
 
 /* ---- jobs (panel/jobs.c) ------------------------------------------------------------------ */
 /* Inserts a queued job inside the caller's transaction. kind: "vps.create" | "vps.start" |

@@ -139,12 +139,23 @@ static int sim_bridge_ensure(const char *bridge)
 }
 
 /* Console servers (issue 6): xvps-console from XVPS_CONSOLE_BIN, else next to this program
- * (like xvps-simguest). Without it the agent runs on and console.open answers "host". */
+ * (like xvps-simguest); their sockets in XVPS_CONSOLE_DIR, else $XVPS_STATE/console. Without
+ * the program the agent runs on and console.open answers "host". */
 static void console_setup(const char *state, uid_t panel_uid)
 {
-	char bin[256] = "", err[512] = "";
-	const char *v = getenv("XVPS_CONSOLE_BIN");
+	char bin[256] = "", err[512] = "", dir[256];
+	const char *v = getenv("XVPS_CONSOLE_BIN"), *d = getenv("XVPS_CONSOLE_DIR");
 	ssize_t n;
+
+	if (d && *d) {
+		if (d[0] != '/' || strstr(d, "/../") || !sfmt(dir, sizeof(dir), "%s", d)) {
+			log_warn("XVPS_CONSOLE_DIR must be an absolute path: web consoles are off");
+			return;
+		}
+	} else if (!sfmt(dir, sizeof(dir), "%s/console", state)) {
+		log_warn("XVPS_STATE too long for the console sockets: web consoles are off");
+		return;
+	}
 
 	if (v && *v) {
 		if (!absolute(v, false, bin, sizeof(bin))) {
@@ -157,10 +168,10 @@ static void console_setup(const char *state, uid_t panel_uid)
 		if (!slash || !sfmt(slash, sizeof(bin) - (size_t)(slash - bin), "/xvps-console"))
 			bin[0] = '\0';
 	}
-	if (console_init(bin, state, panel_uid, err, sizeof(err)) != 0)
+	if (console_init(bin, dir, panel_uid, err, sizeof(err)) != 0)
 		log_warn("%s: web consoles are off", err);
 	else
-		log_info("console servers: %s", bin);
+		log_info("console servers: %s, sockets in %s", bin, dir);
 }
 
 int main(void)

@@ -60,14 +60,16 @@ static int fail(vps_err *e, const char *code, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int console_init(const char *bin, const char *state_dir, uid_t panel_uid, char *err, size_t errlen)
+int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
 {
-	char dir[256];
+	char dir[200];
 	struct stat st;
 
-	if (!bin || bin[0] != '/' || !state_dir || state_dir[0] != '/' ||
-	    !sfmt(dir, sizeof(dir), "%s/console", state_dir)) {
-		snprintf(err, errlen, "console: program and state dir must be absolute paths");
+	if (!bin || bin[0] != '/' || !sock_dir || sock_dir[0] != '/' ||
+	    !sfmt(dir, sizeof(dir), "%s", sock_dir)) {
+		snprintf(err, errlen,
+		         "console: program and socket directory must be absolute paths (the "
+		         "directory at most 199 bytes)");
 		return -EINVAL;
 	}
 	if (access(bin, X_OK) != 0) {
@@ -75,7 +77,7 @@ int console_init(const char *bin, const char *state_dir, uid_t panel_uid, char *
 		snprintf(err, errlen, "console: cannot run %s: %s", bin, strerror(-rc));
 		return rc;
 	}
-	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
+	if (mkdir_p(dir, 0711) != 0 && errno != EEXIST) {
 		int rc = -errno;
 		snprintf(err, errlen, "console: cannot create %s: %s", dir, strerror(-rc));
 		return rc;
@@ -241,7 +243,8 @@ int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_le
 		return fail(e, "conflict", rc, "the domain is not running");
 	if (rc)
 		return fail(e, "host", rc, "console of %s: %s", name, herr);
-	if (strncmp(src, "unix:/", 6) != 0 && strncmp(src, "pty:/dev/pts/", 13) != 0)
+	if (strncmp(src, "unix:/", 6) != 0 && strncmp(src, "pty:/dev/pts/", 13) != 0 &&
+	    strncmp(src, "vnc:127.0.0.1:", 14) != 0)
 		return fail(e, "host", -EPROTO, "console of %s: unexpected source", name);
 
 	pthread_mutex_lock(&M.lock);

@@ -13,10 +13,12 @@
 
 #define CONSOLE_START_TIMEOUT_MS 5000
 
-/* Enables console servers: bin is the xvps-console program (absolute), state_dir the agent's
- * state directory (sockets go to <state_dir>/console, created mode 0711), panel_uid the owner
+/* Enables console servers: bin is the xvps-console program (absolute), sock_dir where their
+ * sockets go (absolute; created with missing parents, made mode 0711 and ours: the panel's uid
+ * may traverse it but not list it — XVPS_CONSOLE_DIR, default $XVPS_STATE/console; the
+ * appliance uses /run/xvps/console because the state directory is 0700), panel_uid the owner
  * of each socket (mode 0600). Returns 0 or -errno with a sentence in err. */
-int console_init(const char *bin, const char *state_dir, uid_t panel_uid, char *err, size_t errlen);
+int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen);
 
 /* console.open: validates name (code invalid), checks that the domain runs (code conflict,
  * "the domain is not running"), asks the driver where its console is and returns the socket

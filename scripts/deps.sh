@@ -8,7 +8,7 @@ pkgs=(
   libcriterion-dev libcurl4-gnutls-dev
   libvncserver-dev libvterm-dev libwslay-dev console-setup-linux
   libdevmapper-dev liblvm2-dev libxen-dev
-  iproute2 iptables curl jq wrk procps
+  iproute2 iptables curl jq wrk procps openssl
   novnc chromium
 )
 # Node (>= 18) for the browser tests' playwright-core: Debian's nodejs and npm only when no

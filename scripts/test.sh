@@ -2,7 +2,8 @@
 # test.sh BUILD [unit|netns|browser|api|all] — what `make test` runs on an ASan+UBSan build: the
 # Criterion unit suites, then (netns) the real-kernel networking suite tests/netns/run.sh (root
 # only; it says why it skips otherwise), then (browser) tests/browser/run.sh (the web UI and
-# consoles in Debian's chromium), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk and the
+# consoles in Debian's chromium), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk, the
+# xvpsctl walk, the HTTPS walk (tests/api/tls.sh, its own agent + xvpsd) and the
 # Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
 # suite fails or any output holds a sanitizer report. Signals only the pids it started.
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -213,6 +214,9 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("curl walk (tests/api/walk.sh)")
 		tests/api/ctl.sh "$build" 2>&1 | tee "$logs/ctl.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("xvpsctl walk (tests/api/ctl.sh)")
+		# HTTPS served by xvpsd itself, with its own throwaway agent (XVPS_NET=off).
+		XVPS_STATE= tests/api/tls.sh "$build" 2>&1 | tee "$logs/tls.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("HTTPS walk (tests/api/tls.sh)")
 		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
 		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")

@@ -1,14 +1,17 @@
-/* main.c — xvps-console: serves one domain's text console as RFB (libvncserver) on a unix
- * socket, for xvpsd's WebSocket relay (DESIGN.md §1). It reads the console from --source (the
- * sim guest's console socket, or the pty xenconsoled gives a Xen domain), renders it with
- * libvterm and a PSF console font into a 32-bpp framebuffer, and types the viewers' keys and
- * clipboard text into it. It never listens on a network address: port = ipv6port = -1, no
+/* main.c — xvps-console: serves one domain's console as RFB (libvncserver) on a unix socket,
+ * for xvpsd's WebSocket relay (DESIGN.md §1). A text console (--source unix: the sim guest's
+ * console socket, or pty: the pty xenconsoled gives a Xen PV/PVH domain) is rendered with
+ * libvterm and a PSF console font into a 32-bpp framebuffer, and the viewers' keys and
+ * clipboard text are typed into it. An HVM guest's console (--source vnc: qemu's VNC server on
+ * 127.0.0.1, vncsrc.h) is relayed through libvncclient: qemu's framebuffer is served as it
+ * is, keys and pointer go back to qemu, clipboard text is typed as keys. It never listens on a network address: port = ipv6port = -1, no
  * HTTP, and each viewer accepted on the unix socket reaches libvncserver only through its
  * relay thread's RFB allowlist (relay.h, rfbfilter.h). It exits when the source closes (the
  * domain stopped), after --idle seconds without viewers, or on SIGTERM/SIGINT/SIGHUP, and
  * removes its socket.
  *
- * Usage: xvps-console --name NAME --source unix:PATH|pty:/dev/pts/N --listen SOCKPATH
+ * Usage: xvps-console --name NAME --source unix:PATH|pty:/dev/pts/N|vnc:127.0.0.1:PORT
+ *                     --listen SOCKPATH
  *                     [--uid UID] [--font PSF] [--idle SECONDS] */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,7 @@
 #include "font.h"
 #include "relay.h"
 #include "term.h"
+#include "vncsrc.h"
 
 #define MAX_VIEWERS  16
 #define OUTQ_SIZE    65536
@@ -53,6 +57,8 @@ static struct {
 	size_t outq_len;
 	unsigned outq_dropped;
 	term *t;
+	vncsrc *vnc;      /* the HVM mode: qemu's VNC server is the source (t stays NULL) */
+	atomic_uint dims; /* the served screen, width << 16 | height, for the relays' filters */
 } g = {.src = -1};
 
 /* ---- libvncserver's log: its info lines (per-client statistics, ...) are dropped, its
@@ -262,6 +268,10 @@ static void on_key(rfbBool down, rfbKeySym ks, rfbClientPtr cl)
 
 	if (!mods)
 		return;
+	if (g.vnc) { /* qemu keeps its own modifier state */
+		vncsrc_key(g.vnc, down, (uint32_t)ks);
+		return;
+	}
 	if (bit) {
 		*mods = down ? (*mods | bit) : (*mods & ~bit);
 		return;
@@ -280,13 +290,19 @@ static void on_cut(char *text, int len, rfbClientPtr cl)
 		log_warn("clipboard text of %d bytes dropped", len);
 		return;
 	}
+	if (g.vnc) {
+		vncsrc_type(g.vnc, text, (size_t)len);
+		return;
+	}
 	n = cut_sanitize(text, (size_t)len, out, sizeof(out));
 	to_guest(out, n, NULL);
 }
 
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
-	(void)mask, (void)x, (void)y, (void)cl; /* a text console has no mouse */
+	(void)cl;
+	if (g.vnc) /* a text console has no mouse */
+		vncsrc_pointer(g.vnc, mask, x, y);
 }
 
 /* Accepts one viewer: relay thread + libvncserver client on the socketpair's other end. */
@@ -303,7 +319,7 @@ static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_re
 		close(vfd);
 		return;
 	}
-	r = relay_start(vfd, s->width, s->height, CUT_MAX, wake, ++next_id, &sfd);
+	r = relay_start(vfd, &g.dims, CUT_MAX, wake, ++next_id, &sfd);
 	if (!r) {
 		log_warn("refusing a viewer: cannot start its relay");
 		return;
@@ -338,7 +354,8 @@ static void join_done(relay **relays, int *n_relays)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xvps-console --name NAME --source unix:PATH|pty:/dev/pts/N "
+	fprintf(stderr, "usage: xvps-console --name NAME "
+	                "--source unix:PATH|pty:/dev/pts/N|vnc:127.0.0.1:PORT "
 	                "--listen SOCKPATH [--uid UID] [--font PSF] [--idle SECONDS]\n");
 }
 
@@ -397,6 +414,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	struct stat made;
 	uint64_t idle_since;
+	bool font_loaded = false;
 
 	log_init("xvps-console");
 	if (!parse_opts(argc, argv, &o)) {
@@ -417,31 +435,51 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-	if (cfont_load(o.font, &font, err, sizeof(err)) != 0) {
-		log_warn("%s; using the built-in box font instead", err);
-		if (cfont_builtin(&font) != 0)
-			return 1;
-	}
-	fb = calloc((size_t)TERM_COLS * font.width * TERM_ROWS * font.height, 4);
-	g.src = open_source(o.source);
-	if (g.src < 0) {
-		log_error("%s: cannot open the console source %s: %s", o.name, o.source,
-		          strerror(-g.src));
-		goto out;
+	if (strncmp(o.source, "vnc:", 4) == 0) {
+		char host[16];
+		int port;
+		if (!vncsrc_parse(o.source, host, sizeof(host), &port)) {
+			log_error("--source vnc: must be vnc:127.0.0.1:PORT or vnc:[::1]:PORT");
+			goto out;
+		}
+		if (sfd < 0 || wake < 0)
+			goto out;
+		g.vnc = vncsrc_open(host, port, desk, &g.dims, &s, err, sizeof(err));
+		if (!g.vnc) {
+			log_error("%s: %s", o.name, err);
+			goto out;
+		}
+		g.src = vncsrc_fd(g.vnc);
+	} else {
+		if (cfont_load(o.font, &font, err, sizeof(err)) != 0) {
+			log_warn("%s; using the built-in box font instead", err);
+			if (cfont_builtin(&font) != 0)
+				return 1;
+		}
+		font_loaded = true;
+		fb = calloc((size_t)TERM_COLS * font.width * TERM_ROWS * font.height, 4);
+		g.src = open_source(o.source);
+		if (g.src < 0) {
+			log_error("%s: cannot open the console source %s: %s", o.name, o.source,
+			          strerror(-g.src));
+			goto out;
+		}
+		s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8,
+		                 3, 4);
+		if (!fb || sfd < 0 || wake < 0 || !s)
+			goto out;
+		g.t = term_new(TERM_COLS, TERM_ROWS, &font, fb,
+		               (term_pixfmt){s->serverFormat.redShift, s->serverFormat.greenShift,
+		                             s->serverFormat.blueShift},
+		               to_guest, NULL);
+		if (!g.t)
+			goto out;
+		s->frameBuffer = (char *)fb;
+		atomic_store(&g.dims, (unsigned)s->width << 16 | (unsigned)s->height);
 	}
 	rfbLog = rfb_log_info;
 	rfbErr = rfb_log_err;
 	rfbMaxClientWait = 5000; /* a viewer that reads nothing stalls the others at most 5 s */
-	s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8, 3, 4);
-	if (!fb || sfd < 0 || wake < 0 || !s)
-		goto out;
-	g.t = term_new(TERM_COLS, TERM_ROWS, &font, fb,
-	               (term_pixfmt){s->serverFormat.redShift, s->serverFormat.greenShift,
-	                             s->serverFormat.blueShift},
-	               to_guest, NULL);
-	if (!g.t)
-		goto out;
-	s->frameBuffer = (char *)fb;
 	s->desktopName = desk;
 	s->port = s->ipv6port = -1; /* never a network listener */
 	s->autoPort = FALSE;
@@ -456,8 +494,8 @@ int main(int argc, char **argv)
 	lfd = open_listen(o.listen, o.uid, &made);
 	if (lfd < 0)
 		goto out;
-	log_info("%s: serving %s on %s (%dx%d, font %s)", o.name, o.source, o.listen, s->width,
-	         s->height, font.builtin ? "built-in" : o.font);
+	log_info("%s: serving %s on %s (%dx%d, %s)", o.name, o.source, o.listen, s->width,
+	         s->height, g.vnc ? "qemu's framebuffer" : font.builtin ? "built-in font" : o.font);
 	idle_since = now_mono_ns();
 
 	for (;;) {
@@ -471,6 +509,8 @@ int main(int argc, char **argv)
 		pf[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		pf[n++] =
 		        (struct pollfd){.fd = g.src, .events = POLLIN | (g.outq_len ? POLLOUT : 0)};
+		if (g.vnc && vncsrc_pending(g.vnc))
+			timeout = 0; /* libvncclient holds unread bytes: no poll wait */
 		it = rfbGetClientIterator(s);
 		while ((cl = rfbClientIteratorNext(it)) && n < (int)(sizeof(pf) / sizeof(pf[0])))
 			if (cl->sock >= 0)
@@ -505,9 +545,19 @@ int main(int argc, char **argv)
 			if (n_relays == 0)
 				idle_since = now_mono_ns();
 		}
-		if (pf[3].revents & POLLOUT)
+		if (g.vnc) {
+			if (((pf[3].revents & (POLLIN | POLLHUP | POLLERR)) ||
+			     vncsrc_pending(g.vnc)) &&
+			    !vncsrc_pump(g.vnc)) {
+				log_info("%s: qemu's VNC server closed (domain stopped): exiting",
+				         o.name);
+				rc = 0;
+				break;
+			}
+		} else if (pf[3].revents & POLLOUT) {
 			src_flush();
-		if (pf[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+		}
+		if (!g.vnc && (pf[3].revents & (POLLIN | POLLHUP | POLLERR))) {
 			char buf[65536];
 			size_t total = 0;
 			bool closed = false;
@@ -531,7 +581,7 @@ int main(int argc, char **argv)
 			}
 		}
 		int x1, y1, x2, y2;
-		if (term_render(g.t, &x1, &y1, &x2, &y2))
+		if (g.t && term_render(g.t, &x1, &y1, &x2, &y2))
 			rfbMarkRectAsModified(s, x1, y1, x2, y2);
 		if (pf[2].revents & POLLIN)
 			accept_viewer(s, lfd, &relays, &n_relays, wake);
@@ -554,18 +604,21 @@ out:
 		relays = r->next;
 		relay_join(r);
 	}
-	if (s) {
+	if (s)
 		rfbShutdownServer(s, TRUE);
-		rfbScreenCleanup(s);
-	}
-	term_free(g.t);
-	if (g.src >= 0)
+	if (g.vnc)
+		vncsrc_close(g.vnc, s); /* closes g.src, qemu's socket; detaches its framebuffer */
+	else if (g.src >= 0)
 		close(g.src);
+	if (s)
+		rfbScreenCleanup(s);
+	term_free(g.t);
 	if (sfd >= 0)
 		close(sfd);
 	if (wake >= 0)
 		close(wake);
 	free(fb);
-	cfont_free(&font);
+	if (font_loaded)
+		cfont_free(&font);
 	return rc;
 }

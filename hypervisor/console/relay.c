@@ -76,7 +76,9 @@ static void *relay_main(void *arg)
 			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 				break;
 			if (n > 0) {
-				unsigned before = r->filter.cuts_dropped;
+				unsigned before = r->filter.cuts_dropped, d = atomic_load(r->dims);
+				r->filter.width = (int)(d >> 16);
+				r->filter.height = (int)(d & 0xffff);
 				long k = rfb_filter_feed(&r->filter, in, (size_t)n, to_srv.data,
 				                         cap);
 				if (k < 0) {
@@ -125,7 +127,7 @@ out:
 	return NULL;
 }
 
-relay *relay_start(int vfd, int width, int height, size_t cut_max, int wake_fd, unsigned id,
+relay *relay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd, unsigned id,
                    int *server_fd_out)
 {
 	int sp[2];
@@ -141,7 +143,9 @@ relay *relay_start(int vfd, int width, int height, size_t cut_max, int wake_fd, 
 	r->wake_fd = wake_fd;
 	r->id = id;
 	atomic_init(&r->done, false);
-	rfb_filter_init(&r->filter, width, height, cut_max);
+	r->dims = dims;
+	rfb_filter_init(&r->filter, (int)(atomic_load(dims) >> 16), (int)(atomic_load(dims) & 0xffff),
+	                cut_max);
 	if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
 		close(sp[0]);
 		close(sp[1]);

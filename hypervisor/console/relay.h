@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "rfbfilter.h"
+#include "../../common/rfbfilter.h"
 
 typedef struct relay {
 	int vfd;     /* the viewer */
@@ -21,13 +21,15 @@ typedef struct relay {
 	pthread_t thread;
 	atomic_bool done; /* set when the thread is about to end */
 	rfb_filter filter;
+	const atomic_uint *dims; /* the screen, width << 16 | height (it changes on a resize) */
 	unsigned id;
 	struct relay *next;
 } relay;
 
 /* Starts a relay for viewer fd vfd; *server_fd_out gets the socket to hand to rfbNewClient.
+ * dims (width << 16 | height, kept current by the caller) bounds FramebufferUpdateRequests.
  * Takes ownership of vfd (closed on failure too). Returns NULL on failure. */
-relay *relay_start(int vfd, int width, int height, size_t cut_max, int wake_fd, unsigned id,
+relay *relay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd, unsigned id,
                    int *server_fd_out);
 
 /* Asks the thread to end (shuts both sockets down); relay_join then waits and frees. */

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../common/rfbfilter.h"
+
 #include "font.h"
 
 #define TERM_COLS    80
 #define TERM_ROWS    25
-#define CUT_MAX      4096 /* ClientCutText bytes accepted (longer ones are dropped) */
+#define CUT_MAX      RF_CUT_MAX /* ClientCutText bytes accepted (longer ones are dropped) */
 #define TERM_MOD_CTL 1u
 #define TERM_MOD_ALT 2u
 #define TERM_MOD_SHF 4u

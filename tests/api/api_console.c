@@ -401,6 +401,100 @@ Test(console, relays_rfb_and_survives_bad_frames)
 	fx_vps_delete(&cust, vps);
 }
 
+/* The RFB handshake of a viewer (3.8, security None, shared) through the websocket. */
+static void rfb_handshake(ws_conn *w)
+{
+	uint8_t b[64];
+	uint32_t len;
+
+	cr_assert(ws_send(w, 2, "RFB 003.008\n", 12, false));
+	cr_assert(ws_recv_bytes(w, 10000, b, 2) && b[0] == 1 && b[1] == 1, "security None only");
+	cr_assert(ws_send(w, 2, "\x01", 1, false));
+	cr_assert(ws_recv_bytes(w, 10000, b, 4) && memcmp(b, "\0\0\0\0", 4) == 0);
+	cr_assert(ws_send(w, 2, "\x01", 1, false));
+	/* ServerInit: 24 bytes and the desktop name, in frames of any size. */
+	for (size_t have = 0;;) {
+		uint8_t *p;
+		size_t n;
+		int op;
+
+		cr_assert_eq(ws_recv(w, 10000, &op, &p, &n), 1, "no ServerInit");
+		cr_assert(op == 2 && have + n <= sizeof(b), "op %d, %zu bytes", op, have + n);
+		memcpy(b + have, p, n);
+		free(p);
+		have += n;
+		if (have < 24)
+			continue;
+		len = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+		cr_assert_leq(have, 24 + len, "bytes after ServerInit");
+		if (have == 24 + len)
+			break;
+	}
+}
+
+Test(console, a_malformed_or_oversized_rfb_message_is_refused_audited_and_harmless)
+{
+	char vps[32], why[512];
+	ws_conn *bad, *good;
+	long long since = audit_last_id();
+	uint8_t *cut, *p;
+	size_t n;
+	int code, op;
+
+	fx_vps(&cust, plan, tpl, NULL, vps);
+	good = console_open(vps, NULL, why, sizeof(why));
+	if (!good) {
+		fx_vps_delete(&cust, vps);
+		cr_skip_test("%s", why);
+	}
+	assert_rfb_hello(good);
+	rfb_handshake(good);
+	bad = console_open(vps, NULL, why, sizeof(why));
+	assert_rfb_hello(bad);
+	rfb_handshake(bad);
+
+	/* Clipboard text over 4 KiB: dropped (audited once), the console stays open. */
+	cut = calloc(1, 8 + 8000);
+	cr_assert_not_null(cut);
+	cut[0] = 6;
+	cut[6] = 8000 >> 8;
+	cut[7] = 8000 & 255;
+	memset(cut + 8, 'A', 8000);
+	cr_assert(ws_send(bad, 2, cut, 8 + 8000, false));
+	cr_assert(ws_send(bad, 2, cut, 8 + 8000, false));
+	free(cut);
+	cr_assert(ws_send(bad, 2, "\x03\x00\x00\x00\x00\x00\x00\x10\x00\x10", 10, false));
+	cr_assert_eq(ws_recv(bad, 10000, &op, &p, &n), 1, "the console closed after a long cut");
+	cr_assert(op == 2 && n >= 1 && p[0] == 0, "a framebuffer update, not %d/%zu", op, n);
+	free(p);
+	cr_assert(audited(since, "console.refused", "rfb: clipboard text over 4096 bytes dropped"));
+
+	/* An unknown message type: closed with 1008 at xvpsd, before any console server sees it,
+	 * and audited with the reason. */
+	cr_assert(ws_send(bad, 2, "\x63junk", 5, false));
+	cr_assert(ws_expect_close(bad, 5000, &code), "no close after message type 99");
+	cr_assert_eq(code, 1008);
+	ws_close(bad);
+	cr_assert(audited(since, "console.refused", "rfb: message type 99 is not allowed"));
+
+	/* A framebuffer request for a 65535x65535 screen: the same. */
+	bad = console_open(vps, NULL, why, sizeof(why));
+	assert_rfb_hello(bad);
+	rfb_handshake(bad);
+	cr_assert(ws_send(bad, 2, "\x03\x00\x00\x00\x00\x00\xff\xff\xff\xff", 10, false));
+	cr_assert(ws_expect_close(bad, 5000, &code), "no close after a huge update request");
+	cr_assert_eq(code, 1008);
+	ws_close(bad);
+
+	/* The other console never noticed. */
+	cr_assert(ws_send(good, 2, "\x03\x00\x00\x00\x00\x00\x00\x10\x00\x10", 10, false));
+	cr_assert_eq(ws_recv(good, 10000, &op, &p, &n), 1, "the good console stopped");
+	cr_assert(op == 2 && n >= 1 && p[0] == 0);
+	free(p);
+	ws_close(good);
+	fx_vps_delete(&cust, vps);
+}
+
 Test(console, novnc_and_the_ui_carry_the_static_security_headers)
 {
 	const char *dir = getenv("XVPS_NOVNC_DIR");

@@ -15,7 +15,7 @@
 
 #include "../../common/util.h"
 #include "../../hypervisor/console/font.h"
-#include "../../hypervisor/console/rfbfilter.h"
+#include "../../common/rfbfilter.h"
 #include "../../hypervisor/console/term.h"
 #include "../../hypervisor/driver.h"
 
@@ -447,15 +447,18 @@ static int xl_source(fake *f, const char *name, char *out, size_t len)
 	return rc;
 }
 
+#define PV_JSON "[{\"domid\": 5, \"config\": {\"c_info\": {\"type\": \"pv\"}}}]"
+
 Test(console, xl_reads_the_pty_from_xenstore)
 {
-	fake f = {.out = {"5\n", "/dev/pts/3\n"}, .n = 2};
+	fake f = {.out = {"5\n", PV_JSON, "/dev/pts/3\n"}, .n = 3};
 	char out[64];
 
 	cr_assert_eq(xl_source(&f, "xvps-7", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "pty:/dev/pts/3");
 	cr_assert_str_eq(f.calls[0], "xl domid xvps-7");
-	cr_assert_str_eq(f.calls[1], "xenstore-read /local/domain/5/console/tty");
+	cr_assert_str_eq(f.calls[1], "xl list -l xvps-7");
+	cr_assert_str_eq(f.calls[2], "xenstore-read /local/domain/5/console/tty");
 }
 
 Test(console, xl_refuses_what_is_not_a_pts_path)
@@ -465,12 +468,12 @@ Test(console, xl_refuses_what_is_not_a_pts_path)
 	char out[64];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fake f = {.out = {"5\n", bad[i]}, .n = 2};
+		fake f = {.out = {"5\n", PV_JSON, bad[i]}, .n = 3};
 		cr_assert_eq(xl_source(&f, "xvps-7", out, sizeof(out)), -EPROTO, "%s", bad[i]);
 	}
 	fake absent = {.out = {""}, .status = {1}, .n = 1};
 	cr_assert_eq(xl_source(&absent, "xvps-7", out, sizeof(out)), -ESRCH);
-	fake nokey = {.out = {"5\n", ""}, .status = {0, 1}, .n = 2};
+	fake nokey = {.out = {"5\n", PV_JSON, ""}, .status = {0, 0, 1}, .n = 3};
 	cr_assert_eq(xl_source(&nokey, "xvps-7", out, sizeof(out)), -ENOENT);
 	fake none = {.n = 0};
 	cr_assert_eq(xl_source(&none, "xvps-7;reboot", out, sizeof(out)), -EINVAL);

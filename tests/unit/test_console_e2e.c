@@ -58,7 +58,7 @@ static cfont font;
 
 static void dom_setup(void)
 {
-	char cfg[128], err[HV_ERRLEN + 300], guest[PATH_MAX], bin[PATH_MAX + 16];
+	char cfg[128], err[HV_ERRLEN + 300], guest[PATH_MAX], bin[PATH_MAX + 16], sockdir[96];
 	const char *g = getenv("XVPS_SIMGUEST"), *b = getenv("XVPS_CONSOLE_BIN");
 	FILE *f;
 
@@ -81,7 +81,8 @@ static void dom_setup(void)
 	fputs("name = \"xvps-7\"\nmemory = 128\n", f);
 	fclose(f);
 	cr_assert_eq(hv.ops->create(&hv, "xvps-7", cfg, err), 0, "%s", err);
-	cr_assert_eq(console_init(bin, tmp, geteuid(), err, sizeof(err)), 0, "%s", err);
+	snprintf(sockdir, sizeof(sockdir), "%s/run/console", tmp); /* parents made too */
+	cr_assert_eq(console_init(bin, sockdir, geteuid(), err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cfont_load(CFONT_DEFAULT_PATH, &font, err, sizeof(err)), 0, "%s", err);
 }
 
@@ -287,11 +288,11 @@ Test(console, open_serves_the_login_prompt_and_types_keys, E2E)
 	viewer v, v2;
 
 	open_ok(sock, sizeof(sock));
-	snprintf(want, sizeof(want), "%s/console/xvps-7.sock", tmp);
+	snprintf(want, sizeof(want), "%s/run/console/xvps-7.sock", tmp);
 	cr_assert_str_eq(sock, want);
 	cr_assert_eq(lstat(sock, &st), 0);
 	cr_assert(S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600 && st.st_uid == geteuid());
-	snprintf(want, sizeof(want), "%s/console", tmp);
+	snprintf(want, sizeof(want), "%s/run/console", tmp);
 	cr_assert(stat(want, &st) == 0 && (st.st_mode & 0777) == 0711);
 
 	uint64_t t0 = now_mono_ns();

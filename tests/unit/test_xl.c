@@ -378,3 +378,78 @@ Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
 	assert_calls(&f, (const char *[]){NULL});
 	d.ops->dispose(&d);
 }
+
+/* ---- console_source: PV/PVH pty, HVM qemu VNC ------------------------------------------- */
+
+static int console_of(fake *f, const fake_step *steps, size_t n, const char *name, char *src,
+                      char *err)
+{
+	hv_driver d = open_fake(f, steps, n);
+	int rc = d.ops->console_source(&d, name, src, 64, err);
+	d.ops->dispose(&d);
+	return rc;
+}
+
+Test(xl, console_of_a_pvh_domain_is_its_xenconsoled_pty)
+{
+	static const fake_step steps[] = {
+	        {.out = "3\n"}, {.out_file = "list-l-xvps-12.json.txt"}, {.out = "/dev/pts/4\n"}};
+	fake f;
+	char src[64] = "", err[HV_ERRLEN];
+	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-12", src, err), 0, "%s", err);
+	cr_assert_str_eq(src, "pty:/dev/pts/4");
+	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl list -l xvps-12",
+	                                  "xenstore-read /local/domain/3/console/tty", NULL});
+}
+
+Test(xl, console_of_an_hvm_domain_is_qemus_vnc_port_from_xenstore)
+{
+	static const fake_step steps[] = {
+	        {.out = "9\n"}, {.out_file = "list-l-xvps-5-hvm.json.txt"}, {.out = "5931\n"}};
+	fake f;
+	char src[64] = "", err[HV_ERRLEN];
+	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-5", src, err), 0, "%s", err);
+	cr_assert_str_eq(src, "vnc:127.0.0.1:5931");
+	assert_calls(&f, (const char *[]){"xl domid xvps-5", "xl list -l xvps-5",
+	                                  "xenstore-read /local/domain/9/console/vnc-port", NULL});
+}
+
+Test(xl, console_of_an_hvm_domain_without_the_xenstore_key_uses_the_vncdisplay)
+{
+	static const fake_step steps[] = {{.out = "9\n"},
+	                                  {.out_file = "list-l-xvps-5-hvm.json.txt"},
+	                                  {.err_file = NULL, .exit_status = 1}};
+	fake f;
+	char src[64] = "", err[HV_ERRLEN];
+	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-5", src, err), 0, "%s", err);
+	cr_assert_str_eq(src, "vnc:127.0.0.1:5907");
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+}
+
+Test(xl, console_of_an_hvm_domain_refuses_a_non_loopback_vnc_and_a_bad_port)
+{
+	static const fake_step open_vnc[] = {
+	        {.out = "9\n"},
+	        {.out = "[{\"domid\": 9, \"config\": {\"c_info\": {\"type\": \"hvm\"}, \"b_info\": "
+	                "{\"type.hvm\": {\"vnc\": {\"enable\": \"True\", \"listen\": \"0.0.0.0\", "
+	                "\"display\": 7}}}}}]"}};
+	static const fake_step bad_port[] = {
+	        {.out = "9\n"}, {.out_file = "list-l-xvps-5-hvm.json.txt"}, {.out = "22\n"}};
+	static const fake_step garbage[] = {{.out = "9\n"}, {.out = "{not json"}};
+	fake f;
+	char src[64] = "", err[HV_ERRLEN];
+	cr_assert_eq(console_of(&f, open_vnc, N(open_vnc), "xvps-5", src, err), -ENOENT);
+	cr_assert(strstr(err, "no VNC console on 127.0.0.1"), "%s", err);
+	cr_assert_eq(f.ncalls, 2, "no xenstore read for a VNC that is not on loopback");
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	cr_assert_eq(console_of(&f, bad_port, N(bad_port), "xvps-5", src, err), -EPROTO);
+	cr_assert(strstr(err, "holds no VNC port"), "%s", err);
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	cr_assert_eq(console_of(&f, garbage, N(garbage), "xvps-5", src, err), -EPROTO);
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	cr_assert_str_eq(src, "", "nothing is written on failure");
+}
