@@ -285,9 +285,35 @@ int main(void)
 	if (strcmp(st_name, "file") == 0) {
 		rc = st_file_open(&st, state, tpl_dir, sterr);
 	} else if (strcmp(st_name, "lvm") == 0) {
-		/* storage_lvm.c comes with the LVM issue; st_lvm_open is called here then. */
-		snprintf(sterr, sizeof(sterr), "lvm storage driver not available in this build");
-		rc = -ENOTSUP;
+		/* XVPS_LVM_VG and XVPS_LVM_THINPOOL name an existing VG and thin pool (LVM name
+		 * rules); XVPS_LVM_HEADROOM_PCT (default 10, 0..90) of the pool stays free. */
+		const char *vg = env_or("XVPS_LVM_VG", ""), *pool = env_or("XVPS_LVM_THINPOOL", "");
+		const char *hr = env_or("XVPS_LVM_HEADROOM_PCT", "10"), *why = NULL;
+		long long pct = 0;
+
+		rc = -EINVAL;
+		if (!*vg)
+			snprintf(sterr, sizeof(sterr), "XVPS_LVM_VG must name the volume group");
+		else if (!st_lvm_valid_name(vg, &why))
+			snprintf(sterr, sizeof(sterr), "XVPS_LVM_VG: %s", why);
+		else if (!*pool)
+			snprintf(sterr, sizeof(sterr), "XVPS_LVM_THINPOOL must name the thin pool");
+		else if (!st_lvm_valid_name(pool, &why))
+			snprintf(sterr, sizeof(sterr), "XVPS_LVM_THINPOOL: %s", why);
+		else if (!parse_int_range(hr, 0, ST_LVM_HEADROOM_MAX, &pct))
+			snprintf(sterr, sizeof(sterr),
+			         "XVPS_LVM_HEADROOM_PCT must be a whole number from 0 to %d",
+			         ST_LVM_HEADROOM_MAX);
+		else
+			rc = st_lvm_open(&st, runner_real(), vg, pool, tpl_dir, sterr);
+		if (rc == 0 && st_lvm_set_headroom(&st, (int)pct) != 0) {
+			snprintf(sterr, sizeof(sterr), "XVPS_LVM_HEADROOM_PCT: cannot apply %lld",
+			         pct);
+			st.ops->dispose(&st);
+			rc = -EINVAL;
+		}
+		if (rc == 0)
+			log_info("storage lvm: thin pool %s/%s, %lld %% headroom", vg, pool, pct);
 	} else {
 		snprintf(sterr, sizeof(sterr), "XVPS_STORAGE must be file or lvm");
 		rc = -EINVAL;

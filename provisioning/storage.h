@@ -51,7 +51,58 @@ typedef struct st_driver {
 } st_driver;
 
 int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, char *err);
+
+/* ---- lvm (provisioning/storage_lvm.c) ----
+ * Templates are read-only thin LVs "xvpstpl-<tpl>" (never "xvps-…", so the reconciler's
+ * "xvps-" disk listing cannot see them), disks are thin snapshots of them named like the
+ * domain, quarantined disks become "quarantine-<name>-<unix time>". Every command goes through
+ * run (argv, never a shell); reports are read as `--reportformat json` with json-c.
+ *
+ * Opens the driver on volume group vg and thin pool thin_pool (both checked with
+ * st_lvm_valid_name, then with `lvs`). Fails, with err naming them, when the VG or the pool is
+ * missing or the LV is not a thin pool. Turns the pool's zeroing of newly provisioned blocks on
+ * (`lvchange --zero y`) when it is off and activates an inactive pool, so a new thin LV reads
+ * zeros wherever it was not written. template_dir: the directory template sources are read
+ * from. Headroom starts at ST_LVM_HEADROOM_DEFAULT. Returns 0 or -errno. */
 int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 		const char *template_dir, char *err);
+
+#define ST_LVM_HEADROOM_DEFAULT 10
+#define ST_LVM_HEADROOM_MAX     90
+
+/* Sets the share of the thin pool's data space (percent, 0..ST_LVM_HEADROOM_MAX) that new
+ * disks, growth and template imports must leave free: they are refused (-ENOSPC, nothing
+ * created) when used + need > total × (100 − pct) / 100. Also applies to metadata (refused when
+ * its use exceeds 100 − pct percent). Returns 0, or -EINVAL when s is not an open lvm driver or
+ * pct is out of range. */
+int st_lvm_set_headroom(st_driver *s, int pct);
+
+/* The one LVM VG/LV name rule (lvm(8) "VALID NAMES"; implemented once, as valid_lvm_name() in
+ * common/validate.h): 1..127 characters of [A-Za-z0-9+_.-], no leading '-', not "."/"..", no
+ * reserved part ("_cdata", "_cmeta", "_corig", "_mimage", "_mlog", "_pmspare", "_rimage",
+ * "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata"), not beginning with "snapshot" or
+ * "pvmove". *why_out (when not NULL) gets a static sentence on false. */
+bool st_lvm_valid_name(const char *name, const char **why_out);
+
+/* Usage of a thin pool, from its device-mapper status line or from `lvs`. */
+typedef struct st_pool_usage {
+	uint64_t data_used_bytes;  /* bytes of the pool's data device mapped by thin LVs */
+	uint64_t data_total_bytes; /* size of the pool's data device */
+	uint64_t meta_used;        /* metadata used, in meta_total units (blocks, or 1/10000) */
+	uint64_t meta_total;
+	bool failed;            /* status "Fail"/"Error": the pool is unusable */
+	bool out_of_data_space; /* mode out_of_data_space */
+	bool read_only;         /* mode ro (metadata trouble) */
+	bool needs_check;       /* needs_check flag: thin_check/lvconvert --repair wanted */
+} st_pool_usage;
+
+/* Parses the params of a "thin-pool" target's DM_DEVICE_STATUS line (kernel
+ * thin-provisioning.rst: "<transaction id> <used meta>/<total meta> <used data>/<total data>
+ * <held root> ro|rw|out_of_data_space [no_]discard_passdown [error|queue]_if_no_space
+ * needs_check|- [metadata_low_watermark]"; the fields after the mode are optional, as in older
+ * kernels). length_sectors is the target's length (512-byte sectors = the data device's
+ * size); used data bytes are rounded up. Pure function. Returns 0; -EIO with u->failed set for
+ * "Fail"/"Error"; -EINVAL for anything else it cannot read (u then zeroed). */
+int st_lvm_parse_tpool_status(const char *params, uint64_t length_sectors, st_pool_usage *u);
 
 #endif

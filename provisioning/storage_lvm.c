@@ -1,0 +1,1081 @@
+/* storage_lvm.c — the `lvm` storage driver (DESIGN.md §2): a volume group and a thin pool named
+ * in the configuration. Templates are read-only thin LVs "xvpstpl-<tpl>" imported with dd;
+ * a VPS disk is a thin snapshot of its template (`lvcreate -kn -s`, no -L), grown with
+ * lvextend and never shrunk. Every command runs through the runner as an argv array; reports
+ * are `lvs --reportformat json` read with json-c. Pool usage comes from libdevmapper (status
+ * of the "-tpool" device), `lvs` when that cannot answer.
+ *
+ * What a customer can read: a thin LV reads zeros wherever it has not been written (the pool
+ * maps nothing there), and the pool zeroes every newly provisioned block before a partial write
+ * lands in it (zeroing is turned on at open), so a block freed by one disk never shows up in
+ * another. On removal the disk is discarded first (blocks go back to the pool), zeroed when the
+ * pool ignores discards, and only then removed. Nothing is left half-made: a template whose
+ * import did not finish has no read-only flag and is removed; an LV whose creation failed
+ * after lvcreate is removed again. */
+#include "storage.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <libdevmapper.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+
+#define GIB             (1024ull * 1024ull * 1024ull)
+#define MIB             (1024ull * 1024ull)
+#define TPL_PREFIX      "xvpstpl-"
+#define QUARANTINE      "quarantine-"
+#define LVM_TIMEOUT_MS  (120 * 1000)
+#define COPY_TIMEOUT_MS (6 * 3600 * 1000)
+#define WIPE_TIMEOUT_MS (6 * 3600 * 1000)
+#define LVS_FIELDS      "lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,metadata_percent,discards"
+
+#define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)
+
+typedef struct lvm_priv {
+	int headroom_pct;
+} lvm_priv;
+
+/* One row of the lvs report (LVS_FIELDS). attr is lv_attr: [1] permission w/r, [4] state
+ * 'a' = active, [7] 'z' = zeroing (pools). */
+typedef struct lv_row {
+	char name[128];
+	char attr[16];
+	char pool[128];
+	char segtype[32];
+	char data_pct[32];
+	char meta_pct[32];
+	char discards[16];
+	uint64_t size;
+} lv_row;
+
+typedef struct lv_list {
+	lv_row *rows;
+	size_t n;
+} lv_list;
+
+bool st_lvm_valid_name(const char *name, const char **why_out)
+{
+	return valid_lvm_name(name, why_out);
+}
+
+/* Template source: a bare file name inside the import directory. */
+static bool safe_source(const char *s)
+{
+	if (!s || !*s || s[0] == '.' || strlen(s) > 128)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+static int headroom(const st_driver *s)
+{
+	const lvm_priv *p = s->priv;
+	return p ? p->headroom_pct : ST_LVM_HEADROOM_DEFAULT;
+}
+
+/* ---- running commands ---- */
+
+/* The line of a failed command worth quoting: the first non-empty stderr line that is not a
+ * WARNING (else the first non-empty one, else stdout's), leading blanks dropped. */
+static void first_line(const runner_result *res, char *out, size_t outlen)
+{
+	const char *srcs[2] = {res->err, res->out};
+	const char *pick = NULL;
+	size_t pick_len = 0;
+
+	for (int pass = 0; pass < 2 && !pick; pass++) {
+		for (int k = 0; k < 2 && !pick; k++) {
+			const char *p = srcs[k];
+			while (p && *p) {
+				const char *eol = strchr(p, '\n');
+				size_t len = eol ? (size_t)(eol - p) : strlen(p);
+				const char *b = p;
+				while (b < p + len && (*b == ' ' || *b == '\t'))
+					b++;
+				len -= (size_t)(b - p);
+				if (len && (pass == 1 || strncmp(b, "WARNING", 7) != 0)) {
+					pick = b;
+					pick_len = len;
+					break;
+				}
+				p = eol ? eol + 1 : NULL;
+			}
+		}
+	}
+	if (!pick) {
+		if (res->timed_out)
+			snprintf(out, outlen, "timed out");
+		else if (res->exit_status < 0)
+			snprintf(out, outlen, "killed by signal %d", res->term_signal);
+		else
+			snprintf(out, outlen, "exit status %d", res->exit_status);
+		return;
+	}
+	if (pick_len > 240)
+		pick_len = 240;
+	snprintf(out, outlen, "%.*s", (int)pick_len, pick);
+}
+
+/* Runs argv. Returns 0 when it exited 0; else err = "<what>: <first line> (<cmd>)" and
+ * -ETIMEDOUT, -EIO, or the runner's -errno (-ENOENT: the program is not installed). res is
+ * kept for the caller (dispose it in every case). what may be NULL (err untouched). */
+static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runner_result *res,
+                   const char *what, char *err)
+{
+	char line[256];
+	int rc = runner_run(&s->run, argv, NULL, 0, timeout_ms, res);
+
+	if (rc == 0 && runner_ok(rc, res))
+		return 0;
+	if (rc < 0)
+		snprintf(line, sizeof(line), "cannot run %s: %s", argv[0], strerror(-rc));
+	else
+		first_line(res, line, sizeof(line));
+	if (what) {
+		char *cmd = runner_argv_str(argv);
+		errf(err, "%s: %s (%s)", what, line, cmd ? cmd : argv[0]);
+		free(cmd);
+	}
+	if (rc < 0)
+		return rc;
+	return res->timed_out ? -ETIMEDOUT : -EIO;
+}
+
+/* run_cmd without output. */
+static int run_simple(st_driver *s, const char *const argv[], int timeout_ms, const char *what,
+                      char *err)
+{
+	runner_result res;
+	int rc;
+
+	runner_result_init(&res);
+	rc = run_cmd(s, argv, timeout_ms, &res, what, err);
+	runner_result_dispose(&res);
+	return rc;
+}
+
+/* ---- lvs reports ---- */
+
+static void copy_str(json_object *row, const char *key, char *out, size_t len)
+{
+	json_object *v;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(row, key, &v) && json_object_is_type(v, json_type_string))
+		snprintf(out, len, "%s", json_object_get_string(v));
+}
+
+/* Parses `lvs --reportformat json --units b --nosuffix -o LVS_FIELDS` output
+ * ({"report":[{"lv":[{...}, ...]}]}) into *l. Returns 0 or -EINVAL (shape) / -ENOMEM. */
+static int parse_lvs(const char *out, lv_list *l)
+{
+	json_object *root, *rep, *first, *lvs;
+	int rc = -EINVAL;
+	size_t n;
+
+	l->rows = NULL;
+	l->n = 0;
+	root = json_tokener_parse(out ? out : "");
+	if (!root)
+		return -EINVAL;
+	if (!json_object_object_get_ex(root, "report", &rep) ||
+	    !json_object_is_type(rep, json_type_array) || json_object_array_length(rep) < 1)
+		goto out;
+	first = json_object_array_get_idx(rep, 0);
+	if (!json_object_object_get_ex(first, "lv", &lvs) ||
+	    !json_object_is_type(lvs, json_type_array))
+		goto out;
+	n = json_object_array_length(lvs);
+	if (n) {
+		l->rows = calloc(n, sizeof(*l->rows));
+		if (!l->rows) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *row = json_object_array_get_idx(lvs, i);
+		lv_row *r = &l->rows[l->n];
+		char size[32];
+		char *end;
+
+		if (!json_object_is_type(row, json_type_object))
+			continue;
+		copy_str(row, "lv_name", r->name, sizeof(r->name));
+		copy_str(row, "lv_attr", r->attr, sizeof(r->attr));
+		copy_str(row, "pool_lv", r->pool, sizeof(r->pool));
+		copy_str(row, "segtype", r->segtype, sizeof(r->segtype));
+		copy_str(row, "data_percent", r->data_pct, sizeof(r->data_pct));
+		copy_str(row, "metadata_percent", r->meta_pct, sizeof(r->meta_pct));
+		copy_str(row, "discards", r->discards, sizeof(r->discards));
+		copy_str(row, "lv_size", size, sizeof(size));
+		if (!r->name[0])
+			continue;
+		errno = 0;
+		r->size = strtoull(size, &end, 10);
+		if (errno || end == size || *end)
+			r->size = 0;
+		l->n++;
+	}
+	rc = 0;
+out:
+	json_object_put(root);
+	if (rc) {
+		free(l->rows);
+		l->rows = NULL;
+		l->n = 0;
+	}
+	return rc;
+}
+
+static void lv_list_free(lv_list *l)
+{
+	free(l->rows);
+	l->rows = NULL;
+	l->n = 0;
+}
+
+static const lv_row *find_lv(const lv_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->rows[i].name, name) == 0)
+			return &l->rows[i];
+	return NULL;
+}
+
+/* All (visible) LVs of the VG: `lvs --reportformat json --units b --nosuffix -o LVS_FIELDS VG`.
+ * A missing VG is an error naming it. */
+static int list_vg(st_driver *s, lv_list *l, char *err)
+{
+	const char *argv[] = {"lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
+	                      "-o",  LVS_FIELDS,       s->vg,  NULL};
+	runner_result res;
+	char line[256];
+	int rc;
+
+	l->rows = NULL;
+	l->n = 0;
+	runner_result_init(&res);
+	rc = run_cmd(s, argv, LVM_TIMEOUT_MS, &res, NULL, NULL);
+	if (rc) {
+		if (rc == -ENOENT)
+			snprintf(line, sizeof(line), "lvs is not installed (package lvm2)");
+		else
+			first_line(&res, line, sizeof(line));
+		if (strstr(line, "not found"))
+			errf(err, "volume group %s not found (lvs: %s)", s->vg, line);
+		else
+			errf(err, "cannot list the LVs of volume group %s: %s", s->vg, line);
+		runner_result_dispose(&res);
+		return rc;
+	}
+	rc = parse_lvs(res.out, l);
+	if (rc)
+		errf(err, "cannot read the lvs report of volume group %s", s->vg);
+	runner_result_dispose(&res);
+	return rc;
+}
+
+static bool is_active(const lv_row *r)
+{
+	return strlen(r->attr) > 4 && r->attr[4] == 'a';
+}
+
+static bool is_read_only(const lv_row *r)
+{
+	return strlen(r->attr) > 1 && r->attr[1] == 'r';
+}
+
+static bool in_our_pool(const st_driver *s, const lv_row *r)
+{
+	return strcmp(r->segtype, "thin") == 0 && strcmp(r->pool, s->thin_pool) == 0;
+}
+
+/* ---- pool usage ---- */
+
+int st_lvm_parse_tpool_status(const char *params, uint64_t length_sectors, st_pool_usage *u)
+{
+	char buf[512], *save = NULL, *tok;
+	unsigned long long tid, mu, mt, du, dt;
+	int used = 0;
+
+	memset(u, 0, sizeof(*u));
+	if (!params)
+		return -EINVAL;
+	while (*params == ' ')
+		params++;
+	if (strncmp(params, "Fail", 4) == 0 || strncmp(params, "Error", 5) == 0) {
+		u->failed = true;
+		return -EIO;
+	}
+	if (!sfmt(buf, sizeof(buf), "%s", params))
+		return -EINVAL;
+	if (sscanf(buf, "%llu %llu/%llu %llu/%llu %n", &tid, &mu, &mt, &du, &dt, &used) != 5 ||
+	    used == 0)
+		goto bad;
+	/* sscanf's %llu takes "-1" and spaces; be strict about the numbers' shape. */
+	for (const char *p = buf; p < buf + used; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '/' || *p == ' '))
+			goto bad;
+	if (mt == 0 || dt == 0 || mu > mt || du > dt || length_sectors == 0)
+		goto bad;
+	tok = strtok_r(buf + used, " \t\n", &save); /* held metadata root: "-" or a number */
+	if (!tok || (strcmp(tok, "-") != 0 && strspn(tok, "0123456789") != strlen(tok)))
+		goto bad;
+	tok = strtok_r(NULL, " \t\n", &save); /* mode */
+	if (!tok)
+		goto bad;
+	if (strcmp(tok, "out_of_data_space") == 0)
+		u->out_of_data_space = true;
+	else if (strcmp(tok, "ro") == 0)
+		u->read_only = true;
+	else if (strcmp(tok, "rw") != 0)
+		goto bad;
+	while ((tok = strtok_r(NULL, " \t\n", &save)) != NULL)
+		if (strcmp(tok, "needs_check") == 0)
+			u->needs_check = true;
+	u->data_total_bytes = length_sectors * 512u;
+	u->data_used_bytes =
+	        (uint64_t)(((unsigned __int128)du * u->data_total_bytes + dt - 1) / dt);
+	u->meta_used = mu;
+	u->meta_total = mt;
+	return 0;
+bad:
+	memset(u, 0, sizeof(*u));
+	return -EINVAL;
+}
+
+/* Appends name to out with device-mapper's mangling: every '-' doubled. */
+static bool dm_mangle(char *out, size_t len, size_t *pos, const char *name)
+{
+	for (const char *p = name; *p; p++) {
+		size_t need = *p == '-' ? 2 : 1;
+		if (*pos + need >= len)
+			return false;
+		out[(*pos)++] = *p;
+		if (*p == '-')
+			out[(*pos)++] = '-';
+	}
+	out[*pos] = '\0';
+	return true;
+}
+
+/* Status of the thin-pool target of dm device dmname through libdevmapper. Returns 0, -ENODEV
+ * when device-mapper is not there, -ENOENT when the device is not, -EINVAL/-EIO otherwise. */
+static int dm_tpool_status(const char *dmname, st_pool_usage *u)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	uint64_t start = 0, length = 0;
+	char *type = NULL, *params = NULL;
+	int rc;
+
+	/* Without the control node libdevmapper would try to create it (and log); the host
+	 * kernel of the dev machines has no device-mapper at all. */
+	if (access("/dev/mapper/control", F_OK) != 0)
+		return -ENODEV;
+	dmt = dm_task_create(DM_DEVICE_INFO);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, dmname) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	dm_task_destroy(dmt);
+	if (!info.exists)
+		return -ENOENT;
+	dmt = dm_task_create(DM_DEVICE_STATUS);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, dmname) || !dm_task_no_open_count(dmt) || !dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+	if (!type || strcmp(type, "thin-pool") != 0)
+		rc = -EINVAL;
+	else
+		rc = st_lvm_parse_tpool_status(params, length, u);
+	dm_task_destroy(dmt);
+	return rc;
+}
+
+/* Parses "12.34" (lvs data_percent/metadata_percent) into hundredths of a percent. */
+static bool parse_pct(const char *s, uint64_t *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 100)
+		return false;
+	*out = (uint64_t)(v * 100.0 + 0.5);
+	return true;
+}
+
+/* Usage of the pool: libdevmapper's status of "<vg>-<pool>-tpool" (or "<vg>-<pool>" when LVM
+ * activated the pool without its -tpool layer), else the pool's row of the lvs report. */
+static int pool_usage(st_driver *s, const lv_row *pool, st_pool_usage *u, char *err)
+{
+	char dmname[600];
+	uint64_t dpct, mpct;
+	size_t pos = 0;
+	int rc = -ENODEV;
+
+	if (dm_mangle(dmname, sizeof(dmname), &pos, s->vg) && pos + 1 < sizeof(dmname)) {
+		dmname[pos++] = '-';
+		dmname[pos] = '\0';
+		if (dm_mangle(dmname, sizeof(dmname), &pos, s->thin_pool) &&
+		    pos + 7 < sizeof(dmname)) {
+			size_t base = pos;
+			memcpy(dmname + pos, "-tpool", 7);
+			rc = dm_tpool_status(dmname, u);
+			if (rc == -ENOENT || rc == -EINVAL) {
+				dmname[base] = '\0';
+				rc = dm_tpool_status(dmname, u);
+			}
+		}
+	}
+	if (rc == 0 || rc == -EIO) {
+		if (rc == -EIO && u->failed) {
+			errf(err, "thin pool %s/%s has failed (device-mapper status Fail)", s->vg,
+			     s->thin_pool);
+			return -EIO;
+		}
+		if (rc == 0)
+			return 0;
+	}
+	/* Fallback: lvs (data_percent is empty while the pool is inactive). */
+	memset(u, 0, sizeof(*u));
+	if (!parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
+		errf(err, "thin pool %s/%s: usage unknown (lvs reports no data_percent; inactive?)",
+		     s->vg, s->thin_pool);
+		return -EIO;
+	}
+	u->data_total_bytes = pool->size;
+	u->data_used_bytes = (uint64_t)(((unsigned __int128)pool->size * dpct + 9999) / 10000);
+	if (parse_pct(pool->meta_pct, &mpct)) {
+		u->meta_used = mpct;
+		u->meta_total = 10000;
+	}
+	return 0;
+}
+
+/* The refusal rule: need_bytes more may be provisioned only when
+ *   used + need <= total × (100 − headroom) / 100
+ * and metadata use stays at or below (100 − headroom) %, and the pool is healthy. what names
+ * the consumer ("disk xvps-1"). Returns 0 or -ENOSPC / -EIO with err set. */
+static int check_room(st_driver *s, const lv_row *pool, uint64_t need_bytes, const char *what,
+                      char *err)
+{
+	st_pool_usage u;
+	int h = headroom(s), rc;
+	uint64_t limit, avail;
+
+	rc = pool_usage(s, pool, &u, err);
+	if (rc)
+		return rc;
+	if (u.out_of_data_space) {
+		errf(err, "thin pool %s/%s is out of data space", s->vg, s->thin_pool);
+		return -ENOSPC;
+	}
+	if (u.read_only || u.needs_check) {
+		errf(err,
+		     "thin pool %s/%s is read-only or needs a metadata check (lvconvert --repair)",
+		     s->vg, s->thin_pool);
+		return -EIO;
+	}
+	limit = (uint64_t)((unsigned __int128)u.data_total_bytes * (unsigned)(100 - h) / 100);
+	avail = limit > u.data_used_bytes ? limit - u.data_used_bytes : 0;
+	if (need_bytes > avail) {
+		errf(err, "thin pool %s/%s: %.1f GiB free after %d %% headroom, %s needs %.1f GiB",
+		     s->vg, s->thin_pool, (double)avail / (double)GIB, h, what,
+		     (double)need_bytes / (double)GIB);
+		return -ENOSPC;
+	}
+	if (u.meta_total && (unsigned __int128)u.meta_used * 100 >
+	                            (unsigned __int128)u.meta_total * (unsigned)(100 - h)) {
+		errf(err,
+		     "thin pool %s/%s: metadata %.1f %% used, more than %d %% (%d %% headroom)",
+		     s->vg, s->thin_pool, 100.0 * (double)u.meta_used / (double)u.meta_total,
+		     100 - h, h);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Lists the VG and finds the pool in it (an error when it is gone). */
+static int list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *err)
+{
+	int rc = list_vg(s, l, err);
+
+	if (rc)
+		return rc;
+	*pool = find_lv(l, s->thin_pool);
+	if (!*pool || strcmp((*pool)->segtype, "thin-pool") != 0) {
+		errf(err, "thin pool %s/%s is missing", s->vg, s->thin_pool);
+		lv_list_free(l);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- names ---- */
+
+static bool lv_path(const st_driver *s, const char *lv, char *out, size_t len)
+{
+	return sfmt(out, len, "/dev/%s/%s", s->vg, lv);
+}
+
+static bool vg_lv(const st_driver *s, const char *lv, char *out, size_t len)
+{
+	return sfmt(out, len, "%s/%s", s->vg, lv);
+}
+
+static int tpl_lv(const char *tpl, char *out, size_t len, char *err)
+{
+	if (!tpl || !sfmt(out, len, TPL_PREFIX "%s", tpl) || !st_lvm_valid_name(out, NULL)) {
+		errf(err, "invalid template name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_disk_name(const char *name, char *err)
+{
+	const char *why = NULL;
+
+	if (!name || !st_lvm_valid_name(name, &why) ||
+	    strncmp(name, TPL_PREFIX, strlen(TPL_PREFIX)) == 0) {
+		errf(err, "invalid disk name: %s", why ? why : "reserved for templates");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int lvremove(st_driver *s, const char *lv, char *err)
+{
+	char vl[300], what[1024];
+	const char *argv[] = {"lvremove", "-y", vl, NULL};
+
+	if (!vg_lv(s, lv, vl, sizeof(vl)))
+		return -ENAMETOOLONG;
+	snprintf(what, sizeof(what), "cannot remove LV %s", vl);
+	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+}
+
+static int lvactivate(st_driver *s, const char *lv, char *err)
+{
+	char vl[300], what[1024];
+	const char *argv[] = {"lvchange", "-ay", "-K", vl, NULL};
+
+	if (!vg_lv(s, lv, vl, sizeof(vl)))
+		return -ENAMETOOLONG;
+	snprintf(what, sizeof(what), "cannot activate LV %s", vl);
+	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+}
+
+/* ---- templates ---- */
+
+static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib, const char *source,
+                               uint64_t *size_bytes_out, char *err)
+{
+	char lv[160], vl[300], dev[300], src[600], ifarg[620], ofarg[320], vsize[32], what[1024];
+	const lv_row *pool, *row;
+	lv_list l;
+	struct stat st;
+	uint64_t bytes;
+	int rc;
+
+	(void)size_gib;
+	rc = tpl_lv(tpl, lv, sizeof(lv), err);
+	if (rc)
+		return rc;
+	if (source && !safe_source(source)) {
+		errf(err, "invalid template source (a file name in the import directory)");
+		return -EINVAL;
+	}
+	if (!vg_lv(s, lv, vl, sizeof(vl)) || !lv_path(s, lv, dev, sizeof(dev)))
+		return -ENAMETOOLONG;
+	rc = list_with_pool(s, &l, &pool, err);
+	if (rc)
+		return rc;
+	row = find_lv(&l, lv);
+	if (row && is_read_only(row)) { /* idempotent: an imported template is kept as it is */
+		if (size_bytes_out)
+			*size_bytes_out = row->size;
+		lv_list_free(&l);
+		return 0;
+	}
+	if (!source) {
+		errf(err, "lvm templates are imported from an image: a source is required");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	if (stat(src, &st) != 0) {
+		rc = -errno;
+		errf(err, "template source %s: %s", source, strerror(-rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+		errf(err, "template source %s is not a non-empty regular file", source);
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Rounded up to 4 MiB, LVM's default extent (lvcreate rounds up to the VG's own). */
+	bytes = ((uint64_t)st.st_size + 4 * MIB - 1) / (4 * MIB) * (4 * MIB);
+	if (row) {
+		/* Writable: an import that did not finish (killed before lvchange -pr). */
+		log_warn("template LV %s was not finished; importing it again", vl);
+		rc = lvremove(s, lv, err);
+		if (rc)
+			goto out;
+	}
+	snprintf(what, sizeof(what), "template %s", tpl);
+	rc = check_room(s, pool, bytes, what, err);
+	if (rc)
+		goto out;
+	lv_list_free(&l);
+
+	/* Create, copy, seal; anything failing after lvcreate removes the LV again. */
+	{
+		char tp[300], cwhat[1024];
+		const char *argv[] = {"lvcreate", "-V", vsize, "-T", tp, "-n", lv, NULL};
+
+		snprintf(vsize, sizeof(vsize), "%llum", (unsigned long long)(bytes / MIB));
+		if (!vg_lv(s, s->thin_pool, tp, sizeof(tp)))
+			return -ENAMETOOLONG;
+		snprintf(cwhat, sizeof(cwhat), "cannot create template LV %s", vl);
+		rc = run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
+		if (rc)
+			return rc;
+	}
+	{
+		const char *argv[] = {
+		        "dd",           ifarg,         ofarg, "bs=4M", "conv=sparse,fsync",
+		        "oflag=direct", "status=none", NULL};
+		snprintf(ifarg, sizeof(ifarg), "if=%s", src);
+		snprintf(ofarg, sizeof(ofarg), "of=%s", dev);
+		snprintf(what, sizeof(what), "cannot copy %s into template LV %s", source, vl);
+		rc = run_simple(s, argv, COPY_TIMEOUT_MS, what, err);
+	}
+	if (!rc) {
+		const char *argv[] = {"lvchange", "-pr", vl, NULL};
+		snprintf(what, sizeof(what), "cannot make template LV %s read-only", vl);
+		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+	}
+	if (rc) {
+		char rerr[ST_ERRLEN];
+		if (lvremove(s, lv, rerr) != 0)
+			log_error("template %s: rollback failed: %s", tpl, rerr);
+		return rc;
+	}
+	if (size_bytes_out)
+		*size_bytes_out = bytes;
+	return 0;
+out:
+	lv_list_free(&l);
+	return rc;
+}
+
+static int lvm_template_remove(st_driver *s, const char *tpl, char *err)
+{
+	char lv[160];
+	lv_list l;
+	bool present;
+	int rc;
+
+	rc = tpl_lv(tpl, lv, sizeof(lv), err);
+	if (rc)
+		return rc;
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	present = find_lv(&l, lv) != NULL;
+	lv_list_free(&l);
+	return present ? lvremove(s, lv, err) : 0;
+}
+
+/* True when the template LV exists and its import finished (read-only). */
+static bool lvm_template_exists(st_driver *s, const char *tpl)
+{
+	char lv[160];
+	const lv_row *r;
+	lv_list l;
+	bool ok;
+
+	if (tpl_lv(tpl, lv, sizeof(lv), NULL) || list_vg(s, &l, NULL))
+		return false;
+	r = find_lv(&l, lv);
+	ok = r && is_read_only(r) && in_our_pool(s, r);
+	lv_list_free(&l);
+	return ok;
+}
+
+/* ---- disks ---- */
+
+static int lvextend_to(st_driver *s, const char *vl, uint64_t size_gib, char *err)
+{
+	char size[32], what[1024];
+	const char *argv[] = {"lvextend", "-L", size, vl, NULL};
+
+	snprintf(size, sizeof(size), "%llug", (unsigned long long)size_gib);
+	snprintf(what, sizeof(what), "cannot grow LV %s to %llu GiB", vl,
+	         (unsigned long long)size_gib);
+	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+}
+
+static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
+                           char *err)
+{
+	char tlv[160], vl[300], tvl[300], what[1024];
+	const lv_row *pool, *row, *trow;
+	lv_list l;
+	uint64_t want, tsize;
+	int rc;
+
+	rc = check_disk_name(name, err);
+	if (rc)
+		return rc;
+	rc = tpl_lv(tpl, tlv, sizeof(tlv), err);
+	if (rc)
+		return rc;
+	if (size_gib < 1 || size_gib > 16384) {
+		errf(err, "disk size out of range");
+		return -ERANGE;
+	}
+	want = size_gib * GIB;
+	if (!vg_lv(s, name, vl, sizeof(vl)) || !vg_lv(s, tlv, tvl, sizeof(tvl)))
+		return -ENAMETOOLONG;
+	rc = list_with_pool(s, &l, &pool, err);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "disk %s", name);
+	row = find_lv(&l, name);
+	if (row) {
+		/* Existing disk: kept; activated (a create killed half-way may have left it
+		 * inactive) and grown when smaller, never shrunk. */
+		if (!in_our_pool(s, row)) {
+			errf(err, "LV %s exists but is not a thin volume of pool %s/%s", vl, s->vg,
+			     s->thin_pool);
+			rc = -EEXIST;
+			goto out;
+		}
+		if (row->size < want) {
+			rc = check_room(s, pool, want - row->size, what, err);
+			if (!rc)
+				rc = lvextend_to(s, vl, size_gib, err);
+			if (rc)
+				goto out;
+		}
+		if (!is_active(row))
+			rc = lvactivate(s, name, err);
+		goto out;
+	}
+	trow = find_lv(&l, tlv);
+	if (!trow || !is_read_only(trow) || !in_our_pool(s, trow)) {
+		errf(err, "template LV %s is missing%s", tvl,
+		     trow ? " (its import did not finish)" : "");
+		rc = -ENOENT;
+		goto out;
+	}
+	tsize = trow->size;
+	/* Refused before anything is made. */
+	rc = check_room(s, pool, want > tsize ? want : tsize, what, err);
+	if (rc)
+		goto out;
+	lv_list_free(&l);
+	{
+		char cwhat[1024];
+		const char *argv[] = {"lvcreate", "-kn", "-prw", "-s", "-n", name, tvl, NULL};
+
+		snprintf(cwhat, sizeof(cwhat), "cannot create disk LV %s from %s", vl, tvl);
+		rc = run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
+		if (rc)
+			return rc;
+	}
+	if (tsize < want)
+		rc = lvextend_to(s, vl, size_gib, err);
+	if (!rc)
+		rc = lvactivate(s, name, err);
+	if (rc) {
+		char rerr[ST_ERRLEN];
+		if (lvremove(s, name, rerr) != 0)
+			log_error("disk %s: rollback failed: %s", name, rerr);
+	}
+	return rc;
+out:
+	lv_list_free(&l);
+	return rc;
+}
+
+static int lvm_disk_remove(st_driver *s, const char *name, char *err)
+{
+	char vl[300], dev[300], what[1024], derr[ST_ERRLEN];
+	const lv_row *row;
+	lv_list l;
+	bool active;
+	int rc;
+
+	rc = check_disk_name(name, err);
+	if (rc)
+		return rc;
+	if (!vg_lv(s, name, vl, sizeof(vl)) || !lv_path(s, name, dev, sizeof(dev)))
+		return -ENAMETOOLONG;
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	row = find_lv(&l, name);
+	if (!row) {
+		lv_list_free(&l);
+		return 0;
+	}
+	if (!in_our_pool(s, row)) {
+		errf(err, "LV %s is not a thin volume of pool %s/%s: not removing it", vl, s->vg,
+		     s->thin_pool);
+		lv_list_free(&l);
+		return -EPERM;
+	}
+	active = is_active(row);
+	lv_list_free(&l);
+	if (!active) {
+		rc = lvactivate(s, name, err);
+		if (rc)
+			return rc;
+	}
+	/* Discard: the pool unmaps the blocks (they read zeros and return to the pool). */
+	{
+		const char *argv[] = {"blkdiscard", dev, NULL};
+		rc = run_simple(s, argv, WIPE_TIMEOUT_MS, "discard", derr);
+	}
+	if (rc) {
+		/* The pool ignores discards: write zeros over the whole LV instead. */
+		const char *argv[] = {"blkdiscard", "-z", dev, NULL};
+		log_warn("disk %s: %s; zeroing it instead", vl, derr);
+		snprintf(what, sizeof(what), "cannot discard or zero LV %s (kept)", vl);
+		rc = run_simple(s, argv, WIPE_TIMEOUT_MS, what, err);
+		if (rc)
+			return rc;
+	}
+	return lvremove(s, name, err);
+}
+
+static int lvm_disk_quarantine(st_driver *s, const char *name, char *err)
+{
+	char qname[200], what[1024];
+	lv_list l;
+	bool present;
+	int rc;
+
+	rc = check_disk_name(name, err);
+	if (rc)
+		return rc;
+	if (!sfmt(qname, sizeof(qname), QUARANTINE "%s-%lld", name, (long long)now_unix()) ||
+	    !st_lvm_valid_name(qname, NULL)) {
+		errf(err, "quarantine name for %s is too long", name);
+		return -ENAMETOOLONG;
+	}
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	present = find_lv(&l, name) != NULL;
+	lv_list_free(&l);
+	if (!present)
+		return 0;
+	{
+		const char *argv[] = {"lvrename", s->vg, name, qname, NULL};
+		snprintf(what, sizeof(what), "cannot quarantine LV %s/%s as %s", s->vg, name,
+		         qname);
+		return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+	}
+}
+
+static int lvm_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err)
+{
+	const lv_row *row;
+	lv_list l;
+	int rc;
+
+	rc = check_disk_name(name, err);
+	if (rc)
+		return rc;
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	row = find_lv(&l, name);
+	if (row)
+		*bytes_out = row->size;
+	lv_list_free(&l);
+	return row ? 0 : -ENOENT;
+}
+
+static int lvm_disk_path(st_driver *s, const char *name, char *out, size_t outlen)
+{
+	if (check_disk_name(name, NULL))
+		return -EINVAL;
+	return lv_path(s, name, out, outlen) ? 0 : -ENAMETOOLONG;
+}
+
+/* Thin volumes of our pool whose names start with prefix; templates never. */
+static int lvm_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
+{
+	size_t plen = prefix ? strlen(prefix) : 0, n = 0;
+	char **names;
+	lv_list l;
+	int rc;
+
+	*names_out = NULL;
+	*n_out = 0;
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	names = calloc(l.n + 1, sizeof(*names));
+	if (!names) {
+		lv_list_free(&l);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const lv_row *r = &l.rows[i];
+		if (!in_our_pool(s, r) || strncmp(r->name, prefix ? prefix : "", plen) != 0 ||
+		    strncmp(r->name, TPL_PREFIX, strlen(TPL_PREFIX)) == 0)
+			continue;
+		names[n] = strdup(r->name);
+		if (!names[n]) {
+			for (size_t k = 0; k < n; k++)
+				free(names[k]);
+			free(names);
+			lv_list_free(&l);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	lv_list_free(&l);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+static void lvm_dispose(st_driver *s)
+{
+	free(s->priv);
+	s->priv = NULL;
+}
+
+static const st_ops lvm_ops = {
+        .name = "lvm",
+        .template_ensure = lvm_template_ensure,
+        .template_remove = lvm_template_remove,
+        .template_exists = lvm_template_exists,
+        .disk_ensure = lvm_disk_ensure,
+        .disk_remove = lvm_disk_remove,
+        .disk_quarantine = lvm_disk_quarantine,
+        .disk_size = lvm_disk_size,
+        .disk_path = lvm_disk_path,
+        .list = lvm_list,
+        .dispose = lvm_dispose,
+};
+
+int st_lvm_set_headroom(st_driver *s, int pct)
+{
+	lvm_priv *p;
+
+	if (!s || s->ops != &lvm_ops || !s->priv || pct < 0 || pct > ST_LVM_HEADROOM_MAX)
+		return -EINVAL;
+	p = s->priv;
+	p->headroom_pct = pct;
+	return 0;
+}
+
+int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
+                const char *template_dir, char *err)
+{
+	const char *why = NULL;
+	const lv_row *pool;
+	lvm_priv *p;
+	lv_list l;
+	char vl[300], what[1024];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (!vg || !st_lvm_valid_name(vg, &why)) {
+		errf(err, "volume group name: %s", why ? why : "missing");
+		return -EINVAL;
+	}
+	if (!thin_pool || !st_lvm_valid_name(thin_pool, &why)) {
+		errf(err, "thin pool name: %s", why ? why : "missing");
+		return -EINVAL;
+	}
+	if (!sfmt(s->vg, sizeof(s->vg), "%s", vg) ||
+	    !sfmt(s->thin_pool, sizeof(s->thin_pool), "%s", thin_pool) ||
+	    !sfmt(s->template_dir, sizeof(s->template_dir), "%s",
+	          template_dir ? template_dir : "") ||
+	    !vg_lv(s, thin_pool, vl, sizeof(vl))) {
+		errf(err, "template dir must be at most 255 bytes");
+		return -EINVAL;
+	}
+	s->run = run;
+	rc = list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	pool = find_lv(&l, thin_pool);
+	if (!pool) {
+		errf(err, "thin pool %s not found in volume group %s", vl, vg);
+		lv_list_free(&l);
+		return -ENOENT;
+	}
+	if (strcmp(pool->segtype, "thin-pool") != 0) {
+		errf(err, "LV %s is not a thin pool (segtype %s)", vl, pool->segtype);
+		lv_list_free(&l);
+		return -EINVAL;
+	}
+	if (strcmp(pool->discards, "ignore") == 0)
+		log_warn(
+		        "thin pool %s ignores discards: removed disks are zeroed by writing, which "
+		        "provisions their blocks first",
+		        vl);
+	/* New thin LVs must read zeros: zero newly provisioned blocks (lv_attr[7] 'z'). */
+	if (strlen(pool->attr) < 8 || pool->attr[7] != 'z') {
+		const char *argv[] = {"lvchange", "--zero", "y", vl, NULL};
+		snprintf(what, sizeof(what), "cannot turn on zeroing of thin pool %s", vl);
+		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+		if (rc) {
+			lv_list_free(&l);
+			return rc;
+		}
+		log_info("thin pool %s: zeroing of new blocks turned on", vl);
+	}
+	if (!is_active(pool)) {
+		const char *argv[] = {"lvchange", "-ay", vl, NULL};
+		snprintf(what, sizeof(what), "cannot activate thin pool %s", vl);
+		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+		if (rc) {
+			lv_list_free(&l);
+			return rc;
+		}
+	}
+	lv_list_free(&l);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->headroom_pct = ST_LVM_HEADROOM_DEFAULT;
+	s->priv = p;
+	s->ops = &lvm_ops;
+	return 0;
+}

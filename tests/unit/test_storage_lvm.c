@@ -1,0 +1,806 @@
+/* test_storage_lvm.c — the `lvm` storage driver (provisioning/storage_lvm.c) against a FAKE
+ * runner: each test scripts what LVM 2.03 prints (`lvs --reportformat json` reports and stderr
+ * lines in tests/unit/data/lvm/) and asserts the exact argv sequence the driver ran. Also the
+ * LVM name rule and the thin-pool device-mapper status parser. No process is started (the host
+ * has no device-mapper, so pool usage comes from the lvs report); runs from the repository
+ * root. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../provisioning/storage.h"
+
+#define DATA "tests/unit/data/lvm/"
+#define GIB  (1024ull * 1024ull * 1024ull)
+#define MIB  (1024ull * 1024ull)
+#define LVS                                                                                        \
+	"lvs --reportformat json --units b --nosuffix -o "                                         \
+	"lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,metadata_percent,discards vg0"
+
+typedef struct fake_step {
+	const char *out_file; /* stdout from DATA<file>, or NULL */
+	const char *out;      /* literal stdout when out_file is NULL */
+	const char *err_file; /* stderr from DATA<file>, or NULL */
+	int exit_status;
+} fake_step;
+
+typedef struct fake {
+	const fake_step *steps;
+	size_t n, next;
+	char *calls[32];
+	size_t ncalls;
+} fake;
+
+static fake f;
+static st_driver st;
+static char err[ST_ERRLEN];
+static char tdir[64];
+
+/* Reads a data file and drops its leading "# " header lines (provenance notes). */
+static char *load(const char *name, size_t *len)
+{
+	char path[256], *data = NULL;
+	snprintf(path, sizeof(path), DATA "%s", name);
+	int rc = read_file(path, 1 << 20, &data, len);
+	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root)", path);
+	char *p = data;
+	while (strncmp(p, "# ", 2) == 0 && strchr(p, '\n'))
+		p = strchr(p, '\n') + 1;
+	*len = strlen(p);
+	memmove(data, p, *len + 1);
+	return data;
+}
+
+static int fake_run(void *ctx, const char *const argv[], const char *stdin_data, size_t stdin_len,
+                    int timeout_ms, runner_result *res)
+{
+	fake *fk = ctx;
+	runner_result_init(res);
+	if (fk->ncalls < sizeof(fk->calls) / sizeof(fk->calls[0]))
+		fk->calls[fk->ncalls++] = runner_argv_str(argv);
+	if (fk->next >= fk->n) {
+		res->out = strdup("");
+		res->err = strdup("fake runner: no scripted output for this command\n");
+		res->err_len = strlen(res->err);
+		res->exit_status = 99;
+		return 0;
+	}
+	const fake_step *s = &fk->steps[fk->next++];
+	if (s->out_file) {
+		res->out = load(s->out_file, &res->out_len);
+	} else {
+		res->out = strdup(s->out ? s->out : "");
+		res->out_len = strlen(res->out);
+	}
+	if (s->err_file) {
+		res->err = load(s->err_file, &res->err_len);
+	} else {
+		res->err = strdup("");
+	}
+	res->exit_status = s->exit_status;
+	return 0;
+}
+
+static runner fake_runner(const fake_step *steps, size_t n)
+{
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	memset(&f, 0, sizeof(f));
+	f.steps = steps;
+	f.n = n;
+	return (runner){.run = fake_run, .ctx = &f};
+}
+
+/* Opens the driver on vg0/pool with a scripted open (lvs-pool.json), then scripts steps for
+ * the operation under test; the open's own lvs call is dropped from the record. */
+static void open_with(const fake_step *steps, size_t n)
+{
+	static const fake_step open_steps[] = {{.out_file = "lvs-pool.json"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(open_steps, 1), "vg0", "pool", tdir, err), 0,
+	             "%s", err);
+	st.run = fake_runner(steps, n);
+}
+
+/* Asserts the driver ran exactly `want` (NULL-terminated), in order; frees the record. A want
+ * ending in '*' matches as a prefix. */
+static void assert_calls(const char *const want[])
+{
+	size_t i = 0;
+	for (; want[i]; i++) {
+		size_t wl = strlen(want[i]);
+		cr_assert_lt(i, f.ncalls, "missing command %zu: %s", i, want[i]);
+		if (wl && want[i][wl - 1] == '*')
+			cr_assert(strncmp(f.calls[i], want[i], wl - 1) == 0, "command %zu: %s", i,
+			          f.calls[i]);
+		else
+			cr_assert_str_eq(f.calls[i], want[i], "command %zu", i);
+	}
+	cr_assert_eq(f.ncalls, i, "extra command: %s", f.ncalls > i ? f.calls[i] : "");
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	f.ncalls = 0;
+}
+
+static void setup(void)
+{
+	memset(&st, 0, sizeof(st));
+	err[0] = '\0';
+	snprintf(tdir, sizeof(tdir), "/tmp/xvps-lvm-XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir));
+}
+
+static void teardown(void)
+{
+	char p[128];
+
+	if (st.ops)
+		st.ops->dispose(&st);
+	for (size_t k = 0; k < f.ncalls; k++)
+		free(f.calls[k]);
+	memset(&f, 0, sizeof(f));
+	snprintf(p, sizeof(p), "%s/debian12.img", tdir);
+	unlink(p);
+	rmdir(tdir);
+}
+
+/* A sparse template image of `bytes` in the import directory. */
+static void make_image(const char *name, off_t bytes)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/%s", tdir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, bytes), 0);
+	close(fd);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+TestSuite(storage_lvm, .init = setup, .fini = teardown, .timeout = 20);
+
+/* ---- names ---- */
+
+Test(storage_lvm, name_rule_table)
+{
+	static const char *const good[] = {
+	        "vg0",
+	        "xvps-12",
+	        "vg_xvps",
+	        "a+b",
+	        "x.y",
+	        "pool",
+	        "tpl-1",
+	        "_x",
+	        "A9",
+	        "xvpstpl-tpl-1",
+	        "quarantine-xvps-1-1764000000",
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 127 */
+	};
+	static const char *const bad[] = {
+	        "",
+	        "-x",
+	        ".",
+	        "..",
+	        "a b",
+	        "a/b",
+	        "a:b",
+	        "a\nb",
+	        "é",
+	        "x_tmeta",
+	        "x_tdata",
+	        "x_cdata",
+	        "x_cmeta",
+	        "x_corig",
+	        "x_mlog",
+	        "x_mimage0",
+	        "x_pmspare",
+	        "x_rimage_1",
+	        "x_rmeta",
+	        "x_vorigin",
+	        "x_vdata",
+	        "snapshot1",
+	        "snapshot",
+	        "pvmove0",
+	        "a\"b",
+	        "a'b",
+	        "a=b",
+	        "a,b",
+	        "$(x)",
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 128 */
+	};
+	const char *why;
+	cr_assert_eq(strlen(good[N(good) - 1]), 127);
+	cr_assert_eq(strlen(bad[N(bad) - 1]), 128);
+	for (size_t i = 0; i < N(good); i++)
+		cr_assert(st_lvm_valid_name(good[i], NULL), "rejected good name %s", good[i]);
+	for (size_t i = 0; i < N(bad); i++) {
+		why = NULL;
+		cr_assert_not(st_lvm_valid_name(bad[i], &why), "accepted bad name %s", bad[i]);
+		cr_assert_not_null(why);
+	}
+	cr_assert_not(st_lvm_valid_name(NULL, NULL));
+}
+
+Test(storage_lvm, open_rejects_bad_vg_and_pool_names_before_any_command)
+{
+	cr_assert_eq(st_lvm_open(&st, fake_runner(NULL, 0), "-vg", "pool", tdir, err), -EINVAL);
+	cr_assert(strstr(err, "volume group name"), "%s", err);
+	cr_assert_eq(st_lvm_open(&st, fake_runner(NULL, 0), "vg0", "p_tdata", tdir, err), -EINVAL);
+	cr_assert(strstr(err, "thin pool name"), "%s", err);
+	cr_assert_eq(st_lvm_open(&st, fake_runner(NULL, 0), "vg0", "snapshot", tdir, err), -EINVAL);
+	cr_assert_eq(f.ncalls, 0);
+	cr_assert_null(st.ops);
+}
+
+/* ---- open ---- */
+
+Test(storage_lvm, open_lists_the_vg_once_when_the_pool_zeroes_and_is_active)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool.json"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err), 0,
+	             "%s", err);
+	assert_calls((const char *const[]){LVS, NULL});
+	cr_assert_str_eq(st.ops->name, "lvm");
+	cr_assert_str_eq(st.vg, "vg0");
+	cr_assert_str_eq(st.thin_pool, "pool");
+}
+
+Test(storage_lvm, open_turns_zeroing_on_and_activates_the_pool)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-pool-nozero-inactive.json"}, {.out = ""}, {.out = ""}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err), 0,
+	             "%s", err);
+	assert_calls((const char *const[]){LVS, "lvchange --zero y vg0/pool",
+	                                   "lvchange -ay vg0/pool", NULL});
+}
+
+Test(storage_lvm, open_fails_when_zeroing_cannot_be_turned_on)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool-nozero-inactive.json"},
+	                                  {.exit_status = 5, .out = "", .err_file = NULL}};
+	cr_assert_neq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err), 0);
+	cr_assert(strstr(err, "zeroing of thin pool vg0/pool"), "%s", err);
+	cr_assert_null(st.ops);
+}
+
+Test(storage_lvm, open_fails_on_a_missing_vg_naming_it)
+{
+	static const fake_step steps[] = {{.exit_status = 5, .err_file = "lvs-missing-vg.stderr"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err),
+	             -EIO);
+	cr_assert(strstr(err, "volume group vg0 not found"), "%s", err);
+	cr_assert(strstr(err, "Volume group \"vg0\" not found"), "first stderr line: %s", err);
+	cr_assert_null(st.ops);
+}
+
+Test(storage_lvm, open_fails_on_a_missing_pool_naming_it)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-no-pool.json"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err),
+	             -ENOENT);
+	cr_assert(strstr(err, "thin pool vg0/pool not found in volume group vg0"), "%s", err);
+	assert_calls((const char *const[]){LVS, NULL});
+}
+
+Test(storage_lvm, open_refuses_an_lv_that_is_not_a_thin_pool)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool-linear.json"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err),
+	             -EINVAL);
+	cr_assert(strstr(err, "not a thin pool"), "%s", err);
+}
+
+Test(storage_lvm, open_fails_on_garbage_from_lvs)
+{
+	static const fake_step steps[] = {{.out = "{\"report\": 7}"}};
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "vg0", "pool", tdir, err),
+	             -EINVAL);
+	cr_assert(strstr(err, "cannot read the lvs report"), "%s", err);
+}
+
+Test(storage_lvm, open_fails_when_lvm_is_not_installed)
+{
+	/* The fake answers 99 to anything unscripted: a failing command, named in err. */
+	cr_assert_neq(st_lvm_open(&st, fake_runner(NULL, 0), "vg0", "pool", tdir, err), 0);
+	cr_assert(strstr(err, "vg0"), "%s", err);
+}
+
+Test(storage_lvm, headroom_range)
+{
+	open_with(NULL, 0);
+	cr_assert_eq(st_lvm_set_headroom(&st, 0), 0);
+	cr_assert_eq(st_lvm_set_headroom(&st, 90), 0);
+	cr_assert_eq(st_lvm_set_headroom(&st, 91), -EINVAL);
+	cr_assert_eq(st_lvm_set_headroom(&st, -1), -EINVAL);
+	st_driver other = {0};
+	cr_assert_eq(st_lvm_set_headroom(&other, 10), -EINVAL);
+}
+
+/* ---- templates ---- */
+
+Test(storage_lvm, template_import_creates_copies_and_seals)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-pool.json"}, {.out = ""}, {.out = ""}, {.out = ""}};
+	char dd[256];
+	uint64_t bytes = 0;
+
+	make_image("debian12.img", (off_t)(5 * MIB + 1));
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 0, "debian12.img", &bytes, err), 0, "%s",
+	             err);
+	snprintf(dd, sizeof(dd),
+	         "dd if=%s/debian12.img of=/dev/vg0/xvpstpl-tpl-1 bs=4M conv=sparse,fsync "
+	         "oflag=direct status=none",
+	         tdir);
+	assert_calls((const char *const[]){LVS, "lvcreate -V 8m -T vg0/pool -n xvpstpl-tpl-1", dd,
+	                                   "lvchange -pr vg0/xvpstpl-tpl-1", NULL});
+	cr_assert_eq(bytes, 8 * MIB);
+}
+
+Test(storage_lvm, template_import_is_idempotent)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-tpl.json"}};
+	uint64_t bytes = 0;
+
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 0, "debian12.img", &bytes, err), 0, "%s",
+	             err);
+	assert_calls((const char *const[]){LVS, NULL});
+	cr_assert_eq(bytes, 2 * GIB);
+}
+
+Test(storage_lvm, template_half_imported_is_removed_and_imported_again)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-tpl-half.json"},
+	                                  {.out = ""},
+	                                  {.out = ""},
+	                                  {.out = ""},
+	                                  {.out = ""}};
+	make_image("debian12.img", (off_t)(4 * MIB));
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 0, "debian12.img", NULL, err), 0, "%s",
+	             err);
+	assert_calls((const char *const[]){LVS, "lvremove -y vg0/xvpstpl-tpl-1",
+	                                   "lvcreate -V 4m -T vg0/pool -n xvpstpl-tpl-1", "dd *",
+	                                   "lvchange -pr vg0/xvpstpl-tpl-1", NULL});
+}
+
+Test(storage_lvm, template_copy_failure_removes_the_lv)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-pool.json"},
+	        {.out = ""},
+	        {.exit_status = 1, .out = ""},
+	        {.out = ""},
+	};
+	make_image("debian12.img", (off_t)MIB);
+	open_with(steps, N(steps));
+	cr_assert_neq(st.ops->template_ensure(&st, "tpl-1", 0, "debian12.img", NULL, err), 0);
+	cr_assert(strstr(err, "cannot copy debian12.img into template LV vg0/xvpstpl-tpl-1"), "%s",
+	          err);
+	assert_calls((const char *const[]){LVS, "lvcreate *", "dd *",
+	                                   "lvremove -y vg0/xvpstpl-tpl-1", NULL});
+}
+
+Test(storage_lvm, template_seal_failure_removes_the_lv)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-pool.json"},
+	        {.out = ""},
+	        {.out = ""},
+	        {.exit_status = 5},
+	        {.out = ""},
+	};
+	make_image("debian12.img", (off_t)MIB);
+	open_with(steps, N(steps));
+	cr_assert_neq(st.ops->template_ensure(&st, "tpl-1", 0, "debian12.img", NULL, err), 0);
+	assert_calls((const char *const[]){LVS, "lvcreate *", "dd *", "lvchange -pr *",
+	                                   "lvremove -y vg0/xvpstpl-tpl-1", NULL});
+}
+
+Test(storage_lvm, template_source_is_validated_before_any_command)
+{
+	static const char *const bad[] = {"../etc/shadow", "a/b", ".hidden", "", "a b", "/abs"};
+	open_with(NULL, 0);
+	for (size_t i = 0; i < N(bad); i++)
+		cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 0, bad[i], NULL, err), -EINVAL,
+		             "%s", bad[i]);
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl 1", 0, "x.img", NULL, err), -EINVAL);
+	cr_assert_eq(f.ncalls, 0);
+}
+
+Test(storage_lvm, template_without_source_or_file_is_refused)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool.json"},
+	                                  {.out_file = "lvs-pool.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), -EINVAL);
+	cr_assert(strstr(err, "source is required"), "%s", err);
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, "nope.img", NULL, err), -ENOENT);
+	cr_assert(strstr(err, "nope.img"), "%s", err);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, template_import_refused_when_the_pool_is_full)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool-full.json"}};
+	make_image("debian12.img", (off_t)GIB);
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_ensure(&st, "tpl-2", 0, "debian12.img", NULL, err), -ENOSPC);
+	cr_assert(strstr(err, "template tpl-2 needs 1.0 GiB"), "%s", err);
+	assert_calls((const char *const[]){LVS, NULL});
+}
+
+Test(storage_lvm, template_exists_only_when_sealed)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-tpl.json"},
+	                                  {.out_file = "lvs-tpl-half.json"},
+	                                  {.out_file = "lvs-pool.json"}};
+	open_with(steps, N(steps));
+	cr_assert(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_not(st.ops->template_exists(&st, "a/b"));
+	assert_calls((const char *const[]){LVS, LVS, LVS, NULL});
+}
+
+Test(storage_lvm, template_remove_and_absent_is_success)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.out_file = "lvs-pool.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->template_remove(&st, "tpl-1", err), 0, "%s", err);
+	cr_assert_eq(st.ops->template_remove(&st, "tpl-1", err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, "lvremove -y vg0/xvpstpl-tpl-1", LVS, NULL});
+}
+
+/* ---- disks ---- */
+
+Test(storage_lvm, disk_is_a_thin_snapshot_grown_and_activated)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}, {.out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, "lvcreate -kn -prw -s -n xvps-1 vg0/xvpstpl-tpl-1",
+	                                   "lvextend -L 5g vg0/xvps-1",
+	                                   "lvchange -ay -K vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, disk_of_the_template_size_is_not_extended)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 0, err), -ERANGE);
+	assert_calls((const char *const[]){LVS, "lvcreate -kn -prw -s -n xvps-1 vg0/xvpstpl-tpl-1",
+	                                   "lvchange -ay -K vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, disk_refused_when_the_pool_is_full_runs_no_lvcreate)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool-full.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert_str_eq(err, "thin pool vg0/pool: 0.0 GiB free after 10 % headroom, disk xvps-1 "
+	                      "needs 2.0 GiB");
+	assert_calls((const char *const[]){LVS, NULL});
+}
+
+/* The rule: used + need <= total × (100 − headroom) / 100. Pool 7 GiB, 50 % used: 3.5 GiB
+ * used, limit 6.3 GiB at 10 % headroom → 2.8 GiB free. */
+Test(storage_lvm, refusal_rule_counts_used_space_and_headroom)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool-half.json"},
+	                                  {.out_file = "lvs-pool-half.json"},
+	                                  {.out_file = "lvs-pool-half.json"},
+	                                  {.out_file = "lvs-pool-half.json"},
+	                                  {.out = ""},
+	                                  {.out = ""},
+	                                  {.out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, err), -ENOSPC);
+	cr_assert(strstr(err, "2.8 GiB free after 10 % headroom"), "%s", err);
+	cr_assert_eq(st_lvm_set_headroom(&st, 50), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert(strstr(err, "0.0 GiB free after 50 % headroom"), "%s", err);
+	cr_assert_eq(st_lvm_set_headroom(&st, 0), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), -ENOSPC);
+	cr_assert(strstr(err, "3.5 GiB free after 0 % headroom"), "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, LVS, LVS, LVS, "lvcreate *", "lvextend -L 3g *",
+	                                   "lvchange -ay -K vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, disk_refused_when_pool_metadata_is_full)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-meta-full.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert(strstr(err, "metadata 95.0 % used"), "%s", err);
+	assert_calls((const char *const[]){LVS, NULL});
+}
+
+Test(storage_lvm, failure_after_lvcreate_rolls_the_lv_back)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-tpl.json"},
+	        {.out = ""},
+	        {.exit_status = 5, .err_file = "lvextend-fail.stderr"},
+	        {.out = ""},
+	};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, err), -EIO, "%s", err);
+	cr_assert(strstr(err, "cannot grow LV vg0/xvps-1 to 5 GiB: Insufficient free space"),
+	          "the first non-WARNING stderr line: %s", err);
+	assert_calls((const char *const[]){LVS, "lvcreate *", "lvextend -L 5g vg0/xvps-1",
+	                                   "lvremove -y vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, activation_failure_after_lvcreate_rolls_the_lv_back)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.exit_status = 5}, {.out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_neq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0);
+	assert_calls((const char *const[]){LVS, "lvcreate *", "lvchange -ay -K vg0/xvps-1",
+	                                   "lvremove -y vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, lvcreate_failure_is_reported_with_its_stderr)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-tpl.json"},
+	        {.exit_status = 5, .out = "", .err_file = "lvs-missing-vg.stderr"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -EIO);
+	cr_assert(strstr(err, "cannot create disk LV vg0/xvps-1 from vg0/xvpstpl-tpl-1"), "%s",
+	          err);
+	assert_calls((const char *const[]){LVS, "lvcreate *", NULL});
+}
+
+Test(storage_lvm, disk_from_a_missing_template_creates_nothing)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool.json"},
+	                                  {.out_file = "lvs-tpl-half.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOENT);
+	cr_assert_str_eq(err, "template LV vg0/xvpstpl-tpl-1 is missing");
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOENT);
+	cr_assert(strstr(err, "did not finish"), "%s", err);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, existing_disk_is_kept_grown_never_shrunk_and_activated)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
+	                                  {.out_file = "lvs-disks.json"},
+	                                  {.out = ""},
+	                                  {.out_file = "lvs-disks.json"},
+	                                  {.out = ""}};
+	open_with(steps, N(steps));
+	/* xvps-1 is 2 GiB and active: same size → nothing; 4 → grown. */
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), 0, "%s", err);
+	/* xvps-2 is 10 GiB, inactive (left by a killed create): activated, not shrunk. */
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 3, err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, LVS, "lvextend -L 4g vg0/xvps-1", LVS,
+	                                   "lvchange -ay -K vg0/xvps-2", NULL});
+}
+
+Test(storage_lvm, disk_ensure_refuses_an_lv_that_is_not_ours)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
+	                                  {.out_file = "lvs-disks.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-linear", "tpl-1", 2, err), -EEXIST);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-other", "tpl-1", 2, err), -EEXIST);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvpstpl-x", "tpl-1", 2, err), -EINVAL);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, remove_discards_before_lvremove)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"}, {.out = ""}, {.out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, "blkdiscard /dev/vg0/xvps-1",
+	                                   "lvremove -y vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, remove_falls_back_to_zeroing_when_discard_is_not_supported)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-disks.json"},
+	        {.out = ""},
+	        {.exit_status = 1, .err_file = "blkdiscard-unsupported.stderr"},
+	        {.out = ""},
+	        {.out = ""}};
+	open_with(steps, N(steps));
+	/* xvps-2 is inactive: activated first, so the wipe reaches its blocks. */
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-2", err), 0, "%s", err);
+	assert_calls((const char *const[]){
+	        LVS, "lvchange -ay -K vg0/xvps-2", "blkdiscard /dev/vg0/xvps-2",
+	        "blkdiscard -z /dev/vg0/xvps-2", "lvremove -y vg0/xvps-2", NULL});
+}
+
+Test(storage_lvm, remove_keeps_the_lv_when_it_can_be_neither_discarded_nor_zeroed)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-disks.json"},
+	        {.exit_status = 1, .err_file = "blkdiscard-unsupported.stderr"},
+	        {.exit_status = 1, .out = ""}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), -EIO);
+	cr_assert(strstr(err, "cannot discard or zero LV vg0/xvps-1 (kept)"), "%s", err);
+	assert_calls((const char *const[]){LVS, "blkdiscard /dev/vg0/xvps-1",
+	                                   "blkdiscard -z /dev/vg0/xvps-1", NULL});
+}
+
+Test(storage_lvm, remove_of_an_absent_disk_is_success)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-tpl.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), 0, "%s", err);
+	assert_calls((const char *const[]){LVS, NULL});
+}
+
+Test(storage_lvm, remove_refuses_lvs_that_are_not_thin_volumes_of_the_pool)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
+	                                  {.out_file = "lvs-disks.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-linear", err), -EPERM);
+	cr_assert(strstr(err, "not removing it"), "%s", err);
+	cr_assert_eq(st.ops->disk_remove(&st, "xvps-other", err), -EPERM);
+	cr_assert_eq(st.ops->disk_remove(&st, "../x", err), -EINVAL);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, quarantine_renames_and_absent_is_success)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-disks.json"}, {.out = ""}, {.out_file = "lvs-pool.json"}};
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_quarantine(&st, "xvps-1", err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_quarantine(&st, "xvps-1", err), 0, "%s", err);
+	assert_calls(
+	        (const char *const[]){LVS, "lvrename vg0 xvps-1 quarantine-xvps-1-*", LVS, NULL});
+}
+
+Test(storage_lvm, disk_size_and_path)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
+	                                  {.out_file = "lvs-disks.json"}};
+	uint64_t bytes = 0;
+	char p[64];
+
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->disk_size(&st, "xvps-2", &bytes, err), 0, "%s", err);
+	cr_assert_eq(bytes, 10 * GIB);
+	cr_assert_eq(st.ops->disk_size(&st, "xvps-3", &bytes, err), -ENOENT);
+	cr_assert_eq(st.ops->disk_path(&st, "xvps-2", p, sizeof(p)), 0);
+	cr_assert_str_eq(p, "/dev/vg0/xvps-2");
+	cr_assert_eq(st.ops->disk_path(&st, "a/b", p, sizeof(p)), -EINVAL);
+	cr_assert_eq(st.ops->disk_path(&st, "xvps-2", p, 8), -ENAMETOOLONG);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, list_names_only_thin_volumes_of_the_pool_with_the_prefix)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
+	                                  {.out_file = "lvs-disks.json"}};
+	char **names = NULL;
+	size_t n = 0;
+
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(names[0], "xvps-1");
+	cr_assert_str_eq(names[1], "xvps-2");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	/* No prefix: quarantined disks too, never templates or the pools. */
+	cr_assert_eq(st.ops->list(&st, "", &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(names[2], "quarantine-xvps-9-1764000000");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	assert_calls((const char *const[]){LVS, LVS, NULL});
+}
+
+Test(storage_lvm, list_fails_with_the_vg_named)
+{
+	static const fake_step steps[] = {{.exit_status = 5, .err_file = "lvs-missing-vg.stderr"}};
+	char **names = NULL;
+	size_t n = 0;
+
+	open_with(steps, N(steps));
+	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), -EIO);
+	cr_assert_null(names);
+	cr_assert(strstr(err, "volume group vg0 not found"), "%s", err);
+}
+
+/* ---- device-mapper thin-pool status ---- */
+
+Test(storage_lvm, tpool_status_parses_a_current_kernel_line)
+{
+	st_pool_usage u;
+	/* 7 GiB data device = 14680064 sectors; 64 KiB blocks = 114688 blocks. */
+	cr_assert_eq(st_lvm_parse_tpool_status("3 279/4096 57344/114688 - rw discard_passdown "
+	                                       "queue_if_no_space - 1024",
+	                                       14680064, &u),
+	             0);
+	cr_assert_eq(u.data_total_bytes, 7 * GIB);
+	cr_assert_eq(u.data_used_bytes, 7 * GIB / 2);
+	cr_assert_eq(u.meta_used, 279);
+	cr_assert_eq(u.meta_total, 4096);
+	cr_assert_not(u.failed || u.out_of_data_space || u.read_only || u.needs_check);
+}
+
+Test(storage_lvm, tpool_status_parses_old_and_flagged_lines)
+{
+	st_pool_usage u;
+	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 3 * 128, &u), 0);
+	cr_assert_eq(u.data_used_bytes, 128 * 512, "rounded up to whole blocks");
+	cr_assert_eq(st_lvm_parse_tpool_status("9 10/100 3/3 12 out_of_data_space "
+	                                       "discard_passdown error_if_no_space - 8",
+	                                       384, &u),
+	             0);
+	cr_assert(u.out_of_data_space);
+	cr_assert_eq(st_lvm_parse_tpool_status("9 10/100 1/3 - ro no_discard_passdown "
+	                                       "queue_if_no_space needs_check 8",
+	                                       384, &u),
+	             0);
+	cr_assert(u.read_only && u.needs_check);
+	cr_assert_eq(st_lvm_parse_tpool_status("0 0/100 0/3 - rw", 384, &u), 0);
+	cr_assert_eq(u.data_used_bytes, 0);
+}
+
+Test(storage_lvm, tpool_status_fail_and_error)
+{
+	st_pool_usage u;
+	cr_assert_eq(st_lvm_parse_tpool_status("Fail", 384, &u), -EIO);
+	cr_assert(u.failed);
+	cr_assert_eq(st_lvm_parse_tpool_status("Error", 384, &u), -EIO);
+	cr_assert(u.failed);
+}
+
+Test(storage_lvm, tpool_status_garbage_is_refused)
+{
+	static const char *const bad[] = {
+	        "",
+	        "garbage",
+	        "0 10/100",
+	        "0 10/100 5/3 - rw",    /* used > total */
+	        "0 10/0 1/3 - rw",      /* no metadata blocks */
+	        "0 10/100 1/0 - rw",    /* no data blocks */
+	        "0 10/100 1/3 - maybe", /* unknown mode */
+	        "0 10/100 1/3",         /* no mode */
+	        "0 -10/100 1/3 - rw",   /* negative */
+	        "0 10/100 1/3x - rw",   /* junk in a number */
+	        "x 10/100 1/3 - rw",
+	};
+	st_pool_usage u;
+	for (size_t i = 0; i < N(bad); i++) {
+		cr_assert_eq(st_lvm_parse_tpool_status(bad[i], 384, &u), -EINVAL, "accepted \"%s\"",
+		             bad[i]);
+		cr_assert_eq(u.data_total_bytes, 0);
+	}
+	cr_assert_eq(st_lvm_parse_tpool_status(NULL, 384, &u), -EINVAL);
+	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 0, &u), -EINVAL);
+}
