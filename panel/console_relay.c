@@ -4,7 +4,9 @@
  * close 1003); wslay answers pings and close frames. What the browser sends must be RFB a viewer
  * may send (common/rfbfilter.h, the same allowlist xvps-console applies again): anything else
  * closes the console (1008) and is audited as console.refused "rfb: <why>"; clipboard text over
- * 4 KiB is dropped and audited once per console. Both sockets are non-blocking under one
+ * 4 KiB is dropped and audited once per console. A browser silent for XVPS_CONSOLE_PING
+ * seconds gets a ping; silent for as long again, its connection is taken as lost and the
+ * console closes, so a sleeping laptop does not hold one of its user's console slots. Both sockets are non-blocking under one
  * poll(); each direction stops reading while the other side's backlog is above
  * RELAY_HIGH_WATER, so a slow peer slows its source instead of growing memory. Relays are
  * tracked: a user holds at most CONSOLE_MAX_PER_USER, and xvpsd's stop closes them all (1001)
@@ -54,6 +56,8 @@ struct console_relay {
 	bool ws_dead;  /* the client's connection ended or failed */
 	bool vnc_done; /* the console server's socket ended */
 	bool closing;  /* a close frame is queued (by us or by wslay) */
+	int64_t rx_ms; /* when the browser last sent anything (mono ms) */
+	bool pinged;   /* a keep-alive ping is out since rx_ms */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -194,8 +198,11 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	do
 		n = recv(r->ws_fd, buf, len, 0);
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
+	if (n > 0) {
+		r->rx_ms = mono_ms();
+		r->pinged = false;
 		return n;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -384,17 +391,47 @@ static void linger(console_relay *r, int64_t deadline)
 	}
 }
 
+/* Keep-alive: a ping after ping_ms of silence, the end after twice that. Returns the poll
+ * timeout until the next step (ms), or -2 when the browser is taken as gone. */
+static int keepalive(console_relay *r)
+{
+	int64_t ping_ms = (int64_t)(g_app ? g_app->cfg.console_ping_s : 30) * 1000;
+	int64_t idle = mono_ms() - r->rx_ms;
+
+	if (r->closing)
+		return -1;
+	if (idle >= 2 * ping_ms && r->pinged) {
+		log_info("console: vps/%lld: no answer to a ping for %lld s: connection lost",
+		         (long long)r->vps_id, (long long)(ping_ms / 1000));
+		r->ws_dead = true;
+		return -2;
+	}
+	if (idle >= ping_ms && !r->pinged) {
+		struct wslay_event_msg m = {
+		        .opcode = WSLAY_PING, .msg = (const uint8_t *)"xvps", .msg_length = 4};
+		if (wslay_event_queue_msg(r->ws, &m) == 0)
+			r->pinged = true;
+	}
+	idle = mono_ms() - r->rx_ms;
+	return (int)((r->pinged ? 2 * ping_ms : ping_ms) - idle);
+}
+
 static void relay_loop(console_relay *r)
 {
 	int64_t deadline = -1;
 
+	r->rx_ms = mono_ms();
 	for (;;) {
 		struct pollfd p[3];
 		bool rd, vnc_in;
 		int timeout = -1, n;
 
-		if (r->ws_dead)
+		if (r->ws_dead || (deadline < 0 && (timeout = keepalive(r)) == -2))
 			return;
+		if (timeout < 0)
+			timeout = -1;
+		else if (timeout == 0)
+			timeout = 1;
 		/* Bytes that came with the request, or that a full backlog held back. */
 		if (r->extra_off < r->extra_len && r->out_len < RELAY_HIGH_WATER &&
 		    wslay_event_want_read(r->ws) && wslay_event_recv(r->ws) != 0)

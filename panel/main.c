@@ -168,6 +168,11 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_CONSOLE_TOKEN_TTL", 1, 60, 60, &v) != 0)
 		return -1;
 	cfg->console_token_ttl_s = (int)v;
+	/* A console whose browser sent nothing for this long gets a WebSocket ping; one that does
+	 * not answer within the same time again is closed (its slot freed). */
+	if (env_int("XVPS_CONSOLE_PING", 1, 300, 30, &v) != 0)
+		return -1;
+	cfg->console_ping_s = (int)v;
 	/* Seconds between two sweeps of the VPS network counters (panel/metering.c). */
 	if (env_int("XVPS_METER_INTERVAL", 1, 3600, 10, &v) != 0)
 		return -1;

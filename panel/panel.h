@@ -32,6 +32,7 @@ typedef struct xvps_config {
 	char web_dir[512];        /* XVPS_WEB_DIR, default ./web */
 	char novnc_dir[512];      /* XVPS_NOVNC_DIR, default /usr/share/novnc (served at /novnc/) */
 	int console_token_ttl_s;  /* XVPS_CONSOLE_TOKEN_TTL, 1..60 s, default 60 */
+	int console_ping_s;       /* XVPS_CONSOLE_PING, 1..300 s, default 30: idle console ping */
 	int http_threads;         /* XVPS_HTTP_THREADS, default 4 */
 	int per_ip_conn_limit;    /* XVPS_PER_IP_CONN_LIMIT, default 256 */
 	int conn_timeout_s;       /* XVPS_CONN_TIMEOUT, default 30 */
@@ -208,18 +209,25 @@ void jobs_stop(void);   /* waits for workers to finish their current step */
 void jobs_reconcile_now(void);
 
 /* ---- metering (panel/metering.c) ----------------------------------------------------------
- * Every interval the metering thread asks the agent for "net.counters" of every live VPS and
- * stores the panel's monotonic totals in vps_net (agent totals that go down are counted from
- * zero again; see metering.c). */
+ * Every interval the metering thread asks the agent for "net.counters" and "cpu.times" of
+ * every live VPS and stores the panel's monotonic totals in vps_net and vps_cpu (agent values
+ * that go down are counted from zero again; see metering.c). */
 int metering_start(int interval_s); /* 1..3600 s (XVPS_METER_INTERVAL); first sweep at once */
 void metering_stop(void);           /* wakes and joins the thread (after an agent call ends) */
-/* One sweep now: 0 when every live VPS's chunk was answered and stored, else -1 (logged,
- * rate-limited; what was answered is stored, the rest keeps its rows). */
+/* One sweep now: 0 when every live VPS's chunk was answered by both operations and stored,
+ * else -1 (logged, rate-limited; what was answered is stored, the rest keeps its rows). */
 int metering_tick(void);
 int64_t metering_last_sweep(void); /* unix time of the last complete sweep, 0: none yet */
 /* {"rx_bytes","tx_bytes","rx_packets","tx_packets","sampled_at"|null} of a VPS (guest's
  * view); zeros and null when it was never sampled. New object. */
 json_object *metering_vps_json(int64_t vps_id);
+/* {"seconds": number, "sampled_at": time|null} of a VPS: CPU seconds (all vcpus) its domains
+ * used since the VPS was created, the panel's monotonic total of the agent's "cpu.times"
+ * (libxenstat on Xen) as of sampled_at; 0 and null until the first sample. New object. */
+json_object *metering_vps_cpu_json(int64_t vps_id);
+/* Nanoseconds as exact decimal seconds without trailing zeros ("12.5", "0.0", "3.000000001"),
+ * for the VPS JSON and /metrics; negative counts as 0. out: at least 32 bytes. */
+void metering_ns_to_seconds(int64_t ns, char *out, size_t size);
 
 /* ---- handlers (api_*.c) ------------------------------------------------------------------- */
 void api_session_create(http_req *rq);   /* POST /session */

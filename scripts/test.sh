@@ -192,6 +192,7 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 	export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 	export XVPS_CONSOLE_TOKEN_TTL=5 # the expiry test waits this out
+	export XVPS_CONSOLE_PING=3      # the keep-alive test waits for pings
 	started=0
 	for attempt in 1 2 3; do
 		port=$(free_port) || break

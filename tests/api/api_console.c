@@ -495,6 +495,59 @@ Test(console, a_malformed_or_oversized_rfb_message_is_refused_audited_and_harmle
 	fx_vps_delete(&cust, vps);
 }
 
+/* Keep-alive (XVPS_CONSOLE_PING, 3 s in scripts/test.sh's API run): an idle console is pinged;
+ * one that answers stays open, one that never answers is closed and frees its slot. */
+Test(console, idle_consoles_are_pinged_and_silent_ones_closed, .timeout = 60)
+{
+	char vps[32], why[512];
+	ws_conn *live, *dead;
+	uint64_t t0;
+	uint8_t *p;
+	size_t n;
+	int op, r, pings = 0;
+
+	fx_vps(&cust, plan, tpl, NULL, vps);
+	live = console_open(vps, NULL, why, sizeof(why));
+	if (!live) {
+		fx_vps_delete(&cust, vps);
+		cr_skip_test("%s", why);
+	}
+	assert_rfb_hello(live);
+	dead = console_open(vps, NULL, why, sizeof(why));
+	assert_rfb_hello(dead);
+	/* live answers every ping for 10 s (more than twice the interval) */
+	t0 = (uint64_t)time(NULL);
+	while ((uint64_t)time(NULL) - t0 < 10) {
+		r = ws_recv(live, 1000, &op, &p, &n);
+		if (r == 0)
+			cr_assert_fail("the answering console was closed");
+		if (r == 1) {
+			if (op == 9) {
+				cr_assert(n == 4 && memcmp(p, "xvps", 4) == 0);
+				cr_assert(ws_send(live, 10, p, n, false));
+				pings++;
+			}
+			free(p);
+		}
+	}
+	cr_assert_geq(pings, 2, "pings seen by the answering console: %d", pings);
+	/* dead never answered: its ping came, then the end (EOF, no close frame needed) */
+	bool pinged = false, ended = false;
+	for (int i = 0; i < 20 && !ended; i++) {
+		r = ws_recv(dead, 1000, &op, &p, &n);
+		if (r == 1) {
+			pinged |= op == 9;
+			free(p);
+		}
+		ended = r == 0;
+	}
+	cr_assert(pinged, "the silent console got no ping");
+	cr_assert(ended, "the silent console was not closed");
+	ws_close(dead);
+	ws_close(live);
+	fx_vps_delete(&cust, vps);
+}
+
 Test(console, novnc_and_the_ui_carry_the_static_security_headers)
 {
 	const char *dir = getenv("XVPS_NOVNC_DIR");
