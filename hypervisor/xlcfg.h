@@ -29,6 +29,10 @@ typedef struct xlcfg_spec {
 	int cpu_weight;           /* 1..65535 */
 	int cpu_cap_pct;          /* 0..vcpus*100 */
 	int vnc_display; /* HVM: VNC display number (port 5900+N) on 127.0.0.1, -1 = auto */
+	/* Optional (NULL = none): absolute path of the VPS's seed image (provisioning/seed.h), a
+	 * raw file the guest sees read-only as xvdb (HVM: xvde, as qemu-xen emulates xvda..xvdd
+	 * as IDE and cannot make those read-only); same allow-list as disk_path. */
+	const char *seed_path;
 } xlcfg_spec;
 
 /* Renders the config into a heap string. Returns 0, or -EINVAL with *why_out naming the

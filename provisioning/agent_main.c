@@ -354,6 +354,8 @@ int main(void)
 		         strcmp(net_mode, "off") == 0 ? "XVPS_NET=off" : "not root");
 
 	rc = vps_ctx_init(&vps, &hv, &st, cfg_dir, bridge, &ve);
+	if (rc == 0) /* seeds (the guests' xvdb) in $XVPS_STATE/seed */
+		rc = vps_ctx_set_state_dir(&vps, state, &ve);
 	if (rc) {
 		log_error("%s", ve.msg);
 		goto out;

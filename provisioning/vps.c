@@ -15,6 +15,7 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "seed.h"
 
 void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 {
@@ -72,6 +73,33 @@ int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_
 		return rc;
 	}
 	return 0;
+}
+
+int vps_ctx_set_state_dir(vps_ctx *ctx, const char *state_dir, vps_err *err)
+{
+	if (!state_dir || state_dir[0] != '/' ||
+	    !sfmt(ctx->state_dir, sizeof(ctx->state_dir), "%s", state_dir)) {
+		ctx->state_dir[0] = '\0';
+		vps_set_err(err, -EINVAL, NULL,
+		            "state dir must be an absolute path of at most 255 bytes");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Writes the seed of spec when seeds are enabled (seed_write leaves an identical file alone). */
+static int ensure_seed(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
+{
+	char serr[SEED_ERRLEN] = "";
+	int rc;
+
+	if (!ctx->state_dir[0])
+		return 0;
+	rc = seed_write(ctx->state_dir, spec, NULL, 0, serr);
+	if (rc)
+		vps_set_err(err, rc == -EFBIG ? -EINVAL : rc, rc == -EFBIG ? "ssh_keys" : NULL,
+		            "seed of %s: %s", spec->name, serr);
+	return rc;
 }
 
 static bool file_exists(const char *path)
@@ -144,7 +172,7 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 /* Writes the xl.cfg for spec when its rendered content differs from the file on disk. */
 static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err)
 {
-	char disk_path[512];
+	char disk_path[512], seed[512];
 	const char **ips;
 	char *want = NULL, *have = NULL;
 	size_t have_len = 0, n = 0;
@@ -154,6 +182,10 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	rc = ctx->st->ops->disk_path(ctx->st, spec->name, disk_path, sizeof(disk_path));
 	if (rc) {
 		vps_set_err(err, rc, NULL, "no disk path for %s", spec->name);
+		return rc;
+	}
+	if (ctx->state_dir[0] && (rc = seed_path(ctx->state_dir, spec->name, seed, sizeof(seed)))) {
+		vps_set_err(err, rc, NULL, "no seed path for %s", spec->name);
 		return rc;
 	}
 	ips = calloc(spec->n_ipv4 + spec->n_ipv6 + 1, sizeof(*ips));
@@ -174,6 +206,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .memory_mib = (unsigned long)spec->memory_mib,
 	        .disk_path = disk_path,
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
+	        .seed_path = ctx->state_dir[0] ? seed : NULL,
 	        .mac = spec->mac,
 	        .bridge = ctx->bridge,
 	        .vifname = spec->vifname,
@@ -260,7 +293,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	st_driver *st = ctx->st;
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[512];
 	uint64_t bytes;
-	bool had_disk, had_cfg, created = false;
+	bool had_disk, had_cfg, had_seed = false, created = false;
 	int rc;
 
 	*status_out = NULL;
@@ -273,6 +306,11 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	}
 	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
 	had_cfg = file_exists(cfg);
+	if (ctx->state_dir[0]) {
+		char seed[512];
+		had_seed = seed_path(ctx->state_dir, spec->name, seed, sizeof(seed)) == 0 &&
+		           file_exists(seed);
+	}
 
 	/* (1) disk */
 	if (!had_disk && !st->ops->template_exists(st, spec->template_name)) {
@@ -287,7 +325,10 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		            sterr);
 		goto fail;
 	}
-	/* (2) config */
+	/* (2) the seed the guest reads at boot, then the config that attaches it */
+	rc = ensure_seed(ctx, spec, err);
+	if (rc)
+		goto fail;
 	rc = ensure_config(ctx, spec, cfg, err);
 	if (rc)
 		goto fail;
@@ -321,6 +362,8 @@ fail:
 		}
 		if (!had_cfg)
 			unlink(cfg);
+		if (!had_seed && ctx->state_dir[0])
+			seed_remove(ctx->state_dir, spec->name);
 		vps_net_remove(ctx, spec->name, NULL);
 		st->ops->disk_remove(st, spec->name, sterr);
 	}
@@ -353,6 +396,10 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 	if (unlink(cfg) != 0 && errno != ENOENT) {
 		rc = -errno;
 		vps_set_err(err, rc, NULL, "cannot remove %s: %s", cfg, strerror(-rc));
+		return rc;
+	}
+	if (ctx->state_dir[0] && (rc = seed_remove(ctx->state_dir, name)) != 0) {
+		vps_set_err(err, rc, NULL, "cannot remove the seed of %s: %s", name, strerror(-rc));
 		return rc;
 	}
 	rc = ctx->st->ops->disk_remove(ctx->st, name, sterr);
@@ -599,6 +646,33 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 	}
 	if (dh)
 		closedir(dh);
+
+	/* Seeds: derived from the spec, removed like configs. */
+	if (ctx->state_dir[0]) {
+		char dir[300];
+
+		if (!sfmt(dir, sizeof(dir), "%s/seed", ctx->state_dir))
+			dir[0] = '\0';
+		rc = dir[0] ? list_dir_names(dir, "xvps-", ".img", &names, &n) : -ENAMETOOLONG;
+		if (rc) {
+			vps_set_err(err, rc, NULL, "cannot list the seeds: %s", strerror(-rc));
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const char *why = NULL;
+			int r;
+
+			if (!valid_domain_name(names[i], &why) ||
+			    is_known(names[i], known, n_known))
+				continue;
+			r = seed_remove(ctx->state_dir, names[i]);
+			vps_report_orphan(arr, "seed", names[i], "removed",
+			                  r ? strerror(-r) : NULL);
+		}
+		free_names(names, n);
+		names = NULL;
+		n = 0;
+	}
 
 	/* Disks: quarantined, never deleted. */
 	rc = ctx->st->ops->list(ctx->st, "xvps-", &names, &n, sterr);

@@ -20,6 +20,7 @@ typedef struct vps_ctx {
 	char bridge[16];        /* vif bridge, XVPS_BRIDGE */
 	int shutdown_timeout_s; /* clean shutdown before destroy; default 60 */
 	net_ctx *net;           /* firewall, shaping, counters; NULL = networking not managed */
+	char state_dir[256];    /* seeds in <state_dir>/seed (seed.h); "" = no seed disk */
 } vps_ctx;
 
 /* An error as the agent answers it (common/agent_proto.h): code is one of "invalid",
@@ -39,14 +40,20 @@ void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 int vps_ctx_init(vps_ctx *ctx, hv_driver *hv, st_driver *st, const char *config_dir,
                  const char *bridge, vps_err *err);
 
+/* Enables the per-VPS seed disk (provisioning/seed.h): seeds live in <state_dir>/seed and
+ * every xl.cfg gets the read-only xvdb. state_dir: absolute, at most 255 bytes. Returns 0 or
+ * -EINVAL with err filled. Without this call the agent writes no seeds. */
+int vps_ctx_set_state_dir(vps_ctx *ctx, const char *state_dir, vps_err *err);
+
 /* Converges the host to spec, in order: disk (from spec->template_name, grown to disk_gib),
- * xl.cfg (rewritten only when its content changes), power (create / clean shutdown), then
+ * the seed (when enabled; rewritten only when its content changes), xl.cfg (rewritten only
+ * when its content changes), power (create / clean shutdown), then
  * the scheduler (weight, cap) when running. Idempotent. When a first creation (no disk before
  * the call) fails, everything this call made is removed again. On success *status_out gets a
  * VPS_STATUS object (see vps_status). Returns 0 or -errno with *err filled. */
 int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
 
-/* Destroys the domain, forgets it, removes its config and its disk. Each step tolerates
+/* Destroys the domain, forgets it, removes its config, its seed and its disk. Each step tolerates
  * absence, so removing an absent VPS is success. Returns 0 or -errno. */
 int vps_remove(vps_ctx *ctx, const char *name, vps_err *err);
 
@@ -73,10 +80,10 @@ int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const 
 int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err);
 
 /* Reconciles the host with the desired state: every domain, config and disk named "xvps-*"
- * that is not in known[0..n_known) is destroyed and forgotten (domain), removed (config) or
- * quarantined (disk, renamed, never deleted). templates[] is accepted for the protocol; the
+ * that is not in known[0..n_known) is destroyed and forgotten (domain), removed (config, seed)
+ * or quarantined (disk, renamed, never deleted). templates[] is accepted for the protocol; the
  * drivers cannot list templates yet, so none is touched. *orphans_out gets a JSON array of
- * {"kind":"domain|config|disk","name","action":"destroyed|removed|quarantined"} (and
+ * {"kind":"domain|config|seed|disk","name","action":"destroyed|removed|quarantined"} (and
  * "error" when an action failed). Returns 0 or -errno when a listing failed. */
 int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
                   const char *const *templates, size_t n_templates, json_object **orphans_out,
@@ -96,7 +103,8 @@ int vps_net_rate(vps_ctx *ctx, const char *name);
 void vps_net_after_stop(vps_ctx *ctx, const char *name);
 /* Removes shaping, chains and counters of a domain. Absent is success. */
 int vps_net_remove(vps_ctx *ctx, const char *name, vps_err *err);
-/* vps.network: re-applies chains, and shaping when running; *status_out as vps_status. */
+/* vps.network: rewrites the seed (when enabled; the guest reads it at its next boot),
+ * re-applies chains, and shaping when running; *status_out as vps_status. */
 int vps_network(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err);
 /* net.counters: one sweep over names (each valid_domain_name). *out as netcount_sweep. */
 int vps_net_counters(vps_ctx *ctx, const char *const *names, size_t n, json_object **out,

@@ -11,6 +11,7 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "seed.h"
 #include "vps.h"
 
 /* ---- shaping memory ------------------------------------------------------------------------
@@ -270,6 +271,17 @@ int vps_network(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vp
 	int rc;
 
 	*status_out = NULL;
+	if (ctx->state_dir[0]) {
+		/* New addresses reach the guest through its seed, read at its next boot. */
+		char serr[SEED_ERRLEN] = "";
+
+		rc = seed_write(ctx->state_dir, spec, NULL, 0, serr);
+		if (rc) {
+			vps_set_err(err, rc == -EFBIG ? -EINVAL : rc, NULL, "seed of %s: %s",
+			            spec->name, serr);
+			return rc;
+		}
+	}
 	rc = vps_net_before_start(ctx, spec, err);
 	if (rc)
 		return rc;

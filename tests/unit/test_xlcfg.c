@@ -24,6 +24,7 @@ static xlcfg_spec base_spec(xl_guest_type type)
 	        .memory_mib = 1024,
 	        .disk_path = "/dev/xvps/xvps-12",
 	        .disk_is_file = false,
+	        .seed_path = "/var/lib/xvps/seed/xvps-12.img",
 	        .mac = "00:16:3e:12:34:56",
 	        .bridge = "xvpsbr0",
 	        .vifname = "vx12",
@@ -76,7 +77,11 @@ static void assert_parses(const char *cfg, const char *name, const char *type)
 	cr_assert_eq(n, 1);
 	cr_assert(strstr(xlu_cfg_get_listitem(list, 0), "mac=00:16:3e:") != NULL);
 	cr_assert_eq(xlu_cfg_get_list(xc, "disk", &list, &n, 0), 0);
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 2, "the root disk and the seed");
+	cr_assert(strstr(xlu_cfg_get_listitem(list, 0), "vdev=xvda, access=rw") != NULL);
+	cr_assert(strstr(xlu_cfg_get_listitem(list, 1),
+	                 strcmp(type, "hvm") ? "vdev=xvdb, access=ro, target=/"
+	                                     : "vdev=xvde, access=ro, target=/") != NULL);
 	long l = 0;
 	cr_assert_eq(xlu_cfg_get_long(xc, "memory", &l, 0), 0);
 	cr_assert_gt(l, 0);
@@ -106,6 +111,7 @@ Test(xlcfg, pv_matches_golden_and_parses)
 	s.memory_mib = 512;
 	s.disk_path = "/var/lib/xvps/disks/xvps-7.img";
 	s.disk_is_file = true;
+	s.seed_path = "/var/lib/xvps/seed/xvps-7.img";
 	s.mac = "00:16:3e:00:00:07";
 	s.vifname = "vx7";
 	s.ips = one_ip;
@@ -126,6 +132,7 @@ Test(xlcfg, hvm_matches_golden_and_parses)
 	s.vcpus = 4;
 	s.memory_mib = 4096;
 	s.disk_path = "/dev/xvps/xvps-40";
+	s.seed_path = "/var/lib/xvps/seed/xvps-40.img";
 	s.mac = "00:16:3e:0a:0b:0c";
 	s.vifname = "vx40";
 	s.net_mbit = 1000;

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# dom0-image/guest/build.sh — `make guest-template`: the raw disk image of the minimal Debian
+# bookworm guest that xvps clones for every VPS (the `file` storage driver's template source, or
+# `dd` onto a template LV). Prints the image's path on stdout.
+#
+# The image: ONE ext4 filesystem on the whole disk (no partition table), label xvps-guest,
+# 1.5 GiB sparse, made with `mkfs.ext4 -d` (no loop device, no mount). Guests boot it through
+# Debian's grub-xen-host images in dom0 (PVH: grub-i386-xen_pvh.bin, PV: grub-x86_64-xen.bin),
+# which find /boot/grub/grub.cfg on (xen/xvda). Inside: systemd, the Debian kernel with an initrd
+# holding xen-blkfront and xen-netfront (initramfs-tools MODULES=most), openssh-server (password
+# logins off, root password locked: SSH keys only), ifupdown, and xvps-seed.service, which reads
+# the per-VPS seed disk /dev/xvdb at every boot (hostname, addresses, SSH keys; xvps-seed).
+#
+# Cached in ${XVPS_CACHE:-/var/cache/xvps}/guest/guest-<key>.img, key = sha256 over this script,
+# ../lib.sh, xvps-seed, xvps-seed.service and the mirror configuration; guest.img links to the
+# newest. Nothing is rebuilt when no input changed; XVPS_GUEST_REBUILD=1 forces a build.
+# Needs root (debootstrap, chroot, file ownership). The chroot's /proc, /sys, /dev, /run live in
+# a private mount namespace (lib.sh in_chroot): they vanish with each command.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=dom0-image/lib.sh
+. "$here/../lib.sh"
+log() { printf 'guest-template: %s\n' "$*" >&2; }
+die() {
+	printf 'guest-template: error: %s\n' "$*" >&2
+	exit 1
+}
+
+SIZE=1536M
+PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
+	netbase iputils-ping e2fsprogs kmod"
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
+for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
+	command -v "$t" >/dev/null || die "$t is missing"
+done
+mirror=$(debian_mirror)
+[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
+
+cache=${XVPS_CACHE:-/var/cache/xvps}/guest
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock -n 9 || {
+	log "waiting for another build (lock $cache/.lock)"
+	flock 9
+}
+
+# The inputs are copied first: the image holds exactly what the key was computed from, even
+# when a file is edited during the build.
+inputs=$(mktemp -d "$cache/inputs.XXXXXX")
+trap 'rm -rf "$inputs"' EXIT
+cp "$here/xvps-seed" "$here/xvps-seed.service" "$inputs/"
+key=$({
+	hash_files "$here/build.sh" "$here/../lib.sh" /etc/apt/sources.list.d/debian.sources
+	cd "$inputs" && hash_files xvps-seed xvps-seed.service
+} | sha256sum | cut -c1-16)
+img=$cache/guest-$key.img
+if [ "${XVPS_GUEST_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
+if [ -s "$img" ]; then
+	log "cached: $img"
+	ln -sfn "$(basename "$img")" "$cache/guest.img"
+	printf '%s\n' "$img"
+	exit 0
+fi
+
+t0=$(date +%s)
+work=$(mktemp -d "$cache/work.XXXXXX")
+cleanup() { rm -rf "$work" "$inputs"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+root=$work/root
+
+log "building $img"
+log "debootstrap bookworm (minbase) from $mirror"
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+	tail -30 "$work/debootstrap.log" >&2
+	die "debootstrap failed"
+}
+log "debootstrap done in $(($(date +%s) - t0)) s"
+
+# apt in the chroot uses the host's mirror configuration (deb822) only; no service starts.
+rm -f "$root/etc/apt/sources.list"
+cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+# Written before the kernel's postinst builds the initrd: MODULES=most (Debian's default)
+# carries xen-blkfront/xen-netfront; say so, so that a changed default cannot drop them.
+mkdir -p "$root/etc/initramfs-tools/conf.d"
+printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/xvps.conf"
+
+t1=$(date +%s)
+# shellcheck disable=SC2086
+log "apt-get install" $PACKAGES
+# shellcheck disable=SC2086
+in_chroot "$root" sh -ec '
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "$@"
+	apt-get clean
+	rm -rf /var/lib/apt/lists/*
+' sh $PACKAGES >"$work/apt.log" 2>&1 || {
+	tail -40 "$work/apt.log" >&2
+	die "apt-get install failed"
+}
+log "packages installed in $(($(date +%s) - t1)) s"
+rm -f "$root/usr/sbin/policy-rc.d"
+
+if [ ! -e "$root/vmlinuz" ] || [ ! -e "$root/initrd.img" ]; then
+	die "/vmlinuz or /initrd.img missing"
+fi
+# The initrd must find the root disk and the network under Xen.
+in_chroot "$root" sh -c 'lsinitramfs /initrd.img' >"$work/initrd.list"
+for m in xen-blkfront xen-netfront; do
+	grep -q "/$m\.ko" "$work/initrd.list" || die "$m is not in the initrd"
+done
+
+# --- configuration ---------------------------------------------------------------------------
+printf '/dev/xvda / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
+mkdir -p "$root/boot/grub"
+cat >"$root/boot/grub/grub.cfg" <<'EOF'
+# xvps guest: read by dom0's pvgrub (grub-xen-host, PVH and PV), which finds this file on
+# (xen/xvda). The whole disk is one ext4 filesystem: /vmlinuz and /initrd.img are Debian's
+# symlinks to the installed kernel.
+set default=0
+set timeout=1
+menuentry 'Debian GNU/Linux (xvps guest)' {
+	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
+	initrd /initrd.img
+}
+EOF
+printf 'xvps-guest\n' >"$root/etc/hostname"
+cat >"$root/etc/hosts" <<'EOF'
+127.0.0.1	localhost
+127.0.1.1	xvps-guest
+::1	localhost ip6-localhost ip6-loopback
+ff02::1	ip6-allnodes
+ff02::2	ip6-allrouters
+EOF
+cat >"$root/etc/network/interfaces" <<'EOF'
+# eth0 is configured by xvps-seed at every boot from the seed disk (/dev/xvdb):
+# /etc/network/interfaces.d/xvps-eth0.
+source /etc/network/interfaces.d/*
+
+auto lo
+iface lo inet loopback
+EOF
+mkdir -p "$root/etc/network/interfaces.d"
+
+# SSH keys only: no passwords, the root password locked.
+mkdir -p "$root/etc/ssh/sshd_config.d"
+cat >"$root/etc/ssh/sshd_config.d/xvps.conf" <<'EOF'
+# xvps guest: SSH keys only (root's come from the seed disk through xvps-seed).
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+EOF
+in_chroot "$root" passwd -l root >/dev/null
+# Host keys are made at each VPS's first boot (xvps-seed: ssh-keygen -A), never shared.
+rm -f "$root"/etc/ssh/ssh_host_*
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+# No network to a mirror from a VPS by default: no timers that try.
+for t in apt-daily.timer apt-daily-upgrade.timer; do
+	ln -sfn /dev/null "$root/etc/systemd/system/$t"
+done
+
+install -m 0755 "$inputs/xvps-seed" "$root/usr/local/sbin/xvps-seed"
+install -m 0644 "$inputs/xvps-seed.service" "$root/etc/systemd/system/xvps-seed.service"
+mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+ln -sfn ../xvps-seed.service "$root/etc/systemd/system/sysinit.target.wants/xvps-seed.service"
+rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
+
+# --- the image -------------------------------------------------------------------------------
+t2=$(date +%s)
+rm -f "$work/guest.img"
+mkfs.ext4 -q -F -L xvps-guest -d "$root" "$work/guest.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
+	cat "$work/mkfs.log" >&2
+	die "mkfs.ext4 failed"
+}
+log "mkfs.ext4 -d done in $(($(date +%s) - t2)) s"
+e2fsck -fn "$work/guest.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
+mv "$work/guest.img" "$img"
+ln -sfn "$(basename "$img")" "$cache/guest.img"
+log "done in $(($(date +%s) - t0)) s: $img ($(du -h "$img" | cut -f1) used of $SIZE)"
+printf '%s\n' "$img"

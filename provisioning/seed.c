@@ -1,0 +1,269 @@
+/* seed.c — writes the per-VPS seed (seed.h): XVPS-SEED 1 key=value lines, NUL-padded to
+ * 64 KiB, replaced atomically. Each value is checked again against its validator and a final
+ * allow-list (printable ASCII, no newline), so the guest's parser never sees a surprise. */
+#include "seed.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+
+#define SEED_DIR "seed"
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, SEED_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* One line of printable ASCII (0x20..0x7e): no newline, CR, NUL or control byte. */
+static bool one_line(const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+typedef struct seedbuf {
+	char *buf;
+	size_t cap, len;
+	bool full;
+} seedbuf;
+
+/* Appends "key=value\n"; value must be one line (checked by the callers and again here). */
+static int add(seedbuf *o, const char *key, const char *value, char *err)
+{
+	size_t need = strlen(key) + 1 + strlen(value) + 1;
+
+	if (!one_line(value)) {
+		seterr(err, "%s: the value is not one line of printable ASCII", key);
+		return -EINVAL;
+	}
+	if (o->len + need + 1 > o->cap) { /* + snprintf's NUL */
+		o->full = true;
+		return 0;
+	}
+	o->len += (size_t)snprintf(o->buf + o->len, o->cap - o->len, "%s=%s\n", key, value);
+	return 0;
+}
+
+/* Canonical text of an IPv6 address (inet_ntop: lower case, RFC 5952) into out[46]. */
+static bool canon6(const char *s, char out[INET6_ADDRSTRLEN])
+{
+	uint8_t a[16];
+
+	return parse_ipv6(s, a) && inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) != NULL;
+}
+
+int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
+{
+	char a6[INET6_ADDRSTRLEN], v[INET6_ADDRSTRLEN + 8];
+	const char *why = NULL;
+	seedbuf o = {.buf = buf, .cap = cap < SEED_SIZE ? cap : SEED_SIZE};
+	int rc;
+
+	if (!spec || !buf) {
+		seterr(err, "spec: missing");
+		return -EINVAL;
+	}
+	if (!spec->hostname || !valid_hostname(spec->hostname, &why)) {
+		seterr(err, "hostname: %s", why ? why : "missing");
+		return -EINVAL;
+	}
+	if (o.cap < sizeof(SEED_MAGIC)) {
+		seterr(err, "the seed buffer is too small");
+		return -EFBIG;
+	}
+	memcpy(o.buf, SEED_MAGIC, sizeof(SEED_MAGIC) - 1);
+	o.len = sizeof(SEED_MAGIC) - 1;
+	if ((rc = add(&o, "hostname", spec->hostname, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < spec->n_ipv4; i++) {
+		const char *a = spec->ipv4[i];
+		if (!a || !parse_ipv4(a, NULL) || strspn(a, "0123456789.") != strlen(a)) {
+			seterr(err, "ipv4: %s is not an IPv4 address", a && one_line(a) ? a : "?");
+			return -EINVAL;
+		}
+		snprintf(v, sizeof(v), "%s/32", a);
+		if ((rc = add(&o, "ipv4", v, err)) != 0)
+			return rc;
+	}
+	if (spec->gateway4) {
+		const char *g = spec->gateway4;
+		if (!parse_ipv4(g, NULL) || strspn(g, "0123456789.") != strlen(g)) {
+			seterr(err, "gateway4: not an IPv4 address");
+			return -EINVAL;
+		}
+		if ((rc = add(&o, "gateway4", g, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < spec->n_ipv6; i++) {
+		if (!spec->ipv6[i] || !canon6(spec->ipv6[i], a6)) {
+			seterr(err, "ipv6: not an IPv6 address");
+			return -EINVAL;
+		}
+		snprintf(v, sizeof(v), "%s/128", a6);
+		if ((rc = add(&o, "ipv6", v, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < spec->n_ipv6_routed; i++) {
+		uint8_t net[16];
+		int len = 0;
+		const char *p = spec->ipv6_routed[i];
+		if (!p || !parse_cidr(6, p, net, &len, &why) || len < 48 || len > 64 ||
+		    !inet_ntop(AF_INET6, net, a6, sizeof(a6))) {
+			seterr(err, "ipv6_routed: not an IPv6 network of length 48..64");
+			return -EINVAL;
+		}
+		snprintf(v, sizeof(v), "%s/%d", a6, len);
+		if ((rc = add(&o, "ipv6_routed", v, err)) != 0)
+			return rc;
+	}
+	if (spec->gateway6) {
+		if (!canon6(spec->gateway6, a6)) {
+			seterr(err, "gateway6: not an IPv6 address");
+			return -EINVAL;
+		}
+		if ((rc = add(&o, "gateway6", a6, err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < spec->n_ssh_keys; i++) {
+		const char *k = spec->ssh_keys[i];
+		if (!k || !one_line(k) || !valid_ssh_key(k, &why)) {
+			seterr(err, "ssh_keys: key %zu: %s", i + 1,
+			       k && !one_line(k) ? "not one line of printable ASCII"
+			                         : (why ? why : "missing"));
+			return -EINVAL;
+		}
+		if ((rc = add(&o, "ssh_key", k, err)) != 0)
+			return rc;
+	}
+	if (o.full || o.len + 4 > o.cap) {
+		seterr(err, "ssh_keys: the addresses and SSH keys do not fit in the %d-byte seed",
+		       SEED_SIZE);
+		return -EFBIG;
+	}
+	memcpy(o.buf + o.len, "end\n", 4);
+	o.len += 4;
+	return (int)o.len;
+}
+
+/* True when path is already a regular file, mode 0600, holding exactly want[SEED_SIZE]. */
+static bool same_seed(const char *path, const char *want)
+{
+	struct stat st;
+	bool same = false;
+	char *have;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600 &&
+	    st.st_size == SEED_SIZE && (have = malloc(SEED_SIZE)) != NULL) {
+		size_t got = 0;
+		while (got < SEED_SIZE) {
+			ssize_t r = read(fd, have + got, SEED_SIZE - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		same = got == SEED_SIZE && memcmp(have, want, SEED_SIZE) == 0;
+		free(have);
+	}
+	close(fd);
+	return same;
+}
+
+static int seed_dir(const char *state_dir, char *out, size_t len)
+{
+	if (!state_dir || state_dir[0] != '/' || !one_line(state_dir))
+		return -EINVAL;
+	return sfmt(out, len, "%s/" SEED_DIR, state_dir) ? 0 : -ENAMETOOLONG;
+}
+
+int seed_path(const char *state_dir, const char *name, char *out, size_t len)
+{
+	const char *why = NULL;
+
+	if (!name || !valid_domain_name(name, &why) || !state_dir || state_dir[0] != '/' ||
+	    !one_line(state_dir))
+		return -EINVAL;
+	return sfmt(out, len, "%s/" SEED_DIR "/%s.img", state_dir, name) ? 0 : -ENAMETOOLONG;
+}
+
+int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size_t len, char *err)
+{
+	char dir[512], path[600];
+	char *buf;
+	int rc, n;
+
+	if (path_out && len)
+		path_out[0] = '\0';
+	if (!spec) {
+		seterr(err, "spec: missing");
+		return -EINVAL;
+	}
+	rc = seed_path(state_dir, spec->name, path, sizeof(path));
+	if (rc == 0)
+		rc = seed_dir(state_dir, dir, sizeof(dir));
+	if (rc) {
+		seterr(err, rc == -EINVAL ? "name: not a valid domain name, or a bad state dir"
+		                          : "the seed path is too long");
+		return rc;
+	}
+	buf = calloc(1, SEED_SIZE); /* the NUL padding */
+	if (!buf) {
+		seterr(err, "out of memory");
+		return -ENOMEM;
+	}
+	n = seed_render(spec, buf, SEED_SIZE, err);
+	if (n < 0) {
+		free(buf);
+		return n;
+	}
+	rc = mkdir_p(dir, 0700);
+	if (rc) {
+		seterr(err, "cannot create %s: %s", dir, strerror(-rc));
+		free(buf);
+		return rc;
+	}
+	rc = same_seed(path, buf) ? 0 : write_file_atomic(path, buf, SEED_SIZE, 0600);
+	free(buf);
+	if (rc) {
+		seterr(err, "cannot write %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (path_out && !sfmt(path_out, len, "%s", path)) {
+		seterr(err, "the seed path does not fit the caller's buffer");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int seed_remove(const char *state_dir, const char *name)
+{
+	char path[600];
+	int rc = seed_path(state_dir, name, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}

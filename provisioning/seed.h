@@ -1,0 +1,57 @@
+/* seed.h — the per-VPS seed: a small raw block device the guest sees read-only as /dev/xvdb
+ * (HVM: /dev/xvde, see xlcfg.h), from which the guest template's xvps-seed
+ * (dom0-image/guest/xvps-seed) sets the hostname, eth0's addresses and routes and root's SSH
+ * keys at every boot. A changed seed reaches the guest when its domain is next created (a
+ * reboot re-creates it); the loop device of a running domain keeps the old file.
+ *
+ * Format (version 1): a file of exactly SEED_SIZE bytes (64 KiB), mode 0600, at
+ * <state_dir>/seed/<domain>.img, holding the text
+ *
+ *   XVPS-SEED 1\n
+ *   hostname=<hostname>\n
+ *   ipv4=<address>/32\n          one per IPv4 address, in spec order
+ *   gateway4=<address>\n         when the spec has one
+ *   ipv6=<address>/128\n         one per IPv6 address (canonical lower-case text, RFC 5952)
+ *   ipv6_routed=<prefix>/<len>\n one per routed prefix (canonical)
+ *   gateway6=<address>\n         when the spec has one
+ *   ssh_key=<key line>\n         one per SSH key, in spec order
+ *   end\n
+ *
+ * and NUL bytes up to SEED_SIZE. No filesystem for dom0 to build or the guest to mount: both
+ * sides handle only these lines. Every value comes from the validated spec and is checked again
+ * here; a value holding a newline, NUL or any byte outside its allow-list is refused. */
+#ifndef XVPS_SEED_H
+#define XVPS_SEED_H
+
+#include <stddef.h>
+
+#include "spec.h"
+
+#define SEED_SIZE   65536 /* bytes, the whole device */
+#define SEED_MAGIC  "XVPS-SEED 1\n"
+#define SEED_ERRLEN 256
+
+/* Renders the seed text of spec (without the NUL padding) into buf (cap bytes). Returns the
+ * text length, or -EINVAL (a value fails its check: err names the field), -EFBIG (does not fit
+ * in SEED_SIZE bytes, or in cap), with err (SEED_ERRLEN bytes, may be NULL) saying why. */
+int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err);
+
+/* Writes the seed of spec to <state_dir>/seed/<spec->name>.img: creates <state_dir>/seed
+ * (0700) when missing, then atomically replaces the file (temp file, fsync, rename, fsync of
+ * the directory), mode 0600, exactly SEED_SIZE bytes; a file that already holds exactly these
+ * bytes with mode 0600 is left alone (no write, mtime kept). state_dir must be an absolute path.
+ * path_out (len bytes, may be NULL) receives the file's path. Returns 0, or -EINVAL (bad
+ * state_dir, domain name or value), -EFBIG (the content exceeds 64 KiB: too many or too long
+ * SSH keys), -ENAMETOOLONG, or another -errno from the filesystem, with err (SEED_ERRLEN
+ * bytes, may be NULL) saying why. A failure leaves any previous seed file as it was. */
+int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size_t len, char *err);
+
+/* The seed path of domain name (valid_domain_name) under state_dir, into out (len bytes).
+ * Returns 0, -EINVAL (bad name or state_dir) or -ENAMETOOLONG. */
+int seed_path(const char *state_dir, const char *name, char *out, size_t len);
+
+/* Removes the seed of domain name. Absent is success. Returns 0, -EINVAL (bad name or
+ * state_dir), -ENAMETOOLONG or -errno of unlink(2). */
+int seed_remove(const char *state_dir, const char *name);
+
+#endif
