@@ -34,7 +34,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
 # wslay (the console websocket's framing) ships no .pc file.
 LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
-LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil
+LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 

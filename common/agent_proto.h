@@ -28,6 +28,12 @@
  *                  {"vifname","present":bool,"rx_bytes","tx_bytes","rx_packets","tx_packets"}}}
  *                  one sysfs sweep; totals accumulated across vif re-creation; rx/tx from the
  *                  guest's point of view (rx = received by the VPS)
+ *   cpu.times      {"names":["xvps-1",...]}    -> {"sampled_at": unix s, "cpu_ns": {"xvps-1": N}}
+ *                  at most AGENT_CPU_TIMES_MAX_NAMES names (more: "invalid", field "names");
+ *                  N = CPU time in ns (all vcpus) the running domain used since it was created,
+ *                  0 when it is not running; Xen makes a new domain on every reboot, so N
+ *                  starts again at 0 (xl: libxenstat; sim: its model). One snapshot for all
+ *                  names; a hypervisor failure is "host" (e.g. "cannot open libxenstat: ...")
  *
  * VPS_SPEC {"name":"xvps-N","hostname","type":"pvh|pv|hvm","vcpus","memory_mib","disk_gib",
  *           "template":"tpl-N","mac","vifname","ipv4":[..],"ipv6":[..],"gateway4"|null,
@@ -46,6 +52,8 @@
 #include <stddef.h>
 
 #define AGENT_MAX_MSG (1024u * 1024u)
+/* Names per cpu.times request (xvpsd's metering sends at most this many per message). */
+#define AGENT_CPU_TIMES_MAX_NAMES 500
 
 /* Writes one framed message on fd (blocking, retries EINTR/short writes). 0 or -errno. */
 int agent_send(int fd, json_object *msg);

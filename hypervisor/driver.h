@@ -60,6 +60,16 @@ typedef struct hv_ops {
 	 * domain is not running, -ENOENT when it has no console (yet). */
 	int (*console_source)(struct hv_driver *d, const char *name, char *out, size_t outlen,
 	                      char *err);
+	/* CPU time of many domains in one call (metering, op "cpu.times"): cpu_ns_out[i] is the
+	 * CPU time in nanoseconds, summed over all vcpus, that the running domain names[i] has
+	 * consumed since it was created — Xen makes a new domain on every reboot, so the value
+	 * starts again at 0 after a reboot or a stop/start — and 0 when names[i] is not running
+	 * or unknown. xl: libxenstat (xenstat_domain_cpu_ns), one node snapshot for all names;
+	 * sim: its model, wall time of the current run × vcpus × load. A name the driver would
+	 * not act on (xl: not a valid_domain_name) is -EINVAL, nothing measured. 0 or -errno
+	 * (err set). */
+	int (*cpu_times)(struct hv_driver *d, const char *const *names, size_t n,
+	                 uint64_t *cpu_ns_out, char *err);
 	void (*dispose)(struct hv_driver *d);
 } hv_ops;
 
@@ -73,6 +83,27 @@ typedef struct hv_driver {
 /* Constructors. Return 0 or -errno and fill *d. */
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err);
 int hv_xl_open(hv_driver *d, runner run, char *err);
+
+/* xl: the libxenstat calls the driver makes, as a table so that tests can inject a fake (the
+ * real table wraps xenstat_init, xenstat_get_node(h, XENSTAT_VCPU), ...). Pointers are the
+ * library's opaque xenstat_handle / xenstat_node / xenstat_domain. init returns NULL on
+ * failure with errno set; get_node NULL on failure (the driver then closes the handle and
+ * opens a new one on the next call). */
+typedef struct hv_xenstat_ops {
+	void *(*init)(void);
+	void (*uninit)(void *handle);
+	void *(*get_node)(void *handle);
+	void (*free_node)(void *node);
+	unsigned (*num_domains)(void *node);
+	void *(*domain_by_index)(void *node, unsigned index);
+	const char *(*domain_name)(void *domain); /* NULL when xenstore had none */
+	unsigned long long (*domain_cpu_ns)(void *domain);
+} hv_xenstat_ops;
+
+/* xl: replaces the libxenstat table (NULL: the real one) and closes an open handle; the next
+ * cpu_times opens one through the new table. ops must outlive the driver. 0 or -EINVAL (not
+ * an xl driver). */
+int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops);
 
 /* sim: the xvps-simguest program each running domain executes (absolute path, at most 255
  * bytes). Default: "xvps-simguest" next to the running program (/proc/self/exe). */

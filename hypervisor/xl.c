@@ -1,7 +1,8 @@
 /* xl.c — the real Xen hypervisor driver (driver.h): every operation is an `xl` command run through
  * the injected runner (argv, timeout; never a shell), its output parsed in the formats xl 4.17
  * prints (tools/xl/xl_info.c, xl_sched.c, xl_vmcontrol.c). Never calls exit(), never trusts
- * xl's output shape: anything unexpected becomes an error value. */
+ * xl's output shape: anything unexpected becomes an error value. CPU time metering
+ * (cpu_times) reads libxenstat instead, through a replaceable table (hv_xenstat_ops). */
 #include "driver.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xenstat.h>
 
 #include "../common/jsonutil.h"
 #include "../common/validate.h"
@@ -25,6 +27,12 @@
 typedef struct xl_priv {
 	pthread_mutex_t lock; /* guards sched */
 	char sched[16];       /* cached `xl info` xen_scheduler, "" until known */
+	/* libxenstat (cpu_times): the handle is opened on first use and kept; after a failed
+	 * snapshot it is closed and opened again on the next call. xs_lock serialises every
+	 * use of the handle (libxenstat is not thread-safe). */
+	pthread_mutex_t xs_lock;
+	const hv_xenstat_ops *xs;
+	void *xs_handle;
 } xl_priv;
 
 static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -701,10 +709,166 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 	return rc;
 }
 
+/* ---- CPU time through libxenstat ---------------------------------------------------------- */
+
+static void *xs_init(void)
+{
+	return xenstat_init();
+}
+
+static void xs_uninit(void *h)
+{
+	xenstat_uninit(h);
+}
+
+/* XENSTAT_VCPU: domain names and CPU time come with every node; no network or disk stats. */
+static void *xs_get_node(void *h)
+{
+	return xenstat_get_node(h, XENSTAT_VCPU);
+}
+
+static void xs_free_node(void *node)
+{
+	xenstat_free_node(node);
+}
+
+static unsigned xs_num_domains(void *node)
+{
+	return xenstat_node_num_domains(node);
+}
+
+static void *xs_domain_by_index(void *node, unsigned i)
+{
+	return xenstat_node_domain_by_index(node, i);
+}
+
+static const char *xs_domain_name(void *dom)
+{
+	return xenstat_domain_name(dom);
+}
+
+static unsigned long long xs_domain_cpu_ns(void *dom)
+{
+	return xenstat_domain_cpu_ns(dom);
+}
+
+static const hv_xenstat_ops xenstat_real = {
+        .init = xs_init,
+        .uninit = xs_uninit,
+        .get_node = xs_get_node,
+        .free_node = xs_free_node,
+        .num_domains = xs_num_domains,
+        .domain_by_index = xs_domain_by_index,
+        .domain_name = xs_domain_name,
+        .domain_cpu_ns = xs_domain_cpu_ns,
+};
+
+/* qsort_r order of an index into a name array (ctx): by name. */
+static int cmp_idx(const void *a, const void *b, void *ctx)
+{
+	const char *const *names = ctx;
+
+	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+/* Fills out[] for every names[] entry equal to name (idx: indices sorted by name). */
+static void assign_by_name(const char *const *names, const size_t *idx, size_t n, const char *name,
+                           uint64_t v, uint64_t *out)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* first index whose name is >= name */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(names[idx[mid]], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && strcmp(names[idx[lo]], name) == 0; lo++)
+		out[idx[lo]] = v;
+}
+
+static int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out,
+                        char *err)
+{
+	xl_priv *p = d->priv;
+	size_t *idx = NULL;
+	void *node;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!check_name(names[i], err))
+			return -EINVAL;
+		cpu_ns_out[i] = 0;
+	}
+	if (n == 0)
+		return 0;
+	idx = malloc(n * sizeof(*idx));
+	if (!idx) {
+		set_err(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_idx, (void *)names);
+
+	pthread_mutex_lock(&p->xs_lock);
+	if (!p->xs_handle) {
+		errno = 0;
+		p->xs_handle = p->xs->init();
+		if (!p->xs_handle) {
+			int e = errno ? errno : EIO;
+			set_err(err, "cannot open libxenstat: %s (is this host running Xen?)",
+			        strerror(e));
+			rc = -e;
+			goto out;
+		}
+	}
+	node = p->xs->get_node(p->xs_handle);
+	if (!node) {
+		int e = errno ? errno : EIO;
+		set_err(err, "libxenstat could not read the domains: %s", strerror(e));
+		p->xs->uninit(p->xs_handle); /* a fresh handle on the next call */
+		p->xs_handle = NULL;
+		rc = -EIO;
+		goto out;
+	}
+	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
+		void *dom = p->xs->domain_by_index(node, i);
+		const char *name = dom ? p->xs->domain_name(dom) : NULL;
+
+		if (name)
+			assign_by_name(names, idx, n, name, p->xs->domain_cpu_ns(dom), cpu_ns_out);
+	}
+	p->xs->free_node(node);
+out:
+	pthread_mutex_unlock(&p->xs_lock);
+	free(idx);
+	return rc;
+}
+
+int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops)
+{
+	xl_priv *p = d ? d->priv : NULL;
+
+	if (!p || d->ops->cpu_times != xl_cpu_times)
+		return -EINVAL;
+	pthread_mutex_lock(&p->xs_lock);
+	if (p->xs_handle)
+		p->xs->uninit(p->xs_handle);
+	p->xs_handle = NULL;
+	p->xs = ops ? ops : &xenstat_real;
+	pthread_mutex_unlock(&p->xs_lock);
+	return 0;
+}
+
 static void xl_dispose(hv_driver *d)
 {
 	xl_priv *p = d->priv;
 	if (p) {
+		if (p->xs_handle)
+			p->xs->uninit(p->xs_handle);
+		pthread_mutex_destroy(&p->xs_lock);
 		pthread_mutex_destroy(&p->lock);
 		free(p);
 	}
@@ -723,6 +887,7 @@ static const hv_ops xl_ops = {
         .set_sched = xl_set_sched,
         .forget = xl_forget,
         .console_source = xl_console_source,
+        .cpu_times = xl_cpu_times,
         .dispose = xl_dispose,
 };
 
@@ -739,6 +904,8 @@ int hv_xl_open(hv_driver *d, runner run, char *err)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->xs_lock, NULL);
+	p->xs = &xenstat_real;
 	d->ops = &xl_ops;
 	d->run = run;
 	d->priv = p;

@@ -81,11 +81,13 @@ static int count_states(const char *sql, const char *const states[], long long c
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
-/* One live VPS's network totals for /metrics (vps_net, guest's point of view). */
+/* One live VPS's network totals (vps_net, guest's point of view) and CPU time (vps_cpu) for
+ * /metrics. */
 typedef struct net_row {
 	int64_t id;
 	char domain[32];
 	long long v[4]; /* rx_bytes, tx_bytes, rx_packets, tx_packets */
+	int64_t cpu_ns;
 } net_row;
 
 static const struct {
@@ -101,7 +103,8 @@ static const struct {
 static int load_net_rows(net_row **rows_out, size_t *n_out)
 {
 	sqlite3_stmt *st = db_stmt("SELECT v.id, v.domain, n.rx_bytes, n.tx_bytes, n.rx_packets, "
-	                           "n.tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
+	                           "n.tx_packets, c.cpu_ns FROM vps v LEFT JOIN vps_net n ON "
+	                           "n.vps_id=v.id LEFT JOIN vps_cpu c ON c.vps_id=v.id "
 	                           "WHERE v.state!='deleting' ORDER BY v.id");
 	net_row *rows = NULL;
 	size_t n = 0, cap = 0;
@@ -128,6 +131,7 @@ static int load_net_rows(net_row **rows_out, size_t *n_out)
 		snprintf(rows[n].domain, sizeof(rows[n].domain), "%s", domain ? domain : "");
 		for (int i = 0; i < 4; i++)
 			rows[n].v[i] = sqlite3_column_int64(st, 2 + i); /* NULL reads as 0 */
+		rows[n].cpu_ns = sqlite3_column_int64(st, 6);
 		n++;
 	}
 	sqlite3_reset(st);
@@ -206,10 +210,19 @@ void api_metrics(http_req *rq)
 			fprintf(f, "%s{domain=\"%s\",vps=\"%lld\"} %lld\n", net_metrics[k].name,
 			        net[i].domain, (long long)net[i].id, net[i].v[k]);
 	}
+	metric_head(f, "xvps_vps_cpu_seconds_total", "counter",
+	            "CPU seconds used by the VPS's domain, all vcpus (hypervisor's accounting).");
+	for (size_t i = 0; i < n_net; i++) {
+		char secs[40];
+
+		metering_ns_to_seconds(net[i].cpu_ns, secs, sizeof(secs));
+		fprintf(f, "xvps_vps_cpu_seconds_total{domain=\"%s\",vps=\"%lld\"} %s\n",
+		        net[i].domain, (long long)net[i].id, secs);
+	}
 	free(net);
 	metric_head(f, "xvps_meter_last_sweep_timestamp_seconds", "gauge",
-	            "Unix time of the last complete sweep of the VPS network counters (0: none "
-	            "since xvpsd started).");
+	            "Unix time of the last complete sweep of the VPS network counters and CPU "
+	            "times (0: none since xvpsd started).");
 	fprintf(f, "xvps_meter_last_sweep_timestamp_seconds %lld\n",
 	        (long long)metering_last_sweep());
 	if (fclose(f) != 0 || !buf) {

@@ -92,6 +92,8 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
 	/* Network counters (panel/metering.c): a primary-key lookup of its own. */
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
+	/* CPU time {"seconds","sampled_at"} (panel/metering.c, from the agent's cpu.times). */
+	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
 	return o;
 }
 

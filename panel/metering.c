@@ -1,7 +1,8 @@
-/* metering.c — per-VPS network counters. A thread asks xvps-agent every XVPS_METER_INTERVAL
- * seconds for the vif counters of every live VPS (op "net.counters", METER_CHUNK names per
- * message) and stores the answers in vps_net in one transaction; it also builds the "net"
- * object of the VPS JSON. It never runs a host command and never blocks a job: it takes no
+/* metering.c — per-VPS network counters and CPU time. A thread asks xvps-agent every
+ * XVPS_METER_INTERVAL seconds for the vif counters (op "net.counters") and the CPU times (op
+ * "cpu.times") of every live VPS, METER_CHUNK names per message, and stores the answers in
+ * vps_net and vps_cpu in one transaction; it also builds the "net" and "cpu" objects of the
+ * VPS JSON. It never runs a host command and never blocks a job: it takes no
  * host lock (net.counters creates nothing on the host).
  *
  * Totals. The agent accumulates each vif's counters across vif re-creation and keeps them in
@@ -12,7 +13,16 @@
  * difference; when any of the four is lower, the agent's state was lost and all four new
  * values are counted from zero, i.e. added whole. (A loss followed by more traffic than was
  * counted before, all before the next sweep, cannot be told apart and undercounts; a sweep
- * every few seconds makes that window small.) The first sample of a VPS is taken whole. */
+ * every few seconds makes that window small.) The first sample of a VPS is taken whole.
+ *
+ * CPU time. The same sweep asks "cpu.times" for the same names (its own messages, so a
+ * failing one never stops the network counters) and keeps vps_cpu.cpu_ns, the panel's
+ * monotonic total, and vps_cpu.agent_cpu_ns, the last value seen. A domain's CPU time counts
+ * from its creation and Xen creates a new domain on every reboot and start (0 while stopped),
+ * so a value lower than the last one is a new run and is added whole, else the difference.
+ * (A reboot followed by more CPU time than the old run had, all before the next sweep, looks
+ * like growth and undercounts by the old run's last unswept part.) The first sample is taken
+ * whole: it is all this VPS's domain used. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +34,7 @@
 #include "panel.h"
 #include "resources.h"
 
-#define METER_CHUNK       500 /* names per net.counters message: keeps one message small */
+#define METER_CHUNK       500 /* names per net.counters / cpu.times message (agent's cap) */
 #define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */
 
 enum { RX_BYTES, TX_BYTES, RX_PACKETS, TX_PACKETS, N_COUNTERS };
@@ -221,11 +231,109 @@ static int apply_chunk(json_object *names, json_object *res)
 	return 0;
 }
 
+/* Folds one domain's CPU time (ns since the domain's creation) into its vps_cpu row (see the
+ * comment at the top). Domains that are not (or no longer) a VPS are skipped. 0 or -1. */
+static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_at)
+{
+	sqlite3_stmt *st;
+	int64_t vps_id, total = 0, last = 0;
+	bool have_row;
+	int r;
+
+	st = db_stmt("SELECT v.id, c.vps_id IS NOT NULL, c.cpu_ns, c.agent_cpu_ns FROM vps v "
+	             "LEFT JOIN vps_cpu c ON c.vps_id=v.id WHERE v.domain=?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return r == SQLITE_DONE ? 0 : -1;
+	}
+	vps_id = sqlite3_column_int64(st, 0);
+	have_row = sqlite3_column_int(st, 1) != 0;
+	if (have_row) {
+		total = sqlite3_column_int64(st, 2);
+		last = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	/* A new run (lower than the last value) or the first sample: whole; else the growth. */
+	total = add_sat(total, !have_row || agent_ns < last ? agent_ns : agent_ns - last);
+
+	st = db_stmt("INSERT INTO vps_cpu(vps_id, cpu_ns, agent_cpu_ns, sampled_at) "
+	             "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(vps_id) DO UPDATE SET "
+	             "cpu_ns=excluded.cpu_ns, agent_cpu_ns=excluded.agent_cpu_ns, "
+	             "sampled_at=excluded.sampled_at");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, vps_id);
+	sqlite3_bind_int64(st, 2, total);
+	sqlite3_bind_int64(st, 3, agent_ns);
+	sqlite3_bind_int64(st, 4, sampled_at);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("metering: storing the CPU time of %s: %s", domain, sqlite3_errmsg(db()));
+		return -1;
+	}
+	return 0;
+}
+
+/* Stores one chunk's cpu.times answer ({"sampled_at","cpu_ns":{name:N}}): only the names that
+ * were asked for, only non-negative integers (anything else leaves the row as it was). */
+static int apply_cpu_chunk(json_object *names, json_object *res)
+{
+	json_object *map = NULL, *v;
+	int64_t sampled_at = 0;
+
+	if (json_object_object_get_ex(res, "sampled_at", &v) &&
+	    json_object_is_type(v, json_type_int))
+		sampled_at = json_object_get_int64(v);
+	if (sampled_at <= 0)
+		sampled_at = now_unix();
+	if (!json_object_object_get_ex(res, "cpu_ns", &map) ||
+	    !json_object_is_type(map, json_type_object))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(names); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+		int64_t ns;
+
+		if (get_count(map, name, &ns) && apply_cpu_one(name, ns, sampled_at) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Asks op for each of the n chunks in order, results[i] for chunk i; stops at the first
+ * failure (why filled, *e as the agent call left it). Returns how many chunks were answered. */
+static int ask_chunks(const char *op, json_object **chunks, int n, json_object **results, char *why,
+                      size_t why_len, agent_err *e)
+{
+	int answered = 0;
+
+	memset(e, 0, sizeof(*e));
+	for (; answered < n; answered++) {
+		json_object *req = json_object_new_object();
+
+		json_object_object_add(req, "op", json_object_new_string(op));
+		json_object_object_add(req, "names", json_object_get(chunks[answered]));
+		if (panel_agent_call(req, 0, &results[answered], e) != 0 || !results[answered]) {
+			snprintf(why, why_len, "%s: %s", op,
+			         e->msg[0] ? e->msg : "the agent answered no result");
+			json_object_put(req);
+			break; /* the next tick tries again */
+		}
+		json_object_put(req);
+	}
+	return answered;
+}
+
 int metering_tick(void)
 {
-	json_object **chunks = NULL, **results = NULL;
-	int n, to_ask, answered = 0, rc = 0;
-	char why[320] = "";
+	json_object **chunks = NULL, **results = NULL, **cpu_results = NULL;
+	int n, to_ask, answered = 0, cpu_answered = 0, rc = 0;
+	char why[320] = "", cpu_why[320] = "";
+	agent_err e;
 
 	pthread_mutex_lock(&tick_mu);
 	n = load_names(&chunks);
@@ -237,28 +345,27 @@ int metering_tick(void)
 	}
 	to_ask = n;
 	results = n ? calloc((size_t)n, sizeof(*results)) : NULL;
-	if (n && !results) {
+	cpu_results = n ? calloc((size_t)n, sizeof(*cpu_results)) : NULL;
+	if (n && (!results || !cpu_results)) {
 		snprintf(why, sizeof(why), "out of memory");
 		to_ask = 0;
 		rc = -1;
 	}
 	resets = 0;
-	for (; answered < to_ask; answered++) {
-		json_object *req = json_object_new_object();
-		agent_err e;
-
-		json_object_object_add(req, "op", json_object_new_string("net.counters"));
-		json_object_object_add(req, "names", json_object_get(chunks[answered]));
-		if (panel_agent_call(req, 0, &results[answered], &e) != 0 || !results[answered]) {
-			snprintf(why, sizeof(why), "net.counters: %s",
-			         e.msg[0] ? e.msg : "the agent answered no result");
-			json_object_put(req);
+	answered = ask_chunks("net.counters", chunks, to_ask, results, why, sizeof(why), &e);
+	if (answered < to_ask)
+		rc = -1;
+	/* CPU times in their own messages; not when the agent is not even reachable. */
+	if (to_ask > 0 && !(answered < to_ask && e.rc < 0 && agent_unreachable(e.rc))) {
+		cpu_answered = ask_chunks("cpu.times", chunks, to_ask, cpu_results, cpu_why,
+		                          sizeof(cpu_why), &e);
+		if (cpu_answered < to_ask) {
 			rc = -1;
-			break; /* the next tick tries again */
+			if (!why[0])
+				snprintf(why, sizeof(why), "%s", cpu_why);
 		}
-		json_object_put(req);
 	}
-	if (answered > 0) {
+	if (answered > 0 || cpu_answered > 0) {
 		if (db_begin() != 0) {
 			snprintf(why, sizeof(why), "cannot begin a transaction");
 			rc = -1;
@@ -267,6 +374,8 @@ int metering_tick(void)
 
 			for (int i = 0; i < answered && r == 0; i++)
 				r = apply_chunk(chunks[i], results[i]);
+			for (int i = 0; i < cpu_answered && r == 0; i++)
+				r = apply_cpu_chunk(chunks[i], cpu_results[i]);
 			if (r != 0 || db_commit() != 0) {
 				db_rollback();
 				if (!why[0])
@@ -283,9 +392,12 @@ int metering_tick(void)
 		json_object_put(chunks[i]);
 		if (results)
 			json_object_put(results[i]);
+		if (cpu_results)
+			json_object_put(cpu_results[i]);
 	}
 	free(chunks);
 	free(results);
+	free(cpu_results);
 	db_release();
 	if (rc == 0) {
 		atomic_store(&last_sweep, now_unix());
@@ -318,6 +430,44 @@ json_object *metering_vps_json(int64_t vps_id)
 		json_object_object_add(o, counter_keys[i], json_object_new_int64(v[i]));
 	json_object_object_add(o, "sampled_at", json_time(sampled_at));
 	return o;
+}
+
+json_object *metering_vps_cpu_json(int64_t vps_id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT cpu_ns, sampled_at FROM vps_cpu WHERE vps_id=?");
+	json_object *o = json_object_new_object();
+	int64_t ns = 0, sampled_at = 0;
+	char txt[40];
+
+	if (st) {
+		sqlite3_bind_int64(st, 1, vps_id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			ns = sqlite3_column_int64(st, 0);
+			sampled_at = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	if (ns < 0)
+		ns = 0;
+	metering_ns_to_seconds(ns, txt, sizeof(txt));
+	/* Serialised as txt: the exact decimal of the integer nanoseconds, not %.17g noise. */
+	json_object_object_add(o, "seconds", json_object_new_double_s((double)ns / 1e9, txt));
+	json_object_object_add(o, "sampled_at", json_time(sampled_at));
+	return o;
+}
+
+void metering_ns_to_seconds(int64_t ns, char *out, size_t size)
+{
+	char frac[16];
+	int len;
+
+	if (ns < 0)
+		ns = 0;
+	snprintf(frac, sizeof(frac), "%09lld", (long long)(ns % 1000000000));
+	for (len = 9; len > 1 && frac[len - 1] == '0'; len--)
+		;
+	frac[len] = '\0';
+	snprintf(out, size, "%lld.%s", (long long)(ns / 1000000000), frac);
 }
 
 /* ---- the thread ----------------------------------------------------------------------------- */
@@ -378,7 +528,7 @@ int metering_start(int interval_s)
 	}
 	thr_running = true;
 	pthread_mutex_unlock(&thr_mu);
-	log_info("metering: network counters every %d s", interval_s);
+	log_info("metering: network counters and CPU times every %d s", interval_s);
 	return 0;
 }
 

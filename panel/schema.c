@@ -147,5 +147,15 @@ const char *const xvps_migrations[] = {
 	"CREATE INDEX console_tokens_expiry ON console_tokens(expires_at);"
 	"CREATE INDEX console_tokens_user ON console_tokens(user_id, expires_at);"
 	"CREATE INDEX console_tokens_vps ON console_tokens(vps_id);",
+	/* 5: CPU time metering (issue 5). cpu_ns is the panel's own monotonic total (ns, all
+	 * vcpus); agent_cpu_ns the domain's CPU time since its creation as the agent's
+	 * "cpu.times" reported it at the last sweep. A domain's CPU time restarts at 0 whenever
+	 * Xen makes a new domain (every reboot, stop/start), so a value lower than agent_cpu_ns is
+	 * a new run and is added whole; otherwise the difference is (panel/metering.c). */
+	"CREATE TABLE vps_cpu ("
+	"  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
+	"  cpu_ns INTEGER NOT NULL DEFAULT 0,"
+	"  agent_cpu_ns INTEGER NOT NULL DEFAULT 0,"
+	"  sampled_at INTEGER);",
 	NULL,
 };

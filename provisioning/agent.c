@@ -331,7 +331,7 @@ static json_object *op_template(agent *a, json_object *req, bool remove)
 
 /* Collects a validated name list ("known" / "templates") as borrowed pointers. */
 static bool get_names(json_object *req, const char *key, bool (*check)(const char *, const char **),
-                      const char ***out, size_t *n_out, json_object **reply)
+                      size_t max, const char ***out, size_t *n_out, json_object **reply)
 {
 	json_field_error fe = {0};
 	json_object *arr = NULL;
@@ -339,7 +339,7 @@ static bool get_names(json_object *req, const char *key, bool (*check)(const cha
 
 	*out = NULL;
 	*n_out = 0;
-	if (!json_get_str_array(req, key, false, RECONCILE_MAX_NAMES, &arr, &fe)) {
+	if (!json_get_str_array(req, key, false, max, &arr, &fe)) {
 		*reply = reply_field(&fe, "");
 		return false;
 	}
@@ -381,9 +381,11 @@ static json_object *op_reconcile(agent *a, json_object *req)
 		return reply_field(&fe, "");
 	if (!json_object_object_get_ex(req, "known", NULL))
 		return reply_err("invalid", "known", "known is required");
-	if (!get_names(req, "known", valid_domain_name, &known, &n_known, &reply))
+	if (!get_names(req, "known", valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
+	               &reply))
 		return reply;
-	if (!get_names(req, "templates", valid_template_name, &tpls, &n_tpls, &reply)) {
+	if (!get_names(req, "templates", valid_template_name, RECONCILE_MAX_NAMES, &tpls, &n_tpls,
+	               &reply)) {
 		free(known);
 		return reply;
 	}
@@ -419,13 +421,65 @@ static json_object *op_counters(agent *a, json_object *req)
 		return reply_field(&fe, "");
 	if (!json_object_object_get_ex(req, "names", NULL))
 		return reply_err("invalid", "names", "names is required");
-	if (!get_names(req, "names", valid_domain_name, &names, &n, &reply))
+	if (!get_names(req, "names", valid_domain_name, RECONCILE_MAX_NAMES, &names, &n, &reply))
 		return reply;
 	rc = vps_net_counters(a->vps, names, n, &out, &e);
 	free(names);
 	if (rc)
 		log_warn("net.counters: %s", e.msg);
 	return reply_vps(rc, out, &e);
+}
+
+/* cpu.times: {"names":[domain,...]} (at most AGENT_CPU_TIMES_MAX_NAMES) ->
+ * {"sampled_at": unix s, "cpu_ns": {"xvps-1": N, ...}}: the hypervisor driver's cpu_times, one
+ * call for all names (driver.h). Read-only: no name lock. */
+static json_object *op_cpu_times(agent *a, json_object *req)
+{
+	static const char *const fields[] = {"op", "names", NULL};
+	json_field_error fe = {0};
+	json_object *reply = NULL, *result, *map;
+	const char **names = NULL;
+	char err[HV_ERRLEN] = "";
+	uint64_t *ns = NULL;
+	hv_driver *hv = a->vps->hv;
+	size_t n = 0;
+	int rc;
+
+	if (!json_only_fields(req, fields, &fe))
+		return reply_field(&fe, "");
+	if (!json_object_object_get_ex(req, "names", NULL))
+		return reply_err("invalid", "names", "names is required");
+	if (!get_names(req, "names", valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
+	               &reply))
+		return reply;
+	if (!hv->ops->cpu_times) {
+		free(names);
+		return reply_err("host", NULL, "this hypervisor driver cannot report CPU time");
+	}
+	ns = calloc(n + 1, sizeof(*ns));
+	if (!ns) {
+		free(names);
+		return reply_err("host", NULL, "out of memory");
+	}
+	rc = hv->ops->cpu_times(hv, names, n, ns, err);
+	if (rc) {
+		log_warn("cpu.times: %s", err);
+		reply = reply_err("host", NULL, err[0] ? err : "cannot read CPU times");
+	} else {
+		result = json_object_new_object();
+		map = json_object_new_object();
+		for (size_t i = 0; i < n; i++)
+			json_object_object_add(map, names[i],
+			                       json_object_new_int64(ns[i] > INT64_MAX
+			                                                     ? INT64_MAX
+			                                                     : (int64_t)ns[i]));
+		json_object_object_add(result, "sampled_at", json_object_new_int64(now_unix()));
+		json_object_object_add(result, "cpu_ns", map);
+		reply = reply_ok(result);
+	}
+	free(ns);
+	free(names);
+	return reply;
 }
 
 /* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
@@ -482,6 +536,8 @@ json_object *agent_handle(agent *a, json_object *req)
 		reply = op_spec(a, req, SPEC_NETWORK);
 	} else if (strcmp(op, "net.counters") == 0) {
 		reply = op_counters(a, req);
+	} else if (strcmp(op, "cpu.times") == 0) {
+		reply = op_cpu_times(a, req);
 	} else if (strcmp(op, "vps.remove") == 0) {
 		reply = op_name(a, req, true);
 	} else if (strcmp(op, "vps.status") == 0) {

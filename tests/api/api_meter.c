@@ -1,6 +1,8 @@
-/* api_meter.c — network metering through the API, against a running xvpsd ($XVPS_URL): every
- * VPS object carries "net" (integer counters, "sampled_at" null or a time), /metrics has the
- * four per-VPS counter series and the last sweep's time, and a deleted VPS's series go. When
+/* api_meter.c — network and CPU metering through the API, against a running xvpsd ($XVPS_URL):
+ * every VPS object carries "net" (integer counters, "sampled_at" null or a time) and "cpu"
+ * ({"seconds": number, "sampled_at"}), /metrics has the four per-VPS counter series, the CPU
+ * seconds series and the last sweep's time, a deleted VPS's series go, and a running VPS's
+ * cpu.seconds grows from one sweep to the next. When
  * xvpsd's metering thread has sampled a VPS, "sampled_at" becomes a time: that check asks the
  * agent ($XVPS_STATE/agent.sock) whether it knows "net.counters" first, and skips with the
  * reason when it does not (an agent without it answers "unknown operation"). */
@@ -194,4 +196,88 @@ Test(meter, the_panel_samples_every_live_vps)
 	cr_assert_gt(swept, (long long)time(NULL) - 3 * interval - 30, "%s", r->body);
 	api_resp_free(r);
 	fx_vps_delete(&cust, vps);
+}
+
+/* Asserts the "cpu" member of a VPS object; returns its seconds (sampled_at in *sampled). */
+static double assert_cpu(json_object *vps, const char *body, const char **sampled)
+{
+	json_object *cpu = jget(vps, "cpu"), *v;
+
+	cr_assert(cpu && json_object_is_type(cpu, json_type_object), "no \"cpu\" object: %s", body);
+	cr_assert(json_object_object_get_ex(cpu, "seconds", &v) &&
+	                  (json_object_is_type(v, json_type_double) ||
+	                   json_object_is_type(v, json_type_int)),
+	          "cpu.seconds is not a number: %s", body);
+	cr_assert_geq(json_object_get_double(v), 0.0, "cpu.seconds: %s", body);
+	double secs = json_object_get_double(v);
+	cr_assert(json_object_object_get_ex(cpu, "sampled_at", &v), "no cpu.sampled_at: %s", body);
+	cr_assert(!v || json_object_is_type(v, json_type_string), "cpu.sampled_at: %s", body);
+	*sampled = v ? json_object_get_string(v) : NULL;
+	return secs;
+}
+
+/* The value of the sample line that starts with prefix, as a float; -1 when absent. */
+static double sample_f(const char *text, const char *prefix)
+{
+	const char *p = strstr(text, prefix);
+
+	while (p && p != text && p[-1] != '\n')
+		p = strstr(p + 1, prefix);
+	return p ? strtod(p + strlen(prefix), NULL) : -1;
+}
+
+Test(meter, a_running_vps_cpu_seconds_grow_between_sweeps)
+{
+	const char *iv = getenv("XVPS_METER_INTERVAL");
+	int interval = iv && atoi(iv) > 0 ? atoi(iv) : 10;
+	char vps[32], path[96], line[160], at1[32] = "";
+	const char *sampled = NULL;
+	double first = -1, now = -1, metric;
+	api_resp *r = NULL;
+	int i;
+
+	fx_vps(&cust, plan, tpl, NULL, vps);
+	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
+	/* Sampled once ... */
+	for (i = 0; i < (2 * interval + 10) * 5; i++) {
+		api_resp_free(r);
+		r = api_req(&cust, "GET", path, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		first = assert_cpu(r->json, r->body, &sampled);
+		if (sampled)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_assert_not_null(sampled, "cpu not sampled within %d s: %s", 2 * interval + 10, r->body);
+	cr_assert(strlen(sampled) == 20 && sampled[10] == 'T' && sampled[19] == 'Z',
+	          "cpu.sampled_at \"%s\" is not like created_at", sampled);
+	snprintf(at1, sizeof(at1), "%s", sampled);
+	/* ... then the next sweep finds more CPU time used by the running guest. */
+	for (i = 0; i < (2 * interval + 10) * 5; i++) {
+		api_resp_free(r);
+		r = api_req(&cust, "GET", path, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		now = assert_cpu(r->json, r->body, &sampled);
+		if (now > first)
+			break;
+		usleep(200 * 1000);
+	}
+	cr_assert_gt(now, first, "cpu.seconds did not grow from %f within %d s: %s", first,
+	             2 * interval + 10, r->body);
+	cr_assert(sampled && strcmp(sampled, at1) >= 0, "cpu.sampled_at went back: %s", r->body);
+	api_resp_free(r);
+
+	r = get_metrics();
+	cr_assert_not_null(strstr(r->body, "# TYPE xvps_vps_cpu_seconds_total counter\n"), "%s",
+	                   r->body);
+	snprintf(line, sizeof(line), "xvps_vps_cpu_seconds_total{domain=\"xvps-%s\",vps=\"%s\"} ",
+	         vps, vps);
+	metric = sample_f(r->body, line);
+	cr_assert_geq(metric, now, "no or a lower \"%s\" sample (%f < %f):\n%s", line, metric, now,
+	              r->body);
+	api_resp_free(r);
+	fx_vps_delete(&cust, vps);
+	r = get_metrics();
+	cr_assert_null(strstr(r->body, line), "a deleted VPS keeps its CPU series");
+	api_resp_free(r);
 }

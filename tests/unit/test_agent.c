@@ -276,6 +276,99 @@ Test(agent, template_and_ensure_stopped_round_trip)
 	cr_assert_neq(access(p, F_OK), 0, "disk left after vps.remove");
 }
 
+static int64_t cpu_ns_of(json_object *r, const char *name)
+{
+	json_object *res, *map, *v;
+
+	cr_assert(json_object_object_get_ex(r, "result", &res) &&
+	                  json_object_object_get_ex(res, "cpu_ns", &map) &&
+	                  json_object_object_get_ex(map, name, &v) &&
+	                  json_object_is_type(v, json_type_int),
+	          "no cpu_ns.%s: %s", name, json_object_to_json_string(r));
+	return json_object_get_int64(v);
+}
+
+Test(agent, cpu_times_validates_names_and_reads_the_driver)
+{
+	json_object *r, *req, *names, *v;
+	char buf[64];
+	int64_t first;
+
+	start_agent(getuid());
+	r = call("{\"op\":\"cpu.times\"}");
+	cr_assert_not(is_ok(r));
+	cr_assert_str_eq(str_at(r, "code", NULL), "invalid");
+	cr_assert_str_eq(str_at(r, "field", NULL), "names");
+	json_object_put(r);
+	r = call("{\"op\":\"cpu.times\",\"names\":[\"xvps-1\"],\"all\":true}");
+	cr_assert_not(is_ok(r));
+	cr_assert_str_eq(str_at(r, "field", NULL), "all");
+	json_object_put(r);
+	r = call("{\"op\":\"cpu.times\",\"names\":[\"xvps-1\",\"Domain-0\"]}");
+	cr_assert_not(is_ok(r));
+	cr_assert_str_eq(str_at(r, "code", NULL), "invalid");
+	cr_assert_str_eq(str_at(r, "field", NULL), "names");
+	json_object_put(r);
+	r = call("{\"op\":\"cpu.times\",\"names\":\"xvps-1\"}");
+	cr_assert_not(is_ok(r));
+	cr_assert_str_eq(str_at(r, "field", NULL), "names");
+	json_object_put(r);
+
+	/* At most 500 names per message. */
+	for (int n = 500; n <= 501; n++) {
+		req = json_object_new_object();
+		names = json_object_new_array();
+		json_object_object_add(req, "op", json_object_new_string("cpu.times"));
+		for (int i = 1; i <= n; i++) {
+			snprintf(buf, sizeof(buf), "xvps-%d", i);
+			json_object_array_add(names, json_object_new_string(buf));
+		}
+		json_object_object_add(req, "names", names);
+		r = NULL;
+		cr_assert_eq(agent_call(sock, req, 10000, &r), 0);
+		json_object_put(req);
+		if (n == 500) {
+			cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+			cr_assert_eq(cpu_ns_of(r, "xvps-500"), 0, "an unknown domain reads 0");
+		} else {
+			cr_assert_not(is_ok(r), "501 names accepted");
+			cr_assert_str_eq(str_at(r, "field", NULL), "names");
+		}
+		json_object_put(r);
+	}
+
+	/* A running domain's CPU time grows; a stopped one reads 0. */
+	r = call("{\"op\":\"template.ensure\",\"name\":\"tpl-1\",\"disk_gib\":1}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	json_object_put(r);
+	r = call("{\"op\":\"vps.ensure\",\"spec\":{\"name\":\"xvps-1\",\"hostname\":\"vm1\","
+	         "\"type\":\"pvh\",\"vcpus\":2,\"memory_mib\":256,\"disk_gib\":1,"
+	         "\"template\":\"tpl-1\",\"mac\":\"00:16:3e:00:00:01\",\"vifname\":\"xvif1\","
+	         "\"power\":\"running\"}}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	json_object_put(r);
+	r = call("{\"op\":\"cpu.times\",\"names\":[\"xvps-1\",\"xvps-2\"]}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	first = cpu_ns_of(r, "xvps-1");
+	cr_assert_eq(cpu_ns_of(r, "xvps-2"), 0);
+	cr_assert(
+	        json_object_object_get_ex(json_object_object_get(r, "result"), "sampled_at", &v) &&
+	        json_object_get_int64(v) > 1600000000);
+	json_object_put(r);
+	usleep(200 * 1000);
+	r = call("{\"op\":\"cpu.times\",\"names\":[\"xvps-1\"]}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	cr_assert_gt(cpu_ns_of(r, "xvps-1"), first, "CPU time of a running domain does not grow");
+	json_object_put(r);
+	r = call("{\"op\":\"vps.power\",\"name\":\"xvps-1\",\"action\":\"poweroff\"}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	json_object_put(r);
+	r = call("{\"op\":\"cpu.times\",\"names\":[\"xvps-1\"]}");
+	cr_assert(is_ok(r), "%s", json_object_to_json_string(r));
+	cr_assert_eq(cpu_ns_of(r, "xvps-1"), 0, "a stopped domain reads 0");
+	json_object_put(r);
+}
+
 Test(agent, rejects_a_peer_with_another_uid_without_answering)
 {
 	pid_t pid;

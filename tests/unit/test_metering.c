@@ -1,9 +1,10 @@
-/* test_metering.c — the network counter sweep (panel/metering.c) against a real SQLite store in
- * a mkdtemp() directory and a fake agent thread on a unix socket there that answers
- * "net.counters" from what each test sets: values are stored, grow, survive the agent's totals
- * going down (counted from zero again), unknown or unasked domains are ignored, an agent error
- * leaves every row as it was, names go in chunks of at most 500, the "net" JSON, and the
- * thread stops at once. */
+/* test_metering.c — the network counter and CPU time sweep (panel/metering.c) against a real
+ * SQLite store in a mkdtemp() directory and a fake agent thread on a unix socket there that
+ * answers "net.counters" and "cpu.times" from what each test sets: values are stored, grow,
+ * survive the agent's totals going down (counted from zero again; a CPU time that goes down is
+ * a new domain run, added whole), unknown or unasked domains are ignored, an agent error
+ * leaves every row as it was, names go in chunks of at most 500, the "net" and "cpu" JSON,
+ * and the thread stops at once. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -36,6 +37,9 @@ static bool fk_echo;            /* answer every asked name "xvps-N" with rx_byte
 static json_object *fk_domains; /* else: the answer's "domains", whatever was asked */
 static int fk_calls, fk_max_names;
 static json_object *fk_asked; /* every name asked, in order */
+static bool fk_cpu_fail;      /* answer cpu.times with {"ok":false} ("host") */
+static json_object *fk_cpu;   /* cpu.times' "cpu_ns" (fk_echo: "xvps-N" -> N * 1000) */
+static int fk_cpu_calls, fk_cpu_max_names;
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -101,6 +105,42 @@ static json_object *answer(json_object *req)
 		op = json_object_get_string(v);
 	json_object_object_get_ex(req, "names", &names);
 	pthread_mutex_lock(&fk_mu);
+	if (!fk_fail && strcmp(op, "cpu.times") == 0 &&
+	    json_object_is_type(names, json_type_array)) {
+		json_object *map;
+
+		fk_cpu_calls++;
+		if ((int)json_object_array_length(names) > fk_cpu_max_names)
+			fk_cpu_max_names = (int)json_object_array_length(names);
+		if (fk_cpu_fail) {
+			pthread_mutex_unlock(&fk_mu);
+			json_object_object_add(resp, "ok", json_object_new_boolean(false));
+			json_object_object_add(resp, "error",
+			                       json_object_new_string("cannot open libxenstat: x"));
+			json_object_object_add(resp, "field", NULL);
+			json_object_object_add(resp, "code", json_object_new_string("host"));
+			return resp;
+		}
+		if (fk_echo) {
+			map = json_object_new_object();
+			for (size_t i = 0; i < json_object_array_length(names); i++) {
+				const char *name =
+				        json_object_get_string(json_object_array_get_idx(names, i));
+				json_object_object_add(
+				        map, name, json_object_new_int64(atoll(name + 5) * 1000));
+			}
+		} else {
+			map = json_object_get(fk_cpu);
+		}
+		pthread_mutex_unlock(&fk_mu);
+		res = json_object_new_object();
+		json_object_object_add(res, "sampled_at",
+		                       json_object_new_int64(1800000000 + fk_cpu_calls));
+		json_object_object_add(res, "cpu_ns", map);
+		json_object_object_add(resp, "ok", json_object_new_boolean(true));
+		json_object_object_add(resp, "result", res);
+		return resp;
+	}
 	if (fk_fail || strcmp(op, "net.counters") != 0 ||
 	    !json_object_is_type(names, json_type_array)) {
 		pthread_mutex_unlock(&fk_mu);
@@ -200,9 +240,10 @@ static void setup(void)
 	snprintf(app.cfg.agent_sock, sizeof(app.cfg.agent_sock), "%s/agent.sock", tmp);
 	app.cfg.agent_timeout_ms = 5000;
 	g_app = &app;
-	fk_fail = fk_echo = false;
-	fk_calls = fk_max_names = 0;
+	fk_fail = fk_echo = fk_cpu_fail = false;
+	fk_calls = fk_max_names = fk_cpu_calls = fk_cpu_max_names = 0;
 	fk_domains = json_object_new_object();
+	fk_cpu = json_object_new_object();
 	fk_asked = json_object_new_array();
 	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
 	cr_assert_eq(store_open(path), 0);
@@ -225,7 +266,8 @@ static void teardown(void)
 	}
 	json_object_put(fk_domains);
 	json_object_put(fk_asked);
-	fk_domains = fk_asked = NULL;
+	json_object_put(fk_cpu);
+	fk_domains = fk_asked = fk_cpu = NULL;
 	store_close_thread();
 	g_app = NULL;
 	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
@@ -422,6 +464,10 @@ Test(metering, names_go_in_chunks_of_at_most_500)
 	cr_assert_eq(query_int("SELECT count(*) FROM vps_net"), 1201);
 	cr_assert_eq(query_int("SELECT tx_bytes FROM vps_net WHERE vps_id=1201"), 2402);
 	cr_assert_eq(query_int("SELECT sampled_at FROM vps_net WHERE vps_id=1201"), 1700000003);
+	cr_assert_eq(fk_cpu_calls, 3, "cpu.times in the same chunks");
+	cr_assert_eq(fk_cpu_max_names, 500);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps_cpu"), 1201);
+	cr_assert_eq(query_int("SELECT cpu_ns FROM vps_cpu WHERE vps_id=1201"), 1201000);
 }
 
 Test(metering, net_json_is_zero_and_null_until_sampled)
@@ -469,4 +515,137 @@ Test(metering, the_thread_sweeps_at_start_and_stops_at_once)
 	cr_assert_lt(now_mono_ns() - t0, 1000000000ULL, "stopping took %llu ms",
 	             (unsigned long long)((now_mono_ns() - t0) / 1000000));
 	cr_assert_eq(fk_calls, 1, "one sweep, then it waits for the interval");
+}
+
+/* ---- CPU time ---------------------------------------------------------------------------- */
+
+/* Sets the "cpu_ns" map the fake answers next (JSON text). */
+static void set_cpu(const char *json)
+{
+	json_object *m = json_tokener_parse(json);
+
+	cr_assert_not_null(m, "bad test JSON: %s", json);
+	pthread_mutex_lock(&fk_mu);
+	json_object_put(fk_cpu);
+	fk_cpu = m;
+	pthread_mutex_unlock(&fk_mu);
+}
+
+/* vps_cpu of VPS id as "cpu_ns agent_cpu_ns sampled_at", or "". */
+static void assert_cpu(int id, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+	char got[96] = "";
+
+	cr_assert_eq(sqlite3_prepare_v2(db(),
+	                                "SELECT cpu_ns || ' ' || agent_cpu_ns || ' ' || sampled_at "
+	                                "FROM vps_cpu WHERE vps_id=?",
+	                                -1, &st, NULL),
+	             SQLITE_OK);
+	sqlite3_bind_int(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(got, sizeof(got), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	cr_assert_str_eq(got, want, "vps_cpu of vps %d: \"%s\", want \"%s\"", id, got, want);
+}
+
+Test(metering, cpu_time_grows_and_a_new_domain_run_is_added_whole)
+{
+	start_fake_agent();
+	add_vps(1, 2, "running");
+	set_cpu("{\"xvps-1\":5000000000,\"xvps-2\":0}");
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "5000000000 5000000000 1800000001"); /* the first sample: whole */
+	assert_cpu(2, "0 0 1800000001");
+	set_cpu("{\"xvps-1\":7000000000,\"xvps-2\":0}");
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "7000000000 7000000000 1800000002");
+	/* Rebooted: Xen's new domain counts from 0 again; its 1 s is added whole. */
+	set_cpu("{\"xvps-1\":1000000000,\"xvps-2\":0}");
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "8000000000 1000000000 1800000003");
+	/* Stopped: 0, nothing added; started again: grows from there. */
+	set_cpu("{\"xvps-1\":0,\"xvps-2\":0}");
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "8000000000 0 1800000004");
+	set_cpu("{\"xvps-1\":2500000000,\"xvps-2\":0}");
+	cr_assert_eq(metering_tick(), 0);
+	cr_assert_eq(metering_tick(), 0, "the same value again is not counted twice");
+	assert_cpu(1, "10500000000 2500000000 1800000006");
+	assert_cpu(2, "0 0 1800000006");
+
+	json_object *o = metering_vps_cpu_json(1), *v;
+
+	cr_assert(json_object_object_get_ex(o, "seconds", &v));
+	cr_assert(json_object_is_type(v, json_type_double));
+	cr_assert_float_eq(json_object_get_double(v), 10.5, 1e-9);
+	cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	                 "{\"seconds\":10.5,\"sampled_at\":\"2027-01-15T08:00:06Z\"}");
+	json_object_put(o);
+}
+
+Test(metering, cpu_entries_missing_malformed_or_unasked_are_ignored)
+{
+	start_fake_agent();
+	add_vps(1, 3, "running");
+	add_vps(4, 4, "deleting");
+	set_cpu("{\"xvps-1\":100,\"xvps-2\":200,\"xvps-3\":300}");
+	cr_assert_eq(metering_tick(), 0);
+	set_cpu("{\"xvps-1\":150,\"xvps-2\":-1,\"xvps-3\":\"400\",\"xvps-4\":9,"
+	        "\"xvps-999\":9}");
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "150 150 1800000002");
+	assert_cpu(2, "200 200 1800000001");
+	assert_cpu(3, "300 300 1800000001");
+	assert_cpu(4, "");
+	cr_assert_eq(query_int("SELECT count(*) FROM vps_cpu"), 3);
+}
+
+Test(metering, a_failing_cpu_times_keeps_the_network_counters)
+{
+	start_fake_agent();
+	add_vps(1, 1, "running");
+	set_cpu("{\"xvps-1\":1000}");
+	cr_assert_eq(metering_tick(), 0);
+	int64_t swept = metering_last_sweep();
+
+	pthread_mutex_lock(&fk_mu);
+	fk_cpu_fail = true;
+	pthread_mutex_unlock(&fk_mu);
+	set_cpu("{\"xvps-1\":5000}");
+	set_answer("{\"xvps-1\":{\"present\":true,\"rx_bytes\":1,\"tx_bytes\":2,"
+	           "\"rx_packets\":3,\"tx_packets\":4}}");
+	sleep(1); /* a complete sweep would move metering_last_sweep() */
+	cr_assert_eq(metering_tick(), -1, "a sweep without CPU times is not complete");
+	assert_net(1, "1 2 3 4 1 1700000002");
+	assert_cpu(1, "1000 1000 1800000001");
+	cr_assert_eq(metering_last_sweep(), swept);
+
+	pthread_mutex_lock(&fk_mu);
+	fk_cpu_fail = false;
+	pthread_mutex_unlock(&fk_mu);
+	cr_assert_eq(metering_tick(), 0);
+	assert_cpu(1, "5000 5000 1800000003");
+}
+
+Test(metering, cpu_json_is_zero_and_null_until_sampled_and_seconds_are_exact)
+{
+	json_object *o = metering_vps_cpu_json(42), *v;
+	char buf[40];
+
+	cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	                 "{\"seconds\":0.0,\"sampled_at\":null}");
+	cr_assert(json_object_object_get_ex(o, "seconds", &v) &&
+	          json_object_is_type(v, json_type_double));
+	json_object_put(o);
+	metering_ns_to_seconds(0, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.0");
+	metering_ns_to_seconds(1, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.000000001");
+	metering_ns_to_seconds(12500000000LL, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "12.5");
+	metering_ns_to_seconds(INT64_MAX, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "9223372036.854775807");
+	metering_ns_to_seconds(-5, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "0.0");
 }

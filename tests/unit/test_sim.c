@@ -355,3 +355,32 @@ Test(sim, park_stops_guests_and_resume_starts_them_with_new_domids)
 	cr_assert_eq(hv_sim_resume_all(&hv, err), 0);
 	cr_assert_eq(info_of("xvps-1").domid, b.domid);
 }
+
+Test(sim, cpu_times_grow_per_run_and_read_0_when_not_running)
+{
+	const char *names[] = {"xvps-1", "xvps-2"};
+	uint64_t a[2] = {7, 7}, b[2] = {7, 7};
+	char cfg[256];
+
+	write_cfg("xvps-1", CFG1, cfg, sizeof(cfg));
+	cr_assert_eq(hv.ops->create(&hv, "xvps-1", cfg, err), 0, "%s", err);
+	cr_assert_eq(hv.ops->cpu_times(&hv, names, 2, a, err), 0, "%s", err);
+	sleep_ms(100);
+	cr_assert_eq(hv.ops->cpu_times(&hv, names, 2, b, err), 0, "%s", err);
+	/* 2 vcpus x 0.05 load: about 10 ms of CPU per 100 ms of wall time. */
+	cr_assert_geq(b[0] - a[0], 9000000ull, "%llu -> %llu", (unsigned long long)a[0],
+	              (unsigned long long)b[0]);
+	cr_assert_eq(a[1], 0, "an unknown domain reads 0");
+	cr_assert_eq(b[1], 0);
+	/* The same model as info(), for the current run. */
+	cr_assert_leq(b[0], info_of("xvps-1").cpu_ns);
+
+	/* A reboot is a new domain (like Xen): its CPU time starts again from 0. */
+	cr_assert_eq(hv.ops->reboot(&hv, "xvps-1", err), 0, "%s", err);
+	cr_assert_eq(hv.ops->cpu_times(&hv, names, 1, a, err), 0, "%s", err);
+	cr_assert_lt(a[0], b[0], "CPU time did not restart at the reboot");
+	cr_assert_eq(hv.ops->shutdown(&hv, "xvps-1", 5, err), 0, "%s", err);
+	cr_assert_eq(hv.ops->cpu_times(&hv, names, 1, a, err), 0, "%s", err);
+	cr_assert_eq(a[0], 0, "a stopped domain reads 0");
+	cr_assert_eq(hv.ops->cpu_times(&hv, (const char *[]){"../x"}, 1, a, err), -EINVAL);
+}
