@@ -21,7 +21,7 @@
  *   template.remove {"name"}                   -> {"removed":true}
  *   reconcile      {"known":["xvps-1",...], "templates":["tpl-1",...]}
  *                                              -> {"orphans":[{"kind","name","action"}]}
- *                 (kinds: domain, config, disk, chain, ifb)
+ *                 (kinds: domain, config, disk, seed, chain, ifb)
  *   vps.network    {"spec": VPS_SPEC}          -> VPS_STATUS   re-apply only firewall chains
  *                                                 and shaping (addresses, throttle changed)
  *   net.counters   {"names":["xvps-1",...]}    -> {"sampled_at": unix s, "domains": {"xvps-1":
