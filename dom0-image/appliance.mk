@@ -1,2 +1,30 @@
-# dom0-image/appliance.mk — `make appliance`, `make appliance-run`, `make appliance-test`
-# (issue 5). Filled in with the appliance build.
+# dom0-image/appliance.mk — `make appliance` (the Xen 4.17 + Debian bookworm dom0 disk image,
+# cached in $${XVPS_CACHE:-/var/cache/xvps}/appliance/) and `make appliance-run` (boots it in
+# QEMU under TCG). Host packages through dom0-image/deps.sh; release binaries in build/appliance.
+
+APPLIANCE_BUILD := build/appliance
+
+.PHONY: appliance appliance-run appliance-deps
+appliance-deps:
+	@dom0-image/deps.sh
+
+appliance: deps appliance-deps
+	@$(MAKE) --no-print-directory BUILD=$(APPLIANCE_BUILD) SAN=0 bins
+	@dom0-image/build.sh $(APPLIANCE_BUILD)
+
+# Builds (or reuses) the image, then boots it; `make appliance-run ARGS=--detach` runs QEMU in
+# the background (dom0-image/run.sh --stop ends it).
+appliance-run: appliance
+	@dom0-image/run.sh $(ARGS)
+
+# The guest template: a raw ext4 disk image of a minimal Debian bookworm guest (pvgrub-bootable,
+# xvps-seed inside), cached in $${XVPS_CACHE:-/var/cache/xvps}/guest/ and keyed on its inputs;
+# prints the image path. Needs root and the Debian mirror.
+.PHONY: guest-template guest-seed-test
+guest-template: appliance-deps
+	@dom0-image/guest/build.sh
+
+# The guest's seed parser against seeds from the agent's real writer (no root, no VM).
+guest-seed-test: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins
+	@tests/guest/seed_test.sh build/asan

@@ -156,6 +156,9 @@ crash_test() {
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	"$build/unit-tests" --jobs 2 2>&1 | tee "$logs/unit.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("unit suites")
+	# The guest template's seed parser against seeds from the agent's real writer (no VM).
+	tests/guest/seed_test.sh "$build" 2>&1 | tee "$logs/seed.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("guest seed parser (tests/guest/seed_test.sh)")
 fi
 
 # Real packets through the real kernel's chains and qdiscs, in namespaces of its own (skips,

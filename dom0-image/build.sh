@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# dom0-image/build.sh [BUILD_DIR] — `make appliance`: the xvps appliance disk image (Xen 4.17 +
+# Debian bookworm dom0 + xvps) from the release binaries in BUILD_DIR (default build/appliance).
+#
+# Two cached stages under ${XVPS_CACHE:-/var/cache/xvps}/appliance/, outside the repository:
+#   base-<hash>/rootfs   debootstrap + packages.txt (dom0-image/base.sh). Key: base.sh, lib.sh,
+#                        packages.txt, the mirror configuration (not the library packages of the
+#                        binaries: stage 2 apt-installs those the base lacks).
+#   xvps-appliance.img   the root filesystem image (ext4, label xvps-root, made with
+#                        `mkfs.ext4 -d`: no loop device, no mount). Key: the base key, build.sh,
+#                        dom0-image/overlay/, the xvps binaries and web/.
+# A code change redoes only the second stage (about a minute); nothing is rebuilt when no
+# input changed. XVPS_APPLIANCE_REBUILD=1 forces both stages.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+# shellcheck source=dom0-image/lib.sh
+. "$here/lib.sh"
+
+bdir=${1:-build/appliance}
+case $bdir in /*) ;; *) bdir=$repo/$bdir ;; esac
+cache=${XVPS_CACHE:-/var/cache/xvps}/appliance
+bins=(xvpsd xvps-agent xvps-console xvpsctl)
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
+for b in "${bins[@]}"; do
+	[ -x "$bdir/$b" ] || die "$bdir/$b is missing (make BUILD=build/appliance bins)"
+done
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock -n 9 || { log "waiting for another build (lock $cache/.lock)"; flock 9; }
+t_start=$(date +%s)
+
+# --- package lists ------------------------------------------------------------------------------
+# packages.txt makes the base; the packages holding the binaries' shared libraries (ldd →
+# dpkg -S on this host, which builds them) are added in stage 2 when the base lacks any, so a
+# new library costs an apt-get install, not a new debootstrap.
+libpkgs() {
+	local b lib real out
+	local -a paths=() cands=()
+	mapfile -t paths < <(for b in "${bins[@]}"; do ldd "$bdir/$b"; done |
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u)
+	for lib in "${paths[@]}"; do
+		real=$(readlink -f "$lib")
+		cands+=("$lib" "$real" "/usr${lib#/usr}" "/usr${real#/usr}" "${lib#/usr}" "${real#/usr}")
+	done
+	# One dpkg -S for all (usrmerge: a library may be registered under /lib or /usr/lib).
+	out=$(dpkg -S "${cands[@]}" 2>/dev/null || true)
+	for lib in "${paths[@]}"; do
+		real=$(readlink -f "$lib")
+		grep -qE "/(${lib##*/}|${real##*/})\$" <<<"$out" ||
+			die "no Debian package holds $lib (ldd of the xvps binaries)"
+	done
+	sed -n 's/^\([^ ,:]*\)\(:[a-z0-9]*\)\?: .*/\1/p' <<<"$out" | sort -u
+}
+mapfile -t pkgs < <(sed 's/#.*//' "$here/packages.txt" | tr -s ' \t' '\n\n' | grep -v '^$' | sort -u)
+mapfile -t libs < <(libpkgs)
+log "base packages (${#pkgs[@]}): ${pkgs[*]}"
+log "library packages of the xvps binaries (${#libs[@]}): ${libs[*]}"
+
+mirror=$(debian_mirror)
+[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
+printf '%s\n' "${pkgs[@]}" >"$cache/packages.list"
+base_key=$(hash_files "$here/base.sh" "$here/lib.sh" "$cache/packages.list" \
+	/etc/apt/sources.list.d/debian.sources)
+base=$cache/base-$base_key
+
+# --- stage 1: the base root filesystem -------------------------------------------------------
+if [ "${XVPS_APPLIANCE_REBUILD:-0}" = 1 ]; then rm -rf "$base"; fi
+if [ -e "$base/.done" ]; then
+	log "base rootfs cached: $base"
+else
+	rm -rf "$base.tmp"
+	mkdir -p "$base.tmp"
+	"$here/base.sh" "$base.tmp/rootfs" "$mirror" "${pkgs[@]}"
+	cp "$cache/packages.list" "$base.tmp/packages.list"
+	touch "$base.tmp/.done"
+	rm -rf "$base"
+	mv "$base.tmp" "$base"
+	# Keep only the current base (each is ~1.5 GB).
+	for old in "$cache"/base-*; do
+		[ "$old" = "$base" ] || { log "removing old base $old"; rm -rf "$old"; }
+	done
+fi
+
+[ "${XVPS_APPLIANCE_STAGE:-}" = base ] && { log "base only (XVPS_APPLIANCE_STAGE=base)"; exit 0; }
+
+# --- stage 2: xvps on top, the image -----------------------------------------------------------
+mapfile -t inputs < <(
+	printf '%s\n' "$here/build.sh" "$here/lib.sh"
+	find "$here/overlay" -type f | sort
+	for b in "${bins[@]}"; do printf '%s\n' "$bdir/$b"; done
+	find "$repo/web" -type f | sort
+)
+final_key=$(printf '%s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" | sha256sum | cut -c1-16)
+img=$cache/xvps-appliance.img
+if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
+	[ "$(cat "$cache/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
+	log "image up to date: $img (key $final_key)"
+	exit 0
+fi
+
+t2=$(date +%s)
+work=$cache/final.tmp
+rm -rf "$work"
+mkdir -p "$work"
+root=$work/rootfs
+log "copying the base rootfs"
+cp -a --reflink=auto "$base/rootfs" "$root"
+
+# The xvps binaries' library packages that the base lacks.
+mapfile -t missing < <(for p in "${libs[@]}"; do
+	dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q 'install ok installed' || echo "$p"
+done)
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing library packages missing from the base: ${missing[*]}"
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 755 "$root/usr/sbin/policy-rc.d"
+	in_chroot "$root" sh -ec '
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "$@"
+		apt-get clean
+		rm -rf /var/lib/apt/lists/*
+	' sh "${missing[@]}" >"$work/apt.log" 2>&1 || { tail -30 "$work/apt.log" >&2; die "apt-get install of ${missing[*]} failed"; }
+	rm -f "$root/usr/sbin/policy-rc.d"
+fi
+
+# Overlay: units, networkd, firstboot, sysctl, modules (owned by root, modes as in the repo).
+cp -r --no-preserve=ownership "$here/overlay/." "$root/"
+chown -R root:root "$root/etc/systemd/system" "$root/usr/lib/xvps" "$root/etc/xvps" \
+	"$root/etc/systemd/network" "$root/etc/sysctl.d" "$root/etc/modules-load.d"
+
+# xvps itself.
+install -d -m 0755 "$root/usr/lib/xvps" "$root/usr/share/xvps"
+for b in "${bins[@]}"; do install -m 0755 "$bdir/$b" "$root/usr/lib/xvps/$b"; done
+ln -sf ../lib/xvps/xvpsctl "$root/usr/sbin/xvpsctl"
+rm -rf "$root/usr/share/xvps/web"
+cp -r --no-preserve=ownership "$repo/web" "$root/usr/share/xvps/web"
+chmod -R u=rwX,go=rX "$root/usr/share/xvps/web"
+install -d -m 0755 "$root/var/lib/xvps"
+install -d -m 0755 "$root/etc/xvps"
+
+# The panel's uid, for the agent's SO_PEERCRED check.
+uid=$(awk -F: '$1 == "xvps" { print $3 }' "$root/etc/passwd")
+[ -n "$uid" ] || die "no user xvps in the base rootfs"
+sed -i "s/@XVPS_PANEL_UID@/$uid/" "$root/etc/systemd/system/xvps-agent.service"
+
+# Units: enabled by hand (the symlinks `systemctl enable` would make).
+wants=$root/etc/systemd/system/multi-user.target.wants
+mkdir -p "$wants"
+for u in xvps-firstboot.service xvps-agent.service xvpsd.service xvps-debug.service; do
+	ln -sf "/etc/systemd/system/$u" "$wants/$u"
+done
+ln -sf /lib/systemd/system/systemd-networkd.service "$wants/systemd-networkd.service"
+mkdir -p "$root/etc/systemd/system/sockets.target.wants"
+ln -sf /lib/systemd/system/systemd-networkd.socket "$root/etc/systemd/system/sockets.target.wants/"
+# No interactive first-boot questions on the console; no waiting for "network online".
+ln -sf /dev/null "$root/etc/systemd/system/systemd-firstboot.service"
+ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
+
+# System configuration.
+echo xvps >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\txvps\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+printf 'LABEL=xvps-root\t/\text4\terrors=remount-ro\t0\t1\n' >"$root/etc/fstab"
+# dom0 has a fixed memory size (dom0_mem=…,max:…): no ballooning; xendomains shuts guests down
+# instead of saving their memory to disk at a host shutdown.
+sed -i 's/^#\?autoballoon=.*/autoballoon="off"/' "$root/etc/xen/xl.conf"
+grep -q '^autoballoon=' "$root/etc/xen/xl.conf" || echo 'autoballoon="off"' >>"$root/etc/xen/xl.conf"
+sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/' "$root/etc/default/xendomains"
+{
+	echo "built=$(date -u +%FT%TZ)"
+	echo "base_key=$base_key"
+	echo "image_key=$final_key"
+	echo "commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo -dirty)"
+} >"$root/etc/xvps/build-info"
+
+# Boot files for QEMU (run.sh extracts the same ones from the image).
+kver=$(ls "$root/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
+[ -n "$kver" ] || die "no kernel in the rootfs"
+
+# The image: the files + 1.5 GiB (at least 4 GiB), sparse. `mkfs.ext4 -d` needs no mount.
+used_mib=$(du -sm "$root" | cut -f1)
+size_mib=$((used_mib + 1536))
+[ "$size_mib" -ge 4096 ] || size_mib=4096
+log "making the ext4 image: ${used_mib} MiB of files, ${size_mib} MiB image"
+rm -f "$work/root.img"
+truncate -s "${size_mib}M" "$work/root.img"
+mkfs.ext4 -q -F -L xvps-root -d "$root" "$work/root.img"
+mv "$work/root.img" "$img"
+echo "$final_key" >"$cache/xvps-appliance.key"
+cat "$root/etc/xvps/build-info" >"$cache/xvps-appliance.info"
+echo "kernel=$kver" >>"$cache/xvps-appliance.info"
+rm -rf "$work"
+log "image done in $(($(date +%s) - t2)) s (whole build $(($(date +%s) - t_start)) s): $img"
