@@ -656,3 +656,61 @@ Test(xl, cpu_times_with_the_real_libxenstat_fail_cleanly_without_xen)
 	cr_assert_eq(hv_xl_set_xenstat(&(hv_driver){0}, NULL), -EINVAL);
 	d.ops->dispose(&d);
 }
+
+/* ---- the outputs recorded on the appliance (tests/unit/data/xl/recorded/, SOURCE.txt) ------ */
+
+#define REC "recorded/"
+
+Test(xl, recorded_xl_info_gives_the_scheduler_of_either_boot)
+{
+	static const fake_step credit2[] = {{.out_file = REC "info.stdout.txt"}};
+	static const fake_step credit[] = {{.out_file = REC "info-credit.stdout.txt"}};
+	fake f;
+	char sched[16], err[HV_ERRLEN];
+	hv_driver d = open_fake(&f, credit2, N(credit2));
+	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
+	cr_assert_str_eq(sched, "credit2");
+	d.ops->dispose(&d);
+	assert_calls(&f, (const char *[]){"xl info", NULL});
+	d = open_fake(&f, credit, N(credit));
+	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
+	cr_assert_str_eq(sched, "credit");
+	d.ops->dispose(&d);
+	assert_calls(&f, (const char *[]){"xl info", NULL});
+}
+
+Test(xl, recorded_xl_list_of_a_fresh_host_has_no_xvps_domain)
+{
+	static const fake_step steps[] = {{.out_file = REC "list.stdout.txt"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN], **names = NULL;
+	size_t n = 99;
+	cr_assert_eq(d.ops->list(&d, "xvps-", &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 0, "Domain-0 is not ours");
+	free(names);
+	d.ops->dispose(&d);
+	assert_calls(&f, (const char *[]){"xl list", NULL});
+}
+
+Test(xl, recorded_absent_domain_errors_are_understood)
+{
+	/* xl destroy of an unknown name: rc 1, "… is an invalid domain identifier (rc=-6)". */
+	static const fake_step destroy[] = {
+	        {.exit_status = 1, .err_file = REC "destroy-nosuchdomain.stderr.txt"}};
+	/* xl domid of an unknown name: rc 1, "Can't get domid …, maybe this domain does not
+	 * exist." — a console asked for a domain that is gone is -ESRCH, not a host error. */
+	static const fake_step domid[] = {
+	        {.exit_status = 1, .err_file = REC "domid-nosuchdomain.stderr.txt"}};
+	fake f;
+	char err[HV_ERRLEN], src[64];
+	hv_driver d = open_fake(&f, destroy, N(destroy));
+	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0, "%s", err);
+	d.ops->dispose(&d);
+	assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	d = open_fake(&f, domid, N(domid));
+	cr_assert_eq(d.ops->console_source(&d, "xvps-9", src, sizeof(src), err), -ESRCH, "%s",
+	             err);
+	d.ops->dispose(&d);
+	assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
+}
