@@ -804,3 +804,61 @@ Test(storage_lvm, tpool_status_garbage_is_refused)
 	cr_assert_eq(st_lvm_parse_tpool_status(NULL, 384, &u), -EINVAL);
 	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 0, &u), -EINVAL);
 }
+
+/* ---- outputs recorded from real LVM 2.03.16 in the vm-test VM (data/lvm/recorded/) ---------- */
+
+Test(storage_lvm, recorded_lvs_report_opens_lists_and_sizes)
+{
+	/* The driver's own report command on VG xvps (pool, template xvpstpl-debian12, disk
+	 * xvps-vm1), exactly as recorded (commands.txt: lvs-driver-fields). */
+	static const fake_step steps[] = {{.out_file = "recorded/lvs-driver-fields.json"},
+	                                  {.out_file = "recorded/lvs-driver-fields.json"},
+	                                  {.out_file = "recorded/lvs-driver-fields.json"},
+	                                  {.out_file = "recorded/lvs-driver-fields.json"}};
+	char **names = NULL;
+	size_t n = 0;
+	uint64_t bytes = 0;
+
+	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "xvps", "pool", tdir, err), 0,
+	             "%s", err);
+	cr_assert_str_eq(f.calls[0], "lvs --reportformat json --units b --nosuffix -o "
+	                             "lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,"
+	                             "metadata_percent,discards xvps",
+	                 "the recorded command is the driver's");
+	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 1, "the template's LV is not a disk");
+	cr_assert_str_eq(names[0], "xvps-vm1");
+	free(names[0]);
+	free(names);
+	cr_assert(st.ops->template_exists(&st, "debian12"), "a read-only xvpstpl- LV is a template");
+	cr_assert_eq(st.ops->disk_size(&st, "xvps-vm1", &bytes, err), 0, "%s", err);
+	cr_assert_eq(bytes, 2 * GIB);
+}
+
+Test(storage_lvm, recorded_tpool_status_lines_parse)
+{
+	/* `dmsetup status xvps-pool-tpool`: "0 2097152 thin-pool <params>" of a 1 GiB pool with
+	 * 64 KiB blocks, before and after it was filled up. */
+	char *line, *params;
+	size_t len;
+	st_pool_usage u;
+
+	line = load("recorded/dmsetup-status-tpool.txt", &len);
+	params = strstr(line, "thin-pool ");
+	cr_assert_not_null(params);
+	cr_assert_eq(st_lvm_parse_tpool_status(params + 10, 2097152, &u), 0);
+	cr_assert_eq(u.data_total_bytes, GIB);
+	cr_assert_eq(u.data_used_bytes, GIB / 16384 * 1280);
+	cr_assert_eq(u.meta_used, 121);
+	cr_assert_eq(u.meta_total, 1024);
+	cr_assert_not(u.failed || u.out_of_data_space || u.read_only || u.needs_check);
+	free(line);
+
+	line = load("recorded/dmsetup-status-tpool-full.txt", &len);
+	params = strstr(line, "thin-pool ");
+	cr_assert_not_null(params);
+	cr_assert_eq(st_lvm_parse_tpool_status(params + 10, 2097152, &u), 0);
+	cr_assert_eq(u.data_used_bytes, GIB);
+	cr_assert(u.out_of_data_space, "the full pool says out_of_data_space");
+	free(line);
+}
