@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <libdevmapper.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "lvm_report.h"
 
 #define GIB             (1024ull * 1024ull * 1024ull)
 #define MIB             (1024ull * 1024ull)
@@ -41,24 +41,6 @@
 typedef struct lvm_priv {
 	int headroom_pct;
 } lvm_priv;
-
-/* One row of the lvs report (LVS_FIELDS). attr is lv_attr: [1] permission w/r, [4] state
- * 'a' = active, [7] 'z' = zeroing (pools). */
-typedef struct lv_row {
-	char name[128];
-	char attr[16];
-	char pool[128];
-	char segtype[32];
-	char data_pct[32];
-	char meta_pct[32];
-	char discards[16];
-	uint64_t size;
-} lv_row;
-
-typedef struct lv_list {
-	lv_row *rows;
-	size_t n;
-} lv_list;
 
 bool st_lvm_valid_name(const char *name, const char **why_out)
 {
@@ -166,95 +148,6 @@ static int run_simple(st_driver *s, const char *const argv[], int timeout_ms, co
 
 /* ---- lvs reports ---- */
 
-static void copy_str(json_object *row, const char *key, char *out, size_t len)
-{
-	json_object *v;
-
-	out[0] = '\0';
-	if (json_object_object_get_ex(row, key, &v) && json_object_is_type(v, json_type_string))
-		snprintf(out, len, "%s", json_object_get_string(v));
-}
-
-/* Parses `lvs --reportformat json --units b --nosuffix -o LVS_FIELDS` output
- * ({"report":[{"lv":[{...}, ...]}]}) into *l. Returns 0 or -EINVAL (shape) / -ENOMEM. */
-static int parse_lvs(const char *out, lv_list *l)
-{
-	json_object *root, *rep, *first, *lvs;
-	int rc = -EINVAL;
-	size_t n;
-
-	l->rows = NULL;
-	l->n = 0;
-	root = json_tokener_parse(out ? out : "");
-	if (!root)
-		return -EINVAL;
-	if (!json_object_object_get_ex(root, "report", &rep) ||
-	    !json_object_is_type(rep, json_type_array) || json_object_array_length(rep) < 1)
-		goto out;
-	first = json_object_array_get_idx(rep, 0);
-	if (!json_object_object_get_ex(first, "lv", &lvs) ||
-	    !json_object_is_type(lvs, json_type_array))
-		goto out;
-	n = json_object_array_length(lvs);
-	if (n) {
-		l->rows = calloc(n, sizeof(*l->rows));
-		if (!l->rows) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *row = json_object_array_get_idx(lvs, i);
-		lv_row *r = &l->rows[l->n];
-		char size[32];
-		char *end;
-
-		if (!json_object_is_type(row, json_type_object))
-			continue;
-		copy_str(row, "lv_name", r->name, sizeof(r->name));
-		copy_str(row, "lv_attr", r->attr, sizeof(r->attr));
-		copy_str(row, "pool_lv", r->pool, sizeof(r->pool));
-		copy_str(row, "segtype", r->segtype, sizeof(r->segtype));
-		copy_str(row, "data_percent", r->data_pct, sizeof(r->data_pct));
-		copy_str(row, "metadata_percent", r->meta_pct, sizeof(r->meta_pct));
-		copy_str(row, "discards", r->discards, sizeof(r->discards));
-		copy_str(row, "lv_size", size, sizeof(size));
-		if (!r->name[0])
-			continue;
-		errno = 0;
-		r->size = strtoull(size, &end, 10);
-		if (errno || end == size || *end)
-			r->size = 0;
-		l->n++;
-	}
-	rc = 0;
-out:
-	json_object_put(root);
-	if (rc) {
-		free(l->rows);
-		l->rows = NULL;
-		l->n = 0;
-	}
-	return rc;
-}
-
-static void lv_list_free(lv_list *l)
-{
-	free(l->rows);
-	l->rows = NULL;
-	l->n = 0;
-}
-
-static const lv_row *find_lv(const lv_list *l, const char *name)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->rows[i].name, name) == 0)
-			return &l->rows[i];
-	return NULL;
-}
-
-/* All (visible) LVs of the VG: `lvs --reportformat json --units b --nosuffix -o LVS_FIELDS VG`.
- * A missing VG is an error naming it. */
 static int list_vg(st_driver *s, lv_list *l, char *err)
 {
 	const char *argv[] = {"lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
@@ -279,21 +172,11 @@ static int list_vg(st_driver *s, lv_list *l, char *err)
 		runner_result_dispose(&res);
 		return rc;
 	}
-	rc = parse_lvs(res.out, l);
+	rc = lvm_parse_lvs(res.out, l);
 	if (rc)
 		errf(err, "cannot read the lvs report of volume group %s", s->vg);
 	runner_result_dispose(&res);
 	return rc;
-}
-
-static bool is_active(const lv_row *r)
-{
-	return strlen(r->attr) > 4 && r->attr[4] == 'a';
-}
-
-static bool is_read_only(const lv_row *r)
-{
-	return strlen(r->attr) > 1 && r->attr[1] == 'r';
 }
 
 static bool in_our_pool(const st_driver *s, const lv_row *r)
@@ -303,131 +186,6 @@ static bool in_our_pool(const st_driver *s, const lv_row *r)
 
 /* ---- pool usage ---- */
 
-int st_lvm_parse_tpool_status(const char *params, uint64_t length_sectors, st_pool_usage *u)
-{
-	char buf[512], *save = NULL, *tok;
-	unsigned long long tid, mu, mt, du, dt;
-	int used = 0;
-
-	memset(u, 0, sizeof(*u));
-	if (!params)
-		return -EINVAL;
-	while (*params == ' ')
-		params++;
-	if (strncmp(params, "Fail", 4) == 0 || strncmp(params, "Error", 5) == 0) {
-		u->failed = true;
-		return -EIO;
-	}
-	if (!sfmt(buf, sizeof(buf), "%s", params))
-		return -EINVAL;
-	if (sscanf(buf, "%llu %llu/%llu %llu/%llu %n", &tid, &mu, &mt, &du, &dt, &used) != 5 ||
-	    used == 0)
-		goto bad;
-	/* sscanf's %llu takes "-1" and spaces; be strict about the numbers' shape. */
-	for (const char *p = buf; p < buf + used; p++)
-		if (!((*p >= '0' && *p <= '9') || *p == '/' || *p == ' '))
-			goto bad;
-	if (mt == 0 || dt == 0 || mu > mt || du > dt || length_sectors == 0)
-		goto bad;
-	tok = strtok_r(buf + used, " \t\n", &save); /* held metadata root: "-" or a number */
-	if (!tok || (strcmp(tok, "-") != 0 && strspn(tok, "0123456789") != strlen(tok)))
-		goto bad;
-	tok = strtok_r(NULL, " \t\n", &save); /* mode */
-	if (!tok)
-		goto bad;
-	if (strcmp(tok, "out_of_data_space") == 0)
-		u->out_of_data_space = true;
-	else if (strcmp(tok, "ro") == 0)
-		u->read_only = true;
-	else if (strcmp(tok, "rw") != 0)
-		goto bad;
-	while ((tok = strtok_r(NULL, " \t\n", &save)) != NULL)
-		if (strcmp(tok, "needs_check") == 0)
-			u->needs_check = true;
-	u->data_total_bytes = length_sectors * 512u;
-	u->data_used_bytes =
-	        (uint64_t)(((unsigned __int128)du * u->data_total_bytes + dt - 1) / dt);
-	u->meta_used = mu;
-	u->meta_total = mt;
-	return 0;
-bad:
-	memset(u, 0, sizeof(*u));
-	return -EINVAL;
-}
-
-/* Appends name to out with device-mapper's mangling: every '-' doubled. */
-static bool dm_mangle(char *out, size_t len, size_t *pos, const char *name)
-{
-	for (const char *p = name; *p; p++) {
-		size_t need = *p == '-' ? 2 : 1;
-		if (*pos + need >= len)
-			return false;
-		out[(*pos)++] = *p;
-		if (*p == '-')
-			out[(*pos)++] = '-';
-	}
-	out[*pos] = '\0';
-	return true;
-}
-
-/* Status of the thin-pool target of dm device dmname through libdevmapper. Returns 0, -ENODEV
- * when device-mapper is not there, -ENOENT when the device is not, -EINVAL/-EIO otherwise. */
-static int dm_tpool_status(const char *dmname, st_pool_usage *u)
-{
-	struct dm_task *dmt;
-	struct dm_info info;
-	uint64_t start = 0, length = 0;
-	char *type = NULL, *params = NULL;
-	int rc;
-
-	/* Without the control node libdevmapper would try to create it (and log); the host
-	 * kernel of the dev machines has no device-mapper at all. */
-	if (access("/dev/mapper/control", F_OK) != 0)
-		return -ENODEV;
-	dmt = dm_task_create(DM_DEVICE_INFO);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, dmname) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
-		dm_task_destroy(dmt);
-		return -EIO;
-	}
-	dm_task_destroy(dmt);
-	if (!info.exists)
-		return -ENOENT;
-	dmt = dm_task_create(DM_DEVICE_STATUS);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, dmname) || !dm_task_no_open_count(dmt) || !dm_task_run(dmt)) {
-		dm_task_destroy(dmt);
-		return -EIO;
-	}
-	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-	if (!type || strcmp(type, "thin-pool") != 0)
-		rc = -EINVAL;
-	else
-		rc = st_lvm_parse_tpool_status(params, length, u);
-	dm_task_destroy(dmt);
-	return rc;
-}
-
-/* Parses "12.34" (lvs data_percent/metadata_percent) into hundredths of a percent. */
-static bool parse_pct(const char *s, uint64_t *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 100)
-		return false;
-	*out = (uint64_t)(v * 100.0 + 0.5);
-	return true;
-}
-
-/* Usage of the pool: libdevmapper's status of "<vg>-<pool>-tpool" (or "<vg>-<pool>" when LVM
- * activated the pool without its -tpool layer), else the pool's row of the lvs report. */
 static int pool_usage(st_driver *s, const lv_row *pool, st_pool_usage *u, char *err)
 {
 	char dmname[600];
@@ -435,17 +193,17 @@ static int pool_usage(st_driver *s, const lv_row *pool, st_pool_usage *u, char *
 	size_t pos = 0;
 	int rc = -ENODEV;
 
-	if (dm_mangle(dmname, sizeof(dmname), &pos, s->vg) && pos + 1 < sizeof(dmname)) {
+	if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, s->vg) && pos + 1 < sizeof(dmname)) {
 		dmname[pos++] = '-';
 		dmname[pos] = '\0';
-		if (dm_mangle(dmname, sizeof(dmname), &pos, s->thin_pool) &&
+		if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, s->thin_pool) &&
 		    pos + 7 < sizeof(dmname)) {
 			size_t base = pos;
 			memcpy(dmname + pos, "-tpool", 7);
-			rc = dm_tpool_status(dmname, u);
+			rc = lvm_dm_tpool_status(dmname, u);
 			if (rc == -ENOENT || rc == -EINVAL) {
 				dmname[base] = '\0';
-				rc = dm_tpool_status(dmname, u);
+				rc = lvm_dm_tpool_status(dmname, u);
 			}
 		}
 	}
@@ -460,14 +218,14 @@ static int pool_usage(st_driver *s, const lv_row *pool, st_pool_usage *u, char *
 	}
 	/* Fallback: lvs (data_percent is empty while the pool is inactive). */
 	memset(u, 0, sizeof(*u));
-	if (!parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
+	if (!lvm_parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
 		errf(err, "thin pool %s/%s: usage unknown (lvs reports no data_percent; inactive?)",
 		     s->vg, s->thin_pool);
 		return -EIO;
 	}
 	u->data_total_bytes = pool->size;
 	u->data_used_bytes = (uint64_t)(((unsigned __int128)pool->size * dpct + 9999) / 10000);
-	if (parse_pct(pool->meta_pct, &mpct)) {
+	if (lvm_parse_pct(pool->meta_pct, &mpct)) {
 		u->meta_used = mpct;
 		u->meta_total = 10000;
 	}
@@ -524,10 +282,10 @@ static int list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *e
 
 	if (rc)
 		return rc;
-	*pool = find_lv(l, s->thin_pool);
+	*pool = lvm_find_lv(l, s->thin_pool);
 	if (!*pool || strcmp((*pool)->segtype, "thin-pool") != 0) {
 		errf(err, "thin pool %s/%s is missing", s->vg, s->thin_pool);
-		lv_list_free(l);
+		lvm_list_free(l);
 		return -ENOENT;
 	}
 	return 0;
@@ -613,11 +371,11 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 	rc = list_with_pool(s, &l, &pool, err);
 	if (rc)
 		return rc;
-	row = find_lv(&l, lv);
-	if (row && is_read_only(row)) { /* idempotent: an imported template is kept as it is */
+	row = lvm_find_lv(&l, lv);
+	if (row && lvm_is_read_only(row)) { /* idempotent: an imported template is kept as it is */
 		if (size_bytes_out)
 			*size_bytes_out = row->size;
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return 0;
 	}
 	if (!source) {
@@ -652,7 +410,7 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 	rc = check_room(s, pool, bytes, what, err);
 	if (rc)
 		goto out;
-	lv_list_free(&l);
+	lvm_list_free(&l);
 
 	/* Create, copy, seal; anything failing after lvcreate removes the LV again. */
 	{
@@ -691,7 +449,7 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 		*size_bytes_out = bytes;
 	return 0;
 out:
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	return rc;
 }
 
@@ -708,8 +466,8 @@ static int lvm_template_remove(st_driver *s, const char *tpl, char *err)
 	rc = list_vg(s, &l, err);
 	if (rc)
 		return rc;
-	present = find_lv(&l, lv) != NULL;
-	lv_list_free(&l);
+	present = lvm_find_lv(&l, lv) != NULL;
+	lvm_list_free(&l);
 	return present ? lvremove(s, lv, err) : 0;
 }
 
@@ -723,9 +481,9 @@ static bool lvm_template_exists(st_driver *s, const char *tpl)
 
 	if (tpl_lv(tpl, lv, sizeof(lv), NULL) || list_vg(s, &l, NULL))
 		return false;
-	r = find_lv(&l, lv);
-	ok = r && is_read_only(r) && in_our_pool(s, r);
-	lv_list_free(&l);
+	r = lvm_find_lv(&l, lv);
+	ok = r && lvm_is_read_only(r) && in_our_pool(s, r);
+	lvm_list_free(&l);
 	return ok;
 }
 
@@ -768,7 +526,7 @@ static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint
 	if (rc)
 		return rc;
 	snprintf(what, sizeof(what), "disk %s", name);
-	row = find_lv(&l, name);
+	row = lvm_find_lv(&l, name);
 	if (row) {
 		/* Existing disk: kept; activated (a create killed half-way may have left it
 		 * inactive) and grown when smaller, never shrunk. */
@@ -785,12 +543,12 @@ static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint
 			if (rc)
 				goto out;
 		}
-		if (!is_active(row))
+		if (!lvm_is_active(row))
 			rc = lvactivate(s, name, err);
 		goto out;
 	}
-	trow = find_lv(&l, tlv);
-	if (!trow || !is_read_only(trow) || !in_our_pool(s, trow)) {
+	trow = lvm_find_lv(&l, tlv);
+	if (!trow || !lvm_is_read_only(trow) || !in_our_pool(s, trow)) {
 		errf(err, "template LV %s is missing%s", tvl,
 		     trow ? " (its import did not finish)" : "");
 		rc = -ENOENT;
@@ -801,7 +559,7 @@ static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint
 	rc = check_room(s, pool, want > tsize ? want : tsize, what, err);
 	if (rc)
 		goto out;
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	{
 		char cwhat[1024];
 		const char *argv[] = {"lvcreate", "-kn", "-prw", "-s", "-n", name, tvl, NULL};
@@ -822,7 +580,7 @@ static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint
 	}
 	return rc;
 out:
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	return rc;
 }
 
@@ -842,19 +600,19 @@ static int lvm_disk_remove(st_driver *s, const char *name, char *err)
 	rc = list_vg(s, &l, err);
 	if (rc)
 		return rc;
-	row = find_lv(&l, name);
+	row = lvm_find_lv(&l, name);
 	if (!row) {
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return 0;
 	}
 	if (!in_our_pool(s, row)) {
 		errf(err, "LV %s is not a thin volume of pool %s/%s: not removing it", vl, s->vg,
 		     s->thin_pool);
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return -EPERM;
 	}
-	active = is_active(row);
-	lv_list_free(&l);
+	active = lvm_is_active(row);
+	lvm_list_free(&l);
 	if (!active) {
 		rc = lvactivate(s, name, err);
 		if (rc)
@@ -895,8 +653,8 @@ static int lvm_disk_quarantine(st_driver *s, const char *name, char *err)
 	rc = list_vg(s, &l, err);
 	if (rc)
 		return rc;
-	present = find_lv(&l, name) != NULL;
-	lv_list_free(&l);
+	present = lvm_find_lv(&l, name) != NULL;
+	lvm_list_free(&l);
 	if (!present)
 		return 0;
 	{
@@ -919,10 +677,10 @@ static int lvm_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, ch
 	rc = list_vg(s, &l, err);
 	if (rc)
 		return rc;
-	row = find_lv(&l, name);
+	row = lvm_find_lv(&l, name);
 	if (row)
 		*bytes_out = row->size;
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	return row ? 0 : -ENOENT;
 }
 
@@ -948,7 +706,7 @@ static int lvm_list(st_driver *s, const char *prefix, char ***names_out, size_t 
 		return rc;
 	names = calloc(l.n + 1, sizeof(*names));
 	if (!names) {
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < l.n; i++) {
@@ -961,12 +719,12 @@ static int lvm_list(st_driver *s, const char *prefix, char ***names_out, size_t 
 			for (size_t k = 0; k < n; k++)
 				free(names[k]);
 			free(names);
-			lv_list_free(&l);
+			lvm_list_free(&l);
 			return -ENOMEM;
 		}
 		n++;
 	}
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	*names_out = names;
 	*n_out = n;
 	return 0;
@@ -1034,15 +792,15 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	rc = list_vg(s, &l, err);
 	if (rc)
 		return rc;
-	pool = find_lv(&l, thin_pool);
+	pool = lvm_find_lv(&l, thin_pool);
 	if (!pool) {
 		errf(err, "thin pool %s not found in volume group %s", vl, vg);
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return -ENOENT;
 	}
 	if (strcmp(pool->segtype, "thin-pool") != 0) {
 		errf(err, "LV %s is not a thin pool (segtype %s)", vl, pool->segtype);
-		lv_list_free(&l);
+		lvm_list_free(&l);
 		return -EINVAL;
 	}
 	if (strcmp(pool->discards, "ignore") == 0)
@@ -1056,21 +814,21 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 		snprintf(what, sizeof(what), "cannot turn on zeroing of thin pool %s", vl);
 		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 		if (rc) {
-			lv_list_free(&l);
+			lvm_list_free(&l);
 			return rc;
 		}
 		log_info("thin pool %s: zeroing of new blocks turned on", vl);
 	}
-	if (!is_active(pool)) {
+	if (!lvm_is_active(pool)) {
 		const char *argv[] = {"lvchange", "-ay", vl, NULL};
 		snprintf(what, sizeof(what), "cannot activate thin pool %s", vl);
 		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 		if (rc) {
-			lv_list_free(&l);
+			lvm_list_free(&l);
 			return rc;
 		}
 	}
-	lv_list_free(&l);
+	lvm_list_free(&l);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
