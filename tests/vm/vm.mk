@@ -24,3 +24,11 @@ vm-test: deps vm-deps
 vm-record: deps vm-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/xvps-vmtest
 	@tests/vm/record.sh
+
+# Thin snapshot vs full dd copy of a 10 GiB template, in the VM (tests/vm/clone_bench.sh): prints
+# `bench:` lines. Reuses the vm-test image (same libraries), a 24 GiB sparse scratch disk.
+.PHONY: vm-bench
+vm-bench: deps vm-deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/xvps-vmtest
+	@XVPS_VM_DISK_SIZE=24G XVPS_VM_LIBS_OF=build/asan/xvps-vmtest XVPS_VM_LOG=build/vm-bench.log \
+		tests/vm/run.sh tests/vm/clone_bench.sh
