@@ -17,6 +17,14 @@ appliance: deps appliance-deps
 appliance-run: appliance
 	@dom0-image/run.sh $(ARGS)
 
+# Boots the image (fresh disks, kernel options xvps.autologin xvps.testshell) and drives the real
+# HTTPS API from 127.0.0.1 through a VPS's life, checking dom0 at every step; retries the boot
+# up to 3 times (TCG). `ARGS=--bench` adds bench: lines, `ARGS=--keep` leaves QEMU running.
+# Not part of `make test` or CI: it needs the appliance image and ~15-30 min of TCG.
+.PHONY: appliance-test
+appliance-test: appliance
+	@tests/appliance/run.sh $(ARGS)
+
 # The guest template: a raw ext4 disk image of a minimal Debian bookworm guest (pvgrub-bootable,
 # xvps-seed inside), cached in $${XVPS_CACHE:-/var/cache/xvps}/guest/ and keyed on its inputs;
 # prints the image path. Needs root and the Debian mirror.

@@ -84,6 +84,22 @@ fi
 
 [ "${XVPS_APPLIANCE_STAGE:-}" = base ] && { log "base only (XVPS_APPLIANCE_STAGE=base)"; exit 0; }
 
+# --- the guest template source -----------------------------------------------------------------
+# The agent imports templates from XVPS_TEMPLATE_DIR (/var/lib/xvps/templates in the unit):
+# debian-12.img there is the guest image of dom0-image/guest/build.sh. A cached one
+# (guest/guest.img, a link to guest-<key>.img) is reused as it is; only when there is none is
+# it built (about 18 min under load). XVPS_APPLIANCE_GUEST=0 leaves the template out.
+guest_img=
+if [ "${XVPS_APPLIANCE_GUEST:-1}" != 0 ]; then
+	guest_img=$(readlink -f "${XVPS_CACHE:-/var/cache/xvps}/guest/guest.img" 2>/dev/null || true)
+	if [ -z "$guest_img" ] || [ ! -s "$guest_img" ]; then
+		log "no cached guest image: building it (dom0-image/guest/build.sh)"
+		guest_img=$("$here/guest/build.sh")
+	fi
+	[ -s "$guest_img" ] || die "no guest image ($guest_img)"
+	log "guest template source: $guest_img"
+fi
+
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
 	printf '%s\n' "$here/build.sh" "$here/lib.sh"
@@ -91,7 +107,9 @@ mapfile -t inputs < <(
 	for b in "${bins[@]}"; do printf '%s\n' "$bdir/$b"; done
 	find "$repo/web" -type f | sort
 )
-final_key=$(printf '%s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" | sha256sum | cut -c1-16)
+# The guest image's file name carries its own key (guest-<key>.img): no need to hash 1.5 GB.
+final_key=$(printf '%s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" |
+	sha256sum | cut -c1-16)
 img=$cache/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
 	[ "$(cat "$cache/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
@@ -139,6 +157,13 @@ cp -r --no-preserve=ownership "$repo/web" "$root/usr/share/xvps/web"
 chmod -R u=rwX,go=rX "$root/usr/share/xvps/web"
 install -d -m 0755 "$root/var/lib/xvps"
 install -d -m 0755 "$root/etc/xvps"
+# The template source, copied sparsely (mkfs.ext4 -d keeps the holes: only its ~0.7 GB of data
+# land in the image).
+install -d -m 0755 "$root/var/lib/xvps/templates"
+if [ -n "$guest_img" ]; then
+	cp --sparse=always "$guest_img" "$root/var/lib/xvps/templates/debian-12.img"
+	chmod 0644 "$root/var/lib/xvps/templates/debian-12.img"
+fi
 
 # The panel's uid, for the agent's SO_PEERCRED check.
 uid=$(awk -F: '$1 == "xvps" { print $3 }' "$root/etc/passwd")
@@ -148,7 +173,8 @@ sed -i "s/@XVPS_PANEL_UID@/$uid/" "$root/etc/systemd/system/xvps-agent.service"
 # Units: enabled by hand (the symlinks `systemctl enable` would make).
 wants=$root/etc/systemd/system/multi-user.target.wants
 mkdir -p "$wants"
-for u in xvps-firstboot.service xvps-agent.service xvpsd.service xvps-debug.service; do
+for u in xvps-firstboot.service xvps-agent.service xvpsd.service xvps-debug.service \
+	xvps-testshell.service; do
 	ln -sf "/etc/systemd/system/$u" "$wants/$u"
 done
 ln -sf /lib/systemd/system/systemd-networkd.service "$wants/systemd-networkd.service"

@@ -21,7 +21,9 @@
 # Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (2),
 # XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_XEN_ARGS (extra Xen options, e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
-# console, xvps.autologin logs root in on hvc0, xvps.record records xl outputs,
+# console, xvps.autologin logs root in on hvc0, xvps.testshell runs a root shell on the
+# virtio-serial port org.xvps.shell, whose host end is the unix socket run/shell.sock —
+# tests/appliance/dom0sh.py talks to it —, xvps.record records xl outputs,
 # xvps.poweroff powers off after xvps.debug), XVPS_APPLIANCE_AGENT_ENV (when set: written as
 # /etc/xvps/agent.env of the working copy, e.g. "XVPS_STORAGE=file"; set and empty: removed).
 set -euo pipefail
@@ -52,7 +54,7 @@ for a in "$@"; do
 		else
 			log "no QEMU of ours is running"
 		fi
-		rm -f "$run/qemu.pid"
+		rm -f "$run/qemu.pid" "$run/shell.sock"
 		exit 0
 		;;
 	*) die "usage: run.sh [--detach | --stop] [--fresh]" ;;
@@ -123,6 +125,9 @@ qemu=(qemu-system-x86_64
 	-drive "file=$run/pool.img,format=raw,if=virtio"
 	-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443"
 	-device virtio-net-pci,netdev=n0
+	-device virtio-serial-pci,id=vser0
+	-chardev "socket,id=xsh,path=$run/shell.sock,server=on,wait=off"
+	-device virtserialport,bus=vser0.0,chardev=xsh,name=org.xvps.shell
 	-display none -no-reboot)
 log "Xen: $xen_args"
 log "dom0 $kver: $dom0_args"

@@ -71,7 +71,13 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 		        timeout_ms / 1000);
 	} else if (res->exit_status != 0) {
 		rc = -EIO;
-		first_line(res->err && res->err[0] ? res->err : res->out, line, sizeof(line));
+		const char *why = res->err && res->err[0] ? res->err : res->out;
+		/* xl create's stderr opens with "Parsing config from FILE"; the reason (e.g.
+		 * "libxl: error: …: domain 2 console tty: timed out") is on the next line. */
+		if (why && strncmp(why, "Parsing config from ", 20) == 0 && strchr(why, '\n') &&
+		    strchr(why, '\n')[1])
+			why = strchr(why, '\n') + 1;
+		first_line(why, line, sizeof(line));
 		if (res->exit_status < 0)
 			set_err(err, "%s was killed by signal %d", cmd ? cmd : argv[0],
 			        res->term_signal);

@@ -17,6 +17,7 @@ typedef struct fake_step {
 	const char *out_file; /* stdout from DATA<file>, or NULL */
 	const char *out;      /* literal stdout when out_file is NULL */
 	const char *err_file; /* stderr from DATA<file>, or NULL */
+	const char *err;      /* literal stderr when err_file is NULL */
 	int exit_status;
 	bool timed_out;
 } fake_step;
@@ -67,7 +68,8 @@ static int fake_run(void *ctx, const char *const argv[], const char *stdin_data,
 	if (s->err_file) {
 		res->err = load(s->err_file, &res->err_len);
 	} else {
-		res->err = strdup("");
+		res->err = strdup(s->err ? s->err : "");
+		res->err_len = strlen(res->err);
 	}
 	res->exit_status = s->timed_out ? -1 : s->exit_status;
 	res->term_signal = s->timed_out ? 15 : 0;
@@ -146,6 +148,27 @@ Test(xl, create_failure_reports_xl_stderr)
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
 	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
+	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	d.ops->dispose(&d);
+}
+
+/* Seen on the appliance (Xen 4.17, no xenconsoled): the reason is on stderr's second line. */
+Test(xl, create_failure_skips_the_parsing_config_line)
+{
+	static const fake_step steps[] = {
+	        {.exit_status = 3,
+	         .err = "Parsing config from /etc/xvps/domains/xvps-12.cfg\n"
+	                "libxl: error: libxl_create.c:1976:console_xswait_callback: "
+	                "domain 2 console tty: timed out\n"
+	                "libxl: error: libxl_domain.c:1183:libxl__destroy_domid: "
+	                "Domain 2:Non-existant domain\n"}};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
+	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
+	cr_assert(strstr(err, "console tty: timed out") != NULL, "%s", err);
+	cr_assert(strstr(err, "Parsing config") == NULL, "%s", err);
 	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }

@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# tests/appliance/run.sh [--bench] [--keep] — `make appliance-test` (issue 5, item 5): boots the
+# appliance image (dom0-image/run.sh --detach --fresh, kernel options xvps.autologin and
+# xvps.testshell) in QEMU under TCG and drives its real HTTPS API from this machine with curl +
+# jq, on 127.0.0.1 only: admin makes a plan, imports the guest template (debian-12.img in the
+# agent's XVPS_TEMPLATE_DIR), an IPv4 pool and a customer; the customer orders a VPS with an SSH
+# key, and in dom0 (through the test shell: tests/appliance/dom0sh.py on run/shell.sock) the test
+# looks for its thin LV, xl.cfg, running domain, credit2 weight/cap, firewall chains, qdiscs and
+# the guest's login prompt (xenconsoled's guest log), checks the panel's console over wss://,
+# reboots (new domid, same vifname), shuts down, starts and deletes it (nothing left behind).
+#
+# Prints one PASS/FAIL line per step and `time:` lines (order → domain running, → login prompt).
+# Under TCG dom0's memory is sometimes corrupted once domUs run: when dom0 stops answering, the
+# whole run is retried on a fresh boot, up to XVPS_APPLIANCE_TRIES (3) boots; the number of boots
+# is reported. --bench adds `bench:` lines: order → domain running, and in dom0 a thin snapshot of
+# a ${XVPS_BENCH_GIB:-10} GiB template LV (lvcreate -kn -s) against a full dd copy of it.
+# --keep leaves the appliance running at the end (dom0-image/run.sh --stop ends it).
+# Stops only the QEMU it started; removes its temp files. Exit status 0 only when every step passed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+run_sh=$repo/dom0-image/run.sh
+rundir=${XVPS_CACHE:-/var/cache/xvps}/appliance/run
+SOCK=$rundir/shell.sock
+PORT=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
+URL=https://127.0.0.1:$PORT
+TRIES=${XVPS_APPLIANCE_TRIES:-3}
+BOOT_TIMEOUT=${XVPS_APPLIANCE_BOOT_TIMEOUT:-1200}
+GUEST_TIMEOUT=${XVPS_APPLIANCE_GUEST_TIMEOUT:-1800}
+bench=0
+keep=0
+for a in "$@"; do
+	case $a in
+	--bench) bench=1 ;;
+	--keep) keep=1 ;;
+	*) echo "usage: tests/appliance/run.sh [--bench] [--keep]" >&2; exit 2 ;;
+	esac
+done
+for t in curl jq python3 openssl ssh-keygen; do
+	command -v "$t" >/dev/null || { echo "appliance-test: $t is missing" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/xvps-appliance-test.XXXXXX)
+qpid=
+stop_qemu() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		# run.sh --stop kills exactly the pid in run/qemu.pid: ours (checked before).
+		if [ "$(cat "$rundir/qemu.pid" 2>/dev/null)" = "$qpid" ]; then
+			"$run_sh" --stop >/dev/null 2>&1
+		else
+			kill -TERM "$qpid" 2>/dev/null
+		fi
+	fi
+	qpid=
+}
+cleanup() {
+	if [ "$keep" = 1 ] && [ -n "$qpid" ]; then
+		echo "appliance-test: --keep: QEMU $qpid still runs (dom0-image/run.sh --stop)"
+	else
+		stop_qemu
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fails=0
+passes=0
+pass() { passes=$((passes + 1)); echo "PASS $step: $*"; }
+fail() { fails=$((fails + 1)); echo "FAIL $step: $*"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+one() { tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c1-300; }
+
+# dom0 CMD... — runs CMD in dom0 (T=seconds, default 120); status 125: no shell (dom0 gone).
+dom0() { python3 "$here/dom0sh.py" "$SOCK" --timeout "${T:-120}" "$*"; }
+# Dom0 gone (QEMU dead, or the test shell unreachable): abandon this boot.
+lost() {
+	if [ -z "$qpid" ] || ! kill -0 "$qpid" 2>/dev/null; then return 0; fi
+	# A busy dom0 (a guest booting under TCG) can be slow to start a shell: three chances.
+	local i rc
+	for i in 1 2 3; do
+		T=120 dom0 true >/dev/null 2>&1
+		rc=$?
+		[ "$rc" = 125 ] || [ "$rc" = 124 ] || return 1
+		kill -0 "$qpid" 2>/dev/null || return 0
+	done
+	return 0
+}
+
+admin() { curl -sS -k --max-time 900 -b "$work/admin.jar" -H "X-CSRF-Token: $A" "$@"; }
+cust() { curl -sS -k --max-time 900 -b "$work/cust.jar" -H "X-CSRF-Token: $C" "$@"; }
+# job_wait ID [SECONDS] — prints the job's final state (done/failed) or "timeout".
+job_wait() {
+	local end=$(($(date +%s) + ${2:-900})) s
+	[[ $1 =~ ^[0-9]+$ ]] || { echo "no job"; return; }
+	while [ "$(date +%s)" -lt "$end" ]; do
+		s=$(cust "$URL/api/v1/jobs/$1" | jq -r .state 2>/dev/null)
+		case $s in done | failed) echo "$s"; return ;; esac
+		sleep 2
+	done
+	echo timeout
+}
+action() { job_wait "$(cust -X POST "$URL/api/v1/vps/$VPS/actions/$1" | jq -r .job.id)" "${2:-900}"; }
+domid_of() { T=60 dom0 "xl domid xvps-$VPS 2>/dev/null"; }
+
+# --- boot ----------------------------------------------------------------------------------
+boot() {
+	local t0 log=$work/console-$try.log
+	t0=$(now)
+	step="boot $try"
+	XVPS_APPLIANCE_DOM0_ARGS="xvps.autologin xvps.testshell ${XVPS_APPLIANCE_DOM0_ARGS:-}" \
+		XVPS_APPLIANCE_LOG=$log "$run_sh" --detach --fresh >"$work/run.out" 2>&1 ||
+		{ fail "dom0-image/run.sh --detach: $(one <"$work/run.out")"; return 1; }
+	qpid=$(cat "$rundir/qemu.pid" 2>/dev/null)
+	[ -n "$qpid" ] || { fail "no QEMU pid"; return 1; }
+	local end=$(($(date +%s) + BOOT_TIMEOUT))
+	until curl -sfk --max-time 5 -o /dev/null "$URL/healthz"; do
+		kill -0 "$qpid" 2>/dev/null || { fail "QEMU died during boot: $(tail -c 600 "$log" | one)"; qpid=; return 1; }
+		[ "$(date +%s)" -lt "$end" ] || { fail "no /healthz after ${BOOT_TIMEOUT} s: $(tail -c 600 "$log" | one)"; return 1; }
+		sleep 5
+	done
+	pass "QEMU $qpid, https://127.0.0.1:$PORT/healthz answers after $(since "$t0") s"
+	step="dom0 shell"
+	local out
+	out=$(T=300 dom0 'uname -r; xl info | grep -E "^(xen_version|xen_scheduler|free_memory)"; systemctl is-active xvps-agent xvpsd')
+	[ $? = 0 ] || { fail "no test shell in dom0: $out"; return 1; }
+	pass "$(echo "$out" | one)"
+	# xenconsoled logs every guest's console (for the login prompt): restarted with --log=guest.
+	# (A unit of its own: the test shell's cgroup is killed when the connection closes.)
+	out=$(T=60 dom0 'p=$(pgrep -x xenconsoled); [ -n "$p" ] && kill $p; sleep 1
+		x=$(ls /usr/lib/xen-*/bin/xenconsoled 2>/dev/null | head -1); x=${x:-xenconsoled}
+		mkdir -p /var/log/xen/console
+		systemd-run --quiet --unit=xvps-test-xenconsoled "$x" -i --log=guest \
+			--log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid
+		sleep 2; pgrep -a xenconsoled')
+	step="xenconsoled --log=guest"
+	case $out in *--log=guest*) pass "$(echo "$out" | one)" ;; *) fail "$(echo "$out" | one)" ;; esac
+	return 0
+}
+
+# --- the walk (status 0: it ran to the end, steps may have failed; 1: dom0 lost) -----------------
+walk() {
+	local out t_order d1 d2 s job
+	step="admin password"
+	ADMIN_PW=$(T=60 dom0 'cat /root/xvps-admin-password' | tr -d '\r\n')
+	if [ -z "$ADMIN_PW" ]; then
+		ADMIN_PW=$(grep -a -o 'password[^:]*: *[^ ]*' "$work/console-$try.log" | tail -1 | awk '{print $NF}' | tr -d '\r')
+	fi
+	[ -n "$ADMIN_PW" ] && pass "read from dom0 (${#ADMIN_PW} characters)" ||
+		{ fail "no admin password"; return 0; }
+
+	step="admin login"
+	A=$(curl -sS -k -c "$work/admin.jar" --json "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}" \
+		"$URL/api/v1/session" | jq -r .csrf_token)
+	[ -n "$A" ] && [ "$A" != null ] && pass "csrf token" || { fail "login refused"; return 0; }
+
+	step="plan"
+	out=$(admin --json '{"name":"small","vcpus":1,"memory_mib":512,"disk_gib":4,"cpu_weight":512,"cpu_cap_pct":50,"net_mbit":100}' "$URL/api/v1/plans")
+	PLAN=$(echo "$out" | jq -r .id 2>/dev/null)
+	[[ $PLAN =~ ^[0-9]+$ ]] && pass "plan $PLAN (1 vCPU, 512 MiB, 4 GiB, weight 512, cap 50 %, 100 Mbit/s)" ||
+		{ fail "$out"; return 0; }
+
+	step="template import"
+	s=$(now)
+	out=$(admin --json '{"name":"debian-12","os":"debian","disk_gib":2,"boot":"pvh","source":"debian-12.img"}' \
+		"$URL/api/v1/templates")
+	TPL=$(echo "$out" | jq -r '.id // .template.id' 2>/dev/null)
+	job=$(echo "$out" | jq -r '.job.id // empty' 2>/dev/null)
+	[ -n "$job" ] && [ "$(job_wait "$job" 1200)" != done ] && { fail "import job $job: $(admin "$URL/api/v1/jobs/$job" | one)"; return 0; }
+	if [[ $TPL =~ ^[0-9]+$ ]]; then
+		pass "template $TPL imported in $(since "$s") s; lvs: $(T=60 dom0 "lvs --noheadings -o lv_name,lv_size,lv_attr xvps | grep tpl" | one)"
+	else
+		fail "$(echo "$out" | one)"
+		lost && return 1
+		return 0
+	fi
+
+	step="pool and customer"
+	POOL=$(admin --json '{"family":4,"cidr":"192.0.2.0/24","gateway":"192.0.2.1"}' "$URL/api/v1/ip-pools" | jq -r .id)
+	CUST=$(admin --json '{"username":"alice","email":"alice@example.com","password":"correct horse battery"}' \
+		"$URL/api/v1/customers" | jq -r .id)
+	[[ $POOL =~ ^[0-9]+$ ]] && [[ $CUST =~ ^[0-9]+$ ]] && pass "pool $POOL, customer $CUST" ||
+		{ fail "pool '$POOL' customer '$CUST'"; return 0; }
+	C=$(curl -sS -k -c "$work/cust.jar" --json '{"username":"alice","password":"correct horse battery"}' \
+		"$URL/api/v1/session" | jq -r .csrf_token)
+
+	step="order"
+	rm -f "$work/key" "$work/key.pub"
+	ssh-keygen -q -t ed25519 -N '' -C appliance-test -f "$work/key"
+	t_order=$(now)
+	out=$(cust --json "$(jq -nc --arg k "$(cat "$work/key.pub")" --arg p "$PLAN" --arg t "$TPL" \
+		'{hostname:"web1.example.net",plan:$p,template:$t,ssh_keys:[$k]}')" "$URL/api/v1/vps")
+	VPS=$(echo "$out" | jq -r .vps.id 2>/dev/null)
+	job=$(echo "$out" | jq -r .job.id 2>/dev/null)
+	[[ $VPS =~ ^[0-9]+$ ]] && pass "vps $VPS, job $job, address $(echo "$out" | jq -c .vps.ipv4)" ||
+		{ fail "$(echo "$out" | one)"; return 0; }
+
+	step="domain running"
+	local t_run= t_job= end=$(($(date +%s) + 1200)) st
+	while [ "$(date +%s)" -lt "$end" ]; do
+		if [ -z "$t_run" ]; then
+			st=$(T=60 dom0 "xl list xvps-$VPS 2>/dev/null | awk 'NR==2 {print \$5}'")
+			[ $? = 125 ] && lost && { fail "dom0 lost"; return 1; }
+			case $st in *r* | *b*) t_run=$(since "$t_order") ;; esac
+		fi
+		if [ -z "$t_job" ]; then
+			s=$(cust "$URL/api/v1/jobs/$job" | jq -r .state)
+			case $s in done | failed) t_job=$(since "$t_order"); job_state=$s ;; esac
+		fi
+		[ -n "$t_job" ] && { [ -n "$t_run" ] || [ "$job_state" = failed ]; } && break
+		sleep 1
+	done
+	if [ "${job_state:-}" = done ] && [ -n "$t_run" ]; then
+		pass "job done after $t_job s, xl list shows xvps-$VPS running after $t_run s"
+	else
+		fail "job ${job_state:-timeout} after ${t_job:-?} s: $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}' 2>/dev/null); xl list: $(T=60 dom0 xl list | one)"
+		T=60 dom0 'journalctl -u xvps-agent --no-pager -n 30' | sed 's/^/      agent: /'
+		lost && return 1
+	fi
+	echo "time: order -> domain running (xl list): ${t_run:-never} s; order -> job done: ${t_job:-never} s"
+	[ "$bench" = 1 ] && echo "bench: order_to_running_s=${t_run:-never} order_to_job_done_s=${t_job:-never}"
+	d1=$(domid_of)
+
+	step="thin LV"
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name,lv_attr,lv_size,pool_lv,origin xvps")
+	echo "$out" | awk -v n="xvps-$VPS" '$1 == n && $2 ~ /^V/' | grep -q pool &&
+		pass "$(echo "$out" | awk -v n="xvps-$VPS" '$1 == n' | one)" || fail "no thin LV xvps-$VPS: $(echo "$out" | one)"
+
+	step="xl.cfg"
+	out=$(T=60 dom0 "cat /var/lib/xvps/agent/xen/xvps-$VPS.cfg")
+	[ $? = 0 ] && echo "$out" | grep -q "xvps-$VPS" && pass "$(echo "$out" | grep -E '^(type|memory|vcpus|cpu_weight|cap|disk|vif)' | one)" ||
+		fail "no /var/lib/xvps/agent/xen/xvps-$VPS.cfg: $(echo "$out" | one)"
+
+	step="xl list"
+	out=$(T=60 dom0 "xl list xvps-$VPS")
+	echo "$out" | awk 'NR==2' | grep -q "xvps-$VPS" && pass "$(echo "$out" | tail -1 | one)" || fail "$(echo "$out" | one)"
+
+	step="credit2 weight/cap"
+	out=$(T=60 dom0 "xl sched-credit2 -d xvps-$VPS")
+	[ "$(echo "$out" | awk 'NR==2 {print $3"/"$4}')" = 512/50 ] && pass "$(echo "$out" | tail -1 | one)" ||
+		fail "want weight 512 cap 50: $(echo "$out" | one)"
+
+	step="firewall chains"
+	# (iptables-nft 1.8.9 calls a missing chain "incompatible": count the chains' rules instead.)
+	out=$(T=60 dom0 "iptables -S | grep -c -- '-A xvps-xvif$VPS '; ip6tables -S | grep -c -- '-A xvps-xvif$VPS ';
+		ebtables -L xvps-xvif$VPS 2>/dev/null | grep -c '^-'")
+	[ "$(echo "$out" | awk '$1 > 0' | wc -l)" = 3 ] && pass "xvps-xvif$VPS: iptables/ip6tables/ebtables lines $(echo "$out" | one)" ||
+		fail "xvps-xvif$VPS: $(echo "$out" | one)"
+
+	step="qdiscs"
+	out=$(T=60 dom0 "tc qdisc show dev xvif$VPS")
+	echo "$out" | grep -q tbf && echo "$out" | grep -q ingress && pass "$(echo "$out" | one)" ||
+		fail "want tbf + ingress on xvif$VPS: $(echo "$out" | one)"
+
+	step="guest login prompt"
+	local t_login= glog=/var/log/xen/console/guest-xvps-$VPS.log
+	end=$(($(date +%s) + GUEST_TIMEOUT))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		out=$(T=60 dom0 "grep -a -m1 'login:' $glog")
+		[ $? = 125 ] && lost && { fail "dom0 lost while the guest booted"; return 1; }
+		[ -n "$out" ] && { t_login=$(since "$t_order"); break; }
+		sleep 5
+	done
+	if [ -n "$t_login" ]; then
+		pass "\"$(echo "$out" | tr -d '\r' | one)\" after $t_login s"
+	else
+		fail "no login prompt after ${GUEST_TIMEOUT} s; console tail: $(T=60 dom0 "tail -c 800 $glog" | tr -d '\r' | one)"
+	fi
+	echo "time: order -> guest login prompt: ${t_login:-never} s"
+	T=60 dom0 "grep -a -E 'xvps-seed|web1' $glog | tail -3" | tr -d '\r' | sed 's/^/      guest: /'
+
+	step="console over wss://"
+	out=$(cust -X POST "$URL/api/v1/vps/$VPS/console")
+	local path cookie
+	path=$(echo "$out" | jq -r .url 2>/dev/null)
+	cookie=$(awk '$6 == "xvps_session" {print $7}' "$work/cust.jar")
+	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://127.0.0.1:%s\r\nCookie: xvps_session=%s\r\n\r\n' \
+		"$path" "$PORT" "$PORT" "$cookie" >"$work/req"
+	{ cat "$work/req"; sleep 15; } | timeout 40 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+		2>/dev/null >"$work/ws.out"
+	if head -c 200 "$work/ws.out" | tr -d '\r' | head -n 1 | grep -q '^HTTP/1.1 101' &&
+		grep -aq 'RFB 003.008' "$work/ws.out"; then
+		pass "101 Switching Protocols, then \"RFB 003.008\""
+	else
+		fail "url $path: $(head -c 300 "$work/ws.out" | tr -d '\r' | one)"
+	fi
+
+	step="reboot"
+	s=$(action reboot)
+	d2=$(domid_of)
+	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2; iptables -S xvps-xvif$VPS | wc -l")
+	if [ "$s" = done ] && [ -n "$d2" ] && [ "$d2" != "$d1" ] && echo "$out" | grep -q "xvif$VPS"; then
+		pass "domid $d1 -> $d2, vif $(echo "$out" | one)"
+	else
+		fail "job $s, domid $d1 -> '$d2', vif: $(echo "$out" | one)"
+		lost && return 1
+	fi
+
+	step="shutdown"
+	s=$(action shutdown)
+	out=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+	if [ "$s" = done ] && [ "$out" = '{"state":"stopped","domid":null}' ] && ! T=60 dom0 "xl domid xvps-$VPS" >/dev/null 2>&1; then
+		pass "$out, no domain in xl list"
+	else
+		fail "job $s, $out, xl: $(T=60 dom0 "xl list" | one)"
+		lost && return 1
+	fi
+
+	step="start"
+	s=$(action start)
+	out=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+	[ "$s" = done ] && echo "$out" | grep -q running && T=60 dom0 "xl list xvps-$VPS" >/dev/null 2>&1 &&
+		pass "$out" || { fail "job $s, $out"; lost && return 1; }
+
+	step="delete"
+	s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)")
+	out=$(T=120 dom0 "xl list | grep -c xvps-$VPS; lvs --noheadings -o lv_name xvps | grep -cE '(^|[^0-9])$VPS(\$|[^0-9])';
+		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; iptables -S 2>/dev/null | grep -c 'xvps-xvif$VPS\b';
+		ebtables -L 2>/dev/null | grep -c 'xvps-xvif$VPS\b'; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
+	if [ "$s" = done ] && [ "$(echo "$out" | tr -d ' \n')" = 0000000 ]; then
+		pass "no domain, LV, xl.cfg, chain, qdisc or vif left"
+	else
+		fail "job $s; left (domain, LV, cfg, iptables, ebtables, qdisc, vif): $(echo "$out" | one)"
+	fi
+
+	if [ "$bench" = 1 ]; then
+		step="bench"
+		local g=${XVPS_BENCH_GIB:-10}
+		out=$(T=3600 dom0 "set -e
+			lvcreate -q -V${g}G -T xvps/pool -n benchtpl >/dev/null
+			dd if=/var/lib/xvps/templates/debian-12.img of=/dev/xvps/benchtpl bs=4M conv=fsync status=none
+			lvchange -q -pr xvps/benchtpl >/dev/null
+			t0=\$(date +%s.%N); lvcreate -q -kn -s xvps/benchtpl -n benchthin >/dev/null; t1=\$(date +%s.%N)
+			lvcreate -q -V${g}G -T xvps/pool -n benchfull >/dev/null
+			t2=\$(date +%s.%N); dd if=/dev/xvps/benchtpl of=/dev/xvps/benchfull bs=4M oflag=direct status=none; t3=\$(date +%s.%N)
+			lvremove -q -f xvps/benchthin xvps/benchfull xvps/benchtpl >/dev/null
+			awk -v a=\$t0 -v b=\$t1 -v c=\$t2 -v d=\$t3 'BEGIN { printf \"thin_clone_s=%.2f full_dd_copy_s=%.1f\", b - a, d - c }'")
+		[ $? = 0 ] && echo "bench: ${g}GiB template in dom0: $out" || fail "bench: $(echo "$out" | one)"
+	fi
+
+	step="tidy up"
+	admin -X DELETE "$URL/api/v1/customers/$CUST" >/dev/null
+	admin -X DELETE "$URL/api/v1/templates/$TPL" >/dev/null
+	admin -X DELETE "$URL/api/v1/plans/$PLAN" >/dev/null
+	admin -X DELETE "$URL/api/v1/ip-pools/$POOL" >/dev/null
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps")
+	echo "$out" | grep -q tpl && fail "template LV left: $(echo "$out" | one)" || pass "customer, template, plan, pool removed; LVs: $(echo "$out" | one)"
+	return 0
+}
+
+t_all=$(now)
+try=0
+result=lost
+while [ "$try" -lt "$TRIES" ]; do
+	try=$((try + 1))
+	echo "appliance-test: boot $try of $TRIES"
+	fails_before=$fails
+	if boot && walk; then
+		result=ran
+		break
+	fi
+	echo "appliance-test: boot $try lost dom0 (QEMU alive: $(kill -0 "${qpid:-0}" 2>/dev/null && echo yes || echo no)); console tail:"
+	tail -c 1500 "$work/console-$try.log" 2>/dev/null | tr -d '\r' | tail -15 | sed 's/^/      /'
+	cp "$work/console-$try.log" "/tmp/xvps-appliance-test-console-$try.log" 2>/dev/null
+	stop_qemu
+done
+echo "appliance-test: boots: $try ($result); $passes passed, $fails failed; $(since "$t_all") s in all"
+[ "$result" = ran ] && [ "$fails" = "$fails_before" ] && exit 0
+exit 1
