@@ -154,6 +154,11 @@ walk() {
 	[ -n "$ADMIN_PW" ] && pass "read from dom0 (${#ADMIN_PW} characters)" ||
 		{ fail "no admin password"; return 0; }
 
+	step="admin.env removed"
+	out=$(T=60 dom0 'ls -l /etc/xvps/admin.env /root/xvps-admin-password 2>&1')
+	case $out in *"No such file"*admin.env* | *admin.env*"No such file"*) pass "$(echo "$out" | one)" ;;
+	*) fail "$(echo "$out" | one)" ;; esac
+
 	step="admin login"
 	A=$(curl -sS -k -c "$work/admin.jar" --json "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}" \
 		"$URL/api/v1/session" | jq -r .csrf_token)
