@@ -145,6 +145,7 @@ fi
 
 # Overlay: units, networkd, firstboot, sysctl, modules (owned by root, modes as in the repo).
 cp -r --no-preserve=ownership "$here/overlay/." "$root/"
+install -d -m 0755 "$root/etc/xvps" # (git keeps no empty directory: the overlay may have none)
 chown -R root:root "$root/etc/systemd/system" "$root/usr/lib/xvps" "$root/etc/xvps" \
 	"$root/etc/systemd/network" "$root/etc/sysctl.d" "$root/etc/modules-load.d"
 
