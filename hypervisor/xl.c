@@ -4,6 +4,7 @@
  * xl's output shape: anything unexpected becomes an error value. CPU time metering
  * (cpu_times) reads libxenstat instead, through a replaceable table (hv_xenstat_ops). */
 #include "driver.h"
+#include "xl_internal.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xenstat.h>
 
 #include "../common/jsonutil.h"
 #include "../common/validate.h"
@@ -24,19 +24,7 @@
 #define XL_GONE_WAIT_MS      10000 /* after shutdown/destroy: until `xl domid` fails */
 #define XL_REBOOT_WAIT_MS    60000 /* until the domain is back with a new domid */
 
-typedef struct xl_priv {
-	pthread_mutex_t lock; /* guards sched */
-	char sched[16];       /* cached `xl info` xen_scheduler, "" until known */
-	/* libxenstat (cpu_times): the handle is opened on first use and kept; after a failed
-	 * snapshot it is closed and opened again on the next call. xs_lock serialises every
-	 * use of the handle (libxenstat is not thread-safe). */
-	pthread_mutex_t xs_lock;
-	const hv_xenstat_ops *xs;
-	void *xs_handle;
-} xl_priv;
-
-static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(char *err, const char *fmt, ...)
+void xl_set_err(char *err, const char *fmt, ...)
 {
 	if (!err)
 		return;
@@ -64,11 +52,11 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 	char *cmd = runner_argv_str(argv);
 	char line[256];
 	if (rc < 0) {
-		set_err(err, "cannot run %s: %s", cmd ? cmd : argv[0], strerror(-rc));
+		xl_set_err(err, "cannot run %s: %s", cmd ? cmd : argv[0], strerror(-rc));
 	} else if (res->timed_out) {
 		rc = -ETIMEDOUT;
-		set_err(err, "%s did not finish within %d s", cmd ? cmd : argv[0],
-		        timeout_ms / 1000);
+		xl_set_err(err, "%s did not finish within %d s", cmd ? cmd : argv[0],
+		           timeout_ms / 1000);
 	} else if (res->exit_status != 0) {
 		rc = -EIO;
 		const char *why = res->err && res->err[0] ? res->err : res->out;
@@ -79,11 +67,11 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 			why = strchr(why, '\n') + 1;
 		first_line(why, line, sizeof(line));
 		if (res->exit_status < 0)
-			set_err(err, "%s was killed by signal %d", cmd ? cmd : argv[0],
-			        res->term_signal);
+			xl_set_err(err, "%s was killed by signal %d", cmd ? cmd : argv[0],
+			           res->term_signal);
 		else
-			set_err(err, "%s failed (exit %d): %s", cmd ? cmd : argv[0],
-			        res->exit_status, line);
+			xl_set_err(err, "%s failed (exit %d): %s", cmd ? cmd : argv[0],
+			           res->exit_status, line);
 	}
 	free(cmd);
 	return rc;
@@ -98,10 +86,10 @@ static bool says_absent(const runner_result *res)
 	return strstr(e, "is an invalid domain identifier") || strstr(e, "does not exist");
 }
 
-static bool check_name(const char *name, char *err)
+bool xl_check_name(const char *name, char *err)
 {
 	if (!valid_domain_name(name, NULL)) {
-		set_err(err, "refusing to act on domain name that xvps did not make");
+		xl_set_err(err, "refusing to act on domain name that xvps did not make");
 		return false;
 	}
 	return true;
@@ -136,7 +124,7 @@ static int xl_domid(hv_driver *d, const char *name, int *domid_out, char *err)
 		char buf[32];
 		first_line(res.out, buf, sizeof(buf));
 		if (!parse_int_range(buf, 0, 0x7fef, &v)) {
-			set_err(err, "xl domid %s printed no domid", name);
+			xl_set_err(err, "xl domid %s printed no domid", name);
 			rc = -EPROTO;
 		} else {
 			*domid_out = (int)v;
@@ -158,8 +146,8 @@ static int wait_gone(hv_driver *d, const char *name, int wait_ms, char *err)
 		if (rc < 0)
 			return rc;
 		if (mono_ms() >= deadline) {
-			set_err(err, "domain %s (domid %d) is still there after %d s", name, domid,
-			        wait_ms / 1000);
+			xl_set_err(err, "domain %s (domid %d) is still there after %d s", name,
+			           domid, wait_ms / 1000);
 			return -ETIMEDOUT;
 		}
 		sleep_ms(XL_POLL_MS);
@@ -215,7 +203,7 @@ static int xl_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
 	if (rc == 0) {
 		rc = parse_info_scheduler(res.out, sched, sizeof(sched));
 		if (rc < 0)
-			set_err(err, "xl info printed no xen_scheduler line");
+			xl_set_err(err, "xl info printed no xen_scheduler line");
 	}
 	runner_result_dispose(&res);
 	if (rc < 0)
@@ -229,10 +217,10 @@ static int xl_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
 
 static int xl_create(hv_driver *d, const char *name, const char *cfg_path, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	if (!cfg_path || cfg_path[0] != '/') {
-		set_err(err, "domain config path must be absolute");
+		xl_set_err(err, "domain config path must be absolute");
 		return -EINVAL;
 	}
 	const char *argv[] = {"xl", "create", cfg_path, NULL};
@@ -244,7 +232,7 @@ static int xl_create(hv_driver *d, const char *name, const char *cfg_path, char 
 
 static int xl_destroy(hv_driver *d, const char *name, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	const char *argv[] = {"xl", "destroy", name, NULL};
 	runner_result res;
@@ -260,7 +248,7 @@ static int xl_destroy(hv_driver *d, const char *name, char *err)
 
 static int xl_shutdown(hv_driver *d, const char *name, int timeout_s, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	if (timeout_s <= 0)
 		timeout_s = 60;
@@ -289,12 +277,12 @@ static int xl_shutdown(hv_driver *d, const char *name, int timeout_s, char *err)
 
 static int xl_reboot(hv_driver *d, const char *name, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	int old = -1;
 	int rc = xl_domid(d, name, &old, err);
 	if (rc == 1) {
-		set_err(err, "domain %s is not running", name);
+		xl_set_err(err, "domain %s is not running", name);
 		return -ENOENT;
 	}
 	if (rc < 0)
@@ -316,8 +304,8 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 		if (rc == 0 && now != old)
 			return 0;
 		if (mono_ms() >= deadline) {
-			set_err(err, "domain %s did not come back from reboot within %d s", name,
-			        XL_REBOOT_WAIT_MS / 1000);
+			xl_set_err(err, "domain %s did not come back from reboot within %d s", name,
+			           XL_REBOOT_WAIT_MS / 1000);
 			return -ETIMEDOUT;
 		}
 		sleep_ms(XL_POLL_MS);
@@ -366,7 +354,7 @@ static int read_sched(hv_driver *d, const char *name, const char *cmd, int *weig
 	if (rc == -EIO && says_absent(&res))
 		rc = -ENOENT;
 	if (rc == 0 && parse_sched_line(res.out, name, weight, cap) < 0) {
-		set_err(err, "xl %s -d %s printed no line for the domain", cmd, name);
+		xl_set_err(err, "xl %s -d %s printed no line for the domain", cmd, name);
 		rc = -EPROTO;
 	}
 	runner_result_dispose(&res);
@@ -375,10 +363,10 @@ static int read_sched(hv_driver *d, const char *name, const char *cmd, int *weig
 
 static int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	if (weight < 1 || weight > 65535 || cap_pct < 0 || cap_pct > 64 * 100) {
-		set_err(err, "weight must be 1..65535 and cap 0..6400");
+		xl_set_err(err, "weight must be 1..65535 and cap 0..6400");
 		return -EINVAL;
 	}
 	char sched[16];
@@ -387,7 +375,7 @@ static int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct,
 		return rc;
 	const char *cmd = sched_cmd(sched);
 	if (!cmd) {
-		set_err(err, "the %s scheduler has no credit weight or cap", sched);
+		xl_set_err(err, "the %s scheduler has no credit weight or cap", sched);
 		return -ENOTSUP;
 	}
 	char w[16], c[16];
@@ -404,8 +392,8 @@ static int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct,
 	if (rc < 0)
 		return rc;
 	if (got_w != weight || got_c != cap_pct) {
-		set_err(err, "%s: scheduler reads back weight %d cap %d, wanted %d and %d", name,
-		        got_w, got_c, weight, cap_pct);
+		xl_set_err(err, "%s: scheduler reads back weight %d cap %d, wanted %d and %d", name,
+		           got_w, got_c, weight, cap_pct);
 		return -EIO;
 	}
 	return 0;
@@ -456,7 +444,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 	memset(info, 0, sizeof(*info));
 	info->state = HV_ABSENT;
 	info->domid = -1;
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	const char *argv[] = {"xl", "list", "-l", name, NULL};
 	runner_result res;
@@ -468,7 +456,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 		return 0;
 	}
 	if (rc == 0 && parse_list_long(res.out, res.out_len, info) < 0) {
-		set_err(err, "xl list -l %s printed unexpected JSON", name);
+		xl_set_err(err, "xl list -l %s printed unexpected JSON", name);
 		rc = -EPROTO;
 	}
 	runner_result_dispose(&res);
@@ -498,7 +486,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 		    strcmp(nm, name) == 0 && cpu_s >= 0) {
 			info->cpu_ns = (uint64_t)(cpu_s * 1e9);
 		} else {
-			set_err(err, "xl list %s printed an unexpected table", name);
+			xl_set_err(err, "xl list %s printed an unexpected table", name);
 			rc = -EPROTO;
 		}
 	}
@@ -533,7 +521,7 @@ static int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *
 		return rc;
 	}
 	if (strncmp(res.out, "Name ", 5) != 0) {
-		set_err(err, "xl list printed no table header");
+		xl_set_err(err, "xl list printed no table header");
 		runner_result_dispose(&res);
 		return -EPROTO;
 	}
@@ -573,7 +561,7 @@ static int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
 		free(names);
-		set_err(err, "out of memory");
+		xl_set_err(err, "out of memory");
 		return rc;
 	}
 	*names_out = names;
@@ -584,7 +572,7 @@ static int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *
 static int xl_forget(hv_driver *d, const char *name, char *err)
 {
 	/* Xen keeps nothing about a domain that is not running; configs belong to the agent. */
-	return check_name(name, err) ? 0 : -EINVAL;
+	return xl_check_name(name, err) ? 0 : -EINVAL;
 }
 
 /* True for "/dev/pts/N" (N: 1..6 digits): the only console xvps-console may open. */
@@ -604,7 +592,8 @@ static bool pts_path_ok(const char *s)
  * HVM, -EPROTO for JSON that is not xl's, -ENOENT for an HVM domain without a loopback VNC. */
 static int parse_hvm_vnc(const char *out, size_t len, int *port)
 {
-	json_object *root = json_parse_strict(out, len, NULL), *dom, *cfg, *ci, *bi, *t, *h, *vnc, *v;
+	json_object *root = json_parse_strict(out, len, NULL), *dom, *cfg, *ci, *bi, *t, *h, *vnc,
+	            *v;
 	int rc = -EPROTO;
 
 	if (!root || !json_object_is_type(root, json_type_array) ||
@@ -627,8 +616,9 @@ static int parse_hvm_vnc(const char *out, size_t len, int *port)
 	    strcmp(json_object_get_string(v), "True") != 0 ||
 	    !json_object_object_get_ex(vnc, "listen", &v) ||
 	    strcmp(json_object_get_string(v), "127.0.0.1") != 0 ||
-	    !json_object_object_get_ex(vnc, "display", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int(v) < 0 || json_object_get_int(v) > 65535 - 5900)
+	    !json_object_object_get_ex(vnc, "display", &v) ||
+	    !json_object_is_type(v, json_type_int) || json_object_get_int(v) < 0 ||
+	    json_object_get_int(v) > 65535 - 5900)
 		goto out;
 	*port = 5900 + json_object_get_int(v);
 	rc = 1;
@@ -644,12 +634,12 @@ out:
  * `xl console` reads). */
 static int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err)
 {
-	if (!check_name(name, err))
+	if (!xl_check_name(name, err))
 		return -EINVAL;
 	int domid = -1, port = 0, hvm;
 	int rc = xl_domid(d, name, &domid, err);
 	if (rc == 1) {
-		set_err(err, "domain %s is not running", name);
+		xl_set_err(err, "domain %s is not running", name);
 		return -ESRCH;
 	}
 	if (rc < 0)
@@ -662,17 +652,17 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 		bool gone = rc == -EIO && says_absent(&res);
 		runner_result_dispose(&res);
 		if (gone)
-			set_err(err, "domain %s is not running", name);
+			xl_set_err(err, "domain %s is not running", name);
 		return gone ? -ESRCH : rc;
 	}
 	hvm = parse_hvm_vnc(res.out, res.out_len, &port);
 	runner_result_dispose(&res);
 	if (hvm == -EPROTO) {
-		set_err(err, "xl list -l %s printed unexpected JSON", name);
+		xl_set_err(err, "xl list -l %s printed unexpected JSON", name);
 		return -EPROTO;
 	}
 	if (hvm == -ENOENT) {
-		set_err(err, "HVM domain %s has no VNC console on 127.0.0.1", name);
+		xl_set_err(err, "HVM domain %s has no VNC console on 127.0.0.1", name);
 		return -ENOENT;
 	}
 	snprintf(key, sizeof(key), "/local/domain/%d/console/%s", domid, hvm ? "vnc-port" : "tty");
@@ -683,7 +673,7 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 		if (rc == 0) {
 			first_line(res.out, line, sizeof(line));
 			if (!parse_int_range(line, 5900, 65535, &p)) {
-				set_err(err, "xenstore %s holds no VNC port", key);
+				xl_set_err(err, "xenstore %s holds no VNC port", key);
 				runner_result_dispose(&res);
 				return -EPROTO;
 			}
@@ -693,7 +683,7 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 		if (rc != 0 && rc != -EIO)
 			return rc; /* -EIO: no key; the config's display stands */
 		if (snprintf(out, outlen, "vnc:127.0.0.1:%d", port) >= (int)outlen) {
-			set_err(err, "console source buffer too small");
+			xl_set_err(err, "console source buffer too small");
 			return -ENOSPC;
 		}
 		return 0;
@@ -701,171 +691,18 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 	if (rc == 0) {
 		first_line(res.out, line, sizeof(line));
 		if (!pts_path_ok(line)) {
-			set_err(err, "xenstore %s holds no /dev/pts path", key);
+			xl_set_err(err, "xenstore %s holds no /dev/pts path", key);
 			rc = -EPROTO;
 		} else if (snprintf(out, outlen, "pty:%s", line) >= (int)outlen) {
-			set_err(err, "console source buffer too small");
+			xl_set_err(err, "console source buffer too small");
 			rc = -ENOSPC;
 		}
 	} else if (rc == -EIO) {
-		set_err(err, "domain %s (domid %d) has no console pty in xenstore", name, domid);
+		xl_set_err(err, "domain %s (domid %d) has no console pty in xenstore", name, domid);
 		rc = -ENOENT;
 	}
 	runner_result_dispose(&res);
 	return rc;
-}
-
-/* ---- CPU time through libxenstat ---------------------------------------------------------- */
-
-static void *xs_init(void)
-{
-	return xenstat_init();
-}
-
-static void xs_uninit(void *h)
-{
-	xenstat_uninit(h);
-}
-
-/* XENSTAT_VCPU: domain names and CPU time come with every node; no network or disk stats. */
-static void *xs_get_node(void *h)
-{
-	return xenstat_get_node(h, XENSTAT_VCPU);
-}
-
-static void xs_free_node(void *node)
-{
-	xenstat_free_node(node);
-}
-
-static unsigned xs_num_domains(void *node)
-{
-	return xenstat_node_num_domains(node);
-}
-
-static void *xs_domain_by_index(void *node, unsigned i)
-{
-	return xenstat_node_domain_by_index(node, i);
-}
-
-static const char *xs_domain_name(void *dom)
-{
-	return xenstat_domain_name(dom);
-}
-
-static unsigned long long xs_domain_cpu_ns(void *dom)
-{
-	return xenstat_domain_cpu_ns(dom);
-}
-
-static const hv_xenstat_ops xenstat_real = {
-        .init = xs_init,
-        .uninit = xs_uninit,
-        .get_node = xs_get_node,
-        .free_node = xs_free_node,
-        .num_domains = xs_num_domains,
-        .domain_by_index = xs_domain_by_index,
-        .domain_name = xs_domain_name,
-        .domain_cpu_ns = xs_domain_cpu_ns,
-};
-
-/* qsort_r order of an index into a name array (ctx): by name. */
-static int cmp_idx(const void *a, const void *b, void *ctx)
-{
-	const char *const *names = ctx;
-
-	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
-}
-
-/* Fills out[] for every names[] entry equal to name (idx: indices sorted by name). */
-static void assign_by_name(const char *const *names, const size_t *idx, size_t n, const char *name,
-                           uint64_t v, uint64_t *out)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) { /* first index whose name is >= name */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(names[idx[mid]], name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < n && strcmp(names[idx[lo]], name) == 0; lo++)
-		out[idx[lo]] = v;
-}
-
-static int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out,
-                        char *err)
-{
-	xl_priv *p = d->priv;
-	size_t *idx = NULL;
-	void *node;
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!check_name(names[i], err))
-			return -EINVAL;
-		cpu_ns_out[i] = 0;
-	}
-	if (n == 0)
-		return 0;
-	idx = malloc(n * sizeof(*idx));
-	if (!idx) {
-		set_err(err, "out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), cmp_idx, (void *)names);
-
-	pthread_mutex_lock(&p->xs_lock);
-	if (!p->xs_handle) {
-		errno = 0;
-		p->xs_handle = p->xs->init();
-		if (!p->xs_handle) {
-			int e = errno ? errno : EIO;
-			set_err(err, "cannot open libxenstat: %s (is this host running Xen?)",
-			        strerror(e));
-			rc = -e;
-			goto out;
-		}
-	}
-	node = p->xs->get_node(p->xs_handle);
-	if (!node) {
-		int e = errno ? errno : EIO;
-		set_err(err, "libxenstat could not read the domains: %s", strerror(e));
-		p->xs->uninit(p->xs_handle); /* a fresh handle on the next call */
-		p->xs_handle = NULL;
-		rc = -EIO;
-		goto out;
-	}
-	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
-		void *dom = p->xs->domain_by_index(node, i);
-		const char *name = dom ? p->xs->domain_name(dom) : NULL;
-
-		if (name)
-			assign_by_name(names, idx, n, name, p->xs->domain_cpu_ns(dom), cpu_ns_out);
-	}
-	p->xs->free_node(node);
-out:
-	pthread_mutex_unlock(&p->xs_lock);
-	free(idx);
-	return rc;
-}
-
-int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops)
-{
-	xl_priv *p = d ? d->priv : NULL;
-
-	if (!p || d->ops->cpu_times != xl_cpu_times)
-		return -EINVAL;
-	pthread_mutex_lock(&p->xs_lock);
-	if (p->xs_handle)
-		p->xs->uninit(p->xs_handle);
-	p->xs_handle = NULL;
-	p->xs = ops ? ops : &xenstat_real;
-	pthread_mutex_unlock(&p->xs_lock);
-	return 0;
 }
 
 static void xl_dispose(hv_driver *d)
@@ -901,17 +738,17 @@ int hv_xl_open(hv_driver *d, runner run, char *err)
 {
 	memset(d, 0, sizeof(*d));
 	if (!run.run) {
-		set_err(err, "the xl driver needs a command runner");
+		xl_set_err(err, "the xl driver needs a command runner");
 		return -EINVAL;
 	}
 	xl_priv *p = calloc(1, sizeof(*p));
 	if (!p) {
-		set_err(err, "out of memory");
+		xl_set_err(err, "out of memory");
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->xs_lock, NULL);
-	p->xs = &xenstat_real;
+	p->xs = &xl_xenstat_real;
 	d->ops = &xl_ops;
 	d->run = run;
 	d->priv = p;

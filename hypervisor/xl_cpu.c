@@ -1,0 +1,160 @@
+/* xl_cpu.c — the xl driver's CPU time per domain, read through libxenstat (one node snapshot
+ * for all names; the hv_ops cpu_times of driver.h), and hv_xl_set_xenstat for tests. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xenstat.h>
+
+#include "driver.h"
+#include "xl_internal.h"
+
+static void *xs_init(void)
+{
+	return xenstat_init();
+}
+
+static void xs_uninit(void *h)
+{
+	xenstat_uninit(h);
+}
+
+/* XENSTAT_VCPU: domain names and CPU time come with every node; no network or disk stats. */
+static void *xs_get_node(void *h)
+{
+	return xenstat_get_node(h, XENSTAT_VCPU);
+}
+
+static void xs_free_node(void *node)
+{
+	xenstat_free_node(node);
+}
+
+static unsigned xs_num_domains(void *node)
+{
+	return xenstat_node_num_domains(node);
+}
+
+static void *xs_domain_by_index(void *node, unsigned i)
+{
+	return xenstat_node_domain_by_index(node, i);
+}
+
+static const char *xs_domain_name(void *dom)
+{
+	return xenstat_domain_name(dom);
+}
+
+static unsigned long long xs_domain_cpu_ns(void *dom)
+{
+	return xenstat_domain_cpu_ns(dom);
+}
+
+const hv_xenstat_ops xl_xenstat_real = {
+        .init = xs_init,
+        .uninit = xs_uninit,
+        .get_node = xs_get_node,
+        .free_node = xs_free_node,
+        .num_domains = xs_num_domains,
+        .domain_by_index = xs_domain_by_index,
+        .domain_name = xs_domain_name,
+        .domain_cpu_ns = xs_domain_cpu_ns,
+};
+
+/* qsort_r order of an index into a name array (ctx): by name. */
+static int cmp_idx(const void *a, const void *b, void *ctx)
+{
+	const char *const *names = ctx;
+
+	return strcmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+/* Fills out[] for every names[] entry equal to name (idx: indices sorted by name). */
+static void assign_by_name(const char *const *names, const size_t *idx, size_t n, const char *name,
+                           uint64_t v, uint64_t *out)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* first index whose name is >= name */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(names[idx[mid]], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && strcmp(names[idx[lo]], name) == 0; lo++)
+		out[idx[lo]] = v;
+}
+
+int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out, char *err)
+{
+	xl_priv *p = d->priv;
+	size_t *idx = NULL;
+	void *node;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!xl_check_name(names[i], err))
+			return -EINVAL;
+		cpu_ns_out[i] = 0;
+	}
+	if (n == 0)
+		return 0;
+	idx = malloc(n * sizeof(*idx));
+	if (!idx) {
+		xl_set_err(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_idx, (void *)names);
+
+	pthread_mutex_lock(&p->xs_lock);
+	if (!p->xs_handle) {
+		errno = 0;
+		p->xs_handle = p->xs->init();
+		if (!p->xs_handle) {
+			int e = errno ? errno : EIO;
+			xl_set_err(err, "cannot open libxenstat: %s (is this host running Xen?)",
+			           strerror(e));
+			rc = -e;
+			goto out;
+		}
+	}
+	node = p->xs->get_node(p->xs_handle);
+	if (!node) {
+		int e = errno ? errno : EIO;
+		xl_set_err(err, "libxenstat could not read the domains: %s", strerror(e));
+		p->xs->uninit(p->xs_handle); /* a fresh handle on the next call */
+		p->xs_handle = NULL;
+		rc = -EIO;
+		goto out;
+	}
+	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
+		void *dom = p->xs->domain_by_index(node, i);
+		const char *name = dom ? p->xs->domain_name(dom) : NULL;
+
+		if (name)
+			assign_by_name(names, idx, n, name, p->xs->domain_cpu_ns(dom), cpu_ns_out);
+	}
+	p->xs->free_node(node);
+out:
+	pthread_mutex_unlock(&p->xs_lock);
+	free(idx);
+	return rc;
+}
+
+int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops)
+{
+	xl_priv *p = d ? d->priv : NULL;
+
+	if (!p || d->ops->cpu_times != xl_cpu_times)
+		return -EINVAL;
+	pthread_mutex_lock(&p->xs_lock);
+	if (p->xs_handle)
+		p->xs->uninit(p->xs_handle);
+	p->xs_handle = NULL;
+	p->xs = ops ? ops : &xl_xenstat_real;
+	pthread_mutex_unlock(&p->xs_lock);
+	return 0;
+}
