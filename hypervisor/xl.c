@@ -18,8 +18,10 @@
 #include "../common/jsonutil.h"
 #include "../common/validate.h"
 
-#define XL_CMD_TIMEOUT_MS    30000
-#define XL_CREATE_TIMEOUT_MS 120000
+/* Bounds on a hung xl command, not expected durations: on the appliance under QEMU TCG a plain
+ * `xl info` took over 30 s while a guest was booting, and `xl create` about a minute. */
+#define XL_CMD_TIMEOUT_MS    120000
+#define XL_CREATE_TIMEOUT_MS 300000
 #define XL_POLL_MS           250
 #define XL_GONE_WAIT_MS      10000 /* after shutdown/destroy: until `xl domid` fails */
 #define XL_REBOOT_WAIT_MS    60000 /* until the domain is back with a new domid */

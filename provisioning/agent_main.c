@@ -272,6 +272,17 @@ int main(void)
 		}
 	} else if (strcmp(hv_name, "xl") == 0) {
 		rc = hv_xl_open(&hv, runner_real(), hverr);
+		if (rc == 0) {
+			/* `xl info` once now, while the host is quiet: the driver keeps the
+			 * scheduler, which every VPS's scheduler shares need; on failure it asks
+			 * again at first use. */
+			char sched[16], serr[HV_ERRLEN];
+			if (hv.ops->scheduler(&hv, sched, sizeof(sched), serr) == 0)
+				log_info("xen scheduler: %s", sched);
+			else
+				log_warn("xen scheduler not known yet (asked again at first use): %s",
+				         serr);
+		}
 	} else {
 		snprintf(hverr, sizeof(hverr), "XVPS_HYPERVISOR must be sim or xl");
 		rc = -EINVAL;
