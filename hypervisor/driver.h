@@ -18,12 +18,12 @@ typedef enum hv_state {
 
 typedef struct hv_domain_info {
 	hv_state state;
-	int domid;           /* -1 when not running */
+	int domid; /* -1 when not running */
 	int vcpus;
 	uint64_t memory_mib;
-	uint64_t cpu_ns;     /* total CPU time consumed since the domain was created */
-	int cpu_weight;      /* 1..65535 as read back from the scheduler, 0 when unknown */
-	int cpu_cap_pct;     /* 0 = no cap */
+	uint64_t cpu_ns; /* total CPU time consumed since the domain was created */
+	int cpu_weight;  /* 1..65535 as read back from the scheduler, 0 when unknown */
+	int cpu_cap_pct; /* 0 = no cap */
 } hv_domain_info;
 
 /* Error reporting: drivers fill a caller-provided buffer with one English sentence. */
@@ -35,7 +35,8 @@ typedef struct hv_ops {
 	const char *name; /* "sim" | "xl" */
 	/* Name of the running scheduler: "credit2" | "credit" | "sim". */
 	int (*scheduler)(struct hv_driver *d, char *out, size_t outlen, char *err);
-	/* Creates and starts the domain from its xl.cfg file (cfg_path). The domain must not exist. */
+	/* Creates and starts the domain from its xl.cfg file (cfg_path). The domain must not exist.
+	 */
 	int (*create)(struct hv_driver *d, const char *name, const char *cfg_path, char *err);
 	/* Clean shutdown: asks the guest, waits up to timeout_s, then destroys. */
 	int (*shutdown)(struct hv_driver *d, const char *name, int timeout_s, char *err);
@@ -47,10 +48,9 @@ typedef struct hv_ops {
 	int (*info)(struct hv_driver *d, const char *name, hv_domain_info *info, char *err);
 	/* Names of all domains whose names start with prefix (heap array of heap strings). */
 	int (*list)(struct hv_driver *d, const char *prefix, char ***names_out, size_t *n_out,
-		    char *err);
+	            char *err);
 	/* Applies credit/credit2 weight (1..65535) and cap (0..vcpus*100) to a running domain. */
-	int (*set_sched)(struct hv_driver *d, const char *name, int weight, int cap_pct,
-			 char *err);
+	int (*set_sched)(struct hv_driver *d, const char *name, int weight, int cap_pct, char *err);
 	/* Forget everything about the domain (sim: its state file). Absent is success. */
 	int (*forget)(struct hv_driver *d, const char *name, char *err);
 	/* Where the running domain's text console is, for xvps-console --source:
@@ -75,7 +75,7 @@ typedef struct hv_ops {
 
 typedef struct hv_driver {
 	const hv_ops *ops;
-	runner run;        /* the one command runner (xl driver) */
+	runner run;          /* the one command runner (xl driver) */
 	char state_dir[256]; /* sim: where domain state lives */
 	void *priv;
 } hv_driver;
@@ -104,6 +104,12 @@ typedef struct hv_xenstat_ops {
  * cpu_times opens one through the new table. ops must outlive the driver. 0 or -EINVAL (not
  * an xl driver). */
 int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops);
+
+/* xl: how long reboot waits for the domain to come back under a new domid (default 120000 ms;
+ * tests shorten it). When the old domain is still there at the end the guest ignored the
+ * request and it is destroyed (the caller starts it again); when no domain is there reboot
+ * fails with -ETIMEDOUT. 0 or -EINVAL (not an xl driver, ms < 0). */
+int hv_xl_set_reboot_wait(hv_driver *d, int ms);
 
 /* sim: the xvps-simguest program each running domain executes (absolute path, at most 255
  * bytes). Default: "xvps-simguest" next to the running program (/proc/self/exe). */

@@ -23,8 +23,8 @@
 #define XL_CMD_TIMEOUT_MS    120000
 #define XL_CREATE_TIMEOUT_MS 300000
 #define XL_POLL_MS           250
-#define XL_GONE_WAIT_MS      10000 /* after shutdown/destroy: until `xl domid` fails */
-#define XL_REBOOT_WAIT_MS    60000 /* until the domain is back with a new domid */
+#define XL_GONE_WAIT_MS      30000  /* after shutdown/destroy: until `xl domid` fails */
+#define XL_REBOOT_WAIT_MS    120000 /* until the domain is back with a new domid */
 
 void xl_set_err(char *err, const char *fmt, ...)
 {
@@ -297,7 +297,9 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 		return rc;
 	/* Xen destroys the domain and xl's monitor recreates it under a new domid; in between
 	 * `xl domid` may fail. */
-	uint64_t deadline = mono_ms() + XL_REBOOT_WAIT_MS;
+	xl_priv *p = d->priv;
+	int wait_ms = p->reboot_wait_ms;
+	uint64_t deadline = mono_ms() + (uint64_t)wait_ms;
 	for (;;) {
 		int now = -1;
 		rc = xl_domid(d, name, &now, err);
@@ -305,13 +307,21 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 			return rc;
 		if (rc == 0 && now != old)
 			return 0;
-		if (mono_ms() >= deadline) {
-			xl_set_err(err, "domain %s did not come back from reboot within %d s", name,
-			           XL_REBOOT_WAIT_MS / 1000);
-			return -ETIMEDOUT;
-		}
+		if (mono_ms() >= deadline)
+			break;
 		sleep_ms(XL_POLL_MS);
 	}
+	if (rc == 1) { /* torn down, not back yet: xl's monitor may still bring it up */
+		xl_set_err(err, "domain %s did not come back from reboot within %d s", name,
+		           wait_ms / 1000);
+		return -ETIMEDOUT;
+	}
+	/* The old domain is still there: the guest ignored the request. Reset it, as shutdown
+	 * pulls the plug after its timeout; the caller starts it again from its config. */
+	rc = xl_destroy(d, name, err);
+	if (rc < 0)
+		return rc;
+	return wait_gone(d, name, XL_GONE_WAIT_MS, err);
 }
 
 /* Parses `xl sched-credit2 -d NAME` / `xl sched-credit -d NAME` ("%-33s %4d %6d %4d" after a
@@ -751,8 +761,17 @@ int hv_xl_open(hv_driver *d, runner run, char *err)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->xs_lock, NULL);
 	p->xs = &xl_xenstat_real;
+	p->reboot_wait_ms = XL_REBOOT_WAIT_MS;
 	d->ops = &xl_ops;
 	d->run = run;
 	d->priv = p;
+	return 0;
+}
+
+int hv_xl_set_reboot_wait(hv_driver *d, int ms)
+{
+	if (!d || d->ops != &xl_ops || ms < 0)
+		return -EINVAL;
+	((xl_priv *)d->priv)->reboot_wait_ms = ms;
 	return 0;
 }

@@ -20,6 +20,7 @@ typedef struct xl_priv {
 	pthread_mutex_t xs_lock;
 	const hv_xenstat_ops *xs;
 	void *xs_handle;
+	int reboot_wait_ms; /* how long reboot waits for the new domid (hv_xl_set_reboot_wait) */
 } xl_priv;
 
 /* One sentence into err (HV_ERRLEN bytes; err may be NULL). */

@@ -256,6 +256,56 @@ Test(xl, reboot_waits_for_a_new_domid)
 	d.ops->dispose(&d);
 }
 
+/* A guest that ignores the reboot request keeps its domid: after the wait it is destroyed. */
+Test(xl, reboot_ignored_by_the_guest_destroys_the_domain)
+{
+	static const fake_step steps[] = {
+	        {.out = "3\n"},
+	        {.out = ""},
+	        {.out = "3\n"},
+	        {.out = ""},
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
+	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
+	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                  "xl domid xvps-12", "xl destroy xvps-12",
+	                                  "xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+/* Torn down and not back when the wait ends: no destroy (xl may still bring it up), an error. */
+Test(xl, reboot_without_a_domain_at_the_deadline_times_out)
+{
+	static const fake_step steps[] = {
+	        {.out = "3\n"},
+	        {.out = ""},
+	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
+	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ETIMEDOUT);
+	cr_assert(strstr(err, "did not come back from reboot") != NULL, "%s", err);
+	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                  "xl domid xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
+Test(xl, reboot_wait_is_only_for_xl_drivers)
+{
+	hv_driver d;
+	fake f;
+	cr_assert_eq(hv_xl_set_reboot_wait(NULL, 0), -EINVAL);
+	d = open_fake(&f, NULL, 0);
+	cr_assert_eq(hv_xl_set_reboot_wait(&d, -1), -EINVAL);
+	d.ops->dispose(&d);
+}
+
 Test(xl, reboot_of_an_absent_domain_is_enoent)
 {
 	static const fake_step steps[] = {
@@ -732,8 +782,7 @@ Test(xl, recorded_absent_domain_errors_are_understood)
 	d.ops->dispose(&d);
 	assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
 	d = open_fake(&f, domid, N(domid));
-	cr_assert_eq(d.ops->console_source(&d, "xvps-9", src, sizeof(src), err), -ESRCH, "%s",
-	             err);
+	cr_assert_eq(d.ops->console_source(&d, "xvps-9", src, sizeof(src), err), -ESRCH, "%s", err);
 	d.ops->dispose(&d);
 	assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
 }
