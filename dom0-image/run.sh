@@ -19,6 +19,7 @@
 #   --fresh    start over: new working copy of the image and a new empty pool disk.
 #
 # Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (2),
+# XVPS_APPLIANCE_CPU (QEMU's -cpu, default max,-smap,-smep,-rdtscp),
 # XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_XEN_ARGS (extra Xen options, e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
 # console, xvps.autologin logs root in on hvc0, xvps.testshell runs a root shell on the
@@ -37,6 +38,7 @@ run=$cache/run
 port=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 mem=${XVPS_APPLIANCE_MEM:-3072}
 smp=${XVPS_APPLIANCE_SMP:-2}
+cpu=${XVPS_APPLIANCE_CPU:-max,-smap,-smep,-rdtscp}
 pool_gib=${XVPS_APPLIANCE_POOL_GIB:-20}
 detach=0
 fresh=0
@@ -118,7 +120,7 @@ dom0_args="root=LABEL=xvps-root ro console=hvc0 ${XVPS_APPLIANCE_DOM0_ARGS:-}"
 mods="$boot/vmlinuz ${dom0_args//,/,,},$boot/initrd.img"
 
 qemu=(qemu-system-x86_64
-	-machine pc -accel tcg,thread=single -cpu max,-smap,-smep,-rdtscp
+	-machine pc -accel tcg,thread=single -cpu "$cpu"
 	-smp "$smp" -m "$mem"
 	-kernel "$boot/xen" -append "$xen_args" -initrd "$mods"
 	-drive "file=$run/root.img,format=raw,if=virtio"
