@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dom0-image/run.sh [--detach | --stop] [--fresh] — `make appliance-run`: boots the appliance
-# image in QEMU the way DESIGN.md §5 measured it on these machines: TCG only
-# (-accel tcg,thread=single -cpu max,-smap,-smep,-rdtscp), Xen 4.17 gunzipped as the multiboot
+# image in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
+# DESIGN.md §5's `-cpu max,-smap,-smep,-rdtscp` corrupts guest and dom0 memory once a guest
+# runs; PVH guests need HAP, which qemu64 lacks), Xen 4.17 gunzipped as the multiboot
 # -kernel, the dom0 kernel and initrd (extracted from the image with debugfs, no mount) as
 # multiboot modules, dom0_mem=1536M,max:1536M, Xen on COM1, dom0 on hvc0.
 #
@@ -18,8 +19,8 @@
 #   --stop     stops a detached QEMU started by this script (the pid in run/qemu.pid).
 #   --fresh    start over: new working copy of the image and a new empty pool disk.
 #
-# Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (2),
-# XVPS_APPLIANCE_CPU (QEMU's -cpu, default max,-smap,-smep,-rdtscp),
+# Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
+# XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64),
 # XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_XEN_ARGS (extra Xen options, e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
 # console, xvps.autologin logs root in on hvc0, xvps.testshell runs a root shell on the
@@ -37,8 +38,8 @@ img=$cache/xvps-appliance.img
 run=$cache/run
 port=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 mem=${XVPS_APPLIANCE_MEM:-3072}
-smp=${XVPS_APPLIANCE_SMP:-2}
-cpu=${XVPS_APPLIANCE_CPU:-max,-smap,-smep,-rdtscp}
+smp=${XVPS_APPLIANCE_SMP:-1}
+cpu=${XVPS_APPLIANCE_CPU:-qemu64}
 pool_gib=${XVPS_APPLIANCE_POOL_GIB:-20}
 detach=0
 fresh=0

@@ -59,7 +59,7 @@ typedef struct net_ctx {
 	bool enabled;             /* false: every call is a successful no-op */
 	char sysfs_net[256];      /* "/sys/class/net"; unit tests point it at a fake tree */
 	char state_dir[256];      /* "$XVPS_STATE/net": counters.json lives here */
-	int vif_wait_ms;          /* how long shaping waits for a vif to appear (default 10000) */
+	int vif_wait_ms;          /* how long shaping waits for a vif to appear (default 60000) */
 	pthread_mutex_t lock;     /* guards counters */
 	net_counter *counters;    /* n_counters entries, sorted by name */
 	size_t n_counters;

@@ -265,7 +265,10 @@ int net_ctx_init(net_ctx *ctx, runner run, bool enabled, const char *sysfs_net,
 	err[0] = '\0';
 	ctx->run = run;
 	ctx->enabled = enabled;
-	ctx->vif_wait_ms = 10000;
+	/* After `xl reboot` xl's monitor re-creates the domain and its hotplug script the vif
+	 * some seconds later: on the appliance under QEMU TCG more than 10 s. A bound, not a
+	 * delay: a vif that is there is shaped at once. */
+	ctx->vif_wait_ms = 60000;
 	if (!sfmt(ctx->sysfs_net, sizeof(ctx->sysfs_net), "%s",
 	          sysfs_net && *sysfs_net ? sysfs_net : DEFAULT_SYSFS_NET)) {
 		snprintf(err, NET_ERRLEN, "The sysfs network directory path is too long.");

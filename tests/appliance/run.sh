@@ -25,6 +25,7 @@ SOCK=$rundir/shell.sock
 PORT=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 URL=https://127.0.0.1:$PORT
 TRIES=${XVPS_APPLIANCE_TRIES:-3}
+# dom0-image/run.sh's own defaults (qemu64, one vCPU) are the ones this test passed with.
 BOOT_TIMEOUT=${XVPS_APPLIANCE_BOOT_TIMEOUT:-1200}
 GUEST_TIMEOUT=${XVPS_APPLIANCE_GUEST_TIMEOUT:-1800}
 # The template's boot mode. PV by default: a PV guest runs without the SVM that QEMU emulates for
@@ -298,7 +299,9 @@ walk() {
 	fi
 
 	step="reboot"
-	s=$(action reboot)
+	job=$(cust -X POST "$URL/api/v1/vps/$VPS/actions/reboot" | jq -r .job.id)
+	s=$(job_wait "$job")
+	[ "$s" = done ] || echo "      reboot job $job: $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}')"
 	d2=$(domid_of)
 	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2; iptables -S xvps-xvif$VPS | wc -l")
 	if [ "$s" = done ] && [ -n "$d2" ] && [ "$d2" != "$d1" ] && echo "$out" | grep -q "xvif$VPS"; then
@@ -326,7 +329,7 @@ walk() {
 
 	step="delete"
 	s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)")
-	out=$(T=120 dom0 "xl list | grep -c xvps-$VPS; lvs --noheadings -o lv_name xvps | grep -cE '(^|[^0-9])$VPS(\$|[^0-9])';
+	out=$(T=120 dom0 "xl list | grep -c xvps-$VPS; lvs --noheadings -o lv_name xvps | grep -cE '^ *(quarantine-)?xvps-$VPS(-[0-9]+)?\$';
 		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; iptables -S 2>/dev/null | grep -c 'xvps-xvif$VPS\b';
 		ebtables -L 2>/dev/null | grep -c 'xvps-xvif$VPS\b'; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
 	if [ "$s" = done ] && [ "$(echo "$out" | tr -d ' \n')" = 0000000 ]; then
