@@ -11,6 +11,9 @@
 
 #include "../common/util.h"
 
+#define GIB            (1024ull * 1024ull * 1024ull)
+#define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)
+
 static void copy_str(json_object *row, const char *key, char *out, size_t len)
 {
 	json_object *v;
@@ -235,3 +238,92 @@ bool lvm_parse_pct(const char *s, uint64_t *out)
 
 /* Usage of the pool: libdevmapper's status of "<vg>-<pool>-tpool" (or "<vg>-<pool>" when LVM
  * activated the pool without its -tpool layer), else the pool's row of the lvs report. */
+
+/* ---- pool usage and the refusal rule ---- */
+
+/* The pool's usage: device-mapper status of "<vg>-<pool>-tpool" (or "<vg>-<pool>" when the
+ * pool has no separate -tpool layer), else the lvs row's data/metadata percentages. */
+static int pool_usage(const char *vg, const char *thin_pool, const lv_row *pool, st_pool_usage *u,
+                      char *err)
+{
+	char dmname[600];
+	uint64_t dpct, mpct;
+	size_t pos = 0;
+	int rc = -ENODEV;
+
+	if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, vg) && pos + 1 < sizeof(dmname)) {
+		dmname[pos++] = '-';
+		dmname[pos] = '\0';
+		if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, thin_pool) &&
+		    pos + 7 < sizeof(dmname)) {
+			size_t base = pos;
+			memcpy(dmname + pos, "-tpool", 7);
+			rc = lvm_dm_tpool_status(dmname, u);
+			if (rc == -ENOENT || rc == -EINVAL) {
+				dmname[base] = '\0';
+				rc = lvm_dm_tpool_status(dmname, u);
+			}
+		}
+	}
+	if (rc == 0 || rc == -EIO) {
+		if (rc == -EIO && u->failed) {
+			errf(err, "thin pool %s/%s has failed (device-mapper status Fail)", vg,
+			     thin_pool);
+			return -EIO;
+		}
+		if (rc == 0)
+			return 0;
+	}
+	/* Fallback: lvs (data_percent is empty while the pool is inactive). */
+	memset(u, 0, sizeof(*u));
+	if (!lvm_parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
+		errf(err, "thin pool %s/%s: usage unknown (lvs reports no data_percent; inactive?)",
+		     vg, thin_pool);
+		return -EIO;
+	}
+	u->data_total_bytes = pool->size;
+	u->data_used_bytes = (uint64_t)(((unsigned __int128)pool->size * dpct + 9999) / 10000);
+	if (lvm_parse_pct(pool->meta_pct, &mpct)) {
+		u->meta_used = mpct;
+		u->meta_total = 10000;
+	}
+	return 0;
+}
+
+int lvm_check_room(const char *vg, const char *thin_pool, const lv_row *pool, int h,
+                   uint64_t need_bytes, const char *what, char *err)
+{
+	st_pool_usage u;
+	int rc;
+	uint64_t limit, avail;
+
+	rc = pool_usage(vg, thin_pool, pool, &u, err);
+	if (rc)
+		return rc;
+	if (u.out_of_data_space) {
+		errf(err, "thin pool %s/%s is out of data space", vg, thin_pool);
+		return -ENOSPC;
+	}
+	if (u.read_only || u.needs_check) {
+		errf(err,
+		     "thin pool %s/%s is read-only or needs a metadata check (lvconvert --repair)",
+		     vg, thin_pool);
+		return -EIO;
+	}
+	limit = (uint64_t)((unsigned __int128)u.data_total_bytes * (unsigned)(100 - h) / 100);
+	avail = limit > u.data_used_bytes ? limit - u.data_used_bytes : 0;
+	if (need_bytes > avail) {
+		errf(err, "thin pool %s/%s: %.1f GiB free after %d %% headroom, %s needs %.1f GiB",
+		     vg, thin_pool, (double)avail / (double)GIB, h, what,
+		     (double)need_bytes / (double)GIB);
+		return -ENOSPC;
+	}
+	if (u.meta_total && (unsigned __int128)u.meta_used * 100 >
+	                            (unsigned __int128)u.meta_total * (unsigned)(100 - h)) {
+		errf(err,
+		     "thin pool %s/%s: metadata %.1f %% used, more than %d %% (%d %% headroom)", vg,
+		     thin_pool, 100.0 * (double)u.meta_used / (double)u.meta_total, 100 - h, h);
+		return -ENOSPC;
+	}
+	return 0;
+}

@@ -186,93 +186,11 @@ static bool in_our_pool(const st_driver *s, const lv_row *r)
 
 /* ---- pool usage ---- */
 
-static int pool_usage(st_driver *s, const lv_row *pool, st_pool_usage *u, char *err)
-{
-	char dmname[600];
-	uint64_t dpct, mpct;
-	size_t pos = 0;
-	int rc = -ENODEV;
-
-	if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, s->vg) && pos + 1 < sizeof(dmname)) {
-		dmname[pos++] = '-';
-		dmname[pos] = '\0';
-		if (lvm_dm_mangle(dmname, sizeof(dmname), &pos, s->thin_pool) &&
-		    pos + 7 < sizeof(dmname)) {
-			size_t base = pos;
-			memcpy(dmname + pos, "-tpool", 7);
-			rc = lvm_dm_tpool_status(dmname, u);
-			if (rc == -ENOENT || rc == -EINVAL) {
-				dmname[base] = '\0';
-				rc = lvm_dm_tpool_status(dmname, u);
-			}
-		}
-	}
-	if (rc == 0 || rc == -EIO) {
-		if (rc == -EIO && u->failed) {
-			errf(err, "thin pool %s/%s has failed (device-mapper status Fail)", s->vg,
-			     s->thin_pool);
-			return -EIO;
-		}
-		if (rc == 0)
-			return 0;
-	}
-	/* Fallback: lvs (data_percent is empty while the pool is inactive). */
-	memset(u, 0, sizeof(*u));
-	if (!lvm_parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
-		errf(err, "thin pool %s/%s: usage unknown (lvs reports no data_percent; inactive?)",
-		     s->vg, s->thin_pool);
-		return -EIO;
-	}
-	u->data_total_bytes = pool->size;
-	u->data_used_bytes = (uint64_t)(((unsigned __int128)pool->size * dpct + 9999) / 10000);
-	if (lvm_parse_pct(pool->meta_pct, &mpct)) {
-		u->meta_used = mpct;
-		u->meta_total = 10000;
-	}
-	return 0;
-}
-
-/* The refusal rule: need_bytes more may be provisioned only when
- *   used + need <= total × (100 − headroom) / 100
- * and metadata use stays at or below (100 − headroom) %, and the pool is healthy. what names
- * the consumer ("disk xvps-1"). Returns 0 or -ENOSPC / -EIO with err set. */
+/* The refusal rule of lvm_check_room (lvm_report.h) for this driver's pool and headroom. */
 static int check_room(st_driver *s, const lv_row *pool, uint64_t need_bytes, const char *what,
                       char *err)
 {
-	st_pool_usage u;
-	int h = headroom(s), rc;
-	uint64_t limit, avail;
-
-	rc = pool_usage(s, pool, &u, err);
-	if (rc)
-		return rc;
-	if (u.out_of_data_space) {
-		errf(err, "thin pool %s/%s is out of data space", s->vg, s->thin_pool);
-		return -ENOSPC;
-	}
-	if (u.read_only || u.needs_check) {
-		errf(err,
-		     "thin pool %s/%s is read-only or needs a metadata check (lvconvert --repair)",
-		     s->vg, s->thin_pool);
-		return -EIO;
-	}
-	limit = (uint64_t)((unsigned __int128)u.data_total_bytes * (unsigned)(100 - h) / 100);
-	avail = limit > u.data_used_bytes ? limit - u.data_used_bytes : 0;
-	if (need_bytes > avail) {
-		errf(err, "thin pool %s/%s: %.1f GiB free after %d %% headroom, %s needs %.1f GiB",
-		     s->vg, s->thin_pool, (double)avail / (double)GIB, h, what,
-		     (double)need_bytes / (double)GIB);
-		return -ENOSPC;
-	}
-	if (u.meta_total && (unsigned __int128)u.meta_used * 100 >
-	                            (unsigned __int128)u.meta_total * (unsigned)(100 - h)) {
-		errf(err,
-		     "thin pool %s/%s: metadata %.1f %% used, more than %d %% (%d %% headroom)",
-		     s->vg, s->thin_pool, 100.0 * (double)u.meta_used / (double)u.meta_total,
-		     100 - h, h);
-		return -ENOSPC;
-	}
-	return 0;
+	return lvm_check_room(s->vg, s->thin_pool, pool, headroom(s), need_bytes, what, err);
 }
 
 /* Lists the VG and finds the pool in it (an error when it is gone). */
