@@ -3,7 +3,7 @@
  * lines in tests/unit/data/lvm/) and asserts the exact argv sequence the driver ran. Also the
  * LVM name rule and the thin-pool device-mapper status parser. No process is started (the host
  * has no device-mapper, so pool usage comes from the lvs report); runs from the repository
- * root. */
+ * root. The thin-pool status parser's own cases are in test_tpool_status.c. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -735,76 +735,6 @@ Test(storage_lvm, list_fails_with_the_vg_named)
 	cr_assert(strstr(err, "volume group vg0 not found"), "%s", err);
 }
 
-/* ---- device-mapper thin-pool status ---- */
-
-Test(storage_lvm, tpool_status_parses_a_current_kernel_line)
-{
-	st_pool_usage u;
-	/* 7 GiB data device = 14680064 sectors; 64 KiB blocks = 114688 blocks. */
-	cr_assert_eq(st_lvm_parse_tpool_status("3 279/4096 57344/114688 - rw discard_passdown "
-	                                       "queue_if_no_space - 1024",
-	                                       14680064, &u),
-	             0);
-	cr_assert_eq(u.data_total_bytes, 7 * GIB);
-	cr_assert_eq(u.data_used_bytes, 7 * GIB / 2);
-	cr_assert_eq(u.meta_used, 279);
-	cr_assert_eq(u.meta_total, 4096);
-	cr_assert_not(u.failed || u.out_of_data_space || u.read_only || u.needs_check);
-}
-
-Test(storage_lvm, tpool_status_parses_old_and_flagged_lines)
-{
-	st_pool_usage u;
-	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 3 * 128, &u), 0);
-	cr_assert_eq(u.data_used_bytes, 128 * 512, "rounded up to whole blocks");
-	cr_assert_eq(st_lvm_parse_tpool_status("9 10/100 3/3 12 out_of_data_space "
-	                                       "discard_passdown error_if_no_space - 8",
-	                                       384, &u),
-	             0);
-	cr_assert(u.out_of_data_space);
-	cr_assert_eq(st_lvm_parse_tpool_status("9 10/100 1/3 - ro no_discard_passdown "
-	                                       "queue_if_no_space needs_check 8",
-	                                       384, &u),
-	             0);
-	cr_assert(u.read_only && u.needs_check);
-	cr_assert_eq(st_lvm_parse_tpool_status("0 0/100 0/3 - rw", 384, &u), 0);
-	cr_assert_eq(u.data_used_bytes, 0);
-}
-
-Test(storage_lvm, tpool_status_fail_and_error)
-{
-	st_pool_usage u;
-	cr_assert_eq(st_lvm_parse_tpool_status("Fail", 384, &u), -EIO);
-	cr_assert(u.failed);
-	cr_assert_eq(st_lvm_parse_tpool_status("Error", 384, &u), -EIO);
-	cr_assert(u.failed);
-}
-
-Test(storage_lvm, tpool_status_garbage_is_refused)
-{
-	static const char *const bad[] = {
-	        "",
-	        "garbage",
-	        "0 10/100",
-	        "0 10/100 5/3 - rw",    /* used > total */
-	        "0 10/0 1/3 - rw",      /* no metadata blocks */
-	        "0 10/100 1/0 - rw",    /* no data blocks */
-	        "0 10/100 1/3 - maybe", /* unknown mode */
-	        "0 10/100 1/3",         /* no mode */
-	        "0 -10/100 1/3 - rw",   /* negative */
-	        "0 10/100 1/3x - rw",   /* junk in a number */
-	        "x 10/100 1/3 - rw",
-	};
-	st_pool_usage u;
-	for (size_t i = 0; i < N(bad); i++) {
-		cr_assert_eq(st_lvm_parse_tpool_status(bad[i], 384, &u), -EINVAL, "accepted \"%s\"",
-		             bad[i]);
-		cr_assert_eq(u.data_total_bytes, 0);
-	}
-	cr_assert_eq(st_lvm_parse_tpool_status(NULL, 384, &u), -EINVAL);
-	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 0, &u), -EINVAL);
-}
-
 /* ---- outputs recorded from real LVM 2.03.16 in the vm-test VM (data/lvm/recorded/) ---------- */
 
 Test(storage_lvm, recorded_lvs_report_opens_lists_and_sizes)
@@ -821,16 +751,18 @@ Test(storage_lvm, recorded_lvs_report_opens_lists_and_sizes)
 
 	cr_assert_eq(st_lvm_open(&st, fake_runner(steps, N(steps)), "xvps", "pool", tdir, err), 0,
 	             "%s", err);
-	cr_assert_str_eq(f.calls[0], "lvs --reportformat json --units b --nosuffix -o "
-	                             "lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,"
-	                             "metadata_percent,discards xvps",
+	cr_assert_str_eq(f.calls[0],
+	                 "lvs --reportformat json --units b --nosuffix -o "
+	                 "lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,"
+	                 "metadata_percent,discards xvps",
 	                 "the recorded command is the driver's");
 	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), 0, "%s", err);
 	cr_assert_eq(n, 1, "the template's LV is not a disk");
 	cr_assert_str_eq(names[0], "xvps-vm1");
 	free(names[0]);
 	free(names);
-	cr_assert(st.ops->template_exists(&st, "debian12"), "a read-only xvpstpl- LV is a template");
+	cr_assert(st.ops->template_exists(&st, "debian12"),
+	          "a read-only xvpstpl- LV is a template");
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-vm1", &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, 2 * GIB);
 }
