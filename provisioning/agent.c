@@ -1,7 +1,6 @@
-/* agent.c — the socket server of xvps-agent: admits only root and the panel's uid
- * (SO_PEERCRED), reads framed JSON requests (common/agent_proto.h), re-validates them and runs
- * them through vps.c, one domain at a time per name. It never answers a rejected peer and
- * never lets a malformed request reach a driver. */
+/* agent.c — xvps-agent's request dispatch: re-validates every framed JSON request
+ * (common/agent_proto.h) and runs it through vps.c, one domain at a time per name; it never
+ * lets a malformed request reach a driver. The socket server is agent_server.c. */
 #include "agent.h"
 
 #include <errno.h>
@@ -21,36 +20,10 @@
 #include "../common/jsonutil.h"
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "agent_internal.h"
 #include "console.h"
 
-#define NAME_LOCKS          128
 #define RECONCILE_MAX_NAMES 1000000
-
-/* One entry of the per-name lock table: operations on one domain (or template) name run one
- * at a time; different names run in parallel. */
-typedef struct name_lock {
-	char name[64];
-	int refs;
-	pthread_mutex_t m;
-} name_lock;
-
-struct agent {
-	agent_config cfg;
-	vps_ctx *vps;
-	int lfd;
-	int wake[2];
-	pthread_t accept_thread;
-
-	pthread_mutex_t lock; /* conns, n_active, stopping, name table */
-	pthread_cond_t cond;
-	int *conns; /* fds of live connections (-1 = free slot) */
-	int n_active;
-	bool stopping;
-	name_lock names[NAME_LOCKS];
-
-	/* Reconcile looks at every domain: it runs alone (write), all else shares (read). */
-	pthread_rwlock_t reconcile_lock;
-};
 
 /* ---- responses ------------------------------------------------------------------------- */
 
@@ -63,7 +36,7 @@ static json_object *reply_ok(json_object *result)
 	return o;
 }
 
-static json_object *reply_err(const char *code, const char *field, const char *msg)
+json_object *agent_reply_err(const char *code, const char *field, const char *msg)
 {
 	json_object *o = json_object_new_object();
 
@@ -80,13 +53,13 @@ static json_object *reply_field(const json_field_error *fe, const char *prefix)
 
 	snprintf(msg, sizeof(msg), "%s%s %s", prefix, fe->field ? fe->field : "request",
 	         fe->detail ? fe->detail : "is not valid");
-	return reply_err("invalid", fe->field, msg);
+	return agent_reply_err("invalid", fe->field, msg);
 }
 
 static json_object *reply_vps(int rc, json_object *result, const vps_err *e)
 {
 	if (rc)
-		return reply_err(e->code ? e->code : "host", e->field, e->msg);
+		return agent_reply_err(e->code ? e->code : "host", e->field, e->msg);
 	return reply_ok(result);
 }
 
@@ -178,7 +151,7 @@ static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have
 	    json_object_is_type(js, json_type_null)) {
 		if (!required)
 			return true;
-		*reply = reply_err("invalid", "spec", "spec is required");
+		*reply = agent_reply_err("invalid", "spec", "spec is required");
 		return false;
 	}
 	if (spec_parse(js, spec, &fe) != 0) {
@@ -274,8 +247,8 @@ static json_object *op_power(agent *a, json_object *req)
 	for (int i = 0; actions[i]; i++)
 		known = known || strcmp(action, actions[i]) == 0;
 	if (!known)
-		return reply_err("invalid", "action",
-		                 "action must be start, shutdown, reboot or poweroff");
+		return agent_reply_err("invalid", "action",
+		                       "action must be start, shutdown, reboot or poweroff");
 	if (!get_spec(req, strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0, &spec,
 	              &have, &reply))
 		return reply;
@@ -305,12 +278,14 @@ static json_object *op_template(agent *a, json_object *req, bool remove)
 	    !json_get_str(req, "name", true, &name, &fe))
 		return reply_field(&fe, "");
 	if (!valid_template_name(name, &why))
-		return reply_err("invalid", "name", why ? why : "name is not a template name");
+		return agent_reply_err("invalid", "name",
+		                       why ? why : "name is not a template name");
 	if (!remove && (!json_get_int(req, "disk_gib", false, 1, 16384, &disk_gib, &fe) ||
 	                !json_get_str(req, "source", false, &source, &fe)))
 		return reply_field(&fe, "");
 	if (!remove && !source && disk_gib == 0)
-		return reply_err("invalid", "disk_gib", "disk_gib is required without a source");
+		return agent_reply_err("invalid", "disk_gib",
+		                       "disk_gib is required without a source");
 	name_lock *l = name_acquire(a, name);
 	if (remove) {
 		rc = vps_template_remove(a->vps, name, &e);
@@ -346,7 +321,7 @@ static bool get_names(json_object *req, const char *key, bool (*check)(const cha
 	n = arr ? json_object_array_length(arr) : 0;
 	*out = calloc(n + 1, sizeof(**out));
 	if (!*out) {
-		*reply = reply_err("host", NULL, "out of memory");
+		*reply = agent_reply_err("host", NULL, "out of memory");
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -356,7 +331,7 @@ static bool get_names(json_object *req, const char *key, bool (*check)(const cha
 			char msg[256];
 			snprintf(msg, sizeof(msg), "%s holds an invalid name: %s", key,
 			         why ? why : "not a string");
-			*reply = reply_err("invalid", key, msg);
+			*reply = agent_reply_err("invalid", key, msg);
 			free(*out);
 			*out = NULL;
 			return false;
@@ -380,7 +355,7 @@ static json_object *op_reconcile(agent *a, json_object *req)
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
 	if (!json_object_object_get_ex(req, "known", NULL))
-		return reply_err("invalid", "known", "known is required");
+		return agent_reply_err("invalid", "known", "known is required");
 	if (!get_names(req, "known", valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
 	               &reply))
 		return reply;
@@ -420,7 +395,7 @@ static json_object *op_counters(agent *a, json_object *req)
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
 	if (!json_object_object_get_ex(req, "names", NULL))
-		return reply_err("invalid", "names", "names is required");
+		return agent_reply_err("invalid", "names", "names is required");
 	if (!get_names(req, "names", valid_domain_name, RECONCILE_MAX_NAMES, &names, &n, &reply))
 		return reply;
 	rc = vps_net_counters(a->vps, names, n, &out, &e);
@@ -448,23 +423,24 @@ static json_object *op_cpu_times(agent *a, json_object *req)
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
 	if (!json_object_object_get_ex(req, "names", NULL))
-		return reply_err("invalid", "names", "names is required");
+		return agent_reply_err("invalid", "names", "names is required");
 	if (!get_names(req, "names", valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
 	               &reply))
 		return reply;
 	if (!hv->ops->cpu_times) {
 		free(names);
-		return reply_err("host", NULL, "this hypervisor driver cannot report CPU time");
+		return agent_reply_err("host", NULL,
+		                       "this hypervisor driver cannot report CPU time");
 	}
 	ns = calloc(n + 1, sizeof(*ns));
 	if (!ns) {
 		free(names);
-		return reply_err("host", NULL, "out of memory");
+		return agent_reply_err("host", NULL, "out of memory");
 	}
 	rc = hv->ops->cpu_times(hv, names, n, ns, err);
 	if (rc) {
 		log_warn("cpu.times: %s", err);
-		reply = reply_err("host", NULL, err[0] ? err : "cannot read CPU times");
+		reply = agent_reply_err("host", NULL, err[0] ? err : "cannot read CPU times");
 	} else {
 		result = json_object_new_object();
 		map = json_object_new_object();
@@ -518,7 +494,7 @@ json_object *agent_handle(agent *a, json_object *req)
 	json_object *reply;
 
 	if (!req || !json_object_is_type(req, json_type_object))
-		return reply_err("invalid", NULL, "a request must be a JSON object");
+		return agent_reply_err("invalid", NULL, "a request must be a JSON object");
 	if (!json_get_str(req, "op", true, &op, &fe))
 		return reply_field(&fe, "");
 	if (strcmp(op, "reconcile") == 0)
@@ -551,274 +527,8 @@ json_object *agent_handle(agent *a, json_object *req)
 	} else if (strcmp(op, "console.open") == 0) {
 		reply = op_console_open(a, req);
 	} else {
-		reply = reply_err("invalid", "op", "unknown operation");
+		reply = agent_reply_err("invalid", "op", "unknown operation");
 	}
 	pthread_rwlock_unlock(&a->reconcile_lock);
 	return reply;
-}
-
-/* ---- connections ------------------------------------------------------------------------- */
-
-typedef struct conn_arg {
-	agent *a;
-	int fd;
-	int slot;
-} conn_arg;
-
-static void *conn_main(void *p)
-{
-	conn_arg *c = p;
-	agent *a = c->a;
-
-	for (;;) {
-		json_object *req = NULL, *resp;
-		int rc = agent_recv(c->fd, a->cfg.recv_timeout_ms, &req);
-
-		if (rc == -EPROTO) {
-			/* The stream's framing cannot be trusted any more: answer, then close. */
-			resp = reply_err("invalid", NULL, "malformed message (bad length or JSON)");
-			agent_send(c->fd, resp);
-			json_object_put(resp);
-			log_warn("closing a connection after a malformed message");
-			break;
-		}
-		if (rc)
-			break; /* EOF, idle timeout, or stop */
-		resp = agent_handle(a, req);
-		json_object_put(req);
-		rc = agent_send(c->fd, resp);
-		json_object_put(resp);
-		if (rc)
-			break;
-	}
-	int fd = c->fd, slot = c->slot;
-
-	free(c);
-	pthread_mutex_lock(&a->lock);
-	a->conns[slot] = -1;
-	close(fd);
-	a->n_active--;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock); /* agent_stop may free a right after this */
-	return NULL;
-}
-
-static void admit(agent *a, int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	pthread_attr_t attr;
-	pthread_t t;
-	conn_arg *c;
-	int slot = -1;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		log_warn("rejected a connection: SO_PEERCRED failed: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-	if (cred.uid != 0 && cred.uid != a->cfg.panel_uid) {
-		log_warn("rejected a connection from uid %u pid %d (allowed: uid %u and root)",
-		         (unsigned)cred.uid, (int)cred.pid, (unsigned)a->cfg.panel_uid);
-		close(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	pthread_mutex_lock(&a->lock);
-	for (int i = 0; c && i < a->cfg.max_conns; i++) {
-		if (a->conns[i] < 0) {
-			slot = i;
-			break;
-		}
-	}
-	if (slot < 0 || a->stopping) {
-		pthread_mutex_unlock(&a->lock);
-		log_warn("rejected a connection from pid %d: %s", (int)cred.pid,
-		         c ? "too many connections" : "out of memory");
-		free(c);
-		close(fd);
-		return;
-	}
-	a->conns[slot] = fd;
-	a->n_active++;
-	pthread_mutex_unlock(&a->lock);
-	c->a = a;
-	c->fd = fd;
-	c->slot = slot;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, conn_main, c) != 0) {
-		pthread_mutex_lock(&a->lock);
-		a->conns[slot] = -1;
-		a->n_active--;
-		pthread_cond_broadcast(&a->cond);
-		pthread_mutex_unlock(&a->lock);
-		log_warn("rejected a connection: cannot start a thread");
-		close(fd);
-		free(c);
-	}
-	pthread_attr_destroy(&attr);
-}
-
-static void *accept_main(void *p)
-{
-	agent *a = p;
-
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = a->lfd, .events = POLLIN},
-		                       {.fd = a->wake[0], .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("accept loop: poll: %s", strerror(errno));
-			break;
-		}
-		if (pf[1].revents)
-			break;
-		if (pf[0].revents & POLLIN) {
-			int fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd < 0) {
-				if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-					log_warn("accept: %s", strerror(errno));
-				continue;
-			}
-			admit(a, fd);
-		}
-	}
-	return NULL;
-}
-
-static void agent_free(agent *a)
-{
-	if (a->lfd >= 0)
-		close(a->lfd);
-	if (a->wake[0] >= 0)
-		close(a->wake[0]);
-	if (a->wake[1] >= 0)
-		close(a->wake[1]);
-	for (int i = 0; i < NAME_LOCKS; i++)
-		pthread_mutex_destroy(&a->names[i].m);
-	pthread_rwlock_destroy(&a->reconcile_lock);
-	pthread_cond_destroy(&a->cond);
-	pthread_mutex_destroy(&a->lock);
-	free(a->conns);
-	free(a);
-}
-
-int agent_start(const agent_config *cfg, vps_ctx *vps, agent **out, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	agent *a;
-	mode_t old;
-	int rc;
-
-	*out = NULL;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	a->cfg = *cfg;
-	if (a->cfg.recv_timeout_ms <= 0)
-		a->cfg.recv_timeout_ms = 30000;
-	if (a->cfg.max_conns <= 0)
-		a->cfg.max_conns = 64;
-	a->vps = vps;
-	a->lfd = a->wake[0] = a->wake[1] = -1;
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->cond, NULL);
-	pthread_rwlock_init(&a->reconcile_lock, NULL);
-	for (int i = 0; i < NAME_LOCKS; i++)
-		pthread_mutex_init(&a->names[i].m, NULL);
-	a->conns = malloc((size_t)a->cfg.max_conns * sizeof(*a->conns));
-	if (!a->conns) {
-		agent_free(a);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < a->cfg.max_conns; i++)
-		a->conns[i] = -1;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(cfg->sock_path) == 0 || strlen(cfg->sock_path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path must be 1..107 bytes");
-		agent_free(a);
-		return -ENAMETOOLONG;
-	}
-	memcpy(sun.sun_path, cfg->sock_path, strlen(cfg->sock_path) + 1);
-	if (lstat(cfg->sock_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s exists and is not a socket", cfg->sock_path);
-			agent_free(a);
-			return -EEXIST;
-		}
-		unlink(cfg->sock_path); /* stale socket of an earlier run */
-	}
-	if (pipe2(a->wake, O_CLOEXEC) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "pipe: %s", strerror(-rc));
-		agent_free(a);
-		return rc;
-	}
-	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (a->lfd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(-rc));
-		agent_free(a);
-		return rc;
-	}
-	old = umask(0117); /* the socket is born 0660: never a window with wider access */
-	rc = bind(a->lfd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc != 0 || listen(a->lfd, 64) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot listen on %s: %s", cfg->sock_path, strerror(-rc));
-		unlink(cfg->sock_path);
-		agent_free(a);
-		return rc;
-	}
-	if (geteuid() == 0 && cfg->panel_uid != 0) {
-		/* Let the panel's group reach the socket; SO_PEERCRED still decides. */
-		struct passwd pw, *res = NULL;
-		char buf[4096];
-		if (getpwuid_r(cfg->panel_uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
-		    chown(cfg->sock_path, 0, pw.pw_gid) != 0)
-			log_warn("cannot chown %s: %s", cfg->sock_path, strerror(errno));
-	}
-	rc = pthread_create(&a->accept_thread, NULL, accept_main, a);
-	if (rc) {
-		snprintf(err, errlen, "cannot start the accept thread: %s", strerror(rc));
-		unlink(cfg->sock_path);
-		agent_free(a);
-		return -rc;
-	}
-	*out = a;
-	return 0;
-}
-
-void agent_stop(agent *a)
-{
-	char c = 1;
-
-	if (!a)
-		return;
-	pthread_mutex_lock(&a->lock);
-	a->stopping = true;
-	pthread_mutex_unlock(&a->lock);
-	if (write(a->wake[1], &c, 1) != 1)
-		log_warn("agent_stop: cannot wake the accept thread");
-	pthread_join(a->accept_thread, NULL);
-	close(a->lfd);
-	a->lfd = -1;
-	unlink(a->cfg.sock_path);
-
-	/* Wake idle connections (their recv sees EOF); busy ones finish their request. */
-	pthread_mutex_lock(&a->lock);
-	for (int i = 0; i < a->cfg.max_conns; i++)
-		if (a->conns[i] >= 0)
-			shutdown(a->conns[i], SHUT_RD);
-	while (a->n_active > 0)
-		pthread_cond_wait(&a->cond, &a->lock);
-	pthread_mutex_unlock(&a->lock);
-	console_stop_all(); /* no request runs any more: the console servers go too */
-	agent_free(a);
 }
