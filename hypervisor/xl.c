@@ -25,6 +25,7 @@
 #define XL_POLL_MS           250
 #define XL_GONE_WAIT_MS      30000  /* after shutdown/destroy: until `xl domid` fails */
 #define XL_REBOOT_WAIT_MS    120000 /* until the domain is back with a new domid */
+#define XL_CONFIG_WAIT_MS    60000  /* until `xl list -l` shows a re-created domain's config */
 
 void xl_set_err(char *err, const char *fmt, ...)
 {
@@ -416,9 +417,14 @@ static int parse_list_long(const char *out, size_t len, hv_domain_info *info)
 {
 	json_object *root = json_parse_strict(out, len, NULL);
 	int rc = -EPROTO;
-	if (!root || !json_object_is_type(root, json_type_array) ||
-	    json_object_array_length(root) < 1)
+	if (!root || !json_object_is_type(root, json_type_array))
 		goto out;
+	if (json_object_array_length(root) < 1) {
+		/* xl skips a domain whose configuration libxl cannot retrieve yet: one that xl's
+		 * monitor is re-creating after a reboot prints "[ ]" for a moment. */
+		rc = -EAGAIN;
+		goto out;
+	}
 	json_object *dom = json_object_array_get_idx(root, 0), *v, *config, *b_info;
 	if (!json_object_object_get_ex(dom, "domid", &v) || !json_object_is_type(v, json_type_int))
 		goto out;
@@ -460,18 +466,30 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 		return -EINVAL;
 	const char *argv[] = {"xl", "list", "-l", name, NULL};
 	runner_result res;
-	int rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
-	if (rc == -EIO && says_absent(&res)) {
+	uint64_t deadline = mono_ms() + XL_CONFIG_WAIT_MS;
+	int rc;
+	for (;;) {
+		rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
+		if (rc == -EIO && says_absent(&res)) {
+			runner_result_dispose(&res);
+			if (err)
+				err[0] = '\0';
+			return 0;
+		}
+		if (rc == 0)
+			rc = parse_list_long(res.out, res.out_len, info);
 		runner_result_dispose(&res);
-		if (err)
-			err[0] = '\0';
-		return 0;
+		if (rc != -EAGAIN || mono_ms() >= deadline)
+			break;
+		sleep_ms(XL_POLL_MS);
 	}
-	if (rc == 0 && parse_list_long(res.out, res.out_len, info) < 0) {
+	if (rc == -EAGAIN)
+		xl_set_err(err,
+		           "domain %s is being built or torn down (xl list -l shows no "
+		           "configuration after %d s)",
+		           name, XL_CONFIG_WAIT_MS / 1000);
+	else if (rc == -EPROTO)
 		xl_set_err(err, "xl list -l %s printed unexpected JSON", name);
-		rc = -EPROTO;
-	}
-	runner_result_dispose(&res);
 	if (rc < 0)
 		return rc;
 	info->state = HV_RUNNING;

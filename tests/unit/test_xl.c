@@ -343,6 +343,30 @@ Test(xl, info_parses_list_long_table_and_scheduler)
 	d.ops->dispose(&d);
 }
 
+/* Right after a reboot xl's monitor is still re-creating the domain: `xl list -l` prints an
+ * empty array until libxl has its configuration again. */
+Test(xl, info_waits_while_xl_list_long_shows_no_configuration)
+{
+	static const fake_step steps[] = {
+	        {.out = "[\n]\n"},
+	        {.out_file = "list-l-xvps-12.json.txt"},
+	        {.out_file = "list-xvps-12.txt"},
+	        {.out_file = "info-credit2.txt"},
+	        {.out_file = "sched-credit2-xvps-12.txt"},
+	};
+	fake f;
+	hv_driver d = open_fake(&f, steps, N(steps));
+	char err[HV_ERRLEN];
+	hv_domain_info info;
+	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), 0, "%s", err);
+	cr_assert_eq(info.state, HV_RUNNING);
+	cr_assert_eq(info.domid, 3);
+	assert_calls(&f,
+	             (const char *[]){"xl list -l xvps-12", "xl list -l xvps-12", "xl list xvps-12",
+	                              "xl info", "xl sched-credit2 -d xvps-12", NULL});
+	d.ops->dispose(&d);
+}
+
 Test(xl, info_of_an_unknown_domain_is_absent)
 {
 	static const fake_step steps[] = {
