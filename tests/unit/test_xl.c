@@ -1,6 +1,7 @@
 /* test_xl.c — the xl hypervisor driver (hypervisor/xl.c) against a FAKE runner: each test scripts
  * the outputs xl 4.17 prints (files in tests/unit/data/xl/) and asserts the exact argv sequence the
- * driver ran and what it parsed. No process is started; runs from the repository root. */
+ * driver ran and what it parsed (the fake runner: xl_fake.c; CPU time through libxenstat:
+ * test_xl_cpu.c). No process is started; runs from the repository root. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,96 +12,7 @@
 #include "../../common/util.h"
 #include "../../hypervisor/driver.h"
 
-#define DATA "tests/unit/data/xl/"
-
-typedef struct fake_step {
-	const char *out_file; /* stdout from DATA<file>, or NULL */
-	const char *out;      /* literal stdout when out_file is NULL */
-	const char *err_file; /* stderr from DATA<file>, or NULL */
-	const char *err;      /* literal stderr when err_file is NULL */
-	int exit_status;
-	bool timed_out;
-} fake_step;
-
-typedef struct fake {
-	const fake_step *steps;
-	size_t n, next;
-	char *calls[32];
-	size_t ncalls;
-} fake;
-
-/* Reads a data file and drops its leading "# " header lines (provenance notes). */
-static char *load(const char *name, size_t *len)
-{
-	char path[256], *data = NULL;
-	snprintf(path, sizeof(path), DATA "%s", name);
-	int rc = read_file(path, 1 << 20, &data, len);
-	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root)", path);
-	char *p = data;
-	while (strncmp(p, "# ", 2) == 0 && strchr(p, '\n'))
-		p = strchr(p, '\n') + 1;
-	*len = strlen(p);
-	memmove(data, p, *len + 1);
-	return data;
-}
-
-static int fake_run(void *ctx, const char *const argv[], const char *stdin_data, size_t stdin_len,
-                    int timeout_ms, runner_result *res)
-{
-	fake *f = ctx;
-	runner_result_init(res);
-	if (f->ncalls < sizeof(f->calls) / sizeof(f->calls[0]))
-		f->calls[f->ncalls++] = runner_argv_str(argv);
-	if (f->next >= f->n) {
-		res->out = strdup("");
-		res->err = strdup("fake runner: no scripted output for this command\n");
-		res->err_len = strlen(res->err);
-		res->exit_status = 99;
-		return 0;
-	}
-	const fake_step *s = &f->steps[f->next++];
-	if (s->out_file) {
-		res->out = load(s->out_file, &res->out_len);
-	} else {
-		res->out = strdup(s->out ? s->out : "");
-		res->out_len = strlen(res->out);
-	}
-	if (s->err_file) {
-		res->err = load(s->err_file, &res->err_len);
-	} else {
-		res->err = strdup(s->err ? s->err : "");
-		res->err_len = strlen(res->err);
-	}
-	res->exit_status = s->timed_out ? -1 : s->exit_status;
-	res->term_signal = s->timed_out ? 15 : 0;
-	res->timed_out = s->timed_out;
-	return 0;
-}
-
-static hv_driver open_fake(fake *f, const fake_step *steps, size_t n)
-{
-	memset(f, 0, sizeof(*f));
-	f->steps = steps;
-	f->n = n;
-	hv_driver d;
-	char err[HV_ERRLEN];
-	cr_assert_eq(hv_xl_open(&d, (runner){.run = fake_run, .ctx = f}, err), 0);
-	return d;
-}
-
-/* Asserts the driver ran exactly `want` (NULL-terminated), in order; frees the record. */
-static void assert_calls(fake *f, const char *const want[])
-{
-	size_t i = 0;
-	for (; want[i]; i++) {
-		cr_assert_lt(i, f->ncalls, "missing command %zu: %s", i, want[i]);
-		cr_assert_str_eq(f->calls[i], want[i], "command %zu", i);
-	}
-	cr_assert_eq(f->ncalls, i, "extra command: %s", f->ncalls > i ? f->calls[i] : "");
-	for (size_t k = 0; k < f->ncalls; k++)
-		free(f->calls[k]);
-	f->ncalls = 0;
-}
+#include "xl_fake.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -108,12 +20,12 @@ Test(xl, scheduler_reads_xen_scheduler_from_xl_info_once)
 {
 	static const fake_step steps[] = {{.out_file = "info-credit2.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char sched[16], err[HV_ERRLEN];
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0);
 	cr_assert_str_eq(sched, "credit2");
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "cached");
-	assert_calls(&f, (const char *[]){"xl info", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -121,10 +33,10 @@ Test(xl, scheduler_without_scheduler_line_is_an_error)
 {
 	static const fake_step steps[] = {{.out = "host                   : x\n"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char sched[16], err[HV_ERRLEN];
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), -EPROTO);
-	assert_calls(&f, (const char *[]){"xl info", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -132,10 +44,10 @@ Test(xl, create_runs_xl_create_with_the_config)
 {
 	static const fake_step steps[] = {{.out = ""}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), 0);
-	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -144,11 +56,11 @@ Test(xl, create_failure_reports_xl_stderr)
 	static const fake_step steps[] = {
 	        {.exit_status = 3, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
 	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
-	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -163,13 +75,13 @@ Test(xl, create_failure_skips_the_parsing_config_line)
 	                "libxl: error: libxl_domain.c:1183:libxl__destroy_domid: "
 	                "Domain 2:Non-existant domain\n"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
 	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
 	cr_assert(strstr(err, "console tty: timed out") != NULL, "%s", err);
 	cr_assert(strstr(err, "Parsing config") == NULL, "%s", err);
-	assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -178,10 +90,10 @@ Test(xl, destroying_an_absent_domain_is_success)
 	static const fake_step steps[] = {
 	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0);
-	assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -189,11 +101,11 @@ Test(xl, destroy_failure_is_an_error)
 {
 	static const fake_step steps[] = {{.exit_status = 1, .out = "destroy failed (rc=-3)\n"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->destroy(&d, "xvps-12", err), -EIO);
 	cr_assert(strstr(err, "destroy failed") != NULL, "%s", err);
-	assert_calls(&f, (const char *[]){"xl destroy xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -204,10 +116,11 @@ Test(xl, shutdown_waits_for_the_guest_then_checks_it_is_gone)
 	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 30, err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl domid xvps-12", NULL});
+	xlf_assert_calls(&f,
+	                 (const char *[]){"xl shutdown -w -F xvps-12", "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -219,11 +132,11 @@ Test(xl, shutdown_timeout_destroys_the_domain)
 	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 5, err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
-	                                  "xl domid xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
+	                                      "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -232,10 +145,10 @@ Test(xl, shutdown_of_an_absent_domain_is_success)
 	static const fake_step steps[] = {
 	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-9", 5, err), 0);
-	assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-9", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -248,11 +161,11 @@ Test(xl, reboot_waits_for_a_new_domid)
 	        {.out = "6\n"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                  "xl domid xvps-12", "xl domid xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                      "xl domid xvps-12", "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -267,13 +180,13 @@ Test(xl, reboot_ignored_by_the_guest_destroys_the_domain)
 	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                  "xl domid xvps-12", "xl destroy xvps-12",
-	                                  "xl domid xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                      "xl domid xvps-12", "xl destroy xvps-12",
+	                                      "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -286,13 +199,13 @@ Test(xl, reboot_without_a_domain_at_the_deadline_times_out)
 	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ETIMEDOUT);
 	cr_assert(strstr(err, "did not come back from reboot") != NULL, "%s", err);
-	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                  "xl domid xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                      "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -301,7 +214,7 @@ Test(xl, reboot_wait_is_only_for_xl_drivers)
 	hv_driver d;
 	fake f;
 	cr_assert_eq(hv_xl_set_reboot_wait(NULL, 0), -EINVAL);
-	d = open_fake(&f, NULL, 0);
+	d = xlf_open(&f, NULL, 0);
 	cr_assert_eq(hv_xl_set_reboot_wait(&d, -1), -EINVAL);
 	d.ops->dispose(&d);
 }
@@ -311,10 +224,10 @@ Test(xl, reboot_of_an_absent_domain_is_enoent)
 	static const fake_step steps[] = {
 	        {.exit_status = 1, .err_file = "err-domid-absent-xvps-12.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ENOENT);
-	assert_calls(&f, (const char *[]){"xl domid xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -327,7 +240,7 @@ Test(xl, info_parses_list_long_table_and_scheduler)
 	        {.out_file = "sched-credit2-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), 0, "%s", err);
@@ -338,8 +251,8 @@ Test(xl, info_parses_list_long_table_and_scheduler)
 	cr_assert_eq(info.cpu_ns, 41300000000ull);
 	cr_assert_eq(info.cpu_weight, 256);
 	cr_assert_eq(info.cpu_cap_pct, 150);
-	assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
-	                                  "xl sched-credit2 -d xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
+	                                      "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -355,15 +268,15 @@ Test(xl, info_waits_while_xl_list_long_shows_no_configuration)
 	        {.out_file = "sched-credit2-xvps-12.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), 0, "%s", err);
 	cr_assert_eq(info.state, HV_RUNNING);
 	cr_assert_eq(info.domid, 3);
-	assert_calls(&f,
-	             (const char *[]){"xl list -l xvps-12", "xl list -l xvps-12", "xl list xvps-12",
-	                              "xl info", "xl sched-credit2 -d xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list -l xvps-12",
+	                                      "xl list xvps-12", "xl info",
+	                                      "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -372,13 +285,13 @@ Test(xl, info_of_an_unknown_domain_is_absent)
 	static const fake_step steps[] = {
 	        {.exit_status = 1, .err_file = "err-invalid-domain-xvps-9.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->info(&d, "xvps-9", &info, err), 0);
 	cr_assert_eq(info.state, HV_ABSENT);
 	cr_assert_eq(info.domid, -1);
-	assert_calls(&f, (const char *[]){"xl list -l xvps-9", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -386,11 +299,11 @@ Test(xl, info_with_garbage_json_is_eproto)
 {
 	static const fake_step steps[] = {{.out = "[{\"domid\": \"three\"}]\n"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), -EPROTO);
-	assert_calls(&f, (const char *[]){"xl list -l xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -398,7 +311,7 @@ Test(xl, list_returns_domains_with_the_prefix)
 {
 	static const fake_step steps[] = {{.out_file = "list.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN], **names = NULL;
 	size_t n = 0;
 	cr_assert_eq(d.ops->list(&d, "xvps-", &names, &n, err), 0, "%s", err);
@@ -408,7 +321,7 @@ Test(xl, list_returns_domains_with_the_prefix)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	assert_calls(&f, (const char *[]){"xl list", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -420,10 +333,11 @@ Test(xl, set_sched_uses_credit2_and_reads_back)
 	        {.out_file = "sched-credit2-xvps-12-after.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+	xlf_assert_calls(&f,
+	                 (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
 	                                  "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
@@ -436,11 +350,11 @@ Test(xl, set_sched_uses_credit_on_a_credit_host)
 	        {.out_file = "sched-credit-xvps-12-after.txt"},
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
-	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
-	                                  "xl sched-credit -d xvps-12", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
+	                                      "xl sched-credit -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -452,11 +366,12 @@ Test(xl, set_sched_detects_a_read_back_mismatch)
 	        {.out_file = "sched-credit2-xvps-12.txt"}, /* still 256 / 150 */
 	};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), -EIO);
 	cr_assert(strstr(err, "256") != NULL, "%s", err);
-	assert_calls(&f, (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+	xlf_assert_calls(&f,
+	                 (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
 	                                  "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
@@ -464,7 +379,7 @@ Test(xl, set_sched_detects_a_read_back_mismatch)
 Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
 {
 	fake f;
-	hv_driver d = open_fake(&f, NULL, 0);
+	hv_driver d = xlf_open(&f, NULL, 0);
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->destroy(&d, "Domain-0", err), -EINVAL);
@@ -473,7 +388,7 @@ Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
 	cr_assert_eq(d.ops->create(&d, "xvps-1", "relative.cfg", err), -EINVAL);
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 0, 0, err), -EINVAL);
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 256, -1, err), -EINVAL);
-	assert_calls(&f, (const char *[]){NULL});
+	xlf_assert_calls(&f, (const char *[]){NULL});
 	d.ops->dispose(&d);
 }
 
@@ -482,7 +397,7 @@ Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
 static int console_of(fake *f, const fake_step *steps, size_t n, const char *name, char *src,
                       char *err)
 {
-	hv_driver d = open_fake(f, steps, n);
+	hv_driver d = xlf_open(f, steps, n);
 	int rc = d.ops->console_source(&d, name, src, 64, err);
 	d.ops->dispose(&d);
 	return rc;
@@ -496,8 +411,8 @@ Test(xl, console_of_a_pvh_domain_is_its_xenconsoled_pty)
 	char src[64] = "", err[HV_ERRLEN];
 	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-12", src, err), 0, "%s", err);
 	cr_assert_str_eq(src, "pty:/dev/pts/4");
-	assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl list -l xvps-12",
-	                                  "xenstore-read /local/domain/3/console/tty", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl list -l xvps-12",
+	                                      "xenstore-read /local/domain/3/console/tty", NULL});
 }
 
 Test(xl, console_of_an_hvm_domain_is_qemus_vnc_port_from_xenstore)
@@ -508,7 +423,8 @@ Test(xl, console_of_an_hvm_domain_is_qemus_vnc_port_from_xenstore)
 	char src[64] = "", err[HV_ERRLEN];
 	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-5", src, err), 0, "%s", err);
 	cr_assert_str_eq(src, "vnc:127.0.0.1:5931");
-	assert_calls(&f, (const char *[]){"xl domid xvps-5", "xl list -l xvps-5",
+	xlf_assert_calls(&f,
+	                 (const char *[]){"xl domid xvps-5", "xl list -l xvps-5",
 	                                  "xenstore-read /local/domain/9/console/vnc-port", NULL});
 }
 
@@ -552,208 +468,6 @@ Test(xl, console_of_an_hvm_domain_refuses_a_non_loopback_vnc_and_a_bad_port)
 	cr_assert_str_eq(src, "", "nothing is written on failure");
 }
 
-/* ---- cpu_times through a fake libxenstat table (hv_xenstat_ops) ---------------------------- */
-
-typedef struct fake_xs_dom {
-	const char *name; /* NULL: xenstore had no name */
-	unsigned long long cpu_ns;
-} fake_xs_dom;
-
-static struct {
-	const fake_xs_dom *doms;
-	unsigned n;
-	int init_errno;  /* init fails with this errno (0: succeeds) */
-	bool node_fails; /* get_node returns NULL */
-	int inits, uninits, nodes, frees;
-	int handle; /* what the fake handle points at */
-} fxs;
-
-static void *fxs_init(void)
-{
-	fxs.inits++;
-	if (fxs.init_errno) {
-		errno = fxs.init_errno;
-		return NULL;
-	}
-	return &fxs.handle;
-}
-
-static void fxs_uninit(void *h)
-{
-	cr_assert_eq(h, &fxs.handle);
-	fxs.uninits++;
-}
-
-static void *fxs_get_node(void *h)
-{
-	cr_assert_eq(h, &fxs.handle);
-	if (fxs.node_fails) {
-		errno = EIO;
-		return NULL;
-	}
-	fxs.nodes++;
-	return &fxs;
-}
-
-static void fxs_free_node(void *node)
-{
-	cr_assert_eq(node, (void *)&fxs);
-	fxs.frees++;
-}
-
-static unsigned fxs_num_domains(void *node)
-{
-	return fxs.n;
-}
-
-static void *fxs_domain_by_index(void *node, unsigned i)
-{
-	return i < fxs.n ? (void *)&fxs.doms[i] : NULL;
-}
-
-static const char *fxs_domain_name(void *dom)
-{
-	return ((const fake_xs_dom *)dom)->name;
-}
-
-static unsigned long long fxs_domain_cpu_ns(void *dom)
-{
-	return ((const fake_xs_dom *)dom)->cpu_ns;
-}
-
-static const hv_xenstat_ops fake_xenstat = {
-        .init = fxs_init,
-        .uninit = fxs_uninit,
-        .get_node = fxs_get_node,
-        .free_node = fxs_free_node,
-        .num_domains = fxs_num_domains,
-        .domain_by_index = fxs_domain_by_index,
-        .domain_name = fxs_domain_name,
-        .domain_cpu_ns = fxs_domain_cpu_ns,
-};
-
-static hv_driver open_xenstat(fake *f, const fake_xs_dom *doms, unsigned n)
-{
-	memset(&fxs, 0, sizeof(fxs));
-	fxs.doms = doms;
-	fxs.n = n;
-	hv_driver d = open_fake(f, NULL, 0);
-	cr_assert_eq(hv_xl_set_xenstat(&d, &fake_xenstat), 0);
-	return d;
-}
-
-Test(xl, cpu_times_match_names_in_one_xenstat_snapshot)
-{
-	static const fake_xs_dom doms[] = {{"Domain-0", 999},
-	                                   {"xvps-12", 7000000000ULL},
-	                                   {NULL, 5},
-	                                   {"xvps-3", 42},
-	                                   {"xvps-300", 1}};
-	const char *names[] = {"xvps-3", "xvps-4", "xvps-12", "xvps-3"};
-	uint64_t ns[4] = {1, 1, 1, 1};
-	char err[HV_ERRLEN] = "";
-	fake f;
-	hv_driver d = open_xenstat(&f, doms, N(doms));
-
-	cr_assert_eq(d.ops->cpu_times(&d, names, 4, ns, err), 0, "%s", err);
-	cr_assert_eq(ns[0], 42);
-	cr_assert_eq(ns[1], 0, "a domain that is not running reads 0");
-	cr_assert_eq(ns[2], 7000000000ULL);
-	cr_assert_eq(ns[3], 42, "a name asked twice gets its value twice");
-	cr_assert_eq(fxs.inits, 1);
-	cr_assert_eq(fxs.nodes, 1, "one snapshot for all names");
-	cr_assert_eq(fxs.frees, 1);
-
-	/* The handle stays open: a second call takes a new snapshot only. */
-	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
-	cr_assert_eq(fxs.inits, 1);
-	cr_assert_eq(fxs.nodes, 2);
-	cr_assert_eq(fxs.uninits, 0);
-	assert_calls(&f, (const char *[]){NULL}); /* no xl command */
-	d.ops->dispose(&d);
-	cr_assert_eq(fxs.uninits, 1, "dispose closes the handle");
-}
-
-Test(xl, cpu_times_report_an_init_failure_and_retry_it)
-{
-	static const fake_xs_dom doms[] = {{"xvps-1", 5}};
-	const char *names[] = {"xvps-1"};
-	uint64_t ns[1] = {9};
-	char err[HV_ERRLEN] = "";
-	fake f;
-	hv_driver d = open_xenstat(&f, doms, N(doms));
-
-	fxs.init_errno = ENOENT;
-	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), -ENOENT);
-	cr_assert(strstr(err, "cannot open libxenstat: No such file or directory"), "%s", err);
-	cr_assert_eq(ns[0], 0);
-	cr_assert_eq(fxs.nodes, 0);
-	fxs.init_errno = 0;
-	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
-	cr_assert_eq(ns[0], 5);
-	cr_assert_eq(fxs.inits, 2, "opened again on the next call");
-	d.ops->dispose(&d);
-}
-
-Test(xl, cpu_times_reopen_the_handle_after_a_failed_snapshot)
-{
-	static const fake_xs_dom doms[] = {{"xvps-1", 5}};
-	const char *names[] = {"xvps-1"};
-	uint64_t ns[1] = {0};
-	char err[HV_ERRLEN] = "";
-	fake f;
-	hv_driver d = open_xenstat(&f, doms, N(doms));
-
-	fxs.node_fails = true;
-	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), -EIO);
-	cr_assert(strstr(err, "libxenstat could not read the domains"), "%s", err);
-	cr_assert_eq(fxs.uninits, 1, "the failed handle is closed");
-	fxs.node_fails = false;
-	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
-	cr_assert_eq(ns[0], 5);
-	cr_assert_eq(fxs.inits, 2);
-	d.ops->dispose(&d);
-	cr_assert_eq(fxs.uninits, 2);
-}
-
-Test(xl, cpu_times_refuse_foreign_names_without_opening_libxenstat)
-{
-	const char *names[] = {"xvps-1", "Domain-0"};
-	uint64_t ns[2];
-	char err[HV_ERRLEN] = "";
-	fake f;
-	hv_driver d = open_xenstat(&f, NULL, 0);
-
-	cr_assert_eq(d.ops->cpu_times(&d, names, 2, ns, err), -EINVAL);
-	cr_assert_eq(fxs.inits, 0);
-	cr_assert_eq(d.ops->cpu_times(&d, names, 0, ns, err), 0, "no names, nothing to do");
-	cr_assert_eq(fxs.inits, 0);
-	d.ops->dispose(&d);
-}
-
-/* The real libxenstat on this host: without Xen, xenstat_init fails; that must be a clean
- * error, not a crash (on a Xen host the call succeeds and xvps-1 reads 0 unless it runs). */
-Test(xl, cpu_times_with_the_real_libxenstat_fail_cleanly_without_xen)
-{
-	const char *names[] = {"xvps-1"};
-	uint64_t ns[1] = {7};
-	char err[HV_ERRLEN] = "";
-	fake f;
-	hv_driver d = open_fake(&f, NULL, 0);
-	int rc;
-
-	cr_assert_eq(hv_xl_set_xenstat(&d, NULL), 0);
-	rc = d.ops->cpu_times(&d, names, 1, ns, err);
-	if (access("/proc/xen/privcmd", F_OK) != 0 && access("/dev/xen/privcmd", F_OK) != 0) {
-		cr_assert_lt(rc, 0, "libxenstat opened without Xen?");
-		cr_assert(strncmp(err, "cannot open libxenstat: ", 24) == 0, "%s", err);
-	} else if (rc == 0) {
-		cr_assert_eq(ns[0], 0, "xvps-1 is not running here");
-	}
-	cr_assert_eq(hv_xl_set_xenstat(&(hv_driver){0}, NULL), -EINVAL);
-	d.ops->dispose(&d);
-}
-
 /* ---- the outputs recorded on the appliance (tests/unit/data/xl/recorded/, SOURCE.txt) ------ */
 
 #define REC "recorded/"
@@ -764,30 +478,30 @@ Test(xl, recorded_xl_info_gives_the_scheduler_of_either_boot)
 	static const fake_step credit[] = {{.out_file = REC "info-credit.stdout.txt"}};
 	fake f;
 	char sched[16], err[HV_ERRLEN];
-	hv_driver d = open_fake(&f, credit2, N(credit2));
+	hv_driver d = xlf_open(&f, credit2, N(credit2));
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
 	cr_assert_str_eq(sched, "credit2");
 	d.ops->dispose(&d);
-	assert_calls(&f, (const char *[]){"xl info", NULL});
-	d = open_fake(&f, credit, N(credit));
+	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
+	d = xlf_open(&f, credit, N(credit));
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
 	cr_assert_str_eq(sched, "credit");
 	d.ops->dispose(&d);
-	assert_calls(&f, (const char *[]){"xl info", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
 }
 
 Test(xl, recorded_xl_list_of_a_fresh_host_has_no_xvps_domain)
 {
 	static const fake_step steps[] = {{.out_file = REC "list.stdout.txt"}};
 	fake f;
-	hv_driver d = open_fake(&f, steps, N(steps));
+	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN], **names = NULL;
 	size_t n = 99;
 	cr_assert_eq(d.ops->list(&d, "xvps-", &names, &n, err), 0, "%s", err);
 	cr_assert_eq(n, 0, "Domain-0 is not ours");
 	free(names);
 	d.ops->dispose(&d);
-	assert_calls(&f, (const char *[]){"xl list", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl list", NULL});
 }
 
 Test(xl, recorded_absent_domain_errors_are_understood)
@@ -801,12 +515,12 @@ Test(xl, recorded_absent_domain_errors_are_understood)
 	        {.exit_status = 1, .err_file = REC "domid-nosuchdomain.stderr.txt"}};
 	fake f;
 	char err[HV_ERRLEN], src[64];
-	hv_driver d = open_fake(&f, destroy, N(destroy));
+	hv_driver d = xlf_open(&f, destroy, N(destroy));
 	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0, "%s", err);
 	d.ops->dispose(&d);
-	assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
-	d = open_fake(&f, domid, N(domid));
+	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	d = xlf_open(&f, domid, N(domid));
 	cr_assert_eq(d.ops->console_source(&d, "xvps-9", src, sizeof(src), err), -ESRCH, "%s", err);
 	d.ops->dispose(&d);
-	assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
+	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
 }

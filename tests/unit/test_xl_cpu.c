@@ -1,0 +1,217 @@
+/* test_xl_cpu.c — the xl driver's CPU time per domain (hypervisor/xl_cpu.c) through a fake
+ * libxenstat table (hv_xl_set_xenstat), and the real libxenstat failing cleanly on a host
+ * without Xen. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/util.h"
+#include "../../hypervisor/driver.h"
+#include "xl_fake.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- cpu_times through a fake libxenstat table (hv_xenstat_ops) ---------------------------- */
+
+typedef struct fake_xs_dom {
+	const char *name; /* NULL: xenstore had no name */
+	unsigned long long cpu_ns;
+} fake_xs_dom;
+
+static struct {
+	const fake_xs_dom *doms;
+	unsigned n;
+	int init_errno;  /* init fails with this errno (0: succeeds) */
+	bool node_fails; /* get_node returns NULL */
+	int inits, uninits, nodes, frees;
+	int handle; /* what the fake handle points at */
+} fxs;
+
+static void *fxs_init(void)
+{
+	fxs.inits++;
+	if (fxs.init_errno) {
+		errno = fxs.init_errno;
+		return NULL;
+	}
+	return &fxs.handle;
+}
+
+static void fxs_uninit(void *h)
+{
+	cr_assert_eq(h, &fxs.handle);
+	fxs.uninits++;
+}
+
+static void *fxs_get_node(void *h)
+{
+	cr_assert_eq(h, &fxs.handle);
+	if (fxs.node_fails) {
+		errno = EIO;
+		return NULL;
+	}
+	fxs.nodes++;
+	return &fxs;
+}
+
+static void fxs_free_node(void *node)
+{
+	cr_assert_eq(node, (void *)&fxs);
+	fxs.frees++;
+}
+
+static unsigned fxs_num_domains(void *node)
+{
+	return fxs.n;
+}
+
+static void *fxs_domain_by_index(void *node, unsigned i)
+{
+	return i < fxs.n ? (void *)&fxs.doms[i] : NULL;
+}
+
+static const char *fxs_domain_name(void *dom)
+{
+	return ((const fake_xs_dom *)dom)->name;
+}
+
+static unsigned long long fxs_domain_cpu_ns(void *dom)
+{
+	return ((const fake_xs_dom *)dom)->cpu_ns;
+}
+
+static const hv_xenstat_ops fake_xenstat = {
+        .init = fxs_init,
+        .uninit = fxs_uninit,
+        .get_node = fxs_get_node,
+        .free_node = fxs_free_node,
+        .num_domains = fxs_num_domains,
+        .domain_by_index = fxs_domain_by_index,
+        .domain_name = fxs_domain_name,
+        .domain_cpu_ns = fxs_domain_cpu_ns,
+};
+
+static hv_driver open_xenstat(fake *f, const fake_xs_dom *doms, unsigned n)
+{
+	memset(&fxs, 0, sizeof(fxs));
+	fxs.doms = doms;
+	fxs.n = n;
+	hv_driver d = xlf_open(f, NULL, 0);
+	cr_assert_eq(hv_xl_set_xenstat(&d, &fake_xenstat), 0);
+	return d;
+}
+
+Test(xl, cpu_times_match_names_in_one_xenstat_snapshot)
+{
+	static const fake_xs_dom doms[] = {{"Domain-0", 999},
+	                                   {"xvps-12", 7000000000ULL},
+	                                   {NULL, 5},
+	                                   {"xvps-3", 42},
+	                                   {"xvps-300", 1}};
+	const char *names[] = {"xvps-3", "xvps-4", "xvps-12", "xvps-3"};
+	uint64_t ns[4] = {1, 1, 1, 1};
+	char err[HV_ERRLEN] = "";
+	fake f;
+	hv_driver d = open_xenstat(&f, doms, N(doms));
+
+	cr_assert_eq(d.ops->cpu_times(&d, names, 4, ns, err), 0, "%s", err);
+	cr_assert_eq(ns[0], 42);
+	cr_assert_eq(ns[1], 0, "a domain that is not running reads 0");
+	cr_assert_eq(ns[2], 7000000000ULL);
+	cr_assert_eq(ns[3], 42, "a name asked twice gets its value twice");
+	cr_assert_eq(fxs.inits, 1);
+	cr_assert_eq(fxs.nodes, 1, "one snapshot for all names");
+	cr_assert_eq(fxs.frees, 1);
+
+	/* The handle stays open: a second call takes a new snapshot only. */
+	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
+	cr_assert_eq(fxs.inits, 1);
+	cr_assert_eq(fxs.nodes, 2);
+	cr_assert_eq(fxs.uninits, 0);
+	xlf_assert_calls(&f, (const char *[]){NULL}); /* no xl command */
+	d.ops->dispose(&d);
+	cr_assert_eq(fxs.uninits, 1, "dispose closes the handle");
+}
+
+Test(xl, cpu_times_report_an_init_failure_and_retry_it)
+{
+	static const fake_xs_dom doms[] = {{"xvps-1", 5}};
+	const char *names[] = {"xvps-1"};
+	uint64_t ns[1] = {9};
+	char err[HV_ERRLEN] = "";
+	fake f;
+	hv_driver d = open_xenstat(&f, doms, N(doms));
+
+	fxs.init_errno = ENOENT;
+	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), -ENOENT);
+	cr_assert(strstr(err, "cannot open libxenstat: No such file or directory"), "%s", err);
+	cr_assert_eq(ns[0], 0);
+	cr_assert_eq(fxs.nodes, 0);
+	fxs.init_errno = 0;
+	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
+	cr_assert_eq(ns[0], 5);
+	cr_assert_eq(fxs.inits, 2, "opened again on the next call");
+	d.ops->dispose(&d);
+}
+
+Test(xl, cpu_times_reopen_the_handle_after_a_failed_snapshot)
+{
+	static const fake_xs_dom doms[] = {{"xvps-1", 5}};
+	const char *names[] = {"xvps-1"};
+	uint64_t ns[1] = {0};
+	char err[HV_ERRLEN] = "";
+	fake f;
+	hv_driver d = open_xenstat(&f, doms, N(doms));
+
+	fxs.node_fails = true;
+	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), -EIO);
+	cr_assert(strstr(err, "libxenstat could not read the domains"), "%s", err);
+	cr_assert_eq(fxs.uninits, 1, "the failed handle is closed");
+	fxs.node_fails = false;
+	cr_assert_eq(d.ops->cpu_times(&d, names, 1, ns, err), 0, "%s", err);
+	cr_assert_eq(ns[0], 5);
+	cr_assert_eq(fxs.inits, 2);
+	d.ops->dispose(&d);
+	cr_assert_eq(fxs.uninits, 2);
+}
+
+Test(xl, cpu_times_refuse_foreign_names_without_opening_libxenstat)
+{
+	const char *names[] = {"xvps-1", "Domain-0"};
+	uint64_t ns[2];
+	char err[HV_ERRLEN] = "";
+	fake f;
+	hv_driver d = open_xenstat(&f, NULL, 0);
+
+	cr_assert_eq(d.ops->cpu_times(&d, names, 2, ns, err), -EINVAL);
+	cr_assert_eq(fxs.inits, 0);
+	cr_assert_eq(d.ops->cpu_times(&d, names, 0, ns, err), 0, "no names, nothing to do");
+	cr_assert_eq(fxs.inits, 0);
+	d.ops->dispose(&d);
+}
+
+/* The real libxenstat on this host: without Xen, xenstat_init fails; that must be a clean
+ * error, not a crash (on a Xen host the call succeeds and xvps-1 reads 0 unless it runs). */
+Test(xl, cpu_times_with_the_real_libxenstat_fail_cleanly_without_xen)
+{
+	const char *names[] = {"xvps-1"};
+	uint64_t ns[1] = {7};
+	char err[HV_ERRLEN] = "";
+	fake f;
+	hv_driver d = xlf_open(&f, NULL, 0);
+	int rc;
+
+	cr_assert_eq(hv_xl_set_xenstat(&d, NULL), 0);
+	rc = d.ops->cpu_times(&d, names, 1, ns, err);
+	if (access("/proc/xen/privcmd", F_OK) != 0 && access("/dev/xen/privcmd", F_OK) != 0) {
+		cr_assert_lt(rc, 0, "libxenstat opened without Xen?");
+		cr_assert(strncmp(err, "cannot open libxenstat: ", 24) == 0, "%s", err);
+	} else if (rc == 0) {
+		cr_assert_eq(ns[0], 0, "xvps-1 is not running here");
+	}
+	cr_assert_eq(hv_xl_set_xenstat(&(hv_driver){0}, NULL), -EINVAL);
+	d.ops->dispose(&d);
+}
