@@ -15,6 +15,7 @@
 
 #include "../../common/util.h"
 #include "../../provisioning/storage.h"
+#include "fake_runner.h"
 
 #define DATA "tests/unit/data/lvm/"
 #define GIB  (1024ull * 1024ull * 1024ull)
@@ -23,78 +24,21 @@
 	"lvs --reportformat json --units b --nosuffix -o "                                         \
 	"lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,metadata_percent,discards vg0"
 
-typedef struct fake_step {
-	const char *out_file; /* stdout from DATA<file>, or NULL */
-	const char *out;      /* literal stdout when out_file is NULL */
-	const char *err_file; /* stderr from DATA<file>, or NULL */
-	int exit_status;
-} fake_step;
-
-typedef struct fake {
-	const fake_step *steps;
-	size_t n, next;
-	char *calls[32];
-	size_t ncalls;
-} fake;
-
 static fake f;
 static st_driver st;
 static char err[ST_ERRLEN];
 static char tdir[64];
 
-/* Reads a data file and drops its leading "# " header lines (provenance notes). */
 static char *load(const char *name, size_t *len)
 {
-	char path[256], *data = NULL;
-	snprintf(path, sizeof(path), DATA "%s", name);
-	int rc = read_file(path, 1 << 20, &data, len);
-	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root)", path);
-	char *p = data;
-	while (strncmp(p, "# ", 2) == 0 && strchr(p, '\n'))
-		p = strchr(p, '\n') + 1;
-	*len = strlen(p);
-	memmove(data, p, *len + 1);
-	return data;
-}
-
-static int fake_run(void *ctx, const char *const argv[], const char *stdin_data, size_t stdin_len,
-                    int timeout_ms, runner_result *res)
-{
-	fake *fk = ctx;
-	runner_result_init(res);
-	if (fk->ncalls < sizeof(fk->calls) / sizeof(fk->calls[0]))
-		fk->calls[fk->ncalls++] = runner_argv_str(argv);
-	if (fk->next >= fk->n) {
-		res->out = strdup("");
-		res->err = strdup("fake runner: no scripted output for this command\n");
-		res->err_len = strlen(res->err);
-		res->exit_status = 99;
-		return 0;
-	}
-	const fake_step *s = &fk->steps[fk->next++];
-	if (s->out_file) {
-		res->out = load(s->out_file, &res->out_len);
-	} else {
-		res->out = strdup(s->out ? s->out : "");
-		res->out_len = strlen(res->out);
-	}
-	if (s->err_file) {
-		res->err = load(s->err_file, &res->err_len);
-	} else {
-		res->err = strdup("");
-	}
-	res->exit_status = s->exit_status;
-	return 0;
+	return fake_load(DATA, name, len);
 }
 
 static runner fake_runner(const fake_step *steps, size_t n)
 {
 	for (size_t k = 0; k < f.ncalls; k++)
 		free(f.calls[k]);
-	memset(&f, 0, sizeof(f));
-	f.steps = steps;
-	f.n = n;
-	return (runner){.run = fake_run, .ctx = &f};
+	return fake_runner_of(&f, DATA, steps, n);
 }
 
 /* Opens the driver on vg0/pool with a scripted open (lvs-pool.json), then scripts steps for
@@ -107,24 +51,10 @@ static void open_with(const fake_step *steps, size_t n)
 	st.run = fake_runner(steps, n);
 }
 
-/* Asserts the driver ran exactly `want` (NULL-terminated), in order; frees the record. A want
- * ending in '*' matches as a prefix. */
+/* fake_assert_calls on the one fake of this file. */
 static void assert_calls(const char *const want[])
 {
-	size_t i = 0;
-	for (; want[i]; i++) {
-		size_t wl = strlen(want[i]);
-		cr_assert_lt(i, f.ncalls, "missing command %zu: %s", i, want[i]);
-		if (wl && want[i][wl - 1] == '*')
-			cr_assert(strncmp(f.calls[i], want[i], wl - 1) == 0, "command %zu: %s", i,
-			          f.calls[i]);
-		else
-			cr_assert_str_eq(f.calls[i], want[i], "command %zu", i);
-	}
-	cr_assert_eq(f.ncalls, i, "extra command: %s", f.ncalls > i ? f.calls[i] : "");
-	for (size_t k = 0; k < f.ncalls; k++)
-		free(f.calls[k]);
-	f.ncalls = 0;
+	fake_assert_calls(&f, want);
 }
 
 static void setup(void)

@@ -25,7 +25,7 @@ Test(xl, scheduler_reads_xen_scheduler_from_xl_info_once)
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0);
 	cr_assert_str_eq(sched, "credit2");
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "cached");
-	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl info", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -36,7 +36,7 @@ Test(xl, scheduler_without_scheduler_line_is_an_error)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char sched[16], err[HV_ERRLEN];
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), -EPROTO);
-	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl info", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -47,7 +47,7 @@ Test(xl, create_runs_xl_create_with_the_config)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), 0);
-	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -60,7 +60,7 @@ Test(xl, create_failure_reports_xl_stderr)
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->create(&d, "xvps-12", "/etc/xvps/domains/xvps-12.cfg", err), -EIO);
 	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -81,7 +81,7 @@ Test(xl, create_failure_skips_the_parsing_config_line)
 	cr_assert(strstr(err, "exit 3") != NULL, "%s", err);
 	cr_assert(strstr(err, "console tty: timed out") != NULL, "%s", err);
 	cr_assert(strstr(err, "Parsing config") == NULL, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl create /etc/xvps/domains/xvps-12.cfg", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -93,7 +93,7 @@ Test(xl, destroying_an_absent_domain_is_success)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0);
-	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -105,7 +105,7 @@ Test(xl, destroy_failure_is_an_error)
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->destroy(&d, "xvps-12", err), -EIO);
 	cr_assert(strstr(err, "destroy failed") != NULL, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl destroy xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -119,8 +119,8 @@ Test(xl, shutdown_waits_for_the_guest_then_checks_it_is_gone)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 30, err), 0, "%s", err);
-	xlf_assert_calls(&f,
-	                 (const char *[]){"xl shutdown -w -F xvps-12", "xl domid xvps-12", NULL});
+	fake_assert_calls(&f,
+	                  (const char *[]){"xl shutdown -w -F xvps-12", "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -135,8 +135,8 @@ Test(xl, shutdown_timeout_destroys_the_domain)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-12", 5, err), 0, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
-	                                      "xl domid xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-12", "xl destroy xvps-12",
+	                                       "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -148,7 +148,7 @@ Test(xl, shutdown_of_an_absent_domain_is_success)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->shutdown(&d, "xvps-9", 5, err), 0);
-	xlf_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-9", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl shutdown -w -F xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -164,8 +164,8 @@ Test(xl, reboot_waits_for_a_new_domid)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                      "xl domid xvps-12", "xl domid xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                       "xl domid xvps-12", "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -184,9 +184,9 @@ Test(xl, reboot_ignored_by_the_guest_destroys_the_domain)
 	char err[HV_ERRLEN];
 	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), 0, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                      "xl domid xvps-12", "xl destroy xvps-12",
-	                                      "xl domid xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                       "xl domid xvps-12", "xl destroy xvps-12",
+	                                       "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -204,8 +204,8 @@ Test(xl, reboot_without_a_domain_at_the_deadline_times_out)
 	cr_assert_eq(hv_xl_set_reboot_wait(&d, 0), 0);
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ETIMEDOUT);
 	cr_assert(strstr(err, "did not come back from reboot") != NULL, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
-	                                      "xl domid xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl reboot -F xvps-12",
+	                                       "xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -227,7 +227,7 @@ Test(xl, reboot_of_an_absent_domain_is_enoent)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->reboot(&d, "xvps-12", err), -ENOENT);
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -251,8 +251,8 @@ Test(xl, info_parses_list_long_table_and_scheduler)
 	cr_assert_eq(info.cpu_ns, 41300000000ull);
 	cr_assert_eq(info.cpu_weight, 256);
 	cr_assert_eq(info.cpu_cap_pct, 150);
-	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
-	                                      "xl sched-credit2 -d xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list xvps-12", "xl info",
+	                                       "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -274,9 +274,9 @@ Test(xl, info_waits_while_xl_list_long_shows_no_configuration)
 	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), 0, "%s", err);
 	cr_assert_eq(info.state, HV_RUNNING);
 	cr_assert_eq(info.domid, 3);
-	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list -l xvps-12",
-	                                      "xl list xvps-12", "xl info",
-	                                      "xl sched-credit2 -d xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list -l xvps-12", "xl list -l xvps-12",
+	                                       "xl list xvps-12", "xl info",
+	                                       "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -291,7 +291,7 @@ Test(xl, info_of_an_unknown_domain_is_absent)
 	cr_assert_eq(d.ops->info(&d, "xvps-9", &info, err), 0);
 	cr_assert_eq(info.state, HV_ABSENT);
 	cr_assert_eq(info.domid, -1);
-	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-9", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list -l xvps-9", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -303,7 +303,7 @@ Test(xl, info_with_garbage_json_is_eproto)
 	char err[HV_ERRLEN];
 	hv_domain_info info;
 	cr_assert_eq(d.ops->info(&d, "xvps-12", &info, err), -EPROTO);
-	xlf_assert_calls(&f, (const char *[]){"xl list -l xvps-12", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list -l xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -321,7 +321,7 @@ Test(xl, list_returns_domains_with_the_prefix)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	xlf_assert_calls(&f, (const char *[]){"xl list", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -336,9 +336,9 @@ Test(xl, set_sched_uses_credit2_and_reads_back)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
-	xlf_assert_calls(&f,
-	                 (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
-	                                  "xl sched-credit2 -d xvps-12", NULL});
+	fake_assert_calls(&f,
+	                  (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+	                                   "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -353,8 +353,9 @@ Test(xl, set_sched_uses_credit_on_a_credit_host)
 	hv_driver d = xlf_open(&f, steps, N(steps));
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), 0, "%s", err);
-	xlf_assert_calls(&f, (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
-	                                      "xl sched-credit -d xvps-12", NULL});
+	fake_assert_calls(&f,
+	                  (const char *[]){"xl info", "xl sched-credit -d xvps-12 -w 512 -c 200",
+	                                   "xl sched-credit -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -370,9 +371,9 @@ Test(xl, set_sched_detects_a_read_back_mismatch)
 	char err[HV_ERRLEN];
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-12", 512, 200, err), -EIO);
 	cr_assert(strstr(err, "256") != NULL, "%s", err);
-	xlf_assert_calls(&f,
-	                 (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
-	                                  "xl sched-credit2 -d xvps-12", NULL});
+	fake_assert_calls(&f,
+	                  (const char *[]){"xl info", "xl sched-credit2 -d xvps-12 -w 512 -c 200",
+	                                   "xl sched-credit2 -d xvps-12", NULL});
 	d.ops->dispose(&d);
 }
 
@@ -388,7 +389,7 @@ Test(xl, refuses_foreign_names_and_bad_shares_without_running_anything)
 	cr_assert_eq(d.ops->create(&d, "xvps-1", "relative.cfg", err), -EINVAL);
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 0, 0, err), -EINVAL);
 	cr_assert_eq(d.ops->set_sched(&d, "xvps-1", 256, -1, err), -EINVAL);
-	xlf_assert_calls(&f, (const char *[]){NULL});
+	fake_assert_calls(&f, (const char *[]){NULL});
 	d.ops->dispose(&d);
 }
 
@@ -411,8 +412,8 @@ Test(xl, console_of_a_pvh_domain_is_its_xenconsoled_pty)
 	char src[64] = "", err[HV_ERRLEN];
 	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-12", src, err), 0, "%s", err);
 	cr_assert_str_eq(src, "pty:/dev/pts/4");
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl list -l xvps-12",
-	                                      "xenstore-read /local/domain/3/console/tty", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-12", "xl list -l xvps-12",
+	                                       "xenstore-read /local/domain/3/console/tty", NULL});
 }
 
 Test(xl, console_of_an_hvm_domain_is_qemus_vnc_port_from_xenstore)
@@ -423,9 +424,9 @@ Test(xl, console_of_an_hvm_domain_is_qemus_vnc_port_from_xenstore)
 	char src[64] = "", err[HV_ERRLEN];
 	cr_assert_eq(console_of(&f, steps, N(steps), "xvps-5", src, err), 0, "%s", err);
 	cr_assert_str_eq(src, "vnc:127.0.0.1:5931");
-	xlf_assert_calls(&f,
-	                 (const char *[]){"xl domid xvps-5", "xl list -l xvps-5",
-	                                  "xenstore-read /local/domain/9/console/vnc-port", NULL});
+	fake_assert_calls(&f,
+	                  (const char *[]){"xl domid xvps-5", "xl list -l xvps-5",
+	                                   "xenstore-read /local/domain/9/console/vnc-port", NULL});
 }
 
 Test(xl, console_of_an_hvm_domain_without_the_xenstore_key_uses_the_vncdisplay)
@@ -482,12 +483,12 @@ Test(xl, recorded_xl_info_gives_the_scheduler_of_either_boot)
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
 	cr_assert_str_eq(sched, "credit2");
 	d.ops->dispose(&d);
-	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl info", NULL});
 	d = xlf_open(&f, credit, N(credit));
 	cr_assert_eq(d.ops->scheduler(&d, sched, sizeof(sched), err), 0, "%s", err);
 	cr_assert_str_eq(sched, "credit");
 	d.ops->dispose(&d);
-	xlf_assert_calls(&f, (const char *[]){"xl info", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl info", NULL});
 }
 
 Test(xl, recorded_xl_list_of_a_fresh_host_has_no_xvps_domain)
@@ -501,7 +502,7 @@ Test(xl, recorded_xl_list_of_a_fresh_host_has_no_xvps_domain)
 	cr_assert_eq(n, 0, "Domain-0 is not ours");
 	free(names);
 	d.ops->dispose(&d);
-	xlf_assert_calls(&f, (const char *[]){"xl list", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl list", NULL});
 }
 
 Test(xl, recorded_absent_domain_errors_are_understood)
@@ -518,9 +519,9 @@ Test(xl, recorded_absent_domain_errors_are_understood)
 	hv_driver d = xlf_open(&f, destroy, N(destroy));
 	cr_assert_eq(d.ops->destroy(&d, "xvps-9", err), 0, "%s", err);
 	d.ops->dispose(&d);
-	xlf_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl destroy xvps-9", NULL});
 	d = xlf_open(&f, domid, N(domid));
 	cr_assert_eq(d.ops->console_source(&d, "xvps-9", src, sizeof(src), err), -ESRCH, "%s", err);
 	d.ops->dispose(&d);
-	xlf_assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
+	fake_assert_calls(&f, (const char *[]){"xl domid xvps-9", NULL});
 }

@@ -131,7 +131,7 @@ Test(xl, cpu_times_match_names_in_one_xenstat_snapshot)
 	cr_assert_eq(fxs.inits, 1);
 	cr_assert_eq(fxs.nodes, 2);
 	cr_assert_eq(fxs.uninits, 0);
-	xlf_assert_calls(&f, (const char *[]){NULL}); /* no xl command */
+	fake_assert_calls(&f, (const char *[]){NULL}); /* no xl command */
 	d.ops->dispose(&d);
 	cr_assert_eq(fxs.uninits, 1, "dispose closes the handle");
 }
