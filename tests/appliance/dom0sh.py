@@ -11,6 +11,18 @@ echo until it comes back, then the command (base64, with stdin from /dev/null), 
 """
 import base64, os, socket, sys, time
 
+def recv_some(s, timeout):
+    """Bytes that arrive within timeout seconds (b"" when none), None when the shell closed."""
+    s.settimeout(timeout)
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        return b""
+    if not d:
+        print("dom0sh: connection closed", file=sys.stderr)
+        return None
+    return d
+
 def main():
     args = sys.argv[1:]
     if len(args) < 2:
@@ -48,15 +60,10 @@ def main():
         if now - last >= 1.5:
             s.sendall(("echo XVPS_READY_%s\n" % tag).encode())
             last = now
-        s.settimeout(0.5)
-        try:
-            d = s.recv(65536)
-            if not d:
-                print("dom0sh: connection closed", file=sys.stderr)
-                return 125
-            buf += d
-        except socket.timeout:
-            pass
+        d = recv_some(s, 0.5)
+        if d is None:
+            return 125
+        buf += d
     b64 = base64.b64encode(cmd.encode()).decode()
     line = ("echo XVPS_BEGIN_%s; eval \"$(echo %s | base64 -d)\" </dev/null 2>&1; "
             "xvps_rc=$?; echo; echo \"XVPS_END_%s $xvps_rc\"\n" % (tag, b64, tag))
@@ -82,15 +89,10 @@ def main():
             print("dom0sh: timed out after %g s: %s" % (timeout, cmd), file=sys.stderr)
             s.close()
             return 124
-        s.settimeout(min(left, 1.0))
-        try:
-            d = s.recv(65536)
-            if not d:
-                print("dom0sh: connection closed", file=sys.stderr)
-                return 125
-            buf += d
-        except socket.timeout:
-            pass
+        d = recv_some(s, min(left, 1.0))
+        if d is None:
+            return 125
+        buf += d
 
 if __name__ == "__main__":
     sys.exit(main())
