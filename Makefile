@@ -146,5 +146,6 @@ clean:
 
 # Slower targets that boot QEMU VMs, each in its own fragment.
 include tests/vm/vm.mk dom0-image/appliance.mk
+include tests/openapi/openapi.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
