@@ -1,6 +1,6 @@
 # xvps — top-level build. `make run` and `make test` are the two commands that matter; the
 # README documents every target. Libraries come through pkg-config; dependencies are installed
-# by scripts/deps.sh (apt-get) when missing.
+# by scripts/deps.sh (apt-get; groups base, vm, appliance) when missing.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -41,7 +41,7 @@ LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
 	$(BUILD)/xvps-console
 
-.PHONY: all bins deps run test test-unit test-api bench clean format check-format
+.PHONY: all bins deps run test test-unit test-api bench clean format check-format check-layers
 all: bins
 bins: $(BINS)
 
@@ -157,13 +157,19 @@ run: deps
 	@$(MAKE) --no-print-directory bins
 	@scripts/run.sh $(BUILD)
 
-# ASan+UBSan build, Criterion unit suites, the curl walk and the API suite (Criterion, last).
+# In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
+# it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
+# real-kernel networking suite, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# suite (Criterion, last). The quick checks come first: they fail in seconds.
+CHECK_FORMAT ?= 1
 test: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests build/asan/api-tests build/asan/xvps-nettest
+	@$(MAKE) --no-print-directory check-layers
+	@$(if $(filter 0,$(CHECK_FORMAT)),echo "test: check-format skipped (CHECK_FORMAT=0)",$(MAKE) --no-print-directory check-format)
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins build/asan/api-tests build/asan/xvps-nettest
 	@scripts/test.sh build/asan
 
 test-unit: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins
 	@scripts/test.sh build/asan unit
 
 # Real-kernel networking suite (root, network namespaces; run.sh prints why it skips).
@@ -193,8 +199,16 @@ bench: deps
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Fails (naming each file and line) when a tracked .c/.h differs from what `make format` makes.
 check-format:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@files=$$(git ls-files '*.c' '*.h') && [ -n "$$files" ] && \
+	clang-format --dry-run --Werror $$files && echo "check-format: ok"
+
+# The layers' rule on the sources' #include lines (and billing/ never calling the agent), then
+# the check's own self-test on a copy of the tree with bad includes added (scripts/check-layers.sh).
+check-layers:
+	@scripts/check-layers.sh
+	@scripts/check-layers.sh --self-test
 
 clean:
 	rm -rf build

@@ -5,6 +5,7 @@
 # check-layers.sh --self-test — proves the check: copies the tree's layers into a temp dir,
 # adds one bad include (or a billing/ file that calls the agent) per rule and asserts that the
 # check fails on each, and passes on the clean copy with and without a billing/ directory.
+# LAYERS_VERBOSE=1 prints every case.
 #
 # The rule (a layer may include only the layers listed; system headers are not ours):
 #   common/        common/                          the bottom: depends on nothing of ours
@@ -97,7 +98,7 @@ check() {
 # ---- self-test ----------------------------------------------------------------------------
 
 self_test() {
-	local repo tmp fails=0
+	local repo tmp fails=0 cases=0
 	repo=$(cd "$(dirname "$0")/.." && pwd)
 	tmp=$(mktemp -d /tmp/xvps-layers.XXXXXX) || return 2
 	trap 'rm -rf "$tmp"' RETURN
@@ -116,20 +117,22 @@ self_test() {
 		mkdir -p "$tmp/t/$(dirname "$f")"
 		printf '%s\n' "$text" >>"$tmp/t/$f"
 		line=$(wc -l <"$tmp/t/$f")
+		cases=$((cases + 1))
 		if out=$(check "$tmp/t"); then
 			echo "check-layers self-test: FAIL $name: the check passed" >&2
 			fails=$((fails + 1))
 		elif ! grep -q "^$f:$line: " <<<"$out"; then
 			echo "check-layers self-test: FAIL $name: $f:$line not reported; got: $out" >&2
 			fails=$((fails + 1))
-		else
+		elif [ -n "${LAYERS_VERBOSE:-}" ]; then
 			echo "check-layers self-test: ok   $name -> $(grep "^$f:$line: " <<<"$out" | head -1)"
 		fi
 	}
 	expect_pass() {
 		local name=$1 out
+		cases=$((cases + 1))
 		if out=$(check "$tmp/t"); then
-			echo "check-layers self-test: ok   $name passes"
+			[ -z "${LAYERS_VERBOSE:-}" ] || echo "check-layers self-test: ok   $name passes"
 		else
 			echo "check-layers self-test: FAIL $name: the check failed: $out" >&2
 			fails=$((fails + 1))
@@ -177,7 +180,8 @@ self_test() {
 		echo "check-layers self-test: FAILED ($fails cases)" >&2
 		return 1
 	fi
-	echo "check-layers self-test: all cases passed"
+	echo "check-layers self-test: all $cases cases passed (each bad include and billing/ agent call" \
+		"reported at its FILE:LINE; the clean tree passes)"
 }
 
 if [ "${1:-}" = --self-test ]; then
