@@ -42,7 +42,7 @@ wait_until() {
 
 # start_agent BUILD STATE LOG [VAR=VALUE...] — starts BUILD/xvps-agent in the background with
 # XVPS_STATE=STATE and the given variables (through "${agent_launcher[@]}" when set), its stderr
-# appended to LOG; sets agent_pid. 0 once its socket exists (XVPS_AGENT_SOCK among the
+# appended to LOG (an empty LOG: this shell's stderr); sets agent_pid. 0 once its socket exists (XVPS_AGENT_SOCK among the
 # variables, else STATE/agent.sock); 1, saying so, when it exited or after 10 s (TRIES: the
 # variable agent_wait_tries, in tenths of a second).
 start_agent() {
@@ -52,10 +52,10 @@ start_agent() {
 		case $a in XVPS_AGENT_SOCK=*) sock=${a#*=} ;; esac
 	done
 	${agent_launcher[@]+"${agent_launcher[@]}"} env XVPS_STATE="$state" "$@" \
-		"$build/xvps-agent" 2>>"$log" &
+		"$build/xvps-agent" 2>>"${log:-/dev/stderr}" &
 	agent_pid=$!
 	wait_until "${agent_wait_tries:-100}" "$agent_pid" test -S "$sock" && return 0
-	echo "$lib_tag: xvps-agent did not start (see $log)" >&2
+	echo "$lib_tag: xvps-agent did not create $sock${log:+ (see $log)}" >&2
 	return 1
 }
 
@@ -68,7 +68,7 @@ healthz() {
 
 # start_panel BUILD STATE LOG LISTEN [VAR=VALUE...] — starts BUILD/xvpsd in the background with
 # XVPS_STATE=STATE, XVPS_LISTEN=LISTEN (HOST:PORT) and the given variables, its stderr appended
-# to LOG; sets panel_pid. 0 once /healthz answers (over HTTPS, trusting the certificate, when
+# to LOG (an empty LOG: this shell's stderr); sets panel_pid. 0 once /healthz answers (over HTTPS, trusting the certificate, when
 # XVPS_TLS_CERT is among the variables); 1, saying so, when it exited or after 20 s.
 start_panel() {
 	local build=$1 state=$2 log=$3 listen=$4 url=http://$4 a
@@ -77,10 +77,10 @@ start_panel() {
 	for a in "$@"; do
 		case $a in XVPS_TLS_CERT=*) url=https://$listen opts=(--cacert "${a#*=}") ;; esac
 	done
-	env XVPS_STATE="$state" XVPS_LISTEN="$listen" "$@" "$build/xvpsd" 2>>"$log" &
+	env XVPS_STATE="$state" XVPS_LISTEN="$listen" "$@" "$build/xvpsd" 2>>"${log:-/dev/stderr}" &
 	panel_pid=$!
 	wait_until 200 "$panel_pid" healthz "$url" ${opts[@]+"${opts[@]}"} && return 0
-	echo "$lib_tag: xvpsd did not answer /healthz at $url (see $log)" >&2
+	echo "$lib_tag: xvpsd did not answer /healthz at $url${log:+ (see $log)}" >&2
 	return 1
 }
 
