@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # test.sh BUILD [unit|netns|browser|api|all] — what `make test` runs on an ASan+UBSan build: the
-# Criterion unit suites, then (netns) the real-kernel networking suite tests/netns/run.sh (root
-# only; it says why it skips otherwise), then (browser) tests/browser/run.sh (the web UI and
-# consoles in Debian's chromium), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk, the
-# xvpsctl walk, the HTTPS walk (tests/api/tls.sh, its own agent + xvpsd) and the
-# Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
-# suite fails or any output holds a sanitizer report. Signals only the pids it started.
+# Criterion unit binaries (unit-common, unit-panel, unit-agent, unit-console: one per layer, each
+# must pass) and the guest seed parser, then (netns) the real-kernel networking suite
+# tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
+# tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
+# agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
+# (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
+# ends with Criterion's summary. Fails when any suite fails or any output holds a sanitizer
+# report. Signals only the pids it started (servers through scripts/lib.sh).
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
 # xvt<pid> (bridge, firewall, shaping, sim vifs), its sim guests in namespaces xvt<pid>-<domain>;
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.

@@ -60,6 +60,17 @@ C=$(c -D "$work/h" -c "$work/demo.jar" --json '{"username":"demo","password":"de
 	"$URL/api/v1/session" | jq -r .csrf_token)
 grep -i '^set-cookie: xvps_session=' "$work/h" | grep -q '; Secure' || fail "cookie not Secure"
 demo() { c --fail-with-body -b "$work/demo.jar" -H "X-CSRF-Token: $C" "$@"; }
+# wait_job ID: the customer's job ID polled every 0.2 s until done or failed (60 s at the most);
+# prints its last state.
+wait_job() {
+	local st
+	for _ in $(seq 300); do
+		st=$(demo "$URL/api/v1/jobs/$1" | jq -r .state)
+		case $st in done | failed) break ;; esac
+		sleep 0.2
+	done
+	echo "$st"
+}
 
 say "the customer orders a VPS (the demo plan and template, looked up by the admin)"
 A=$(c --fail-with-body -c "$work/admin.jar" \
@@ -72,11 +83,7 @@ R=$(demo --json "{\"hostname\":\"tls.example.net\",\"plan\":\"$PLAN\",\"template
 	"$URL/api/v1/vps")
 VPS=$(echo "$R" | jq -r .vps.id)
 JOB=$(echo "$R" | jq -r .job.id)
-for _ in $(seq 300); do
-	s=$(demo "$URL/api/v1/jobs/$JOB" | jq -r .state)
-	case $s in done | failed) break ;; esac
-	sleep 0.2
-done
+s=$(wait_job "$JOB")
 [ "$s" = done ] || fail "vps.create job $JOB: $s"
 
 say "its console over wss:// answers with RFB"
@@ -95,11 +102,7 @@ grep -aq 'RFB 003.008' "$work/ws.out" || fail "no RFB greeting in the first fram
 
 say "tidy up"
 J=$(demo -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)
-for _ in $(seq 300); do
-	s=$(demo "$URL/api/v1/jobs/$J" | jq -r .state)
-	case $s in done | failed) break ;; esac
-	sleep 0.2
-done
+s=$(wait_job "$J")
 [ "$s" = done ] || fail "vps.delete job $J: $s"
 sanitizer_reports "$work/agent.log" "$work/xvpsd.log" >/dev/null || fail "sanitizer report in a server log"
 echo "tls: all steps passed"
