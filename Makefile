@@ -159,13 +159,17 @@ run: deps
 
 # In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
 # it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
-# real-kernel networking suite, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# OpenAPI check, the real-kernel networking suite, the browser suite, the curl/xvpsctl/HTTPS walks and the API
 # suite (Criterion, last). The quick checks come first: they fail in seconds.
+# The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
+# tree has it.
 CHECK_FORMAT ?= 1
+TEST_OPENAPI_BIN := $(if $(wildcard tests/openapi/routes_dump.c),build/asan/xvps-routes-dump)
 test: deps
 	@$(MAKE) --no-print-directory check-layers
 	@$(if $(filter 0,$(CHECK_FORMAT)),echo "test: check-format skipped (CHECK_FORMAT=0)",$(MAKE) --no-print-directory check-format)
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins build/asan/api-tests build/asan/xvps-nettest
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins build/asan/api-tests \
+		build/asan/xvps-nettest $(TEST_OPENAPI_BIN)
 	@scripts/test.sh build/asan
 
 test-unit: deps

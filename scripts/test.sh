@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|netns|browser|api|all] — what `make test` runs on an ASan+UBSan build: the
-# Criterion unit binaries (unit-common, unit-panel, unit-agent, unit-console: one per layer, each
-# must pass) and the guest seed parser, then (netns) the real-kernel networking suite
-# tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
+# test.sh BUILD [unit|openapi|netns|browser|api|all] — what `make test` runs on an ASan+UBSan
+# build: the Criterion unit binaries (unit-common, unit-panel, unit-agent, unit-console: one per
+# layer, each must pass) and the guest seed parser, then (openapi, when the tree has
+# tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
+# suite tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
 # (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
@@ -13,9 +14,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|netns|browser|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|browser|api|all]}
 what=${2:-all}
-case $what in unit | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | openapi | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -119,6 +120,12 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	# The guest template's seed parser against seeds from the agent's real writer (no VM).
 	tests/guest/seed_test.sh "$build" 2>&1 | tee "$logs/seed.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("guest seed parser (tests/guest/seed_test.sh)")
+fi
+
+# docs/openapi.yaml validated and held against the router (tests/openapi/run.sh; no server).
+if { [ "$what" = all ] || [ "$what" = openapi ]; } && [ -e tests/openapi/run.sh ]; then
+	tests/openapi/run.sh "$build" 2>&1 | tee "$logs/openapi.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("OpenAPI check (tests/openapi/run.sh)")
 fi
 
 # Real packets through the real kernel's chains and qdiscs, in namespaces of its own (skips,
