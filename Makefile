@@ -1,6 +1,6 @@
 # xvps — top-level build. `make run` and `make test` are the two commands that matter; the
 # README documents every target. Libraries come through pkg-config; dependencies are installed
-# by scripts/deps.sh (apt-get) when missing.
+# by scripts/deps.sh (apt-get; groups base, vm, appliance) when missing.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -41,7 +41,7 @@ LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
 	$(BUILD)/xvps-console
 
-.PHONY: all bins deps run test test-unit test-api bench clean format check-format
+.PHONY: all bins deps run test test-unit test-api bench clean format check-format check-layers
 all: bins
 bins: $(BINS)
 
@@ -76,11 +76,66 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
-# All Criterion unit suites in one binary (run with --help for Criterion's options).
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a \
-	$(BUILD)/libconsole.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LIBS_AGENT) $(LIBS_CONSOLE) $(LIBS_TEST) \
-	$(LDFLAGS)
+# The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
+# A test file goes to the layer whose code it pins; each binary links its layer's archive and
+# libcommon.a, plus another layer's archive only where a test needs it (below). Every archive
+# of a unit binary is linked whole (--whole-archive): a name defined twice among them fails the
+# link instead of the linker silently taking the first, and panel/ and hypervisor/console/ (the
+# two halves of the console relay) are never linked into one binary.
+#   unit-common   libcommon.a                              common/ (agent protocol, JSON, runner,
+#                                                           validators)
+#   unit-panel    libpanel.a libagent.a libcommon.a        panel/; libagent.a for the agent's
+#                                                           spec_parse: test_ipam.c and
+#                                                           test_jobs.c check that the spec the
+#                                                           panel builds is one the agent accepts
+#   unit-agent    libagent.a libconsole.a libcommon.a      provisioning/ + hypervisor/ drivers;
+#                                                           libconsole.a for test_console_e2e.c,
+#                                                           whose RFB viewer reads the glyphs with
+#                                                           the console's font loader
+#   unit-console  libconsole.a libagent.a libcommon.a      hypervisor/console/ (xvps-console);
+#                                                           libagent.a for test_console.c's xl
+#                                                           driver console_source case
+# Every tests/unit/*.c must be in exactly one list: a new file is named here.
+UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
+UNIT_PANEL_SRC   := test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
+	test_store
+UNIT_AGENT_SRC   := test_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
+	test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status test_vps \
+	test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
+UNIT_CONSOLE_SRC := test_console test_console_vnc
+UNIT_LISTED   := $(patsubst %,tests/unit/%.c,$(UNIT_COMMON_SRC) $(UNIT_PANEL_SRC) $(UNIT_AGENT_SRC) \
+	$(UNIT_CONSOLE_SRC))
+UNIT_UNLISTED := $(filter-out $(UNIT_LISTED),$(UNIT_SRC))
+UNIT_MISSING  := $(filter-out $(UNIT_SRC),$(UNIT_LISTED))
+UNIT_BINS := $(BUILD)/unit-common $(BUILD)/unit-panel $(BUILD)/unit-agent $(BUILD)/unit-console
+unit_obj = $(call obj,$(patsubst %,tests/unit/%.c,$(1)))
+whole = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
+# $(call unit_link,ARCHIVES,LIBS): the link line of a unit binary (objects first).
+unit_link = $(if $(UNIT_UNLISTED)$(UNIT_MISSING),$(error tests/unit: $(if $(UNIT_UNLISTED),\
+	$(UNIT_UNLISTED) in no UNIT_*_SRC list of the Makefile)$(if $(UNIT_MISSING), \
+	$(UNIT_MISSING) listed but missing)))$(CC) $(LDSAN) -pthread -o $@ \
+	$(filter %.o,$^) $(call whole,$(1)) $(2) $(LIBS_TEST) $(LDFLAGS)
+
+.PHONY: unit-bins
+unit-bins: $(UNIT_BINS)
+
+$(BUILD)/unit-common: $(call unit_obj,$(UNIT_COMMON_SRC)) $(BUILD)/libcommon.a
+	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c))
+
+$(BUILD)/unit-panel: $(call unit_obj,$(UNIT_PANEL_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a \
+	$(BUILD)/libcommon.a
+	$(call unit_link,$(BUILD)/libpanel.a $(BUILD)/libagent.a $(BUILD)/libcommon.a,\
+	$(LIBS_PANEL) $(LIBS_AGENT))
+
+$(BUILD)/unit-agent: $(call unit_obj,$(UNIT_AGENT_SRC)) $(BUILD)/libagent.a $(BUILD)/libconsole.a \
+	$(BUILD)/libcommon.a
+	$(call unit_link,$(BUILD)/libagent.a $(BUILD)/libconsole.a $(BUILD)/libcommon.a,\
+	$(LIBS_AGENT) $(LIBS_CONSOLE))
+
+$(BUILD)/unit-console: $(call unit_obj,$(UNIT_CONSOLE_SRC)) $(BUILD)/libconsole.a \
+	$(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(call unit_link,$(BUILD)/libconsole.a $(BUILD)/libagent.a $(BUILD)/libcommon.a,\
+	$(LIBS_CONSOLE) $(LIBS_AGENT))
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
@@ -102,13 +157,23 @@ run: deps
 	@$(MAKE) --no-print-directory bins
 	@scripts/run.sh $(BUILD)
 
-# ASan+UBSan build, Criterion unit suites, the curl walk and the API suite (Criterion, last).
+# In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
+# it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
+# OpenAPI check, the real-kernel networking suite, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# suite (Criterion, last). The quick checks come first: they fail in seconds.
+# The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
+# tree has it.
+CHECK_FORMAT ?= 1
+TEST_OPENAPI_BIN := $(if $(wildcard tests/openapi/routes_dump.c),build/asan/xvps-routes-dump)
 test: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests build/asan/api-tests build/asan/xvps-nettest
+	@$(MAKE) --no-print-directory check-layers
+	@$(if $(filter 0,$(CHECK_FORMAT)),echo "test: check-format skipped (CHECK_FORMAT=0)",$(MAKE) --no-print-directory check-format)
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins build/asan/api-tests \
+		build/asan/xvps-nettest $(TEST_OPENAPI_BIN)
 	@scripts/test.sh build/asan
 
 test-unit: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/unit-tests
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins
 	@scripts/test.sh build/asan unit
 
 # Real-kernel networking suite (root, network namespaces; run.sh prints why it skips).
@@ -138,8 +203,16 @@ bench: deps
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# Fails (naming each file and line) when a tracked .c/.h differs from what `make format` makes.
 check-format:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@files=$$(git ls-files '*.c' '*.h') && [ -n "$$files" ] && \
+	clang-format --dry-run --Werror $$files && echo "check-format: ok"
+
+# The layers' rule on the sources' #include lines (and billing/ never calling the agent), then
+# the check's own self-test on a copy of the tree with bad includes added (scripts/check-layers.sh).
+check-layers:
+	@scripts/check-layers.sh
+	@scripts/check-layers.sh --self-test
 
 clean:
 	rm -rf build

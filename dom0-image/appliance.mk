@@ -1,12 +1,13 @@
 # dom0-image/appliance.mk — `make appliance` (the Xen 4.17 + Debian bookworm dom0 disk image,
 # cached in $${XVPS_CACHE:-/var/cache/xvps}/appliance/) and `make appliance-run` (boots it in
-# QEMU under TCG). Host packages through dom0-image/deps.sh; release binaries in build/appliance.
+# QEMU under TCG). Host packages through `scripts/deps.sh appliance`; release binaries in
+# build/appliance.
 
 APPLIANCE_BUILD := build/appliance
 
 .PHONY: appliance appliance-run appliance-deps
 appliance-deps:
-	@dom0-image/deps.sh
+	@scripts/deps.sh appliance
 
 appliance: deps appliance-deps
 	@$(MAKE) --no-print-directory BUILD=$(APPLIANCE_BUILD) SAN=0 bins

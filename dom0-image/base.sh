@@ -27,12 +27,8 @@ chmod 755 "$root/usr/sbin/policy-rc.d"
 
 t1=$(date +%s)
 log "apt-get install ${*}"
-in_chroot "$root" sh -ec '
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "$@"
-	apt-get clean
-	rm -rf /var/lib/apt/lists/*
-' sh "$@" >"$root.apt.log" 2>&1 || { tail -40 "$root.apt.log" >&2; die "apt-get install failed (log: $root.apt.log)"; }
+chroot_apt_install "$root" "$root.apt.log" "$@" ||
+	{ tail -40 "$root.apt.log" >&2; die "apt-get install failed (log: $root.apt.log)"; }
 log "packages installed in $(($(date +%s) - t1)) s"
 
 ls "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-* "$root"/boot/xen-4.17-amd64.gz >/dev/null ||

@@ -134,12 +134,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing library packages missing from the base: ${missing[*]}"
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
-	in_chroot "$root" sh -ec '
-		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "$@"
-		apt-get clean
-		rm -rf /var/lib/apt/lists/*
-	' sh "${missing[@]}" >"$work/apt.log" 2>&1 || { tail -30 "$work/apt.log" >&2; die "apt-get install of ${missing[*]} failed"; }
+	chroot_apt_install "$root" "$work/apt.log" "${missing[@]}" ||
+		{ tail -30 "$work/apt.log" >&2; die "apt-get install of ${missing[*]} failed"; }
 	rm -f "$root/usr/sbin/policy-rc.d"
 fi
 

@@ -30,6 +30,21 @@ in_chroot() {
 	' in_chroot "$r" "$@"
 }
 
+# chroot_apt_install ROOT LOG PKG... — apt-get update, then installs PKG (no recommends) inside
+# ROOT through in_chroot, then empties apt's cache and lists (they would only fill the image).
+# apt's output goes to LOG; non-zero when apt failed. Services are the caller's business (a
+# policy-rc.d that refuses them while ROOT is being built).
+chroot_apt_install() {
+	local r=$1 log=$2
+	shift 2
+	in_chroot "$r" sh -ec '
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "$@"
+		apt-get clean
+		rm -rf /var/lib/apt/lists/*
+	' sh "$@" >"$log" 2>&1
+}
+
 # hash_files FILE... — one sha256 over the contents of the files (and their names, relative to
 # the repository or the cache: the key does not depend on where the checkout lives).
 hash_files() {

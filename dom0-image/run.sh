@@ -65,7 +65,7 @@ for a in "$@"; do
 done
 
 [ -e "$img" ] || die "$img is missing: run make appliance first"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (dom0-image/deps.sh)"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make appliance-deps: scripts/deps.sh appliance)"
 mkdir -p "$run"
 pid=$(cat "$run/qemu.pid" 2>/dev/null || true)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then

@@ -19,8 +19,8 @@ chmod 700 "$state"
 state=$(cd "$state" && pwd)
 sock=${XVPS_AGENT_SOCK:-$state/agent.sock}
 
-agent_pid=
-panel_pid=
+lib_tag=run
+. "$(dirname "$0")/lib.sh" # start_agent, start_panel, stop_servers
 stopping=0
 
 # Stops xvpsd first (no new jobs reach the agent), then the agent, which stops its sim guests
@@ -29,14 +29,7 @@ stop() {
 	[ "$stopping" = 1 ] && return
 	stopping=1
 	trap '' INT TERM
-	if [ -n "$panel_pid" ] && kill -0 "$panel_pid" 2>/dev/null; then
-		kill -TERM "$panel_pid" 2>/dev/null || true
-		wait "$panel_pid" 2>/dev/null || true
-	fi
-	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-		kill -TERM "$agent_pid" 2>/dev/null || true
-		wait "$agent_pid" 2>/dev/null || true
-	fi
+	stop_servers
 	echo "xvps stopped"
 }
 trap 'stop; exit 0' INT TERM
@@ -51,31 +44,11 @@ s=socket.socket(socket.AF_UNIX); s.settimeout(1); s.connect(sys.argv[1])' "$sock
 	fi
 fi
 
-XVPS_STATE=$state XVPS_AGENT_SOCK=$sock XVPS_SIMGUEST=$build/xvps-simguest \
-	"$build/xvps-agent" &
-agent_pid=$!
-
-for _ in $(seq 100); do
-	[ -S "$sock" ] && break
-	kill -0 "$agent_pid" 2>/dev/null || { echo "run: xvps-agent exited" >&2; exit 1; }
-	sleep 0.1
-done
-[ -S "$sock" ] || { echo "run: xvps-agent did not create $sock within 10 s" >&2; exit 1; }
-
-XVPS_STATE=$state XVPS_AGENT_SOCK=$sock XVPS_LISTEN=$listen XVPS_WEB_DIR=${XVPS_WEB_DIR:-web} \
-	"$build/xvpsd" &
-panel_pid=$!
-
-up=0
-for _ in $(seq 100); do
-	if curl -fsS -o /dev/null "http://$host:$port/healthz" 2>/dev/null; then
-		up=1
-		break
-	fi
-	kill -0 "$panel_pid" 2>/dev/null || { echo "run: xvpsd exited" >&2; exit 1; }
-	sleep 0.1
-done
-[ "$up" = 1 ] || { echo "run: xvpsd did not answer /healthz within 10 s" >&2; exit 1; }
+# Their stderr stays this terminal's (no log file).
+start_agent "$build" "$state" "" XVPS_AGENT_SOCK="$sock" XVPS_SIMGUEST="$build/xvps-simguest" ||
+	exit 1
+start_panel "$build" "$state" "" "$listen" XVPS_AGENT_SOCK="$sock" \
+	XVPS_WEB_DIR="${XVPS_WEB_DIR:-web}" || exit 1
 
 if [ -n "${XVPS_ADMIN_PASSWORD:-}" ]; then
 	pwnote="the one you set in XVPS_ADMIN_PASSWORD"

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|netns|browser|api|all] — what `make test` runs on an ASan+UBSan build: the
-# Criterion unit suites, then (netns) the real-kernel networking suite tests/netns/run.sh (root
-# only; it says why it skips otherwise), then (browser) tests/browser/run.sh (the web UI and
-# consoles in Debian's chromium), then (api) a throwaway agent + xvpsd on loopback, the README's curl walk, the
-# xvpsctl walk, the HTTPS walk (tests/api/tls.sh, its own agent + xvpsd) and the
-# Criterion API suite, last, so that the output ends with Criterion's summary. Fails when any
-# suite fails or any output holds a sanitizer report. Signals only the pids it started.
+# test.sh BUILD [unit|openapi|netns|browser|api|all] — what `make test` runs on an ASan+UBSan
+# build: the Criterion unit binaries (unit-common, unit-panel, unit-agent, unit-console: one per
+# layer, each must pass) and the guest seed parser, then (openapi, when the tree has
+# tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
+# suite tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
+# tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
+# agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
+# (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
+# ends with Criterion's summary. Fails when any suite fails or any output holds a sanitizer
+# report. Signals only the pids it started (servers through scripts/lib.sh).
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
 # xvt<pid> (bridge, firewall, shaping, sim vifs), its sim guests in namespaces xvt<pid>-<domain>;
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|netns|browser|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|browser|api|all]}
 what=${2:-all}
-case $what in unit | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | openapi | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -25,35 +28,16 @@ logs=$build/test-logs
 rm -rf "$logs"
 mkdir -p "$logs"
 tmp=
-agent_pid=
-panel_pid=
 netns=
 failed=()
 
-stop_servers() {
-	local p
-	for p in "$panel_pid" "$agent_pid"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
-	panel_pid=
-	agent_pid=
-}
+lib_tag=test
+. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, netns_*, sanitizer_reports
+
 # This run's namespaces: the guests' (xvt<pid>-*) first, then dom0 (xvt<pid>) with its bridge.
-netns_list() {
-	[ -n "$netns" ] || return 0
-	ip netns list 2>/dev/null | while read -r n _; do
-		case $n in "$netns"-*) echo "$n" ;; esac
-	done
-}
 cleanup_netns() {
-	local n
 	[ -n "$netns" ] || return 0
-	for n in $(netns_list); do
-		ip netns del "$n" 2>/dev/null
-	done
+	netns_delete "$netns-"
 	[ -e "/run/netns/$netns" ] && ip netns del "$netns" 2>/dev/null
 	netns=
 }
@@ -65,39 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "test: interrupted" >&2; exit 130' INT TERM
-
-. scripts/lib.sh # free_port
-
-start_agent() {
-	XVPS_STATE=$state "$build/xvps-agent" 2>>"$logs/agent.log" &
-	agent_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$state/agent.sock" ] && return 0
-		kill -0 "$agent_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "test: xvps-agent did not start (see $logs/agent.log)" >&2
-	return 1
-}
-
-start_panel() {
-	local port=$1
-	XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web \
-		"$build/xvpsd" 2>>"$logs/xvpsd.log" &
-	panel_pid=$!
-	for _ in $(seq 200); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
-		kill -0 "$panel_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "test: xvpsd did not answer /healthz on port $port (see $logs/xvpsd.log)" >&2
-	return 1
-}
-
-# Starts agent and xvpsd on a fresh state dir; 0 when /healthz answers.
-start_servers() {
-	start_agent && start_panel "$1"
-}
 
 # Crash recovery (issue 3, Jobs): SIGKILL xvpsd right after an order, start it again, and the
 # job must finish; SIGKILL the agent right after an order, start it again, and the job must
@@ -120,7 +71,7 @@ crash_test() {
 	echo "crash: order a VPS, SIGKILL xvpsd at once, start it again: the job finishes"
 	out=$("$ctl" post /vps "{\"hostname\":\"crash1.example.net\",\"plan\":\"$plan\",\"template\":\"$tpl\",\"customer\":\"$cust\"}")
 	kill -KILL "$panel_pid"; wait "$panel_pid" 2>/dev/null; panel_pid=
-	start_panel "$port" || return 1
+	start_panel "$build" "$state" "$logs/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web || return 1
 	job=$(jq -r .job.id <<<"$out"); vps=$(jq -r .vps.id <<<"$out")
 	"$ctl" wait "$job" 60 || { echo "crash: job $job did not finish after the restart" >&2; return 1; }
 	st=$("$ctl" get "/vps/$vps" | jq -r .state)
@@ -130,7 +81,7 @@ crash_test() {
 	out=$("$ctl" post /vps "{\"hostname\":\"crash2.example.net\",\"plan\":\"$plan\",\"template\":\"$tpl\",\"customer\":\"$cust\"}")
 	kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
 	rm -f "$state/agent.sock"
-	start_agent || return 1
+	start_agent "$build" "$state" "$logs/agent.log" || return 1
 	job=$(jq -r .job.id <<<"$out"); vps=$(jq -r .vps.id <<<"$out")
 	if "$ctl" wait "$job" 90; then
 		st=$("$ctl" get "/vps/$vps" | jq -r .state)
@@ -153,12 +104,28 @@ crash_test() {
 	echo "crash: all steps passed"
 }
 
+# The unit suites, one Criterion binary per layer (the Makefile's UNIT_*_SRC lists).
+unit_bins="unit-common unit-panel unit-agent unit-console"
 if [ "$what" = all ] || [ "$what" = unit ]; then
-	"$build/unit-tests" --jobs 2 2>&1 | tee "$logs/unit.log"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("unit suites")
+	for b in $unit_bins; do
+		if [ ! -x "$build/$b" ]; then
+			echo "test: $build/$b is missing (make BUILD=... SAN=1 unit-bins)" >&2
+			failed+=("$b (missing)")
+			continue
+		fi
+		echo "test: $b"
+		"$build/$b" --jobs 2 2>&1 | tee "$logs/$b.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("unit suites ($b)")
+	done
 	# The guest template's seed parser against seeds from the agent's real writer (no VM).
 	tests/guest/seed_test.sh "$build" 2>&1 | tee "$logs/seed.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("guest seed parser (tests/guest/seed_test.sh)")
+fi
+
+# docs/openapi.yaml validated and held against the router (tests/openapi/run.sh; no server).
+if { [ "$what" = all ] || [ "$what" = openapi ]; } && [ -e tests/openapi/run.sh ]; then
+	tests/openapi/run.sh "$build" 2>&1 | tee "$logs/openapi.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("OpenAPI check (tests/openapi/run.sh)")
 fi
 
 # Real packets through the real kernel's chains and qdiscs, in namespaces of its own (skips,
@@ -197,16 +164,7 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	export XVPS_CONSOLE_TOKEN_TTL=5 # the expiry test waits this out
 	export XVPS_CONSOLE_PING=3      # the keep-alive test waits for pings
 	started=0
-	for attempt in 1 2 3; do
-		port=$(free_port) || break
-		if start_servers "$port"; then
-			started=1
-			break
-		fi
-		stop_servers
-		rm -rf "$state" && mkdir -m 700 "$state"
-		echo "test: retrying the servers' start (attempt $attempt failed)" >&2
-	done
+	start_servers_retry "$build" "$state" "$logs" XVPS_WEB_DIR=web && started=1
 	if [ "$started" = 1 ]; then
 		export XVPS_URL=http://127.0.0.1:$port XVPS_STATE=$state
 		# Not in a pipeline: crash_test restarts the servers and must update their pids here.
@@ -238,7 +196,7 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	[ ! -e "$state/agent.sock" ] || failed+=("the agent left its socket behind")
 	# ... and, with networking, no guest namespace and no vif (its guests are parked).
 	if [ -n "$netns" ]; then
-		left=$(netns_list | tr '\n' ' ')
+		left=$(netns_names "$netns-" | tr '\n' ' ')
 		[ -z "$left" ] || failed+=("guest namespaces left after the agent stopped: $left")
 		left=$(ip -n "$netns" -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | tr '\n' ' ')
 		[ -z "$left" ] || failed+=("vifs left in $netns after the agent stopped: $left")
@@ -253,16 +211,8 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 fi
 
 # Criterion counts a leaking or UB-ridden test as passed: the reports decide.
-for f in "$logs"/*.log; do
-	[ -e "$f" ] || continue
-	for pat in "ERROR: LeakSanitizer" "ERROR: AddressSanitizer" "runtime error:"; do
-		if grep -q -- "$pat" "$f"; then
-			failed+=("\"$pat\" in $f")
-			echo "test: \"$pat\" in $f:" >&2
-			grep -n -A 12 -- "$pat" "$f" | head -n 60 >&2
-		fi
-	done
-done
+mapfile -t reports < <(sanitizer_reports "$logs"/*.log)
+failed+=(${reports[@]+"${reports[@]}"})
 
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'test: FAILED: %s\n' "${failed[@]}" >&2

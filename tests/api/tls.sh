@@ -10,15 +10,11 @@ set -euo pipefail
 
 build=${1:?usage: tls.sh BUILD}
 cd "$(dirname "$0")/../.."
-. scripts/lib.sh # free_port
+lib_tag=tls
+. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, sanitizer_reports
 work=$(mktemp -d /tmp/xvps-tls.XXXXXX)
-agent=
-panel=
 stop() {
-	local p
-	for p in $panel $agent; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
-	done
+	stop_servers
 	rm -rf "$work"
 }
 trap stop EXIT
@@ -43,16 +39,12 @@ XVPS_LISTEN=127.0.0.1:0 XVPS_TLS_CERT=$work/cert.pem "$build/xvpsd" 2>"$work/hal
 grep -q "go together" "$work/half.log" || fail "no reason given: $(cat "$work/half.log")"
 
 say "agent and xvpsd (HTTPS) start"
-"$build/xvps-agent" 2>>"$work/agent.log" &
-agent=$!
-for _ in $(seq 100); do [ -S "$XVPS_STATE/agent.sock" ] && break; sleep 0.1; done
+start_agent "$build" "$XVPS_STATE" "$work/agent.log" || fail "the agent did not start"
 port=$(free_port)
 URL=https://127.0.0.1:$port
-XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web XVPS_TLS_CERT=$work/cert.pem \
-	XVPS_TLS_KEY=$work/key.pem "$build/xvpsd" 2>>"$work/xvpsd.log" &
-panel=$!
+start_panel "$build" "$XVPS_STATE" "$work/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web \
+	XVPS_TLS_CERT="$work/cert.pem" XVPS_TLS_KEY="$work/key.pem" || fail "xvpsd did not start"
 c() { curl -sS --cacert "$work/cert.pem" "$@"; }
-for _ in $(seq 200); do c -fo /dev/null "$URL/healthz" 2>/dev/null && break; sleep 0.1; done
 [ "$(c -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] || fail "no /healthz over HTTPS"
 
 say "plain HTTP on the same port gets no answer"
@@ -68,6 +60,17 @@ C=$(c -D "$work/h" -c "$work/demo.jar" --json '{"username":"demo","password":"de
 	"$URL/api/v1/session" | jq -r .csrf_token)
 grep -i '^set-cookie: xvps_session=' "$work/h" | grep -q '; Secure' || fail "cookie not Secure"
 demo() { c --fail-with-body -b "$work/demo.jar" -H "X-CSRF-Token: $C" "$@"; }
+# wait_job ID: the customer's job ID polled every 0.2 s until done or failed (60 s at the most);
+# prints its last state.
+wait_job() {
+	local st
+	for _ in $(seq 300); do
+		st=$(demo "$URL/api/v1/jobs/$1" | jq -r .state)
+		case $st in done | failed) break ;; esac
+		sleep 0.2
+	done
+	echo "$st"
+}
 
 say "the customer orders a VPS (the demo plan and template, looked up by the admin)"
 A=$(c --fail-with-body -c "$work/admin.jar" \
@@ -80,11 +83,7 @@ R=$(demo --json "{\"hostname\":\"tls.example.net\",\"plan\":\"$PLAN\",\"template
 	"$URL/api/v1/vps")
 VPS=$(echo "$R" | jq -r .vps.id)
 JOB=$(echo "$R" | jq -r .job.id)
-for _ in $(seq 300); do
-	s=$(demo "$URL/api/v1/jobs/$JOB" | jq -r .state)
-	case $s in done | failed) break ;; esac
-	sleep 0.2
-done
+s=$(wait_job "$JOB")
 [ "$s" = done ] || fail "vps.create job $JOB: $s"
 
 say "its console over wss:// answers with RFB"
@@ -103,16 +102,7 @@ grep -aq 'RFB 003.008' "$work/ws.out" || fail "no RFB greeting in the first fram
 
 say "tidy up"
 J=$(demo -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)
-for _ in $(seq 300); do
-	s=$(demo "$URL/api/v1/jobs/$J" | jq -r .state)
-	case $s in done | failed) break ;; esac
-	sleep 0.2
-done
+s=$(wait_job "$J")
 [ "$s" = done ] || fail "vps.delete job $J: $s"
-for f in agent xvpsd; do
-	if grep -q "ERROR: \(Leak\|Address\)Sanitizer\|runtime error:" "$work/$f.log"; then
-		cat "$work/$f.log" >&2
-		fail "sanitizer report in $f.log"
-	fi
-done
+sanitizer_reports "$work/agent.log" "$work/xvpsd.log" >/dev/null || fail "sanitizer report in a server log"
 echo "tls: all steps passed"

@@ -18,24 +18,17 @@ duration=${BENCH_DURATION:-10s}
 tmp=$(mktemp -d /tmp/xvps-bench.XXXXXX)
 state=$tmp/state
 mkdir -m 700 "$state"
-agent_pid=
-panel_pid=
 hello_pid=
+lib_tag=bench
+. scripts/lib.sh # free_port, start_agent, start_panel, stop_pid, stop_servers
 
 cleanup() {
-	local p
-	for p in "$hello_pid" "$panel_pid" "$agent_pid"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null || true
-			wait "$p" 2>/dev/null || true
-		fi
-	done
+	stop_pid "$hello_pid"
+	stop_servers
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-. scripts/lib.sh # free_port
 now() { date +%s.%N; }
 
 read -ra mhd <<<"$(pkg-config --cflags --libs libmicrohttpd)"
@@ -47,14 +40,10 @@ URL=http://127.0.0.1:$port
 ADMIN_PW=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export XVPS_ADMIN_PASSWORD=$ADMIN_PW XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 
-XVPS_NET=off XVPS_STATE=$state XVPS_SIMGUEST=$build/xvps-simguest "$build/xvps-agent" 2>"$tmp/agent.log" &
-agent_pid=$!
-for _ in $(seq 100); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
-[ -S "$state/agent.sock" ] || { echo "bench: the agent did not start" >&2; cat "$tmp/agent.log" >&2; exit 1; }
-XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=web "$build/xvpsd" 2>"$tmp/xvpsd.log" &
-panel_pid=$!
-for _ in $(seq 100); do curl -fsS -o /dev/null "$URL/healthz" 2>/dev/null && break; sleep 0.1; done
-curl -fsS -o /dev/null "$URL/healthz" || { echo "bench: xvpsd did not start" >&2; cat "$tmp/xvpsd.log" >&2; exit 1; }
+start_agent "$build" "$state" "$tmp/agent.log" XVPS_NET=off XVPS_SIMGUEST="$build/xvps-simguest" ||
+	{ cat "$tmp/agent.log" >&2; exit 1; }
+start_panel "$build" "$state" "$tmp/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web ||
+	{ cat "$tmp/xvpsd.log" >&2; exit 1; }
 "$tmp/hello" "$hport" &
 hello_pid=$!
 

@@ -55,20 +55,9 @@ mkdir -p "$logs" "$shots"
 tmp=$(mktemp -d /tmp/xvps-browser.XXXXXX)
 state=$tmp/state
 mkdir -m 700 "$state"
-agent_pid=
-panel_pid=
 
-stop_servers() {
-	local p
-	for p in "$panel_pid" "$agent_pid"; do
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
-	panel_pid=
-	agent_pid=
-}
+lib_tag=browser
+. scripts/lib.sh # free_port, start_servers_retry, stop_servers, sanitizer_reports
 cleanup() {
 	stop_servers
 	[ -n "$tmp" ] && rm -rf "$tmp"
@@ -77,50 +66,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "browser: interrupted" >&2; exit 130' INT TERM
 
-. scripts/lib.sh # free_port
-
 XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 export XVPS_CONSOLE_TOKEN_TTL=3
 
-start_servers() {
-	local port=$1
-	XVPS_STATE=$state "$build/xvps-agent" 2>>"$logs/agent.log" &
-	agent_pid=$!
-	for _ in $(seq 100); do
-		[ -S "$state/agent.sock" ] && break
-		kill -0 "$agent_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -S "$state/agent.sock" ]; then
-		echo "browser: xvps-agent did not start (see $logs/agent.log)" >&2
-		return 1
-	fi
-	XVPS_STATE=$state XVPS_LISTEN=127.0.0.1:$port XVPS_WEB_DIR=$root/web \
-		XVPS_NOVNC_DIR=${XVPS_NOVNC_DIR:-/usr/share/novnc} \
-		"$build/xvpsd" 2>>"$logs/xvpsd.log" &
-	panel_pid=$!
-	for _ in $(seq 200); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
-		kill -0 "$panel_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "browser: xvpsd did not answer /healthz on port $port (see $logs/xvpsd.log)" >&2
-	return 1
-}
-
-started=0
-for attempt in 1 2 3; do
-	port=$(free_port) || break
-	if start_servers "$port"; then
-		started=1
-		break
-	fi
-	stop_servers
-	rm -rf "$state" && mkdir -m 700 "$state"
-	echo "browser: retrying the servers' start (attempt $attempt failed)" >&2
-done
-[ "$started" = 1 ] || exit 1
+start_servers_retry "$build" "$state" "$logs" XVPS_WEB_DIR="$root/web" \
+	XVPS_NOVNC_DIR="${XVPS_NOVNC_DIR:-/usr/share/novnc}" || exit 1
 url=http://127.0.0.1:$port
 echo "browser: xvpsd at $url (logs in $logs)"
 
@@ -204,16 +155,7 @@ for p in /proc/[0-9]*; do
 		rc=1
 	fi
 done
-for f in "$logs"/*.log; do
-	[ -e "$f" ] || continue
-	for pat in "ERROR: LeakSanitizer" "ERROR: AddressSanitizer" "runtime error:"; do
-		if grep -q -- "$pat" "$f"; then
-			echo "FAIL sanitizer: \"$pat\" in $f:" >&2
-			grep -n -A 12 -- "$pat" "$f" | head -n 60 >&2
-			rc=1
-		fi
-	done
-done
+sanitizer_reports "$logs"/*.log >/dev/null || rc=1
 if [ "$rc" -ne 0 ]; then
 	for f in agent xvpsd; do
 		[ -s "$logs/$f.log" ] || continue

@@ -34,17 +34,18 @@ p="xn$$-"          # per-run prefix of every namespace (simnet allows [a-z0-9-]{
 dom0="${p}dom0"
 br=xvpsbr0
 tmp=
-agent_pid=
+lib_tag=test-netns
+. scripts/lib.sh # start_agent, stop_servers, wait_until, netns_delete, sanitizer_reports
 declare -A bgpid=()
 failed=()
 t_start=$SECONDS
 
 cleanup() {
-	local pid ns
+	local pid
 	trap - EXIT INT TERM
 	for pid in "${bgpid[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null; done
-	stop_agent
+	stop_servers
 	# Sim guests of this run's agent (their command line names our state dir).
 	if [ -n "$tmp" ]; then
 		for pid in /proc/[0-9]*; do
@@ -54,9 +55,7 @@ cleanup() {
 		done
 	fi
 	wait 2>/dev/null
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$p"); do
-		[ "${ns#"$p"}" != "$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
+	netns_delete "$p"
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -91,33 +90,24 @@ run_case() {
 	fi
 }
 
-stop_agent() {
-	[ -n "$agent_pid" ] || return 0
-	kill -TERM "$agent_pid" 2>/dev/null
-	for _ in $(seq 150); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$agent_pid" 2>/dev/null
-	wait "$agent_pid" 2>/dev/null
-	agent_pid=
-}
-
 # The agent runs in dom0's network namespace from the start (nsenter keeps the mount namespace,
 # so the guest namespaces its `ip netns add` mounts are visible here) and enters it again itself.
-start_agent() {
+# Up once its socket answers host.info (30 s at the most).
+start_dom0_agent() {
 	rm -f "$sock"
-	nsenter --net="/run/netns/$dom0" env XVPS_STATE="$state" XVPS_HYPERVISOR=sim XVPS_NET=on \
-		XVPS_NETNS="$dom0" XVPS_SIM_NETNS_PREFIX="$p" XVPS_BRIDGE="$br" \
-		XVPS_SIMGUEST="$build/xvps-simguest" "$build/xvps-agent" 2>>"$log" &
-	agent_pid=$!
-	for _ in $(seq 300); do
-		if [ -S "$sock" ] && call '{"op":"host.info"}' >/dev/null; then return 0; fi
-		kill -0 "$agent_pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	local -a agent_launcher=(nsenter --net="/run/netns/$dom0")
+	local agent_wait_tries=300
+	if start_agent "$build" "$state" "$log" XVPS_HYPERVISOR=sim XVPS_NET=on XVPS_NETNS="$dom0" \
+		XVPS_SIM_NETNS_PREFIX="$p" XVPS_BRIDGE="$br" XVPS_SIMGUEST="$build/xvps-simguest" &&
+		wait_until 300 "$agent_pid" agent_answers; then
+		return 0
+	fi
 	say "xvps-agent did not start; last lines of its log:"
 	tail -n 15 "$log" | sed 's/^/    /'
 	return 1
 }
 
+agent_answers() { call '{"op":"host.info"}' >/dev/null; }
 call() { "$N" agent-call "$sock" "$1" --timeout-ms "${2:-300000}"; }
 # call_ok JSON: the response must say ok; a "busy" answer is retried (the agent's own limit).
 call_ok() {
@@ -299,7 +289,7 @@ tc_dev() { d0 tc qdisc show dev "$1" 2>&1 | tr '\n' ';'; }
 
 setup_err=
 echo "test-netns: prefix $p, state $state"
-if ! start_agent; then
+if ! start_dom0_agent; then
 	setup_err="xvps-agent did not start"
 else
 	snap_all base
@@ -648,7 +638,7 @@ case_j() {
 		wait "$cp"
 		rounds=$((rounds + 1))
 		say "agent killed $at; the call got: $(head -c 120 "$tmp/inflight")"
-		start_agent || { bad "the agent did not start again"; return 1; }
+		start_dom0_agent || { bad "the agent did not start again"; return 1; }
 	}
 	converged() { # WHAT RATE
 		ruleset_ok "$1" jbase $n
@@ -695,11 +685,9 @@ want_case h && run_case h "vps.remove leaves iptables/ip6tables/ebtables/tc as b
 want_case i && run_case i "50 VPS ensured and removed concurrently" case_i
 want_case j && run_case j "kill -9 during ensure/network, restart, converge" case_j
 
-stop_agent
+stop_servers
 reason=
-for pat in "ERROR: LeakSanitizer" "ERROR: AddressSanitizer" "runtime error:"; do
-	grep -q -- "$pat" "$log" && bad "\"$pat\" in the agent's log" && grep -n -A 12 -- "$pat" "$log" | head -40
-done
+while read -r r; do bad "$r"; done < <(sanitizer_reports "$log")
 if [ -n "$reason" ]; then
 	echo "FAIL sanitizers: $reason"
 	failed+=(sanitizers)

@@ -1,6 +1,6 @@
 # tests/vm/vm.mk — `make vm-test`: the LVM driver's integration tests inside a QEMU VM
 # (a Debian bookworm kernel under TCG, no Xen, real LVM on a scratch virtio disk).
-# tests/vm/deps.sh installs QEMU, qemu-img, debootstrap and e2fsprogs; tests/vm/image.sh builds
+# `scripts/deps.sh vm` installs QEMU, qemu-img, debootstrap and e2fsprogs; tests/vm/image.sh builds
 # (once, cached in $${XVPS_CACHE:-/var/cache/xvps}/vm/) the VM's root image; tests/vm/run.sh
 # boots it with the test binary on a payload disk and exits with the binary's status.
 # Flavour: the ASan+UBSan build, like `make test`. XVPS_VM_TIMEOUT (seconds, default 900).
@@ -13,7 +13,7 @@ $(BUILD)/xvps-vmtest: $(call obj,$(VM_SRC)) $(BUILD)/libagent.a $(BUILD)/libcomm
 
 .PHONY: vm-test vm-deps
 vm-deps:
-	@tests/vm/deps.sh
+	@scripts/deps.sh vm
 
 vm-test: deps vm-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/xvps-vmtest
