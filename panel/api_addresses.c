@@ -12,23 +12,14 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "jobs.h"
+#include "store.h"
 
 #define THROTTLE_MAX_MBIT 100000
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
-
-static void reply_field(http_req *rq, const char *field, const char *detail)
-{
-	json_field_error e = {.field = field, .detail = detail, .status = 422};
-
-	reply_field_error(rq, &e);
-}
 
 /* The VPS's state when rq may see it (a customer: only its own). 0, -ENOENT, -EIO. */
 static int vps_state(http_req *rq, int64_t id, char state[16])

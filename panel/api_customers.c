@@ -7,13 +7,11 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "http.h"
+#include "store.h"
 
 static json_object *customer_from_row(sqlite3_stmt *st)
 {

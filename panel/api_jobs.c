@@ -1,74 +1,13 @@
-/* api_jobs.c — GET /jobs and GET /jobs/{id} (DESIGN.md §4), plus the paging helpers the other
- * list handlers share. A customer sees only jobs of its own VPS (or that it started); any other
- * job is a 404, never a 403. */
+/* api_jobs.c — GET /jobs and GET /jobs/{id} (DESIGN.md §4). A customer sees only jobs of its own
+ * VPS (or that it started); any other job is a 404, never a 403. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
-
-bool api_list_params(http_req *rq, int64_t *limit_out, int64_t *offset_out)
-{
-	const char *s;
-	long long v;
-
-	*limit_out = LIST_DEFAULT_LIMIT;
-	*offset_out = 0;
-	s = req_query(rq, "limit");
-	if (s) {
-		if (!parse_int_range(s, 1, LIST_MAX_LIMIT, &v)) {
-			reply_problem(rq, 422, "Invalid query parameter",
-			              "limit must be an integer from 1 to 1000", "limit");
-			return false;
-		}
-		*limit_out = v;
-	}
-	s = req_query(rq, "offset");
-	if (s) {
-		if (!parse_int_range(s, 0, INT64_MAX, &v)) {
-			reply_problem(rq, 422, "Invalid query parameter",
-			              "offset must be a non-negative integer", "offset");
-			return false;
-		}
-		*offset_out = v;
-	}
-	return true;
-}
-
-void api_total_header(http_req *rq, int64_t total)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)total);
-	reply_header(rq, "X-Total-Count", buf);
-}
-
-bool db_count(const char *sql, int64_t *count_out)
-{
-	sqlite3_stmt *st = db_stmt(sql);
-
-	*count_out = 0;
-	if (!st)
-		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*count_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return true;
-}
-
-bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
-{
-	sqlite3_stmt *st = db_stmt(sql);
-
-	*exists_out = false;
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	*exists_out = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return true;
-}
+#include "api.h"
+#include "http.h"
+#include "jobs.h"
+#include "store.h"
 
 /* Visibility: admins see all; a customer the jobs it started or that concern its VPS. */
 void api_jobs_get(http_req *rq)
@@ -85,7 +24,7 @@ void api_jobs_get(http_req *rq)
 	st = db_stmt("SELECT 1 FROM jobs j WHERE j.id=?1 AND (?2=0 OR j.user_id=?2 OR EXISTS "
 	             "(SELECT 1 FROM vps v WHERE v.id=j.vps_id AND v.customer_id=?2))");
 	if (!st) {
-		reply_problem(rq, 500, "Internal error", "database error", NULL);
+		reply_db_error(rq);
 		return;
 	}
 	sqlite3_bind_int64(st, 1, id);
@@ -155,5 +94,5 @@ void api_jobs_list(http_req *rq)
 	reply_json(rq, 200, arr);
 	return;
 db_error:
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
+	reply_db_error(rq);
 }

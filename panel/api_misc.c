@@ -1,44 +1,18 @@
-/* api_misc.c — /healthz, /metrics (Prometheus text format 0.0.4) and the id helpers every
- * handler shares. /metrics reveals counts and per-VPS traffic totals, and only to loopback
- * clients or admins. */
+/* api_misc.c — /healthz and /metrics (Prometheus text format 0.0.4). /metrics reveals counts and
+ * per-VPS traffic totals, and only to loopback clients or admins. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
+#include "agent_client.h"
+#include "api.h"
+#include "config.h"
+#include "http.h"
 #include "http_internal.h"
-#include "panel.h"
-
-bool parse_id(const char *s, int64_t *out)
-{
-	size_t len;
-	long long v;
-	char *end;
-
-	if (!s)
-		return false;
-	len = strlen(s);
-	if (len == 0 || len > 19 || s[0] < '1' || s[0] > '9')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return false;
-	*out = (int64_t)v;
-	return true;
-}
-
-json_object *json_id(int64_t id)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)id);
-	return json_object_new_string(buf);
-}
+#include "metering.h"
+#include "store.h"
 
 void api_healthz(http_req *rq)
 {

@@ -6,8 +6,11 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
+#include "jobs.h"
+#include "store.h"
 
 typedef struct plan {
 	int64_t id;
@@ -139,11 +142,6 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 static bool is_unique_violation(void)
 {
 	return sqlite3_extended_errcode(db()) == SQLITE_CONSTRAINT_UNIQUE;
-}
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
 }
 
 void api_plans_list(http_req *rq)

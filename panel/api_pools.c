@@ -8,14 +8,11 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
+#include "store.h"
 
 static int64_t pool_allocated(int64_t id)
 {

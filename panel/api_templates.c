@@ -7,15 +7,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
+#include "store.h"
 
 #define TEMPLATE_COLS "id, name, os, disk_gib, boot, source, created_at"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
 
 static json_object *template_from_row(sqlite3_stmt *st)
 {

@@ -9,9 +9,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "jobs.h"
+#include "metering.h"
+#include "store.h"
 
 #define VPS_MAX_SSH_KEYS 32
 #define VPS_MAX_ID       9999999 /* "xvif" + 7 digits = 11 characters, the vifname limit */
@@ -29,18 +33,6 @@
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
 	"p.net_mbit FROM vps v JOIN plans p ON p.id=v.plan_id "
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
-
-static void reply_field(http_req *rq, const char *field, const char *detail)
-{
-	json_field_error e = {.field = field, .detail = detail, .status = 422};
-
-	reply_field_error(rq, &e);
-}
 
 static json_object *addr_list(const unsigned char *text)
 {
@@ -180,9 +172,7 @@ typedef struct failure {
 static void fail_set(failure *f, int status, const char *detail, const char *field)
 {
 	f->status = status;
-	f->title = status == 409   ? "Conflict"
-	           : status == 422 ? "Unprocessable Content"
-	                           : "Internal error";
+	f->title = NULL; /* the status's standard title */
 	f->detail = detail;
 	f->field = field;
 }

@@ -18,16 +18,20 @@
 
 #include "../common/agent_proto.h"
 #include "../common/util.h"
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "config.h"
 #include "console.h"
+#include "console_relay.h"
+#include "http.h"
 #include "http_internal.h"
-#include "panel.h"
-#include "resources.h"
+#include "store.h"
 
 #define WS_GUID                  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define CONSOLE_AGENT_TIMEOUT_MS 15000 /* console.open waits <= 5 s for a new server */
 #define CONSOLE_TOKEN_KEEP_S     3600  /* spent rows kept so a late use says expired/reused */
 #define CONSOLE_MAX_LIVE_TOKENS  32    /* unused, unexpired tokens per user (else 429) */
-#define TOKEN_HASH_HEX           (2 * crypto_generichash_BYTES + 1)
 
 /* ---- pure helpers (console.h) -------------------------------------------------------------- */
 
@@ -143,25 +147,11 @@ bool console_token_shape_ok(const char *token)
 
 /* ---- tokens --------------------------------------------------------------------------------- */
 
-/* hex(BLAKE2b-256(token)), as sessions store theirs. */
-static void token_hash(const char *token, char out[TOKEN_HASH_HEX])
-{
-	unsigned char h[crypto_generichash_BYTES];
-
-	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
-	hex_encode(h, sizeof(h), out);
-}
-
 static int token_ttl(void)
 {
 	int t = g_app ? g_app->cfg.console_token_ttl_s : 0;
 
 	return t >= 1 && t <= 60 ? t : 60;
-}
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, NULL, "database error", NULL);
 }
 
 /* The VPS's state when rq's user may see it: 1 found, 0 not (or not theirs), -1 DB error. */
@@ -211,7 +201,7 @@ void api_console_token(http_req *rq)
 	static const char *const no_fields[] = {NULL};
 	json_field_error e = {0};
 	unsigned char raw[CONSOLE_TOKEN_BYTES];
-	char token[CONSOLE_TOKEN_CHARS + 1], th[TOKEN_HASH_HEX], url[96], res[48], detail[96];
+	char token[CONSOLE_TOKEN_CHARS + 1], th[AUTH_TOKEN_HASH_HEX], url[96], res[48], detail[96];
 	char state[16] = "";
 	int64_t id, now = now_unix(), expires = now + token_ttl(), live;
 	sqlite3_stmt *st;
@@ -258,7 +248,7 @@ void api_console_token(http_req *rq)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	token_hash(token, th);
+	auth_token_hash(token, th);
 	st = db_stmt("INSERT INTO console_tokens (token_hash, user_id, vps_id, created_at, "
 	             "expires_at) VALUES (?, ?, ?, ?, ?)");
 	if (!st) {
@@ -295,7 +285,7 @@ enum token_verdict { TOKEN_OK, TOKEN_UNKNOWN, TOKEN_EXPIRED, TOKEN_REUSED, TOKEN
  * TOKEN_OK. *user_out and *vps_out are set whenever the token is known. */
 static enum token_verdict token_consume(const char *token, int64_t *user_out, int64_t *vps_out)
 {
-	char th[TOKEN_HASH_HEX];
+	char th[AUTH_TOKEN_HASH_HEX];
 	sqlite3_stmt *st;
 	int64_t id, now = now_unix();
 	bool expired, used;
@@ -304,7 +294,7 @@ static enum token_verdict token_consume(const char *token, int64_t *user_out, in
 	*user_out = *vps_out = 0;
 	if (!console_token_shape_ok(token))
 		return TOKEN_UNKNOWN;
-	token_hash(token, th);
+	auth_token_hash(token, th);
 	st = db_stmt("SELECT id, user_id, vps_id, expires_at, used_at IS NOT NULL "
 	             "FROM console_tokens WHERE token_hash = ?");
 	if (!st)
@@ -463,7 +453,7 @@ void api_console_ws(http_req *rq)
 	const char *token = req_query(rq, "token");
 	char accept[WS_ACCEPT_CHARS + 1], domain[32], sock[128], detail[320], res[48];
 	int64_t tok_user = 0, vps = 0;
-	console_relay *relay = NULL;
+	wsrelay *relay = NULL;
 	int r, fd;
 
 	if (!is_ws_upgrade(rq)) {
@@ -513,7 +503,7 @@ void api_console_ws(http_req *rq)
 		refuse(rq, 409, "state", "the VPS does not exist or is not running", vps);
 		return;
 	}
-	r = relay_reserve(rq->user.id, rq->user.username, rq->ip, vps, &relay);
+	r = wsrelay_reserve(rq->user.id, rq->user.username, rq->ip, vps, &relay);
 	if (r == -EBUSY) {
 		refuse(rq, 429, "limit", "at most 4 consoles may be open at once per user", vps);
 		return;
@@ -525,33 +515,33 @@ void api_console_ws(http_req *rq)
 	}
 	r = agent_console_open(domain, sock, sizeof(sock), detail, sizeof(detail));
 	if (r == 409) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		refuse(rq, 409, "state", detail, vps);
 		return;
 	}
 	if (r != 0) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		log_warn("console: vps/%lld: %s", (long long)vps, detail);
 		fail(rq, r, detail, vps);
 		return;
 	}
 	fd = connect_console(sock);
 	if (fd < 0) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		log_warn("console: vps/%lld: connecting to %s: %s", (long long)vps, sock,
 		         strerror(-fd));
 		fail(rq, 502, "the console server does not answer", vps);
 		return;
 	}
-	relay_set_console_fd(relay, fd);
+	wsrelay_set_console_fd(relay, fd);
 	if (!ws_accept_key(req_header(rq, "Sec-WebSocket-Key"), accept)) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		reply_problem(rq, 500, NULL, "cannot compute Sec-WebSocket-Accept", NULL);
 		return;
 	}
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.open", res, domain);
-	reply_upgrade(rq, relay_start, relay_drop, relay);
+	reply_upgrade(rq, wsrelay_start, wsrelay_drop, relay);
 	reply_header(rq, "Upgrade", "websocket");
 	reply_header(rq, "Sec-WebSocket-Accept", accept);
 	if (http_list_has_token(req_header(rq, "Sec-WebSocket-Protocol"), "binary"))

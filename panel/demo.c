@@ -8,8 +8,11 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "store.h"
 
 static bool exec_done(sqlite3_stmt *st)
 {

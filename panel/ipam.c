@@ -3,7 +3,6 @@
  * never commit, never return an address already in ip_addresses (a 'releasing' row still holds
  * its address), and never hand out network, broadcast, gateway or a reserved address, nor the
  * /64 that holds the gateway or a reserved address. */
-#include "ipam.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +12,8 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
+#include "ipam.h"
+#include "store.h"
 
 typedef unsigned __int128 u128;
 

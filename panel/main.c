@@ -13,7 +13,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "jobs.h"
+#include "metering.h"
+#include "store.h"
 
 xvps_app *g_app;
 static xvps_app g_app_storage;

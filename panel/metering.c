@@ -31,8 +31,11 @@
 #include <time.h>
 
 #include "../common/util.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "config.h"
+#include "metering.h"
+#include "store.h"
 
 #define METER_CHUNK       500 /* names per net.counters / cpu.times message (agent's cap) */
 #define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */

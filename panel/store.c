@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
-#include "panel.h"
+#include "store.h"
 
 extern const char *const xvps_migrations[];
 
@@ -338,4 +338,70 @@ int store_open(const char *db_path)
 	}
 	db_release();
 	return 0;
+}
+
+/* ---- query helpers ------------------------------------------------------------------------ */
+
+bool db_count(const char *sql, int64_t *count_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+
+	*count_out = 0;
+	if (!st)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*count_out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return true;
+}
+
+bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+
+	*exists_out = false;
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	*exists_out = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return true;
+}
+
+bool db_exec_id(const char *sql, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	int r;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("store: \"%s\": %s", sql, sqlite3_errmsg(db()));
+		return false;
+	}
+	return true;
+}
+
+bool db_unique_violation(void)
+{
+	sqlite3 *h = db();
+
+	return h && sqlite3_extended_errcode(h) == SQLITE_CONSTRAINT_UNIQUE;
+}
+
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+json_object *json_col_int_or_null(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	return json_object_new_int64(sqlite3_column_int64(st, col));
 }

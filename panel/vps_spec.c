@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "audit.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "store.h"
+#include "vps_spec.h"
 
 static void add_str(json_object *o, const char *key, const unsigned char *s)
 {
