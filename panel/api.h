@@ -32,6 +32,13 @@ bool api_list_params(http_req *rq, int64_t *limit_out, int64_t *offset_out);
 /* Sets the X-Total-Count header. */
 void api_total_header(http_req *rq, int64_t total);
 
+/* The owner filter of rq's queries: 0 for an admin (everything), else the customer's own id. */
+int64_t api_owner(const http_req *rq);
+#define VPS_STATE_MAX 16 /* vps.state: "provisioning", "running", "deleting" ... */
+/* The state (and plan, when plan_out is not NULL) of VPS id when rq may see it (a customer:
+ * only its own). 0, -ENOENT (no such VPS, or not rq's), -EIO (database error). */
+int api_vps_visible(const http_req *rq, int64_t id, char state[VPS_STATE_MAX], int64_t *plan_out);
+
 #define API_PAGE_MAX_ARGS 2
 /* One page of a collection (GET /plans, /vps, /jobs ...). */
 typedef struct api_page {
@@ -81,6 +88,8 @@ void api_pools_list(http_req *rq);
 void api_pools_create(http_req *rq);
 void api_pools_get(http_req *rq);
 void api_pools_delete(http_req *rq);
+/* The VPS as JSON when it exists and owner (0 = any) owns it; else NULL (api_vps_view.c). */
+json_object *vps_json(int64_t id, int64_t owner);
 void api_vps_list(http_req *rq);
 void api_vps_create(http_req *rq);
 void api_vps_get(http_req *rq);

@@ -21,43 +21,25 @@
 
 #define THROTTLE_MAX_MBIT 100000
 
-/* The VPS's state when rq may see it (a customer: only its own). 0, -ENOENT, -EIO. */
-static int vps_state(http_req *rq, int64_t id, char state[16])
-{
-	sqlite3_stmt *st =
-	        db_stmt("SELECT state FROM vps WHERE id=?1 AND (?2=0 OR customer_id=?2)");
-	int r;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, rq->user.is_admin ? 0 : rq->user.id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
-}
-
 /* Opens the transaction and checks that the VPS exists and is not being deleted. true, or
  * answered (and rolled back). */
 static bool begin_on_vps(http_req *rq, int64_t id)
 {
-	char state[16];
+	char state[VPS_STATE_MAX];
 	int rc;
 
 	if (db_begin() != 0) {
 		reply_db_error(rq);
 		return false;
 	}
-	rc = vps_state(rq, id, state);
+	rc = api_vps_visible(rq, id, state, NULL);
 	if (rc == 0 && strcmp(state, "deleting") != 0)
 		return true;
 	db_rollback();
 	if (rc == -ENOENT)
 		reply_not_found(rq, "VPS");
 	else if (rc == 0)
-		reply_problem(rq, 409, "Conflict", "the VPS is being deleted", NULL);
+		reply_problem(rq, 409, NULL, "the VPS is being deleted", NULL);
 	else
 		reply_db_error(rq);
 	return false;
@@ -70,7 +52,7 @@ static void commit_network(http_req *rq, int64_t id, const char *action, const c
 {
 	int64_t job = job_enqueue("vps.network", id, rq->user.id);
 	json_object *resp;
-	char res[48];
+	char res[API_RES_MAX];
 
 	if (job < 0) {
 		db_rollback();
@@ -130,7 +112,7 @@ void api_addresses_list(http_req *rq)
 {
 	sqlite3_stmt *st;
 	json_object *arr;
-	char state[16];
+	char state[VPS_STATE_MAX];
 	int64_t id;
 	int r;
 
@@ -138,7 +120,7 @@ void api_addresses_list(http_req *rq)
 		reply_not_found(rq, "VPS");
 		return;
 	}
-	r = vps_state(rq, id, state);
+	r = api_vps_visible(rq, id, state, NULL);
 	if (r != 0) {
 		if (r == -ENOENT)
 			reply_not_found(rq, "VPS");
@@ -191,7 +173,7 @@ static void reply_assign_error(http_req *rq, int rc, const ipam_got *g)
 		if (g->field)
 			reply_field(rq, g->field, g->why);
 		else
-			reply_problem(rq, 409, "Conflict", g->why, NULL);
+			reply_problem(rq, 409, NULL, g->why, NULL);
 		return;
 	case -EINVAL:
 		reply_field(rq, g->field ? g->field : "address", g->why);
@@ -199,7 +181,7 @@ static void reply_assign_error(http_req *rq, int rc, const ipam_got *g)
 	case -EEXIST:
 	case -ENOSPC:
 	case -EDQUOT:
-		reply_problem(rq, 409, "Conflict", g->why, g->field);
+		reply_problem(rq, 409, NULL, g->why, g->field);
 		return;
 	default:
 		reply_db_error(rq);

@@ -41,58 +41,26 @@ void api_jobs_get(http_req *rq)
 
 void api_jobs_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0, owner = rq->user.is_admin ? 0 : rq->user.id;
-	int64_t vps_filter = 0, *ids = NULL;
+	api_page page = {
+	        .count_sql = "SELECT count(*) FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
+	                     "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
+	                     "v.customer_id=?2))",
+	        .rows_sql = "SELECT j.id FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
+	                    "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
+	                    "v.customer_id=?2)) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4",
+	        .args = {0, rq->user.is_admin ? 0 : rq->user.id},
+	        .nargs = 2,
+	        .item_of_id = job_json,
+	};
 	const char *vs = req_query(rq, "vps");
-	json_object *arr;
-	size_t n = 0;
+	int64_t limit, offset;
 
+	/* The paging parameters are checked first, as the answer to a bad one says. */
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	if (vs && !parse_id(vs, &vps_filter)) {
+	if (vs && !parse_id(vs, &page.args[0])) {
 		reply_problem(rq, 422, "Invalid query parameter", "vps must be a VPS id", "vps");
 		return;
 	}
-	st = db_stmt("SELECT count(*) FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
-	             "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
-	             "v.customer_id=?2))");
-	if (!st)
-		goto db_error;
-	sqlite3_bind_int64(st, 1, vps_filter);
-	sqlite3_bind_int64(st, 2, owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-
-	st = db_stmt("SELECT j.id FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
-	             "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
-	             "v.customer_id=?2)) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4");
-	if (!st)
-		goto db_error;
-	sqlite3_bind_int64(st, 1, vps_filter);
-	sqlite3_bind_int64(st, 2, owner);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	ids = calloc((size_t)limit, sizeof(*ids));
-	if (!ids) {
-		sqlite3_reset(st);
-		goto db_error;
-	}
-	while (n < (size_t)limit && sqlite3_step(st) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	arr = json_object_new_array_ext((int)n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = job_json(ids[i]);
-
-		if (o)
-			json_object_array_add(arr, o);
-	}
-	free(ids);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
-	return;
-db_error:
-	reply_db_error(rq);
+	api_reply_page(rq, &page);
 }

@@ -177,3 +177,28 @@ db_fail:
 	reply_db_error(rq);
 	return false;
 }
+
+int64_t api_owner(const http_req *rq)
+{
+	return rq->user.is_admin ? 0 : rq->user.id;
+}
+
+int api_vps_visible(const http_req *rq, int64_t id, char state[VPS_STATE_MAX], int64_t *plan_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT state, plan_id FROM vps WHERE id=?1 "
+	                           "AND (?2=0 OR customer_id=?2)");
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, api_owner(rq));
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		db_col_text(st, 0, state, VPS_STATE_MAX);
+		if (plan_out)
+			*plan_out = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
+}

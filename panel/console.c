@@ -154,24 +154,6 @@ static int token_ttl(void)
 	return t >= 1 && t <= 60 ? t : 60;
 }
 
-/* The VPS's state when rq's user may see it: 1 found, 0 not (or not theirs), -1 DB error. */
-static int visible_vps_state(http_req *rq, int64_t id, char state[16])
-{
-	sqlite3_stmt *st =
-	        db_stmt("SELECT state FROM vps WHERE id=?1 AND (?2=0 OR customer_id=?2)");
-	int r;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, rq->user.is_admin ? 0 : rq->user.id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
-}
-
 /* Forgets long-spent tokens; counts the user's live ones. -1 on a DB error. */
 static int64_t purge_and_count_live(int64_t user_id, int64_t now)
 {
@@ -202,7 +184,7 @@ void api_console_token(http_req *rq)
 	json_field_error e = {0};
 	unsigned char raw[CONSOLE_TOKEN_BYTES];
 	char token[CONSOLE_TOKEN_CHARS + 1], th[AUTH_TOKEN_HASH_HEX], url[96], res[48], detail[96];
-	char state[16] = "";
+	char state[VPS_STATE_MAX] = "";
 	int64_t id, now = now_unix(), expires = now + token_ttl(), live;
 	sqlite3_stmt *st;
 	json_object *o;
@@ -216,13 +198,13 @@ void api_console_token(http_req *rq)
 		reply_field_error(rq, &e);
 		return;
 	}
-	r = visible_vps_state(rq, id, state);
-	if (r < 0) {
-		reply_db_error(rq);
+	r = api_vps_visible(rq, id, state, NULL);
+	if (r == -ENOENT) {
+		reply_not_found(rq, "VPS");
 		return;
 	}
-	if (r == 0) {
-		reply_not_found(rq, "VPS");
+	if (r != 0) {
+		reply_db_error(rq);
 		return;
 	}
 	if (strcmp(state, "running") != 0) {
