@@ -51,19 +51,6 @@ static void field_error(http_req *rq, const char *field, const char *why, const 
 	reply_field_error(rq, &e);
 }
 
-/* Binds id as ?1 and runs st to completion. */
-static bool exec_id(sqlite3_stmt *st, int64_t id)
-{
-	int r;
-
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	return r == SQLITE_DONE;
-}
-
 void api_customers_list(http_req *rq)
 {
 	const api_page page = {
@@ -189,7 +176,7 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 	}
 	if (password) {
@@ -197,7 +184,7 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 		drop_sessions = true;
 	}
@@ -206,7 +193,7 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_int(st, 2, suspended ? 1 : 0);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 		drop_sessions = drop_sessions || suspended;
 	}

@@ -166,41 +166,22 @@ static int64_t queue_plan_jobs(int64_t plan_id, const char *kind, int64_t user_i
 {
 	sqlite3_stmt *st = db_stmt("SELECT id FROM vps WHERE plan_id=? AND state!='deleting' "
 	                           "ORDER BY id");
-	int64_t *ids = NULL, n = 0, cap = 0;
-	int r;
+	int64_t *ids = NULL;
+	size_t n = 0;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, plan_id);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			int64_t ncap = cap ? 2 * cap : 16;
-			int64_t *nids = realloc(ids, (size_t)ncap * sizeof(*ids));
-
-			if (!nids) {
-				r = SQLITE_NOMEM;
-				break;
-			}
-			ids = nids;
-			cap = ncap;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		log_error("plan %lld: listing its VPS: %s", (long long)plan_id,
-		          r == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db()));
-		free(ids);
+	if (db_collect_ids(st, &ids, &n) != 0)
 		return -1;
-	}
-	for (int64_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (job_enqueue(kind, ids[i], user_id) < 0) {
 			free(ids);
 			return -1;
 		}
 	}
 	free(ids);
-	return n;
+	return (int64_t)n;
 }
 
 void api_plans_create(http_req *rq)

@@ -208,32 +208,6 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 	return 0;
 }
 
-/* Stores one chunk's answer: only the names that were asked for (anything else the answer
- * holds is ignored). 0 or -1. */
-static int apply_chunk(json_object *names, json_object *res)
-{
-	json_object *domains = NULL, *v;
-	int64_t sampled_at = 0;
-
-	if (json_object_object_get_ex(res, "sampled_at", &v) &&
-	    json_object_is_type(v, json_type_int))
-		sampled_at = json_object_get_int64(v);
-	if (sampled_at <= 0)
-		sampled_at = now_unix();
-	if (!json_object_object_get_ex(res, "domains", &domains) ||
-	    !json_object_is_type(domains, json_type_object))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(names); i++) {
-		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
-		json_object *d;
-
-		if (json_object_object_get_ex(domains, name, &d) &&
-		    json_object_is_type(d, json_type_object) && apply_one(name, d, sampled_at) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Folds one domain's CPU time (ns since the domain's creation) into its vps_cpu row (see the
  * comment at the top). Domains that are not (or no longer) a VPS are skipped. 0 or -1. */
 static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_at)
@@ -282,9 +256,31 @@ static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_a
 	return 0;
 }
 
-/* Stores one chunk's cpu.times answer ({"sampled_at","cpu_ns":{name:N}}): only the names that
- * were asked for, only non-negative integers (anything else leaves the row as it was). */
-static int apply_cpu_chunk(json_object *names, json_object *res)
+/* apply_answer's step for one name of a net.counters answer's "domains" map. */
+static int apply_net_entry(const char *name, json_object *map, int64_t sampled_at)
+{
+	json_object *d;
+
+	if (json_object_object_get_ex(map, name, &d) && json_object_is_type(d, json_type_object))
+		return apply_one(name, d, sampled_at);
+	return 0;
+}
+
+/* apply_answer's step for one name of a cpu.times answer's "cpu_ns" map: only non-negative
+ * integers (anything else leaves the row as it was). */
+static int apply_cpu_entry(const char *name, json_object *map, int64_t sampled_at)
+{
+	int64_t ns;
+
+	if (get_count(map, name, &ns))
+		return apply_cpu_one(name, ns, sampled_at);
+	return 0;
+}
+
+/* Stores one chunk's answer ({"sampled_at", map_key: {name: ...}}) through entry: only the
+ * names that were asked for (anything else the answer holds is ignored). 0 or -1. */
+static int apply_answer(json_object *names, json_object *res, const char *map_key,
+                        int (*entry)(const char *name, json_object *map, int64_t sampled_at))
 {
 	json_object *map = NULL, *v;
 	int64_t sampled_at = 0;
@@ -294,19 +290,17 @@ static int apply_cpu_chunk(json_object *names, json_object *res)
 		sampled_at = json_object_get_int64(v);
 	if (sampled_at <= 0)
 		sampled_at = now_unix();
-	if (!json_object_object_get_ex(res, "cpu_ns", &map) ||
+	if (!json_object_object_get_ex(res, map_key, &map) ||
 	    !json_object_is_type(map, json_type_object))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
-		int64_t ns;
 
-		if (get_count(map, name, &ns) && apply_cpu_one(name, ns, sampled_at) != 0)
+		if (entry(name, map, sampled_at) != 0)
 			return -1;
 	}
 	return 0;
 }
-
 /* Asks op for each of the n chunks in order, results[i] for chunk i; stops at the first
  * failure (why filled, *e as the agent call left it). Returns how many chunks were answered. */
 static int ask_chunks(const char *op, json_object **chunks, int n, json_object **results, char *why,
@@ -376,9 +370,10 @@ int metering_tick(void)
 			int r = 0;
 
 			for (int i = 0; i < answered && r == 0; i++)
-				r = apply_chunk(chunks[i], results[i]);
+				r = apply_answer(chunks[i], results[i], "domains", apply_net_entry);
 			for (int i = 0; i < cpu_answered && r == 0; i++)
-				r = apply_cpu_chunk(chunks[i], cpu_results[i]);
+				r = apply_answer(chunks[i], cpu_results[i], "cpu_ns",
+				                 apply_cpu_entry);
 			if (r != 0 || db_commit() != 0) {
 				db_rollback();
 				if (!why[0])

@@ -368,9 +368,8 @@ bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
 	return true;
 }
 
-bool db_exec_id(const char *sql, int64_t id)
+bool db_run_id(sqlite3_stmt *st, int64_t id)
 {
-	sqlite3_stmt *st = db_stmt(sql);
 	int r;
 
 	if (!st)
@@ -379,10 +378,47 @@ bool db_exec_id(const char *sql, int64_t id)
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
-		log_error("store: \"%s\": %s", sql, sqlite3_errmsg(db()));
+		log_error("store: \"%s\": %s", sqlite3_sql(st), sqlite3_errmsg(db()));
 		return false;
 	}
 	return true;
+}
+
+bool db_exec_id(const char *sql, int64_t id)
+{
+	return db_run_id(db_stmt(sql), id);
+}
+
+int db_collect_ids(sqlite3_stmt *st, int64_t **ids_out, size_t *n_out)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			int64_t *nids = realloc(ids, ncap * sizeof(*ids));
+
+			if (!nids) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			ids = nids;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("store: collecting ids: %s",
+		          r == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db()));
+		free(ids);
+		return -1;
+	}
+	*ids_out = ids;
+	*n_out = n;
+	return 0;
 }
 
 bool db_unique_violation(void)

@@ -44,6 +44,12 @@ bool db_exists_id(const char *sql, int64_t id, bool *exists_out);
 /* Runs sql (an UPDATE or DELETE "... WHERE id=?") with id bound to its one parameter. True
  * when it ran to completion (also when it changed no row). */
 bool db_exec_id(const char *sql, int64_t id);
+/* Binds id as ?1 of st (a statement from db_stmt() whose other parameters are bound already) and
+ * runs it to completion. False when st is NULL or the step failed (logged). */
+bool db_run_id(sqlite3_stmt *st, int64_t id);
+/* Steps st (bound) and collects its first column into a heap array *ids_out (free() it) of
+ * *n_out ids. 0, or -1 on a database error or out of memory (logged; nothing allocated). */
+int db_collect_ids(sqlite3_stmt *st, int64_t **ids_out, size_t *n_out);
 /* True when the last statement of this thread failed on a UNIQUE constraint
  * (SQLITE_CONSTRAINT_UNIQUE), false for every other outcome. */
 bool db_unique_violation(void);
