@@ -185,6 +185,22 @@ void wsrelay_drop(void *relay)
 /* ---- wslay callbacks ---------------------------------------------------------------------------
  */
 
+/* What the result n of a recv()/send() on the client's socket means to wslay: n itself, or -1
+ * with WSLAY_ERR_WOULDBLOCK (try again later) or WSLAY_ERR_CALLBACK_FAILURE (the connection
+ * ended or failed: ws_dead). */
+static ssize_t ws_io_result(wslay_event_context_ptr ctx, wsrelay *r, ssize_t n)
+{
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	r->ws_dead = true;
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
 static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
 {
 	wsrelay *r = ud;
@@ -207,15 +223,8 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	if (n > 0) {
 		r->rx_ns = (int64_t)now_mono_ns();
 		r->pinged = false;
-		return n;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	r->ws_dead = true;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	return ws_io_result(ctx, r, n);
 }
 
 static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
@@ -228,15 +237,7 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 		n = send(r->ws_fd, data, len,
 		         MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0));
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	r->ws_dead = true;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	return ws_io_result(ctx, r, n);
 }
 
 static void wsrelay_close(wsrelay *r, uint16_t code, const char *reason)

@@ -140,6 +140,26 @@ static int64_t add_sat(int64_t a, int64_t b)
 	return __builtin_add_overflow(a, b, &s) ? INT64_MAX : s;
 }
 
+/* Runs sql (one parameter: the domain) and steps to its row: the statement on that row (reset it
+ * once read), or NULL with *rc_out 0 (not, or no longer, a VPS: skipped) or -1 (database
+ * error). */
+static sqlite3_stmt *row_of_domain(const char *sql, const char *domain, int *rc_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	int r;
+
+	*rc_out = -1;
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		return st;
+	sqlite3_reset(st);
+	*rc_out = r == SQLITE_DONE ? 0 : -1;
+	return NULL;
+}
+
 /* Folds one domain's answer into its vps_net row (see the comment at the top). Domains that
  * are not (or no longer) a VPS are skipped. 0, or -1 on a database error. */
 static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
@@ -153,18 +173,14 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 	for (int i = 0; i < N_COUNTERS; i++)
 		if (!get_count(d, counter_keys[i], &agent[i]))
 			return 0; /* malformed entry: the row keeps its values */
-	st = db_stmt("SELECT v.id, n.vps_id IS NOT NULL, n.rx_bytes, n.tx_bytes, n.rx_packets, "
-	             "n.tx_packets, n.agent_rx_bytes, n.agent_tx_bytes, n.agent_rx_packets, "
-	             "n.agent_tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
-	             "WHERE v.domain=?");
+	st = row_of_domain(
+	        "SELECT v.id, n.vps_id IS NOT NULL, n.rx_bytes, n.tx_bytes, n.rx_packets, "
+	        "n.tx_packets, n.agent_rx_bytes, n.agent_tx_bytes, n.agent_rx_packets, "
+	        "n.agent_tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
+	        "WHERE v.domain=?",
+	        domain, &r);
 	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return r == SQLITE_DONE ? 0 : -1;
-	}
+		return r;
 	vps_id = sqlite3_column_int64(st, 0);
 	have_row = sqlite3_column_int(st, 1) != 0;
 	for (int i = 0; have_row && i < N_COUNTERS; i++) {
@@ -217,16 +233,11 @@ static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_a
 	bool have_row;
 	int r;
 
-	st = db_stmt("SELECT v.id, c.vps_id IS NOT NULL, c.cpu_ns, c.agent_cpu_ns FROM vps v "
-	             "LEFT JOIN vps_cpu c ON c.vps_id=v.id WHERE v.domain=?");
+	st = row_of_domain("SELECT v.id, c.vps_id IS NOT NULL, c.cpu_ns, c.agent_cpu_ns FROM vps v "
+	                   "LEFT JOIN vps_cpu c ON c.vps_id=v.id WHERE v.domain=?",
+	                   domain, &r);
 	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return r == SQLITE_DONE ? 0 : -1;
-	}
+		return r;
 	vps_id = sqlite3_column_int64(st, 0);
 	have_row = sqlite3_column_int(st, 1) != 0;
 	if (have_row) {
