@@ -14,10 +14,10 @@
 
 #include "agent_client.h"
 #include "http.h"
+#include "store.h"
 
 #define LIST_DEFAULT_LIMIT 100
 #define LIST_MAX_LIMIT     1000
-#define API_RES_MAX        48 /* an audit resource "vps/9223372036854775807" with room */
 
 /* ---- shared helpers (api_util.c) ---------------------------------------------------------- */
 /* Parses a path id parameter ("1".."9223372036854775807"); false for anything else. */
@@ -34,7 +34,6 @@ void api_total_header(http_req *rq, int64_t total);
 
 /* The owner filter of rq's queries: 0 for an admin (everything), else the customer's own id. */
 int64_t api_owner(const http_req *rq);
-#define VPS_STATE_MAX 16 /* vps.state: "provisioning", "running", "deleting" ... */
 /* The state (and plan, when plan_out is not NULL) of VPS id when rq may see it (a customer:
  * only its own). 0, -ENOENT (no such VPS, or not rq's), -EIO (database error). */
 int api_vps_visible(const http_req *rq, int64_t id, char state[VPS_STATE_MAX], int64_t *plan_out);

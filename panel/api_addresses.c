@@ -52,7 +52,7 @@ static void commit_network(http_req *rq, int64_t id, const char *action, const c
 {
 	int64_t job = job_enqueue("vps.network", id, rq->user.id);
 	json_object *resp;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (job < 0) {
 		db_rollback();
@@ -342,7 +342,7 @@ void api_throttle_set(http_req *rq)
 	static const char *const fields[] = {"mbit", NULL};
 	json_field_error e = {0};
 	int64_t id, mbit = 0;
-	char detail[32];
+	char detail[AUDIT_DETAIL_MAX];
 
 	if (!parse_id(rq->params[0], &id)) {
 		reply_not_found(rq, "VPS");

@@ -21,7 +21,7 @@
 
 static void login_failed(http_req *rq, const char *ukey, int64_t uid, int64_t now)
 {
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	auth_login_failure_add(ukey, rq->ip, now);
 	atomic_fetch_add(&g_app->metrics.logins_failed, 1);
@@ -47,7 +47,7 @@ void api_session_create(http_req *rq)
 	char ukey[LOGIN_KEY_MAX], hash[AUTH_PWHASH_MAX] = "", role[AUTH_ROLE_MAX] = "";
 	char uname[AUTH_USERNAME_MAX] = "", retry[RETRY_AFTER_MAX];
 	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1], th[AUTH_TOKEN_HASH_HEX],
-	        res[API_RES_MAX];
+	        res[AUDIT_RESOURCE_MAX];
 	int64_t now = now_unix(), wait, uid = 0, sid;
 	bool suspended = false, ok;
 	sqlite3_stmt *st;
@@ -190,7 +190,7 @@ db_fail:
 
 void api_session_delete(http_req *rq)
 {
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (rq->user.session_id) {
 		sqlite3_stmt *st = db_stmt("DELETE FROM sessions WHERE id = ?");
@@ -256,7 +256,7 @@ void api_keys_create(http_req *rq)
 	json_field_error e = {0};
 	const char *name = NULL, *why = NULL;
 	char token[sizeof(API_KEY_PREFIX) + AUTH_TOKEN_HEX], th[AUTH_TOKEN_HASH_HEX],
-	        res[API_RES_MAX];
+	        res[AUDIT_RESOURCE_MAX];
 	sqlite3_stmt *st;
 	int64_t id, now = now_unix(), count;
 	json_object *o;
@@ -354,7 +354,7 @@ void api_keys_delete(http_req *rq)
 {
 	sqlite3_stmt *st;
 	int64_t id;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	/* Another user's key is a 404 like a missing one: ids reveal nothing. */
 	if (!parse_id(rq->params[0], &id)) {

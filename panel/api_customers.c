@@ -71,7 +71,7 @@ void api_customers_create(http_req *rq)
 	bool suspended = false, conflict = false;
 	int64_t id;
 	json_object *o;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "username", true, &username, &e) ||
@@ -133,7 +133,7 @@ void api_customers_patch(http_req *rq)
 	json_field_error e = {0};
 	const char *email = NULL, *password = NULL, *why = NULL;
 	bool suspended = false, has_suspended, drop_sessions = false;
-	char hash[AUTH_PWHASH_MAX], res[API_RES_MAX], detail[48];
+	char hash[AUTH_PWHASH_MAX], res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	json_object *o;
 	sqlite3_stmt *st;
 	int64_t id;
@@ -164,7 +164,7 @@ void api_customers_patch(http_req *rq)
 	}
 	/* Hash before the transaction: argon2id takes a while and must not hold the lock. */
 	if (password && auth_hash_password(password, hash) != 0) {
-		reply_db_error(rq);
+		reply_problem(rq, 500, NULL, "cannot hash the password", NULL);
 		return;
 	}
 	if (db_begin() != 0) {
@@ -228,7 +228,7 @@ void api_customers_delete(http_req *rq)
 {
 	json_object *o;
 	int64_t id;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
 		reply_not_found(rq, "customer");

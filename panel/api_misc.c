@@ -59,7 +59,7 @@ static int count_states(const char *sql, const char *const states[], long long c
  * /metrics. */
 typedef struct net_row {
 	int64_t id;
-	char domain[32];
+	char domain[VPS_DOMAIN_MAX];
 	long long v[4]; /* rx_bytes, tx_bytes, rx_packets, tx_packets */
 	int64_t cpu_ns;
 } net_row;
@@ -125,7 +125,8 @@ void api_metrics(http_req *rq)
 	static const char *const vps_states[] = {"provisioning", "running",  "stopped", "suspended",
 	                                         "error",        "deleting", NULL};
 	static const char *const job_states[] = {"queued", "running", "done", "failed", NULL};
-	long long vps_n[6] = {0}, job_n[4] = {0};
+	long long vps_n[sizeof(vps_states) / sizeof(vps_states[0]) - 1] = {0};
+	long long job_n[sizeof(job_states) / sizeof(job_states[0]) - 1] = {0};
 	xvps_metrics *m = &g_app->metrics;
 	net_row *net = NULL;
 	char *buf = NULL;
@@ -187,7 +188,7 @@ void api_metrics(http_req *rq)
 	metric_head(f, "xvps_vps_cpu_seconds_total", "counter",
 	            "CPU seconds used by the VPS's domain, all vcpus (hypervisor's accounting).");
 	for (size_t i = 0; i < n_net; i++) {
-		char secs[40];
+		char secs[METERING_SECONDS_MAX];
 
 		metering_ns_to_seconds(net[i].cpu_ns, secs, sizeof(secs));
 		fprintf(f, "xvps_vps_cpu_seconds_total{domain=\"%s\",vps=\"%lld\"} %s\n",

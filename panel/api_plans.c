@@ -14,9 +14,11 @@
 #include "jobs.h"
 #include "store.h"
 
+#define PLAN_NAME_MAX 72 /* valid_label() names with room */
+
 typedef struct plan {
 	int64_t id;
-	char name[72];
+	char name[PLAN_NAME_MAX];
 	int64_t vcpus, memory_mib, disk_gib, traffic_gib;
 	int64_t cpu_weight, cpu_cap_pct, net_mbit, price_month_cents;
 	int64_t created_at;
@@ -189,7 +191,7 @@ void api_plans_create(http_req *rq)
 	plan p = {.cpu_weight = 256};
 	json_field_error e = {0};
 	sqlite3_stmt *st;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!plan_read(rq->json, &p, true, &e)) {
 		reply_field_error(rq, &e);
@@ -236,7 +238,7 @@ void api_plans_patch(http_req *rq)
 	int64_t id, queued = 0;
 	plan old, p;
 	const char *kind = NULL;
-	char res[API_RES_MAX], detail[64];
+	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
 	if (!parse_id(rq->params[0], &id) || plan_load(id, &old) != 0) {
 		reply_not_found(rq, "plan");
@@ -300,7 +302,7 @@ void api_plans_delete(http_req *rq)
 {
 	int64_t id;
 	plan p;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0) {
 		reply_not_found(rq, "plan");

@@ -140,7 +140,7 @@ static bool check_no_overlap(http_req *rq, const ipam_pool *p)
 		if (ipam_pool_load(ids[i], &other) != 0)
 			continue;
 		if (ipam_pools_overlap(p, &other)) {
-			char cidr[IPAM_ADDR_MAX + 4], detail[160];
+			char cidr[IPAM_ADDR_MAX + 4], detail[PROBLEM_DETAIL_MAX];
 
 			ipam_format_cidr(&other, cidr);
 			snprintf(detail, sizeof(detail),
@@ -165,7 +165,7 @@ void api_pools_create(http_req *rq)
 	const char **list = NULL;
 	json_object *reserved = NULL, *canon = NULL;
 	int64_t family = 0, vps_prefix = -1, id;
-	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[48];
+	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[AUDIT_RESOURCE_MAX];
 	ipam_pool p = {0};
 	sqlite3_stmt *st;
 	size_t n = 0;
@@ -279,7 +279,7 @@ void api_pools_delete(http_req *rq)
 {
 	json_object *o;
 	int64_t id;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = pool_json(id))) {
 		reply_not_found(rq, "IP pool");

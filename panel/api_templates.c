@@ -68,7 +68,7 @@ static bool valid_source(const char *s)
 int template_agent_ensure(int64_t id, int64_t disk_gib, const char *source, agent_err *e)
 {
 	json_object *req = json_object_new_object();
-	char name[32];
+	char name[TEMPLATE_NAME_MAX];
 	int rc;
 
 	snprintf(name, sizeof(name), "tpl-%lld", (long long)id);
@@ -136,7 +136,7 @@ void api_templates_create(http_req *rq)
 	sqlite3_stmt *st;
 	agent_err ae;
 	json_object *o;
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 	int r;
 
 	if (!json_only_fields(rq->json, fields, &e) ||
@@ -219,7 +219,7 @@ void api_templates_delete(http_req *rq)
 	int64_t id;
 	agent_err ae;
 	bool used;
-	char name[32], res[48];
+	char name[TEMPLATE_NAME_MAX], res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = template_json(id))) {
 		reply_not_found(rq, "template");

@@ -12,7 +12,8 @@
 #include "http.h"
 #include "store.h"
 
-#define ID_TEXT_MAX 24 /* "-9223372036854775808" and its NUL, with room */
+#define TIME_TEXT_MAX 32 /* format_rfc3339()'s out[32] */
+#define ID_TEXT_MAX   24 /* "-9223372036854775808" and its NUL, with room */
 
 bool parse_id(const char *s, int64_t *out)
 {
@@ -46,7 +47,7 @@ json_object *json_id(int64_t id)
 
 json_object *json_time(int64_t t)
 {
-	char buf[32];
+	char buf[TIME_TEXT_MAX];
 
 	if (t <= 0)
 		return NULL;

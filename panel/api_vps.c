@@ -272,7 +272,7 @@ void api_vps_create(http_req *rq)
 	bool has_plan, has_tpl, has_customer;
 	int64_t id = 0, job = 0;
 	failure f = {0};
-	char res[API_RES_MAX];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "hostname", true, &o.hostname, &e) ||
@@ -345,7 +345,7 @@ void api_vps_create(http_req *rq)
 static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t template_id,
                           bool mark_deleting)
 {
-	char state[VPS_STATE_MAX], res[API_RES_MAX];
+	char state[VPS_STATE_MAX], res[AUDIT_RESOURCE_MAX];
 	int64_t plan_id = 0, job;
 	json_object *resp;
 	failure f = {0};

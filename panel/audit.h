@@ -8,6 +8,9 @@
 
 #include "http.h"
 
+#define AUDIT_RESOURCE_MAX 48  /* "customer/9223372036854775807" with room */
+#define AUDIT_DETAIL_MAX   512 /* a formatted detail (longer ones are cut) */
+
 /* Records who (rq->user, or "-" when anonymous) did action ("vps.create", "login.failed") to
  * resource ("vps/12"), from rq->ip, with an optional detail. */
 void audit(http_req *rq, const char *action, const char *resource, const char *detail);

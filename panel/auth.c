@@ -285,7 +285,7 @@ int auth_bootstrap_admin(void)
 {
 	sqlite3_stmt *st = db_stmt("SELECT id FROM users WHERE username = 'admin'");
 	const char *env = getenv("XVPS_ADMIN_PASSWORD"), *why = NULL;
-	char pw[ADMIN_PASSWORD_MAX], path[CONFIG_FILE_MAX], res[API_RES_MAX];
+	char pw[ADMIN_PASSWORD_MAX], path[CONFIG_FILE_MAX], res[AUDIT_RESOURCE_MAX];
 	bool conflict = false, wrote = false;
 	int64_t id;
 	int r;

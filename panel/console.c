@@ -28,6 +28,11 @@
 #include "http_internal.h"
 #include "store.h"
 
+#define WS_KEY_CHARS             24 /* base64 of a 16-byte Sec-WebSocket-Key */
+#define WS_KEY_BYTES             16
+#define SHA1_BYTES               20
+#define CONSOLE_URL_MAX          96  /* "/console/ws?token=<43 chars>" with room */
+#define CONSOLE_SOCK_MAX         128 /* a socket path as the agent reports it */
 #define WS_GUID                  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define CONSOLE_AGENT_TIMEOUT_MS 15000 /* console.open waits <= 5 s for a new server */
 #define CONSOLE_TOKEN_KEEP_S     3600  /* spent rows kept so a late use says expired/reused */
@@ -37,22 +42,22 @@
 
 bool ws_key_valid(const char *key)
 {
-	unsigned char raw[18];
+	unsigned char raw[WS_KEY_BYTES + 2]; /* base64 decodes in 3-byte groups */
 	size_t n = 0;
 	const char *end = NULL;
 
-	if (!key || strlen(key) != 24)
+	if (!key || strlen(key) != WS_KEY_CHARS)
 		return false;
-	if (sodium_base642bin(raw, sizeof(raw), key, 24, NULL, &n, &end,
+	if (sodium_base642bin(raw, sizeof(raw), key, WS_KEY_CHARS, NULL, &n, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return false;
-	return n == 16 && end == key + 24;
+	return n == WS_KEY_BYTES && end == key + WS_KEY_CHARS;
 }
 
 bool ws_accept_key(const char *key, char out[WS_ACCEPT_CHARS + 1])
 {
-	char buf[24 + sizeof(WS_GUID)];
-	unsigned char sha[20];
+	char buf[WS_KEY_CHARS + sizeof(WS_GUID)];
+	unsigned char sha[SHA1_BYTES];
 	gnutls_datum_t in = {sha, sizeof(sha)}, b64 = {NULL, 0};
 	bool ok;
 
@@ -183,7 +188,8 @@ void api_console_token(http_req *rq)
 	static const char *const no_fields[] = {NULL};
 	json_field_error e = {0};
 	unsigned char raw[CONSOLE_TOKEN_BYTES];
-	char token[CONSOLE_TOKEN_CHARS + 1], th[AUTH_TOKEN_HASH_HEX], url[96], res[48], detail[96];
+	char token[CONSOLE_TOKEN_CHARS + 1], th[AUTH_TOKEN_HASH_HEX], url[CONSOLE_URL_MAX],
+	        res[AUDIT_RESOURCE_MAX], detail[PROBLEM_DETAIL_MAX];
 	char state[VPS_STATE_MAX] = "";
 	int64_t id, now = now_unix(), expires = now + token_ttl(), live;
 	sqlite3_stmt *st;
@@ -314,7 +320,7 @@ static enum token_verdict token_consume(const char *token, int64_t *user_out, in
 
 static void refuse(http_req *rq, int status, const char *reason, const char *detail, int64_t vps)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.refused", vps > 0 ? res : NULL, reason);
@@ -323,7 +329,7 @@ static void refuse(http_req *rq, int status, const char *reason, const char *det
 
 static void fail(http_req *rq, int status, const char *detail, int64_t vps)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.failed", res, detail);
@@ -341,7 +347,7 @@ static bool is_ws_upgrade(http_req *rq)
 }
 
 /* The VPS's domain when it exists and runs: 1, 0 (gone or not running), -1 DB error. */
-static int running_domain(int64_t vps, char domain[32])
+static int running_domain(int64_t vps, char domain[VPS_DOMAIN_MAX])
 {
 	sqlite3_stmt *st = db_stmt("SELECT domain, state FROM vps WHERE id = ?");
 	int r, rc = 0;
@@ -433,7 +439,8 @@ static int connect_console(const char *path)
 void api_console_ws(http_req *rq)
 {
 	const char *token = req_query(rq, "token");
-	char accept[WS_ACCEPT_CHARS + 1], domain[32], sock[128], detail[320], res[48];
+	char accept[WS_ACCEPT_CHARS + 1], domain[VPS_DOMAIN_MAX], sock[CONSOLE_SOCK_MAX],
+	        detail[PROBLEM_DETAIL_MAX], res[AUDIT_RESOURCE_MAX];
 	int64_t tok_user = 0, vps = 0;
 	wsrelay *relay = NULL;
 	int r, fd;

@@ -45,9 +45,10 @@ struct wsrelay {
 	wsrelay *next;
 	enum relay_state state; /* under g_mu */
 	int64_t user_id, vps_id;
-	char username[64], ip[64]; /* for audit rows written from the relay thread */
-	rfb_filter filter;         /* the browser's RFB, checked before the console server */
-	unsigned cuts_audited;     /* oversized clipboard texts already audited */
+	char username[AUTH_USERNAME_MAX],
+	        ip[HTTP_IP_MAX]; /* for audit rows written from the relay thread */
+	rfb_filter filter;       /* the browser's RFB, checked before the console server */
+	unsigned cuts_audited;   /* oversized clipboard texts already audited */
 	pthread_t thread;
 	int vnc_fd;  /* the console server's unix socket */
 	int ws_fd;   /* the upgraded HTTP connection (MHD's) */
@@ -262,7 +263,7 @@ static void ws_frame_start(wslay_event_context_ptr ctx,
 
 static void wsrelay_audit(wsrelay *r, const char *detail)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)r->vps_id);
 	audit_as(r->user_id, r->username, r->ip, "console.refused", res, detail);
@@ -297,7 +298,7 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	k = rfb_filter_feed(&r->filter, arg->msg, arg->msg_length, r->out + r->out_len,
 	                    r->out_cap - r->out_len);
 	if (k < 0) {
-		char detail[200];
+		char detail[AUDIT_DETAIL_MAX];
 
 		snprintf(detail, sizeof(detail), "rfb: %s", r->filter.why);
 		log_warn("console: vps/%lld: refused the browser's RFB: %s", (long long)r->vps_id,
@@ -310,7 +311,7 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	r->out_len += (size_t)k;
 	if (r->filter.cuts_dropped > r->cuts_audited) {
 		if (r->cuts_audited == 0) {
-			char detail[96];
+			char detail[AUDIT_DETAIL_MAX];
 			snprintf(detail, sizeof(detail),
 			         "rfb: clipboard text over %u bytes dropped", (unsigned)RF_CUT_MAX);
 			wsrelay_audit(r, detail);

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "store.h"
 
+#define DEMO_PASSWORD_BYTES 16 /* random bytes of a generated demo password */
+
 static bool exec_done(sqlite3_stmt *st)
 {
 	int r;
@@ -84,14 +86,16 @@ static void seed_template(void)
 static int seed_customer(void)
 {
 	const char *env = getenv("XVPS_DEMO_PASSWORD");
-	char generated[33], path[700];
+	char generated[2 * DEMO_PASSWORD_BYTES + 1], path[CONFIG_FILE_MAX];
 	const char *password = env;
 	bool conflict = false;
 	int64_t id;
 
 	if (!password || !*password) {
-		if (random_hex(generated, 16) != 0)
+		if (random_hex(generated, DEMO_PASSWORD_BYTES) != 0) {
+			log_error("demo: no randomness for the demo password");
 			return -1;
+		}
 		password = generated;
 	}
 	if (!valid_password(password, NULL)) {
@@ -108,11 +112,13 @@ static int seed_customer(void)
 	}
 	if (password == generated) {
 		const char *dir = g_app ? g_app->cfg.state_dir : "var";
-		char line[40];
+		char line[sizeof(generated) + 1];
 		int r;
 
-		if (!sfmt(path, sizeof(path), "%s/demo-password", dir))
+		if (!sfmt(path, sizeof(path), "%s/demo-password", dir)) {
+			log_error("demo: state directory path too long");
 			return -1;
+		}
 		snprintf(line, sizeof(line), "%s\n", generated);
 		r = write_file_atomic(path, line, strlen(line), 0600);
 		if (r != 0) {

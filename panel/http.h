@@ -14,13 +14,14 @@
 
 #include "../common/jsonutil.h"
 
-#define MAX_BODY_BYTES    (64 * 1024)
-#define MAX_RESP_HEADERS  8
-#define HTTP_IP_MAX       64 /* client address as text */
-#define HTTP_MAX_PARAMS   4  /* path parameters ("{}" segments) of one route */
-#define AUTH_USERNAME_MAX 64
-#define AUTH_ROLE_MAX     16
-#define AUTH_CSRF_MAX     72
+#define MAX_BODY_BYTES     (64 * 1024)
+#define MAX_RESP_HEADERS   8
+#define HTTP_IP_MAX        64  /* client address as text */
+#define HTTP_MAX_PARAMS    4   /* path parameters ("{}" segments) of one route */
+#define PROBLEM_DETAIL_MAX 320 /* a problem's formatted detail sentence */
+#define AUTH_USERNAME_MAX  64
+#define AUTH_ROLE_MAX      16
+#define AUTH_CSRF_MAX      72
 
 enum route_auth { AUTH_NONE = 0, AUTH_USER, AUTH_ADMIN };
 enum route_body { BODY_NONE = 0, BODY_JSON, BODY_OPTIONAL_JSON };

@@ -32,8 +32,8 @@ static int job_agent(json_object *req, json_object **result_out, agent_err *e)
 /* ---- VPS rows ------------------------------------------------------------------------------- */
 
 typedef struct vps_row {
-	char domain[32];
-	char state[16];
+	char domain[VPS_DOMAIN_MAX];
+	char state[VPS_STATE_MAX];
 } vps_row;
 
 static int vps_load(int64_t vps_id, vps_row *out)
@@ -156,8 +156,8 @@ static json_object *req_new(const char *op)
 typedef struct job {
 	int64_t id;
 	int64_t vps_id;
-	char kind[32];
-	char step[32];
+	char kind[JOB_KIND_MAX];
+	char step[JOB_STEP_MAX];
 	vps_row vps;
 } job;
 
@@ -168,7 +168,7 @@ static void create_rollback(job *j, const char *why)
 {
 	json_object *req = req_new("vps.remove");
 	agent_err e;
-	char err[600];
+	char err[JOB_ERROR_MAX];
 	int rc;
 
 	job_set_step(j->id, "rollback");
@@ -394,7 +394,7 @@ void jobs_reconcile_now(void)
 	            *tpls = json_object_new_array(), *res = NULL, *orphans = NULL;
 	sqlite3_stmt *st;
 	agent_err e;
-	char name[32];
+	char name[TEMPLATE_NAME_MAX];
 	int rc;
 
 	json_object_object_add(req, "known", known);
@@ -425,7 +425,7 @@ void jobs_reconcile_now(void)
 	    json_object_is_type(orphans, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(orphans); i++) {
 			json_object *o = json_object_array_get_idx(orphans, i), *k, *n, *a;
-			char resource[160];
+			char resource[AUDIT_DETAIL_MAX];
 
 			json_object_object_get_ex(o, "kind", &k);
 			json_object_object_get_ex(o, "name", &n);

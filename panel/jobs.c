@@ -185,7 +185,7 @@ void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *er
 {
 	sqlite3_stmt *st =
 	        db_stmt("UPDATE jobs SET state=?, error=?, finished_at=?, step=? WHERE id=?");
-	char res[48], detail[512];
+	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
 	if (st) {
 		sqlite3_bind_text(st, 1, error ? "failed" : "done", -1, SQLITE_STATIC);

@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define JOB_KIND_MAX 32 /* "vps.reinstall" ... with room */
+#define JOB_KIND_MAX  32  /* "vps.reinstall" ... with room */
+#define JOB_ERROR_MAX 600 /* a job's error sentence (jobs.error) as formatted */
 
 /* Inserts a queued job inside the caller's transaction. kind: "vps.create" | "vps.start" |
  * "vps.shutdown" | "vps.reboot" | "vps.poweroff" | "vps.reinstall" | "vps.delete" |

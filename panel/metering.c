@@ -39,6 +39,7 @@
 
 #define METER_CHUNK       500 /* names per net.counters / cpu.times message (agent's cap) */
 #define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */
+#define METERING_WHY_MAX  320 /* the reason a sweep failed, for the log */
 
 enum { RX_BYTES, TX_BYTES, RX_PACKETS, TX_PACKETS, N_COUNTERS };
 static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx_packets",
@@ -46,10 +47,10 @@ static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx
 
 static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER; /* one sweep at a time */
 static _Atomic int64_t last_sweep;
-static unsigned long fail_streak; /* under tick_mu */
-static uint64_t fail_logged_ns;   /* under tick_mu */
-static int resets;                /* under tick_mu: VPS whose agent counters went down */
-static char reset_example[32];    /* under tick_mu: one of them, for the log */
+static unsigned long fail_streak;          /* under tick_mu */
+static uint64_t fail_logged_ns;            /* under tick_mu */
+static int resets;                         /* under tick_mu: VPS whose agent counters went down */
+static char reset_example[VPS_DOMAIN_MAX]; /* under tick_mu: one of them, for the log */
 
 static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t thr_cv;
@@ -340,7 +341,7 @@ int metering_tick(void)
 {
 	json_object **chunks = NULL, **results = NULL, **cpu_results = NULL;
 	int n, to_ask, answered = 0, cpu_answered = 0, rc = 0;
-	char why[320] = "", cpu_why[320] = "";
+	char why[METERING_WHY_MAX] = "", cpu_why[METERING_WHY_MAX] = "";
 	agent_err e;
 
 	pthread_mutex_lock(&tick_mu);
@@ -446,7 +447,7 @@ json_object *metering_vps_cpu_json(int64_t vps_id)
 	sqlite3_stmt *st = db_stmt("SELECT cpu_ns, sampled_at FROM vps_cpu WHERE vps_id=?");
 	json_object *o = json_object_new_object();
 	int64_t ns = 0, sampled_at = 0;
-	char txt[40];
+	char txt[METERING_SECONDS_MAX];
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, vps_id);
@@ -467,7 +468,7 @@ json_object *metering_vps_cpu_json(int64_t vps_id)
 
 void metering_ns_to_seconds(int64_t ns, char *out, size_t size)
 {
-	char frac[16];
+	char frac[sizeof("000000000")];
 	int len;
 
 	if (ns < 0)

@@ -15,6 +15,8 @@
 
 extern const char *const xvps_migrations[];
 
+#define STORE_PATH_MAX 1024 /* the database path */
+
 /* One cached statement: open addressing, linear probing, keyed by the SQL pointer. */
 typedef struct stmt_slot {
 	const char *sql;
@@ -28,7 +30,7 @@ typedef struct store_conn {
 	size_t used;
 } store_conn;
 
-static char g_db_path[1024];
+static char g_db_path[STORE_PATH_MAX];
 static pthread_key_t g_conn_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static _Thread_local store_conn *tl_conn;
@@ -296,7 +298,7 @@ static int migrate(void)
 	}
 	for (int i = version; i < n; i++) {
 		char *err = NULL;
-		char pragma[64];
+		char pragma[sizeof("PRAGMA user_version = -2147483648")];
 
 		if (db_begin() != 0)
 			return -1;

@@ -34,6 +34,12 @@ void store_close_thread(void); /* closes this thread's connection */
 void db_release(void);
 int store_user_version(void); /* PRAGMA user_version, or -1 */
 
+/* ---- sizes of text columns read into fixed buffers (schema.c) ------------------------------- */
+#define VPS_DOMAIN_MAX    32 /* vps.domain: "xvps-<id>" */
+#define VPS_STATE_MAX     16 /* vps.state: "provisioning", "running", "deleting" ... */
+#define TEMPLATE_NAME_MAX 32 /* a template's image name: "tpl-<id>" */
+#define JOB_STEP_MAX      32 /* jobs.step: "ensure", "rollback" ... */
+
 /* ---- query helpers (store.c) ---------------------------------------------------------------- */
 /* Runs sql (a string literal for db_stmt(), "SELECT count(*) ...", no parameters) and sets
  * *count_out to its single value (0 when it returns no row). False on a DB error. */
