@@ -1,6 +1,6 @@
 /* api_util.c — the helpers every REST handler shares: ids and times as the API writes them,
- * paging of collections and the "delete unless referenced" transaction. Everything answers
- * through reply_*(); nothing here knows a particular resource or talks to the agent. */
+ * paging of collections, the "delete unless referenced" transaction and who may see which VPS.
+ * Everything answers through reply_*(); nothing here talks to the agent. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,9 @@
-/* http.c — xvpsd's HTTP layer on libmicrohttpd 0.9.75 (epoll thread pool): body buffering, route
- * matching, the auth/CSRF/body checks every route gets before its handler, RFC 9457 problems,
- * security headers, metrics, the static UI files (web/ and noVNC under /novnc/) and 101
- * upgrades handed to their owner (the console websocket). Handlers never see a request that
- * failed those checks; this file never trusts a header, a path or a body. */
+/* http.c — xvpsd's HTTP layer on libmicrohttpd 0.9.75 (epoll thread pool): body buffering, the
+ * auth/CSRF/body checks every route gets before its handler (routes matched by http_route.c,
+ * replies and problems built by http_reply.c), security headers, metrics, the static UI files
+ * (web/ and noVNC under /novnc/) and 101 upgrades handed to their owner (the console websocket).
+ * Handlers never see a request that failed those checks; this file never trusts a header, a
+ * path or a body. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
