@@ -114,8 +114,7 @@ void api_session_create(http_req *rq)
 		if (st && auth_hash_password(password, nh) == 0) {
 			sqlite3_bind_int64(st, 1, uid);
 			sqlite3_bind_text(st, 2, nh, -1, SQLITE_TRANSIENT);
-			sqlite3_step(st);
-			sqlite3_reset(st);
+			db_step_done(st); /* logged; the old hash keeps working */
 		}
 	}
 

@@ -131,7 +131,7 @@ static bool identify_cookie(http_req *rq, const char *token, bool *csrf_ok_out)
 		st = db_stmt("DELETE FROM sessions WHERE id = ?");
 		if (st) {
 			sqlite3_bind_int64(st, 1, sid);
-			sqlite3_step(st);
+			db_step_done(st);
 		}
 		return false;
 	}
@@ -196,8 +196,7 @@ static bool identify_bearer(http_req *rq, const char *auth)
 		if (st) {
 			sqlite3_bind_int64(st, 1, kid);
 			sqlite3_bind_int64(st, 2, now_unix());
-			sqlite3_step(st);
-			sqlite3_reset(st);
+			db_step_done(st);
 		}
 	}
 	return ok;
@@ -355,14 +354,12 @@ void auth_purge_old(int64_t now)
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, now - LOGIN_WINDOW_S);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		db_step_done(st);
 	}
 	st = db_stmt("DELETE FROM sessions WHERE expires_at <= ?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, now);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+		db_step_done(st);
 	}
 }
 

@@ -97,8 +97,7 @@ static void vps_set_state(int64_t vps_id, const char *state)
 		return;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, vps_id);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	db_step_done(st); /* logged; the next status report corrects the row */
 }
 
 /* After a failed operation: the state the agent reports, or 'error'. */

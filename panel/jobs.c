@@ -177,8 +177,7 @@ void job_requeue(int64_t job_id)
 	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, job_id);
-	sqlite3_step(st);
-	sqlite3_reset(st);
+	db_step_done(st); /* logged; jobs_requeue_running() requeues it at the next start */
 }
 
 void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *error)

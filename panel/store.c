@@ -370,13 +370,12 @@ bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
 	return true;
 }
 
-bool db_run_id(sqlite3_stmt *st, int64_t id)
+bool db_step_done(sqlite3_stmt *st)
 {
 	int r;
 
 	if (!st)
 		return false;
-	sqlite3_bind_int64(st, 1, id);
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
@@ -384,6 +383,14 @@ bool db_run_id(sqlite3_stmt *st, int64_t id)
 		return false;
 	}
 	return true;
+}
+
+bool db_run_id(sqlite3_stmt *st, int64_t id)
+{
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(st);
 }
 
 bool db_exec_id(const char *sql, int64_t id)

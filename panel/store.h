@@ -50,6 +50,9 @@ bool db_exists_id(const char *sql, int64_t id, bool *exists_out);
 /* Runs sql (an UPDATE or DELETE "... WHERE id=?") with id bound to its one parameter. True
  * when it ran to completion (also when it changed no row). */
 bool db_exec_id(const char *sql, int64_t id);
+/* Runs st (a statement from db_stmt() with its parameters bound; NULL allowed) to completion and
+ * resets it. False when st is NULL or the step failed (logged with the statement's SQL). */
+bool db_step_done(sqlite3_stmt *st);
 /* Binds id as ?1 of st (a statement from db_stmt() whose other parameters are bound already) and
  * runs it to completion. False when st is NULL or the step failed (logged). */
 bool db_run_id(sqlite3_stmt *st, int64_t id);
