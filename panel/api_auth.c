@@ -272,13 +272,10 @@ void api_keys_create(http_req *rq)
 		reply_field_error(rq, &e);
 		return;
 	}
-	st = db_stmt("SELECT count(*) FROM api_keys WHERE user_id = ?");
-	if (!st || (sqlite3_bind_int64(st, 1, rq->user.id), sqlite3_step(st)) != SQLITE_ROW) {
+	if (!db_count("SELECT count(*) FROM api_keys WHERE user_id = ?", rq->user.id, &count)) {
 		reply_db_error(rq);
 		return;
 	}
-	count = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	if (count >= MAX_API_KEYS_PER_USER) {
 		reply_problem(rq, 409, NULL, "too many API keys; delete one first", NULL);
 		return;

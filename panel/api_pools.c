@@ -16,15 +16,9 @@
 
 static int64_t pool_allocated(int64_t id)
 {
-	sqlite3_stmt *st = db_stmt("SELECT count(*) FROM ip_addresses WHERE pool_id=?");
-	int64_t n = 0;
+	int64_t n;
 
-	if (!st)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_count("SELECT count(*) FROM ip_addresses WHERE pool_id=?", id, &n); /* 0 on error */
 	return n;
 }
 

@@ -134,14 +134,10 @@ static int seed_customer(void)
 
 int demo_seed(void)
 {
-	sqlite3_stmt *st = db_stmt("SELECT count(*) FROM plans");
-	int64_t plans = 0;
+	int64_t plans;
 
-	if (!st)
+	if (!db_count("SELECT count(*) FROM plans", 0, &plans))
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		plans = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	if (plans > 0)
 		return 0;
 	log_info("demo: seeding a plan, a template, two pools and a customer");

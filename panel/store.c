@@ -344,19 +344,24 @@ int store_open(const char *db_path)
 
 /* ---- query helpers ------------------------------------------------------------------------ */
 
-bool db_count(const char *sql, int64_t *count_out)
+bool db_count(const char *sql, int64_t id, int64_t *count_out)
 {
 	sqlite3_stmt *st = db_stmt(sql);
+	int r;
 
 	*count_out = 0;
 	if (!st)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
 		*count_out = sqlite3_column_int64(st, 0);
+	else
+		log_error("store: \"%s\": %s", sql, sqlite3_errmsg(db()));
 	sqlite3_reset(st);
-	return true;
+	return r == SQLITE_ROW;
 }
-
 bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
 {
 	sqlite3_stmt *st = db_stmt(sql);

@@ -41,9 +41,9 @@ int store_user_version(void); /* PRAGMA user_version, or -1 */
 #define JOB_STEP_MAX      32 /* jobs.step: "ensure", "rollback" ... */
 
 /* ---- query helpers (store.c) ---------------------------------------------------------------- */
-/* Runs sql (a string literal for db_stmt(), "SELECT count(*) ...", no parameters) and sets
- * *count_out to its single value (0 when it returns no row). False on a DB error. */
-bool db_count(const char *sql, int64_t *count_out);
+/* Runs sql ("SELECT count(*) ...", with id bound to ?1 when it has a parameter; pass 0 when it
+ * has none) and sets *count_out to its value. False on a DB error (logged; *count_out 0). */
+bool db_count(const char *sql, int64_t id, int64_t *count_out);
 /* Runs sql ("SELECT 1 ... WHERE x=? LIMIT 1") with id bound to its one parameter; *exists_out
  * is true when it returns a row. False on a DB error. */
 bool db_exists_id(const char *sql, int64_t id, bool *exists_out);
