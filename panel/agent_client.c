@@ -30,6 +30,16 @@ static int agent_timeout_ms(void)
 	return g_app && g_app->cfg.agent_timeout_ms > 0 ? g_app->cfg.agent_timeout_ms : 300000;
 }
 
+json_object *agent_request(const char *op, const char *name)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "op", json_object_new_string(op));
+	if (name)
+		json_object_object_add(req, "name", json_object_new_string(name));
+	return req;
+}
+
 bool agent_unreachable(int rc)
 {
 	return rc == -ECONNREFUSED || rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET ||

@@ -20,6 +20,9 @@ typedef struct agent_err {
 	char msg[AGENT_ERR_MSG_MAX];     /* English sentence for job errors and problem details */
 } agent_err;
 
+/* A new agent request {"op": op[, "name": name]} (name NULL: none) for panel_agent_call(). */
+json_object *agent_request(const char *op, const char *name);
+
 /* True for the transport errors that mean "agent not running / restarting": worth a retry. */
 bool agent_unreachable(int rc);
 

@@ -67,13 +67,12 @@ static bool valid_source(const char *s)
 
 int template_agent_ensure(int64_t id, int64_t disk_gib, const char *source, agent_err *e)
 {
-	json_object *req = json_object_new_object();
+	json_object *req;
 	char name[TEMPLATE_NAME_MAX];
 	int rc;
 
 	snprintf(name, sizeof(name), "tpl-%lld", (long long)id);
-	json_object_object_add(req, "op", json_object_new_string("template.ensure"));
-	json_object_object_add(req, "name", json_object_new_string(name));
+	req = agent_request("template.ensure", name);
 	json_object_object_add(req, "disk_gib", json_object_new_int64(disk_gib));
 	if (source)
 		json_object_object_add(req, "source", json_object_new_string(source));
@@ -235,9 +234,7 @@ void api_templates_delete(http_req *rq)
 		return;
 	}
 	snprintf(name, sizeof(name), "tpl-%lld", (long long)id);
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("template.remove"));
-	json_object_object_add(req, "name", json_object_new_string(name));
+	req = agent_request("template.remove", name);
 	jobs_host_rdlock();
 	int rc = panel_agent_call(req, 0, NULL, &ae);
 	jobs_host_unlock();

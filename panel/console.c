@@ -18,6 +18,7 @@
 
 #include "../common/agent_proto.h"
 #include "../common/util.h"
+#include "agent_client.h"
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
@@ -371,12 +372,11 @@ static int running_domain(int64_t vps, char domain[VPS_DOMAIN_MAX])
 static int agent_console_open(const char *domain, char *sock, size_t sock_len, char *detail,
                               size_t dlen)
 {
-	json_object *req = json_object_new_object(), *resp = NULL, *v = NULL, *res = NULL;
+	json_object *req = agent_request("console.open", domain), *resp = NULL, *v = NULL,
+	            *res = NULL;
 	const char *code = "", *msg = "the host agent refused", *path;
 	int r, status = 502;
 
-	json_object_object_add(req, "op", json_object_new_string("console.open"));
-	json_object_object_add(req, "name", json_object_new_string(domain));
 	r = agent_call(g_app->cfg.agent_sock, req, CONSOLE_AGENT_TIMEOUT_MS, &resp);
 	json_object_put(req);
 	if (r != 0) {

@@ -103,11 +103,9 @@ static void vps_set_state(int64_t vps_id, const char *state)
 /* After a failed operation: the state the agent reports, or 'error'. */
 static void vps_state_from_host(int64_t vps_id, const char *domain, bool override_deleting)
 {
-	json_object *req = json_object_new_object(), *res = NULL, *v = NULL;
+	json_object *req = agent_request("vps.status", domain), *res = NULL, *v = NULL;
 	agent_err e;
 
-	json_object_object_add(req, "op", json_object_new_string("vps.status"));
-	json_object_object_add(req, "name", json_object_new_string(domain));
 	if (panel_agent_call(req, 0, &res, &e) == 0 &&
 	    json_object_object_get_ex(res, "state", &v) &&
 	    (strcmp(json_object_get_string(v), "running") == 0 ||
@@ -142,14 +140,6 @@ static int vps_delete_row(int64_t vps_id)
 	return db_commit() == 0 ? 0 : -EIO;
 }
 
-static json_object *req_new(const char *op)
-{
-	json_object *req = json_object_new_object();
-
-	json_object_object_add(req, "op", json_object_new_string(op));
-	return req;
-}
-
 /* ---- job steps ------------------------------------------------------------------------------ */
 
 typedef struct job {
@@ -165,13 +155,12 @@ typedef struct job {
  * the reconciler reports and quarantines whatever the host kept. */
 static void create_rollback(job *j, const char *why)
 {
-	json_object *req = req_new("vps.remove");
+	json_object *req = agent_request("vps.remove", j->vps.domain);
 	agent_err e;
 	char err[JOB_ERROR_MAX];
 	int rc;
 
 	job_set_step(j->id, "rollback");
-	json_object_object_add(req, "name", json_object_new_string(j->vps.domain));
 	rc = job_agent(req, NULL, &e);
 	json_object_put(req);
 	if (rc == -ECANCELED) {
@@ -210,7 +199,7 @@ static void step_create(job *j)
 		return;
 	}
 	job_set_step(j->id, "ensure");
-	req = req_new("vps.ensure");
+	req = agent_request("vps.ensure", NULL);
 	json_object_object_add(req, "spec", spec);
 	rc = job_agent(req, &res, &e);
 	json_object_put(req);
@@ -238,8 +227,7 @@ static const char *current_power(job *j)
 		return "running";
 	if (strcmp(j->vps.state, "stopped") == 0)
 		return "stopped";
-	req = req_new("vps.status");
-	json_object_object_add(req, "name", json_object_new_string(j->vps.domain));
+	req = agent_request("vps.status", j->vps.domain);
 	if (panel_agent_call(req, 0, &res, &e) == 0 &&
 	    json_object_object_get_ex(res, "state", &v) &&
 	    strcmp(json_object_get_string(v), "running") == 0)
@@ -284,14 +272,13 @@ static void step_simple(job *j)
 		return;
 	}
 	if (strcmp(j->kind, "vps.update") == 0) {
-		req = req_new("vps.ensure");
+		req = agent_request("vps.ensure", NULL);
 	} else if (strcmp(j->kind, "vps.network") == 0) {
-		req = req_new("vps.network");
+		req = agent_request("vps.network", NULL);
 	} else if (strcmp(j->kind, "vps.reinstall") == 0) {
-		req = req_new("vps.reinstall");
+		req = agent_request("vps.reinstall", NULL);
 	} else {
-		req = req_new("vps.power");
-		json_object_object_add(req, "name", json_object_new_string(j->vps.domain));
+		req = agent_request("vps.power", j->vps.domain);
 		json_object_object_add(req, "action", json_object_new_string(action));
 	}
 	json_object_object_add(req, "spec", spec);
@@ -317,12 +304,11 @@ static void step_simple(job *j)
 
 static void step_delete(job *j)
 {
-	json_object *req = req_new("vps.remove");
+	json_object *req = agent_request("vps.remove", j->vps.domain);
 	agent_err e;
 	int rc;
 
 	job_set_step(j->id, "remove");
-	json_object_object_add(req, "name", json_object_new_string(j->vps.domain));
 	rc = job_agent(req, NULL, &e);
 	json_object_put(req);
 	if (rc == -ECANCELED) {
@@ -389,7 +375,7 @@ void job_run(int64_t job_id)
 
 void jobs_reconcile_now(void)
 {
-	json_object *req = req_new("reconcile"), *known = json_object_new_array(),
+	json_object *req = agent_request("reconcile", NULL), *known = json_object_new_array(),
 	            *tpls = json_object_new_array(), *res = NULL, *orphans = NULL;
 	sqlite3_stmt *st;
 	agent_err e;

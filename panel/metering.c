@@ -322,9 +322,8 @@ static int ask_chunks(const char *op, json_object **chunks, int n, json_object *
 
 	memset(e, 0, sizeof(*e));
 	for (; answered < n; answered++) {
-		json_object *req = json_object_new_object();
+		json_object *req = agent_request(op, NULL);
 
-		json_object_object_add(req, "op", json_object_new_string(op));
 		json_object_object_add(req, "names", json_object_get(chunks[answered]));
 		if (panel_agent_call(req, 0, &results[answered], e) != 0 || !results[answered]) {
 			snprintf(why, why_len, "%s: %s", op,
