@@ -16,19 +16,6 @@
 
 #define DEMO_PASSWORD_BYTES 16 /* random bytes of a generated demo password */
 
-static bool exec_done(sqlite3_stmt *st)
-{
-	int r;
-
-	if (!st)
-		return false;
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		log_error("demo: %s", sqlite3_errmsg(db()));
-	return r == SQLITE_DONE;
-}
-
 static int seed_plan(void)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO plans(name, vcpus, memory_mib, disk_gib, "
@@ -39,7 +26,7 @@ static int seed_plan(void)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now_unix());
-	return exec_done(st) ? 0 : -1;
+	return db_step_done(st) ? 0 : -1;
 }
 
 static int seed_pool(int family, const char *cidr, const char *gateway)
@@ -54,7 +41,7 @@ static int seed_pool(int family, const char *cidr, const char *gateway)
 	sqlite3_bind_text(st, 2, cidr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, gateway, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now_unix());
-	return exec_done(st) ? 0 : -1;
+	return db_step_done(st) ? 0 : -1;
 }
 
 /* The template row, then its image through the agent; the row goes again when that fails. */
@@ -68,7 +55,7 @@ static void seed_template(void)
 	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, now_unix());
-	if (!exec_done(st) || sqlite3_changes(db()) == 0)
+	if (!db_step_done(st) || sqlite3_changes(db()) == 0)
 		return;
 	id = db_last_id();
 	if (template_agent_ensure(id, 10, NULL, &e) == 0) {
@@ -79,7 +66,7 @@ static void seed_template(void)
 	st = db_stmt("DELETE FROM templates WHERE id=?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
-		exec_done(st);
+		db_step_done(st);
 	}
 }
 
