@@ -1,6 +1,6 @@
 /* agent_client.c — xvpsd's side of the agent socket (retries with backoff while the agent is
- * away, errors as values), the host lock that orders job steps against the reconciler, and
- * small JSON/time helpers shared by the api files. It never runs a host command itself. */
+ * away, errors as values), the host lock that orders job steps against the reconciler. It never
+ * runs a host command itself. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,29 +10,13 @@
 
 #include "../common/agent_proto.h"
 #include "../common/util.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "config.h"
+#include "jobs.h"
+#include "store.h"
 
 static pthread_rwlock_t host_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-/* ---- small JSON/time helpers shared with the api files ------------------------------------ */
-
-json_object *json_time(int64_t t)
-{
-	char buf[32];
-
-	if (t <= 0)
-		return NULL;
-	format_rfc3339(t, buf);
-	return json_object_new_string(buf);
-}
-
-json_object *json_col_int_or_null(sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return NULL;
-	return json_object_new_int64(sqlite3_column_int64(st, col));
-}
 
 /* ---- agent client ----------------------------------------------------------------------- */
 
@@ -44,6 +28,16 @@ static const char *agent_sock_path(void)
 static int agent_timeout_ms(void)
 {
 	return g_app && g_app->cfg.agent_timeout_ms > 0 ? g_app->cfg.agent_timeout_ms : 300000;
+}
+
+json_object *agent_request(const char *op, const char *name)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "op", json_object_new_string(op));
+	if (name)
+		json_object_object_add(req, "name", json_object_new_string(name));
+	return req;
 }
 
 bool agent_unreachable(int rc)

@@ -12,61 +12,34 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "jobs.h"
+#include "store.h"
 
 #define THROTTLE_MAX_MBIT 100000
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
-
-static void reply_field(http_req *rq, const char *field, const char *detail)
-{
-	json_field_error e = {.field = field, .detail = detail, .status = 422};
-
-	reply_field_error(rq, &e);
-}
-
-/* The VPS's state when rq may see it (a customer: only its own). 0, -ENOENT, -EIO. */
-static int vps_state(http_req *rq, int64_t id, char state[16])
-{
-	sqlite3_stmt *st =
-	        db_stmt("SELECT state FROM vps WHERE id=?1 AND (?2=0 OR customer_id=?2)");
-	int r;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, rq->user.is_admin ? 0 : rq->user.id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
-}
 
 /* Opens the transaction and checks that the VPS exists and is not being deleted. true, or
  * answered (and rolled back). */
 static bool begin_on_vps(http_req *rq, int64_t id)
 {
-	char state[16];
+	char state[VPS_STATE_MAX];
 	int rc;
 
 	if (db_begin() != 0) {
 		reply_db_error(rq);
 		return false;
 	}
-	rc = vps_state(rq, id, state);
+	rc = api_vps_visible(rq, id, state, NULL);
 	if (rc == 0 && strcmp(state, "deleting") != 0)
 		return true;
 	db_rollback();
 	if (rc == -ENOENT)
 		reply_not_found(rq, "VPS");
 	else if (rc == 0)
-		reply_problem(rq, 409, "Conflict", "the VPS is being deleted", NULL);
+		reply_problem(rq, 409, NULL, "the VPS is being deleted", NULL);
 	else
 		reply_db_error(rq);
 	return false;
@@ -79,7 +52,7 @@ static void commit_network(http_req *rq, int64_t id, const char *action, const c
 {
 	int64_t job = job_enqueue("vps.network", id, rq->user.id);
 	json_object *resp;
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (job < 0) {
 		db_rollback();
@@ -139,7 +112,7 @@ void api_addresses_list(http_req *rq)
 {
 	sqlite3_stmt *st;
 	json_object *arr;
-	char state[16];
+	char state[VPS_STATE_MAX];
 	int64_t id;
 	int r;
 
@@ -147,7 +120,7 @@ void api_addresses_list(http_req *rq)
 		reply_not_found(rq, "VPS");
 		return;
 	}
-	r = vps_state(rq, id, state);
+	r = api_vps_visible(rq, id, state, NULL);
 	if (r != 0) {
 		if (r == -ENOENT)
 			reply_not_found(rq, "VPS");
@@ -200,7 +173,7 @@ static void reply_assign_error(http_req *rq, int rc, const ipam_got *g)
 		if (g->field)
 			reply_field(rq, g->field, g->why);
 		else
-			reply_problem(rq, 409, "Conflict", g->why, NULL);
+			reply_problem(rq, 409, NULL, g->why, NULL);
 		return;
 	case -EINVAL:
 		reply_field(rq, g->field ? g->field : "address", g->why);
@@ -208,7 +181,7 @@ static void reply_assign_error(http_req *rq, int rc, const ipam_got *g)
 	case -EEXIST:
 	case -ENOSPC:
 	case -EDQUOT:
-		reply_problem(rq, 409, "Conflict", g->why, g->field);
+		reply_problem(rq, 409, NULL, g->why, g->field);
 		return;
 	default:
 		reply_db_error(rq);
@@ -369,7 +342,7 @@ void api_throttle_set(http_req *rq)
 	static const char *const fields[] = {"mbit", NULL};
 	json_field_error e = {0};
 	int64_t id, mbit = 0;
-	char detail[32];
+	char detail[AUDIT_DETAIL_MAX];
 
 	if (!parse_id(rq->params[0], &id)) {
 		reply_not_found(rq, "VPS");

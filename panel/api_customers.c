@@ -7,13 +7,11 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "http.h"
+#include "store.h"
 
 static json_object *customer_from_row(sqlite3_stmt *st)
 {
@@ -53,45 +51,16 @@ static void field_error(http_req *rq, const char *field, const char *why, const 
 	reply_field_error(rq, &e);
 }
 
-/* Binds id as ?1 and runs st to completion. */
-static bool exec_id(sqlite3_stmt *st, int64_t id)
-{
-	int r;
-
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	return r == SQLITE_DONE;
-}
-
 void api_customers_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0;
-	json_object *arr;
+	const api_page page = {
+	        .count_sql = "SELECT count(*) FROM users WHERE role='customer'",
+	        .rows_sql = "SELECT id, username, email, suspended, created_at FROM users "
+	                    "WHERE role='customer' ORDER BY id LIMIT ?1 OFFSET ?2",
+	        .item_of_row = customer_from_row,
+	};
 
-	if (!api_list_params(rq, &limit, &offset))
-		return;
-	if (!db_count("SELECT count(*) FROM users WHERE role='customer'", &total)) {
-		reply_db_error(rq);
-		return;
-	}
-	st = db_stmt("SELECT id, username, email, suspended, created_at FROM users "
-	             "WHERE role='customer' ORDER BY id LIMIT ? OFFSET ?");
-	if (!st) {
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	arr = json_object_new_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_array_add(arr, customer_from_row(st));
-	sqlite3_reset(st);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
+	api_reply_page(rq, &page);
 }
 
 void api_customers_create(http_req *rq)
@@ -102,7 +71,7 @@ void api_customers_create(http_req *rq)
 	bool suspended = false, conflict = false;
 	int64_t id;
 	json_object *o;
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "username", true, &username, &e) ||
@@ -127,16 +96,13 @@ void api_customers_create(http_req *rq)
 	id = auth_create_user(username, email, password, "customer", &conflict);
 	if (id < 0) {
 		if (conflict)
-			reply_problem(rq, 409, "Conflict", "a user with this name exists",
-			              "username");
+			reply_problem(rq, 409, NULL, "a user with this name exists", "username");
 		else
 			reply_db_error(rq);
 		return;
 	}
 	if (suspended) {
-		sqlite3_stmt *st = db_stmt("UPDATE users SET suspended=1 WHERE id=?");
-
-		if (!exec_id(st, id))
+		if (!db_exec_id("UPDATE users SET suspended=1 WHERE id=?", id))
 			log_error("suspending new customer %lld failed", (long long)id);
 	}
 	snprintf(res, sizeof(res), "customer/%lld", (long long)id);
@@ -167,7 +133,7 @@ void api_customers_patch(http_req *rq)
 	json_field_error e = {0};
 	const char *email = NULL, *password = NULL, *why = NULL;
 	bool suspended = false, has_suspended, drop_sessions = false;
-	char hash[128], res[48], detail[48];
+	char hash[AUTH_PWHASH_MAX], res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	json_object *o;
 	sqlite3_stmt *st;
 	int64_t id;
@@ -198,7 +164,7 @@ void api_customers_patch(http_req *rq)
 	}
 	/* Hash before the transaction: argon2id takes a while and must not hold the lock. */
 	if (password && auth_hash_password(password, hash) != 0) {
-		reply_db_error(rq);
+		reply_problem(rq, 500, NULL, "cannot hash the password", NULL);
 		return;
 	}
 	if (db_begin() != 0) {
@@ -210,7 +176,7 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 	}
 	if (password) {
@@ -218,7 +184,7 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 		drop_sessions = true;
 	}
@@ -227,12 +193,12 @@ void api_customers_patch(http_req *rq)
 		if (!st)
 			goto db_fail;
 		sqlite3_bind_int(st, 2, suspended ? 1 : 0);
-		if (!exec_id(st, id))
+		if (!db_run_id(st, id))
 			goto db_fail;
 		drop_sessions = drop_sessions || suspended;
 	}
 	/* A new password or a suspension ends every open session of that customer. */
-	if (drop_sessions && !exec_id(db_stmt("DELETE FROM sessions WHERE user_id=?"), id))
+	if (drop_sessions && !db_exec_id("DELETE FROM sessions WHERE user_id=?", id))
 		goto db_fail;
 	r = db_commit();
 	sodium_memzero(hash, sizeof(hash));
@@ -254,6 +220,7 @@ void api_customers_patch(http_req *rq)
 	return;
 db_fail:
 	db_rollback();
+	sodium_memzero(hash, sizeof(hash));
 	reply_db_error(rq);
 }
 
@@ -261,39 +228,18 @@ void api_customers_delete(http_req *rq)
 {
 	json_object *o;
 	int64_t id;
-	bool used;
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
 		reply_not_found(rq, "customer");
 		return;
 	}
 	json_object_put(o);
-	if (db_begin() != 0) {
-		reply_db_error(rq);
-		return;
-	}
-	if (!db_exists_id("SELECT 1 FROM vps WHERE customer_id=? LIMIT 1", id, &used)) {
-		db_rollback();
-		reply_db_error(rq);
-		return;
-	}
-	if (used) {
-		db_rollback();
-		reply_problem(rq, 409, "Conflict", "the customer still has VPS; delete them first",
-		              NULL);
-		return;
-	}
 	/* sessions and api_keys go with the user (ON DELETE CASCADE). */
-	if (!exec_id(db_stmt("DELETE FROM users WHERE id=? AND role='customer'"), id)) {
-		db_rollback();
-		reply_db_error(rq);
+	if (!api_delete_unless_used(rq, id, "SELECT 1 FROM vps WHERE customer_id=? LIMIT 1",
+	                            "the customer still has VPS; delete them first",
+	                            "DELETE FROM users WHERE id=? AND role='customer'"))
 		return;
-	}
-	if (db_commit() != 0) {
-		reply_db_error(rq);
-		return;
-	}
 	snprintf(res, sizeof(res), "customer/%lld", (long long)id);
 	audit(rq, "customer.delete", res, NULL);
 	reply_empty(rq, 204);

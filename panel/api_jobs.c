@@ -1,74 +1,13 @@
-/* api_jobs.c — GET /jobs and GET /jobs/{id} (DESIGN.md §4), plus the paging helpers the other
- * list handlers share. A customer sees only jobs of its own VPS (or that it started); any other
- * job is a 404, never a 403. */
+/* api_jobs.c — GET /jobs and GET /jobs/{id} (DESIGN.md §4). A customer sees only jobs of its own
+ * VPS (or that it started); any other job is a 404, never a 403. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
-
-bool api_list_params(http_req *rq, int64_t *limit_out, int64_t *offset_out)
-{
-	const char *s;
-	long long v;
-
-	*limit_out = LIST_DEFAULT_LIMIT;
-	*offset_out = 0;
-	s = req_query(rq, "limit");
-	if (s) {
-		if (!parse_int_range(s, 1, LIST_MAX_LIMIT, &v)) {
-			reply_problem(rq, 422, "Invalid query parameter",
-			              "limit must be an integer from 1 to 1000", "limit");
-			return false;
-		}
-		*limit_out = v;
-	}
-	s = req_query(rq, "offset");
-	if (s) {
-		if (!parse_int_range(s, 0, INT64_MAX, &v)) {
-			reply_problem(rq, 422, "Invalid query parameter",
-			              "offset must be a non-negative integer", "offset");
-			return false;
-		}
-		*offset_out = v;
-	}
-	return true;
-}
-
-void api_total_header(http_req *rq, int64_t total)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)total);
-	reply_header(rq, "X-Total-Count", buf);
-}
-
-bool db_count(const char *sql, int64_t *count_out)
-{
-	sqlite3_stmt *st = db_stmt(sql);
-
-	*count_out = 0;
-	if (!st)
-		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*count_out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return true;
-}
-
-bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
-{
-	sqlite3_stmt *st = db_stmt(sql);
-
-	*exists_out = false;
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	*exists_out = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return true;
-}
+#include "api.h"
+#include "http.h"
+#include "jobs.h"
+#include "store.h"
 
 /* Visibility: admins see all; a customer the jobs it started or that concern its VPS. */
 void api_jobs_get(http_req *rq)
@@ -85,7 +24,7 @@ void api_jobs_get(http_req *rq)
 	st = db_stmt("SELECT 1 FROM jobs j WHERE j.id=?1 AND (?2=0 OR j.user_id=?2 OR EXISTS "
 	             "(SELECT 1 FROM vps v WHERE v.id=j.vps_id AND v.customer_id=?2))");
 	if (!st) {
-		reply_problem(rq, 500, "Internal error", "database error", NULL);
+		reply_db_error(rq);
 		return;
 	}
 	sqlite3_bind_int64(st, 1, id);
@@ -102,58 +41,26 @@ void api_jobs_get(http_req *rq)
 
 void api_jobs_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0, owner = rq->user.is_admin ? 0 : rq->user.id;
-	int64_t vps_filter = 0, *ids = NULL;
+	api_page page = {
+	        .count_sql = "SELECT count(*) FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
+	                     "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
+	                     "v.customer_id=?2))",
+	        .rows_sql = "SELECT j.id FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
+	                    "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
+	                    "v.customer_id=?2)) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4",
+	        .args = {0, rq->user.is_admin ? 0 : rq->user.id},
+	        .nargs = 2,
+	        .item_of_id = job_json,
+	};
 	const char *vs = req_query(rq, "vps");
-	json_object *arr;
-	size_t n = 0;
+	int64_t limit, offset;
 
+	/* The paging parameters are checked first, as the answer to a bad one says. */
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	if (vs && !parse_id(vs, &vps_filter)) {
+	if (vs && !parse_id(vs, &page.args[0])) {
 		reply_problem(rq, 422, "Invalid query parameter", "vps must be a VPS id", "vps");
 		return;
 	}
-	st = db_stmt("SELECT count(*) FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
-	             "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
-	             "v.customer_id=?2))");
-	if (!st)
-		goto db_error;
-	sqlite3_bind_int64(st, 1, vps_filter);
-	sqlite3_bind_int64(st, 2, owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-
-	st = db_stmt("SELECT j.id FROM jobs j WHERE (?1=0 OR j.vps_id=?1) AND (?2=0 OR "
-	             "j.user_id=?2 OR EXISTS (SELECT 1 FROM vps v WHERE v.id=j.vps_id AND "
-	             "v.customer_id=?2)) ORDER BY j.id DESC LIMIT ?3 OFFSET ?4");
-	if (!st)
-		goto db_error;
-	sqlite3_bind_int64(st, 1, vps_filter);
-	sqlite3_bind_int64(st, 2, owner);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	ids = calloc((size_t)limit, sizeof(*ids));
-	if (!ids) {
-		sqlite3_reset(st);
-		goto db_error;
-	}
-	while (n < (size_t)limit && sqlite3_step(st) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	arr = json_object_new_array_ext((int)n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = job_json(ids[i]);
-
-		if (o)
-			json_object_array_add(arr, o);
-	}
-	free(ids);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
-	return;
-db_error:
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
+	api_reply_page(rq, &page);
 }

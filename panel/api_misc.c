@@ -1,44 +1,18 @@
-/* api_misc.c — /healthz, /metrics (Prometheus text format 0.0.4) and the id helpers every
- * handler shares. /metrics reveals counts and per-VPS traffic totals, and only to loopback
- * clients or admins. */
+/* api_misc.c — /healthz and /metrics (Prometheus text format 0.0.4). /metrics reveals counts and
+ * per-VPS traffic totals, and only to loopback clients or admins. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
+#include "agent_client.h"
+#include "api.h"
+#include "config.h"
+#include "http.h"
 #include "http_internal.h"
-#include "panel.h"
-
-bool parse_id(const char *s, int64_t *out)
-{
-	size_t len;
-	long long v;
-	char *end;
-
-	if (!s)
-		return false;
-	len = strlen(s);
-	if (len == 0 || len > 19 || s[0] < '1' || s[0] > '9')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1)
-		return false;
-	*out = (int64_t)v;
-	return true;
-}
-
-json_object *json_id(int64_t id)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)id);
-	return json_object_new_string(buf);
-}
+#include "metering.h"
+#include "store.h"
 
 void api_healthz(http_req *rq)
 {
@@ -85,7 +59,7 @@ static int count_states(const char *sql, const char *const states[], long long c
  * /metrics. */
 typedef struct net_row {
 	int64_t id;
-	char domain[32];
+	char domain[VPS_DOMAIN_MAX];
 	long long v[4]; /* rx_bytes, tx_bytes, rx_packets, tx_packets */
 	int64_t cpu_ns;
 } net_row;
@@ -151,7 +125,8 @@ void api_metrics(http_req *rq)
 	static const char *const vps_states[] = {"provisioning", "running",  "stopped", "suspended",
 	                                         "error",        "deleting", NULL};
 	static const char *const job_states[] = {"queued", "running", "done", "failed", NULL};
-	long long vps_n[6] = {0}, job_n[4] = {0};
+	long long vps_n[sizeof(vps_states) / sizeof(vps_states[0]) - 1] = {0};
+	long long job_n[sizeof(job_states) / sizeof(job_states[0]) - 1] = {0};
 	xvps_metrics *m = &g_app->metrics;
 	net_row *net = NULL;
 	char *buf = NULL;
@@ -213,7 +188,7 @@ void api_metrics(http_req *rq)
 	metric_head(f, "xvps_vps_cpu_seconds_total", "counter",
 	            "CPU seconds used by the VPS's domain, all vcpus (hypervisor's accounting).");
 	for (size_t i = 0; i < n_net; i++) {
-		char secs[40];
+		char secs[METERING_SECONDS_MAX];
 
 		metering_ns_to_seconds(net[i].cpu_ns, secs, sizeof(secs));
 		fprintf(f, "xvps_vps_cpu_seconds_total{domain=\"%s\",vps=\"%lld\"} %s\n",

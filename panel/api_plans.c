@@ -1,17 +1,24 @@
 /* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (DESIGN.md §4). A plan
  * change that moves scheduler shares, sizes or the rate queues a vps.update for each live VPS
  * on it, one that only flips smtp_block a vps.network; a plan in use is never deleted. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
+#include "jobs.h"
+#include "store.h"
+
+#define PLAN_NAME_MAX 72 /* valid_label() names with room */
 
 typedef struct plan {
 	int64_t id;
-	char name[72];
+	char name[PLAN_NAME_MAX];
 	int64_t vcpus, memory_mib, disk_gib, traffic_gib;
 	int64_t cpu_weight, cpu_cap_pct, net_mbit, price_month_cents;
 	int64_t created_at;
@@ -71,13 +78,13 @@ static int plan_load(int64_t id, plan *p)
 	int r;
 
 	if (!st)
-		return -1;
+		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		plan_from_row(st, p);
 	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -2 : -1;
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
 /* Overlays the body's fields on p (required: the create set). false with *e on a bad field. */
@@ -136,44 +143,47 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 	return r == SQLITE_DONE;
 }
 
-static bool is_unique_violation(void)
+static json_object *plan_item(sqlite3_stmt *st)
 {
-	return sqlite3_extended_errcode(db()) == SQLITE_CONSTRAINT_UNIQUE;
-}
+	plan p;
 
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
+	plan_from_row(st, &p);
+	return plan_json(&p);
 }
 
 void api_plans_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0;
-	json_object *arr;
-	plan p;
+	const api_page page = {
+	        .count_sql = "SELECT count(*) FROM plans",
+	        .rows_sql = "SELECT " PLAN_COLS " FROM plans ORDER BY id LIMIT ?1 OFFSET ?2",
+	        .item_of_row = plan_item,
+	};
 
-	if (!api_list_params(rq, &limit, &offset))
-		return;
-	if (!db_count("SELECT count(*) FROM plans", &total)) {
-		reply_db_error(rq);
-		return;
+	api_reply_page(rq, &page);
+}
+
+/* Queues kind for every VPS on plan_id that is not being deleted, inside the caller's
+ * transaction (through job_enqueue, the jobs table's one writer). Returns how many, or -1. */
+static int64_t queue_plan_jobs(int64_t plan_id, const char *kind, int64_t user_id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT id FROM vps WHERE plan_id=? AND state!='deleting' "
+	                           "ORDER BY id");
+	int64_t *ids = NULL;
+	size_t n = 0;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, plan_id);
+	if (db_collect_ids(st, &ids, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (job_enqueue(kind, ids[i], user_id) < 0) {
+			free(ids);
+			return -1;
+		}
 	}
-	st = db_stmt("SELECT " PLAN_COLS " FROM plans ORDER BY id LIMIT ? OFFSET ?");
-	if (!st) {
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	arr = json_object_new_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		plan_from_row(st, &p);
-		json_object_array_add(arr, plan_json(&p));
-	}
-	sqlite3_reset(st);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
+	free(ids);
+	return (int64_t)n;
 }
 
 void api_plans_create(http_req *rq)
@@ -181,7 +191,7 @@ void api_plans_create(http_req *rq)
 	plan p = {.cpu_weight = 256};
 	json_field_error e = {0};
 	sqlite3_stmt *st;
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!plan_read(rq->json, &p, true, &e)) {
 		reply_field_error(rq, &e);
@@ -197,14 +207,11 @@ void api_plans_create(http_req *rq)
 	}
 	p.created_at = now_unix();
 	if (!bind_plan_and_step(st, &p, p.created_at)) {
-		if (is_unique_violation()) {
-			reply_problem(rq, 409, "Conflict", "a plan with this name exists", "name");
-			return;
-		}
-		{
+		if (db_unique_violation())
+			reply_problem(rq, 409, NULL, "a plan with this name exists", "name");
+		else
 			reply_db_error(rq);
-			return;
-		}
+		return;
 	}
 	p.id = db_last_id();
 	snprintf(res, sizeof(res), "plan/%lld", (long long)p.id);
@@ -231,7 +238,7 @@ void api_plans_patch(http_req *rq)
 	int64_t id, queued = 0;
 	plan old, p;
 	const char *kind = NULL;
-	char res[48], detail[64];
+	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
 	if (!parse_id(rq->params[0], &id) || plan_load(id, &old) != 0) {
 		reply_not_found(rq, "plan");
@@ -249,25 +256,17 @@ void api_plans_patch(http_req *rq)
 	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
 	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
 	             "price_month_cents=?9, smtp_block=?11 WHERE id=?10");
-	if (!st) {
-		db_rollback();
-		{
-			reply_db_error(rq);
-			return;
-		}
-	}
+	if (!st)
+		goto db_fail;
 	if (!bind_plan_and_step(st, &p, id)) {
-		bool dup = is_unique_violation();
+		bool dup = db_unique_violation();
 
 		db_rollback();
-		if (dup) {
-			reply_problem(rq, 409, "Conflict", "a plan with this name exists", "name");
-			return;
-		}
-		{
+		if (dup)
+			reply_problem(rq, 409, NULL, "a plan with this name exists", "name");
+		else
 			reply_db_error(rq);
-			return;
-		}
+		return;
 	}
 	/* Shares, sizes and the rate reach running domains through vps.ensure (issue 3 item 6);
 	 * smtp_block alone only needs the firewall: vps.network (which vps.ensure includes). */
@@ -278,30 +277,9 @@ void api_plans_patch(http_req *rq)
 	else if (p.smtp_block != old.smtp_block)
 		kind = "vps.network";
 	if (kind) {
-		st = db_stmt("INSERT INTO jobs(kind, vps_id, user_id, state, created_at) "
-		             "SELECT ?4, id, ?1, 'queued', ?2 FROM vps "
-		             "WHERE plan_id=?3 AND state!='deleting' ORDER BY id");
-		if (!st) {
-			db_rollback();
-			{
-				reply_db_error(rq);
-				return;
-			}
-		}
-		sqlite3_bind_int64(st, 1, rq->user.id);
-		sqlite3_bind_int64(st, 2, now_unix());
-		sqlite3_bind_int64(st, 3, id);
-		sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-		int r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (r != SQLITE_DONE) {
-			db_rollback();
-			{
-				reply_db_error(rq);
-				return;
-			}
-		}
-		queued = sqlite3_changes(db());
+		queued = queue_plan_jobs(id, kind, rq->user.id);
+		if (queued < 0)
+			goto db_fail;
 	}
 	if (db_commit() != 0) {
 		reply_db_error(rq);
@@ -314,56 +292,25 @@ void api_plans_patch(http_req *rq)
 	         kind ? kind : "vps.update");
 	audit(rq, "plan.update", res, detail);
 	reply_json(rq, 200, plan_json(&p));
+	return;
+db_fail:
+	db_rollback();
+	reply_db_error(rq);
 }
 
 void api_plans_delete(http_req *rq)
 {
-	sqlite3_stmt *st;
 	int64_t id;
 	plan p;
-	bool used;
-	char res[48];
-	int r;
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0) {
 		reply_not_found(rq, "plan");
 		return;
 	}
-	if (db_begin() != 0) {
-		reply_db_error(rq);
+	if (!api_delete_unless_used(rq, id, "SELECT 1 FROM vps WHERE plan_id=? LIMIT 1",
+	                            "the plan is in use by a VPS", "DELETE FROM plans WHERE id=?"))
 		return;
-	}
-	if (!db_exists_id("SELECT 1 FROM vps WHERE plan_id=? LIMIT 1", id, &used)) {
-		db_rollback();
-		reply_db_error(rq);
-		return;
-	}
-	if (used) {
-		db_rollback();
-		{
-			reply_problem(rq, 409, "Conflict", "the plan is in use by a VPS", NULL);
-			return;
-		}
-	}
-	st = db_stmt("DELETE FROM plans WHERE id=?");
-	if (!st) {
-		db_rollback();
-		{
-			reply_db_error(rq);
-			return;
-		}
-	}
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE || db_commit() != 0) {
-		if (r != SQLITE_DONE)
-			db_rollback();
-		{
-			reply_db_error(rq);
-			return;
-		}
-	}
 	snprintf(res, sizeof(res), "plan/%lld", (long long)id);
 	audit(rq, "plan.delete", res, p.name);
 	reply_empty(rq, 204);

@@ -8,26 +8,17 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
+#include "store.h"
 
 static int64_t pool_allocated(int64_t id)
 {
-	sqlite3_stmt *st = db_stmt("SELECT count(*) FROM ip_addresses WHERE pool_id=?");
-	int64_t n = 0;
+	int64_t n;
 
-	if (!st)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_count("SELECT count(*) FROM ip_addresses WHERE pool_id=?", id, &n); /* 0 on error */
 	return n;
 }
 
@@ -83,39 +74,13 @@ static json_object *pool_json(int64_t id)
 
 void api_pools_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0, *ids;
-	size_t n = 0;
-	json_object *arr;
+	const api_page page = {
+	        .count_sql = "SELECT count(*) FROM ip_pools",
+	        .rows_sql = "SELECT id FROM ip_pools ORDER BY id LIMIT ?1 OFFSET ?2",
+	        .item_of_id = pool_json,
+	};
 
-	if (!api_list_params(rq, &limit, &offset))
-		return;
-	if (!db_count("SELECT count(*) FROM ip_pools", &total)) {
-		reply_db_error(rq);
-		return;
-	}
-	st = db_stmt("SELECT id FROM ip_pools ORDER BY id LIMIT ? OFFSET ?");
-	ids = calloc((size_t)limit, sizeof(*ids));
-	if (!st || !ids) {
-		free(ids);
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	while (n < (size_t)limit && sqlite3_step(st) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = pool_json(ids[i]);
-
-		if (o)
-			json_object_array_add(arr, o);
-	}
-	free(ids);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
+	api_reply_page(rq, &page);
 }
 
 void api_pools_get(http_req *rq)
@@ -169,14 +134,14 @@ static bool check_no_overlap(http_req *rq, const ipam_pool *p)
 		if (ipam_pool_load(ids[i], &other) != 0)
 			continue;
 		if (ipam_pools_overlap(p, &other)) {
-			char cidr[IPAM_ADDR_MAX + 4], detail[160];
+			char cidr[IPAM_ADDR_MAX + 4], detail[PROBLEM_DETAIL_MAX];
 
 			ipam_format_cidr(&other, cidr);
 			snprintf(detail, sizeof(detail),
 			         "the network overlaps pool %lld (%s); pools may not share "
 			         "addresses",
 			         (long long)other.id, cidr);
-			reply_problem(rq, 409, "Conflict", detail, "cidr");
+			reply_problem(rq, 409, NULL, detail, "cidr");
 			ok = false;
 		}
 		ipam_pool_dispose(&other);
@@ -194,7 +159,7 @@ void api_pools_create(http_req *rq)
 	const char **list = NULL;
 	json_object *reserved = NULL, *canon = NULL;
 	int64_t family = 0, vps_prefix = -1, id;
-	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[48];
+	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[AUDIT_RESOURCE_MAX];
 	ipam_pool p = {0};
 	sqlite3_stmt *st;
 	size_t n = 0;
@@ -277,11 +242,11 @@ void api_pools_create(http_req *rq)
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
-		bool dup = sqlite3_extended_errcode(db()) == SQLITE_CONSTRAINT_UNIQUE;
+		bool dup = db_unique_violation();
 
 		db_rollback();
 		if (dup)
-			reply_problem(rq, 409, "Conflict", "the network overlaps an existing pool",
+			reply_problem(rq, 409, NULL, "the network overlaps an existing pool",
 			              "cidr");
 		else
 			reply_db_error(rq);
@@ -306,50 +271,19 @@ out:
 
 void api_pools_delete(http_req *rq)
 {
-	sqlite3_stmt *st;
 	json_object *o;
 	int64_t id;
-	bool used;
-	char res[48];
-	int r;
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = pool_json(id))) {
 		reply_not_found(rq, "IP pool");
 		return;
 	}
 	json_object_put(o);
-	if (db_begin() != 0) {
-		reply_db_error(rq);
+	if (!api_delete_unless_used(rq, id, "SELECT 1 FROM ip_addresses WHERE pool_id=? LIMIT 1",
+	                            "addresses of this pool are allocated",
+	                            "DELETE FROM ip_pools WHERE id=?"))
 		return;
-	}
-	if (!db_exists_id("SELECT 1 FROM ip_addresses WHERE pool_id=? LIMIT 1", id, &used)) {
-		db_rollback();
-		reply_db_error(rq);
-		return;
-	}
-	if (used) {
-		db_rollback();
-		reply_problem(rq, 409, "Conflict", "addresses of this pool are allocated", NULL);
-		return;
-	}
-	st = db_stmt("DELETE FROM ip_pools WHERE id=?");
-	if (!st) {
-		db_rollback();
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		db_rollback();
-		reply_db_error(rq);
-		return;
-	}
-	if (db_commit() != 0) {
-		reply_db_error(rq);
-		return;
-	}
 	snprintf(res, sizeof(res), "ip-pool/%lld", (long long)id);
 	audit(rq, "ip-pool.delete", res, NULL);
 	reply_empty(rq, 204);

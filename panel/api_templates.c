@@ -7,15 +7,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
+#include "store.h"
 
 #define TEMPLATE_COLS "id, name, os, disk_gib, boot, source, created_at"
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
 
 static json_object *template_from_row(sqlite3_stmt *st)
 {
@@ -69,13 +67,12 @@ static bool valid_source(const char *s)
 
 int template_agent_ensure(int64_t id, int64_t disk_gib, const char *source, agent_err *e)
 {
-	json_object *req = json_object_new_object();
-	char name[32];
+	json_object *req;
+	char name[TEMPLATE_NAME_MAX];
 	int rc;
 
 	snprintf(name, sizeof(name), "tpl-%lld", (long long)id);
-	json_object_object_add(req, "op", json_object_new_string("template.ensure"));
-	json_object_object_add(req, "name", json_object_new_string(name));
+	req = agent_request("template.ensure", name);
 	json_object_object_add(req, "disk_gib", json_object_new_int64(disk_gib));
 	if (source)
 		json_object_object_add(req, "source", json_object_new_string(source));
@@ -105,44 +102,16 @@ static void reply_agent_error(http_req *rq, const agent_err *e)
 	}
 }
 
-static bool delete_row(int64_t id)
-{
-	sqlite3_stmt *st = db_stmt("DELETE FROM templates WHERE id=?");
-	int r;
-
-	if (!st)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	return r == SQLITE_DONE;
-}
-
 void api_templates_list(http_req *rq)
 {
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0;
-	json_object *arr;
+	const api_page page = {
+	        .count_sql = "SELECT count(*) FROM templates",
+	        .rows_sql =
+	                "SELECT " TEMPLATE_COLS " FROM templates ORDER BY id LIMIT ?1 OFFSET ?2",
+	        .item_of_row = template_from_row,
+	};
 
-	if (!api_list_params(rq, &limit, &offset))
-		return;
-	if (!db_count("SELECT count(*) FROM templates", &total)) {
-		reply_db_error(rq);
-		return;
-	}
-	st = db_stmt("SELECT " TEMPLATE_COLS " FROM templates ORDER BY id LIMIT ? OFFSET ?");
-	if (!st) {
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, limit);
-	sqlite3_bind_int64(st, 2, offset);
-	arr = json_object_new_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_array_add(arr, template_from_row(st));
-	sqlite3_reset(st);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
+	api_reply_page(rq, &page);
 }
 
 void api_templates_get(http_req *rq)
@@ -166,7 +135,7 @@ void api_templates_create(http_req *rq)
 	sqlite3_stmt *st;
 	agent_err ae;
 	json_object *o;
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 	int r;
 
 	if (!json_only_fields(rq->json, fields, &e) ||
@@ -215,9 +184,8 @@ void api_templates_create(http_req *rq)
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(db()) == SQLITE_CONSTRAINT_UNIQUE)
-			reply_problem(rq, 409, "Conflict", "a template with this name exists",
-			              "name");
+		if (db_unique_violation())
+			reply_problem(rq, 409, NULL, "a template with this name exists", "name");
 		else
 			reply_db_error(rq);
 		return;
@@ -226,7 +194,7 @@ void api_templates_create(http_req *rq)
 
 	/* The row exists first so that the reconciler knows the name while the image is made. */
 	if (template_agent_ensure(id, disk_gib, source, &ae) != 0) {
-		if (!delete_row(id))
+		if (!db_exec_id("DELETE FROM templates WHERE id=?", id))
 			log_error("template %lld: removing the row after a failed ensure failed",
 			          (long long)id);
 		snprintf(res, sizeof(res), "template/%lld", (long long)id);
@@ -250,7 +218,7 @@ void api_templates_delete(http_req *rq)
 	int64_t id;
 	agent_err ae;
 	bool used;
-	char name[32], res[48];
+	char name[TEMPLATE_NAME_MAX], res[AUDIT_RESOURCE_MAX];
 
 	if (!parse_id(rq->params[0], &id) || !(o = template_json(id))) {
 		reply_not_found(rq, "template");
@@ -262,13 +230,11 @@ void api_templates_delete(http_req *rq)
 		return;
 	}
 	if (used) {
-		reply_problem(rq, 409, "Conflict", "the template is in use by a VPS", NULL);
+		reply_problem(rq, 409, NULL, "the template is in use by a VPS", NULL);
 		return;
 	}
 	snprintf(name, sizeof(name), "tpl-%lld", (long long)id);
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("template.remove"));
-	json_object_object_add(req, "name", json_object_new_string(name));
+	req = agent_request("template.remove", name);
 	jobs_host_rdlock();
 	int rc = panel_agent_call(req, 0, NULL, &ae);
 	jobs_host_unlock();
@@ -278,9 +244,9 @@ void api_templates_delete(http_req *rq)
 		return;
 	}
 	/* A VPS created meanwhile would hold the row through its foreign key: then 409. */
-	if (!delete_row(id)) {
+	if (!db_exec_id("DELETE FROM templates WHERE id=?", id)) {
 		if ((sqlite3_extended_errcode(db()) & 0xff) == SQLITE_CONSTRAINT)
-			reply_problem(rq, 409, "Conflict", "the template is in use by a VPS", NULL);
+			reply_problem(rq, 409, NULL, "the template is in use by a VPS", NULL);
 		else
 			reply_db_error(rq);
 		return;

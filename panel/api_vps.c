@@ -1,7 +1,7 @@
-/* api_vps.c — /vps: order, list, show, act on and delete VPS (DESIGN.md §4). Every mutation is
- * one transaction that also queues the job doing the host work, so a refused request leaves no
- * row and no address behind. A customer never learns that another customer's VPS exists (404,
- * never 403); nothing here talks to the agent. */
+/* api_vps.c — /vps: order, act on and delete VPS (DESIGN.md §4; the views are in api_vps_view.c).
+ * Every mutation is one transaction that also queues the job doing the host work, so a refused
+ * request leaves no row and no address behind. A customer never learns that another customer's VPS
+ * exists (404, never 403); nothing here talks to the agent. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,165 +9,20 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "jobs.h"
+#include "metering.h"
+#include "store.h"
 
 #define VPS_MAX_SSH_KEYS 32
 #define VPS_MAX_ID       9999999 /* "xvif" + 7 digits = 11 characters, the vifname limit */
 #define MAC_TRIES        8
-
-/* Columns of vps_from_row(); the address lists come as space-separated text: active
- * addresses only (a releasing one is no longer the VPS's), a routed prefix as "net/64". */
-#define VPS_SELECT                                                                                 \
-	"SELECT v.id, v.hostname, v.customer_id, v.plan_id, v.template_id, v.domain, v.state, "    \
-	"v.domid, p.vcpus, p.memory_mib, p.disk_gib, v.mac, v.vifname, v.sched_weight, "           \
-	"v.sched_cap_pct, v.created_at, "                                                          \
-	"(SELECT group_concat(a.address, ' ') FROM ip_addresses a JOIN ip_pools pl "               \
-	"ON pl.id=a.pool_id WHERE a.vps_id=v.id AND pl.family=4 AND a.state='active'), "           \
-	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
-	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
-	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
-	"p.net_mbit FROM vps v JOIN plans p ON p.id=v.plan_id "
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, "Internal error", "database error", NULL);
-}
-
-static void reply_field(http_req *rq, const char *field, const char *detail)
-{
-	json_field_error e = {.field = field, .detail = detail, .status = 422};
-
-	reply_field_error(rq, &e);
-}
-
-static json_object *addr_list(const unsigned char *text)
-{
-	json_object *arr = json_object_new_array();
-	const char *s = (const char *)text;
-
-	while (s && *s) {
-		const char *sp = strchr(s, ' ');
-		size_t n = sp ? (size_t)(sp - s) : strlen(s);
-
-		if (n)
-			json_object_array_add(arr, json_object_new_string_len(s, (int)n));
-		s = sp ? sp + 1 : NULL;
-	}
-	return arr;
-}
-
-static json_object *vps_from_row(sqlite3_stmt *st)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "id", json_id(sqlite3_column_int64(st, 0)));
-	json_object_object_add(o, "hostname",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 1)));
-	json_object_object_add(o, "customer", json_id(sqlite3_column_int64(st, 2)));
-	json_object_object_add(o, "plan", json_id(sqlite3_column_int64(st, 3)));
-	json_object_object_add(o, "plan_name",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 19)));
-	json_object_object_add(o, "net_mbit", json_object_new_int64(sqlite3_column_int64(st, 20)));
-	json_object_object_add(o, "template", json_id(sqlite3_column_int64(st, 4)));
-	json_object_object_add(o, "domain",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 5)));
-	json_object_object_add(o, "state",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 6)));
-	json_object_object_add(o, "domid", json_col_int_or_null(st, 7));
-	json_object_object_add(o, "vcpus", json_object_new_int64(sqlite3_column_int64(st, 8)));
-	json_object_object_add(o, "memory_mib", json_object_new_int64(sqlite3_column_int64(st, 9)));
-	json_object_object_add(o, "disk_gib", json_object_new_int64(sqlite3_column_int64(st, 10)));
-	json_object_object_add(o, "mac",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 11)));
-	json_object_object_add(o, "vifname",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 12)));
-	json_object_object_add(o, "ipv4", addr_list(sqlite3_column_text(st, 16)));
-	json_object_object_add(o, "ipv6", addr_list(sqlite3_column_text(st, 17)));
-	json_object_object_add(o, "cpu_weight", json_col_int_or_null(st, 13));
-	json_object_object_add(o, "cpu_cap_pct", json_col_int_or_null(st, 14));
-	json_object_object_add(o, "throttle_mbit",
-	                       json_object_new_int64(sqlite3_column_int64(st, 18)));
-	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
-	/* Network counters (panel/metering.c): a primary-key lookup of its own. */
-	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
-	/* CPU time {"seconds","sampled_at"} (panel/metering.c, from the agent's cpu.times). */
-	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
-	return o;
-}
-
-/* The VPS as JSON when it exists and owner (0 = any) owns it; else NULL. */
-static json_object *vps_json(int64_t id, int64_t owner)
-{
-	sqlite3_stmt *st = db_stmt(VPS_SELECT "WHERE v.id=?1 AND (?2=0 OR v.customer_id=?2)");
-	json_object *o = NULL;
-
-	if (!st)
-		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = vps_from_row(st);
-	sqlite3_reset(st);
-	return o;
-}
-
-static int64_t owner_of(const http_req *rq)
-{
-	return rq->user.is_admin ? 0 : rq->user.id;
-}
-
-void api_vps_list(http_req *rq)
-{
-	sqlite3_stmt *st;
-	int64_t limit, offset, total = 0, owner = owner_of(rq);
-	const char *cs = req_query(rq, "customer");
-	json_object *arr;
-
-	if (!api_list_params(rq, &limit, &offset))
-		return;
-	if (cs && rq->user.is_admin && !parse_id(cs, &owner)) {
-		reply_problem(rq, 422, "Invalid query parameter", "customer must be a customer id",
-		              "customer");
-		return;
-	}
-	st = db_stmt("SELECT count(*) FROM vps WHERE ?1=0 OR customer_id=?1");
-	if (!st) {
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	st = db_stmt(VPS_SELECT "WHERE ?1=0 OR v.customer_id=?1 ORDER BY v.id LIMIT ?2 OFFSET ?3");
-	if (!st) {
-		reply_db_error(rq);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, owner);
-	sqlite3_bind_int64(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	arr = json_object_new_array_ext((int)(limit < total ? limit : total));
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_array_add(arr, vps_from_row(st));
-	sqlite3_reset(st);
-	api_total_header(rq, total);
-	reply_json(rq, 200, arr);
-}
-
-void api_vps_get(http_req *rq)
-{
-	json_object *o;
-	int64_t id;
-
-	if (!parse_id(rq->params[0], &id) || !(o = vps_json(id, owner_of(rq)))) {
-		reply_not_found(rq, "VPS");
-		return;
-	}
-	reply_json(rq, 200, o);
-}
+#define VPS_DOMAIN_MAX   32 /* "xvps-" + id */
+#define VPS_VIFNAME_MAX  16 /* "xvif" + 7 digits, IFNAMSIZ */
+#define VPS_MAC_MAX      18 /* "00:16:3e:xx:xx:xx" */
 
 /* An error decided inside a transaction: rolled back, then answered. */
 typedef struct failure {
@@ -180,9 +35,7 @@ typedef struct failure {
 static void fail_set(failure *f, int status, const char *detail, const char *field)
 {
 	f->status = status;
-	f->title = status == 409   ? "Conflict"
-	           : status == 422 ? "Unprocessable Content"
-	                           : "Internal error";
+	f->title = NULL; /* the status's standard title */
 	f->detail = detail;
 	f->field = field;
 }
@@ -254,62 +107,76 @@ typedef struct vps_order {
 	const char *ssh_keys_json;
 } vps_order;
 
-/* Inserts the row with a fresh MAC (retried on a collision). 0, or fills f. */
+/* True when a VPS row already holds mac; *taken_out is set. False on a database error. */
+static bool mac_taken(const char *mac, bool *taken_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT 1 FROM vps WHERE mac=?");
+	int r;
+
+	*taken_out = false;
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	*taken_out = r == SQLITE_ROW;
+	return r == SQLITE_ROW || r == SQLITE_DONE;
+}
+
+/* Inserts the row with a fresh MAC, drawn again while one is taken. The hostname was checked
+ * and the MAC is checked in the caller's transaction (BEGIN IMMEDIATE: no other writer), so
+ * any failure of the INSERT is a database error. 0, or fills f. */
 static int insert_vps(const vps_order *o, int64_t id, failure *f)
 {
-	char domain[32], vifname[16], mac[18];
+	char domain[VPS_DOMAIN_MAX], vifname[VPS_VIFNAME_MAX], mac[VPS_MAC_MAX];
+	sqlite3_stmt *st;
+	bool taken = true;
+	int r;
 
 	snprintf(domain, sizeof(domain), "xvps-%lld", (long long)id);
 	snprintf(vifname, sizeof(vifname), "xvif%lld", (long long)id);
-	for (int attempt = 0; attempt < MAC_TRIES; attempt++) {
-		sqlite3_stmt *st;
+	for (int attempt = 0; attempt < MAC_TRIES && taken; attempt++) {
 		uint8_t rnd[3];
-		int r;
 
 		if (random_bytes(rnd, sizeof(rnd)) != 0) {
 			fail_set(f, 500, "no randomness for a MAC address", NULL);
 			return -1;
 		}
 		snprintf(mac, sizeof(mac), "00:16:3e:%02x:%02x:%02x", rnd[0], rnd[1], rnd[2]);
-		st = db_stmt(
-		        "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, "
-		        "vifname, mac, state, ssh_keys, created_at) "
-		        "VALUES(?,?,?,?,?,?,?,?,'provisioning',?,?)");
-		if (!st) {
-			fail_set(f, 500, "database error", NULL);
-			return -1;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, o->hostname, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, o->customer_id);
-		sqlite3_bind_int64(st, 4, o->plan_id);
-		sqlite3_bind_int64(st, 5, o->template_id);
-		sqlite3_bind_text(st, 6, domain, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 7, vifname, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 8, mac, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, o->ssh_keys_json, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 10, now_unix());
-		r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (r == SQLITE_DONE)
-			return 0;
-		if (sqlite3_extended_errcode(db()) != SQLITE_CONSTRAINT_UNIQUE) {
-			log_error("inserting vps: %s", sqlite3_errmsg(db()));
-			fail_set(f, 500, "database error", NULL);
-			return -1;
-		}
-		if (strstr(sqlite3_errmsg(db()), "vps.hostname")) {
-			fail_set(f, 409, "a VPS with this hostname exists", "hostname");
-			return -1;
-		}
-		if (!strstr(sqlite3_errmsg(db()), "vps.mac")) {
-			log_error("inserting vps: %s", sqlite3_errmsg(db()));
+		if (!mac_taken(mac, &taken)) {
 			fail_set(f, 500, "database error", NULL);
 			return -1;
 		}
 	}
-	fail_set(f, 500, "could not find a free MAC address", NULL);
-	return -1;
+	if (taken) {
+		fail_set(f, 500, "could not find a free MAC address", NULL);
+		return -1;
+	}
+	st = db_stmt("INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, "
+	             "vifname, mac, state, ssh_keys, created_at) "
+	             "VALUES(?,?,?,?,?,?,?,?,'provisioning',?,?)");
+	if (!st) {
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, o->hostname, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, o->customer_id);
+	sqlite3_bind_int64(st, 4, o->plan_id);
+	sqlite3_bind_int64(st, 5, o->template_id);
+	sqlite3_bind_text(st, 6, domain, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, vifname, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, o->ssh_keys_json, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 10, now_unix());
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("inserting vps %lld: %s", (long long)id, sqlite3_errmsg(db()));
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	return 0;
 }
 
 /* Inside the transaction: checks references, inserts the row, allocates addresses and queues
@@ -405,7 +272,7 @@ void api_vps_create(http_req *rq)
 	bool has_plan, has_tpl, has_customer;
 	int64_t id = 0, job = 0;
 	failure f = {0};
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "hostname", true, &o.hostname, &e) ||
@@ -473,32 +340,12 @@ void api_vps_create(http_req *rq)
 	reply_json(rq, 202, resp);
 }
 
-/* Loads state and owner inside the transaction. 0, -ENOENT (or not visible), -EIO. */
-static int vps_state(http_req *rq, int64_t id, char state[16], int64_t *plan_out)
-{
-	sqlite3_stmt *st = db_stmt("SELECT state, plan_id FROM vps WHERE id=?1 "
-	                           "AND (?2=0 OR customer_id=?2)");
-	int r;
-
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, owner_of(rq));
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-		*plan_out = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
-}
-
 /* Queues kind for a visible VPS that is not being deleted; answers 202 {"job"} or an error.
  * template_id > 0 (reinstall) is written in the same transaction. */
 static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t template_id,
                           bool mark_deleting)
 {
-	char state[16], res[48];
+	char state[VPS_STATE_MAX], res[AUDIT_RESOURCE_MAX];
 	int64_t plan_id = 0, job;
 	json_object *resp;
 	failure f = {0};
@@ -508,7 +355,7 @@ static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t te
 		reply_db_error(rq);
 		return;
 	}
-	rc = vps_state(rq, id, state, &plan_id);
+	rc = api_vps_visible(rq, id, state, &plan_id);
 	if (rc == -ENOENT) {
 		db_rollback();
 		reply_not_found(rq, "VPS");
@@ -594,7 +441,7 @@ void api_vps_action(http_req *rq)
 	const char *action = rq->params[1];
 	int64_t id, template_id = 0;
 	bool known = false, has_tpl = false, reinstall;
-	char kind[32];
+	char kind[JOB_KIND_MAX];
 
 	if (!parse_id(rq->params[0], &id)) {
 		reply_not_found(rq, "VPS");

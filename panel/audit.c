@@ -4,13 +4,15 @@
 #include <string.h>
 
 #include "../common/util.h"
-#include "panel.h"
-#include "resources.h"
+#include "api.h"
+#include "audit.h"
+#include "http.h"
+#include "store.h"
 
 #define AUDIT_DETAIL_MAX 512
 
 void audit_as(int64_t user_id, const char *username, const char *ip, const char *action,
-                         const char *resource, const char *detail)
+              const char *resource, const char *detail)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO audit (at, user_id, username, ip, action, "
 	                           "resource, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");

@@ -18,37 +18,47 @@
 
 #include "../common/agent_proto.h"
 #include "../common/util.h"
+#include "agent_client.h"
+#include "api.h"
+#include "audit.h"
+#include "auth.h"
+#include "config.h"
 #include "console.h"
+#include "console_relay.h"
+#include "http.h"
 #include "http_internal.h"
-#include "panel.h"
-#include "resources.h"
+#include "store.h"
 
+#define WS_KEY_CHARS             24 /* base64 of a 16-byte Sec-WebSocket-Key */
+#define WS_KEY_BYTES             16
+#define SHA1_BYTES               20
+#define CONSOLE_URL_MAX          96  /* "/console/ws?token=<43 chars>" with room */
+#define CONSOLE_SOCK_MAX         128 /* a socket path as the agent reports it */
 #define WS_GUID                  "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define CONSOLE_AGENT_TIMEOUT_MS 15000 /* console.open waits <= 5 s for a new server */
 #define CONSOLE_TOKEN_KEEP_S     3600  /* spent rows kept so a late use says expired/reused */
 #define CONSOLE_MAX_LIVE_TOKENS  32    /* unused, unexpired tokens per user (else 429) */
-#define TOKEN_HASH_HEX           (2 * crypto_generichash_BYTES + 1)
 
 /* ---- pure helpers (console.h) -------------------------------------------------------------- */
 
 bool ws_key_valid(const char *key)
 {
-	unsigned char raw[18];
+	unsigned char raw[WS_KEY_BYTES + 2]; /* base64 decodes in 3-byte groups */
 	size_t n = 0;
 	const char *end = NULL;
 
-	if (!key || strlen(key) != 24)
+	if (!key || strlen(key) != WS_KEY_CHARS)
 		return false;
-	if (sodium_base642bin(raw, sizeof(raw), key, 24, NULL, &n, &end,
+	if (sodium_base642bin(raw, sizeof(raw), key, WS_KEY_CHARS, NULL, &n, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return false;
-	return n == 16 && end == key + 24;
+	return n == WS_KEY_BYTES && end == key + WS_KEY_CHARS;
 }
 
 bool ws_accept_key(const char *key, char out[WS_ACCEPT_CHARS + 1])
 {
-	char buf[24 + sizeof(WS_GUID)];
-	unsigned char sha[20];
+	char buf[WS_KEY_CHARS + sizeof(WS_GUID)];
+	unsigned char sha[SHA1_BYTES];
 	gnutls_datum_t in = {sha, sizeof(sha)}, b64 = {NULL, 0};
 	bool ok;
 
@@ -143,43 +153,11 @@ bool console_token_shape_ok(const char *token)
 
 /* ---- tokens --------------------------------------------------------------------------------- */
 
-/* hex(BLAKE2b-256(token)), as sessions store theirs. */
-static void token_hash(const char *token, char out[TOKEN_HASH_HEX])
-{
-	unsigned char h[crypto_generichash_BYTES];
-
-	crypto_generichash(h, sizeof(h), (const unsigned char *)token, strlen(token), NULL, 0);
-	hex_encode(h, sizeof(h), out);
-}
-
 static int token_ttl(void)
 {
 	int t = g_app ? g_app->cfg.console_token_ttl_s : 0;
 
 	return t >= 1 && t <= 60 ? t : 60;
-}
-
-static void reply_db_error(http_req *rq)
-{
-	reply_problem(rq, 500, NULL, "database error", NULL);
-}
-
-/* The VPS's state when rq's user may see it: 1 found, 0 not (or not theirs), -1 DB error. */
-static int visible_vps_state(http_req *rq, int64_t id, char state[16])
-{
-	sqlite3_stmt *st =
-	        db_stmt("SELECT state FROM vps WHERE id=?1 AND (?2=0 OR customer_id=?2)");
-	int r;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, rq->user.is_admin ? 0 : rq->user.id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
 /* Forgets long-spent tokens; counts the user's live ones. -1 on a DB error. */
@@ -211,8 +189,9 @@ void api_console_token(http_req *rq)
 	static const char *const no_fields[] = {NULL};
 	json_field_error e = {0};
 	unsigned char raw[CONSOLE_TOKEN_BYTES];
-	char token[CONSOLE_TOKEN_CHARS + 1], th[TOKEN_HASH_HEX], url[96], res[48], detail[96];
-	char state[16] = "";
+	char token[CONSOLE_TOKEN_CHARS + 1], th[AUTH_TOKEN_HASH_HEX], url[CONSOLE_URL_MAX],
+	        res[AUDIT_RESOURCE_MAX], detail[PROBLEM_DETAIL_MAX];
+	char state[VPS_STATE_MAX] = "";
 	int64_t id, now = now_unix(), expires = now + token_ttl(), live;
 	sqlite3_stmt *st;
 	json_object *o;
@@ -226,13 +205,13 @@ void api_console_token(http_req *rq)
 		reply_field_error(rq, &e);
 		return;
 	}
-	r = visible_vps_state(rq, id, state);
-	if (r < 0) {
-		reply_db_error(rq);
+	r = api_vps_visible(rq, id, state, NULL);
+	if (r == -ENOENT) {
+		reply_not_found(rq, "VPS");
 		return;
 	}
-	if (r == 0) {
-		reply_not_found(rq, "VPS");
+	if (r != 0) {
+		reply_db_error(rq);
 		return;
 	}
 	if (strcmp(state, "running") != 0) {
@@ -258,7 +237,7 @@ void api_console_token(http_req *rq)
 	sodium_bin2base64(token, sizeof(token), raw, sizeof(raw),
 	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	token_hash(token, th);
+	auth_token_hash(token, th);
 	st = db_stmt("INSERT INTO console_tokens (token_hash, user_id, vps_id, created_at, "
 	             "expires_at) VALUES (?, ?, ?, ?, ?)");
 	if (!st) {
@@ -295,7 +274,7 @@ enum token_verdict { TOKEN_OK, TOKEN_UNKNOWN, TOKEN_EXPIRED, TOKEN_REUSED, TOKEN
  * TOKEN_OK. *user_out and *vps_out are set whenever the token is known. */
 static enum token_verdict token_consume(const char *token, int64_t *user_out, int64_t *vps_out)
 {
-	char th[TOKEN_HASH_HEX];
+	char th[AUTH_TOKEN_HASH_HEX];
 	sqlite3_stmt *st;
 	int64_t id, now = now_unix();
 	bool expired, used;
@@ -304,7 +283,7 @@ static enum token_verdict token_consume(const char *token, int64_t *user_out, in
 	*user_out = *vps_out = 0;
 	if (!console_token_shape_ok(token))
 		return TOKEN_UNKNOWN;
-	token_hash(token, th);
+	auth_token_hash(token, th);
 	st = db_stmt("SELECT id, user_id, vps_id, expires_at, used_at IS NOT NULL "
 	             "FROM console_tokens WHERE token_hash = ?");
 	if (!st)
@@ -342,7 +321,7 @@ static enum token_verdict token_consume(const char *token, int64_t *user_out, in
 
 static void refuse(http_req *rq, int status, const char *reason, const char *detail, int64_t vps)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.refused", vps > 0 ? res : NULL, reason);
@@ -351,7 +330,7 @@ static void refuse(http_req *rq, int status, const char *reason, const char *det
 
 static void fail(http_req *rq, int status, const char *detail, int64_t vps)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.failed", res, detail);
@@ -369,7 +348,7 @@ static bool is_ws_upgrade(http_req *rq)
 }
 
 /* The VPS's domain when it exists and runs: 1, 0 (gone or not running), -1 DB error. */
-static int running_domain(int64_t vps, char domain[32])
+static int running_domain(int64_t vps, char domain[VPS_DOMAIN_MAX])
 {
 	sqlite3_stmt *st = db_stmt("SELECT domain, state FROM vps WHERE id = ?");
 	int r, rc = 0;
@@ -393,12 +372,11 @@ static int running_domain(int64_t vps, char domain[32])
 static int agent_console_open(const char *domain, char *sock, size_t sock_len, char *detail,
                               size_t dlen)
 {
-	json_object *req = json_object_new_object(), *resp = NULL, *v = NULL, *res = NULL;
+	json_object *req = agent_request("console.open", domain), *resp = NULL, *v = NULL,
+	            *res = NULL;
 	const char *code = "", *msg = "the host agent refused", *path;
 	int r, status = 502;
 
-	json_object_object_add(req, "op", json_object_new_string("console.open"));
-	json_object_object_add(req, "name", json_object_new_string(domain));
 	r = agent_call(g_app->cfg.agent_sock, req, CONSOLE_AGENT_TIMEOUT_MS, &resp);
 	json_object_put(req);
 	if (r != 0) {
@@ -461,9 +439,10 @@ static int connect_console(const char *path)
 void api_console_ws(http_req *rq)
 {
 	const char *token = req_query(rq, "token");
-	char accept[WS_ACCEPT_CHARS + 1], domain[32], sock[128], detail[320], res[48];
+	char accept[WS_ACCEPT_CHARS + 1], domain[VPS_DOMAIN_MAX], sock[CONSOLE_SOCK_MAX],
+	        detail[PROBLEM_DETAIL_MAX], res[AUDIT_RESOURCE_MAX];
 	int64_t tok_user = 0, vps = 0;
-	console_relay *relay = NULL;
+	wsrelay *relay = NULL;
 	int r, fd;
 
 	if (!is_ws_upgrade(rq)) {
@@ -513,7 +492,7 @@ void api_console_ws(http_req *rq)
 		refuse(rq, 409, "state", "the VPS does not exist or is not running", vps);
 		return;
 	}
-	r = relay_reserve(rq->user.id, rq->user.username, rq->ip, vps, &relay);
+	r = wsrelay_reserve(rq->user.id, rq->user.username, rq->ip, vps, &relay);
 	if (r == -EBUSY) {
 		refuse(rq, 429, "limit", "at most 4 consoles may be open at once per user", vps);
 		return;
@@ -525,33 +504,33 @@ void api_console_ws(http_req *rq)
 	}
 	r = agent_console_open(domain, sock, sizeof(sock), detail, sizeof(detail));
 	if (r == 409) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		refuse(rq, 409, "state", detail, vps);
 		return;
 	}
 	if (r != 0) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		log_warn("console: vps/%lld: %s", (long long)vps, detail);
 		fail(rq, r, detail, vps);
 		return;
 	}
 	fd = connect_console(sock);
 	if (fd < 0) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		log_warn("console: vps/%lld: connecting to %s: %s", (long long)vps, sock,
 		         strerror(-fd));
 		fail(rq, 502, "the console server does not answer", vps);
 		return;
 	}
-	relay_set_console_fd(relay, fd);
+	wsrelay_set_console_fd(relay, fd);
 	if (!ws_accept_key(req_header(rq, "Sec-WebSocket-Key"), accept)) {
-		relay_drop(relay);
+		wsrelay_drop(relay);
 		reply_problem(rq, 500, NULL, "cannot compute Sec-WebSocket-Accept", NULL);
 		return;
 	}
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps);
 	audit(rq, "console.open", res, domain);
-	reply_upgrade(rq, relay_start, relay_drop, relay);
+	reply_upgrade(rq, wsrelay_start, wsrelay_drop, relay);
 	reply_header(rq, "Upgrade", "websocket");
 	reply_header(rq, "Sec-WebSocket-Accept", accept);
 	if (http_list_has_token(req_header(rq, "Sec-WebSocket-Protocol"), "binary"))

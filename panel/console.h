@@ -1,7 +1,7 @@
 /* console.h — internals of xvpsd's browser consoles (issue 6, Contract B), shared by console.c
- * (the token API and the websocket's checks), console_relay.c (one thread per open console,
- * relaying WebSocket binary frames <-> the console server's unix socket) and the unit tests.
- * The pure helpers touch no connection, no database and no global state. */
+ * (the token API and the websocket's checks), console_relay.c (console_relay.h) and the unit
+ * tests. The pure helpers touch no connection, no database and no global state.
+ * Return convention: bool functions answer whether the value is valid. */
 #ifndef XVPS_PANEL_CONSOLE_H
 #define XVPS_PANEL_CONSOLE_H
 
@@ -31,21 +31,5 @@ bool http_list_has_token(const char *value, const char *token);
 bool console_origin_ok(const char *origin, const char *host, bool tls);
 /* True when token has the shape of a console token: 43 characters of [A-Za-z0-9_-]. */
 bool console_token_shape_ok(const char *token);
-
-/* ---- relays (console_relay.c) ------------------------------------------------------------- */
-typedef struct console_relay console_relay;
-
-/* Takes one of user_id's console slots for a relay about to be set up (counted at once, so
- * that concurrent upgrades cannot pass the cap). username and ip are kept for the audit rows
- * the relay writes later (an RFB message refused). 0 with *out, -EBUSY (the user holds
- * CONSOLE_MAX_PER_USER), -ECANCELED (xvpsd is stopping) or -ENOMEM. */
-int relay_reserve(int64_t user_id, const char *username, const char *ip, int64_t vps_id,
-                  console_relay **out);
-/* Hands the connected, non-blocking console server socket to r (closed with r). */
-void relay_set_console_fd(console_relay *r, int fd);
-/* For reply_upgrade(): relay_start begins relaying on the upgraded connection in a thread of
- * its own (it never blocks the caller); relay_drop frees a relay that never started. */
-void relay_start(void *relay, const char *extra_in, size_t extra_len, int sock, void *urh);
-void relay_drop(void *relay);
 
 #endif

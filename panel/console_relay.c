@@ -6,9 +6,9 @@
  * closes the console (1008) and is audited as console.refused "rfb: <why>"; clipboard text over
  * 4 KiB is dropped and audited once per console. A browser silent for XVPS_CONSOLE_PING
  * seconds gets a ping; silent for as long again, its connection is taken as lost and the
- * console closes, so a sleeping laptop does not hold one of its user's console slots. Both sockets are non-blocking under one
- * poll(); each direction stops reading while the other side's backlog is above
- * RELAY_HIGH_WATER, so a slow peer slows its source instead of growing memory. Relays are
+ * console closes, so a sleeping laptop does not hold one of its user's console slots. Both sockets
+ * are non-blocking under one poll(); each direction stops reading while the other side's backlog is
+ * above RELAY_HIGH_WATER, so a slow peer slows its source instead of growing memory. Relays are
  * tracked: a user holds at most CONSOLE_MAX_PER_USER, and xvpsd's stop closes them all (1001)
  * before libmicrohttpd stops. The upgraded socket is MHD's: it is never close()d here, only
  * handed back once with http_upgrade_close(). */
@@ -25,24 +25,30 @@
 
 #include "../common/rfbfilter.h"
 #include "../common/util.h"
+#include "audit.h"
+#include "config.h"
 #include "console.h"
-#include "panel.h"
+#include "console_relay.h"
+#include "http.h"
 
 #define RELAY_HIGH_WATER (256 * 1024) /* backlog per direction before reading pauses */
 #define RELAY_CHUNK      (64 * 1024)  /* console bytes per WebSocket message */
-#define RELAY_LINGER_MS  2000         /* after our close frame: wait for the client's FIN */
-#define RELAY_STOP_MS    1000         /* xvpsd stopping: time to say goodbye */
+#define NS_PER_MS        1000000LL
+#define RELAY_LINGER_NS  (2000 * NS_PER_MS) /* after our close frame: wait for the client's FIN */
+#define RELAY_STOP_NS    (1000 * NS_PER_MS) /* xvpsd stopping: time to say goodbye */
+#define RELAY_DRAIN_BUF  4096               /* bytes read per recv() while lingering */
 #define RELAY_DRAIN_MAX  (1024 * 1024)
 
 enum relay_state { RELAY_PENDING, RELAY_RUNNING, RELAY_FINISHED };
 
-struct console_relay {
-	console_relay *next;
+struct wsrelay {
+	wsrelay *next;
 	enum relay_state state; /* under g_mu */
 	int64_t user_id, vps_id;
-	char username[64], ip[64]; /* for audit rows written from the relay thread */
-	rfb_filter filter;         /* the browser's RFB, checked before the console server */
-	unsigned cuts_audited;     /* oversized clipboard texts already audited */
+	char username[AUTH_USERNAME_MAX],
+	        ip[HTTP_IP_MAX]; /* for audit rows written from the relay thread */
+	rfb_filter filter;       /* the browser's RFB, checked before the console server */
+	unsigned cuts_audited;   /* oversized clipboard texts already audited */
 	pthread_t thread;
 	int vnc_fd;  /* the console server's unix socket */
 	int ws_fd;   /* the upgraded HTTP connection (MHD's) */
@@ -56,25 +62,26 @@ struct console_relay {
 	bool ws_dead;  /* the client's connection ended or failed */
 	bool vnc_done; /* the console server's socket ended */
 	bool closing;  /* a close frame is queued (by us or by wslay) */
-	int64_t rx_ms; /* when the browser last sent anything (mono ms) */
+	int64_t rx_ns; /* when the browser last sent anything (now_mono_ns) */
 	bool pinged;   /* a keep-alive ping is out since rx_ms */
 };
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static console_relay *g_relays;
-static bool g_stopping; /* set once by console_relays_stop(), until the process ends */
+static wsrelay *g_relays;
+static bool g_stopping; /* set once by wsrelay_stop_all(), until the process ends */
 
-static int64_t mono_ms(void)
+/* A poll(2) timeout for ns nanoseconds, rounded up to whole milliseconds (0 for ns <= 0). */
+static int poll_ms(int64_t ns)
 {
-	return (int64_t)(now_mono_ns() / 1000000u);
+	return ns <= 0 ? 0 : (int)((ns + NS_PER_MS - 1) / NS_PER_MS);
 }
 
 /* ---- the registry ---------------------------------------------------------------------------- */
 
-static void unlink_locked(console_relay *r)
+static void unlink_locked(wsrelay *r)
 {
-	for (console_relay **p = &g_relays; *p; p = &(*p)->next) {
+	for (wsrelay **p = &g_relays; *p; p = &(*p)->next) {
 		if (*p == r) {
 			*p = r->next;
 			return;
@@ -85,10 +92,10 @@ static void unlink_locked(console_relay *r)
 /* Joins and frees finished relays (their threads no longer take g_mu). */
 static void reap_locked(void)
 {
-	console_relay **p = &g_relays;
+	wsrelay **p = &g_relays;
 
 	while (*p) {
-		console_relay *r = *p;
+		wsrelay *r = *p;
 
 		if (r->state != RELAY_FINISHED) {
 			p = &r->next;
@@ -100,10 +107,10 @@ static void reap_locked(void)
 	}
 }
 
-int relay_reserve(int64_t user_id, const char *username, const char *ip, int64_t vps_id,
-                  console_relay **out)
+int wsrelay_reserve(int64_t user_id, const char *username, const char *ip, int64_t vps_id,
+                    wsrelay **out)
 {
-	console_relay *r;
+	wsrelay *r;
 	int n = 0;
 
 	*out = NULL;
@@ -138,13 +145,13 @@ int relay_reserve(int64_t user_id, const char *username, const char *ip, int64_t
 	return 0;
 }
 
-void relay_set_console_fd(console_relay *r, int fd)
+void wsrelay_set_console_fd(wsrelay *r, int fd)
 {
 	r->vnc_fd = fd;
 }
 
 /* Releases everything but the struct itself (the upgraded connection goes back to MHD). */
-static void relay_release_io(console_relay *r)
+static void wsrelay_release_io(wsrelay *r)
 {
 	if (r->vnc_fd >= 0)
 		close(r->vnc_fd);
@@ -161,16 +168,16 @@ static void relay_release_io(console_relay *r)
 	r->out = NULL;
 }
 
-void relay_drop(void *relay)
+void wsrelay_drop(void *relay)
 {
-	console_relay *r = relay;
+	wsrelay *r = relay;
 
 	if (!r)
 		return;
 	pthread_mutex_lock(&g_mu);
 	unlink_locked(r);
 	pthread_mutex_unlock(&g_mu);
-	relay_release_io(r);
+	wsrelay_release_io(r);
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
 	free(r);
@@ -179,9 +186,25 @@ void relay_drop(void *relay)
 /* ---- wslay callbacks ---------------------------------------------------------------------------
  */
 
+/* What the result n of a recv()/send() on the client's socket means to wslay: n itself, or -1
+ * with WSLAY_ERR_WOULDBLOCK (try again later) or WSLAY_ERR_CALLBACK_FAILURE (the connection
+ * ended or failed: ws_dead). */
+static ssize_t ws_io_result(wslay_event_context_ptr ctx, wsrelay *r, ssize_t n)
+{
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	r->ws_dead = true;
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
 static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *ud)
 {
-	console_relay *r = ud;
+	wsrelay *r = ud;
 	ssize_t n;
 
 	if (r->out_len >= RELAY_HIGH_WATER) {
@@ -199,41 +222,26 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 		n = recv(r->ws_fd, buf, len, 0);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
-		r->rx_ms = mono_ms();
+		r->rx_ns = (int64_t)now_mono_ns();
 		r->pinged = false;
-		return n;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	r->ws_dead = true;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	return ws_io_result(ctx, r, n);
 }
 
 static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *ud)
 {
-	console_relay *r = ud;
+	wsrelay *r = ud;
 	ssize_t n;
 
 	do
 		n = send(r->ws_fd, data, len,
 		         MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0));
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
-		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-		return -1;
-	}
-	r->ws_dead = true;
-	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-	return -1;
+	return ws_io_result(ctx, r, n);
 }
 
-static void relay_close(console_relay *r, uint16_t code, const char *reason)
+static void wsrelay_close(wsrelay *r, uint16_t code, const char *reason)
 {
 	if (r->closing)
 		return;
@@ -245,17 +253,17 @@ static void relay_close(console_relay *r, uint16_t code, const char *reason)
 static void ws_frame_start(wslay_event_context_ptr ctx,
                            const struct wslay_event_on_frame_recv_start_arg *arg, void *ud)
 {
-	console_relay *r = ud;
+	wsrelay *r = ud;
 
 	if (arg->opcode == WSLAY_TEXT_FRAME) {
-		relay_close(r, WSLAY_CODE_UNSUPPORTED_DATA, "binary frames only");
+		wsrelay_close(r, WSLAY_CODE_UNSUPPORTED_DATA, "binary frames only");
 		wslay_event_shutdown_read(ctx);
 	}
 }
 
-static void relay_audit(console_relay *r, const char *detail)
+static void wsrelay_audit(wsrelay *r, const char *detail)
 {
-	char res[48];
+	char res[AUDIT_RESOURCE_MAX];
 
 	snprintf(res, sizeof(res), "vps/%lld", (long long)r->vps_id);
 	audit_as(r->user_id, r->username, r->ip, "console.refused", res, detail);
@@ -264,7 +272,7 @@ static void relay_audit(console_relay *r, const char *detail)
 static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                    void *ud)
 {
-	console_relay *r = ud;
+	wsrelay *r = ud;
 	size_t need;
 	long k;
 
@@ -280,7 +288,7 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 			cap *= 2;
 		nb = realloc(r->out, cap);
 		if (!nb) {
-			relay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "out of memory");
+			wsrelay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "out of memory");
 			wslay_event_shutdown_read(ctx);
 			return;
 		}
@@ -290,23 +298,23 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	k = rfb_filter_feed(&r->filter, arg->msg, arg->msg_length, r->out + r->out_len,
 	                    r->out_cap - r->out_len);
 	if (k < 0) {
-		char detail[200];
+		char detail[AUDIT_DETAIL_MAX];
 
 		snprintf(detail, sizeof(detail), "rfb: %s", r->filter.why);
 		log_warn("console: vps/%lld: refused the browser's RFB: %s", (long long)r->vps_id,
 		         r->filter.why);
-		relay_audit(r, detail);
-		relay_close(r, WSLAY_CODE_POLICY_VIOLATION, "refused RFB message");
+		wsrelay_audit(r, detail);
+		wsrelay_close(r, WSLAY_CODE_POLICY_VIOLATION, "refused RFB message");
 		wslay_event_shutdown_read(ctx);
 		return;
 	}
 	r->out_len += (size_t)k;
 	if (r->filter.cuts_dropped > r->cuts_audited) {
 		if (r->cuts_audited == 0) {
-			char detail[96];
+			char detail[AUDIT_DETAIL_MAX];
 			snprintf(detail, sizeof(detail),
 			         "rfb: clipboard text over %u bytes dropped", (unsigned)RF_CUT_MAX);
-			relay_audit(r, detail);
+			wsrelay_audit(r, detail);
 		}
 		r->cuts_audited = r->filter.cuts_dropped;
 	}
@@ -314,7 +322,7 @@ static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 
 /* ---- the console server's side ------------------------------------------------------------ */
 
-static void vnc_read(console_relay *r)
+static void vnc_read(wsrelay *r)
 {
 	uint8_t buf[RELAY_CHUNK];
 	struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = buf};
@@ -334,12 +342,12 @@ static void vnc_read(console_relay *r)
 	r->vnc_done = true;
 	r->out_len = 0;
 	if (n == 0)
-		relay_close(r, WSLAY_CODE_NORMAL_CLOSURE, "the console closed");
+		wsrelay_close(r, WSLAY_CODE_NORMAL_CLOSURE, "the console closed");
 	else
-		relay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "the console failed");
+		wsrelay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "the console failed");
 }
 
-static void vnc_write(console_relay *r)
+static void vnc_write(wsrelay *r)
 {
 	ssize_t n;
 
@@ -355,7 +363,7 @@ static void vnc_write(console_relay *r)
 		return;
 	r->vnc_done = true;
 	r->out_len = 0;
-	relay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "the console failed");
+	wsrelay_close(r, WSLAY_CODE_INTERNAL_SERVER_ERROR, "the console failed");
 }
 
 /* ---- the relay thread ---------------------------------------------------------------------- */
@@ -363,21 +371,21 @@ static void vnc_write(console_relay *r)
 /* After our close frame: send FIN, then read and drop what the client still sends until it
  * closes too (bounded in time and bytes), so that handing the socket back does not reset the
  * connection with our close frame unread. */
-static void linger(console_relay *r, int64_t deadline)
+static void linger(wsrelay *r, int64_t deadline)
 {
-	int64_t end = mono_ms() + RELAY_LINGER_MS;
+	int64_t end = (int64_t)now_mono_ns() + RELAY_LINGER_NS;
 	size_t drained = 0;
-	char buf[4096];
+	char buf[RELAY_DRAIN_BUF];
 
 	if (deadline >= 0 && deadline < end)
 		end = deadline;
 	shutdown(r->ws_fd, SHUT_WR);
 	while (drained < RELAY_DRAIN_MAX) {
 		struct pollfd p = {.fd = r->ws_fd, .events = POLLIN};
-		int64_t left = end - mono_ms();
+		int64_t left = end - (int64_t)now_mono_ns();
 		ssize_t n;
 
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+		if (left <= 0 || poll(&p, 1, poll_ms(left)) <= 0)
 			return;
 		n = recv(r->ws_fd, buf, sizeof(buf), 0);
 		if (n == 0)
@@ -391,36 +399,37 @@ static void linger(console_relay *r, int64_t deadline)
 	}
 }
 
-/* Keep-alive: a ping after ping_ms of silence, the end after twice that. Returns the poll
+/* Keep-alive: a ping after ping_ns of silence, the end after twice that. Returns the poll
  * timeout until the next step (ms), or -2 when the browser is taken as gone. */
-static int keepalive(console_relay *r)
+static int keepalive(wsrelay *r)
 {
-	int64_t ping_ms = (int64_t)(g_app ? g_app->cfg.console_ping_s : 30) * 1000;
-	int64_t idle = mono_ms() - r->rx_ms;
+	int ping_s = g_app ? g_app->cfg.console_ping_s : 30;
+	int64_t ping_ns = (int64_t)ping_s * 1000 * NS_PER_MS;
+	int64_t idle = (int64_t)now_mono_ns() - r->rx_ns;
 
 	if (r->closing)
 		return -1;
-	if (idle >= 2 * ping_ms && r->pinged) {
-		log_info("console: vps/%lld: no answer to a ping for %lld s: connection lost",
-		         (long long)r->vps_id, (long long)(ping_ms / 1000));
+	if (idle >= 2 * ping_ns && r->pinged) {
+		log_info("console: vps/%lld: no answer to a ping for %d s: connection lost",
+		         (long long)r->vps_id, ping_s);
 		r->ws_dead = true;
 		return -2;
 	}
-	if (idle >= ping_ms && !r->pinged) {
+	if (idle >= ping_ns && !r->pinged) {
 		struct wslay_event_msg m = {
 		        .opcode = WSLAY_PING, .msg = (const uint8_t *)"xvps", .msg_length = 4};
 		if (wslay_event_queue_msg(r->ws, &m) == 0)
 			r->pinged = true;
 	}
-	idle = mono_ms() - r->rx_ms;
-	return (int)((r->pinged ? 2 * ping_ms : ping_ms) - idle);
+	idle = (int64_t)now_mono_ns() - r->rx_ns;
+	return poll_ms((r->pinged ? 2 * ping_ns : ping_ns) - idle);
 }
 
-static void relay_loop(console_relay *r)
+static void wsrelay_loop(wsrelay *r)
 {
 	int64_t deadline = -1;
 
-	r->rx_ms = mono_ms();
+	r->rx_ns = (int64_t)now_mono_ns();
 	for (;;) {
 		struct pollfd p[3];
 		bool rd, vnc_in;
@@ -457,11 +466,11 @@ static void relay_loop(console_relay *r)
 		        .events = (short)((vnc_in ? POLLIN : 0) | (r->out_len ? POLLOUT : 0))};
 		p[2] = (struct pollfd){.fd = r->wake_fd, .events = POLLIN};
 		if (deadline >= 0) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - (int64_t)now_mono_ns();
 
 			if (left <= 0)
 				return;
-			timeout = (int)left;
+			timeout = poll_ms(left);
 		}
 		n = poll(p, 3, timeout);
 		if (n < 0 && errno != EINTR)
@@ -473,8 +482,8 @@ static void relay_loop(console_relay *r)
 
 			if (read(r->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				log_warn("console: reading the stop event: %s", strerror(errno));
-			relay_close(r, WSLAY_CODE_GOING_AWAY, "xvpsd is stopping");
-			deadline = mono_ms() + RELAY_STOP_MS;
+			wsrelay_close(r, WSLAY_CODE_GOING_AWAY, "xvpsd is stopping");
+			deadline = (int64_t)now_mono_ns() + RELAY_STOP_NS;
 		}
 		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
 			return; /* the client is gone: nothing more can be said */
@@ -487,19 +496,19 @@ static void relay_loop(console_relay *r)
 	}
 }
 
-static void *relay_main(void *arg)
+static void *wsrelay_main(void *arg)
 {
-	console_relay *r = arg;
+	wsrelay *r = arg;
 	unsigned sent, recvd;
 
 	log_info("console: vps/%lld opened (user %lld)", (long long)r->vps_id,
 	         (long long)r->user_id);
-	relay_loop(r);
+	wsrelay_loop(r);
 	sent = wslay_event_get_status_code_sent(r->ws);
 	recvd = wslay_event_get_status_code_received(r->ws);
 	log_info("console: vps/%lld closed (close code sent %u, received %u%s)",
 	         (long long)r->vps_id, sent, recvd, r->ws_dead ? ", connection lost" : "");
-	relay_release_io(r);
+	wsrelay_release_io(r);
 	pthread_mutex_lock(&g_mu);
 	r->state = RELAY_FINISHED;
 	close(r->wake_fd);
@@ -509,7 +518,7 @@ static void *relay_main(void *arg)
 	return NULL;
 }
 
-void relay_start(void *relay, const char *extra_in, size_t extra_len, int sock, void *urh)
+void wsrelay_start(void *relay, const char *extra_in, size_t extra_len, int sock, void *urh)
 {
 	static const struct wslay_event_callbacks cb = {
 	        .recv_callback = ws_recv,
@@ -517,7 +526,7 @@ void relay_start(void *relay, const char *extra_in, size_t extra_len, int sock, 
 	        .on_frame_recv_start_callback = ws_frame_start,
 	        .on_msg_recv_callback = ws_msg,
 	};
-	console_relay *r = relay;
+	wsrelay *r = relay;
 	bool started = false;
 	int rc = 0;
 
@@ -538,7 +547,7 @@ void relay_start(void *relay, const char *extra_in, size_t extra_len, int sock, 
 	if (!g_stopping) {
 		/* RUNNING before the thread exists: it marks itself FINISHED under g_mu. */
 		r->state = RELAY_RUNNING;
-		rc = pthread_create(&r->thread, NULL, relay_main, r);
+		rc = pthread_create(&r->thread, NULL, wsrelay_main, r);
 		started = rc == 0;
 		if (!started)
 			r->state = RELAY_PENDING;
@@ -549,22 +558,22 @@ void relay_start(void *relay, const char *extra_in, size_t extra_len, int sock, 
 	if (rc != 0)
 		log_error("console: cannot start a relay thread: %s", strerror(rc));
 fail:
-	relay_drop(r); /* closes the console socket and hands the connection back */
+	wsrelay_drop(r); /* closes the console socket and hands the connection back */
 }
 
-void console_relays_stop(void)
+void wsrelay_stop_all(void)
 {
 	const uint64_t one = 1;
 	bool running;
 
 	pthread_mutex_lock(&g_mu);
 	g_stopping = true;
-	for (console_relay *r = g_relays; r; r = r->next)
+	for (wsrelay *r = g_relays; r; r = r->next)
 		if (r->state == RELAY_RUNNING && write(r->wake_fd, &one, sizeof(one)) < 0)
 			log_warn("console: waking a relay: %s", strerror(errno));
 	for (;;) {
 		running = false;
-		for (console_relay *r = g_relays; r; r = r->next)
+		for (wsrelay *r = g_relays; r; r = r->next)
 			running = running || r->state == RELAY_RUNNING;
 		if (!running)
 			break;

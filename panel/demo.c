@@ -8,21 +8,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "store.h"
 
-static bool exec_done(sqlite3_stmt *st)
-{
-	int r;
-
-	if (!st)
-		return false;
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		log_error("demo: %s", sqlite3_errmsg(db()));
-	return r == SQLITE_DONE;
-}
+#define DEMO_PASSWORD_BYTES 16 /* random bytes of a generated demo password */
 
 static int seed_plan(void)
 {
@@ -34,7 +26,7 @@ static int seed_plan(void)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now_unix());
-	return exec_done(st) ? 0 : -1;
+	return db_step_done(st) ? 0 : -1;
 }
 
 static int seed_pool(int family, const char *cidr, const char *gateway)
@@ -49,7 +41,7 @@ static int seed_pool(int family, const char *cidr, const char *gateway)
 	sqlite3_bind_text(st, 2, cidr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, gateway, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now_unix());
-	return exec_done(st) ? 0 : -1;
+	return db_step_done(st) ? 0 : -1;
 }
 
 /* The template row, then its image through the agent; the row goes again when that fails. */
@@ -63,7 +55,7 @@ static void seed_template(void)
 	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, now_unix());
-	if (!exec_done(st) || sqlite3_changes(db()) == 0)
+	if (!db_step_done(st) || sqlite3_changes(db()) == 0)
 		return;
 	id = db_last_id();
 	if (template_agent_ensure(id, 10, NULL, &e) == 0) {
@@ -74,21 +66,23 @@ static void seed_template(void)
 	st = db_stmt("DELETE FROM templates WHERE id=?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, id);
-		exec_done(st);
+		db_step_done(st);
 	}
 }
 
 static int seed_customer(void)
 {
 	const char *env = getenv("XVPS_DEMO_PASSWORD");
-	char generated[33], path[700];
+	char generated[2 * DEMO_PASSWORD_BYTES + 1], path[CONFIG_FILE_MAX];
 	const char *password = env;
 	bool conflict = false;
 	int64_t id;
 
 	if (!password || !*password) {
-		if (random_hex(generated, 16) != 0)
+		if (random_hex(generated, DEMO_PASSWORD_BYTES) != 0) {
+			log_error("demo: no randomness for the demo password");
 			return -1;
+		}
 		password = generated;
 	}
 	if (!valid_password(password, NULL)) {
@@ -105,11 +99,13 @@ static int seed_customer(void)
 	}
 	if (password == generated) {
 		const char *dir = g_app ? g_app->cfg.state_dir : "var";
-		char line[40];
+		char line[sizeof(generated) + 1];
 		int r;
 
-		if (!sfmt(path, sizeof(path), "%s/demo-password", dir))
+		if (!sfmt(path, sizeof(path), "%s/demo-password", dir)) {
+			log_error("demo: state directory path too long");
 			return -1;
+		}
 		snprintf(line, sizeof(line), "%s\n", generated);
 		r = write_file_atomic(path, line, strlen(line), 0600);
 		if (r != 0) {
@@ -125,14 +121,10 @@ static int seed_customer(void)
 
 int demo_seed(void)
 {
-	sqlite3_stmt *st = db_stmt("SELECT count(*) FROM plans");
-	int64_t plans = 0;
+	int64_t plans;
 
-	if (!st)
+	if (!db_count("SELECT count(*) FROM plans", 0, &plans))
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		plans = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	if (plans > 0)
 		return 0;
 	log_info("demo: seeding a plan, a template, two pools and a customer");

@@ -1,6 +1,8 @@
-/* http_internal.h — the pure pieces of panel/http.c (route matching, problem+json, request
- * header checks, static-file path rules), exposed for its unit tests and for api_misc.c.
- * Nothing here touches a connection or the network. */
+/* http_internal.h — the pieces of the HTTP layer below the handlers' view (http_route.c,
+ * http_reply.c, http_static.c): route matching, problem+json, request header checks,
+ * static-file path rules, exposed for http.c, its unit tests, auth.c and api_misc.c.
+ * Nothing here touches the network. Return convention: bool functions answer whether the
+ * value matches / is acceptable; pointers are NULL when there is nothing. */
 #ifndef XVPS_HTTP_INTERNAL_H
 #define XVPS_HTTP_INTERNAL_H
 
@@ -8,9 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "panel.h"
-
-#define HTTP_MAX_PARAMS 4
+#include "http.h"
 
 /* Matches path against pattern segment by segment; "{}" matches exactly one non-empty segment.
  * Matched segments are copied NUL-terminated into scratch (at most scratch_len bytes) and
@@ -45,6 +45,9 @@ bool method_is_unsafe(const char *method);
 bool static_path_ok(const char *path);
 /* The Content-Type for a file name by its extension (application/octet-stream if unknown). */
 const char *static_content_type(const char *path);
+
+/* Drops whatever reply rq holds (an upgrade's owner state included) before another one. */
+void reply_clear(http_req *rq);
 
 /* Request cookie by name (libmicrohttpd parses the Cookie header), or NULL. */
 const char *req_cookie(http_req *rq, const char *name);

@@ -1,9 +1,9 @@
-/* ipam.c — pool geometry and address allocation (see ipam.h). Allocation runs inside the
- * caller's transaction and picks the lowest free address (or /64 in a routed pool); it must
- * never commit, never return an address already in ip_addresses (a 'releasing' row still holds
+/* ipam.c — the database side of IP address management (see ipam.h): pool rows, allocation and
+ * release of ip_addresses rows; the address arithmetic is in ipam_addr.c. Allocation runs
+ * inside the caller's transaction and picks the lowest free address (or /64 in a routed pool); it
+ * must never commit, never return an address already in ip_addresses (a 'releasing' row still holds
  * its address), and never hand out network, broadcast, gateway or a reserved address, nor the
  * /64 that holds the gateway or a reserved address. */
-#include "ipam.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,194 +13,10 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
+#include "ipam.h"
+#include "ipam_addr.h"
+#include "store.h"
 
-typedef unsigned __int128 u128;
-
-static u128 addr_to_u128(int family, const uint8_t a[16])
-{
-	u128 v = 0;
-	int n = family == 4 ? 4 : 16;
-
-	for (int i = 0; i < n; i++)
-		v = (v << 8) | a[i];
-	return v;
-}
-
-static void u128_to_addr(int family, u128 v, uint8_t a[16])
-{
-	int n = family == 4 ? 4 : 16;
-
-	memset(a, 0, 16);
-	for (int i = n - 1; i >= 0; i--) {
-		a[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-/* First and last allocatable candidates, before removing gateway/reserved. */
-static void pool_range(const ipam_pool *p, u128 *first, u128 *last)
-{
-	u128 net = addr_to_u128(p->family, p->net);
-	u128 span = (u128)1 << ((p->family == 4 ? 32 : 128) - p->prefix); /* <= 2^112 */
-
-	*first = net + 1;
-	*last = net + span - 1;
-	if (p->family == 4)
-		*last -= 1; /* broadcast */
-}
-
-/* Routed pools: /64 number i of the pool starts at net + i * 2^64. */
-static u128 block_of(const ipam_pool *p, const uint8_t a[16])
-{
-	return (addr_to_u128(6, a) - addr_to_u128(6, p->net)) >> 64;
-}
-
-static bool parse_addr(int family, const char *s, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	return family == 4 ? parse_ipv4(s, out) : parse_ipv6(s, out);
-}
-
-void ipam_format(int family, const uint8_t addr[16], char out[IPAM_ADDR_MAX])
-{
-	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, out, IPAM_ADDR_MAX))
-		out[0] = '\0';
-}
-
-void ipam_format_cidr(const ipam_pool *p, char out[IPAM_ADDR_MAX + 4])
-{
-	char a[IPAM_ADDR_MAX];
-
-	ipam_format(p->family, p->net, a);
-	snprintf(out, IPAM_ADDR_MAX + 4, "%s/%d", a, p->prefix);
-}
-
-void ipam_format_assigned(const char *address, int prefix_len, char out[IPAM_ADDR_MAX])
-{
-	if (prefix_len > 0)
-		snprintf(out, IPAM_ADDR_MAX, "%s/%d", address, prefix_len);
-	else
-		snprintf(out, IPAM_ADDR_MAX, "%s", address);
-}
-
-void ipam_pool_dispose(ipam_pool *p)
-{
-	if (!p)
-		return;
-	free(p->reserved);
-	p->reserved = NULL;
-	p->n_reserved = 0;
-}
-
-int ipam_pool_parse(int family, const char *cidr, const char *gateway, const char *const *reserved,
-                    size_t n_reserved, ipam_pool *out, const char **field_out, const char **why_out)
-{
-	const char *why = NULL;
-	u128 first, last, gw;
-
-	memset(out, 0, sizeof(*out));
-	out->family = family;
-	*field_out = "cidr";
-	if (family != 4 && family != 6) {
-		*field_out = "family";
-		*why_out = "must be 4 or 6";
-		return -EINVAL;
-	}
-	if (!cidr || !parse_cidr(family, cidr, out->net, &out->prefix, &why)) {
-		*why_out = why ? why : "is not a valid network in CIDR notation";
-		return -EINVAL;
-	}
-	if (family == 4 && (out->prefix < 8 || out->prefix > 30)) {
-		*why_out = "IPv4 pools must have a prefix length between 8 and 30";
-		return -EINVAL;
-	}
-	if (family == 6 && (out->prefix < 16 || out->prefix > 126)) {
-		*why_out = "IPv6 pools must have a prefix length between 16 and 126";
-		return -EINVAL;
-	}
-	pool_range(out, &first, &last);
-
-	*field_out = "gateway";
-	if (!gateway || !parse_addr(family, gateway, out->gw)) {
-		*why_out = family == 4 ? "is not an IPv4 address" : "is not an IPv6 address";
-		return -EINVAL;
-	}
-	gw = addr_to_u128(family, out->gw);
-	if (!cidr_contains(family, out->net, out->prefix, out->gw) || gw < first || gw > last) {
-		*why_out = "must be a usable address inside the pool's network";
-		return -EINVAL;
-	}
-
-	*field_out = "reserved";
-	if (n_reserved > IPAM_MAX_RESERVED) {
-		*why_out = "holds too many addresses";
-		return -EINVAL;
-	}
-	if (n_reserved) {
-		out->reserved = calloc(n_reserved, sizeof(*out->reserved));
-		if (!out->reserved) {
-			*why_out = "out of memory";
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < n_reserved; i++) {
-		uint8_t *a = out->reserved[i];
-
-		if (!reserved[i] || !parse_addr(family, reserved[i], a)) {
-			*why_out = family == 4 ? "holds something that is not an IPv4 address"
-			                       : "holds something that is not an IPv6 address";
-			ipam_pool_dispose(out);
-			return -EINVAL;
-		}
-		if (!cidr_contains(family, out->net, out->prefix, a)) {
-			*why_out = "holds an address outside the pool's network";
-			ipam_pool_dispose(out);
-			return -EINVAL;
-		}
-		out->n_reserved = i + 1;
-	}
-	*field_out = NULL;
-	*why_out = NULL;
-	return 0;
-}
-
-int ipam_pool_set_vps_prefix(ipam_pool *p, int64_t vps_prefix, const char **field_out,
-                             const char **why_out)
-{
-	*field_out = "vps_prefix";
-	if (p->family == 4) {
-		if (vps_prefix != -1 && vps_prefix != 32) {
-			*why_out = "must be 32: IPv4 pools hand out single addresses";
-			return -EINVAL;
-		}
-		p->vps_prefix = 0;
-		return 0;
-	}
-	if (vps_prefix == -1 || vps_prefix == 128) {
-		p->vps_prefix = 0;
-		return 0;
-	}
-	if (vps_prefix != IPAM_ROUTED_PREFIX) {
-		*why_out = "must be 128 (one address per VPS) or 64 (a routed /64 per VPS)";
-		return -EINVAL;
-	}
-	if (p->prefix < IPAM_ROUTED_MIN || p->prefix > IPAM_ROUTED_MAX) {
-		*field_out = "cidr";
-		*why_out = "must be a /32 to /63 network when vps_prefix is 64 (room for at least "
-		           "two /64s)";
-		return -EINVAL;
-	}
-	p->vps_prefix = IPAM_ROUTED_PREFIX;
-	return 0;
-}
-
-int ipam_pool_vps_prefix(const ipam_pool *p)
-{
-	return p->vps_prefix ? p->vps_prefix : p->family == 4 ? 32 : 128;
-}
-
-/* Reads a column as a heap string ("" for NULL); NULL on OOM. */
 static char *col_dup(sqlite3_stmt *st, int col)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);
@@ -263,94 +79,6 @@ out:
 	return rc;
 }
 
-/* The candidates of a pool: addresses for a single-address pool, /64 numbers for a routed one. */
-static void pool_span(const ipam_pool *p, u128 *first, u128 *last)
-{
-	if (p->vps_prefix) {
-		*first = 0;
-		*last = ((u128)1 << (IPAM_ROUTED_PREFIX - p->prefix)) - 1;
-	} else {
-		pool_range(p, first, last);
-	}
-}
-
-/* The candidate an address stands for in pool p. */
-static u128 value_of(const ipam_pool *p, const uint8_t a[16])
-{
-	return p->vps_prefix ? block_of(p, a) : addr_to_u128(p->family, a);
-}
-
-static int cmp_u128(const void *a, const void *b)
-{
-	u128 x = *(const u128 *)a, y = *(const u128 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Appends v to the heap array *arr (n items, *cap room). false on OOM. */
-static bool push_u128(u128 **arr, size_t *n, size_t *cap, u128 v)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		u128 *na = realloc(*arr, ncap * sizeof(**arr));
-
-		if (!na)
-			return false;
-		*arr = na;
-		*cap = ncap;
-	}
-	(*arr)[(*n)++] = v;
-	return true;
-}
-
-/* The gateway's and the reserved entries' candidates, sorted, without duplicates. */
-static int pool_fixed(const ipam_pool *p, u128 **out, size_t *n_out)
-{
-	size_t n = 0, cap = 0, k = 0;
-	u128 *v = NULL;
-
-	if (!push_u128(&v, &n, &cap, value_of(p, p->gw)))
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_reserved; i++)
-		if (!push_u128(&v, &n, &cap, value_of(p, p->reserved[i]))) {
-			free(v);
-			return -ENOMEM;
-		}
-	qsort(v, n, sizeof(*v), cmp_u128);
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || v[k - 1] != v[i])
-			v[k++] = v[i];
-	*out = v;
-	*n_out = k;
-	return 0;
-}
-
-uint64_t ipam_pool_size(const ipam_pool *p)
-{
-	u128 first, last, count, *fixed = NULL;
-	size_t n = 0, excluded = 0;
-
-	pool_span(p, &first, &last);
-	count = last - first + 1;
-	if (pool_fixed(p, &fixed, &n) != 0)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (fixed[i] >= first && fixed[i] <= last)
-			excluded++;
-	free(fixed);
-	count = count > excluded ? count - excluded : 0;
-	return count > IPAM_SIZE_CAP ? IPAM_SIZE_CAP : (uint64_t)count;
-}
-
-bool ipam_pools_overlap(const ipam_pool *a, const ipam_pool *b)
-{
-	if (a->family != b->family)
-		return false;
-	/* Two prefixes overlap exactly when one contains the other's network address. */
-	return cidr_contains(a->family, a->net, a->prefix, b->net) ||
-	       cidr_contains(b->family, b->net, b->prefix, a->net);
-}
-
 bool ipam_have_family(int family)
 {
 	sqlite3_stmt *st = db_stmt("SELECT 1 FROM ip_pools WHERE family=? LIMIT 1");
@@ -365,11 +93,11 @@ bool ipam_have_family(int family)
 }
 
 /* Finds the lowest free candidate of pool p; 0 and *found, -ENOSPC, -EIO. */
-static int pool_find_free(const ipam_pool *p, u128 *found)
+static int pool_find_free(const ipam_pool *p, ipam_cand *found)
 {
 	sqlite3_stmt *st = db_stmt("SELECT address FROM ip_addresses WHERE pool_id=?");
-	u128 *ex = NULL, *fixed = NULL, first, last, c;
-	size_t n = 0, cap = 0, nfixed = 0, i;
+	ipam_cand *taken = NULL, v;
+	size_t n = 0, cap = 0;
 	int r, rc = -EIO;
 
 	if (!st)
@@ -377,159 +105,22 @@ static int pool_find_free(const ipam_pool *p, u128 *found)
 	sqlite3_bind_int64(st, 1, p->id);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *s = sqlite3_column_text(st, 0);
-		uint8_t a[16];
 
-		if (!s || !parse_addr(p->family, (const char *)s, a))
+		if (!s || !ipam_candidate_of(p, (const char *)s, &v))
 			continue; /* not ours to interpret; it cannot collide with a candidate */
-		if (!push_u128(&ex, &n, &cap, value_of(p, a))) {
+		if (!ipam_cand_push(&taken, &n, &cap, v)) {
 			r = SQLITE_NOMEM;
 			break;
 		}
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE || pool_fixed(p, &fixed, &nfixed) != 0)
-		goto out;
-	for (i = 0; i < nfixed; i++)
-		if (!push_u128(&ex, &n, &cap, fixed[i]))
-			goto out;
-	qsort(ex, n, sizeof(*ex), cmp_u128);
-
-	/* Walk candidates upward past the sorted exclusions: at most n + 1 steps. */
-	pool_span(p, &first, &last);
-	c = first;
-	for (i = 0; i < n && c <= last; i++) {
-		if (ex[i] < c)
-			continue;
-		if (ex[i] > c)
-			break;
-		c++;
+	if (r == SQLITE_DONE) {
+		rc = ipam_lowest_free(p, &taken, &n, &cap, found);
+		if (rc == -ENOMEM)
+			rc = -EIO;
 	}
-	rc = c <= last ? 0 : -ENOSPC;
-	if (rc == 0)
-		*found = c;
-out:
-	free(fixed);
-	free(ex);
+	free(taken);
 	return rc;
-}
-
-/* The text of candidate v of pool p (a /64: its network address). */
-static void candidate_text(const ipam_pool *p, u128 v, char out[IPAM_ADDR_MAX])
-{
-	uint8_t a[16];
-
-	if (p->vps_prefix)
-		v = addr_to_u128(6, p->net) + (v << 64);
-	u128_to_addr(p->family, v, a);
-	ipam_format(p->family, a, out);
-}
-
-/* s without a "/len" suffix (copied into buf when it has one); *len_out: the length, -1 when
- * there is none, -2 when it is not a number 0..128 or s is too long. */
-static const char *strip_len(const char *s, char buf[IPAM_ADDR_MAX], int *len_out)
-{
-	const char *slash = strchr(s, '/');
-	long long len;
-
-	*len_out = -1;
-	if (!slash)
-		return s;
-	*len_out = -2;
-	if ((size_t)(slash - s) >= IPAM_ADDR_MAX)
-		return s;
-	if (parse_int_range(slash + 1, 0, 128, &len))
-		*len_out = (int)len;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = '\0';
-	return buf;
-}
-
-/* Parses an address the caller asked for and checks that pool p may hand it out; the address
- * must lie inside p. 0 with its canonical text in text_out, or -EINVAL with *why. */
-static int wanted_check(const ipam_pool *p, const char *want, char text_out[IPAM_ADDR_MAX],
-                        const char **why)
-{
-	char buf[IPAM_ADDR_MAX];
-	uint8_t a[16];
-	u128 v, first, last, *fixed = NULL;
-	size_t nfixed = 0;
-	bool is_fixed = false;
-	int len;
-
-	want = strip_len(want, buf, &len);
-	if (len != -1 && (!p->vps_prefix || len != IPAM_ROUTED_PREFIX)) {
-		*why = p->vps_prefix ? "must be a /64 network address of the pool"
-		                     : "must be a single address, without a prefix length";
-		return -EINVAL;
-	}
-	if (!parse_addr(p->family, want, a)) {
-		*why = p->family == 4 ? "is not an IPv4 address" : "is not an IPv6 address";
-		return -EINVAL;
-	}
-	if (!cidr_contains(p->family, p->net, p->prefix, a)) {
-		*why = "is not inside the pool's network";
-		return -EINVAL;
-	}
-	v = value_of(p, a);
-	if (p->vps_prefix && addr_to_u128(6, a) != addr_to_u128(6, p->net) + (v << 64)) {
-		*why = "must be the network address of a /64 (its last 64 bits zero)";
-		return -EINVAL;
-	}
-	pool_span(p, &first, &last);
-	if (v < first || v > last) {
-		*why = v < first ? "is the pool's network address"
-		                 : "is the pool's broadcast address";
-		return -EINVAL;
-	}
-	if (pool_fixed(p, &fixed, &nfixed) != 0) {
-		*why = "out of memory";
-		return -EIO;
-	}
-	for (size_t i = 0; i < nfixed && !is_fixed; i++)
-		is_fixed = fixed[i] == v;
-	free(fixed);
-	if (is_fixed) {
-		if (p->vps_prefix)
-			*why = v == value_of(p, p->gw) ? "is the /64 that holds the pool's gateway"
-			                               : "holds a reserved address of the pool";
-		else
-			*why = v == value_of(p, p->gw) ? "is the pool's gateway"
-			                               : "is reserved in the pool";
-		return -EINVAL;
-	}
-	ipam_format(p->family, a, text_out);
-	return 0;
-}
-
-/* Steps st (bound) and collects its first column into a heap array. 0 or -EIO. */
-static int collect_ids(sqlite3_stmt *st, int64_t **ids_out, size_t *n_out)
-{
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	int r;
-
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			int64_t *nids = realloc(ids, ncap * sizeof(*ids));
-
-			if (!nids) {
-				r = SQLITE_NOMEM;
-				break;
-			}
-			ids = nids;
-			cap = ncap;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		free(ids);
-		return -EIO;
-	}
-	*ids_out = ids;
-	*n_out = n;
-	return 0;
 }
 
 /* Ids of the pools of family in id order (heap). 0 or -EIO. */
@@ -542,7 +133,7 @@ static int family_pools(int family, int64_t **ids_out, size_t *n_out)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int(st, 1, family);
-	return collect_ids(st, ids_out, n_out);
+	return db_collect_ids(st, ids_out, n_out) == 0 ? 0 : -EIO;
 }
 
 /* Rows of vps_id in pools of family; -1 on a database error. */
@@ -601,7 +192,7 @@ static int assign_in_pool(int64_t vps_id, const ipam_want *w, int64_t id, bool n
 {
 	ipam_pool p;
 	const char *why = NULL;
-	u128 v;
+	ipam_cand v;
 	int rc;
 
 	rc = ipam_pool_load(id, &p);
@@ -616,11 +207,11 @@ static int assign_in_pool(int64_t vps_id, const ipam_want *w, int64_t id, bool n
 		                                : "is an IPv4 pool, not IPv6");
 	}
 	if (w->address) {
-		rc = wanted_check(&p, w->address, g->address, &why);
+		rc = ipam_wanted_check(&p, w->address, g->address, &why);
 	} else {
 		rc = pool_find_free(&p, &v);
 		if (rc == 0)
-			candidate_text(&p, v, g->address);
+			ipam_candidate_text(&p, v, g->address);
 		else
 			why = rc == -ENOSPC ? (named ? "the pool has no free address left"
 			                             : "the pool is full")
@@ -648,8 +239,8 @@ static int pool_holding(int family, const int64_t *ids, size_t n, const char *ad
 	uint8_t a[16];
 	int len;
 
-	address = strip_len(address, buf, &len);
-	if (!parse_addr(family, address, a))
+	address = ipam_strip_len(address, buf, &len);
+	if (!ipam_parse_addr(family, address, a))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		ipam_pool p;
@@ -765,7 +356,7 @@ int ipam_releasing(int64_t vps_id, int64_t **rowids_out, size_t *n_out)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, vps_id);
-	return collect_ids(st, rowids_out, n_out);
+	return db_collect_ids(st, rowids_out, n_out) == 0 ? 0 : -EIO;
 }
 
 int ipam_forget(int64_t vps_id, const int64_t *rowids, size_t n)

@@ -2,7 +2,10 @@
  * reserved addresses), allocation of single addresses and of routed IPv6 /64s to VPS inside the
  * caller's SQLite transaction, and the two-step release of addresses (a row marked 'releasing'
  * stays taken until the agent applied a spec without it). It never commits, never talks to the
- * agent and never hands out an address (or a /64) twice. */
+ * agent and never hands out an address (or a /64) twice. The address arithmetic is in
+ * ipam_addr.c, the database code in ipam.c.
+ * Return convention: int functions return 0 (or a count) on success and -errno on error, the
+ * errno naming the reason (-ENOENT, -EINVAL, -EEXIST, -ENOSPC, -EDQUOT, -EIO: see each). */
 #ifndef XVPS_IPAM_H
 #define XVPS_IPAM_H
 

@@ -13,7 +13,13 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
-#include "panel.h"
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "jobs.h"
+#include "metering.h"
+#include "store.h"
 
 xvps_app *g_app;
 static xvps_app g_app_storage;
@@ -92,7 +98,7 @@ static int load_config(xvps_config *cfg)
 {
 	const char *listen = getenv("XVPS_LISTEN");
 	long long v;
-	char def_sock[600];
+	char def_sock[CONFIG_FILE_MAX];
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (parse_listen(listen && *listen ? listen : "127.0.0.1:8080", cfg) != 0)
@@ -184,7 +190,7 @@ int main(void)
 {
 	xvps_config *cfg;
 	sigset_t stop_sigs;
-	char pwfile[600], host[80];
+	char pwfile[CONFIG_FILE_MAX], host[CONFIG_HOST_MAX + 2]; /* "[v6]" */
 	int sig = 0, rc = 1;
 	bool jobs_up = false, meter_up = false;
 

@@ -31,11 +31,15 @@
 #include <time.h>
 
 #include "../common/util.h"
-#include "panel.h"
-#include "resources.h"
+#include "agent_client.h"
+#include "api.h"
+#include "config.h"
+#include "metering.h"
+#include "store.h"
 
 #define METER_CHUNK       500 /* names per net.counters / cpu.times message (agent's cap) */
 #define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */
+#define METERING_WHY_MAX  320 /* the reason a sweep failed, for the log */
 
 enum { RX_BYTES, TX_BYTES, RX_PACKETS, TX_PACKETS, N_COUNTERS };
 static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx_packets",
@@ -43,10 +47,10 @@ static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx
 
 static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER; /* one sweep at a time */
 static _Atomic int64_t last_sweep;
-static unsigned long fail_streak; /* under tick_mu */
-static uint64_t fail_logged_ns;   /* under tick_mu */
-static int resets;                /* under tick_mu: VPS whose agent counters went down */
-static char reset_example[32];    /* under tick_mu: one of them, for the log */
+static unsigned long fail_streak;          /* under tick_mu */
+static uint64_t fail_logged_ns;            /* under tick_mu */
+static int resets;                         /* under tick_mu: VPS whose agent counters went down */
+static char reset_example[VPS_DOMAIN_MAX]; /* under tick_mu: one of them, for the log */
 
 static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t thr_cv;
@@ -137,6 +141,26 @@ static int64_t add_sat(int64_t a, int64_t b)
 	return __builtin_add_overflow(a, b, &s) ? INT64_MAX : s;
 }
 
+/* Runs sql (one parameter: the domain) and steps to its row: the statement on that row (reset it
+ * once read), or NULL with *rc_out 0 (not, or no longer, a VPS: skipped) or -1 (database
+ * error). */
+static sqlite3_stmt *row_of_domain(const char *sql, const char *domain, int *rc_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	int r;
+
+	*rc_out = -1;
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		return st;
+	sqlite3_reset(st);
+	*rc_out = r == SQLITE_DONE ? 0 : -1;
+	return NULL;
+}
+
 /* Folds one domain's answer into its vps_net row (see the comment at the top). Domains that
  * are not (or no longer) a VPS are skipped. 0, or -1 on a database error. */
 static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
@@ -150,18 +174,14 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 	for (int i = 0; i < N_COUNTERS; i++)
 		if (!get_count(d, counter_keys[i], &agent[i]))
 			return 0; /* malformed entry: the row keeps its values */
-	st = db_stmt("SELECT v.id, n.vps_id IS NOT NULL, n.rx_bytes, n.tx_bytes, n.rx_packets, "
-	             "n.tx_packets, n.agent_rx_bytes, n.agent_tx_bytes, n.agent_rx_packets, "
-	             "n.agent_tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
-	             "WHERE v.domain=?");
+	st = row_of_domain(
+	        "SELECT v.id, n.vps_id IS NOT NULL, n.rx_bytes, n.tx_bytes, n.rx_packets, "
+	        "n.tx_packets, n.agent_rx_bytes, n.agent_tx_bytes, n.agent_rx_packets, "
+	        "n.agent_tx_packets FROM vps v LEFT JOIN vps_net n ON n.vps_id=v.id "
+	        "WHERE v.domain=?",
+	        domain, &r);
 	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return r == SQLITE_DONE ? 0 : -1;
-	}
+		return r;
 	vps_id = sqlite3_column_int64(st, 0);
 	have_row = sqlite3_column_int(st, 1) != 0;
 	for (int i = 0; have_row && i < N_COUNTERS; i++) {
@@ -205,32 +225,6 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 	return 0;
 }
 
-/* Stores one chunk's answer: only the names that were asked for (anything else the answer
- * holds is ignored). 0 or -1. */
-static int apply_chunk(json_object *names, json_object *res)
-{
-	json_object *domains = NULL, *v;
-	int64_t sampled_at = 0;
-
-	if (json_object_object_get_ex(res, "sampled_at", &v) &&
-	    json_object_is_type(v, json_type_int))
-		sampled_at = json_object_get_int64(v);
-	if (sampled_at <= 0)
-		sampled_at = now_unix();
-	if (!json_object_object_get_ex(res, "domains", &domains) ||
-	    !json_object_is_type(domains, json_type_object))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(names); i++) {
-		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
-		json_object *d;
-
-		if (json_object_object_get_ex(domains, name, &d) &&
-		    json_object_is_type(d, json_type_object) && apply_one(name, d, sampled_at) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Folds one domain's CPU time (ns since the domain's creation) into its vps_cpu row (see the
  * comment at the top). Domains that are not (or no longer) a VPS are skipped. 0 or -1. */
 static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_at)
@@ -240,16 +234,11 @@ static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_a
 	bool have_row;
 	int r;
 
-	st = db_stmt("SELECT v.id, c.vps_id IS NOT NULL, c.cpu_ns, c.agent_cpu_ns FROM vps v "
-	             "LEFT JOIN vps_cpu c ON c.vps_id=v.id WHERE v.domain=?");
+	st = row_of_domain("SELECT v.id, c.vps_id IS NOT NULL, c.cpu_ns, c.agent_cpu_ns FROM vps v "
+	                   "LEFT JOIN vps_cpu c ON c.vps_id=v.id WHERE v.domain=?",
+	                   domain, &r);
 	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return r == SQLITE_DONE ? 0 : -1;
-	}
+		return r;
 	vps_id = sqlite3_column_int64(st, 0);
 	have_row = sqlite3_column_int(st, 1) != 0;
 	if (have_row) {
@@ -279,9 +268,31 @@ static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_a
 	return 0;
 }
 
-/* Stores one chunk's cpu.times answer ({"sampled_at","cpu_ns":{name:N}}): only the names that
- * were asked for, only non-negative integers (anything else leaves the row as it was). */
-static int apply_cpu_chunk(json_object *names, json_object *res)
+/* apply_answer's step for one name of a net.counters answer's "domains" map. */
+static int apply_net_entry(const char *name, json_object *map, int64_t sampled_at)
+{
+	json_object *d;
+
+	if (json_object_object_get_ex(map, name, &d) && json_object_is_type(d, json_type_object))
+		return apply_one(name, d, sampled_at);
+	return 0;
+}
+
+/* apply_answer's step for one name of a cpu.times answer's "cpu_ns" map: only non-negative
+ * integers (anything else leaves the row as it was). */
+static int apply_cpu_entry(const char *name, json_object *map, int64_t sampled_at)
+{
+	int64_t ns;
+
+	if (get_count(map, name, &ns))
+		return apply_cpu_one(name, ns, sampled_at);
+	return 0;
+}
+
+/* Stores one chunk's answer ({"sampled_at", map_key: {name: ...}}) through entry: only the
+ * names that were asked for (anything else the answer holds is ignored). 0 or -1. */
+static int apply_answer(json_object *names, json_object *res, const char *map_key,
+                        int (*entry)(const char *name, json_object *map, int64_t sampled_at))
 {
 	json_object *map = NULL, *v;
 	int64_t sampled_at = 0;
@@ -291,19 +302,17 @@ static int apply_cpu_chunk(json_object *names, json_object *res)
 		sampled_at = json_object_get_int64(v);
 	if (sampled_at <= 0)
 		sampled_at = now_unix();
-	if (!json_object_object_get_ex(res, "cpu_ns", &map) ||
+	if (!json_object_object_get_ex(res, map_key, &map) ||
 	    !json_object_is_type(map, json_type_object))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
-		int64_t ns;
 
-		if (get_count(map, name, &ns) && apply_cpu_one(name, ns, sampled_at) != 0)
+		if (entry(name, map, sampled_at) != 0)
 			return -1;
 	}
 	return 0;
 }
-
 /* Asks op for each of the n chunks in order, results[i] for chunk i; stops at the first
  * failure (why filled, *e as the agent call left it). Returns how many chunks were answered. */
 static int ask_chunks(const char *op, json_object **chunks, int n, json_object **results, char *why,
@@ -313,9 +322,8 @@ static int ask_chunks(const char *op, json_object **chunks, int n, json_object *
 
 	memset(e, 0, sizeof(*e));
 	for (; answered < n; answered++) {
-		json_object *req = json_object_new_object();
+		json_object *req = agent_request(op, NULL);
 
-		json_object_object_add(req, "op", json_object_new_string(op));
 		json_object_object_add(req, "names", json_object_get(chunks[answered]));
 		if (panel_agent_call(req, 0, &results[answered], e) != 0 || !results[answered]) {
 			snprintf(why, why_len, "%s: %s", op,
@@ -332,7 +340,7 @@ int metering_tick(void)
 {
 	json_object **chunks = NULL, **results = NULL, **cpu_results = NULL;
 	int n, to_ask, answered = 0, cpu_answered = 0, rc = 0;
-	char why[320] = "", cpu_why[320] = "";
+	char why[METERING_WHY_MAX] = "", cpu_why[METERING_WHY_MAX] = "";
 	agent_err e;
 
 	pthread_mutex_lock(&tick_mu);
@@ -373,9 +381,10 @@ int metering_tick(void)
 			int r = 0;
 
 			for (int i = 0; i < answered && r == 0; i++)
-				r = apply_chunk(chunks[i], results[i]);
+				r = apply_answer(chunks[i], results[i], "domains", apply_net_entry);
 			for (int i = 0; i < cpu_answered && r == 0; i++)
-				r = apply_cpu_chunk(chunks[i], cpu_results[i]);
+				r = apply_answer(chunks[i], cpu_results[i], "cpu_ns",
+				                 apply_cpu_entry);
 			if (r != 0 || db_commit() != 0) {
 				db_rollback();
 				if (!why[0])
@@ -437,7 +446,7 @@ json_object *metering_vps_cpu_json(int64_t vps_id)
 	sqlite3_stmt *st = db_stmt("SELECT cpu_ns, sampled_at FROM vps_cpu WHERE vps_id=?");
 	json_object *o = json_object_new_object();
 	int64_t ns = 0, sampled_at = 0;
-	char txt[40];
+	char txt[METERING_SECONDS_MAX];
 
 	if (st) {
 		sqlite3_bind_int64(st, 1, vps_id);
@@ -458,7 +467,7 @@ json_object *metering_vps_cpu_json(int64_t vps_id)
 
 void metering_ns_to_seconds(int64_t ns, char *out, size_t size)
 {
-	char frac[16];
+	char frac[sizeof("000000000")];
 	int len;
 
 	if (ns < 0)

@@ -1,7 +1,8 @@
 /* routes.c — the REST API v1 route table (DESIGN.md §4). http.c matches method and path,
  * enforces auth/role/CSRF and body rules from the flags here, then calls the handler. */
-#include "panel.h"
-#include "resources.h"
+
+#include "api.h"
+#include "http.h"
 
 const route xvps_routes[] = {
         {"POST", "/api/v1/session", api_session_create, AUTH_NONE, BODY_JSON},

@@ -4,158 +4,158 @@
 #include <stddef.h>
 
 const char *const xvps_migrations[] = {
-	/* 1: the whole v1 schema */
-	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
-	"  username TEXT NOT NULL UNIQUE,"
-	"  email TEXT,"
-	"  password_hash TEXT NOT NULL,"
-	"  role TEXT NOT NULL CHECK (role IN ('admin','customer')),"
-	"  suspended INTEGER NOT NULL DEFAULT 0,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE sessions ("
-	"  id INTEGER PRIMARY KEY,"
-	"  token_hash TEXT NOT NULL UNIQUE," /* hex of BLAKE2b(token) */
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  csrf_token TEXT NOT NULL,"
-	"  ip TEXT,"
-	"  created_at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL);"
-	"CREATE TABLE api_keys ("
-	"  id INTEGER PRIMARY KEY,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  token_hash TEXT NOT NULL UNIQUE,"
-	"  created_at INTEGER NOT NULL,"
-	"  last_used_at INTEGER);"
-	"CREATE TABLE login_failures ("
-	"  id INTEGER PRIMARY KEY,"
-	"  username TEXT NOT NULL,"
-	"  ip TEXT NOT NULL,"
-	"  at INTEGER NOT NULL);"
-	"CREATE INDEX login_failures_key ON login_failures(username, ip, at);"
-	"CREATE TABLE plans ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE,"
-	"  vcpus INTEGER NOT NULL,"
-	"  memory_mib INTEGER NOT NULL,"
-	"  disk_gib INTEGER NOT NULL,"
-	"  traffic_gib INTEGER NOT NULL DEFAULT 0,"
-	"  cpu_weight INTEGER NOT NULL DEFAULT 256,"
-	"  cpu_cap_pct INTEGER NOT NULL DEFAULT 0,"
-	"  net_mbit INTEGER NOT NULL DEFAULT 0,"
-	"  price_month_cents INTEGER NOT NULL DEFAULT 0,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE templates ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE,"
-	"  os TEXT NOT NULL,"
-	"  disk_gib INTEGER NOT NULL,"
-	"  boot TEXT NOT NULL CHECK (boot IN ('pvh','pv','hvm')),"
-	"  source TEXT,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE ip_pools ("
-	"  id INTEGER PRIMARY KEY,"
-	"  family INTEGER NOT NULL CHECK (family IN (4,6)),"
-	"  cidr TEXT NOT NULL UNIQUE,"
-	"  gateway TEXT NOT NULL,"
-	"  reserved TEXT NOT NULL DEFAULT '[]'," /* JSON array of addresses */
-	"  created_at INTEGER NOT NULL);"
-	"CREATE TABLE vps ("
-	"  id INTEGER PRIMARY KEY,"
-	"  hostname TEXT NOT NULL UNIQUE,"
-	"  customer_id INTEGER NOT NULL REFERENCES users(id),"
-	"  plan_id INTEGER NOT NULL REFERENCES plans(id),"
-	"  template_id INTEGER NOT NULL REFERENCES templates(id),"
-	"  domain TEXT NOT NULL UNIQUE,"   /* xvps-<id> */
-	"  vifname TEXT NOT NULL UNIQUE,"  /* xvif<id> */
-	"  mac TEXT NOT NULL UNIQUE,"
-	"  state TEXT NOT NULL CHECK (state IN"
-	"    ('provisioning','running','stopped','suspended','error','deleting')),"
-	"  domid INTEGER,"
-	"  ssh_keys TEXT NOT NULL DEFAULT '[]',"
-	"  sched_weight INTEGER," /* as read back from the hypervisor */
-	"  sched_cap_pct INTEGER,"
-	"  created_at INTEGER NOT NULL);"
-	"CREATE INDEX vps_customer ON vps(customer_id);"
-	"CREATE TABLE ip_addresses ("
-	"  pool_id INTEGER NOT NULL REFERENCES ip_pools(id),"
-	"  address TEXT NOT NULL,"
-	"  vps_id INTEGER NOT NULL REFERENCES vps(id) ON DELETE CASCADE,"
-	"  PRIMARY KEY (pool_id, address));"
-	"CREATE INDEX ip_addresses_vps ON ip_addresses(vps_id);"
-	"CREATE TABLE jobs ("
-	"  id INTEGER PRIMARY KEY,"
-	"  kind TEXT NOT NULL,"
-	"  vps_id INTEGER," /* not a foreign key: the job outlives the VPS it deleted */
-	"  user_id INTEGER,"
-	"  state TEXT NOT NULL CHECK (state IN ('queued','running','done','failed')),"
-	"  step TEXT,"
-	"  error TEXT,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  created_at INTEGER NOT NULL,"
-	"  started_at INTEGER,"
-	"  finished_at INTEGER);"
-	"CREATE INDEX jobs_state ON jobs(state, vps_id);"
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at INTEGER NOT NULL,"
-	"  user_id INTEGER,"
-	"  username TEXT NOT NULL,"
-	"  ip TEXT NOT NULL,"
-	"  action TEXT NOT NULL,"
-	"  resource TEXT,"
-	"  detail TEXT);",
-	/* 2: per-VPS networking (issue 4) */
-	"ALTER TABLE ip_pools ADD COLUMN vps_prefix INTEGER;" /* NULL: one address per VPS;
-	                                                         64: a routed /64 (IPv6) */
-	"ALTER TABLE ip_addresses ADD COLUMN prefix_len INTEGER;" /* NULL: one address; 64 */
-	"ALTER TABLE ip_addresses ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;" /* added by admin */
-	"ALTER TABLE ip_addresses ADD COLUMN state TEXT NOT NULL DEFAULT 'active'"
-	"  CHECK (state IN ('active','releasing'));" /* releasing: out of the spec, not free yet */
-	"ALTER TABLE plans ADD COLUMN smtp_block INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE vps ADD COLUMN throttle_mbit INTEGER NOT NULL DEFAULT 0;" /* 0: none */
-	"CREATE TABLE vps_net ("          /* the agent's accumulated vif counters, guest's view */
-	"  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
-	"  rx_bytes INTEGER NOT NULL DEFAULT 0,"
-	"  tx_bytes INTEGER NOT NULL DEFAULT 0,"
-	"  rx_packets INTEGER NOT NULL DEFAULT 0,"
-	"  tx_packets INTEGER NOT NULL DEFAULT 0,"
-	"  present INTEGER NOT NULL DEFAULT 0,"
-	"  sampled_at INTEGER);",
-	/* 3: metering (issue 4). vps_net's rx/tx columns become the panel's own monotonic totals;
-	 * agent_* keep the agent's values of the last sweep, so that a drop in them (the agent
-	 * lost its counters.json) is noticed and the new values are counted from zero instead of
-	 * making the totals go down (panel/metering.c). Rows written before this migration took
-	 * the agent's values as they were: they are the last values seen. */
-	"ALTER TABLE vps_net ADD COLUMN agent_rx_bytes INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE vps_net ADD COLUMN agent_tx_bytes INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE vps_net ADD COLUMN agent_rx_packets INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE vps_net ADD COLUMN agent_tx_packets INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE vps_net SET agent_rx_bytes=rx_bytes, agent_tx_bytes=tx_bytes,"
-	"  agent_rx_packets=rx_packets, agent_tx_packets=tx_packets;",
-	/* 4: browser console tokens (issue 6): single use, <= 60 s, bound to a user and a VPS;
-	 * only a hash of the token is kept (hex of BLAKE2b, as sessions). */
-	"CREATE TABLE console_tokens ("
-	"  id INTEGER PRIMARY KEY,"
-	"  token_hash TEXT NOT NULL UNIQUE,"
-	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  vps_id INTEGER NOT NULL REFERENCES vps(id) ON DELETE CASCADE,"
-	"  created_at INTEGER NOT NULL,"
-	"  expires_at INTEGER NOT NULL,"
-	"  used_at INTEGER);"
-	"CREATE INDEX console_tokens_expiry ON console_tokens(expires_at);"
-	"CREATE INDEX console_tokens_user ON console_tokens(user_id, expires_at);"
-	"CREATE INDEX console_tokens_vps ON console_tokens(vps_id);",
-	/* 5: CPU time metering (issue 5). cpu_ns is the panel's own monotonic total (ns, all
-	 * vcpus); agent_cpu_ns the domain's CPU time since its creation as the agent's
-	 * "cpu.times" reported it at the last sweep. A domain's CPU time restarts at 0 whenever
-	 * Xen makes a new domain (every reboot, stop/start), so a value lower than agent_cpu_ns is
-	 * a new run and is added whole; otherwise the difference is (panel/metering.c). */
-	"CREATE TABLE vps_cpu ("
-	"  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
-	"  cpu_ns INTEGER NOT NULL DEFAULT 0,"
-	"  agent_cpu_ns INTEGER NOT NULL DEFAULT 0,"
-	"  sampled_at INTEGER);",
-	NULL,
+        /* 1: the whole v1 schema */
+        "CREATE TABLE users ("
+        "  id INTEGER PRIMARY KEY,"
+        "  username TEXT NOT NULL UNIQUE,"
+        "  email TEXT,"
+        "  password_hash TEXT NOT NULL,"
+        "  role TEXT NOT NULL CHECK (role IN ('admin','customer')),"
+        "  suspended INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE sessions ("
+        "  id INTEGER PRIMARY KEY,"
+        "  token_hash TEXT NOT NULL UNIQUE," /* hex of BLAKE2b(token) */
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  csrf_token TEXT NOT NULL,"
+        "  ip TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL);"
+        "CREATE TABLE api_keys ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  token_hash TEXT NOT NULL UNIQUE,"
+        "  created_at INTEGER NOT NULL,"
+        "  last_used_at INTEGER);"
+        "CREATE TABLE login_failures ("
+        "  id INTEGER PRIMARY KEY,"
+        "  username TEXT NOT NULL,"
+        "  ip TEXT NOT NULL,"
+        "  at INTEGER NOT NULL);"
+        "CREATE INDEX login_failures_key ON login_failures(username, ip, at);"
+        "CREATE TABLE plans ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  vcpus INTEGER NOT NULL,"
+        "  memory_mib INTEGER NOT NULL,"
+        "  disk_gib INTEGER NOT NULL,"
+        "  traffic_gib INTEGER NOT NULL DEFAULT 0,"
+        "  cpu_weight INTEGER NOT NULL DEFAULT 256,"
+        "  cpu_cap_pct INTEGER NOT NULL DEFAULT 0,"
+        "  net_mbit INTEGER NOT NULL DEFAULT 0,"
+        "  price_month_cents INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE templates ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  os TEXT NOT NULL,"
+        "  disk_gib INTEGER NOT NULL,"
+        "  boot TEXT NOT NULL CHECK (boot IN ('pvh','pv','hvm')),"
+        "  source TEXT,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE ip_pools ("
+        "  id INTEGER PRIMARY KEY,"
+        "  family INTEGER NOT NULL CHECK (family IN (4,6)),"
+        "  cidr TEXT NOT NULL UNIQUE,"
+        "  gateway TEXT NOT NULL,"
+        "  reserved TEXT NOT NULL DEFAULT '[]'," /* JSON array of addresses */
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE vps ("
+        "  id INTEGER PRIMARY KEY,"
+        "  hostname TEXT NOT NULL UNIQUE,"
+        "  customer_id INTEGER NOT NULL REFERENCES users(id),"
+        "  plan_id INTEGER NOT NULL REFERENCES plans(id),"
+        "  template_id INTEGER NOT NULL REFERENCES templates(id),"
+        "  domain TEXT NOT NULL UNIQUE,"  /* xvps-<id> */
+        "  vifname TEXT NOT NULL UNIQUE," /* xvif<id> */
+        "  mac TEXT NOT NULL UNIQUE,"
+        "  state TEXT NOT NULL CHECK (state IN"
+        "    ('provisioning','running','stopped','suspended','error','deleting')),"
+        "  domid INTEGER,"
+        "  ssh_keys TEXT NOT NULL DEFAULT '[]',"
+        "  sched_weight INTEGER," /* as read back from the hypervisor */
+        "  sched_cap_pct INTEGER,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE INDEX vps_customer ON vps(customer_id);"
+        "CREATE TABLE ip_addresses ("
+        "  pool_id INTEGER NOT NULL REFERENCES ip_pools(id),"
+        "  address TEXT NOT NULL,"
+        "  vps_id INTEGER NOT NULL REFERENCES vps(id) ON DELETE CASCADE,"
+        "  PRIMARY KEY (pool_id, address));"
+        "CREATE INDEX ip_addresses_vps ON ip_addresses(vps_id);"
+        "CREATE TABLE jobs ("
+        "  id INTEGER PRIMARY KEY,"
+        "  kind TEXT NOT NULL,"
+        "  vps_id INTEGER," /* not a foreign key: the job outlives the VPS it deleted */
+        "  user_id INTEGER,"
+        "  state TEXT NOT NULL CHECK (state IN ('queued','running','done','failed')),"
+        "  step TEXT,"
+        "  error TEXT,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL,"
+        "  started_at INTEGER,"
+        "  finished_at INTEGER);"
+        "CREATE INDEX jobs_state ON jobs(state, vps_id);"
+        "CREATE TABLE audit ("
+        "  id INTEGER PRIMARY KEY,"
+        "  at INTEGER NOT NULL,"
+        "  user_id INTEGER,"
+        "  username TEXT NOT NULL,"
+        "  ip TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  resource TEXT,"
+        "  detail TEXT);",
+        /* 2: per-VPS networking (issue 4) */
+        "ALTER TABLE ip_pools ADD COLUMN vps_prefix INTEGER;"     /* NULL: one address per VPS;
+                                                                     64: a routed /64 (IPv6) */
+        "ALTER TABLE ip_addresses ADD COLUMN prefix_len INTEGER;" /* NULL: one address; 64 */
+        "ALTER TABLE ip_addresses ADD COLUMN extra INTEGER NOT NULL DEFAULT 0;" /* added by admin */
+        "ALTER TABLE ip_addresses ADD COLUMN state TEXT NOT NULL DEFAULT 'active'"
+        "  CHECK (state IN ('active','releasing'));" /* releasing: out of the spec, not free yet */
+        "ALTER TABLE plans ADD COLUMN smtp_block INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vps ADD COLUMN throttle_mbit INTEGER NOT NULL DEFAULT 0;" /* 0: none */
+        "CREATE TABLE vps_net (" /* the agent's accumulated vif counters, guest's view */
+        "  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
+        "  rx_bytes INTEGER NOT NULL DEFAULT 0,"
+        "  tx_bytes INTEGER NOT NULL DEFAULT 0,"
+        "  rx_packets INTEGER NOT NULL DEFAULT 0,"
+        "  tx_packets INTEGER NOT NULL DEFAULT 0,"
+        "  present INTEGER NOT NULL DEFAULT 0,"
+        "  sampled_at INTEGER);",
+        /* 3: metering (issue 4). vps_net's rx/tx columns become the panel's own monotonic totals;
+         * agent_* keep the agent's values of the last sweep, so that a drop in them (the agent
+         * lost its counters.json) is noticed and the new values are counted from zero instead of
+         * making the totals go down (panel/metering.c). Rows written before this migration took
+         * the agent's values as they were: they are the last values seen. */
+        "ALTER TABLE vps_net ADD COLUMN agent_rx_bytes INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vps_net ADD COLUMN agent_tx_bytes INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vps_net ADD COLUMN agent_rx_packets INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE vps_net ADD COLUMN agent_tx_packets INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE vps_net SET agent_rx_bytes=rx_bytes, agent_tx_bytes=tx_bytes,"
+        "  agent_rx_packets=rx_packets, agent_tx_packets=tx_packets;",
+        /* 4: browser console tokens (issue 6): single use, <= 60 s, bound to a user and a VPS;
+         * only a hash of the token is kept (hex of BLAKE2b, as sessions). */
+        "CREATE TABLE console_tokens ("
+        "  id INTEGER PRIMARY KEY,"
+        "  token_hash TEXT NOT NULL UNIQUE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  vps_id INTEGER NOT NULL REFERENCES vps(id) ON DELETE CASCADE,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  used_at INTEGER);"
+        "CREATE INDEX console_tokens_expiry ON console_tokens(expires_at);"
+        "CREATE INDEX console_tokens_user ON console_tokens(user_id, expires_at);"
+        "CREATE INDEX console_tokens_vps ON console_tokens(vps_id);",
+        /* 5: CPU time metering (issue 5). cpu_ns is the panel's own monotonic total (ns, all
+         * vcpus); agent_cpu_ns the domain's CPU time since its creation as the agent's
+         * "cpu.times" reported it at the last sweep. A domain's CPU time restarts at 0 whenever
+         * Xen makes a new domain (every reboot, stop/start), so a value lower than agent_cpu_ns is
+         * a new run and is added whole; otherwise the difference is (panel/metering.c). */
+        "CREATE TABLE vps_cpu ("
+        "  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
+        "  cpu_ns INTEGER NOT NULL DEFAULT 0,"
+        "  agent_cpu_ns INTEGER NOT NULL DEFAULT 0,"
+        "  sampled_at INTEGER);",
+        NULL,
 };

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "../common/util.h"
-#include "panel.h"
+#include "store.h"
 
 extern const char *const xvps_migrations[];
+
+#define STORE_PATH_MAX 1024 /* the database path */
 
 /* One cached statement: open addressing, linear probing, keyed by the SQL pointer. */
 typedef struct stmt_slot {
@@ -28,7 +30,7 @@ typedef struct store_conn {
 	size_t used;
 } store_conn;
 
-static char g_db_path[1024];
+static char g_db_path[STORE_PATH_MAX];
 static pthread_key_t g_conn_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static _Thread_local store_conn *tl_conn;
@@ -296,7 +298,7 @@ static int migrate(void)
 	}
 	for (int i = version; i < n; i++) {
 		char *err = NULL;
-		char pragma[64];
+		char pragma[sizeof("PRAGMA user_version = -2147483648")];
 
 		if (db_begin() != 0)
 			return -1;
@@ -338,4 +340,118 @@ int store_open(const char *db_path)
 	}
 	db_release();
 	return 0;
+}
+
+/* ---- query helpers ------------------------------------------------------------------------ */
+
+bool db_count(const char *sql, int64_t id, int64_t *count_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	int r;
+
+	*count_out = 0;
+	if (!st)
+		return false;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*count_out = sqlite3_column_int64(st, 0);
+	else
+		log_error("store: \"%s\": %s", sql, sqlite3_errmsg(db()));
+	sqlite3_reset(st);
+	return r == SQLITE_ROW;
+}
+bool db_exists_id(const char *sql, int64_t id, bool *exists_out)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+
+	*exists_out = false;
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	*exists_out = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return true;
+}
+
+bool db_step_done(sqlite3_stmt *st)
+{
+	int r;
+
+	if (!st)
+		return false;
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("store: \"%s\": %s", sqlite3_sql(st), sqlite3_errmsg(db()));
+		return false;
+	}
+	return true;
+}
+
+bool db_run_id(sqlite3_stmt *st, int64_t id)
+{
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	return db_step_done(st);
+}
+
+bool db_exec_id(const char *sql, int64_t id)
+{
+	return db_run_id(db_stmt(sql), id);
+}
+
+int db_collect_ids(sqlite3_stmt *st, int64_t **ids_out, size_t *n_out)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			int64_t *nids = realloc(ids, ncap * sizeof(*ids));
+
+			if (!nids) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			ids = nids;
+			cap = ncap;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		log_error("store: collecting ids: %s",
+		          r == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db()));
+		free(ids);
+		return -1;
+	}
+	*ids_out = ids;
+	*n_out = n;
+	return 0;
+}
+
+bool db_unique_violation(void)
+{
+	sqlite3 *h = db();
+
+	return h && sqlite3_extended_errcode(h) == SQLITE_CONSTRAINT_UNIQUE;
+}
+
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+json_object *json_col_int_or_null(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	return json_object_new_int64(sqlite3_column_int64(st, col));
 }

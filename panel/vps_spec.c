@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "audit.h"
 #include "ipam.h"
-#include "panel.h"
-#include "resources.h"
+#include "store.h"
+#include "vps_spec.h"
 
 static void add_str(json_object *o, const char *key, const unsigned char *s)
 {
@@ -28,7 +29,7 @@ static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 	                "JOIN templates t ON t.id=v.template_id WHERE v.id=?");
 	const unsigned char *k;
 	json_object *keys;
-	char tpl[32];
+	char tpl[TEMPLATE_NAME_MAX];
 
 	if (!st)
 		return false;
@@ -156,7 +157,7 @@ void spec_release_done(spec_release *rel)
 			          "releasing until the next network change)",
 			          (long long)rel->vps_id);
 		} else if (n > 0) {
-			char res[48], detail[64];
+			char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
 			snprintf(res, sizeof(res), "vps/%lld", (long long)rel->vps_id);
 			snprintf(detail, sizeof(detail), "%d address(es) free again", n);

@@ -13,6 +13,13 @@
 
 #include "../../common/validate.h"
 
+#define CTL_URL_MAX      2048 /* base URL + "/api/v1" + path */
+#define CTL_AUTH_MAX     512  /* "Authorization: Bearer <key>" */
+#define CTL_PATH_MAX     128  /* "/jobs/<id>" */
+#define CTL_HOSTNAME_MAX 300  /* a pattern with its "#" replaced (checked by valid_hostname) */
+#define CTL_ID_MAX       32   /* an id as the API writes it */
+#define CTL_METHOD_MAX   8    /* "DELETE" */
+
 typedef struct buf {
 	char *data;
 	size_t len;
@@ -41,13 +48,13 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 /* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
  * parsed JSON body in *out (NULL when the body is empty or not JSON). */
 static long request(const ctl *c, const char *method, const char *path, const char *body,
-		    json_object **out)
+                    json_object **out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	buf b = {0};
 	long status = 0;
-	char url[2048], auth[512];
+	char url[CTL_URL_MAX], auth[CTL_AUTH_MAX];
 
 	*out = NULL;
 	if (!h)
@@ -97,7 +104,7 @@ static void print_problem(long status, json_object *body)
 		field = json_object_get_string(v);
 	if (field)
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s (field %s)\n", status, title, detail,
-			field);
+		        field);
 	else
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
@@ -106,13 +113,13 @@ static void print_json(json_object *o)
 {
 	if (o)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* Polls GET /jobs/{id} until done or failed, at most timeout_s. Returns 0 when done. */
 static int wait_job(const ctl *c, const char *job_id, int timeout_s)
 {
-	char path[128];
+	char path[CTL_PATH_MAX];
 	snprintf(path, sizeof(path), "/jobs/%s", job_id);
 	for (int i = 0; i < timeout_s * 5; i++) {
 		json_object *j = NULL, *st, *err;
@@ -123,17 +130,17 @@ static int wait_job(const ctl *c, const char *job_id, int timeout_s)
 			return -1;
 		}
 		const char *s = json_object_object_get_ex(j, "state", &st)
-					? json_object_get_string(st)
-					: "";
+		                        ? json_object_get_string(st)
+		                        : "";
 		if (!strcmp(s, "done")) {
 			json_object_put(j);
 			return 0;
 		}
 		if (!strcmp(s, "failed")) {
 			fprintf(stderr, "xvpsctl: job %s failed: %s\n", job_id,
-				json_object_object_get_ex(j, "error", &err)
-					? json_object_get_string(err)
-					: "unknown error");
+			        json_object_object_get_ex(j, "error", &err)
+			                ? json_object_get_string(err)
+			                : "unknown error");
 			json_object_put(j);
 			return -1;
 		}
@@ -159,8 +166,8 @@ static const char *opt(int argc, char **argv, const char *name)
 static int bulk_create(const ctl *c, int argc, char **argv)
 {
 	const char *pattern = opt(argc, argv, "--hostname"), *plan = opt(argc, argv, "--plan"),
-		   *tpl = opt(argc, argv, "--template"), *cust = opt(argc, argv, "--customer"),
-		   *count_s = opt(argc, argv, "--count");
+	           *tpl = opt(argc, argv, "--template"), *cust = opt(argc, argv, "--customer"),
+	           *count_s = opt(argc, argv, "--count");
 	bool wait = false;
 	long long count = 0;
 	for (int i = 0; i < argc; i++)
@@ -168,20 +175,21 @@ static int bulk_create(const ctl *c, int argc, char **argv)
 			wait = true;
 	if (!pattern || !plan || !tpl || !cust || !count_s ||
 	    !parse_int_range(count_s, 1, 1000, &count) || !strchr(pattern, '#')) {
-		fprintf(stderr, "usage: xvpsctl bulk-create --hostname 'web#.example.net' --plan ID "
-				"--template ID --customer ID --count 1..1000 [--wait]\n");
+		fprintf(stderr,
+		        "usage: xvpsctl bulk-create --hostname 'web#.example.net' --plan ID "
+		        "--template ID --customer ID --count 1..1000 [--wait]\n");
 		return 2;
 	}
-	char (*jobs)[32] = calloc((size_t)count, sizeof(*jobs));
+	char(*jobs)[CTL_ID_MAX] = calloc((size_t)count, sizeof(*jobs));
 	int failed = 0;
 	if (!jobs)
 		return 1;
 	for (long long n = 1; n <= count; n++) {
-		char host[300], num[24];
+		char host[CTL_HOSTNAME_MAX], num[CTL_ID_MAX];
 		const char *hash = strchr(pattern, '#');
 		snprintf(num, sizeof(num), "%lld", n);
 		snprintf(host, sizeof(host), "%.*s%s%s", (int)(hash - pattern), pattern, num,
-			 hash + 1);
+		         hash + 1);
 		const char *why = NULL;
 		if (!valid_hostname(host, &why)) {
 			fprintf(stderr, "xvpsctl: %s: %s\n", host, why);
@@ -263,7 +271,7 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-		char method[8];
+		char method[CTL_METHOD_MAX];
 		size_t k = 0;
 		for (; cmd[k] && k < sizeof(method) - 1; k++)
 			method[k] = (char)(cmd[k] - 'a' + 'A');

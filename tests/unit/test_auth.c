@@ -11,7 +11,12 @@
 #include <unistd.h>
 
 #include "../../common/util.h"
-#include "../../panel/panel.h"
+#include "../../panel/api.h"
+#include "../../panel/audit.h"
+#include "../../panel/auth.h"
+#include "../../panel/config.h"
+#include "../../panel/http.h"
+#include "../../panel/store.h"
 
 __attribute__((weak)) xvps_app *g_app;
 static xvps_app app;

@@ -10,9 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
+#include "../../panel/api.h"
+#include "../../panel/audit.h"
+#include "../../panel/auth.h"
+#include "../../panel/config.h"
+#include "../../panel/http.h"
 #include "../../panel/http_internal.h"
-#include "../../panel/panel.h"
+#include "../../panel/jobs.h"
+#include "../../panel/metering.h"
+#include "../../panel/store.h"
 
 static char scratch[256];
 static const char *params[HTTP_MAX_PARAMS];

@@ -12,10 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../panel/ipam.h"
-#include "../../panel/panel.h"
-#include "../../panel/resources.h"
 #include "../../provisioning/spec.h"
+#include "../../panel/api.h"
+#include "../../panel/config.h"
+#include "../../panel/ipam.h"
+#include "../../panel/jobs.h"
+#include "../../panel/store.h"
+#include "../../panel/vps_spec.h"
 
 static char tmp[64];
 

@@ -18,8 +18,12 @@
 
 #include "../../common/agent_proto.h"
 #include "../../common/util.h"
-#include "../../panel/panel.h"
-#include "../../panel/resources.h"
+#include "../../panel/agent_client.h"
+#include "../../panel/api.h"
+#include "../../panel/config.h"
+#include "../../panel/jobs.h"
+#include "../../panel/metering.h"
+#include "../../panel/store.h"
 
 /* xvpsd's main.c owns the real one; weak so that a library definition wins when linked. */
 __attribute__((weak)) xvps_app *g_app;

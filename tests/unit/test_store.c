@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "../../panel/panel.h"
+#include "../../panel/config.h"
+#include "../../panel/store.h"
 
 extern const char *const xvps_migrations[];
 
