@@ -3,7 +3,8 @@
  * table: it starts no server, opens no database and calls no handler. */
 #include <stdio.h>
 
-#include "../../panel/panel.h"
+#include "../../panel/config.h"
+#include "../../panel/http.h"
 
 /* The handlers the table points at reference the process-wide state that panel/main.c defines;
  * this program never calls them, so a weak definition satisfies the linker. */
