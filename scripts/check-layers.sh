@@ -159,15 +159,15 @@ self_test() {
 	expect_fail "panel/ctl/ includes hypervisor/console/" panel/ctl/zz_bad.c \
 		'#include "../../hypervisor/console/term.h"'
 	expect_fail "hypervisor/ includes provisioning/" hypervisor/sim.c '#include "../provisioning/vps.h"'
-	expect_fail "hypervisor/ includes panel/" hypervisor/zz_bad.h '#include "../panel/panel.h"'
+	expect_fail "hypervisor/ includes panel/" hypervisor/zz_bad.h '#include "../panel/http.h"'
 	expect_fail "hypervisor/console/ includes panel/" hypervisor/console/relay.c \
 		'#  include "../../panel/console.h"'
-	expect_fail "provisioning/ includes panel/" provisioning/zz_bad.c '#include "../panel/panel.h"'
-	expect_fail "common/ includes panel/" common/util.c '#include "../panel/panel.h"'
+	expect_fail "provisioning/ includes panel/" provisioning/zz_bad.c '#include "../panel/http.h"'
+	expect_fail "common/ includes panel/" common/util.c '#include "../panel/http.h"'
 	expect_fail "common/ includes hypervisor/" common/zz_bad.h '#include "../hypervisor/driver.h"'
 	expect_fail "common/ includes outside the repository" common/zz_bad.c '#include "../../x.h"'
 	expect_fail "billing/ includes common/" billing/zz_bad.c '#include "../common/util.h"'
-	expect_fail "billing/ includes panel/" billing/zz_bad.h '#include "../panel/panel.h"'
+	expect_fail "billing/ includes panel/" billing/zz_bad.h '#include "../panel/http.h"'
 	expect_fail "billing/ calls agent_call" billing/zz_bad.c \
 		'int bill(void) { return agent_call(NULL, 0, NULL); }'
 	expect_fail "billing/ calls panel_agent_call" billing/zz_bad.c \
