@@ -34,14 +34,14 @@ bool json_only_fields(json_object *obj, const char *const allowed[], json_field_
  * absent for optional fields and as a type error for required ones. Integers must be JSON
  * integers (not 1.0, not "1"). Strings are returned as pointers owned by obj. */
 bool json_get_str(json_object *obj, const char *key, bool required, const char **out,
-		  json_field_error *err);
+                  json_field_error *err);
 bool json_get_int(json_object *obj, const char *key, bool required, int64_t min, int64_t max,
-		  int64_t *out, json_field_error *err);
+                  int64_t *out, json_field_error *err);
 bool json_get_bool(json_object *obj, const char *key, bool required, bool *out,
-		   json_field_error *err);
+                   json_field_error *err);
 /* An array of strings, at most max_items; *out is the array object (owned by obj). */
 bool json_get_str_array(json_object *obj, const char *key, bool required, size_t max_items,
-			json_object **out, json_field_error *err);
+                        json_object **out, json_field_error *err);
 
 /* Builds a JSON string from a value that may be NULL (-> JSON null). */
 json_object *json_str_or_null(const char *s);

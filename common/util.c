@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,11 +101,11 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_full(int fd, const void *data, size_t len, bool nosignal)
 {
 	const char *p = data;
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = nosignal ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -144,7 +145,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	if (fchmod(fd, mode) < 0) /* the umask must not weaken or widen the requested mode */
 		rc = -errno;
 	if (!rc)
-		rc = write_all(fd, data, len);
+		rc = write_full(fd, data, len, false);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
@@ -302,6 +303,11 @@ uint64_t now_mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_mono_ms(void)
+{
+	return now_mono_ns() / 1000000u;
 }
 
 void format_rfc3339(int64_t t, char out[32])

@@ -32,22 +32,6 @@ extern char **environ;
 
 #define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
-static bool sim_name_ok(const char *s)
-{
-	size_t n;
-
-	if (!s || !*s || s[0] == '.')
-		return false;
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-') ||
-		    n >= 64)
-			return false;
-	}
-	return true;
-}
-
 /* ---- state files ------------------------------------------------------------------------ */
 
 static int64_t jint(json_object *o, const char *key, int64_t def)

@@ -10,8 +10,18 @@
 #include <sys/types.h>
 
 #include "../common/util.h"
+#include "../common/validate.h"
 #include "driver.h"
 #include "simnet.h"
+
+/* A sim domain's name becomes its state files' names and xvps-simguest's --name: at most
+ * SIM_NAME_MAX characters of [A-Za-z0-9._-], not starting with '.' (valid_file_name). */
+#define SIM_NAME_MAX 64
+
+static inline bool sim_name_ok(const char *name)
+{
+	return valid_file_name(name, SIM_NAME_MAX, NULL);
+}
 
 typedef struct sim_priv {
 	pthread_mutex_t lock; /* guards next-domid and the children table */

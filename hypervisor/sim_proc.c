@@ -158,8 +158,8 @@ int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, c
 	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
 	rc = runner_spawn_detached(p->guest_path, argv, &pid);
 	if (rc) {
-		errf(err, "cannot start %s: %s", p->guest_path, strerror(rc));
-		return -rc;
+		errf(err, "cannot start %s: %s", p->guest_path, strerror(-rc));
+		return rc;
 	}
 	child_add(d, pid);
 	deadline = now_mono_ns() + 5000000000ull;

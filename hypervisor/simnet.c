@@ -78,14 +78,7 @@ bool simnet_valid_bridge(const char *s)
  * starting with a letter or digit (never an option, never "." or ".."). */
 static bool ns_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 100 || !alnum(s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && !strchr("_.-", s[i]))
-			return false;
-	return true;
+	return valid_file_name(s, 100, NULL) && alnum(s[0]);
 }
 
 bool simnet_nsname(const simnet_ctx *ctx, const char *name, char *out, size_t outlen)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../common/jsonutil.h"
+#include "../common/util.h"
 #include "../common/validate.h"
 
 /* Bounds on a hung xl command, not expected durations: on the appliance under QEMU TCG a plain
@@ -37,15 +38,6 @@ void xl_set_err(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* First line of s (at most 200 bytes) for error messages. */
-static void first_line(const char *s, char *out, size_t outlen)
-{
-	size_t n = 0;
-	while (s && s[n] && s[n] != '\n' && n < 200)
-		n++;
-	snprintf(out, outlen, "%.*s", (int)n, s ? s : "");
-}
-
 /* Runs argv; returns 0 when it exited 0, -ETIMEDOUT, -EIO when it failed (res kept for the
  * caller to inspect), or the runner's -errno. On failure err holds one sentence. */
 static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runner_result *res,
@@ -53,7 +45,7 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 {
 	int rc = runner_run(&d->run, argv, NULL, 0, timeout_ms, res);
 	char *cmd = runner_argv_str(argv);
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	if (rc < 0) {
 		xl_set_err(err, "cannot run %s: %s", cmd ? cmd : argv[0], strerror(-rc));
 	} else if (res->timed_out) {
@@ -68,7 +60,7 @@ static int xl_exec(hv_driver *d, const char *const argv[], int timeout_ms, runne
 		if (why && strncmp(why, "Parsing config from ", 20) == 0 && strchr(why, '\n') &&
 		    strchr(why, '\n')[1])
 			why = strchr(why, '\n') + 1;
-		first_line(why, line, sizeof(line));
+		runner_first_line(why, line, sizeof(line));
 		if (res->exit_status < 0)
 			xl_set_err(err, "%s was killed by signal %d", cmd ? cmd : argv[0],
 			           res->term_signal);
@@ -105,13 +97,6 @@ static void sleep_ms(int ms)
 		;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* `xl domid NAME`: 0 with *domid_out, 1 when the domain does not exist, or -errno. */
 static int xl_domid(hv_driver *d, const char *name, int *domid_out, char *err)
 {
@@ -125,7 +110,7 @@ static int xl_domid(hv_driver *d, const char *name, int *domid_out, char *err)
 	if (rc == 0) {
 		long long v;
 		char buf[32];
-		first_line(res.out, buf, sizeof(buf));
+		runner_first_line(res.out, buf, sizeof(buf));
 		if (!parse_int_range(buf, 0, 0x7fef, &v)) {
 			xl_set_err(err, "xl domid %s printed no domid", name);
 			rc = -EPROTO;
@@ -140,7 +125,7 @@ static int xl_domid(hv_driver *d, const char *name, int *domid_out, char *err)
 /* Polls `xl domid` until the domain is gone or wait_ms passed. */
 static int wait_gone(hv_driver *d, const char *name, int wait_ms, char *err)
 {
-	uint64_t deadline = mono_ms() + (uint64_t)wait_ms;
+	uint64_t deadline = now_mono_ms() + (uint64_t)wait_ms;
 	for (;;) {
 		int domid = -1;
 		int rc = xl_domid(d, name, &domid, err);
@@ -148,7 +133,7 @@ static int wait_gone(hv_driver *d, const char *name, int wait_ms, char *err)
 			return 0;
 		if (rc < 0)
 			return rc;
-		if (mono_ms() >= deadline) {
+		if (now_mono_ms() >= deadline) {
 			xl_set_err(err, "domain %s (domid %d) is still there after %d s", name,
 			           domid, wait_ms / 1000);
 			return -ETIMEDOUT;
@@ -300,7 +285,7 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 	 * `xl domid` may fail. */
 	xl_priv *p = d->priv;
 	int wait_ms = p->reboot_wait_ms;
-	uint64_t deadline = mono_ms() + (uint64_t)wait_ms;
+	uint64_t deadline = now_mono_ms() + (uint64_t)wait_ms;
 	for (;;) {
 		int now = -1;
 		rc = xl_domid(d, name, &now, err);
@@ -308,7 +293,7 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 			return rc;
 		if (rc == 0 && now != old)
 			return 0;
-		if (mono_ms() >= deadline)
+		if (now_mono_ms() >= deadline)
 			break;
 		sleep_ms(XL_POLL_MS);
 	}
@@ -466,7 +451,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 		return -EINVAL;
 	const char *argv[] = {"xl", "list", "-l", name, NULL};
 	runner_result res;
-	uint64_t deadline = mono_ms() + XL_CONFIG_WAIT_MS;
+	uint64_t deadline = now_mono_ms() + XL_CONFIG_WAIT_MS;
 	int rc;
 	for (;;) {
 		rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
@@ -479,7 +464,7 @@ static int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *e
 		if (rc == 0)
 			rc = parse_list_long(res.out, res.out_len, info);
 		runner_result_dispose(&res);
-		if (rc != -EAGAIN || mono_ms() >= deadline)
+		if (rc != -EAGAIN || now_mono_ms() >= deadline)
 			break;
 		sleep_ms(XL_POLL_MS);
 	}
@@ -701,7 +686,7 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 	if (hvm) {
 		long long p;
 		if (rc == 0) {
-			first_line(res.out, line, sizeof(line));
+			runner_first_line(res.out, line, sizeof(line));
 			if (!parse_int_range(line, 5900, 65535, &p)) {
 				xl_set_err(err, "xenstore %s holds no VNC port", key);
 				runner_result_dispose(&res);
@@ -719,7 +704,7 @@ static int xl_console_source(hv_driver *d, const char *name, char *out, size_t o
 		return 0;
 	}
 	if (rc == 0) {
-		first_line(res.out, line, sizeof(line));
+		runner_first_line(res.out, line, sizeof(line));
 		if (!pts_path_ok(line)) {
 			xl_set_err(err, "xenstore %s holds no /dev/pts path", key);
 			rc = -EPROTO;

@@ -53,15 +53,10 @@ static bool absolute(const char *path, bool mkdir, char *out, size_t outlen)
 static int enter_netns(const char *name)
 {
 	char path[128];
-	size_t n = strlen(name);
 	int fd;
 
-	if (n < 1 || n > 64 || name[0] == '.' || name[0] == '-')
+	if (!valid_file_name(name, 64, NULL) || name[0] == '-')
 		goto bad;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		      (name[i] >= '0' && name[i] <= '9') || strchr("_.-", name[i])))
-			goto bad;
 	snprintf(path, sizeof(path), "/run/netns/%s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -280,7 +275,8 @@ int main(void)
 			if (hv.ops->scheduler(&hv, sched, sizeof(sched), serr) == 0)
 				log_info("xen scheduler: %s", sched);
 			else
-				log_warn("xen scheduler not known yet (asked again at first use): %s",
+				log_warn("xen scheduler not known yet (asked again at first use): "
+				         "%s",
 				         serr);
 		}
 	} else {

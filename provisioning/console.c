@@ -175,7 +175,7 @@ static bool is_socket(const char *path)
 	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* posix_spawn of xvps-console for c (M.lock held). Returns 0 or the spawn error. */
+/* posix_spawn of xvps-console for c (M.lock held). Returns 0 or -errno (the spawn error). */
 static int spawn(con *c, const char *src, const char *sock)
 {
 	char uid_s[16];
@@ -193,7 +193,7 @@ static int spawn(con *c, const char *src, const char *sock)
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 		c->alive = false;
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	c->has_waiter = true;
 	return 0;
@@ -280,7 +280,7 @@ int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_le
 	rc = spawn(c, src, sock);
 	if (rc) {
 		pthread_mutex_unlock(&M.lock);
-		return fail(e, "host", -rc, "cannot start %s: %s", M.bin, strerror(rc));
+		return fail(e, "host", rc, "cannot start %s: %s", M.bin, strerror(-rc));
 	}
 	pid_t pid = c->pid;
 	pthread_mutex_unlock(&M.lock);

@@ -234,19 +234,6 @@ static const char *restore_of(char table)
 
 #define errf(err, ...) errfmt(err, NET_ERRLEN, __VA_ARGS__)
 
-/* First line of a command's stderr, for error messages. */
-static const char *first_line(const runner_result *res, char *buf, size_t len)
-{
-	const char *s = res->err && *res->err ? res->err : res->out ? res->out : "";
-	size_t n = strcspn(s, "\n");
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 /* 1 when chain exists in table, 0 when not, -errno when the tool could not run or kept
  * failing (a listing can collide with another writer's transaction: retried). */
 static int chain_exists(net_ctx *ctx, char table, const char *chain, char err[NET_ERRLEN])
@@ -267,9 +254,9 @@ static int chain_exists(net_ctx *ctx, char table, const char *chain, char err[NE
 		} else if (res.exit_status == 1 || res.exit_status == 2 || res.exit_status == 255) {
 			rc = 0; /* "No chain/target/match by that name" */
 		} else {
-			char line[200];
+			char line[RUNNER_LINE_LEN];
 			errf(err, "%s %s %s: %s", tool_of(table), table == 'e' ? "-L" : "-S", chain,
-			     first_line(&res, line, sizeof(line)));
+			     runner_failure_line(&res, line, sizeof(line)));
 			rc = -EIO;
 		}
 		runner_result_dispose(&res);
@@ -284,7 +271,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 {
 	const char *argv_ip[] = {restore_of(table), "--noflush", "--wait", NULL};
 	const char *argv_eb[] = {"ebtables-restore", "--noflush", NULL};
-	char line[300];
+	char line[RUNNER_LINE_LEN];
 	int rc = -EIO;
 
 	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
@@ -301,7 +288,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 			errf(err, "%s: cannot run: %s", restore_of(table), strerror(-rc));
 		else
 			errf(err, "%s: %s", restore_of(table),
-			     first_line(&res, line, sizeof(line)));
+			     runner_failure_line(&res, line, sizeof(line)));
 		runner_result_dispose(&res);
 		if (rc)
 			return rc;
@@ -505,9 +492,9 @@ int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRL
 	runner_result_init(&res);
 	rc = runner_run(&ctx->run, argv, NULL, 0, NF_TIMEOUT_MS, &res);
 	if (rc || res.exit_status != 0) {
-		char line[200];
+		char line[RUNNER_LINE_LEN];
 		errf(err, "iptables -S: %s",
-		     rc ? strerror(-rc) : first_line(&res, line, sizeof(line)));
+		     rc ? strerror(-rc) : runner_failure_line(&res, line, sizeof(line)));
 		runner_result_dispose(&res);
 		return rc ? rc : -EIO;
 	}

@@ -16,26 +16,15 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "../common/validate.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
 
-/* Names that become file names here: [A-Za-z0-9._-]{1,128}, not starting with '.', so no
- * path separators, no hidden or temp names, no "." / "..". */
+/* Names that become file names here: [A-Za-z0-9._-]{1,ST_NAME_MAX}, not starting with '.', so
+ * no path separators, no hidden or temp names, no "." / "..". */
 static bool safe_name(const char *s)
 {
-	size_t n = 0;
-
-	if (!s || !*s || s[0] == '.')
-		return false;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-		if (n >= 128)
-			return false;
-	}
-	return true;
+	return valid_file_name(s, ST_NAME_MAX, NULL);
 }
 
 #define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)

@@ -50,13 +50,7 @@ bool st_lvm_valid_name(const char *name, const char **why_out)
 /* Template source: a bare file name inside the import directory. */
 static bool safe_source(const char *s)
 {
-	if (!s || !*s || s[0] == '.' || strlen(s) > 128)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
-			return false;
-	return true;
+	return valid_file_name(s, ST_NAME_MAX, NULL);
 }
 
 static int headroom(const st_driver *s)
@@ -67,54 +61,13 @@ static int headroom(const st_driver *s)
 
 /* ---- running commands ---- */
 
-/* The line of a failed command worth quoting: the first non-empty stderr line that is not a
- * WARNING (else the first non-empty one, else stdout's), leading blanks dropped. */
-static void first_line(const runner_result *res, char *out, size_t outlen)
-{
-	const char *srcs[2] = {res->err, res->out};
-	const char *pick = NULL;
-	size_t pick_len = 0;
-
-	for (int pass = 0; pass < 2 && !pick; pass++) {
-		for (int k = 0; k < 2 && !pick; k++) {
-			const char *p = srcs[k];
-			while (p && *p) {
-				const char *eol = strchr(p, '\n');
-				size_t len = eol ? (size_t)(eol - p) : strlen(p);
-				const char *b = p;
-				while (b < p + len && (*b == ' ' || *b == '\t'))
-					b++;
-				len -= (size_t)(b - p);
-				if (len && (pass == 1 || strncmp(b, "WARNING", 7) != 0)) {
-					pick = b;
-					pick_len = len;
-					break;
-				}
-				p = eol ? eol + 1 : NULL;
-			}
-		}
-	}
-	if (!pick) {
-		if (res->timed_out)
-			snprintf(out, outlen, "timed out");
-		else if (res->exit_status < 0)
-			snprintf(out, outlen, "killed by signal %d", res->term_signal);
-		else
-			snprintf(out, outlen, "exit status %d", res->exit_status);
-		return;
-	}
-	if (pick_len > 240)
-		pick_len = 240;
-	snprintf(out, outlen, "%.*s", (int)pick_len, pick);
-}
-
 /* Runs argv. Returns 0 when it exited 0; else err = "<what>: <first line> (<cmd>)" and
  * -ETIMEDOUT, -EIO, or the runner's -errno (-ENOENT: the program is not installed). res is
  * kept for the caller (dispose it in every case). what may be NULL (err untouched). */
 static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runner_result *res,
                    const char *what, char *err)
 {
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	int rc = runner_run(&s->run, argv, NULL, 0, timeout_ms, res);
 
 	if (rc == 0 && runner_ok(rc, res))
@@ -122,7 +75,7 @@ static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runne
 	if (rc < 0)
 		snprintf(line, sizeof(line), "cannot run %s: %s", argv[0], strerror(-rc));
 	else
-		first_line(res, line, sizeof(line));
+		runner_failure_line(res, line, sizeof(line));
 	if (what) {
 		char *cmd = runner_argv_str(argv);
 		errf(err, "%s: %s (%s)", what, line, cmd ? cmd : argv[0]);
@@ -153,7 +106,7 @@ static int list_vg(st_driver *s, lv_list *l, char *err)
 	const char *argv[] = {"lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
 	                      "-o",  LVS_FIELDS,       s->vg,  NULL};
 	runner_result res;
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	int rc;
 
 	l->rows = NULL;
@@ -164,7 +117,7 @@ static int list_vg(st_driver *s, lv_list *l, char *err)
 		if (rc == -ENOENT)
 			snprintf(line, sizeof(line), "lvs is not installed (package lvm2)");
 		else
-			first_line(&res, line, sizeof(line));
+			runner_failure_line(&res, line, sizeof(line));
 		if (strstr(line, "not found"))
 			errf(err, "volume group %s not found (lvs: %s)", s->vg, line);
 		else
