@@ -4,11 +4,11 @@
  * libvterm and a PSF console font into a 32-bpp framebuffer, and the viewers' keys and
  * clipboard text are typed into it. An HVM guest's console (--source vnc: qemu's VNC server on
  * 127.0.0.1, vncsrc.h) is relayed through libvncclient: qemu's framebuffer is served as it
- * is, keys and pointer go back to qemu, clipboard text is typed as keys. It never listens on a network address: port = ipv6port = -1, no
- * HTTP, and each viewer accepted on the unix socket reaches libvncserver only through its
- * relay thread's RFB allowlist (relay.h, rfbfilter.h). It exits when the source closes (the
- * domain stopped), after --idle seconds without viewers, or on SIGTERM/SIGINT/SIGHUP, and
- * removes its socket.
+ * is, keys and pointer go back to qemu, clipboard text is typed as keys. It never listens on a
+ * network address: port = ipv6port = -1, no HTTP, and each viewer accepted on the unix socket
+ * reaches libvncserver only through its relay thread's RFB allowlist (vncrelay.h, rfbfilter.h). It
+ * exits when the source closes (the domain stopped), after --idle seconds without viewers, or on
+ * SIGTERM/SIGINT/SIGHUP, and removes its socket.
  *
  * Usage: xvps-console --name NAME --source unix:PATH|pty:/dev/pts/N|vnc:127.0.0.1:PORT
  *                     --listen SOCKPATH
@@ -36,7 +36,7 @@
 #include "../../common/util.h"
 #include "../../common/validate.h"
 #include "font.h"
-#include "relay.h"
+#include "vncrelay.h"
 #include "term.h"
 #include "vncsrc.h"
 
@@ -306,11 +306,11 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 }
 
 /* Accepts one viewer: relay thread + libvncserver client on the socketpair's other end. */
-static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_relays, int wake)
+static void accept_viewer(rfbScreenInfoPtr s, int lfd, vncrelay **relays, int *n_relays, int wake)
 {
 	static unsigned next_id;
 	int vfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), sfd = -1;
-	relay *r;
+	vncrelay *r;
 
 	if (vfd < 0)
 		return;
@@ -319,7 +319,7 @@ static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_re
 		close(vfd);
 		return;
 	}
-	r = relay_start(vfd, &g.dims, CUT_MAX, wake, ++next_id, &sfd);
+	r = vncrelay_start(vfd, &g.dims, CUT_MAX, wake, ++next_id, &sfd);
 	if (!r) {
 		log_warn("refusing a viewer: cannot start its relay");
 		return;
@@ -330,19 +330,19 @@ static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_re
 	if (sfd >= FD_SETSIZE || !rfbNewClient(s, sfd)) { /* libvncserver uses select() */
 		if (sfd >= FD_SETSIZE)
 			close(sfd);
-		relay_stop(r);
+		vncrelay_stop(r);
 		return;
 	}
 	log_info("viewer %u connected (%d now)", r->id, *n_relays);
 }
 
-static void join_done(relay **relays, int *n_relays)
+static void join_done(vncrelay **relays, int *n_relays)
 {
-	for (relay **pp = relays; *pp;) {
-		relay *r = *pp;
+	for (vncrelay **pp = relays; *pp;) {
+		vncrelay *r = *pp;
 		if (atomic_load(&r->done)) {
 			*pp = r->next;
-			relay_join(r);
+			vncrelay_join(r);
 			(*n_relays)--;
 		} else {
 			pp = &r->next;
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 	char err[300], desk[64];
 	uint32_t *fb = NULL;
 	rfbScreenInfoPtr s = NULL;
-	relay *relays = NULL;
+	vncrelay *relays = NULL;
 	int n_relays = 0, lfd = -1, sfd = -1, wake = -1, rc = 1;
 	sigset_t mask;
 	struct stat made;
@@ -464,8 +464,8 @@ int main(int argc, char **argv)
 			          strerror(-g.src));
 			goto out;
 		}
-		s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8,
-		                 3, 4);
+		s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8, 3,
+		                 4);
 		if (!fb || sfd < 0 || wake < 0 || !s)
 			goto out;
 		g.t = term_new(TERM_COLS, TERM_ROWS, &font, fb,
@@ -495,7 +495,10 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		goto out;
 	log_info("%s: serving %s on %s (%dx%d, %s)", o.name, o.source, o.listen, s->width,
-	         s->height, g.vnc ? "qemu's framebuffer" : font.builtin ? "built-in font" : o.font);
+	         s->height,
+	         g.vnc          ? "qemu's framebuffer"
+	         : font.builtin ? "built-in font"
+	                        : o.font);
 	idle_since = now_mono_ns();
 
 	for (;;) {
@@ -597,12 +600,12 @@ out:
 		    now.st_dev == made.st_dev)
 			unlink(o.listen);
 	}
-	for (relay *r = relays; r; r = r->next)
-		relay_stop(r);
+	for (vncrelay *r = relays; r; r = r->next)
+		vncrelay_stop(r);
 	while (relays) {
-		relay *r = relays;
+		vncrelay *r = relays;
 		relays = r->next;
-		relay_join(r);
+		vncrelay_join(r);
 	}
 	if (s)
 		rfbShutdownServer(s, TRUE);
