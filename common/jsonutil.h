@@ -16,6 +16,12 @@
  * *too_deep_out (when not NULL) tells whether the depth limit was the cause. */
 json_object *json_parse_strict(const char *buf, size_t len, bool *too_deep_out);
 
+/* Reads the file at path (at most max_bytes, read_file) and parses it as JSON of the given
+ * type (json_type_object, json_type_array, ...). Returns 0 and a new reference in *out, the
+ * -errno of reading (-ENOENT: no such file, -EFBIG: larger than max_bytes), or -EPROTO when
+ * it is not JSON of that type; *out is NULL on error. For state files xvps wrote itself. */
+int json_load_file(const char *path, size_t max_bytes, json_type type, json_object **out);
+
 /* Outcome of a field check: the field that failed and why (static strings or pointers into
  * the allowed list; valid as long as the object and list are). */
 typedef struct json_field_error {

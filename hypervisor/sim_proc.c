@@ -142,7 +142,7 @@ int sim_stop_guest(hv_driver *d, pid_t pid, const char *name, int sig, int grace
 int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, char *err)
 {
 	sim_priv *p = P(d);
-	char domid_s[16], sock[512];
+	char domid_s[16], sock[SIM_PATH_LEN];
 	const char *argv[] = {p->guest_path, "--name", name,         "--domid",
 	                      domid_s,       "--dir",  d->state_dir, NULL};
 	pid_t pid;
