@@ -1,7 +1,7 @@
-/* sim_state.c — the sim driver's state (sim_internal.h): each domain's <state_dir>/sim/<name>.json,
- * the never-reused domids, the simulated CPU time and the few xl.cfg keys the sim reads. Files
- * are written atomically and read back without trusting their shape; nothing here starts or
- * signals a process. */
+/* sim_state.c — the sim driver's state (sim_internal.h): each domain's
+ * <state_dir>/sim/<name>.json, the never-reused domids, the simulated CPU time and the few
+ * xl.cfg keys the sim reads. Files are written atomically and read back without trusting their
+ * shape; nothing here starts or signals a process. */
 #include "driver.h"
 #include "sim_internal.h"
 

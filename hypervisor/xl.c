@@ -1,10 +1,10 @@
-/* xl.c — the real Xen hypervisor driver (driver.h): every operation is an `xl` command run through
- * the injected runner (argv, timeout; never a shell), its output parsed in the formats xl 4.17
- * prints (tools/xl/xl_info.c, xl_sched.c, xl_vmcontrol.c). This file: running xl and the
- * lifecycle (create, shutdown, reboot, destroy); xl_sched.c the scheduler, xl_query.c info,
- * list and console. Never calls exit(), never trusts
- * xl's output shape: anything unexpected becomes an error value. CPU time metering
- * (cpu_times) reads libxenstat instead, through a replaceable table (hv_xenstat_ops). */
+/* xl.c — the real Xen hypervisor driver (driver.h): every operation is an `xl` command run
+ * through the injected runner (argv, timeout; never a shell), its output parsed in the formats
+ * xl 4.17 prints (tools/xl/xl_info.c, xl_sched.c, xl_vmcontrol.c). Never calls exit(), never
+ * trusts xl's output shape: anything unexpected becomes an error value. CPU time metering
+ * (cpu_times) reads libxenstat instead, through a replaceable table (hv_xenstat_ops).
+ * This file: running xl and the lifecycle (create, shutdown, reboot, destroy); xl_sched.c the
+ * scheduler, xl_query.c info, list and console, xl_cpu.c the CPU times. */
 #include "driver.h"
 #include "xl_internal.h"
 
