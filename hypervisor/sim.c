@@ -34,6 +34,17 @@ extern char **environ;
 
 /* ---- operations --------------------------------------------------------------------------- */
 
+/* sim_load_dom for a name from the caller: -EINVAL with err set when the sim does not accept
+ * the name, else sim_load_dom's answer (-ENOENT: the domain is unknown). */
+static int load_named(hv_driver *d, const char *name, sim_dom *dom, char *err)
+{
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	return sim_load_dom(d, name, dom, err);
+}
+
 static int sim_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
 {
 	return sfmt(out, outlen, "sim") ? 0 : -ENOSPC;
@@ -44,11 +55,9 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	sim_dom dom, old;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = sim_load_dom(d, name, &old, err);
+	rc = load_named(d, name, &old, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == 0 && old.running && sim_guest_alive(d, old.pid, name)) {
 		errf(err, "Domain with name \"%s\" already exists", name);
 		return -EEXIST;
@@ -98,11 +107,9 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = sim_load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -139,11 +146,9 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = sim_load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == -ENOENT || (rc == 0 && (!dom.running || !sim_guest_alive(d, dom.pid, name)))) {
 		errf(err, "domain %s is not running", name);
 		return -ESRCH;
@@ -186,11 +191,9 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	memset(info, 0, sizeof(*info));
 	info->state = HV_ABSENT;
 	info->domid = -1;
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = sim_load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -259,11 +262,9 @@ static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = sim_load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == -ENOENT) {
 		errf(err, "domain %s does not exist", name);
 		return -ESRCH;

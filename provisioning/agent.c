@@ -105,10 +105,18 @@ static void name_release(agent *a, name_lock *slot)
 
 /* ---- operations ------------------------------------------------------------------------- */
 
-static json_object *op_host_info(agent *a)
+/* Every handler below takes the request and the variant of its operation (agent_ops). */
+
+/* host.info: {} */
+static json_object *op_host_info(agent *a, json_object *req, int variant)
 {
+	static const char *const fields[] = {"op", NULL};
 	char sched[64] = "", err[HV_ERRLEN] = "";
+	json_field_error fe = {0};
 	json_object *r;
+
+	if (!json_only_fields(req, fields, &fe))
+		return reply_field(&fe, "");
 
 	if (a->vps->hv->ops->scheduler(a->vps->hv, sched, sizeof(sched), err) != 0)
 		snprintf(sched, sizeof(sched), "unknown");
@@ -165,7 +173,7 @@ static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have
 enum spec_op { SPEC_ENSURE, SPEC_REINSTALL, SPEC_NETWORK };
 
 /* vps.ensure, vps.reinstall, vps.network: {"spec"} */
-static json_object *op_spec(agent *a, json_object *req, enum spec_op what)
+static json_object *op_spec(agent *a, json_object *req, int what)
 {
 	static const char *const op_names[] = {"vps.ensure", "vps.reinstall", "vps.network"};
 	static const char *const fields[] = {"op", "spec", NULL};
@@ -194,7 +202,7 @@ static json_object *op_spec(agent *a, json_object *req, enum spec_op what)
 }
 
 /* vps.remove, vps.status: {"name"} */
-static json_object *op_name(agent *a, json_object *req, bool remove)
+static json_object *op_name(agent *a, json_object *req, int remove)
 {
 	static const char *const fields[] = {"op", "name", NULL};
 	json_field_error fe = {0};
@@ -225,7 +233,7 @@ static json_object *op_name(agent *a, json_object *req, bool remove)
 	return reply_vps(rc, status, &e);
 }
 
-static json_object *op_power(agent *a, json_object *req)
+static json_object *op_power(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "name", "action", "spec", NULL};
 	static const char *const actions[] = {"start", "shutdown", "reboot", "poweroff", NULL};
@@ -263,7 +271,7 @@ static json_object *op_power(agent *a, json_object *req)
 	return reply_vps(rc, status, &e);
 }
 
-static json_object *op_template(agent *a, json_object *req, bool remove)
+static json_object *op_template(agent *a, json_object *req, int remove)
 {
 	static const char *const ens_fields[] = {"op", "name", "disk_gib", "source", NULL};
 	static const char *const rm_fields[] = {"op", "name", NULL};
@@ -382,7 +390,7 @@ static json_object *op_reconcile(agent *a, json_object *req)
 }
 
 /* net.counters: {"names":[domain,...]} -> netcount_sweep's object */
-static json_object *op_counters(agent *a, json_object *req)
+static json_object *op_counters(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "names", NULL};
 	json_field_error fe = {0};
@@ -408,7 +416,7 @@ static json_object *op_counters(agent *a, json_object *req)
 /* cpu.times: {"names":[domain,...]} (at most AGENT_CPU_TIMES_MAX_NAMES) ->
  * {"sampled_at": unix s, "cpu_ns": {"xvps-1": N, ...}}: the hypervisor driver's cpu_times, one
  * call for all names (driver.h). Read-only: no name lock. */
-static json_object *op_cpu_times(agent *a, json_object *req)
+static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "names", NULL};
 	json_field_error fe = {0};
@@ -459,7 +467,7 @@ static json_object *op_cpu_times(agent *a, json_object *req)
 }
 
 /* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
-static json_object *op_console_open(agent *a, json_object *req)
+static json_object *op_console_open(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "name", NULL};
 	json_field_error fe = {0};
@@ -487,6 +495,26 @@ static json_object *op_console_open(agent *a, json_object *req)
 	return reply_ok(result);
 }
 
+/* The operations served under the reconcile lock's read side (reconcile takes it alone). */
+static const struct {
+	const char *op;
+	json_object *(*fn)(agent *a, json_object *req, int variant);
+	int variant;
+} agent_ops[] = {
+        {"host.info", op_host_info, 0},
+        {"vps.ensure", op_spec, SPEC_ENSURE},
+        {"vps.reinstall", op_spec, SPEC_REINSTALL},
+        {"vps.network", op_spec, SPEC_NETWORK},
+        {"net.counters", op_counters, 0},
+        {"cpu.times", op_cpu_times, 0},
+        {"vps.remove", op_name, true},
+        {"vps.status", op_name, false},
+        {"vps.power", op_power, 0},
+        {"template.ensure", op_template, false},
+        {"template.remove", op_template, true},
+        {"console.open", op_console_open, 0},
+};
+
 json_object *agent_handle(agent *a, json_object *req)
 {
 	json_field_error fe = {0};
@@ -500,35 +528,14 @@ json_object *agent_handle(agent *a, json_object *req)
 	if (strcmp(op, "reconcile") == 0)
 		return op_reconcile(a, req);
 
+	reply = NULL;
 	pthread_rwlock_rdlock(&a->reconcile_lock);
-	if (strcmp(op, "host.info") == 0) {
-		static const char *const fields[] = {"op", NULL};
-		reply = json_only_fields(req, fields, &fe) ? op_host_info(a) : reply_field(&fe, "");
-	} else if (strcmp(op, "vps.ensure") == 0) {
-		reply = op_spec(a, req, SPEC_ENSURE);
-	} else if (strcmp(op, "vps.reinstall") == 0) {
-		reply = op_spec(a, req, SPEC_REINSTALL);
-	} else if (strcmp(op, "vps.network") == 0) {
-		reply = op_spec(a, req, SPEC_NETWORK);
-	} else if (strcmp(op, "net.counters") == 0) {
-		reply = op_counters(a, req);
-	} else if (strcmp(op, "cpu.times") == 0) {
-		reply = op_cpu_times(a, req);
-	} else if (strcmp(op, "vps.remove") == 0) {
-		reply = op_name(a, req, true);
-	} else if (strcmp(op, "vps.status") == 0) {
-		reply = op_name(a, req, false);
-	} else if (strcmp(op, "vps.power") == 0) {
-		reply = op_power(a, req);
-	} else if (strcmp(op, "template.ensure") == 0) {
-		reply = op_template(a, req, false);
-	} else if (strcmp(op, "template.remove") == 0) {
-		reply = op_template(a, req, true);
-	} else if (strcmp(op, "console.open") == 0) {
-		reply = op_console_open(a, req);
-	} else {
-		reply = agent_reply_err("invalid", "op", "unknown operation");
+	for (size_t i = 0; i < sizeof(agent_ops) / sizeof(agent_ops[0]) && !reply; i++) {
+		if (strcmp(op, agent_ops[i].op) == 0)
+			reply = agent_ops[i].fn(a, req, agent_ops[i].variant);
 	}
+	if (!reply)
+		reply = agent_reply_err("invalid", "op", "unknown operation");
 	pthread_rwlock_unlock(&a->reconcile_lock);
 	return reply;
 }

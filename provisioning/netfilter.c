@@ -299,7 +299,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 
 static const char k_tables[] = {'e', '4', '6'};
 
-static int base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 {
 	if (!ctx->enabled)
 		return 0;
@@ -341,8 +341,9 @@ static int base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
 	return 0;
 }
 
-static int apply_locked(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
+static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
+	const vps_spec *spec = arg;
 	char ch[32];
 
 	if (!spec_ok(spec)) {
@@ -395,8 +396,9 @@ static void delete_hook(net_ctx *ctx, char table, const char *vif, const char *s
 	runner_result_dispose(&res);
 }
 
-static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
+	const char *vifname = arg;
 	char ch[32];
 
 	if (!vif_ok(vifname)) {
@@ -446,35 +448,32 @@ static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]
 	return 0;
 }
 
-/* One *tables transaction sequence at a time within the agent (net_ctx.nf_lock). */
-int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+/* One *tables transaction sequence at a time within the agent (net_ctx.nf_lock): fn(ctx, arg,
+ * err) runs with the lock held. */
+static int with_nf_lock(net_ctx *ctx, int (*fn)(net_ctx *ctx, const void *arg, char *err),
+                        const void *arg, char err[NET_ERRLEN])
 {
 	int rc;
 
 	pthread_mutex_lock(&ctx->nf_lock);
-	rc = base_ensure(ctx, err);
+	rc = fn(ctx, arg, err);
 	pthread_mutex_unlock(&ctx->nf_lock);
 	return rc;
+}
+
+int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+{
+	return with_nf_lock(ctx, base_ensure, NULL, err);
 }
 
 int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
 {
-	int rc;
-
-	pthread_mutex_lock(&ctx->nf_lock);
-	rc = apply_locked(ctx, spec, err);
-	pthread_mutex_unlock(&ctx->nf_lock);
-	return rc;
+	return with_nf_lock(ctx, apply_locked, spec, err);
 }
 
 int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 {
-	int rc;
-
-	pthread_mutex_lock(&ctx->nf_lock);
-	rc = remove_locked(ctx, vifname, err);
-	pthread_mutex_unlock(&ctx->nf_lock);
-	return rc;
+	return with_nf_lock(ctx, remove_locked, vifname, err);
 }
 
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN])
