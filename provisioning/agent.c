@@ -313,8 +313,9 @@ static json_object *op_template(agent *a, json_object *req, int remove)
 }
 
 /* Collects a validated name list ("known" / "templates") as borrowed pointers. */
-static bool get_names(json_object *req, const char *key, bool (*check)(const char *, const char **),
-                      size_t max, const char ***out, size_t *n_out, json_object **reply)
+static bool get_names(json_object *req, const char *key, bool required,
+                      bool (*check)(const char *, const char **), size_t max, const char ***out,
+                      size_t *n_out, json_object **reply)
 {
 	json_field_error fe = {0};
 	json_object *arr = NULL;
@@ -322,6 +323,12 @@ static bool get_names(json_object *req, const char *key, bool (*check)(const cha
 
 	*out = NULL;
 	*n_out = 0;
+	if (required && !json_object_object_get_ex(req, key, NULL)) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s is required", key);
+		*reply = agent_reply_err("invalid", key, msg);
+		return false;
+	}
 	if (!json_get_str_array(req, key, false, max, &arr, &fe)) {
 		*reply = reply_field(&fe, "");
 		return false;
@@ -362,13 +369,11 @@ static json_object *op_reconcile(agent *a, json_object *req)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "known", NULL))
-		return agent_reply_err("invalid", "known", "known is required");
-	if (!get_names(req, "known", valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
+	if (!get_names(req, "known", true, valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
 	               &reply))
 		return reply;
-	if (!get_names(req, "templates", valid_template_name, RECONCILE_MAX_NAMES, &tpls, &n_tpls,
-	               &reply)) {
+	if (!get_names(req, "templates", false, valid_template_name, RECONCILE_MAX_NAMES, &tpls,
+	               &n_tpls, &reply)) {
 		free(known);
 		return reply;
 	}
@@ -402,9 +407,8 @@ static json_object *op_counters(agent *a, json_object *req, int variant)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "names", NULL))
-		return agent_reply_err("invalid", "names", "names is required");
-	if (!get_names(req, "names", valid_domain_name, RECONCILE_MAX_NAMES, &names, &n, &reply))
+	if (!get_names(req, "names", true, valid_domain_name, RECONCILE_MAX_NAMES, &names, &n,
+	               &reply))
 		return reply;
 	rc = vps_net_counters(a->vps, names, n, &out, &e);
 	free(names);
@@ -430,9 +434,7 @@ static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "names", NULL))
-		return agent_reply_err("invalid", "names", "names is required");
-	if (!get_names(req, "names", valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
+	if (!get_names(req, "names", true, valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
 	               &reply))
 		return reply;
 	if (!hv->ops->cpu_times) {

@@ -297,6 +297,21 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 	return rc;
 }
 
+/* restore() of a batch this call owns and frees; NULL (the batch could not be built) is
+ * -ENOMEM with err set. */
+static int restore_owned(net_ctx *ctx, char table, char *batch, char err[NET_ERRLEN])
+{
+	int rc;
+
+	if (!batch) {
+		errf(err, "out of memory");
+		return -ENOMEM;
+	}
+	rc = restore(ctx, table, batch, err);
+	free(batch);
+	return rc;
+}
+
 static const char k_tables[] = {'e', '4', '6'};
 
 static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
@@ -306,7 +321,6 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 	for (size_t t = 0; t < sizeof(k_tables); t++) {
 		char table = k_tables[t];
 		sbuf b = {0};
-		char *batch;
 		int rc = chain_exists(ctx, table, NET_DISPATCH_CHAIN, err);
 
 		if (rc < 0)
@@ -328,13 +342,7 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 			       NET_DISPATCH_CHAIN);
 		}
 		sb_add(&b, "COMMIT\n");
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc)
 			return rc;
 	}
@@ -354,18 +362,12 @@ static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 		return 0;
 	snprintf(ch, sizeof(ch), "xvps-%s", spec->vifname);
 	for (size_t t = 0; t < sizeof(k_tables); t++) {
-		char table = k_tables[t], *batch;
+		char table = k_tables[t];
 		int rc = chain_exists(ctx, table, ch, err);
 
 		if (rc < 0)
 			return rc;
-		batch = nf_render(spec, table, rc == 0);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, nf_render(spec, table, rc == 0), err);
 		if (rc)
 			return rc;
 	}
@@ -410,7 +412,7 @@ static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 	snprintf(ch, sizeof(ch), "xvps-%s", vifname);
 	/* ebtables last: its ARP gate is the first thing traffic meets, keep it longest. */
 	for (int t = (int)sizeof(k_tables) - 1; t >= 0; t--) {
-		char table = k_tables[t], *batch;
+		char table = k_tables[t];
 		sbuf b = {0};
 		int rc = chain_exists(ctx, table, ch, err);
 
@@ -421,13 +423,7 @@ static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 		sb_add(&b, "*filter\n");
 		render_hooks(&b, table, "-D", vifname, ch);
 		sb_add(&b, "-F %s\n-X %s\nCOMMIT\n", ch, ch);
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc == 0)
 			continue;
 		/* A hook was missing (changed by hand): delete what is there one by one. */
@@ -435,13 +431,7 @@ static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 		delete_hook(ctx, table, vifname, "-emu", ch);
 		b = (sbuf){0};
 		sb_add(&b, "*filter\n-F %s\n-X %s\nCOMMIT\n", ch, ch);
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc)
 			return rc;
 	}
