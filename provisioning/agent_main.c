@@ -25,6 +25,10 @@
 #include "storage.h"
 #include "vps.h"
 
+/* A configured path (XVPS_STATE, XVPS_TEMPLATE_DIR, a program): the drivers keep them in
+ * 256-byte fields (storage.h, vps.h, the sim's guest path, console.c). */
+#define AGENT_DIR_LEN 256
+
 static const char *env_or(const char *key, const char *def)
 {
 	const char *v = getenv(key);
@@ -49,7 +53,7 @@ static bool absolute(const char *path, bool mkdir, char *out, size_t outlen)
  * the program the agent runs on and console.open answers "host". */
 static void console_setup(const char *state, uid_t panel_uid)
 {
-	char bin[256] = "", err[512] = "", dir[256];
+	char bin[AGENT_DIR_LEN] = "", err[AGENT_ERRLEN] = "", dir[AGENT_DIR_LEN];
 	const char *v = getenv("XVPS_CONSOLE_BIN"), *d = getenv("XVPS_CONSOLE_DIR");
 	ssize_t n;
 
@@ -82,9 +86,10 @@ static void console_setup(const char *state, uid_t panel_uid)
 
 int main(void)
 {
-	char state[256], tpl_dir[256], cfg_dir[256], sock[108], err[1024] = "";
+	char state[AGENT_DIR_LEN], tpl_dir[AGENT_DIR_LEN], cfg_dir[AGENT_DIR_LEN];
+	char sock[AGENT_SOCK_PATH_LEN], err[AGENT_ERRLEN] = "";
 	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
-	char netdir[512], neterr[NET_ERRLEN] = "";
+	char netdir[AGENT_DIR_LEN + sizeof("/net")], neterr[NET_ERRLEN] = "";
 	const char *hv_name, *st_name, *bridge, *v, *net_mode, *netns, *prefix;
 	hv_driver hv;
 	net_ctx net;
@@ -126,7 +131,7 @@ int main(void)
 		return 1;
 	}
 	if ((v = getenv("XVPS_AGENT_SOCK")) && *v && !sfmt(sock, sizeof(sock), "%s", v)) {
-		log_error("XVPS_AGENT_SOCK must be at most 107 bytes");
+		log_error("XVPS_AGENT_SOCK must be at most %d bytes", AGENT_SOCK_PATH_LEN - 1);
 		return 1;
 	}
 	bridge = env_or("XVPS_BRIDGE", "xvpsbr0");
@@ -170,7 +175,7 @@ int main(void)
 	if (strcmp(hv_name, "sim") == 0) {
 		rc = hv_sim_open(&hv, state, hverr);
 		if (rc == 0 && (v = getenv("XVPS_SIMGUEST")) && *v) {
-			char guest[256];
+			char guest[AGENT_DIR_LEN];
 			if (!absolute(v, false, guest, sizeof(guest)) ||
 			    hv_sim_set_guest_path(&hv, guest) != 0) {
 				snprintf(hverr, sizeof(hverr), "XVPS_SIMGUEST: cannot use %s", v);

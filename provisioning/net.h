@@ -25,6 +25,9 @@
 #include "../common/runner.h"
 #include "spec.h"
 
+/* A file under net_ctx.state_dir (256 bytes) such as shaping.json. */
+#define NET_PATH_LEN 300
+
 #define NET_ERRLEN 512
 
 /* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its chains are

@@ -27,9 +27,10 @@
 
 #include "spec.h"
 
-#define SEED_SIZE   65536 /* bytes, the whole device */
-#define SEED_MAGIC  "XVPS-SEED 1\n"
-#define SEED_ERRLEN 256
+#define SEED_SIZE     65536 /* bytes, the whole device */
+#define SEED_MAGIC    "XVPS-SEED 1\n"
+#define SEED_ERRLEN   256
+#define SEED_PATH_LEN 600 /* <state_dir>/seed/<name>.img and its directory */
 
 /* Renders the seed text of spec (without the NUL padding) into buf (cap bytes). Returns the
  * text length, or -EINVAL (a value fails its check: err names the field), -EFBIG (does not fit

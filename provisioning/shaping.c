@@ -52,7 +52,7 @@ static unsigned long long shape_burst(int rate_mbit)
 /* True when <sysfs_net>/<dev> exists (the kernel knows the device). */
 static bool dev_exists(const net_ctx *ctx, const char *dev)
 {
-	char path[300];
+	char path[NET_PATH_LEN];
 	struct stat st;
 
 	if (!sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev))

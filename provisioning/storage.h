@@ -15,6 +15,10 @@
 /* Longest template, disk or template-source name that becomes a file name (valid_file_name). */
 #define ST_NAME_MAX 128
 
+/* A path the file driver builds: a 256-byte directory (st_driver.dir, template_dir), a
+ * subdirectory and a name. */
+#define ST_PATH_LEN 512
+
 struct st_driver;
 
 typedef struct st_ops {

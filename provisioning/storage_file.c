@@ -105,7 +105,7 @@ out:
 static int copy_to(const char *src, const char *dst_dir, const char *dst_base, uint64_t grow_to,
                    char *err)
 {
-	char tmp[512], dst[512];
+	char tmp[ST_PATH_LEN], dst[ST_PATH_LEN];
 	int in = -1, outfd = -1, rc;
 	struct stat st;
 
@@ -161,7 +161,7 @@ out:
 static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
                                 const char *source, uint64_t *size_bytes_out, char *err)
 {
-	char path[512], dir[512], src[512];
+	char path[ST_PATH_LEN], dir[ST_PATH_LEN], src[ST_PATH_LEN];
 	struct stat st;
 	int fd, rc;
 
@@ -235,7 +235,7 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 
 static int unlink_img(st_driver *s, const char *sub, const char *name, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 
 	if (!safe_name(name)) {
 		errf(err, "invalid name");
@@ -258,7 +258,7 @@ static int file_template_remove(st_driver *s, const char *tpl, char *err)
 
 static bool file_template_exists(st_driver *s, const char *tpl)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	struct stat st;
 
 	return safe_name(tpl) && img_path(s, "templates", tpl, path, sizeof(path)) &&
@@ -268,7 +268,7 @@ static bool file_template_exists(st_driver *s, const char *tpl)
 static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
                             char *err)
 {
-	char path[512], tpath[512], dir[512], base[160];
+	char path[ST_PATH_LEN], tpath[ST_PATH_LEN], dir[ST_PATH_LEN], base[160];
 	struct stat st;
 	int rc;
 
@@ -311,7 +311,7 @@ static int file_disk_remove(st_driver *s, const char *name, char *err)
 
 static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 {
-	char path[512], qpath[512];
+	char path[ST_PATH_LEN], qpath[ST_PATH_LEN];
 
 	if (!safe_name(name)) {
 		errf(err, "invalid name");
@@ -333,7 +333,7 @@ static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 
 static int file_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	struct stat st;
 
 	if (!safe_name(name) || !img_path(s, "disks", name, path, sizeof(path)))
@@ -353,7 +353,7 @@ static int file_disk_path(st_driver *s, const char *name, char *out, size_t outl
 
 static int file_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
-	char dir[512];
+	char dir[ST_PATH_LEN];
 	int rc;
 
 	*names_out = NULL;
@@ -387,7 +387,7 @@ static const st_ops file_ops = {
 
 int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	int rc;
 
 	memset(s, 0, sizeof(*s));

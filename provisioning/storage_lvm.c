@@ -357,8 +357,6 @@ static bool lvm_template_exists(st_driver *s, const char *tpl)
 	return ok;
 }
 
-/* ---- disks ---- */
-
 static void lvm_dispose(st_driver *s)
 {
 	free(s->priv);
