@@ -44,7 +44,8 @@
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
  *             "net": {"enabled": bool (false: the agent manages no chains/qdiscs),
  *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)}}
- */
+ *
+ * Return convention: 0 or a negative errno. */
 #ifndef XVPS_AGENT_PROTO_H
 #define XVPS_AGENT_PROTO_H
 

@@ -1,6 +1,9 @@
 /* jsonutil.h — strict JSON handling on top of json-c, shared by xvpsd and xvps-agent:
  * parsing with a depth limit, rejecting unknown fields, typed field access that names the
- * offending field. Never trusts the input's shape. */
+ * offending field. Never trusts the input's shape.
+ *
+ * Return convention: parsers answer a new reference or NULL, checks true or false with the
+ * failing field in *err, json_load_file 0 or a negative errno. */
 #ifndef XVPS_JSONUTIL_H
 #define XVPS_JSONUTIL_H
 

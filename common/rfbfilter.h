@@ -13,7 +13,10 @@
  * - KeyEvent, PointerEvent: as they are;
  * - ClientCutText: up to cut_max (RF_CUT_MAX) bytes forwarded; longer (up to 1 MiB) skipped and
  * counted; longer still, or the extended (negative length) form, drops the viewer. Any other
- * message type drops the viewer. Pure: no I/O, no allocation. */
+ * message type drops the viewer. Pure: no I/O, no allocation.
+ *
+ * Return convention: rfb_filter_feed answers the bytes passed on, or -1 when the viewer must be
+ * dropped. */
 #ifndef XVPS_CONSOLE_RFBFILTER_H
 #define XVPS_CONSOLE_RFBFILTER_H
 

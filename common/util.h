@@ -1,5 +1,8 @@
 /* util.h — small helpers shared by every xvps program: secrets from getrandom, logging to
- * stderr, atomic file writes, monotonic/wall clocks. Nothing here exits the process. */
+ * stderr, atomic file writes, monotonic/wall clocks. Nothing here exits the process.
+ *
+ * Return convention: 0 or a negative errno, never a positive one (sfmt: true when the text
+ * fit). */
 #ifndef XVPS_UTIL_H
 #define XVPS_UTIL_H
 

@@ -7,7 +7,9 @@
  *
  * The parsed vifs of the last create are kept in <state_dir>/sim/<domain>.net, so a reboot or a
  * resume re-creates the same pairs (new ifindex, like Xen) without the config file. Every
- * operation is idempotent: a leftover vif or namespace (killed agent) is replaced. */
+ * operation is idempotent: a leftover vif or namespace (killed agent) is replaced.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (HV_ERRLEN bytes). */
 #ifndef XVPS_SIMNET_H
 #define XVPS_SIMNET_H
 

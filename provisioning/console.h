@@ -1,7 +1,9 @@
 /* console.h — the agent's console servers (issue 6, Contract A): one xvps-console per running
  * domain, started on demand by the "console.open" operation, reused while it lives and serves
  * the domain's current run (same domid), reaped when it exits (domain stopped, 300 s without
- * viewers) and stopped with SIGTERM when the agent stops. One set per process. */
+ * viewers) and stopped with SIGTERM when the agent stops. One set per process.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err or *e. */
 #ifndef XVPS_CONSOLE_H
 #define XVPS_CONSOLE_H
 

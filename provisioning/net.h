@@ -12,7 +12,10 @@
  *                49-62 ms of CPU here, the dump ~6 ms; any other sysfs_net is read file by file.
  * Every name and address here has already passed spec.c; these functions still refuse any
  * vifname that valid_vifname() rejects. With ctx->enabled false (agent not root, XVPS_NET=off)
- * every call succeeds without touching the host. */
+ * every call succeeds without touching the host.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (NET_ERRLEN bytes) where the
+ * function takes one. */
 #ifndef XVPS_NET_H
 #define XVPS_NET_H
 

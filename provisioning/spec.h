@@ -1,6 +1,8 @@
 /* spec.h — VPS_SPEC (common/agent_proto.h) as the agent receives it from xvpsd: parsed strictly
  * and every field validated again, because the agent never trusts its caller. Nothing parsed
- * here may reach a command line, a config file or a rule without passing these checks. */
+ * here may reach a command line, a config file or a rule without passing these checks.
+ *
+ * Return convention: 0 or -EINVAL with err naming the field; checks answer true or false. */
 #ifndef XVPS_SPEC_H
 #define XVPS_SPEC_H
 

@@ -1,6 +1,8 @@
 /* storage.h — the storage driver interface: `file` (sparse raw images under
  * $XVPS_STATE/disks, dev/test; provisioning/storage_file.c) and `lvm` (VG + thin pool;
- * provisioning/storage_lvm.c). Called only by xvps-agent with validated names. */
+ * provisioning/storage_lvm.c). Called only by xvps-agent with validated names.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (ST_ERRLEN bytes). */
 #ifndef XVPS_STORAGE_H
 #define XVPS_STORAGE_H
 

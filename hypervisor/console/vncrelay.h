@@ -3,7 +3,9 @@
  * libvncserver serves, passing the viewer's side through rfb_filter. A viewer the filter
  * rejects is disconnected (both sockets shut down), and libvncserver then sees that client
  * leave; other viewers are untouched. Non-blocking both ways, one message of buffer each way,
- * so a stuck viewer never blocks the thread's other direction. */
+ * so a stuck viewer never blocks the thread's other direction.
+ *
+ * Return convention: vncrelay_start answers NULL when the relay cannot start. */
 #ifndef XVPS_CONSOLE_VNCRELAY_H
 #define XVPS_CONSOLE_VNCRELAY_H
 
