@@ -148,6 +148,19 @@ static bool get_domain_name(json_object *req, const char *key, const char **out,
 	return true;
 }
 
+/* A request of exactly {"op", "name"}: true and *name, else false and *reply. */
+static bool get_name_request(json_object *req, const char **name, json_object **reply)
+{
+	static const char *const fields[] = {"op", "name", NULL};
+	json_field_error fe = {0};
+
+	if (!json_only_fields(req, fields, &fe)) {
+		*reply = reply_field(&fe, "");
+		return false;
+	}
+	return get_domain_name(req, "name", name, reply);
+}
+
 static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have,
                      json_object **reply)
 {
@@ -204,16 +217,12 @@ static json_object *op_spec(agent *a, json_object *req, int what)
 /* vps.remove, vps.status: {"name"} */
 static json_object *op_name(agent *a, json_object *req, int remove)
 {
-	static const char *const fields[] = {"op", "name", NULL};
-	json_field_error fe = {0};
 	json_object *reply = NULL, *status = NULL;
 	const char *name;
 	vps_err e = {0};
 	int rc;
 
-	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
-	if (!get_domain_name(req, "name", &name, &reply))
+	if (!get_name_request(req, &name, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, name);
 	if (remove) {
@@ -471,8 +480,6 @@ static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 /* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
 static json_object *op_console_open(agent *a, json_object *req, int variant)
 {
-	static const char *const fields[] = {"op", "name", NULL};
-	json_field_error fe = {0};
 	json_object *reply = NULL, *result;
 	const char *name;
 	char sock[128];
@@ -480,9 +487,7 @@ static json_object *op_console_open(agent *a, json_object *req, int variant)
 	vps_err e = {0};
 	int rc;
 
-	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
-	if (!get_domain_name(req, "name", &name, &reply))
+	if (!get_name_request(req, &name, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, name);
 	rc = console_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
