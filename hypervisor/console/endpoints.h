@@ -1,6 +1,6 @@
 /* endpoints.h — the ends of xvps-console (hypervisor/console/): opening the domain's console
- * source and the viewers' listen socket. Return convention: a descriptor (>= 0) or a negative
- * errno for the source; a descriptor or -1 (logged) for the listen socket. */
+ * source and the viewers' listen socket, never a network address. Return convention: a descriptor
+ * (>= 0) or a negative errno for the source; a descriptor or -1 (logged) for the listen socket. */
 #ifndef XVPS_CONSOLE_ENDPOINTS_H
 #define XVPS_CONSOLE_ENDPOINTS_H
 
