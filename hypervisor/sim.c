@@ -108,8 +108,6 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 	int rc;
 
 	rc = load_named(d, name, &dom, err);
-	if (rc == -EINVAL)
-		return rc;
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -147,8 +145,6 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	int rc;
 
 	rc = load_named(d, name, &dom, err);
-	if (rc == -EINVAL)
-		return rc;
 	if (rc == -ENOENT || (rc == 0 && (!dom.running || !sim_guest_alive(d, dom.pid, name)))) {
 		errf(err, "domain %s is not running", name);
 		return -ESRCH;
@@ -192,8 +188,6 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	info->state = HV_ABSENT;
 	info->domid = -1;
 	rc = load_named(d, name, &dom, err);
-	if (rc == -EINVAL)
-		return rc;
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -263,8 +257,6 @@ static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct
 	int rc;
 
 	rc = load_named(d, name, &dom, err);
-	if (rc == -EINVAL)
-		return rc;
 	if (rc == -ENOENT) {
 		errf(err, "domain %s does not exist", name);
 		return -ESRCH;
