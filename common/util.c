@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ int random_hex(char *out, size_t nbytes)
 	return 0;
 }
 
+/* A log line's message is cut at this many bytes (with its NUL). */
+#define LOG_LINE_MAX 2048
+
 /* Set once at startup, before threads exist. */
 static char log_prog[32] = "xvps";
 
@@ -70,7 +74,7 @@ void log_init(const char *prog)
 
 static void log_v(const char *level, const char *fmt, va_list ap)
 {
-	char ts[32], msg[2048];
+	char ts[32], msg[LOG_LINE_MAX];
 	format_rfc3339(now_unix(), ts);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* One fprintf per line: stdio locks the stream, so lines from threads never interleave. */
@@ -133,7 +137,7 @@ static int fsync_dir_of(const char *path)
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[4096];
+	char tmp[PATH_MAX];
 	if (!path || !*path)
 		return -EINVAL;
 	if (!sfmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))

@@ -244,7 +244,7 @@ static int sim_list(hv_driver *d, const char *prefix, char ***names_out, size_t 
 	*names_out = NULL;
 	*n_out = 0;
 	if (!sfmt(dir, sizeof(dir), "%s/sim", d->state_dir))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, d->state_dir);
 	rc = list_dir_names(dir, prefix, ".json", names_out, n_out);
 	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
@@ -288,7 +288,7 @@ static int sim_forget(hv_driver *d, const char *name, char *err)
 		return rc;
 	unlink_console(d, name);
 	if (!state_path(d, name, ".json", path, sizeof(path)))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, name);
 	if (unlink(path) != 0 && errno != ENOENT) {
 		rc = -errno;
 		errf(err, "cannot remove %s: %s", path, strerror(-rc));
@@ -439,7 +439,7 @@ int hv_sim_set_net(hv_driver *d, bool enabled, const char *netns_prefix)
 
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 {
-	char path[SIM_PATH_LEN], exe[256];
+	char path[SIM_PATH_LEN], exe[SIM_GUEST_PATH_LEN];
 	sim_priv *p;
 	ssize_t n;
 	int rc;
@@ -451,15 +451,17 @@ int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 		return -EINVAL;
 	}
 	if (!sfmt(path, sizeof(path), "%s/sim", state_dir))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, state_dir);
 	rc = mkdir_p(path, 0700);
 	if (rc) {
 		errf(err, "cannot create %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		errf(err, "out of memory");
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	simnet_init(&p->net);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

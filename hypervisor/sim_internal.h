@@ -5,6 +5,7 @@
 #ifndef XVPS_SIM_INTERNAL_H
 #define XVPS_SIM_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,12 +28,15 @@ static inline bool sim_name_ok(const char *name)
 /* A path under <state_dir>/sim (state, console socket, next-domid). */
 #define SIM_PATH_LEN 512
 
+/* xvps-simguest's absolute path (XVPS_SIMGUEST, else next to xvps-agent). */
+#define SIM_GUEST_PATH_LEN 256
+
 /* Largest <name>.json state file read back (they hold a dozen numbers). */
 #define SIM_STATE_MAX 65536
 
 typedef struct sim_priv {
 	pthread_mutex_t lock; /* guards next-domid and the children table */
-	char guest_path[256];
+	char guest_path[SIM_GUEST_PATH_LEN];
 	pid_t *children; /* simguests spawned (and not yet reaped) by this process */
 	size_t n_children;
 	size_t cap_children;
@@ -56,6 +60,13 @@ typedef struct sim_dom {
 static inline sim_priv *P(hv_driver *d)
 {
 	return d->priv;
+}
+
+/* Sets err to "path for <what> is too long" and returns -ENAMETOOLONG. */
+static inline int sim_path_too_long(char *err, const char *what)
+{
+	errfmt(err, HV_ERRLEN, "sim state path for %s is too long", what);
+	return -ENAMETOOLONG;
 }
 
 static inline bool state_path(hv_driver *d, const char *name, const char *ext, char *out,

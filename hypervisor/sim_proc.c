@@ -153,7 +153,7 @@ int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, c
 
 	snprintf(domid_s, sizeof(domid_s), "%d", domid);
 	if (!state_path(d, name, ".console", sock, sizeof(sock)))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, name);
 	unlink(sock);
 	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
 	rc = runner_spawn_detached(p->guest_path, argv, &pid);

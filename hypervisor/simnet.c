@@ -387,8 +387,10 @@ int simnet_forget(const simnet_ctx *ctx, const char *state_dir, const char *name
 	rc = simnet_stop(ctx, state_dir, name, err);
 	if (rc)
 		return rc;
-	if (!record_path(state_dir, name, path, sizeof(path)))
+	if (!record_path(state_dir, name, path, sizeof(path))) {
+		errf(err, "sim network record path of %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (unlink(path) != 0 && errno != ENOENT) {
 		rc = -errno;
 		errf(err, "cannot remove %s: %s", path, strerror(-rc));
