@@ -258,8 +258,10 @@ int netcount_sweep(net_ctx *ctx, const char *const *names, size_t n, json_object
 	if (out)
 		*out = NULL;
 	err[0] = '\0';
-	if (n > 0 && !names)
+	if (n > 0 && !names) {
+		snprintf(err, NET_ERRLEN, "No domain names were given.");
 		return -EINVAL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!names[i] || !valid_domain_name(names[i], NULL) ||
 		    strlen(names[i]) >= sizeof(ctx->counters[0].name) ||

@@ -170,8 +170,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 		return -EINVAL;
 	}
 	if (!img_path(s, "templates", tpl, path, sizeof(path)) ||
-	    !sfmt(dir, sizeof(dir), "%s/templates", s->dir))
+	    !sfmt(dir, sizeof(dir), "%s/templates", s->dir)) {
+		errf(err, "the image path of template %s is too long", tpl);
 		return -ENAMETOOLONG;
+	}
 	if (stat(path, &st) == 0) { /* idempotent: an imported template is kept as it is */
 		if (size_bytes_out)
 			*size_bytes_out = (uint64_t)st.st_size;
@@ -183,8 +185,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 			errf(err, "invalid template source (a file name in the import directory)");
 			return -EINVAL;
 		}
-		if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source))
+		if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source)) {
+			errf(err, "the path of template source %s is too long", source);
 			return -ENAMETOOLONG;
+		}
 		if (stat(src, &st) != 0) {
 			rc = -errno;
 			errf(err, "template source %s: %s", source, strerror(-rc));
@@ -194,8 +198,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 			errf(err, "template source %s is not a regular file", source);
 			return -EINVAL;
 		}
-		if (!sfmt(path, sizeof(path), "%s.img", tpl))
+		if (!sfmt(path, sizeof(path), "%s.img", tpl)) {
+			errf(err, "the image path of template %s is too long", tpl);
 			return -ENAMETOOLONG;
+		}
 		rc = copy_to(src, dir, path, 0, err);
 		if (rc)
 			return rc;
@@ -209,8 +215,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 		return -ERANGE;
 	}
 	/* Blank image: a sparse file of size_gib, made under a temp name then renamed. */
-	if (!sfmt(src, sizeof(src), "%s/.%s.img.tmp.%d", dir, tpl, (int)getpid()))
+	if (!sfmt(src, sizeof(src), "%s/.%s.img.tmp.%d", dir, tpl, (int)getpid())) {
+		errf(err, "the image path of template %s is too long", tpl);
 		return -ENAMETOOLONG;
+	}
 	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
@@ -241,8 +249,10 @@ static int unlink_img(st_driver *s, const char *sub, const char *name, char *err
 		errf(err, "invalid name");
 		return -EINVAL;
 	}
-	if (!img_path(s, sub, name, path, sizeof(path)))
+	if (!img_path(s, sub, name, path, sizeof(path))) {
+		errf(err, "the image path of %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (unlink(path) != 0 && errno != ENOENT) {
 		int rc = -errno;
 		errf(err, "cannot remove %s: %s", path, strerror(-rc));
@@ -283,8 +293,10 @@ static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uin
 	if (!img_path(s, "disks", name, path, sizeof(path)) ||
 	    !img_path(s, "templates", tpl, tpath, sizeof(tpath)) ||
 	    !sfmt(dir, sizeof(dir), "%s/disks", s->dir) ||
-	    !sfmt(base, sizeof(base), "%s.img", name))
+	    !sfmt(base, sizeof(base), "%s.img", name)) {
+		errf(err, "the image path of disk %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (stat(path, &st) == 0) {
 		/* Existing disk: keep it, grow it when smaller; never shrink a customer's disk. */
 		if ((uint64_t)st.st_size < size_gib * GIB &&
@@ -319,8 +331,10 @@ static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 	}
 	if (!img_path(s, "disks", name, path, sizeof(path)) ||
 	    !sfmt(qpath, sizeof(qpath), "%s/disks/quarantine-%s-%lld.img", s->dir, name,
-	          (long long)now_unix()))
+	          (long long)now_unix())) {
+		errf(err, "the quarantine path of disk %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (rename(path, qpath) != 0) {
 		int rc = -errno;
 		if (rc == -ENOENT)
@@ -358,8 +372,10 @@ static int file_list(st_driver *s, const char *prefix, char ***names_out, size_t
 
 	*names_out = NULL;
 	*n_out = 0;
-	if (!sfmt(dir, sizeof(dir), "%s/disks", s->dir))
+	if (!sfmt(dir, sizeof(dir), "%s/disks", s->dir)) {
+		errf(err, "the disk directory under %s is too long", s->dir);
 		return -ENAMETOOLONG;
+	}
 	rc = list_dir_names(dir, prefix, ".img", names_out, n_out);
 	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
@@ -399,8 +415,10 @@ int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, 
 	}
 	const char *subs[] = {"disks", "templates"};
 	for (size_t i = 0; i < 2; i++) {
-		if (!sfmt(path, sizeof(path), "%s/%s", s->dir, subs[i]))
+		if (!sfmt(path, sizeof(path), "%s/%s", s->dir, subs[i])) {
+			errf(err, "the %s directory under %s is too long", subs[i], s->dir);
 			return -ENAMETOOLONG;
+		}
 		rc = mkdir_p(path, 0700);
 		if (rc) {
 			errf(err, "cannot create %s: %s", path, strerror(-rc));
