@@ -222,7 +222,7 @@ int read_file(const char *path, size_t max, char **data_out, size_t *len_out)
 
 int mkdir_p(const char *path, mode_t mode)
 {
-	char buf[4096];
+	char buf[PATH_MAX];
 	if (!path || !*path)
 		return -EINVAL;
 	if (!sfmt(buf, sizeof(buf), "%s", path))

@@ -27,6 +27,11 @@
 
 #define SUN_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
+/* xvps-console's absolute path, and the sockets' directory (a socket path must still fit in
+ * SUN_MAX: console_open refuses one that does not). */
+#define CONSOLE_BIN_LEN 256
+#define CONSOLE_DIR_LEN ((size_t)200)
+
 typedef struct con {
 	char name[64];
 	pid_t pid;
@@ -41,7 +46,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t reaped;
 	bool on;
-	char bin[256], dir[256];
+	char bin[CONSOLE_BIN_LEN], dir[CONSOLE_DIR_LEN];
 	uid_t uid;
 	con *list;
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER, .reaped = PTHREAD_COND_INITIALIZER};
@@ -62,14 +67,15 @@ static int fail(vps_err *e, const char *code, int rc, const char *fmt, ...)
 
 int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
 {
-	char dir[200];
+	char dir[CONSOLE_DIR_LEN];
 	struct stat st;
 
 	if (!bin || bin[0] != '/' || !sock_dir || sock_dir[0] != '/' ||
 	    !sfmt(dir, sizeof(dir), "%s", sock_dir)) {
 		snprintf(err, errlen,
 		         "console: program and socket directory must be absolute paths (the "
-		         "directory at most 199 bytes)");
+		         "directory at most %zu bytes)",
+		         CONSOLE_DIR_LEN - 1);
 		return -EINVAL;
 	}
 	if (access(bin, X_OK) != 0) {
@@ -77,8 +83,8 @@ int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *e
 		snprintf(err, errlen, "console: cannot run %s: %s", bin, strerror(-rc));
 		return rc;
 	}
-	if (mkdir_p(dir, 0711) != 0 && errno != EEXIST) {
-		int rc = -errno;
+	int rc = mkdir_p(dir, 0711);
+	if (rc) {
 		snprintf(err, errlen, "console: cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
