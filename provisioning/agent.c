@@ -490,7 +490,7 @@ static json_object *op_console_open(agent *a, json_object *req, int variant)
 	if (!get_name_request(req, &name, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, name);
-	rc = console_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
+	rc = consrv_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
 	name_release(a, l);
 	if (rc) {
 		log_warn("console.open %s: %s", name, e.msg);

@@ -78,7 +78,7 @@ static void console_setup(const char *state, uid_t panel_uid)
 		if (!slash || !sfmt(slash, sizeof(bin) - (size_t)(slash - bin), "/xvps-console"))
 			bin[0] = '\0';
 	}
-	if (console_init(bin, dir, panel_uid, err, sizeof(err)) != 0)
+	if (consrv_init(bin, dir, panel_uid, err, sizeof(err)) != 0)
 		log_warn("%s: web consoles are off", err);
 	else
 		log_info("console servers: %s, sockets in %s", bin, dir);

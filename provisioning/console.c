@@ -28,7 +28,7 @@
 #define SUN_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
 /* xvps-console's absolute path, and the sockets' directory (a socket path must still fit in
- * SUN_MAX: console_open refuses one that does not). */
+ * SUN_MAX: consrv_open refuses one that does not). */
 #define CONSOLE_BIN_LEN 256
 #define CONSOLE_DIR_LEN ((size_t)200)
 
@@ -65,7 +65,7 @@ static int fail(vps_err *e, const char *code, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
+int consrv_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
 {
 	char dir[CONSOLE_DIR_LEN];
 	struct stat st;
@@ -221,8 +221,8 @@ static con *find_or_add(const char *name)
 	return c;
 }
 
-int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_len, pid_t *pid_out,
-                 vps_err *e)
+int consrv_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_len, pid_t *pid_out,
+                vps_err *e)
 {
 	char src[300], sock[SUN_MAX], herr[HV_ERRLEN] = "";
 	const char *why = NULL;
@@ -321,7 +321,7 @@ int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_le
 	               : fail(e, "host", -ENOSPC, "socket path buffer too small");
 }
 
-void console_stop_all(void)
+void consrv_stop_all(void)
 {
 	struct timespec dl;
 	con *list;

@@ -17,7 +17,7 @@
 #include "../../common/util.h"
 #include "../../common/validate.h"
 
-int consrv_open_source(const char *spec)
+int vncsrv_open_source(const char *spec)
 {
 	int fd;
 
@@ -67,7 +67,7 @@ int consrv_open_source(const char *spec)
 /* Binds path + ".tmp" born 0600, hands it to uid, listens, then renames it into place, so the
  * socket is usable the moment path exists. The directory must be ours and not writable by
  * others. Returns the fd or -1 (logged). */
-int consrv_open_listen(const char *path, uid_t uid, struct stat *made)
+int vncsrv_open_listen(const char *path, uid_t uid, struct stat *made)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char tmp[sizeof(sun.sun_path)], dir[sizeof(sun.sun_path)];

@@ -11,12 +11,12 @@
  * console socket) or "pty:/dev/pts/N" (N: 0..999999; opened and made raw, like `xl console`).
  * Returns the fd, or -EINVAL for another spec, -ENOTTY for a pty that is not a terminal,
  * -errno of connect/open. */
-int consrv_open_source(const char *spec);
+int vncsrv_open_source(const char *spec);
 
 /* Binds path + ".tmp" born 0600, hands it to uid, listens, then renames it into place, so the
  * socket is usable the moment path exists; *made gets the socket's lstat (to remove only our
  * own at exit). The directory must be ours and not writable by others. Returns the fd or -1
  * (logged). */
-int consrv_open_listen(const char *path, uid_t uid, struct stat *made);
+int vncsrv_open_listen(const char *path, uid_t uid, struct stat *made);
 
 #endif

@@ -361,7 +361,7 @@ int main(int argc, char **argv)
 		}
 		font_loaded = true;
 		fb = calloc((size_t)TERM_COLS * font.width * TERM_ROWS * font.height, 4);
-		g.src = consrv_open_source(o.source);
+		g.src = vncsrv_open_source(o.source);
 		if (g.src < 0) {
 			log_error("%s: cannot open the console source %s: %s", o.name, o.source,
 			          strerror(-g.src));
@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 	s->ptrAddEvent = on_pointer;
 	s->newClientHook = on_new_client;
 	rfbInitServer(s);
-	lfd = consrv_open_listen(o.listen, o.uid, &made);
+	lfd = vncsrv_open_listen(o.listen, o.uid, &made);
 	if (lfd < 0)
 		goto out;
 	log_info("%s: serving %s on %s (%dx%d, %s)", o.name, o.source, o.listen, s->width,
