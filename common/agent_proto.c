@@ -4,6 +4,7 @@
 #include "agent_proto.h"
 
 #include "jsonutil.h"
+#include "util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,24 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-
-static int send_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 int agent_send(int fd, json_object *msg)
 {
@@ -41,17 +25,10 @@ int agent_send(int fd, json_object *msg)
 		return -EMSGSIZE;
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 	                  (uint8_t)len};
-	int rc = send_all(fd, hdr, sizeof(hdr));
+	int rc = write_full(fd, hdr, sizeof(hdr), true);
 	if (rc == 0)
-		rc = send_all(fd, s, len);
+		rc = write_full(fd, s, len, true);
 	return rc;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads exactly len bytes before the deadline (-1: none). */
@@ -61,7 +38,7 @@ static int recv_all(int fd, void *buf, size_t len, int64_t deadline)
 	while (len > 0) {
 		int wait = -1;
 		if (deadline >= 0) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - (int64_t)now_mono_ms();
 			if (left <= 0)
 				return -ETIMEDOUT;
 			wait = left > 1000000 ? 1000000 : (int)left;
@@ -92,7 +69,7 @@ static int recv_all(int fd, void *buf, size_t len, int64_t deadline)
 int agent_recv(int fd, int timeout_ms, json_object **msg_out)
 {
 	*msg_out = NULL;
-	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : -1;
+	int64_t deadline = timeout_ms > 0 ? (int64_t)now_mono_ms() + timeout_ms : -1;
 	uint8_t hdr[4];
 	int rc = recv_all(fd, hdr, sizeof(hdr), deadline);
 	if (rc < 0)

@@ -17,9 +17,9 @@
  *                                              -> VPS_STATUS
  *   vps.reinstall  {"spec": VPS_SPEC}          -> VPS_STATUS   stop, new disk from template, start
  *   vps.status     {"name"}                    -> VPS_STATUS (state "absent" when unknown)
- *   template.ensure {"name":"tpl-N","disk_gib","source"(optional file name)} -> {"name","size_bytes"}
- *   template.remove {"name"}                   -> {"removed":true}
- *   reconcile      {"known":["xvps-1",...], "templates":["tpl-1",...]}
+ *   template.ensure {"name":"tpl-N","disk_gib","source"(optional file name)} ->
+ * {"name","size_bytes"} template.remove {"name"}                   -> {"removed":true} reconcile
+ * {"known":["xvps-1",...], "templates":["tpl-1",...]}
  *                                              -> {"orphans":[{"kind","name","action"}]}
  *                 (kinds: domain, config, disk, seed, chain, ifb)
  *   vps.network    {"spec": VPS_SPEC}          -> VPS_STATUS   re-apply only firewall chains
@@ -44,7 +44,8 @@
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
  *             "net": {"enabled": bool (false: the agent manages no chains/qdiscs),
  *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)}}
- */
+ *
+ * Return convention: 0 or a negative errno. */
 #ifndef XVPS_AGENT_PROTO_H
 #define XVPS_AGENT_PROTO_H
 

@@ -3,10 +3,13 @@
  * wrong type ("1", 1.0, true) into the type asked for. */
 #include "jsonutil.h"
 
+#include "util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Range details ("must be between 1 and 64") are formatted into this per-thread buffer:
@@ -330,4 +333,25 @@ const char *json_compact(json_object *obj)
 {
 	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+int json_load_file(const char *path, size_t max_bytes, json_type type, json_object **out)
+{
+	char *data = NULL;
+	size_t len = 0;
+	json_object *o;
+	int rc;
+
+	*out = NULL;
+	rc = read_file(path, max_bytes, &data, &len);
+	if (rc)
+		return rc;
+	o = json_tokener_parse(data);
+	free(data);
+	if (!o || !json_object_is_type(o, type)) {
+		json_object_put(o);
+		return -EPROTO;
+	}
+	*out = o;
+	return 0;
 }

@@ -1,18 +1,22 @@
 /* rfbfilter.h — the gate in front of libvncserver: every byte a viewer sends passes this
  * allowlist parser of the client side of RFB 3.3/3.7/3.8 (RFC 6143) twice — in xvpsd's
  * WebSocket relay (panel/console_relay.c, which audits a refusal) and again in xvps-console's
- * relay threads in front of libvncserver — and only whole, valid messages pass. A viewer that sends anything else is dropped, which
- * leaves libvncserver's lesser-used paths (its WebSockets/TLS sniffing, file transfer,
- * extended clipboard, colour maps, scaling, ...) unreachable:
+ * relay threads (hypervisor/console/vncrelay.c) in front of libvncserver — and only whole,
+ * valid messages pass. A viewer that sends anything else is dropped, which leaves
+ * libvncserver's lesser-used paths (its WebSockets/TLS sniffing, file transfer, extended clipboard,
+ * colour maps, scaling, ...) unreachable:
  * - handshake: "RFB 003.003|007|008\n", security type 1 (None), ClientInit;
  * - SetPixelFormat: true colour, 8/16/32 bpp, sane maxima and shifts;
  * - SetEncodings: at most RF_MAX_ENCODINGS; encodings outside a known-harmless list are
  *   rewritten to Raw (so e.g. the extended clipboard is never negotiated);
  * - FramebufferUpdateRequest: inside the screen, else the viewer is dropped;
  * - KeyEvent, PointerEvent: as they are;
- * - ClientCutText: up to cut_max (RF_CUT_MAX) bytes forwarded; longer (up to 1 MiB) skipped and counted;
- *   longer still, or the extended (negative length) form, drops the viewer.
- * Any other message type drops the viewer. Pure: no I/O, no allocation. */
+ * - ClientCutText: up to cut_max (RF_CUT_MAX) bytes forwarded; longer (up to 1 MiB) skipped and
+ * counted; longer still, or the extended (negative length) form, drops the viewer. Any other
+ * message type drops the viewer. Pure: no I/O, no allocation.
+ *
+ * Return convention: rfb_filter_feed answers the bytes passed on, or -1 when the viewer must be
+ * dropped. */
 #ifndef XVPS_CONSOLE_RFBFILTER_H
 #define XVPS_CONSOLE_RFBFILTER_H
 

@@ -3,6 +3,8 @@
  * Never a shell, never inherits descriptors other than 0/1/2. */
 #include "runner.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -85,13 +87,6 @@ static int capbuf_finish(capbuf *b, char **out, size_t *len, bool *trunc)
 	*trunc = b->truncated;
 	b->data = NULL;
 	return 0;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void close_fd(int *fd)
@@ -217,7 +212,7 @@ static int runner_real_run(void *ctx, const char *const argv[], const char *stdi
 		close_fd(&in_pipe[1]);
 
 	size_t in_off = 0;
-	uint64_t start = mono_ms();
+	uint64_t start = now_mono_ms();
 	uint64_t kill_at = 0; /* when SIGKILL follows SIGTERM */
 	bool killed = false;
 	while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
@@ -235,7 +230,7 @@ static int runner_real_run(void *ctx, const char *const argv[], const char *stdi
 			i_in = n;
 			pfd[n++] = (struct pollfd){.fd = in_pipe[1], .events = POLLOUT};
 		}
-		uint64_t now = mono_ms();
+		uint64_t now = now_mono_ms();
 		int wait_ms;
 		if (!res->timed_out) {
 			uint64_t deadline = start + (uint64_t)timeout_ms;
@@ -329,7 +324,7 @@ static int runner_real_run(void *ctx, const char *const argv[], const char *stdi
 			break;
 		}
 		if (w == 0) {
-			uint64_t now = mono_ms();
+			uint64_t now = now_mono_ms();
 			uint64_t deadline = start + (uint64_t)timeout_ms;
 			if (!res->timed_out && now >= deadline) {
 				kill(pid, SIGTERM);
@@ -383,6 +378,68 @@ int runner_run(const runner *r, const char *const argv[], const char *stdin_data
 bool runner_ok(int rc, const runner_result *res)
 {
 	return rc == 0 && res && !res->timed_out && res->term_signal == 0 && res->exit_status == 0;
+}
+
+/* The first non-empty line of text, leading blanks dropped, that does not start with skip
+ * (NULL: any): *line and *len, or false when there is none. */
+static bool find_line(const char *text, const char *skip, const char **line, size_t *len)
+{
+	for (const char *p = text; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		const char *b = p;
+		while (b < p + n && (*b == ' ' || *b == '\t'))
+			b++;
+		n -= (size_t)(b - p);
+		if (n && (!skip || strncmp(b, skip, strlen(skip)) != 0)) {
+			*line = b;
+			*len = n;
+			return true;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+static const char *copy_line(const char *line, size_t len, char *out, size_t outlen)
+{
+	if (outlen == 0)
+		return out;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, line, len);
+	out[len] = '\0';
+	return out;
+}
+
+const char *runner_first_line(const char *text, char *out, size_t outlen)
+{
+	const char *line = "";
+	size_t len = 0;
+
+	find_line(text, NULL, &line, &len);
+	return copy_line(line, len, out, outlen);
+}
+
+const char *runner_failure_line(const runner_result *res, char *out, size_t outlen)
+{
+	const char *srcs[2] = {res->err, res->out};
+	const char *line;
+	size_t len;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < 2; k++) {
+			if (find_line(srcs[k], pass == 0 ? "WARNING" : NULL, &line, &len))
+				return copy_line(line, len, out, outlen);
+		}
+	}
+	if (res->timed_out)
+		snprintf(out, outlen, "timed out");
+	else if (res->exit_status < 0)
+		snprintf(out, outlen, "killed by signal %d", res->term_signal);
+	else
+		snprintf(out, outlen, "exit status %d", res->exit_status);
+	return out;
 }
 
 char *runner_argv_str(const char *const argv[])
@@ -445,5 +502,5 @@ int runner_spawn_detached(const char *path, const char *const argv[], pid_t *pid
 	rc = posix_spawn(pid, path, &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	return rc;
+	return -rc;
 }

@@ -1,6 +1,9 @@
 /* runner.h — the one way xvps runs a host command: an argv array through posix_spawn, a
  * timeout, captured stdout/stderr. Never a shell. A fake runner can be injected for tests.
- * Nothing here interprets arguments: callers pass already-validated values. */
+ * Nothing here interprets arguments: callers pass already-validated values.
+ * Return convention: every int-returning function here answers 0 on success or a negative
+ * errno (-ENOENT, -ETIMEDOUT, ...); a command that ran but failed is 0 with the failure in its
+ * runner_result (see runner_ok). Never a positive errno. */
 #ifndef XVPS_RUNNER_H
 #define XVPS_RUNNER_H
 
@@ -45,7 +48,7 @@ runner runner_real(void);
 /* Starts a long-lived child that the caller reaps itself (a sim guest, a console server): path
  * with argv and the caller's environment, in its own session, stdin/stdout on /dev/null, stderr
  * kept (sanitizer reports reach the caller's log), no other descriptor, default signal
- * dispositions and an empty mask. Returns 0 and *pid, or a positive errno (posix_spawn's). */
+ * dispositions and an empty mask. Returns 0 and *pid, or -errno (posix_spawn's error). */
 int runner_spawn_detached(const char *path, const char *const argv[], pid_t *pid);
 
 /* Runs argv through r. Convenience wrapper: r->run(r->ctx, ...). */
@@ -57,6 +60,20 @@ bool runner_ok(int rc, const runner_result *res);
 
 void runner_result_init(runner_result *res);
 void runner_result_dispose(runner_result *res);
+
+/* Size of a buffer that holds one quoted line of a command's output (runner_first_line). */
+#define RUNNER_LINE_LEN 256
+
+/* Copies the first non-empty line of text (leading blanks dropped, cut to outlen-1 bytes) into
+ * out[outlen]; an empty string when text is NULL or holds none. Returns out. For parsing a
+ * command's one-line answer (a domid, a path) and for quoting it. */
+const char *runner_first_line(const char *text, char *out, size_t outlen);
+
+/* The line of a failed command worth quoting in an error message, into out[outlen]: the first
+ * non-empty line of stderr, else of stdout, that does not start with "WARNING" (lvm's notices
+ * precede the reason), else the first non-empty one of either; when both are empty
+ * "timed out", "killed by signal N" or "exit status N". Cut to outlen-1 bytes. Returns out. */
+const char *runner_failure_line(const runner_result *res, char *out, size_t outlen);
 
 /* Renders argv as one line for logs and error messages ("lvcreate -n x vg"), each argument
  * that holds a space or a quote in single quotes. Returns a heap string. */

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,9 @@ int random_hex(char *out, size_t nbytes)
 	return 0;
 }
 
+/* A log line's message is cut at this many bytes (with its NUL). */
+#define LOG_LINE_MAX 2048
+
 /* Set once at startup, before threads exist. */
 static char log_prog[32] = "xvps";
 
@@ -69,7 +74,7 @@ void log_init(const char *prog)
 
 static void log_v(const char *level, const char *fmt, va_list ap)
 {
-	char ts[32], msg[2048];
+	char ts[32], msg[LOG_LINE_MAX];
 	format_rfc3339(now_unix(), ts);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* One fprintf per line: stdio locks the stream, so lines from threads never interleave. */
@@ -100,11 +105,11 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_full(int fd, const void *data, size_t len, bool nosignal)
 {
 	const char *p = data;
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = nosignal ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -132,7 +137,7 @@ static int fsync_dir_of(const char *path)
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[4096];
+	char tmp[PATH_MAX];
 	if (!path || !*path)
 		return -EINVAL;
 	if (!sfmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()))
@@ -144,7 +149,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	if (fchmod(fd, mode) < 0) /* the umask must not weaken or widen the requested mode */
 		rc = -errno;
 	if (!rc)
-		rc = write_all(fd, data, len);
+		rc = write_full(fd, data, len, false);
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && !rc)
@@ -217,7 +222,7 @@ int read_file(const char *path, size_t max, char **data_out, size_t *len_out)
 
 int mkdir_p(const char *path, mode_t mode)
 {
-	char buf[4096];
+	char buf[PATH_MAX];
 	if (!path || !*path)
 		return -EINVAL;
 	if (!sfmt(buf, sizeof(buf), "%s", path))
@@ -302,6 +307,11 @@ uint64_t now_mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t now_mono_ms(void)
+{
+	return now_mono_ns() / 1000000u;
 }
 
 void format_rfc3339(int64_t t, char out[32])

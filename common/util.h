@@ -1,5 +1,8 @@
 /* util.h — small helpers shared by every xvps program: secrets from getrandom, logging to
- * stderr, atomic file writes, monotonic/wall clocks. Nothing here exits the process. */
+ * stderr, atomic file writes, monotonic/wall clocks. Nothing here exits the process.
+ *
+ * Return convention: 0 or a negative errno, never a positive one (sfmt: true when the text
+ * fit). */
 #ifndef XVPS_UTIL_H
 #define XVPS_UTIL_H
 
@@ -25,6 +28,11 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes all len bytes of data to fd, retrying short writes and EINTR. nosignal: fd is a
+ * socket and a peer that went away answers -EPIPE instead of raising SIGPIPE (send(2) with
+ * MSG_NOSIGNAL). Returns 0 or -errno. */
+int write_full(int fd, const void *data, size_t len, bool nosignal);
+
 /* Atomically replaces path with data: writes "<path>.tmp.<pid>", fsyncs it, renames it over
  * path and fsyncs the directory. mode applies to the new file. Returns 0 or -errno; on error
  * no temp file is left behind. */
@@ -45,9 +53,11 @@ int mkdir_p(const char *path, mode_t mode);
 int list_dir_names(const char *dir, const char *prefix, const char *suffix, char ***names_out,
                    size_t *n_out);
 
-/* Seconds since the epoch (CLOCK_REALTIME) and nanoseconds on CLOCK_MONOTONIC. */
+/* Seconds since the epoch (CLOCK_REALTIME); nanoseconds and milliseconds on CLOCK_MONOTONIC
+ * (the clock for timeouts and deadlines: it never jumps with the wall clock). */
 int64_t now_unix(void);
 uint64_t now_mono_ns(void);
+uint64_t now_mono_ms(void);
 
 /* Formats a unix time as RFC 3339 UTC ("2026-11-25T04:12:58Z") into out[32]. */
 void format_rfc3339(int64_t t, char out[32]);

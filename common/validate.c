@@ -191,6 +191,24 @@ bool valid_vifname(const char *s, const char **why_out)
 	return true;
 }
 
+bool valid_file_name(const char *s, size_t max_len, const char **why_out)
+{
+	if (!s || !*s)
+		WHY("The name must not be empty.");
+	if (s[0] == '.')
+		WHY("The name must not start with a dot.");
+	size_t len = strlen(s);
+	if (len > max_len)
+		WHY("The name is too long.");
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!(is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' ||
+		      c == '-'))
+			WHY("The name may contain only A-Z, a-z, 0-9, '.', '_' and '-'.");
+	}
+	return true;
+}
+
 bool valid_mac(const char *s, const char **why_out)
 {
 	if (!s || strlen(s) != 17)

@@ -51,7 +51,7 @@ bool parse_ipv6(const char *s, uint8_t out[16]);
 /* CIDR "addr/len" for family 4 (len 8..32) or 6 (len 16..128); the address must be the
  * network address (no host bits set). */
 bool parse_cidr(int family, const char *s, uint8_t addr_out[16], int *prefix_out,
-		const char **why_out);
+                const char **why_out);
 
 /* True when addr (4 or 16 bytes for family 4/6) lies inside net/prefix. */
 bool cidr_contains(int family, const uint8_t net[16], int prefix, const uint8_t addr[16]);
@@ -66,6 +66,11 @@ bool valid_ssh_key(const char *s, const char **why_out);
  * "_pmspare", "_rimage", "_rmeta", "_tdata", "_tmeta", "_vorigin", "_vdata" parts and not
  * beginning with "snapshot" or "pvmove". */
 bool valid_lvm_name(const char *s, const char **why_out);
+
+/* A name that becomes one path component (a state file, a template file, a netns): 1..max_len
+ * characters of [A-Za-z0-9._-], not starting with '.', so no separator, no hidden or
+ * temporary name, never "." or "..". Callers that pass it to argv also refuse a leading '-'. */
+bool valid_file_name(const char *s, size_t max_len, const char **why_out);
 
 /* Bounded integer parse of a decimal string (after OpenBSD strtonum): true and *out set when s
  * is a whole base-10 integer in [min, max]. */

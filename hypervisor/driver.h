@@ -1,6 +1,8 @@
 /* driver.h — the hypervisor driver interface (after Ganeti's hv_base): one vtable, filled by
  * `sim` (dev/test, hypervisor/sim.c) and `xl` (Xen, hypervisor/xl.c). Drivers are called only
- * by xvps-agent, only with validated values, and report errors as values (never exit). */
+ * by xvps-agent, only with validated values, and report errors as values (never exit).
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (HV_ERRLEN bytes). */
 #ifndef XVPS_HV_DRIVER_H
 #define XVPS_HV_DRIVER_H
 

@@ -1,7 +1,9 @@
 /* sim.c — the `sim` hypervisor driver (dev/test, DESIGN.md §2): each domain's state lives in
  * <state_dir>/sim/<name>.json and survives agent restarts; a running domain is an
  * xvps-simguest process (pty, boot log, login prompt). It never signals a process that is not
- * the simguest of that domain, and never reaps a child it did not spawn. */
+ * the simguest of that domain, and never reaps a child it did not spawn. This file: the
+ * operations and opening; sim_state.c: state files and configs; sim_proc.c: the simguest
+ * processes; sim_console.c: console sources; sim_host.c: the dev/test dom0. */
 #include "driver.h"
 
 #include <errno.h>
@@ -28,195 +30,20 @@
 
 extern char **environ;
 
-#define SIM_LOAD_DIV 20 /* load 0.05: a guest uses 1/20 of each vcpu */
-
 #define errf(err, ...) errfmt(err, HV_ERRLEN, __VA_ARGS__)
 
-static bool sim_name_ok(const char *s)
-{
-	size_t n;
-
-	if (!s || !*s || s[0] == '.')
-		return false;
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-') ||
-		    n >= 64)
-			return false;
-	}
-	return true;
-}
-
-/* ---- state files ------------------------------------------------------------------------ */
-
-static int64_t jint(json_object *o, const char *key, int64_t def)
-{
-	json_object *v;
-
-	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int))
-		return json_object_get_int64(v);
-	return def;
-}
-
-/* Loads the state; -ENOENT when the domain is unknown. */
-static int load_dom(hv_driver *d, const char *name, sim_dom *dom, char *err)
-{
-	char path[512], *data = NULL;
-	size_t len = 0;
-	json_object *o, *st;
-	int rc;
-
-	memset(dom, 0, sizeof(*dom));
-	dom->domid = -1;
-	if (!state_path(d, name, ".json", path, sizeof(path)))
-		return -ENAMETOOLONG;
-	rc = read_file(path, 65536, &data, &len);
-	if (rc)
-		return rc;
-	o = json_tokener_parse(data);
-	free(data);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		errf(err, "sim state of %s is corrupt", name);
-		return -EPROTO;
-	}
-	dom->running = json_object_object_get_ex(o, "state", &st) &&
-	               strcmp(json_object_get_string(st), "running") == 0;
-	dom->domid = (int)jint(o, "domid", -1);
-	dom->vcpus = (int)jint(o, "vcpus", 1);
-	dom->memory_mib = jint(o, "memory_mib", 0);
-	dom->cpu_weight = (int)jint(o, "cpu_weight", 256);
-	dom->cap = (int)jint(o, "cap", 0);
-	dom->pid = (pid_t)jint(o, "pid", 0);
-	dom->started_mono = (uint64_t)jint(o, "started_mono", 0);
-	dom->started_at = jint(o, "started_at", 0);
-	dom->cpu_ns_acc = (uint64_t)jint(o, "cpu_ns_acc", 0);
-	dom->resume = json_object_object_get_ex(o, "resume", &st) && json_object_get_boolean(st);
-	json_object_put(o);
-	return 0;
-}
-
-static int save_dom(hv_driver *d, const char *name, const sim_dom *dom, char *err)
-{
-	char path[512];
-	json_object *o = json_object_new_object();
-	const char *txt;
-	int rc;
-
-	if (!state_path(d, name, ".json", path, sizeof(path))) {
-		json_object_put(o);
-		return -ENAMETOOLONG;
-	}
-	json_object_object_add(o, "state",
-	                       json_object_new_string(dom->running ? "running" : "stopped"));
-	json_object_object_add(o, "domid", json_object_new_int(dom->domid));
-	json_object_object_add(o, "vcpus", json_object_new_int(dom->vcpus));
-	json_object_object_add(o, "memory_mib", json_object_new_int64(dom->memory_mib));
-	json_object_object_add(o, "cpu_weight", json_object_new_int(dom->cpu_weight));
-	json_object_object_add(o, "cap", json_object_new_int(dom->cap));
-	json_object_object_add(o, "pid", json_object_new_int(dom->running ? (int)dom->pid : 0));
-	json_object_object_add(o, "started_mono",
-	                       json_object_new_int64((int64_t)dom->started_mono));
-	json_object_object_add(o, "started_at", json_object_new_int64(dom->started_at));
-	json_object_object_add(o, "cpu_ns_acc", json_object_new_int64((int64_t)dom->cpu_ns_acc));
-	if (dom->resume)
-		json_object_object_add(o, "resume", json_object_new_boolean(1));
-	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	rc = write_file_atomic(path, txt, strlen(txt), 0600);
-	json_object_put(o);
-	if (rc)
-		errf(err, "cannot write %s: %s", path, strerror(-rc));
-	return rc;
-}
-
-static uint64_t cpu_now(const sim_dom *dom)
-{
-	uint64_t now = now_mono_ns();
-
-	if (!dom->running || now < dom->started_mono)
-		return dom->cpu_ns_acc;
-	return dom->cpu_ns_acc + (now - dom->started_mono) * (uint64_t)dom->vcpus / SIM_LOAD_DIV;
-}
-
-/* Marks the domain stopped, folding the current run's CPU time into the accumulator. */
-static void mark_stopped(sim_dom *dom)
-{
-	dom->cpu_ns_acc = cpu_now(dom);
-	dom->running = false;
-	dom->domid = -1;
-	dom->pid = 0;
-}
-
-/* Xen never reuses a domid while the host is up: next-domid only grows (1, 2, ...). */
-static int alloc_domid(hv_driver *d, int *domid_out, char *err)
-{
-	sim_priv *p = P(d);
-	char path[512], *data = NULL, buf[32];
-	size_t len;
-	long long next = 1;
-	int rc;
-
-	if (!sfmt(path, sizeof(path), "%s/sim/next-domid", d->state_dir))
-		return -ENAMETOOLONG;
-	pthread_mutex_lock(&p->lock);
-	rc = read_file(path, 64, &data, &len);
-	if (rc == 0) {
-		while (len && (data[len - 1] == '\n' || data[len - 1] == ' '))
-			data[--len] = '\0';
-		if (!parse_int_range(data, 1, 1000000, &next))
-			next = 1;
-		free(data);
-	}
-	if (next < 1 || next > 32752) /* DOMID_FIRST_RESERVED: wrap like a fresh host would */
-		next = 1;
-	snprintf(buf, sizeof(buf), "%lld\n", next + 1);
-	rc = write_file_atomic(path, buf, strlen(buf), 0600);
-	pthread_mutex_unlock(&p->lock);
-	if (rc) {
-		errf(err, "cannot write %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	*domid_out = (int)next;
-	return 0;
-}
-
-/* ---- spawning ---------------------------------------------------------------------------- */
-
-/* ---- config ------------------------------------------------------------------------------ */
-
-/* Reads the few keys the sim needs from an xl.cfg with libxlutil (the parser xl uses), which
- * also proves the file is a valid config. */
-static int read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *err)
-{
-	XLU_Config *cfg = NULL;
-	const char *cname = NULL;
-	long v;
-	int rc = xlcfg_load(cfg_path, &cfg, err, HV_ERRLEN);
-
-	if (rc)
-		return rc;
-	rc = -EINVAL;
-	if (xlu_cfg_get_string(cfg, "name", &cname, 1) || strcmp(cname, name) != 0) {
-		errf(err, "config %s does not name domain %s", cfg_path, name);
-		goto out;
-	}
-	dom->vcpus = xlu_cfg_get_bounded_long(cfg, "vcpus", 1, 64, &v, 1) ? 1 : (int)v;
-	if (xlu_cfg_get_bounded_long(cfg, "memory", 16, 1048576, &v, 1)) {
-		errf(err, "config %s has no valid memory=", cfg_path);
-		goto out;
-	}
-	dom->memory_mib = v;
-	dom->cpu_weight =
-	        xlu_cfg_get_bounded_long(cfg, "cpu_weight", 1, 65535, &v, 1) ? 256 : (int)v;
-	dom->cap = xlu_cfg_get_bounded_long(cfg, "cap", 0, dom->vcpus * 100, &v, 1) ? 0 : (int)v;
-	rc = 0;
-out:
-	xlu_cfg_destroy(cfg);
-	return rc;
-}
-
 /* ---- operations --------------------------------------------------------------------------- */
+
+/* sim_load_dom for a name from the caller: -EINVAL with err set when the sim does not accept
+ * the name, else sim_load_dom's answer (-ENOENT: the domain is unknown). */
+static int load_named(hv_driver *d, const char *name, sim_dom *dom, char *err)
+{
+	if (!sim_name_ok(name)) {
+		errf(err, "invalid domain name");
+		return -EINVAL;
+	}
+	return sim_load_dom(d, name, dom, err);
+}
 
 static int sim_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
 {
@@ -228,11 +55,9 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	sim_dom dom, old;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = load_dom(d, name, &old, err);
+	rc = load_named(d, name, &old, err);
+	if (rc == -EINVAL)
+		return rc;
 	if (rc == 0 && old.running && sim_guest_alive(d, old.pid, name)) {
 		errf(err, "Domain with name \"%s\" already exists", name);
 		return -EEXIST;
@@ -240,13 +65,13 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	if (rc && rc != -ENOENT)
 		return rc;
 	memset(&dom, 0, sizeof(dom));
-	rc = read_cfg(cfg_path, name, &dom, err);
+	rc = sim_read_cfg(cfg_path, name, &dom, err);
 	if (rc)
 		return rc;
 	if (old.running) /* crashed earlier: fold its run into the accumulator */
-		mark_stopped(&old);
+		sim_mark_stopped(&old);
 	dom.cpu_ns_acc = old.cpu_ns_acc;
-	rc = alloc_domid(d, &dom.domid, err);
+	rc = sim_alloc_domid(d, &dom.domid, err);
 	if (rc)
 		return rc;
 	rc = simnet_create(&P(d)->net, d->state_dir, name, cfg_path, err); /* vif hotplug */
@@ -260,7 +85,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	dom.running = true;
 	dom.started_mono = now_mono_ns();
 	dom.started_at = now_unix();
-	rc = save_dom(d, name, &dom, err);
+	rc = sim_save_dom(d, name, &dom, err);
 	if (rc) {
 		sim_stop_guest(d, dom.pid, name, SIGKILL, 0);
 		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
@@ -270,7 +95,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 
 static void unlink_console(hv_driver *d, const char *name)
 {
-	char sock[512];
+	char sock[SIM_PATH_LEN];
 
 	if (state_path(d, name, ".console", sock, sizeof(sock)))
 		unlink(sock);
@@ -282,11 +107,7 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -298,8 +119,8 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 			return rc;
 		}
 		unlink_console(d, name);
-		mark_stopped(&dom);
-		rc = save_dom(d, name, &dom, err);
+		sim_mark_stopped(&dom);
+		rc = sim_save_dom(d, name, &dom, err);
 		if (rc)
 			return rc;
 	}
@@ -323,11 +144,7 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
 	if (rc == -ENOENT || (rc == 0 && (!dom.running || !sim_guest_alive(d, dom.pid, name)))) {
 		errf(err, "domain %s is not running", name);
 		return -ESRCH;
@@ -339,12 +156,12 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 		errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
 		return rc;
 	}
-	mark_stopped(&dom);
+	sim_mark_stopped(&dom);
 	/* Record the stop first: a failure below leaves an honest "stopped" domain. */
-	rc = save_dom(d, name, &dom, err);
+	rc = sim_save_dom(d, name, &dom, err);
 	if (rc)
 		return rc;
-	rc = alloc_domid(d, &dom.domid, err);
+	rc = sim_alloc_domid(d, &dom.domid, err);
 	if (rc)
 		return rc;
 	/* The old run's vifs go, new ones come (new ifindex, like Xen). */
@@ -359,7 +176,7 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	dom.running = true;
 	dom.started_mono = now_mono_ns();
 	dom.started_at = now_unix();
-	return save_dom(d, name, &dom, err);
+	return sim_save_dom(d, name, &dom, err);
 }
 
 static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
@@ -370,11 +187,7 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	memset(info, 0, sizeof(*info));
 	info->state = HV_ABSENT;
 	info->domid = -1;
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
 	if (rc == -ENOENT)
 		return 0;
 	if (rc)
@@ -382,15 +195,15 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	if (dom.running && !sim_guest_alive(d, dom.pid, name)) {
 		/* The guest died behind our back (crash, host reboot): record it stopped. */
 		unlink_console(d, name);
-		mark_stopped(&dom);
-		save_dom(d, name, &dom, NULL);
+		sim_mark_stopped(&dom);
+		sim_save_dom(d, name, &dom, NULL);
 		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
 	}
 	info->state = dom.running ? HV_RUNNING : HV_STOPPED;
 	info->domid = dom.running ? dom.domid : -1;
 	info->vcpus = dom.vcpus;
 	info->memory_mib = (uint64_t)dom.memory_mib;
-	info->cpu_ns = cpu_now(&dom);
+	info->cpu_ns = sim_cpu_now(&dom);
 	info->cpu_weight = dom.cpu_weight;
 	info->cpu_cap_pct = dom.cap;
 	return 0;
@@ -410,7 +223,7 @@ static int sim_cpu_times(hv_driver *d, const char *const *names, size_t n, uint6
 	}
 	for (size_t i = 0; i < n; i++) {
 		sim_dom dom;
-		int rc = load_dom(d, names[i], &dom, err);
+		int rc = sim_load_dom(d, names[i], &dom, err);
 
 		cpu_ns_out[i] = 0;
 		if (rc == -ENOENT)
@@ -418,20 +231,20 @@ static int sim_cpu_times(hv_driver *d, const char *const *names, size_t n, uint6
 		if (rc)
 			return rc;
 		if (dom.running && sim_guest_alive(d, dom.pid, names[i]))
-			cpu_ns_out[i] = cpu_now(&dom) - dom.cpu_ns_acc;
+			cpu_ns_out[i] = sim_cpu_now(&dom) - dom.cpu_ns_acc;
 	}
 	return 0;
 }
 
 static int sim_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
-	char dir[512];
+	char dir[SIM_PATH_LEN];
 	int rc;
 
 	*names_out = NULL;
 	*n_out = 0;
 	if (!sfmt(dir, sizeof(dir), "%s/sim", d->state_dir))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, d->state_dir);
 	rc = list_dir_names(dir, prefix, ".json", names_out, n_out);
 	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
@@ -443,11 +256,7 @@ static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct
 	sim_dom dom;
 	int rc;
 
-	if (!sim_name_ok(name)) {
-		errf(err, "invalid domain name");
-		return -EINVAL;
-	}
-	rc = load_dom(d, name, &dom, err);
+	rc = load_named(d, name, &dom, err);
 	if (rc == -ENOENT) {
 		errf(err, "domain %s does not exist", name);
 		return -ESRCH;
@@ -464,12 +273,12 @@ static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct
 	}
 	dom.cpu_weight = weight;
 	dom.cap = cap_pct;
-	return save_dom(d, name, &dom, err);
+	return sim_save_dom(d, name, &dom, err);
 }
 
 static int sim_forget(hv_driver *d, const char *name, char *err)
 {
-	char path[512];
+	char path[SIM_PATH_LEN];
 	int rc;
 
 	rc = stop_dom(d, name, SIGKILL, 0, err);
@@ -479,7 +288,7 @@ static int sim_forget(hv_driver *d, const char *name, char *err)
 		return rc;
 	unlink_console(d, name);
 	if (!state_path(d, name, ".json", path, sizeof(path)))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, name);
 	if (unlink(path) != 0 && errno != ENOENT) {
 		rc = -errno;
 		errf(err, "cannot remove %s: %s", path, strerror(-rc));
@@ -510,7 +319,10 @@ static void free_list(char **names, size_t n)
 	free(names);
 }
 
-int hv_sim_park_all(hv_driver *d, char *err)
+/* Calls fn for every domain whose state loads; returns the listing's error or fn's first. */
+static int for_each_dom(hv_driver *d,
+                        int (*fn)(hv_driver *d, const char *name, sim_dom *dom, char *err),
+                        char *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -522,61 +334,69 @@ int hv_sim_park_all(hv_driver *d, char *err)
 	for (size_t i = 0; i < n; i++) {
 		sim_dom dom;
 
-		if (load_dom(d, names[i], &dom, err) != 0 || !dom.running)
+		if (sim_load_dom(d, names[i], &dom, err) != 0)
 			continue;
-		rc = sim_stop_guest(d, dom.pid, names[i], SIGTERM, 5000);
-		if (rc) {
-			errf(err, "simguest %d of %s does not die", (int)dom.pid, names[i]);
-			first = first ? first : rc;
-			continue;
-		}
-		unlink_console(d, names[i]);
-		mark_stopped(&dom);
-		dom.resume = true;
-		rc = save_dom(d, names[i], &dom, err);
-		if (rc == 0)
-			rc = simnet_stop(&P(d)->net, d->state_dir, names[i], err);
+		rc = fn(d, names[i], &dom, err);
 		first = first ? first : rc;
 	}
 	free_list(names, n);
 	return first;
 }
 
+/* A running domain is stopped and marked to resume at the next agent start. */
+static int park_one(hv_driver *d, const char *name, sim_dom *dom, char *err)
+{
+	int rc;
+
+	if (!dom->running)
+		return 0;
+	rc = sim_stop_guest(d, dom->pid, name, SIGTERM, 5000);
+	if (rc) {
+		errf(err, "simguest %d of %s does not die", (int)dom->pid, name);
+		return rc;
+	}
+	unlink_console(d, name);
+	sim_mark_stopped(dom);
+	dom->resume = true;
+	rc = sim_save_dom(d, name, dom, err);
+	if (rc == 0)
+		rc = simnet_stop(&P(d)->net, d->state_dir, name, err);
+	return rc;
+}
+
+/* A parked domain starts again with a new domid; on failure it stays stopped (no retry). */
+static int resume_one(hv_driver *d, const char *name, sim_dom *dom, char *err)
+{
+	int rc;
+
+	if (dom->running || !dom->resume)
+		return 0;
+	dom->resume = false;
+	rc = sim_alloc_domid(d, &dom->domid, err);
+	if (rc == 0)
+		rc = simnet_start(&P(d)->net, d->state_dir, name, err);
+	if (rc == 0)
+		rc = sim_spawn_guest(d, name, dom->domid, &dom->pid, err);
+	if (rc) {
+		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
+		dom->domid = -1;
+		sim_save_dom(d, name, dom, NULL);
+		return rc;
+	}
+	dom->running = true;
+	dom->started_mono = now_mono_ns();
+	dom->started_at = now_unix();
+	return sim_save_dom(d, name, dom, err);
+}
+
+int hv_sim_park_all(hv_driver *d, char *err)
+{
+	return for_each_dom(d, park_one, err);
+}
+
 int hv_sim_resume_all(hv_driver *d, char *err)
 {
-	char **names = NULL;
-	size_t n = 0;
-	int rc, first = 0;
-
-	rc = sim_list(d, "", &names, &n, err);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		sim_dom dom;
-
-		if (load_dom(d, names[i], &dom, err) != 0 || dom.running || !dom.resume)
-			continue;
-		dom.resume = false;
-		rc = alloc_domid(d, &dom.domid, err);
-		if (rc == 0)
-			rc = simnet_start(&P(d)->net, d->state_dir, names[i], err);
-		if (rc == 0)
-			rc = sim_spawn_guest(d, names[i], dom.domid, &dom.pid, err);
-		if (rc) {
-			simnet_stop(&P(d)->net, d->state_dir, names[i], NULL);
-			dom.domid = -1;
-			save_dom(d, names[i], &dom, NULL); /* stays stopped; no retry loop */
-			first = first ? first : rc;
-			continue;
-		}
-		dom.running = true;
-		dom.started_mono = now_mono_ns();
-		dom.started_at = now_unix();
-		rc = save_dom(d, names[i], &dom, err);
-		first = first ? first : rc;
-	}
-	free_list(names, n);
-	return first;
+	return for_each_dom(d, resume_one, err);
 }
 
 int sim_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err);
@@ -619,7 +439,7 @@ int hv_sim_set_net(hv_driver *d, bool enabled, const char *netns_prefix)
 
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 {
-	char path[512], exe[256];
+	char path[SIM_PATH_LEN], exe[SIM_GUEST_PATH_LEN];
 	sim_priv *p;
 	ssize_t n;
 	int rc;
@@ -631,15 +451,17 @@ int hv_sim_open(hv_driver *d, const char *state_dir, char *err)
 		return -EINVAL;
 	}
 	if (!sfmt(path, sizeof(path), "%s/sim", state_dir))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, state_dir);
 	rc = mkdir_p(path, 0700);
 	if (rc) {
 		errf(err, "cannot create %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		errf(err, "out of memory");
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	simnet_init(&p->net);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

@@ -15,7 +15,7 @@ int sim_console_source(hv_driver *d, const char *name, char *out, size_t outlen,
 
 int sim_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err)
 {
-	char path[512];
+	char path[SIM_PATH_LEN];
 	struct stat st;
 
 	if (!valid_domain_name(name, NULL)) {

@@ -142,7 +142,7 @@ int sim_stop_guest(hv_driver *d, pid_t pid, const char *name, int sig, int grace
 int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, char *err)
 {
 	sim_priv *p = P(d);
-	char domid_s[16], sock[512];
+	char domid_s[16], sock[SIM_PATH_LEN];
 	const char *argv[] = {p->guest_path, "--name", name,         "--domid",
 	                      domid_s,       "--dir",  d->state_dir, NULL};
 	pid_t pid;
@@ -153,13 +153,13 @@ int sim_spawn_guest(hv_driver *d, const char *name, int domid, pid_t *pid_out, c
 
 	snprintf(domid_s, sizeof(domid_s), "%d", domid);
 	if (!state_path(d, name, ".console", sock, sizeof(sock)))
-		return -ENAMETOOLONG;
+		return sim_path_too_long(err, name);
 	unlink(sock);
 	/* stderr stays the agent's: a sanitizer report from a guest reaches the agent's log. */
 	rc = runner_spawn_detached(p->guest_path, argv, &pid);
 	if (rc) {
-		errf(err, "cannot start %s: %s", p->guest_path, strerror(rc));
-		return -rc;
+		errf(err, "cannot start %s: %s", p->guest_path, strerror(-rc));
+		return rc;
 	}
 	child_add(d, pid);
 	deadline = now_mono_ns() + 5000000000ull;

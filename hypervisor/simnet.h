@@ -7,7 +7,9 @@
  *
  * The parsed vifs of the last create are kept in <state_dir>/sim/<domain>.net, so a reboot or a
  * resume re-creates the same pairs (new ifindex, like Xen) without the config file. Every
- * operation is idempotent: a leftover vif or namespace (killed agent) is replaced. */
+ * operation is idempotent: a leftover vif or namespace (killed agent) is replaced.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (HV_ERRLEN bytes). */
 #ifndef XVPS_SIMNET_H
 #define XVPS_SIMNET_H
 
@@ -22,6 +24,9 @@
 #define SIMNET_MAX_PREFIX 16 /* XVPS_SIM_NETNS_PREFIX: [a-z0-9-]{0,16} */
 #define SIMNET_HOST_MAC   "fe:ff:ff:ff:ff:ff"
 #define SIMNET_TIMEOUT_MS 15000
+#define SIMNET_SPEC_MAX   2048  /* one vif spec, with its NUL */
+#define SIMNET_PATH_LEN   512   /* <state_dir>/sim/<name>.net, /sys/class/net/<vif>/... */
+#define SIMNET_RECORD_MAX 65536 /* largest <name>.net record read back */
 
 /* One vif of an xl.cfg "vif" list: "mac=M, bridge=B, vifname=V, ip=A B C, rate=R".
  * Addresses are kept in canonical text form (inet_ntop). */

@@ -1,6 +1,8 @@
 /* xlcfg.h — writes xl.cfg(5) domain configs from a validated VPS spec. Every value is checked
  * again here: quotes, newlines, commas and '=' can never reach a config. The result parses
- * with libxlutil's xlu_cfg_readdata (tests assert it). */
+ * with libxlutil's xlu_cfg_readdata (tests assert it).
+ *
+ * Return convention: 0 or a negative errno, with the reason in *why_out or err. */
 #ifndef XVPS_XLCFG_H
 #define XVPS_XLCFG_H
 

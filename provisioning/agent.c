@@ -105,10 +105,18 @@ static void name_release(agent *a, name_lock *slot)
 
 /* ---- operations ------------------------------------------------------------------------- */
 
-static json_object *op_host_info(agent *a)
+/* Every handler below takes the request and the variant of its operation (agent_ops). */
+
+/* host.info: {} */
+static json_object *op_host_info(agent *a, json_object *req, int variant)
 {
+	static const char *const fields[] = {"op", NULL};
 	char sched[64] = "", err[HV_ERRLEN] = "";
+	json_field_error fe = {0};
 	json_object *r;
+
+	if (!json_only_fields(req, fields, &fe))
+		return reply_field(&fe, "");
 
 	if (a->vps->hv->ops->scheduler(a->vps->hv, sched, sizeof(sched), err) != 0)
 		snprintf(sched, sizeof(sched), "unknown");
@@ -140,6 +148,19 @@ static bool get_domain_name(json_object *req, const char *key, const char **out,
 	return true;
 }
 
+/* A request of exactly {"op", "name"}: true and *name, else false and *reply. */
+static bool get_name_request(json_object *req, const char **name, json_object **reply)
+{
+	static const char *const fields[] = {"op", "name", NULL};
+	json_field_error fe = {0};
+
+	if (!json_only_fields(req, fields, &fe)) {
+		*reply = reply_field(&fe, "");
+		return false;
+	}
+	return get_domain_name(req, "name", name, reply);
+}
+
 static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have,
                      json_object **reply)
 {
@@ -165,7 +186,7 @@ static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have
 enum spec_op { SPEC_ENSURE, SPEC_REINSTALL, SPEC_NETWORK };
 
 /* vps.ensure, vps.reinstall, vps.network: {"spec"} */
-static json_object *op_spec(agent *a, json_object *req, enum spec_op what)
+static json_object *op_spec(agent *a, json_object *req, int what)
 {
 	static const char *const op_names[] = {"vps.ensure", "vps.reinstall", "vps.network"};
 	static const char *const fields[] = {"op", "spec", NULL};
@@ -194,18 +215,14 @@ static json_object *op_spec(agent *a, json_object *req, enum spec_op what)
 }
 
 /* vps.remove, vps.status: {"name"} */
-static json_object *op_name(agent *a, json_object *req, bool remove)
+static json_object *op_name(agent *a, json_object *req, int remove)
 {
-	static const char *const fields[] = {"op", "name", NULL};
-	json_field_error fe = {0};
 	json_object *reply = NULL, *status = NULL;
 	const char *name;
 	vps_err e = {0};
 	int rc;
 
-	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
-	if (!get_domain_name(req, "name", &name, &reply))
+	if (!get_name_request(req, &name, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, name);
 	if (remove) {
@@ -225,7 +242,7 @@ static json_object *op_name(agent *a, json_object *req, bool remove)
 	return reply_vps(rc, status, &e);
 }
 
-static json_object *op_power(agent *a, json_object *req)
+static json_object *op_power(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "name", "action", "spec", NULL};
 	static const char *const actions[] = {"start", "shutdown", "reboot", "poweroff", NULL};
@@ -263,7 +280,7 @@ static json_object *op_power(agent *a, json_object *req)
 	return reply_vps(rc, status, &e);
 }
 
-static json_object *op_template(agent *a, json_object *req, bool remove)
+static json_object *op_template(agent *a, json_object *req, int remove)
 {
 	static const char *const ens_fields[] = {"op", "name", "disk_gib", "source", NULL};
 	static const char *const rm_fields[] = {"op", "name", NULL};
@@ -305,8 +322,9 @@ static json_object *op_template(agent *a, json_object *req, bool remove)
 }
 
 /* Collects a validated name list ("known" / "templates") as borrowed pointers. */
-static bool get_names(json_object *req, const char *key, bool (*check)(const char *, const char **),
-                      size_t max, const char ***out, size_t *n_out, json_object **reply)
+static bool get_names(json_object *req, const char *key, bool required,
+                      bool (*check)(const char *, const char **), size_t max, const char ***out,
+                      size_t *n_out, json_object **reply)
 {
 	json_field_error fe = {0};
 	json_object *arr = NULL;
@@ -314,6 +332,12 @@ static bool get_names(json_object *req, const char *key, bool (*check)(const cha
 
 	*out = NULL;
 	*n_out = 0;
+	if (required && !json_object_object_get_ex(req, key, NULL)) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s is required", key);
+		*reply = agent_reply_err("invalid", key, msg);
+		return false;
+	}
 	if (!json_get_str_array(req, key, false, max, &arr, &fe)) {
 		*reply = reply_field(&fe, "");
 		return false;
@@ -354,13 +378,11 @@ static json_object *op_reconcile(agent *a, json_object *req)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "known", NULL))
-		return agent_reply_err("invalid", "known", "known is required");
-	if (!get_names(req, "known", valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
+	if (!get_names(req, "known", true, valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
 	               &reply))
 		return reply;
-	if (!get_names(req, "templates", valid_template_name, RECONCILE_MAX_NAMES, &tpls, &n_tpls,
-	               &reply)) {
+	if (!get_names(req, "templates", false, valid_template_name, RECONCILE_MAX_NAMES, &tpls,
+	               &n_tpls, &reply)) {
 		free(known);
 		return reply;
 	}
@@ -382,7 +404,7 @@ static json_object *op_reconcile(agent *a, json_object *req)
 }
 
 /* net.counters: {"names":[domain,...]} -> netcount_sweep's object */
-static json_object *op_counters(agent *a, json_object *req)
+static json_object *op_counters(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "names", NULL};
 	json_field_error fe = {0};
@@ -394,9 +416,8 @@ static json_object *op_counters(agent *a, json_object *req)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "names", NULL))
-		return agent_reply_err("invalid", "names", "names is required");
-	if (!get_names(req, "names", valid_domain_name, RECONCILE_MAX_NAMES, &names, &n, &reply))
+	if (!get_names(req, "names", true, valid_domain_name, RECONCILE_MAX_NAMES, &names, &n,
+	               &reply))
 		return reply;
 	rc = vps_net_counters(a->vps, names, n, &out, &e);
 	free(names);
@@ -408,7 +429,7 @@ static json_object *op_counters(agent *a, json_object *req)
 /* cpu.times: {"names":[domain,...]} (at most AGENT_CPU_TIMES_MAX_NAMES) ->
  * {"sampled_at": unix s, "cpu_ns": {"xvps-1": N, ...}}: the hypervisor driver's cpu_times, one
  * call for all names (driver.h). Read-only: no name lock. */
-static json_object *op_cpu_times(agent *a, json_object *req)
+static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "names", NULL};
 	json_field_error fe = {0};
@@ -422,9 +443,7 @@ static json_object *op_cpu_times(agent *a, json_object *req)
 
 	if (!json_only_fields(req, fields, &fe))
 		return reply_field(&fe, "");
-	if (!json_object_object_get_ex(req, "names", NULL))
-		return agent_reply_err("invalid", "names", "names is required");
-	if (!get_names(req, "names", valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
+	if (!get_names(req, "names", true, valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
 	               &reply))
 		return reply;
 	if (!hv->ops->cpu_times) {
@@ -459,10 +478,8 @@ static json_object *op_cpu_times(agent *a, json_object *req)
 }
 
 /* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
-static json_object *op_console_open(agent *a, json_object *req)
+static json_object *op_console_open(agent *a, json_object *req, int variant)
 {
-	static const char *const fields[] = {"op", "name", NULL};
-	json_field_error fe = {0};
 	json_object *reply = NULL, *result;
 	const char *name;
 	char sock[128];
@@ -470,12 +487,10 @@ static json_object *op_console_open(agent *a, json_object *req)
 	vps_err e = {0};
 	int rc;
 
-	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
-	if (!get_domain_name(req, "name", &name, &reply))
+	if (!get_name_request(req, &name, &reply))
 		return reply;
 	name_lock *l = name_acquire(a, name);
-	rc = console_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
+	rc = consrv_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
 	name_release(a, l);
 	if (rc) {
 		log_warn("console.open %s: %s", name, e.msg);
@@ -486,6 +501,26 @@ static json_object *op_console_open(agent *a, json_object *req)
 	json_object_object_add(result, "pid", json_object_new_int((int)pid));
 	return reply_ok(result);
 }
+
+/* The operations served under the reconcile lock's read side (reconcile takes it alone). */
+static const struct {
+	const char *op;
+	json_object *(*fn)(agent *a, json_object *req, int variant);
+	int variant;
+} agent_ops[] = {
+        {"host.info", op_host_info, 0},
+        {"vps.ensure", op_spec, SPEC_ENSURE},
+        {"vps.reinstall", op_spec, SPEC_REINSTALL},
+        {"vps.network", op_spec, SPEC_NETWORK},
+        {"net.counters", op_counters, 0},
+        {"cpu.times", op_cpu_times, 0},
+        {"vps.remove", op_name, true},
+        {"vps.status", op_name, false},
+        {"vps.power", op_power, 0},
+        {"template.ensure", op_template, false},
+        {"template.remove", op_template, true},
+        {"console.open", op_console_open, 0},
+};
 
 json_object *agent_handle(agent *a, json_object *req)
 {
@@ -500,35 +535,14 @@ json_object *agent_handle(agent *a, json_object *req)
 	if (strcmp(op, "reconcile") == 0)
 		return op_reconcile(a, req);
 
+	reply = NULL;
 	pthread_rwlock_rdlock(&a->reconcile_lock);
-	if (strcmp(op, "host.info") == 0) {
-		static const char *const fields[] = {"op", NULL};
-		reply = json_only_fields(req, fields, &fe) ? op_host_info(a) : reply_field(&fe, "");
-	} else if (strcmp(op, "vps.ensure") == 0) {
-		reply = op_spec(a, req, SPEC_ENSURE);
-	} else if (strcmp(op, "vps.reinstall") == 0) {
-		reply = op_spec(a, req, SPEC_REINSTALL);
-	} else if (strcmp(op, "vps.network") == 0) {
-		reply = op_spec(a, req, SPEC_NETWORK);
-	} else if (strcmp(op, "net.counters") == 0) {
-		reply = op_counters(a, req);
-	} else if (strcmp(op, "cpu.times") == 0) {
-		reply = op_cpu_times(a, req);
-	} else if (strcmp(op, "vps.remove") == 0) {
-		reply = op_name(a, req, true);
-	} else if (strcmp(op, "vps.status") == 0) {
-		reply = op_name(a, req, false);
-	} else if (strcmp(op, "vps.power") == 0) {
-		reply = op_power(a, req);
-	} else if (strcmp(op, "template.ensure") == 0) {
-		reply = op_template(a, req, false);
-	} else if (strcmp(op, "template.remove") == 0) {
-		reply = op_template(a, req, true);
-	} else if (strcmp(op, "console.open") == 0) {
-		reply = op_console_open(a, req);
-	} else {
-		reply = agent_reply_err("invalid", "op", "unknown operation");
+	for (size_t i = 0; i < sizeof(agent_ops) / sizeof(agent_ops[0]) && !reply; i++) {
+		if (strcmp(op, agent_ops[i].op) == 0)
+			reply = agent_ops[i].fn(a, req, agent_ops[i].variant);
 	}
+	if (!reply)
+		reply = agent_reply_err("invalid", "op", "unknown operation");
 	pthread_rwlock_unlock(&a->reconcile_lock);
 	return reply;
 }

@@ -1,6 +1,8 @@
 /* agent.h — xvps-agent's socket server and request dispatch (common/agent_proto.h): a unix
  * socket (mode 0660), SO_PEERCRED admission, one thread per connection, per-domain
- * serialization. It trusts no caller: every request is re-validated before it reaches vps.c. */
+ * serialization. It trusts no caller: every request is re-validated before it reaches vps.c.
+ * Return convention: 0 or a negative errno with a sentence in err; a request's failure travels
+ * in its JSON reply (agent_reply_err), never as a return code. */
 #ifndef XVPS_AGENT_H
 #define XVPS_AGENT_H
 
@@ -12,9 +14,15 @@
 
 #define AGENT_VERSION "0.1.0"
 
+/* An error sentence of agent_start or of the agent's start-up steps (agent_main.c). */
+#define AGENT_ERRLEN 1024
+
+/* The socket path: struct sockaddr_un's sun_path on Linux, with its NUL. */
+#define AGENT_SOCK_PATH_LEN 108
+
 typedef struct agent_config {
-	char sock_path[108]; /* sun_path; a stale socket there is replaced */
-	uid_t panel_uid;     /* the one non-root uid allowed to connect */
+	char sock_path[AGENT_SOCK_PATH_LEN]; /* a stale socket there is replaced */
+	uid_t panel_uid;                     /* the one non-root uid allowed to connect */
 	int recv_timeout_ms; /* idle time allowed between requests on a connection; 30000 */
 	int max_conns;       /* concurrent connections; more are closed at once; 64 */
 } agent_config;

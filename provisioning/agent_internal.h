@@ -1,5 +1,7 @@
 /* agent_internal.h — shared between agent.c (request dispatch) and agent_server.c (the socket
- * server). Not a public interface. */
+ * server). Not a public interface.
+ *
+ * Return convention: as agent.h (0 or a negative errno; a request's failure is its reply). */
 #ifndef XVPS_AGENT_INTERNAL_H
 #define XVPS_AGENT_INTERNAL_H
 

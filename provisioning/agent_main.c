@@ -6,12 +6,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,12 +17,17 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "../hypervisor/driver.h"
+#include "../hypervisor/sim_host.h"
 #include "../hypervisor/simnet.h"
 #include "agent.h"
 #include "console.h"
 #include "net.h"
 #include "storage.h"
 #include "vps.h"
+
+/* A configured path (XVPS_STATE, XVPS_TEMPLATE_DIR, a program): the drivers keep them in
+ * 256-byte fields (storage.h, vps.h, the sim's guest path, console.c). */
+#define AGENT_DIR_LEN 256
 
 static const char *env_or(const char *key, const char *def)
 {
@@ -45,105 +48,12 @@ static bool absolute(const char *path, bool mkdir, char *out, size_t outlen)
 	return sfmt(out, outlen, "%s", buf);
 }
 
-/* XVPS_NETNS (dev/test): what `ip netns exec NAME` does, before any thread exists: join the
- * named network namespace, take a private copy of the mount table and mount a fresh sysfs on
- * /sys (made private first, so the host's /sys is untouched) so /sys/class/net shows this
- * namespace. / and /run/netns keep their propagation: the namespaces our `ip netns add`
- * children mount under a shared /run/netns stay visible to the rest of the machine. */
-static int enter_netns(const char *name)
-{
-	char path[128];
-	size_t n = strlen(name);
-	int fd;
-
-	if (n < 1 || n > 64 || name[0] == '.' || name[0] == '-')
-		goto bad;
-	for (size_t i = 0; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		      (name[i] >= '0' && name[i] <= '9') || strchr("_.-", name[i])))
-			goto bad;
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_error("XVPS_NETNS: cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (setns(fd, CLONE_NEWNET) != 0) {
-		log_error("XVPS_NETNS: cannot enter %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/sys", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    umount2("/sys", MNT_DETACH) != 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) != 0) {
-		log_error("XVPS_NETNS: cannot mount the namespace's sysfs on /sys: %s",
-		          strerror(errno));
-		return -1;
-	}
-	return 0;
-bad:
-	log_error("XVPS_NETNS must be a namespace name of [A-Za-z0-9_.-], at most 64 characters");
-	return -1;
-}
-
-static int run_ip(const char *const argv[])
-{
-	runner r = runner_real();
-	runner_result res;
-	int rc;
-
-	runner_result_init(&res);
-	rc = runner_run(&r, argv, NULL, 0, 15000, &res);
-	if (!runner_ok(rc, &res)) {
-		char *line = runner_argv_str(argv);
-		log_error("%s failed: %s", line ? line : argv[0],
-		          rc ? strerror(-rc) : (res.err && *res.err ? res.err : "no output"));
-		free(line);
-		rc = rc ? rc : -EIO;
-	}
-	runner_result_dispose(&res);
-	return rc;
-}
-
-static void write_sysctl(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, "1\n", 2) != 2)
-		log_warn("cannot set %s to 1 (%s): bridged traffic may bypass the firewall", path,
-		         strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
-/* The sim's dom0 side (DESIGN.md §2): the bridge (created when missing, up) and bridged
- * traffic through iptables/ip6tables (physdev matches). */
-static int sim_bridge_ensure(const char *bridge)
-{
-	char path[128];
-	struct stat st;
-
-	if (!simnet_valid_bridge(bridge)) {
-		log_error("XVPS_BRIDGE must be 1 to 15 characters of a-z 0-9 _ . -");
-		return -EINVAL;
-	}
-	snprintf(path, sizeof(path), "/sys/class/net/%s", bridge);
-	if (lstat(path, &st) != 0 &&
-	    run_ip((const char *const[]){"ip", "link", "add", bridge, "type", "bridge", NULL}))
-		return -EIO;
-	if (run_ip((const char *const[]){"ip", "link", "set", "dev", bridge, "up", NULL}))
-		return -EIO;
-	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables");
-	write_sysctl("/proc/sys/net/bridge/bridge-nf-call-ip6tables");
-	return 0;
-}
-
 /* Console servers (issue 6): xvps-console from XVPS_CONSOLE_BIN, else next to this program
  * (like xvps-simguest); their sockets in XVPS_CONSOLE_DIR, else $XVPS_STATE/console. Without
  * the program the agent runs on and console.open answers "host". */
 static void console_setup(const char *state, uid_t panel_uid)
 {
-	char bin[256] = "", err[512] = "", dir[256];
+	char bin[AGENT_DIR_LEN] = "", err[AGENT_ERRLEN] = "", dir[AGENT_DIR_LEN];
 	const char *v = getenv("XVPS_CONSOLE_BIN"), *d = getenv("XVPS_CONSOLE_DIR");
 	ssize_t n;
 
@@ -168,7 +78,7 @@ static void console_setup(const char *state, uid_t panel_uid)
 		if (!slash || !sfmt(slash, sizeof(bin) - (size_t)(slash - bin), "/xvps-console"))
 			bin[0] = '\0';
 	}
-	if (console_init(bin, dir, panel_uid, err, sizeof(err)) != 0)
+	if (consrv_init(bin, dir, panel_uid, err, sizeof(err)) != 0)
 		log_warn("%s: web consoles are off", err);
 	else
 		log_info("console servers: %s, sockets in %s", bin, dir);
@@ -176,9 +86,10 @@ static void console_setup(const char *state, uid_t panel_uid)
 
 int main(void)
 {
-	char state[256], tpl_dir[256], cfg_dir[256], sock[108], err[1024] = "";
+	char state[AGENT_DIR_LEN], tpl_dir[AGENT_DIR_LEN], cfg_dir[AGENT_DIR_LEN];
+	char sock[AGENT_SOCK_PATH_LEN], err[AGENT_ERRLEN] = "";
 	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
-	char netdir[512], neterr[NET_ERRLEN] = "";
+	char netdir[AGENT_DIR_LEN + sizeof("/net")], neterr[NET_ERRLEN] = "";
 	const char *hv_name, *st_name, *bridge, *v, *net_mode, *netns, *prefix;
 	hv_driver hv;
 	net_ctx net;
@@ -195,8 +106,10 @@ int main(void)
 	memset(&acfg, 0, sizeof(acfg));
 	/* First of all, while the process has one thread: the dev/test dom0 namespace. */
 	netns = getenv("XVPS_NETNS");
-	if (netns && *netns && enter_netns(netns) != 0)
+	if (netns && *netns && sim_enter_netns(netns, err, sizeof(err)) != 0) {
+		log_error("%s", err);
 		return 1;
+	}
 
 	if (!absolute(env_or("XVPS_STATE", "./var"), true, state, sizeof(state))) {
 		log_error("XVPS_STATE: cannot use %s: %s", env_or("XVPS_STATE", "./var"),
@@ -218,7 +131,7 @@ int main(void)
 		return 1;
 	}
 	if ((v = getenv("XVPS_AGENT_SOCK")) && *v && !sfmt(sock, sizeof(sock), "%s", v)) {
-		log_error("XVPS_AGENT_SOCK must be at most 107 bytes");
+		log_error("XVPS_AGENT_SOCK must be at most %d bytes", AGENT_SOCK_PATH_LEN - 1);
 		return 1;
 	}
 	bridge = env_or("XVPS_BRIDGE", "xvpsbr0");
@@ -262,7 +175,7 @@ int main(void)
 	if (strcmp(hv_name, "sim") == 0) {
 		rc = hv_sim_open(&hv, state, hverr);
 		if (rc == 0 && (v = getenv("XVPS_SIMGUEST")) && *v) {
-			char guest[256];
+			char guest[AGENT_DIR_LEN];
 			if (!absolute(v, false, guest, sizeof(guest)) ||
 			    hv_sim_set_guest_path(&hv, guest) != 0) {
 				snprintf(hverr, sizeof(hverr), "XVPS_SIMGUEST: cannot use %s", v);
@@ -280,7 +193,8 @@ int main(void)
 			if (hv.ops->scheduler(&hv, sched, sizeof(sched), serr) == 0)
 				log_info("xen scheduler: %s", sched);
 			else
-				log_warn("xen scheduler not known yet (asked again at first use): %s",
+				log_warn("xen scheduler not known yet (asked again at first use): "
+				         "%s",
 				         serr);
 		}
 	} else {
@@ -347,7 +261,12 @@ int main(void)
 		goto out;
 	}
 	if (net_on && strcmp(hv_name, "sim") == 0) {
-		rc = sim_bridge_ensure(bridge);
+		char warn[HV_ERRLEN];
+		rc = sim_bridge_ensure(bridge, hverr, warn, sizeof(hverr));
+		if (rc)
+			log_error("%s", hverr);
+		else if (warn[0])
+			log_warn("%s", warn);
 		if (rc == 0 && (rc = hv_sim_set_net(&hv, true, prefix)) != 0)
 			log_error("sim networking: invalid namespace prefix");
 		if (rc)

@@ -284,6 +284,6 @@ void agent_stop(agent *a)
 	while (a->n_active > 0)
 		pthread_cond_wait(&a->cond, &a->lock);
 	pthread_mutex_unlock(&a->lock);
-	console_stop_all(); /* no request runs any more: the console servers go too */
+	consrv_stop_all(); /* no request runs any more: the console servers go too */
 	agent_free(a);
 }

@@ -27,6 +27,11 @@
 
 #define SUN_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
+/* xvps-console's absolute path, and the sockets' directory (a socket path must still fit in
+ * SUN_MAX: consrv_open refuses one that does not). */
+#define CONSOLE_BIN_LEN 256
+#define CONSOLE_DIR_LEN ((size_t)200)
+
 typedef struct con {
 	char name[64];
 	pid_t pid;
@@ -41,7 +46,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t reaped;
 	bool on;
-	char bin[256], dir[256];
+	char bin[CONSOLE_BIN_LEN], dir[CONSOLE_DIR_LEN];
 	uid_t uid;
 	con *list;
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER, .reaped = PTHREAD_COND_INITIALIZER};
@@ -60,16 +65,17 @@ static int fail(vps_err *e, const char *code, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
+int consrv_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *err, size_t errlen)
 {
-	char dir[200];
+	char dir[CONSOLE_DIR_LEN];
 	struct stat st;
 
 	if (!bin || bin[0] != '/' || !sock_dir || sock_dir[0] != '/' ||
 	    !sfmt(dir, sizeof(dir), "%s", sock_dir)) {
 		snprintf(err, errlen,
 		         "console: program and socket directory must be absolute paths (the "
-		         "directory at most 199 bytes)");
+		         "directory at most %zu bytes)",
+		         CONSOLE_DIR_LEN - 1);
 		return -EINVAL;
 	}
 	if (access(bin, X_OK) != 0) {
@@ -77,8 +83,8 @@ int console_init(const char *bin, const char *sock_dir, uid_t panel_uid, char *e
 		snprintf(err, errlen, "console: cannot run %s: %s", bin, strerror(-rc));
 		return rc;
 	}
-	if (mkdir_p(dir, 0711) != 0 && errno != EEXIST) {
-		int rc = -errno;
+	int rc = mkdir_p(dir, 0711);
+	if (rc) {
 		snprintf(err, errlen, "console: cannot create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
@@ -175,7 +181,7 @@ static bool is_socket(const char *path)
 	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* posix_spawn of xvps-console for c (M.lock held). Returns 0 or the spawn error. */
+/* posix_spawn of xvps-console for c (M.lock held). Returns 0 or -errno (the spawn error). */
 static int spawn(con *c, const char *src, const char *sock)
 {
 	char uid_s[16];
@@ -193,7 +199,7 @@ static int spawn(con *c, const char *src, const char *sock)
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
 		c->alive = false;
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	c->has_waiter = true;
 	return 0;
@@ -215,8 +221,8 @@ static con *find_or_add(const char *name)
 	return c;
 }
 
-int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_len, pid_t *pid_out,
-                 vps_err *e)
+int consrv_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_len, pid_t *pid_out,
+                vps_err *e)
 {
 	char src[300], sock[SUN_MAX], herr[HV_ERRLEN] = "";
 	const char *why = NULL;
@@ -280,7 +286,7 @@ int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_le
 	rc = spawn(c, src, sock);
 	if (rc) {
 		pthread_mutex_unlock(&M.lock);
-		return fail(e, "host", -rc, "cannot start %s: %s", M.bin, strerror(rc));
+		return fail(e, "host", rc, "cannot start %s: %s", M.bin, strerror(-rc));
 	}
 	pid_t pid = c->pid;
 	pthread_mutex_unlock(&M.lock);
@@ -315,7 +321,7 @@ int console_open(hv_driver *hv, const char *name, char *sock_out, size_t sock_le
 	               : fail(e, "host", -ENOSPC, "socket path buffer too small");
 }
 
-void console_stop_all(void)
+void consrv_stop_all(void)
 {
 	struct timespec dl;
 	con *list;

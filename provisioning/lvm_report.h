@@ -1,6 +1,8 @@
 /* lvm_report.h — the lvm storage driver's readers (provisioning/lvm_report.c): the rows of an
  * `lvs --reportformat json` report and a thin pool's usage from device-mapper. Pure parsing plus
- * one libdevmapper status call; no command is run here. Internal to storage_lvm.c and its tests. */
+ * one libdevmapper status call; no command is run here. Internal to storage_lvm.c and its tests.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err where the function takes one. */
 #ifndef XVPS_LVM_REPORT_H
 #define XVPS_LVM_REPORT_H
 

@@ -12,7 +12,10 @@
  *                49-62 ms of CPU here, the dump ~6 ms; any other sysfs_net is read file by file.
  * Every name and address here has already passed spec.c; these functions still refuse any
  * vifname that valid_vifname() rejects. With ctx->enabled false (agent not root, XVPS_NET=off)
- * every call succeeds without touching the host. */
+ * every call succeeds without touching the host.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (NET_ERRLEN bytes) where the
+ * function takes one. */
 #ifndef XVPS_NET_H
 #define XVPS_NET_H
 
@@ -24,6 +27,9 @@
 
 #include "../common/runner.h"
 #include "spec.h"
+
+/* A file under net_ctx.state_dir (256 bytes) such as shaping.json. */
+#define NET_PATH_LEN 300
 
 #define NET_ERRLEN 512
 
@@ -38,12 +44,12 @@
 /* One vif's accumulated counters, from the guest's point of view:
  * rx = bytes/packets the guest received (the vif's tx), tx = the guest sent (the vif's rx). */
 typedef struct net_counter {
-	char name[32];        /* domain, "xvps-N" */
+	char name[32]; /* domain, "xvps-N" */
 	char vifname[16];
-	int ifindex;          /* ifindex at the last read, 0 when never seen */
-	uint64_t raw[4];      /* last raw sysfs values: vif rx_bytes, tx_bytes, rx_packets, tx_packets */
+	int ifindex;     /* ifindex at the last read, 0 when never seen */
+	uint64_t raw[4]; /* last raw sysfs values: vif rx_bytes, tx_bytes, rx_packets, tx_packets */
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* accumulated totals */
-	bool present;         /* the vif existed at the last sweep */
+	bool present;                                        /* the vif existed at the last sweep */
 } net_counter;
 
 /* The rate a domain's vif was shaped to, and the vif's ifindex then (vps_net.c). */
@@ -55,13 +61,13 @@ typedef struct net_shape {
 } net_shape;
 
 typedef struct net_ctx {
-	runner run;               /* the one runner */
-	bool enabled;             /* false: every call is a successful no-op */
-	char sysfs_net[256];      /* "/sys/class/net"; unit tests point it at a fake tree */
-	char state_dir[256];      /* "$XVPS_STATE/net": counters.json lives here */
-	int vif_wait_ms;          /* how long shaping waits for a vif to appear (default 60000) */
-	pthread_mutex_t lock;     /* guards counters */
-	net_counter *counters;    /* n_counters entries, sorted by name */
+	runner run;            /* the one runner */
+	bool enabled;          /* false: every call is a successful no-op */
+	char sysfs_net[256];   /* "/sys/class/net"; unit tests point it at a fake tree */
+	char state_dir[256];   /* "$XVPS_STATE/net": counters.json lives here */
+	int vif_wait_ms;       /* how long shaping waits for a vif to appear (default 60000) */
+	pthread_mutex_t lock;  /* guards counters */
+	net_counter *counters; /* n_counters entries, sorted by name */
 	size_t n_counters;
 	pthread_mutex_t shape_lock; /* guards shapes (vps_net.c; shaping.json in state_dir) */
 	pthread_mutex_t nf_lock;    /* one *tables transaction at a time: ebtables-nft loses

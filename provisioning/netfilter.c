@@ -234,19 +234,6 @@ static const char *restore_of(char table)
 
 #define errf(err, ...) errfmt(err, NET_ERRLEN, __VA_ARGS__)
 
-/* First line of a command's stderr, for error messages. */
-static const char *first_line(const runner_result *res, char *buf, size_t len)
-{
-	const char *s = res->err && *res->err ? res->err : res->out ? res->out : "";
-	size_t n = strcspn(s, "\n");
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 /* 1 when chain exists in table, 0 when not, -errno when the tool could not run or kept
  * failing (a listing can collide with another writer's transaction: retried). */
 static int chain_exists(net_ctx *ctx, char table, const char *chain, char err[NET_ERRLEN])
@@ -267,9 +254,9 @@ static int chain_exists(net_ctx *ctx, char table, const char *chain, char err[NE
 		} else if (res.exit_status == 1 || res.exit_status == 2 || res.exit_status == 255) {
 			rc = 0; /* "No chain/target/match by that name" */
 		} else {
-			char line[200];
+			char line[RUNNER_LINE_LEN];
 			errf(err, "%s %s %s: %s", tool_of(table), table == 'e' ? "-L" : "-S", chain,
-			     first_line(&res, line, sizeof(line)));
+			     runner_failure_line(&res, line, sizeof(line)));
 			rc = -EIO;
 		}
 		runner_result_dispose(&res);
@@ -284,7 +271,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 {
 	const char *argv_ip[] = {restore_of(table), "--noflush", "--wait", NULL};
 	const char *argv_eb[] = {"ebtables-restore", "--noflush", NULL};
-	char line[300];
+	char line[RUNNER_LINE_LEN];
 	int rc = -EIO;
 
 	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
@@ -301,7 +288,7 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 			errf(err, "%s: cannot run: %s", restore_of(table), strerror(-rc));
 		else
 			errf(err, "%s: %s", restore_of(table),
-			     first_line(&res, line, sizeof(line)));
+			     runner_failure_line(&res, line, sizeof(line)));
 		runner_result_dispose(&res);
 		if (rc)
 			return rc;
@@ -310,16 +297,30 @@ static int restore(net_ctx *ctx, char table, const char *batch, char err[NET_ERR
 	return rc;
 }
 
+/* restore() of a batch this call owns and frees; NULL (the batch could not be built) is
+ * -ENOMEM with err set. */
+static int restore_owned(net_ctx *ctx, char table, char *batch, char err[NET_ERRLEN])
+{
+	int rc;
+
+	if (!batch) {
+		errf(err, "out of memory");
+		return -ENOMEM;
+	}
+	rc = restore(ctx, table, batch, err);
+	free(batch);
+	return rc;
+}
+
 static const char k_tables[] = {'e', '4', '6'};
 
-static int base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 {
 	if (!ctx->enabled)
 		return 0;
 	for (size_t t = 0; t < sizeof(k_tables); t++) {
 		char table = k_tables[t];
 		sbuf b = {0};
-		char *batch;
 		int rc = chain_exists(ctx, table, NET_DISPATCH_CHAIN, err);
 
 		if (rc < 0)
@@ -341,21 +342,16 @@ static int base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
 			       NET_DISPATCH_CHAIN);
 		}
 		sb_add(&b, "COMMIT\n");
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int apply_locked(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
+static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
+	const vps_spec *spec = arg;
 	char ch[32];
 
 	if (!spec_ok(spec)) {
@@ -366,18 +362,12 @@ static int apply_locked(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN]
 		return 0;
 	snprintf(ch, sizeof(ch), "xvps-%s", spec->vifname);
 	for (size_t t = 0; t < sizeof(k_tables); t++) {
-		char table = k_tables[t], *batch;
+		char table = k_tables[t];
 		int rc = chain_exists(ctx, table, ch, err);
 
 		if (rc < 0)
 			return rc;
-		batch = nf_render(spec, table, rc == 0);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, nf_render(spec, table, rc == 0), err);
 		if (rc)
 			return rc;
 	}
@@ -408,8 +398,9 @@ static void delete_hook(net_ctx *ctx, char table, const char *vif, const char *s
 	runner_result_dispose(&res);
 }
 
-static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
+	const char *vifname = arg;
 	char ch[32];
 
 	if (!vif_ok(vifname)) {
@@ -421,7 +412,7 @@ static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]
 	snprintf(ch, sizeof(ch), "xvps-%s", vifname);
 	/* ebtables last: its ARP gate is the first thing traffic meets, keep it longest. */
 	for (int t = (int)sizeof(k_tables) - 1; t >= 0; t--) {
-		char table = k_tables[t], *batch;
+		char table = k_tables[t];
 		sbuf b = {0};
 		int rc = chain_exists(ctx, table, ch, err);
 
@@ -432,13 +423,7 @@ static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]
 		sb_add(&b, "*filter\n");
 		render_hooks(&b, table, "-D", vifname, ch);
 		sb_add(&b, "-F %s\n-X %s\nCOMMIT\n", ch, ch);
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc == 0)
 			continue;
 		/* A hook was missing (changed by hand): delete what is there one by one. */
@@ -446,48 +431,39 @@ static int remove_locked(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]
 		delete_hook(ctx, table, vifname, "-emu", ch);
 		b = (sbuf){0};
 		sb_add(&b, "*filter\n-F %s\n-X %s\nCOMMIT\n", ch, ch);
-		batch = sb_take(&b);
-		if (!batch) {
-			errf(err, "out of memory");
-			return -ENOMEM;
-		}
-		rc = restore(ctx, table, batch, err);
-		free(batch);
+		rc = restore_owned(ctx, table, sb_take(&b), err);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-/* One *tables transaction sequence at a time within the agent (net_ctx.nf_lock). */
-int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+/* One *tables transaction sequence at a time within the agent (net_ctx.nf_lock): fn(ctx, arg,
+ * err) runs with the lock held. */
+static int with_nf_lock(net_ctx *ctx, int (*fn)(net_ctx *ctx, const void *arg, char *err),
+                        const void *arg, char err[NET_ERRLEN])
 {
 	int rc;
 
 	pthread_mutex_lock(&ctx->nf_lock);
-	rc = base_ensure(ctx, err);
+	rc = fn(ctx, arg, err);
 	pthread_mutex_unlock(&ctx->nf_lock);
 	return rc;
+}
+
+int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN])
+{
+	return with_nf_lock(ctx, base_ensure, NULL, err);
 }
 
 int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN])
 {
-	int rc;
-
-	pthread_mutex_lock(&ctx->nf_lock);
-	rc = apply_locked(ctx, spec, err);
-	pthread_mutex_unlock(&ctx->nf_lock);
-	return rc;
+	return with_nf_lock(ctx, apply_locked, spec, err);
 }
 
 int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 {
-	int rc;
-
-	pthread_mutex_lock(&ctx->nf_lock);
-	rc = remove_locked(ctx, vifname, err);
-	pthread_mutex_unlock(&ctx->nf_lock);
-	return rc;
+	return with_nf_lock(ctx, remove_locked, vifname, err);
 }
 
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN])
@@ -505,9 +481,9 @@ int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRL
 	runner_result_init(&res);
 	rc = runner_run(&ctx->run, argv, NULL, 0, NF_TIMEOUT_MS, &res);
 	if (rc || res.exit_status != 0) {
-		char line[200];
+		char line[RUNNER_LINE_LEN];
 		errf(err, "iptables -S: %s",
-		     rc ? strerror(-rc) : first_line(&res, line, sizeof(line)));
+		     rc ? strerror(-rc) : runner_failure_line(&res, line, sizeof(line)));
 		runner_result_dispose(&res);
 		return rc ? rc : -EIO;
 	}

@@ -209,7 +209,7 @@ int seed_path(const char *state_dir, const char *name, char *out, size_t len)
 
 int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size_t len, char *err)
 {
-	char dir[512], path[600];
+	char dir[SEED_PATH_LEN], path[SEED_PATH_LEN];
 	char *buf;
 	int rc, n;
 
@@ -258,7 +258,7 @@ int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size
 
 int seed_remove(const char *state_dir, const char *name)
 {
-	char path[600];
+	char path[SEED_PATH_LEN];
 	int rc = seed_path(state_dir, name, path, sizeof(path));
 
 	if (rc)

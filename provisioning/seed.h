@@ -19,7 +19,10 @@
  *
  * and NUL bytes up to SEED_SIZE. No filesystem for dom0 to build or the guest to mount: both
  * sides handle only these lines. Every value comes from the validated spec and is checked again
- * here; a value holding a newline, NUL or any byte outside its allow-list is refused. */
+ * here; a value holding a newline, NUL or any byte outside its allow-list is refused.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (SEED_ERRLEN bytes) where the
+ * function takes one. */
 #ifndef XVPS_SEED_H
 #define XVPS_SEED_H
 
@@ -27,9 +30,10 @@
 
 #include "spec.h"
 
-#define SEED_SIZE   65536 /* bytes, the whole device */
-#define SEED_MAGIC  "XVPS-SEED 1\n"
-#define SEED_ERRLEN 256
+#define SEED_SIZE     65536 /* bytes, the whole device */
+#define SEED_MAGIC    "XVPS-SEED 1\n"
+#define SEED_ERRLEN   256
+#define SEED_PATH_LEN 600 /* <state_dir>/seed/<name>.img and its directory */
 
 /* Renders the seed text of spec (without the NUL padding) into buf (cap bytes). Returns the
  * text length, or -EINVAL (a value fails its check: err names the field), -EFBIG (does not fit

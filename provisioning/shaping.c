@@ -52,28 +52,12 @@ static unsigned long long shape_burst(int rate_mbit)
 /* True when <sysfs_net>/<dev> exists (the kernel knows the device). */
 static bool dev_exists(const net_ctx *ctx, const char *dev)
 {
-	char path[300];
+	char path[NET_PATH_LEN];
 	struct stat st;
 
 	if (!sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev))
 		return false;
 	return stat(path, &st) == 0;
-}
-
-/* Copies the first non-empty line of s (at most 200 characters) into out[256]. */
-static void first_line(const char *s, char out[256])
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	if (!s)
-		return;
-	while (*s == '\n' || *s == ' ')
-		s++;
-	while (s[n] && s[n] != '\n' && n < 200)
-		n++;
-	memcpy(out, s, n);
-	out[n] = '\0';
 }
 
 /* Error messages a delete may answer when what it deletes is already gone. */
@@ -100,7 +84,7 @@ static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
                    char err[NET_ERRLEN])
 {
 	runner_result res;
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	int rc;
 
 	/* tc exits 2 with "Dump was interrupted" when another netlink change (another vif coming
@@ -118,7 +102,7 @@ static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
 		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	first_line(res.err, line);
+	runner_first_line(res.err, line, sizeof(line));
 	if (rc == 0 && !res.timed_out && tolerate_absent && absent_error(line)) {
 		runner_result_dispose(&res);
 		return 0;

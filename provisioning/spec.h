@@ -1,6 +1,8 @@
 /* spec.h — VPS_SPEC (common/agent_proto.h) as the agent receives it from xvpsd: parsed strictly
  * and every field validated again, because the agent never trusts its caller. Nothing parsed
- * here may reach a command line, a config file or a rule without passing these checks. */
+ * here may reach a command line, a config file or a rule without passing these checks.
+ *
+ * Return convention: 0 or -EINVAL with err naming the field; checks answer true or false. */
 #ifndef XVPS_SPEC_H
 #define XVPS_SPEC_H
 
@@ -33,16 +35,16 @@ typedef struct vps_spec {
 	size_t n_ipv6;       /* 0..SPEC_MAX_ADDRS */
 	char **ipv6_routed;  /* n_ipv6_routed routed prefixes "2001:db8:1:2::/64" (check_prefix6) */
 	size_t n_ipv6_routed; /* 0..SPEC_MAX_ADDRS */
-	char *gateway4;      /* NULL or an IPv4 address */
-	char *gateway6;      /* NULL or an IPv6 address */
-	int cpu_weight;      /* 1..65535, default 256 */
-	int cpu_cap_pct;     /* 0..vcpus*100, default 0 (no cap) */
-	int net_mbit;        /* 0..100000, default 0 (unlimited) */
-	int throttle_mbit;   /* 0..100000, default 0 (not throttled); see shape_rate_mbit */
-	bool smtp_block;     /* drop outbound TCP to port 25; default false */
-	bool power_running;  /* "running" -> true, "stopped" -> false */
-	char **ssh_keys;     /* n_ssh_keys valid_ssh_key lines */
-	size_t n_ssh_keys;   /* 0..SPEC_MAX_KEYS */
+	char *gateway4;       /* NULL or an IPv4 address */
+	char *gateway6;       /* NULL or an IPv6 address */
+	int cpu_weight;       /* 1..65535, default 256 */
+	int cpu_cap_pct;      /* 0..vcpus*100, default 0 (no cap) */
+	int net_mbit;         /* 0..100000, default 0 (unlimited) */
+	int throttle_mbit;    /* 0..100000, default 0 (not throttled); see shape_rate_mbit */
+	bool smtp_block;      /* drop outbound TCP to port 25; default false */
+	bool power_running;   /* "running" -> true, "stopped" -> false */
+	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
+	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
 } vps_spec;
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,

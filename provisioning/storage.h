@@ -1,6 +1,8 @@
 /* storage.h — the storage driver interface: `file` (sparse raw images under
  * $XVPS_STATE/disks, dev/test; provisioning/storage_file.c) and `lvm` (VG + thin pool;
- * provisioning/storage_lvm.c). Called only by xvps-agent with validated names. */
+ * provisioning/storage_lvm.c). Called only by xvps-agent with validated names.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err (ST_ERRLEN bytes). */
 #ifndef XVPS_STORAGE_H
 #define XVPS_STORAGE_H
 
@@ -12,6 +14,13 @@
 
 #define ST_ERRLEN 512
 
+/* Longest template, disk or template-source name that becomes a file name (valid_file_name). */
+#define ST_NAME_MAX 128
+
+/* A path the file driver builds: a 256-byte directory (st_driver.dir, template_dir), a
+ * subdirectory and a name. */
+#define ST_PATH_LEN 512
+
 struct st_driver;
 
 typedef struct st_ops {
@@ -19,24 +28,25 @@ typedef struct st_ops {
 	/* Imports a template image. source is a file name inside the template import directory,
 	 * or NULL (file driver: a blank sparse image of size_gib; lvm: error). Idempotent. */
 	int (*template_ensure)(struct st_driver *s, const char *tpl, uint64_t size_gib,
-			       const char *source, uint64_t *size_bytes_out, char *err);
+	                       const char *source, uint64_t *size_bytes_out, char *err);
 	int (*template_remove)(struct st_driver *s, const char *tpl, char *err);
 	bool (*template_exists)(struct st_driver *s, const char *tpl);
 	/* Creates the disk of a domain from a template, grown to size_gib. Idempotent: an
 	 * existing disk of that name is kept (and grown when smaller). */
 	int (*disk_ensure)(struct st_driver *s, const char *name, const char *tpl,
-			   uint64_t size_gib, char *err);
+	                   uint64_t size_gib, char *err);
 	/* Removes the disk, discarding/zeroing its blocks. Absent is success. */
 	int (*disk_remove)(struct st_driver *s, const char *name, char *err);
 	/* Renames an unknown disk out of the way (reconciler) instead of deleting it. */
 	int (*disk_quarantine)(struct st_driver *s, const char *name, char *err);
 	/* Size of a disk in bytes; -ENOENT when absent. */
 	int (*disk_size)(struct st_driver *s, const char *name, uint64_t *bytes_out, char *err);
-	/* The path a domain config's disk= line uses ("/dev/vg/xvps-1" or ".../disks/xvps-1.img"). */
+	/* The path a domain config's disk= line uses ("/dev/vg/xvps-1" or ".../disks/xvps-1.img").
+	 */
 	int (*disk_path)(struct st_driver *s, const char *name, char *out, size_t outlen);
 	/* Names of all disks whose names start with prefix. */
 	int (*list)(struct st_driver *s, const char *prefix, char ***names_out, size_t *n_out,
-		    char *err);
+	            char *err);
 	void (*dispose)(struct st_driver *s);
 } st_ops;
 
@@ -65,7 +75,7 @@ int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, 
  * zeros wherever it was not written. template_dir: the directory template sources are read
  * from. Headroom starts at ST_LVM_HEADROOM_DEFAULT. Returns 0 or -errno. */
 int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
-		const char *template_dir, char *err);
+                const char *template_dir, char *err);
 
 #define ST_LVM_HEADROOM_DEFAULT 10
 #define ST_LVM_HEADROOM_MAX     90

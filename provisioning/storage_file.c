@@ -16,26 +16,15 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "../common/validate.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
 
-/* Names that become file names here: [A-Za-z0-9._-]{1,128}, not starting with '.', so no
- * path separators, no hidden or temp names, no "." / "..". */
+/* Names that become file names here: [A-Za-z0-9._-]{1,ST_NAME_MAX}, not starting with '.', so
+ * no path separators, no hidden or temp names, no "." / "..". */
 static bool safe_name(const char *s)
 {
-	size_t n = 0;
-
-	if (!s || !*s || s[0] == '.')
-		return false;
-	for (; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-		if (n >= 128)
-			return false;
-	}
-	return true;
+	return valid_file_name(s, ST_NAME_MAX, NULL);
 }
 
 #define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)
@@ -116,7 +105,7 @@ out:
 static int copy_to(const char *src, const char *dst_dir, const char *dst_base, uint64_t grow_to,
                    char *err)
 {
-	char tmp[512], dst[512];
+	char tmp[ST_PATH_LEN], dst[ST_PATH_LEN];
 	int in = -1, outfd = -1, rc;
 	struct stat st;
 
@@ -172,7 +161,7 @@ out:
 static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
                                 const char *source, uint64_t *size_bytes_out, char *err)
 {
-	char path[512], dir[512], src[512];
+	char path[ST_PATH_LEN], dir[ST_PATH_LEN], src[ST_PATH_LEN];
 	struct stat st;
 	int fd, rc;
 
@@ -181,8 +170,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 		return -EINVAL;
 	}
 	if (!img_path(s, "templates", tpl, path, sizeof(path)) ||
-	    !sfmt(dir, sizeof(dir), "%s/templates", s->dir))
+	    !sfmt(dir, sizeof(dir), "%s/templates", s->dir)) {
+		errf(err, "the image path of template %s is too long", tpl);
 		return -ENAMETOOLONG;
+	}
 	if (stat(path, &st) == 0) { /* idempotent: an imported template is kept as it is */
 		if (size_bytes_out)
 			*size_bytes_out = (uint64_t)st.st_size;
@@ -194,8 +185,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 			errf(err, "invalid template source (a file name in the import directory)");
 			return -EINVAL;
 		}
-		if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source))
+		if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source)) {
+			errf(err, "the path of template source %s is too long", source);
 			return -ENAMETOOLONG;
+		}
 		if (stat(src, &st) != 0) {
 			rc = -errno;
 			errf(err, "template source %s: %s", source, strerror(-rc));
@@ -205,8 +198,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 			errf(err, "template source %s is not a regular file", source);
 			return -EINVAL;
 		}
-		if (!sfmt(path, sizeof(path), "%s.img", tpl))
+		if (!sfmt(path, sizeof(path), "%s.img", tpl)) {
+			errf(err, "the image path of template %s is too long", tpl);
 			return -ENAMETOOLONG;
+		}
 		rc = copy_to(src, dir, path, 0, err);
 		if (rc)
 			return rc;
@@ -220,8 +215,10 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 		return -ERANGE;
 	}
 	/* Blank image: a sparse file of size_gib, made under a temp name then renamed. */
-	if (!sfmt(src, sizeof(src), "%s/.%s.img.tmp.%d", dir, tpl, (int)getpid()))
+	if (!sfmt(src, sizeof(src), "%s/.%s.img.tmp.%d", dir, tpl, (int)getpid())) {
+		errf(err, "the image path of template %s is too long", tpl);
 		return -ENAMETOOLONG;
+	}
 	fd = open(src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
@@ -246,14 +243,16 @@ static int file_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib
 
 static int unlink_img(st_driver *s, const char *sub, const char *name, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 
 	if (!safe_name(name)) {
 		errf(err, "invalid name");
 		return -EINVAL;
 	}
-	if (!img_path(s, sub, name, path, sizeof(path)))
+	if (!img_path(s, sub, name, path, sizeof(path))) {
+		errf(err, "the image path of %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (unlink(path) != 0 && errno != ENOENT) {
 		int rc = -errno;
 		errf(err, "cannot remove %s: %s", path, strerror(-rc));
@@ -269,7 +268,7 @@ static int file_template_remove(st_driver *s, const char *tpl, char *err)
 
 static bool file_template_exists(st_driver *s, const char *tpl)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	struct stat st;
 
 	return safe_name(tpl) && img_path(s, "templates", tpl, path, sizeof(path)) &&
@@ -279,7 +278,7 @@ static bool file_template_exists(st_driver *s, const char *tpl)
 static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
                             char *err)
 {
-	char path[512], tpath[512], dir[512], base[160];
+	char path[ST_PATH_LEN], tpath[ST_PATH_LEN], dir[ST_PATH_LEN], base[160];
 	struct stat st;
 	int rc;
 
@@ -294,8 +293,10 @@ static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uin
 	if (!img_path(s, "disks", name, path, sizeof(path)) ||
 	    !img_path(s, "templates", tpl, tpath, sizeof(tpath)) ||
 	    !sfmt(dir, sizeof(dir), "%s/disks", s->dir) ||
-	    !sfmt(base, sizeof(base), "%s.img", name))
+	    !sfmt(base, sizeof(base), "%s.img", name)) {
+		errf(err, "the image path of disk %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (stat(path, &st) == 0) {
 		/* Existing disk: keep it, grow it when smaller; never shrink a customer's disk. */
 		if ((uint64_t)st.st_size < size_gib * GIB &&
@@ -322,7 +323,7 @@ static int file_disk_remove(st_driver *s, const char *name, char *err)
 
 static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 {
-	char path[512], qpath[512];
+	char path[ST_PATH_LEN], qpath[ST_PATH_LEN];
 
 	if (!safe_name(name)) {
 		errf(err, "invalid name");
@@ -330,8 +331,10 @@ static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 	}
 	if (!img_path(s, "disks", name, path, sizeof(path)) ||
 	    !sfmt(qpath, sizeof(qpath), "%s/disks/quarantine-%s-%lld.img", s->dir, name,
-	          (long long)now_unix()))
+	          (long long)now_unix())) {
+		errf(err, "the quarantine path of disk %s is too long", name);
 		return -ENAMETOOLONG;
+	}
 	if (rename(path, qpath) != 0) {
 		int rc = -errno;
 		if (rc == -ENOENT)
@@ -344,7 +347,7 @@ static int file_disk_quarantine(st_driver *s, const char *name, char *err)
 
 static int file_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	struct stat st;
 
 	if (!safe_name(name) || !img_path(s, "disks", name, path, sizeof(path)))
@@ -364,13 +367,15 @@ static int file_disk_path(st_driver *s, const char *name, char *out, size_t outl
 
 static int file_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
 {
-	char dir[512];
+	char dir[ST_PATH_LEN];
 	int rc;
 
 	*names_out = NULL;
 	*n_out = 0;
-	if (!sfmt(dir, sizeof(dir), "%s/disks", s->dir))
+	if (!sfmt(dir, sizeof(dir), "%s/disks", s->dir)) {
+		errf(err, "the disk directory under %s is too long", s->dir);
 		return -ENAMETOOLONG;
+	}
 	rc = list_dir_names(dir, prefix, ".img", names_out, n_out);
 	if (rc && rc != -ENOMEM)
 		errf(err, "cannot list %s: %s", dir, strerror(-rc));
@@ -398,7 +403,7 @@ static const st_ops file_ops = {
 
 int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, char *err)
 {
-	char path[512];
+	char path[ST_PATH_LEN];
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -410,8 +415,10 @@ int st_file_open(st_driver *s, const char *state_dir, const char *template_dir, 
 	}
 	const char *subs[] = {"disks", "templates"};
 	for (size_t i = 0; i < 2; i++) {
-		if (!sfmt(path, sizeof(path), "%s/%s", s->dir, subs[i]))
+		if (!sfmt(path, sizeof(path), "%s/%s", s->dir, subs[i])) {
+			errf(err, "the %s directory under %s is too long", subs[i], s->dir);
 			return -ENAMETOOLONG;
+		}
 		rc = mkdir_p(path, 0700);
 		if (rc) {
 			errf(err, "cannot create %s: %s", path, strerror(-rc));

@@ -11,7 +11,10 @@
  * another. On removal the disk is discarded first (blocks go back to the pool), zeroed when the
  * pool ignores discards, and only then removed. Nothing is left half-made: a template whose
  * import did not finish has no read-only flag and is removed; an LV whose creation failed
- * after lvcreate is removed again. */
+ * after lvcreate is removed again.
+ *
+ * This file: running commands, lvs reports, templates and opening the driver;
+ * storage_lvm_disk.c: the disks (create from a template, grow, remove, quarantine, list). */
 #include "storage.h"
 
 #include <errno.h>
@@ -27,20 +30,7 @@
 #include "../common/validate.h"
 #include "lvm_report.h"
 
-#define GIB             (1024ull * 1024ull * 1024ull)
-#define MIB             (1024ull * 1024ull)
-#define TPL_PREFIX      "xvpstpl-"
-#define QUARANTINE      "quarantine-"
-#define LVM_TIMEOUT_MS  (120 * 1000)
-#define COPY_TIMEOUT_MS (6 * 3600 * 1000)
-#define WIPE_TIMEOUT_MS (6 * 3600 * 1000)
-#define LVS_FIELDS      "lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,metadata_percent,discards"
-
-#define errf(err, ...) errfmt(err, ST_ERRLEN, __VA_ARGS__)
-
-typedef struct lvm_priv {
-	int headroom_pct;
-} lvm_priv;
+#include "storage_lvm_internal.h"
 
 bool st_lvm_valid_name(const char *name, const char **why_out)
 {
@@ -50,16 +40,10 @@ bool st_lvm_valid_name(const char *name, const char **why_out)
 /* Template source: a bare file name inside the import directory. */
 static bool safe_source(const char *s)
 {
-	if (!s || !*s || s[0] == '.' || strlen(s) > 128)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
-			return false;
-	return true;
+	return valid_file_name(s, ST_NAME_MAX, NULL);
 }
 
-static int headroom(const st_driver *s)
+int lvmd_headroom(const st_driver *s)
 {
 	const lvm_priv *p = s->priv;
 	return p ? p->headroom_pct : ST_LVM_HEADROOM_DEFAULT;
@@ -67,54 +51,13 @@ static int headroom(const st_driver *s)
 
 /* ---- running commands ---- */
 
-/* The line of a failed command worth quoting: the first non-empty stderr line that is not a
- * WARNING (else the first non-empty one, else stdout's), leading blanks dropped. */
-static void first_line(const runner_result *res, char *out, size_t outlen)
-{
-	const char *srcs[2] = {res->err, res->out};
-	const char *pick = NULL;
-	size_t pick_len = 0;
-
-	for (int pass = 0; pass < 2 && !pick; pass++) {
-		for (int k = 0; k < 2 && !pick; k++) {
-			const char *p = srcs[k];
-			while (p && *p) {
-				const char *eol = strchr(p, '\n');
-				size_t len = eol ? (size_t)(eol - p) : strlen(p);
-				const char *b = p;
-				while (b < p + len && (*b == ' ' || *b == '\t'))
-					b++;
-				len -= (size_t)(b - p);
-				if (len && (pass == 1 || strncmp(b, "WARNING", 7) != 0)) {
-					pick = b;
-					pick_len = len;
-					break;
-				}
-				p = eol ? eol + 1 : NULL;
-			}
-		}
-	}
-	if (!pick) {
-		if (res->timed_out)
-			snprintf(out, outlen, "timed out");
-		else if (res->exit_status < 0)
-			snprintf(out, outlen, "killed by signal %d", res->term_signal);
-		else
-			snprintf(out, outlen, "exit status %d", res->exit_status);
-		return;
-	}
-	if (pick_len > 240)
-		pick_len = 240;
-	snprintf(out, outlen, "%.*s", (int)pick_len, pick);
-}
-
 /* Runs argv. Returns 0 when it exited 0; else err = "<what>: <first line> (<cmd>)" and
  * -ETIMEDOUT, -EIO, or the runner's -errno (-ENOENT: the program is not installed). res is
  * kept for the caller (dispose it in every case). what may be NULL (err untouched). */
-static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runner_result *res,
-                   const char *what, char *err)
+int lvmd_run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runner_result *res,
+                 const char *what, char *err)
 {
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	int rc = runner_run(&s->run, argv, NULL, 0, timeout_ms, res);
 
 	if (rc == 0 && runner_ok(rc, res))
@@ -122,7 +65,7 @@ static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runne
 	if (rc < 0)
 		snprintf(line, sizeof(line), "cannot run %s: %s", argv[0], strerror(-rc));
 	else
-		first_line(res, line, sizeof(line));
+		runner_failure_line(res, line, sizeof(line));
 	if (what) {
 		char *cmd = runner_argv_str(argv);
 		errf(err, "%s: %s (%s)", what, line, cmd ? cmd : argv[0]);
@@ -133,38 +76,38 @@ static int run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runne
 	return res->timed_out ? -ETIMEDOUT : -EIO;
 }
 
-/* run_cmd without output. */
-static int run_simple(st_driver *s, const char *const argv[], int timeout_ms, const char *what,
-                      char *err)
+/* lvmd_run_cmd without output. */
+int lvmd_run_simple(st_driver *s, const char *const argv[], int timeout_ms, const char *what,
+                    char *err)
 {
 	runner_result res;
 	int rc;
 
 	runner_result_init(&res);
-	rc = run_cmd(s, argv, timeout_ms, &res, what, err);
+	rc = lvmd_run_cmd(s, argv, timeout_ms, &res, what, err);
 	runner_result_dispose(&res);
 	return rc;
 }
 
 /* ---- lvs reports ---- */
 
-static int list_vg(st_driver *s, lv_list *l, char *err)
+int lvmd_list_vg(st_driver *s, lv_list *l, char *err)
 {
 	const char *argv[] = {"lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
 	                      "-o",  LVS_FIELDS,       s->vg,  NULL};
 	runner_result res;
-	char line[256];
+	char line[RUNNER_LINE_LEN];
 	int rc;
 
 	l->rows = NULL;
 	l->n = 0;
 	runner_result_init(&res);
-	rc = run_cmd(s, argv, LVM_TIMEOUT_MS, &res, NULL, NULL);
+	rc = lvmd_run_cmd(s, argv, LVM_TIMEOUT_MS, &res, NULL, NULL);
 	if (rc) {
 		if (rc == -ENOENT)
 			snprintf(line, sizeof(line), "lvs is not installed (package lvm2)");
 		else
-			first_line(&res, line, sizeof(line));
+			runner_failure_line(&res, line, sizeof(line));
 		if (strstr(line, "not found"))
 			errf(err, "volume group %s not found (lvs: %s)", s->vg, line);
 		else
@@ -179,7 +122,7 @@ static int list_vg(st_driver *s, lv_list *l, char *err)
 	return rc;
 }
 
-static bool in_our_pool(const st_driver *s, const lv_row *r)
+bool lvmd_in_our_pool(const st_driver *s, const lv_row *r)
 {
 	return strcmp(r->segtype, "thin") == 0 && strcmp(r->pool, s->thin_pool) == 0;
 }
@@ -187,16 +130,16 @@ static bool in_our_pool(const st_driver *s, const lv_row *r)
 /* ---- pool usage ---- */
 
 /* The refusal rule of lvm_check_room (lvm_report.h) for this driver's pool and headroom. */
-static int check_room(st_driver *s, const lv_row *pool, uint64_t need_bytes, const char *what,
-                      char *err)
+int lvmd_check_room(st_driver *s, const lv_row *pool, uint64_t need_bytes, const char *what,
+                    char *err)
 {
-	return lvm_check_room(s->vg, s->thin_pool, pool, headroom(s), need_bytes, what, err);
+	return lvm_check_room(s->vg, s->thin_pool, pool, lvmd_headroom(s), need_bytes, what, err);
 }
 
 /* Lists the VG and finds the pool in it (an error when it is gone). */
-static int list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *err)
+int lvmd_list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *err)
 {
-	int rc = list_vg(s, l, err);
+	int rc = lvmd_list_vg(s, l, err);
 
 	if (rc)
 		return rc;
@@ -211,17 +154,17 @@ static int list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *e
 
 /* ---- names ---- */
 
-static bool lv_path(const st_driver *s, const char *lv, char *out, size_t len)
+bool lvmd_lv_path(const st_driver *s, const char *lv, char *out, size_t len)
 {
 	return sfmt(out, len, "/dev/%s/%s", s->vg, lv);
 }
 
-static bool vg_lv(const st_driver *s, const char *lv, char *out, size_t len)
+bool lvmd_vg_lv(const st_driver *s, const char *lv, char *out, size_t len)
 {
 	return sfmt(out, len, "%s/%s", s->vg, lv);
 }
 
-static int tpl_lv(const char *tpl, char *out, size_t len, char *err)
+int lvmd_tpl_lv(const char *tpl, char *out, size_t len, char *err)
 {
 	if (!tpl || !sfmt(out, len, TPL_PREFIX "%s", tpl) || !st_lvm_valid_name(out, NULL)) {
 		errf(err, "invalid template name");
@@ -230,7 +173,7 @@ static int tpl_lv(const char *tpl, char *out, size_t len, char *err)
 	return 0;
 }
 
-static int check_disk_name(const char *name, char *err)
+int lvmd_check_disk_name(const char *name, char *err)
 {
 	const char *why = NULL;
 
@@ -242,26 +185,32 @@ static int check_disk_name(const char *name, char *err)
 	return 0;
 }
 
-static int lvremove(st_driver *s, const char *lv, char *err)
+int lvmd_name_too_long(const st_driver *s, const char *lv, char *err)
 {
-	char vl[300], what[1024];
-	const char *argv[] = {"lvremove", "-y", vl, NULL};
-
-	if (!vg_lv(s, lv, vl, sizeof(vl)))
-		return -ENAMETOOLONG;
-	snprintf(what, sizeof(what), "cannot remove LV %s", vl);
-	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+	errf(err, "LV name %s/%s is too long", s->vg, lv);
+	return -ENAMETOOLONG;
 }
 
-static int lvactivate(st_driver *s, const char *lv, char *err)
+int lvmd_lvremove(st_driver *s, const char *lv, char *err)
 {
-	char vl[300], what[1024];
+	char vl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
+	const char *argv[] = {"lvremove", "-y", vl, NULL};
+
+	if (!lvmd_vg_lv(s, lv, vl, sizeof(vl)))
+		return lvmd_name_too_long(s, lv, err);
+	snprintf(what, sizeof(what), "cannot remove LV %s", vl);
+	return lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+}
+
+int lvmd_lvactivate(st_driver *s, const char *lv, char *err)
+{
+	char vl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
 	const char *argv[] = {"lvchange", "-ay", "-K", vl, NULL};
 
-	if (!vg_lv(s, lv, vl, sizeof(vl)))
-		return -ENAMETOOLONG;
+	if (!lvmd_vg_lv(s, lv, vl, sizeof(vl)))
+		return lvmd_name_too_long(s, lv, err);
 	snprintf(what, sizeof(what), "cannot activate LV %s", vl);
-	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+	return lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 }
 
 /* ---- templates ---- */
@@ -269,7 +218,9 @@ static int lvactivate(st_driver *s, const char *lv, char *err)
 static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib, const char *source,
                                uint64_t *size_bytes_out, char *err)
 {
-	char lv[160], vl[300], dev[300], src[600], ifarg[620], ofarg[320], vsize[32], what[1024];
+	char lv[LVMD_LV_LEN], vl[LVMD_VL_LEN], dev[LVMD_VL_LEN], src[LVMD_SRC_LEN],
+	        ifarg[sizeof("if=") + LVMD_SRC_LEN], ofarg[sizeof("of=") + LVMD_VL_LEN], vsize[32],
+	        what[LVMD_WHAT_LEN];
 	const lv_row *pool, *row;
 	lv_list l;
 	struct stat st;
@@ -277,16 +228,16 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 	int rc;
 
 	(void)size_gib;
-	rc = tpl_lv(tpl, lv, sizeof(lv), err);
+	rc = lvmd_tpl_lv(tpl, lv, sizeof(lv), err);
 	if (rc)
 		return rc;
 	if (source && !safe_source(source)) {
 		errf(err, "invalid template source (a file name in the import directory)");
 		return -EINVAL;
 	}
-	if (!vg_lv(s, lv, vl, sizeof(vl)) || !lv_path(s, lv, dev, sizeof(dev)))
-		return -ENAMETOOLONG;
-	rc = list_with_pool(s, &l, &pool, err);
+	if (!lvmd_vg_lv(s, lv, vl, sizeof(vl)) || !lvmd_lv_path(s, lv, dev, sizeof(dev)))
+		return lvmd_name_too_long(s, lv, err);
+	rc = lvmd_list_with_pool(s, &l, &pool, err);
 	if (rc)
 		return rc;
 	row = lvm_find_lv(&l, lv);
@@ -302,6 +253,7 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 		goto out;
 	}
 	if (!sfmt(src, sizeof(src), "%s/%s", s->template_dir, source)) {
+		errf(err, "template source path %s/%s is too long", s->template_dir, source);
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
@@ -320,26 +272,26 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 	if (row) {
 		/* Writable: an import that did not finish (killed before lvchange -pr). */
 		log_warn("template LV %s was not finished; importing it again", vl);
-		rc = lvremove(s, lv, err);
+		rc = lvmd_lvremove(s, lv, err);
 		if (rc)
 			goto out;
 	}
 	snprintf(what, sizeof(what), "template %s", tpl);
-	rc = check_room(s, pool, bytes, what, err);
+	rc = lvmd_check_room(s, pool, bytes, what, err);
 	if (rc)
 		goto out;
 	lvm_list_free(&l);
 
 	/* Create, copy, seal; anything failing after lvcreate removes the LV again. */
 	{
-		char tp[300], cwhat[1024];
+		char tp[LVMD_VL_LEN], cwhat[LVMD_WHAT_LEN];
 		const char *argv[] = {"lvcreate", "-V", vsize, "-T", tp, "-n", lv, NULL};
 
 		snprintf(vsize, sizeof(vsize), "%llum", (unsigned long long)(bytes / MIB));
-		if (!vg_lv(s, s->thin_pool, tp, sizeof(tp)))
-			return -ENAMETOOLONG;
+		if (!lvmd_vg_lv(s, s->thin_pool, tp, sizeof(tp)))
+			return lvmd_name_too_long(s, s->thin_pool, err);
 		snprintf(cwhat, sizeof(cwhat), "cannot create template LV %s", vl);
-		rc = run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
+		rc = lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
 		if (rc)
 			return rc;
 	}
@@ -350,16 +302,16 @@ static int lvm_template_ensure(st_driver *s, const char *tpl, uint64_t size_gib,
 		snprintf(ifarg, sizeof(ifarg), "if=%s", src);
 		snprintf(ofarg, sizeof(ofarg), "of=%s", dev);
 		snprintf(what, sizeof(what), "cannot copy %s into template LV %s", source, vl);
-		rc = run_simple(s, argv, COPY_TIMEOUT_MS, what, err);
+		rc = lvmd_run_simple(s, argv, COPY_TIMEOUT_MS, what, err);
 	}
 	if (!rc) {
 		const char *argv[] = {"lvchange", "-pr", vl, NULL};
 		snprintf(what, sizeof(what), "cannot make template LV %s read-only", vl);
-		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+		rc = lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 	}
 	if (rc) {
 		char rerr[ST_ERRLEN];
-		if (lvremove(s, lv, rerr) != 0)
+		if (lvmd_lvremove(s, lv, rerr) != 0)
 			log_error("template %s: rollback failed: %s", tpl, rerr);
 		return rc;
 	}
@@ -373,279 +325,36 @@ out:
 
 static int lvm_template_remove(st_driver *s, const char *tpl, char *err)
 {
-	char lv[160];
+	char lv[LVMD_LV_LEN];
 	lv_list l;
 	bool present;
 	int rc;
 
-	rc = tpl_lv(tpl, lv, sizeof(lv), err);
+	rc = lvmd_tpl_lv(tpl, lv, sizeof(lv), err);
 	if (rc)
 		return rc;
-	rc = list_vg(s, &l, err);
+	rc = lvmd_list_vg(s, &l, err);
 	if (rc)
 		return rc;
 	present = lvm_find_lv(&l, lv) != NULL;
 	lvm_list_free(&l);
-	return present ? lvremove(s, lv, err) : 0;
+	return present ? lvmd_lvremove(s, lv, err) : 0;
 }
 
 /* True when the template LV exists and its import finished (read-only). */
 static bool lvm_template_exists(st_driver *s, const char *tpl)
 {
-	char lv[160];
+	char lv[LVMD_LV_LEN];
 	const lv_row *r;
 	lv_list l;
 	bool ok;
 
-	if (tpl_lv(tpl, lv, sizeof(lv), NULL) || list_vg(s, &l, NULL))
+	if (lvmd_tpl_lv(tpl, lv, sizeof(lv), NULL) || lvmd_list_vg(s, &l, NULL))
 		return false;
 	r = lvm_find_lv(&l, lv);
-	ok = r && lvm_is_read_only(r) && in_our_pool(s, r);
+	ok = r && lvm_is_read_only(r) && lvmd_in_our_pool(s, r);
 	lvm_list_free(&l);
 	return ok;
-}
-
-/* ---- disks ---- */
-
-static int lvextend_to(st_driver *s, const char *vl, uint64_t size_gib, char *err)
-{
-	char size[32], what[1024];
-	const char *argv[] = {"lvextend", "-L", size, vl, NULL};
-
-	snprintf(size, sizeof(size), "%llug", (unsigned long long)size_gib);
-	snprintf(what, sizeof(what), "cannot grow LV %s to %llu GiB", vl,
-	         (unsigned long long)size_gib);
-	return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
-}
-
-static int lvm_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
-                           char *err)
-{
-	char tlv[160], vl[300], tvl[300], what[1024];
-	const lv_row *pool, *row, *trow;
-	lv_list l;
-	uint64_t want, tsize;
-	int rc;
-
-	rc = check_disk_name(name, err);
-	if (rc)
-		return rc;
-	rc = tpl_lv(tpl, tlv, sizeof(tlv), err);
-	if (rc)
-		return rc;
-	if (size_gib < 1 || size_gib > 16384) {
-		errf(err, "disk size out of range");
-		return -ERANGE;
-	}
-	want = size_gib * GIB;
-	if (!vg_lv(s, name, vl, sizeof(vl)) || !vg_lv(s, tlv, tvl, sizeof(tvl)))
-		return -ENAMETOOLONG;
-	rc = list_with_pool(s, &l, &pool, err);
-	if (rc)
-		return rc;
-	snprintf(what, sizeof(what), "disk %s", name);
-	row = lvm_find_lv(&l, name);
-	if (row) {
-		/* Existing disk: kept; activated (a create killed half-way may have left it
-		 * inactive) and grown when smaller, never shrunk. */
-		if (!in_our_pool(s, row)) {
-			errf(err, "LV %s exists but is not a thin volume of pool %s/%s", vl, s->vg,
-			     s->thin_pool);
-			rc = -EEXIST;
-			goto out;
-		}
-		if (row->size < want) {
-			rc = check_room(s, pool, want - row->size, what, err);
-			if (!rc)
-				rc = lvextend_to(s, vl, size_gib, err);
-			if (rc)
-				goto out;
-		}
-		if (!lvm_is_active(row))
-			rc = lvactivate(s, name, err);
-		goto out;
-	}
-	trow = lvm_find_lv(&l, tlv);
-	if (!trow || !lvm_is_read_only(trow) || !in_our_pool(s, trow)) {
-		errf(err, "template LV %s is missing%s", tvl,
-		     trow ? " (its import did not finish)" : "");
-		rc = -ENOENT;
-		goto out;
-	}
-	tsize = trow->size;
-	/* Refused before anything is made. */
-	rc = check_room(s, pool, want > tsize ? want : tsize, what, err);
-	if (rc)
-		goto out;
-	lvm_list_free(&l);
-	{
-		char cwhat[1024];
-		const char *argv[] = {"lvcreate", "-kn", "-prw", "-s", "-n", name, tvl, NULL};
-
-		snprintf(cwhat, sizeof(cwhat), "cannot create disk LV %s from %s", vl, tvl);
-		rc = run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
-		if (rc)
-			return rc;
-	}
-	if (tsize < want)
-		rc = lvextend_to(s, vl, size_gib, err);
-	if (!rc)
-		rc = lvactivate(s, name, err);
-	if (rc) {
-		char rerr[ST_ERRLEN];
-		if (lvremove(s, name, rerr) != 0)
-			log_error("disk %s: rollback failed: %s", name, rerr);
-	}
-	return rc;
-out:
-	lvm_list_free(&l);
-	return rc;
-}
-
-static int lvm_disk_remove(st_driver *s, const char *name, char *err)
-{
-	char vl[300], dev[300], what[1024], derr[ST_ERRLEN];
-	const lv_row *row;
-	lv_list l;
-	bool active;
-	int rc;
-
-	rc = check_disk_name(name, err);
-	if (rc)
-		return rc;
-	if (!vg_lv(s, name, vl, sizeof(vl)) || !lv_path(s, name, dev, sizeof(dev)))
-		return -ENAMETOOLONG;
-	rc = list_vg(s, &l, err);
-	if (rc)
-		return rc;
-	row = lvm_find_lv(&l, name);
-	if (!row) {
-		lvm_list_free(&l);
-		return 0;
-	}
-	if (!in_our_pool(s, row)) {
-		errf(err, "LV %s is not a thin volume of pool %s/%s: not removing it", vl, s->vg,
-		     s->thin_pool);
-		lvm_list_free(&l);
-		return -EPERM;
-	}
-	active = lvm_is_active(row);
-	lvm_list_free(&l);
-	if (!active) {
-		rc = lvactivate(s, name, err);
-		if (rc)
-			return rc;
-	}
-	/* Discard: the pool unmaps the blocks (they read zeros and return to the pool). */
-	{
-		const char *argv[] = {"blkdiscard", dev, NULL};
-		rc = run_simple(s, argv, WIPE_TIMEOUT_MS, "discard", derr);
-	}
-	if (rc) {
-		/* The pool ignores discards: write zeros over the whole LV instead. */
-		const char *argv[] = {"blkdiscard", "-z", dev, NULL};
-		log_warn("disk %s: %s; zeroing it instead", vl, derr);
-		snprintf(what, sizeof(what), "cannot discard or zero LV %s (kept)", vl);
-		rc = run_simple(s, argv, WIPE_TIMEOUT_MS, what, err);
-		if (rc)
-			return rc;
-	}
-	return lvremove(s, name, err);
-}
-
-static int lvm_disk_quarantine(st_driver *s, const char *name, char *err)
-{
-	char qname[200], what[1024];
-	lv_list l;
-	bool present;
-	int rc;
-
-	rc = check_disk_name(name, err);
-	if (rc)
-		return rc;
-	if (!sfmt(qname, sizeof(qname), QUARANTINE "%s-%lld", name, (long long)now_unix()) ||
-	    !st_lvm_valid_name(qname, NULL)) {
-		errf(err, "quarantine name for %s is too long", name);
-		return -ENAMETOOLONG;
-	}
-	rc = list_vg(s, &l, err);
-	if (rc)
-		return rc;
-	present = lvm_find_lv(&l, name) != NULL;
-	lvm_list_free(&l);
-	if (!present)
-		return 0;
-	{
-		const char *argv[] = {"lvrename", s->vg, name, qname, NULL};
-		snprintf(what, sizeof(what), "cannot quarantine LV %s/%s as %s", s->vg, name,
-		         qname);
-		return run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
-	}
-}
-
-static int lvm_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err)
-{
-	const lv_row *row;
-	lv_list l;
-	int rc;
-
-	rc = check_disk_name(name, err);
-	if (rc)
-		return rc;
-	rc = list_vg(s, &l, err);
-	if (rc)
-		return rc;
-	row = lvm_find_lv(&l, name);
-	if (row)
-		*bytes_out = row->size;
-	lvm_list_free(&l);
-	return row ? 0 : -ENOENT;
-}
-
-static int lvm_disk_path(st_driver *s, const char *name, char *out, size_t outlen)
-{
-	if (check_disk_name(name, NULL))
-		return -EINVAL;
-	return lv_path(s, name, out, outlen) ? 0 : -ENAMETOOLONG;
-}
-
-/* Thin volumes of our pool whose names start with prefix; templates never. */
-static int lvm_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
-{
-	size_t plen = prefix ? strlen(prefix) : 0, n = 0;
-	char **names;
-	lv_list l;
-	int rc;
-
-	*names_out = NULL;
-	*n_out = 0;
-	rc = list_vg(s, &l, err);
-	if (rc)
-		return rc;
-	names = calloc(l.n + 1, sizeof(*names));
-	if (!names) {
-		lvm_list_free(&l);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		const lv_row *r = &l.rows[i];
-		if (!in_our_pool(s, r) || strncmp(r->name, prefix ? prefix : "", plen) != 0 ||
-		    strncmp(r->name, TPL_PREFIX, strlen(TPL_PREFIX)) == 0)
-			continue;
-		names[n] = strdup(r->name);
-		if (!names[n]) {
-			for (size_t k = 0; k < n; k++)
-				free(names[k]);
-			free(names);
-			lvm_list_free(&l);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	lvm_list_free(&l);
-	*names_out = names;
-	*n_out = n;
-	return 0;
 }
 
 static void lvm_dispose(st_driver *s)
@@ -659,12 +368,12 @@ static const st_ops lvm_ops = {
         .template_ensure = lvm_template_ensure,
         .template_remove = lvm_template_remove,
         .template_exists = lvm_template_exists,
-        .disk_ensure = lvm_disk_ensure,
-        .disk_remove = lvm_disk_remove,
-        .disk_quarantine = lvm_disk_quarantine,
-        .disk_size = lvm_disk_size,
-        .disk_path = lvm_disk_path,
-        .list = lvm_list,
+        .disk_ensure = lvmd_disk_ensure,
+        .disk_remove = lvmd_disk_remove,
+        .disk_quarantine = lvmd_disk_quarantine,
+        .disk_size = lvmd_disk_size,
+        .disk_path = lvmd_disk_path,
+        .list = lvmd_list,
         .dispose = lvm_dispose,
 };
 
@@ -686,7 +395,7 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	const lv_row *pool;
 	lvm_priv *p;
 	lv_list l;
-	char vl[300], what[1024];
+	char vl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -702,12 +411,12 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	    !sfmt(s->thin_pool, sizeof(s->thin_pool), "%s", thin_pool) ||
 	    !sfmt(s->template_dir, sizeof(s->template_dir), "%s",
 	          template_dir ? template_dir : "") ||
-	    !vg_lv(s, thin_pool, vl, sizeof(vl))) {
+	    !lvmd_vg_lv(s, thin_pool, vl, sizeof(vl))) {
 		errf(err, "template dir must be at most 255 bytes");
 		return -EINVAL;
 	}
 	s->run = run;
-	rc = list_vg(s, &l, err);
+	rc = lvmd_list_vg(s, &l, err);
 	if (rc)
 		return rc;
 	pool = lvm_find_lv(&l, thin_pool);
@@ -730,7 +439,7 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	if (strlen(pool->attr) < 8 || pool->attr[7] != 'z') {
 		const char *argv[] = {"lvchange", "--zero", "y", vl, NULL};
 		snprintf(what, sizeof(what), "cannot turn on zeroing of thin pool %s", vl);
-		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+		rc = lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 		if (rc) {
 			lvm_list_free(&l);
 			return rc;
@@ -740,7 +449,7 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	if (!lvm_is_active(pool)) {
 		const char *argv[] = {"lvchange", "-ay", vl, NULL};
 		snprintf(what, sizeof(what), "cannot activate thin pool %s", vl);
-		rc = run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+		rc = lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 		if (rc) {
 			lvm_list_free(&l);
 			return rc;
@@ -748,8 +457,10 @@ int st_lvm_open(st_driver *s, runner run, const char *vg, const char *thin_pool,
 	}
 	lvm_list_free(&l);
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		errf(err, "out of memory");
 		return -ENOMEM;
+	}
 	p->headroom_pct = ST_LVM_HEADROOM_DEFAULT;
 	s->priv = p;
 	s->ops = &lvm_ops;

@@ -1,10 +1,11 @@
 /* vps.c — declarative VPS operations of xvps-agent over the hypervisor and storage drivers
  * (DESIGN.md §1: ensure/remove are idempotent and safe to repeat after any crash). It must
  * never leave a half-made VPS behind a failed first creation, and never delete a disk the
- * desired state does not know: the reconciler quarantines it. */
+ * desired state does not know: the reconciler quarantines it. This file: ensure, status,
+ * power, reinstall and templates; vps_reconcile.c: remove and the reconciler. */
 #include "vps.h"
+#include "vps_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,7 +110,7 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-static int check_name(const char *name, vps_err *err)
+int vps_check_name(const char *name, vps_err *err)
 {
 	const char *why = NULL;
 
@@ -122,7 +123,7 @@ static int check_name(const char *name, vps_err *err)
 
 int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err *err)
 {
-	char hverr[HV_ERRLEN] = "", cfg[512];
+	char hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
 	hv_domain_info info;
 	uint64_t disk_bytes = 0;
 	bool has_disk, has_cfg;
@@ -131,7 +132,7 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 	int rc;
 
 	*status_out = NULL;
-	rc = check_name(name, err);
+	rc = vps_check_name(name, err);
 	if (rc)
 		return rc;
 	rc = ctx->hv->ops->info(ctx->hv, name, &info, hverr);
@@ -172,7 +173,7 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 /* Writes the xl.cfg for spec when its rendered content differs from the file on disk. */
 static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err)
 {
-	char disk_path[512], seed[512];
+	char disk_path[VPS_PATH_LEN], seed[VPS_PATH_LEN];
 	const char **ips;
 	char *want = NULL, *have = NULL;
 	size_t have_len = 0, n = 0;
@@ -291,13 +292,13 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
 {
 	st_driver *st = ctx->st;
-	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[512];
+	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
 	uint64_t bytes;
 	bool had_disk, had_cfg, had_seed = false, created = false;
 	int rc;
 
 	*status_out = NULL;
-	rc = check_name(spec->name, err);
+	rc = vps_check_name(spec->name, err);
 	if (rc)
 		return rc;
 	if (!vps_config_path(ctx, spec->name, cfg, sizeof(cfg))) {
@@ -307,7 +308,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
 	had_cfg = file_exists(cfg);
 	if (ctx->state_dir[0]) {
-		char seed[512];
+		char seed[VPS_PATH_LEN];
 		had_seed = seed_path(ctx->state_dir, spec->name, seed, sizeof(seed)) == 0 &&
 		           file_exists(seed);
 	}
@@ -370,46 +371,6 @@ fail:
 	return rc;
 }
 
-int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
-{
-	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "", cfg[512];
-	int rc;
-
-	rc = check_name(name, err);
-	if (rc)
-		return rc;
-	rc = ctx->hv->ops->destroy(ctx->hv, name, hverr);
-	if (rc) {
-		vps_set_err(err, -EIO, NULL, "cannot destroy %s: %s", name, hverr);
-		return rc;
-	}
-	rc = ctx->hv->ops->forget(ctx->hv, name, hverr);
-	if (rc) {
-		vps_set_err(err, -EIO, NULL, "cannot forget %s: %s", name, hverr);
-		return rc;
-	}
-	rc = vps_net_remove(ctx, name, err);
-	if (rc)
-		return rc;
-	if (!vps_config_path(ctx, name, cfg, sizeof(cfg)))
-		return -ENAMETOOLONG;
-	if (unlink(cfg) != 0 && errno != ENOENT) {
-		rc = -errno;
-		vps_set_err(err, rc, NULL, "cannot remove %s: %s", cfg, strerror(-rc));
-		return rc;
-	}
-	if (ctx->state_dir[0] && (rc = seed_remove(ctx->state_dir, name)) != 0) {
-		vps_set_err(err, rc, NULL, "cannot remove the seed of %s: %s", name, strerror(-rc));
-		return rc;
-	}
-	rc = ctx->st->ops->disk_remove(ctx->st, name, sterr);
-	if (rc) {
-		vps_set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", name, sterr);
-		return rc;
-	}
-	return 0;
-}
-
 int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec *spec,
               json_object **status_out, vps_err *err)
 {
@@ -419,7 +380,7 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 	int rc;
 
 	*status_out = NULL;
-	rc = check_name(name, err);
+	rc = vps_check_name(name, err);
 	if (rc)
 		return rc;
 	if (spec && strcmp(spec->name, name) != 0) {
@@ -480,7 +441,7 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 	int rc;
 
 	*status_out = NULL;
-	rc = check_name(spec->name, err);
+	rc = vps_check_name(spec->name, err);
 	if (rc)
 		return rc;
 	if (!ctx->st->ops->template_exists(ctx->st, spec->template_name)) {
@@ -551,151 +512,5 @@ int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
 	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
 	if (rc)
 		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
-	return rc;
-}
-
-static bool is_known(const char *name, const char *const *known, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (known[i] && strcmp(known[i], name) == 0)
-			return true;
-	return false;
-}
-
-void vps_report_orphan(json_object *arr, const char *kind, const char *name, const char *action,
-                       const char *error)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "kind", json_object_new_string(kind));
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "action", json_object_new_string(action));
-	if (error && *error)
-		json_object_object_add(o, "error", json_object_new_string(error));
-	json_object_array_add(arr, o);
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
-                  const char *const *templates, size_t n_templates, json_object **orphans_out,
-                  vps_err *err)
-{
-	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
-	char **names = NULL;
-	size_t n = 0;
-	json_object *arr;
-	DIR *dh;
-	struct dirent *de;
-	int rc;
-
-	(void)templates;
-	(void)n_templates;
-	*orphans_out = NULL;
-	arr = json_object_new_array();
-
-	/* Domains */
-	rc = ctx->hv->ops->list(ctx->hv, "xvps-", &names, &n, hverr);
-	if (rc) {
-		vps_set_err(err, -EIO, NULL, "cannot list domains: %s", hverr);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (is_known(names[i], known, n_known))
-			continue;
-		hverr[0] = '\0';
-		if (ctx->hv->ops->destroy(ctx->hv, names[i], hverr) == 0 &&
-		    ctx->hv->ops->forget(ctx->hv, names[i], hverr) == 0)
-			vps_report_orphan(arr, "domain", names[i], "destroyed", NULL);
-		else
-			vps_report_orphan(arr, "domain", names[i], "destroyed", hverr);
-	}
-	free_names(names, n);
-	names = NULL;
-	n = 0;
-
-	/* Configs */
-	dh = opendir(ctx->config_dir);
-	if (!dh && errno != ENOENT) {
-		rc = -errno;
-		vps_set_err(err, rc, NULL, "cannot list %s: %s", ctx->config_dir, strerror(-rc));
-		goto out;
-	}
-	while (dh && (de = readdir(dh)) != NULL) {
-		size_t len = strlen(de->d_name);
-		char name[256], path[600];
-
-		if (strncmp(de->d_name, "xvps-", 5) != 0 || len <= 4 ||
-		    strcmp(de->d_name + len - 4, ".cfg") != 0 || len - 4 >= sizeof(name))
-			continue;
-		memcpy(name, de->d_name, len - 4);
-		name[len - 4] = '\0';
-		if (is_known(name, known, n_known))
-			continue;
-		if (!sfmt(path, sizeof(path), "%s/%s", ctx->config_dir, de->d_name))
-			continue;
-		if (unlink(path) == 0 || errno == ENOENT)
-			vps_report_orphan(arr, "config", name, "removed", NULL);
-		else
-			vps_report_orphan(arr, "config", name, "removed", strerror(errno));
-	}
-	if (dh)
-		closedir(dh);
-
-	/* Seeds: derived from the spec, removed like configs. */
-	if (ctx->state_dir[0]) {
-		char dir[300];
-
-		if (!sfmt(dir, sizeof(dir), "%s/seed", ctx->state_dir))
-			dir[0] = '\0';
-		rc = dir[0] ? list_dir_names(dir, "xvps-", ".img", &names, &n) : -ENAMETOOLONG;
-		if (rc) {
-			vps_set_err(err, rc, NULL, "cannot list the seeds: %s", strerror(-rc));
-			goto out;
-		}
-		for (size_t i = 0; i < n; i++) {
-			const char *why = NULL;
-			int r;
-
-			if (!valid_domain_name(names[i], &why) ||
-			    is_known(names[i], known, n_known))
-				continue;
-			r = seed_remove(ctx->state_dir, names[i]);
-			vps_report_orphan(arr, "seed", names[i], "removed",
-			                  r ? strerror(-r) : NULL);
-		}
-		free_names(names, n);
-		names = NULL;
-		n = 0;
-	}
-
-	/* Disks: quarantined, never deleted. */
-	rc = ctx->st->ops->list(ctx->st, "xvps-", &names, &n, sterr);
-	if (rc) {
-		vps_set_err(err, -EIO, NULL, "cannot list disks: %s", sterr);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (is_known(names[i], known, n_known))
-			continue;
-		sterr[0] = '\0';
-		if (ctx->st->ops->disk_quarantine(ctx->st, names[i], sterr) == 0)
-			vps_report_orphan(arr, "disk", names[i], "quarantined", NULL);
-		else
-			vps_report_orphan(arr, "disk", names[i], "quarantined", sterr);
-	}
-	free_names(names, n);
-	/* Chains and ifb devices */
-	rc = vps_net_reconcile(ctx, known, n_known, arr, err);
-out:
-	if (rc)
-		json_object_put(arr);
-	else
-		*orphans_out = arr;
 	return rc;
 }

@@ -1,7 +1,9 @@
 /* vps.h — the agent's declarative operations over the hypervisor and storage drivers:
  * ensure (converge disk, config, power, scheduler), remove, power actions, reinstall, status
  * and the reconciler. Callers serialize operations per domain name (agent.c does); these
- * functions never validate less than spec.c did and never delete an unknown disk. */
+ * functions never validate less than spec.c did and never delete an unknown disk.
+ *
+ * Return convention: 0 or a negative errno, with *err filled (code, field, sentence). */
 #ifndef XVPS_VPS_H
 #define XVPS_VPS_H
 

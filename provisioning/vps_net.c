@@ -31,7 +31,7 @@ static int shape_idx(const net_ctx *net, const char *name)
 static void shapes_save(net_ctx *net)
 {
 	json_object *arr = json_object_new_array();
-	char path[300];
+	char path[NET_PATH_LEN];
 
 	for (size_t i = 0; i < net->n_shapes; i++) {
 		json_object *o = json_object_new_object();
@@ -54,7 +54,7 @@ static void shapes_save(net_ctx *net)
 /* Loads shaping.json once; entries that do not validate are dropped. Caller holds the lock. */
 static void shapes_load(net_ctx *net)
 {
-	char path[300], *data = NULL;
+	char path[NET_PATH_LEN], *data = NULL;
 	size_t len = 0;
 	json_object *arr;
 
@@ -97,7 +97,7 @@ static void shapes_load(net_ctx *net)
 /* The vif's ifindex from sysfs, 0 when it cannot be read. */
 static int vif_ifindex(const net_ctx *net, const char *vif)
 {
-	char path[300], *data = NULL;
+	char path[NET_PATH_LEN], *data = NULL;
 	size_t len = 0;
 	long long v = 0;
 

@@ -1,7 +1,9 @@
 /* font.h — console fonts for xvps-console: PC Screen Font files (PSF1 and PSF2, gzip or plain,
  * as Debian ships them in /usr/share/consolefonts) with their Unicode tables, and a crude
  * built-in fallback (boxes) for a host without any font file. Every length and count in a file
- * is checked against the file's size before it is used. */
+ * is checked against the file's size before it is used.
+ *
+ * Return convention: 0 or a negative errno, with a sentence in err. */
 #ifndef XVPS_CONSOLE_FONT_H
 #define XVPS_CONSOLE_FONT_H
 

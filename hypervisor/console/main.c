@@ -4,10 +4,11 @@
  * libvterm and a PSF console font into a 32-bpp framebuffer, and the viewers' keys and
  * clipboard text are typed into it. An HVM guest's console (--source vnc: qemu's VNC server on
  * 127.0.0.1, vncsrc.h) is relayed through libvncclient: qemu's framebuffer is served as it
- * is, keys and pointer go back to qemu, clipboard text is typed as keys. It never listens on a network address: port = ipv6port = -1, no
- * HTTP, and each viewer accepted on the unix socket reaches libvncserver only through its
- * relay thread's RFB allowlist (relay.h, rfbfilter.h). It exits when the source closes (the
- * domain stopped), after --idle seconds without viewers, or on SIGTERM/SIGINT/SIGHUP, and
+ * is, keys and pointer go back to qemu, clipboard text is typed as keys. It never listens on a
+ * network address: port = ipv6port = -1, no HTTP, and each viewer accepted on the unix socket
+ * reaches libvncserver only through its relay thread's RFB allowlist (vncrelay.h,
+ * rfbfilter.h); endpoints.c opens the source and the listen socket. It exits when the source closes
+ * (the domain stopped), after --idle seconds without viewers, or on SIGTERM/SIGINT/SIGHUP, and
  * removes its socket.
  *
  * Usage: xvps-console --name NAME --source unix:PATH|pty:/dev/pts/N|vnc:127.0.0.1:PORT
@@ -35,8 +36,9 @@
 
 #include "../../common/util.h"
 #include "../../common/validate.h"
+#include "endpoints.h"
 #include "font.h"
-#include "relay.h"
+#include "vncrelay.h"
 #include "term.h"
 #include "vncsrc.h"
 
@@ -125,105 +127,6 @@ static void to_guest(const char *bytes, size_t len, void *user)
 	src_flush();
 }
 
-static int open_source(const char *spec)
-{
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		const char *path = spec + 5;
-		if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path))
-			return -EINVAL;
-		memcpy(sun.sun_path, path, strlen(path) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			int rc = -errno;
-			close(fd);
-			return rc;
-		}
-	} else if (strncmp(spec, "pty:", 4) == 0) {
-		const char *path = spec + 4, *num = path + 9;
-		struct termios tio;
-		struct stat st;
-		long long n;
-		if (strncmp(path, "/dev/pts/", 9) != 0 || strlen(num) > 6 || num[0] == '+' ||
-		    num[0] == '-' || !parse_int_range(num, 0, 999999, &n))
-			return -EINVAL;
-		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		/* Raw, like `xl console`: bytes pass both ways unchanged. */
-		if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || tcgetattr(fd, &tio) != 0) {
-			close(fd);
-			return -ENOTTY;
-		}
-		cfmakeraw(&tio);
-		tcsetattr(fd, TCSANOW, &tio);
-	} else {
-		return -EINVAL;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-/* ---- the listen socket ------------------------------------------------------------------- */
-
-/* Binds path + ".tmp" born 0600, hands it to uid, listens, then renames it into place, so the
- * socket is usable the moment path exists. The directory must be ours and not writable by
- * others. Returns the fd or -1 (logged). */
-static int open_listen(const char *path, uid_t uid, struct stat *made)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char tmp[sizeof(sun.sun_path)], dir[sizeof(sun.sun_path)];
-	struct stat st;
-	char *slash;
-	mode_t old;
-	int fd;
-
-	if (path[0] != '/' || !sfmt(tmp, sizeof(tmp), "%s.tmp", path) ||
-	    !sfmt(dir, sizeof(dir), "%s", path)) {
-		log_error("--listen must be an absolute path of at most %zu bytes",
-		          sizeof(sun.sun_path) - 5);
-		return -1;
-	}
-	slash = strrchr(dir, '/');
-	*(slash == dir ? slash + 1 : slash) = '\0';
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022)) {
-		log_error("%s must be a directory of ours that no one else can write", dir);
-		return -1;
-	}
-	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		log_error("%s exists and is not a socket", path);
-		return -1;
-	}
-	if (lstat(tmp, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(tmp);
-	memcpy(sun.sun_path, tmp, strlen(tmp) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		log_error("socket: %s", strerror(errno));
-		return -1;
-	}
-	old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (rc != 0 || lchown(tmp, uid, (gid_t)-1) != 0 || chmod(tmp, 0600) != 0 ||
-	    listen(fd, 16) != 0 || rename(tmp, path) != 0 || lstat(path, made) != 0) {
-		log_error("cannot listen on %s (uid %u): %s", path, (unsigned)uid, strerror(errno));
-		unlink(tmp);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* ---- viewers ------------------------------------------------------------------------------ */
 
 static enum rfbNewClientAction on_new_client(rfbClientPtr cl);
@@ -306,11 +209,11 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 }
 
 /* Accepts one viewer: relay thread + libvncserver client on the socketpair's other end. */
-static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_relays, int wake)
+static void accept_viewer(rfbScreenInfoPtr s, int lfd, vncrelay **relays, int *n_relays, int wake)
 {
 	static unsigned next_id;
 	int vfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), sfd = -1;
-	relay *r;
+	vncrelay *r;
 
 	if (vfd < 0)
 		return;
@@ -319,7 +222,7 @@ static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_re
 		close(vfd);
 		return;
 	}
-	r = relay_start(vfd, &g.dims, CUT_MAX, wake, ++next_id, &sfd);
+	r = vncrelay_start(vfd, &g.dims, CUT_MAX, wake, ++next_id, &sfd);
 	if (!r) {
 		log_warn("refusing a viewer: cannot start its relay");
 		return;
@@ -330,19 +233,19 @@ static void accept_viewer(rfbScreenInfoPtr s, int lfd, relay **relays, int *n_re
 	if (sfd >= FD_SETSIZE || !rfbNewClient(s, sfd)) { /* libvncserver uses select() */
 		if (sfd >= FD_SETSIZE)
 			close(sfd);
-		relay_stop(r);
+		vncrelay_stop(r);
 		return;
 	}
 	log_info("viewer %u connected (%d now)", r->id, *n_relays);
 }
 
-static void join_done(relay **relays, int *n_relays)
+static void join_done(vncrelay **relays, int *n_relays)
 {
-	for (relay **pp = relays; *pp;) {
-		relay *r = *pp;
+	for (vncrelay **pp = relays; *pp;) {
+		vncrelay *r = *pp;
 		if (atomic_load(&r->done)) {
 			*pp = r->next;
-			relay_join(r);
+			vncrelay_join(r);
 			(*n_relays)--;
 		} else {
 			pp = &r->next;
@@ -409,7 +312,7 @@ int main(int argc, char **argv)
 	char err[300], desk[64];
 	uint32_t *fb = NULL;
 	rfbScreenInfoPtr s = NULL;
-	relay *relays = NULL;
+	vncrelay *relays = NULL;
 	int n_relays = 0, lfd = -1, sfd = -1, wake = -1, rc = 1;
 	sigset_t mask;
 	struct stat made;
@@ -458,14 +361,14 @@ int main(int argc, char **argv)
 		}
 		font_loaded = true;
 		fb = calloc((size_t)TERM_COLS * font.width * TERM_ROWS * font.height, 4);
-		g.src = open_source(o.source);
+		g.src = vncsrv_open_source(o.source);
 		if (g.src < 0) {
 			log_error("%s: cannot open the console source %s: %s", o.name, o.source,
 			          strerror(-g.src));
 			goto out;
 		}
-		s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8,
-		                 3, 4);
+		s = rfbGetScreen(NULL, NULL, TERM_COLS * font.width, TERM_ROWS * font.height, 8, 3,
+		                 4);
 		if (!fb || sfd < 0 || wake < 0 || !s)
 			goto out;
 		g.t = term_new(TERM_COLS, TERM_ROWS, &font, fb,
@@ -491,11 +394,14 @@ int main(int argc, char **argv)
 	s->ptrAddEvent = on_pointer;
 	s->newClientHook = on_new_client;
 	rfbInitServer(s);
-	lfd = open_listen(o.listen, o.uid, &made);
+	lfd = vncsrv_open_listen(o.listen, o.uid, &made);
 	if (lfd < 0)
 		goto out;
 	log_info("%s: serving %s on %s (%dx%d, %s)", o.name, o.source, o.listen, s->width,
-	         s->height, g.vnc ? "qemu's framebuffer" : font.builtin ? "built-in font" : o.font);
+	         s->height,
+	         g.vnc          ? "qemu's framebuffer"
+	         : font.builtin ? "built-in font"
+	                        : o.font);
 	idle_since = now_mono_ns();
 
 	for (;;) {
@@ -597,12 +503,12 @@ out:
 		    now.st_dev == made.st_dev)
 			unlink(o.listen);
 	}
-	for (relay *r = relays; r; r = r->next)
-		relay_stop(r);
+	for (vncrelay *r = relays; r; r = r->next)
+		vncrelay_stop(r);
 	while (relays) {
-		relay *r = relays;
+		vncrelay *r = relays;
 		relays = r->next;
-		relay_join(r);
+		vncrelay_join(r);
 	}
 	if (s)
 		rfbShutdownServer(s, TRUE);

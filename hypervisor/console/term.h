@@ -1,7 +1,10 @@
 /* term.h — the text screen of xvps-console: libvterm interprets what the guest prints, the
  * changed cells are drawn with a console font into a 32-bit framebuffer (Linux console
  * colours, a block cursor), and keys and pasted text become the bytes a terminal would send.
- * No I/O here: bytes for the guest go to the output callback. */
+ * No I/O here: bytes for the guest go to the output callback.
+ *
+ * Return convention: term_new answers NULL when it cannot allocate; nothing else fails
+ * (booleans say whether something was drawn or sent, sizes how many bytes were written). */
 #ifndef XVPS_CONSOLE_TERM_H
 #define XVPS_CONSOLE_TERM_H
 

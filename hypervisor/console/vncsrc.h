@@ -4,7 +4,10 @@
  * rfbMarkRectAsModified; a resize in qemu becomes rfbNewFramebuffer (DesktopSize to viewers
  * that take it). Viewers' keys and pointer go to qemu as they are; clipboard text is typed as
  * key events (qemu ignores ClientCutText without a guest agent). Not thread-safe: everything
- * runs on xvps-console's main loop. */
+ * runs on xvps-console's main loop.
+ *
+ * Return convention: NULL or false on failure, with a sentence in err where the function takes
+ * one. */
 #ifndef XVPS_CONSOLE_VNCSRC_H
 #define XVPS_CONSOLE_VNCSRC_H
 

@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/util.h"
+#include "../sim_internal.h"
+
 #define RING_SIZE (64 * 1024)
 
 static struct {
@@ -48,38 +51,6 @@ static void ring_add(const char *p, size_t n)
 	}
 }
 
-static bool name_ok(const char *s)
-{
-	size_t n;
-
-	if (!s || !*s || s[0] == '.')
-		return false;
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-') ||
-		    n >= 64)
-			return false;
-	}
-	return true;
-}
-
-/* Writes all of p to fd (blocking), retrying EINTR. Returns false on error. */
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 /* ---- the guest (pty child) --------------------------------------------------------------- */
 
 static volatile sig_atomic_t guest_stop;
@@ -101,7 +72,7 @@ static void say(const char *fmt, ...)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		write_all(1, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		write_full(1, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, false);
 }
 
 static void guest_power_down(void)
@@ -248,7 +219,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--dir") == 0)
 			dir = argv[i + 1];
 	}
-	if (!name_ok(name) || !dir || domid < 0 || domid > 65535 || (argc - 1) % 2 != 0) {
+	if (!sim_name_ok(name) || !dir || domid < 0 || domid > 65535 || (argc - 1) % 2 != 0) {
 		usage();
 		return 2;
 	}
@@ -394,7 +365,7 @@ int main(int argc, char **argv)
 			ssize_t r = recv(cfd, buf, sizeof(buf), 0);
 			if (r > 0) {
 				if (!stopping)
-					write_all(master, buf, (size_t)r);
+					write_full(master, buf, (size_t)r, false);
 			} else if (r == 0 || errno != EINTR) {
 				close(cfd);
 				cfd = -1;

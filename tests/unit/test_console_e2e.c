@@ -82,7 +82,7 @@ static void dom_setup(void)
 	fclose(f);
 	cr_assert_eq(hv.ops->create(&hv, "xvps-7", cfg, err), 0, "%s", err);
 	snprintf(sockdir, sizeof(sockdir), "%s/run/console", tmp); /* parents made too */
-	cr_assert_eq(console_init(bin, sockdir, geteuid(), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(consrv_init(bin, sockdir, geteuid(), err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cfont_load(CFONT_DEFAULT_PATH, &font, err, sizeof(err)), 0, "%s", err);
 }
 
@@ -90,7 +90,7 @@ static void dom_teardown(void)
 {
 	char err[HV_ERRLEN];
 
-	console_stop_all();
+	consrv_stop_all();
 	if (hv_on) {
 		hv.ops->forget(&hv, "xvps-7", err);
 		hv.ops->dispose(&hv);
@@ -108,7 +108,7 @@ static pid_t open_ok(char *sock, size_t len)
 	vps_err e = {0};
 	pid_t pid = 0;
 
-	cr_assert_eq(console_open(&hv, "xvps-7", sock, len, &pid, &e), 0, "%s", e.msg);
+	cr_assert_eq(consrv_open(&hv, "xvps-7", sock, len, &pid, &e), 0, "%s", e.msg);
 	cr_assert_gt(pid, 0);
 	return pid;
 }
@@ -424,7 +424,7 @@ Test(console, no_network_socket_and_stop_all_ends_servers, E2E)
 	}
 	cr_assert_geq(n, 3, "listen, source and viewer sockets seen (%d)", n);
 	v_close(&v);
-	console_stop_all();
+	consrv_stop_all();
 	cr_assert(kill(pid, 0) != 0, "stopped and reaped");
 	cr_assert(access(sock, F_OK) != 0, "its socket is gone");
 }
@@ -437,11 +437,11 @@ Test(console, open_validates_and_refuses_a_stopped_domain, E2E)
 	pid_t pid;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(console_open(&hv, bad[i], sock, sizeof(sock), &pid, &e), -EINVAL);
+		cr_assert_eq(consrv_open(&hv, bad[i], sock, sizeof(sock), &pid, &e), -EINVAL);
 		cr_assert_str_eq(e.code, "invalid");
 		cr_assert_str_eq(e.field, "name");
 	}
-	cr_assert_eq(console_open(&hv, "xvps-8", sock, sizeof(sock), &pid, &e), -ESRCH);
+	cr_assert_eq(consrv_open(&hv, "xvps-8", sock, sizeof(sock), &pid, &e), -ESRCH);
 	cr_assert_str_eq(e.code, "conflict");
 	cr_assert_str_eq(e.msg, "the domain is not running");
 	cr_assert_eq(hv.ops->console_source(&hv, "xvps-7", src, sizeof(src), err), 0, "%s", err);
@@ -454,13 +454,13 @@ Test(console, open_validates_and_refuses_a_stopped_domain, E2E)
 	for (int i = 0; i < 300 && kill(p, 0) == 0; i++) /* its source closed: it exits */
 		usleep(10000);
 	cr_assert(kill(p, 0) != 0, "the server of a stopped domain exits and is reaped");
-	cr_assert_eq(console_open(&hv, "xvps-7", sock, sizeof(sock), &pid, &e), -ESRCH);
+	cr_assert_eq(consrv_open(&hv, "xvps-7", sock, sizeof(sock), &pid, &e), -ESRCH);
 	cr_assert_str_eq(e.code, "conflict");
-	console_stop_all();
+	consrv_stop_all();
 	char cfg[128];
 	snprintf(cfg, sizeof(cfg), "%s/xvps-7.cfg", tmp);
 	cr_assert_eq(hv.ops->create(&hv, "xvps-7", cfg, err), 0, "%s", err);
-	cr_assert_eq(console_open(&hv, "xvps-7", sock, sizeof(sock), &pid, &e), -ENOTSUP);
+	cr_assert_eq(consrv_open(&hv, "xvps-7", sock, sizeof(sock), &pid, &e), -ENOTSUP);
 	cr_assert_str_eq(e.code, "host", "console servers off after stop_all");
 }
 

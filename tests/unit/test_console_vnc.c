@@ -55,7 +55,8 @@ static pid_t con_pid;
 static uint32_t pattern(int x, int y)
 {
 	rfbPixelFormat *f = &Q.s->serverFormat;
-	return (uint32_t)((x * 7) & 255) << f->redShift | (uint32_t)((y * 5) & 255) << f->greenShift |
+	return (uint32_t)((x * 7) & 255) << f->redShift |
+	       (uint32_t)((y * 5) & 255) << f->greenShift |
 	       (uint32_t)((x ^ y) & 255) << f->blueShift;
 }
 
@@ -189,8 +190,8 @@ static pid_t spawn_console(const char *source)
 	pid_t pid = 0;
 
 	console_bin(bin, sizeof(bin));
-	const char *argv[] = {bin,      "--name", "xvps-9", "--source", source,
-	                      "--listen", sock,   "--idle", "30",       NULL};
+	const char *argv[] = {bin,        "--name", "xvps-9", "--source", source,
+	                      "--listen", sock,     "--idle", "30",       NULL};
 	cr_assert_eq(runner_spawn_detached(bin, argv, &pid), 0);
 	return pid;
 }
@@ -357,8 +358,13 @@ Test(console_vnc, relays_qemus_framebuffer_keys_pointer_and_typed_clipboard, VNC
 	Q.nkeys = 0;
 	SendClientCutText(c, "Hi\x01\r\n", 5);
 	cr_assert(keys_seen(8, 5000), "the clipboard text was not typed (%d keys)", Q.nkeys);
-	const uint32_t want[] = {XK_Shift_L | 0x80000000u, 'H' | 0x80000000u, 'H', XK_Shift_L,
-	                         'i' | 0x80000000u,        'i',              XK_Return | 0x80000000u,
+	const uint32_t want[] = {XK_Shift_L | 0x80000000u,
+	                         'H' | 0x80000000u,
+	                         'H',
+	                         XK_Shift_L,
+	                         'i' | 0x80000000u,
+	                         'i',
+	                         XK_Return | 0x80000000u,
 	                         XK_Return};
 	usleep(200000);
 	cr_assert_eq(Q.nkeys, 8, "exactly the typed keys reach qemu");
@@ -460,8 +466,8 @@ Test(console_vnc, qemu_going_away_ends_the_console_and_its_socket, VNC)
 
 Test(console_vnc, refuses_off_host_sources_an_absent_server_and_a_huge_framebuffer, VNC)
 {
-	const char *bad[] = {"vnc:192.0.2.1:5900", "vnc:localhost:5900", "vnc:127.0.0.1:0",
-	                     "vnc:127.0.0.1:70000", "vnc:127.0.0.1:", "vnc:127.0.0.1:59x"};
+	const char *bad[] = {"vnc:192.0.2.1:5900",  "vnc:localhost:5900", "vnc:127.0.0.1:0",
+	                     "vnc:127.0.0.1:70000", "vnc:127.0.0.1:",     "vnc:127.0.0.1:59x"};
 	struct stat st;
 	char src[64];
 

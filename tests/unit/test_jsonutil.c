@@ -1,10 +1,15 @@
 /* test_jsonutil.c — strict JSON parsing and typed field access (common/jsonutil.c): depth
- * limit, trailing garbage, unknown fields named, wrong types refused. Pure, no files. */
+ * limit, trailing garbage, unknown fields named, wrong types refused; json_load_file on files
+ * in a temporary directory. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../../common/jsonutil.h"
+#include "../../common/util.h"
 
 static json_object *parse(const char *s, bool *deep)
 {
@@ -199,4 +204,26 @@ Test(jsonutil, compact_does_not_escape_slashes)
 	json_object_object_add(o, "n", json_str_or_null(NULL));
 	cr_assert_str_eq(json_compact(o), "{\"p\":\"/a/b\",\"n\":null}");
 	json_object_put(o);
+}
+
+Test(jsonutil, load_file_answers_the_object_or_why_not)
+{
+	char dir[] = "/tmp/xvps-jsonutil-XXXXXX", path[64];
+	json_object *o = NULL;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	cr_assert_eq(json_load_file(path, 1024, json_type_object, &o), -ENOENT);
+	cr_assert_null(o);
+	cr_assert_eq(write_file_atomic(path, "{\"domid\": 3}", 12, 0600), 0);
+	cr_assert_eq(json_load_file(path, 1024, json_type_object, &o), 0);
+	cr_assert_eq(json_object_get_int(json_object_object_get(o, "domid")), 3);
+	json_object_put(o);
+	cr_assert_eq(json_load_file(path, 1024, json_type_array, &o), -EPROTO);
+	cr_assert_null(o);
+	cr_assert_eq(json_load_file(path, 4, json_type_object, &o), -EFBIG);
+	cr_assert_eq(write_file_atomic(path, "{not json", 9, 0600), 0);
+	cr_assert_eq(json_load_file(path, 1024, json_type_object, &o), -EPROTO);
+	unlink(path);
+	rmdir(dir);
 }

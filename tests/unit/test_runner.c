@@ -223,3 +223,33 @@ Test(runner, caps_output_and_flags_truncation)
 	cr_assert(!res.err_truncated);
 	runner_result_dispose(&res);
 }
+
+Test(runner, first_line_skips_blank_lines_and_leading_blanks)
+{
+	char line[8];
+
+	cr_assert_str_eq(runner_first_line("\n  \n\t 42\nnext", line, sizeof(line)), "42");
+	cr_assert_str_eq(runner_first_line(NULL, line, sizeof(line)), "");
+	cr_assert_str_eq(runner_first_line("0123456789", line, sizeof(line)), "0123456");
+}
+
+Test(runner, failure_line_prefers_a_reason_over_warnings)
+{
+	runner_result res;
+	char line[RUNNER_LINE_LEN];
+
+	runner_result_init(&res);
+	res.exit_status = 5;
+	res.err = "  WARNING: devices file is missing\n  Volume group \"vg0\" not found\n";
+	cr_assert_str_eq(runner_failure_line(&res, line, sizeof(line)),
+	                 "Volume group \"vg0\" not found");
+	res.err = "WARNING: only this\n";
+	cr_assert_str_eq(runner_failure_line(&res, line, sizeof(line)), "WARNING: only this");
+	res.err = "";
+	res.out = "from stdout\n";
+	cr_assert_str_eq(runner_failure_line(&res, line, sizeof(line)), "from stdout");
+	res.out = NULL;
+	cr_assert_str_eq(runner_failure_line(&res, line, sizeof(line)), "exit status 5");
+	res.timed_out = true;
+	cr_assert_str_eq(runner_failure_line(&res, line, sizeof(line)), "timed out");
+}

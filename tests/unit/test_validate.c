@@ -281,3 +281,17 @@ Test(validate, parse_int_range_is_strict)
 	cr_assert(!parse_int_range("", 0, 100, &v));
 	cr_assert(!parse_int_range("99999999999999999999999", 0, 100, &v));
 }
+
+Test(validate, file_name_is_one_path_component)
+{
+	cr_assert(valid_file_name("xvps-12", 64, NULL));
+	cr_assert(valid_file_name("Debian_12.img", 64, NULL));
+	cr_assert(!valid_file_name("", 64, NULL));
+	cr_assert(!valid_file_name(NULL, 64, NULL));
+	cr_assert(!valid_file_name(".hidden", 64, NULL));
+	cr_assert(!valid_file_name("..", 64, NULL));
+	cr_assert(!valid_file_name("a/b", 64, NULL));
+	cr_assert(!valid_file_name("a b", 64, NULL));
+	cr_assert(valid_file_name("abcd", 4, NULL));
+	cr_assert(!valid_file_name("abcde", 4, NULL));
+}

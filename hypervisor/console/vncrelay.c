@@ -1,5 +1,5 @@
-/* relay.c — the per-viewer pump thread of xvps-console (relay.h). */
-#include "relay.h"
+/* vncrelay.c — the per-viewer pump thread of xvps-console (vncrelay.h). */
+#include "vncrelay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,9 +36,9 @@ static bool flush_some(int fd, pipe_buf *b)
 	return true;
 }
 
-static void *relay_main(void *arg)
+static void *vncrelay_main(void *arg)
 {
-	relay *r = arg;
+	vncrelay *r = arg;
 	size_t cap = RELAY_CHUNK + RF_MAX_MSG;
 	uint8_t *in = malloc(RELAY_CHUNK);
 	pipe_buf to_srv = {malloc(cap), 0, 0}, to_view = {malloc(RELAY_CHUNK), 0, 0};
@@ -127,11 +127,11 @@ out:
 	return NULL;
 }
 
-relay *relay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd, unsigned id,
-                   int *server_fd_out)
+vncrelay *vncrelay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd, unsigned id,
+                         int *server_fd_out)
 {
 	int sp[2];
-	relay *r = calloc(1, sizeof(*r));
+	vncrelay *r = calloc(1, sizeof(*r));
 
 	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
 		free(r);
@@ -144,9 +144,9 @@ relay *relay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd
 	r->id = id;
 	atomic_init(&r->done, false);
 	r->dims = dims;
-	rfb_filter_init(&r->filter, (int)(atomic_load(dims) >> 16), (int)(atomic_load(dims) & 0xffff),
-	                cut_max);
-	if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+	rfb_filter_init(&r->filter, (int)(atomic_load(dims) >> 16),
+	                (int)(atomic_load(dims) & 0xffff), cut_max);
+	if (pthread_create(&r->thread, NULL, vncrelay_main, r) != 0) {
 		close(sp[0]);
 		close(sp[1]);
 		close(vfd);
@@ -157,13 +157,13 @@ relay *relay_start(int vfd, const atomic_uint *dims, size_t cut_max, int wake_fd
 	return r;
 }
 
-void relay_stop(relay *r)
+void vncrelay_stop(vncrelay *r)
 {
 	shutdown(r->vfd, SHUT_RDWR);
 	shutdown(r->sfd, SHUT_RDWR);
 }
 
-void relay_join(relay *r)
+void vncrelay_join(vncrelay *r)
 {
 	pthread_join(r->thread, NULL);
 	close(r->vfd);

@@ -1,0 +1,258 @@
+/* storage_lvm_disk.c — the `lvm` storage driver's disks (storage.h disk_* and list): a thin
+ * snapshot of a template per domain, grown and never shrunk, discarded (or zeroed) before it is
+ * removed, renamed aside on quarantine. Never touches an LV outside the configured thin pool or
+ * a name the reconciler did not hand it; every command goes through the runner. */
+#include "storage.h"
+#include "storage_lvm_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+#include "lvm_report.h"
+
+static int lvextend_to(st_driver *s, const char *vl, uint64_t size_gib, char *err)
+{
+	char size[32], what[LVMD_WHAT_LEN];
+	const char *argv[] = {"lvextend", "-L", size, vl, NULL};
+
+	snprintf(size, sizeof(size), "%llug", (unsigned long long)size_gib);
+	snprintf(what, sizeof(what), "cannot grow LV %s to %llu GiB", vl,
+	         (unsigned long long)size_gib);
+	return lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+}
+
+int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib, char *err)
+{
+	char tlv[LVMD_LV_LEN], vl[LVMD_VL_LEN], tvl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
+	const lv_row *pool, *row, *trow;
+	lv_list l;
+	uint64_t want, tsize;
+	int rc;
+
+	rc = lvmd_check_disk_name(name, err);
+	if (rc)
+		return rc;
+	rc = lvmd_tpl_lv(tpl, tlv, sizeof(tlv), err);
+	if (rc)
+		return rc;
+	if (size_gib < 1 || size_gib > 16384) {
+		errf(err, "disk size out of range");
+		return -ERANGE;
+	}
+	want = size_gib * GIB;
+	if (!lvmd_vg_lv(s, name, vl, sizeof(vl)) || !lvmd_vg_lv(s, tlv, tvl, sizeof(tvl)))
+		return lvmd_name_too_long(s, name, err);
+	rc = lvmd_list_with_pool(s, &l, &pool, err);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "disk %s", name);
+	row = lvm_find_lv(&l, name);
+	if (row) {
+		/* Existing disk: kept; activated (a create killed half-way may have left it
+		 * inactive) and grown when smaller, never shrunk. */
+		if (!lvmd_in_our_pool(s, row)) {
+			errf(err, "LV %s exists but is not a thin volume of pool %s/%s", vl, s->vg,
+			     s->thin_pool);
+			rc = -EEXIST;
+			goto out;
+		}
+		if (row->size < want) {
+			rc = lvmd_check_room(s, pool, want - row->size, what, err);
+			if (!rc)
+				rc = lvextend_to(s, vl, size_gib, err);
+			if (rc)
+				goto out;
+		}
+		if (!lvm_is_active(row))
+			rc = lvmd_lvactivate(s, name, err);
+		goto out;
+	}
+	trow = lvm_find_lv(&l, tlv);
+	if (!trow || !lvm_is_read_only(trow) || !lvmd_in_our_pool(s, trow)) {
+		errf(err, "template LV %s is missing%s", tvl,
+		     trow ? " (its import did not finish)" : "");
+		rc = -ENOENT;
+		goto out;
+	}
+	tsize = trow->size;
+	/* Refused before anything is made. */
+	rc = lvmd_check_room(s, pool, want > tsize ? want : tsize, what, err);
+	if (rc)
+		goto out;
+	lvm_list_free(&l);
+	{
+		char cwhat[LVMD_WHAT_LEN];
+		const char *argv[] = {"lvcreate", "-kn", "-prw", "-s", "-n", name, tvl, NULL};
+
+		snprintf(cwhat, sizeof(cwhat), "cannot create disk LV %s from %s", vl, tvl);
+		rc = lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, cwhat, err);
+		if (rc)
+			return rc;
+	}
+	if (tsize < want)
+		rc = lvextend_to(s, vl, size_gib, err);
+	if (!rc)
+		rc = lvmd_lvactivate(s, name, err);
+	if (rc) {
+		char rerr[ST_ERRLEN];
+		if (lvmd_lvremove(s, name, rerr) != 0)
+			log_error("disk %s: rollback failed: %s", name, rerr);
+	}
+	return rc;
+out:
+	lvm_list_free(&l);
+	return rc;
+}
+
+int lvmd_disk_remove(st_driver *s, const char *name, char *err)
+{
+	char vl[LVMD_VL_LEN], dev[LVMD_VL_LEN], what[LVMD_WHAT_LEN], derr[ST_ERRLEN];
+	const lv_row *row;
+	lv_list l;
+	bool active;
+	int rc;
+
+	rc = lvmd_check_disk_name(name, err);
+	if (rc)
+		return rc;
+	if (!lvmd_vg_lv(s, name, vl, sizeof(vl)) || !lvmd_lv_path(s, name, dev, sizeof(dev)))
+		return lvmd_name_too_long(s, name, err);
+	rc = lvmd_list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	row = lvm_find_lv(&l, name);
+	if (!row) {
+		lvm_list_free(&l);
+		return 0;
+	}
+	if (!lvmd_in_our_pool(s, row)) {
+		errf(err, "LV %s is not a thin volume of pool %s/%s: not removing it", vl, s->vg,
+		     s->thin_pool);
+		lvm_list_free(&l);
+		return -EPERM;
+	}
+	active = lvm_is_active(row);
+	lvm_list_free(&l);
+	if (!active) {
+		rc = lvmd_lvactivate(s, name, err);
+		if (rc)
+			return rc;
+	}
+	/* Discard: the pool unmaps the blocks (they read zeros and return to the pool). */
+	{
+		const char *argv[] = {"blkdiscard", dev, NULL};
+		rc = lvmd_run_simple(s, argv, WIPE_TIMEOUT_MS, "discard", derr);
+	}
+	if (rc) {
+		/* The pool ignores discards: write zeros over the whole LV instead. */
+		const char *argv[] = {"blkdiscard", "-z", dev, NULL};
+		log_warn("disk %s: %s; zeroing it instead", vl, derr);
+		snprintf(what, sizeof(what), "cannot discard or zero LV %s (kept)", vl);
+		rc = lvmd_run_simple(s, argv, WIPE_TIMEOUT_MS, what, err);
+		if (rc)
+			return rc;
+	}
+	return lvmd_lvremove(s, name, err);
+}
+
+int lvmd_disk_quarantine(st_driver *s, const char *name, char *err)
+{
+	char qname[LVMD_LV_LEN], what[LVMD_WHAT_LEN];
+	lv_list l;
+	bool present;
+	int rc;
+
+	rc = lvmd_check_disk_name(name, err);
+	if (rc)
+		return rc;
+	if (!sfmt(qname, sizeof(qname), QUARANTINE "%s-%lld", name, (long long)now_unix()) ||
+	    !st_lvm_valid_name(qname, NULL)) {
+		errf(err, "quarantine name for %s is too long", name);
+		return -ENAMETOOLONG;
+	}
+	rc = lvmd_list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	present = lvm_find_lv(&l, name) != NULL;
+	lvm_list_free(&l);
+	if (!present)
+		return 0;
+	{
+		const char *argv[] = {"lvrename", s->vg, name, qname, NULL};
+		snprintf(what, sizeof(what), "cannot quarantine LV %s/%s as %s", s->vg, name,
+		         qname);
+		return lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
+	}
+}
+
+int lvmd_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err)
+{
+	const lv_row *row;
+	lv_list l;
+	int rc;
+
+	rc = lvmd_check_disk_name(name, err);
+	if (rc)
+		return rc;
+	rc = lvmd_list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	row = lvm_find_lv(&l, name);
+	if (row)
+		*bytes_out = row->size;
+	lvm_list_free(&l);
+	return row ? 0 : -ENOENT;
+}
+
+int lvmd_disk_path(st_driver *s, const char *name, char *out, size_t outlen)
+{
+	if (lvmd_check_disk_name(name, NULL))
+		return -EINVAL;
+	return lvmd_lv_path(s, name, out, outlen) ? 0 : -ENAMETOOLONG;
+}
+
+/* Thin volumes of our pool whose names start with prefix; templates never. */
+int lvmd_list(st_driver *s, const char *prefix, char ***names_out, size_t *n_out, char *err)
+{
+	size_t plen = prefix ? strlen(prefix) : 0, n = 0;
+	char **names;
+	lv_list l;
+	int rc;
+
+	*names_out = NULL;
+	*n_out = 0;
+	rc = lvmd_list_vg(s, &l, err);
+	if (rc)
+		return rc;
+	names = calloc(l.n + 1, sizeof(*names));
+	if (!names) {
+		lvm_list_free(&l);
+		errf(err, "out of memory listing the disks of %s/%s", s->vg, s->thin_pool);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const lv_row *r = &l.rows[i];
+		if (!lvmd_in_our_pool(s, r) || strncmp(r->name, prefix ? prefix : "", plen) != 0 ||
+		    strncmp(r->name, TPL_PREFIX, strlen(TPL_PREFIX)) == 0)
+			continue;
+		names[n] = strdup(r->name);
+		if (!names[n]) {
+			for (size_t k = 0; k < n; k++)
+				free(names[k]);
+			free(names);
+			lvm_list_free(&l);
+			errf(err, "out of memory listing the disks of %s/%s", s->vg, s->thin_pool);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	lvm_list_free(&l);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
