@@ -160,7 +160,7 @@ self_test() {
 		'#include "../../hypervisor/console/term.h"'
 	expect_fail "hypervisor/ includes provisioning/" hypervisor/sim.c '#include "../provisioning/vps.h"'
 	expect_fail "hypervisor/ includes panel/" hypervisor/zz_bad.h '#include "../panel/http.h"'
-	expect_fail "hypervisor/console/ includes panel/" hypervisor/console/relay.c \
+	expect_fail "hypervisor/console/ includes panel/" hypervisor/console/vncrelay.c \
 		'#  include "../../panel/console.h"'
 	expect_fail "provisioning/ includes panel/" provisioning/zz_bad.c '#include "../panel/http.h"'
 	expect_fail "common/ includes panel/" common/util.c '#include "../panel/http.h"'

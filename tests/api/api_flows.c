@@ -92,7 +92,8 @@ Test(flows, customer_orders_reboots_stops_starts_and_deletes_a_vps)
 	cr_assert_eq(jint(r->json, "vcpus"), 2);
 	cr_assert_eq(jint(r->json, "memory_mib"), 256);
 	cr_assert_eq(jint(r->json, "disk_gib"), 2);
-	cr_assert(jstr(r->json, "plan_name") && strncmp(jstr(r->json, "plan_name"), "plan-", 5) == 0,
+	cr_assert(jstr(r->json, "plan_name") &&
+	                  strncmp(jstr(r->json, "plan_name"), "plan-", 5) == 0,
 	          "plan_name missing or not the plan's: %s", r->body);
 	cr_assert_not_null(jget(r->json, "net_mbit"), "no net_mbit: %s", r->body);
 	cr_assert(jstr(r->json, "mac") && strncmp(jstr(r->json, "mac"), "00:16:3e:", 9) == 0, "%s",

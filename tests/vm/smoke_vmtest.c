@@ -20,7 +20,7 @@
 
 #include "../../common/runner.h"
 
-#define SMOKE_VG "xvpssmoke"
+#define SMOKE_VG   "xvpssmoke"
 #define SMOKE_POOL SMOKE_VG "/pool"
 #define SMOKE_THIN SMOKE_VG "/thin1"
 #define HEAD_BYTES (1024 * 1024)
@@ -50,7 +50,7 @@ static void run_ok(const char *const argv[])
 	runner_result res = run(argv);
 	char *line = runner_argv_str(argv);
 	cr_assert_eq(res.exit_status, 0, "%s exited %d: %s%s", line, res.exit_status, res.err,
-		     res.out);
+	             res.out);
 	free(line);
 	runner_result_dispose(&res);
 }
@@ -64,9 +64,9 @@ static void scrub_disk(void)
 	runner r = runner_real();
 	runner_result res;
 	const char *const cmds[][6] = {
-	    {"vgchange", "-an", SMOKE_VG, NULL},
-	    {"vgremove", "-ff", "-y", SMOKE_VG, NULL},
-	    {"pvremove", "-ff", "-y", disk, NULL},
+	        {"vgchange", "-an", SMOKE_VG, NULL},
+	        {"vgremove", "-ff", "-y", SMOKE_VG, NULL},
+	        {"pvremove", "-ff", "-y", disk, NULL},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		if (runner_run(&r, cmds[i], NULL, 0, 120000, &res) == 0)
@@ -97,13 +97,13 @@ Test(vm_smoke, scratch_disk_is_an_empty_block_device)
 	uint64_t size = 0;
 	cr_assert_eq(ioctl(fd, BLKGETSIZE64, &size), 0);
 	cr_assert_geq(size, (uint64_t)4 << 30, "%s is only %llu bytes", disk,
-		      (unsigned long long)size);
+	              (unsigned long long)size);
 	static unsigned char head[HEAD_BYTES];
 	cr_assert_eq(pread(fd, head, sizeof head, 0), (ssize_t)sizeof head);
 	close(fd);
 	for (size_t i = 0; i < sizeof head; i++)
 		cr_assert_eq(head[i], 0, "%s: byte %zu is 0x%02x, not an empty disk", disk, i,
-			     head[i]);
+		             head[i]);
 
 	/* blkid -p exits 2 when it finds no signature at all. */
 	const char *blkid[] = {"blkid", "-p", disk, NULL};
@@ -135,14 +135,17 @@ static const char *lv_field(json_object *lv, const char *key)
 {
 	json_object *v;
 	cr_assert(json_object_object_get_ex(lv, key, &v), "no %s in %s", key,
-		  json_object_to_json_string(lv));
+	          json_object_to_json_string(lv));
 	return json_object_get_string(v);
 }
 
 static json_object *lvs_json(void)
 {
-	const char *argv[] = {"lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
-			      "-o", "lv_name,lv_size,lv_attr,pool_lv", SMOKE_VG, NULL};
+	const char *argv[] = {"lvs",    "--reportformat",
+	                      "json",   "--units",
+	                      "b",      "--nosuffix",
+	                      "-o",     "lv_name,lv_size,lv_attr,pool_lv",
+	                      SMOKE_VG, NULL};
 	runner_result res = run(argv);
 	cr_assert_eq(res.exit_status, 0, "lvs: %s", res.err);
 	json_object *root = json_tokener_parse(res.out);
@@ -159,12 +162,12 @@ Test(vm_smoke, thin_pool_and_thin_lv_lifecycle, .timeout = 600)
 	run_ok(pvcreate);
 	const char *vgcreate[] = {"vgcreate", SMOKE_VG, disk, NULL};
 	run_ok(vgcreate);
-	const char *mkpool[] = {"lvcreate", "-y", "--type", "thin-pool", "-L", "1g",
-				"-n", "pool", SMOKE_VG, NULL};
+	const char *mkpool[] = {"lvcreate", "-y", "--type", "thin-pool", "-L",
+	                        "1g",       "-n", "pool",   SMOKE_VG,    NULL};
 	run_ok(mkpool);
 	/* Over-committed on purpose: 2 GiB virtual in a 1 GiB pool. */
-	const char *mkthin[] = {"lvcreate", "-y", "--type", "thin", "-V", "2g",
-				"--thinpool", "pool", "-n", "thin1", SMOKE_VG, NULL};
+	const char *mkthin[] = {"lvcreate",   "-y",   "--type", "thin",  "-V",     "2g",
+	                        "--thinpool", "pool", "-n",     "thin1", SMOKE_VG, NULL};
 	run_ok(mkthin);
 
 	json_object *root = lvs_json();
@@ -174,7 +177,7 @@ Test(vm_smoke, thin_pool_and_thin_lv_lifecycle, .timeout = 600)
 	cr_assert_str_eq(lv_field(thin, "lv_size"), "2147483648");
 	cr_assert_eq(lv_field(thin, "lv_attr")[0], 'V', "attr %s", lv_field(thin, "lv_attr"));
 	cr_assert_eq(lv_field(thin, "lv_attr")[4], 'a', "thin1 not active: %s",
-		     lv_field(thin, "lv_attr"));
+	             lv_field(thin, "lv_attr"));
 	json_object *pool = find_lv(root, "pool");
 	cr_assert_not_null(pool);
 	cr_assert_eq(lv_field(pool, "lv_attr")[0], 't', "attr %s", lv_field(pool, "lv_attr"));
@@ -205,7 +208,7 @@ Test(vm_smoke, thin_pool_and_thin_lv_lifecycle, .timeout = 600)
 	run_ok(rmthin);
 	root = lvs_json();
 	cr_assert_null(find_lv(root, "thin1"), "thin1 still listed after lvremove: %s",
-		       json_object_to_json_string(root));
+	               json_object_to_json_string(root));
 	cr_assert_not_null(find_lv(root, "pool"));
 	json_object_put(root);
 	cr_assert_neq(stat(dev, &st), 0, "%s still exists after lvremove", dev);
