@@ -35,7 +35,7 @@ bool valid_domain_name(const char *s, const char **why_out);
 bool valid_template_name(const char *s, const char **why_out);
 
 /* vif name: 1..11 characters of [a-z0-9], starting with a letter (Linux allows 15; an HVM
- * guest's tap is "<vifname>-emu"). DESIGN.md §2. */
+ * guest's tap is "<vifname>-emu"). docs/architecture.md §6. */
 bool valid_vifname(const char *s, const char **why_out);
 
 /* MAC "xx:xx:xx:xx:xx:xx", lower-case hex, unicast; xvps MACs also carry the Xen OUI

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dom0-image/run.sh [--detach | --stop] [--fresh] — `make appliance-run`: boots the appliance
 # image in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
-# DESIGN.md §5's `-cpu max,-smap,-smep,-rdtscp` corrupts guest and dom0 memory once a guest
+# the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest and dom0 memory once a guest
 # runs; PVH guests need HAP, which qemu64 lacks), Xen 4.17 gunzipped as the multiboot
 # -kernel, the dom0 kernel and initrd (extracted from the image with debugfs, no mount) as
 # multiboot modules, dom0_mem=1536M,max:1536M, Xen on COM1, dom0 on hvc0.

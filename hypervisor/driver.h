@@ -117,10 +117,10 @@ int hv_xl_set_reboot_wait(hv_driver *d, int ms);
  * bytes). Default: "xvps-simguest" next to the running program (/proc/self/exe). */
 int hv_sim_set_guest_path(hv_driver *d, const char *path);
 
-/* sim: real networking (DESIGN.md §2, hypervisor/simnet.h). Enabled, each vif of a created
- * domain becomes a veth pair: host end <vifname> on its bridge, guest end eth<i> in the network
- * namespace <netns_prefix><domain> with the vif's MAC and addresses; stop and destroy delete
- * both, a reboot re-creates them. Commands go through d->run when set, else runner_real().
+/* sim: real networking (docs/architecture.md §6, hypervisor/simnet.h). Enabled, each vif of a
+ * created domain becomes a veth pair: host end <vifname> on its bridge, guest end eth<i> in the
+ * network namespace <netns_prefix><domain> with the vif's MAC and addresses; stop and destroy
+ * delete both, a reboot re-creates them. Commands go through d->run when set, else runner_real().
  * netns_prefix: [a-z0-9-]{0,16} (NULL = ""). Disabled by default. Returns 0 or -EINVAL. */
 int hv_sim_set_net(hv_driver *d, bool enabled, const char *netns_prefix);
 

@@ -1,5 +1,5 @@
-/* sim.c — the `sim` hypervisor driver (dev/test, DESIGN.md §2): each domain's state lives in
- * <state_dir>/sim/<name>.json and survives agent restarts; a running domain is an
+/* sim.c — the `sim` hypervisor driver (dev/test, docs/architecture.md §6): each domain's state
+ * lives in <state_dir>/sim/<name>.json and survives agent restarts; a running domain is an
  * xvps-simguest process (pty, boot log, login prompt). It never signals a process that is not
  * the simguest of that domain, and never reaps a child it did not spawn. This file: the
  * operations and opening; sim_state.c: state files and configs; sim_proc.c: the simguest

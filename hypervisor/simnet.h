@@ -1,7 +1,8 @@
-/* simnet.h — real networking for the `sim` hypervisor (DESIGN.md §2), like Xen's vif hotplug:
- * each vif of a sim domain becomes a veth pair. The host end is named by the vif's vifname, has
- * the address fe:ff:ff:ff:ff:ff (as Xen's vifs) and is a port of the vif's bridge; the guest end
- * is "eth<i>" in the network namespace <prefix><domain>, with the vif's MAC, its ip= addresses
+/* simnet.h — real networking for the `sim` hypervisor (docs/architecture.md §6), like Xen's vif
+ * hotplug: each vif of a sim domain becomes a veth pair. The host end is named by the vif's
+ * vifname, has the address fe:ff:ff:ff:ff:ff (as Xen's vifs) and is a port of the vif's bridge; the
+ * guest end is "eth<i>" in the network namespace <prefix><domain>, with the vif's MAC, its ip=
+ * addresses
  * (/32 and /128, nodad) and, on eth0, on-link default routes. Every host change goes through
  * the runner (`ip ...`, argv arrays). Disabled by default: then every call is a no-op.
  *

@@ -1,7 +1,7 @@
 /* api_auth.c — the HTTP side of who is calling: POST/DELETE /session (login with rate limit,
- * session rotation, CSRF token), GET /me and the user's API keys (DESIGN.md §4, §5). The
- * primitives live in auth.c; this file never stores a token or a password in clear and never
- * says whether a user name exists. */
+ * session rotation, CSRF token), GET /me and the user's API keys (docs/openapi.yaml; first start:
+ * README). The primitives live in auth.c; this file never stores a token or a password in clear and
+ * never says whether a user name exists. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* api_customers.c — /customers (admin): users with role "customer" (DESIGN.md §4). Password
+/* api_customers.c — /customers (admin): users with role "customer" (docs/openapi.yaml). Password
  * hashes never leave the database; admins are not customers (404); a customer that still owns
  * a VPS is never deleted. */
 #include <sodium.h>

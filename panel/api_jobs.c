@@ -1,5 +1,5 @@
-/* api_jobs.c — GET /jobs and GET /jobs/{id} (DESIGN.md §4). A customer sees only jobs of its own
- * VPS (or that it started); any other job is a 404, never a 403. */
+/* api_jobs.c — GET /jobs and GET /jobs/{id} (docs/openapi.yaml). A customer sees only jobs of its
+ * own VPS (or that it started); any other job is a 404, never a 403. */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (DESIGN.md §4). A plan
+/* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (docs/openapi.yaml). A plan
  * change that moves scheduler shares, sizes or the rate queues a vps.update for each live VPS
  * on it, one that only flips smtp_block a vps.network; a plan in use is never deleted. */
 #include <errno.h>

@@ -1,7 +1,7 @@
-/* api_pools.c — /ip-pools (admin): the IPv4/IPv6 networks VPS addresses come from (DESIGN.md
- * §4). Pools never overlap, their gateway and reserved entries are checked addresses inside
- * them, an IPv6 pool may hand out routed /64s ("vps_prefix": 64), and a pool with allocated
- * addresses (releasing ones included) is never deleted. */
+/* api_pools.c — /ip-pools (admin): the IPv4/IPv6 networks VPS addresses come from
+ * (docs/openapi.yaml). Pools never overlap, their gateway and reserved entries are checked
+ * addresses inside them, an IPv6 pool may hand out routed /64s ("vps_prefix": 64), and a pool with
+ * allocated addresses (releasing ones included) is never deleted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* api_templates.c — /templates: OS images a VPS disk is cloned from (DESIGN.md §4). Listing is
+/* api_templates.c — /templates: OS images a VPS disk is cloned from (docs/openapi.yaml). Listing is
  * for every user; creating and deleting are admin-only and go through the agent synchronously,
  * so a template row exists exactly when the agent made its image: nothing is ever half-made. */
 #include <errno.h>

@@ -1,7 +1,7 @@
-/* api_vps.c — /vps: order, act on and delete VPS (DESIGN.md §4; the views are in api_vps_view.c).
- * Every mutation is one transaction that also queues the job doing the host work, so a refused
- * request leaves no row and no address behind. A customer never learns that another customer's VPS
- * exists (404, never 403); nothing here talks to the agent. */
+/* api_vps.c — /vps: order, act on and delete VPS (docs/openapi.yaml; the views are in
+ * api_vps_view.c). Every mutation is one transaction that also queues the job doing the host work,
+ * so a refused request leaves no row and no address behind. A customer never learns that another
+ * customer's VPS exists (404, never 403); nothing here talks to the agent. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* audit.c — the audit log: who did what to which resource, when, from which address
- * (DESIGN.md §4 GET /audit). Recording never fails a request; rows are only ever appended. */
+ * (GET /audit in docs/openapi.yaml). Recording never fails a request; rows are only ever appended.
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /* auth.c — the primitives of who is calling: argon2id passwords, the token hash, identifying a
  * request by its session cookie (with CSRF check) or API key, users, the login rate limit and
- * the first-start admin account (DESIGN.md §4, §5); the HTTP handlers are in api_auth.c. Never
- * stores a token or a password in clear, never says whether a user name exists. */
+ * the first-start admin account (docs/openapi.yaml; first start: README); the HTTP handlers are in
+ * api_auth.c. Never stores a token or a password in clear, never says whether a user name exists.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -161,7 +161,8 @@ static void serve_static(req_ctx *ctx)
 	ctx->is_static = true;
 }
 
-/* Body rules of DESIGN.md §4 for routes that take JSON. True when the handler may run. */
+/* Body rules of the REST API (docs/openapi.yaml) for routes that take JSON. True when the handler
+ * may run. */
 static bool check_body(http_req *rq, enum route_body kind)
 {
 	bool too_deep = false;

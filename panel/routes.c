@@ -1,4 +1,4 @@
-/* routes.c — the REST API v1 route table (DESIGN.md §4). http.c matches method and path,
+/* routes.c — the REST API v1 route table (docs/openapi.yaml). http.c matches method and path,
  * enforces auth/role/CSRF and body rules from the flags here, then calls the handler. */
 
 #include "api.h"

@@ -1,6 +1,6 @@
 /* netfilter.c — per-domain anti-spoofing chains (see net.h).
  *
- * Layout, in the filter table of iptables, ip6tables and ebtables (DESIGN.md §2, §6):
+ * Layout, in the filter table of iptables, ip6tables and ebtables (docs/architecture.md §6):
  *
  *   FORWARD, INPUT  -m physdev --physdev-in xvif+ -j xvps-vifs     (ebtables: -i xvif+)
  *   xvps-vifs       -m physdev --physdev-in xvifN     -g xvps-xvifN  (one pair per domain;

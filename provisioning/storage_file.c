@@ -1,7 +1,7 @@
-/* storage_file.c — the `file` storage driver (dev/test, DESIGN.md §2): sparse raw images,
- * templates in $XVPS_STATE/templates/<tpl>.img, disks in $XVPS_STATE/disks/<name>.img.
- * It never writes outside those two directories, never leaves a partial image under its real
- * name, and never deletes a disk the reconciler asked to quarantine. */
+/* storage_file.c — the `file` storage driver (dev/test, docs/architecture.md §6): sparse raw
+ * images, templates in $XVPS_STATE/templates/<tpl>.img, disks in $XVPS_STATE/disks/<name>.img. It
+ * never writes outside those two directories, never leaves a partial image under its real name, and
+ * never deletes a disk the reconciler asked to quarantine. */
 #include "storage.h"
 
 #include <errno.h>

@@ -1,9 +1,9 @@
-/* storage_lvm.c — the `lvm` storage driver (DESIGN.md §2): a volume group and a thin pool named
- * in the configuration. Templates are read-only thin LVs "xvpstpl-<tpl>" imported with dd;
- * a VPS disk is a thin snapshot of its template (`lvcreate -kn -s`, no -L), grown with
- * lvextend and never shrunk. Every command runs through the runner as an argv array; reports
- * are `lvs --reportformat json` read with json-c. Pool usage comes from libdevmapper (status
- * of the "-tpool" device), `lvs` when that cannot answer.
+/* storage_lvm.c — the `lvm` storage driver (docs/architecture.md §6): a volume group and a thin
+ * pool named in the configuration. Templates are read-only thin LVs "xvpstpl-<tpl>" imported with
+ * dd; a VPS disk is a thin snapshot of its template (`lvcreate -kn -s`, no -L), grown with lvextend
+ * and never shrunk. Every command runs through the runner as an argv array; reports are `lvs
+ * --reportformat json` read with json-c. Pool usage comes from libdevmapper (status of the "-tpool"
+ * device), `lvs` when that cannot answer.
  *
  * What a customer can read: a thin LV reads zeros wherever it has not been written (the pool
  * maps nothing there), and the pool zeroes every newly provisioned block before a partial write

@@ -1,6 +1,6 @@
 /* vps.c — declarative VPS operations of xvps-agent over the hypervisor and storage drivers
- * (DESIGN.md §1: ensure/remove are idempotent and safe to repeat after any crash). It must
- * never leave a half-made VPS behind a failed first creation, and never delete a disk the
+ * (docs/architecture.md §5: ensure/remove are idempotent and safe to repeat after any crash). It
+ * must never leave a half-made VPS behind a failed first creation, and never delete a disk the
  * desired state does not know: the reconciler quarantines it. This file: ensure, status,
  * power, reinstall and templates; vps_reconcile.c: remove and the reconciler. */
 #include "vps.h"

@@ -1,6 +1,6 @@
 /* main.c — xvps-console: serves one domain's console as RFB (libvncserver) on a unix socket,
- * for xvpsd's WebSocket relay (DESIGN.md §1). A text console (--source unix: the sim guest's
- * console socket, or pty: the pty xenconsoled gives a Xen PV/PVH domain) is rendered with
+ * for xvpsd's WebSocket relay (docs/architecture.md §1). A text console (--source unix: the sim
+ * guest's console socket, or pty: the pty xenconsoled gives a Xen PV/PVH domain) is rendered with
  * libvterm and a PSF console font into a 32-bpp framebuffer, and the viewers' keys and
  * clipboard text are typed into it. An HVM guest's console (--source vnc: qemu's VNC server on
  * 127.0.0.1, vncsrc.h) is relayed through libvncclient: qemu's framebuffer is served as it
@@ -84,7 +84,7 @@ static void rfb_log_err(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (strstr(buf, "TCP_NODELAY"))
-		return; /* every unix-socket client: expected (DESIGN.md §1) */
+		return; /* every unix-socket client: expected (docs/architecture.md §1) */
 	if (now - window >= 60) {
 		window = now;
 		lines = 0;

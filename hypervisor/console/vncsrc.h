@@ -1,6 +1,6 @@
 /* vncsrc.h — xvps-console's source for HVM guests: the RFB server qemu runs for the domain on
- * 127.0.0.1:5900+N (DESIGN.md §6), read with libvncclient. Its framebuffer IS the served one
- * (libvncserver's frameBuffer points at the client's), so an update from qemu is only a
+ * 127.0.0.1:5900+N (docs/architecture.md §8), read with libvncclient. Its framebuffer IS the served
+ * one (libvncserver's frameBuffer points at the client's), so an update from qemu is only a
  * rfbMarkRectAsModified; a resize in qemu becomes rfbNewFramebuffer (DesktopSize to viewers
  * that take it). Viewers' keys and pointer go to qemu as they are; clipboard text is typed as
  * key events (qemu ignores ClientCutText without a guest agent). Not thread-safe: everything

@@ -1,5 +1,5 @@
-/* xvpsctl — the admin CLI over xvps's REST API v1 (DESIGN.md §1): raw requests, job waiting
- * and bulk provisioning. It talks only HTTP(S) to xvpsd, never to the DB or the agent, and
+/* xvpsctl — the admin CLI over xvps's REST API v1 (docs/architecture.md §1): raw requests, job
+ * waiting and bulk provisioning. It talks only HTTP(S) to xvpsd, never to the DB or the agent, and
  * authenticates with an API key (Authorization: Bearer), so it needs no CSRF token. */
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* api_test.c — the "Bad input" list of issue 3 against a running xvpsd ($XVPS_URL, admin
- * password $XVPS_ADMIN_PASSWORD): each case asserts the DESIGN.md §4 status, an RFC 9457
+ * password $XVPS_ADMIN_PASSWORD): each case asserts the status docs/openapi.yaml names, an RFC 9457
  * problem+json body (with "field" for 422) and that nothing was left behind (no VPS row, no
  * address taken, no plan). The file-system side (no disk or config left) is checked by
  * tests/api/walk.sh, which can see $XVPS_STATE. Run serially (scripts/test.sh passes
