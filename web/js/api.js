@@ -110,6 +110,17 @@ export const api = {
   del: (path) => request('DELETE', path).then((r) => r.data),
 };
 
+/** The VPS of a #/vps/<id>… page (GET /vps/{id}); null, with the not-found view shown, when the
+ * API answers 404 (another customer's VPS answers 404 too, never 403). Other errors throw. */
+export async function getVpsOrNotFound(ctx, id) {
+  try {
+    return await api.get(`/vps/${seg(id)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) { ctx.notFound(); return null; }
+    throw e;
+  }
+}
+
 /** Every page of a list (the API caps a page at 1000). */
 export async function listAll(path, query = {}, max = 10000) {
   const out = [];

@@ -2,7 +2,7 @@
 // noVNC (Debian's, served by xvpsd at /novnc/) on the panel's own origin. #console-status says
 // "connecting", "connected" or "disconnected: <reason>".
 import { h, set, pageHeader } from '../dom.js';
-import { api, seg, ApiError } from '../api.js';
+import { api, seg, ApiError, getVpsOrNotFound } from '../api.js';
 
 let rfbModule = null;
 function loadRfb() {
@@ -15,14 +15,8 @@ const MAX_PASTE = 4096; // bytes; the console server drops longer clipboard text
 export async function consoleView(ctx) {
   const { main, scope } = ctx;
   const id = ctx.params[0];
-  let vps;
-  try {
-    vps = await api.get(`/vps/${seg(id)}`);
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) { ctx.notFound(); return; }
-    throw e;
-  }
-  if (!scope.alive) return;
+  const vps = await getVpsOrNotFound(ctx, id);
+  if (!vps || !scope.alive) return;
   document.title = `Console · ${vps.hostname} · xvps`;
 
   const status = h('span', { id: 'console-status', class: 'console-status', role: 'status', 'aria-live': 'polite' });

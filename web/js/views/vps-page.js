@@ -1,7 +1,7 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s), plan, addresses, traffic, power
 // buttons with confirmation, reinstall (type the hostname), recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
-import { api, seg, listAll, ApiError } from '../api.js';
+import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
 import { banner, clearBanner, confirmDialog, notice } from '../ui.js';
 import { watchJob, jobFinished } from '../jobs.js';
@@ -44,14 +44,8 @@ function addrItems(list, family) {
 export async function vpsPageView(ctx) {
   const { main, scope } = ctx;
   const id = ctx.params[0];
-  let vps;
-  try {
-    vps = await api.get(`/vps/${seg(id)}`);
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) { ctx.notFound(); return; }
-    throw e;
-  }
-  if (!scope.alive) return;
+  let vps = await getVpsOrNotFound(ctx, id);
+  if (!vps || !scope.alive) return;
   document.title = `${vps.hostname} · xvps`;
 
   const [templates, plan, customer] = await Promise.all([
