@@ -16,17 +16,48 @@ typedef enum hv_state {
 	HV_ABSENT = 0, /* no such domain */
 	HV_RUNNING,    /* running, blocked or paused: the domain exists */
 	HV_STOPPED,    /* sim only: known but not running (Xen forgets stopped domains) */
+	/* The guest powered off, rebooted or crashed by itself and the domain is preserved
+	 * (xl.cfg on_poweroff/on_reboot/on_crash = "preserve", hypervisor/xlcfg.c): it holds its
+	 * final CPU time and its vifs until destroyed. Nothing restarts it but the agent
+	 * (provisioning/power.c). */
+	HV_SHUTDOWN,
 } hv_state;
+
+/* Why a preserved domain shut down (xl list's state column, "---s?-": libxl_shutdown_reason). */
+typedef enum hv_shutdown_reason {
+	HV_SHUTDOWN_NONE = 0,
+	HV_SHUTDOWN_POWEROFF, /* "---s--": halt / poweroff from inside */
+	HV_SHUTDOWN_REBOOT,   /* "---sr-": reboot from inside */
+	HV_SHUTDOWN_CRASH,    /* "---sc-" (crash) or "---sw-" (watchdog) */
+	HV_SHUTDOWN_OTHER,    /* suspend, soft reset: not something the agent acts on */
+} hv_shutdown_reason;
+
+/* "poweroff", "reboot", "crash", "other" or "none". */
+const char *hv_shutdown_reason_name(hv_shutdown_reason r);
 
 typedef struct hv_domain_info {
 	hv_state state;
 	int domid; /* -1 when not running */
 	int vcpus;
 	uint64_t memory_mib;
-	uint64_t cpu_ns; /* total CPU time consumed since the domain was created */
-	int cpu_weight;  /* 1..65535 as read back from the scheduler, 0 when unknown */
-	int cpu_cap_pct; /* 0 = no cap */
+	uint64_t cpu_ns;             /* total CPU time consumed since the domain was created */
+	int cpu_weight;              /* 1..65535 as read back from the scheduler, 0 when unknown */
+	int cpu_cap_pct;             /* 0 = no cap */
+	hv_shutdown_reason shutdown; /* with HV_SHUTDOWN, else HV_SHUTDOWN_NONE */
 } hv_domain_info;
+
+/* The end of a domain's run, reported by the drivers to the agent so that no CPU time is lost
+ * (provisioning/cpubase.c): every time a driver destroys a domain that exists (destroy, the end
+ * of shutdown and reboot, a preserved domain, park), it calls ending(ctx, name) first, reads the
+ * domain's final CPU time (ns since its creation), destroys it, then calls ended(ctx, name,
+ * final_cpu_ns, destroyed) exactly once, destroyed false when the destroy failed (the domain
+ * runs on, nothing must be folded). The pair brackets the destroy, so a reader that holds the
+ * same lock never sees the run's CPU time both gone and not yet folded. Both may be NULL. */
+typedef struct hv_run_hooks {
+	void (*ending)(void *ctx, const char *name);
+	void (*ended)(void *ctx, const char *name, uint64_t final_cpu_ns, bool destroyed);
+	void *ctx;
+} hv_run_hooks;
 
 /* Error reporting: drivers fill a caller-provided buffer with one English sentence. */
 #define HV_ERRLEN 512
@@ -72,6 +103,12 @@ typedef struct hv_ops {
 	 * (err set). */
 	int (*cpu_times)(struct hv_driver *d, const char *const *names, size_t n,
 	                 uint64_t *cpu_ns_out, char *err);
+	/* Domains whose names start with prefix that are preserved after the guest shut down
+	 * (HV_SHUTDOWN), with their reasons: heap arrays (names of heap strings) of *n_out
+	 * entries. One cheap listing for the agent's power watcher (xl: one `xl list`; sim: the
+	 * state files). 0 or -errno (err set). */
+	int (*preserved)(struct hv_driver *d, const char *prefix, char ***names_out,
+	                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
 	void (*dispose)(struct hv_driver *d);
 } hv_ops;
 
@@ -80,7 +117,12 @@ typedef struct hv_driver {
 	runner run;          /* the one command runner (xl driver) */
 	char state_dir[256]; /* sim: where domain state lives */
 	void *priv;
+	hv_run_hooks hooks; /* set by the agent after opening; zero: none */
 } hv_driver;
+
+/* The drivers' side of hv_run_hooks (hypervisor/hv_common.c): no-ops when unset. */
+void hv_run_ending(hv_driver *d, const char *name);
+void hv_run_ended(hv_driver *d, const char *name, uint64_t final_cpu_ns, bool destroyed);
 
 /* Constructors. Return 0 or -errno and fill *d. */
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err);

@@ -65,6 +65,11 @@ int xl_get_sched(hv_driver *d, const char *name, int *weight, int *cap_pct, char
 /* hv_ops of the xl driver (driver.h): xl_query.c. */
 int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err);
 int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err);
+int xl_preserved(hv_driver *d, const char *prefix, char ***names_out,
+                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
+/* The shutdown reason in xl list's State column ("r-----", "---sr-"): HV_SHUTDOWN_NONE unless
+ * its 4th letter is 's'; then the 5th (tools/xl/xl_info.c "-rscwS"). */
+hv_shutdown_reason xl_state_shutdown(const char *state);
 int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err);
 
 /* The real libxenstat table (xl_cpu.c). */
