@@ -169,6 +169,14 @@ const char *const xvps_migrations[] = {
         "  reason TEXT NOT NULL,"
         "  user_id INTEGER," /* the admin who suspended it; NULL for customer and quota */
         "  suspended_at INTEGER NOT NULL,"
-        "  power_before TEXT NOT NULL CHECK (power_before IN ('running','stopped')));",
+        "  power_before TEXT NOT NULL CHECK (power_before IN ('running','stopped')));"
+        /* ... and the cursor of the agent's guest power events (panel/guest_events.c): the
+         * "next" of the last vps.events answer applied, so that a restarted xvpsd neither
+         * misses nor applies twice a guest's own poweroff, reboot or crash. */
+        "ALTER TABLE plans ADD COLUMN on_crash TEXT NOT NULL DEFAULT 'restart'"
+        "  CHECK (on_crash IN ('restart','stop'));" /* what the agent does when a guest crashes */
+        "CREATE TABLE agent_cursors ("
+        "  name TEXT PRIMARY KEY,"
+        "  next INTEGER NOT NULL);",
         NULL,
 };
