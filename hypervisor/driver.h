@@ -73,7 +73,10 @@ typedef struct hv_ops {
 	int (*create)(struct hv_driver *d, const char *name, const char *cfg_path, char *err);
 	/* Clean shutdown: asks the guest, waits up to timeout_s, then destroys. */
 	int (*shutdown)(struct hv_driver *d, const char *name, int timeout_s, char *err);
-	/* Reboot: the domain comes back with a new domid (Xen semantics). */
+	/* Reboot: asks the guest to reboot. On success the domain either runs again under a new
+	 * domid (sim) or is gone (xl: the guest's reboot left it preserved, or it ignored the
+	 * request, and the driver destroyed it, its run folded); the caller then creates it
+	 * again from its config (vps.c does). */
 	int (*reboot)(struct hv_driver *d, const char *name, char *err);
 	/* Immediate power-off (xl destroy). Destroying an absent domain is success. */
 	int (*destroy)(struct hv_driver *d, const char *name, char *err);
@@ -96,8 +99,10 @@ typedef struct hv_ops {
 	/* CPU time of many domains in one call (metering, op "cpu.times"): cpu_ns_out[i] is the
 	 * CPU time in nanoseconds, summed over all vcpus, that the running domain names[i] has
 	 * consumed since it was created — Xen makes a new domain on every reboot, so the value
-	 * starts again at 0 after a reboot or a stop/start — and 0 when names[i] is not running
-	 * or unknown. xl: libxenstat (xenstat_domain_cpu_ns), one node snapshot for all names;
+	 * starts again at 0 after a reboot or a stop/start — its final time while it is preserved
+	 * after its guest shut down (HV_SHUTDOWN), and 0 when names[i] is not running or unknown.
+	 * The agent adds the ended runs (provisioning/power.c: cpu.times is cumulative).
+	 * xl: libxenstat (xenstat_domain_cpu_ns), one node snapshot for all names;
 	 * sim: its model, wall time of the current run × vcpus × load. A name the driver would
 	 * not act on (xl: not a valid_domain_name) is -EINVAL, nothing measured. 0 or -errno
 	 * (err set). */
@@ -149,10 +154,11 @@ typedef struct hv_xenstat_ops {
  * an xl driver). */
 int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops);
 
-/* xl: how long reboot waits for the domain to come back under a new domid (default 120000 ms;
- * tests shorten it). When the old domain is still there at the end the guest ignored the
- * request and it is destroyed (the caller starts it again); when no domain is there reboot
- * fails with -ETIMEDOUT. 0 or -EINVAL (not an xl driver, ms < 0). */
+/* xl: how long reboot waits for the guest's reboot to leave the domain preserved ("---sr-";
+ * default 120000 ms; tests shorten it). Preserved, or still running at the end (the guest
+ * ignored the request), the domain is destroyed and the caller starts it again; gone or back
+ * under a new domid (an older config with on_reboot "restart") is success too.
+ * 0 or -EINVAL (not an xl driver, ms < 0). */
 int hv_xl_set_reboot_wait(hv_driver *d, int ms);
 
 /* sim: the xvps-simguest program each running domain executes (absolute path, at most 255

@@ -18,7 +18,7 @@
 #define XL_CREATE_TIMEOUT_MS 300000
 #define XL_POLL_MS           250
 #define XL_GONE_WAIT_MS      30000  /* after shutdown/destroy: until `xl domid` fails */
-#define XL_REBOOT_WAIT_MS    120000 /* until the domain is back with a new domid */
+#define XL_REBOOT_WAIT_MS    120000 /* until the guest's reboot left the domain preserved */
 #define XL_CONFIG_WAIT_MS    60000  /* until `xl list -l` shows a re-created domain's config */
 
 /* A scheduler's name as `xl info` prints it ("credit2"), with its NUL. */
@@ -33,7 +33,7 @@ typedef struct xl_priv {
 	pthread_mutex_t xs_lock;
 	const hv_xenstat_ops *xs;
 	void *xs_handle;
-	int reboot_wait_ms; /* how long reboot waits for the new domid (hv_xl_set_reboot_wait) */
+	int reboot_wait_ms; /* how long reboot waits for the guest (hv_xl_set_reboot_wait) */
 } xl_priv;
 
 /* One sentence into err (HV_ERRLEN bytes; err may be NULL). */
