@@ -98,10 +98,10 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
 UNIT_PANEL_SRC   := test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
-	test_store
+	test_guest_events test_store test_suspend
 UNIT_AGENT_SRC   := test_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
-	test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status test_vps \
-	test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
+	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
+	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
 UNIT_CONSOLE_SRC := test_console test_console_vnc
 UNIT_LISTED   := $(patsubst %,tests/unit/%.c,$(UNIT_COMMON_SRC) $(UNIT_PANEL_SRC) $(UNIT_AGENT_SRC) \
 	$(UNIT_CONSOLE_SRC))

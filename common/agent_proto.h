@@ -30,16 +30,27 @@
  *                  guest's point of view (rx = received by the VPS)
  *   cpu.times      {"names":["xvps-1",...]}    -> {"sampled_at": unix s, "cpu_ns": {"xvps-1": N}}
  *                  at most AGENT_CPU_TIMES_MAX_NAMES names (more: "invalid", field "names");
- *                  N = CPU time in ns (all vcpus) the running domain used since it was created,
- *                  0 when it is not running; Xen makes a new domain on every reboot, so N
- *                  starts again at 0 (xl: libxenstat; sim: its model). One snapshot for all
- *                  names; a hypervisor failure is "host" (e.g. "cannot open libxenstat: ...")
+ *                  N = the domain's cumulative CPU time in ns (all vcpus) over all its runs:
+ *                  every run the agent ended (stop, reboot, a guest's own poweroff/reboot/
+ *                  crash, reinstall) is folded into a base kept in the agent's state
+ *                  (provisioning/power.c) plus the current run's time (xl: libxenstat; sim:
+ *                  its model). N never goes down while the agent's state directory lives (a
+ *                  lower N means that state was lost; xvpsd then counts N from zero). One
+ *                  snapshot for all names; a hypervisor failure is "host"
+ *   vps.events     {"since": N}                -> {"next": N', "reset": bool, "events": [{"seq",
+ *                  "name","event":"poweroff|reboot|crash","action":"stopped|restarted|failed",
+ *                  "state":"running|stopped","domid":int|null,"at":unix s,"error"?}]}
+ *                  guest-initiated power events the agent handled, seq >= N, oldest first, at
+ *                  most 200 (call again with next); reset: N was ahead of the log or older
+ *                  than its oldest kept event (some were lost)
  *
  * VPS_SPEC {"name":"xvps-N","hostname","type":"pvh|pv|hvm","vcpus","memory_mib","disk_gib",
  *           "template":"tpl-N","mac","vifname","ipv4":[..],"ipv6":[..],"gateway4"|null,
  *           "gateway6"|null,"cpu_weight","cpu_cap_pct","net_mbit","power":"running|stopped",
  *           "ssh_keys":[..], "ipv6_routed":["2001:db8:1:2::/64",..], "throttle_mbit": 0..100000
- *           (0 = not throttled), "smtp_block": bool}   vifname must be "xvifN" for "xvps-N"
+ *           (0 = not throttled), "smtp_block": bool, "on_crash": "restart|stop" (default
+ *           restart: what the agent does when the guest crashes)}
+ *           vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
  *             "net": {"enabled": bool (false: the agent manages no chains/qdiscs),

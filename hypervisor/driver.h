@@ -16,17 +16,48 @@ typedef enum hv_state {
 	HV_ABSENT = 0, /* no such domain */
 	HV_RUNNING,    /* running, blocked or paused: the domain exists */
 	HV_STOPPED,    /* sim only: known but not running (Xen forgets stopped domains) */
+	/* The guest powered off, rebooted or crashed by itself and the domain is preserved
+	 * (xl.cfg on_poweroff/on_reboot/on_crash = "preserve", hypervisor/xlcfg.c): it holds its
+	 * final CPU time and its vifs until destroyed. Nothing restarts it but the agent
+	 * (provisioning/power.c). */
+	HV_SHUTDOWN,
 } hv_state;
+
+/* Why a preserved domain shut down (xl list's state column, "---s?-": libxl_shutdown_reason). */
+typedef enum hv_shutdown_reason {
+	HV_SHUTDOWN_NONE = 0,
+	HV_SHUTDOWN_POWEROFF, /* "---s--": halt / poweroff from inside */
+	HV_SHUTDOWN_REBOOT,   /* "---sr-": reboot from inside */
+	HV_SHUTDOWN_CRASH,    /* "---sc-" (crash) or "---sw-" (watchdog) */
+	HV_SHUTDOWN_OTHER,    /* suspend, soft reset: not something the agent acts on */
+} hv_shutdown_reason;
+
+/* "poweroff", "reboot", "crash", "other" or "none". */
+const char *hv_shutdown_reason_name(hv_shutdown_reason r);
 
 typedef struct hv_domain_info {
 	hv_state state;
 	int domid; /* -1 when not running */
 	int vcpus;
 	uint64_t memory_mib;
-	uint64_t cpu_ns; /* total CPU time consumed since the domain was created */
-	int cpu_weight;  /* 1..65535 as read back from the scheduler, 0 when unknown */
-	int cpu_cap_pct; /* 0 = no cap */
+	uint64_t cpu_ns;             /* total CPU time consumed since the domain was created */
+	int cpu_weight;              /* 1..65535 as read back from the scheduler, 0 when unknown */
+	int cpu_cap_pct;             /* 0 = no cap */
+	hv_shutdown_reason shutdown; /* with HV_SHUTDOWN, else HV_SHUTDOWN_NONE */
 } hv_domain_info;
+
+/* The end of a domain's run, reported by the drivers to the agent so that no CPU time is lost
+ * (provisioning/cpubase.c): every time a driver destroys a domain that exists (destroy, the end
+ * of shutdown and reboot, a preserved domain, park), it calls ending(ctx, name) first, reads the
+ * domain's final CPU time (ns since its creation), destroys it, then calls ended(ctx, name,
+ * final_cpu_ns, destroyed) exactly once, destroyed false when the destroy failed (the domain
+ * runs on, nothing must be folded). The pair brackets the destroy, so a reader that holds the
+ * same lock never sees the run's CPU time both gone and not yet folded. Both may be NULL. */
+typedef struct hv_run_hooks {
+	void (*ending)(void *ctx, const char *name);
+	void (*ended)(void *ctx, const char *name, uint64_t final_cpu_ns, bool destroyed);
+	void *ctx;
+} hv_run_hooks;
 
 /* Error reporting: drivers fill a caller-provided buffer with one English sentence. */
 #define HV_ERRLEN 512
@@ -42,7 +73,10 @@ typedef struct hv_ops {
 	int (*create)(struct hv_driver *d, const char *name, const char *cfg_path, char *err);
 	/* Clean shutdown: asks the guest, waits up to timeout_s, then destroys. */
 	int (*shutdown)(struct hv_driver *d, const char *name, int timeout_s, char *err);
-	/* Reboot: the domain comes back with a new domid (Xen semantics). */
+	/* Reboot: asks the guest to reboot. On success the domain either runs again under a new
+	 * domid (sim) or is gone (xl: the guest's reboot left it preserved, or it ignored the
+	 * request, and the driver destroyed it, its run folded); the caller then creates it
+	 * again from its config (vps.c does). */
 	int (*reboot)(struct hv_driver *d, const char *name, char *err);
 	/* Immediate power-off (xl destroy). Destroying an absent domain is success. */
 	int (*destroy)(struct hv_driver *d, const char *name, char *err);
@@ -65,13 +99,21 @@ typedef struct hv_ops {
 	/* CPU time of many domains in one call (metering, op "cpu.times"): cpu_ns_out[i] is the
 	 * CPU time in nanoseconds, summed over all vcpus, that the running domain names[i] has
 	 * consumed since it was created — Xen makes a new domain on every reboot, so the value
-	 * starts again at 0 after a reboot or a stop/start — and 0 when names[i] is not running
-	 * or unknown. xl: libxenstat (xenstat_domain_cpu_ns), one node snapshot for all names;
+	 * starts again at 0 after a reboot or a stop/start — its final time while it is preserved
+	 * after its guest shut down (HV_SHUTDOWN), and 0 when names[i] is not running or unknown.
+	 * The agent adds the ended runs (provisioning/power.c: cpu.times is cumulative).
+	 * xl: libxenstat (xenstat_domain_cpu_ns), one node snapshot for all names;
 	 * sim: its model, wall time of the current run × vcpus × load. A name the driver would
 	 * not act on (xl: not a valid_domain_name) is -EINVAL, nothing measured. 0 or -errno
 	 * (err set). */
 	int (*cpu_times)(struct hv_driver *d, const char *const *names, size_t n,
 	                 uint64_t *cpu_ns_out, char *err);
+	/* Domains whose names start with prefix that are preserved after the guest shut down
+	 * (HV_SHUTDOWN), with their reasons: heap arrays (names of heap strings) of *n_out
+	 * entries. One cheap listing for the agent's power watcher (xl: one `xl list`; sim: the
+	 * state files). 0 or -errno (err set). */
+	int (*preserved)(struct hv_driver *d, const char *prefix, char ***names_out,
+	                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
 	void (*dispose)(struct hv_driver *d);
 } hv_ops;
 
@@ -80,7 +122,12 @@ typedef struct hv_driver {
 	runner run;          /* the one command runner (xl driver) */
 	char state_dir[256]; /* sim: where domain state lives */
 	void *priv;
+	hv_run_hooks hooks; /* set by the agent after opening; zero: none */
 } hv_driver;
+
+/* The drivers' side of hv_run_hooks (hypervisor/hv_common.c): no-ops when unset. */
+void hv_run_ending(hv_driver *d, const char *name);
+void hv_run_ended(hv_driver *d, const char *name, uint64_t final_cpu_ns, bool destroyed);
 
 /* Constructors. Return 0 or -errno and fill *d. */
 int hv_sim_open(hv_driver *d, const char *state_dir, char *err);
@@ -107,10 +154,11 @@ typedef struct hv_xenstat_ops {
  * an xl driver). */
 int hv_xl_set_xenstat(hv_driver *d, const hv_xenstat_ops *ops);
 
-/* xl: how long reboot waits for the domain to come back under a new domid (default 120000 ms;
- * tests shorten it). When the old domain is still there at the end the guest ignored the
- * request and it is destroyed (the caller starts it again); when no domain is there reboot
- * fails with -ETIMEDOUT. 0 or -EINVAL (not an xl driver, ms < 0). */
+/* xl: how long reboot waits for the guest's reboot to leave the domain preserved ("---sr-";
+ * default 120000 ms; tests shorten it). Preserved, or still running at the end (the guest
+ * ignored the request), the domain is destroyed and the caller starts it again; gone or back
+ * under a new domid (an older config with on_reboot "restart") is success too.
+ * 0 or -EINVAL (not an xl driver, ms < 0). */
 int hv_xl_set_reboot_wait(hv_driver *d, int ms);
 
 /* sim: the xvps-simguest program each running domain executes (absolute path, at most 255

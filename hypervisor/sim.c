@@ -68,8 +68,14 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	rc = sim_read_cfg(cfg_path, name, &dom, err);
 	if (rc)
 		return rc;
-	if (old.running) /* crashed earlier: fold its run into the accumulator */
+	if (old.running) { /* crashed or preserved earlier: fold its run, it ends here */
+		uint64_t final_ns = sim_cpu_now(&old) - old.cpu_ns_acc;
+
+		hv_run_ending(d, name);
 		sim_mark_stopped(&old);
+		sim_remove_shutdown(d, name);
+		hv_run_ended(d, name, final_ns, true);
+	}
 	dom.cpu_ns_acc = old.cpu_ns_acc;
 	rc = sim_alloc_domid(d, &dom.domid, err);
 	if (rc)
@@ -101,6 +107,30 @@ static void unlink_console(hv_driver *d, const char *name)
 		unlink(sock);
 }
 
+/* Ends the run of a running (or preserved) domain: stops its guest with sig (then SIGKILL after
+ * grace_ms), records it stopped, and reports the run's CPU time through the run-end hooks. */
+static int end_run(hv_driver *d, const char *name, sim_dom *dom, int sig, int grace_ms, char *err)
+{
+	uint64_t final_ns = sim_cpu_now(dom) - dom->cpu_ns_acc;
+	int rc;
+
+	hv_run_ending(d, name);
+	rc = sim_stop_guest(d, dom->pid, name, sig, grace_ms);
+	if (rc) {
+		errf(err, "simguest %d of %s does not die", (int)dom->pid, name);
+		hv_run_ended(d, name, 0, false);
+		return rc;
+	}
+	unlink_console(d, name);
+	if (dom->shutdown == HV_SHUTDOWN_NONE)
+		final_ns = sim_cpu_now(dom) - dom->cpu_ns_acc; /* it ran until now */
+	sim_mark_stopped(dom);
+	sim_remove_shutdown(d, name);
+	rc = sim_save_dom(d, name, dom, err);
+	hv_run_ended(d, name, final_ns, rc == 0);
+	return rc;
+}
+
 /* Stops a known domain with sig (then SIGKILL after grace_ms) and records it stopped. */
 static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char *err)
 {
@@ -113,14 +143,7 @@ static int stop_dom(hv_driver *d, const char *name, int sig, int grace_ms, char 
 	if (rc)
 		return rc;
 	if (dom.running) {
-		rc = sim_stop_guest(d, dom.pid, name, sig, grace_ms);
-		if (rc) {
-			errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
-			return rc;
-		}
-		unlink_console(d, name);
-		sim_mark_stopped(&dom);
-		rc = sim_save_dom(d, name, &dom, err);
+		rc = end_run(d, name, &dom, sig, grace_ms, err);
 		if (rc)
 			return rc;
 	}
@@ -151,14 +174,8 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	}
 	if (rc)
 		return rc;
-	rc = sim_stop_guest(d, dom.pid, name, SIGTERM, 5000);
-	if (rc) {
-		errf(err, "simguest %d of %s does not die", (int)dom.pid, name);
-		return rc;
-	}
-	sim_mark_stopped(&dom);
 	/* Record the stop first: a failure below leaves an honest "stopped" domain. */
-	rc = sim_save_dom(d, name, &dom, err);
+	rc = end_run(d, name, &dom, SIGTERM, 5000, err);
 	if (rc)
 		return rc;
 	rc = sim_alloc_domid(d, &dom.domid, err);
@@ -192,14 +209,29 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 		return 0;
 	if (rc)
 		return rc;
-	if (dom.running && !sim_guest_alive(d, dom.pid, name)) {
-		/* The guest died behind our back (crash, host reboot): record it stopped. */
+	if (dom.running && dom.shutdown == HV_SHUTDOWN_NONE && !sim_guest_alive(d, dom.pid, name)) {
+		hv_shutdown_reason why;
+		uint64_t ended;
+
 		unlink_console(d, name);
-		sim_mark_stopped(&dom);
-		sim_save_dom(d, name, &dom, NULL);
-		simnet_stop(&P(d)->net, d->state_dir, name, NULL);
+		if (sim_read_shutdown(d, name, &why, &ended) == 0) {
+			/* The guest shut down by itself: preserved, as Xen with on_* "preserve"
+			 * keeps the domain (and its vifs) until the agent destroys it. */
+			dom.shutdown = why;
+			dom.ended_mono = ended < dom.started_mono ? dom.started_mono : ended;
+			if (dom.ended_mono > now_mono_ns())
+				dom.ended_mono = now_mono_ns();
+			sim_save_dom(d, name, &dom, NULL);
+		} else {
+			/* The guest died behind our back (killed, host reboot): stopped. */
+			end_run(d, name, &dom, SIGKILL, 0, NULL);
+			simnet_stop(&P(d)->net, d->state_dir, name, NULL);
+		}
 	}
-	info->state = dom.running ? HV_RUNNING : HV_STOPPED;
+	info->state = !dom.running                       ? HV_STOPPED
+	              : dom.shutdown != HV_SHUTDOWN_NONE ? HV_SHUTDOWN
+	                                                 : HV_RUNNING;
+	info->shutdown = dom.running ? dom.shutdown : HV_SHUTDOWN_NONE;
 	info->domid = dom.running ? dom.domid : -1;
 	info->vcpus = dom.vcpus;
 	info->memory_mib = (uint64_t)dom.memory_mib;
@@ -210,8 +242,10 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 }
 
 /* CPU time of the current run only (driver.h): like Xen, whose domain is new after every
- * reboot, the value starts again at 0; earlier runs (cpu_ns_acc) are not counted. Read-only:
- * a guest found dead reads 0 and is recorded stopped by the next info(). */
+ * reboot, the value starts again at 0; earlier runs (cpu_ns_acc) are not counted. A preserved
+ * domain (its guest shut down by itself) reads its final CPU time, frozen at the guest's end,
+ * until it is destroyed. Read-only: a guest found dead without a shutdown record reads 0 and is
+ * recorded stopped by the next info(). */
 static int sim_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out,
                          char *err)
 {
@@ -230,9 +264,70 @@ static int sim_cpu_times(hv_driver *d, const char *const *names, size_t n, uint6
 			continue;
 		if (rc)
 			return rc;
-		if (dom.running && sim_guest_alive(d, dom.pid, names[i]))
+		if (dom.running && dom.shutdown == HV_SHUTDOWN_NONE &&
+		    !sim_guest_alive(d, dom.pid, names[i])) {
+			hv_shutdown_reason why;
+			uint64_t ended;
+
+			if (sim_read_shutdown(d, names[i], &why, &ended) != 0)
+				continue;   /* dead: read as 0 */
+			dom.shutdown = why; /* not saved: info() records it under the name lock */
+			dom.ended_mono = ended < dom.started_mono ? dom.started_mono : ended;
+		}
+		if (dom.running)
 			cpu_ns_out[i] = sim_cpu_now(&dom) - dom.cpu_ns_acc;
 	}
+	return 0;
+}
+
+static int sim_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err);
+
+/* Preserved domains (driver.h): recorded ones, and running ones whose guest is gone and left a
+ * shutdown record (info() records them). Read-only. */
+static int sim_preserved(hv_driver *d, const char *prefix, char ***names_out,
+                         hv_shutdown_reason **reasons_out, size_t *n_out, char *err)
+{
+	char **names = NULL;
+	size_t n = 0, k = 0;
+	hv_shutdown_reason *reasons;
+	int rc;
+
+	*names_out = NULL;
+	*reasons_out = NULL;
+	*n_out = 0;
+	rc = sim_list(d, prefix, &names, &n, err);
+	if (rc)
+		return rc;
+	reasons = calloc(n + 1, sizeof(*reasons));
+	if (!reasons) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		errf(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		hv_shutdown_reason why = HV_SHUTDOWN_NONE;
+		uint64_t ended;
+		sim_dom dom;
+
+		if (sim_load_dom(d, names[i], &dom, NULL) == 0 && dom.running) {
+			if (dom.shutdown != HV_SHUTDOWN_NONE)
+				why = dom.shutdown;
+			else if (!sim_guest_alive(d, dom.pid, names[i]) &&
+			         sim_read_shutdown(d, names[i], &why, &ended) != 0)
+				why = HV_SHUTDOWN_NONE;
+		}
+		if (why == HV_SHUTDOWN_NONE) {
+			free(names[i]);
+			continue;
+		}
+		names[k] = names[i];
+		reasons[k++] = why;
+	}
+	*names_out = names;
+	*reasons_out = reasons;
+	*n_out = k;
 	return 0;
 }
 
@@ -350,14 +445,14 @@ static int park_one(hv_driver *d, const char *name, sim_dom *dom, char *err)
 
 	if (!dom->running)
 		return 0;
-	rc = sim_stop_guest(d, dom->pid, name, SIGTERM, 5000);
-	if (rc) {
-		errf(err, "simguest %d of %s does not die", (int)dom->pid, name);
+	/* A preserved domain keeps no process but its vifs: its run ends here (folded) and only
+	 * one the guest rebooted comes back at the next start (the panel learns nothing of this
+	 * event: the agent is stopping). */
+	bool resume = dom->shutdown == HV_SHUTDOWN_NONE || dom->shutdown == HV_SHUTDOWN_REBOOT;
+	rc = end_run(d, name, dom, SIGTERM, 5000, err);
+	if (rc)
 		return rc;
-	}
-	unlink_console(d, name);
-	sim_mark_stopped(dom);
-	dom->resume = true;
+	dom->resume = resume;
 	rc = sim_save_dom(d, name, dom, err);
 	if (rc == 0)
 		rc = simnet_stop(&P(d)->net, d->state_dir, name, err);
@@ -414,6 +509,7 @@ static const hv_ops sim_ops = {
         .forget = sim_forget,
         .console_source = sim_console_source, /* sim_console.c */
         .cpu_times = sim_cpu_times,
+        .preserved = sim_preserved,
         .dispose = sim_dispose,
 };
 

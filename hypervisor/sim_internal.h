@@ -55,6 +55,10 @@ typedef struct sim_dom {
 	int64_t started_at;    /* unix seconds at the last start */
 	uint64_t cpu_ns_acc;   /* CPU ns of earlier runs */
 	bool resume;           /* parked at agent exit: start again at agent start */
+	/* Preserved after the guest shut down by itself (running stays true: the domain exists,
+	 * its vifs too, its guest process is gone): why, and when its CPU time stopped. */
+	hv_shutdown_reason shutdown;
+	uint64_t ended_mono; /* CLOCK_MONOTONIC ns of the guest's end */
 } sim_dom;
 
 static inline sim_priv *P(hv_driver *d)
@@ -80,8 +84,15 @@ static inline bool state_path(hv_driver *d, const char *name, const char *ext, c
 int sim_load_dom(hv_driver *d, const char *name, sim_dom *dom, char *err);
 /* Writes the state of name atomically. */
 int sim_save_dom(hv_driver *d, const char *name, const sim_dom *dom, char *err);
-/* The domain's CPU time in ns: earlier runs plus the current one at SIM_LOAD_DIV load. */
+/* The domain's CPU time in ns: earlier runs plus the current one at SIM_LOAD_DIV load (up to
+ * ended_mono for a preserved domain). */
 uint64_t sim_cpu_now(const sim_dom *dom);
+/* A guest that shuts down by itself (xvps-simguest, SIGUSR1 reboot / SIGUSR2 poweroff /
+ * SIGQUIT crash) leaves <state_dir>/sim/<name>.shutdown: "<reason> <CLOCK_MONOTONIC ns>\n".
+ * sim_read_shutdown: 0 with the reason and time, -ENOENT when there is none, -EPROTO. */
+int sim_read_shutdown(hv_driver *d, const char *name, hv_shutdown_reason *reason_out,
+                      uint64_t *ended_mono_out);
+void sim_remove_shutdown(hv_driver *d, const char *name);
 /* Marks the domain stopped, folding the current run's CPU time into the accumulator. */
 void sim_mark_stopped(sim_dom *dom);
 /* The next domid (Xen never reuses one while the host is up: 1, 2, ... up to 32752). */

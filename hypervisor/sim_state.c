@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/jsonutil.h"
 #include "../common/util.h"
@@ -65,6 +66,10 @@ int sim_load_dom(hv_driver *d, const char *name, sim_dom *dom, char *err)
 	dom->started_at = jint(o, "started_at", 0);
 	dom->cpu_ns_acc = (uint64_t)jint(o, "cpu_ns_acc", 0);
 	dom->resume = json_object_object_get_ex(o, "resume", &st) && json_object_get_boolean(st);
+	dom->shutdown = (hv_shutdown_reason)jint(o, "shutdown", HV_SHUTDOWN_NONE);
+	if (dom->shutdown > HV_SHUTDOWN_OTHER || !dom->running)
+		dom->shutdown = HV_SHUTDOWN_NONE;
+	dom->ended_mono = (uint64_t)jint(o, "ended_mono", 0);
 	json_object_put(o);
 	return 0;
 }
@@ -95,6 +100,11 @@ int sim_save_dom(hv_driver *d, const char *name, const sim_dom *dom, char *err)
 	json_object_object_add(o, "cpu_ns_acc", json_object_new_int64((int64_t)dom->cpu_ns_acc));
 	if (dom->resume)
 		json_object_object_add(o, "resume", json_object_new_boolean(1));
+	if (dom->running && dom->shutdown != HV_SHUTDOWN_NONE) {
+		json_object_object_add(o, "shutdown", json_object_new_int((int)dom->shutdown));
+		json_object_object_add(o, "ended_mono",
+		                       json_object_new_int64((int64_t)dom->ended_mono));
+	}
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	rc = write_file_atomic(path, txt, strlen(txt), 0600);
 	json_object_put(o);
@@ -107,6 +117,8 @@ uint64_t sim_cpu_now(const sim_dom *dom)
 {
 	uint64_t now = now_mono_ns();
 
+	if (dom->running && dom->shutdown != HV_SHUTDOWN_NONE)
+		now = dom->ended_mono; /* preserved: its CPU time stopped with its guest */
 	if (!dom->running || now < dom->started_mono)
 		return dom->cpu_ns_acc;
 	return dom->cpu_ns_acc + (now - dom->started_mono) * (uint64_t)dom->vcpus / SIM_LOAD_DIV;
@@ -119,6 +131,45 @@ void sim_mark_stopped(sim_dom *dom)
 	dom->running = false;
 	dom->domid = -1;
 	dom->pid = 0;
+	dom->shutdown = HV_SHUTDOWN_NONE;
+	dom->ended_mono = 0;
+}
+
+int sim_read_shutdown(hv_driver *d, const char *name, hv_shutdown_reason *reason_out,
+                      uint64_t *ended_mono_out)
+{
+	char path[SIM_PATH_LEN], word[16], *data = NULL;
+	unsigned long long at = 0;
+	size_t len;
+	int rc;
+
+	if (!state_path(d, name, ".shutdown", path, sizeof(path)))
+		return -ENAMETOOLONG;
+	rc = read_file(path, 256, &data, &len);
+	if (rc)
+		return rc;
+	rc = sscanf(data, "%15s %llu", word, &at) == 2 ? 0 : -EPROTO;
+	free(data);
+	if (rc)
+		return rc;
+	if (strcmp(word, "poweroff") == 0)
+		*reason_out = HV_SHUTDOWN_POWEROFF;
+	else if (strcmp(word, "reboot") == 0)
+		*reason_out = HV_SHUTDOWN_REBOOT;
+	else if (strcmp(word, "crash") == 0)
+		*reason_out = HV_SHUTDOWN_CRASH;
+	else
+		return -EPROTO;
+	*ended_mono_out = (uint64_t)at;
+	return 0;
+}
+
+void sim_remove_shutdown(hv_driver *d, const char *name)
+{
+	char path[SIM_PATH_LEN];
+
+	if (state_path(d, name, ".shutdown", path, sizeof(path)))
+		unlink(path);
 }
 
 /* Xen never reuses a domid while the host is up: next-domid only grows (1, 2, ...). */

@@ -149,12 +149,22 @@ static int xl_create(hv_driver *d, const char *name, const char *cfg_path, char 
 	return rc;
 }
 
+/* Every destroy ends a run: the run-end hooks (driver.h) bracket it with the domain's final CPU
+ * time, read through libxenstat right before (exact for a preserved domain, which runs no
+ * more; a running one may add the few ms between the read and the destroy). When libxenstat
+ * cannot be read the run's CPU time since the last sample is lost, as it was before. */
 static int xl_destroy(hv_driver *d, const char *name, char *err)
 {
 	if (!xl_check_name(name, err))
 		return -EINVAL;
 	const char *argv[] = {"xl", "destroy", name, NULL};
+	const char *names[1] = {name};
+	char cpu_err[HV_ERRLEN] = "";
+	uint64_t final_ns = 0;
 	runner_result res;
+	hv_run_ending(d, name);
+	if (xl_cpu_times(d, names, 1, &final_ns, cpu_err) != 0)
+		final_ns = 0;
 	int rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
 	if (rc == -EIO && xl_says_absent(&res)) {
 		rc = 0; /* destroying what is absent is success */
@@ -162,6 +172,7 @@ static int xl_destroy(hv_driver *d, const char *name, char *err)
 			err[0] = '\0';
 	}
 	runner_result_dispose(&res);
+	hv_run_ended(d, name, final_ns, rc == 0);
 	return rc;
 }
 
@@ -185,12 +196,11 @@ static int xl_shutdown(hv_driver *d, const char *name, int timeout_s, char *err)
 	}
 	if (rc < 0 && rc != -ETIMEDOUT && rc != -EIO)
 		return rc; /* xl could not be run at all */
-	if (rc < 0) {
-		/* The guest did not go in time (or refused): pull the plug. */
-		rc = xl_destroy(d, name, err);
-		if (rc < 0)
-			return rc;
-	}
+	/* Shut down, the domain is preserved (on_poweroff "preserve"); not in time (or refused):
+	 * pull the plug. Either way destroy ends the run and folds its CPU time. */
+	rc = xl_destroy(d, name, err);
+	if (rc < 0)
+		return rc;
 	return wait_gone(d, name, XL_GONE_WAIT_MS, err);
 }
 
@@ -212,29 +222,28 @@ static int xl_reboot(hv_driver *d, const char *name, char *err)
 	runner_result_dispose(&res);
 	if (rc < 0)
 		return rc;
-	/* Xen destroys the domain and xl's monitor recreates it under a new domid; in between
-	 * `xl domid` may fail. */
+	/* With on_reboot "preserve" (xlcfg.c) the guest's reboot leaves the domain shut down
+	 * ("---sr-"), not re-created: wait for that, then destroy it (the run's CPU time is
+	 * folded) and let the caller create it again from its config. A domain re-created under
+	 * a new domid (an older config with on_reboot "restart") is done. */
 	xl_priv *p = d->priv;
 	int wait_ms = p->reboot_wait_ms;
 	uint64_t deadline = now_mono_ms() + (uint64_t)wait_ms;
 	for (;;) {
-		int now = -1;
-		rc = xl_domid(d, name, &now, err);
+		hv_domain_info info;
+		rc = xl_info(d, name, &info, err);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 && now != old)
+		if (info.state == HV_ABSENT)
+			return 0; /* gone: the caller creates it */
+		if (info.state == HV_RUNNING && info.domid != old)
 			return 0;
-		if (now_mono_ms() >= deadline)
+		if (info.state == HV_SHUTDOWN || now_mono_ms() >= deadline)
 			break;
 		xl_sleep_ms(XL_POLL_MS);
 	}
-	if (rc == 1) { /* torn down, not back yet: xl's monitor may still bring it up */
-		xl_set_err(err, "domain %s did not come back from reboot within %d s", name,
-		           wait_ms / 1000);
-		return -ETIMEDOUT;
-	}
-	/* The old domain is still there: the guest ignored the request. Reset it, as shutdown
-	 * pulls the plug after its timeout; the caller starts it again from its config. */
+	/* Shut down for the reboot, or the guest ignored the request: reset it, as shutdown pulls
+	 * the plug after its timeout; the caller starts it again from its config. */
 	rc = xl_destroy(d, name, err);
 	if (rc < 0)
 		return rc;
@@ -273,6 +282,7 @@ static const hv_ops xl_ops = {
         .forget = xl_forget,
         .console_source = xl_console_source,
         .cpu_times = xl_cpu_times,
+        .preserved = xl_preserved,
         .dispose = xl_dispose,
 };
 

@@ -18,7 +18,7 @@
 #define XL_CREATE_TIMEOUT_MS 300000
 #define XL_POLL_MS           250
 #define XL_GONE_WAIT_MS      30000  /* after shutdown/destroy: until `xl domid` fails */
-#define XL_REBOOT_WAIT_MS    120000 /* until the domain is back with a new domid */
+#define XL_REBOOT_WAIT_MS    120000 /* until the guest's reboot left the domain preserved */
 #define XL_CONFIG_WAIT_MS    60000  /* until `xl list -l` shows a re-created domain's config */
 
 /* A scheduler's name as `xl info` prints it ("credit2"), with its NUL. */
@@ -33,7 +33,7 @@ typedef struct xl_priv {
 	pthread_mutex_t xs_lock;
 	const hv_xenstat_ops *xs;
 	void *xs_handle;
-	int reboot_wait_ms; /* how long reboot waits for the new domid (hv_xl_set_reboot_wait) */
+	int reboot_wait_ms; /* how long reboot waits for the guest (hv_xl_set_reboot_wait) */
 } xl_priv;
 
 /* One sentence into err (HV_ERRLEN bytes; err may be NULL). */
@@ -65,6 +65,11 @@ int xl_get_sched(hv_driver *d, const char *name, int *weight, int *cap_pct, char
 /* hv_ops of the xl driver (driver.h): xl_query.c. */
 int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err);
 int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err);
+int xl_preserved(hv_driver *d, const char *prefix, char ***names_out,
+                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
+/* The shutdown reason in xl list's State column ("r-----", "---sr-"): HV_SHUTDOWN_NONE unless
+ * its 4th letter is 's'; then the 5th (tools/xl/xl_info.c "-rscwS"). */
+hv_shutdown_reason xl_state_shutdown(const char *state);
 int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, char *err);
 
 /* The real libxenstat table (xl_cpu.c). */

@@ -47,9 +47,10 @@ out:
 	return rc;
 }
 
-/* One row of `xl list`: "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f". */
+/* One row of `xl list`: "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f"; state_out (7 bytes)
+ * gets the State column ("r-----"). */
 static bool parse_list_row(const char *row, char *name, size_t namelen, int *domid,
-                           unsigned long *mem_mib, int *vcpus, double *cpu_s)
+                           unsigned long *mem_mib, int *vcpus, double *cpu_s, char state_out[7])
 {
 	char nm[128], state[16];
 	if (sscanf(row, "%127s %d %lu %d %15s %lf", nm, domid, mem_mib, vcpus, state, cpu_s) != 6)
@@ -57,7 +58,55 @@ static bool parse_list_row(const char *row, char *name, size_t namelen, int *dom
 	if (strlen(state) != 6 || strlen(nm) >= namelen)
 		return false;
 	memcpy(name, nm, strlen(nm) + 1);
+	memcpy(state_out, state, 7);
 	return true;
+}
+
+hv_shutdown_reason xl_state_shutdown(const char *state)
+{
+	if (!state || strlen(state) != 6 || state[3] != 's')
+		return HV_SHUTDOWN_NONE;
+	switch (state[4]) { /* libxl_shutdown_reason as the letters "-rscwS" */
+	case '-':
+		return HV_SHUTDOWN_POWEROFF;
+	case 'r':
+		return HV_SHUTDOWN_REBOOT;
+	case 'c':
+	case 'w': /* the watchdog fired: the guest hung, as good as crashed */
+		return HV_SHUTDOWN_CRASH;
+	default:
+		return HV_SHUTDOWN_OTHER;
+	}
+}
+
+/* `xl list NAME`: true when it shows the domain preserved after a shutdown; then info gets
+ * HV_SHUTDOWN, the reason, the domid and the CPU time of the table. */
+static bool preserved_row(hv_driver *d, const char *name, hv_domain_info *info)
+{
+	const char *argv[] = {"xl", "list", name, NULL};
+	char nm[64], state[7];
+	int domid, vcpus;
+	unsigned long mem;
+	double cpu_s;
+	runner_result res;
+	bool yes = false;
+	if (xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, NULL) == 0) {
+		const char *row = strchr(res.out, '\n');
+		if (row &&
+		    parse_list_row(row + 1, nm, sizeof(nm), &domid, &mem, &vcpus, &cpu_s, state) &&
+		    strcmp(nm, name) == 0 && cpu_s >= 0 &&
+		    xl_state_shutdown(state) != HV_SHUTDOWN_NONE) {
+			info->state = HV_SHUTDOWN;
+			info->shutdown = xl_state_shutdown(state);
+			info->domid = domid;
+			info->vcpus = vcpus;
+			info->memory_mib = mem;
+			info->cpu_ns = (uint64_t)(cpu_s * 1e9);
+			yes = true;
+		}
+	}
+	runner_result_dispose(&res);
+	return yes;
 }
 
 int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
@@ -84,6 +133,10 @@ int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
 		runner_result_dispose(&res);
 		if (rc != -EAGAIN || now_mono_ms() >= deadline)
 			break;
+		/* No configuration: being built, torn down, or (perhaps; not yet seen on the
+		 * appliance) preserved after a shutdown, which the plain table tells. */
+		if (preserved_row(d, name, info))
+			return 0;
 		xl_sleep_ms(XL_POLL_MS);
 	}
 	if (rc == -EAGAIN)
@@ -111,13 +164,18 @@ int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
 	}
 	if (rc == 0) {
 		const char *row = strchr(res.out, '\n');
-		char nm[64];
+		char nm[64], state[7];
 		int domid, vcpus;
 		unsigned long mem;
 		double cpu_s;
-		if (row && parse_list_row(row + 1, nm, sizeof(nm), &domid, &mem, &vcpus, &cpu_s) &&
+		if (row &&
+		    parse_list_row(row + 1, nm, sizeof(nm), &domid, &mem, &vcpus, &cpu_s, state) &&
 		    strcmp(nm, name) == 0 && cpu_s >= 0) {
 			info->cpu_ns = (uint64_t)(cpu_s * 1e9);
+			/* Preserved after the guest powered off, rebooted or crashed. */
+			info->shutdown = xl_state_shutdown(state);
+			if (info->shutdown != HV_SHUTDOWN_NONE)
+				info->state = HV_SHUTDOWN;
 		} else {
 			xl_set_err(err, "xl list %s printed an unexpected table", name);
 			rc = -EPROTO;
@@ -138,9 +196,14 @@ int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
 	return 0;
 }
 
-int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
+/* `xl list`, the rows whose name starts with prefix (and, when want_shutdown, whose State says
+ * the domain is preserved after a shutdown): names and (reasons_out not NULL) reasons. */
+static int list_rows(hv_driver *d, const char *prefix, bool want_shutdown, char ***names_out,
+                     hv_shutdown_reason **reasons_out, size_t *n_out, char *err)
 {
 	*names_out = NULL;
+	if (reasons_out)
+		*reasons_out = NULL;
 	*n_out = 0;
 	const char *argv[] = {"xl", "list", NULL};
 	runner_result res;
@@ -155,31 +218,40 @@ int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, 
 		return -EPROTO;
 	}
 	char **names = NULL;
+	hv_shutdown_reason *reasons = NULL;
 	size_t n = 0;
 	size_t plen = prefix ? strlen(prefix) : 0;
 	for (const char *l = strchr(res.out, '\n'); l && l[1];) {
 		l++;
 		const char *nl = strchr(l, '\n');
 		size_t len = nl ? (size_t)(nl - l) : strlen(l);
-		char row[256], nm[64];
+		char row[256], nm[64], state[7];
 		int domid, vcpus;
 		unsigned long mem;
 		double cpu_s;
 		if (len < sizeof(row)) {
 			memcpy(row, l, len);
 			row[len] = '\0';
-			if (parse_list_row(row, nm, sizeof(nm), &domid, &mem, &vcpus, &cpu_s) &&
-			    strncmp(nm, prefix ? prefix : "", plen) == 0) {
+			if (parse_list_row(row, nm, sizeof(nm), &domid, &mem, &vcpus, &cpu_s,
+			                   state) &&
+			    strncmp(nm, prefix ? prefix : "", plen) == 0 &&
+			    (!want_shutdown || xl_state_shutdown(state) != HV_SHUTDOWN_NONE)) {
 				char **nn = realloc(names, (n + 1) * sizeof(*names));
 				char *dup = strdup(nm);
-				if (!nn || !dup) {
+				if (nn)
+					names = nn;
+				hv_shutdown_reason *nr =
+				        reasons_out ? realloc(reasons, (n + 1) * sizeof(*reasons))
+				                    : NULL;
+				if (nr)
+					reasons = nr;
+				if (!nn || !dup || (reasons_out && !nr)) {
 					free(dup);
-					if (nn)
-						names = nn;
 					rc = -ENOMEM;
 					break;
 				}
-				names = nn;
+				if (reasons_out)
+					reasons[n] = xl_state_shutdown(state);
 				names[n++] = dup;
 			}
 		}
@@ -190,12 +262,28 @@ int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, 
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
 		free(names);
+		free(reasons);
 		xl_set_err(err, "out of memory");
 		return rc;
 	}
 	*names_out = names;
+	if (reasons_out)
+		*reasons_out = reasons;
+	else
+		free(reasons);
 	*n_out = n;
 	return 0;
+}
+
+int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err)
+{
+	return list_rows(d, prefix, false, names_out, NULL, n_out, err);
+}
+
+int xl_preserved(hv_driver *d, const char *prefix, char ***names_out,
+                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err)
+{
+	return list_rows(d, prefix, true, names_out, reasons_out, n_out, err);
 }
 
 /* True for "/dev/pts/N" (N: 1..6 digits): the only console xvps-console may open. */

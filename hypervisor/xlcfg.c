@@ -269,9 +269,12 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out)
 		}
 		sb_add(&b, "serial = \"pty\"\n");
 	}
-	sb_add(&b, "on_poweroff = \"destroy\"\n");
-	sb_add(&b, "on_reboot = \"restart\"\n");
-	sb_add(&b, "on_crash = \"destroy\"\n");
+	/* Xen keeps a domain the guest shut down, rebooted or crashed, so that the agent reads
+	 * its final CPU time and vif counters before it destroys it and, for a reboot (or a crash,
+	 * per plan), creates it again itself (provisioning/power.c; as XAPI's xenopsd does). */
+	sb_add(&b, "on_poweroff = \"preserve\"\n");
+	sb_add(&b, "on_reboot = \"preserve\"\n");
+	sb_add(&b, "on_crash = \"preserve\"\n");
 	if (b.failed) {
 		free(b.s);
 		if (why_out)

@@ -94,6 +94,8 @@ void api_vps_create(http_req *rq);
 void api_vps_get(http_req *rq);
 void api_vps_action(http_req *rq); /* POST /vps/{id}/actions/{action} */
 void api_vps_delete(http_req *rq);
+void api_vps_suspend(http_req *rq);      /* POST /vps/{id}/actions/suspend (admin; api_suspend.c) */
+void api_vps_unsuspend(http_req *rq);    /* POST /vps/{id}/actions/unsuspend (admin) */
 void api_addresses_list(http_req *rq);   /* GET /vps/{id}/addresses */
 void api_addresses_add(http_req *rq);    /* POST /vps/{id}/addresses (admin) */
 void api_addresses_delete(http_req *rq); /* DELETE /vps/{id}/addresses/{address}[/{len}] */

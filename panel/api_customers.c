@@ -1,8 +1,10 @@
 /* api_customers.c — /customers (admin): users with role "customer" (docs/openapi.yaml). Password
  * hashes never leave the database; admins are not customers (404); a customer that still owns
- * a VPS is never deleted. */
+ * a VPS is never deleted. Suspending a customer suspends its VPS (suspend.c) in the same
+ * transaction. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/util.h"
@@ -11,7 +13,9 @@
 #include "audit.h"
 #include "auth.h"
 #include "http.h"
+#include "jobs.h"
 #include "store.h"
+#include "suspend.h"
 
 static json_object *customer_from_row(sqlite3_stmt *st)
 {
@@ -127,6 +131,42 @@ void api_customers_get(http_req *rq)
 	reply_json(rq, 200, o);
 }
 
+/* Inside the caller's transaction: suspending a customer suspends each of its VPS not suspended
+ * already (by "customer"); unsuspending it lifts those and no other (an admin's or the quota's
+ * stay). *ids_out (free()) lists the VPS changed, for the caller's audit. 0 or -1. */
+static int cascade_suspension(int64_t customer_id, bool suspend, int64_t **ids_out, size_t *n_out)
+{
+	sqlite3_stmt *st =
+	        suspend ? db_stmt("SELECT v.id FROM vps v WHERE v.customer_id=? AND "
+	                          "v.state!='deleting' AND NOT EXISTS (SELECT 1 FROM "
+	                          "vps_suspension s WHERE s.vps_id=v.id) ORDER BY v.id")
+	                : db_stmt("SELECT v.id FROM vps v JOIN vps_suspension s ON s.vps_id=v.id "
+	                          "WHERE v.customer_id=? AND s.suspended_by='customer' "
+	                          "AND v.state!='deleting' ORDER BY v.id");
+	int64_t job;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, customer_id);
+	if (db_collect_ids(st, ids_out, n_out) != 0)
+		return -1;
+	for (size_t i = 0; i < *n_out; i++) {
+		int rc = suspend ? vps_suspend_tx((*ids_out)[i], "customer",
+		                                  SUSPEND_CUSTOMER_REASON, 0, &job)
+		                 : vps_unsuspend_tx((*ids_out)[i], "customer", 0, &job);
+
+		if (rc != 0) {
+			free(*ids_out);
+			*ids_out = NULL;
+			*n_out = 0;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void api_customers_patch(http_req *rq)
 {
 	static const char *const fields[] = {"email", "password", "suspended", NULL};
@@ -136,7 +176,8 @@ void api_customers_patch(http_req *rq)
 	char hash[AUTH_PWHASH_MAX], res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	json_object *o;
 	sqlite3_stmt *st;
-	int64_t id;
+	int64_t id, *vps_ids = NULL;
+	size_t n_vps = 0;
 	int r;
 
 	if (!parse_id(rq->params[0], &id) || !(o = customer_json(id))) {
@@ -196,6 +237,8 @@ void api_customers_patch(http_req *rq)
 		if (!db_run_id(st, id))
 			goto db_fail;
 		drop_sessions = drop_sessions || suspended;
+		if (cascade_suspension(id, suspended, &vps_ids, &n_vps) != 0)
+			goto db_fail;
 	}
 	/* A new password or a suspension ends every open session of that customer. */
 	if (drop_sessions && !db_exec_id("DELETE FROM sessions WHERE user_id=?", id))
@@ -211,6 +254,14 @@ void api_customers_patch(http_req *rq)
 	         password ? "password " : "",
 	         has_suspended ? (suspended ? "suspended" : "unsuspended") : "");
 	audit(rq, "customer.update", res, detail);
+	if (n_vps > 0)
+		jobs_wake();
+	for (size_t i = 0; i < n_vps; i++) {
+		snprintf(res, sizeof(res), "vps/%lld", (long long)vps_ids[i]);
+		audit(rq, suspended ? "vps.suspend" : "vps.unsuspend", res,
+		      suspended ? "by customer: " SUSPEND_CUSTOMER_REASON : "customer unsuspended");
+	}
+	free(vps_ids);
 	o = customer_json(id);
 	if (!o) {
 		reply_db_error(rq);
@@ -220,6 +271,7 @@ void api_customers_patch(http_req *rq)
 	return;
 db_fail:
 	db_rollback();
+	free(vps_ids);
 	sodium_memzero(hash, sizeof(hash));
 	reply_db_error(rq);
 }

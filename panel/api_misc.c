@@ -138,7 +138,10 @@ void api_metrics(http_req *rq)
 		              NULL);
 		return;
 	}
-	if (count_states("SELECT state, count(*) FROM vps GROUP BY state", vps_states, vps_n) ||
+	if (count_states("SELECT CASE WHEN s.vps_id IS NOT NULL AND v.state!='deleting' "
+	                 "THEN 'suspended' ELSE v.state END AS st, count(*) FROM vps v "
+	                 "LEFT JOIN vps_suspension s ON s.vps_id=v.id GROUP BY st",
+	                 vps_states, vps_n) ||
 	    count_states("SELECT state, count(*) FROM jobs GROUP BY state", job_states, job_n) ||
 	    load_net_rows(&net, &n_net)) {
 		reply_problem(rq, 503, NULL, "the database does not answer", NULL);

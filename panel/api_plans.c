@@ -1,6 +1,7 @@
 /* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (docs/openapi.yaml). A plan
  * change that moves scheduler shares, sizes or the rate queues a vps.update for each live VPS
- * on it, one that only flips smtp_block a vps.network; a plan in use is never deleted. */
+ * on it (on_crash too: the agent learns it from the spec), one that only flips smtp_block a
+ * vps.network; a plan in use is never deleted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +23,17 @@ typedef struct plan {
 	int64_t vcpus, memory_mib, disk_gib, traffic_gib;
 	int64_t cpu_weight, cpu_cap_pct, net_mbit, price_month_cents;
 	int64_t created_at;
-	bool smtp_block; /* drop the VPS's outbound TCP to port 25 */
+	bool smtp_block;  /* drop the VPS's outbound TCP to port 25 */
+	char on_crash[8]; /* "restart" | "stop": what the agent does when a guest crashes */
 } plan;
 
 #define PLAN_COLS                                                                                  \
 	"id, name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, cpu_cap_pct, net_mbit, "  \
-	"price_month_cents, created_at, smtp_block"
+	"price_month_cents, created_at, smtp_block, on_crash"
 
 static const char *const plan_fields[] = {
         "name",        "vcpus",    "memory_mib",        "disk_gib",   "traffic_gib", "cpu_weight",
-        "cpu_cap_pct", "net_mbit", "price_month_cents", "smtp_block", NULL,
+        "cpu_cap_pct", "net_mbit", "price_month_cents", "smtp_block", "on_crash",    NULL,
 };
 
 static void plan_from_row(sqlite3_stmt *st, plan *p)
@@ -50,6 +52,9 @@ static void plan_from_row(sqlite3_stmt *st, plan *p)
 	p->price_month_cents = sqlite3_column_int64(st, 9);
 	p->created_at = sqlite3_column_int64(st, 10);
 	p->smtp_block = sqlite3_column_int(st, 11) != 0;
+	snprintf(p->on_crash, sizeof(p->on_crash), "%s",
+	         sqlite3_column_text(st, 12) ? (const char *)sqlite3_column_text(st, 12)
+	                                     : "restart");
 }
 
 static json_object *plan_json(const plan *p)
@@ -67,6 +72,7 @@ static json_object *plan_json(const plan *p)
 	json_object_object_add(o, "net_mbit", json_object_new_int64(p->net_mbit));
 	json_object_object_add(o, "price_month_cents", json_object_new_int64(p->price_month_cents));
 	json_object_object_add(o, "smtp_block", json_object_new_boolean(p->smtp_block));
+	json_object_object_add(o, "on_crash", json_object_new_string(p->on_crash));
 	json_object_object_add(o, "created_at", json_time(p->created_at));
 	return o;
 }
@@ -116,6 +122,18 @@ static bool plan_read(json_object *body, plan *p, bool create, json_field_error 
 	                  e) ||
 	    !json_get_bool(body, "smtp_block", false, &p->smtp_block, e))
 		return false;
+	const char *on_crash = NULL;
+	if (!json_get_str(body, "on_crash", false, &on_crash, e))
+		return false;
+	if (on_crash) {
+		if (strcmp(on_crash, "restart") != 0 && strcmp(on_crash, "stop") != 0) {
+			e->field = "on_crash";
+			e->detail = "must be restart or stop";
+			e->status = 422;
+			return false;
+		}
+		snprintf(p->on_crash, sizeof(p->on_crash), "%s", on_crash);
+	}
 	if (p->cpu_cap_pct > p->vcpus * 100) {
 		e->field = "cpu_cap_pct";
 		e->detail = "must be at most vcpus * 100 (0 means no cap)";
@@ -138,6 +156,7 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 	sqlite3_bind_int64(st, 9, p->price_month_cents);
 	sqlite3_bind_int64(st, 10, id_or_created);
 	sqlite3_bind_int(st, 11, p->smtp_block ? 1 : 0);
+	sqlite3_bind_text(st, 12, p->on_crash[0] ? p->on_crash : "restart", -1, SQLITE_TRANSIENT);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	return r == SQLITE_DONE;
@@ -188,7 +207,7 @@ static int64_t queue_plan_jobs(int64_t plan_id, const char *kind, int64_t user_i
 
 void api_plans_create(http_req *rq)
 {
-	plan p = {.cpu_weight = 256};
+	plan p = {.cpu_weight = 256, .on_crash = "restart"};
 	json_field_error e = {0};
 	sqlite3_stmt *st;
 	char res[AUDIT_RESOURCE_MAX];
@@ -199,8 +218,8 @@ void api_plans_create(http_req *rq)
 	}
 	st = db_stmt(
 	        "INSERT INTO plans(name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, "
-	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block) "
-	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block, on_crash) "
+	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -255,7 +274,7 @@ void api_plans_patch(http_req *rq)
 	}
 	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
 	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
-	             "price_month_cents=?9, smtp_block=?11 WHERE id=?10");
+	             "price_month_cents=?9, smtp_block=?11, on_crash=?12 WHERE id=?10");
 	if (!st)
 		goto db_fail;
 	if (!bind_plan_and_step(st, &p, id)) {
@@ -272,8 +291,8 @@ void api_plans_patch(http_req *rq)
 	 * smtp_block alone only needs the firewall: vps.network (which vps.ensure includes). */
 	if (p.vcpus != old.vcpus || p.memory_mib != old.memory_mib ||
 	    p.cpu_weight != old.cpu_weight || p.cpu_cap_pct != old.cpu_cap_pct ||
-	    p.net_mbit != old.net_mbit)
-		kind = "vps.update";
+	    p.net_mbit != old.net_mbit || strcmp(p.on_crash, old.on_crash) != 0)
+		kind = "vps.update"; /* on_crash reaches the agent with the spec (vps.ensure) */
 	else if (p.smtp_block != old.smtp_block)
 		kind = "vps.network";
 	if (kind) {

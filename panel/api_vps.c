@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "metering.h"
 #include "store.h"
+#include "suspend.h"
 
 #define VPS_MAX_SSH_KEYS 32
 #define VPS_MAX_ID       9999999 /* "xvif" + 7 digits = 11 characters, the vifname limit */
@@ -187,7 +188,8 @@ static int create_in_tx(http_req *rq, const vps_order *o, int64_t *id_out, int64
 	sqlite3_stmt *st;
 	bool have4, have6;
 	char addr[IPAM_ADDR_MAX];
-	int64_t id;
+	int64_t id, stop_job = 0;
+	bool suspended = false;
 	int rc;
 
 	if (!row_exists(db_stmt("SELECT 1 FROM plans WHERE id=?"), o->plan_id)) {
@@ -254,6 +256,15 @@ static int create_in_tx(http_req *rq, const vps_order *o, int64_t *id_out, int64
 	}
 	*job_out = job_enqueue("vps.create", id, rq->user.id);
 	if (*job_out < 0) {
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	/* An admin ordering for a suspended customer: the VPS is made, then stopped, suspended
+	 * with the customer's other VPS (lifted when the customer is). */
+	if (!db_exists_id("SELECT 1 FROM users WHERE id=? AND suspended=1", o->customer_id,
+	                  &suspended) ||
+	    (suspended &&
+	     vps_suspend_tx(id, "customer", SUSPEND_CUSTOMER_REASON, 0, &stop_job) != 0)) {
 		fail_set(f, 500, "database error", NULL);
 		return -1;
 	}
@@ -345,7 +356,7 @@ void api_vps_create(http_req *rq)
 static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t template_id,
                           bool mark_deleting)
 {
-	char state[VPS_STATE_MAX], res[AUDIT_RESOURCE_MAX];
+	char state[VPS_STATE_MAX], res[AUDIT_RESOURCE_MAX], suspended_why[PROBLEM_DETAIL_MAX];
 	int64_t plan_id = 0, job;
 	json_object *resp;
 	failure f = {0};
@@ -368,6 +379,17 @@ static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t te
 	if (strcmp(state, "deleting") == 0) {
 		fail_set(&f, 409, "the VPS is being deleted", NULL);
 		goto fail;
+	}
+	/* A suspended VPS stays stopped for its customer (an admin may still act on it). */
+	if (!rq->user.is_admin &&
+	    (strcmp(kind, "vps.start") == 0 || strcmp(kind, "vps.reboot") == 0 ||
+	     strcmp(kind, "vps.reinstall") == 0)) {
+		rc = vps_suspension_detail(id, suspended_why, sizeof(suspended_why));
+		if (rc != 0) {
+			fail_set(&f, rc > 0 ? 409 : 500, rc > 0 ? suspended_why : "database error",
+			         NULL);
+			goto fail;
+		}
 	}
 	if (template_id > 0) {
 		sqlite3_stmt *st;

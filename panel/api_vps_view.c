@@ -1,6 +1,7 @@
 /* api_vps_view.c — what the API shows of a VPS: GET /vps (paged) and GET /vps/{id}, the VPS
- * JSON with its plan's sizes, active addresses and metering counters. Read-only: it never
- * writes a row and never talks to the agent; a customer sees only its own VPS (404, never 403).
+ * JSON with its plan's sizes, active addresses, suspension and metering counters. Read-only: it
+ * never writes a row and never talks to the agent; a customer sees only its own VPS (404, never
+ * 403).
  */
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "http.h"
 #include "metering.h"
 #include "store.h"
+#include "suspend.h"
 
 /* Columns of vps_from_row(); the address lists come as space-separated text: active
  * addresses only (a releasing one is no longer the VPS's), a routed prefix as "net/64". */
@@ -40,7 +42,8 @@ static json_object *addr_list(const unsigned char *text)
 
 static json_object *vps_from_row(sqlite3_stmt *st)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_object_new_object(), *suspension;
+	const char *state;
 
 	json_object_object_add(o, "id", json_id(sqlite3_column_int64(st, 0)));
 	json_object_object_add(o, "hostname",
@@ -53,8 +56,14 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "template", json_id(sqlite3_column_int64(st, 4)));
 	json_object_object_add(o, "domain",
 	                       json_object_new_string((const char *)sqlite3_column_text(st, 5)));
+	/* Suspension (suspend.c): the state says so, except while the VPS is being deleted. */
+	suspension = vps_suspension_json(sqlite3_column_int64(st, 0));
+	state = (const char *)sqlite3_column_text(st, 6);
 	json_object_object_add(o, "state",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 6)));
+	                       json_object_new_string(suspension && strcmp(state, "deleting") != 0
+	                                                      ? "suspended"
+	                                                      : state));
+	json_object_object_add(o, "suspension", suspension);
 	json_object_object_add(o, "domid", json_col_int_or_null(st, 7));
 	json_object_object_add(o, "vcpus", json_object_new_int64(sqlite3_column_int64(st, 8)));
 	json_object_object_add(o, "memory_mib", json_object_new_int64(sqlite3_column_int64(st, 9)));

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "http_internal.h"
 #include "store.h"
+#include "suspend.h"
 
 #define WS_KEY_CHARS             24 /* base64 of a 16-byte Sec-WebSocket-Key */
 #define WS_KEY_BYTES             16
@@ -213,6 +214,17 @@ void api_console_token(http_req *rq)
 	if (r != 0) {
 		reply_db_error(rq);
 		return;
+	}
+	/* A suspended VPS is closed to its customer (issue 13 item 5), even while it still runs. */
+	if (!rq->user.is_admin) {
+		r = vps_suspension_detail(id, detail, sizeof(detail));
+		if (r != 0) {
+			if (r > 0)
+				reply_problem(rq, 409, NULL, detail, NULL);
+			else
+				reply_db_error(rq);
+			return;
+		}
 	}
 	if (strcmp(state, "running") != 0) {
 		snprintf(detail, sizeof(detail), "the VPS is not running (it is %s)", state);

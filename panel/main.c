@@ -16,6 +16,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "guest_events.h"
 #include "http.h"
 #include "jobs.h"
 #include "metering.h"
@@ -192,7 +193,7 @@ int main(void)
 	sigset_t stop_sigs;
 	char pwfile[CONFIG_FILE_MAX], host[CONFIG_HOST_MAX + 2]; /* "[v6]" */
 	int sig = 0, rc = 1;
-	bool jobs_up = false, meter_up = false;
+	bool jobs_up = false, meter_up = false, events_up = false;
 
 	g_app = &g_app_storage;
 	cfg = &g_app->cfg;
@@ -242,6 +243,10 @@ int main(void)
 	if (metering_start(meter_interval_s) != 0)
 		goto out;
 	meter_up = true;
+	/* Guests that power off, reboot or crash by themselves (guest_events.h). */
+	if (guest_events_start() != 0)
+		goto out;
+	events_up = true;
 	if (http_start() != 0)
 		goto out;
 
@@ -271,6 +276,8 @@ int main(void)
 out:
 	atomic_store(&g_app->stopping, true);
 	http_stop();
+	if (events_up)
+		guest_events_stop();
 	if (meter_up)
 		metering_stop();
 	if (jobs_up)

@@ -38,6 +38,10 @@ const route xvps_routes[] = {
         {"POST", "/api/v1/vps", api_vps_create, AUTH_USER, BODY_JSON},
         {"GET", "/api/v1/vps/{}", api_vps_get, AUTH_USER, BODY_NONE},
         {"DELETE", "/api/v1/vps/{}", api_vps_delete, AUTH_USER, BODY_NONE},
+        /* Before the generic action route: the first matching pattern wins. */
+        {"POST", "/api/v1/vps/{}/actions/suspend", api_vps_suspend, AUTH_ADMIN, BODY_OPTIONAL_JSON},
+        {"POST", "/api/v1/vps/{}/actions/unsuspend", api_vps_unsuspend, AUTH_ADMIN,
+         BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/vps/{}/actions/{}", api_vps_action, AUTH_USER, BODY_OPTIONAL_JSON},
         {"GET", "/api/v1/vps/{}/addresses", api_addresses_list, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/vps/{}/addresses", api_addresses_add, AUTH_ADMIN, BODY_JSON},

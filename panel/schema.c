@@ -157,5 +157,26 @@ const char *const xvps_migrations[] = {
         "  cpu_ns INTEGER NOT NULL DEFAULT 0,"
         "  agent_cpu_ns INTEGER NOT NULL DEFAULT 0,"
         "  sampled_at INTEGER);",
+        /* 6: suspension (issue 13 item 5; panel/suspend.c). One row per suspended VPS, gone when
+         * it is lifted (the audit log keeps the history: vps.suspend / vps.unsuspend).
+         * suspended_by: 'admin' (POST /vps/{id}/actions/suspend), 'customer' (its customer was
+         * suspended: lifted with the customer, never by it alone) or 'quota' (the quota ladder,
+         * issue 13 item 4: not lifted while the VPS is over its quota). power_before: what
+         * unsuspend restores ('running': a vps.start job; 'stopped': nothing). */
+        "CREATE TABLE vps_suspension ("
+        "  vps_id INTEGER PRIMARY KEY REFERENCES vps(id) ON DELETE CASCADE,"
+        "  suspended_by TEXT NOT NULL CHECK (suspended_by IN ('admin','customer','quota')),"
+        "  reason TEXT NOT NULL,"
+        "  user_id INTEGER," /* the admin who suspended it; NULL for customer and quota */
+        "  suspended_at INTEGER NOT NULL,"
+        "  power_before TEXT NOT NULL CHECK (power_before IN ('running','stopped')));"
+        /* ... and the cursor of the agent's guest power events (panel/guest_events.c): the
+         * "next" of the last vps.events answer applied, so that a restarted xvpsd neither
+         * misses nor applies twice a guest's own poweroff, reboot or crash. */
+        "ALTER TABLE plans ADD COLUMN on_crash TEXT NOT NULL DEFAULT 'restart'"
+        "  CHECK (on_crash IN ('restart','stop'));" /* what the agent does when a guest crashes */
+        "CREATE TABLE agent_cursors ("
+        "  name TEXT PRIMARY KEY,"
+        "  next INTEGER NOT NULL);",
         NULL,
 };

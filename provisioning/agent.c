@@ -22,6 +22,7 @@
 #include "../common/validate.h"
 #include "agent_internal.h"
 #include "console.h"
+#include "power.h"
 
 #define RECONCILE_MAX_NAMES 1000000
 
@@ -101,6 +102,22 @@ static void name_release(agent *a, name_lock *slot)
 	if (--slot->refs == 0)
 		pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+}
+
+void *agent_lock_domain(void *ctx, const char *name)
+{
+	agent *a = ctx;
+
+	pthread_rwlock_rdlock(&a->reconcile_lock);
+	return name_acquire(a, name);
+}
+
+void agent_unlock_domain(void *ctx, void *handle)
+{
+	agent *a = ctx;
+
+	name_release(a, handle);
+	pthread_rwlock_unlock(&a->reconcile_lock);
 }
 
 /* ---- operations ------------------------------------------------------------------------- */
@@ -427,8 +444,10 @@ static json_object *op_counters(agent *a, json_object *req, int variant)
 }
 
 /* cpu.times: {"names":[domain,...]} (at most AGENT_CPU_TIMES_MAX_NAMES) ->
- * {"sampled_at": unix s, "cpu_ns": {"xvps-1": N, ...}}: the hypervisor driver's cpu_times, one
- * call for all names (driver.h). Read-only: no name lock. */
+ * {"sampled_at": unix s, "cpu_ns": {"xvps-1": N, ...}}: N is the domain's cumulative CPU time
+ * over all its runs, which never goes down (power.c: the bases of ended runs plus the driver's
+ * cpu_times for the current one, one call for all names; common/agent_proto.h). Read-only: no
+ * name lock. */
 static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 {
 	static const char *const fields[] = {"op", "names", NULL};
@@ -456,7 +475,8 @@ static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 		free(names);
 		return agent_reply_err("host", NULL, "out of memory");
 	}
-	rc = hv->ops->cpu_times(hv, names, n, ns, err);
+	rc = a->vps->power ? power_cpu_times(a->vps->power, names, n, ns, err)
+	                   : hv->ops->cpu_times(hv, names, n, ns, err);
 	if (rc) {
 		log_warn("cpu.times: %s", err);
 		reply = agent_reply_err("host", NULL, err[0] ? err : "cannot read CPU times");
@@ -475,6 +495,22 @@ static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 	free(ns);
 	free(names);
 	return reply;
+}
+
+/* vps.events: {"since": N} -> power_events (power.h): the guest-initiated power events the
+ * agent handled. Read-only. */
+static json_object *op_events(agent *a, json_object *req, int variant)
+{
+	static const char *const fields[] = {"op", "since", NULL};
+	json_field_error fe = {0};
+	int64_t since = 0;
+
+	if (!json_only_fields(req, fields, &fe) ||
+	    !json_get_int(req, "since", false, 0, INT64_MAX, &since, &fe))
+		return reply_field(&fe, "");
+	if (!a->vps->power)
+		return agent_reply_err("host", NULL, "this agent keeps no power events");
+	return reply_ok(power_events(a->vps->power, (uint64_t)since));
 }
 
 /* console.open: {"name"} -> {"socket","pid"} of the domain's console server (console.h). */
@@ -514,6 +550,7 @@ static const struct {
         {"vps.network", op_spec, SPEC_NETWORK},
         {"net.counters", op_counters, 0},
         {"cpu.times", op_cpu_times, 0},
+        {"vps.events", op_events, 0},
         {"vps.remove", op_name, true},
         {"vps.status", op_name, false},
         {"vps.power", op_power, 0},

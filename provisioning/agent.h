@@ -42,4 +42,10 @@ void agent_stop(agent *a);
  * {"ok":false,"error","field","code"}). Takes the per-domain lock; thread-safe. */
 json_object *agent_handle(agent *a, json_object *req);
 
+/* The lock a request on domain name takes (the reconcile lock's read side, then the name's
+ * lock), for work the agent does by itself (power.c's watcher). ctx is the agent; the handle
+ * goes back to agent_unlock_domain. */
+void *agent_lock_domain(void *ctx, const char *name);
+void agent_unlock_domain(void *ctx, void *handle);
+
 #endif

@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "console.h"
 #include "net.h"
+#include "power.h"
 #include "storage.h"
 #include "vps.h"
 
@@ -98,6 +99,8 @@ int main(void)
 	vps_err ve = {0};
 	agent_config acfg;
 	agent *a = NULL;
+	power_ctx *power = NULL;
+	char perr[POWER_ERRLEN] = "";
 	sigset_t sigs;
 	int sig = 0, rc;
 	bool hv_open = false, st_open = false, park = false, net_open = false, net_on;
@@ -291,6 +294,12 @@ int main(void)
 		goto out;
 	}
 	vps.net = &net;
+	/* Cumulative CPU time and guest power events (power.h): every destroy folds its run. */
+	rc = power_open(&vps, state, &power, perr);
+	if (rc) {
+		log_error("power state: %s", perr);
+		goto out;
+	}
 	/* sim guests parked at the last stop come back (new domids, like a host reboot). */
 	park = strcmp(hv_name, "sim") == 0 && strcmp(env_or("XVPS_SIM_KEEP_GUESTS", "0"), "1");
 	if (park && hv_sim_resume_all(&hv, hverr) != 0)
@@ -303,16 +312,21 @@ int main(void)
 	}
 	log_info("listening on %s (hypervisor %s, storage %s, state %s, panel uid %u)", sock,
 	         hv_name, st_name, state, (unsigned)acfg.panel_uid);
+	/* Guests that power off, reboot or crash by themselves, every POWER_WATCH_MS. */
+	if (power_watch_start(power, agent_lock_domain, agent_unlock_domain, a, perr) != 0)
+		log_warn("%s: guest power events are not handled", perr);
 
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
 	log_info("signal %d: stopping", sig);
+	power_watch_stop(power);
 	agent_stop(a);
 	/* A stopped agent leaves no guest processes behind unless asked to. */
 	if (park && hv_sim_park_all(&hv, hverr) != 0)
 		log_warn("parking sim guests: %s", hverr);
 	rc = 0;
 out:
+	power_close(power); /* after the park: parking folds the guests' runs */
 	if (net_open)
 		net_ctx_dispose(&net);
 	if (st_open)

@@ -14,7 +14,7 @@ static const char *const spec_fields[] = {
         "name",        "hostname",      "type",        "vcpus",    "memory_mib", "disk_gib",
         "template",    "mac",           "vifname",     "ipv4",     "ipv6",       "gateway4",
         "gateway6",    "cpu_weight",    "cpu_cap_pct", "net_mbit", "power",      "ssh_keys",
-        "ipv6_routed", "throttle_mbit", "smtp_block",  NULL,
+        "ipv6_routed", "throttle_mbit", "smtp_block",  "on_crash", NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -252,6 +252,16 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 	out->throttle_mbit = (int)v;
 	if (!json_get_bool(obj, "smtp_block", false, &out->smtp_block, err))
 		goto out;
+	const char *on_crash = NULL;
+	if (!json_get_str(obj, "on_crash", false, &on_crash, err))
+		goto out;
+	out->crash_restart = true;
+	if (on_crash && strcmp(on_crash, "stop") == 0) {
+		out->crash_restart = false;
+	} else if (on_crash && strcmp(on_crash, "restart") != 0) {
+		set_err(err, "on_crash", "must be restart or stop");
+		goto out;
+	}
 
 	if (!json_get_str(obj, "power", true, &power, err))
 		goto out;

@@ -42,6 +42,7 @@ typedef struct vps_spec {
 	int net_mbit;         /* 0..100000, default 0 (unlimited) */
 	int throttle_mbit;    /* 0..100000, default 0 (not throttled); see shape_rate_mbit */
 	bool smtp_block;      /* drop outbound TCP to port 25; default false */
+	bool crash_restart;   /* on_crash "restart" (default) -> true, "stop" -> false */
 	bool power_running;   /* "running" -> true, "stopped" -> false */
 	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
 	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
@@ -51,10 +52,11 @@ typedef struct vps_spec {
  * hostname, type, vcpus, memory_mib, disk_gib, template, mac, vifname, power. Optional (null
  * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
- * ssh_keys (empty). vifname must be the domain's own ("xvps-N" -> "xvifN"); a routed prefix
- * is an IPv6 network of length 48..64 with its host bits zero.
- * Returns 0 and fills *out (free with spec_dispose), or -EINVAL with err->field naming the
- * offending field and err->detail a static English sentence (*out is then left disposed). */
+ * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty). vifname must
+ * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
+ * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
+ * err->field naming the offending field and err->detail a static English sentence (*out is then
+ * left disposed). */
 int spec_parse(json_object *obj, vps_spec *out, json_field_error *err);
 
 /* Frees everything spec_parse allocated; safe on a zeroed or already disposed struct. */

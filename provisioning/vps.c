@@ -3,6 +3,7 @@
  * must never leave a half-made VPS behind a failed first creation, and never delete a disk the
  * desired state does not know: the reconciler quarantines it. This file: ensure, status,
  * power, reinstall and templates; vps_reconcile.c: remove and the reconciler. */
+#include "power.h"
 #include "vps.h"
 #include "vps_internal.h"
 
@@ -236,6 +237,32 @@ out:
 	return rc;
 }
 
+/* A domain its guest shut down (preserved, HV_SHUTDOWN) is settled first — counters swept, run
+ * folded, destroyed, started again for a reboot, the event recorded for the panel (power.c) —
+ * so that an operation never acts on a dead domain nor loses the guest's event. *info is read
+ * again. Without a power context (tests) the domain is destroyed. 0 or -errno. */
+static int settle_preserved(vps_ctx *ctx, const char *name, hv_domain_info *info, vps_err *err)
+{
+	char e[POWER_ERRLEN] = "", hverr[HV_ERRLEN] = "";
+	int rc;
+
+	if (info->state != HV_SHUTDOWN)
+		return 0;
+	if (ctx->power) {
+		rc = power_settle(ctx->power, name, info, e);
+		if (rc)
+			vps_set_err(err, rc, NULL, "%s", e);
+		return rc;
+	}
+	vps_net_sweep_one(ctx, name);
+	rc = ctx->hv->ops->destroy(ctx->hv, name, hverr);
+	if (rc == 0)
+		rc = ctx->hv->ops->info(ctx->hv, name, info, hverr);
+	if (rc)
+		vps_set_err(err, rc, NULL, "preserved domain %s: %s", name, hverr);
+	return rc;
+}
+
 /* Converges power and scheduler. *created_out tells whether this call created the domain. */
 static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, bool *created_out,
                         vps_err *err)
@@ -251,6 +278,9 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
 		return rc;
 	}
+	rc = settle_preserved(ctx, spec->name, &info, err);
+	if (rc)
+		return rc;
 	if (spec->power_running && info.state != HV_RUNNING) {
 		rc = hv->ops->create(hv, spec->name, cfg_path, hverr);
 		if (rc) {
@@ -353,6 +383,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
+	power_set_on_crash(ctx->power, spec->name, spec->crash_restart);
 	return 0;
 fail:
 	if (!had_disk) {
@@ -387,6 +418,15 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 		vps_set_err(err, -EINVAL, "name", "spec names another domain");
 		return -EINVAL;
 	}
+	/* A guest that shut down by itself: settle that first (its event reaches the panel). */
+	rc = hv->ops->info(hv, name, &info, hverr);
+	if (rc) {
+		vps_set_err(err, rc, NULL, "domain info of %s: %s", name, hverr);
+		return rc;
+	}
+	rc = settle_preserved(ctx, name, &info, err);
+	if (rc)
+		return rc;
 	if (strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0) {
 		vps_spec run;
 

@@ -23,6 +23,8 @@ typedef struct vps_ctx {
 	int shutdown_timeout_s; /* clean shutdown before destroy; default 60 */
 	net_ctx *net;           /* firewall, shaping, counters; NULL = networking not managed */
 	char state_dir[256];    /* seeds in <state_dir>/seed (seed.h); "" = no seed disk */
+	/* Guest power events and cumulative CPU time (power.h); NULL = none (tests). */
+	struct power_ctx *power;
 } vps_ctx;
 
 /* An error as the agent answers it (common/agent_proto.h): code is one of "invalid",
@@ -97,6 +99,9 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 /* Shaping at shape_rate_mbit(spec) (shape_apply); called once the domain runs. */
 int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
+/* Shapes the vif of a domain the agent created again by itself (power.c) at the rate it had
+ * (vps_net_rate); nothing when unlimited. Failures are logged. */
+void vps_net_after_restart(vps_ctx *ctx, const char *name);
 /* Sweeps the domain's counters right before its vif goes away (failures are logged). */
 void vps_net_sweep_one(vps_ctx *ctx, const char *name);
 /* The rate (Mbit/s) the domain's vif is shaped to while it runs; 0 = unlimited or unknown. */

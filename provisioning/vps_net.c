@@ -223,6 +223,22 @@ int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 	return rc;
 }
 
+void vps_net_after_restart(vps_ctx *ctx, const char *name)
+{
+	char vif[16], e[NET_ERRLEN] = "";
+	int rate;
+
+	if (!ctx->net || !ctx->net->enabled || !net_vifname_of(name, vif))
+		return;
+	rate = vps_net_rate(ctx, name);
+	if (rate <= 0)
+		return;
+	if (shape_apply(ctx->net, vif, rate, e) != 0)
+		log_warn("shaping of %s after its restart: %s", name, e);
+	else
+		shape_note(ctx->net, name, vif, rate, vif_ifindex(ctx->net, vif));
+}
+
 void vps_net_sweep_one(vps_ctx *ctx, const char *name)
 {
 	char e[NET_ERRLEN] = "";

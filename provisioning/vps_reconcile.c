@@ -3,6 +3,7 @@
  * success; vps_reconcile stops and forgets unknown domains and quarantines unknown disks. It
  * never deletes a disk the desired state does not know, and never acts on a name xvps did not
  * make. */
+#include "power.h"
 #include "vps.h"
 #include "vps_internal.h"
 
@@ -37,6 +38,7 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 	rc = vps_net_remove(ctx, name, err);
 	if (rc)
 		return rc;
+	power_forget(ctx->power, name); /* its CPU base and crash setting */
 	if (!vps_config_path(ctx, name, cfg, sizeof(cfg))) {
 		vps_set_err(err, -ENAMETOOLONG, NULL, "config path of %s too long", name);
 		return -ENAMETOOLONG;

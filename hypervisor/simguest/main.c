@@ -3,6 +3,12 @@
  * DIR/sim/NAME.console (one client at a time, last 64 KiB replayed). It must never outlive
  * its own death: the pty child dies with it (PR_SET_PDEATHSIG), and it listens nowhere else.
  *
+ * A guest shutting down by itself (what `reboot`, `poweroff` or a kernel panic do in a real
+ * guest) is asked for with a signal: SIGUSR1 reboots, SIGUSR2 powers off, SIGQUIT crashes. The
+ * guest then leaves DIR/sim/NAME.shutdown ("reboot|poweroff|crash <CLOCK_MONOTONIC ns>") before
+ * it exits, and the sim driver keeps the domain preserved, as Xen does with on_* "preserve".
+ * SIGTERM is the host's clean shutdown and leaves no record.
+ *
  * Usage: xvps-simguest --name NAME --domid N --dir DIR */
 #include <errno.h>
 #include <fcntl.h>
@@ -162,6 +168,19 @@ static void guest_main(const char *name, int domid)
 
 /* ---- the console server (parent) --------------------------------------------------------- */
 
+/* Writes DIR/sim/NAME.shutdown atomically: the sim driver reads it once this process is gone. */
+static void record_shutdown(const char *dir, const char *name, const char *reason)
+{
+	char path[512], line[64];
+	int n;
+
+	if (snprintf(path, sizeof(path), "%s/sim/%s.shutdown", dir, name) >= (int)sizeof(path))
+		return;
+	n = snprintf(line, sizeof(line), "%s %llu\n", reason, (unsigned long long)now_mono_ns());
+	if (n > 0)
+		write_file_atomic(path, line, (size_t)n, 0600);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: xvps-simguest --name NAME --domid N --dir DIR\n");
@@ -235,6 +254,9 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -324,7 +346,16 @@ int main(int argc, char **argv)
 						child = -1;
 						rc = stopping ? 0 : 1;
 					}
+				} else if (si.ssi_signo == SIGQUIT && !stopping) {
+					/* A crash: no last words. */
+					record_shutdown(dir, name, "crash");
+					rc = 0;
+					break;
 				} else if (!stopping) {
+					if (si.ssi_signo == SIGUSR1)
+						record_shutdown(dir, name, "reboot");
+					else if (si.ssi_signo == SIGUSR2)
+						record_shutdown(dir, name, "poweroff");
 					/* Clean power-off: let the guest print its last words, at
 					 * most 2 s. */
 					stopping = true;

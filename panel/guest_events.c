@@ -1,0 +1,265 @@
+/* guest_events.c — the panel's side of guest-initiated power events (guest_events.h): polls
+ * the agent's "vps.events" from a cursor kept in agent_cursors, and for each event writes the
+ * VPS's state as the agent left it and an audit row by the actor "guest". It never asks the
+ * agent to start anything: a VPS whose guest powered off stays stopped until someone starts it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/util.h"
+#include "agent_client.h"
+#include "audit.h"
+#include "config.h"
+#include "guest_events.h"
+#include "store.h"
+
+static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t thr_cv;
+static bool thr_cv_ready, thr_running, thr_stop;
+static pthread_t thr;
+static bool agent_was_away;
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+	               ? json_object_get_string(v)
+	               : NULL;
+}
+
+static bool jint(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+int guest_events_cursor(int64_t *next_out, bool *have_out)
+{
+	sqlite3_stmt *st = db_stmt("SELECT next FROM agent_cursors WHERE name=?");
+	int r;
+
+	*next_out = 0;
+	*have_out = false;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, GUEST_EVENTS_CURSOR, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		*next_out = sqlite3_column_int64(st, 0);
+		*have_out = true;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
+}
+
+static bool store_cursor(int64_t next)
+{
+	sqlite3_stmt *st = db_stmt("INSERT INTO agent_cursors(name, next) VALUES(?1, ?2) "
+	                           "ON CONFLICT(name) DO UPDATE SET next=?2");
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, GUEST_EVENTS_CURSOR, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, next);
+	return db_step_done(st);
+}
+
+/* One event: the row's state and an audit line. False on a database error. */
+static bool apply_one(json_object *e)
+{
+	const char *name = jstr(e, "name"), *event = jstr(e, "event"), *action = jstr(e, "action"),
+	           *state = jstr(e, "state"), *error = jstr(e, "error");
+	char res[AUDIT_RESOURCE_MAX], act[48], detail[AUDIT_DETAIL_MAX];
+	int64_t vps_id = 0, domid = -1;
+	sqlite3_stmt *st;
+	int r;
+
+	if (!name || !event || !action || !state ||
+	    (strcmp(event, "poweroff") != 0 && strcmp(event, "reboot") != 0 &&
+	     strcmp(event, "crash") != 0) ||
+	    (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0))
+		return true; /* not one of ours: skipped */
+	st = db_stmt("SELECT id FROM vps WHERE domain=?");
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		vps_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (r == SQLITE_DONE)
+		return true; /* deleted since */
+	if (r != SQLITE_ROW)
+		return false;
+	/* The state the agent left. A VPS being made or deleted keeps its state: its job
+	 * writes the outcome. */
+	st = db_stmt("UPDATE vps SET state=?1, domid=?2 WHERE id=?3 "
+	             "AND state IN ('running','stopped','error')");
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	if (strcmp(state, "running") == 0 && jint(e, "domid", &domid) && domid >= 0)
+		sqlite3_bind_int64(st, 2, domid);
+	sqlite3_bind_int64(st, 3, vps_id);
+	if (!db_step_done(st))
+		return false;
+	snprintf(res, sizeof(res), "vps/%lld", (long long)vps_id);
+	snprintf(act, sizeof(act), "vps.guest_%s", event);
+	if (strcmp(action, "restarted") == 0)
+		snprintf(detail, sizeof(detail), "started again by the agent (domid %lld)",
+		         (long long)domid);
+	else if (strcmp(action, "stopped") == 0)
+		snprintf(detail, sizeof(detail), "left stopped");
+	else
+		snprintf(detail, sizeof(detail), "the agent could not settle it: %s",
+		         error ? error : "unknown error");
+	audit_as(0, "guest", "-", act, res, detail);
+	log_info("vps/%lld: %s by its guest, %s", (long long)vps_id, event, detail);
+	return true;
+}
+
+int guest_events_apply(json_object *result)
+{
+	json_object *events = NULL, *v;
+	int64_t next = 0, have_next = 0;
+	bool have = false, reset = false;
+	int applied = 0;
+
+	if (!jint(result, "next", &next) || next < 0 ||
+	    !json_object_object_get_ex(result, "events", &events) ||
+	    !json_object_is_type(events, json_type_array)) {
+		log_warn("guest events: the agent answered an unexpected object");
+		return -1;
+	}
+	if (json_object_object_get_ex(result, "reset", &v))
+		reset = json_object_get_boolean(v);
+	if (db_begin() != 0)
+		return -1;
+	if (guest_events_cursor(&have_next, &have) != 0)
+		goto fail;
+	if (reset)
+		log_warn("guest events: the agent's log does not reach back to cursor %lld; "
+		         "events in between are lost",
+		         (long long)have_next);
+	for (size_t i = 0; have && i < json_object_array_length(events); i++) {
+		if (!apply_one(json_object_array_get_idx(events, i)))
+			goto fail;
+		applied++;
+	}
+	if (!store_cursor(next))
+		goto fail;
+	if (db_commit() != 0)
+		return -1;
+	return applied;
+fail:
+	db_rollback();
+	return -1;
+}
+
+int guest_events_tick(void)
+{
+	json_object *req = agent_request("vps.events", NULL), *res = NULL;
+	int64_t next = 0;
+	bool have = false;
+	agent_err e;
+	int rc;
+
+	if (guest_events_cursor(&next, &have) != 0) {
+		json_object_put(req);
+		return -1;
+	}
+	json_object_object_add(req, "since", json_object_new_int64(next));
+	rc = panel_agent_call(req, 0, &res, &e);
+	json_object_put(req);
+	if (rc != 0) {
+		/* Logged once per absence: the agent restarting is not news every 5 s. */
+		if (!agent_was_away)
+			log_warn("guest events: %s", e.msg);
+		agent_was_away = true;
+		return -1;
+	}
+	agent_was_away = false;
+	rc = guest_events_apply(res);
+	json_object_put(res);
+	return rc < 0 ? -1 : 0;
+}
+
+static bool should_stop(void)
+{
+	return thr_stop || (g_app && atomic_load(&g_app->stopping));
+}
+
+static void *events_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&thr_mu);
+	while (!should_stop()) {
+		struct timespec next;
+
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_sec += GUEST_EVENTS_INTERVAL_S;
+		pthread_mutex_unlock(&thr_mu);
+		guest_events_tick();
+		db_release();
+		pthread_mutex_lock(&thr_mu);
+		while (!should_stop() &&
+		       pthread_cond_timedwait(&thr_cv, &thr_mu, &next) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&thr_mu);
+	store_close_thread();
+	return NULL;
+}
+
+int guest_events_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_lock(&thr_mu);
+	if (thr_running) {
+		pthread_mutex_unlock(&thr_mu);
+		return 0;
+	}
+	if (!thr_cv_ready) {
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&thr_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		thr_cv_ready = true;
+	}
+	thr_stop = false;
+	if (pthread_create(&thr, NULL, events_main, NULL) != 0) {
+		pthread_mutex_unlock(&thr_mu);
+		log_error("guest events: cannot start their thread");
+		return -1;
+	}
+	thr_running = true;
+	pthread_mutex_unlock(&thr_mu);
+	log_info("guest events: the agent is asked every %d s", GUEST_EVENTS_INTERVAL_S);
+	return 0;
+}
+
+void guest_events_stop(void)
+{
+	pthread_mutex_lock(&thr_mu);
+	if (!thr_running) {
+		pthread_mutex_unlock(&thr_mu);
+		return;
+	}
+	thr_stop = true;
+	pthread_cond_broadcast(&thr_cv);
+	pthread_mutex_unlock(&thr_mu);
+	pthread_join(thr, NULL);
+	pthread_mutex_lock(&thr_mu);
+	thr_running = false;
+	pthread_mutex_unlock(&thr_mu);
+}

@@ -1,0 +1,161 @@
+/* test_guest_events.c — the panel's side of guest-initiated power events
+ * (panel/guest_events.c) against a real SQLite store in a mkdtemp() directory: answers of the
+ * agent's "vps.events" as it sends them are applied — the VPS's state and domid, an audit row
+ * by "guest", the cursor — and a new xvpsd takes old events as history. No agent. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../panel/config.h"
+#include "../../panel/guest_events.h"
+#include "../../panel/store.h"
+
+/* xvpsd's main.c owns the real one; weak so that a library definition wins when linked. */
+__attribute__((weak)) xvps_app *g_app;
+
+static char tmp[64];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void exec_sql(const char *sql)
+{
+	char *err = NULL;
+
+	cr_assert_eq(sqlite3_exec(db(), sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
+	             err ? err : "");
+}
+
+static int64_t query_int(const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	cr_assert_eq(sqlite3_prepare_v2(db(), sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void setup(void)
+{
+	char path[128];
+
+	snprintf(tmp, sizeof(tmp), "/tmp/xvps-gev-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
+	cr_assert_eq(store_open(path), 0);
+	exec_sql(
+	        "INSERT INTO users(id, username, password_hash, role, created_at) "
+	        "VALUES(1, 'alice', 'x', 'customer', 0);"
+	        "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
+	        "VALUES(1, 'p', 1, 256, 2, 0);"
+	        "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
+	        "VALUES(1, 't', 'debian', 1, 'pvh', 0);"
+	        "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, vifname, "
+	        "mac, state, domid, created_at) VALUES"
+	        "(1, 'a.example', 1, 1, 1, 'xvps-1', 'xvif1', '00:16:3e:00:00:01', 'running', 4, "
+	        "0),"
+	        "(2, 'b.example', 1, 1, 1, 'xvps-2', 'xvif2', '00:16:3e:00:00:02', 'running', 5, "
+	        "0),"
+	        "(3, 'c.example', 1, 1, 1, 'xvps-3', 'xvif3', '00:16:3e:00:00:03', 'deleting', 6, "
+	        "0);");
+}
+
+static void teardown(void)
+{
+	store_close_thread();
+	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(guest_events, .init = setup, .fini = teardown);
+
+static int apply(const char *json)
+{
+	json_object *o = json_tokener_parse(json);
+	int n;
+
+	cr_assert_not_null(o, "%s", json);
+	n = guest_events_apply(o);
+	json_object_put(o);
+	return n;
+}
+
+#define EV_POWEROFF_1                                                                              \
+	"{\"seq\":1,\"name\":\"xvps-1\",\"event\":\"poweroff\",\"action\":\"stopped\","            \
+	"\"state\":\"stopped\",\"domid\":null,\"at\":100}"
+#define EV_REBOOT_2                                                                                \
+	"{\"seq\":2,\"name\":\"xvps-2\",\"event\":\"reboot\",\"action\":\"restarted\","            \
+	"\"state\":\"running\",\"domid\":9,\"at\":101}"
+
+Test(guest_events, a_new_xvpsd_takes_the_agents_old_events_as_history)
+{
+	int64_t next = 0;
+	bool have = true;
+
+	cr_assert_eq(guest_events_cursor(&next, &have), 0);
+	cr_assert_not(have);
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":[" EV_POWEROFF_1 "," EV_REBOOT_2
+	                   "]}"),
+	             0);
+	cr_assert_eq(guest_events_cursor(&next, &have), 0);
+	cr_assert(have);
+	cr_assert_eq(next, 3);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE state='running'"), 2);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit"), 0);
+}
+
+Test(guest_events, a_guests_poweroff_stops_the_vps_and_its_reboot_keeps_it_running)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 1)");
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":[" EV_POWEROFF_1 "," EV_REBOOT_2
+	                   "]}"),
+	             2);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=1 AND state='stopped' AND domid "
+	                       "IS NULL"),
+	             1, "a guest's own poweroff leaves the VPS stopped");
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=2 AND state='running'"), 9);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE username='guest' AND "
+	                       "action='vps.guest_poweroff' AND resource='vps/1'"),
+	             1);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE username='guest' AND "
+	                       "action='vps.guest_reboot' AND resource='vps/2'"),
+	             1);
+	cr_assert_eq(query_int("SELECT next FROM agent_cursors WHERE name='power_events'"), 3);
+	/* The same answer again (a retry): the cursor moved, nothing is applied twice. */
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":[]}"), 0);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit"), 2);
+}
+
+Test(guest_events, a_vps_being_deleted_keeps_its_state_and_unknown_domains_are_skipped)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 5)");
+	cr_assert_eq(apply("{\"next\":8,\"reset\":false,\"events\":["
+	                   "{\"seq\":5,\"name\":\"xvps-3\",\"event\":\"crash\",\"action\":"
+	                   "\"stopped\",\"state\":\"stopped\",\"domid\":null,\"at\":1},"
+	                   "{\"seq\":6,\"name\":\"xvps-77\",\"event\":\"crash\",\"action\":"
+	                   "\"stopped\",\"state\":\"stopped\",\"domid\":null,\"at\":1},"
+	                   "{\"seq\":7,\"name\":\"xvps-1\",\"event\":\"bogus\",\"action\":"
+	                   "\"stopped\",\"state\":\"stopped\",\"domid\":null,\"at\":1}]}"),
+	             3);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=3 AND state='deleting'"), 1);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=1 AND state='running'"), 1);
+	cr_assert_eq(query_int("SELECT next FROM agent_cursors WHERE name='power_events'"), 8);
+}
+
+Test(guest_events, a_malformed_answer_changes_nothing)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 5)");
+	cr_assert_eq(apply("{\"events\":[]}"), -1);
+	cr_assert_eq(apply("{\"next\":-1,\"events\":[]}"), -1);
+	cr_assert_eq(apply("{\"next\":9,\"events\":{}}"), -1);
+	cr_assert_eq(query_int("SELECT next FROM agent_cursors WHERE name='power_events'"), 5);
+}
