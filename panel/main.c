@@ -183,6 +183,25 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_METER_INTERVAL", 1, 3600, 10, &v) != 0)
 		return -1;
 	meter_interval_s = (int)v;
+	/* Billing periods of the usage ledger (billing/period.h): calendar months or the VPS's
+	 * anniversary day, in UTC shifted by a fixed offset (no DST: every day is 24 h). */
+	{
+		const char *cycle = getenv("XVPS_BILLING_PERIOD");
+
+		if (cycle && *cycle && !billing_cycle_parse(cycle, &cfg->billing.cycle)) {
+			fprintf(stderr,
+			        "xvpsd: XVPS_BILLING_PERIOD must be month or anniversary\n");
+			return -1;
+		}
+	}
+	if (env_int("XVPS_BILLING_UTC_OFFSET_MIN", -BILLING_OFFSET_MAX_MIN, BILLING_OFFSET_MAX_MIN,
+	            0, &v) != 0)
+		return -1;
+	if (!billing_offset_ok((int)v)) {
+		fprintf(stderr, "xvpsd: XVPS_BILLING_UTC_OFFSET_MIN must be a multiple of 15\n");
+		return -1;
+	}
+	cfg->billing.utc_offset_min = (int)v;
 	return 0;
 }
 

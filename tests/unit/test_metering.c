@@ -653,3 +653,43 @@ Test(metering, cpu_json_is_zero_and_null_until_sampled_and_seconds_are_exact)
 	metering_ns_to_seconds(-5, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "0.0");
 }
+
+/* The usage ledger (billing/ledger.h): one sample row per VPS per sweep, whose sums equal the
+ * totals' growth exactly, resets and new domain runs included; the rows outlive the VPS. */
+Test(metering, ledger_samples_sum_to_the_totals_across_resets_and_outlive_the_vps)
+{
+	static const char *const net[] = {
+	        "{\"xvps-1\":{\"rx_bytes\":1000,\"tx_bytes\":2000,\"rx_packets\":10,\"tx_packets\":"
+	        "20}}",
+	        "{\"xvps-1\":{\"rx_bytes\":1500,\"tx_bytes\":2100,\"rx_packets\":15,\"tx_packets\":"
+	        "21}}",
+	        "{\"xvps-1\":{\"rx_bytes\":50,\"tx_bytes\":60,\"rx_packets\":1,\"tx_packets\":2}}",
+	        "{\"xvps-1\":{\"rx_bytes\":70,\"tx_bytes\":80,\"rx_packets\":2,\"tx_packets\":3}}"};
+	static const char *const cpu[] = {"{\"xvps-1\":5000}", "{\"xvps-1\":7000}",
+	                                  "{\"xvps-1\":1000}", "{\"xvps-1\":1000}"};
+
+	start_fake_agent();
+	add_vps(1, 1, "running");
+	for (int i = 0; i < 4; i++) {
+		set_answer(net[i]);
+		set_cpu(cpu[i]);
+		cr_assert_eq(metering_tick(), 0);
+	}
+	assert_net(1, "1570 2180 17 24 0 1700000004");
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples WHERE vps_id=1"), 4);
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) FROM usage_samples"),
+	             query_int("SELECT rx_bytes FROM vps_net"));
+	cr_assert_eq(query_int("SELECT sum(tx_bytes) FROM usage_samples"), 2180);
+	cr_assert_eq(query_int("SELECT sum(rx_packets) + sum(tx_packets) FROM usage_samples"), 41);
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples"),
+	             query_int("SELECT cpu_ns FROM vps_cpu"));
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples"), 8000);
+	cr_assert_eq(query_int("SELECT min(customer_id * 100 + plan_id * 10 + disk_gib) "
+	                       "FROM usage_samples"),
+	             120);
+	/* Deleting the VPS (its vps_net/vps_cpu rows cascade) leaves its ledger. */
+	exec_sql("DELETE FROM vps WHERE id=1");
+	cr_assert_eq(query_int("SELECT count(*) FROM vps_net"), 0);
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) FROM usage_samples WHERE vps_id=1"), 1570);
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_cursor WHERE vps_id=1"), 1);
+}
