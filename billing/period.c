@@ -69,6 +69,55 @@ int billing_days_in_month(int64_t y, int m)
 	return m == 2 && leap ? 29 : len[(m - 1) % 12];
 }
 
+/* n decimal digits at s into *v; false when one is not a digit. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+bool billing_parse_rfc3339(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *p;
+	int64_t t;
+
+	if (!s || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return false;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > billing_days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
+		return false;
+	if (sec == 60)
+		sec = 59; /* a leap second: unix time has none */
+	p = s + 19;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return false;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		sign = 0;
+	} else if ((*p == '+' || *p == ' ' || *p == '-') && strlen(p) == 6 &&
+	           digits(p + 1, 2, &oh) && p[3] == ':' && digits(p + 4, 2, &om) && oh <= 23 &&
+	           om <= 59) {
+		sign = *p == '-' ? -1 : 1;
+	} else {
+		return false;
+	}
+	t = billing_days_from_civil(y, mo, d) * BILLING_STEP_1D_S + h * 3600 + mi * 60 + sec;
+	*out = t - sign * (oh * 3600 + om * 60);
+	return true;
+}
+
 int64_t billing_bucket_start(int64_t t, int64_t step_s, int utc_offset_min)
 {
 	int64_t off = (int64_t)utc_offset_min * 60;

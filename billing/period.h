@@ -44,6 +44,13 @@ int64_t billing_days_from_civil(int64_t y, int m, int d);
 void billing_civil_from_days(int64_t days, int64_t *y_out, int *m_out, int *d_out);
 int billing_days_in_month(int64_t y, int m); /* 28..31 */
 
+/* Parses an RFC 3339 date-time ("2026-03-01T00:00:00Z", "2026-03-01T02:00:00.5+02:00"; "T"
+ * or "t", "Z" or "z" or a numeric offset; a space instead of the offset's "+" is taken as "+",
+ * since a "+" in a URL query often arrives decoded as one) into unix seconds (fractions dropped
+ * toward the past). Year 0001..9999, fields in their ranges (second 60 is taken as 59). False
+ * for anything else (*out unchanged). */
+bool billing_parse_rfc3339(const char *s, int64_t *out);
+
 /* The start (unix s) of the bucket of step_s seconds (BILLING_STEP_5M_S, _1H_S or _1D_S, or any
  * divisor of 86,400 that is a multiple of 60) that holds t, aligned to local time: the largest
  * start <= t with (start + offset) % step_s == 0. Floors correctly for negative times. */

@@ -120,6 +120,31 @@ Test(billing_period, rejects_bad_offsets_and_cycles)
 	cr_assert_str_eq(billing_cycle_name(c), "anniversary");
 }
 
+Test(billing_period, rfc3339_parses_offsets_fractions_and_rejects_junk)
+{
+	int64_t t = 0;
+
+	cr_assert(billing_parse_rfc3339("2026-03-01T00:00:00Z", &t));
+	cr_assert_eq(t, utc(2026, 3, 1, 0, 0));
+	cr_assert(billing_parse_rfc3339("2026-03-01T02:30:00.999+02:00", &t));
+	cr_assert_eq(t, utc(2026, 3, 1, 0, 30));
+	cr_assert(billing_parse_rfc3339("2026-03-01T02:30:00 02:00", &t)); /* "+" decoded */
+	cr_assert_eq(t, utc(2026, 3, 1, 0, 30));
+	cr_assert(billing_parse_rfc3339("2026-02-28t23:00:00-05:00", &t));
+	cr_assert_eq(t, utc(2026, 3, 1, 4, 0));
+	cr_assert(billing_parse_rfc3339("2028-02-29T00:00:00z", &t));
+	t = 42;
+	cr_assert(!billing_parse_rfc3339("2026-02-29T00:00:00Z", &t)); /* not a leap year */
+	cr_assert(!billing_parse_rfc3339("2026-03-01", &t));
+	cr_assert(!billing_parse_rfc3339("2026-03-01T24:00:00Z", &t));
+	cr_assert(!billing_parse_rfc3339("2026-03-01T00:00:00", &t));
+	cr_assert(!billing_parse_rfc3339("2026-03-01T00:00:00Zjunk", &t));
+	cr_assert(!billing_parse_rfc3339("2026-03-01T00:00:00.Z", &t));
+	cr_assert(!billing_parse_rfc3339("yesterday", &t));
+	cr_assert(!billing_parse_rfc3339(NULL, &t));
+	cr_assert_eq(t, 42);
+}
+
 Test(billing_period, bucket_starts)
 {
 	int64_t t = utc(2026, 3, 10, 13, 47) + 12;
