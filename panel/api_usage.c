@@ -200,7 +200,7 @@ static void add_vps_total(void *ctx, int64_t vps_id, const billing_usage *u)
 }
 
 /* Answers the series of one VPS (vps_id > 0) or customer: {key: id, from, to, step, points,
- * total, p95_5m_bps[, vps]}. */
+ * total, p95_5m_bps[, vps_totals]}. */
 static void reply_usage(http_req *rq, const char *key, int64_t vps_id, int64_t customer_id,
                         const usage_q *q)
 {
@@ -255,7 +255,7 @@ static void reply_usage(http_req *rq, const char *key, int64_t vps_id, int64_t c
 			json_object_object_add(v, "total", t);
 			json_object_array_add(arr, v);
 		}
-		json_object_object_add(o, "vps", arr);
+		json_object_object_add(o, "vps_totals", arr);
 	}
 	free(pts);
 	free(per.ids);

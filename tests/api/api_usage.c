@@ -165,7 +165,7 @@ Test(usage, shape_totals_equal_the_vps_counters_and_deleted_vps_stays_billable)
 	v = api_req(&admin, "GET", path, NULL);
 	assert_usage_shape(v, "customer", "1d");
 	{
-		json_object *list = jget(v->json, "vps");
+		json_object *list = jget(v->json, "vps_totals");
 		bool found = false;
 
 		cr_assert(list && json_object_is_type(list, json_type_array), "%s", v->body);
