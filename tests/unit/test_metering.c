@@ -20,6 +20,7 @@
 #include "../../common/util.h"
 #include "../../panel/agent_client.h"
 #include "../../panel/api.h"
+#include "../../panel/auth.h"
 #include "../../panel/config.h"
 #include "../../panel/jobs.h"
 #include "../../panel/metering.h"
@@ -692,4 +693,10 @@ Test(metering, ledger_samples_sum_to_the_totals_across_resets_and_outlive_the_vp
 	cr_assert_eq(query_int("SELECT count(*) FROM vps_net"), 0);
 	cr_assert_eq(query_int("SELECT sum(rx_bytes) FROM usage_samples WHERE vps_id=1"), 1570);
 	cr_assert_eq(query_int("SELECT count(*) FROM usage_cursor WHERE vps_id=1"), 1);
+	/* ... and so does deleting its customer; the next customer gets a new id, not 1 again. */
+	exec_sql("DELETE FROM users WHERE id=1");
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples WHERE customer_id=1"), 4);
+	app.cfg.pwhash_opslimit = 1;
+	app.cfg.pwhash_memlimit = 8192 * 1024;
+	cr_assert_eq(auth_create_user("bob", NULL, "bob-password-1", "customer", NULL), 2);
 }
