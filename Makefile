@@ -158,6 +158,10 @@ $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
 $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_AGENT) $(LDFLAGS)
 
+# make bench's usage ledger part: sweep write and rollup time, DB growth (tests/bench/).
+$(BUILD)/xvps-ledgerbench: $(call obj,tests/bench/ledgerbench.c) $(BUILD)/libbilling.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,sqlite3) $(LDFLAGS)
+
 # The packet tool of the real-kernel networking suite (tests/netns/run.sh).
 $(BUILD)/xvps-nettest: $(call obj,$(wildcard tests/netns/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) $(LDFLAGS)
@@ -210,7 +214,7 @@ test-browser: deps
 	@scripts/test.sh build/asan browser
 
 bench: deps
-	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench
+	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench
 	@tests/bench/run.sh $(BUILD)
 
 format:

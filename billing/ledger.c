@@ -177,19 +177,69 @@ static int state_set(sqlite3 *db, const char *key, int64_t v)
 
 /* ---- writing samples ---------------------------------------------------------------------- */
 
+typedef struct cursor_ent {
+	int64_t vps_id, t_end;
+} cursor_ent;
+
+static int cmp_cursor(const void *a, const void *b)
+{
+	int64_t x = ((const cursor_ent *)a)->vps_id, y = ((const cursor_ent *)b)->vps_id;
+
+	return (x > y) - (x < y);
+}
+
+/* Every usage_cursor row, sorted by vps_id (one scan instead of a lookup per sample). */
+static int load_cursors(sqlite3 *db, cursor_ent **out, size_t *n_out)
+{
+	sqlite3_stmt *st = prep(db, "SELECT vps_id, t_end FROM usage_cursor ORDER BY vps_id");
+	cursor_ent *v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!st)
+		return -1;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cursor_ent *grown;
+
+			cap = cap ? cap * 2 : 256;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				r = SQLITE_NOMEM;
+				break;
+			}
+			v = grown;
+		}
+		v[n].vps_id = sqlite3_column_int64(st, 0);
+		v[n].t_end = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
 int billing_ledger_record(sqlite3 *db, const billing_sample *s, size_t n, int64_t now)
 {
-	sqlite3_stmt *cur = NULL, *up = NULL, *ins = NULL;
+	sqlite3_stmt *up = NULL, *ins = NULL;
+	cursor_ent *cur = NULL;
+	size_t ncur = 0;
 	int64_t t_end;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
-	if (state_get(db, "last_t_end", &t_end) != 0)
+	if (state_get(db, "last_t_end", &t_end) != 0 || load_cursors(db, &cur, &ncur) != 0)
 		return -1;
 	if (now > t_end)
 		t_end = now;
-	cur = prep(db, "SELECT t_end FROM usage_cursor WHERE vps_id=?1");
 	up = prep(db,
 	          "INSERT INTO usage_cursor(vps_id, customer_id, anchor, t_end) "
 	          "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(vps_id) DO UPDATE SET "
@@ -197,10 +247,13 @@ int billing_ledger_record(sqlite3 *db, const billing_sample *s, size_t n, int64_
 	ins = prep(db, "INSERT INTO usage_samples(vps_id, customer_id, plan_id, t_start, t_end, "
 	               "disk_gib, " USAGE_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
 	               "?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-	if (!cur || !up || !ins)
+	if (!up || !ins)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		int64_t t_start = t_end, len;
+		cursor_ent key = {s[i].vps_id, 0};
+		const cursor_ent *c =
+		        ncur ? bsearch(&key, cur, ncur, sizeof(*cur), cmp_cursor) : NULL;
+		int64_t t_start = c ? c->t_end : t_end, len;
 		billing_usage u = {s[i].cpu_ns,
 		                   s[i].rx_bytes,
 		                   s[i].tx_bytes,
@@ -210,13 +263,6 @@ int billing_ledger_record(sqlite3 *db, const billing_sample *s, size_t n, int64_
 		                   0};
 		int r;
 
-		sqlite3_bind_int64(cur, 1, s[i].vps_id);
-		r = sqlite3_step(cur);
-		if (r == SQLITE_ROW)
-			t_start = sqlite3_column_int64(cur, 0);
-		sqlite3_reset(cur);
-		if (r != SQLITE_ROW && r != SQLITE_DONE)
-			goto out;
 		if (t_start > t_end)
 			t_start = t_end;
 		len = t_end - t_start;
@@ -246,60 +292,113 @@ int billing_ledger_record(sqlite3 *db, const billing_sample *s, size_t n, int64_
 	}
 	rc = state_set(db, "last_t_end", t_end);
 out:
-	sqlite3_finalize(cur);
 	sqlite3_finalize(up);
 	sqlite3_finalize(ins);
+	free(cur);
 	return rc;
 }
 
 /* ---- rollups ------------------------------------------------------------------------------ */
 
-/* Reads the items src_sql selects (vps_id, customer_id, t, USAGE_COLS; ?1 <= t < ?2, ordered by
- * vps_id, t) and adds them into g's rows (a row of a closed bucket is written once; adding
- * instead of ignoring keeps the sums exact even when an offset change makes a bucket straddle
- * two watermarks). 0 or -1. */
-static int roll(sqlite3 *db, const char *src_sql, int64_t lo, int64_t hi, billing_gran g,
-                int off_min)
+/* A growable array of rollup input items. */
+typedef struct item_buf {
+	billing_item *v;
+	size_t n, cap;
+} item_buf;
+
+/* Appends the rows st yields (vps_id, customer_id, t, USAGE_COLS) to b; resets st. 0 or -1. */
+static int collect(sqlite3_stmt *st, item_buf *b)
 {
-	sqlite3_stmt *src = NULL, *ins = NULL;
-	billing_item *items = NULL;
+	int r;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 256;
+			billing_item *grown = realloc(b->v, cap * sizeof(*grown));
+
+			if (!grown) {
+				sqlite3_reset(st);
+				return -1;
+			}
+			b->v = grown;
+			b->cap = cap;
+		}
+		b->v[b->n].vps_id = sqlite3_column_int64(st, 0);
+		b->v[b->n].customer_id = sqlite3_column_int64(st, 1);
+		b->v[b->n].t = sqlite3_column_int64(st, 2);
+		col_usage(st, 3, &b->v[b->n].u);
+		b->n++;
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+/* The items of [lo, hi) for g's rollup, ordered by vps_id then time: samples (by t_end, one
+ * indexed range) for 5m; else the finer rollup rows, VPS by VPS through usage_cursor (the
+ * rollups' only index is their primary key). 0 or -1. */
+static int items_for(sqlite3 *db, billing_gran g, int64_t lo, int64_t hi, item_buf *b)
+{
+	static const char *const finer[] = {NULL, "5m", "1h"};
+	sqlite3_stmt *ids = NULL, *src = NULL;
+	int r, rc = -1;
+
+	if (g == BILLING_G_5M) {
+		src = prep(db,
+		           "SELECT vps_id, customer_id, t_end, " USAGE_COLS " FROM usage_samples "
+		           "WHERE t_end>=?1 AND t_end<?2 ORDER BY vps_id, t_end");
+		if (!src)
+			return -1;
+		sqlite3_bind_int64(src, 1, lo);
+		sqlite3_bind_int64(src, 2, hi);
+		rc = collect(src, b);
+		sqlite3_finalize(src);
+		return rc;
+	}
+	ids = prep(db, "SELECT vps_id FROM usage_cursor ORDER BY vps_id");
+	src = prep(db,
+	           "SELECT vps_id, customer_id, bucket_start, " USAGE_COLS " FROM usage_rollups "
+	           "WHERE vps_id=?1 AND granularity=?2 AND bucket_start>=?3 AND bucket_start<?4 "
+	           "ORDER BY bucket_start");
+	if (!ids || !src)
+		goto out;
+	sqlite3_bind_text(src, 2, finer[g], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(src, 3, lo);
+	sqlite3_bind_int64(src, 4, hi);
+	while ((r = sqlite3_step(ids)) == SQLITE_ROW) {
+		sqlite3_bind_int64(src, 1, sqlite3_column_int64(ids, 0));
+		if (collect(src, b) != 0)
+			goto out;
+	}
+	rc = r == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(ids);
+	sqlite3_finalize(src);
+	return rc;
+}
+
+/* Rolls the items of [lo, hi) up into g's rows, adding to a row that exists (a row of a closed
+ * bucket is written once; adding instead of ignoring keeps the sums exact even when an offset
+ * change makes a bucket straddle two watermarks). 0 or -1. */
+static int roll(sqlite3 *db, billing_gran g, int64_t lo, int64_t hi, int off_min)
+{
+	sqlite3_stmt *ins = NULL;
+	item_buf b = {0};
 	billing_row *rows = NULL;
-	size_t n = 0, cap = 0, k;
+	size_t k;
 	int r, rc = -1;
 
 	if (hi <= lo)
 		return 0;
-	src = prep(db, src_sql);
-	if (!src)
+	if (items_for(db, g, lo, hi, &b) != 0)
 		goto out;
-	sqlite3_bind_int64(src, 1, lo);
-	sqlite3_bind_int64(src, 2, hi);
-	while ((r = sqlite3_step(src)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			billing_item *grown = realloc(items, ncap * sizeof(*items));
-
-			if (!grown)
-				goto out;
-			items = grown;
-			cap = ncap;
-		}
-		items[n].vps_id = sqlite3_column_int64(src, 0);
-		items[n].customer_id = sqlite3_column_int64(src, 1);
-		items[n].t = sqlite3_column_int64(src, 2);
-		col_usage(src, 3, &items[n].u);
-		n++;
-	}
-	if (r != SQLITE_DONE)
-		goto out;
-	if (n == 0) {
+	if (b.n == 0) {
 		rc = 0;
 		goto out;
 	}
-	rows = malloc(n * sizeof(*rows));
+	rows = malloc(b.n * sizeof(*rows));
 	if (!rows)
 		goto out;
-	k = billing_group(items, n, billing_gran_step_s(g), off_min, rows);
+	k = billing_group(b.v, b.n, billing_gran_step_s(g), off_min, rows);
 	ins = prep(db, "INSERT INTO usage_rollups(vps_id, customer_id, granularity, "
 	               "bucket_start, " USAGE_COLS
 	               ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
@@ -325,9 +424,8 @@ static int roll(sqlite3 *db, const char *src_sql, int64_t lo, int64_t hi, billin
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(src);
 	sqlite3_finalize(ins);
-	free(items);
+	free(b.v);
 	free(rows);
 	return rc;
 }
@@ -373,11 +471,6 @@ out:
 	return rc;
 }
 
-#define ROLL_FROM(g)                                                                               \
-	"SELECT vps_id, customer_id, bucket_start, " USAGE_COLS " FROM usage_rollups WHERE "       \
-	"granularity='" g                                                                          \
-	"' AND bucket_start>=?1 AND bucket_start<?2 ORDER BY vps_id, bucket_start"
-
 int billing_ledger_rollup(sqlite3 *db, const billing_config *cfg, int64_t now)
 {
 	int64_t last, done[3], next[3], keep;
@@ -401,12 +494,9 @@ int billing_ledger_rollup(sqlite3 *db, const billing_config *cfg, int64_t now)
 	for (int g = 0; g < 3; g++)
 		if (next[g] < done[g])
 			next[g] = done[g];
-	if (roll(db,
-	         "SELECT vps_id, customer_id, t_end, " USAGE_COLS " FROM usage_samples WHERE "
-	         "t_end>=?1 AND t_end<?2 ORDER BY vps_id, t_end",
-	         done[0], next[0], BILLING_G_5M, off) != 0 ||
-	    roll(db, ROLL_FROM("5m"), done[1], next[1], BILLING_G_1H, off) != 0 ||
-	    roll(db, ROLL_FROM("1h"), done[2], next[2], BILLING_G_1D, off) != 0)
+	if (roll(db, BILLING_G_5M, done[0], next[0], off) != 0 ||
+	    roll(db, BILLING_G_1H, done[1], next[1], off) != 0 ||
+	    roll(db, BILLING_G_1D, done[2], next[2], off) != 0)
 		goto out;
 	if (next[2] > done[2] && roll_periods(db, cfg, next[2]) != 0)
 		goto out;
@@ -437,13 +527,11 @@ typedef struct series_ctx {
 	size_t n;
 	int64_t from, step;
 	int off;
-	void (*per_vps)(void *ctx, int64_t vps_id, const billing_usage *u);
-	void *ctx;
 } series_ctx;
 
-/* Adds the items sql selects (vps_id, t, USAGE_COLS; ?1 the VPS or customer, ?2 <= t < ?3)
- * to their points. 0 or -1. */
-static int add_items(sqlite3 *db, const char *sql, int64_t who, int64_t lo, int64_t hi,
+/* Adds the items sql selects (t, USAGE_COLS; ?1 the VPS, ?2 <= t < ?3) to their points. 0 or
+ * -1. */
+static int add_items(sqlite3 *db, const char *sql, int64_t vps_id, int64_t lo, int64_t hi,
                      series_ctx *c)
 {
 	sqlite3_stmt *st;
@@ -454,31 +542,49 @@ static int add_items(sqlite3 *db, const char *sql, int64_t who, int64_t lo, int6
 	st = prep(db, sql);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, who);
+	sqlite3_bind_int64(st, 1, vps_id);
 	sqlite3_bind_int64(st, 2, lo);
 	sqlite3_bind_int64(st, 3, hi);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t b = billing_bucket_start(sqlite3_column_int64(st, 1), c->step, c->off);
+		int64_t b = billing_bucket_start(sqlite3_column_int64(st, 0), c->step, c->off);
 		int64_t i = (b - c->from) / c->step;
 		billing_usage u;
 
-		col_usage(st, 2, &u);
+		col_usage(st, 1, &u);
 		if (b < c->from || i < 0 || (size_t)i >= c->n)
 			continue;
 		billing_usage_add(&c->points[i], &u);
-		if (c->per_vps)
-			c->per_vps(c->ctx, sqlite3_column_int64(st, 0), &u);
 	}
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
-#define ROWS_OF(who, g)                                                                            \
-	"SELECT vps_id, bucket_start, " USAGE_COLS " FROM usage_rollups WHERE " who "=?1 AND "     \
+#define ROWS_OF(g)                                                                                 \
+	"SELECT bucket_start, " USAGE_COLS " FROM usage_rollups WHERE vps_id=?1 AND "              \
 	"granularity='" g "' AND bucket_start>=?2 AND bucket_start<?3"
-#define SAMPLES_OF(who)                                                                            \
-	"SELECT vps_id, t_end, " USAGE_COLS " FROM usage_samples WHERE " who "=?1 AND "            \
-	"t_end>=?2 AND t_end<?3"
+
+/* One VPS's series into points (zeroed first); see billing_ledger_series. 0 or -1. */
+static int vps_series(sqlite3 *db, int64_t vps_id, billing_gran g, const int64_t done[3],
+                      series_ctx *c, int64_t to)
+{
+	static const char *const sql[] = {ROWS_OF("5m"), ROWS_OF("1h"), ROWS_OF("1d")};
+	int64_t lo = c->from;
+
+	memset(c->points, 0, c->n * sizeof(*c->points));
+	/* Final rows of g first, then each finer level for what g has not closed yet. */
+	for (int level = (int)g; level >= 0; level--) {
+		int64_t hi = done[level] < to ? done[level] : to;
+
+		if (add_items(db, sql[level], vps_id, lo, hi, c) != 0)
+			return -1;
+		if (done[level] > lo)
+			lo = done[level];
+	}
+	return add_items(db,
+	                 "SELECT t_end, " USAGE_COLS " FROM usage_samples WHERE vps_id=?1 AND "
+	                 "t_end>=?2 AND t_end<?3",
+	                 vps_id, lo, to, c);
+}
 
 int billing_ledger_series(sqlite3 *db, int64_t vps_id, int64_t customer_id, billing_gran g,
                           const billing_config *cfg, int64_t from, int64_t to,
@@ -486,32 +592,46 @@ int billing_ledger_series(sqlite3 *db, int64_t vps_id, int64_t customer_id, bill
                           void (*per_vps)(void *ctx, int64_t vps_id, const billing_usage *u),
                           void *ctx)
 {
-	static const char *const by_vps[4] = {ROWS_OF("vps_id", "5m"), ROWS_OF("vps_id", "1h"),
-	                                      ROWS_OF("vps_id", "1d"), SAMPLES_OF("vps_id")};
-	static const char *const by_cust[4] = {
-	        ROWS_OF("customer_id", "5m"), ROWS_OF("customer_id", "1h"),
-	        ROWS_OF("customer_id", "1d"), SAMPLES_OF("customer_id")};
-	const char *const *sql = vps_id > 0 ? by_vps : by_cust;
-	int64_t who = vps_id > 0 ? vps_id : customer_id, step = billing_gran_step_s(g), lo = from;
-	series_ctx c = {points, n, from, step, cfg->utc_offset_min, per_vps, ctx};
+	int64_t step = billing_gran_step_s(g), done[3];
+	series_ctx c = {points, n, from, step, cfg->utc_offset_min};
+	billing_usage *one = NULL;
+	sqlite3_stmt *ids = NULL;
+	int r, rc = -1;
 
-	if (who <= 0 || step == 0 || to < from || (to - from) / step != (int64_t)n ||
-	    n > BILLING_POINTS_MAX)
+	if ((vps_id <= 0 && customer_id <= 0) || step == 0 || to < from ||
+	    (to - from) / step != (int64_t)n || n > BILLING_POINTS_MAX)
 		return -1;
+	for (int level = 0; level < 3; level++)
+		if (state_get(db, done_keys[level], &done[level]) != 0)
+			return -1;
+	if (vps_id > 0)
+		return vps_series(db, vps_id, g, done, &c, to);
+	/* A customer: VPS by VPS (the rollups' primary key), summed. */
 	memset(points, 0, n * sizeof(*points));
-	/* Final rows of g first, then each finer level for what g has not closed yet. */
-	for (int level = (int)g; level >= 0; level--) {
-		int64_t done, hi;
+	one = calloc(n ? n : 1, sizeof(*one));
+	ids = prep(db, "SELECT vps_id FROM usage_cursor WHERE customer_id=?1 ORDER BY vps_id");
+	if (!one || !ids)
+		goto out;
+	sqlite3_bind_int64(ids, 1, customer_id);
+	c.points = one;
+	while ((r = sqlite3_step(ids)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(ids, 0);
+		billing_usage sum = {0};
 
-		if (state_get(db, done_keys[level], &done) != 0)
-			return -1;
-		hi = done < to ? done : to;
-		if (add_items(db, sql[level], who, lo, hi, &c) != 0)
-			return -1;
-		if (done > lo)
-			lo = done;
+		if (vps_series(db, v, g, done, &c, to) != 0)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			billing_usage_add(&points[i], &one[i]);
+			billing_usage_add(&sum, &one[i]);
+		}
+		if (per_vps)
+			per_vps(ctx, v, &sum);
 	}
-	return add_items(db, sql[3], who, lo, to, &c);
+	rc = r == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(ids);
+	free(one);
+	return rc;
 }
 
 int billing_ledger_sum(sqlite3 *db, int64_t vps_id, const billing_config *cfg, int64_t from,
