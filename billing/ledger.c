@@ -120,15 +120,39 @@ int64_t billing_bps(int64_t bytes, int64_t step_s)
 
 /* ---- SQL helpers -------------------------------------------------------------------------- */
 
+static billing_stmt_fn stmt_cache; /* set once before any thread starts, or never */
+
+void billing_use_stmt_cache(billing_stmt_fn fn)
+{
+	stmt_cache = fn;
+}
+
+/* A statement for sql (a string literal): the caller's cached one when there is a cache, else
+ * a new one on db. Give it back with release(). NULL on a prepare error. */
 static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
+	if (stmt_cache)
+		return stmt_cache(sql);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
+}
+
+/* Gives back a statement of prep(): reset (cached) or finalized. NULL is fine. */
+static void release(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	if (stmt_cache) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
 }
 
 static void col_usage(sqlite3_stmt *st, int first, billing_usage *u)
@@ -156,7 +180,7 @@ static int state_get(sqlite3 *db, const char *key, int64_t *out)
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	release(st);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
 }
 
@@ -171,7 +195,7 @@ static int state_set(sqlite3 *db, const char *key, int64_t v)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
 	r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(st);
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
@@ -216,7 +240,7 @@ static int load_cursors(sqlite3 *db, cursor_ent **out, size_t *n_out)
 		v[n].t_end = sqlite3_column_int64(st, 1);
 		n++;
 	}
-	sqlite3_finalize(st);
+	release(st);
 	if (r != SQLITE_DONE) {
 		free(v);
 		return -1;
@@ -292,8 +316,8 @@ int billing_ledger_record(sqlite3 *db, const billing_sample *s, size_t n, int64_
 	}
 	rc = state_set(db, "last_t_end", t_end);
 out:
-	sqlite3_finalize(up);
-	sqlite3_finalize(ins);
+	release(up);
+	release(ins);
 	free(cur);
 	return rc;
 }
@@ -351,7 +375,7 @@ static int items_for(sqlite3 *db, billing_gran g, int64_t lo, int64_t hi, item_b
 		sqlite3_bind_int64(src, 1, lo);
 		sqlite3_bind_int64(src, 2, hi);
 		rc = collect(src, b);
-		sqlite3_finalize(src);
+		release(src);
 		return rc;
 	}
 	ids = prep(db, "SELECT vps_id FROM usage_cursor ORDER BY vps_id");
@@ -371,8 +395,8 @@ static int items_for(sqlite3 *db, billing_gran g, int64_t lo, int64_t hi, item_b
 	}
 	rc = r == SQLITE_DONE ? 0 : -1;
 out:
-	sqlite3_finalize(ids);
-	sqlite3_finalize(src);
+	release(ids);
+	release(src);
 	return rc;
 }
 
@@ -424,7 +448,7 @@ static int roll(sqlite3 *db, billing_gran g, int64_t lo, int64_t hi, int off_min
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(ins);
+	release(ins);
 	free(b.v);
 	free(rows);
 	return rc;
@@ -466,8 +490,8 @@ static int roll_periods(sqlite3 *db, const billing_config *cfg, int64_t done_1d)
 	}
 	rc = r == SQLITE_DONE ? 0 : -1;
 out:
-	sqlite3_finalize(cur);
-	sqlite3_finalize(ins);
+	release(cur);
+	release(ins);
 	return rc;
 }
 
@@ -514,7 +538,7 @@ int billing_ledger_rollup(sqlite3 *db, const billing_config *cfg, int64_t now)
 		goto out;
 	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 out:
-	sqlite3_finalize(del);
+	release(del);
 	if (rc != 0)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -555,7 +579,7 @@ static int add_items(sqlite3 *db, const char *sql, int64_t vps_id, int64_t lo, i
 			continue;
 		billing_usage_add(&c->points[i], &u);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return r == SQLITE_DONE ? 0 : -1;
 }
 
@@ -629,7 +653,7 @@ int billing_ledger_series(sqlite3 *db, int64_t vps_id, int64_t customer_id, bill
 	}
 	rc = r == SQLITE_DONE ? 0 : -1;
 out:
-	sqlite3_finalize(ids);
+	release(ids);
 	free(one);
 	return rc;
 }
@@ -672,6 +696,6 @@ int billing_ledger_vps(sqlite3 *db, int64_t vps_id, bool *known_out, int64_t *cu
 		if (anchor_out)
 			*anchor_out = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(st);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
 }

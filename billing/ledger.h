@@ -105,6 +105,15 @@ typedef struct billing_row {
 	billing_usage u;
 } billing_row;
 
+/* Statements. By default every function prepares its statements on the db it is given and
+ * finalizes them. A program with a per-thread statement cache (xvpsd: panel/store.c's db_stmt)
+ * installs it once, before any thread starts: fn(sql) must return a reset, unbound statement
+ * of the same connection as the db passed to these functions, prepared once and cached by the
+ * SQL text's pointer (every SQL text here is a string literal); the ledger then resets its
+ * statements instead of finalizing them. */
+typedef sqlite3_stmt *(*billing_stmt_fn)(const char *sql);
+void billing_use_stmt_cache(billing_stmt_fn fn);
+
 /* acc += u, field by field, saturating at INT64_MAX. */
 void billing_usage_add(billing_usage *acc, const billing_usage *u);
 /* Parses "5m", "1h", "1d" (the API's steps; "period" is not one); false for anything else. */

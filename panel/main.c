@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../billing/ledger.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "api.h"
@@ -244,6 +245,9 @@ int main(void)
 		log_error("cannot open the database %s", cfg->db_path);
 		return 1;
 	}
+	/* The usage ledger's statements come from the store's per-thread cache (before any thread
+	 * starts: billing/ledger.h). */
+	billing_use_stmt_cache(db_stmt);
 	if (auth_bootstrap_admin() != 0) {
 		log_error("cannot create the admin user");
 		goto out;
