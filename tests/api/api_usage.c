@@ -185,6 +185,17 @@ Test(usage, shape_totals_equal_the_vps_counters_and_deleted_vps_stays_billable)
 	v = api_req(&cust, "GET", path, NULL);
 	cr_assert(v->status == 403 || v->status == 404, "%ld", v->status);
 	api_resp_free(v);
+
+	/* The customer deleted too: its usage still answers, with the VPS's totals. */
+	snprintf(path, sizeof(path), V1 "/customers/%s", cust_id);
+	v = api_req(&admin, "DELETE", path, NULL);
+	cr_assert_eq(v->status, 204, "DELETE %s: %ld %s", path, v->status, v->body);
+	api_resp_free(v);
+	snprintf(path, sizeof(path), V1 "/customers/%s/usage?from=%s&step=1d", cust_id, created);
+	v = api_req(&admin, "GET", path, NULL);
+	assert_usage_shape(v, "customer", "1d");
+	cr_assert_eq(json_object_array_length(jget(v->json, "vps_totals")), 1, "%s", v->body);
+	api_resp_free(v);
 }
 
 Test(usage, bad_input_is_a_422_naming_the_field)
