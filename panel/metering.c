@@ -410,32 +410,26 @@ static int ask_chunks(const char *op, json_object **chunks, int n, json_object *
 	return answered;
 }
 
-int metering_tick(void)
+/* Asks the agent for the n chunks of names, stores what it answered (totals and ledger samples,
+ * one transaction) and rolls the ledger up; frees the chunks. Under tick_mu. 0 when every chunk
+ * was answered by both operations and stored, else -1 with why filled. */
+static int sweep(json_object **chunks, int n, char *why, size_t why_len)
 {
-	json_object **chunks = NULL, **results = NULL, **cpu_results = NULL;
-	int n, to_ask, answered = 0, cpu_answered = 0, rc = 0;
-	char why[METERING_WHY_MAX] = "", cpu_why[METERING_WHY_MAX] = "";
+	json_object **results = NULL, **cpu_results = NULL;
+	int to_ask = n, answered = 0, cpu_answered = 0, rc = 0;
+	char cpu_why[METERING_WHY_MAX] = "";
 	agent_err e;
 
-	pthread_mutex_lock(&tick_mu);
-	n = load_names(&chunks);
-	db_release(); /* no read snapshot stays open while the agent works */
-	if (n < 0) {
-		note_failure("cannot read the VPS list");
-		pthread_mutex_unlock(&tick_mu);
-		return -1;
-	}
-	to_ask = n;
 	results = n ? calloc((size_t)n, sizeof(*results)) : NULL;
 	cpu_results = n ? calloc((size_t)n, sizeof(*cpu_results)) : NULL;
 	if (n && (!results || !cpu_results)) {
-		snprintf(why, sizeof(why), "out of memory");
+		snprintf(why, why_len, "out of memory");
 		to_ask = 0;
 		rc = -1;
 	}
 	resets = 0;
 	ledger_n = ledger_hint = 0;
-	answered = ask_chunks("net.counters", chunks, to_ask, results, why, sizeof(why), &e);
+	answered = ask_chunks("net.counters", chunks, to_ask, results, why, why_len, &e);
 	if (answered < to_ask)
 		rc = -1;
 	/* CPU times in their own messages; not when the agent is not even reachable. */
@@ -445,12 +439,12 @@ int metering_tick(void)
 		if (cpu_answered < to_ask) {
 			rc = -1;
 			if (!why[0])
-				snprintf(why, sizeof(why), "%s", cpu_why);
+				snprintf(why, why_len, "%s", cpu_why);
 		}
 	}
 	if (answered > 0 || cpu_answered > 0) {
 		if (db_begin() != 0) {
-			snprintf(why, sizeof(why), "cannot begin a transaction");
+			snprintf(why, why_len, "cannot begin a transaction");
 			rc = -1;
 		} else {
 			int r = 0;
@@ -469,7 +463,7 @@ int metering_tick(void)
 			if (r != 0 || db_commit() != 0) {
 				db_rollback();
 				if (!why[0])
-					snprintf(why, sizeof(why), "cannot store the counters");
+					snprintf(why, why_len, "cannot store the counters");
 				rc = -1;
 			} else {
 				if (resets > 0)
@@ -492,6 +486,24 @@ int metering_tick(void)
 	free(results);
 	free(cpu_results);
 	db_release();
+	return rc;
+}
+
+int metering_tick(void)
+{
+	json_object **chunks = NULL;
+	char why[METERING_WHY_MAX] = "";
+	int n, rc;
+
+	pthread_mutex_lock(&tick_mu);
+	n = load_names(&chunks);
+	db_release(); /* no read snapshot stays open while the agent works */
+	if (n < 0) {
+		note_failure("cannot read the VPS list");
+		pthread_mutex_unlock(&tick_mu);
+		return -1;
+	}
+	rc = sweep(chunks, n, why, sizeof(why));
 	if (rc == 0) {
 		atomic_store(&last_sweep, now_unix());
 		if (n > 0) /* with no live VPS the agent was not asked: nothing to report */
@@ -500,6 +512,27 @@ int metering_tick(void)
 		note_failure(why);
 	}
 	pthread_mutex_unlock(&tick_mu);
+	return rc;
+}
+
+int metering_sweep_vps(const char *domain)
+{
+	json_object **chunks = calloc(1, sizeof(*chunks));
+	char why[METERING_WHY_MAX] = "";
+	int rc;
+
+	if (!chunks)
+		return -1;
+	chunks[0] = json_object_new_array();
+	json_object_array_add(chunks[0], json_object_new_string(domain));
+	pthread_mutex_lock(&tick_mu);
+	db_release();
+	rc = sweep(chunks, 1, why, sizeof(why));
+	pthread_mutex_unlock(&tick_mu);
+	if (rc != 0)
+		log_warn("metering: the last sweep of %s before its removal failed (%s): its usage "
+		         "since the last sweep is not in the ledger",
+		         domain, why);
 	return rc;
 }
 

@@ -16,6 +16,10 @@ void metering_stop(void);           /* wakes and joins the thread (after an agen
 /* One sweep now: 0 when every live VPS's chunk was answered by both operations and stored,
  * else -1 (logged, rate-limited; what was answered is stored, the rest keeps its rows). */
 int metering_tick(void);
+/* One sweep of one VPS (domain "xvps-N"), whatever its state: the delete job calls it just
+ * before the agent removes the domain and its counters, so the usage since the last sweep
+ * reaches the ledger. 0, or -1 (logged: that usage is lost). */
+int metering_sweep_vps(const char *domain);
 int64_t metering_last_sweep(void);
 /* Rolls up the usage ledger's closed buckets (billing_ledger_rollup with XVPS_BILLING_*; its
  * own transaction). Each successful sweep calls it. 0, or -1 (logged). */

@@ -700,3 +700,24 @@ Test(metering, ledger_samples_sum_to_the_totals_across_resets_and_outlive_the_vp
 	app.cfg.pwhash_memlimit = 8192 * 1024;
 	cr_assert_eq(auth_create_user("bob", NULL, "bob-password-1", "customer", NULL), 2);
 }
+
+/* A VPS being deleted is not in the periodic sweep, but the delete job's last sweep of it
+ * (metering_sweep_vps) stores its usage, into the ledger too. */
+Test(metering, the_last_sweep_of_a_deleting_vps_reaches_the_ledger)
+{
+	start_fake_agent();
+	add_vps(3, 3, "deleting");
+	set_answer("{\"xvps-3\":{\"rx_bytes\":700,\"tx_bytes\":800,\"rx_packets\":7,"
+	           "\"tx_packets\":8}}");
+	set_cpu("{\"xvps-3\":900}");
+	cr_assert_eq(metering_tick(), 0);
+	cr_assert(!was_asked("xvps-3"));
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples"), 0);
+	cr_assert_eq(metering_sweep_vps("xvps-3"), 0);
+	cr_assert(was_asked("xvps-3"));
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) + sum(tx_bytes) FROM usage_samples "
+	                       "WHERE vps_id=3"),
+	             1500);
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples WHERE vps_id=3"), 900);
+	cr_assert_eq(query_int("SELECT running_s FROM usage_samples WHERE vps_id=3"), 0);
+}
