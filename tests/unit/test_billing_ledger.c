@@ -238,3 +238,35 @@ Test(billing_ledger, steps_parse)
 	cr_assert(!billing_step_parse("15m", &g));
 	cr_assert_eq(billing_gran_step_s(BILLING_G_1H), 3600);
 }
+
+Test(billing_ledger, a_utc_offset_moves_hour_and_day_buckets_and_sums_stay_exact)
+{
+	const billing_config nepal = {BILLING_CALENDAR_MONTH, 345}; /* UTC+05:45 */
+	int64_t t0 = utc(2026, 6, 29, 0, 0), rx = 0;
+
+	for (int64_t t = t0; t < t0 + 2 * 86400 + 7200; t += 60) {
+		billing_sample s = sample(1, 1000 + t % 7, 0, 5, true);
+
+		rx += s.rx_bytes;
+		cr_assert_eq(billing_ledger_record(db, &s, 1, t), 0);
+		cr_assert_eq(billing_ledger_rollup(db, &nepal, t), 0);
+	}
+	/* Local midnight at +05:45 is 18:15 UTC; local hours start at :15 UTC. */
+	cr_assert_eq(q("SELECT count(*) FROM usage_rollups WHERE granularity='1d' AND "
+	               "(bucket_start + 20700) % 86400 != 0"),
+	             0);
+	cr_assert_eq(q("SELECT count(*) FROM usage_rollups WHERE granularity='1h' AND "
+	               "(bucket_start + 20700) % 3600 != 0"),
+	             0);
+	cr_assert_geq(q("SELECT count(*) FROM usage_rollups WHERE granularity='1d'"), 2);
+	/* The period that closed at local 1 July 00:00 (30 June 18:15 UTC) is June's. */
+	cr_assert_eq(q("SELECT bucket_start FROM usage_rollups WHERE granularity='period'"),
+	             utc(2026, 5, 31, 18, 15));
+	cr_assert_eq(q("SELECT rx_bytes FROM usage_rollups WHERE granularity='period'"),
+	             q("SELECT sum(rx_bytes) FROM usage_rollups WHERE granularity='1d' AND "
+	               "bucket_start < 1782843300"));
+	cr_assert_eq(q("SELECT (SELECT sum(rx_bytes) FROM usage_rollups WHERE granularity='5m') + "
+	               "(SELECT COALESCE(sum(rx_bytes), 0) FROM usage_samples WHERE t_end >= "
+	               "(SELECT value FROM usage_state WHERE name='done_5m'))"),
+	             rx);
+}
