@@ -22,7 +22,9 @@ pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 COMMON_SRC := $(wildcard common/*.c)
-PANEL_SRC  := $(filter-out panel/main.c,$(wildcard panel/*.c)) $(wildcard billing/*.c)
+PANEL_SRC  := $(filter-out panel/main.c,$(wildcard panel/*.c))
+# billing/: the usage ledger, host-free (sqlite3 only); xvpsd links it, the agent never does.
+BILLING_SRC := $(wildcard billing/*.c)
 AGENT_SRC  := $(filter-out provisioning/agent_main.c,$(wildcard provisioning/*.c)) \
 	$(wildcard hypervisor/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
@@ -54,12 +56,15 @@ $(BUILD)/libcommon.a: $(call obj,$(COMMON_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libpanel.a: $(call obj,$(PANEL_SRC))
 	@rm -f $@; ar rcs $@ $^
+$(BUILD)/libbilling.a: $(call obj,$(BILLING_SRC))
+	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libagent.a: $(call obj,$(AGENT_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libconsole.a: $(call obj,$(CONSOLE_SRC))
 	@rm -f $@; ar rcs $@ $^
 
-$(BUILD)/xvpsd: $(call obj,panel/main.c) $(BUILD)/libpanel.a $(BUILD)/libcommon.a
+$(BUILD)/xvpsd: $(call obj,panel/main.c) $(BUILD)/libpanel.a $(BUILD)/libbilling.a \
+	$(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
 
 $(BUILD)/xvps-agent: $(call obj,provisioning/agent_main.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
@@ -84,7 +89,10 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 # two halves of the console relay) are never linked into one binary.
 #   unit-common   libcommon.a                              common/ (agent protocol, JSON, runner,
 #                                                           validators)
-#   unit-panel    libpanel.a libagent.a libcommon.a        panel/; libagent.a for the agent's
+#   unit-billing  libbilling.a                             billing/ (periods, the ledger's
+#                                                           rollups on an in-memory SQLite)
+#   unit-panel    libpanel.a libbilling.a libagent.a       panel/ (which calls billing/);
+#                 libcommon.a                               libagent.a for the agent's
 #                                                           spec_parse: test_ipam.c and
 #                                                           test_jobs.c check that the spec the
 #                                                           panel builds is one the agent accepts
@@ -97,17 +105,18 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
+UNIT_BILLING_SRC := test_billing_period test_billing_ledger
 UNIT_PANEL_SRC   := test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
 	test_guest_events test_store test_suspend
 UNIT_AGENT_SRC   := test_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
 UNIT_CONSOLE_SRC := test_console test_console_vnc
-UNIT_LISTED   := $(patsubst %,tests/unit/%.c,$(UNIT_COMMON_SRC) $(UNIT_PANEL_SRC) $(UNIT_AGENT_SRC) \
+UNIT_LISTED   := $(patsubst %,tests/unit/%.c,$(UNIT_COMMON_SRC) $(UNIT_BILLING_SRC) $(UNIT_PANEL_SRC) $(UNIT_AGENT_SRC) \
 	$(UNIT_CONSOLE_SRC))
 UNIT_UNLISTED := $(filter-out $(UNIT_LISTED),$(UNIT_SRC))
 UNIT_MISSING  := $(filter-out $(UNIT_SRC),$(UNIT_LISTED))
-UNIT_BINS := $(BUILD)/unit-common $(BUILD)/unit-panel $(BUILD)/unit-agent $(BUILD)/unit-console
+UNIT_BINS := $(BUILD)/unit-common $(BUILD)/unit-billing $(BUILD)/unit-panel $(BUILD)/unit-agent $(BUILD)/unit-console
 unit_obj = $(call obj,$(patsubst %,tests/unit/%.c,$(1)))
 whole = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
 # $(call unit_link,ARCHIVES,LIBS): the link line of a unit binary (objects first).
@@ -122,9 +131,13 @@ unit-bins: $(UNIT_BINS)
 $(BUILD)/unit-common: $(call unit_obj,$(UNIT_COMMON_SRC)) $(BUILD)/libcommon.a
 	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c))
 
-$(BUILD)/unit-panel: $(call unit_obj,$(UNIT_PANEL_SRC)) $(BUILD)/libpanel.a $(BUILD)/libagent.a \
-	$(BUILD)/libcommon.a
-	$(call unit_link,$(BUILD)/libpanel.a $(BUILD)/libagent.a $(BUILD)/libcommon.a,\
+$(BUILD)/unit-billing: $(call unit_obj,$(UNIT_BILLING_SRC)) $(BUILD)/libbilling.a
+	$(call unit_link,$(BUILD)/libbilling.a,$(call pc_libs,sqlite3))
+
+$(BUILD)/unit-panel: $(call unit_obj,$(UNIT_PANEL_SRC)) $(BUILD)/libpanel.a $(BUILD)/libbilling.a \
+	$(BUILD)/libagent.a $(BUILD)/libcommon.a
+	$(call unit_link,$(BUILD)/libpanel.a $(BUILD)/libbilling.a $(BUILD)/libagent.a \
+	$(BUILD)/libcommon.a,\
 	$(LIBS_PANEL) $(LIBS_AGENT))
 
 $(BUILD)/unit-agent: $(call unit_obj,$(UNIT_AGENT_SRC)) $(BUILD)/libagent.a $(BUILD)/libconsole.a \
@@ -144,6 +157,10 @@ $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
 # make bench's network part: chain apply cost vs host size, counter sweep CPU (tests/bench/).
 $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_AGENT) $(LDFLAGS)
+
+# make bench's usage ledger part: sweep write and rollup time, DB growth (tests/bench/).
+$(BUILD)/xvps-ledgerbench: $(call obj,tests/bench/ledgerbench.c) $(BUILD)/libbilling.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,sqlite3) $(LDFLAGS)
 
 # The packet tool of the real-kernel networking suite (tests/netns/run.sh).
 $(BUILD)/xvps-nettest: $(call obj,$(wildcard tests/netns/*.c)) $(BUILD)/libcommon.a
@@ -197,7 +214,7 @@ test-browser: deps
 	@scripts/test.sh build/asan browser
 
 bench: deps
-	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench
+	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench
 	@tests/bench/run.sh $(BUILD)
 
 format:

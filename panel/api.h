@@ -101,6 +101,12 @@ void api_addresses_add(http_req *rq);    /* POST /vps/{id}/addresses (admin) */
 void api_addresses_delete(http_req *rq); /* DELETE /vps/{id}/addresses/{address}[/{len}] */
 void api_throttle_set(http_req *rq);     /* PUT /vps/{id}/throttle (admin) */
 void api_throttle_lift(http_req *rq);    /* DELETE /vps/{id}/throttle (admin) */
+/* The usage ledger (api_usage.c): GET /vps/{id}/usage, GET /customers/{id}/usage (admin). */
+void api_vps_usage(http_req *rq);
+void api_customer_usage(http_req *rq);
+/* {"start","end","rx_bytes","tx_bytes","cpu_ns","running_s"} of VPS vps_id's current billing
+ * period (created_at: its anniversary anchor), or NULL on a database error. New object. */
+json_object *usage_period_json(int64_t vps_id, int64_t created_at);
 void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);

@@ -83,6 +83,11 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	/* CPU time {"seconds","sampled_at"} (panel/metering.c, from the agent's cpu.times). */
 	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
+	/* The current billing period's sums from the usage ledger (api_usage.c); null when it
+	 * cannot be read. */
+	json_object_object_add(
+	        o, "usage_period",
+	        usage_period_json(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 15)));
 	return o;
 }
 

@@ -238,8 +238,11 @@ int64_t auth_create_user(const char *username, const char *email, const char *pa
 		*conflict_out = false;
 	if (auth_hash_password(password, hash) != 0)
 		return -1;
-	st = db_stmt("INSERT INTO users (username, email, password_hash, role, suspended, "
-	             "created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)");
+	/* Never reuse a deleted customer's id: the usage ledger's rows name it (usage_cursor). */
+	st = db_stmt("INSERT INTO users (id, username, email, password_hash, role, suspended, "
+	             "created_at) VALUES (max(COALESCE((SELECT max(id) FROM users), 0), "
+	             "COALESCE((SELECT max(customer_id) FROM usage_cursor), 0)) + 1, "
+	             "?1, ?2, ?3, ?4, 0, ?5)");
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_TRANSIENT);

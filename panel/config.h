@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../billing/period.h"
+
 #define API_PREFIX "/api/v1"
 
 #define CONFIG_HOST_MAX 64  /* listen host text */
@@ -37,6 +39,10 @@ typedef struct xvps_config {
 	char *tls_cert, *tls_key; /* PEM of XVPS_TLS_CERT / XVPS_TLS_KEY; NULL: plain HTTP */
 	int pwhash_opslimit;      /* argon2id t (default 2) */
 	size_t pwhash_memlimit;   /* argon2id m in bytes (default 19 MiB, OWASP) */
+	/* XVPS_BILLING_PERIOD (month | anniversary, default month) and
+	 * XVPS_BILLING_UTC_OFFSET_MIN (-840..840, a multiple of 15, default 0): the usage ledger's
+	 * periods and day buckets (billing/period.h). Zero-initialised: calendar months in UTC. */
+	billing_config billing;
 } xvps_config;
 
 typedef struct xvps_metrics {

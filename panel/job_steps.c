@@ -13,6 +13,7 @@
 #include "agent_client.h"
 #include "audit.h"
 #include "jobs.h"
+#include "metering.h"
 #include "store.h"
 #include "vps_spec.h"
 
@@ -308,6 +309,9 @@ static void step_delete(job *j)
 	agent_err e;
 	int rc;
 
+	/* The usage since the last metering sweep, into the ledger before the agent removes the
+	 * domain and its counters (a failure is logged; the removal goes on). */
+	metering_sweep_vps(j->vps.domain);
 	job_set_step(j->id, "remove");
 	rc = job_agent(req, NULL, &e);
 	json_object_put(req);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../billing/ledger.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "api.h"
@@ -184,6 +185,25 @@ static int load_config(xvps_config *cfg)
 	if (env_int("XVPS_METER_INTERVAL", 1, 3600, 10, &v) != 0)
 		return -1;
 	meter_interval_s = (int)v;
+	/* Billing periods of the usage ledger (billing/period.h): calendar months or the VPS's
+	 * anniversary day, in UTC shifted by a fixed offset (no DST: every day is 24 h). */
+	{
+		const char *cycle = getenv("XVPS_BILLING_PERIOD");
+
+		if (cycle && *cycle && !billing_cycle_parse(cycle, &cfg->billing.cycle)) {
+			fprintf(stderr,
+			        "xvpsd: XVPS_BILLING_PERIOD must be month or anniversary\n");
+			return -1;
+		}
+	}
+	if (env_int("XVPS_BILLING_UTC_OFFSET_MIN", -BILLING_OFFSET_MAX_MIN, BILLING_OFFSET_MAX_MIN,
+	            0, &v) != 0)
+		return -1;
+	if (!billing_offset_ok((int)v)) {
+		fprintf(stderr, "xvpsd: XVPS_BILLING_UTC_OFFSET_MIN must be a multiple of 15\n");
+		return -1;
+	}
+	cfg->billing.utc_offset_min = (int)v;
 	return 0;
 }
 
@@ -226,6 +246,9 @@ int main(void)
 		log_error("cannot open the database %s", cfg->db_path);
 		return 1;
 	}
+	/* The usage ledger's statements come from the store's per-thread cache (before any thread
+	 * starts: billing/ledger.h). */
+	billing_use_stmt_cache(db_stmt);
 	if (auth_bootstrap_admin() != 0) {
 		log_error("cannot create the admin user");
 		goto out;

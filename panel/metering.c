@@ -22,7 +22,17 @@
  * so a value lower than the last one is a new run and is added whole, else the difference.
  * (A reboot followed by more CPU time than the old run had, all before the next sweep, looks
  * like growth and undercounts by the old run's last unswept part.) The first sample is taken
- * whole: it is all this VPS's domain used. */
+ * whole: it is all this VPS's domain used.
+ *
+ * The ledger (billing/ledger.h, docs/architecture.md "The usage ledger"). What a sweep adds to
+ * the totals above — per VPS the growth of the four network counters and of the CPU time,
+ * exactly the amounts added, resets included — is also written as one usage_samples row per VPS,
+ * in the same transaction: the sum of a VPS's samples is the growth of its totals, to the byte
+ * and the nanosecond. The row also carries the customer, plan and disk GiB of the moment and
+ * whether the VPS was in state running (then the sample's whole interval counts as running
+ * seconds). Nothing is lost when xvpsd dies between sweeps: the agent's counters are cumulative,
+ * so the next sweep's delta covers the gap. After the commit the ledger rolls up the buckets that
+ * closed (its own transaction; a failure is retried at the next sweep). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../billing/ledger.h"
 #include "../common/util.h"
 #include "agent_client.h"
 #include "api.h"
@@ -51,6 +62,54 @@ static unsigned long fail_streak;          /* under tick_mu */
 static uint64_t fail_logged_ns;            /* under tick_mu */
 static int resets;                         /* under tick_mu: VPS whose agent counters went down */
 static char reset_example[VPS_DOMAIN_MAX]; /* under tick_mu: one of them, for the log */
+
+/* This sweep's ledger samples, one per VPS that had an answer (under tick_mu). */
+static billing_sample *ledger;
+static size_t ledger_n, ledger_cap, ledger_hint;
+
+/* The ledger sample of vps_id in this sweep, added (with the VPS's customer, plan, disk and
+ * state of now) when it is the first answer for it. NULL on a database error or out of memory. */
+static billing_sample *ledger_of(int64_t vps_id)
+{
+	billing_sample *s;
+	sqlite3_stmt *st;
+
+	if (ledger_hint < ledger_n && ledger[ledger_hint].vps_id == vps_id)
+		return &ledger[ledger_hint];
+	for (size_t i = 0; i < ledger_n; i++)
+		if (ledger[i].vps_id == vps_id) {
+			ledger_hint = i + 1; /* net and CPU answers come in the same order */
+			return &ledger[i];
+		}
+	if (ledger_n == ledger_cap) {
+		size_t cap = ledger_cap ? ledger_cap * 2 : 64;
+		billing_sample *grown = realloc(ledger, cap * sizeof(*ledger));
+
+		if (!grown)
+			return NULL;
+		ledger = grown;
+		ledger_cap = cap;
+	}
+	st = db_stmt("SELECT v.customer_id, v.plan_id, v.created_at, v.state='running', p.disk_gib "
+	             "FROM vps v JOIN plans p ON p.id=v.plan_id WHERE v.id=?");
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, vps_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return NULL; /* the VPS was read a moment ago in this transaction */
+	}
+	s = &ledger[ledger_n++];
+	memset(s, 0, sizeof(*s));
+	s->vps_id = vps_id;
+	s->customer_id = sqlite3_column_int64(st, 0);
+	s->plan_id = sqlite3_column_int64(st, 1);
+	s->anchor = sqlite3_column_int64(st, 2);
+	s->running = sqlite3_column_int(st, 3) != 0;
+	s->disk_gib = sqlite3_column_int64(st, 4);
+	sqlite3_reset(st);
+	return s;
+}
 
 static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t thr_cv;
@@ -169,6 +228,7 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 	int64_t agent[N_COUNTERS], last[N_COUNTERS] = {0}, total[N_COUNTERS] = {0}, vps_id;
 	json_object *pv;
 	bool have_row, reset = false;
+	billing_sample *ls;
 	int r;
 
 	for (int i = 0; i < N_COUNTERS; i++)
@@ -190,8 +250,17 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 		reset = reset || agent[i] < last[i];
 	}
 	sqlite3_reset(st);
-	for (int i = 0; i < N_COUNTERS; i++)
-		total[i] = add_sat(total[i], reset || !have_row ? agent[i] : agent[i] - last[i]);
+	if (!(ls = ledger_of(vps_id)))
+		return -1;
+	for (int i = 0; i < N_COUNTERS; i++) {
+		int64_t delta = reset || !have_row ? agent[i] : agent[i] - last[i];
+		int64_t *to[N_COUNTERS] = {&ls->rx_bytes, &ls->tx_bytes, &ls->rx_packets,
+		                           &ls->tx_packets};
+
+		/* What the total grows by is what the ledger gets (both saturate alike). */
+		*to[i] = add_sat(*to[i], add_sat(total[i], delta) - total[i]);
+		total[i] = add_sat(total[i], delta);
+	}
 	if (reset && resets++ == 0)
 		snprintf(reset_example, sizeof(reset_example), "%s", domain);
 
@@ -230,7 +299,8 @@ static int apply_one(const char *domain, json_object *d, int64_t sampled_at)
 static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_at)
 {
 	sqlite3_stmt *st;
-	int64_t vps_id, total = 0, last = 0;
+	int64_t vps_id, total = 0, last = 0, grown;
+	billing_sample *ls;
 	bool have_row;
 	int r;
 
@@ -247,7 +317,11 @@ static int apply_cpu_one(const char *domain, int64_t agent_ns, int64_t sampled_a
 	}
 	sqlite3_reset(st);
 	/* A new run (lower than the last value) or the first sample: whole; else the growth. */
-	total = add_sat(total, !have_row || agent_ns < last ? agent_ns : agent_ns - last);
+	grown = add_sat(total, !have_row || agent_ns < last ? agent_ns : agent_ns - last);
+	if (!(ls = ledger_of(vps_id)))
+		return -1;
+	ls->cpu_ns = add_sat(ls->cpu_ns, grown - total);
+	total = grown;
 
 	st = db_stmt("INSERT INTO vps_cpu(vps_id, cpu_ns, agent_cpu_ns, sampled_at) "
 	             "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(vps_id) DO UPDATE SET "
@@ -336,31 +410,26 @@ static int ask_chunks(const char *op, json_object **chunks, int n, json_object *
 	return answered;
 }
 
-int metering_tick(void)
+/* Asks the agent for the n chunks of names, stores what it answered (totals and ledger samples,
+ * one transaction) and rolls the ledger up; frees the chunks. Under tick_mu. 0 when every chunk
+ * was answered by both operations and stored, else -1 with why filled. */
+static int sweep(json_object **chunks, int n, char *why, size_t why_len)
 {
-	json_object **chunks = NULL, **results = NULL, **cpu_results = NULL;
-	int n, to_ask, answered = 0, cpu_answered = 0, rc = 0;
-	char why[METERING_WHY_MAX] = "", cpu_why[METERING_WHY_MAX] = "";
+	json_object **results = NULL, **cpu_results = NULL;
+	int to_ask = n, answered = 0, cpu_answered = 0, rc = 0;
+	char cpu_why[METERING_WHY_MAX] = "";
 	agent_err e;
 
-	pthread_mutex_lock(&tick_mu);
-	n = load_names(&chunks);
-	db_release(); /* no read snapshot stays open while the agent works */
-	if (n < 0) {
-		note_failure("cannot read the VPS list");
-		pthread_mutex_unlock(&tick_mu);
-		return -1;
-	}
-	to_ask = n;
 	results = n ? calloc((size_t)n, sizeof(*results)) : NULL;
 	cpu_results = n ? calloc((size_t)n, sizeof(*cpu_results)) : NULL;
 	if (n && (!results || !cpu_results)) {
-		snprintf(why, sizeof(why), "out of memory");
+		snprintf(why, why_len, "out of memory");
 		to_ask = 0;
 		rc = -1;
 	}
 	resets = 0;
-	answered = ask_chunks("net.counters", chunks, to_ask, results, why, sizeof(why), &e);
+	ledger_n = ledger_hint = 0;
+	answered = ask_chunks("net.counters", chunks, to_ask, results, why, why_len, &e);
 	if (answered < to_ask)
 		rc = -1;
 	/* CPU times in their own messages; not when the agent is not even reachable. */
@@ -370,12 +439,12 @@ int metering_tick(void)
 		if (cpu_answered < to_ask) {
 			rc = -1;
 			if (!why[0])
-				snprintf(why, sizeof(why), "%s", cpu_why);
+				snprintf(why, why_len, "%s", cpu_why);
 		}
 	}
 	if (answered > 0 || cpu_answered > 0) {
 		if (db_begin() != 0) {
-			snprintf(why, sizeof(why), "cannot begin a transaction");
+			snprintf(why, why_len, "cannot begin a transaction");
 			rc = -1;
 		} else {
 			int r = 0;
@@ -385,15 +454,24 @@ int metering_tick(void)
 			for (int i = 0; i < cpu_answered && r == 0; i++)
 				r = apply_answer(chunks[i], cpu_results[i], "cpu_ns",
 				                 apply_cpu_entry);
+			if (r == 0 &&
+			    billing_ledger_record(db(), ledger, ledger_n, now_unix()) != 0) {
+				log_error("metering: writing the usage ledger: %s",
+				          sqlite3_errmsg(db()));
+				r = -1;
+			}
 			if (r != 0 || db_commit() != 0) {
 				db_rollback();
 				if (!why[0])
-					snprintf(why, sizeof(why), "cannot store the counters");
+					snprintf(why, why_len, "cannot store the counters");
 				rc = -1;
-			} else if (resets > 0) {
-				log_warn("metering: %d VPS (%s%s) had lower agent counters: "
-				         "counted from zero",
-				         resets, reset_example, resets > 1 ? ", ..." : "");
+			} else {
+				if (resets > 0)
+					log_warn(
+					        "metering: %d VPS (%s%s) had lower agent counters: "
+					        "counted from zero",
+					        resets, reset_example, resets > 1 ? ", ..." : "");
+				metering_rollup();
 			}
 		}
 	}
@@ -408,6 +486,24 @@ int metering_tick(void)
 	free(results);
 	free(cpu_results);
 	db_release();
+	return rc;
+}
+
+int metering_tick(void)
+{
+	json_object **chunks = NULL;
+	char why[METERING_WHY_MAX] = "";
+	int n, rc;
+
+	pthread_mutex_lock(&tick_mu);
+	n = load_names(&chunks);
+	db_release(); /* no read snapshot stays open while the agent works */
+	if (n < 0) {
+		note_failure("cannot read the VPS list");
+		pthread_mutex_unlock(&tick_mu);
+		return -1;
+	}
+	rc = sweep(chunks, n, why, sizeof(why));
 	if (rc == 0) {
 		atomic_store(&last_sweep, now_unix());
 		if (n > 0) /* with no live VPS the agent was not asked: nothing to report */
@@ -417,6 +513,41 @@ int metering_tick(void)
 	}
 	pthread_mutex_unlock(&tick_mu);
 	return rc;
+}
+
+int metering_sweep_vps(const char *domain)
+{
+	json_object **chunks = calloc(1, sizeof(*chunks));
+	char why[METERING_WHY_MAX] = "";
+	int rc;
+
+	if (!chunks)
+		return -1;
+	chunks[0] = json_object_new_array();
+	json_object_array_add(chunks[0], json_object_new_string(domain));
+	pthread_mutex_lock(&tick_mu);
+	db_release();
+	rc = sweep(chunks, 1, why, sizeof(why));
+	pthread_mutex_unlock(&tick_mu);
+	if (rc != 0)
+		log_warn("metering: the last sweep of %s before its removal failed (%s): its usage "
+		         "since the last sweep is not in the ledger",
+		         domain, why);
+	return rc;
+}
+
+int metering_rollup(void)
+{
+	billing_config cfg = {BILLING_CALENDAR_MONTH, 0};
+
+	if (g_app)
+		cfg = g_app->cfg.billing;
+	if (billing_ledger_rollup(db(), &cfg, now_unix()) != 0) {
+		log_error("metering: rolling up the usage ledger: %s (retried at the next sweep)",
+		          sqlite3_errmsg(db()));
+		return -1;
+	}
+	return 0;
 }
 
 json_object *metering_vps_json(int64_t vps_id)

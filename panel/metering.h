@@ -16,7 +16,14 @@ void metering_stop(void);           /* wakes and joins the thread (after an agen
 /* One sweep now: 0 when every live VPS's chunk was answered by both operations and stored,
  * else -1 (logged, rate-limited; what was answered is stored, the rest keeps its rows). */
 int metering_tick(void);
-int64_t metering_last_sweep(void); /* unix time of the last complete sweep, 0: none yet */
+/* One sweep of one VPS (domain "xvps-N"), whatever its state: the delete job calls it just
+ * before the agent removes the domain and its counters, so the usage since the last sweep
+ * reaches the ledger. 0, or -1 (logged: that usage is lost). */
+int metering_sweep_vps(const char *domain);
+int64_t metering_last_sweep(void);
+/* Rolls up the usage ledger's closed buckets (billing_ledger_rollup with XVPS_BILLING_*; its
+ * own transaction). Each successful sweep calls it. 0, or -1 (logged). */
+int metering_rollup(void); /* unix time of the last complete sweep, 0: none yet */
 /* {"rx_bytes","tx_bytes","rx_packets","tx_packets","sampled_at"|null} of a VPS (guest's
  * view); zeros and null when it was never sampled. New object. */
 json_object *metering_vps_json(int64_t vps_id);

@@ -23,6 +23,7 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/customers/{}", api_customers_get, AUTH_ADMIN, BODY_NONE},
         {"PATCH", "/api/v1/customers/{}", api_customers_patch, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/customers/{}", api_customers_delete, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/customers/{}/usage", api_customer_usage, AUTH_ADMIN, BODY_NONE},
 
         {"GET", "/api/v1/templates", api_templates_list, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/templates", api_templates_create, AUTH_ADMIN, BODY_JSON},
@@ -51,6 +52,7 @@ const route xvps_routes[] = {
         {"PUT", "/api/v1/vps/{}/throttle", api_throttle_set, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/vps/{}/throttle", api_throttle_lift, AUTH_ADMIN, BODY_NONE},
         {"POST", "/api/v1/vps/{}/console", api_console_token, AUTH_USER, BODY_OPTIONAL_JSON},
+        {"GET", "/api/v1/vps/{}/usage", api_vps_usage, AUTH_USER, BODY_NONE},
 
         {"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},

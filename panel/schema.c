@@ -3,6 +3,8 @@
  * Never edit a migration that has shipped: append a new one. */
 #include <stddef.h>
 
+#include "../billing/ledger.h"
+
 const char *const xvps_migrations[] = {
         /* 1: the whole v1 schema */
         "CREATE TABLE users ("
@@ -178,5 +180,10 @@ const char *const xvps_migrations[] = {
         "CREATE TABLE agent_cursors ("
         "  name TEXT PRIMARY KEY,"
         "  next INTEGER NOT NULL);",
+        /* 7: the usage ledger (issue 13; billing/ledger.h): usage_samples (one row per VPS per
+         * sweep, kept 48 h), usage_rollups (5m/1h/1d/period, forever), usage_cursor (each VPS's
+         * last sample time and anniversary anchor), usage_state (rollup watermarks). No foreign
+         * key: a VPS's, customer's or plan's deletion leaves its usage. */
+        BILLING_LEDGER_SCHEMA,
         NULL,
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh BUILD [unit|openapi|netns|browser|api|all] — what `make test` runs on an ASan+UBSan
-# build: the Criterion unit binaries (unit-common, unit-panel, unit-agent, unit-console: one per
-# layer, each must pass) and the guest seed parser, then (openapi, when the tree has
+# build: the Criterion unit binaries (unit-common, unit-billing, unit-panel, unit-agent,
+# unit-console: one per layer, each must pass) and the guest seed parser, then (openapi, when the tree has
 # tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
 # suite tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
@@ -105,7 +105,7 @@ crash_test() {
 }
 
 # The unit suites, one Criterion binary per layer (the Makefile's UNIT_*_SRC lists).
-unit_bins="unit-common unit-panel unit-agent unit-console"
+unit_bins="unit-common unit-billing unit-panel unit-agent unit-console"
 if [ "$what" = all ] || [ "$what" = unit ]; then
 	for b in $unit_bins; do
 		if [ ! -x "$build/$b" ]; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh BUILD — `make bench`: provisioning time for 100 VPS, authenticated GET /api/v1/vps
-# with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections), and
-# xvpsd's RSS. Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
+# with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections),
+# xvpsd's RSS, the usage ledger (xvpsd's CPU per metering sweep of 1,000 live VPS, GET
+# /vps/{id}/usage for a month at 1h with wrk, and xvps-ledgerbench: the ledger's write and rollup
+# time per sweep and its growth per VPS per day). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
 # loopback in a temp dir it removes; it signals only the pids it started.
 set -euo pipefail
 
@@ -42,7 +44,10 @@ export XVPS_ADMIN_PASSWORD=$ADMIN_PW XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT
 
 start_agent "$build" "$state" "$tmp/agent.log" XVPS_NET=off XVPS_SIMGUEST="$build/xvps-simguest" ||
 	{ cat "$tmp/agent.log" >&2; exit 1; }
-start_panel "$build" "$state" "$tmp/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web ||
+# Sweeps every 5 s: the ledger part below measures xvpsd's CPU over several of them.
+meter_s=5
+start_panel "$build" "$state" "$tmp/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web \
+	XVPS_METER_INTERVAL=$meter_s ||
 	{ cat "$tmp/xvpsd.log" >&2; exit 1; }
 "$tmp/hello" "$hport" &
 hello_pid=$!
@@ -117,6 +122,32 @@ awk -v x="$x" -v h="$h" 'BEGIN { printf "bench: ratio_xvpsd_over_bare %.3f (goal
 awk '/^VmRSS:|^VmHWM:/ { printf "bench: xvpsd_%s %.1f MiB\n", substr($1, 1, length($1) - 1), $2 / 1024 }' \
 	"/proc/$panel_pid/status"
 echo "bench: (goal: xvpsd peak RSS <= 32 MiB with $n_total VPS)"
+
+# The usage ledger (issue 13). xvpsd's CPU (utime + stime) over an idle window of sweeps
+# every $meter_s s: each sweep asks the agent for the counters and CPU times of every live VPS,
+# stores the totals and the ledger's samples in one transaction, then rolls up.
+ticks() { awk '{ print $14 + $15 }' "/proc/$panel_pid/stat"; }
+window=30
+c0=$(ticks)
+sleep "$window"
+c1=$(ticks)
+awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v n="$((window / meter_s))" -v v="$n_total" -v w="$window" 'BEGIN {
+	printf "bench: xvpsd_cpu_per_sweep_%d_vps %.1f ms (goal <= 20 ms; %d sweeps in %d s, idle otherwise)\n",
+		v, (b - a) * 1000 / hz / n, n, w }'
+VPS1=$(admin "$URL/api/v1/vps?limit=1" | jq -r '.[0].id')
+month=$(date -u +%Y-%m-01)
+from=${month}T00:00:00Z
+to=$(date -u -d "$month +1 month" +%Y-%m-%dT00:00:00Z)
+upath="/api/v1/vps/$VPS1/usage?from=$from&to=$to&step=1h"
+code=$(curl -sS -o "$tmp/usage.json" -w '%{http_code}' -H "Authorization: Bearer $XVPS_TOKEN" "$URL$upath")
+[ "$code" = 200 ] || { echo "bench: GET $upath answers $code" >&2; exit 1; }
+echo "bench: wrk -t2 -c64 -d$duration GET /api/v1/vps/{id}/usage (a month at 1h: $(jq '.points | length' "$tmp/usage.json") points)"
+out=$(wrk -t2 -c64 -d"$duration" -s tests/bench/rps_auth.lua "$URL$upath")
+grep '^bench:' <<<"$out" || true
+echo "bench: xvpsd_get_usage_month_1h $(rps <<<"$out") req/s"
+ls -l "$state/xvps.db" | awk '{ printf "bench: xvpsd_db_now %.1f MiB (xvps.db, WAL aside)\n", $5 / 1048576 }'
+# The ledger alone on a file database: 1,000 VPS, 6 simulated hours of 10 s sweeps.
+"$build/xvps-ledgerbench" "$tmp/ledger.db" "$n_total" 6
 
 # The network part (issue 4), in a namespace of its own: tests/bench/net.sh.
 tests/bench/net.sh "$build"

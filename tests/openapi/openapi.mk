@@ -2,7 +2,7 @@
 # against the router (tests/openapi/run.sh). Included by the top-level Makefile.
 
 # Prints every METHOD PATTERN of panel/routes.c's table (tests/openapi/routes_dump.c).
-$(BUILD)/xvps-routes-dump: $(call obj,tests/openapi/routes_dump.c) $(BUILD)/libpanel.a \
+$(BUILD)/xvps-routes-dump: $(call obj,tests/openapi/routes_dump.c) $(BUILD)/libpanel.a $(BUILD)/libbilling.a \
 	$(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
 

@@ -20,6 +20,7 @@
 #include "../../common/util.h"
 #include "../../panel/agent_client.h"
 #include "../../panel/api.h"
+#include "../../panel/auth.h"
 #include "../../panel/config.h"
 #include "../../panel/jobs.h"
 #include "../../panel/metering.h"
@@ -652,4 +653,71 @@ Test(metering, cpu_json_is_zero_and_null_until_sampled_and_seconds_are_exact)
 	cr_assert_str_eq(buf, "9223372036.854775807");
 	metering_ns_to_seconds(-5, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "0.0");
+}
+
+/* The usage ledger (billing/ledger.h): one sample row per VPS per sweep, whose sums equal the
+ * totals' growth exactly, resets and new domain runs included; the rows outlive the VPS. */
+Test(metering, ledger_samples_sum_to_the_totals_across_resets_and_outlive_the_vps)
+{
+	static const char *const net[] = {
+	        "{\"xvps-1\":{\"rx_bytes\":1000,\"tx_bytes\":2000,\"rx_packets\":10,\"tx_packets\":"
+	        "20}}",
+	        "{\"xvps-1\":{\"rx_bytes\":1500,\"tx_bytes\":2100,\"rx_packets\":15,\"tx_packets\":"
+	        "21}}",
+	        "{\"xvps-1\":{\"rx_bytes\":50,\"tx_bytes\":60,\"rx_packets\":1,\"tx_packets\":2}}",
+	        "{\"xvps-1\":{\"rx_bytes\":70,\"tx_bytes\":80,\"rx_packets\":2,\"tx_packets\":3}}"};
+	static const char *const cpu[] = {"{\"xvps-1\":5000}", "{\"xvps-1\":7000}",
+	                                  "{\"xvps-1\":1000}", "{\"xvps-1\":1000}"};
+
+	start_fake_agent();
+	add_vps(1, 1, "running");
+	for (int i = 0; i < 4; i++) {
+		set_answer(net[i]);
+		set_cpu(cpu[i]);
+		cr_assert_eq(metering_tick(), 0);
+	}
+	assert_net(1, "1570 2180 17 24 0 1700000004");
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples WHERE vps_id=1"), 4);
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) FROM usage_samples"),
+	             query_int("SELECT rx_bytes FROM vps_net"));
+	cr_assert_eq(query_int("SELECT sum(tx_bytes) FROM usage_samples"), 2180);
+	cr_assert_eq(query_int("SELECT sum(rx_packets) + sum(tx_packets) FROM usage_samples"), 41);
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples"),
+	             query_int("SELECT cpu_ns FROM vps_cpu"));
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples"), 8000);
+	cr_assert_eq(query_int("SELECT min(customer_id * 100 + plan_id * 10 + disk_gib) "
+	                       "FROM usage_samples"),
+	             120);
+	/* Deleting the VPS (its vps_net/vps_cpu rows cascade) leaves its ledger. */
+	exec_sql("DELETE FROM vps WHERE id=1");
+	cr_assert_eq(query_int("SELECT count(*) FROM vps_net"), 0);
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) FROM usage_samples WHERE vps_id=1"), 1570);
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_cursor WHERE vps_id=1"), 1);
+	/* ... and so does deleting its customer; the next customer gets a new id, not 1 again. */
+	exec_sql("DELETE FROM users WHERE id=1");
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples WHERE customer_id=1"), 4);
+	app.cfg.pwhash_opslimit = 1;
+	app.cfg.pwhash_memlimit = 8192 * 1024;
+	cr_assert_eq(auth_create_user("bob", NULL, "bob-password-1", "customer", NULL), 2);
+}
+
+/* A VPS being deleted is not in the periodic sweep, but the delete job's last sweep of it
+ * (metering_sweep_vps) stores its usage, into the ledger too. */
+Test(metering, the_last_sweep_of_a_deleting_vps_reaches_the_ledger)
+{
+	start_fake_agent();
+	add_vps(3, 3, "deleting");
+	set_answer("{\"xvps-3\":{\"rx_bytes\":700,\"tx_bytes\":800,\"rx_packets\":7,"
+	           "\"tx_packets\":8}}");
+	set_cpu("{\"xvps-3\":900}");
+	cr_assert_eq(metering_tick(), 0);
+	cr_assert(!was_asked("xvps-3"));
+	cr_assert_eq(query_int("SELECT count(*) FROM usage_samples"), 0);
+	cr_assert_eq(metering_sweep_vps("xvps-3"), 0);
+	cr_assert(was_asked("xvps-3"));
+	cr_assert_eq(query_int("SELECT sum(rx_bytes) + sum(tx_bytes) FROM usage_samples "
+	                       "WHERE vps_id=3"),
+	             1500);
+	cr_assert_eq(query_int("SELECT sum(cpu_ns) FROM usage_samples WHERE vps_id=3"), 900);
+	cr_assert_eq(query_int("SELECT running_s FROM usage_samples WHERE vps_id=3"), 0);
 }
