@@ -114,6 +114,10 @@ typedef struct billing_row {
 typedef sqlite3_stmt *(*billing_stmt_fn)(const char *sql);
 void billing_use_stmt_cache(billing_stmt_fn fn);
 
+#define BILLING_USAGE_N 7 /* the fields of billing_usage, in USAGE_COLS' order (ledger.c) */
+/* The i-th field (0..BILLING_USAGE_N-1: cpu_ns, rx_bytes, tx_bytes, rx_packets, tx_packets,
+ * running_s, disk_gib_s) of u (usage.c). */
+int64_t *billing_usage_field(billing_usage *u, int i);
 /* acc += u, field by field, saturating at INT64_MAX. */
 void billing_usage_add(billing_usage *acc, const billing_usage *u);
 /* Parses "5m", "1h", "1d" (the API's steps; "period" is not one); false for anything else. */

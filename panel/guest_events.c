@@ -3,9 +3,6 @@
  * VPS's state as the agent left it and an audit row by the actor "guest". It never asks the
  * agent to start anything: a VPS whose guest powered off stays stopped until someone starts it.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,11 +13,10 @@
 #include "config.h"
 #include "guest_events.h"
 #include "store.h"
+#include "ticker.h"
 
-static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t thr_cv;
-static bool thr_cv_ready, thr_running, thr_stop;
-static pthread_t thr;
+static void events_tick(void);
+static ticker events_ticker = TICKER_INIT("guest events", events_tick);
 static bool agent_was_away;
 
 static const char *jstr(json_object *o, const char *key)
@@ -193,73 +189,21 @@ int guest_events_tick(void)
 	return rc < 0 ? -1 : 0;
 }
 
-static bool should_stop(void)
+static void events_tick(void)
 {
-	return thr_stop || (g_app && atomic_load(&g_app->stopping));
-}
-
-static void *events_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&thr_mu);
-	while (!should_stop()) {
-		struct timespec next;
-
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		next.tv_sec += GUEST_EVENTS_INTERVAL_S;
-		pthread_mutex_unlock(&thr_mu);
-		guest_events_tick();
-		db_release();
-		pthread_mutex_lock(&thr_mu);
-		while (!should_stop() &&
-		       pthread_cond_timedwait(&thr_cv, &thr_mu, &next) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&thr_mu);
-	store_close_thread();
-	return NULL;
+	guest_events_tick();
+	db_release();
 }
 
 int guest_events_start(void)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_lock(&thr_mu);
-	if (thr_running) {
-		pthread_mutex_unlock(&thr_mu);
-		return 0;
-	}
-	if (!thr_cv_ready) {
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&thr_cv, &ca);
-		pthread_condattr_destroy(&ca);
-		thr_cv_ready = true;
-	}
-	thr_stop = false;
-	if (pthread_create(&thr, NULL, events_main, NULL) != 0) {
-		pthread_mutex_unlock(&thr_mu);
-		log_error("guest events: cannot start their thread");
+	if (ticker_start(&events_ticker, GUEST_EVENTS_INTERVAL_S) != 0)
 		return -1;
-	}
-	thr_running = true;
-	pthread_mutex_unlock(&thr_mu);
 	log_info("guest events: the agent is asked every %d s", GUEST_EVENTS_INTERVAL_S);
 	return 0;
 }
 
 void guest_events_stop(void)
 {
-	pthread_mutex_lock(&thr_mu);
-	if (!thr_running) {
-		pthread_mutex_unlock(&thr_mu);
-		return;
-	}
-	thr_stop = true;
-	pthread_cond_broadcast(&thr_cv);
-	pthread_mutex_unlock(&thr_mu);
-	pthread_join(thr, NULL);
-	pthread_mutex_lock(&thr_mu);
-	thr_running = false;
-	pthread_mutex_unlock(&thr_mu);
+	ticker_stop(&events_ticker);
 }

@@ -1,7 +1,7 @@
 /* metering.c — per-VPS network counters and CPU time. A thread asks xvps-agent every
  * XVPS_METER_INTERVAL seconds for the vif counters (op "net.counters") and the CPU times (op
  * "cpu.times") of every live VPS, METER_CHUNK names per message, and stores the answers in
- * vps_net and vps_cpu in one transaction; it also builds the "net" and "cpu" objects of the
+ * vps_net and vps_cpu in one transaction; metering_json.c builds the "net" and "cpu" objects of the
  * VPS JSON. It never runs a host command and never blocks a job: it takes no
  * host lock (net.counters creates nothing on the host).
  *
@@ -47,14 +47,16 @@
 #include "config.h"
 #include "metering.h"
 #include "store.h"
+#include "ticker.h"
 
 #define METER_CHUNK       500 /* names per net.counters / cpu.times message (agent's cap) */
 #define METER_LOG_EVERY_S 300 /* a failing sweep is logged at most this often */
 #define METERING_WHY_MAX  320 /* the reason a sweep failed, for the log */
 
-enum { RX_BYTES, TX_BYTES, RX_PACKETS, TX_PACKETS, N_COUNTERS };
-static const char *const counter_keys[N_COUNTERS] = {"rx_bytes", "tx_bytes", "rx_packets",
-                                                     "tx_packets"};
+enum { N_COUNTERS = METERING_N_COUNTERS };
+#define counter_keys metering_counter_keys
+const char *const metering_counter_keys[METERING_N_COUNTERS] = {"rx_bytes", "tx_bytes",
+                                                                "rx_packets", "tx_packets"};
 
 static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER; /* one sweep at a time */
 static _Atomic int64_t last_sweep;
@@ -111,11 +113,8 @@ static billing_sample *ledger_of(int64_t vps_id)
 	return s;
 }
 
-static pthread_mutex_t thr_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t thr_cv;
-static bool thr_cv_ready, thr_stop, thr_running;
-static pthread_t thr;
-static int thr_interval_s = 10;
+static void meter_tick(void);
+static ticker meter_ticker = TICKER_INIT("metering", meter_tick);
 
 int64_t metering_last_sweep(void)
 {
@@ -131,7 +130,7 @@ static void note_failure(const char *why)
 	if (fail_streak == 1 || now - fail_logged_ns >= METER_LOG_EVERY_S * 1000000000ULL) {
 		log_warn("metering: %s (%lu failed sweep(s) in a row; retrying every %d s, "
 		         "logging at most every %d s)",
-		         why, fail_streak, thr_interval_s, METER_LOG_EVERY_S);
+		         why, fail_streak, ticker_interval(&meter_ticker), METER_LOG_EVERY_S);
 		fail_logged_ns = now;
 	}
 }
@@ -550,140 +549,22 @@ int metering_rollup(void)
 	return 0;
 }
 
-json_object *metering_vps_json(int64_t vps_id)
-{
-	sqlite3_stmt *st = db_stmt("SELECT rx_bytes, tx_bytes, rx_packets, tx_packets, sampled_at "
-	                           "FROM vps_net WHERE vps_id=?");
-	json_object *o = json_object_new_object();
-	int64_t v[N_COUNTERS] = {0}, sampled_at = 0;
-
-	if (st) {
-		sqlite3_bind_int64(st, 1, vps_id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			for (int i = 0; i < N_COUNTERS; i++)
-				v[i] = sqlite3_column_int64(st, i);
-			sampled_at = sqlite3_column_int64(st, 4);
-		}
-		sqlite3_reset(st);
-	}
-	for (int i = 0; i < N_COUNTERS; i++)
-		json_object_object_add(o, counter_keys[i], json_object_new_int64(v[i]));
-	json_object_object_add(o, "sampled_at", json_time(sampled_at));
-	return o;
-}
-
-json_object *metering_vps_cpu_json(int64_t vps_id)
-{
-	sqlite3_stmt *st = db_stmt("SELECT cpu_ns, sampled_at FROM vps_cpu WHERE vps_id=?");
-	json_object *o = json_object_new_object();
-	int64_t ns = 0, sampled_at = 0;
-	char txt[METERING_SECONDS_MAX];
-
-	if (st) {
-		sqlite3_bind_int64(st, 1, vps_id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			ns = sqlite3_column_int64(st, 0);
-			sampled_at = sqlite3_column_int64(st, 1);
-		}
-		sqlite3_reset(st);
-	}
-	if (ns < 0)
-		ns = 0;
-	metering_ns_to_seconds(ns, txt, sizeof(txt));
-	/* Serialised as txt: the exact decimal of the integer nanoseconds, not %.17g noise. */
-	json_object_object_add(o, "seconds", json_object_new_double_s((double)ns / 1e9, txt));
-	json_object_object_add(o, "sampled_at", json_time(sampled_at));
-	return o;
-}
-
-void metering_ns_to_seconds(int64_t ns, char *out, size_t size)
-{
-	char frac[sizeof("000000000")];
-	int len;
-
-	if (ns < 0)
-		ns = 0;
-	snprintf(frac, sizeof(frac), "%09lld", (long long)(ns % 1000000000));
-	for (len = 9; len > 1 && frac[len - 1] == '0'; len--)
-		;
-	frac[len] = '\0';
-	snprintf(out, size, "%lld.%s", (long long)(ns / 1000000000), frac);
-}
-
 /* ---- the thread ----------------------------------------------------------------------------- */
 
-static bool should_stop(void)
+static void meter_tick(void)
 {
-	return thr_stop || (g_app && atomic_load(&g_app->stopping));
-}
-
-static void *meter_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&thr_mu);
-	while (!should_stop()) {
-		struct timespec next;
-
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		next.tv_sec += thr_interval_s;
-		pthread_mutex_unlock(&thr_mu);
-		metering_tick();
-		pthread_mutex_lock(&thr_mu);
-		/* The deadline was set before the sweep: sweeps start every interval. */
-		while (!should_stop() &&
-		       pthread_cond_timedwait(&thr_cv, &thr_mu, &next) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&thr_mu);
-	store_close_thread();
-	return NULL;
+	metering_tick();
 }
 
 int metering_start(int interval_s)
 {
-	pthread_condattr_t ca;
-
-	if (interval_s < 1 || interval_s > 3600) {
-		log_error("metering: interval %d s is outside 1..3600", interval_s);
+	if (ticker_start(&meter_ticker, interval_s) != 0)
 		return -1;
-	}
-	pthread_mutex_lock(&thr_mu);
-	if (thr_running) {
-		pthread_mutex_unlock(&thr_mu);
-		return 0;
-	}
-	if (!thr_cv_ready) {
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&thr_cv, &ca);
-		pthread_condattr_destroy(&ca);
-		thr_cv_ready = true;
-	}
-	thr_interval_s = interval_s;
-	thr_stop = false;
-	if (pthread_create(&thr, NULL, meter_main, NULL) != 0) {
-		pthread_mutex_unlock(&thr_mu);
-		log_error("metering: cannot start its thread");
-		return -1;
-	}
-	thr_running = true;
-	pthread_mutex_unlock(&thr_mu);
 	log_info("metering: network counters and CPU times every %d s", interval_s);
 	return 0;
 }
 
 void metering_stop(void)
 {
-	pthread_mutex_lock(&thr_mu);
-	if (!thr_running) {
-		pthread_mutex_unlock(&thr_mu);
-		return;
-	}
-	thr_stop = true;
-	pthread_cond_broadcast(&thr_cv);
-	pthread_mutex_unlock(&thr_mu);
-	pthread_join(thr, NULL);
-	pthread_mutex_lock(&thr_mu);
-	thr_running = false;
-	pthread_mutex_unlock(&thr_mu);
+	ticker_stop(&meter_ticker);
 }

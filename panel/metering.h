@@ -10,6 +10,10 @@
 #include <stdint.h>
 
 #define METERING_SECONDS_MAX 32 /* metering_ns_to_seconds' output with its NUL */
+#define METERING_N_COUNTERS  4  /* rx_bytes, tx_bytes, rx_packets, tx_packets */
+
+/* The counters' JSON keys, in the column order of vps_net (metering.c). */
+extern const char *const metering_counter_keys[METERING_N_COUNTERS];
 
 int metering_start(int interval_s); /* 1..3600 s (XVPS_METER_INTERVAL); first sweep at once */
 void metering_stop(void);           /* wakes and joins the thread (after an agent call ends) */
