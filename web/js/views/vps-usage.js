@@ -87,7 +87,7 @@ export function usageCard(scope, id) {
   el.id = 'usage-card';
 
   let vcpus = 1;
-  let createdMs = 0; // the graphs start at the VPS's creation when that is later than their range
+  let createdMs = 0; // the period's graph starts at the VPS's creation when that is later
   let range = 'period';
   const series = { period: null, day: null }; // the API's answers
   let charts = null; // {cpu, net} once Chart.js is loaded
@@ -195,7 +195,7 @@ export function usageCard(scope, id) {
         ...common,
         // Scaled to the data (at least 0..1 %): a mostly idle VPS still shows its shape.
         scales: { ...common.scales, y: { ...common.scales.y, suggestedMax: 1, ticks: { color: text, callback: (val) => `${val} %` } } },
-        plugins: { ...common.plugins, tooltip: { callbacks: { label: (c) => `CPU ${c.parsed.y.toFixed(1)} % of ${vcpus} vCPU${vcpus === 1 ? '' : 's'}` } } },
+        plugins: { ...common.plugins, tooltip: { callbacks: { label: (c) => `CPU ${c.parsed.y.toFixed(2)} % of ${vcpus} vCPU${vcpus === 1 ? '' : 's'}` } } },
       },
     });
     const net = new m.Chart(netCanvas, {
@@ -219,8 +219,7 @@ export function usageCard(scope, id) {
 
   function draw() {
     const r = series[range];
-    if (!r) return;
-    if (!charts) return;
+    if (!r || !charts) return;
     const stepS = STEP_S[r.step] || 3600;
     const now = Date.now();
     // Buckets that start after now are still empty (the line stops at now). The period's graph
