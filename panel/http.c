@@ -1,9 +1,9 @@
 /* http.c — xvpsd's HTTP layer on libmicrohttpd 0.9.75 (epoll thread pool): body buffering, the
  * auth/CSRF/body checks every route gets before its handler (routes matched by http_route.c,
  * replies and problems built by http_reply.c), security headers, metrics, the static UI files
- * (web/ and noVNC under /novnc/) and 101 upgrades handed to their owner (the console websocket).
- * Handlers never see a request that failed those checks; this file never trusts a header, a
- * path or a body. */
+ * (web/, noVNC under /novnc/, Chart.js under /vendor/chart.js/) and 101 upgrades handed to their
+ * owner (the console websocket). Handlers never see a request that failed those checks; this file
+ * never trusts a header, a path or a body. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -116,8 +116,9 @@ static bool is_api_path(const char *path)
 	return strncmp(path, "/api", 4) == 0 && (path[4] == '\0' || path[4] == '/');
 }
 
-/* GET/HEAD outside /api/: a regular file under cfg.web_dir, or under cfg.novnc_dir for
- * /novnc/... ("/" and "dir/" mean index.html). */
+/* GET/HEAD outside /api/: a regular file under cfg.web_dir, under cfg.novnc_dir for
+ * /novnc/... or under cfg.chartjs_dir for /vendor/chart.js/... ("/" and "dir/" mean
+ * index.html). */
 static void serve_static(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
@@ -133,6 +134,9 @@ static void serve_static(req_ctx *ctx)
 	if (strncmp(path, "/novnc/", 7) == 0) {
 		root = g_app->cfg.novnc_dir;
 		path += 6; /* keeps its "/" */
+	} else if (strncmp(path, "/vendor/chart.js/", 17) == 0) {
+		root = g_app->cfg.chartjs_dir;
+		path += 16; /* keeps its "/" */
 	}
 	if (!root[0]) {
 		reply_not_found(rq, "file");

@@ -111,6 +111,10 @@ static int load_config(xvps_config *cfg)
 	/* Debian's novnc package, served at /novnc/ for the console page. */
 	if (env_str("XVPS_NOVNC_DIR", "/usr/share/novnc", cfg->novnc_dir, sizeof(cfg->novnc_dir)))
 		return -1;
+	/* Debian's libjs-chart.js, served at /vendor/chart.js/ for the VPS page's usage graphs. */
+	if (env_str("XVPS_CHARTJS_DIR", "/usr/share/javascript/chart.js", cfg->chartjs_dir,
+	            sizeof(cfg->chartjs_dir)))
+		return -1;
 	if (!sfmt(cfg->db_path, sizeof(cfg->db_path), "%s/xvps.db", cfg->state_dir) ||
 	    !sfmt(def_sock, sizeof(def_sock), "%s/agent.sock", cfg->state_dir)) {
 		fprintf(stderr, "xvpsd: XVPS_STATE is too long\n");

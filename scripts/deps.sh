@@ -21,7 +21,7 @@ for g in "${groups[@]}"; do
 			libvncserver-dev libvterm-dev libwslay-dev console-setup-linux
 			libdevmapper-dev liblvm2-dev libxen-dev
 			iproute2 iptables curl jq wrk procps openssl clang-format
-			novnc chromium
+			novnc libjs-chart.js chromium
 		)
 		# Node (>= 18) for the browser tests' playwright-core: Debian's nodejs and npm only when
 		# no node is installed at all (an existing one, e.g. from nodesource, is never replaced).

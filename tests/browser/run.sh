@@ -71,7 +71,8 @@ export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 export XVPS_CONSOLE_TOKEN_TTL=3
 
 start_servers_retry "$build" "$state" "$logs" XVPS_WEB_DIR="$root/web" \
-	XVPS_NOVNC_DIR="${XVPS_NOVNC_DIR:-/usr/share/novnc}" || exit 1
+	XVPS_NOVNC_DIR="${XVPS_NOVNC_DIR:-/usr/share/novnc}" \
+	XVPS_CHARTJS_DIR="${XVPS_CHARTJS_DIR:-/usr/share/javascript/chart.js}" || exit 1
 url=http://127.0.0.1:$port
 echo "browser: xvpsd at $url (logs in $logs)"
 

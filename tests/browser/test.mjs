@@ -14,6 +14,10 @@
 //                                                    another console keeps working
 //                                                 10 admin pages: no script error, no CSP
 //                                                    violation; security headers
+// 11 alice's usage card: this period's numbers equal GET /vps/{id}/usage's total and the VPS's
+//    usage_period, the quota (or "unmetered"), the CPU and traffic graphs drawn by Chart.js
+//    (/vendor/chart.js/, security headers) in both ranges, no script error or CSP violation; an
+//    admin suspends bob's VPS with a reason (markup in it) and bob's page shows it as text
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -913,6 +917,225 @@ await runCase(10, 'every admin page renders without script errors or CSP violati
   await ctx.close();
   check(problems.length === 0, problems.join('; '));
   return `${routes.length} pages, headers of 4 static files`;
+}, 90000);
+
+// ---- case 11: the usage card and the suspension reason ---------------------------------------
+/** format.js's bytes(), to hold the card's text against the API's numbers. */
+function fmtBytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+}
+/** A usage chart in the page: its Chart.js instance (the module the page imported) and pixels. */
+function chartState(page, sel) {
+  return page.evaluate(async (s) => {
+    const canvas = document.querySelector(s);
+    if (!canvas) return { error: `no ${s}` };
+    const { Chart } = await import('/vendor/chart.js/chart.esm.js');
+    const chart = Chart.getChart(canvas);
+    if (!chart) return { error: `${s} has no Chart.js instance` };
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) lit++;
+    return {
+      w: canvas.width, h: canvas.height, lit, step: canvas.dataset.step, points: Number(canvas.dataset.points),
+      datasets: chart.data.datasets.map((x) => ({ label: x.label, n: x.data.length, max: Math.max(0, ...x.data) })),
+    };
+  }, sel);
+}
+
+await runCase(11, 'the usage card matches GET /vps/{id}/usage, Chart.js draws both graphs, a suspension shows its reason', async () => {
+  // Chart.js is served by xvpsd with the static files' headers (and ES modules' type).
+  const wants = {
+    'content-security-policy': /default-src 'self'/, 'x-content-type-options': /nosniff/,
+    'referrer-policy': /no-referrer/, 'x-frame-options': /DENY/i,
+  };
+  for (const p of ['/vendor/chart.js/chart.esm.js', '/vendor/chart.js/chunks/helpers.segment.js']) {
+    const r = await fetch(`${URL0}${p}`);
+    check(r.status === 200, `GET ${p} answered ${r.status} (is libjs-chart.js installed? XVPS_CHARTJS_DIR)`);
+    check(/^text\/javascript/.test(r.headers.get('content-type') || ''), `${p} has Content-Type ${r.headers.get('content-type')}`);
+    for (const [k, re] of Object.entries(wants)) check(re.test(r.headers.get(k) || ''), `${p} has ${k}: ${JSON.stringify(r.headers.get(k))}`);
+    check(!/unsafe-inline|unsafe-eval/.test(r.headers.get('content-security-policy')), `${p}: the CSP allows unsafe-*`);
+  }
+  const missing = await fetch(`${URL0}/vendor/chart.js/no-such-file.js`);
+  check(missing.status === 404, `a missing file under /vendor/chart.js/ answered ${missing.status}`);
+
+  const aliceNode = await new Api(URL0).login(ALICE.username, ALICE.password);
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, ALICE.username, ALICE.password);
+  await openApp(page, `#/vps/${ALICE.vps}`);
+  await waitVisible(page, '#usage-period dd', 'the usage card');
+  try {
+    await page.waitForFunction(() => ['#usage-cpu-chart', '#usage-net-chart'].every((s) => {
+      const c = document.querySelector(s);
+      return c && c.dataset.step === '1h' && Number(c.dataset.points) > 0;
+    }), null, { timeout: WAIT });
+  } catch {
+    throw new Fail(`the graphs were not drawn (note: "${await page.textContent('#usage-chart-note').catch(() => '?')}")`);
+  }
+
+  // The card's numbers are the API's: the period's sums (usage_period) and the hourly series'
+  // total over the period agree, and the card shows them. A sweep may land between the reads
+  // (every 10 s; the page polls every 2 s): read until all three agree.
+  let seen = null;
+  for (let i = 0; i < 8 && !seen; i++) {
+    const series = await aliceNode.get(`/vps/${ALICE.vps}/usage?step=1h`);
+    check(series.status === 200, `GET /vps/${ALICE.vps}/usage answered ${series.status}`);
+    const vps = await aliceNode.get(`/vps/${ALICE.vps}`);
+    const up = vps.data.usage_period;
+    check(up, 'alice\'s VPS has no usage_period');
+    const ui = await page.evaluate(() => ({ ...document.querySelector('#usage-period').dataset }));
+    const t = series.data.total;
+    const same = ['rx_bytes', 'tx_bytes', 'cpu_ns', 'running_s'].every((k) => t[k] === up[k]);
+    const uiSame = Number(ui.rxBytes) === up.rx_bytes && Number(ui.txBytes) === up.tx_bytes &&
+      Number(ui.cpuNs) === up.cpu_ns && Number(ui.runningS) === up.running_s;
+    if (same && uiSame) seen = { up, t, p95: series.data.p95_5m_bps, quota: vps.data.quota };
+    else await sleep(1500);
+  }
+  check(seen, 'the card, usage_period and the series\' total never agreed in 12 s');
+  const text = async (s) => (await page.textContent(s)).trim();
+  check(await text('#usage-tx') === fmtBytes(seen.up.tx_bytes), `#usage-tx shows "${await text('#usage-tx')}" for ${seen.up.tx_bytes} bytes`);
+  check(await text('#usage-rx') === fmtBytes(seen.up.rx_bytes), `#usage-rx shows "${await text('#usage-rx')}" for ${seen.up.rx_bytes} bytes`);
+  check(seen.up.cpu_ns > 0 && seen.up.running_s > 0, `alice's running VPS has no CPU or running time this period: ${JSON.stringify(seen.up)}`);
+  const p95 = await page.evaluate(() => ({ ...document.querySelector('#usage-p95').dataset }));
+  check(p95.rx !== undefined && p95.tx !== undefined, '#usage-p95 shows no 95th percentile');
+
+  // The quota: a bar when the VPS has one, "unmetered" when not (the seeded plan has none).
+  const quotaState = await page.getAttribute('#usage-quota', 'data-state');
+  if (seen.quota) {
+    check(quotaState === seen.quota.state, `#usage-quota's state is ${quotaState}, the API's ${seen.quota.state}`);
+    const bar = await page.evaluate(() => document.querySelector('#usage-quota-bar')?.value);
+    check(bar === Math.min(100, seen.quota.percent), `the quota bar is at ${bar}, the API says ${seen.quota.percent} %`);
+  } else {
+    check(quotaState === 'none' && /unmetered/.test(await text('#usage-quota')), `#usage-quota (${quotaState}) does not say the plan is unmetered`);
+  }
+
+  // Both graphs: a Chart.js instance each, a point per hour of the period up to now, pixels drawn.
+  const hourly = {};
+  for (const s of ['#usage-cpu-chart', '#usage-net-chart']) {
+    const c = await chartState(page, s);
+    check(!c.error, c.error);
+    check(c.w > 100 && c.h > 100 && c.lit > 500, `${s} is ${c.w}x${c.h} with ${c.lit} pixels drawn`);
+    check(c.datasets.every((d) => d.n === c.points && d.n > 0), `${s}: datasets ${JSON.stringify(c.datasets)} for ${c.points} points`);
+    hourly[s] = c;
+  }
+  check(hourly['#usage-cpu-chart'].datasets[0].max > 0, 'the hourly CPU graph is flat zero for a running VPS');
+  check(hourly['#usage-net-chart'].datasets.map((d) => d.label).join(',') === 'Out (sent),In (received)',
+    `the traffic graph's series are ${hourly['#usage-net-chart'].datasets.map((d) => d.label)}`);
+  await sleep(300);
+  await shot(page, 'alice-usage-period');
+  await shot(page.locator('#usage-card'), 'alice-usage-card');
+
+  // The last 24 h in 5-minute buckets.
+  await page.click('#usage-range-day');
+  try {
+    await page.waitForFunction(() => document.querySelector('#usage-cpu-chart').dataset.step === '5m' &&
+      document.querySelector('#usage-net-chart').dataset.step === '5m', null, { timeout: WAIT });
+  } catch {
+    throw new Fail(`the 5-minute graphs did not show (note: "${await text('#usage-chart-note')}")`);
+  }
+  const day = await chartState(page, '#usage-cpu-chart');
+  check(!day.error && day.points >= 1 && day.points <= 289 && day.datasets[0].max > 0,
+    `the 5-minute CPU graph: ${JSON.stringify(day)}`);
+  await sleep(300);
+  await shot(page.locator('#usage-card'), 'alice-usage-day');
+
+  // A VPS over its quota and throttled: its `quota` as the API documents it, put into the page's
+  // GET /vps/{id} answers by request routing (so this holds whether or not the plan has a quota).
+  const GIB = 2 ** 30;
+  const fake = {
+    included_bytes: 10 * GIB, used_bytes: 11 * GIB + GIB / 2, percent: 115, direction: 'out',
+    period_start: seen.up.start, period_end: seen.up.end, action: 'throttle', state: 'throttled', over_quota_mbit: 10,
+  };
+  const vpsUrl = `${URL0}/api/v1/vps/${ALICE.vps}`;
+  await page.route(vpsUrl, async (route) => {
+    const resp = await route.fetch();
+    const body = await resp.json();
+    await route.fulfill({ response: resp, json: { ...body, quota: fake } });
+  });
+  try {
+    await page.waitForFunction(() => document.querySelector('#usage-quota').dataset.state === 'throttled', null, { timeout: WAIT });
+  } catch {
+    throw new Fail(`#usage-quota did not show the quota (state ${await page.getAttribute('#usage-quota', 'data-state')})`);
+  }
+  const bar = await page.evaluate(() => document.querySelector('#usage-quota-bar').value);
+  check(bar === 100, `the quota bar of a VPS at 115 % is at ${bar}`);
+  const qText = await text('#usage-quota-text');
+  check(qText === `${fmtBytes(fake.used_bytes)} of ${fmtBytes(fake.included_bytes)} (115 %)`, `#usage-quota-text shows "${qText}"`);
+  const qState = await text('#usage-quota-state');
+  check(/throttled/.test(qState) && /10 Mbit\/s/.test(await text('#usage-quota')), `#usage-quota says "${await text('#usage-quota')}"`);
+  // The traffic graph's rates and directions: the last 5-minute bucket given 37.5 MB sent (tx,
+  // the guest's view) and 75 MB received is drawn as 1 Mbit/s "Out (sent)", 2 Mbit/s "In".
+  const usageGlob = `${URL0}/api/v1/vps/${ALICE.vps}/usage?*`;
+  await page.route(usageGlob, async (route) => {
+    const resp = await route.fetch();
+    const body = await resp.json();
+    if (body.step === '5m') {
+      const now = Date.now();
+      const last = body.points.filter((pt) => new Date(pt.t).getTime() <= now).at(-1);
+      Object.assign(last, { tx_bytes: 37500000, rx_bytes: 75000000 });
+    }
+    await route.fulfill({ response: resp, json: body });
+  });
+  await page.click('#usage-range-period');
+  await page.click('#usage-range-day');
+  let rates = null;
+  for (let i = 0; i < 20 && !rates; i++) {
+    const c = await chartState(page, '#usage-net-chart');
+    if (!c.error && c.datasets[0].max > 0) rates = c;
+    else await sleep(250);
+  }
+  check(rates, 'the traffic graph did not draw the routed 5-minute traffic');
+  check(rates.datasets[0].label === 'Out (sent)' && rates.datasets[0].max === 1e6 &&
+    rates.datasets[1].label === 'In (received)' && rates.datasets[1].max === 2e6,
+    `the traffic graph drew ${JSON.stringify(rates.datasets)} for 37.5 MB sent and 75 MB received in 5 min`);
+  await sleep(300);
+  await shot(page.locator('#usage-card'), 'alice-usage-quota-throttled');
+  await page.unroute(usageGlob);
+  await page.unroute(vpsUrl);
+  const probs = [...pageProblems.get(page)];
+  await ctx.close();
+  check(probs.length === 0, `alice's VPS page: ${probs.join('; ')}`);
+
+  // An admin suspends bob's VPS with a reason; bob's page shows why (as text).
+  const reason = 'unpaid invoice <b id="inj">#42</b> & co';
+  const sus = await admin.post(`/vps/${BOB.vps}/actions/suspend`, { reason });
+  check(sus.status === 202, `suspending bob's VPS answered ${sus.status}: ${JSON.stringify(sus.data)}`);
+  const bctx = await newContext();
+  const bpage = await newPage(bctx);
+  let shown = '';
+  try {
+    await uiLogin(bpage, BOB.username, BOB.password);
+    await openApp(bpage, `#/vps/${BOB.vps}`);
+    await waitVisible(bpage, '#suspension-reason', 'the suspension reason');
+    shown = (await bpage.textContent('#suspension-reason')).trim();
+    await sleep(300);
+    await shot(bpage, 'bob-suspended');
+    check(shown === reason, `#suspension-reason shows "${shown}", not "${reason}"`);
+    check(await bpage.locator('#inj').count() === 0, 'the reason\'s markup became an element');
+    check(/administrator/.test(await bpage.textContent('#suspension')), `#suspension says "${await bpage.textContent('#suspension')}"`);
+    check(await bpage.textContent('#vps-state') === 'suspended', `bob's #vps-state is ${await bpage.textContent('#vps-state')}`);
+    check(await bpage.isDisabled('#btn-start'), 'bob may press Start on his suspended VPS');
+    check(pageProblems.get(bpage).length === 0, `bob's VPS page: ${pageProblems.get(bpage).join('; ')}`);
+  } finally {
+    // Lift it again, and wait for the VPS to run as it did before.
+    const un = await admin.post(`/vps/${BOB.vps}/actions/unsuspend`, {});
+    for (let i = 0; i < 100; i++) {
+      const v = await admin.get(`/vps/${BOB.vps}`);
+      if (v.data && v.data.state === 'running') break;
+      await sleep(200);
+    }
+    if (un.status !== 202 && un.status !== 200) console.log(`note: unsuspending bob's VPS answered ${un.status}`);
+  }
+  await bpage.waitForSelector('#suspension', { state: 'hidden', timeout: WAIT })
+    .catch(() => { throw new Fail('#suspension still shows after the unsuspend'); });
+  await bctx.close();
+  return `period ${seen.up.start}..${seen.up.end}: out ${seen.up.tx_bytes} B, in ${seen.up.rx_bytes} B, CPU ${seen.up.cpu_ns} ns, running ${seen.up.running_s} s; ` +
+    `p95 out ${seen.p95.tx} in ${seen.p95.rx} bit/s; quota ${seen.quota ? `${seen.quota.percent} % ${seen.quota.state}` : 'none'}; ` +
+    `graphs ${hourly['#usage-cpu-chart'].points} hourly and ${day.points} 5-minute points; bob's reason shown`;
 }, 90000);
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------

@@ -1,11 +1,13 @@
-// views/vps-page.js — #/vps/<id>: state (polled every 2 s), plan, addresses, traffic, power
-// buttons with confirmation, reinstall (type the hostname), recent jobs; admin extras below.
+// views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
+// addresses, traffic, this period's usage with graphs, power buttons with confirmation,
+// reinstall (type the hostname), recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
 import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
 import { banner, clearBanner, confirmDialog, notice } from '../ui.js';
 import { watchJob, jobFinished } from '../jobs.js';
 import { trafficCard } from './vps-traffic.js';
+import { usageCard } from './vps-usage.js';
 import { recentJobs } from './vps-jobs.js';
 import { adminSections } from './vps-admin.js';
 
@@ -25,13 +27,14 @@ const ACTIONS = {
   },
 };
 
-/** Which buttons a state allows (the API has the last word; these avoid pointless clicks). */
-function allowed(state) {
+/** Which buttons a state allows (the API has the last word; these avoid pointless clicks). A
+ * suspended VPS cannot be started by its customer (409 naming the reason): an admin's can. */
+function allowed(state, isAdmin) {
   switch (state) {
     case 'running': return { shutdown: true, reboot: true, poweroff: true, console: true, reinstall: true, delete: true };
     case 'stopped': return { start: true, reinstall: true, delete: true };
     case 'error': return { start: true, shutdown: true, reboot: true, poweroff: true, reinstall: true, delete: true };
-    case 'suspended': return { start: true, poweroff: true, delete: true };
+    case 'suspended': return isAdmin ? { start: true, poweroff: true, delete: true } : { poweroff: true, delete: true };
     default: return {}; // provisioning, deleting
   }
 }
@@ -68,6 +71,11 @@ export async function vpsPageView(ctx) {
 
   const head = pageHeader([hostEl, ' ', stateEl]);
   const sub = h('p', { class: 'subtitle' });
+  // Why the VPS is suspended (its `suspension`), shown only while it is.
+  const suspReason = h('span', { id: 'suspension-reason' });
+  const suspBy = h('span', { id: 'suspension-by' });
+  const suspension = h('div', { id: 'suspension', class: 'callout suspension', role: 'status', hidden: true },
+    h('strong', null, 'Suspended'), ' ', suspBy, ': ', suspReason);
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
     h('a', { href: ctx.isAdmin ? '#/admin/vps' : '#/vps' }, ctx.isAdmin ? 'All servers' : 'My servers'), ' / ', h('span', null, vps.hostname));
 
@@ -77,6 +85,7 @@ export async function vpsPageView(ctx) {
   const ipv4 = h('ul', { id: 'vps-ipv4', class: 'addr-list' });
   const ipv6 = h('ul', { id: 'vps-ipv6', class: 'addr-list' });
   const traffic = trafficCard(scope);
+  const usage = usageCard(scope, id);
   const jobs = recentJobs(scope, id);
 
   // ---- reinstall ----
@@ -99,7 +108,7 @@ export async function vpsPageView(ctx) {
 
   const page = h('div', { id: 'vps-page', dataset: { id: String(vps.id) } });
   main.append(page);
-  page.append(crumbs, head, sub,
+  page.append(crumbs, head, sub, suspension,
     h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Power' },
       buttons.start, buttons.shutdown, buttons.reboot, buttons.poweroff, h('span', { class: 'toolbar-gap' }), buttons.console),
     jobStatus,
@@ -107,6 +116,7 @@ export async function vpsPageView(ctx) {
       card('Overview', overview),
       card('Addresses', h('h3', { class: 'mini' }, 'IPv4'), ipv4, h('h3', { class: 'mini' }, 'IPv6'), ipv6),
       traffic.el,
+      usage.el,
       jobs.el,
       reinstallCard,
       admin ? admin.el : null,
@@ -117,7 +127,7 @@ export async function vpsPageView(ctx) {
     vps = v;
     hostEl.textContent = v.hostname;
     updateBadge(stateEl, v.state);
-    const may = allowed(v.state);
+    const may = allowed(v.state, ctx.isAdmin);
     for (const k of ['start', 'shutdown', 'reboot', 'poweroff']) buttons[k].disabled = busy || !may[k];
     buttons.console.disabled = !may.console;
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
@@ -139,7 +149,18 @@ export async function vpsPageView(ctx) {
     set(ipv4, addrItems(v.ipv4, 4));
     set(ipv6, addrItems(v.ipv6, 6));
     traffic.update(v.net);
+    usage.update(v);
+    renderSuspension(v.suspension);
     if (admin) admin.update(v);
+  }
+
+  function renderSuspension(s) {
+    suspension.hidden = !s;
+    if (!s) return;
+    const by = s.by === 'quota' ? 'for going over its traffic quota'
+      : s.by === 'customer' ? 'with its customer account' : 'by an administrator';
+    set(suspBy, by, s.at ? [' on ', timeEl(s.at)] : null);
+    suspReason.textContent = typeof s.reason === 'string' && s.reason ? s.reason : 'no reason given';
   }
 
   async function refresh() {
@@ -228,6 +249,7 @@ export async function vpsPageView(ctx) {
   }
 
   render(vps);
+  usage.start();
   scope.poll(refresh, 2000);
   // A job already under way (e.g. the create job, or one started in another tab) shows too.
   jobs.refresh().then((list) => {
