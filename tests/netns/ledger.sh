@@ -33,7 +33,8 @@
 # Prints PASS/FAIL lines with the numbers; exit 1 when a check failed, 0 when all passed or when
 # skipped (not root, a tool missing, `ip netns add` not working). The trap removes every
 # namespace, process and file it made; it signals only pids it started (and its own agent's sim
-# guests). LEDGER_MIB (default 300) sets the bytes per direction. Takes about a minute.
+# guests). LEDGER_MIB (default 300) sets the MiB per direction, LEDGER_MBIT (500) the plan's
+# net_mbit. Takes about 15 s.
 set -u
 
 build=${1:?usage: tests/netns/ledger.sh BUILD_DIR}
@@ -61,6 +62,7 @@ chunks=4 # transfers per direction; the agent dies during the first, A reboots a
 interval=2
 mbit=${LEDGER_MBIT:-500} # the plan's net_mbit: the vifs are shaped, the transfer lasts seconds
 tmp=
+# shellcheck disable=SC2034 # read by scripts/lib.sh
 lib_tag=test-ledger
 . scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, wait_until, netns_delete
 declare -A bgpid=()
@@ -117,7 +119,9 @@ die() {
 # namespaces it mounts are visible here), as tests/netns/run.sh starts it.
 start_dom0_agent() {
 	rm -f "$state/agent.sock"
+	# shellcheck disable=SC2034 # read by start_agent (scripts/lib.sh)
 	local -a agent_launcher=(nsenter --net="/run/netns/$dom0")
+	# shellcheck disable=SC2034
 	local agent_wait_tries=300
 	start_agent "$build" "$state" "$tmp/agent.log" XVPS_HYPERVISOR=sim XVPS_NET=on \
 		XVPS_NETNS="$dom0" XVPS_SIM_NETNS_PREFIX="$p" XVPS_SIMGUEST="$build/xvps-simguest"
