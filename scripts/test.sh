@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|openapi|netns|browser|api|all] — what `make test` runs on an ASan+UBSan
+# test.sh BUILD [unit|openapi|netns|ledger|browser|api|all] — what `make test` runs on an ASan+UBSan
 # build: the Criterion unit binaries (unit-common, unit-billing, unit-panel, unit-agent,
 # unit-console: one per layer, each must pass) and the guest seed parser, then (openapi, when the tree has
 # tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
-# suite tests/netns/run.sh (root only; it says why it skips otherwise), then (browser)
+# suite tests/netns/run.sh (root only; it says why it skips otherwise), then (ledger) the usage
+# ledger against the guests' own iptables counts, tests/netns/ledger.sh (root only), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
 # (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
@@ -14,9 +15,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|browser|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|ledger|browser|api|all]}
 what=${2:-all}
-case $what in unit | openapi | netns | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | openapi | netns | ledger | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -133,6 +134,13 @@ fi
 if [ "$what" = all ] || [ "$what" = netns ]; then
 	tests/netns/run.sh "$build" 2>&1 | tee "$logs/netns.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("real-kernel networking suite (tests/netns/run.sh)")
+fi
+
+# The usage ledger's bytes against the guests' own iptables counts, across an agent SIGKILL and a
+# guest's own reboot (tests/netns/ledger.sh; root only, it says why it skips otherwise).
+if [ "$what" = all ] || [ "$what" = ledger ]; then
+	tests/netns/ledger.sh "$build" 2>&1 | tee "$logs/ledger.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("usage ledger ground truth (tests/netns/ledger.sh)")
 fi
 
 # The web UI and consoles in Debian's chromium (own agent + xvpsd, XVPS_NET=off).

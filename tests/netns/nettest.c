@@ -264,13 +264,15 @@ static int cmd_tcp_connect(const char *host, long port)
 	return 0;
 }
 
-/* tcp-send HOST PORT [--seconds S] [--timeout-ms N]: writes as fast as the path allows for S
- * seconds (small send buffer: the sender's time is the transfer's), then waits for the
+/* tcp-send HOST PORT [--seconds S | --bytes N] [--timeout-ms N]: writes as fast as the path
+ * allows for S seconds (small send buffer: the sender's time is the transfer's), or exactly N
+ * bytes (1..2^40, the ledger test's known amount) whatever the time, then waits for the
  * receiver to close. */
 static int cmd_tcp_send(const char *host, long port)
 {
 	long secs = opt_int("--seconds", 3, 1, 600),
 	     timeout = opt_int("--timeout-ms", 30000, 1, 600000);
+	uint64_t want_bytes = (uint64_t)opt_int("--bytes", 0, 1, 1L << 40);
 	int sndbuf = 65536, fd;
 	const char *why;
 	static char buf[16384];
@@ -286,8 +288,11 @@ static int cmd_tcp_send(const char *host, long port)
 	memset(buf, 'x', sizeof(buf));
 	t0 = now_s();
 	end = t0 + (double)secs;
-	while (now_s() < end) {
-		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+	while (want_bytes ? total < want_bytes : now_s() < end) {
+		size_t len = want_bytes && want_bytes - total < sizeof(buf)
+		                     ? (size_t)(want_bytes - total)
+		                     : sizeof(buf);
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -476,13 +481,9 @@ int main(int argc, char **argv)
 	static const char *const sniff_opts[] = {
 	        "--timeout-ms", "--match",   "--arp-op", "--stop-after",
 	        "--ready-file", "--promisc", NULL};
-	static const char *const sock_opts[] = {"--timeout-ms",
-	                                        "--stop-after",
-	                                        "--ready-file",
-	                                        "--seconds",
-	                                        "--skip-ms",
-	                                        "--match",
-	                                        NULL};
+	static const char *const sock_opts[] = {
+	        "--timeout-ms", "--stop-after", "--ready-file", "--seconds",
+	        "--bytes",      "--skip-ms",    "--match",      NULL};
 	const char *cmd = argc > 1 ? argv[1] : "";
 	int npos = strcmp(cmd, "agent-call") == 0 || strncmp(cmd, "tcp-", 4) == 0 ? 2 : 1;
 	long port = 0;
