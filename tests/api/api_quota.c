@@ -9,8 +9,10 @@
  * bytes are not pushed through a vif here: the test appends usage_samples rows to the ledger in
  * $XVPS_STATE/xvps.db, exactly as a metering sweep would after that many bytes (the netns suite
  * checks the ledger against real traffic). Everything after the ledger — the ladder, the jobs,
- * the store, the delivery — is the real code. The period rollover is unit-tested
- * (tests/unit/test_billing_quota.c): xvpsd has no fake clock. */
+ * the store, the delivery — is the real code. xvpsd has no fake clock: the period rollover is
+ * made by moving the test's own sample into the previous month and marking the ladder's stored
+ * state as another period's, which is what the first sweep of a new period sees (the pure
+ * rollover arithmetic is unit-tested in tests/unit/test_billing_quota.c). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -204,18 +206,43 @@ static void quota_plan(const char *fields, char id_out[32])
 	api_resp_free(r);
 }
 
-/* Appends one ledger sample of rx/tx bytes for vps at now, as a metering sweep would. */
-static void push_bytes(const char *vps, long long rx, long long tx)
+/* Opens xvpsd's database ($XVPS_STATE/xvps.db) for writing, waiting for its locks. */
+static sqlite3 *open_db(void)
 {
 	char path[600];
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long now = (long long)time(NULL);
 
 	snprintf(path, sizeof(path), "%s/xvps.db", getenv("XVPS_STATE"));
 	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK, "%s",
 	             path);
 	sqlite3_busy_timeout(db, 20000);
+	return db;
+}
+
+/* Runs one statement binding a, b (int64) and asserts it changed exactly one row. */
+static void exec_one(const char *sql, long long a, long long b)
+{
+	sqlite3 *db = open_db();
+	sqlite3_stmt *st = NULL;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_changes(db), 1, "%s", sql);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Appends one ledger sample of rx/tx bytes for vps at now, as a metering sweep would. Returns
+ * its row id. */
+static long long push_bytes(const char *vps, long long rx, long long tx)
+{
+	sqlite3 *db = open_db();
+	sqlite3_stmt *st = NULL;
+	long long now = (long long)time(NULL), id;
+
 	cr_assert_eq(
 	        sqlite3_prepare_v2(
 	                db,
@@ -231,8 +258,10 @@ static void push_bytes(const char *vps, long long rx, long long tx)
 	sqlite3_bind_int64(st, 4, tx);
 	cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_changes(db), 1);
+	id = sqlite3_last_insert_rowid(db);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	return id;
 }
 
 static api_resp *vps_get(const char *vps)
@@ -496,5 +525,34 @@ Test(quota, suspend_variant_stops_refuses_and_unsuspend_waits_for_traffic)
 	api_resp_free(r);
 	notice_kinds(&admin, vps, kinds, sizeof(kinds));
 	cr_assert_str_eq(kinds, "lifted suspended notice_100 notice_80", "%s", kinds);
+	fx_vps_delete(&admin, vps);
+}
+
+Test(quota, period_rollover_lifts_the_throttle_and_starts_the_ladder_again)
+{
+	char plan[32], vps[32], kinds[256];
+	long long sample, now = (long long)time(NULL);
+	api_resp *r;
+
+	/* The moved sample must not be in a 5-minute rollup yet: start early in a bucket. */
+	if (now % 300 > 150)
+		sleep((unsigned)(300 - now % 300 + 2));
+	quota_plan("\"traffic_gib\":1,\"over_quota_mbit\":4", plan);
+	fx_vps(&admin, plan, tpl, cust_id, vps);
+	sample = push_bytes(vps, 0, 2 * GIB);
+	wait_quota_state(vps, "throttled");
+	/* The new period: this traffic belongs to the last one, and so does the ladder's state. */
+	exec_one("UPDATE usage_samples SET t_start=t_start-?2, t_end=t_end-?2 WHERE id=?1", sample,
+	         40LL * 86400);
+	exec_one("UPDATE vps_quota SET period_start=period_start-?2 WHERE vps_id=?1", atoll(vps),
+	         1);
+	wait_quota_state(vps, "ok");
+	r = vps_get(vps);
+	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "the throttle stayed: %s", r->body);
+	/* what the guest itself sent in the meantime (ARP, ND) is all this period has */
+	cr_assert_lt(jint(jget(r->json, "quota"), "used_bytes"), 1 << 20, "%s", r->body);
+	api_resp_free(r);
+	notice_kinds(&admin, vps, kinds, sizeof(kinds));
+	cr_assert_str_eq(kinds, "lifted throttled notice_100 notice_80", "%s", kinds);
 	fx_vps_delete(&admin, vps);
 }

@@ -1,8 +1,9 @@
 /* ledgerbench.c — `make bench`'s usage ledger part (billing/ledger.c) on a file database like
  * xvpsd's (WAL, synchronous=NORMAL): the time of one sweep's ledger write (N samples in one
  * transaction) and of the rollup after it, for N VPS, and the database growth per VPS per day
- * once rolled up. Simulated clock, sweeps every 10 s. Prints "bench: NAME VALUE UNIT" lines;
- * asserts nothing. Usage: xvps-ledgerbench DB N_VPS HOURS */
+ * once rolled up, and the quota ladder's per-sweep read (every VPS's period sum). Simulated clock,
+ * sweeps every 10 s. Prints "bench: NAME VALUE UNIT" lines; asserts nothing. Usage:
+ * xvps-ledgerbench DB N_VPS HOURS */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,23 @@ int main(int argc, char **argv)
 	printf("bench: ledger_rollup_%d_vps_mean %.2f ms (after each sweep)\n", n,
 	       roll_sum / sweeps);
 	printf("bench: ledger_rollup_%d_vps_max %.2f ms (the hour and day ends)\n", n, roll_max);
+	/* The quota ladder's read (panel/quota.c): every metered VPS's period sum, once per sweep.
+	 */
+	{
+		int64_t t = t0 + (int64_t)sweeps * SWEEP_S, ps, pe;
+		billing_usage u;
+		double a = now_ms();
+
+		if (billing_period_of(&cfg, t0, t, &ps, &pe) != 0)
+			goto fail;
+		for (int i = 0; i < n; i++)
+			if (billing_ledger_sum(db, i + 1, &cfg, ps, pe, &u) != 0)
+				goto fail;
+		printf("bench: quota_period_sums_%d_vps %.2f ms (the quota ladder's ledger reads "
+		       "in "
+		       "one sweep, %d h into the period)\n",
+		       n, now_ms() - a, hours);
+	}
 	roll_b = bytes_of(db, "usage_rollups%");
 	samp_b = bytes_of(db, "usage_samples%");
 	if (roll_b < 0) {
