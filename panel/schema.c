@@ -226,6 +226,18 @@ const char *const xvps_migrations[] = {
         "  attempts INTEGER NOT NULL DEFAULT 0,"
         "  last_error TEXT);"
         "CREATE INDEX quota_notices_vps ON quota_notices(vps_id, id);"
+        /* The running per-period traffic of each VPS (panel/quota.c): the sums of its
+         * usage_samples whose t_end falls in period_start's period, fed once per sweep from the
+         * samples after quota_cursor's 'sample_id' (so a sweep reads only its own samples, not a
+         * period of rollups per VPS); seeded from the ledger's period sum the first time. */
+        "CREATE TABLE quota_usage ("
+        "  vps_id INTEGER PRIMARY KEY,"
+        "  period_start INTEGER NOT NULL,"
+        "  rx_bytes INTEGER NOT NULL,"
+        "  tx_bytes INTEGER NOT NULL);"
+        "CREATE TABLE quota_cursor ("
+        "  name TEXT PRIMARY KEY,"
+        "  value INTEGER NOT NULL);"
         "CREATE INDEX quota_notices_pending ON quota_notices(delivered_email, delivered_webhook);",
         NULL,
 };

@@ -10,8 +10,8 @@
  * $XVPS_STATE/xvps.db, exactly as a metering sweep would after that many bytes (the netns suite
  * checks the ledger against real traffic). Everything after the ledger — the ladder, the jobs,
  * the store, the delivery — is the real code. xvpsd has no fake clock: the period rollover is
- * made by moving the test's own sample into the previous month and marking the ladder's stored
- * state as another period's, which is what the first sweep of a new period sees (the pure
+ * made by marking the VPS's running traffic sums (quota_usage) and the ladder's state
+ * (vps_quota) as another period's, which is what the first sweep of a new period sees (the pure
  * rollover arithmetic is unit-tested in tests/unit/test_billing_quota.c). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -531,19 +531,15 @@ Test(quota, suspend_variant_stops_refuses_and_unsuspend_waits_for_traffic)
 Test(quota, period_rollover_lifts_the_throttle_and_starts_the_ladder_again)
 {
 	char plan[32], vps[32], kinds[256];
-	long long sample, now = (long long)time(NULL);
 	api_resp *r;
 
-	/* The moved sample must not be in a 5-minute rollup yet: start early in a bucket. */
-	if (now % 300 > 150)
-		sleep((unsigned)(300 - now % 300 + 2));
 	quota_plan("\"traffic_gib\":1,\"over_quota_mbit\":4", plan);
 	fx_vps(&admin, plan, tpl, cust_id, vps);
-	sample = push_bytes(vps, 0, 2 * GIB);
+	push_bytes(vps, 0, 2 * GIB);
 	wait_quota_state(vps, "throttled");
-	/* The new period: this traffic belongs to the last one, and so does the ladder's state. */
-	exec_one("UPDATE usage_samples SET t_start=t_start-?2, t_end=t_end-?2 WHERE id=?1", sample,
-	         40LL * 86400);
+	/* The new period: the running traffic sums and the ladder's state are the last one's. */
+	exec_one("UPDATE quota_usage SET period_start=period_start-?2 WHERE vps_id=?1", atoll(vps),
+	         1);
 	exec_one("UPDATE vps_quota SET period_start=period_start-?2 WHERE vps_id=?1", atoll(vps),
 	         1);
 	wait_quota_state(vps, "ok");
