@@ -472,6 +472,10 @@ static int feed(void)
 		top = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
+	/* usage_samples ids are rowids: after the table was emptied (no VPS for 48 h) they start
+	 * again from 1, below the cursor; every row there is then new. */
+	if (top < cursor)
+		cursor = 0;
 	if (cursor < 0) {
 		if (!seed(&cfg, now))
 			goto fail;
