@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?= 0
-PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls
+PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl
 AGENT_PKGS := json-c xlutil devmapper
 TEST_PKGS  := criterion libcurl
 CONSOLE_PKGS := libvncserver libvncclient vterm zlib
@@ -105,9 +105,9 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
-UNIT_BILLING_SRC := test_billing_period test_billing_ledger
+UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota
 UNIT_PANEL_SRC   := test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
-	test_guest_events test_store test_suspend
+	test_guest_events test_store test_suspend test_quota_notify
 UNIT_AGENT_SRC   := test_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
@@ -152,7 +152,7 @@ $(BUILD)/unit-console: $(call unit_obj,$(UNIT_CONSOLE_SRC)) $(BUILD)/libconsole.
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium) $(LIBS_TEST) $(LDFLAGS)
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium sqlite3) $(LIBS_TEST) $(LDFLAGS)
 
 # make bench's network part: chain apply cost vs host size, counter sweep CPU (tests/bench/).
 $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a

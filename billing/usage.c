@@ -17,7 +17,7 @@ static int64_t add_sat(int64_t a, int64_t b)
 int64_t *billing_usage_field(billing_usage *u, int i)
 {
 	int64_t *f[BILLING_USAGE_N] = {&u->cpu_ns,     &u->rx_bytes,  &u->tx_bytes,  &u->rx_packets,
-	                       &u->tx_packets, &u->running_s, &u->disk_gib_s};
+	                               &u->tx_packets, &u->running_s, &u->disk_gib_s};
 
 	return f[i];
 }
@@ -27,7 +27,8 @@ void billing_usage_add(billing_usage *acc, const billing_usage *u)
 	billing_usage v = *u;
 
 	for (int i = 0; i < BILLING_USAGE_N; i++)
-		*billing_usage_field(acc, i) = add_sat(*billing_usage_field(acc, i), *billing_usage_field(&v, i));
+		*billing_usage_field(acc, i) =
+		        add_sat(*billing_usage_field(acc, i), *billing_usage_field(&v, i));
 }
 
 bool billing_step_parse(const char *s, billing_gran *out)
@@ -108,4 +109,3 @@ int64_t billing_bps(int64_t bytes, int64_t step_s)
 		return INT64_MAX / step_s;
 	return bits / step_s;
 }
-

@@ -107,6 +107,9 @@ void api_customer_usage(http_req *rq);
 /* {"start","end","rx_bytes","tx_bytes","cpu_ns","running_s"} of VPS vps_id's current billing
  * period (created_at: its anniversary anchor), or NULL on a database error. New object. */
 json_object *usage_period_json(int64_t vps_id, int64_t created_at);
+/* The traffic quota (api_quota.c; the ladder is quota.c's). */
+void api_quota_extra(http_req *rq); /* POST /vps/{id}/quota/extra (admin) */
+void api_vps_notices(http_req *rq); /* GET /vps/{id}/notices (owner or admin) */
 void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);

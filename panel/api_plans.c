@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../billing/quota.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "api.h"
@@ -25,15 +26,22 @@ typedef struct plan {
 	int64_t created_at;
 	bool smtp_block;  /* drop the VPS's outbound TCP to port 25 */
 	char on_crash[8]; /* "restart" | "stop": what the agent does when a guest crashes */
+	quota_direction traffic_direction; /* which bytes count against traffic_gib */
+	quota_action quota_action;         /* what the ladder does at 100 % */
+	int64_t over_quota_mbit;           /* the throttle's rate, 1..QUOTA_MBIT_MAX */
 } plan;
 
 #define PLAN_COLS                                                                                  \
 	"id, name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, cpu_cap_pct, net_mbit, "  \
-	"price_month_cents, created_at, smtp_block, on_crash"
+	"price_month_cents, created_at, smtp_block, on_crash, traffic_direction, quota_action, "   \
+	"over_quota_mbit"
 
 static const char *const plan_fields[] = {
-        "name",        "vcpus",    "memory_mib",        "disk_gib",   "traffic_gib", "cpu_weight",
-        "cpu_cap_pct", "net_mbit", "price_month_cents", "smtp_block", "on_crash",    NULL,
+        "name",         "vcpus",           "memory_mib",
+        "disk_gib",     "traffic_gib",     "cpu_weight",
+        "cpu_cap_pct",  "net_mbit",        "price_month_cents",
+        "smtp_block",   "on_crash",        "traffic_direction",
+        "quota_action", "over_quota_mbit", NULL,
 };
 
 static void plan_from_row(sqlite3_stmt *st, plan *p)
@@ -55,6 +63,12 @@ static void plan_from_row(sqlite3_stmt *st, plan *p)
 	snprintf(p->on_crash, sizeof(p->on_crash), "%s",
 	         sqlite3_column_text(st, 12) ? (const char *)sqlite3_column_text(st, 12)
 	                                     : "restart");
+	if (!quota_direction_parse((const char *)sqlite3_column_text(st, 13),
+	                           &p->traffic_direction))
+		p->traffic_direction = QUOTA_DIR_OUT;
+	if (!quota_action_parse((const char *)sqlite3_column_text(st, 14), &p->quota_action))
+		p->quota_action = QUOTA_ACT_THROTTLE;
+	p->over_quota_mbit = sqlite3_column_int64(st, 15);
 }
 
 static json_object *plan_json(const plan *p)
@@ -73,6 +87,11 @@ static json_object *plan_json(const plan *p)
 	json_object_object_add(o, "price_month_cents", json_object_new_int64(p->price_month_cents));
 	json_object_object_add(o, "smtp_block", json_object_new_boolean(p->smtp_block));
 	json_object_object_add(o, "on_crash", json_object_new_string(p->on_crash));
+	json_object_object_add(o, "traffic_direction",
+	                       json_object_new_string(quota_direction_name(p->traffic_direction)));
+	json_object_object_add(o, "quota_action",
+	                       json_object_new_string(quota_action_name(p->quota_action)));
+	json_object_object_add(o, "over_quota_mbit", json_object_new_int64(p->over_quota_mbit));
 	json_object_object_add(o, "created_at", json_time(p->created_at));
 	return o;
 }
@@ -114,7 +133,10 @@ static bool plan_read(json_object *body, plan *p, bool create, json_field_error 
 	if (!json_get_int(body, "vcpus", create, 1, 64, &p->vcpus, e) ||
 	    !json_get_int(body, "memory_mib", create, 128, 1048576, &p->memory_mib, e) ||
 	    !json_get_int(body, "disk_gib", create, 1, 16384, &p->disk_gib, e) ||
-	    !json_get_int(body, "traffic_gib", false, 0, 1000000000, &p->traffic_gib, e) ||
+	    !json_get_int(body, "traffic_gib", false, 0, QUOTA_TRAFFIC_GIB_MAX, &p->traffic_gib,
+	                  e) ||
+	    !json_get_int(body, "over_quota_mbit", false, 1, QUOTA_MBIT_MAX, &p->over_quota_mbit,
+	                  e) ||
 	    !json_get_int(body, "cpu_weight", false, 1, 65535, &p->cpu_weight, e) ||
 	    !json_get_int(body, "cpu_cap_pct", false, 0, 6400, &p->cpu_cap_pct, e) ||
 	    !json_get_int(body, "net_mbit", false, 0, 100000, &p->net_mbit, e) ||
@@ -133,6 +155,22 @@ static bool plan_read(json_object *body, plan *p, bool create, json_field_error 
 			return false;
 		}
 		snprintf(p->on_crash, sizeof(p->on_crash), "%s", on_crash);
+	}
+	const char *dir = NULL, *act = NULL;
+	if (!json_get_str(body, "traffic_direction", false, &dir, e) ||
+	    !json_get_str(body, "quota_action", false, &act, e))
+		return false;
+	if (dir && !quota_direction_parse(dir, &p->traffic_direction)) {
+		e->field = "traffic_direction";
+		e->detail = "must be out, in or both";
+		e->status = 422;
+		return false;
+	}
+	if (act && !quota_action_parse(act, &p->quota_action)) {
+		e->field = "quota_action";
+		e->detail = "must be throttle or suspend";
+		e->status = 422;
+		return false;
 	}
 	if (p->cpu_cap_pct > p->vcpus * 100) {
 		e->field = "cpu_cap_pct";
@@ -157,6 +195,9 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 	sqlite3_bind_int64(st, 10, id_or_created);
 	sqlite3_bind_int(st, 11, p->smtp_block ? 1 : 0);
 	sqlite3_bind_text(st, 12, p->on_crash[0] ? p->on_crash : "restart", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 13, quota_direction_name(p->traffic_direction), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, quota_action_name(p->quota_action), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 15, p->over_quota_mbit);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	return r == SQLITE_DONE;
@@ -207,7 +248,7 @@ static int64_t queue_plan_jobs(int64_t plan_id, const char *kind, int64_t user_i
 
 void api_plans_create(http_req *rq)
 {
-	plan p = {.cpu_weight = 256, .on_crash = "restart"};
+	plan p = {.cpu_weight = 256, .on_crash = "restart", .over_quota_mbit = 1};
 	json_field_error e = {0};
 	sqlite3_stmt *st;
 	char res[AUDIT_RESOURCE_MAX];
@@ -218,8 +259,9 @@ void api_plans_create(http_req *rq)
 	}
 	st = db_stmt(
 	        "INSERT INTO plans(name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, "
-	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block, on_crash) "
-	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block, on_crash, "
+	        "traffic_direction, quota_action, over_quota_mbit) "
+	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -274,7 +316,8 @@ void api_plans_patch(http_req *rq)
 	}
 	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
 	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
-	             "price_month_cents=?9, smtp_block=?11, on_crash=?12 WHERE id=?10");
+	             "price_month_cents=?9, smtp_block=?11, on_crash=?12, traffic_direction=?13, "
+	             "quota_action=?14, over_quota_mbit=?15 WHERE id=?10");
 	if (!st)
 		goto db_fail;
 	if (!bind_plan_and_step(st, &p, id)) {

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "http.h"
 #include "metering.h"
+#include "quota.h"
 #include "store.h"
 #include "suspend.h"
 
@@ -88,6 +89,8 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(
 	        o, "usage_period",
 	        usage_period_json(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 15)));
+	/* The traffic quota (quota.c): null when the plan is unmetered. */
+	json_object_object_add(o, "quota", quota_vps_json(sqlite3_column_int64(st, 0)));
 	return o;
 }
 

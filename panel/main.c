@@ -21,6 +21,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "metering.h"
+#include "quota_notify.h"
 #include "store.h"
 
 xvps_app *g_app;
@@ -267,6 +268,10 @@ int main(void)
 		goto out;
 	}
 	jobs_up = true;
+	/* Quota notices by e-mail and webhook (quota_notify.h): before the sweeps that make them.
+	 */
+	if (quota_notify_start() != 0)
+		goto out;
 	if (metering_start(meter_interval_s) != 0)
 		goto out;
 	meter_up = true;
@@ -307,6 +312,7 @@ out:
 		guest_events_stop();
 	if (meter_up)
 		metering_stop();
+	quota_notify_stop();
 	if (jobs_up)
 		jobs_stop();
 	store_close_thread();

@@ -46,6 +46,7 @@
 #include "api.h"
 #include "config.h"
 #include "metering.h"
+#include "quota.h"
 #include "store.h"
 #include "ticker.h"
 
@@ -471,6 +472,7 @@ static int sweep(json_object **chunks, int n, char *why, size_t why_len)
 					        "counted from zero",
 					        resets, reset_example, resets > 1 ? ", ..." : "");
 				metering_rollup();
+				quota_sweep(); /* the quota ladder (quota.h): after the commit */
 			}
 		}
 	}

@@ -65,4 +65,3 @@ void metering_ns_to_seconds(int64_t ns, char *out, size_t size)
 	frac[len] = '\0';
 	snprintf(out, size, "%lld.%s", (long long)(ns / 1000000000), frac);
 }
-

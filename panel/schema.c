@@ -185,5 +185,59 @@ const char *const xvps_migrations[] = {
          * last sample time and anniversary anchor), usage_state (rollup watermarks). No foreign
          * key: a VPS's, customer's or plan's deletion leaves its usage. */
         BILLING_LEDGER_SCHEMA,
+        /* 8: traffic quotas (issue 13 item 4; panel/quota.c, billing/quota.h). Per plan: which
+         * bytes count against traffic_gib (guest's view: 'out' = what the guest sent), what the
+         * ladder does at 100 % and the rate of the throttle. vps_quota: per VPS the ladder's
+         * state in its current period (period_start), what the quota throttle replaced
+         * (throttle_before, restored on a lift when throttle_mbit is still the quota's) and the
+         * traffic an admin added (extra_bytes, counted only in the period extra_period_start).
+         * quota_notices: every notice and action, append-only, with its delivery. No foreign key:
+         * both outlive the VPS (extra traffic and notices are billing records). */
+        "ALTER TABLE plans ADD COLUMN traffic_direction TEXT NOT NULL DEFAULT 'out'"
+        "  CHECK (traffic_direction IN ('out','in','both'));"
+        "ALTER TABLE plans ADD COLUMN quota_action TEXT NOT NULL DEFAULT 'throttle'"
+        "  CHECK (quota_action IN ('throttle','suspend'));"
+        "ALTER TABLE plans ADD COLUMN over_quota_mbit INTEGER NOT NULL DEFAULT 1"
+        "  CHECK (over_quota_mbit BETWEEN 1 AND 100000);"
+        "CREATE TABLE vps_quota ("
+        "  vps_id INTEGER PRIMARY KEY,"
+        "  period_start INTEGER NOT NULL,"
+        "  notified_80 INTEGER NOT NULL DEFAULT 0,"
+        "  notified_100 INTEGER NOT NULL DEFAULT 0,"
+        "  acted TEXT CHECK (acted IN ('throttle','suspend'))," /* NULL: nothing in force */
+        "  throttle_before INTEGER NOT NULL DEFAULT 0,"         /* the admin's throttle_mbit */
+        "  throttle_mbit INTEGER NOT NULL DEFAULT 0,"           /* the quota's, when acted */
+        "  extra_period_start INTEGER NOT NULL DEFAULT 0,"
+        "  extra_bytes INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE quota_notices ("
+        "  id INTEGER PRIMARY KEY,"
+        "  vps_id INTEGER NOT NULL,"
+        "  customer_id INTEGER NOT NULL,"
+        "  period_start INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL"
+        "    CHECK (kind IN ('notice_80','notice_100','throttled','suspended','lifted')),"
+        "  at INTEGER NOT NULL,"
+        "  used_bytes INTEGER NOT NULL,"
+        "  included_bytes INTEGER NOT NULL,"
+        "  delivered_email TEXT NOT NULL DEFAULT 'off'"
+        "    CHECK (delivered_email IN ('off','pending','sent','failed')),"
+        "  delivered_webhook TEXT NOT NULL DEFAULT 'off'"
+        "    CHECK (delivered_webhook IN ('off','pending','sent','failed')),"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_error TEXT);"
+        "CREATE INDEX quota_notices_vps ON quota_notices(vps_id, id);"
+        /* The running per-period traffic of each VPS (panel/quota.c): the sums of its
+         * usage_samples whose t_end falls in period_start's period, fed once per sweep from the
+         * samples after quota_cursor's 'sample_id' (so a sweep reads only its own samples, not a
+         * period of rollups per VPS); seeded from the ledger's period sum the first time. */
+        "CREATE TABLE quota_usage ("
+        "  vps_id INTEGER PRIMARY KEY,"
+        "  period_start INTEGER NOT NULL,"
+        "  rx_bytes INTEGER NOT NULL,"
+        "  tx_bytes INTEGER NOT NULL);"
+        "CREATE TABLE quota_cursor ("
+        "  name TEXT PRIMARY KEY,"
+        "  value INTEGER NOT NULL);"
+        "CREATE INDEX quota_notices_pending ON quota_notices(delivered_email, delivered_webhook);",
         NULL,
 };

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "audit.h"
 #include "jobs.h"
+#include "quota.h"
 #include "store.h"
 #include "suspend.h"
 
@@ -113,9 +114,7 @@ int vps_suspend_tx(int64_t vps_id, const char *by, const char *reason, int64_t u
 
 bool suspend_quota_allows_unsuspend(int64_t vps_id)
 {
-	(void)vps_id; /* issue 13 item 4 replaces this with the period's traffic against the quota
-	               */
-	return true;
+	return quota_allows_unsuspend(vps_id); /* quota.c: under the quota, or no quota */
 }
 
 int vps_unsuspend_tx(int64_t vps_id, const char *only_by, int64_t user_id, int64_t *job_out)

@@ -41,9 +41,10 @@ int vps_unsuspend_tx(int64_t vps_id, const char *only_by, int64_t user_id, int64
  * errors as vps_suspend_tx. */
 int vps_suspend(int64_t vps_id, const char *by, const char *reason);
 
-/* Whether a quota suspension of vps_id may be lifted. The quota check does not exist yet
- * (issue 13 item 4): until it does this answers true; the quota code must make it answer false
- * while the VPS's period traffic is over its plan's quota and no admin added traffic. */
+/* Whether a quota suspension of vps_id may be lifted: false while the VPS's traffic in the
+ * current period is at or over its plan's quota (traffic an admin added this period counts as
+ * included; a plan without a quota, traffic_gib 0, always allows). quota.c's
+ * quota_allows_unsuspend. */
 bool suspend_quota_allows_unsuspend(int64_t vps_id);
 
 /* When vps_id is suspended, writes "the VPS is suspended (by <by>): <reason>" into detail and

@@ -29,7 +29,8 @@ static void *ticker_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		t->tick();
 		pthread_mutex_lock(&t->mu);
-		while (!should_stop(t) && pthread_cond_timedwait(&t->cv, &t->mu, &next) != ETIMEDOUT)
+		while (!should_stop(t) &&
+		       pthread_cond_timedwait(&t->cv, &t->mu, &next) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&t->mu);

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 typedef struct ticker {
-	const char *name;  /* for the log: "metering", "guest events" */
+	const char *name;   /* for the log: "metering", "guest events" */
 	void (*tick)(void); /* called on the ticker's thread; the first call at once */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -18,7 +18,10 @@ typedef struct ticker {
 	pthread_t thr;
 } ticker;
 
-#define TICKER_INIT(name_, tick_) {.name = (name_), .tick = (tick_), .mu = PTHREAD_MUTEX_INITIALIZER}
+#define TICKER_INIT(name_, tick_)                                                                  \
+	{                                                                                          \
+		.name = (name_), .tick = (tick_), .mu = PTHREAD_MUTEX_INITIALIZER                  \
+	}
 
 /* Starts t's thread: tick() at once, then every interval_s seconds (1..3600) measured from
  * the start of the previous tick on CLOCK_MONOTONIC, until ticker_stop() or g_app->stopping.

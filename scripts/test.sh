@@ -171,6 +171,13 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 	export XVPS_CONSOLE_TOKEN_TTL=5 # the expiry test waits this out
 	export XVPS_CONSOLE_PING=3      # the keep-alive test waits for pings
+	# Quota notices (tests/api/api_quota.c runs the SMTP sink and the webhook receiver on these
+	# loopback ports; nothing listens there before it starts, so xvpsd's first tries may fail).
+	sink_port=$((20000 + $$ % 20000))
+	export XVPS_SMTP_URL=smtp://127.0.0.1:$sink_port XVPS_SMTP_FROM=xvps@test.invalid
+	export XVPS_WEBHOOK_URL=http://127.0.0.1:$((sink_port + 1))/hook
+	XVPS_WEBHOOK_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+	export XVPS_WEBHOOK_SECRET
 	started=0
 	start_servers_retry "$build" "$state" "$logs" XVPS_WEB_DIR=web && started=1
 	if [ "$started" = 1 ]; then

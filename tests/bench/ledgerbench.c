@@ -1,8 +1,9 @@
 /* ledgerbench.c — `make bench`'s usage ledger part (billing/ledger.c) on a file database like
  * xvpsd's (WAL, synchronous=NORMAL): the time of one sweep's ledger write (N samples in one
  * transaction) and of the rollup after it, for N VPS, and the database growth per VPS per day
- * once rolled up. Simulated clock, sweeps every 10 s. Prints "bench: NAME VALUE UNIT" lines;
- * asserts nothing. Usage: xvps-ledgerbench DB N_VPS HOURS */
+ * once rolled up, and the quota ladder's per-sweep read (every VPS's period sum). Simulated clock,
+ * sweeps every 10 s. Prints "bench: NAME VALUE UNIT" lines; asserts nothing. Usage:
+ * xvps-ledgerbench DB N_VPS HOURS */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,70 @@ int main(int argc, char **argv)
 	printf("bench: ledger_rollup_%d_vps_mean %.2f ms (after each sweep)\n", n,
 	       roll_sum / sweeps);
 	printf("bench: ledger_rollup_%d_vps_max %.2f ms (the hour and day ends)\n", n, roll_max);
+	/* The quota ladder's read (panel/quota.c): every metered VPS's period sum, once per sweep.
+	 */
+	{
+		int64_t t = t0 + (int64_t)sweeps * SWEEP_S, ps, pe;
+		billing_usage u;
+		double a = now_ms();
+
+		if (billing_period_of(&cfg, t0, t, &ps, &pe) != 0)
+			goto fail;
+		for (int i = 0; i < n; i++)
+			if (billing_ledger_sum(db, i + 1, &cfg, ps, pe, &u) != 0)
+				goto fail;
+		printf("bench: quota_period_sums_%d_vps %.2f ms (every VPS's period sum from the "
+		       "ledger, %d h into the period: the quota ladder's one-time seed)\n",
+		       n, now_ms() - a, hours);
+	}
+	/* What panel/quota.c's feed() does per sweep instead: the last sweep's samples, grouped,
+	 * added to the running period sums (the same SQL, on a copy of its table). */
+	{
+		sqlite3_stmt *sel = NULL, *up = NULL;
+		double a;
+
+		if (sqlite3_exec(
+		            db,
+		            "CREATE TABLE quota_usage (vps_id INTEGER PRIMARY KEY, period_start "
+		            "INTEGER NOT NULL, rx_bytes INTEGER NOT NULL, tx_bytes INTEGER NOT "
+		            "NULL)",
+		            NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(
+		            db,
+		            "SELECT s.vps_id, s.t_end, sum(s.rx_bytes), sum(s.tx_bytes) FROM "
+		            "usage_samples s WHERE s.id>?1 AND s.id<=?2 GROUP BY s.vps_id, "
+		            "s.t_end",
+		            -1, &sel, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(
+		            db,
+		            "INSERT INTO quota_usage(vps_id, period_start, rx_bytes, "
+		            "tx_bytes) VALUES(?1,?2,?3,?4) ON CONFLICT(vps_id) DO UPDATE SET "
+		            "rx_bytes=CASE WHEN period_start=?2 THEN rx_bytes+?3 "
+		            "WHEN period_start<?2 THEN ?3 ELSE rx_bytes END, "
+		            "tx_bytes=CASE WHEN period_start=?2 THEN tx_bytes+?4 "
+		            "WHEN period_start<?2 THEN ?4 ELSE tx_bytes END, "
+		            "period_start=max(period_start, ?2)",
+		            -1, &up, NULL) != SQLITE_OK)
+			goto fail;
+		a = now_ms();
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		sqlite3_bind_int64(sel, 1, (int64_t)(sweeps - 1) * n); /* the last sweep's ids */
+		sqlite3_bind_int64(sel, 2, (int64_t)sweeps * n);
+		while (sqlite3_step(sel) == SQLITE_ROW) {
+			sqlite3_bind_int64(up, 1, sqlite3_column_int64(sel, 0));
+			sqlite3_bind_int64(up, 2, t0);
+			sqlite3_bind_int64(up, 3, sqlite3_column_int64(sel, 2));
+			sqlite3_bind_int64(up, 4, sqlite3_column_int64(sel, 3));
+			sqlite3_step(up);
+			sqlite3_reset(up);
+		}
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		printf("bench: quota_feed_%d_vps %.2f ms (one sweep's samples into the running "
+		       "period sums, one transaction)\n",
+		       n, now_ms() - a);
+		sqlite3_finalize(sel);
+		sqlite3_finalize(up);
+	}
 	roll_b = bytes_of(db, "usage_rollups%");
 	samp_b = bytes_of(db, "usage_samples%");
 	if (roll_b < 0) {
