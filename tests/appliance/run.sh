@@ -160,18 +160,18 @@ RECORD=${XVPS_APPLIANCE_RECORD:-/tmp/xvps-appliance-recorded}
 METER_S=${XVPS_METER_INTERVAL:-10}
 # dom0_put LOCAL REMOTE — copies a file into dom0 (gzip + base64 in chunks through the test shell).
 dom0_put() {
-	local b64=$work/put.b64 i=0 c
+	local b64=$work/put.b64 c
 	gzip -c "$1" | base64 -w0 | fold -w 60000 >"$b64"
 	T=60 dom0 "rm -f '$2.b64'" >/dev/null || return 1
 	while IFS= read -r c; do
 		T=120 dom0 "printf '%s' '$c' >>'$2.b64'" >/dev/null || return 1
-		i=$((i + 1))
 	done <"$b64"
-	T=120 dom0 "base64 -d '$2.b64' | gunzip >'$2' && rm -f '$2.b64' && chmod 0700 '$2'"
+	c=$(T=120 dom0 "base64 -d '$2.b64' | gunzip >'$2' && rm -f '$2.b64' && chmod 0700 '$2' && sha256sum '$2'")
+	[ "${c%% *}" = "$(sha256sum <"$1" | cut -d' ' -f1)" ] || { echo "      dom0_put $1: $(echo "$c" | one)" >&2; return 1; }
 }
 # guest_ssh CMD — runs CMD in the guest as root over SSH from dom0; prints its output.
 guest_ssh() {
-	T=${T:-200} dom0 "timeout 180 /run/xvps-test/ssh -F none -i /run/xvps-test/key -o BatchMode=yes \
+	T=${T:-200} dom0 "timeout 180 /var/lib/xvps-test/ssh -F none -i /var/lib/xvps-test/key -o BatchMode=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=60 \
 		-o LogLevel=ERROR root@$GUEST_IP '$1'"
 }
@@ -240,10 +240,12 @@ guest_power() {
 	GUEST_IP=$(cust "$URL/api/v1/vps/$VPS" | jq -r '.ipv4[0] | if type == "object" then .address else . end // empty' 2>/dev/null)
 	GUEST_IP=${GUEST_IP%%/*}
 	step="guest power: tools in dom0"
-	out=$(T=60 dom0 "mkdir -p /run/xvps-test /run/xlwatch && chmod 0700 /run/xvps-test &&
-		(ip addr show dev xenbr0 | grep -q ' 192.0.2.1/' || ip addr add 192.0.2.1/24 dev xenbr0)")
-	dom0_put /usr/bin/ssh /run/xvps-test/ssh >/dev/null && dom0_put "$work/key" /run/xvps-test/key >/dev/null
-	T=60 dom0 "cat >/run/xvps-test/xlwatch.sh <<'XLW'
+	# (Not under /run: the appliance mounts it noexec.)
+	out=$(T=60 dom0 "mkdir -p /var/lib/xvps-test /run/xlwatch && chmod 0700 /var/lib/xvps-test &&
+		(ip addr show dev xenbr0 | grep -q ' 192.0.2.1/' || ip addr add 192.0.2.1/24 dev xenbr0)" 2>&1)
+	[ -n "$out" ] && echo "      dom0 setup: $(echo "$out" | one)"
+	dom0_put /usr/bin/ssh /var/lib/xvps-test/ssh && dom0_put "$work/key" /var/lib/xvps-test/key
+	T=60 dom0 "cat >/var/lib/xvps-test/xlwatch.sh <<'XLW'
 #!/bin/bash
 n=\$1; k=0
 while :; do
@@ -258,10 +260,10 @@ while :; do
 	sleep 0.3
 done
 XLW
-chmod 0755 /run/xvps-test/xlwatch.sh; systemctl stop xvps-test-xlwatch 2>/dev/null; rm -f /run/xlwatch/*
-systemd-run --quiet --unit=xvps-test-xlwatch /run/xvps-test/xlwatch.sh xvps-$VPS" >/dev/null
-	out=$(T=60 dom0 "ldd /run/xvps-test/ssh | grep -c 'not found'; ping -c1 -W5 $GUEST_IP >/dev/null && echo ping-ok; systemctl is-active xvps-test-xlwatch")
-	echo "$out" | grep -q '^active' && pass "ssh copied (libraries missing: $(echo "$out" | head -1)), guest $GUEST_IP $(echo "$out" | grep -c ping-ok | sed 's/1/answers ping/; s/0/does not answer ping/'), xl watcher running" ||
+chmod 0755 /var/lib/xvps-test/xlwatch.sh; systemctl stop xvps-test-xlwatch 2>/dev/null; rm -f /run/xlwatch/*
+systemd-run --quiet --unit=xvps-test-xlwatch bash /var/lib/xvps-test/xlwatch.sh xvps-$VPS" >/dev/null
+	out=$(T=60 dom0 "ldd /var/lib/xvps-test/ssh 2>&1 | grep -c -E 'not found|not a dynamic'; ping -c1 -W5 $GUEST_IP >/dev/null && echo ping-ok; systemctl is-active xvps-test-xlwatch")
+	echo "$out" | grep -q '^active' && pass "ssh copied (ldd problems: $(echo "$out" | head -1)), guest $GUEST_IP $(echo "$out" | grep -c ping-ok | sed 's/1/answers ping/; s/0/does not answer ping/'), xl watcher running" ||
 		fail "$(echo "$out" | one)"
 
 	# --- reboot from inside ---
@@ -332,7 +334,7 @@ systemd-run --quiet --unit=xvps-test-xlwatch /run/xvps-test/xlwatch.sh xvps-$VPS
 	fi
 	T=120 dom0 "cd /run/xlwatch && tar czf - list-shutdown-* list-l-shutdown-* list-n-shutdown-* 2>/dev/null | base64 -w0" |
 		base64 -d 2>/dev/null | tar xzf - -C "$RECORD" 2>/dev/null
-	T=60 dom0 "systemctl stop xvps-test-xlwatch; cp /run/xlwatch/list.log /run/xvps-test/" >/dev/null
+	T=60 dom0 "systemctl stop xvps-test-xlwatch; cp /run/xlwatch/list.log /var/lib/xvps-test/" >/dev/null
 	T=120 dom0 "gzip -c /run/xlwatch/list.log | base64 -w0" | base64 -d 2>/dev/null | gunzip >"$RECORD/xlwatch-list.log" 2>/dev/null
 
 	step="start after the guest's poweroff"
