@@ -163,7 +163,8 @@ dom0_put() {
 	local b64=$work/put.b64 c
 	gzip -c "$1" | base64 -w0 | fold -w 60000 >"$b64"
 	T=60 dom0 "rm -f '$2.b64'" >/dev/null || return 1
-	while IFS= read -r c; do
+	# (fold ends its last line without a newline: read still returns it in c.)
+	while IFS= read -r c || [ -n "$c" ]; do
 		T=120 dom0 "printf '%s' '$c' >>'$2.b64'" >/dev/null || return 1
 	done <"$b64"
 	c=$(T=120 dom0 "base64 -d '$2.b64' | gunzip >'$2' && rm -f '$2.b64' && chmod 0700 '$2' && sha256sum '$2'")
@@ -171,8 +172,8 @@ dom0_put() {
 }
 # guest_ssh CMD — runs CMD in the guest as root over SSH from dom0; prints its output.
 guest_ssh() {
-	T=${T:-200} dom0 "timeout 180 /var/lib/xvps-test/ssh -F none -i /var/lib/xvps-test/key -o BatchMode=yes \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=60 \
+	T=${T:-100} dom0 "timeout 90 /var/lib/xvps-test/ssh -F none -i /var/lib/xvps-test/key -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 \
 		-o LogLevel=ERROR root@$GUEST_IP '$1'"
 }
 # xlwatch_rows DOMID — the watcher's rows of xvps-$VPS with that domid: "epoch state seconds".
@@ -188,9 +189,18 @@ audit_at() {
 }
 # guest_act reboot|poweroff — the guest's own reboot/poweroff; prints "ssh" or "sysrq" (the way).
 guest_act() {
-	local out key=b
+	local out key=b i
 	[ "$1" = poweroff ] && key=o
-	out=$(guest_ssh "echo XVPS_IN_GUEST \$(hostname) \$(cut -d\" \" -f1 /proc/uptime); systemctl --no-block $1" 2>&1)
+	# The guest's sshd may come up after its login prompt: up to 240 s for it to answer ping.
+	local end=$(($(date +%s) + 240))
+	until T=30 dom0 "ping -c1 -W3 $GUEST_IP" >/dev/null 2>&1 || [ "$(date +%s)" -ge "$end" ]; do
+		sleep 5
+	done
+	for i in 1 2 3; do
+		out=$(guest_ssh "echo XVPS_IN_GUEST \$(hostname) \$(cut -d\" \" -f1 /proc/uptime); systemctl --no-block $1" 2>&1)
+		echo "$out" | grep -q XVPS_IN_GUEST && break
+		sleep 20
+	done
 	if echo "$out" | grep -q XVPS_IN_GUEST; then
 		echo "ssh ($(echo "$out" | grep XVPS_IN_GUEST | one))"
 		return 0
