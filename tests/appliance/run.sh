@@ -8,6 +8,9 @@
 # looks for its thin LV, xl.cfg, running domain, credit2 weight/cap, firewall chains, qdiscs and
 # the guest's login prompt (xenconsoled's guest log), checks the panel's console over wss://,
 # reboots (new domid, same vifname), shuts down, starts and deletes it (nothing left behind).
+# Issue 13: before the API reboot, the guest reboots and then powers off by itself (guest_power
+# below): audit vps.guest_reboot/vps.guest_poweroff within 10 s, the ledger's CPU (GET /vps/{id}
+# cpu and /usage) against `xl list` before plus after, stopped and not restarted after a poweroff.
 #
 # Prints one PASS/FAIL line per step and `time:` lines (order → domain running, → login prompt).
 # Under TCG dom0's memory is sometimes corrupted once domUs run: when dom0 stops answering, the
@@ -250,7 +253,7 @@ guest_power() {
 	GUEST_IP=$(cust "$URL/api/v1/vps/$VPS" | jq -r '.ipv4[0] | if type == "object" then .address else . end // empty' 2>/dev/null)
 	GUEST_IP=${GUEST_IP%%/*}
 	step="guest power: tools in dom0"
-	# (Not under /run: the appliance mounts it noexec.)
+	# (The tools go to /var/lib/xvps-test on dom0's root file system; the watcher's output to /run.)
 	out=$(T=60 dom0 "mkdir -p /var/lib/xvps-test /run/xlwatch && chmod 0700 /var/lib/xvps-test &&
 		(ip addr show dev xenbr0 | grep -q ' 192.0.2.1/' || ip addr add 192.0.2.1/24 dev xenbr0)" 2>&1)
 	[ -n "$out" ] && echo "      dom0 setup: $(echo "$out" | one)"
