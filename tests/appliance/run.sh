@@ -8,6 +8,9 @@
 # looks for its thin LV, xl.cfg, running domain, credit2 weight/cap, firewall chains, qdiscs and
 # the guest's login prompt (xenconsoled's guest log), checks the panel's console over wss://,
 # reboots (new domid, same vifname), shuts down, starts and deletes it (nothing left behind).
+# Issue 13: before the API reboot, the guest reboots and then powers off by itself (guest_power
+# below): audit vps.guest_reboot/vps.guest_poweroff within 10 s, the ledger's CPU (GET /vps/{id}
+# cpu and /usage) against `xl list` before plus after, stopped and not restarted after a poweroff.
 #
 # Prints one PASS/FAIL line per step and `time:` lines (order → domain running, → login prompt).
 # Under TCG dom0's memory is sometimes corrupted once domUs run: when dom0 stops answering, the
@@ -141,6 +144,216 @@ boot() {
 		sleep 2; pgrep -a xenconsoled')
 	step="xenconsoled --log=guest"
 	case $out in *--log=guest*) pass "$(echo "$out" | one)" ;; *) fail "$(echo "$out" | one)" ;; esac
+	return 0
+}
+
+# --- guest-initiated reboot and poweroff (issue 13, items 2 and 3) ---------------------------------
+# The guest's own `systemctl reboot` / `systemctl poweroff`, run over SSH from dom0 (the host's
+# ssh client is copied into dom0, which has none; dom0 takes the pool's gateway address on
+# xenbr0; the VPS's key is the one it was ordered with). When SSH does not get in, the guest
+# kernel is asked through `xl sysrq` (b: reboot, o: poweroff): still the guest's own
+# SCHEDOP_shutdown, but not its userspace; the PASS/FAIL line says which one was used.
+# A watcher in dom0 (/run/xlwatch) lists the domains every ~0.3 s, and copies `xl list` and
+# `xl list -l` while Xen preserves the domain shut down: the old domain's last CPU seconds come
+# from there. The ledger (GET /vps/{id} cpu, GET /vps/{id}/usage total.cpu_ns) must match the old
+# domain's last Time(s) plus the new one's at the sample's time, within one sample's CPU (what the
+# new domain used in the XVPS_METER_INTERVAL before it). Recorded outputs are copied to
+# $XVPS_APPLIANCE_RECORD (default /tmp/xvps-appliance-recorded).
+RECORD=${XVPS_APPLIANCE_RECORD:-/tmp/xvps-appliance-recorded}
+METER_S=${XVPS_METER_INTERVAL:-10}
+# dom0_put LOCAL REMOTE — copies a file into dom0 (gzip + base64 in chunks through the test shell).
+dom0_put() {
+	local b64=$work/put.b64 c
+	gzip -c "$1" | base64 -w0 | fold -w 60000 >"$b64"
+	T=60 dom0 "rm -f '$2.b64'" >/dev/null || return 1
+	# (fold ends its last line without a newline: read still returns it in c.)
+	while IFS= read -r c || [ -n "$c" ]; do
+		T=120 dom0 "printf '%s' '$c' >>'$2.b64'" >/dev/null || return 1
+	done <"$b64"
+	c=$(T=120 dom0 "base64 -d '$2.b64' | gunzip >'$2' && rm -f '$2.b64' && chmod 0700 '$2' && sha256sum '$2'")
+	[ "${c%% *}" = "$(sha256sum <"$1" | cut -d' ' -f1)" ] || { echo "      dom0_put $1: $(echo "$c" | one)" >&2; return 1; }
+}
+# guest_ssh CMD — runs CMD in the guest as root over SSH from dom0; prints its output.
+guest_ssh() {
+	T=${T:-100} dom0 "timeout 90 /var/lib/xvps-test/ssh -F none -i /var/lib/xvps-test/key -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=30 \
+		-o LogLevel=ERROR root@$GUEST_IP '$1'"
+}
+# xlwatch_rows DOMID — the watcher's rows of xvps-$VPS with that domid: "epoch state seconds".
+xlwatch_rows() {
+	T=120 dom0 "awk -v n=xvps-$VPS -v d=$1 '\$1 == \"@\" { t = \$2 } \$1 == n && \$2 == d { print t, \$5, \$6 }' /run/xlwatch/list.log"
+}
+# audit_at ACTION — epoch (dom0's clock) of the newest audit row ACTION about vps/$VPS, or empty.
+audit_at() {
+	local at
+	at=$(admin "$URL/api/v1/audit?resource=vps/$VPS&limit=20" |
+		jq -r --arg a "$1" '[.[] | select(.action == $a)][0].at // empty' 2>/dev/null)
+	[ -n "$at" ] && date -d "$at" +%s
+}
+# guest_act reboot|poweroff — the guest's own reboot/poweroff; prints "ssh" or "sysrq" (the way).
+guest_act() {
+	local out key=b i
+	[ "$1" = poweroff ] && key=o
+	# The guest's sshd may come up after its login prompt: up to 240 s for it to answer ping.
+	local end=$(($(date +%s) + 240))
+	until T=30 dom0 "ping -c1 -W3 $GUEST_IP" >/dev/null 2>&1 || [ "$(date +%s)" -ge "$end" ]; do
+		sleep 5
+	done
+	for i in 1 2 3; do
+		out=$(guest_ssh "echo XVPS_IN_GUEST \$(hostname) \$(cut -d\" \" -f1 /proc/uptime); systemctl --no-block $1" 2>&1)
+		echo "$out" | grep -q XVPS_IN_GUEST && break
+		sleep 20
+	done
+	if echo "$out" | grep -q XVPS_IN_GUEST; then
+		echo "ssh ($(echo "$out" | grep XVPS_IN_GUEST | one))"
+		return 0
+	fi
+	echo "      ssh into the guest failed: $(echo "$out" | one)" >&2
+	T=60 dom0 "xl sysrq xvps-$VPS $key" >/dev/null 2>&1
+	echo "xl sysrq $key (ssh failed)"
+}
+# ledger_check DOMID_OLD DOMID_NEW — compares the panel's CPU with xl list's; PASS/FAIL.
+ledger_check() {
+	local a_old a_state v sampled s_epoch u_ns p_ns rows b_at b_prev exp diff tol i
+	rows=$(xlwatch_rows "$1")
+	a_old=$(echo "$rows" | tail -1 | awk '{print $3}')
+	a_state=$(echo "$rows" | tail -1 | awk '{print $2}')
+	# Two sweeps after the new domain, then the same sample read through both routes.
+	sleep $((2 * METER_S + 2))
+	for i in 1 2 3 4 5; do
+		v=$(cust "$URL/api/v1/vps/$VPS")
+		sampled=$(echo "$v" | jq -r .cpu.sampled_at)
+		p_ns=$(echo "$v" | jq -r .cpu.seconds | awk '{ printf "%.0f", $1 * 1e9 }')
+		u_ns=$(cust "$URL/api/v1/vps/$VPS/usage?step=1h" | jq -r .total.cpu_ns)
+		[ "$(cust "$URL/api/v1/vps/$VPS" | jq -r .cpu.sampled_at)" = "$sampled" ] && break
+	done
+	s_epoch=$(date -d "$sampled" +%s 2>/dev/null)
+	rows=$(xlwatch_rows "$2")
+	# The new domain's Time(s) at the sample (the watcher's last row at or before it) and
+	# METER_S earlier: their difference is one sample's CPU.
+	b_at=$(echo "$rows" | awk -v s="$s_epoch" '$1 <= s + 0.999 { v = $3 } END { print v + 0 }')
+	b_prev=$(echo "$rows" | awk -v s="$s_epoch" -v m="$METER_S" '$1 <= s - m + 0.999 { v = $3 } END { print v + 0 }')
+	exp=$(awk -v a="$a_old" -v b="$b_at" 'BEGIN { printf "%.0f", (a + b) * 1e9 }')
+	tol=$(awk -v a="$b_at" -v b="$b_prev" 'BEGIN { t = (a - b) * 1e9; if (t < 2e8) t = 2e8; printf "%.0f", t }')
+	echo "      ledger: old domain $1 last Time(s) $a_old (state $a_state), new domain $2 Time(s) $b_at at the sample $sampled ($b_prev ${METER_S} s before); panel cpu.seconds $(echo "$v" | jq -r .cpu.seconds), usage total.cpu_ns $u_ns"
+	for s in "cpu.seconds:$p_ns" "usage total.cpu_ns:$u_ns"; do
+		step="ledger CPU ($1 -> $2): ${s%%:*}"
+		diff=$(awk -v p="${s##*:}" -v e="$exp" 'BEGIN { d = p - e; printf "%.0f", d }')
+		if [ -n "$a_old" ] && [[ ${s##*:} =~ ^[0-9]+$ ]] &&
+			awk -v d="$diff" -v t="$tol" 'BEGIN { exit !(d <= t && -d <= t) }'; then
+			pass "${s##*:} ns = xl list $a_old + $b_at s = $exp ns, diff $diff ns, within one sample's CPU ($tol ns)"
+		else
+			fail "${s##*:} ns; xl list $a_old + $b_at s = $exp ns, diff $diff ns, one sample's CPU $tol ns"
+		fi
+	done
+}
+
+guest_power() {
+	local out way d_old d_new t_ev t_au end n_login i
+	GUEST_IP=$(cust "$URL/api/v1/vps/$VPS" | jq -r '.ipv4[0] | if type == "object" then .address else . end // empty' 2>/dev/null)
+	GUEST_IP=${GUEST_IP%%/*}
+	step="guest power: tools in dom0"
+	# (The tools go to /var/lib/xvps-test on dom0's root file system; the watcher's output to /run.)
+	out=$(T=60 dom0 "mkdir -p /var/lib/xvps-test /run/xlwatch && chmod 0700 /var/lib/xvps-test &&
+		(ip addr show dev xenbr0 | grep -q ' 192.0.2.1/' || ip addr add 192.0.2.1/24 dev xenbr0)" 2>&1)
+	[ -n "$out" ] && echo "      dom0 setup: $(echo "$out" | one)"
+	dom0_put /usr/bin/ssh /var/lib/xvps-test/ssh && dom0_put "$work/key" /var/lib/xvps-test/key
+	T=60 dom0 "cat >/var/lib/xvps-test/xlwatch.sh <<'XLW'
+#!/bin/bash
+n=\$1; k=0
+while :; do
+	t=\$(date +%s.%N); l=\$(xl list 2>&1)
+	printf '@ %s\n%s\n' \"\$t\" \"\$l\" >>/run/xlwatch/list.log
+	if printf '%s\n' \"\$l\" | awk -v n=\"\$n\" '\$1 == n && \$5 ~ /s/ { f = 1 } END { exit !f }'; then
+		k=\$((k + 1)); printf '%s\n' \"\$l\" >/run/xlwatch/list-shutdown-\$k.txt
+		xl list -l \"\$n\" >/run/xlwatch/list-l-shutdown-\$k.json 2>/run/xlwatch/list-l-shutdown-\$k.stderr
+		echo \$? >/run/xlwatch/list-l-shutdown-\$k.rc
+		xl list \"\$n\" >/run/xlwatch/list-n-shutdown-\$k.txt 2>&1
+	fi
+	sleep 0.3
+done
+XLW
+chmod 0755 /var/lib/xvps-test/xlwatch.sh; systemctl stop xvps-test-xlwatch 2>/dev/null; rm -f /run/xlwatch/*
+systemd-run --quiet --unit=xvps-test-xlwatch bash /var/lib/xvps-test/xlwatch.sh xvps-$VPS" >/dev/null
+	out=$(T=60 dom0 "ldd /var/lib/xvps-test/ssh 2>&1 | grep -c -E 'not found|not a dynamic'; ping -c1 -W5 $GUEST_IP >/dev/null && echo ping-ok; systemctl is-active xvps-test-xlwatch")
+	echo "$out" | grep -q '^active' && pass "ssh copied (ldd problems: $(echo "$out" | head -1)), guest $GUEST_IP $(echo "$out" | grep -c ping-ok | sed 's/1/answers ping/; s/0/does not answer ping/'), xl watcher running" ||
+		fail "$(echo "$out" | one)"
+
+	# --- reboot from inside ---
+	step="guest reboot from inside"
+	d_old=$(domid_of)
+	out=$(T=60 dom0 "xl list xvps-$VPS | tail -1")
+	echo "      before: xl list: $(echo "$out" | one)"
+	way=$(guest_act reboot)
+	end=$(($(date +%s) + 600))
+	d_new=
+	while [ "$(date +%s)" -lt "$end" ]; do
+		v=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+		d_new=$(echo "$v" | jq -r .domid)
+		[ "$d_new" != "$d_old" ] && [ "$d_new" != null ] && [ -n "$(audit_at vps.guest_reboot)" ] && break
+		lost && { fail "dom0 lost"; return 1; }
+		sleep 2
+	done
+	# The event: the first watcher row of the old domain shut down, else its last row.
+	t_ev=$(xlwatch_rows "$d_old" | awk '$2 ~ /s/ { print $1; exit }')
+	[ -z "$t_ev" ] && t_ev=$(xlwatch_rows "$d_old" | tail -1 | awk '{print $1}')
+	t_au=$(audit_at vps.guest_reboot)
+	out=$(T=60 dom0 "xl list xvps-$VPS | tail -1")
+	if [ -n "$t_au" ] && [ "$(echo "$v" | jq -r .state)" = running ] && [ "$d_new" != "$d_old" ] &&
+		echo "$out" | awk -v d="$d_new" '$2 == d { f = 1 } END { exit !f }' &&
+		awk -v a="$t_au" -v e="$t_ev" 'BEGIN { exit !(a - e <= 10) }'; then
+		pass "by $way: audit vps.guest_reboot $(awk -v a="$t_au" -v e="$t_ev" 'BEGIN { printf "%.1f", a - e }') s after the domain was seen shut down/last, $v (domid $d_old -> $d_new); xl list: $(echo "$out" | one)"
+	else
+		fail "by $way: vps $v (domid before $d_old), audit at '$t_au', event at '$t_ev'; xl list: $(echo "$out" | one)"
+	fi
+	echo "      watcher rows of domid $d_old (epoch state Time(s)), last 4: $(xlwatch_rows "$d_old" | tail -4 | tr '\n' ';')"
+	ledger_check "$d_old" "$d_new"
+	# The preserved domain's outputs, when the watcher caught it.
+	mkdir -p "$RECORD"
+	T=120 dom0 "cd /run/xlwatch && tar czf - list-shutdown-* list-l-shutdown-* list-n-shutdown-* 2>/dev/null | base64 -w0" |
+		base64 -d 2>/dev/null | tar xzf - -C "$RECORD" 2>/dev/null
+	echo "      preserved-domain outputs caught: $(ls "$RECORD" 2>/dev/null | wc -l) files in $RECORD"
+
+	# --- poweroff from inside (after the guest is up again, for SSH) ---
+	step="guest poweroff from inside"
+	end=$(($(date +%s) + GUEST_TIMEOUT))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		n_login=$(T=60 dom0 "grep -a -c 'login:' /var/log/xen/console/guest-xvps-$VPS.log")
+		[ "${n_login:-0}" -ge 2 ] 2>/dev/null && break
+		lost && { fail "dom0 lost"; return 1; }
+		sleep 5
+	done
+	echo "      login prompts in the guest's console log: ${n_login:-?}"
+	d_old=$(domid_of)
+	way=$(guest_act poweroff)
+	end=$(($(date +%s) + 600))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		v=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+		[ "$(echo "$v" | jq -r .state)" = stopped ] && [ -n "$(audit_at vps.guest_poweroff)" ] && break
+		lost && { fail "dom0 lost"; return 1; }
+		sleep 2
+	done
+	t_ev=$(xlwatch_rows "$d_old" | awk '$2 ~ /s/ { print $1; exit }')
+	[ -z "$t_ev" ] && t_ev=$(xlwatch_rows "$d_old" | tail -1 | awk '{print $1}')
+	t_au=$(audit_at vps.guest_poweroff)
+	sleep 30 # not restarted: still stopped, no domain, 30 s later
+	out=$(T=60 dom0 "xl list | grep -c xvps-$VPS")
+	v2=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+	if [ -n "$t_au" ] && [ "$v" = '{"state":"stopped","domid":null}' ] && [ "$v2" = "$v" ] && [ "$out" = 0 ] &&
+		awk -v a="$t_au" -v e="$t_ev" 'BEGIN { exit !(a - e <= 10) }'; then
+		pass "by $way: audit vps.guest_poweroff $(awk -v a="$t_au" -v e="$t_ev" 'BEGIN { printf "%.1f", a - e }') s after the domain was seen shut down/last, $v, still $v2 and no domain 30 s later"
+	else
+		fail "by $way: vps $v then $v2, xl list rows $out, audit at '$t_au', event at '$t_ev'"
+	fi
+	T=120 dom0 "cd /run/xlwatch && tar czf - list-shutdown-* list-l-shutdown-* list-n-shutdown-* 2>/dev/null | base64 -w0" |
+		base64 -d 2>/dev/null | tar xzf - -C "$RECORD" 2>/dev/null
+	T=60 dom0 "systemctl stop xvps-test-xlwatch; cp /run/xlwatch/list.log /var/lib/xvps-test/" >/dev/null
+	T=120 dom0 "gzip -c /run/xlwatch/list.log | base64 -w0" | base64 -d 2>/dev/null | gunzip >"$RECORD/xlwatch-list.log" 2>/dev/null
+
+	step="start after the guest's poweroff"
+	s=$(action start)
+	out=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,domid}')
+	[ "$s" = done ] && echo "$out" | grep -q running && pass "$out" || { fail "job $s, $out"; lost && return 1; }
 	return 0
 }
 
@@ -282,6 +495,11 @@ walk() {
 	echo "time: order -> guest login prompt: ${t_login:-never} s"
 	T=60 dom0 "grep -a -E 'xvps-seed|web1' $glog | tail -3" | tr -d '\r' | sed 's/^/      guest: /'
 
+	# Issue 13: the guest reboots and powers off by itself (needs its login prompt: sshd).
+	if [ -n "$t_login" ]; then
+		guest_power || return 1
+	fi
+
 	step="console over wss://"
 	out=$(cust -X POST "$URL/api/v1/vps/$VPS/console")
 	local path cookie
@@ -299,6 +517,7 @@ walk() {
 	fi
 
 	step="reboot"
+	d1=$(domid_of)
 	job=$(cust -X POST "$URL/api/v1/vps/$VPS/actions/reboot" | jq -r .job.id)
 	s=$(job_wait "$job")
 	[ "$s" = done ] || echo "      reboot job $job: $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}')"
