@@ -133,9 +133,9 @@ int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
 		runner_result_dispose(&res);
 		if (rc != -EAGAIN || now_mono_ms() >= deadline)
 			break;
-		/* No configuration: being built or torn down. A preserved domain is told by the plain
-		 * table (on the appliance its `xl list -l` even succeeds with the full configuration:
-		 * tests/unit/data/xl/recorded/). */
+		/* No configuration: being built or torn down. A preserved domain is told by the
+		 * plain table (on the appliance its `xl list -l` even succeeds with the full
+		 * configuration: tests/unit/data/xl/recorded/). */
 		if (preserved_row(d, name, info))
 			return 0;
 		xl_sleep_ms(XL_POLL_MS);
