@@ -19,24 +19,9 @@
 #include "../../panel/jobs.h"
 #include "../../panel/store.h"
 #include "../../panel/vps_spec.h"
+#include "panel_testdb.h"
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void exec_sql(const char *sql)
-{
-	char *err = NULL;
-
-	cr_assert_eq(sqlite3_exec(db(), sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
-	             err ? err : "");
-}
 
 static void setup(void)
 {
@@ -289,18 +274,6 @@ static void add_routed_pool(const char *cidr, const char *gw, const char *reserv
 {
 	add_pool(6, cidr, gw, reserved);
 	exec_sql("UPDATE ip_pools SET vps_prefix=64 WHERE id=(SELECT max(id) FROM ip_pools)");
-}
-
-static int query_int(const char *sql)
-{
-	sqlite3_stmt *st = db_stmt(sql);
-	int n;
-
-	cr_assert_not_null(st);
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
-	n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	return n;
 }
 
 /* ipam_assign with an explicit address (pool 0: the pool holding it); returns its rc. */

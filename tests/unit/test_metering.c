@@ -25,6 +25,7 @@
 #include "../../panel/jobs.h"
 #include "../../panel/metering.h"
 #include "../../panel/store.h"
+#include "panel_testdb.h"
 
 /* xvpsd's main.c owns the real one; weak so that a library definition wins when linked. */
 __attribute__((weak)) xvps_app *g_app;
@@ -45,34 +46,6 @@ static json_object *fk_asked; /* every name asked, in order */
 static bool fk_cpu_fail;      /* answer cpu.times with {"ok":false} ("host") */
 static json_object *fk_cpu;   /* cpu.times' "cpu_ns" (fk_echo: "xvps-N" -> N * 1000) */
 static int fk_cpu_calls, fk_cpu_max_names;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void exec_sql(const char *sql)
-{
-	char *err = NULL;
-
-	cr_assert_eq(sqlite3_exec(db(), sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
-	             err ? err : "");
-}
-
-static int64_t query_int(const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	cr_assert_eq(sqlite3_prepare_v2(db(), sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* vps_net of VPS id as "rx_bytes tx_bytes rx_packets tx_packets present sampled_at", or "". */
 static void net_row(int id, char *out, size_t size)

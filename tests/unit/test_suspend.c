@@ -12,39 +12,12 @@
 #include "../../panel/config.h"
 #include "../../panel/store.h"
 #include "../../panel/suspend.h"
+#include "panel_testdb.h"
 
 /* xvpsd's main.c owns the real one; weak so that a library definition wins when linked. */
 __attribute__((weak)) xvps_app *g_app;
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void exec_sql(const char *sql)
-{
-	char *err = NULL;
-
-	cr_assert_eq(sqlite3_exec(db(), sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
-	             err ? err : "");
-}
-
-static int64_t query_int(const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	cr_assert_eq(sqlite3_prepare_v2(db(), sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 static void setup(void)
 {

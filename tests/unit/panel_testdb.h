@@ -1,0 +1,17 @@
+/* panel_testdb.h — SQLite helpers shared by the panel's unit suites (panel_testdb.c). */
+#ifndef XVPS_TEST_PANEL_TESTDB_H
+#define XVPS_TEST_PANEL_TESTDB_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct FTW;
+
+/* An nftw(3) callback that removes each path: nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS). */
+int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
+/* Runs sql (one or more statements) on db(); a failure fails the test with SQLite's message. */
+void exec_sql(const char *sql);
+/* The first column of sql's first row as an integer: -1 when no row, -2 when it is NULL. */
+int64_t query_int(const char *sql);
+
+#endif
