@@ -125,6 +125,17 @@ start_servers_retry() {
 	return 1
 }
 
+# pids_naming TEXT: the pids of processes whose command line contains TEXT (e.g. a state
+# directory, which every sim guest of an agent names), one per line.
+pids_naming() {
+	local p
+	for p in /proc/[0-9]*; do
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1"; then
+			echo "${p#/proc/}"
+		fi
+	done
+}
+
 # netns_names PREFIX — the network namespaces whose names start with PREFIX (non-empty).
 netns_names() {
 	[ -n "$1" ] || return 0

@@ -202,11 +202,9 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	fi
 	stop_servers
 	# A stopped agent leaves no sim guest and no socket behind.
-	for p in /proc/[0-9]*; do
-		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "--dir $state "; then
-			failed+=("stray sim guest (pid ${p#/proc/}) after the agent stopped")
-			kill -TERM "${p#/proc/}" 2>/dev/null
-		fi
+	for p in $(pids_naming "--dir $state "); do
+		failed+=("stray sim guest (pid $p) after the agent stopped")
+		kill -TERM "$p" 2>/dev/null
 	done
 	[ ! -e "$state/agent.sock" ] || failed+=("the agent left its socket behind")
 	# ... and, with networking, no guest namespace and no vif (its guests are parked).

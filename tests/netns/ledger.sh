@@ -77,11 +77,7 @@ cleanup() {
 	stop_servers
 	# Sim guests of this run's agent (their command line names our state dir).
 	if [ -n "$tmp" ]; then
-		for pid in /proc/[0-9]*; do
-			if { tr '\0' ' ' <"$pid/cmdline"; } 2>/dev/null | grep -qF -- "$tmp/"; then
-				kill -KILL "${pid#/proc/}" 2>/dev/null
-			fi
-		done
+		for pid in $(pids_naming "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
 	fi
 	wait 2>/dev/null
 	netns_delete "$p"
