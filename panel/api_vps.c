@@ -15,6 +15,7 @@
 #include "ipam.h"
 #include "jobs.h"
 #include "metering.h"
+#include "plan_history.h"
 #include "store.h"
 #include "suspend.h"
 
@@ -174,6 +175,10 @@ static int insert_vps(const vps_order *o, int64_t id, failure *f)
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		log_error("inserting vps %lld: %s", (long long)id, sqlite3_errmsg(db()));
+		fail_set(f, 500, "database error", NULL);
+		return -1;
+	}
+	if (plan_history_open(id, o->customer_id, o->plan_id, now_unix()) != 0) {
 		fail_set(f, 500, "database error", NULL);
 		return -1;
 	}

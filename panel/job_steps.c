@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "jobs.h"
 #include "metering.h"
+#include "plan_history.h"
 #include "store.h"
 #include "vps_spec.h"
 
@@ -135,6 +136,10 @@ static int vps_delete_row(int64_t vps_id)
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
 		log_error("deleting vps %lld: %s", (long long)vps_id, sqlite3_errmsg(db()));
+		db_rollback();
+		return -EIO;
+	}
+	if (plan_history_close(vps_id, now_unix()) != 0) {
 		db_rollback();
 		return -EIO;
 	}

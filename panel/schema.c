@@ -239,5 +239,23 @@ const char *const xvps_migrations[] = {
         "  name TEXT PRIMARY KEY,"
         "  value INTEGER NOT NULL);"
         "CREATE INDEX quota_notices_pending ON quota_notices(delivered_email, delivered_webhook);",
+        /* 9: the plan history of every VPS (issue 14 item 1; panel/plan_history.c): one row
+         * per stretch of time a VPS spent on one plan, [from_ts, to_ts) in Unix seconds, to_ts
+         * NULL while it lasts. Opened when the VPS row is inserted, closed when it is deleted,
+         * closed and reopened by a plan change; invoices prorate by the hour from it. No foreign
+         * key: it outlives the VPS, its customer and its plan (a billing record). */
+        "CREATE TABLE vps_plan_history ("
+        "  id INTEGER PRIMARY KEY,"
+        "  vps_id INTEGER NOT NULL,"
+        "  customer_id INTEGER NOT NULL,"
+        "  plan_id INTEGER NOT NULL,"
+        "  from_ts INTEGER NOT NULL,"
+        "  to_ts INTEGER," /* NULL: the VPS is on this plan now */
+        "  CHECK (to_ts IS NULL OR to_ts >= from_ts));"
+        "CREATE INDEX vps_plan_history_vps ON vps_plan_history(vps_id, from_ts);"
+        "CREATE INDEX vps_plan_history_customer ON vps_plan_history(customer_id, from_ts);"
+        "CREATE UNIQUE INDEX vps_plan_history_open ON vps_plan_history(vps_id) WHERE to_ts IS NULL;"
+        "INSERT INTO vps_plan_history(vps_id, customer_id, plan_id, from_ts)"
+        "  SELECT id, customer_id, plan_id, created_at FROM vps;",
         NULL,
 };
