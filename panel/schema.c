@@ -257,5 +257,11 @@ const char *const xvps_migrations[] = {
         "CREATE UNIQUE INDEX vps_plan_history_open ON vps_plan_history(vps_id) WHERE to_ts IS NULL;"
         "INSERT INTO vps_plan_history(vps_id, customer_id, plan_id, from_ts)"
         "  SELECT id, customer_id, plan_id, created_at FROM vps;",
+        /* 10: resize (issue 16 item 1; panel/resize.c). The sizes of the VPS's plan that its
+         * running domain could not take live (beyond the maxmem / maxvcpus it was created
+         * with) and that wait for its next boot, as the agent reported them (vps.ensure's
+         * "pending"); NULL: nothing waits. */
+        "ALTER TABLE vps ADD COLUMN pending_memory_mib INTEGER;"
+        "ALTER TABLE vps ADD COLUMN pending_vcpus INTEGER;",
         NULL,
 };
