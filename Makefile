@@ -17,6 +17,13 @@ CFLAGS_BASE := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 -Werror 
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
 endif
+# The test-only fake clock (common/util.h now_unix, XVPS_TEST_CLOCK_FILE): compiled into the
+# sanitizer build of `make test` (TEST_CLOCK defaults to SAN), never into the release build of
+# `make`, `make bench` or the appliance (SAN=0).
+TEST_CLOCK ?= $(SAN)
+ifeq ($(TEST_CLOCK),1)
+CFLAGS_BASE += -DXVPS_TEST_CLOCK
+endif
 
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -104,7 +111,7 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           libagent.a for test_console.c's xl
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
-UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
+UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota
 UNIT_PANEL_SRC   := panel_testdb test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
 	test_guest_events test_store test_suspend test_quota_notify
