@@ -183,7 +183,8 @@ run: deps
 
 # In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
 # it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
-# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth and the quota
+# test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
 # suite (Criterion, last). The quick checks come first: they fail in seconds.
 # The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
 # tree has it.
@@ -206,7 +207,8 @@ test-netns: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest
 	@scripts/test.sh build/asan netns
 
-# The usage ledger against ground truth (root, network namespaces; ledger.sh says why it skips).
+# The usage ledger against ground truth, then traffic quotas with real packets and the test-only
+# fake clock (root, network namespaces; tests/netns/ledger.sh and quota.sh say why they skip).
 .PHONY: test-ledger
 test-ledger: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest
