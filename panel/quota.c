@@ -184,9 +184,12 @@ static bool throttle_stale(const quota_vps *q)
  * ladder's record of it in any case, so that the lift compares against the new rate. */
 static int follow(quota_vps *q, quota_done *d)
 {
-	int64_t mbit = throttle_rate(q->throttle_before, q->over_quota_mbit);
+	int64_t mbit = throttle_rate(q->throttle_before, q->over_quota_mbit),
+	        cur = vps_throttle(q->id);
 
-	if (vps_throttle(q->id) == q->throttle_mbit) {
+	if (cur < 0)
+		return -EIO;
+	if (cur == q->throttle_mbit) {
 		if (!set_throttle(q->id, mbit) || job_enqueue("vps.network", q->id, 0) <= 0)
 			return -EIO;
 		d->jobs = true;
