@@ -17,6 +17,13 @@ CFLAGS_BASE := $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS_BASE)) -O1 -Werror 
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
 endif
+# The test-only fake clock (common/util.h now_unix, XVPS_TEST_CLOCK_FILE): compiled into the
+# sanitizer build of `make test` (TEST_CLOCK defaults to SAN), never into the release build of
+# `make`, `make bench` or the appliance (SAN=0).
+TEST_CLOCK ?= $(SAN)
+ifeq ($(TEST_CLOCK),1)
+CFLAGS_BASE += -DXVPS_TEST_CLOCK
+endif
 
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -104,10 +111,10 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           libagent.a for test_console.c's xl
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
-UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
+UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota
 UNIT_PANEL_SRC   := panel_testdb test_resize test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
-	test_guest_events test_store test_suspend test_quota_notify test_plan_history
+	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
@@ -176,7 +183,8 @@ run: deps
 
 # In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
 # it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
-# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth and the quota
+# test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
 # suite (Criterion, last). The quick checks come first: they fail in seconds.
 # The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
 # tree has it.
@@ -199,7 +207,8 @@ test-netns: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest
 	@scripts/test.sh build/asan netns
 
-# The usage ledger against ground truth (root, network namespaces; ledger.sh says why it skips).
+# The usage ledger against ground truth, then traffic quotas with real packets and the test-only
+# fake clock (root, network namespaces; tests/netns/ledger.sh and quota.sh say why they skip).
 .PHONY: test-ledger
 test-ledger: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/xvps-nettest

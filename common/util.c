@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static int64_t real_unix(void);
+
 int random_bytes(void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -75,7 +77,7 @@ void log_init(const char *prog)
 static void log_v(const char *level, const char *fmt, va_list ap)
 {
 	char ts[32], msg[LOG_LINE_MAX];
-	format_rfc3339(now_unix(), ts);
+	format_rfc3339(real_unix(), ts);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* One fprintf per line: stdio locks the stream, so lines from threads never interleave. */
 	fprintf(stderr, "%s %s %s: %s\n", ts, log_prog, level, msg);
@@ -295,11 +297,50 @@ int list_dir_names(const char *dir, const char *prefix, const char *suffix, char
 	return 0;
 }
 
-int64_t now_unix(void)
+static int64_t real_unix(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+#ifdef XVPS_TEST_CLOCK
+int64_t test_clock_offset(void)
+{
+	const char *path = getenv("XVPS_TEST_CLOCK_FILE");
+	char buf[32], *end;
+	long long off;
+	ssize_t n;
+	int fd;
+
+	if (!path || !path[0])
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* no file (yet): no shift */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	off = strtoll(buf, &end, 10);
+	while (*end == '\n' || *end == ' ')
+		end++;
+	if (errno || end == buf || *end || off < -TEST_CLOCK_OFFSET_MAX ||
+	    off > TEST_CLOCK_OFFSET_MAX)
+		return 0;
+	return (int64_t)off;
+}
+#endif
+
+int64_t now_unix(void)
+{
+#ifdef XVPS_TEST_CLOCK
+	return real_unix() + test_clock_offset();
+#else
+	return real_unix();
+#endif
 }
 
 uint64_t now_mono_ns(void)

@@ -54,8 +54,21 @@ int list_dir_names(const char *dir, const char *prefix, const char *suffix, char
                    size_t *n_out);
 
 /* Seconds since the epoch (CLOCK_REALTIME); nanoseconds and milliseconds on CLOCK_MONOTONIC
- * (the clock for timeouts and deadlines: it never jumps with the wall clock). */
+ * (the clock for timeouts and deadlines: it never jumps with the wall clock). now_unix() is the
+ * one wall clock of the panel's records (ledger, quotas, periods, audit, sessions). Log lines
+ * carry the real time.
+ *
+ * Test-only fake clock: in a build with XVPS_TEST_CLOCK defined (the ASan build of `make test`,
+ * never the release build of `make`, `make bench` or the appliance), now_unix() adds the offset
+ * test_clock_offset() reads at every call from the file named by the environment variable
+ * XVPS_TEST_CLOCK_FILE: signed decimal seconds (|offset| <= TEST_CLOCK_OFFSET_MAX), an optional
+ * trailing newline; unset, missing, empty or malformed: 0. The monotonic clocks are never
+ * shifted. Write the file atomically (rename) and only forward: sample times never go back. */
+#define TEST_CLOCK_OFFSET_MAX (20LL * 366 * 86400)
 int64_t now_unix(void);
+#ifdef XVPS_TEST_CLOCK
+int64_t test_clock_offset(void);
+#endif
 uint64_t now_mono_ns(void);
 uint64_t now_mono_ms(void);
 

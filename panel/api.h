@@ -109,8 +109,9 @@ void api_customer_usage(http_req *rq);
  * period (created_at: its anniversary anchor), or NULL on a database error. New object. */
 json_object *usage_period_json(int64_t vps_id, int64_t created_at);
 /* The traffic quota (api_quota.c; the ladder is quota.c's). */
-void api_quota_extra(http_req *rq); /* POST /vps/{id}/quota/extra (admin) */
-void api_vps_notices(http_req *rq); /* GET /vps/{id}/notices (owner or admin) */
+void api_quota_extra(http_req *rq);  /* POST /vps/{id}/quota/extra (admin) */
+void api_vps_notices(http_req *rq);  /* GET /vps/{id}/notices (owner or admin) */
+void api_notices_list(http_req *rq); /* GET /notices?vps=&customer= (admin; deleted ones too) */
 void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);

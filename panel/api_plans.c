@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "http.h"
 #include "jobs.h"
+#include "quota.h"
 #include "store.h"
 
 #define PLAN_NAME_MAX 72 /* valid_label() names with room */
@@ -349,6 +350,11 @@ void api_plans_patch(http_req *rq)
 	}
 	if (queued > 0)
 		jobs_wake();
+	/* A quota change reaches the ladder now: a throttle in force follows over_quota_mbit (its
+	 * own vps.network job), a raised quota lifts, a lowered one acts. */
+	if (p.over_quota_mbit != old.over_quota_mbit || p.traffic_gib != old.traffic_gib ||
+	    p.quota_action != old.quota_action || p.traffic_direction != old.traffic_direction)
+		quota_check_plan(id);
 	snprintf(res, sizeof(res), "plan/%lld", (long long)id);
 	snprintf(detail, sizeof(detail), "%lld %s job(s)", (long long)queued,
 	         kind ? kind : "vps.update");

@@ -1,7 +1,8 @@
 /* api_quota.c — the traffic quota's API (issue 13 item 4; docs/openapi.yaml): POST
  * /vps/{id}/quota/extra (admin: adds traffic to the VPS's current period, which lifts a quota
  * action at once when the VPS is no longer over) and GET /vps/{id}/notices (the VPS's customer or
- * an admin: every notice and action of the ladder, newest first). The ladder is quota.c's. */
+ * an admin: every notice and action of the ladder, newest first) and GET /notices (admin: the
+ * notices of any VPS or customer, deleted ones included). The ladder is quota.c's. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -98,5 +99,38 @@ void api_vps_notices(http_req *rq)
 		return;
 	}
 	page.args[0] = id;
+	api_reply_page(rq, &page);
+}
+
+/* Notices outlive their VPS and customer (append-only, no foreign key): this list reads them by
+ * id alone, so a deleted VPS's or customer's notices stay listable. */
+void api_notices_list(http_req *rq)
+{
+	api_page page = {
+	        .count_sql = "SELECT count(*) FROM quota_notices WHERE (?1=0 OR vps_id=?1) AND "
+	                     "(?2=0 OR customer_id=?2)",
+	        .rows_sql =
+	                "SELECT id, vps_id, period_start, kind, at, used_bytes, included_bytes, "
+	                "delivered_email, delivered_webhook, attempts, last_error "
+	                "FROM quota_notices WHERE (?1=0 OR vps_id=?1) AND (?2=0 OR "
+	                "customer_id=?2) ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+	        .nargs = 2,
+	        .item_of_row = notice_item,
+	};
+	const char *vs = req_query(rq, "vps"), *cs = req_query(rq, "customer");
+	int64_t limit, offset;
+
+	/* The paging parameters are checked first, as for every list. */
+	if (!api_list_params(rq, &limit, &offset))
+		return;
+	if (vs && !parse_id(vs, &page.args[0])) {
+		reply_problem(rq, 422, "Invalid query parameter", "vps must be a VPS id", "vps");
+		return;
+	}
+	if (cs && !parse_id(cs, &page.args[1])) {
+		reply_problem(rq, 422, "Invalid query parameter", "customer must be a customer id",
+		              "customer");
+		return;
+	}
 	api_reply_page(rq, &page);
 }

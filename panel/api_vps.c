@@ -385,11 +385,22 @@ static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t te
 		fail_set(&f, 409, "the VPS is being deleted", NULL);
 		goto fail;
 	}
-	/* A suspended VPS stays stopped for its customer (an admin may still act on it). */
-	if (!rq->user.is_admin &&
-	    (strcmp(kind, "vps.start") == 0 || strcmp(kind, "vps.reboot") == 0 ||
-	     strcmp(kind, "vps.reinstall") == 0)) {
+	/* A suspended VPS stays stopped, for everyone: an admin unsuspends it first (which
+	 * restores its power state), so its state and its suspension never disagree. */
+	if (strcmp(kind, "vps.start") == 0 || strcmp(kind, "vps.reboot") == 0 ||
+	    strcmp(kind, "vps.reinstall") == 0) {
 		rc = vps_suspension_detail(id, suspended_why, sizeof(suspended_why));
+		if (rc > 0 && rq->user.is_admin) {
+			/* The hint first: a long reason may be cut at the detail's end. */
+			static const char hint[] = "unsuspend it first: ";
+			size_t h = sizeof(hint) - 1, n = strlen(suspended_why);
+
+			if (n > sizeof(suspended_why) - 1 - h)
+				n = sizeof(suspended_why) - 1 - h;
+			memmove(suspended_why + h, suspended_why, n);
+			memcpy(suspended_why, hint, h);
+			suspended_why[h + n] = '\0';
+		}
 		if (rc != 0) {
 			fail_set(&f, rc > 0 ? 409 : 500, rc > 0 ? suspended_why : "database error",
 			         NULL);

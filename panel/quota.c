@@ -160,9 +160,44 @@ static int64_t vps_throttle(int64_t vps_id)
 /* What one step did, for the audit log after the commit. */
 typedef struct quota_done {
 	char lifted[12], acted[12];
-	int64_t mbit;
+	int64_t mbit, followed_mbit; /* followed_mbit: the throttle moved with the plan */
 	bool jobs, notices;
 } quota_done;
+
+/* The throttle's rate: the plan's over_quota_mbit, or the admin's throttle from before the
+ * action when that was lower (an admin's lower throttle stays the rate). */
+static int64_t throttle_rate(int64_t before, int64_t over_quota_mbit)
+{
+	return before > 0 && before < over_quota_mbit ? before : over_quota_mbit;
+}
+
+/* True when a throttle of ours is in force at another rate than the plan now asks for (an admin
+ * changed the plan's over_quota_mbit while the VPS was throttled). */
+static bool throttle_stale(const quota_vps *q)
+{
+	return strcmp(q->acted, "throttle") == 0 && q->action == QUOTA_ACT_THROTTLE &&
+	       q->throttle_mbit != throttle_rate(q->throttle_before, q->over_quota_mbit);
+}
+
+/* Moves a throttle in force to the plan's rate (inside the transaction): the VPS's throttle and a
+ * vps.network job when the throttle is still ours (an admin's own change since stays), and the
+ * ladder's record of it in any case, so that the lift compares against the new rate. */
+static int follow(quota_vps *q, quota_done *d)
+{
+	int64_t mbit = throttle_rate(q->throttle_before, q->over_quota_mbit),
+	        cur = vps_throttle(q->id);
+
+	if (cur < 0)
+		return -EIO;
+	if (cur == q->throttle_mbit) {
+		if (!set_throttle(q->id, mbit) || job_enqueue("vps.network", q->id, 0) <= 0)
+			return -EIO;
+		d->jobs = true;
+		d->followed_mbit = mbit;
+	}
+	q->throttle_mbit = mbit;
+	return 0;
+}
 
 /* Undoes the action in force (inside the transaction). */
 static int lift(quota_vps *q, quota_done *d)
@@ -197,12 +232,11 @@ static int act(quota_vps *q, int64_t used, int64_t included, quota_done *d)
 	int64_t job = 0;
 
 	if (q->action == QUOTA_ACT_THROTTLE) {
-		int64_t before = vps_throttle(q->id), mbit = q->over_quota_mbit;
+		int64_t before = vps_throttle(q->id), mbit;
 
 		if (before < 0)
 			return -EIO;
-		if (before > 0 && before < mbit)
-			mbit = before; /* an admin's lower throttle stays the rate */
+		mbit = throttle_rate(before, q->over_quota_mbit);
 		if (!set_throttle(q->id, mbit) || job_enqueue("vps.network", q->id, 0) <= 0)
 			return -EIO;
 		q->throttle_before = before;
@@ -267,6 +301,12 @@ static void audit_step(const quota_vps *q, const quota_done *d, const quota_todo
 		         (long long)used, (long long)included);
 		audit_system("vps.quota.notice", res, detail);
 	}
+	if (d->followed_mbit > 0) {
+		snprintf(detail, sizeof(detail),
+		         "the throttle follows the plan: %lld Mbit/s: %lld of %lld bytes",
+		         (long long)d->followed_mbit, (long long)used, (long long)included);
+		audit_system("vps.quota.throttle", res, detail);
+	}
 	if (strcmp(d->acted, "throttle") == 0) {
 		snprintf(detail, sizeof(detail), "throttled to %lld Mbit/s: %lld of %lld bytes",
 		         (long long)d->mbit, (long long)used, (long long)included);
@@ -285,14 +325,15 @@ static int step_one(quota_vps *q)
 	quota_state next;
 	quota_todo t;
 	quota_done d = {0};
-	bool same;
+	bool same, stale;
 	int rc;
 
 	if (measure(q, now, &ps, &pe, &used, &included) != 0)
 		return -EIO;
 	same = !q->have_row || q->period_start == ps;
 	t = quota_step(q->st, same, used, included, &next);
-	if (!t.lift && !t.notice_80 && !t.notice_100 && !t.act && q->have_row && same)
+	stale = !t.lift && throttle_stale(q);
+	if (!t.lift && !t.notice_80 && !t.notice_100 && !t.act && !stale && q->have_row && same)
 		return 0; /* the common case: nothing moves, nothing is written */
 	if (db_begin() != 0)
 		return -EIO;
@@ -308,6 +349,8 @@ static int step_one(quota_vps *q)
 			goto fail;
 		}
 	}
+	if (stale && follow(q, &d) != 0)
+		goto fail;
 	if ((t.notice_80 && !add_notice(q, ps, "notice_80", used, included, now)) ||
 	    (t.notice_100 && !add_notice(q, ps, "notice_100", used, included, now)))
 		goto fail;
@@ -406,6 +449,12 @@ int quota_sweep(void)
 int quota_check_vps(int64_t vps_id)
 {
 	return run(QUOTA_SELECT "WHERE v.id=?1 AND v.state!='deleting'", vps_id);
+}
+
+int quota_check_plan(int64_t plan_id)
+{
+	return run(QUOTA_SELECT "WHERE v.plan_id=?1 AND v.state!='deleting' ORDER BY v.id",
+	           plan_id);
 }
 
 /* Loads one VPS's quota_vps. 0, -ENOENT, -EIO. */

@@ -19,6 +19,10 @@
 int quota_sweep(void);
 /* The same for one VPS (after an admin added traffic: the lift is immediate). 0, -EIO. */
 int quota_check_vps(int64_t vps_id);
+/* The same for every VPS of one plan (after PATCH /plans changed its quota: a throttle in force
+ * moves to the new over_quota_mbit, with a vps.network job, at once rather than at the next
+ * sweep; the sweep would do it too). 0, -EIO. */
+int quota_check_plan(int64_t plan_id);
 
 /* False while vps_id's plan has a quota and the VPS's traffic in the current period is at or
  * over it (its included bytes count the traffic an admin added this period); true otherwise

@@ -116,7 +116,7 @@ static int send_email(const notice *nt, char *err, size_t err_len)
 {
 	char msg[NOTIFY_MSG_MAX], date[64], rcpt[300];
 	struct curl_slist *to = NULL;
-	time_t now = time(NULL);
+	time_t now = (time_t)now_unix();
 	struct tm tm;
 	reader rd;
 	CURL *c;

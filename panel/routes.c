@@ -56,6 +56,7 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/vps/{}/usage", api_vps_usage, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/vps/{}/quota/extra", api_quota_extra, AUTH_ADMIN, BODY_JSON},
         {"GET", "/api/v1/vps/{}/notices", api_vps_notices, AUTH_USER, BODY_NONE},
+        {"GET", "/api/v1/notices", api_notices_list, AUTH_ADMIN, BODY_NONE},
 
         {"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},

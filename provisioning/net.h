@@ -122,7 +122,8 @@ int shape_rate_mbit(const vps_spec *spec);
 
 /* Shapes both directions of vifname to rate_mbit (1..100000), replacing any earlier shaping:
  * root tbf on the vif, an ingress qdisc redirecting to the ifb device (created when missing,
- * up), root tbf on the ifb. rate_mbit 0 removes the shaping (shape_remove). Waits up to
+ * up), root tbf on the ifb; each root tbf's handle is its rate (a new rate grafts a new tbf,
+ * see shaping.c). rate_mbit 0 removes the shaping (shape_remove). Waits up to
  * ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
 

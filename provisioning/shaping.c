@@ -161,11 +161,30 @@ static bool wait_for_vif(const net_ctx *ctx, const char *vifname)
 	}
 }
 
-static int tbf_replace(net_ctx *ctx, const char *dev, const char *rate, const char *burst,
-                       char err[NET_ERRLEN])
+/* The root tbf's handle for a rate: the rate itself up to 0xfffe Mbit/s (0xffff: is the
+ * ingress qdisc's), 0xfffe: above. Why per rate: `tc qdisc replace` with the handle in force
+ * changes that tbf in place, and packets it queued under a larger burst (GSO super-packets of
+ * up to 64 KiB, accepted whole while the burst held them) never fit the new, smaller bucket: the
+ * queue wedges for good (seen with a quota throttle, 800 -> 20 Mbit/s, landing mid-stream on
+ * kernel 6.18: the ifb's tbf held its backlog with `overlimits` growing and nothing sent). A new
+ * rate gets a new handle, so the kernel grafts a fresh tbf in one step (the old one's backlog is
+ * dropped; TCP resends it) and never leaves the device unshaped. The same rate keeps its handle:
+ * a repeated apply changes nothing. Rates above 0xfffe Mbit/s share one handle; their bursts
+ * (over 8 MB) hold any queued packet. */
+static void tbf_handle(int rate_mbit, char out[16])
 {
-	const char *argv[] = {"tc",   "qdisc", "replace", "dev", dev,       "root",        "tbf",
-	                      "rate", rate,    "burst",   burst, "latency", SHAPE_LATENCY, NULL};
+	snprintf(out, 16, "%x:", rate_mbit < 0xfffe ? (unsigned)rate_mbit : 0xfffeu);
+}
+
+static int tbf_replace(net_ctx *ctx, const char *dev, int rate_mbit, const char *rate,
+                       const char *burst, char err[NET_ERRLEN])
+{
+	char handle[16];
+	const char *argv[] = {"tc",     "qdisc",   "replace",     "dev",  dev,  "root",
+	                      "handle", handle,    "tbf",         "rate", rate, "burst",
+	                      burst,    "latency", SHAPE_LATENCY, NULL};
+
+	tbf_handle(rate_mbit, handle);
 	return run_cmd(ctx, argv, false, err);
 }
 
@@ -197,7 +216,7 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 	snprintf(burst, sizeof(burst), "%llu", shape_burst(rate_mbit));
 
 	/* Traffic to the guest. */
-	if ((rc = tbf_replace(ctx, vifname, rate, burst, err)) != 0)
+	if ((rc = tbf_replace(ctx, vifname, rate_mbit, rate, burst, err)) != 0)
 		return rc;
 
 	/* Traffic from the guest: the ifb and its tbf first, so that the redirect installed last
@@ -211,7 +230,7 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 	const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
 	if ((rc = run_cmd(ctx, up, false, err)) != 0)
 		return rc;
-	if ((rc = tbf_replace(ctx, ifb, rate, burst, err)) != 0)
+	if ((rc = tbf_replace(ctx, ifb, rate_mbit, rate, burst, err)) != 0)
 		return rc;
 	const char *ingress[] = {"tc",    "qdisc",  "replace",          "dev",
 	                         vifname, "handle", SHAPE_INGRESS_HNDL, "ingress",

@@ -4,7 +4,8 @@
 # unit-console: one per layer, each must pass) and the guest seed parser, then (openapi, when the tree has
 # tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
 # suite tests/netns/run.sh (root only; it says why it skips otherwise), then (ledger) the usage
-# ledger against the guests' own iptables counts, tests/netns/ledger.sh (root only), then (browser)
+# ledger against the guests' own iptables counts, tests/netns/ledger.sh, and traffic quotas with
+# real packets and the fake clock, tests/netns/quota.sh (both root only), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
 # (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
@@ -141,6 +142,10 @@ fi
 if [ "$what" = all ] || [ "$what" = ledger ]; then
 	tests/netns/ledger.sh "$build" 2>&1 | tee "$logs/ledger.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("usage ledger ground truth (tests/netns/ledger.sh)")
+	# Traffic quotas with real packets: the throttle's rate, the suspension, notices and their
+	# e-mails, the next period through xvpsd's test-only fake clock (tests/netns/quota.sh).
+	tests/netns/quota.sh "$build" 2>&1 | tee "$logs/quota.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("traffic quotas with real packets (tests/netns/quota.sh)")
 fi
 
 # The web UI and consoles in Debian's chromium (own agent + xvpsd, XVPS_NET=off).

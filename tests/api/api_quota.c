@@ -9,10 +9,12 @@
  * bytes are not pushed through a vif here: the test appends usage_samples rows to the ledger in
  * $XVPS_STATE/xvps.db, exactly as a metering sweep would after that many bytes (the netns suite
  * checks the ledger against real traffic). Everything after the ledger — the ladder, the jobs,
- * the store, the delivery — is the real code. xvpsd has no fake clock: the period rollover is
- * made by marking the VPS's running traffic sums (quota_usage) and the ladder's state
- * (vps_quota) as another period's, which is what the first sweep of a new period sees (the pure
- * rollover arithmetic is unit-tested in tests/unit/test_billing_quota.c). */
+ * the store, the delivery — is the real code. The period rollover through xvpsd's test-only
+ * fake clock, with real packets, is tests/netns/quota.sh's (the clock is the whole server's, and
+ * this suite's tests run in parallel): here the rollover is made by marking the VPS's running
+ * traffic sums (quota_usage) and the ladder's state (vps_quota) as another period's, which is what
+ * the first sweep of a new period sees (the pure rollover arithmetic is unit-tested in
+ * tests/unit/test_billing_quota.c). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -295,13 +297,11 @@ static void wait_quota_state(const char *vps, const char *state)
 	cr_assert_fail("quota.state never became %s: %s", state, last);
 }
 
-/* The kinds of vps's notices, newest first, space-separated, as c. */
-static void notice_kinds(const api_client *c, const char *vps, char *out, size_t size)
+/* The kinds of the notices GET path lists, in its order, space-separated, as c. */
+static void notice_kinds_at(const api_client *c, const char *path, char *out, size_t size)
 {
-	char path[96];
 	api_resp *r;
 
-	snprintf(path, sizeof(path), V1 "/vps/%s/notices", vps);
 	r = api_req(c, "GET", path, NULL);
 	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
 	out[0] = '\0';
@@ -312,6 +312,35 @@ static void notice_kinds(const api_client *c, const char *vps, char *out, size_t
 		         jstr(n, "kind"));
 	}
 	api_resp_free(r);
+}
+
+/* The kinds of vps's notices, newest first, space-separated, as c. */
+static void notice_kinds(const api_client *c, const char *vps, char *out, size_t size)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), V1 "/vps/%s/notices", vps);
+	notice_kinds_at(c, path, out, size);
+}
+
+/* True when the audit log holds action on resource with detail in its detail. */
+static bool audit_has(const char *action, const char *resource, const char *detail)
+{
+	char path[160];
+	api_resp *r;
+	bool found = false;
+
+	snprintf(path, sizeof(path), V1 "/audit?resource=%s&limit=1000", resource);
+	r = api_req(&admin, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "GET /audit: %ld %s", r->status, r->body);
+	for (size_t i = 0; i < json_object_array_length(r->json) && !found; i++) {
+		json_object *e = json_object_array_get_idx(r->json, i);
+		const char *a = jstr(e, "action"), *d = jstr(e, "detail");
+
+		found = a && strcmp(a, action) == 0 && d && strstr(d, detail);
+	}
+	api_resp_free(r);
+	return found;
 }
 
 static api_resp *add_extra(const api_client *c, const char *vps, const char *body)
@@ -551,4 +580,106 @@ Test(quota, period_rollover_lifts_the_throttle_and_starts_the_ladder_again)
 	notice_kinds(&admin, vps, kinds, sizeof(kinds));
 	cr_assert_str_eq(kinds, "lifted throttled notice_100 notice_80", "%s", kinds);
 	fx_vps_delete(&admin, vps);
+}
+
+Test(quota, plan_change_moves_a_throttle_in_force)
+{
+	char plan[32], vps[32], path[96], res[48];
+	api_resp *r;
+
+	quota_plan("\"traffic_gib\":1,\"over_quota_mbit\":3", plan);
+	fx_vps(&admin, plan, tpl, cust_id, vps);
+	snprintf(res, sizeof(res), "vps/%s", vps);
+	push_bytes(vps, 0, 2 * GIB);
+	wait_quota_state(vps, "throttled");
+	r = vps_get(vps);
+	cr_assert_eq(jint(r->json, "throttle_mbit"), 3, "%s", r->body);
+	api_resp_free(r);
+
+	/* The plan's over_quota_mbit changes: the throttle in force follows at once. */
+	snprintf(path, sizeof(path), V1 "/plans/%s", plan);
+	r = api_req(&admin, "PATCH", path, "{\"over_quota_mbit\":7}");
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	api_resp_free(r);
+	r = vps_get(vps);
+	cr_assert_eq(jint(r->json, "throttle_mbit"), 7, "the throttle stayed: %s", r->body);
+	cr_assert_str_eq(jstr(jget(r->json, "quota"), "state"), "throttled", "%s", r->body);
+	cr_assert_eq(jint(jget(r->json, "quota"), "over_quota_mbit"), 7, "%s", r->body);
+	api_resp_free(r);
+	cr_assert(audit_has("vps.quota.throttle", res, "follows the plan: 7 Mbit/s"),
+	          "no audit of the followed throttle");
+	/* A PATCH of something else leaves it. */
+	r = api_req(&admin, "PATCH", path, "{\"price_month_cents\":500}");
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	api_resp_free(r);
+	r = vps_get(vps);
+	cr_assert_eq(jint(r->json, "throttle_mbit"), 7, "%s", r->body);
+	api_resp_free(r);
+
+	/* The lift still restores the VPS's own throttle (none). */
+	r = add_extra(&admin, vps, "{\"gib\":2}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "%s", r->body);
+	api_resp_free(r);
+	fx_vps_delete(&admin, vps);
+}
+
+Test(quota, notices_of_a_deleted_vps_stay_listed_for_the_admin)
+{
+	char plan[32], vps[32], path[128], kinds[256], before[256];
+	api_resp *r;
+
+	quota_plan("\"traffic_gib\":1,\"over_quota_mbit\":5", plan);
+	fx_vps(&admin, plan, tpl, cust_id, vps);
+	push_bytes(vps, 0, 2 * GIB);
+	wait_quota_state(vps, "throttled");
+	notice_kinds(&admin, vps, before, sizeof(before));
+	cr_assert_str_eq(before, "throttled notice_100 notice_80", "%s", before);
+	fx_vps_delete(&admin, vps);
+
+	/* Gone from /vps/{id}/notices ... */
+	snprintf(path, sizeof(path), V1 "/vps/%s/notices", vps);
+	r = api_req(&admin, "GET", path, NULL);
+	assert_problem(r, 404, NULL);
+	api_resp_free(r);
+	/* ... but listed by /notices, by VPS and by customer, newest first. */
+	snprintf(path, sizeof(path), V1 "/notices?vps=%s", vps);
+	notice_kinds_at(&admin, path, kinds, sizeof(kinds));
+	cr_assert_str_eq(kinds, before, "GET /notices?vps=: %s", kinds);
+	r = api_req(&admin, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_str_eq(jstr(json_object_array_get_idx(r->json, 0), "vps"), vps, "%s", r->body);
+	cr_assert_eq(jint(json_object_array_get_idx(r->json, 0), "included_bytes"), GIB, "%s",
+	             r->body);
+	api_resp_free(r);
+	snprintf(path, sizeof(path), V1 "/notices?vps=%s&customer=%s&limit=2", vps, cust_id);
+	notice_kinds_at(&admin, path, kinds, sizeof(kinds));
+	cr_assert_str_eq(kinds, "throttled notice_100", "paged: %s", kinds);
+	snprintf(path, sizeof(path), V1 "/notices?customer=%s", cust_id);
+	r = api_req(&admin, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_geq(json_object_array_length(r->json), 3, "%s", r->body);
+	for (size_t i = 1; i < json_object_array_length(r->json); i++)
+		cr_assert_gt(atoll(jstr(json_object_array_get_idx(r->json, i - 1), "id")),
+		             atoll(jstr(json_object_array_get_idx(r->json, i), "id")),
+		             "not newest first: %s", r->body);
+	api_resp_free(r);
+	r = api_req(&admin, "GET", V1 "/notices?vps=999999", NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	cr_assert_eq(json_object_array_length(r->json), 0, "%s", r->body);
+	api_resp_free(r);
+
+	/* Admin only; bad filters are a 422 naming the parameter. */
+	r = api_req(&cust, "GET", V1 "/notices", NULL);
+	assert_problem(r, 403, NULL);
+	api_resp_free(r);
+	r = api_req(&admin, "GET", V1 "/notices?vps=abc", NULL);
+	assert_problem(r, 422, "vps");
+	api_resp_free(r);
+	r = api_req(&admin, "GET", V1 "/notices?customer=-1", NULL);
+	assert_problem(r, 422, "customer");
+	api_resp_free(r);
+	r = api_req(&admin, "GET", V1 "/notices?limit=0", NULL);
+	assert_problem(r, 422, "limit");
+	api_resp_free(r);
 }

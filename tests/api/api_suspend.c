@@ -131,6 +131,19 @@ Test(suspend, suspended_vps_is_stopped_closed_to_its_customer_and_restarted_by_u
 		cr_assert(strstr(jstr(r->json, "detail"), "suspended"), "%s", r->body);
 		api_resp_free(r);
 	}
+	/* Nor can an admin: the suspension is lifted first (unsuspend), nothing is queued. */
+	for (size_t i = 0; i < 3; i++) {
+		r = action(&admin, vps, refused[i], NULL);
+		assert_problem(r, 409, NULL);
+		cr_assert(strstr(jstr(r->json, "detail"), "suspended") &&
+		                  strstr(jstr(r->json, "detail"), "unsuspend"),
+		          "admin %s: %s", refused[i], r->body);
+		api_resp_free(r);
+	}
+	expect_state(vps, "suspended", "admin");
+	r = vps_get(&admin, vps);
+	cr_assert(jis_null(r->json, "domid"), "an admin's refused start ran it: %s", r->body);
+	api_resp_free(r);
 	/* Only an admin suspends or unsuspends. */
 	r = action(&cust, vps, "unsuspend", NULL);
 	assert_problem(r, 403, NULL);

@@ -151,9 +151,10 @@ static void teardown(void)
 TestSuite(shaping, .init = setup, .fini = teardown);
 
 #define APPLY_100                                                                                  \
-	"tc qdisc replace dev xvif7 root tbf rate 100mbit burst 125000 latency 50ms",              \
+	"tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 latency 50ms",   \
 	        "ip link add xifb7 type ifb", "ip link set xifb7 up",                              \
-	        "tc qdisc replace dev xifb7 root tbf rate 100mbit burst 125000 latency 50ms",      \
+	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 "        \
+	        "latency 50ms",                                                                    \
 	        "tc qdisc replace dev xvif7 handle ffff: ingress",                                 \
 	        "tc filter replace dev xvif7 parent ffff: protocol all prio 1 handle 800::800 "    \
 	        "u32 "                                                                             \
@@ -190,9 +191,11 @@ Test(shaping, apply_twice_is_idempotent)
 	/* Second run: the same replaces, the ifb is not added again. */
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){
-	        "tc qdisc replace dev xvif7 root tbf rate 100mbit burst 125000 latency 50ms",
+	        "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 latency "
+	        "50ms",
 	        "ip link set xifb7 up",
-	        "tc qdisc replace dev xifb7 root tbf rate 100mbit burst 125000 latency 50ms",
+	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 latency "
+	        "50ms",
 	        "tc qdisc replace dev xvif7 handle ffff: ingress",
 	        "tc filter replace dev xvif7 parent ffff: protocol all prio 1 handle 800::800 u32 "
 	        "match u32 0 0 action mirred egress redirect dev xifb7",
@@ -205,15 +208,19 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 		int rate;
 		const char *cmd;
 	} cases[] = {
-	        {1, "tc qdisc replace dev xvif7 root tbf rate 1mbit burst 16384 latency 50ms"},
-	        {13, "tc qdisc replace dev xvif7 root tbf rate 13mbit burst 16384 latency 50ms"},
-	        {14, "tc qdisc replace dev xvif7 root tbf rate 14mbit burst 17500 latency 50ms"},
-	        {1000,
-	         "tc qdisc replace dev xvif7 root tbf rate 1000mbit burst 1250000 latency 50ms"},
-	        {10000,
-	         "tc qdisc replace dev xvif7 root tbf rate 10000mbit burst 12500000 latency 50ms"},
-	        {100000, "tc qdisc replace dev xvif7 root tbf rate 100000mbit burst 125000000 "
-	                 "latency 50ms"},
+	        {1, "tc qdisc replace dev xvif7 root handle 1: tbf rate 1mbit burst 16384 latency "
+	            "50ms"},
+	        {13, "tc qdisc replace dev xvif7 root handle d: tbf rate 13mbit burst 16384 "
+	             "latency 50ms"},
+	        {14, "tc qdisc replace dev xvif7 root handle e: tbf rate 14mbit burst 17500 "
+	             "latency 50ms"},
+	        {1000, "tc qdisc replace dev xvif7 root handle 3e8: tbf rate 1000mbit burst "
+	               "1250000 latency 50ms"},
+	        {10000, "tc qdisc replace dev xvif7 root handle 2710: tbf rate 10000mbit burst "
+	                "12500000 latency 50ms"},
+	        {100000,
+	         "tc qdisc replace dev xvif7 root handle fffe: tbf rate 100000mbit burst 125000000 "
+	         "latency 50ms"},
 	};
 	mkdev("xvif7");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -223,6 +230,32 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 		/* tbf's own rule: burst >= rate/HZ; HZ 100 is the worst case Linux allows. */
 		unsigned long long burst = strtoull(strstr(f.calls[0], "burst ") + 6, NULL, 10);
 		cr_assert_geq(burst, (unsigned long long)cases[i].rate * 125000ull / 100ull);
+		clear_calls();
+	}
+}
+
+/* A changed rate grafts a new tbf (a new handle) instead of changing the one in force, whose
+ * queued GSO packets could exceed the new burst and wedge it; the same rate keeps its handle. */
+Test(shaping, a_new_rate_gets_a_new_root_handle)
+{
+	static const int rates[] = {800, 20, 20, 1, 65533, 65534, 70000, 100000};
+	static const char *const handles[] = {
+	        "320:", "14:", "14:", "1:", "fffd:", "fffe:", "fffe:", "fffe:"};
+
+	mkdev("xvif7");
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		char want[64];
+
+		cr_assert_eq(shape_apply(&ctx, "xvif7", rates[i], err), 0, "%s", err);
+		snprintf(want, sizeof(want), "root handle %s tbf rate %dmbit ", handles[i],
+		         rates[i]);
+		cr_assert(strstr(f.calls[0], want), "vif: %s (want %s)", f.calls[0], want);
+		for (size_t k = 0; k < f.ncalls; k++)
+			if (strstr(f.calls[k], "dev xifb7 root"))
+				cr_assert(strstr(f.calls[k], want), "ifb: %s (want %s)", f.calls[k],
+				          want);
+		cr_assert(!strstr(f.calls[0], "ffff:"), "the ingress qdisc's handle: %s",
+		          f.calls[0]);
 		clear_calls();
 	}
 }
@@ -287,9 +320,9 @@ Test(shaping, apply_stops_at_the_first_failure)
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), -EIO);
 	cr_assert(strstr(err, "qdisc kind is unknown") != NULL, "%s", err);
-	assert_calls((const char *[]){
-	        "tc qdisc replace dev xvif7 root tbf rate 100mbit burst 125000 latency 50ms",
-	        NULL});
+	assert_calls((const char *[]){"tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
+	                              "burst 125000 latency 50ms",
+	                              NULL});
 }
 
 Test(shaping, missing_tc_program_is_reported)

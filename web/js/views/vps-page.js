@@ -30,13 +30,14 @@ const ACTIONS = {
 };
 
 /** Which buttons a state allows (the API has the last word; these avoid pointless clicks). A
- * suspended VPS cannot be started by its customer (409 naming the reason): an admin's can. */
-function allowed(state, isAdmin) {
+ * suspended VPS cannot be started, rebooted or reinstalled by anyone (409 naming the reason):
+ * an admin unsuspends it (the admin section's button), which restores its power state. */
+function allowed(state) {
   switch (state) {
     case 'running': return { shutdown: true, reboot: true, poweroff: true, console: true, reinstall: true, resize: true, delete: true };
     case 'stopped': return { start: true, reinstall: true, resize: true, delete: true };
     case 'error': return { start: true, shutdown: true, reboot: true, poweroff: true, reinstall: true, resize: true, delete: true };
-    case 'suspended': return isAdmin ? { start: true, poweroff: true, delete: true } : { poweroff: true, delete: true };
+    case 'suspended': return { poweroff: true, delete: true };
     default: return {}; // provisioning, deleting
   }
 }
@@ -133,7 +134,7 @@ export async function vpsPageView(ctx) {
     vps = v;
     hostEl.textContent = v.hostname;
     updateBadge(stateEl, v.state);
-    const may = allowed(v.state, ctx.isAdmin);
+    const may = allowed(v.state);
     for (const k of ['start', 'shutdown', 'reboot', 'poweroff']) buttons[k].disabled = busy || !may[k];
     buttons.console.disabled = !may.console;
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
