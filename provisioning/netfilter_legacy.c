@@ -97,6 +97,7 @@ static char *cleanup_batch(char *save, bool *oom)
 
 int nf_legacy_cleanup(net_ctx *ctx, char err[NET_ERRLEN])
 {
+	static const char *const k_tool[] = {"ebtables", "iptables", "ip6tables"};
 	static const char *const save[][4] = {{"ebtables-save", "-t", "filter", NULL},
 	                                      {"iptables-save", "-t", "filter", NULL},
 	                                      {"ip6tables-save", "-t", "filter", NULL}};
@@ -127,7 +128,7 @@ int nf_legacy_cleanup(net_ctx *ctx, char err[NET_ERRLEN])
 		}
 		if (!batch)
 			continue;
-		log_info("removing the legacy %s chains of an older agent", save[t][0]);
+		log_info("removing the %s chains an older agent left", k_tool[t]);
 		runner_result_init(&res);
 		rc = runner_run(&ctx->run, restore[t], batch, strlen(batch), LEGACY_TIMEOUT_MS,
 		                &res);
