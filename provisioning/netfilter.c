@@ -310,10 +310,7 @@ static bool reject_ok(net_ctx *ctx)
 		                 true, NULL, e);
 		ctx->nf_reject = rc == 0 ? 1 : -1;
 		if (rc)
-			log_warn("nftables: no reject in the bridge family here (%s): smtp_block "
-			         "drops "
-			         "instead of resetting",
-			         e);
+			log_warn("no bridge reject in this kernel (%s): smtp_block drops", e);
 	}
 	return ctx->nf_reject > 0;
 }
