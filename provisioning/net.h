@@ -160,11 +160,13 @@ int shape_rate_mbit(const vps_spec *spec);
 
 /* Shapes both directions of vifname to rate_mbit (1..100000), replacing any earlier shaping:
  * root tbf on the vif, an ingress qdisc redirecting to the ifb device (created when missing,
- * up), root tbf on the ifb. rate_mbit 0 removes the shaping (shape_remove). Waits up to
- * ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
+ * up), root tbf on the ifb; the same on "<vifname>-emu" (an HVM guest's emulated NIC) when that
+ * tap exists, redirecting to the same ifb. rate_mbit 0 removes the shaping (shape_remove). Waits up
+ * to ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
 
-/* Removes the vif's root and ingress qdiscs (when the vif exists) and deletes its ifb device.
+/* Removes the root and ingress qdiscs of the vif and of its "-emu" tap (each when it exists)
+ * and deletes its ifb device.
  * Absent is success. */
 int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
 
