@@ -6,7 +6,7 @@ CC      ?= gcc
 BUILD   ?= build
 SAN     ?= 0
 PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl
-AGENT_PKGS := json-c xlutil devmapper
+AGENT_PKGS := json-c xlutil devmapper libnftables
 TEST_PKGS  := criterion libcurl
 CONSOLE_PKGS := libvncserver libvncclient vterm zlib
 

@@ -1,6 +1,7 @@
 /* net.h — per-domain networking on the host kernel, done only by xvps-agent (root):
- *   netfilter.c  anti-spoofing chains per domain (iptables / ip6tables / ebtables, physdev on
- *                the domain's stable vifname), one atomic *-restore --noflush batch per table;
+ *   netfilter.c  anti-spoofing chains per domain in one native nftables table (bridge family,
+ *                dispatched by a verdict map keyed by the domain's stable vifname), one atomic
+ *                libnftables transaction per change (nft.c);
  *   shaping.c    tc: the plan's net_mbit (or a throttle) on both directions of the vif
  *                (egress: tbf on the vif = traffic to the guest; ingress: redirected by a u32
  *                match-all filter, handle 800::800, to an ifb device with its own tbf = traffic
@@ -33,13 +34,18 @@
 
 #define NET_ERRLEN 512
 
-/* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its chains are
- * "xvps-xvifN" in every table, its ifb device is "xifbN". The dispatch chain, created once at
- * agent start, is NET_DISPATCH_CHAIN; every vif matches the physdev wildcard NET_VIF_WILDCARD. */
-#define NET_DISPATCH_CHAIN "xvps-vifs"
-#define NET_VIF_PREFIX     "xvif"
-#define NET_VIF_WILDCARD   "xvif+"
-#define NET_IFB_PREFIX     "xifb"
+/* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its chain is
+ * "xvps-xvifN" in the nftables table NET_NFT_TABLE, its ifb device is "xifbN". The table, its
+ * verdict map NET_NFT_MAP (vifname -> jump chain) and its base chain NET_NFT_BASE are created
+ * once at agent start; every vif matches the interface wildcard NET_VIF_WILDCARD. The legacy
+ * iptables dispatch chain NET_LEGACY_DISPATCH is removed at start when an older agent left it. */
+#define NET_NFT_TABLE       "bridge xvps"
+#define NET_NFT_MAP         "vifs"
+#define NET_NFT_BASE        "prerouting"
+#define NET_LEGACY_DISPATCH "xvps-vifs"
+#define NET_VIF_PREFIX      "xvif"
+#define NET_VIF_WILDCARD    "xvif*"
+#define NET_IFB_PREFIX      "xifb"
 
 /* One vif's accumulated counters, from the guest's point of view:
  * rx = bytes/packets the guest received (the vif's tx), tx = the guest sent (the vif's rx). */
@@ -60,8 +66,19 @@ typedef struct net_shape {
 	int ifindex;
 } net_shape;
 
+/* The nftables seam (nft.c): runs one command buffer, a single transaction when it changes
+ * anything; check_only validates it against the kernel without committing; out (when not NULL)
+ * receives what a list command printed (heap). Unit tests put a fake here. Returns 0, -ENOENT
+ * (an object the buffer names does not exist) or another -errno, with err set. */
+typedef int (*net_nft_fn)(void *arg, const char *cmds, bool check_only, char **out,
+                          char err[NET_ERRLEN]);
+
 typedef struct net_ctx {
-	runner run;            /* the one runner */
+	runner run;            /* the one runner (processes: tc, ip, the legacy *tables cleanup) */
+	net_nft_fn nft;        /* NULL: libnftables in process (nft.c); else a fake */
+	void *nft_arg;         /* nft's first argument */
+	void *nft_handle;      /* libnftables context, made on first use (nft.c) */
+	int nf_reject;         /* 0 not probed yet, 1 bridge `reject` works, -1 it does not */
 	bool enabled;          /* false: every call is a successful no-op */
 	char sysfs_net[256];   /* "/sys/class/net"; unit tests point it at a fake tree */
 	char state_dir[256];   /* "$XVPS_STATE/net": counters.json lives here */
@@ -70,8 +87,7 @@ typedef struct net_ctx {
 	net_counter *counters; /* n_counters entries, sorted by name */
 	size_t n_counters;
 	pthread_mutex_t shape_lock; /* guards shapes (vps_net.c; shaping.json in state_dir) */
-	pthread_mutex_t nf_lock;    /* one *tables transaction at a time: ebtables-nft loses
-	                               concurrent chain deletions ("RULE_DELETE failed") */
+	pthread_mutex_t nf_lock;    /* one nftables transaction at a time (and nft_handle) */
 	net_shape *shapes;
 	size_t n_shapes;
 	bool shapes_loaded;
@@ -88,31 +104,53 @@ void net_ctx_dispose(net_ctx *ctx);
 bool net_vifname_of(const char *name, char out[16]);
 bool net_ifbname_of(const char *vifname, char out[16]);
 
+/* ---- nft.c --------------------------------------------------------------------------- */
+
+/* Runs cmds through ctx->nft, or libnftables when that is NULL (see net_nft_fn). The caller
+ * holds ctx->nf_lock. */
+int net_nft(net_ctx *ctx, const char *cmds, bool check_only, char **out, char err[NET_ERRLEN]);
+
+/* Frees the libnftables context (net_ctx_dispose calls it). */
+void net_nft_close(net_ctx *ctx);
+
 /* ---- netfilter.c --------------------------------------------------------------------- */
 
-/* Creates (when missing) the dispatch chain NET_DISPATCH_CHAIN in the filter table of
- * iptables, ip6tables and ebtables, ending in DROP for iptables/ip6tables (a vif without
- * its domain chain sends nothing), and hooks it from FORWARD and INPUT for physdev-in
- * NET_VIF_WILDCARD (ebtables: -i NET_VIF_WILDCARD). Idempotent. Returns 0 or -errno. */
+/* Creates (when missing) the table NET_NFT_TABLE with its verdict map NET_NFT_MAP and the base
+ * chain NET_NFT_BASE (bridge prerouting: `iifname vmap @vifs`, then any other NET_VIF_WILDCARD
+ * frame dropped: a vif without its domain chain sends nothing), in one transaction; then removes
+ * the iptables / ip6tables / ebtables chains and hooks an older agent left (netfilter_legacy.c).
+ * Idempotent. Returns 0 or -errno. */
 int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN]);
 
-/* The restore batch for one domain's chain in one table ('4' iptables, '6' ip6tables,
- * 'e' ebtables); with_hooks adds the dispatch rules (vif and vif-emu) that jump to it.
- * Pure function (golden-tested). Returns a heap string or NULL (ENOMEM / invalid spec). */
-char *nf_render(const vps_spec *spec, char table, bool with_hooks);
+/* The transaction that declares (creates, or empties when it exists) and fills the domain's
+ * chain and maps its vif and "-emu" tap to it. reject: SMTP is refused with a TCP reset (the
+ * kernel has bridge reject), else dropped. Pure function (golden-tested). Returns a heap string
+ * or NULL (ENOMEM / invalid spec). */
+char *nf_render(const vps_spec *spec, bool reject);
 
-/* Applies the domain's chains: one atomic `*-restore --noflush --wait` batch per table,
- * adding the dispatch hooks only when the chain did not exist yet. Idempotent; safe to repeat
- * after a crash in the middle. Returns 0 or -errno with err set. */
+/* The transaction that removes the domain's map elements and chain, whether or not they exist
+ * (pure; heap string or NULL for an invalid vifname). */
+char *nf_render_remove(const char *vifname);
+
+/* Applies the domain's chain: one atomic transaction (nf_render). Idempotent. Returns 0 or
+ * -errno with err set. */
 int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN]);
 
-/* Removes the domain's hooks and chains from all three tables. Absent is success. Afterwards
- * iptables-save / ip6tables-save / ebtables-save read exactly as before nf_apply. */
+/* Removes the domain's map elements and chain in one transaction. Absent is success. Afterwards
+ * `nft list table bridge xvps` reads exactly as before nf_apply. */
 int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
 
-/* Vifnames that have a "xvps-<vifname>" chain in the iptables filter table (heap array of
- * heap strings), for the reconciler. Returns 0 or -errno. */
+/* Vifnames that have a "xvps-<vifname>" chain in NET_NFT_TABLE (heap array of heap strings),
+ * for the reconciler. Returns 0 or -errno. */
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN]);
+
+/* ---- netfilter_legacy.c --------------------------------------------------------------- */
+
+/* Removes what an agent before the nftables table installed: the NET_LEGACY_DISPATCH hooks in
+ * FORWARD/INPUT and every "xvps-*" chain of the iptables, ip6tables and ebtables filter tables,
+ * one `*-restore --noflush` batch per table that has them. Nothing to do is success (and costs
+ * one `*-save` per table). Returns 0 or -errno with err set. */
+int nf_legacy_cleanup(net_ctx *ctx, char err[NET_ERRLEN]);
 
 /* ---- shaping.c ------------------------------------------------------------------------ */
 
@@ -122,12 +160,14 @@ int shape_rate_mbit(const vps_spec *spec);
 
 /* Shapes both directions of vifname to rate_mbit (1..100000), replacing any earlier shaping:
  * root tbf on the vif, an ingress qdisc redirecting to the ifb device (created when missing,
- * up), root tbf on the ifb; each root tbf's handle is its rate (a new rate grafts a new tbf,
- * see shaping.c). rate_mbit 0 removes the shaping (shape_remove). Waits up to
- * ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
+ * up), root tbf on the ifb; the same on "<vifname>-emu" (an HVM guest's emulated NIC) when that
+ * tap exists, redirecting to the same ifb. Each root tbf's handle is its rate (a new rate
+ * grafts a new tbf, see shaping.c). rate_mbit 0 removes the shaping (shape_remove). Waits up
+ * to ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
 
-/* Removes the vif's root and ingress qdiscs (when the vif exists) and deletes its ifb device.
+/* Removes the root and ingress qdiscs of the vif and of its "-emu" tap (each when it exists)
+ * and deletes its ifb device.
  * Absent is success. */
 int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
 

@@ -142,6 +142,7 @@ void net_ctx_dispose(net_ctx *ctx)
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->shape_lock);
 	pthread_mutex_destroy(&ctx->nf_lock);
+	net_nft_close(ctx);
 }
 
 /* Folds one reading into an accumulator (see the file comment). */

@@ -6,6 +6,9 @@
  * tbf at the same rate. u32 rather than matchall: the host kernel here has
  * CONFIG_NET_CLS_MATCHALL unset ("TC classifier not found") while u32 is everywhere; the filter
  * has a fixed handle (800::800) so `tc filter replace` replaces it instead of adding another.
+ * An HVM guest's emulated NIC, the tap "<vif>-emu" (present while its device model runs), is
+ * shaped like the vif: its own root tbf, and its ingress redirected to the same ifb, so the
+ * guest's traffic from both NICs shares one from-guest rate.
  *
  * Every step is a `replace` (or guarded by an existence check on <sysfs_net>/<dev>), so
  * shape_apply is idempotent and safe to repeat after a crash half-way. Commands run only
@@ -188,9 +191,61 @@ static int tbf_replace(net_ctx *ctx, const char *dev, int rate_mbit, const char 
 	return run_cmd(ctx, argv, false, err);
 }
 
+/* The ingress qdisc of dev and its one filter redirecting everything to ifb. */
+static int redirect_to_ifb(net_ctx *ctx, const char *dev, const char *ifb, char err[NET_ERRLEN])
+{
+	const char *ingress[] = {"tc", "qdisc",  "replace",          "dev",
+	                         dev,  "handle", SHAPE_INGRESS_HNDL, "ingress",
+	                         NULL};
+	int rc = run_cmd(ctx, ingress, false, err);
+	if (rc != 0)
+		return rc;
+	const char *filter[] = {"tc",
+	                        "filter",
+	                        "replace",
+	                        "dev",
+	                        dev,
+	                        "parent",
+	                        SHAPE_INGRESS_HNDL,
+	                        "protocol",
+	                        "all",
+	                        "prio",
+	                        SHAPE_FILTER_PRIO,
+	                        "handle",
+	                        SHAPE_FILTER_HNDL,
+	                        "u32",
+	                        "match",
+	                        "u32",
+	                        "0",
+	                        "0",
+	                        "action",
+	                        "mirred",
+	                        "egress",
+	                        "redirect",
+	                        "dev",
+	                        ifb,
+	                        NULL};
+	return run_cmd(ctx, filter, false, err);
+}
+
+/* Removes dev's root and ingress qdiscs (the filter goes with the ingress qdisc), when dev
+ * exists; absent qdiscs are fine. */
+static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
+{
+	const char *root[] = {"tc", "qdisc", "del", "dev", dev, "root", NULL};
+	const char *ingress[] = {"tc", "qdisc", "del", "dev", dev, "ingress", NULL};
+	int rc;
+
+	if (!dev_exists(ctx, dev))
+		return 0;
+	if ((rc = run_cmd(ctx, root, true, err)) != 0)
+		return rc;
+	return run_cmd(ctx, ingress, true, err);
+}
+
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
 {
-	char ifb[16], rate[32], burst[32];
+	char ifb[16], rate[32], burst[32], emu[24];
 	int rc;
 
 	err[0] = '\0';
@@ -232,42 +287,20 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 		return rc;
 	if ((rc = tbf_replace(ctx, ifb, rate_mbit, rate, burst, err)) != 0)
 		return rc;
-	const char *ingress[] = {"tc",    "qdisc",  "replace",          "dev",
-	                         vifname, "handle", SHAPE_INGRESS_HNDL, "ingress",
-	                         NULL};
-	if ((rc = run_cmd(ctx, ingress, false, err)) != 0)
+	if ((rc = redirect_to_ifb(ctx, vifname, ifb, err)) != 0)
 		return rc;
-	const char *filter[] = {"tc",
-	                        "filter",
-	                        "replace",
-	                        "dev",
-	                        vifname,
-	                        "parent",
-	                        SHAPE_INGRESS_HNDL,
-	                        "protocol",
-	                        "all",
-	                        "prio",
-	                        SHAPE_FILTER_PRIO,
-	                        "handle",
-	                        SHAPE_FILTER_HNDL,
-	                        "u32",
-	                        "match",
-	                        "u32",
-	                        "0",
-	                        "0",
-	                        "action",
-	                        "mirred",
-	                        "egress",
-	                        "redirect",
-	                        "dev",
-	                        ifb,
-	                        NULL};
-	return run_cmd(ctx, filter, false, err);
+	/* The emulated NIC of an HVM guest, when its tap is there (not waited for). */
+	snprintf(emu, sizeof(emu), "%s-emu", vifname);
+	if (!dev_exists(ctx, emu))
+		return 0;
+	if ((rc = tbf_replace(ctx, emu, rate_mbit, rate, burst, err)) != 0)
+		return rc;
+	return redirect_to_ifb(ctx, emu, ifb, err);
 }
 
 int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 {
-	char ifb[16];
+	char ifb[16], emu[24];
 	int rc;
 
 	err[0] = '\0';
@@ -275,15 +308,9 @@ int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 		return rc;
 	if (!ctx->enabled)
 		return 0;
-	if (dev_exists(ctx, vifname)) {
-		/* Deleting the ingress qdisc deletes its filter too. */
-		const char *root[] = {"tc", "qdisc", "del", "dev", vifname, "root", NULL};
-		const char *ingress[] = {"tc", "qdisc", "del", "dev", vifname, "ingress", NULL};
-		if ((rc = run_cmd(ctx, root, true, err)) != 0)
-			return rc;
-		if ((rc = run_cmd(ctx, ingress, true, err)) != 0)
-			return rc;
-	}
+	snprintf(emu, sizeof(emu), "%s-emu", vifname);
+	if ((rc = unshape_dev(ctx, vifname, err)) != 0 || (rc = unshape_dev(ctx, emu, err)) != 0)
+		return rc;
 	if (dev_exists(ctx, ifb)) {
 		const char *del[] = {"ip", "link", "del", ifb, NULL};
 		if ((rc = run_cmd(ctx, del, true, err)) != 0)

@@ -20,7 +20,7 @@ for g in "${groups[@]}"; do
 			libcriterion-dev libcurl4-gnutls-dev
 			libvncserver-dev libvterm-dev libwslay-dev console-setup-linux
 			libdevmapper-dev liblvm2-dev libxen-dev
-			iproute2 iptables curl jq wrk procps openssl clang-format python3
+			iproute2 iptables nftables libnftables-dev curl jq wrk procps openssl clang-format python3
 			novnc libjs-chart.js chromium
 		)
 		# Node (>= 18) for the browser tests' playwright-core: Debian's nodejs and npm only when

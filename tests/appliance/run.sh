@@ -466,11 +466,13 @@ walk() {
 	[ "$(echo "$out" | awk 'NR==2 {print $3"/"$4}')" = 512/50 ] && pass "$(echo "$out" | tail -1 | one)" ||
 		fail "want weight 512 cap 50: $(echo "$out" | one)"
 
-	step="firewall chains"
-	# (iptables-nft 1.8.9 calls a missing chain "incompatible": count the chains' rules instead.)
-	out=$(T=60 dom0 "iptables -S | grep -c -- '-A xvps-xvif$VPS '; ip6tables -S | grep -c -- '-A xvps-xvif$VPS ';
-		ebtables -L xvps-xvif$VPS 2>/dev/null | grep -c '^-'")
-	[ "$(echo "$out" | awk '$1 > 0' | wc -l)" = 3 ] && pass "xvps-xvif$VPS: iptables/ip6tables/ebtables lines $(echo "$out" | one)" ||
+	step="firewall chain"
+	# The domain's chain in the agent's nftables table (rules: lines ending in accept/drop/reject)
+	# and its two elements in the dispatch map.
+	out=$(T=60 dom0 "nft list chain bridge xvps xvps-xvif$VPS | grep -cE '(accept|drop|reset)\$';
+		nft list map bridge xvps vifs | grep -o '\"xvif$VPS\(-emu\)\?\" : jump xvps-xvif$VPS' | wc -l")
+	[ "$(echo "$out" | sed -n 1p)" -gt 5 ] 2>/dev/null && [ "$(echo "$out" | sed -n 2p)" = 2 ] &&
+		pass "xvps-xvif$VPS: nft rules, map elements $(echo "$out" | one)" ||
 		fail "xvps-xvif$VPS: $(echo "$out" | one)"
 
 	step="qdiscs"
@@ -522,7 +524,7 @@ walk() {
 	s=$(job_wait "$job")
 	[ "$s" = done ] || echo "      reboot job $job: $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}')"
 	d2=$(domid_of)
-	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2; iptables -S xvps-xvif$VPS | wc -l")
+	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2; nft list chain bridge xvps xvps-xvif$VPS | wc -l")
 	if [ "$s" = done ] && [ -n "$d2" ] && [ "$d2" != "$d1" ] && echo "$out" | grep -q "xvif$VPS"; then
 		pass "domid $d1 -> $d2, vif $(echo "$out" | one)"
 	else
@@ -549,12 +551,12 @@ walk() {
 	step="delete"
 	s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)")
 	out=$(T=120 dom0 "xl list | grep -c xvps-$VPS; lvs --noheadings -o lv_name xvps | grep -cE '^ *(quarantine-)?xvps-$VPS(-[0-9]+)?\$';
-		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; iptables -S 2>/dev/null | grep -c 'xvps-xvif$VPS\b';
-		ebtables -L 2>/dev/null | grep -c 'xvps-xvif$VPS\b'; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
+		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; nft list table bridge xvps 2>/dev/null | grep -c 'xvps-xvif$VPS\b';
+		nft list map bridge xvps vifs 2>/dev/null | grep -c '\"xvif$VPS\b'; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
 	if [ "$s" = done ] && [ "$(echo "$out" | tr -d ' \n')" = 0000000 ]; then
 		pass "no domain, LV, xl.cfg, chain, qdisc or vif left"
 	else
-		fail "job $s; left (domain, LV, cfg, iptables, ebtables, qdisc, vif): $(echo "$out" | one)"
+		fail "job $s; left (domain, LV, cfg, nft chain, map element, qdisc, vif): $(echo "$out" | one)"
 	fi
 
 	if [ "$bench" = 1 ]; then

@@ -1,16 +1,27 @@
-/* netbench.c — `make bench`'s network part, run by tests/bench/run.sh inside a network namespace
+/* netbench.c — `make bench`'s network part, run by tests/bench/net.sh inside network namespaces
  * it creates (never on the host's own tables):
  *   netbench chains N EMPTY FULL
  *                       fills the namespace FULL with the chains of N VPS, then applies the chains
- *                       of K fresh VPS alternately in EMPTY (a host with none) and in FULL, so
- *                       that load changes on the machine hit both sides alike; prints the median
- *                       wall time of each side and their ratio (goal <= 2: per-domain work must
- *                       not grow with the number of domains on the host).
+ *                       of K fresh VPS alternately in EMPTY (a host with none) and in FULL, and
+ *                       feeds FULL one bare single-table `iptables-restore --noflush` batch of one
+ *                       chain in each round too, so that load changes on the machine hit every
+ *                       side alike; prints the median wall time of each side, the growth ratio
+ *                       FULL/EMPTY and the ratio FULL/bare batch (goal <= 1.5).
+ *   netbench fill NS FIRST LAST
+ *                       applies (nf_base_ensure, nf_apply) the chains of VPS FIRST..LAST in NS.
+ *   netbench udp-sink PORT SECONDS / udp-flood DST PORT SECONDS
+ *                       counts the UDP datagrams received on PORT for SECONDS / sends 18-byte
+ *                       datagrams to DST:PORT as fast as it can for SECONDS; the sink prints
+ *                       "pps <packets per second>".
  *   netbench sweep N    one counter sweep over N vifs (xvif1..xvifN must exist), repeated; prints
  *                       the median CPU time of one sweep (goal <= 50 ms for 1,000 vifs).
- * Output lines: "bench: <name> <value> <unit>". Asserts nothing. */
+ * VPS id has MAC 00:16:3e:00:HI:LO and IPv4 198.18.HI.LO (make_spec). Output lines: "bench:
+ * <name> <value> <unit>". Asserts nothing. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,30 +118,161 @@ static int enter_ns(const char *name)
 	return rc;
 }
 
-static int bench_chains(net_ctx *ctx, int n, const char *empty, const char *full)
+/* One bare single-table batch: a chain shaped like an old per-domain IPv4 chain, new each time
+ * (id), through `iptables-restore --noflush --wait`: the yardstick of a per-change cost. */
+static int bare_batch(net_ctx *ctx, int id, double *wall)
+{
+	const char *argv[] = {"iptables-restore", "--noflush", "--wait", NULL};
+	char batch[512];
+	runner_result res;
+	double t0;
+	int rc;
+
+	snprintf(batch, sizeof(batch),
+	         "*filter\n:xvps-bare%d - [0:0]\n"
+	         "-A xvps-bare%d -m mac ! --mac-source 00:16:3e:00:00:01 -j DROP\n"
+	         "-A xvps-bare%d -p udp -m udp --sport 67 --dport 68 -j DROP\n"
+	         "-A xvps-bare%d -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset\n"
+	         "-A xvps-bare%d -s 198.18.0.1/32 -j RETURN\n"
+	         "-A xvps-bare%d -s 198.19.0.1/32 -j RETURN\n-A xvps-bare%d -j DROP\nCOMMIT\n",
+	         id, id, id, id, id, id, id);
+	runner_result_init(&res);
+	t0 = now_s(CLOCK_MONOTONIC);
+	rc = runner_run(&ctx->run, argv, batch, strlen(batch), 30000, &res);
+	*wall = now_s(CLOCK_MONOTONIC) - t0;
+	if (rc || res.exit_status != 0) {
+		fprintf(stderr, "netbench: iptables-restore: %s\n",
+		        res.err ? res.err : "cannot run");
+		rc = -1;
+	}
+	runner_result_dispose(&res);
+	/* Untimed: the chain goes again, so that every batch meets the same (empty) table. */
+	snprintf(batch, sizeof(batch), "*filter\n-F xvps-bare%d\n-X xvps-bare%d\nCOMMIT\n", id, id);
+	runner_result_init(&res);
+	if (rc == 0 && (runner_run(&ctx->run, argv, batch, strlen(batch), 30000, &res) != 0 ||
+	                res.exit_status != 0))
+		rc = -1;
+	runner_result_dispose(&res);
+	return rc;
+}
+
+/* ctx for namespace ns: the libnftables context is made on first use, so it lives there. */
+static int ctx_in(net_ctx *ctx, const char *ns, const char *state)
 {
 	char err[NET_ERRLEN] = "";
-	double first[K], last[K], a, b;
-	int id = 1;
 
-	if (enter_ns(empty) || nf_base_ensure(ctx, err) || enter_ns(full) ||
+	if (enter_ns(ns) || net_ctx_init(ctx, runner_real(), true, "/sys/class/net", state, err) ||
 	    nf_base_ensure(ctx, err)) {
-		fprintf(stderr, "netbench: base: %s\n", err);
+		fprintf(stderr, "netbench: %s: %s\n", ns, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int bench_chains(const char *state, int n, const char *empty, const char *full)
+{
+	double first[K], last[K], bare[K], a, b, c;
+	net_ctx ce, cf;
+	int id = 1, rc = 1;
+
+	if (ctx_in(&ce, empty, state))
+		return 1;
+	if (ctx_in(&cf, full, state)) {
+		net_ctx_dispose(&ce);
 		return 1;
 	}
 	for (int i = 0; i < n; i++)
-		if (apply(ctx, id++, NULL))
-			return 1;
+		if (apply(&cf, id++, NULL))
+			goto out;
 	for (int i = 0; i < K; i++) {
-		if (enter_ns(empty) || apply(ctx, id++, &first[i]) || enter_ns(full) ||
-		    apply(ctx, id++, &last[i]))
-			return 1;
+		if (enter_ns(empty) || apply(&ce, id++, &first[i]) || enter_ns(full) ||
+		    apply(&cf, id++, &last[i]) || bare_batch(&cf, i, &bare[i]))
+			goto out;
 	}
 	a = median(first, K);
 	b = median(last, K);
+	c = median(bare, K);
 	printf("bench: nf_apply_on_empty_host_ms %.2f ms\n", a * 1e3);
 	printf("bench: nf_apply_with_%d_vps_ms %.2f ms\n", n, b * 1e3);
-	printf("bench: nf_apply_ratio %.2f (goal <= 2)\n", b / a);
+	printf("bench: nf_apply_ratio %.2f (with %d VPS / empty host; goal: no growth)\n", b / a,
+	       n);
+	printf("bench: iptables_restore_one_chain_ms %.2f ms (bare single-table batch, same run)\n",
+	       c * 1e3);
+	printf("bench: nf_apply_vs_iptables_restore_ratio %.2f (with %d VPS; goal <= 1.5)\n", b / c,
+	       n);
+	rc = 0;
+out:
+	net_ctx_dispose(&ce);
+	net_ctx_dispose(&cf);
+	return rc;
+}
+
+static int bench_fill(const char *state, const char *ns, int first, int last)
+{
+	net_ctx c;
+	int rc = 0;
+
+	if (ctx_in(&c, ns, state))
+		return 1;
+	for (int id = first; id <= last && rc == 0; id++)
+		rc = apply(&c, id, NULL);
+	net_ctx_dispose(&c);
+	return rc ? 1 : 0;
+}
+
+static int udp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 8 << 20;
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	return fd;
+}
+
+static int udp_sink(int port, double seconds)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_usec = 100000};
+	char buf[2048];
+	long long got = 0;
+	double t0 = 0, end;
+	int fd = udp_socket();
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		perror("udp-sink");
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	end = now_s(CLOCK_MONOTONIC) + seconds + 10; /* the first datagram starts the clock */
+	while (now_s(CLOCK_MONOTONIC) < end) {
+		if (recv(fd, buf, sizeof(buf), 0) < 0)
+			continue;
+		if (got++ == 0) {
+			t0 = now_s(CLOCK_MONOTONIC);
+			end = t0 + seconds;
+		}
+	}
+	close(fd);
+	printf("pps %.0f\n", got > 1 ? (double)(got - 1) / (now_s(CLOCK_MONOTONIC) - t0) : 0.0);
+	return 0;
+}
+
+static int udp_flood(const char *dst, int port, double seconds)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char payload[18] = "xvps-netbench-pps";
+	double end = now_s(CLOCK_MONOTONIC) + seconds;
+	int fd = udp_socket();
+
+	if (fd < 0 || inet_pton(AF_INET, dst, &a.sin_addr) != 1 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		perror("udp-flood");
+		return 1;
+	}
+	while (now_s(CLOCK_MONOTONIC) < end)
+		for (int i = 0; i < 64; i++)
+			(void)!send(fd, payload, sizeof(payload), 0);
+	close(fd);
 	return 0;
 }
 
@@ -184,23 +326,35 @@ static int bench_sweep(net_ctx *ctx, int n)
 int main(int argc, char **argv)
 {
 	char err[NET_ERRLEN] = "", state[] = "/tmp/xvps-netbench.XXXXXX";
+	const char *cmd = argc > 1 ? argv[1] : "";
 	net_ctx ctx;
-	int n, rc;
+	int n = argc > 2 ? atoi(argv[2]) : 0, rc;
 
-	if (argc < 3 || (n = atoi(argv[2])) < 1 || n > 100000 ||
-	    (strcmp(argv[1], "chains") == 0 && argc != 5)) {
-		fprintf(stderr, "usage: netbench chains N EMPTY_NETNS FULL_NETNS | sweep N\n");
+	if (strcmp(cmd, "udp-sink") == 0 && argc == 4)
+		return udp_sink(atoi(argv[2]), atof(argv[3]));
+	if (strcmp(cmd, "udp-flood") == 0 && argc == 5)
+		return udp_flood(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (!((strcmp(cmd, "chains") == 0 && argc == 5 && n >= 1 && n <= 100000) ||
+	      (strcmp(cmd, "sweep") == 0 && argc == 3 && n >= 1 && n <= 100000) ||
+	      (strcmp(cmd, "fill") == 0 && argc == 5))) {
+		fprintf(stderr,
+		        "usage: netbench chains N EMPTY_NETNS FULL_NETNS | fill NETNS FIRST "
+		        "LAST | udp-sink PORT SECONDS | udp-flood DST PORT SECONDS | sweep N\n");
 		return 2;
 	}
 	if (!mkdtemp(state))
 		return 1;
-	if (net_ctx_init(&ctx, runner_real(), true, "/sys/class/net", state, err)) {
+	if (strcmp(cmd, "chains") == 0) {
+		rc = bench_chains(state, n, argv[3], argv[4]);
+	} else if (strcmp(cmd, "fill") == 0) {
+		rc = bench_fill(state, argv[2], atoi(argv[3]), atoi(argv[4]));
+	} else if (net_ctx_init(&ctx, runner_real(), true, "/sys/class/net", state, err)) {
 		fprintf(stderr, "netbench: %s\n", err);
-		return 1;
+		rc = 1;
+	} else {
+		rc = bench_sweep(&ctx, n);
+		net_ctx_dispose(&ctx);
 	}
-	rc = strcmp(argv[1], "chains") == 0 ? bench_chains(&ctx, n, argv[3], argv[4])
-	                                    : bench_sweep(&ctx, n);
-	net_ctx_dispose(&ctx);
 	{
 		char f[64];
 		snprintf(f, sizeof(f), "%s/counters.json", state);

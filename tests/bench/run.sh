@@ -25,8 +25,11 @@ lib_tag=bench
 . scripts/lib.sh # free_port, start_agent, start_panel, stop_pid, stop_servers
 
 cleanup() {
+	local pid
 	stop_pid "$hello_pid"
 	stop_servers
+	# The sim guests of this run's agent outlive it (their command line names our state dir).
+	for pid in $(pids_naming "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -1,6 +1,6 @@
 /* frames.c — the raw-frame half of nettest: crafted Ethernet frames (UDP over IPv4/IPv6, ARP,
- * router advertisement, ICMPv6 redirect, DHCP offer) sent on AF_PACKET sockets, and the sniffer
- * that counts matching frames received on an interface. */
+ * router advertisement, ICMPv6 redirect, neighbour advertisement, DHCP offer) sent on AF_PACKET
+ * sockets, and the sniffer that counts matching frames received on an interface. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -271,6 +271,32 @@ int cmd_send_redirect(const char *ifname)
 	        build_ip_frame(f, dmac, smac, AF_INET6, src, dst, IPPROTO_ICMPV6, 255, l4, 40, 2));
 }
 
+/* send-na IFACE --smac MAC --target IP6 [--src6 IP6 (the MAC's link-local)] [--dmac MAC]
+ *         [--dst IP6 (ff02::1)] [--count N]: an unsolicited neighbour advertisement (ICMPv6
+ *         type 136) with the override flag and a target link-layer address option (--smac):
+ *         "TARGET is at this MAC now", what poisons a neighbour cache when TARGET is not ours. */
+int cmd_send_na(const char *ifname)
+{
+	uint8_t smac[6], dmac[6], src[16], dst[16], l4[32] = {0}, f[FRAME_MAX];
+
+	if (!parse_mac(opt("--smac", NULL), smac) ||
+	    !parse_mac(opt("--dmac", "33:33:00:00:00:01"), dmac) ||
+	    parse_ip(opt("--dst", "ff02::1"), dst) != AF_INET6 ||
+	    parse_ip(opt("--target", ""), l4 + 8) != AF_INET6)
+		return usage("send-na needs --smac and an IPv6 --target (and IPv6 --src6, --dst)");
+	link_local(smac, src);
+	if (opt("--src6", NULL) && parse_ip(opt("--src6", NULL), src) != AF_INET6)
+		return usage("send-na: bad --src6");
+	l4[0] = 136;
+	l4[4] = 0x20; /* override */
+	l4[24] = 2;   /* target link-layer address */
+	l4[25] = 1;
+	memcpy(l4 + 26, smac, 6);
+	return send_frames(
+	        "send-na", ifname, f,
+	        build_ip_frame(f, dmac, smac, AF_INET6, src, dst, IPPROTO_ICMPV6, 255, l4, 32, 2));
+}
+
 /* send-dhcp-offer IFACE --smac MAC --src IP [--dmac MAC] [--count N]: a DHCPOFFER, UDP
  * 67 -> 68, to 255.255.255.255. */
 int cmd_send_dhcp_offer(const char *ifname)
@@ -355,13 +381,15 @@ static bool frame_matches(const match *m, const uint8_t *f, size_t len)
 			       l4[8] == 2;
 		return false;
 	}
+	if (proto == IPPROTO_ICMPV6 && type == ETH_P_IPV6 && strcmp(m->kind, "na-target") == 0)
+		return l4len >= 24 && l4[0] == 136 && memcmp(l4 + 8, m->ip, 16) == 0;
 	if (proto == IPPROTO_ICMPV6 && type == ETH_P_IPV6 && l4len >= 4)
 		return m->icmp_type >= 0 && l4[0] == m->icmp_type;
 	return false;
 }
 
 /* sniff IFACE --timeout-ms N --match udp-payload TEXT | arp-sender IP | ra | icmpv6-type N |
- *       dhcp-offer [--arp-op reply|request] [--stop-after N] [--ready-file PATH]
+ *       na-target IP6 | dhcp-offer [--arp-op reply|request] [--stop-after N] [--ready-file PATH]
  *       [--promisc 1]: counts matching frames received on IFACE (never its own outgoing ones)
  *       for the whole timeout, or until --stop-after matches; exit 0 when >= 1 matched. */
 int cmd_sniff(const char *ifname)
@@ -383,6 +411,9 @@ int cmd_sniff(const char *ifname)
 		if (parse_ip(m.arg, m.ip) != AF_INET)
 			return usage("sniff: arp-sender needs an IPv4 address");
 		m.arp_op = strcmp(op, "request") == 0 ? 1 : strcmp(op, "reply") == 0 ? 2 : 0;
+	} else if (strcmp(m.kind, "na-target") == 0) {
+		if (parse_ip(m.arg, m.ip) != AF_INET6)
+			return usage("sniff: na-target needs an IPv6 address");
 	} else if (strcmp(m.kind, "ra") == 0) {
 		m.icmp_type = 134;
 	} else if (strcmp(m.kind, "icmpv6-type") == 0) {

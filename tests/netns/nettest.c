@@ -52,7 +52,8 @@ static bool parse_opts(int argc, char **argv, int first, const char *const allow
 		if (strcmp(argv[i - 2], "--match") == 0 &&
 		    (strcmp(argv[i - 1], "udp-payload") == 0 ||
 		     strcmp(argv[i - 1], "arp-sender") == 0 ||
-		     strcmp(argv[i - 1], "icmpv6-type") == 0)) {
+		     strcmp(argv[i - 1], "icmpv6-type") == 0 ||
+		     strcmp(argv[i - 1], "na-target") == 0)) {
 			if (i >= argc)
 				return false;
 			opts[n_opts].val2 = argv[i++];
@@ -477,6 +478,7 @@ int main(int argc, char **argv)
 	                                        "--redirect-dst",
 	                                        "--router-lifetime",
 	                                        "--with-prefix",
+	                                        "--src6",
 	                                        NULL};
 	static const char *const sniff_opts[] = {
 	        "--timeout-ms", "--match",   "--arp-op", "--stop-after",
@@ -517,6 +519,8 @@ int main(int argc, char **argv)
 		return cmd_send_redirect(argv[2]);
 	if (strcmp(cmd, "send-dhcp-offer") == 0)
 		return cmd_send_dhcp_offer(argv[2]);
+	if (strcmp(cmd, "send-na") == 0)
+		return cmd_send_na(argv[2]);
 	if (strcmp(cmd, "sniff") == 0)
 		return cmd_sniff(argv[2]);
 	if (strcmp(cmd, "ping") == 0)

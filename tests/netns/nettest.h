@@ -41,6 +41,7 @@ int cmd_send_arp(const char *ifname);
 int cmd_send_ra(const char *ifname);
 int cmd_send_redirect(const char *ifname);
 int cmd_send_dhcp_offer(const char *ifname);
+int cmd_send_na(const char *ifname);
 int cmd_sniff(const char *ifname);
 
 #endif

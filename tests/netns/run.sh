@@ -2,8 +2,8 @@
 # tests/netns/run.sh BUILD — the real-kernel networking suite (issue 4, "Tests on the real
 # kernel"). Everything lives in network namespaces this script creates, named with the per-run
 # prefix "xn<pid>-": a "dom0" namespace where xvps-agent runs (XVPS_NETNS) with the sim
-# hypervisor and networking on (bridge xvpsbr0, vifs xvifN, ifbs xifbN, iptables / ip6tables /
-# ebtables chains), and one guest namespace per VPS that the agent creates (<prefix>xvps-N,
+# hypervisor and networking on (bridge xvpsbr0, vifs xvifN, ifbs xifbN, the nftables table
+# `bridge xvps` with a chain per VPS), and one guest namespace per VPS that the agent creates (<prefix>xvps-N,
 # guest end eth0). Packets are crafted and counted with BUILD/xvps-nettest. Documentation
 # addresses only (192.0.2.0/24, 2001:db8::/32). Each case prints one PASS or FAIL line with its
 # reason; the script exits 1 when any case failed, 0 when all passed or when skipped (not root,
@@ -23,7 +23,7 @@ fi
 for b in xvps-agent xvps-simguest xvps-nettest; do
 	[ -x "$build/$b" ] || { echo "test-netns: $build/$b is missing (make ... $b)" >&2; exit 2; }
 done
-for t in ip nsenter iptables-save ip6tables-save ebtables-save tc jq; do
+for t in ip nsenter iptables-save ip6tables-save ebtables-save nft tc jq; do
 	command -v "$t" >/dev/null || { echo "test-netns: SKIP: $t is not installed"; exit 0; }
 done
 
@@ -179,25 +179,44 @@ bgwait() {
 
 # ---- rule snapshots ------------------------------------------------------------------------
 
-# The state of one table (4, 6, e) or of tc in dom0: no comments, no counters.
+# The agent's nftables table, one line per object in the style of *-save: ":CHAIN" (a base chain
+# with its hook line), "-A CHAIN RULE", "map NAME", "elem MAP KEY : VERDICT"; no handles, no
+# counters. Every line of a domain names its vif (the chain, or the map element).
+nftsave() {
+	d0 nft -s list table bridge xvps 2>&1 | awk '
+		/^\t(chain|map) / { kind = $1; name = $2; print (kind == "map" ? "map " : ":") name; next }
+		kind == "map" {
+			while (match($0, /"[^"]+" : [a-z]+ [^ ,}]+/)) {
+				print "elem " name " " substr($0, RSTART, RLENGTH)
+				$0 = substr($0, RSTART + RLENGTH)
+			}
+			if ($0 ~ /^\t\ttype /) { sub(/^\t+/, ""); print "-A " name " " $0 }
+			next
+		}
+		kind == "chain" && /^\t\t[^\t]/ { sub(/^\t+/, ""); print "-A " name " " $0 }'
+}
+# The state of one table (4, 6, e, n: the agent's nftables table) or of tc in dom0: no comments,
+# no counters. 4, 6 and e are the host's own iptables/ip6tables/ebtables: the agent leaves them
+# as they were.
 snap() {
 	case $1 in
 	4) d0 iptables-save ;;
 	6) d0 ip6tables-save ;;
 	e) d0 ebtables-save ;;
+	n) nftsave ;;
 	tc) d0 tc qdisc show ;;
 	esac 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g; s/ refcnt [0-9]+//'
 }
 tname() {
 	case $1 in 4) echo iptables-save ;; 6) echo ip6tables-save ;; e) echo ebtables-save ;;
-	*) echo "tc qdisc show" ;; esac
+	n) echo "nft list table bridge xvps" ;; *) echo "tc qdisc show" ;; esac
 }
-snap_all() { local t; for t in 4 6 e tc; do snap "$t" >"$tmp/$1.$t"; done; }
+snap_all() { local t; for t in 4 6 e n tc; do snap "$t" >"$tmp/$1.$t"; done; }
 # same_as_base WHAT [BASE]: every table and tc read as at BASE (default: the agent's start).
 same_as_base() {
 	local t ok=0 b=${2:-base}
 	snap_all "$1"
-	for t in 4 6 e tc; do
+	for t in 4 6 e n tc; do
 		if ! diff -u "$tmp/$b.$t" "$tmp/$1.$t" >"$tmp/$1.$t.diff"; then
 			bad "$(tname "$t") differs from $([ "$b" = base ] && echo "the baseline" || echo "before")"
 			sed -n '3,40p' "$tmp/$1.$t.diff" | sed 's/^/    /'
@@ -216,22 +235,28 @@ leftovers() {
 	[ -z "$l" ] || { bad "left behind: $l"; return 1; }
 }
 
+# ip6hex_of N: ip6_of N as the 128-bit integer nft prints for a raw match (the NA target).
+ip6hex_of() { printf '0x20010db800420000000000000001%04x' "$1"; }
 # dom_lines FILE N: the lines of a save that belong to domain N, with its vifname, MAC and
 # addresses replaced by placeholders, so every domain of the same shape reads the same.
 dom_lines() {
 	local n=$2
 	grep -E "xvif$n([^0-9]|$)" "$1" | sed -E "s/xvif$n([^0-9]|$)/xvifN\1/g;
 		s/$(mac_of "$n")/MAC/gI; s/$(ebmac_of "$n")([^0-9a-f:]|$)/MAC\1/gI;
-		s/$(ip4_of "$n" | sed 's/\./\\./g')([^0-9]|$)/IP4\1/g; s/$(ip6_of "$n")([^0-9a-f:]|$)/IP6\1/g"
+		s/$(ip4_of "$n" | sed 's/\./\\./g')([^0-9]|$)/IP4\1/g; s/$(ip6_of "$n")([^0-9a-f:]|$)/IP6\1/g;
+		s/$(ip6hex_of "$n")([^0-9a-f]|$)/IP6HEX\1/g"
 }
 # ruleset_ok WHAT BASE N...: the tables hold exactly BASE's lines plus, for each domain N,
-# lines identical (after dom_lines) to the reference domain's (the packet-tested VPS 1).
+# lines identical (after dom_lines) to the reference domain's (the packet-tested VPS 1): one
+# chain per domain in the nftables table, none in iptables/ip6tables/ebtables.
 ruleset_ok() {
-	local what=$1 b=$2 t n ok=0 re want chains
+	local what=$1 b=$2 t n ok=0 re want chains expect
 	shift 2
 	re="xvif($(tr ' ' '|' <<<"$*"))([^0-9]|\$)"
 	snap_all "$what"
-	for t in 4 6 e; do
+	for t in 4 6 e n; do
+		expect=0
+		[ "$t" = n ] && expect=$#
 		if ! grep -vE "$re" "$tmp/$what.$t" | diff -u <(grep -vE "$re" "$tmp/$b.$t") - \
 			>"$tmp/$what.$t.diff"; then
 			bad "table $t: beside the domains' own lines, it differs from before (duplicate hooks?)"
@@ -239,7 +264,7 @@ ruleset_ok() {
 			ok=1
 		fi
 		chains=$(grep -cE "^:xvps-$re" "$tmp/$what.$t")
-		[ "$chains" -eq $# ] || { bad "table $t: $chains domain chains, expected $#"; ok=1; }
+		[ "$chains" -eq "$expect" ] || { bad "table $t: $chains domain chains, expected $expect"; ok=1; }
 		for n in "$@"; do
 			if ! dom_lines "$tmp/$what.$t" "$n" | diff -u "$tmp/ref.$t" - >"$tmp/$what.$t.$n.diff"; then
 				bad "table $t: domain xvps-$n's lines differ from the reference"
@@ -248,7 +273,7 @@ ruleset_ok() {
 			fi
 		done
 		want=$(grep -c . "$tmp/ref.$t")
-		say "table $t: $chains domain chains (expected $#), the reference has $want lines"
+		say "table $t: $chains domain chains (expected $expect), the reference has $want lines"
 	done
 	return $ok
 }
@@ -291,7 +316,7 @@ else
 	snap_all base
 	say "baseline: $(grep -c . "$tmp/base.4") iptables, $(grep -c . "$tmp/base.6") ip6tables," \
 		"$(grep -c . "$tmp/base.e") ebtables, $(grep -c . "$tmp/base.tc") tc lines"
-	grep -q "^:xvps-vifs" "$tmp/base.4" || say "note: no xvps-vifs chain in iptables after start"
+	grep -q "^:prerouting" "$tmp/base.n" || say "note: no nftables table bridge xvps after start"
 	out=$(call_ok '{"op":"template.ensure","name":"tpl-1","disk_gib":1}') ||
 		setup_err="template.ensure: $out"
 fi
@@ -438,6 +463,41 @@ case_e() {
 	[ -z "$reason" ]
 }
 
+# Neighbour discovery: A claims B's IPv6 address with unsolicited override NAs (from its
+# link-local address, from its own global address, to all nodes and to C): neither B nor C
+# sees one, and C's neighbour cache keeps B's MAC for it. A's NA for its own address reaches C.
+# Control: the same forged NA sent by dom0 into the bridge (from another MAC) reaches C and does
+# rewrite C's cache, so the cache check can see a poisoning; C's entry is deleted afterwards.
+case_k() {
+	need_setup || return
+	local b6=$(ip6_of $B) a6=$(ip6_of $A) cns=$(gns $C) amac=$(mac_of $A) ctl=00:16:3e:00:ff:fe
+	nt $C ping "$b6" | sed 's/^/  /'; [ "${PIPESTATUS[0]}" = 0 ] || bad "C cannot ping B over IPv6"
+	say "C's entry for B before: $(ip -n "$cns" -6 neigh show "$b6")"
+	bg naB "$(gns $B)" sniff eth0 --timeout-ms 4000 --match na-target "$b6" || bad "sniffer on B"
+	bg naC "$cns" sniff eth0 --timeout-ms 4000 --match na-target "$b6" || bad "sniffer on C"
+	nt $A send-na eth0 --smac "$amac" --target "$b6" --count 3 | sed 's/^/  /'
+	nt $A send-na eth0 --smac "$amac" --src6 "$a6" --target "$b6" --count 3 | sed 's/^/  /'
+	nt $A send-na eth0 --smac "$amac" --src6 "$a6" --dmac "$(mac_of $C)" --dst "$(ip6_of $C)" \
+		--target "$b6" --count 3 | sed 's/^/  /'
+	! bgwait naB || bad "A's NA claiming B's address $b6 reached B"
+	! bgwait naC || bad "A's NA claiming B's address $b6 reached C"
+	ip -n "$cns" -6 neigh show "$b6" | grep -qi "lladdr $(mac_of $B)" ||
+		bad "C's neighbour entry for $b6 no longer names B's MAC: $(ip -n "$cns" -6 neigh show "$b6")"
+	bg naown "$cns" sniff eth0 --timeout-ms 10000 --stop-after 1 --match na-target "$a6" ||
+		bad "sniffer"
+	nt $A send-na eth0 --smac "$amac" --src6 "$a6" --target "$a6" --count 3 | sed 's/^/  /'
+	bgwait naown || bad "A's NA for its own address $a6 did not reach C"
+	bg nactl "$cns" sniff eth0 --timeout-ms 10000 --stop-after 1 --match na-target "$b6" ||
+		bad "sniffer"
+	d0 "$N" send-na "$br" --smac "$ctl" --target "$b6" --count 3 | sed 's/^/  /'
+	bgwait nactl || bad "control: the forged NA sent by dom0 into the bridge did not reach C"
+	say "C's entry for B after the control: $(ip -n "$cns" -6 neigh show "$b6")"
+	ip -n "$cns" -6 neigh show "$b6" | grep -qi "lladdr $ctl" ||
+		bad "control: the forged NA from dom0 did not change C's entry (the check sees nothing)"
+	ip -n "$cns" -6 neigh del "$b6" dev eth0 2>/dev/null
+	[ -z "$reason" ]
+}
+
 # status_rate R: the VPS_STATUS in $tmp/out reports net.rate_mbit R (common/agent_proto.h).
 status_rate() {
 	local r
@@ -509,7 +569,7 @@ case_h() {
 	local n
 	if [ -z "$setup_err" ]; then # the reference of cases i and j: VPS 1's lines
 		snap_all refsave
-		for t in 4 6 e; do dom_lines "$tmp/refsave.$t" $A >"$tmp/ref.$t"; done
+		for t in 4 6 e n; do dom_lines "$tmp/refsave.$t" $A >"$tmp/ref.$t"; done
 	fi
 	for n in 1 2 3; do
 		out=$(remove $n) || bad "vps.remove xvps-$n: $out"
@@ -524,7 +584,7 @@ make_ref() {
 	[ -s "$tmp/ref.4" ] && return 0
 	ensure 1 >"$tmp/out" || { bad "no reference: vps.ensure xvps-1: $(cat "$tmp/out")"; return 1; }
 	snap_all refsave
-	for t in 4 6 e; do dom_lines "$tmp/refsave.$t" 1 >"$tmp/ref.$t"; done
+	for t in 4 6 e n; do dom_lines "$tmp/refsave.$t" 1 >"$tmp/ref.$t"; done
 	remove 1 >/dev/null
 }
 
@@ -572,16 +632,15 @@ case_i() {
 
 # kill -9 the agent while an apply is in flight, start it again, repeat the call: the ruleset
 # and tc converge to exactly the expected. "In flight" is caught, not timed: a monitor in dom0
-# (nft monitor / tc monitor) reports the first change of one table or of the vif's qdiscs, and
-# the agent is killed right then, while the rest of the apply is still to come.
+# (nft monitor / tc monitor) reports the domain's firewall transaction (one, atomic) or the first
+# change of the vif's qdiscs, and the agent is killed right then, while the rest of the apply is
+# still to come.
 case_j() {
 	[ -n "$agent_pid" ] || { bad "no agent"; return 1; }
 	make_ref || return
 	local n=201 tcs k caught=0 rounds=0 net10='"net_mbit":10' thr='"throttle_mbit":3'
-	local -a ens_at=("nft:(^| )ip filter xvps-xvif$n" "nft:ip6 filter xvps-xvif$n"
-		"nft:bridge filter xvps-xvif$n" "tc:dev xvif$n")
-	local -a net_at=("nft:(^| )ip filter xvps-xvif$n" "nft:bridge filter xvps-xvif$n"
-		"tc:dev x(vif|ifb)$n")
+	local -a ens_at=("nft:bridge xvps xvps-xvif$n" "tc:dev xvif$n")
+	local -a net_at=("nft:bridge xvps xvps-xvif$n" "tc:dev x(vif|ifb)$n")
 	snap_all jbase # relative to the state j starts from (case i may have left something)
 	same_as_base jcheck >/dev/null || say "note: j starts from a state that is not the baseline"
 	reason=
@@ -675,9 +734,10 @@ want_case b && run_case b "spoofed IPv4/IPv6 source and spoofed MAC reach neithe
 want_case c && run_case c "gratuitous ARP for B's address dropped, A's own ARP reply passes" case_c
 want_case d && run_case d "RA, DHCP offer, ICMPv6 redirect from A never reach B" case_d
 want_case e && run_case e "smtp_block: port 25 blocked, 26 open" case_e
+want_case k && run_case k "override NA claiming B's IPv6 dropped, C's cache keeps B, A's own NA passes" case_k
 want_case f && run_case f "shaping both directions ±15%, throttle and lift" case_f
 want_case g && run_case g "counters grow with traffic, survive a reboot" case_g
-want_case h && run_case h "vps.remove leaves iptables/ip6tables/ebtables/tc as before" case_h
+want_case h && run_case h "vps.remove leaves nftables/iptables/ip6tables/ebtables/tc as before" case_h
 want_case i && run_case i "50 VPS ensured and removed concurrently" case_i
 want_case j && run_case j "kill -9 during ensure/network, restart, converge" case_j
 

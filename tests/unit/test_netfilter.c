@@ -1,7 +1,8 @@
-/* test_netfilter.c — provisioning/netfilter.c: the rendered restore batches against golden files
- * (tests/golden/rules/), refusal of values that did not validate, and the command sequences of
- * apply/remove/base against a FAKE runner that answers "chain exists?" as scripted and records
- * every argv and stdin. The same code runs against the real kernel in tests/netns/run.sh. */
+/* test_netfilter.c — provisioning/netfilter.c and netfilter_legacy.c: the rendered nftables
+ * transactions against golden files (tests/golden/rules/) and exact texts, refusal of values that
+ * did not validate, and what apply/remove/base/list send, against a FAKE nftables seam that
+ * records every command buffer (and answers as scripted) and a FAKE runner for the legacy
+ * *tables cleanup. The same code runs against the real kernel in tests/netns/run.sh. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,54 +15,71 @@
 
 #define GOLDEN "tests/golden/rules/"
 
-typedef struct call {
-	char *argv;
-	char *in;
-} call;
+typedef struct tx {
+	char *cmds;
+	bool check;
+} tx;
 
 typedef struct fake {
-	call calls[64];
+	tx txs[16];
 	size_t n;
-	bool exists[3];   /* answer of "-S/-L chain" per table: e, 4, 6 */
-	int restore_fail; /* fail this many restores (exit 2) before succeeding */
+	int fail;            /* fail this many transactions (-EIO) before succeeding */
+	int check_rc;        /* answer of check-only buffers (the reject probe) */
+	const char *listing; /* what a list command prints */
+	/* runner (legacy cleanup): the *-save output per table e, 4, 6, and the argv/stdin seen */
+	const char *save[3];
+	char *argv[16], *in[16];
+	size_t nrun;
 } fake;
 
-static int tix(const char *tool)
+static int fake_nft(void *arg, const char *cmds, bool check_only, char **out, char err[NET_ERRLEN])
 {
-	return strncmp(tool, "ebtables", 8) == 0 ? 0 : strncmp(tool, "iptables", 8) == 0 ? 1 : 2;
+	fake *f = arg;
+
+	cr_assert_lt(f->n, 16);
+	f->txs[f->n].cmds = strdup(cmds);
+	f->txs[f->n].check = check_only;
+	f->n++;
+	if (check_only)
+		return f->check_rc;
+	if (f->fail > 0) {
+		f->fail--;
+		snprintf(err, NET_ERRLEN, "nftables: Error: Could not process rule: Device busy");
+		return -EIO;
+	}
+	if (out)
+		*out = strdup(f->listing ? f->listing : "");
+	return 0;
 }
 
 static int fake_run(void *ctx, const char *const argv[], const char *in, size_t in_len,
                     int timeout_ms, runner_result *res)
 {
 	fake *f = ctx;
+	int t = strncmp(argv[0], "ebtables", 8) == 0   ? 0
+	        : strncmp(argv[0], "iptables", 8) == 0 ? 1
+	                                               : 2;
 
 	runner_result_init(res);
-	cr_assert_lt(f->n, 64);
-	f->calls[f->n].argv = runner_argv_str(argv);
-	f->calls[f->n].in = in ? strndup(in, in_len) : NULL;
-	f->n++;
-	res->out = strdup("");
+	cr_assert_lt(f->nrun, 16);
+	f->argv[f->nrun] = runner_argv_str(argv);
+	f->in[f->nrun] = in ? strndup(in, in_len) : NULL;
+	f->nrun++;
+	res->out = strdup(strstr(argv[0], "-save") && f->save[t] ? f->save[t] : "");
 	res->err = strdup("");
 	res->exit_status = 0;
-	if (strstr(argv[0], "-restore")) {
-		if (f->restore_fail > 0) {
-			f->restore_fail--;
-			res->exit_status = 2;
-		}
-	} else if ((argv[1] && strcmp(argv[1], "-L") == 0) ||
-	           (argv[2] && strcmp(argv[2], "-S") == 0)) {
-		res->exit_status = f->exists[tix(argv[0])] ? 0 : 1;
-	}
 	return 0;
 }
 
 static void fake_free(fake *f)
 {
-	for (size_t i = 0; i < f->n; i++) {
-		free(f->calls[i].argv);
-		free(f->calls[i].in);
+	for (size_t i = 0; i < f->n; i++)
+		free(f->txs[i].cmds);
+	for (size_t i = 0; i < f->nrun; i++) {
+		free(f->argv[i]);
+		free(f->in[i]);
 	}
+	memset(f, 0, sizeof(*f));
 }
 
 static net_ctx ctx_with(fake *f)
@@ -69,7 +87,10 @@ static net_ctx ctx_with(fake *f)
 	net_ctx c;
 	memset(&c, 0, sizeof(c));
 	c.run = (runner){fake_run, f};
+	c.nft = fake_nft;
+	c.nft_arg = f;
 	c.enabled = true;
+	pthread_mutex_init(&c.nf_lock, NULL);
 	return c;
 }
 
@@ -105,50 +126,87 @@ static void expect_golden(const char *file, const char *got)
 	if (getenv("XVPS_UPDATE_GOLDEN"))
 		cr_assert_eq(write_file_atomic(path, got, strlen(got), 0644), 0);
 	cr_assert_eq(read_file(path, 1 << 20, &want, &len), 0, "cannot read %s", path);
-	cr_assert_str_eq(got, want, "%s differs from the rendered batch:\n%s", path, got);
+	cr_assert_str_eq(got, want, "%s differs from the rendered transaction:\n%s", path, got);
 	free(want);
 }
 
-Test(netfilter, renders_golden_batches)
+Test(netfilter, renders_the_golden_transaction)
 {
 	vps_spec s = {0};
-	static const struct {
-		char table;
-		bool hooks;
-		const char *file;
-	} cases[] = {{'4', true, "ipv4-new.rules"},
-	             {'4', false, "ipv4-existing.rules"},
-	             {'6', true, "ipv6-new.rules"},
-	             {'e', true, "eb-new.rules"}};
+	char *got, *nodrop;
 
 	full_spec(&s);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *got = nf_render(&s, cases[i].table, cases[i].hooks);
-		cr_assert_not_null(got);
-		expect_golden(cases[i].file, got);
-		free(got);
-	}
+	got = nf_render(&s, true);
+	cr_assert_not_null(got);
+	expect_golden("xvif12.nft", got);
+	/* Without bridge reject in the kernel, SMTP is dropped; nothing else changes. */
+	nodrop = nf_render(&s, false);
+	cr_assert_not_null(nodrop);
+	char *at = strstr(got, "reject with tcp reset");
+	cr_assert_not_null(at);
+	cr_assert_eq(strncmp(nodrop, got, (size_t)(at - got)), 0);
+	cr_assert_eq(strncmp(nodrop + (at - got), "drop\n", 5), 0);
+	cr_assert_str_eq(nodrop + (at - got) + 4, at + strlen("reject with tcp reset"));
+	free(nodrop);
+	free(got);
+	spec_dispose(&s);
+}
+
+Test(netfilter, neighbour_advertisements_only_for_own_addresses)
+{
+	vps_spec s = {0};
+	char *got;
+
+	parse_spec(&s, SPEC_HEAD ",\"ipv6\":[\"2001:db8:42::1:2\",\"2001:db8::ff00:1\"],"
+	                         "\"ipv6_routed\":[\"2001:db8:77::/48\",\"2001:db8:1:2::/63\"]}");
+	got = nf_render(&s, true);
+	cr_assert_not_null(got);
+	static const char *const want[] = {
+	        "icmpv6 type nd-neighbor-advert @th,64,128 0x20010db8004200000000000000010002 "
+	        "accept",
+	        "icmpv6 type nd-neighbor-advert @th,64,128 0x20010db80000000000000000ff000001 "
+	        "accept",
+	        "icmpv6 type nd-neighbor-advert @th,64,48 0x20010db80077 accept",
+	        "icmpv6 type nd-neighbor-advert @th,64,63 0x100086dc00008001 accept",
+	        "icmpv6 type nd-neighbor-advert @th,64,64 0xfe80000000000000 accept\n"
+	        "add rule bridge xvps xvps-xvif12 icmpv6 type nd-neighbor-advert drop\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_not_null(strstr(got, want[i]), "missing %s in:\n%s", want[i], got);
+	/* Every NA rule comes before the first rule that accepts by source address. */
+	cr_assert_lt(strstr(got, "nd-neighbor-advert drop"), strstr(got, "ip6 saddr fe80::/64"));
+	/* Solicitations from :: (DAD) pass; from elsewhere only the guest's own sources do. */
+	cr_assert_not_null(strstr(got, "ip6 saddr :: icmpv6 type nd-neighbor-solicit accept"));
+	free(got);
 	spec_dispose(&s);
 }
 
 Test(netfilter, no_address_means_everything_dropped)
 {
 	vps_spec s = {0};
-	char *v4;
+	char *got;
 
 	parse_spec(&s, SPEC_HEAD "}");
-	v4 = nf_render(&s, '4', false);
-	cr_assert_not_null(v4);
-	cr_assert_null(strstr(v4, "RETURN"), "a VPS without IPv4 may not send IPv4:\n%s", v4);
-	cr_assert_null(strstr(v4, "--dport 25"), "no SMTP rule unless asked");
-	free(v4);
+	got = nf_render(&s, true);
+	cr_assert_not_null(got);
+	cr_assert_null(strstr(got, "ip saddr"), "a VPS without IPv4 may not send IPv4:\n%s", got);
+	cr_assert_null(strstr(got, "@th,64,128"), "no NA target but link-local");
+	cr_assert_null(strstr(got, "dport 25"), "no SMTP rule unless asked");
+	cr_assert_not_null(strstr(got, "arp saddr ip 0.0.0.0 accept"), "ARP probes still pass");
+	cr_assert_eq(strcmp(got + strlen(got) -
+	                            strlen("xvps-xvif12 drop\nadd element bridge xvps "
+	                                   "vifs { \"xvif12\" : jump xvps-xvif12, "
+	                                   "\"xvif12-emu\" : jump xvps-xvif12 }\n"),
+	                    "xvps-xvif12 drop\nadd element bridge xvps vifs { \"xvif12\" : jump "
+	                    "xvps-xvif12, \"xvif12-emu\" : jump xvps-xvif12 }\n"),
+	             0, "the chain ends in drop, then the map elements:\n%s", got);
+	free(got);
 	spec_dispose(&s);
 }
 
 Test(netfilter, refuses_values_that_did_not_validate)
 {
 	vps_spec s = {0};
-	char *saved, buf[] = "192.0.2.1 -j ACCEPT";
+	char *saved, buf[] = "192.0.2.1 accept";
 	fake f = {0};
 	net_ctx c = ctx_with(&f);
 	char err[NET_ERRLEN] = "";
@@ -156,114 +214,162 @@ Test(netfilter, refuses_values_that_did_not_validate)
 	full_spec(&s);
 	saved = s.ipv4[0];
 	s.ipv4[0] = buf; /* as if a caller skipped spec_parse */
-	cr_assert_null(nf_render(&s, '4', true));
+	cr_assert_null(nf_render(&s, true));
 	cr_assert_eq(nf_apply(&c, &s, err), -EINVAL);
 	s.ipv4[0] = saved;
 	saved = s.vifname;
 	s.vifname = (char *)"xvif13"; /* another domain's vif */
-	cr_assert_null(nf_render(&s, '4', true));
+	cr_assert_null(nf_render(&s, true));
 	s.vifname = saved;
 	cr_assert_eq(f.n, 0, "nothing may run for a refused spec");
 	cr_assert_eq(nf_remove(&c, "eth0", err), -EINVAL);
 	cr_assert_eq(nf_remove(&c, "xvif1 x", err), -EINVAL);
+	cr_assert_null(nf_render_remove("xvif1\"; flush ruleset"));
 	cr_assert_eq(f.n, 0);
 	spec_dispose(&s);
 }
 
-Test(netfilter, apply_adds_hooks_only_for_a_new_chain)
+Test(netfilter, apply_is_one_transaction)
 {
 	vps_spec s = {0};
-	fake f = {0};
+	fake f = {.check_rc = -ENOENT};
 	net_ctx c = ctx_with(&f);
-	char err[NET_ERRLEN] = "";
+	char err[NET_ERRLEN] = "", *want;
 
 	full_spec(&s);
 	cr_assert_eq(nf_apply(&c, &s, err), 0, "%s", err);
-	cr_assert_eq(f.n, 6, "a check and a restore per table, got %zu calls", f.n);
-	cr_assert_str_eq(f.calls[0].argv, "ebtables -L xvps-xvif12");
-	cr_assert_str_eq(f.calls[1].argv, "ebtables-restore --noflush");
-	cr_assert_str_eq(f.calls[2].argv, "iptables -w -S xvps-xvif12");
-	cr_assert_str_eq(f.calls[3].argv, "iptables-restore --noflush --wait");
-	cr_assert_str_eq(f.calls[5].argv, "ip6tables-restore --noflush --wait");
-	cr_assert_not_null(strstr(f.calls[3].in, "-I xvps-vifs -m physdev --physdev-in xvif12 -g"));
+	cr_assert_eq(f.n, 2, "the reject probe, then one transaction; got %zu", f.n);
+	cr_assert(f.txs[0].check, "the probe is check-only");
+	cr_assert_not_null(strstr(f.txs[0].cmds, "reject with tcp reset"));
+	cr_assert_not(f.txs[1].check);
+	want = nf_render(&s, false); /* the probe said no */
+	cr_assert_str_eq(f.txs[1].cmds, want);
+	cr_assert_eq(strncmp(want,
+	                     "add chain bridge xvps xvps-xvif12\nflush chain bridge xvps "
+	                     "xvps-xvif12\n",
+	                     70),
+	             0, "the chain is declared and emptied first:\n%s", want);
+	free(want);
 	fake_free(&f);
 
-	memset(&f, 0, sizeof(f));
-	f.exists[0] = f.exists[1] = f.exists[2] = true; /* re-apply */
+	f.check_rc = 0;
+	c.nft_arg = &f;
+	c.run.ctx = &f;
 	cr_assert_eq(nf_apply(&c, &s, err), 0, "%s", err);
-	for (size_t i = 1; i < f.n; i += 2) {
-		cr_assert_null(strstr(f.calls[i].in, "xvps-vifs"),
-		               "re-apply must not add hooks again:\n%s", f.calls[i].in);
-		cr_assert_not_null(strstr(f.calls[i].in, ":xvps-xvif12 "),
-		                   "re-apply redeclares (flushes) the chain");
-	}
+	cr_assert_eq(f.n, 1, "the probe is asked once per context");
+	cr_assert_str_eq(f.txs[0].cmds, (want = nf_render(&s, false)));
+	free(want);
 	fake_free(&f);
 	spec_dispose(&s);
+	pthread_mutex_destroy(&c.nf_lock);
 }
 
 Test(netfilter, a_lost_transaction_race_is_retried)
 {
 	vps_spec s = {0};
-	fake f = {.restore_fail = 2};
+	fake f = {.fail = 2};
 	net_ctx c = ctx_with(&f);
 	char err[NET_ERRLEN] = "";
 
+	c.nf_reject = 1;
 	full_spec(&s);
 	cr_assert_eq(nf_apply(&c, &s, err), 0, "%s", err);
+	cr_assert_eq(f.n, 3);
 	fake_free(&f);
-	memset(&f, 0, sizeof(f));
-	f.restore_fail = 100;
+	f.fail = 100;
 	cr_assert_eq(nf_apply(&c, &s, err), -EIO);
-	cr_assert_not_null(strstr(err, "ebtables-restore"), "%s", err);
+	cr_assert_eq(f.n, 3, "three attempts, then the error");
+	cr_assert_not_null(strstr(err, "Device busy"), "%s", err);
 	fake_free(&f);
 	spec_dispose(&s);
+	pthread_mutex_destroy(&c.nf_lock);
 }
 
-Test(netfilter, remove_deletes_hooks_then_chain_and_tolerates_absence)
+Test(netfilter, remove_is_one_transaction_that_tolerates_absence)
 {
 	fake f = {0};
 	net_ctx c = ctx_with(&f);
 	char err[NET_ERRLEN] = "";
 
 	cr_assert_eq(nf_remove(&c, "xvif12", err), 0, "%s", err);
-	cr_assert_eq(f.n, 3, "absent chains: only the three checks");
+	cr_assert_eq(f.n, 1);
+	cr_assert_str_eq(f.txs[0].cmds,
+	                 "add chain bridge xvps xvps-xvif12\n"
+	                 "add element bridge xvps vifs { \"xvif12\" : jump xvps-xvif12, "
+	                 "\"xvif12-emu\" : jump xvps-xvif12 }\n"
+	                 "delete element bridge xvps vifs { \"xvif12\", \"xvif12-emu\" }\n"
+	                 "flush chain bridge xvps xvps-xvif12\n"
+	                 "delete chain bridge xvps xvps-xvif12\n");
 	fake_free(&f);
-
-	memset(&f, 0, sizeof(f));
-	f.exists[0] = f.exists[1] = f.exists[2] = true;
-	cr_assert_eq(nf_remove(&c, "xvif12", err), 0, "%s", err);
-	cr_assert_eq(f.n, 6);
-	cr_assert_str_eq(f.calls[1].argv, "ip6tables-restore --noflush --wait");
-	cr_assert_str_eq(f.calls[1].in,
-	                 "*filter\n"
-	                 "-D xvps-vifs -m physdev --physdev-in xvif12 -g xvps-xvif12\n"
-	                 "-D xvps-vifs -m physdev --physdev-in xvif12-emu -g xvps-xvif12\n"
-	                 "-F xvps-xvif12\n-X xvps-xvif12\nCOMMIT\n");
-	cr_assert_str_eq(f.calls[5].in, "*filter\n"
-	                                "-D xvps-vifs -i xvif12 -j xvps-xvif12\n"
-	                                "-D xvps-vifs -i xvif12-emu -j xvps-xvif12\n"
-	                                "-F xvps-xvif12\n-X xvps-xvif12\nCOMMIT\n");
-	fake_free(&f);
+	pthread_mutex_destroy(&c.nf_lock);
 }
 
-Test(netfilter, base_is_created_once)
+Test(netfilter, base_declares_the_table_and_dispatch)
+{
+	fake f = {.check_rc = 0};
+	net_ctx c = ctx_with(&f);
+	char err[NET_ERRLEN] = "";
+
+	cr_assert_eq(nf_base_ensure(&c, err), 0, "%s", err);
+	cr_assert_eq(f.n, 2, "the base transaction, then the reject probe");
+	expect_golden("base.nft", f.txs[0].cmds);
+	cr_assert_eq(c.nf_reject, 1);
+	cr_assert_eq(f.nrun, 3, "one *-save per legacy table, nothing to restore");
+	cr_assert_str_eq(f.argv[0], "ebtables-save -t filter");
+	cr_assert_str_eq(f.argv[1], "iptables-save -t filter");
+	cr_assert_str_eq(f.argv[2], "ip6tables-save -t filter");
+	fake_free(&f);
+	pthread_mutex_destroy(&c.nf_lock);
+}
+
+Test(netfilter, base_removes_what_an_older_agent_left)
 {
 	fake f = {0};
 	net_ctx c = ctx_with(&f);
 	char err[NET_ERRLEN] = "";
 
+	f.save[0] =
+	        "*filter\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:xvps-vifs RETURN\n:xvps-xvif12 DROP\n"
+	        "-A INPUT -i xvif+ -j xvps-vifs\n-A FORWARD -i xvif+ -j xvps-vifs\n"
+	        "-A xvps-vifs -i xvif12 -j xvps-xvif12\n-A xvps-xvif12 -p IPv4 -j RETURN\n";
+	f.save[1] = "# Generated\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
+	            ":keep - [0:0]\n:xvps-vifs - [0:0]\n:xvps-xvif12 - [0:0]\n"
+	            "-A INPUT -m physdev --physdev-in xvif+ -j xvps-vifs\n-A INPUT -j keep\n"
+	            "-A xvps-vifs -m physdev --physdev-in xvif12 -g xvps-xvif12\nCOMMIT\n";
 	cr_assert_eq(nf_base_ensure(&c, err), 0, "%s", err);
-	cr_assert_eq(f.n, 6);
-	cr_assert_not_null(strstr(f.calls[3].in, "-A xvps-vifs -j DROP"));
-	cr_assert_not_null(
-	        strstr(f.calls[3].in, "-I FORWARD -m physdev --physdev-in xvif+ -j xvps-vifs"));
-	cr_assert_not_null(strstr(f.calls[1].in, "-I INPUT -i xvif+ -j xvps-vifs"));
+	cr_assert_eq(f.nrun, 5, "ebtables save+restore, iptables save+restore, ip6tables save");
+	cr_assert_str_eq(f.argv[1], "ebtables-restore --noflush");
+	cr_assert_str_eq(f.in[1], "*filter\n-D INPUT -i xvif+ -j xvps-vifs\n"
+	                          "-D FORWARD -i xvif+ -j xvps-vifs\n-F xvps-vifs\n-F xvps-xvif12\n"
+	                          "-X xvps-vifs\n-X xvps-xvif12\nCOMMIT\n");
+	cr_assert_str_eq(f.argv[3], "iptables-restore --noflush --wait");
+	cr_assert_str_eq(f.in[3], "*filter\n-D INPUT -m physdev --physdev-in xvif+ -j xvps-vifs\n"
+	                          "-F xvps-vifs\n-F xvps-xvif12\n-X xvps-vifs\n-X xvps-xvif12\n"
+	                          "COMMIT\n");
 	fake_free(&f);
-	memset(&f, 0, sizeof(f));
-	f.exists[0] = f.exists[1] = f.exists[2] = true;
-	cr_assert_eq(nf_base_ensure(&c, err), 0, "%s", err);
-	cr_assert_eq(f.n, 3, "existing base: checks only");
+	pthread_mutex_destroy(&c.nf_lock);
+}
+
+Test(netfilter, list_reads_the_domain_chains)
+{
+	fake f = {.listing = "table bridge xvps {\n\tmap vifs {\n\t\ttype ifname : verdict\n\t}\n"
+	                     "\tchain prerouting {\n\t\ttype filter hook prerouting priority "
+	                     "filter; policy accept;\n\t}\n\tchain xvps-xvif12 {\n\t\tdrop\n\t}\n"
+	                     "\tchain xvps-xvif7 {\n\t}\n\tchain xvps-eth0 {\n\t}\n}\n"};
+	net_ctx c = ctx_with(&f);
+	char err[NET_ERRLEN] = "", **names = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(nf_list(&c, &names, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(names[0], "xvif12");
+	cr_assert_str_eq(names[1], "xvif7");
+	cr_assert_str_eq(f.txs[0].cmds, "list table bridge xvps\n");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	fake_free(&f);
+	pthread_mutex_destroy(&c.nf_lock);
 }
 
 Test(netfilter, disabled_touches_nothing)
@@ -271,15 +377,18 @@ Test(netfilter, disabled_touches_nothing)
 	vps_spec s = {0};
 	fake f = {0};
 	net_ctx c = ctx_with(&f);
-	char err[NET_ERRLEN] = "";
+	char err[NET_ERRLEN] = "", **names = NULL;
+	size_t n = 0;
 
 	c.enabled = false;
 	full_spec(&s);
 	cr_assert_eq(nf_base_ensure(&c, err), 0);
 	cr_assert_eq(nf_apply(&c, &s, err), 0);
 	cr_assert_eq(nf_remove(&c, "xvif12", err), 0);
-	cr_assert_eq(f.n, 0);
+	cr_assert_eq(nf_list(&c, &names, &n, err), 0);
+	cr_assert_eq(f.n + f.nrun, 0);
 	spec_dispose(&s);
+	pthread_mutex_destroy(&c.nf_lock);
 }
 
 Test(netfilter, vif_and_ifb_names_follow_the_domain)

@@ -446,3 +446,35 @@ Test(shaping, list_ifbs_empty)
 	cr_assert_eq(n, 0);
 	cr_assert_null(ifbs);
 }
+
+Test(shaping, an_hvm_guests_emu_tap_is_shaped_like_its_vif)
+{
+	mkdev("xvif7");
+	mkdev("xvif7-emu");
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	assert_calls((const char *[]){
+	        APPLY_100,
+	        "tc qdisc replace dev xvif7-emu root handle 64: tbf rate 100mbit burst 125000 latency 50ms",
+	        "tc qdisc replace dev xvif7-emu handle ffff: ingress",
+	        "tc filter replace dev xvif7-emu parent ffff: protocol all prio 1 handle 800::800 "
+	        "u32 match u32 0 0 action mirred egress redirect dev xifb7",
+	        NULL});
+	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
+	assert_calls(
+	        (const char *[]){"tc qdisc del dev xvif7 root", "tc qdisc del dev xvif7 ingress",
+	                         "tc qdisc del dev xvif7-emu root",
+	                         "tc qdisc del dev xvif7-emu ingress", "ip link del xifb7", NULL});
+	cr_assert(!has_dev("xifb7"));
+}
+
+Test(shaping, a_failure_on_the_emu_tap_is_reported)
+{
+	static const fake_rule rules[] = {
+	        {"tc qdisc replace dev xvif7-emu root", 0, 2, "Error: Cannot find device.\n"},
+	};
+	use_rules(rules, 1);
+	mkdev("xvif7");
+	mkdev("xvif7-emu");
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), -EIO);
+	cr_assert_not_null(strstr(err, "xvif7-emu"), "%s", err);
+}

@@ -1,7 +1,8 @@
 /* test_vps_net.c — provisioning/vps_net.c: a vif that the hypervisor re-created behind the agent's
  * back (a reboot from inside a Xen guest, a resumed sim guest) is shaped again at the next counter
  * sweep, the remembered rate survives an agent restart (shaping.json), and removal forgets it.
- * Fake sysfs tree in a temp dir, fake runner recording the tc/ip commands. */
+ * Fake sysfs tree in a temp dir, fake runner recording the tc/ip commands, fake nftables seam
+ * recording the firewall transactions (never the host's own tables). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -26,6 +27,15 @@ static int fake_run(void *c, const char *const argv[], const char *in, size_t in
 	res->out = strdup("");
 	res->err = strdup("");
 	res->exit_status = 0;
+	return 0;
+}
+
+static int fake_nft(void *arg, const char *cmds, bool check_only, char **out, char err[NET_ERRLEN])
+{
+	if (ncalls < 256)
+		calls[ncalls++] = strdup(check_only ? "nft check" : "nft");
+	if (out)
+		*out = strdup("");
 	return 0;
 }
 
@@ -95,6 +105,7 @@ static void open_net(net_ctx *net, vps_ctx *v)
 	cr_assert_eq(net_ctx_init(net, (runner){fake_run, NULL}, true, netdir, statedir, err), 0,
 	             "%s", err);
 	net->vif_wait_ms = 100;
+	net->nft = fake_nft;
 	memset(v, 0, sizeof(*v));
 	v->net = net;
 }
