@@ -454,7 +454,8 @@ Test(shaping, an_hvm_guests_emu_tap_is_shaped_like_its_vif)
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){
 	        APPLY_100,
-	        "tc qdisc replace dev xvif7-emu root handle 64: tbf rate 100mbit burst 125000 latency 50ms",
+	        "tc qdisc replace dev xvif7-emu root handle 64: tbf rate 100mbit burst 125000 "
+	        "latency 50ms",
 	        "tc qdisc replace dev xvif7-emu handle ffff: ingress",
 	        "tc filter replace dev xvif7-emu parent ffff: protocol all prio 1 handle 800::800 "
 	        "u32 match u32 0 0 action mirred egress redirect dev xifb7",
