@@ -105,7 +105,7 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_jsonutil test_runner test_validate
-UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota
+UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
 UNIT_PANEL_SRC   := panel_testdb test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
 	test_guest_events test_store test_suspend test_quota_notify test_plan_history
 UNIT_AGENT_SRC   := test_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
