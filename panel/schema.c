@@ -347,6 +347,7 @@ const char *const xvps_migrations[] = {
         "  low_balance_cents INTEGER NOT NULL DEFAULT 0,"
         "  suspend_below_cents INTEGER NOT NULL DEFAULT 0 CHECK (suspend_below_cents <= 0),"
         "  state TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok','low','suspended')),"
+        "  anchor INTEGER NOT NULL," /* the anniversary day's origin: the customer's creation */
         "  closed_through INTEGER);" /* the end of the last invoiced range; NULL: not yet */
         "CREATE TABLE billing_state ("
         "  name TEXT PRIMARY KEY,"
