@@ -78,8 +78,17 @@ export function parseDecimal(text, scale) {
   return Number(v);
 }
 
-/** Integer units of 10^-scale -> decimal text without grouping, for an input's value. */
-export function toInput(units, scale) {
+/**
+ * Integer units of 10^-scale -> decimal text without grouping, for an input's value; zeros
+ * past `keep` places are trimmed (microcents: keep the currency's exponent).
+ */
+export function toInput(units, scale, keep = scale) {
   if (typeof units !== 'number' || !Number.isSafeInteger(units)) return '';
-  return decimal(units, scale, { grouping: false }).replace('−', '-');
+  let s = decimal(units, scale, { grouping: false }).replace('−', '-');
+  if (keep < scale && s.includes('.')) {
+    const [int, frac] = s.split('.');
+    const f = frac.slice(0, keep) + frac.slice(keep).replace(/0+$/, '');
+    s = f ? `${int}.${f}` : int;
+  }
+  return s;
 }

@@ -15,9 +15,8 @@ export async function billingView(ctx) {
   const inv = invoiceTable();
   const pay = paymentTable();
   main.append(pageHeader('Billing'),
-    h('div', { class: 'grid' },
-      card('Balance', balanceBox),
-      card('Current period', draftBox)),
+    card('Balance', balanceBox),
+    card('Current period', draftBox),
     h('section', { class: 'card card-flush' }, h('h2', { class: 'card-title card-title-pad' }, 'Invoices'), inv.wrap),
     h('section', { class: 'card card-flush' }, h('h2', { class: 'card-title card-title-pad' }, 'Payments and credits'), pay.wrap));
 

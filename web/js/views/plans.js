@@ -14,10 +14,10 @@ function priceFields(p, cur) {
   const c = cur.code;
   return [
     { name: 'price_month_cents', label: `Price per month (${c})`, parse: 'decimal', scale: e, value: toInput(v('price_month_cents', 0), e), hint: 'The cap of a month\'s hours.' },
-    { name: 'price_hour_microcents', label: `Price per hour (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('price_hour_microcents', null), e + 6),
+    { name: 'price_hour_microcents', label: `Price per hour (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('price_hour_microcents', null), e + 6, e),
       hint: p.effective_price_hour_microcents !== undefined ? `Empty = monthly ÷ 730 (now ${microMoney(p.effective_price_hour_microcents, c, e)}).` : 'Empty = monthly ÷ 730.' },
     { name: 'included_traffic_gib', label: 'Included traffic (GiB/period)', type: 'number', min: 0, value: v('included_traffic_gib', null) ?? '', hint: 'Empty = the plan\'s traffic.' },
-    { name: 'overage_gib_microcents', label: `Overage per GiB (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('overage_gib_microcents', 0), e + 6), hint: 'Per started GiB over the included traffic; 0 = none.' },
+    { name: 'overage_gib_microcents', label: `Overage per GiB (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('overage_gib_microcents', 0), e + 6, e), hint: 'Per started GiB over the included traffic; 0 = none.' },
     { name: 'ipv4_month_cents', label: `Extra IPv4 per month (${c})`, parse: 'decimal', scale: e, value: toInput(v('ipv4_month_cents', 0), e), hint: 'Each address beyond the first, by the hour.' },
   ];
 }
@@ -41,8 +41,7 @@ function planFields(p = {}, cur = { code: 'EUR', exponent: 2 }) {
 export async function plansView(ctx) {
   const { main, scope } = ctx;
   const t = table(['Name', 'vCPUs', 'Memory', 'Disk', { label: 'Traffic', class: 'hide-md' }, { label: 'CPU weight / cap', class: 'hide-md' },
-    { label: 'Network', class: 'hide-sm' }, { label: 'SMTP', class: 'hide-md' }, { label: 'Price / month', class: 'num' }, { label: 'Per hour', class: 'num hide-sm' },
-  { label: 'Overage / GiB', class: 'num hide-md' }, { label: 'Extra IPv4', class: 'num hide-md' }, { label: 'Actions', class: 'actions' }],
+    { label: 'Network', class: 'hide-sm' }, { label: 'SMTP', class: 'hide-md' }, { label: 'Price', class: 'num' }, { label: 'Actions', class: 'actions' }],
   { id: 'plan-list' });
   const cur = await loadSettings().then((st) => ({ code: st.currency, exponent: st.currency_exponent }));
   const form = buildForm({ id: 'plan-form', fields: planFields({}, cur), submitLabel: 'Create plan' });
@@ -54,7 +53,7 @@ export async function plansView(ctx) {
     const { items } = await listAll('/plans');
     if (!scope.alive) return;
     t.tbody.replaceChildren();
-    if (items.length === 0) emptyRow(t.tbody, 13, 'No plans yet. Customers need one to get a server.');
+    if (items.length === 0) emptyRow(t.tbody, 10, 'No plans yet. Customers need one to get a server.');
     for (const p of items) {
       t.tbody.append(h('tr', { class: 'plan-row', dataset: { id: String(p.id) } },
         h('td', { class: 'name' }, p.name),
@@ -65,10 +64,11 @@ export async function plansView(ctx) {
         h('td', { class: 'hide-md' }, `${p.cpu_weight} / ${p.cpu_cap_pct ? `${p.cpu_cap_pct} %` : 'none'}`),
         h('td', { class: 'hide-sm' }, mbit(p.net_mbit)),
         h('td', { class: 'hide-md' }, p.smtp_block ? 'blocked' : 'open'),
-        h('td', { class: 'num price-month' }, money(p.price_month_cents, cur.code, cur.exponent)),
-        h('td', { class: 'num hide-sm price-hour' }, microMoney(p.effective_price_hour_microcents ?? p.price_hour_microcents, cur.code, cur.exponent)),
-        h('td', { class: 'num hide-md' }, p.overage_gib_microcents ? microMoney(p.overage_gib_microcents, cur.code, cur.exponent) : 'none'),
-        h('td', { class: 'num hide-md' }, p.ipv4_month_cents ? money(p.ipv4_month_cents, cur.code, cur.exponent) : 'none'),
+        h('td', { class: 'num price' },
+          h('div', { class: 'price-month' }, `${money(p.price_month_cents, cur.code, cur.exponent)}/month`),
+          h('div', { class: 'price-hour muted small' }, `${microMoney(p.effective_price_hour_microcents ?? p.price_hour_microcents, cur.code, cur.exponent)}/h`),
+          p.overage_gib_microcents ? h('div', { class: 'muted small' }, `over ${p.included_traffic_gib ?? p.traffic_gib} GiB: ${microMoney(p.overage_gib_microcents, cur.code, cur.exponent)}/GiB`) : null,
+          p.ipv4_month_cents ? h('div', { class: 'muted small' }, `extra IPv4: ${money(p.ipv4_month_cents, cur.code, cur.exponent)}/month`) : null),
         h('td', { class: 'actions' },
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(p) }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', onclick: () => remove(p) }, 'Delete'))));
