@@ -148,6 +148,9 @@ echo "bench: xvpsd_get_usage_month_1h $(rps <<<"$out") req/s"
 ls -l "$state/xvps.db" | awk '{ printf "bench: xvpsd_db_now %.1f MiB (xvps.db, WAL aside)\n", $5 / 1048576 }'
 # The ledger alone on a file database: 1,000 VPS, 6 simulated hours of 10 s sweeps.
 "$build/xvps-ledgerbench" "$tmp/ledger.db" "$n_total" 6
+# Invoices (issue 14): closing March for 1,000 customers x 3 VPS on a file database, against
+# 100 customers as the baseline (tests/bench/invoicebench.c).
+"$build/xvps-invoicebench" "$tmp" 1000 2>/dev/null
 
 # The network part (issue 4), in a namespace of its own: tests/bench/net.sh.
 tests/bench/net.sh "$build"
