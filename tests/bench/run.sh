@@ -3,7 +3,8 @@
 # with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections),
 # xvpsd's RSS, the usage ledger (xvpsd's CPU per metering sweep of 1,000 live VPS, GET
 # /vps/{id}/usage for a month at 1h with wrk, and xvps-ledgerbench: the ledger's write and rollup
-# time per sweep and its growth per VPS per day). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
+# time per sweep and its growth per VPS per day), xvps-invoicebench (closing a billing period for
+# 1,000 customers x 3 VPS: seconds, invoices/s). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
 # loopback in a temp dir it removes; it signals only the pids it started.
 set -euo pipefail
 
