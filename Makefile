@@ -162,6 +162,11 @@ $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $
 $(BUILD)/xvps-ledgerbench: $(call obj,tests/bench/ledgerbench.c) $(BUILD)/libbilling.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,sqlite3) $(LDFLAGS)
 
+# make bench's invoice part: closing a period for 1,000 customers x 3 VPS (tests/bench/).
+$(BUILD)/xvps-invoicebench: $(call obj,tests/bench/invoicebench.c) $(BUILD)/libpanel.a \
+	$(BUILD)/libbilling.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
+
 # The packet tool of the real-kernel networking suite (tests/netns/run.sh).
 $(BUILD)/xvps-nettest: $(call obj,$(wildcard tests/netns/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) $(LDFLAGS)
@@ -220,7 +225,8 @@ test-browser: deps
 	@scripts/test.sh build/asan browser
 
 bench: deps
-	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench
+	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench \
+		$(BUILD)/xvps-invoicebench
 	@tests/bench/run.sh $(BUILD)
 
 format:

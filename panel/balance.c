@@ -373,37 +373,41 @@ static int apply(int64_t customer_id, bool suspend)
 
 int balance_check(int64_t customer_id, int64_t now)
 {
+	static const char *const names[] = {"ok", "low", "suspended"};
+	enum { OK, LOW, SUSPENDED } target = OK, was;
 	balance b;
-	const char *target = "ok";
 	sqlite3_stmt *st;
 	int rc;
 
 	if (balance_load(customer_id, now, false, &b) != 0)
 		return -EIO;
+	was = strcmp(b.state, "suspended") == 0 ? SUSPENDED
+	      : strcmp(b.state, "low") == 0     ? LOW
+	                                        : OK;
 	if (b.prepaid && b.balance < b.suspend_below_cents)
-		target = "suspended";
+		target = SUSPENDED;
 	else if (b.prepaid && b.balance < b.low_balance_cents)
-		target = "low";
-	if (strcmp(target, "suspended") == 0) {
+		target = LOW;
+	if (target == SUSPENDED) {
 		/* every tick: a VPS ordered since is suspended too */
 		if ((rc = apply(customer_id, true)) != 0)
 			return rc;
-	} else if (strcmp(b.state, "suspended") == 0) {
+	} else if (was == SUSPENDED) {
 		if ((rc = apply(customer_id, false)) != 0)
 			return rc;
 	}
-	if (strcmp(target, b.state) == 0)
+	if (target == was)
 		return 0;
-	if (strcmp(target, "suspended") == 0)
+	if (target == SUSPENDED)
 		notice(customer_id, "suspended", b.balance, now);
-	else if (strcmp(b.state, "suspended") == 0)
+	else if (was == SUSPENDED)
 		notice(customer_id, "lifted", b.balance, now);
-	if (strcmp(target, "low") == 0 && strcmp(b.state, "ok") == 0)
+	if (target == LOW && was == OK)
 		notice(customer_id, "low_balance", b.balance, now);
 	st = db_stmt("UPDATE customer_billing SET state=?2 WHERE customer_id=?1");
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, names[target], -1, SQLITE_STATIC);
 	return db_run_id(st, customer_id) ? 0 : -EIO;
 }
 
