@@ -10,6 +10,7 @@
 #include "balance.h"
 #include "invoice.h"
 #include "jobs.h"
+#include "quota_notify.h"
 #include "store.h"
 #include "suspend.h"
 
@@ -293,14 +294,21 @@ int balance_set_billing(int64_t customer_id, const bool *prepaid, const int64_t 
 static void notice(int64_t customer_id, const char *kind, int64_t bal, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO billing_notices(customer_id, kind, at, "
-	                           "balance_cents) VALUES(?1,?2,?3,?4)");
+	                           "balance_cents, delivered_email, delivered_webhook) "
+	                           "VALUES(?1,?2,?3,?4,?5,?6)");
 	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
 	if (st) {
 		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int64(st, 4, bal);
-		db_run_id(st, customer_id);
+		/* delivered by quota_notify.c's thread, as the quota notices */
+		sqlite3_bind_text(st, 5, quota_notify_email_on() ? "pending" : "off", -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, quota_notify_webhook_on() ? "pending" : "off", -1,
+		                  SQLITE_STATIC);
+		if (db_run_id(st, customer_id))
+			quota_notify_wake();
 	}
 	snprintf(res, sizeof(res), "customer/%lld", (long long)customer_id);
 	snprintf(detail, sizeof(detail), "%s: balance %lld", kind, (long long)bal);
