@@ -21,7 +21,8 @@
 // 12 billing: the provider set and alice invoiced through the API; alice's #/billing shows her
 //    balance and running cost as the API has them, the invoice and its CSV; its printable page
 //    the provider's name and address (markup as text), the lines and total; Print calls
-//    window.print(); print media hides the chrome and prints one A4 width (a PDF, 595 × 842 pt)
+//    window.print(); print media hides the chrome and prints one A4 width (a PDF, 595 × 842 pt);
+//    web/js/money.js on 0- and 3-decimal currencies, signs, 2^53 − 1 and refused input
 // 13 an admin records a payment on alice's billing page (a zero one refused at its field): the
 //    balance moves by exactly the amount, in the API, the admin's page and alice's
 // 14 an admin issues a credit note from the invoice page (one larger than the invoice refused):
@@ -1229,6 +1230,15 @@ await runCase(12, "alice sees her balance, running cost and invoice; its printab
   const pdfPages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   fs.writeFileSync(path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-alice-invoice.pdf`), pdf);
   await page.emulateMedia({ media: 'screen' });
+  // The UI's money module on currencies with 0 and 3 decimal places, signs, big and refused input.
+  const fmt = await page.evaluate(async () => {
+    const m = await import('/js/money.js');
+    return [m.money(123456, 'EUR'), m.money(-5, 'EUR'), m.money(1234, 'JPY'), m.money(1234, 'KWD'), m.money(Number.MAX_SAFE_INTEGER, 'EUR'),
+      m.microMoney(13698630, 'EUR'), m.parseDecimal('12.34', 2), m.parseDecimal('0.1', 2), m.parseDecimal('-1', 2), m.parseDecimal('1.234', 2),
+      m.parseDecimal('1e3', 2), m.parseDecimal('', 2), m.toInput(10000000, 8, 2), m.toInput(-100, 2)];
+  });
+  const want = ['EUR 1,234.56', '−EUR 0.05', 'JPY 1,234', 'KWD 1.234', 'EUR 90,071,992,547,409.91', 'EUR 0.1369863', 1234, 10, -100, '1.234', '1e3', null, '0.10', '-1.00'];
+  check(JSON.stringify(fmt) === JSON.stringify(want), `money.js: ${JSON.stringify(fmt)}, not ${JSON.stringify(want)}`);
   check(pageProblems.get(page).length === 0, `alice's billing pages: ${pageProblems.get(page).join('; ')}`);
   await ctx.close();
   return `${inv.number}: ${inv.lines.length} line(s), ${fmtMoney(inv.total_cents, cur)}; balance ${fmtMoney(bal.balance_cents, cur)}; PDF ${box[1]}×${box[2]} pt, ${pdfPages} page(s)`;
