@@ -300,8 +300,16 @@ int invoice_close_due(int64_t now, int64_t *issued_out)
 		*issued_out = 0;
 	if (!st || db_collect_ids(st, &ids, &n) != 0)
 		return -EIO;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = close_customer(ids[i], now, issued_out);
+	/* One customer's failure (logged) does not hold up the others'; it is retried next tick. */
+	for (size_t i = 0; i < n; i++) {
+		int r = close_customer(ids[i], now, issued_out);
+
+		if (r != 0) {
+			log_error("billing: closing customer %lld's period: %d", (long long)ids[i],
+			          r);
+			rc = r;
+		}
+	}
 	free(ids);
 	return rc;
 }
