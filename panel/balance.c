@@ -78,10 +78,8 @@ int balance_load(int64_t customer_id, int64_t now, bool running, balance *b)
 		invoice_draft_free(&d);
 	} else if (r != -ENOENT) {
 		return -EIO;
-	} else {
-		billing_config cfg = invoice_billing_cfg();
-
-		billing_period_of(&cfg, now, now, &b->period_start, &b->period_end);
+	} else if (invoice_period_now(customer_id, now, &b->period_start, &b->period_end) != 0) {
+		return -EIO;
 	}
 	return 0;
 }
