@@ -220,11 +220,12 @@ void api_customer_draft_invoice(http_req *rq)
 		return;
 	rc = invoice_open_range(id, now, &from, &to);
 	if (rc == -ENOENT) {
-		billing_config cfg = invoice_billing_cfg();
-
 		memset(&d, 0, sizeof(d));
 		d.customer_id = id;
-		billing_period_of(&cfg, now, now, &d.from, &d.to);
+		if (invoice_period_now(id, now, &d.from, &d.to) != 0) {
+			reply_db_error(rq);
+			return;
+		}
 		reply_json(rq, 200, invoice_draft_json(&d));
 		return;
 	}

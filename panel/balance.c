@@ -78,10 +78,8 @@ int balance_load(int64_t customer_id, int64_t now, bool running, balance *b)
 		invoice_draft_free(&d);
 	} else if (r != -ENOENT) {
 		return -EIO;
-	} else {
-		billing_config cfg = invoice_billing_cfg();
-
-		billing_period_of(&cfg, now, now, &b->period_start, &b->period_end);
+	} else if (invoice_period_now(customer_id, now, &b->period_start, &b->period_end) != 0) {
+		return -EIO;
 	}
 	return 0;
 }
@@ -474,17 +472,21 @@ int balance_prepaid_tick(int64_t now, int64_t *debited_out)
 
 	if (!st || db_collect_ids(st, &ids, &n) != 0)
 		return -EIO;
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	/* One customer's failure does not hold up the others'; it is retried next tick. */
+	for (size_t i = 0; i < n; i++) {
 		bool pp = false;
+		int r = 0;
 
 		if (!db_exists_id(
 		            "SELECT 1 FROM customer_billing WHERE customer_id=? AND prepaid=1",
 		            ids[i], &pp))
-			rc = -EIO;
+			r = -EIO;
 		else if (pp)
-			rc = draw(ids[i], now, &debited);
-		if (rc == 0)
-			rc = balance_check(ids[i], now);
+			r = draw(ids[i], now, &debited);
+		if (r == 0)
+			r = balance_check(ids[i], now);
+		if (r != 0)
+			rc = r;
 	}
 	free(ids);
 	if (debited_out)

@@ -17,8 +17,9 @@ int billing_tick_run(int64_t now)
 	int64_t issued = 0, debited = 0;
 	int rc = invoice_close_due(now, &issued);
 
-	if (rc == 0)
-		rc = balance_prepaid_tick(now, &debited);
+	/* the prepaid work runs even when a close failed: its customers may be others */
+	if (balance_prepaid_tick(now, &debited) != 0)
+		rc = -1;
 	db_release();
 	if (rc != 0) {
 		if (now - last_log >= BILLING_LOG_EVERY_S) {

@@ -51,6 +51,10 @@ billing_config invoice_billing_cfg(void);
  * when missing. -ENOENT when the customer has no plan history at all (nothing to invoice). */
 int invoice_open_range(int64_t customer_id, int64_t now, int64_t *from_out, int64_t *to_out);
 
+/* The billing period holding now for a customer without plan history (its anniversary: its
+ * creation day). 0 or -EIO. */
+int invoice_period_now(int64_t customer_id, int64_t now, int64_t *from_out, int64_t *to_out);
+
 /* Rates the customer's [from, to) up to min(to, now) into *d (invoice_draft_free() it). */
 int invoice_rate(int64_t customer_id, int64_t from, int64_t to, int64_t now, invoice_draft *d);
 void invoice_draft_free(invoice_draft *d);

@@ -129,6 +129,21 @@ int invoice_open_range(int64_t customer_id, int64_t now, int64_t *from_out, int6
 	return 0;
 }
 
+int invoice_period_now(int64_t customer_id, int64_t now, int64_t *from_out, int64_t *to_out)
+{
+	billing_config cfg = invoice_billing_cfg();
+	sqlite3_stmt *st = db_stmt("SELECT created_at FROM users WHERE id=?");
+	int64_t anchor = now;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, customer_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		anchor = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return billing_period_of(&cfg, anchor, now, from_out, to_out) == 0 ? 0 : -EIO;
+}
+
 static bool insert_lines(int64_t invoice_id, const invoice_draft *d)
 {
 	static const char *const kinds[] = {"hours", "traffic_overage", "ipv4"};
@@ -300,8 +315,16 @@ int invoice_close_due(int64_t now, int64_t *issued_out)
 		*issued_out = 0;
 	if (!st || db_collect_ids(st, &ids, &n) != 0)
 		return -EIO;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = close_customer(ids[i], now, issued_out);
+	/* One customer's failure (logged) does not hold up the others'; it is retried next tick. */
+	for (size_t i = 0; i < n; i++) {
+		int r = close_customer(ids[i], now, issued_out);
+
+		if (r != 0) {
+			log_error("billing: closing customer %lld's period: %d", (long long)ids[i],
+			          r);
+			rc = r;
+		}
+	}
 	free(ids);
 	return rc;
 }

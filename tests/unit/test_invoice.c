@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../billing/period.h"
+#include "../../panel/auth.h"
 #include "../../panel/balance.h"
 #include "../../panel/config.h"
 #include "../../panel/invoice.h"
@@ -294,4 +295,20 @@ Test(invoice, prepaid_drawdown_suspends_below_the_threshold_and_a_payment_lifts)
 	cr_assert_eq(b.invoiced, 73000);
 	cr_assert_eq(b.drawn, 0);
 	cr_assert_eq(b.balance, 8000 - 73000);
+}
+
+Test(invoice, a_deleted_customer_s_id_is_never_reused_while_billing_records_name_it)
+{
+	int64_t id;
+
+	/* customer 3 (bob, the highest id) paid once and was deleted */
+	exec_sql("INSERT INTO payments(customer_id, kind, amount_cents, currency, created_at) "
+	         "VALUES(3, 'payment', 100, 'EUR', 0);"
+	         "DELETE FROM users WHERE id=3");
+	id = auth_create_user("carol", NULL, "carol-password-1", "customer", NULL);
+	cr_assert_eq(id, 4);
+	/* ... and a customer only the plan history names */
+	cr_assert_eq(plan_history_open(77, 40, 1, utc(2026, 3, 1)), 0);
+	id = auth_create_user("dave", NULL, "dave-password-1", "customer", NULL);
+	cr_assert_eq(id, 41);
 }
