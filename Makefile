@@ -112,9 +112,9 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
-UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota
+UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
 UNIT_PANEL_SRC   := panel_testdb test_resize test_auth test_http_util test_ipam test_jobs test_metering test_panel_console \
-	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history
+	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake
@@ -168,6 +168,11 @@ $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $
 # make bench's usage ledger part: sweep write and rollup time, DB growth (tests/bench/).
 $(BUILD)/xvps-ledgerbench: $(call obj,tests/bench/ledgerbench.c) $(BUILD)/libbilling.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,sqlite3) $(LDFLAGS)
+
+# make bench's invoice part: closing a period for 1,000 customers x 3 VPS (tests/bench/).
+$(BUILD)/xvps-invoicebench: $(call obj,tests/bench/invoicebench.c) $(BUILD)/libpanel.a \
+	$(BUILD)/libbilling.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(LIBS_PANEL) $(LDFLAGS)
 
 # The packet tool of the real-kernel networking suite (tests/netns/run.sh).
 $(BUILD)/xvps-nettest: $(call obj,$(wildcard tests/netns/*.c)) $(BUILD)/libcommon.a
@@ -229,7 +234,8 @@ test-browser: deps
 	@scripts/test.sh build/asan browser
 
 bench: deps
-	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench
+	@$(MAKE) --no-print-directory bins $(BUILD)/xvps-netbench $(BUILD)/xvps-ledgerbench \
+		$(BUILD)/xvps-invoicebench
 	@tests/bench/run.sh $(BUILD)
 
 format:

@@ -79,6 +79,19 @@ void api_customers_create(http_req *rq);
 void api_customers_get(http_req *rq);
 void api_customers_patch(http_req *rq);
 void api_customers_delete(http_req *rq);
+/* billing (api_billing.c, api_invoices.c; issue 14 items 1-3) */
+void api_settings_get(http_req *rq);
+void api_settings_patch(http_req *rq);
+void api_customer_balance(http_req *rq);
+void api_customer_billing_patch(http_req *rq);
+void api_customer_payments_list(http_req *rq);
+void api_customer_payment_create(http_req *rq);
+void api_invoices_list(http_req *rq);
+void api_invoices_get(http_req *rq);
+void api_invoices_change(http_req *rq); /* PATCH and DELETE: always 409 */
+void api_invoice_credit_note(http_req *rq);
+void api_customer_invoice_now(http_req *rq);
+void api_customer_draft_invoice(http_req *rq);
 void api_templates_list(http_req *rq);
 void api_templates_create(http_req *rq);
 void api_templates_get(http_req *rq);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../billing/quota.h"
+#include "../billing/rating.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "api.h"
@@ -30,19 +31,39 @@ typedef struct plan {
 	quota_direction traffic_direction; /* which bytes count against traffic_gib */
 	quota_action quota_action;         /* what the ladder does at 100 % */
 	int64_t over_quota_mbit;           /* the throttle's rate, 1..QUOTA_MBIT_MAX */
+	/* prices (issue 14 item 1; billing/rating.h): -1 = NULL (the default) */
+	int64_t price_hour_microcents;  /* -1: price_month_cents x 10^6 / 730 */
+	int64_t included_traffic_gib;   /* -1: traffic_gib */
+	int64_t overage_gib_microcents; /* per started GiB over the included traffic */
+	int64_t ipv4_month_cents;       /* each extra IPv4 address per month */
 } plan;
 
 #define PLAN_COLS                                                                                  \
 	"id, name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, cpu_cap_pct, net_mbit, "  \
 	"price_month_cents, created_at, smtp_block, on_crash, traffic_direction, quota_action, "   \
-	"over_quota_mbit"
+	"over_quota_mbit, price_hour_microcents, included_traffic_gib, overage_gib_microcents, "   \
+	"ipv4_month_cents"
 
 static const char *const plan_fields[] = {
-        "name",         "vcpus",           "memory_mib",
-        "disk_gib",     "traffic_gib",     "cpu_weight",
-        "cpu_cap_pct",  "net_mbit",        "price_month_cents",
-        "smtp_block",   "on_crash",        "traffic_direction",
-        "quota_action", "over_quota_mbit", NULL,
+        "name",
+        "vcpus",
+        "memory_mib",
+        "disk_gib",
+        "traffic_gib",
+        "cpu_weight",
+        "cpu_cap_pct",
+        "net_mbit",
+        "price_month_cents",
+        "smtp_block",
+        "on_crash",
+        "traffic_direction",
+        "quota_action",
+        "over_quota_mbit",
+        "price_hour_microcents",
+        "included_traffic_gib",
+        "overage_gib_microcents",
+        "ipv4_month_cents",
+        NULL,
 };
 
 static void plan_from_row(sqlite3_stmt *st, plan *p)
@@ -70,6 +91,12 @@ static void plan_from_row(sqlite3_stmt *st, plan *p)
 	if (!quota_action_parse((const char *)sqlite3_column_text(st, 14), &p->quota_action))
 		p->quota_action = QUOTA_ACT_THROTTLE;
 	p->over_quota_mbit = sqlite3_column_int64(st, 15);
+	p->price_hour_microcents =
+	        sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 16);
+	p->included_traffic_gib =
+	        sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 17);
+	p->overage_gib_microcents = sqlite3_column_int64(st, 18);
+	p->ipv4_month_cents = sqlite3_column_int64(st, 19);
 }
 
 static json_object *plan_json(const plan *p)
@@ -93,6 +120,21 @@ static json_object *plan_json(const plan *p)
 	json_object_object_add(o, "quota_action",
 	                       json_object_new_string(quota_action_name(p->quota_action)));
 	json_object_object_add(o, "over_quota_mbit", json_object_new_int64(p->over_quota_mbit));
+	rating_price rp = {.month_cents = p->price_month_cents,
+	                   .hour_microcents = p->price_hour_microcents};
+	json_object_object_add(o, "price_hour_microcents",
+	                       p->price_hour_microcents < 0
+	                               ? NULL
+	                               : json_object_new_int64(p->price_hour_microcents));
+	json_object_object_add(o, "effective_price_hour_microcents",
+	                       json_object_new_int64(rating_hour_rate(&rp)));
+	json_object_object_add(o, "included_traffic_gib",
+	                       p->included_traffic_gib < 0
+	                               ? NULL
+	                               : json_object_new_int64(p->included_traffic_gib));
+	json_object_object_add(o, "overage_gib_microcents",
+	                       json_object_new_int64(p->overage_gib_microcents));
+	json_object_object_add(o, "ipv4_month_cents", json_object_new_int64(p->ipv4_month_cents));
 	json_object_object_add(o, "created_at", json_time(p->created_at));
 	return o;
 }
@@ -111,6 +153,19 @@ static int plan_load(int64_t id, plan *p)
 		plan_from_row(st, p);
 	sqlite3_reset(st);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* A nullable price field: absent leaves *out, JSON null sets -1 (the default), else 0..max. */
+static bool nullable_int(json_object *body, const char *key, int64_t max, int64_t *out,
+                         json_field_error *e)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(body, key, &v) && json_object_is_type(v, json_type_null)) {
+		*out = -1;
+		return true;
+	}
+	return json_get_int(body, key, false, 0, max, out, e);
 }
 
 /* Overlays the body's fields on p (required: the create set). false with *e on a bad field. */
@@ -143,7 +198,15 @@ static bool plan_read(json_object *body, plan *p, bool create, json_field_error 
 	    !json_get_int(body, "net_mbit", false, 0, 100000, &p->net_mbit, e) ||
 	    !json_get_int(body, "price_month_cents", false, 0, 1000000000, &p->price_month_cents,
 	                  e) ||
-	    !json_get_bool(body, "smtp_block", false, &p->smtp_block, e))
+	    !json_get_bool(body, "smtp_block", false, &p->smtp_block, e) ||
+	    !json_get_int(body, "overage_gib_microcents", false, 0, RATING_MICRO_MAX,
+	                  &p->overage_gib_microcents, e) ||
+	    !json_get_int(body, "ipv4_month_cents", false, 0, RATING_CENTS_MAX,
+	                  &p->ipv4_month_cents, e) ||
+	    !nullable_int(body, "price_hour_microcents", RATING_MICRO_MAX,
+	                  &p->price_hour_microcents, e) ||
+	    !nullable_int(body, "included_traffic_gib", QUOTA_TRAFFIC_GIB_MAX,
+	                  &p->included_traffic_gib, e))
 		return false;
 	const char *on_crash = NULL;
 	if (!json_get_str(body, "on_crash", false, &on_crash, e))
@@ -199,6 +262,16 @@ static bool bind_plan_and_step(sqlite3_stmt *st, const plan *p, int64_t id_or_cr
 	sqlite3_bind_text(st, 13, quota_direction_name(p->traffic_direction), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 14, quota_action_name(p->quota_action), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 15, p->over_quota_mbit);
+	if (p->price_hour_microcents >= 0)
+		sqlite3_bind_int64(st, 16, p->price_hour_microcents);
+	else
+		sqlite3_bind_null(st, 16);
+	if (p->included_traffic_gib >= 0)
+		sqlite3_bind_int64(st, 17, p->included_traffic_gib);
+	else
+		sqlite3_bind_null(st, 17);
+	sqlite3_bind_int64(st, 18, p->overage_gib_microcents);
+	sqlite3_bind_int64(st, 19, p->ipv4_month_cents);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	return r == SQLITE_DONE;
@@ -249,7 +322,11 @@ static int64_t queue_plan_jobs(int64_t plan_id, const char *kind, int64_t user_i
 
 void api_plans_create(http_req *rq)
 {
-	plan p = {.cpu_weight = 256, .on_crash = "restart", .over_quota_mbit = 1};
+	plan p = {.cpu_weight = 256,
+	          .on_crash = "restart",
+	          .over_quota_mbit = 1,
+	          .price_hour_microcents = -1,
+	          .included_traffic_gib = -1};
 	json_field_error e = {0};
 	sqlite3_stmt *st;
 	char res[AUDIT_RESOURCE_MAX];
@@ -261,8 +338,9 @@ void api_plans_create(http_req *rq)
 	st = db_stmt(
 	        "INSERT INTO plans(name, vcpus, memory_mib, disk_gib, traffic_gib, cpu_weight, "
 	        "cpu_cap_pct, net_mbit, price_month_cents, created_at, smtp_block, on_crash, "
-	        "traffic_direction, quota_action, over_quota_mbit) "
-	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+	        "traffic_direction, quota_action, over_quota_mbit, price_hour_microcents, "
+	        "included_traffic_gib, overage_gib_microcents, ipv4_month_cents) "
+	        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -318,7 +396,9 @@ void api_plans_patch(http_req *rq)
 	st = db_stmt("UPDATE plans SET name=?1, vcpus=?2, memory_mib=?3, disk_gib=?4, "
 	             "traffic_gib=?5, cpu_weight=?6, cpu_cap_pct=?7, net_mbit=?8, "
 	             "price_month_cents=?9, smtp_block=?11, on_crash=?12, traffic_direction=?13, "
-	             "quota_action=?14, over_quota_mbit=?15 WHERE id=?10");
+	             "quota_action=?14, over_quota_mbit=?15, price_hour_microcents=?16, "
+	             "included_traffic_gib=?17, overage_gib_microcents=?18, ipv4_month_cents=?19 "
+	             "WHERE id=?10");
 	if (!st)
 		goto db_fail;
 	if (!bind_plan_and_step(st, &p, id)) {

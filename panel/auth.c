@@ -238,10 +238,14 @@ int64_t auth_create_user(const char *username, const char *email, const char *pa
 		*conflict_out = false;
 	if (auth_hash_password(password, hash) != 0)
 		return -1;
-	/* Never reuse a deleted customer's id: the usage ledger's rows name it (usage_cursor). */
+	/* Never reuse a deleted customer's id: the usage ledger's rows name it (usage_cursor), and
+	 * so do its billing records (plan history, invoices, payments, prepaid settings). */
 	st = db_stmt("INSERT INTO users (id, username, email, password_hash, role, suspended, "
 	             "created_at) VALUES (max(COALESCE((SELECT max(id) FROM users), 0), "
-	             "COALESCE((SELECT max(customer_id) FROM usage_cursor), 0)) + 1, "
+	             "COALESCE((SELECT max(customer_id) FROM usage_cursor), 0), "
+	             "COALESCE((SELECT max(customer_id) FROM vps_plan_history), 0), "
+	             "COALESCE((SELECT max(customer_id) FROM customer_billing), 0), "
+	             "COALESCE((SELECT max(customer_id) FROM payments), 0)) + 1, "
 	             "?1, ?2, ?3, ?4, 0, ?5)");
 	if (!st)
 		goto out;

@@ -16,6 +16,7 @@
 #include "../common/validate.h"
 #include "api.h"
 #include "auth.h"
+#include "billing_tick.h"
 #include "config.h"
 #include "guest_events.h"
 #include "http.h"
@@ -26,7 +27,8 @@
 
 xvps_app *g_app;
 static xvps_app g_app_storage;
-static int meter_interval_s; /* XVPS_METER_INTERVAL */
+static int meter_interval_s;   /* XVPS_METER_INTERVAL */
+static int billing_interval_s; /* XVPS_BILLING_INTERVAL */
 
 /* Reads an integer variable in [min, max] (default def when unset or empty). */
 static int env_int(const char *name, long long min, long long max, long long def, long long *out)
@@ -209,6 +211,10 @@ static int load_config(xvps_config *cfg)
 		return -1;
 	}
 	cfg->billing.utc_offset_min = (int)v;
+	/* Seconds between two billing ticks: period closes (invoices) and the prepaid drawdown. */
+	if (env_int("XVPS_BILLING_INTERVAL", 1, 3600, BILLING_INTERVAL_DEFAULT_S, &v) != 0)
+		return -1;
+	billing_interval_s = (int)v;
 	return 0;
 }
 
@@ -218,7 +224,7 @@ int main(void)
 	sigset_t stop_sigs;
 	char pwfile[CONFIG_FILE_MAX], host[CONFIG_HOST_MAX + 2]; /* "[v6]" */
 	int sig = 0, rc = 1;
-	bool jobs_up = false, meter_up = false, events_up = false;
+	bool jobs_up = false, meter_up = false, events_up = false, billing_up = false;
 
 	g_app = &g_app_storage;
 	cfg = &g_app->cfg;
@@ -279,6 +285,10 @@ int main(void)
 	if (guest_events_start() != 0)
 		goto out;
 	events_up = true;
+	/* Invoices and the prepaid drawdown (billing_tick.h). */
+	if (billing_tick_start(billing_interval_s) != 0)
+		goto out;
+	billing_up = true;
 	if (http_start() != 0)
 		goto out;
 
@@ -308,6 +318,8 @@ int main(void)
 out:
 	atomic_store(&g_app->stopping, true);
 	http_stop();
+	if (billing_up)
+		billing_tick_stop();
 	if (events_up)
 		guest_events_stop();
 	if (meter_up)

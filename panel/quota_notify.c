@@ -57,12 +57,24 @@ void quota_notify_signature(const char *secret, const char *body, size_t body_le
 	sodium_bin2hex(out + 7, QUOTA_NOTIFY_SIG_MAX - 7, mac, sizeof(mac));
 }
 
-/* One pending notice with what its delivery needs. */
+/* One pending notice with what its delivery needs: a quota notice (quota_notices) or, with
+ * billing set, a prepaid balance notice (billing_notices, panel/balance.c; balance in used). */
 typedef struct notice {
 	int64_t id, vps_id, customer_id, period_start, at, used, included;
 	int attempts;
+	bool billing;
 	char kind[16], email[256], hostname[256], want_email[8], want_hook[8];
 } notice;
+
+static const char *billing_text(const char *kind)
+{
+	if (strcmp(kind, "low_balance") == 0)
+		return "is below its low-balance mark";
+	if (strcmp(kind, "suspended") == 0)
+		return "is below its suspension threshold: your VPS are suspended until a payment "
+		       "brings it back";
+	return "is back above its threshold: your VPS are no longer suspended";
+}
 
 static const char *kind_text(const char *kind)
 {
@@ -130,17 +142,30 @@ static int send_email(const notice *nt, char *err, size_t err_len)
 	}
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	len = snprintf(
-	        msg, sizeof(msg),
-	        "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n"
-	        "Subject: [xvps] %s: traffic quota %s\r\n"
-	        "Message-ID: <xvps-quota-%lld@xvps>\r\nMIME-Version: 1.0\r\n"
-	        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-	        "Your VPS %s %s.\r\n\r\nUsed this period: %lld bytes of %lld bytes included "
-	        "(%lld %%).\r\n",
-	        date, smtp_from, nt->email, nt->hostname, nt->kind, (long long)nt->id, nt->hostname,
-	        kind_text(nt->kind), (long long)nt->used, (long long)nt->included,
-	        nt->included > 0 ? (long long)((__int128)nt->used * 100 / nt->included) : 0LL);
+	if (nt->billing)
+		len = snprintf(msg, sizeof(msg),
+		               "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n"
+		               "Subject: [xvps] your prepaid balance: %s\r\n"
+		               "Message-ID: <xvps-billing-%lld@xvps>\r\nMIME-Version: 1.0\r\n"
+		               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+		               "Your prepaid balance %s.\r\n\r\nBalance: %lld (minor units).\r\n",
+		               date, smtp_from, nt->email, nt->kind, (long long)nt->id,
+		               billing_text(nt->kind), (long long)nt->used);
+	else
+		len = snprintf(msg, sizeof(msg),
+		               "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n"
+		               "Subject: [xvps] %s: traffic quota %s\r\n"
+		               "Message-ID: <xvps-quota-%lld@xvps>\r\nMIME-Version: 1.0\r\n"
+		               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+		               "Your VPS %s %s.\r\n\r\nUsed this period: %lld bytes of %lld bytes "
+		               "included "
+		               "(%lld %%).\r\n",
+		               date, smtp_from, nt->email, nt->hostname, nt->kind,
+		               (long long)nt->id, nt->hostname, kind_text(nt->kind),
+		               (long long)nt->used, (long long)nt->included,
+		               nt->included > 0
+		                       ? (long long)((__int128)nt->used * 100 / nt->included)
+		                       : 0LL);
 	if (len < 0 || (size_t)len >= sizeof(msg)) {
 		snprintf(err, err_len, "the message is too long");
 		return -1;
@@ -181,16 +206,24 @@ static int send_webhook(const notice *nt, char *err, size_t err_len)
 	CURLcode cc;
 	CURL *c;
 
-	json_object_object_add(o, "event", json_object_new_string("quota.notice"));
+	json_object_object_add(
+	        o, "event",
+	        json_object_new_string(nt->billing ? "billing.notice" : "quota.notice"));
 	json_object_object_add(o, "id", json_id(nt->id));
 	json_object_object_add(o, "kind", json_object_new_string(nt->kind));
-	json_object_object_add(o, "vps", json_id(nt->vps_id));
-	json_object_object_add(o, "hostname", json_object_new_string(nt->hostname));
-	json_object_object_add(o, "customer", json_id(nt->customer_id));
-	json_object_object_add(o, "period_start", json_time(nt->period_start));
-	json_object_object_add(o, "at", json_time(nt->at));
-	json_object_object_add(o, "used_bytes", json_object_new_int64(nt->used));
-	json_object_object_add(o, "included_bytes", json_object_new_int64(nt->included));
+	if (nt->billing) {
+		json_object_object_add(o, "customer", json_id(nt->customer_id));
+		json_object_object_add(o, "at", json_time(nt->at));
+		json_object_object_add(o, "balance_cents", json_object_new_int64(nt->used));
+	} else {
+		json_object_object_add(o, "vps", json_id(nt->vps_id));
+		json_object_object_add(o, "hostname", json_object_new_string(nt->hostname));
+		json_object_object_add(o, "customer", json_id(nt->customer_id));
+		json_object_object_add(o, "period_start", json_time(nt->period_start));
+		json_object_object_add(o, "at", json_time(nt->at));
+		json_object_object_add(o, "used_bytes", json_object_new_int64(nt->used));
+		json_object_object_add(o, "included_bytes", json_object_new_int64(nt->included));
+	}
 	snprintf(body, sizeof(body), "%s",
 	         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
@@ -244,6 +277,7 @@ static int load_pending(notice *out, int max)
 	while ((r = sqlite3_step(st)) == SQLITE_ROW && n < max) {
 		notice *nt = &out[n++];
 
+		memset(nt, 0, sizeof(*nt));
 		nt->id = sqlite3_column_int64(st, 0);
 		nt->vps_id = sqlite3_column_int64(st, 1);
 		nt->customer_id = sqlite3_column_int64(st, 2);
@@ -259,6 +293,37 @@ static int load_pending(notice *out, int max)
 		db_col_text(st, 12, nt->want_hook, sizeof(nt->want_hook));
 	}
 	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		db_release();
+		return -1;
+	}
+	/* then the prepaid balance notices (panel/balance.c) */
+	st = db_stmt("SELECT b.id, b.customer_id, b.at, b.balance_cents, b.attempts, b.kind, "
+	             "COALESCE(u.email, ''), b.delivered_email, b.delivered_webhook "
+	             "FROM billing_notices b LEFT JOIN users u ON u.id=b.customer_id "
+	             "WHERE b.delivered_email='pending' OR b.delivered_webhook='pending' "
+	             "ORDER BY b.id LIMIT ?");
+	if (!st || n >= max) {
+		db_release();
+		return st ? n : -1;
+	}
+	sqlite3_bind_int(st, 1, max - n);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		notice *nt = &out[n++];
+
+		memset(nt, 0, sizeof(*nt));
+		nt->billing = true;
+		nt->id = sqlite3_column_int64(st, 0);
+		nt->customer_id = sqlite3_column_int64(st, 1);
+		nt->at = sqlite3_column_int64(st, 2);
+		nt->used = sqlite3_column_int64(st, 3);
+		nt->attempts = sqlite3_column_int(st, 4);
+		db_col_text(st, 5, nt->kind, sizeof(nt->kind));
+		db_col_text(st, 6, nt->email, sizeof(nt->email));
+		db_col_text(st, 7, nt->want_email, sizeof(nt->want_email));
+		db_col_text(st, 8, nt->want_hook, sizeof(nt->want_hook));
+	}
+	sqlite3_reset(st);
 	db_release();
 	return r == SQLITE_ROW || r == SQLITE_DONE ? n : -1;
 }
@@ -268,8 +333,12 @@ static void record(const notice *nt, const char *email_state, const char *hook_s
                    const char *err)
 {
 	sqlite3_stmt *st =
-	        db_stmt("UPDATE quota_notices SET delivered_email=?, delivered_webhook=?, "
-	                "attempts=attempts+1, last_error=? WHERE id=?");
+	        nt->billing ? db_stmt("UPDATE billing_notices SET delivered_email=?, "
+	                              "delivered_webhook=?, attempts=attempts+1, last_error=? "
+	                              "WHERE id=?")
+	                    : db_stmt("UPDATE quota_notices SET delivered_email=?, "
+	                              "delivered_webhook=?, attempts=attempts+1, last_error=? "
+	                              "WHERE id=?");
 
 	if (!st)
 		return;
@@ -310,8 +379,9 @@ static void deliver(const notice *nt)
 	}
 	snprintf(both, sizeof(both), "%s%s%s", err, err[0] && herr[0] ? "; " : "", herr);
 	if (both[0])
-		log_warn("quota: notice %lld (%s, VPS %lld): %s%s", (long long)nt->id, nt->kind,
-		         (long long)nt->vps_id, both,
+		log_warn("%s: notice %lld (%s, %s %lld): %s%s", nt->billing ? "billing" : "quota",
+		         (long long)nt->id, nt->kind, nt->billing ? "customer" : "VPS",
+		         (long long)(nt->billing ? nt->customer_id : nt->vps_id), both,
 		         last ? " (the last try)" : " (retried later)");
 	record(nt, es, hs, both);
 }

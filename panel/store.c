@@ -275,10 +275,14 @@ int64_t db_last_id(void)
 int store_user_version(void)
 {
 	sqlite3_stmt *st = db_stmt("PRAGMA user_version");
+	int v;
 
 	if (!st || sqlite3_step(st) != SQLITE_ROW)
 		return -1;
-	return sqlite3_column_int(st, 0);
+	v = sqlite3_column_int(st, 0);
+	/* Not left stepping: a pending statement makes a migration's DROP TABLE fail (LOCKED). */
+	sqlite3_reset(st);
+	return v;
 }
 
 static int migrate(void)

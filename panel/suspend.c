@@ -17,7 +17,7 @@
 static bool by_ok(const char *by)
 {
 	return by && (strcmp(by, "admin") == 0 || strcmp(by, "customer") == 0 ||
-	              strcmp(by, "quota") == 0);
+	              strcmp(by, "quota") == 0 || strcmp(by, "billing") == 0);
 }
 
 bool suspend_reason_ok(const char *reason, const char **why_out)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define SUSPEND_REASON_MAX      200 /* characters (UTF-8 code points) of a reason, >= 1 */
-#define SUSPEND_BY_MAX          16  /* "admin" | "customer" | "quota" */
+#define SUSPEND_BY_MAX          16  /* "admin" | "customer" | "quota" | "billing" */
 #define SUSPEND_CUSTOMER_REASON "customer suspended"
 
 /* True when reason is 1..SUSPEND_REASON_MAX UTF-8 characters, not blank, without control
@@ -19,12 +19,13 @@
 bool suspend_reason_ok(const char *reason, const char **why_out);
 
 /* Suspends VPS vps_id inside the caller's transaction (db_begin()): records why (by: "admin",
- * "customer" or "quota"; reason 1..SUSPEND_REASON_MAX characters; user_id the admin, 0 for
- * none), the power state to restore (its row's state: running/provisioning -> running, anything
- * else -> stopped) and queues a vps.shutdown job (*job_out; always, so that a start queued
- * before it cannot leave the VPS running). The caller commits, calls jobs_wake() and audits.
- * 0; -ENOENT (no such VPS), -EALREADY (suspended already), -EBUSY (being deleted), -EINVAL (by
- * or reason invalid), -EIO (database error). */
+ * "customer", "quota" or "billing" (a prepaid balance below its threshold: balance.c);
+ * reason 1..SUSPEND_REASON_MAX characters; user_id the admin, 0 for none), the power state to
+ * restore (its row's state: running/provisioning -> running, anything else -> stopped) and queues a
+ * vps.shutdown job (*job_out; always, so that a start queued before it cannot leave the VPS
+ * running). The caller commits, calls jobs_wake() and audits. 0; -ENOENT (no such VPS), -EALREADY
+ * (suspended already), -EBUSY (being deleted), -EINVAL (by or reason invalid), -EIO (database
+ * error). */
 int vps_suspend_tx(int64_t vps_id, const char *by, const char *reason, int64_t user_id,
                    int64_t *job_out);
 

@@ -176,6 +176,7 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 	export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 	export XVPS_CONSOLE_TOKEN_TTL=5 # the expiry test waits this out
 	export XVPS_CONSOLE_PING=3      # the keep-alive test waits for pings
+	export XVPS_BILLING_INTERVAL=1  # tests/api/api_billing.c waits for the prepaid drawdown
 	# Quota notices (tests/api/api_quota.c runs the SMTP sink and the webhook receiver on these
 	# loopback ports; nothing listens there before it starts, so xvpsd's first tries may fail).
 	sink_port=$((20000 + $$ % 20000))

@@ -107,6 +107,13 @@ db=$STATE/xvps.db
 [ "$(sqlite3 "$db" "SELECT count(*) FROM vps WHERE id=$VPS")" = 0 ] || fail "vps row left"
 [ "$(sqlite3 "$db" "SELECT count(*) FROM ip_addresses WHERE vps_id=$VPS")" = 0 ] ||
 	fail "address row left"
+# ... but its billing records, closed (docs/billing.md): its address and plan stretches.
+[ "$(sqlite3 "$db" "SELECT count(*) FROM address_history WHERE vps_id=$VPS AND to_ts IS NOT NULL")" -ge 1 ] ||
+	fail "no closed address_history row"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM address_history WHERE vps_id=$VPS AND to_ts IS NULL")" = 0 ] ||
+	fail "an address_history row of the deleted VPS is still open"
+[ "$(sqlite3 "$db" "SELECT count(*) FROM vps_plan_history WHERE vps_id=$VPS AND to_ts IS NULL")" = 0 ] ||
+	fail "a plan stretch of the deleted VPS is still open"
 [ "$(sqlite3 "$db" "SELECT count(*) FROM audit WHERE resource='vps/$VPS' AND action='vps.create'")" -ge 1 ] ||
 	fail "no vps.create audit entry"
 [ "$(sqlite3 "$db" "SELECT count(*) FROM audit WHERE resource='vps/$VPS' AND action='vps.delete'")" -ge 1 ] ||

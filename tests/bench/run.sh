@@ -3,7 +3,8 @@
 # with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections),
 # xvpsd's RSS, the usage ledger (xvpsd's CPU per metering sweep of 1,000 live VPS, GET
 # /vps/{id}/usage for a month at 1h with wrk, and xvps-ledgerbench: the ledger's write and rollup
-# time per sweep and its growth per VPS per day). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
+# time per sweep and its growth per VPS per day), xvps-invoicebench (closing a billing period for
+# 1,000 customers x 3 VPS: seconds, invoices/s). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
 # loopback in a temp dir it removes; it signals only the pids it started.
 set -euo pipefail
 
@@ -151,6 +152,9 @@ echo "bench: xvpsd_get_usage_month_1h $(rps <<<"$out") req/s"
 ls -l "$state/xvps.db" | awk '{ printf "bench: xvpsd_db_now %.1f MiB (xvps.db, WAL aside)\n", $5 / 1048576 }'
 # The ledger alone on a file database: 1,000 VPS, 6 simulated hours of 10 s sweeps.
 "$build/xvps-ledgerbench" "$tmp/ledger.db" "$n_total" 6
+# Invoices (issue 14): closing March for 1,000 customers x 3 VPS on a file database, against
+# 100 customers as the baseline (tests/bench/invoicebench.c).
+"$build/xvps-invoicebench" "$tmp" 1000 2>/dev/null
 
 # The network part (issue 4), in a namespace of its own: tests/bench/net.sh.
 tests/bench/net.sh "$build"

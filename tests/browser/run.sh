@@ -3,7 +3,7 @@
 # headless, driven by playwright-core (pinned in package.json + package-lock.json, `npm ci`)
 # against a throwaway agent + xvpsd of BUILD (XVPS_NET=off, a mktemp -d state dir, a free
 # loopback port, a generated admin password, console tokens living XVPS_CONSOLE_TOKEN_TTL=3 s).
-# Seeds through the REST API with curl: a plan, a template, the pool 198.51.100.0/25, customers
+# Seeds through the REST API with curl: a plan (with a monthly price), a template, the pool 198.51.100.0/25, customers
 # alice and bob with one VPS each, bench1..bench5 with 4 each (the console benchmark); then runs
 # tests/browser/test.mjs, which prints PASS/FAIL per case and `bench:` lines and writes a
 # screenshot of every page into BUILD/browser-shots/. Exits 1 when a case fails, a server
@@ -88,7 +88,8 @@ A=$(curl -sS --fail-with-body -c "$jar" -H 'Content-Type: application/json' \
 admin() { curl -sS --fail-with-body -b "$jar" -H "X-CSRF-Token: $A" -H 'Content-Type: application/json' "$@"; }
 post() { admin -d "$2" "$url/api/v1$1"; }
 
-plan=$(post /plans '{"name":"small","vcpus":1,"memory_mib":512,"disk_gib":2}' | jq -er .id) || die "plan"
+# A price (EUR 73.00 a month: 10 cents an hour) so the billing cases' invoices are not zero.
+plan=$(post /plans '{"name":"small","vcpus":1,"memory_mib":512,"disk_gib":2,"price_month_cents":7300}' | jq -er .id) || die "plan"
 tpl=$(post /templates '{"name":"debian-12","os":"debian","disk_gib":1,"boot":"pvh"}' | jq -er .id) || die "template"
 post /ip-pools '{"family":4,"cidr":"198.51.100.0/25","gateway":"198.51.100.1"}' >/dev/null || die "pool"
 pw() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }

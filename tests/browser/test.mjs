@@ -20,6 +20,15 @@
 //    admin suspends bob's VPS with a reason (markup in it) and bob's page shows it as text
 // 12 an admin resizes a VPS from its page: the plans listed, a smaller disk not selectable,
 //    Cancel changes nothing, the job done, the new plan and what waits for the reboot shown
+// 13 billing: the provider set and alice invoiced through the API; alice's #/billing shows her
+//    balance and running cost as the API has them, the invoice and its CSV; its printable page
+//    the provider's name and address (markup as text), the lines and total; Print calls
+//    window.print(); print media hides the chrome and prints one A4 width (a PDF, 595 × 842 pt);
+//    web/js/money.js on 0- and 3-decimal currencies, signs, 2^53 − 1 and refused input
+// 14 an admin records a payment on alice's billing page (a zero one refused at its field): the
+//    balance moves by exactly the amount, in the API, the admin's page and alice's
+// 15 an admin issues a credit note from the invoice page (one larger than the invoice refused):
+//    the API and the page show it, the balance moves by it, the status filter finds it
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -901,7 +910,7 @@ await runCase(10, 'every admin page renders without script errors or CSP violati
   const ctx = await newContext();
   const page = await newPage(ctx);
   await uiLogin(page, 'admin', ADMIN_PW);
-  const routes = ['#/admin/vps', '#/admin/order', '#/admin/customers', '#/admin/plans', '#/admin/templates', '#/admin/pools', '#/admin/jobs', '#/admin/audit', `#/vps/${BOB.vps}`, '#/no/such/page'];
+  const routes = ['#/admin/vps', '#/admin/order', '#/admin/customers', '#/admin/invoices', '#/admin/billing', '#/admin/plans', '#/admin/templates', '#/admin/pools', '#/admin/jobs', '#/admin/audit', `#/vps/${BOB.vps}`, '#/no/such/page'];
   for (const r of routes) {
     await openApp(page, r);
     await page.waitForFunction(() => {
@@ -1187,6 +1196,217 @@ await runCase(12, 'an admin resizes a VPS from its page: plans listed, a smaller
   await ctx.close();
   check(probs.length === 0, `page problems: ${probs.join('; ')}`);
   return `vps ${vpsId} to ${big.data.name}, pending ${JSON.stringify(after.pending)}`;
+});
+
+// ---- cases 13-15: billing (issue 14 item 6) -------------------------------------------------
+/** money.js's money() for a two-decimal currency, written again to hold the pages' text against the API's integers. */
+function fmtMoney(minor, cur) {
+  const neg = minor < 0;
+  const s = String(Math.abs(minor)).padStart(3, '0');
+  const int = s.slice(0, -2).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${neg ? '−' : ''}${cur} ${int}.${s.slice(-2)}`;
+}
+const PROVIDER = { name: 'Example Hosting <b id="inj-provider">GmbH</b> & Co', address: 'Hauptstraße 1\n10115 Berlin\nGermany' };
+let billingInvoice = null; // alice's invoice (case 13), for case 15
+const aliceCustomer = String(aliceVps0.customer);
+
+await runCase(13, "alice sees her balance, running cost and invoice; its printable page (A4) shows the provider's name", async () => {
+  // Seed through the API: the provider on invoices, then alice's open period invoiced now.
+  const st = await admin.patch('/settings', { provider_name: PROVIDER.name, provider_address: PROVIDER.address });
+  check(st.status === 200, `PATCH /settings answered ${st.status}: ${JSON.stringify(st.data)}`);
+  const cur = st.data.currency;
+  check(st.data.currency_exponent === 2, `the test expects a two-decimal currency, the settings say ${JSON.stringify(st.data)}`);
+  const made = await admin.post(`/customers/${aliceCustomer}/invoices`, {});
+  check(made.status === 201, `POST /customers/${aliceCustomer}/invoices answered ${made.status}: ${JSON.stringify(made.data)}`);
+  const inv = made.data;
+  billingInvoice = inv;
+  check(inv.total_cents > 0, `alice's invoice totals ${inv.total_cents} (the seeded plan has a price)`);
+
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, ALICE.username, ALICE.password);
+  // The running cost grows by the started hour (the new period's first hour starts to count at
+  // once): the page must show what the API said just before or just after it loaded.
+  const bal0 = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  await openApp(page, '#/billing');
+  await waitVisible(page, `#invoice-list tr.invoice-row[data-id="${inv.id}"]`, "alice's invoice in #invoice-list");
+  await waitVisible(page, '#balance-amount', 'the balance');
+  const bal = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  const text = async (sel) => ((await page.textContent(sel)) || '').trim();
+  check(await text('#balance-amount') === fmtMoney(bal.balance_cents, cur), `#balance-amount shows "${await text('#balance-amount')}", the API ${fmtMoney(bal.balance_cents, cur)}`);
+  check(bal.balance_cents === -inv.total_cents, `alice's balance ${bal.balance_cents} is not minus her invoice's ${inv.total_cents}`);
+  const costs = [fmtMoney(bal0.running_cost_cents, cur), fmtMoney(bal.running_cost_cents, cur)];
+  check(costs.includes(await text('#running-cost')), `#running-cost shows "${await text('#running-cost')}", the API ${costs.join(' then ')}`);
+  await waitVisible(page, '#draft-lines', "the current period's draft lines");
+  const row = page.locator(`#invoice-list tr.invoice-row[data-id="${inv.id}"]`);
+  check((await row.locator('.number').textContent()).trim() === inv.number, `the row's number is not ${inv.number}`);
+  check((await row.locator('.total').textContent()).trim() === fmtMoney(inv.total_cents, cur), `the row's total is not ${fmtMoney(inv.total_cents, cur)}`);
+  const csvHref = await row.locator('.csv-link').getAttribute('href');
+  check(csvHref === `/api/v1/invoices/${inv.id}?format=csv`, `the CSV link is ${csvHref}`);
+  const csv = await page.evaluate(async (u) => { const r = await fetch(u); return { status: r.status, type: r.headers.get('content-type'), body: await r.text() }; }, csvHref);
+  check(csv.status === 200 && /^text\/csv/.test(csv.type || '') && csv.body.startsWith('invoice,issued_at,') && csv.body.includes(inv.number),
+    `alice's CSV link: ${csv.status} ${csv.type} ${csv.body.slice(0, 80)}`);
+  check(!(await page.textContent('body')).includes(bobVps0.hostname), "bob's hostname is on alice's billing page");
+  await sleep(300);
+  await shot(page, 'alice-billing');
+
+  // The printable page: provider name and address as text, lines, totals; Print calls window.print().
+  await row.locator('.number a').click();
+  await waitVisible(page, '#invoice-doc', 'the invoice page');
+  check(await text('#provider-name') === PROVIDER.name, `#provider-name shows "${await text('#provider-name')}", not "${PROVIDER.name}"`);
+  check(await page.locator('#inj-provider').count() === 0, "the provider name's markup became an element");
+  const addr = await page.$eval('#provider-address', (e) => e.innerText);
+  check(addr.trim() === PROVIDER.address, `#provider-address reads ${JSON.stringify(addr)}, not ${JSON.stringify(PROVIDER.address)}`);
+  check(await text('#invoice-number') === inv.number, `#invoice-number is "${await text('#invoice-number')}"`);
+  check(await text('#invoice-total') === fmtMoney(inv.total_cents, cur), `#invoice-total is "${await text('#invoice-total')}", not ${fmtMoney(inv.total_cents, cur)}`);
+  const lines = await page.locator('#invoice-lines tr.line-row').count();
+  check(lines === inv.lines.length, `the page shows ${lines} lines, the invoice has ${inv.lines.length}`);
+  const amounts = await page.$$eval('#invoice-lines tr.line-row .amount', (tds) => tds.map((td) => td.textContent.trim()));
+  check(JSON.stringify(amounts) === JSON.stringify(inv.lines.map((l) => fmtMoney(l.amount_cents, cur).slice(cur.length + 1))), `line amounts ${amounts.join(', ')}`);
+  await page.evaluate(() => { window.__printed = 0; window.print = () => { window.__printed++; }; });
+  await page.click('#btn-print');
+  check(await page.evaluate(() => window.__printed) === 1, 'the Print button did not call window.print()');
+  await shot(page, 'alice-invoice');
+  await page.emulateMedia({ media: 'print' });
+  const vis = await page.evaluate(() => ({
+    topbar: getComputedStyle(document.querySelector('#topbar')).display,
+    buttons: getComputedStyle(document.querySelector('#btn-print').closest('.no-print')).display,
+    doc: getComputedStyle(document.querySelector('#invoice-doc')).display,
+  }));
+  check(vis.topbar === 'none' && vis.buttons === 'none' && vis.doc !== 'none', `print media: ${JSON.stringify(vis)}`);
+  await shot(page, 'alice-invoice-print');
+  const pdf = await page.pdf({ preferCSSPageSize: true, printBackground: true });
+  const box = /\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/.exec(pdf.toString('latin1'));
+  check(box && Math.abs(Number(box[1]) - 595.3) < 1.5 && Math.abs(Number(box[2]) - 841.9) < 1.5, `the printed page is ${box ? `${box[1]} × ${box[2]} pt` : 'of no size'}, not A4 (595 × 842 pt)`);
+  const pdfPages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  fs.writeFileSync(path.join(SHOTS, `${String(++shotNo).padStart(2, '0')}-alice-invoice.pdf`), pdf);
+  await page.emulateMedia({ media: 'screen' });
+  // The UI's money module on currencies with 0 and 3 decimal places, signs, big and refused input.
+  const fmt = await page.evaluate(async () => {
+    const m = await import('/js/money.js');
+    return [m.money(123456, 'EUR'), m.money(-5, 'EUR'), m.money(1234, 'JPY'), m.money(1234, 'KWD'), m.money(Number.MAX_SAFE_INTEGER, 'EUR'),
+      m.microMoney(13698630, 'EUR'), m.parseDecimal('12.34', 2), m.parseDecimal('0.1', 2), m.parseDecimal('-1', 2), m.parseDecimal('1.234', 2),
+      m.parseDecimal('1e3', 2), m.parseDecimal('', 2), m.toInput(10000000, 8, 2), m.toInput(-100, 2)];
+  });
+  const want = ['EUR 1,234.56', '−EUR 0.05', 'JPY 1,234', 'KWD 1.234', 'EUR 90,071,992,547,409.91', 'EUR 0.1369863', 1234, 10, -100, '1.234', '1e3', null, '0.10', '-1.00'];
+  check(JSON.stringify(fmt) === JSON.stringify(want), `money.js: ${JSON.stringify(fmt)}, not ${JSON.stringify(want)}`);
+  check(pageProblems.get(page).length === 0, `alice's billing pages: ${pageProblems.get(page).join('; ')}`);
+  await ctx.close();
+  return `${inv.number}: ${inv.lines.length} line(s), ${fmtMoney(inv.total_cents, cur)}; balance ${fmtMoney(bal.balance_cents, cur)}; PDF ${box[1]}×${box[2]} pt, ${pdfPages} page(s)`;
+});
+
+await runCase(14, "an admin records a payment on alice's billing page; her balance changes by it", async () => {
+  const before = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  const paysBefore = (await admin.get(`/customers/${aliceCustomer}/payments`)).total;
+  const cur = before.currency;
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'admin', ADMIN_PW);
+  await openApp(page, '#/admin/customers');
+  await waitVisible(page, `#customer-list tr.customer-row[data-id="${aliceCustomer}"] .billing-link`, "alice's Billing link");
+  await page.click(`#customer-list tr.customer-row[data-id="${aliceCustomer}"] .billing-link`);
+  await waitVisible(page, '#payment-form', 'the payment form');
+  const text = async (sel) => ((await page.textContent(sel)) || '').trim();
+  check(await text('#balance-amount') === fmtMoney(before.balance_cents, cur), `#balance-amount shows "${await text('#balance-amount')}" before, the API ${fmtMoney(before.balance_cents, cur)}`);
+
+  // A zero payment is refused at its field, and nothing is recorded.
+  await page.fill('#payment-form [name="amount_cents"]', '0');
+  await page.click('#payment-form button[type="submit"]');
+  await page.waitForFunction(() => (document.querySelector('#payment-form .field-error[data-field="amount_cents"]') || {}).textContent, null, { timeout: WAIT })
+    .catch(() => { throw new Fail('a zero payment shows no error at its amount field'); });
+  check((await admin.get(`/customers/${aliceCustomer}/payments`)).total === paysBefore, 'a zero payment was recorded');
+
+  const ref = `SEPA <i id="inj-ref">4711</i>`;
+  await page.fill('#payment-form [name="amount_cents"]', '12.34');
+  await page.fill('#payment-form [name="reference"]', ref);
+  await page.click('#payment-form button[type="submit"]');
+  const want = fmtMoney(before.balance_cents + 1234, cur);
+  await page.waitForFunction((w) => (document.querySelector('#balance-amount') || {}).textContent === w, want, { timeout: WAIT })
+    .catch(async () => { throw new Fail(`#balance-amount shows "${await text('#balance-amount')}" after the payment, not ${want}`); });
+  const after = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  check(after.balance_cents === before.balance_cents + 1234, `the API's balance went from ${before.balance_cents} to ${after.balance_cents}, not by 1234`);
+  check(after.payments_cents === before.payments_cents + 1234, `payments_cents went from ${before.payments_cents} to ${after.payments_cents}`);
+  const pays = await admin.get(`/customers/${aliceCustomer}/payments`);
+  check(pays.total === paysBefore + 1 && pays.data[0].amount_cents === 1234 && pays.data[0].reference === ref && pays.data[0].kind === 'payment',
+    `the payments after: ${JSON.stringify(pays.data.slice(0, 2))}`);
+  const row = page.locator(`#payment-list tr.payment-row[data-id="${pays.data[0].id}"]`);
+  await row.waitFor({ state: 'visible', timeout: WAIT }).catch(() => { throw new Fail('the new payment is not in #payment-list'); });
+  check((await row.locator('.detail').first().textContent()).trim() === ref, 'the reference is not shown as typed');
+  check(await page.locator('#inj-ref').count() === 0, "the reference's markup became an element");
+  await sleep(300);
+  await shot(page, 'admin-payment');
+  // The customer sees it too.
+  const actx = await newContext();
+  const apage = await newPage(actx);
+  await uiLogin(apage, ALICE.username, ALICE.password);
+  await openApp(apage, '#/billing');
+  await waitVisible(apage, '#balance-amount', "alice's balance");
+  const seen = (await apage.textContent('#balance-amount')).trim();
+  check(seen === want, `alice's #balance-amount shows "${seen}", not ${want}`);
+  await actx.close();
+  check(pageProblems.get(page).length === 0, `the admin's pages: ${pageProblems.get(page).join('; ')}`);
+  await ctx.close();
+  return `${fmtMoney(before.balance_cents, cur)} + ${fmtMoney(1234, cur)} = ${want}; a zero payment refused`;
+});
+
+await runCase(15, "an admin issues a credit note on alice's invoice from its page", async () => {
+  let inv = billingInvoice;
+  if (!inv) { // case 13 failed before invoicing: make one here
+    const made = await admin.post(`/customers/${aliceCustomer}/invoices`, {});
+    check(made.status === 201, `POST /customers/${aliceCustomer}/invoices answered ${made.status}`);
+    inv = made.data;
+  }
+  check(inv.total_cents >= 2, `the invoice's total ${inv.total_cents} leaves no partial credit note`);
+  const cur = inv.currency;
+  const balBefore = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'admin', ADMIN_PW);
+  await openApp(page, `#/admin/invoices?customer=${aliceCustomer}`);
+  await waitVisible(page, `#admin-invoice-list tr.invoice-row[data-id="${inv.id}"]`, "alice's invoice in the admin's list");
+  await page.click(`#admin-invoice-list tr.invoice-row[data-id="${inv.id}"] .number a`);
+  await waitVisible(page, '#btn-credit-note', 'the credit note button');
+  await page.click('#btn-credit-note');
+  await waitVisible(page, '#credit-note-dialog', 'the credit note dialog');
+  // More than the invoice: refused at the amount, nothing made.
+  const tooMuch = (inv.total_cents + 100) / 100;
+  await page.fill('#credit-note-dialog [name="amount_cents"]', tooMuch.toFixed(2));
+  await page.fill('#credit-note-dialog [name="reason"]', 'too much');
+  await page.click('#credit-note-dialog button[type="submit"]');
+  await page.waitForFunction(() => (document.querySelector('#credit-note-dialog .field-error[data-field="amount_cents"]') || {}).textContent, null, { timeout: WAIT })
+    .catch(() => { throw new Fail('a credit note larger than the invoice shows no error at its amount'); });
+  check(((await admin.get(`/invoices/${inv.id}`)).data.credit_notes || []).length === 0, 'a too-large credit note was made');
+  // Half of it (rounded down), with a reason holding markup.
+  const part = Math.floor(inv.total_cents / 2);
+  const reason = 'downtime <b id="inj-cn">2 h</b> & more';
+  await page.fill('#credit-note-dialog [name="amount_cents"]', `${Math.floor(part / 100)}.${String(part % 100).padStart(2, '0')}`);
+  await page.fill('#credit-note-dialog [name="reason"]', reason);
+  await page.click('#credit-note-dialog button[type="submit"]');
+  await waitVisible(page, '#credit-notes li.credit-note', 'the credit note on the invoice page');
+  const after = (await admin.get(`/invoices/${inv.id}`)).data;
+  check(after.credit_notes.length === 1 && after.credit_notes[0].amount_cents === part && after.credit_notes[0].reason === reason,
+    `the invoice's credit notes: ${JSON.stringify(after.credit_notes)}`);
+  check(after.credited_cents === part && after.remaining_cents === inv.total_cents - part, `credited ${after.credited_cents}, remaining ${after.remaining_cents}`);
+  check(after.total_cents === inv.total_cents, 'the invoice total changed');
+  const cn = after.credit_notes[0];
+  check((await page.textContent('#credit-notes .cn-number')).trim() === cn.number, `the page shows credit note "${await page.textContent('#credit-notes .cn-number')}", not ${cn.number}`);
+  check((await page.textContent('#credit-notes .cn-reason')).trim() === reason, 'the reason is not shown as typed');
+  check(await page.locator('#inj-cn').count() === 0, "the reason's markup became an element");
+  check((await page.textContent('#invoice-remaining')).trim() === fmtMoney(after.remaining_cents, cur), `#invoice-remaining is "${await page.textContent('#invoice-remaining')}"`);
+  check((await page.textContent('#invoice-state')).trim() === 'part credited', `#invoice-state is "${await page.textContent('#invoice-state')}"`);
+  const balAfter = (await admin.get(`/customers/${aliceCustomer}/balance`)).data;
+  check(balAfter.balance_cents === balBefore.balance_cents + part, `the balance went from ${balBefore.balance_cents} to ${balAfter.balance_cents}, not by ${part}`);
+  await sleep(300);
+  await shot(page, 'admin-credit-note');
+  // The admin's list filtered by status finds it.
+  await openApp(page, `#/admin/invoices?customer=${aliceCustomer}&status=${encodeURIComponent('part credited')}`);
+  await waitVisible(page, `#admin-invoice-list tr.invoice-row[data-id="${inv.id}"]`, 'the invoice under the "part credited" filter');
+  await openApp(page, `#/admin/invoices?customer=${aliceCustomer}&status=credited`);
+  await waitVisible(page, '#admin-invoice-list tr.empty', 'an empty list under the "credited" filter');
+  await shot(page, 'admin-invoices');
+  check(pageProblems.get(page).length === 0, `the admin's pages: ${pageProblems.get(page).join('; ')}`);
+  await ctx.close();
+  return `${cn.number}: ${fmtMoney(part, cur)} of ${fmtMoney(inv.total_cents, cur)}; a larger one refused`;
 });
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------

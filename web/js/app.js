@@ -16,15 +16,25 @@ import { adminVpsView } from './views/admin-vps.js';
 import { orderView } from './views/order.js';
 import { jobsView } from './views/jobs.js';
 import { auditView } from './views/audit.js';
+import { billingView } from './views/billing.js';
+import { invoiceView } from './views/invoice.js';
+import { adminInvoicesView } from './views/admin-invoices.js';
+import { adminBillingView } from './views/admin-billing.js';
+import { customerBillingView } from './views/customer-billing.js';
 
 const routes = [
   { pattern: /^\/login$/, view: loginView, public: true, title: 'Log in' },
   { pattern: /^\/vps$/, view: vpsListView, title: 'Servers', nav: '/vps' },
   { pattern: /^\/vps\/([^/]+)$/, view: vpsPageView, title: 'Server' },
   { pattern: /^\/vps\/([^/]+)\/console$/, view: consoleView, title: 'Console', wide: true },
+  { pattern: /^\/billing$/, view: billingView, title: 'Billing', nav: '/billing' },
+  { pattern: /^\/invoices\/([^/]+)$/, view: invoiceView, title: 'Invoice', nav: (admin) => (admin ? '/admin/invoices' : '/billing') },
   { pattern: /^\/admin\/vps$/, view: adminVpsView, admin: true, title: 'All servers', nav: '/admin/vps' },
   { pattern: /^\/admin\/order$/, view: orderView, admin: true, title: 'Order a server', nav: '/admin/order' },
   { pattern: /^\/admin\/customers$/, view: customersView, admin: true, title: 'Customers', nav: '/admin/customers' },
+  { pattern: /^\/admin\/customers\/([^/]+)\/billing$/, view: customerBillingView, admin: true, title: 'Customer billing', nav: '/admin/customers' },
+  { pattern: /^\/admin\/invoices$/, view: adminInvoicesView, admin: true, title: 'Invoices', nav: '/admin/invoices' },
+  { pattern: /^\/admin\/billing$/, view: adminBillingView, admin: true, title: 'Billing', nav: '/admin/billing' },
   { pattern: /^\/admin\/plans$/, view: plansView, admin: true, title: 'Plans', nav: '/admin/plans' },
   { pattern: /^\/admin\/templates$/, view: templatesView, admin: true, title: 'Templates', nav: '/admin/templates' },
   { pattern: /^\/admin\/pools$/, view: poolsView, admin: true, title: 'IP pools', nav: '/admin/pools' },
@@ -33,10 +43,10 @@ const routes = [
 ];
 
 const NAV = {
-  customer: [['/vps', 'My servers']],
+  customer: [['/vps', 'My servers'], ['/billing', 'Billing']],
   admin: [
     ['/admin/vps', 'Servers'], ['/admin/order', 'Order'], ['/admin/customers', 'Customers'],
-    ['/admin/plans', 'Plans'], ['/admin/templates', 'Templates'], ['/admin/pools', 'IP pools'],
+    ['/admin/invoices', 'Invoices'], ['/admin/billing', 'Billing'], ['/admin/plans', 'Plans'], ['/admin/templates', 'Templates'], ['/admin/pools', 'IP pools'],
     ['/admin/jobs', 'Jobs'], ['/admin/audit', 'Audit log'],
   ],
 };
@@ -102,7 +112,8 @@ function route() {
     return;
   }
   if (m.route.wide) main.classList.add('wide');
-  renderChrome(m.route.nav || (m.route.view === vpsPageView || m.route.view === consoleView
+  const nav = typeof m.route.nav === 'function' ? m.route.nav(isAdmin()) : m.route.nav;
+  renderChrome(nav || (m.route.view === vpsPageView || m.route.view === consoleView
     ? (isAdmin() ? '/admin/vps' : '/vps') : null));
   document.title = `${m.route.title} · xvps`;
   const mine = scope;

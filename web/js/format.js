@@ -31,11 +31,6 @@ export function count(n) {
   return n.toLocaleString('en');
 }
 
-export function price(cents) {
-  if (typeof cents !== 'number') return '—';
-  return (cents / 100).toFixed(2);
-}
-
 export function mbit(n, zero = 'unlimited') {
   if (typeof n !== 'number') return '—';
   return n === 0 ? zero : `${n} Mbit/s`;

@@ -4,13 +4,16 @@
 import { h, $, $$ } from './dom.js';
 import { ApiError } from './api.js';
 import { banner, clearBanner } from './ui.js';
+import { parseDecimal } from './money.js';
 
 let uid = 0;
 
 /**
  * One field. spec: {name, label, type: text|email|password|number|checkbox|select|textarea,
  * value, options: [{value, label}], hint, placeholder, min, max, step, autocomplete,
- * parse: int|lines|list|str|bool, optional (left out when empty), wide, readonly}
+ * parse: int|decimal|lines|list|str|bool, scale (decimal: places, e.g. the currency's exponent;
+ * the body gets the integer in units of 10^-scale, empty -> null), optional (left out when
+ * empty), wide, readonly}
  */
 export function field(spec, prefix = 'f') {
   const id = `${prefix}-${spec.name}-${++uid}`;
@@ -34,7 +37,7 @@ export function field(spec, prefix = 'f') {
       value: spec.value ?? '',
       placeholder: spec.placeholder,
       min: spec.min, max: spec.max, step: spec.step,
-      inputmode: spec.type === 'number' ? 'numeric' : undefined,
+      inputmode: spec.type === 'number' ? 'numeric' : spec.parse === 'decimal' ? 'decimal' : undefined,
       autocomplete: spec.autocomplete || (spec.type === 'password' ? 'new-password' : 'off'),
       spellcheck: 'false',
       autocapitalize: 'off',
@@ -74,6 +77,8 @@ export function readForm(form, fields = form.xvpsFields) {
     if (parse === 'int') {
       // Not a number: sent as typed, so the API names the field.
       out[f.name] = raw === '' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    } else if (parse === 'decimal') {
+      out[f.name] = parseDecimal(raw, f.scale ?? 2);
     } else if (parse === 'lines') {
       out[f.name] = raw.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
     } else if (parse === 'list') {

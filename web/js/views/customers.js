@@ -40,6 +40,7 @@ export async function customersView(ctx) {
         h('td', { class: 'hide-md' }, timeEl(c.created_at)),
         h('td', { class: 'actions' },
           h('a', { class: 'btn btn-small', href: `#/admin/order?customer=${encodeURIComponent(c.id)}` }, 'Order'),
+          h('a', { class: 'btn btn-small billing-link', href: `#/admin/customers/${encodeURIComponent(c.id)}/billing` }, 'Billing'),
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(c) }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => toggle(c) }, c.suspended ? 'Unsuspend' : 'Suspend'),
           h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', onclick: () => remove(c, n) }, 'Delete'))));

@@ -4,11 +4,13 @@ import { h, append, pageHeader, card } from '../dom.js';
 import { api, listAll } from '../api.js';
 import { buildForm, onSubmit } from '../forms.js';
 import { watchJob } from '../jobs.js';
-import { planSummary, mbit, price } from '../format.js';
+import { planSummary, mbit } from '../format.js';
+import { money } from '../money.js';
+import { loadSettings } from '../billing.js';
 
 export async function orderView(ctx) {
   const { main, scope, query } = ctx;
-  const [customers, plans, templates] = await Promise.all([listAll('/customers'), listAll('/plans'), listAll('/templates')]);
+  const [customers, plans, templates, settings] = await Promise.all([listAll('/customers'), listAll('/plans'), listAll('/templates'), loadSettings()]);
   if (!scope.alive) return;
   const want = query.get('customer') || '';
   const form = buildForm({
@@ -18,7 +20,7 @@ export async function orderView(ctx) {
         options: [{ value: '', label: 'Choose a customer…' }, ...customers.items.map((c) => ({ value: c.id, label: `${c.username}${c.suspended ? ' (suspended)' : ''}` }))] },
       { name: 'hostname', label: 'Hostname', placeholder: 'web1.example.net', hint: 'Lower case, RFC 1123, unique among live servers.' },
       { name: 'plan', label: 'Plan', type: 'select', value: plans.items[0] ? plans.items[0].id : '',
-        options: plans.items.map((p) => ({ value: p.id, label: `${p.name} — ${planSummary(p)}, ${mbit(p.net_mbit)}, ${price(p.price_month_cents)}/month` })) },
+        options: plans.items.map((p) => ({ value: p.id, label: `${p.name} — ${planSummary(p)}, ${mbit(p.net_mbit)}, ${money(p.price_month_cents, settings.currency, settings.currency_exponent)}/month` })) },
       { name: 'template', label: 'Template', type: 'select', value: templates.items[0] ? templates.items[0].id : '',
         options: templates.items.map((t) => ({ value: t.id, label: `${t.name} (${t.os}, ${t.boot})` })) },
       { name: 'ssh_keys', label: 'SSH public keys', type: 'textarea', parse: 'lines', optional: true, wide: true, rows: 3,

@@ -3,9 +3,26 @@ import { h, card, table, emptyRow, pageHeader } from '../dom.js';
 import { api, seg, listAll } from '../api.js';
 import { buildForm, onSubmit, formDialog, changed } from '../forms.js';
 import { banner, clearBanner, confirmDialog, notice } from '../ui.js';
-import { mib, mbit, price } from '../format.js';
+import { mib, mbit } from '../format.js';
+import { money, microMoney, toInput } from '../money.js';
+import { loadSettings } from '../billing.js';
 
-function planFields(p = {}) {
+/** The price fields (issue 14): decimal amounts in the installation's currency. */
+function priceFields(p, cur) {
+  const v = (k, d) => (p[k] !== undefined ? p[k] : d);
+  const e = cur.exponent;
+  const c = cur.code;
+  return [
+    { name: 'price_month_cents', label: `Price per month (${c})`, parse: 'decimal', scale: e, value: toInput(v('price_month_cents', 0), e), hint: 'The cap of a month\'s hours.' },
+    { name: 'price_hour_microcents', label: `Price per hour (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('price_hour_microcents', null), e + 6, e),
+      hint: p.effective_price_hour_microcents !== undefined ? `Empty = monthly ÷ 730 (now ${microMoney(p.effective_price_hour_microcents, c, e)}).` : 'Empty = monthly ÷ 730.' },
+    { name: 'included_traffic_gib', label: 'Included traffic (GiB/period)', type: 'number', min: 0, value: v('included_traffic_gib', null) ?? '', hint: 'Empty = the plan\'s traffic.' },
+    { name: 'overage_gib_microcents', label: `Overage per GiB (${c})`, parse: 'decimal', scale: e + 6, value: toInput(v('overage_gib_microcents', 0), e + 6, e), hint: 'Per started GiB over the included traffic; 0 = none.' },
+    { name: 'ipv4_month_cents', label: `Extra IPv4 per month (${c})`, parse: 'decimal', scale: e, value: toInput(v('ipv4_month_cents', 0), e), hint: 'Each address beyond the first, by the hour.' },
+  ];
+}
+
+function planFields(p = {}, cur = { code: 'EUR', exponent: 2 }) {
   const v = (k, d) => (p[k] !== undefined ? p[k] : d);
   return [
     { name: 'name', label: 'Name', value: v('name', '') },
@@ -16,7 +33,7 @@ function planFields(p = {}) {
     { name: 'cpu_weight', label: 'CPU weight', type: 'number', min: 1, max: 65535, value: v('cpu_weight', 256), hint: 'Share against other VPS; 256 is the default.' },
     { name: 'cpu_cap_pct', label: 'CPU cap (%)', type: 'number', min: 0, value: v('cpu_cap_pct', 0), hint: '0 = no cap; at most vCPUs × 100.' },
     { name: 'net_mbit', label: 'Network (Mbit/s)', type: 'number', min: 0, max: 100000, value: v('net_mbit', 0), hint: '0 = unlimited' },
-    { name: 'price_month_cents', label: 'Price per month (cents)', type: 'number', min: 0, value: v('price_month_cents', 0) },
+    ...priceFields(p, cur),
     { name: 'smtp_block', label: 'Block outbound SMTP (port 25)', type: 'checkbox', value: v('smtp_block', false) },
   ];
 }
@@ -26,7 +43,8 @@ export async function plansView(ctx) {
   const t = table(['Name', 'vCPUs', 'Memory', 'Disk', { label: 'Traffic', class: 'hide-md' }, { label: 'CPU weight / cap', class: 'hide-md' },
     { label: 'Network', class: 'hide-sm' }, { label: 'SMTP', class: 'hide-md' }, { label: 'Price', class: 'num' }, { label: 'Actions', class: 'actions' }],
   { id: 'plan-list' });
-  const form = buildForm({ id: 'plan-form', fields: planFields(), submitLabel: 'Create plan' });
+  const cur = await loadSettings().then((st) => ({ code: st.currency, exponent: st.currency_exponent }));
+  const form = buildForm({ id: 'plan-form', fields: planFields({}, cur), submitLabel: 'Create plan' });
   main.append(pageHeader('Plans'),
     h('section', { class: 'card card-flush' }, t.wrap),
     h('details', { class: 'card create', open: true }, h('summary', { class: 'card-title' }, 'New plan'), form));
@@ -46,7 +64,11 @@ export async function plansView(ctx) {
         h('td', { class: 'hide-md' }, `${p.cpu_weight} / ${p.cpu_cap_pct ? `${p.cpu_cap_pct} %` : 'none'}`),
         h('td', { class: 'hide-sm' }, mbit(p.net_mbit)),
         h('td', { class: 'hide-md' }, p.smtp_block ? 'blocked' : 'open'),
-        h('td', { class: 'num' }, price(p.price_month_cents)),
+        h('td', { class: 'num price' },
+          h('div', { class: 'price-month' }, `${money(p.price_month_cents, cur.code, cur.exponent)}/month`),
+          h('div', { class: 'price-hour muted small' }, `${microMoney(p.effective_price_hour_microcents ?? p.price_hour_microcents, cur.code, cur.exponent)}/h`),
+          p.overage_gib_microcents ? h('div', { class: 'muted small' }, `over ${p.included_traffic_gib ?? p.traffic_gib} GiB: ${microMoney(p.overage_gib_microcents, cur.code, cur.exponent)}/GiB`) : null,
+          p.ipv4_month_cents ? h('div', { class: 'muted small' }, `extra IPv4: ${money(p.ipv4_month_cents, cur.code, cur.exponent)}/month`) : null),
         h('td', { class: 'actions' },
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(p) }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', onclick: () => remove(p) }, 'Delete'))));
@@ -62,7 +84,7 @@ export async function plansView(ctx) {
   async function edit(p) {
     const saved = await formDialog({
       title: `Edit plan ${p.name}`,
-      fields: planFields(p),
+      fields: planFields(p, cur),
       onSubmit: (body) => {
         const diff = changed(body, p);
         return Object.keys(diff).length ? api.patch(`/plans/${seg(p.id)}`, diff) : p;

@@ -169,8 +169,10 @@ export async function vpsPageView(ctx) {
     suspension.hidden = !s;
     if (!s) return;
     const by = s.by === 'quota' ? 'for going over its traffic quota'
-      : s.by === 'customer' ? 'with its customer account' : 'by an administrator';
-    set(suspBy, by, s.at ? [' on ', timeEl(s.at)] : null);
+      : s.by === 'customer' ? 'with its customer account'
+        : s.by === 'billing' ? 'because the prepaid balance is below its limit' : 'by an administrator';
+    set(suspBy, by, s.at ? [' on ', timeEl(s.at)] : null,
+      s.by === 'billing' && !ctx.isAdmin ? [' (', h('a', { href: '#/billing' }, 'top up your balance'), ')'] : null);
     suspReason.textContent = typeof s.reason === 'string' && s.reason ? s.reason : 'no reason given';
   }
 
