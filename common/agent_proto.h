@@ -49,12 +49,17 @@
  *           "gateway6"|null,"cpu_weight","cpu_cap_pct","net_mbit","power":"running|stopped",
  *           "ssh_keys":[..], "ipv6_routed":["2001:db8:1:2::/64",..], "throttle_mbit": 0..100000
  *           (0 = not throttled), "smtp_block": bool, "on_crash": "restart|stop" (default
- *           restart: what the agent does when the guest crashes)}
+ *           restart: what the agent does when the guest crashes), "max_vcpus",
+ *           "max_memory_mib" (optional, 0 = vcpus / memory_mib: the ceilings written as xl.cfg
+ *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1)}
  *           vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",
  *             "net": {"enabled": bool (false: the agent manages no chains/qdiscs),
- *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)}}
+ *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)},
+ *             "pending"?: {"memory_mib": int|null, "vcpus": int|null}|null (the spec's sizes
+ *             that wait for the domain's next boot, beyond its ceilings; null when none; only
+ *             from an op that applied a spec, or when the domain is not running)}
  *
  * Return convention: 0 or a negative errno. */
 #ifndef XVPS_AGENT_PROTO_H

@@ -37,9 +37,13 @@ const char *hv_shutdown_reason_name(hv_shutdown_reason r);
 
 typedef struct hv_domain_info {
 	hv_state state;
-	int domid; /* -1 when not running */
-	int vcpus;
-	uint64_t memory_mib;
+	int domid;           /* -1 when not running */
+	int vcpus;           /* online vcpus (xl: avail_vcpus), 1..max_vcpus */
+	uint64_t memory_mib; /* the memory target (xl: target_memkb; sim: its model) */
+	/* What the domain was created with as its ceilings (xl.cfg maxvcpus, maxmem): vcpu-set and
+	 * mem-set can reach them while it runs (issue 16 item 1), never beyond. */
+	int max_vcpus;
+	uint64_t max_memory_mib;
 	uint64_t cpu_ns;             /* total CPU time consumed since the domain was created */
 	int cpu_weight;              /* 1..65535 as read back from the scheduler, 0 when unknown */
 	int cpu_cap_pct;             /* 0 = no cap */
@@ -87,6 +91,12 @@ typedef struct hv_ops {
 	            char *err);
 	/* Applies credit/credit2 weight (1..65535) and cap (0..vcpus*100) to a running domain. */
 	int (*set_sched)(struct hv_driver *d, const char *name, int weight, int cap_pct, char *err);
+	/* Live resize of a running domain (issue 16 item 1): the memory target in MiB (xl mem-set)
+	 * and the number of online vcpus (xl vcpu-set), each at most the domain's max_memory_mib /
+	 * max_vcpus (-ERANGE beyond: the caller applies that at the next boot instead). -ESRCH when
+	 * the domain is not running. */
+	int (*set_memory)(struct hv_driver *d, const char *name, uint64_t memory_mib, char *err);
+	int (*set_vcpus)(struct hv_driver *d, const char *name, int vcpus, char *err);
 	/* Forget everything about the domain (sim: its state file). Absent is success. */
 	int (*forget)(struct hv_driver *d, const char *name, char *err);
 	/* Where the running domain's text console is, for xvps-console --source:

@@ -68,6 +68,7 @@ static int sim_create(hv_driver *d, const char *name, const char *cfg_path, char
 	rc = sim_read_cfg(cfg_path, name, &dom, err);
 	if (rc)
 		return rc;
+	snprintf(dom.cfg_path, sizeof(dom.cfg_path), "%s", cfg_path);
 	if (old.running) { /* crashed or preserved earlier: fold its run, it ends here */
 		uint64_t final_ns = sim_cpu_now(&old) - old.cpu_ns_acc;
 
@@ -178,6 +179,7 @@ static int sim_reboot(hv_driver *d, const char *name, char *err)
 	rc = end_run(d, name, &dom, SIGTERM, 5000, err);
 	if (rc)
 		return rc;
+	sim_reboot_sizes(&dom, name);
 	rc = sim_alloc_domid(d, &dom.domid, err);
 	if (rc)
 		return rc;
@@ -235,6 +237,8 @@ static int sim_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	info->domid = dom.running ? dom.domid : -1;
 	info->vcpus = dom.vcpus;
 	info->memory_mib = (uint64_t)dom.memory_mib;
+	info->max_vcpus = dom.max_vcpus;
+	info->max_memory_mib = (uint64_t)dom.max_memory_mib;
 	info->cpu_ns = sim_cpu_now(&dom);
 	info->cpu_weight = dom.cpu_weight;
 	info->cpu_cap_pct = dom.cap;
@@ -362,8 +366,9 @@ static int sim_set_sched(hv_driver *d, const char *name, int weight, int cap_pct
 		errf(err, "cpu weight %d out of range 1..65535", weight);
 		return -ERANGE;
 	}
-	if (cap_pct < 0 || cap_pct > dom.vcpus * 100) {
-		errf(err, "cpu cap %d out of range 0..%d", cap_pct, dom.vcpus * 100);
+	/* Xen's credit schedulers bound the cap by the domain's vcpus, offline ones included. */
+	if (cap_pct < 0 || cap_pct > dom.max_vcpus * 100) {
+		errf(err, "cpu cap %d out of range 0..%d", cap_pct, dom.max_vcpus * 100);
 		return -ERANGE;
 	}
 	dom.cpu_weight = weight;
@@ -506,6 +511,8 @@ static const hv_ops sim_ops = {
         .info = sim_info,
         .list = sim_list,
         .set_sched = sim_set_sched,
+        .set_memory = sim_set_memory, /* sim_resize.c */
+        .set_vcpus = sim_set_vcpus,
         .forget = sim_forget,
         .console_source = sim_console_source, /* sim_console.c */
         .cpu_times = sim_cpu_times,

@@ -46,10 +46,13 @@ typedef struct sim_priv {
 typedef struct sim_dom {
 	bool running;
 	int domid;
-	int vcpus;
-	int64_t memory_mib;
+	int vcpus;              /* online vcpus */
+	int64_t memory_mib;     /* memory target */
+	int max_vcpus;          /* xl.cfg maxvcpus (vcpus when absent): vcpu-set's ceiling */
+	int64_t max_memory_mib; /* xl.cfg maxmem (memory when absent): mem-set's ceiling */
 	int cpu_weight;
 	int cap;
+	char cfg_path[SIM_PATH_LEN]; /* the xl.cfg it was created from: a reboot reads its sizes */
 	pid_t pid;
 	uint64_t started_mono; /* CLOCK_MONOTONIC ns at the last start */
 	int64_t started_at;    /* unix seconds at the last start */
@@ -99,6 +102,13 @@ void sim_mark_stopped(sim_dom *dom);
 int sim_alloc_domid(hv_driver *d, int *domid_out, char *err);
 /* Reads name, vcpus, memory, cpu_weight and cap from an xl.cfg with libxlutil. */
 int sim_read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *err);
+
+/* sim_resize.c: hv_ops set_memory and set_vcpus (live, up to the domain's ceilings), and a
+ * reboot's sizes: as Xen builds a new domain from the config at a reboot, dom's vcpus, memory
+ * and ceilings are read again from its cfg_path (kept when it cannot be read). */
+void sim_reboot_sizes(sim_dom *dom, const char *name);
+int sim_set_memory(hv_driver *d, const char *name, uint64_t memory_mib, char *err);
+int sim_set_vcpus(hv_driver *d, const char *name, int vcpus, char *err);
 
 /* sim_proc.c. All of them signal or reap only a simguest this driver spawned for that name. */
 bool sim_guest_is(pid_t pid, const char *name);

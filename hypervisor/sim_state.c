@@ -59,6 +59,10 @@ int sim_load_dom(hv_driver *d, const char *name, sim_dom *dom, char *err)
 	dom->domid = (int)jint(o, "domid", -1);
 	dom->vcpus = (int)jint(o, "vcpus", 1);
 	dom->memory_mib = jint(o, "memory_mib", 0);
+	dom->max_vcpus = (int)jint(o, "max_vcpus", dom->vcpus);
+	dom->max_memory_mib = jint(o, "max_memory_mib", dom->memory_mib);
+	if (json_object_object_get_ex(o, "cfg_path", &st))
+		snprintf(dom->cfg_path, sizeof(dom->cfg_path), "%s", json_object_get_string(st));
 	dom->cpu_weight = (int)jint(o, "cpu_weight", 256);
 	dom->cap = (int)jint(o, "cap", 0);
 	dom->pid = (pid_t)jint(o, "pid", 0);
@@ -91,6 +95,10 @@ int sim_save_dom(hv_driver *d, const char *name, const sim_dom *dom, char *err)
 	json_object_object_add(o, "domid", json_object_new_int(dom->domid));
 	json_object_object_add(o, "vcpus", json_object_new_int(dom->vcpus));
 	json_object_object_add(o, "memory_mib", json_object_new_int64(dom->memory_mib));
+	json_object_object_add(o, "max_vcpus", json_object_new_int(dom->max_vcpus));
+	json_object_object_add(o, "max_memory_mib", json_object_new_int64(dom->max_memory_mib));
+	if (dom->cfg_path[0])
+		json_object_object_add(o, "cfg_path", json_object_new_string(dom->cfg_path));
 	json_object_object_add(o, "cpu_weight", json_object_new_int(dom->cpu_weight));
 	json_object_object_add(o, "cap", json_object_new_int(dom->cap));
 	json_object_object_add(o, "pid", json_object_new_int(dom->running ? (int)dom->pid : 0));
@@ -229,9 +237,18 @@ int sim_read_cfg(const char *cfg_path, const char *name, sim_dom *dom, char *err
 		goto out;
 	}
 	dom->memory_mib = v;
+	/* The ceilings live resize reaches (xl.cfg(5) maxvcpus, maxmem), as Xen takes them. */
+	dom->max_vcpus = xlu_cfg_get_bounded_long(cfg, "maxvcpus", 1, 64, &v, 1) || v < dom->vcpus
+	                         ? dom->vcpus
+	                         : (int)v;
+	dom->max_memory_mib =
+	        xlu_cfg_get_bounded_long(cfg, "maxmem", 16, 1048576, &v, 1) || v < dom->memory_mib
+	                ? dom->memory_mib
+	                : v;
 	dom->cpu_weight =
 	        xlu_cfg_get_bounded_long(cfg, "cpu_weight", 1, 65535, &v, 1) ? 256 : (int)v;
-	dom->cap = xlu_cfg_get_bounded_long(cfg, "cap", 0, dom->vcpus * 100, &v, 1) ? 0 : (int)v;
+	dom->cap =
+	        xlu_cfg_get_bounded_long(cfg, "cap", 0, dom->max_vcpus * 100, &v, 1) ? 0 : (int)v;
 	rc = 0;
 out:
 	xlu_cfg_destroy(cfg);

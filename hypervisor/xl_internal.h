@@ -62,6 +62,10 @@ int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *
  * the host's scheduler has no such shares, or -errno (-ENOENT: no such domain). */
 int xl_get_sched(hv_driver *d, const char *name, int *weight, int *cap_pct, char *err);
 
+/* hv_ops of the xl driver (driver.h): xl_resize.c (`xl mem-set`, `xl vcpu-set`). */
+int xl_set_memory(hv_driver *d, const char *name, uint64_t memory_mib, char *err);
+int xl_set_vcpus(hv_driver *d, const char *name, int vcpus, char *err);
+
 /* hv_ops of the xl driver (driver.h): xl_query.c. */
 int xl_info(hv_driver *d, const char *name, hv_domain_info *info, char *err);
 int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, char *err);

@@ -15,7 +15,10 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 
-/* `xl list -l NAME`: [{"domid": N, "config": {"b_info": {"max_vcpus", "max_memkb"}}}]. */
+/* `xl list -l NAME`: [{"domid": N, "config": {"b_info": {"max_vcpus", "avail_vcpus": [0, 1],
+ * "max_memkb", "target_memkb"}}}]: libxl retrieves avail_vcpus (the online ones) and
+ * target_memkb (xenstore's memory/target) from the running domain, so they follow vcpu-set and
+ * mem-set; max_* are xl.cfg's maxvcpus and maxmem. */
 static int parse_list_long(const char *out, size_t len, hv_domain_info *info)
 {
 	json_object *root = json_parse_strict(out, len, NULL);
@@ -37,8 +40,15 @@ static int parse_list_long(const char *out, size_t len, hv_domain_info *info)
 		goto out;
 	if (json_object_object_get_ex(b_info, "max_vcpus", &v) &&
 	    json_object_is_type(v, json_type_int))
-		info->vcpus = json_object_get_int(v);
+		info->max_vcpus = info->vcpus = json_object_get_int(v);
+	if (json_object_object_get_ex(b_info, "avail_vcpus", &v) &&
+	    json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
+		info->vcpus = (int)json_object_array_length(v);
 	if (json_object_object_get_ex(b_info, "max_memkb", &v) &&
+	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
+		info->max_memory_mib = info->memory_mib =
+		        (uint64_t)json_object_get_int64(v) / 1024u;
+	if (json_object_object_get_ex(b_info, "target_memkb", &v) &&
 	    json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0)
 		info->memory_mib = (uint64_t)json_object_get_int64(v) / 1024u;
 	rc = 0;
@@ -99,8 +109,8 @@ static bool preserved_row(hv_driver *d, const char *name, hv_domain_info *info)
 			info->state = HV_SHUTDOWN;
 			info->shutdown = xl_state_shutdown(state);
 			info->domid = domid;
-			info->vcpus = vcpus;
-			info->memory_mib = mem;
+			info->max_vcpus = info->vcpus = vcpus;
+			info->max_memory_mib = info->memory_mib = mem;
 			info->cpu_ns = (uint64_t)(cpu_s * 1e9);
 			yes = true;
 		}

@@ -120,6 +120,16 @@ static int check_spec(const xlcfg_spec *s, const char **why)
 		*why = "memory_mib: must be between 128 and 1048576.";
 		return -EINVAL;
 	}
+	if (s->max_vcpus != 0 && (s->max_vcpus < s->vcpus || s->max_vcpus > 64)) {
+		*why = "max_vcpus: must be 0 (as vcpus) or between vcpus and 64.";
+		return -EINVAL;
+	}
+	if (s->max_memory_mib != 0 &&
+	    (s->max_memory_mib < s->memory_mib || s->max_memory_mib > 1048576)) {
+		*why = "max_memory_mib: must be 0 (as memory_mib) or between memory_mib and "
+		       "1048576.";
+		return -EINVAL;
+	}
 	if (!safe_path(s->disk_path)) {
 		*why = "disk_path: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
 		return -EINVAL;
@@ -159,7 +169,7 @@ static int check_spec(const xlcfg_spec *s, const char **why)
 		*why = "cpu_weight: must be between 1 and 65535.";
 		return -EINVAL;
 	}
-	if (s->cpu_cap_pct < 0 || s->cpu_cap_pct > s->vcpus * 100) {
+	if (s->cpu_cap_pct < 0 || s->cpu_cap_pct > s->vcpus * 100) { /* the plan's own bound */
 		*why = "cpu_cap_pct: must be between 0 (no cap) and vcpus x 100.";
 		return -EINVAL;
 	}
@@ -233,10 +243,15 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out)
 		if (spec->extra)
 			sb_add(&b, "extra = \"%s\"\n", spec->extra);
 	}
-	/* maxmem = memory: no ballooning, a VPS gets what its plan sells. */
+	/* memory is what the plan sells; maxmem (PV only, xlcfg.h) and maxvcpus are the ceilings
+	 * `xl mem-set` / `xl vcpu-set` reach while the domain runs (issue 16 item 1). */
 	sb_add(&b, "memory = %lu\n", spec->memory_mib);
-	sb_add(&b, "maxmem = %lu\n", spec->memory_mib);
+	sb_add(&b, "maxmem = %lu\n",
+	       spec->type == XL_PV && spec->max_memory_mib > spec->memory_mib ? spec->max_memory_mib
+	                                                                      : spec->memory_mib);
 	sb_add(&b, "vcpus = %d\n", spec->vcpus);
+	if (spec->max_vcpus > spec->vcpus)
+		sb_add(&b, "maxvcpus = %d\n", spec->max_vcpus);
 	sb_add(&b, "cpu_weight = %d\n", spec->cpu_weight);
 	sb_add(&b, "cap = %d\n", spec->cpu_cap_pct);
 	/* xl-disk-configuration(5): target= must come last. */

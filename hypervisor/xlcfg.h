@@ -21,16 +21,24 @@ typedef struct xlcfg_spec {
 	const char *extra;        /* optional kernel command line, [A-Za-z0-9 ._:/=,-] only */
 	int vcpus;                /* 1..64 */
 	unsigned long memory_mib; /* 128..1048576 */
-	const char *disk_path;    /* absolute path of the VBD target (LV or image file) */
-	bool disk_is_file;        /* true: format=raw file via loop; false: phy block device */
-	const char *mac;          /* valid_xen_mac() */
-	const char *bridge;       /* bridge name [a-z0-9_.-]{1,15} */
-	const char *vifname;      /* valid_vifname() */
-	const char *const *ips;   /* NULL-terminated list of IPv4/IPv6 addresses for vif ip= */
-	int net_mbit;             /* 0 = no rate= */
-	int cpu_weight;           /* 1..65535 */
-	int cpu_cap_pct;          /* 0..vcpus*100 */
-	int vnc_display; /* HVM: VNC display number (port 5900+N) on 127.0.0.1, -1 = auto */
+	/* Live resize ceilings (issue 16 item 1): 0 = the same as vcpus / memory_mib, else
+	 * vcpus..64 and memory_mib..1048576. maxvcpus is written for every type (vcpu hotplug works
+	 * in PV, PVH and HVM guests); maxmem only for PV: a PVH or HVM domain whose memory is below
+	 * maxmem boots in populate-on-demand mode, which Xen does not offer for PVH and which can
+	 * crash an HVM guest before its balloon driver runs, so those keep maxmem = memory and grow
+	 * their memory at the next boot. */
+	int max_vcpus;
+	unsigned long max_memory_mib;
+	const char *disk_path;  /* absolute path of the VBD target (LV or image file) */
+	bool disk_is_file;      /* true: format=raw file via loop; false: phy block device */
+	const char *mac;        /* valid_xen_mac() */
+	const char *bridge;     /* bridge name [a-z0-9_.-]{1,15} */
+	const char *vifname;    /* valid_vifname() */
+	const char *const *ips; /* NULL-terminated list of IPv4/IPv6 addresses for vif ip= */
+	int net_mbit;           /* 0 = no rate= */
+	int cpu_weight;         /* 1..65535 */
+	int cpu_cap_pct;        /* 0..vcpus*100 */
+	int vnc_display;        /* HVM: VNC display number (port 5900+N) on 127.0.0.1, -1 = auto */
 	/* Optional (NULL = none): absolute path of the VPS's seed image (provisioning/seed.h), a
 	 * raw file the guest sees read-only as xvdb (HVM: xvde, as qemu-xen emulates xvda..xvdd
 	 * as IDE and cannot make those read-only); same allow-list as disk_path. */

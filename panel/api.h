@@ -114,6 +114,7 @@ void api_vps_list(http_req *rq);
 void api_vps_create(http_req *rq);
 void api_vps_get(http_req *rq);
 void api_vps_action(http_req *rq); /* POST /vps/{id}/actions/{action} */
+void api_vps_resize(http_req *rq); /* POST /vps/{id}/actions/resize (owner or admin) */
 void api_vps_delete(http_req *rq);
 void api_vps_suspend(http_req *rq);      /* POST /vps/{id}/actions/suspend (admin; api_suspend.c) */
 void api_vps_unsuspend(http_req *rq);    /* POST /vps/{id}/actions/unsuspend (admin) */

@@ -23,7 +23,8 @@
 	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
-	"p.net_mbit FROM vps v JOIN plans p ON p.id=v.plan_id "
+	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus FROM vps v JOIN plans p "               \
+	"ON p.id=v.plan_id "
 
 static json_object *addr_list(const unsigned char *text)
 {
@@ -80,6 +81,17 @@ static json_object *vps_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "throttle_mbit",
 	                       json_object_new_int64(sqlite3_column_int64(st, 18)));
 	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
+	/* Plan sizes the running domain takes only at its next boot (resize, issue 16 item 1). */
+	if (sqlite3_column_type(st, 21) != SQLITE_NULL ||
+	    sqlite3_column_type(st, 22) != SQLITE_NULL) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "memory_mib", json_col_int_or_null(st, 21));
+		json_object_object_add(p, "vcpus", json_col_int_or_null(st, 22));
+		json_object_object_add(o, "pending", p);
+	} else {
+		json_object_object_add(o, "pending", NULL);
+	}
 	/* Network counters (panel/metering.c): a primary-key lookup of its own. */
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	/* CPU time {"seconds","sampled_at"} (panel/metering.c, from the agent's cpu.times). */

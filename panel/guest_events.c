@@ -97,9 +97,10 @@ static bool apply_one(json_object *e)
 	if (r != SQLITE_ROW)
 		return false;
 	/* The state the agent left. A VPS being made or deleted keeps its state: its job
-	 * writes the outcome. */
-	st = db_stmt("UPDATE vps SET state=?1, domid=?2 WHERE id=?3 "
-	             "AND state IN ('running','stopped','error')");
+	 * writes the outcome. The domain ended, and a restart builds it from its config: no size
+	 * waits for the next boot any more (resize, issue 16 item 1). */
+	st = db_stmt("UPDATE vps SET state=?1, domid=?2, pending_memory_mib=NULL, "
+	             "pending_vcpus=NULL WHERE id=?3 AND state IN ('running','stopped','error')");
 	if (!st)
 		return false;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);

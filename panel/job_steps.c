@@ -55,6 +55,26 @@ static int vps_load(int64_t vps_id, vps_row *out)
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
+/* The sizes the agent could not apply live (VPS_STATUS "pending", issue 16 item 1): NULL
+ * columns when nothing waits for the next boot. */
+static void apply_pending(int64_t vps_id, json_object *pending)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE vps SET pending_memory_mib=?1, pending_vcpus=?2 "
+	                           "WHERE id=?3");
+	json_object *v = NULL;
+
+	if (!st)
+		return;
+	if (json_object_object_get_ex(pending, "memory_mib", &v) &&
+	    json_object_is_type(v, json_type_int))
+		sqlite3_bind_int64(st, 1, json_object_get_int64(v));
+	if (json_object_object_get_ex(pending, "vcpus", &v) &&
+	    json_object_is_type(v, json_type_int))
+		sqlite3_bind_int64(st, 2, json_object_get_int64(v));
+	sqlite3_bind_int64(st, 3, vps_id);
+	db_step_done(st); /* logged; the next status report corrects the row */
+}
+
 /* Writes what the agent reports (VPS_STATUS) into the row. A VPS being deleted keeps that
  * state unless override_deleting. */
 static void apply_status(int64_t vps_id, json_object *status, bool override_deleting)
@@ -89,6 +109,8 @@ static void apply_status(int64_t vps_id, json_object *status, bool override_dele
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_error("vps %lld status: %s", (long long)vps_id, sqlite3_errmsg(db()));
 	sqlite3_reset(st);
+	if (json_object_object_get_ex(status, "pending", &v))
+		apply_pending(vps_id, v);
 }
 
 static void vps_set_state(int64_t vps_id, const char *state)

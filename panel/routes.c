@@ -43,6 +43,7 @@ const route xvps_routes[] = {
         {"POST", "/api/v1/vps/{}/actions/suspend", api_vps_suspend, AUTH_ADMIN, BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/vps/{}/actions/unsuspend", api_vps_unsuspend, AUTH_ADMIN,
          BODY_OPTIONAL_JSON},
+        {"POST", "/api/v1/vps/{}/actions/resize", api_vps_resize, AUTH_USER, BODY_JSON},
         {"POST", "/api/v1/vps/{}/actions/{}", api_vps_action, AUTH_USER, BODY_OPTIONAL_JSON},
         {"GET", "/api/v1/vps/{}/addresses", api_addresses_list, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/vps/{}/addresses", api_addresses_add, AUTH_ADMIN, BODY_JSON},

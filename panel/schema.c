@@ -257,7 +257,13 @@ const char *const xvps_migrations[] = {
         "CREATE UNIQUE INDEX vps_plan_history_open ON vps_plan_history(vps_id) WHERE to_ts IS NULL;"
         "INSERT INTO vps_plan_history(vps_id, customer_id, plan_id, from_ts)"
         "  SELECT id, customer_id, plan_id, created_at FROM vps;",
-        /* 10: API key scopes and the billing-system module API (issue 14 item 4; panel/
+        /* 10: resize (issue 16 item 1; panel/resize.c). The sizes of the VPS's plan that its
+         * running domain could not take live (beyond the maxmem / maxvcpus it was created
+         * with) and that wait for its next boot, as the agent reported them (vps.ensure's
+         * "pending"); NULL: nothing waits. */
+        "ALTER TABLE vps ADD COLUMN pending_memory_mib INTEGER;"
+        "ALTER TABLE vps ADD COLUMN pending_vcpus INTEGER;",
+        /* 11: API key scopes and the billing-system module API (issue 14 item 4; panel/
          * http_route.c, panel/api_billing*.c). scopes: SCOPE_* bits (read-only 1, vps 2, billing
          * 4, admin 8); existing keys keep their user's full rights (admin 15, customer 3).
          * expires_at: unix s, NULL = never. billing_services maps a billing system's service id

@@ -18,6 +18,27 @@ static void add_str(json_object *o, const char *key, const unsigned char *s)
 	json_object_object_add(o, key, json_object_new_string(s ? (const char *)s : ""));
 }
 
+/* The live resize ceilings (issue 16 item 1): the largest vcpus and memory_mib over the plans
+ * the host offers, so that a domain can grow to any plan without a reboot where Xen allows it
+ * (hypervisor/xlcfg.h). A plan added later reaches a domain at its next boot. */
+static bool spec_ceilings(json_object *spec)
+{
+	sqlite3_stmt *st = db_stmt("SELECT max(vcpus), max(memory_mib) FROM plans");
+	bool ok;
+
+	if (!st)
+		return false;
+	ok = sqlite3_step(st) == SQLITE_ROW;
+	if (ok) {
+		json_object_object_add(spec, "max_vcpus",
+		                       json_object_new_int64(sqlite3_column_int64(st, 0)));
+		json_object_object_add(spec, "max_memory_mib",
+		                       json_object_new_int64(sqlite3_column_int64(st, 1)));
+	}
+	sqlite3_reset(st);
+	return ok;
+}
+
 /* The VPS's own columns into spec; false when the VPS does not exist or the database failed. */
 static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 {
@@ -71,7 +92,7 @@ static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 	                       json_object_new_boolean(sqlite3_column_int(st, 14) != 0));
 	add_str(spec, "on_crash", sqlite3_column_text(st, 15));
 	sqlite3_reset(st);
-	return true;
+	return spec_ceilings(spec);
 }
 
 /* The active addresses: "ipv4", "ipv6" (single addresses), "ipv6_routed" ("net/64") and the

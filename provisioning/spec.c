@@ -11,10 +11,11 @@
 #include "net.h"
 
 static const char *const spec_fields[] = {
-        "name",        "hostname",      "type",        "vcpus",    "memory_mib", "disk_gib",
-        "template",    "mac",           "vifname",     "ipv4",     "ipv6",       "gateway4",
-        "gateway6",    "cpu_weight",    "cpu_cap_pct", "net_mbit", "power",      "ssh_keys",
-        "ipv6_routed", "throttle_mbit", "smtp_block",  "on_crash", NULL,
+        "name",       "hostname", "type",      "vcpus",          "memory_mib",
+        "disk_gib",   "template", "mac",       "vifname",        "ipv4",
+        "ipv6",       "gateway4", "gateway6",  "cpu_weight",     "cpu_cap_pct",
+        "net_mbit",   "power",    "ssh_keys",  "ipv6_routed",    "throttle_mbit",
+        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -192,6 +193,23 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 	if (!json_get_int(obj, "disk_gib", true, 1, 16384, &v, err))
 		goto out;
 	out->disk_gib = (uint64_t)v;
+	/* The live resize ceilings (issue 16 item 1): absent or 0 = the spec's own values. */
+	v = 0;
+	if (!json_get_int(obj, "max_vcpus", false, 0, 64, &v, err))
+		goto out;
+	if (v != 0 && v < out->vcpus) {
+		set_err(err, "max_vcpus", "must be 0 or at least vcpus");
+		goto out;
+	}
+	out->max_vcpus = (int)v;
+	v = 0;
+	if (!json_get_int(obj, "max_memory_mib", false, 0, 1048576, &v, err))
+		goto out;
+	if (v != 0 && (uint64_t)v < out->memory_mib) {
+		set_err(err, "max_memory_mib", "must be 0 or at least memory_mib");
+		goto out;
+	}
+	out->max_memory_mib = (uint64_t)v;
 
 	rc = get_checked_str(obj, "template", true, valid_template_name, &out->template_name, err);
 	if (rc)

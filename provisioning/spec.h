@@ -26,6 +26,10 @@ typedef struct vps_spec {
 	int vcpus;           /* 1..64 */
 	uint64_t memory_mib; /* 128..1048576 */
 	uint64_t disk_gib;   /* 1..16384 */
+	/* Live resize ceilings (issue 16 item 1; xlcfg.h): 0 = vcpus / memory_mib, else
+	 * vcpus..64 and memory_mib..1048576. xvpsd sends the largest plan's. */
+	int max_vcpus;
+	uint64_t max_memory_mib;
 	char *template_name; /* valid_template_name: "tpl-N" */
 	char *mac;           /* valid_xen_mac */
 	char *vifname;       /* valid_vifname */
@@ -52,6 +56,7 @@ typedef struct vps_spec {
  * hostname, type, vcpus, memory_mib, disk_gib, template, mac, vifname, power. Optional (null
  * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
+ * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
  * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with

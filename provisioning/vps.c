@@ -167,6 +167,8 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 	                       json_object_new_boolean(ctx->net && ctx->net->enabled));
 	json_object_object_add(net, "rate_mbit", json_object_new_int(vps_net_rate(ctx, name)));
 	json_object_object_add(o, "net", net);
+	if (info.state != HV_RUNNING) /* the next boot builds it from its config: nothing waits */
+		json_object_object_add(o, "pending", NULL);
 	*status_out = o;
 	return 0;
 }
@@ -206,6 +208,8 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .kernel = NULL, /* Debian's grub-xen-host image for the type */
 	        .vcpus = spec->vcpus,
 	        .memory_mib = (unsigned long)spec->memory_mib,
+	        .max_vcpus = spec->max_vcpus,
+	        .max_memory_mib = (unsigned long)spec->max_memory_mib,
 	        .disk_path = disk_path,
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
 	        .seed_path = ctx->state_dir[0] ? seed : NULL,
@@ -263,16 +267,18 @@ static int settle_preserved(vps_ctx *ctx, const char *name, hv_domain_info *info
 	return rc;
 }
 
-/* Converges power and scheduler. *created_out tells whether this call created the domain. */
+/* Converges power, live sizes (vps_resize.c) and scheduler. *created_out tells whether this
+ * call created the domain; *pending_out gets the sizes that wait for the next boot (or NULL). */
 static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, bool *created_out,
-                        vps_err *err)
+                        json_object **pending_out, vps_err *err)
 {
 	hv_driver *hv = ctx->hv;
 	char hverr[HV_ERRLEN] = "";
 	hv_domain_info info;
-	int rc;
+	int rc, cap;
 
 	*created_out = false;
+	*pending_out = NULL;
 	rc = hv->ops->info(hv, spec->name, &info, hverr);
 	if (rc) {
 		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
@@ -298,7 +304,10 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 	}
 	if (!spec->power_running)
 		return 0;
-	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, spec->cpu_cap_pct, hverr);
+	rc = vps_resize_live(ctx, spec, *created_out, &cap, pending_out, err);
+	if (rc)
+		return rc;
+	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, cap, hverr);
 	if (rc) {
 		vps_set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
 		            spec->name, hverr);
@@ -309,11 +318,10 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
 		return rc;
 	}
-	if (info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != spec->cpu_cap_pct) {
+	if (info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != cap) {
 		vps_set_err(err, -EIO, "cpu_weight",
 		            "scheduler of %s reads back weight %d cap %d, wanted %d and %d",
-		            spec->name, info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight,
-		            spec->cpu_cap_pct);
+		            spec->name, info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight, cap);
 		return -EIO;
 	}
 	return 0;
@@ -325,6 +333,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
 	uint64_t bytes;
 	bool had_disk, had_cfg, had_seed = false, created = false;
+	json_object *pending = NULL;
 	int rc;
 
 	*status_out = NULL;
@@ -370,7 +379,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	/* (4) power, (5) scheduler, (6) shaping once the vif exists */
 	if (!spec->power_running)
 		vps_net_sweep_one(ctx, spec->name);
-	rc = ensure_power(ctx, spec, cfg, &created, err);
+	rc = ensure_power(ctx, spec, cfg, &created, &pending, err);
 	if (rc)
 		goto fail;
 	if (spec->power_running) {
@@ -383,9 +392,12 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
+	if (spec->power_running) /* what this call could not apply before the next boot */
+		json_object_object_add(*status_out, "pending", pending);
 	power_set_on_crash(ctx->power, spec->name, spec->crash_restart);
 	return 0;
 fail:
+	json_object_put(pending);
 	if (!had_disk) {
 		/* First creation failed: take back everything this call made. */
 		if (created) {

@@ -14,4 +14,11 @@
  * (code invalid, field "name"). */
 int vps_check_name(const char *name, vps_err *err);
 
+/* vps_resize.c: brings a running domain that this call did not create (created false) to
+ * spec's memory and vcpus where its ceilings (maxmem, maxvcpus) allow, live. *pending_out gets
+ * {"memory_mib": n|null, "vcpus": n|null}, the sizes that wait for the next boot, or NULL when
+ * none; *cap_out the cap to apply now (spec's, at most the domain's vcpus x 100). 0 or -errno. */
+int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, int *cap_out,
+                    json_object **pending_out, vps_err *err);
+
 #endif
