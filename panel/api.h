@@ -142,6 +142,7 @@ void api_billing_service_delete(http_req *rq); /* DELETE /billing/services/{id}:
 void api_billing_suspend(http_req *rq);        /* POST /billing/services/{id}/suspend */
 void api_billing_unsuspend(http_req *rq);      /* POST /billing/services/{id}/unsuspend */
 void api_billing_password(http_req *rq);       /* POST /billing/services/{id}/password */
+void api_billing_plan(http_req *rq);           /* POST /billing/services/{id}/plan */
 void api_billing_service_usage(http_req *rq);  /* GET /billing/services/{id}/usage */
 void api_billing_sso(http_req *rq);            /* POST /billing/services/{id}/sso */
 void api_sso_login(http_req *rq);              /* GET /sso?token= (no /api/v1 prefix) */

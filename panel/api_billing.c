@@ -1,10 +1,11 @@
 /* api_billing.c — the billing-system module API (issue 14 item 4; docs/openapi.yaml, "billing"):
  * what a WHMCS-style provisioning module calls with an API key holding the "billing" scope
  * (http_route.c enforces it): test connection, create a service (customer + VPS in one
- * transaction, idempotent on the billing system's service id), read it, suspend and unsuspend it
- * with a reason (suspend.c), terminate it (its VPS is deleted, the customer stays) and set its
- * customer's panel password. Bad input changes nothing; every change is audited. Usage is in
- * api_billing_usage.c, single sign-on in api_billing_sso.c. Nothing here talks to the agent. */
+ * transaction, idempotent on the billing system's service id), read it, suspend and unsuspend
+ * it with a reason (suspend.c), terminate it (its VPS is deleted, the customer stays) and change
+ * its plan ("change package", resize.c). Bad input changes nothing; every change is audited.
+ * The customer's password and single sign-on are in api_billing_account.c, usage in
+ * api_billing_usage.c. Nothing here talks to the agent. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "http.h"
 #include "http_internal.h"
 #include "jobs.h"
+#include "resize.h"
 #include "store.h"
 #include "suspend.h"
 
@@ -486,4 +488,50 @@ void api_billing_service_delete(http_req *rq)
 db_fail:
 	db_rollback();
 	reply_db_error(rq);
+}
+
+/* ---- POST /billing/services/{service_id}/plan: change package ------------------------------ */
+
+void api_billing_plan(http_req *rq)
+{
+	static const char *const fields[] = {"plan", NULL};
+	json_field_error e = {0};
+	const char *sid = rq->params[0], *plan = NULL, *detail = NULL, *field = NULL;
+	char res[AUDIT_RESOURCE_MAX];
+	billing_service s;
+	int64_t plan_id = 0, job = 0;
+	int status;
+
+	if (service_of_request(rq, &s) != 0)
+		return;
+	if (!json_only_fields(rq->json, fields, &e) ||
+	    !json_get_str(rq->json, "plan", true, &plan, &e)) {
+		reply_field_error(rq, &e);
+		return;
+	}
+	if (s.terminated_at) {
+		reply_problem(rq, 409, NULL, "the service was terminated", NULL);
+		return;
+	}
+	if (!parse_id(plan, &plan_id))
+		plan_id = 0; /* never a row: "unknown plan" */
+	/* resize.c decides, writes (plan history, vps.update job) and audits vps.resize. */
+	status = vps_change_plan_from(s.vps_id, plan_id, rq->user.id, rq->ip, &job, &detail, &field);
+	if (status == 404) {
+		reply_problem(rq, 409, NULL, "the service's VPS no longer exists", NULL);
+		return;
+	}
+	if (status == 500) {
+		reply_db_error(rq);
+		return;
+	}
+	if (status != 0) {
+		reply_problem(rq, status, NULL, detail, field);
+		return;
+	}
+	if (job > 0) {
+		service_resource(sid, res, sizeof(res));
+		audit(rq, "service.plan", res, plan);
+	}
+	reply_service_job(rq, sid, job, 0);
 }

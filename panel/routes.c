@@ -74,6 +74,7 @@ const route xvps_routes[] = {
          BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/billing/services/{}/password", api_billing_password, AUTH_ADMIN,
          BODY_JSON},
+        {"POST", "/api/v1/billing/services/{}/plan", api_billing_plan, AUTH_ADMIN, BODY_JSON},
         {"GET", "/api/v1/billing/services/{}/usage", api_billing_service_usage, AUTH_ADMIN,
          BODY_NONE},
         {"POST", "/api/v1/billing/services/{}/sso", api_billing_sso, AUTH_ADMIN,

@@ -60,7 +60,7 @@ function http($method, $path, $body = null, $headers = [])
     return [$status, json_decode(substr($raw, $hsize), true), substr($raw, 0, $hsize)];
 }
 
-function wait_for($what, $fn, $seconds = 90)
+function wait_for($what, $fn, $seconds = 90, $why = null)
 {
     $end = microtime(true) + $seconds;
     while (microtime(true) < $end) {
@@ -69,7 +69,7 @@ function wait_for($what, $fn, $seconds = 90)
         }
         usleep(200000);
     }
-    fail("timed out waiting for $what");
+    fail("timed out waiting for $what" . ($why ? ': ' . $why() : ''));
 }
 
 function count_of($path)
@@ -249,20 +249,31 @@ check($r['tabOverviewReplacementTemplate'] === 'templates/overview.tpl'
     && $r['templateVariables']['error'] === null, 'ClientArea: ' . json_encode($r));
 ok('ClientArea shows the VPS');
 
-/* ---- change package --------------------------------------------------------------------- */
-if (getenv('XVPS_TEST_PLAN2')) {
-    $r = xvps_ChangePackage(params($bill, ['configoption1' => getenv('XVPS_TEST_PLAN2')]));
-    if ($r === 'success') {
-        wait_for('the new plan', function () use ($vps) {
-            list(, $d) = http('GET', "/api/v1/vps/$vps");
-            return $d['plan'] === getenv('XVPS_TEST_PLAN2');
-        });
-        ok('ChangePackage moved the VPS to plan ' . getenv('XVPS_TEST_PLAN2'));
-    } else {
-        check(is_string($r) && strpos($r, 'xvps:') === 0, "ChangePackage: $r");
-        ok("ChangePackage answers an error string: $r");
-    }
-}
+/* ---- change package ------------------------------------------------------------------- */
+$plan2 = getenv('XVPS_TEST_PLAN2');
+$r = xvps_ChangePackage(params($bill, ['configoption1' => $plan2]));
+check($r === 'success', "ChangePackage: $r");
+$seen = '';
+wait_for('the new plan to reach the host', function () use ($vps, $plan2, &$seen) {
+    list(, $d) = http('GET', "/api/v1/vps/$vps");
+    list(, $jobs) = http('GET', "/api/v1/jobs?vps=$vps&limit=1000");
+    $busy = array_filter((array)$jobs, function ($j) {
+        return $j['state'] !== 'done';
+    });
+    list(, $au) = http('GET', "/api/v1/audit?resource=vps/$vps&limit=5");
+    $seen = json_encode([$d['plan'], $d['disk_gib'], $jobs[0] ?? null, $au]);
+    return $d['plan'] === $plan2 && $d['disk_gib'] === 4 && !$busy;
+}, 60, function () use (&$seen) { return $seen; });
+list(, $d) = http('GET', $svc);
+check($d['vps']['plan'] === $plan2, 'service after ChangePackage: ' . json_encode($d));
+ok("ChangePackage moved the VPS to plan $plan2 (disk 4 GiB)");
+
+$r = xvps_ChangePackage(params($bill));
+check(is_string($r) && strpos($r, 'HTTP 422') !== false && strpos($r, '(field plan)') !== false,
+    "ChangePackage to a plan with a smaller disk: $r");
+list(, $d) = http('GET', "/api/v1/vps/$vps");
+check($d['plan'] === $plan2, 'a refused downgrade changed the plan: ' . json_encode($d));
+ok("a downgrade to a smaller disk is refused with the reason: $r");
 
 /* ---- terminate -------------------------------------------------------------------------- */
 $r = xvps_TerminateAccount(params($bill));
