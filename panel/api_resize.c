@@ -3,12 +3,23 @@
  * any plan (there is no "orderable" flag on plans yet; issue 16 item 8's per-customer limits
  * will bound it) and gets 404 for another customer's VPS. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "api.h"
+#include "audit.h"
 #include "http.h"
 #include "jobs.h"
 #include "resize.h"
 #include "store.h"
+
+/* Audits a refusal answered here (resize.c audits its own). */
+static void audit_refused(http_req *rq, int64_t id, const char *why)
+{
+	char res[AUDIT_RESOURCE_MAX];
+
+	snprintf(res, sizeof(res), "vps/%lld", (long long)id);
+	audit(rq, "vps.resize.refused", res, why);
+}
 
 void api_vps_resize(http_req *rq)
 {
@@ -26,6 +37,7 @@ void api_vps_resize(http_req *rq)
 	}
 	rc = api_vps_visible(rq, id, state, NULL);
 	if (rc == -ENOENT) {
+		audit_refused(rq, id, "(404): VPS not found");
 		reply_not_found(rq, "VPS");
 		return;
 	}
@@ -35,6 +47,11 @@ void api_vps_resize(http_req *rq)
 	}
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "plan", true, &plan_text, &e)) {
+		char why[AUDIT_DETAIL_MAX];
+
+		snprintf(why, sizeof(why), "(%d): %s %s", e.status, e.field ? e.field : "body",
+		         e.detail ? e.detail : "is invalid");
+		audit_refused(rq, id, why);
 		reply_field_error(rq, &e);
 		return;
 	}

@@ -137,9 +137,14 @@ static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v,
 		          "(its filesystem would not survive it)";
 		return 422;
 	}
-	sqlite3_stmt *st = db_stmt("UPDATE vps SET plan_id=? WHERE id=?");
-	if (!st || (sqlite3_bind_int64(st, 1, plan_id), !db_run_id(st, vps_id)) ||
-	    plan_history_switch(vps_id, v->customer_id, plan_id, now_unix()) != 0 ||
+	sqlite3_stmt *st = db_stmt("UPDATE vps SET plan_id=?1 WHERE id=?2");
+	bool updated = false;
+	if (st) {
+		sqlite3_bind_int64(st, 1, plan_id);
+		sqlite3_bind_int64(st, 2, vps_id);
+		updated = db_step_done(st);
+	}
+	if (!updated || plan_history_switch(vps_id, v->customer_id, plan_id, now_unix()) != 0 ||
 	    (*job_out = job_enqueue("vps.update", vps_id, actor)) < 0) {
 		*job_out = 0;
 		*detail = "database error";

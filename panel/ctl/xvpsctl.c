@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,39 @@ static int bulk_create(const ctl *c, int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
+/* resize VPS_ID PLAN_ID [--wait]: POST /vps/{id}/actions/resize {"plan"} (issue 16 item 1);
+ * prints the job (or that the VPS is on that plan already), waits for it with --wait. */
+static int resize_cmd(const ctl *c, int argc, char **argv)
+{
+	long long id = 0, plan = 0;
+	bool wait = argc == 3 && !strcmp(argv[2], "--wait");
+	if ((argc != 2 && !wait) || !parse_int_range(argv[0], 1, INT64_MAX, &id) ||
+	    !parse_int_range(argv[1], 1, INT64_MAX, &plan)) {
+		fprintf(stderr, "usage: xvpsctl resize VPS_ID PLAN_ID [--wait]\n");
+		return 2;
+	}
+	char path[CTL_PATH_MAX], body[64], job_id[CTL_ID_MAX] = "";
+	snprintf(path, sizeof(path), "/vps/%lld/actions/resize", id);
+	snprintf(body, sizeof(body), "{\"plan\":\"%lld\"}", plan);
+	json_object *resp = NULL, *job = NULL, *jid = NULL;
+	long status = request(c, "POST", path, body, &resp);
+	if (status != 200 && status != 202) {
+		print_problem(status, resp);
+		json_object_put(resp);
+		return 1;
+	}
+	if (json_object_object_get_ex(resp, "job", &job) && job &&
+	    json_object_object_get_ex(job, "id", &jid))
+		snprintf(job_id, sizeof(job_id), "%s", json_object_get_string(jid));
+	json_object_put(resp);
+	if (!job_id[0]) {
+		printf("vps %lld is on plan %lld already\n", id, plan);
+		return 0;
+	}
+	printf("resizing vps %lld to plan %lld (job %s)\n", id, plan, job_id);
+	return wait && wait_job(c, job_id, 600) != 0 ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fputs("usage: xvpsctl [--url URL] [--insecure] COMMAND ...\n"
@@ -232,6 +266,8 @@ static void usage(void)
 	      "  wait JOB_ID [SECONDS]    wait until a job is done (exit 1 when it failed)\n"
 	      "  bulk-create --hostname 'web#.example.net' --plan ID --template ID\n"
 	      "              --customer ID --count N [--wait]\n"
+	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
+	      "              whose disk is not smaller)\n"
 	      "environment: XVPS_URL (default http://127.0.0.1:8080), XVPS_TOKEN (an API key from\n"
 	      "POST /api/v1/api-keys; required)\n",
 	      stderr);
@@ -298,6 +334,8 @@ int main(int argc, char **argv)
 		rc = wait_job(&c, argv[i], (int)secs) == 0 ? 0 : 1;
 	} else if (!strcmp(cmd, "bulk-create")) {
 		rc = bulk_create(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "resize")) {
+		rc = resize_cmd(&c, argc - i, argv + i);
 	} else {
 		usage();
 		rc = 2;

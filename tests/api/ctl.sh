@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctl.sh BUILD — drives xvpsctl (the admin CLI) against the running xvpsd at $XVPS_URL:
 # an API key, a bad request that must fail with the problem's field, a bulk order of two VPS
-# that must reach running, and their deletion. Cleans up what it made; exits 1 on the first
+# that must reach running, a resize of one (its plan history read with sqlite3 when
+# $XVPS_STATE holds the DB) and a refused one, and their deletion. Cleans up what it made; exits 1 on the first
 # failure.
 set -euo pipefail
 build=${1:?usage: tests/api/ctl.sh BUILD_DIR}
@@ -37,6 +38,23 @@ cust=$("$ctl" post /customers '{"username":"ctlcust","email":"ctl@example.net","
 running=$("$ctl" get "/vps?customer=$cust" | jq '[.[] | select(.state == "running")] | length')
 [ "$running" = 2 ] || fail "expected 2 running VPS, got $running"
 
+step "resize moves one of them to a bigger plan, switching its plan history"
+big=$("$ctl" post /plans '{"name":"ctl-plan-big","vcpus":2,"memory_mib":512,"disk_gib":3}' | jq -r .id)
+one=$("$ctl" get "/vps?customer=$cust" | jq -r '.[0].id')
+"$ctl" resize "$one" "$big" --wait | grep -q "job" || fail "resize printed no job"
+[ "$("$ctl" get "/vps/$one" | jq -r '.plan + " " + (.vcpus|tostring) + " " + (.disk_gib|tostring)')" = "$big 2 3" ] ||
+	fail "the VPS is not on the bigger plan: $("$ctl" get "/vps/$one")"
+if [ -n "${XVPS_STATE:-}" ] && [ -f "$XVPS_STATE/xvps.db" ]; then
+	hist=$(sqlite3 "$XVPS_STATE/xvps.db" "SELECT group_concat(plan_id || ':' || (to_ts IS NULL), ',')
+		FROM (SELECT plan_id, to_ts FROM vps_plan_history WHERE vps_id=$one ORDER BY id)")
+	[ "$hist" = "$plan:0,$big:1" ] || fail "plan history of vps $one is '$hist', want '$plan:0,$big:1'"
+fi
+if out=$("$ctl" resize "$one" "$plan" 2>&1); then
+	fail "a resize to a smaller disk was accepted"
+fi
+grep -q 'field plan' <<<"$out" || fail "no field in: $out"
+[ "$("$ctl" get "/vps/$one" | jq -r .plan)" = "$big" ] || fail "a refused resize changed the plan"
+
 step "deleting them through xvpsctl"
 for id in $("$ctl" get "/vps?customer=$cust" | jq -r '.[].id'); do
 	job=$("$ctl" delete "/vps/$id" | jq -r .job.id)
@@ -45,5 +63,6 @@ done
 "$ctl" delete "/customers/$cust" >/dev/null
 "$ctl" delete "/templates/$tpl" >/dev/null
 "$ctl" delete "/plans/$plan" >/dev/null
+"$ctl" delete "/plans/$big" >/dev/null
 "$ctl" delete "/ip-pools/$pool" >/dev/null || true
 step "all steps passed"

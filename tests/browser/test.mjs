@@ -18,6 +18,8 @@
 //    usage_period, the quota (or "unmetered"), the CPU and traffic graphs drawn by Chart.js
 //    (/vendor/chart.js/, security headers) in both ranges, no script error or CSP violation; an
 //    admin suspends bob's VPS with a reason (markup in it) and bob's page shows it as text
+// 12 an admin resizes a VPS from its page: the plans listed, a smaller disk not selectable,
+//    Cancel changes nothing, the job done, the new plan and what waits for the reboot shown
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -1137,6 +1139,55 @@ await runCase(11, 'the usage card matches GET /vps/{id}/usage, Chart.js draws bo
     `p95 out ${seen.p95.tx} in ${seen.p95.rx} bit/s; quota ${seen.quota ? `${seen.quota.percent} % ${seen.quota.state}` : 'none'}; ` +
     `graphs ${hourly['#usage-cpu-chart'].points} hourly and ${day.points} 5-minute points; bob's reason shown`;
 }, 90000);
+
+await runCase(12, 'an admin resizes a VPS from its page: plans listed, a smaller disk not selectable, the job, the plan and what waits for the reboot shown', async () => {
+  const [vpsId] = BENCH.values().next().value;
+  const u = Date.now().toString(36);
+  const big = await admin.post('/plans', { name: `resize-big-${u}`, vcpus: 2, memory_mib: 1024, disk_gib: 3 });
+  const tiny = await admin.post('/plans', { name: `resize-tiny-${u}`, vcpus: 1, memory_mib: 256, disk_gib: 1 });
+  check(big.status === 201 && tiny.status === 201, `POST /plans answered ${big.status}, ${tiny.status}`);
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  await uiLogin(page, 'admin', ADMIN_PW);
+  await openApp(page, `#/vps/${vpsId}`);
+  await waitVisible(page, '#resize-plan', 'the resize card');
+  await page.waitForFunction(() => !document.querySelector('#btn-resize').disabled, null, { timeout: WAIT })
+    .catch(() => { throw new Fail('#btn-resize stayed disabled on a running VPS'); });
+  const opts = await page.evaluate(() => [...document.querySelectorAll('#resize-plan option')].map((o) => ({ v: o.value, t: o.textContent, d: o.disabled })));
+  const tinyOpt = opts.find((o) => o.v === String(tiny.data.id));
+  check(tinyOpt && tinyOpt.d && /smaller disk/.test(tinyOpt.t), `the 1 GiB plan's option: ${JSON.stringify(tinyOpt)}`);
+  check(opts.some((o) => o.v === String(big.data.id) && !o.d), `no selectable option for the bigger plan: ${JSON.stringify(opts)}`);
+  const jobs0 = (await admin.get(`/jobs?vps=${vpsId}&limit=1`)).total;
+  await page.selectOption('#resize-plan', String(big.data.id));
+  await page.click('#btn-resize');
+  await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+  await page.click('#confirm-cancel');
+  await sleep(500);
+  check((await admin.get(`/jobs?vps=${vpsId}&limit=1`)).total === jobs0, 'Cancel still queued a job');
+  await page.click('#btn-resize');
+  await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+  await page.click('#confirm-ok');
+  await waitVisible(page, '#job-status', 'the job progress');
+  await page.waitForFunction(() => /\bdone\b/i.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+    .catch(async () => { throw new Fail(`#job-status never read "done": "${(await page.textContent('#job-status')).trim()}"`); });
+  const after = (await admin.get(`/vps/${vpsId}`)).data;
+  check(String(after.plan) === String(big.data.id) && after.vcpus === 2 && after.memory_mib === 1024 && after.disk_gib === 3,
+    `after the resize the API says plan ${after.plan}, ${after.vcpus} vCPUs, ${after.memory_mib} MiB, ${after.disk_gib} GiB`);
+  // The domain was made when the largest plan had 1 vCPU and 512 MiB (its ceilings): both wait.
+  check(after.pending && after.pending.memory_mib === 1024 && after.pending.vcpus === 2, `pending: ${JSON.stringify(after.pending)}`);
+  await page.waitForFunction((name) => document.querySelector('#vps-plan').textContent.includes(name) &&
+    /1 GiB RAM and 2 vCPUs wait for the next reboot/.test((document.querySelector('#vps-pending') || {}).textContent || ''),
+  big.data.name, { timeout: WAIT })
+    .catch(async () => { throw new Fail(`#vps-plan "${await page.textContent('#vps-plan')}", #vps-pending "${await page.textContent('#vps-pending').catch(() => '(none)')}"`); });
+  await sleep(300);
+  await shot(page, 'admin-vps-resized');
+  const audits = await admin.get(`/audit?resource=vps/${vpsId}&limit=20`);
+  check((audits.data || []).some((a) => a.action === 'vps.resize'), 'no vps.resize audit entry');
+  const probs = pageProblems.get(page);
+  await ctx.close();
+  check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+  return `vps ${vpsId} to ${big.data.name}, pending ${JSON.stringify(after.pending)}`;
+});
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------
 /**

@@ -1,6 +1,7 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
 // addresses, traffic, this period's usage with graphs, power buttons with confirmation,
-// reinstall (type the hostname), recent jobs; admin extras below.
+// resize (vps-resize.js) and what waits for the next reboot, reinstall (type the hostname),
+// recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
 import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
@@ -10,6 +11,7 @@ import { trafficCard } from './vps-traffic.js';
 import { usageCard } from './vps-usage.js';
 import { recentJobs } from './vps-jobs.js';
 import { adminSections } from './vps-admin.js';
+import { resizeCard, pendingText } from './vps-resize.js';
 
 const ACTIONS = {
   start: { label: 'Start', cls: 'btn-primary' },
@@ -31,9 +33,9 @@ const ACTIONS = {
  * suspended VPS cannot be started by its customer (409 naming the reason): an admin's can. */
 function allowed(state, isAdmin) {
   switch (state) {
-    case 'running': return { shutdown: true, reboot: true, poweroff: true, console: true, reinstall: true, delete: true };
-    case 'stopped': return { start: true, reinstall: true, delete: true };
-    case 'error': return { start: true, shutdown: true, reboot: true, poweroff: true, reinstall: true, delete: true };
+    case 'running': return { shutdown: true, reboot: true, poweroff: true, console: true, reinstall: true, resize: true, delete: true };
+    case 'stopped': return { start: true, reinstall: true, resize: true, delete: true };
+    case 'error': return { start: true, shutdown: true, reboot: true, poweroff: true, reinstall: true, resize: true, delete: true };
     case 'suspended': return isAdmin ? { start: true, poweroff: true, delete: true } : { poweroff: true, delete: true };
     default: return {}; // provisioning, deleting
   }
@@ -51,11 +53,12 @@ export async function vpsPageView(ctx) {
   if (!vps || !scope.alive) return;
   document.title = `${vps.hostname} · xvps`;
 
-  const [templates, plan, customer] = await Promise.all([
+  const [templates, plans, customer] = await Promise.all([
     listAll('/templates').then((r) => r.items).catch(() => []),
-    ctx.isAdmin ? api.get(`/plans/${seg(vps.plan)}`).catch(() => null) : null,
+    ctx.isAdmin ? listAll('/plans').then((r) => r.items).catch(() => []) : [],
     ctx.isAdmin ? api.get(`/customers/${seg(vps.customer)}`).catch(() => null) : null,
   ]);
+  const planOf = (pid) => plans.find((p) => String(p.id) === String(pid)) || null;
   if (!scope.alive) return;
   const tplName = (tid) => { const t = templates.find((x) => String(x.id) === String(tid)); return t ? t.name : `#${tid}`; };
 
@@ -104,6 +107,8 @@ export async function vpsPageView(ctx) {
     h('p', { class: 'muted' }, 'Deletes the server, its disk and its configuration and releases its addresses. This cannot be undone.'),
     deleteBtn);
 
+  const resize = plans.length ? resizeCard(vps, plans, { follow: (j, l) => follow(j, l), render: (v) => render(v) }) : null;
+
   const admin = ctx.isAdmin ? adminSections(ctx, vps, { refresh: () => refresh(), follow: (j, l) => follow(j, l) }) : null;
 
   const page = h('div', { id: 'vps-page', dataset: { id: String(vps.id) } });
@@ -118,6 +123,7 @@ export async function vpsPageView(ctx) {
       traffic.el,
       usage.el,
       jobs.el,
+      resize ? resize.el : null,
       reinstallCard,
       admin ? admin.el : null,
       dangerCard));
@@ -131,11 +137,15 @@ export async function vpsPageView(ctx) {
     for (const k of ['start', 'shutdown', 'reboot', 'poweroff']) buttons[k].disabled = busy || !may[k];
     buttons.console.disabled = !may.console;
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
+    if (resize) resize.update(v, busy || !may.resize);
+    const plan = planOf(v.plan);
     deleteBtn.disabled = busy || !may.delete;
     set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '');
-    set(planEl, plan ? [h('strong', null, plan.name), ' — '] : null, planSummary(v));
+    set(planEl, plan ? [h('strong', null, plan.name), ' — '] : v.plan_name ? [h('strong', null, v.plan_name), ' — '] : null, planSummary(v));
+    const pending = pendingText(v.pending);
     const rows = [
       ['Plan', planEl],
+      pending ? ['Pending', h('span', { id: 'vps-pending' }, pending)] : null,
       ['Template', tplName(v.template)],
       ctx.isAdmin ? ['Customer', customer
         ? h('a', { href: `#/admin/vps?customer=${encodeURIComponent(v.customer)}` }, customer.username) : `#${v.customer}`] : null,
