@@ -516,7 +516,8 @@ void api_billing_plan(http_req *rq)
 	if (!parse_id(plan, &plan_id))
 		plan_id = 0; /* never a row: "unknown plan" */
 	/* resize.c decides, writes (plan history, vps.update job) and audits vps.resize. */
-	status = vps_change_plan_from(s.vps_id, plan_id, rq->user.id, rq->ip, &job, &detail, &field);
+	status =
+	        vps_change_plan_from(s.vps_id, plan_id, rq->user.id, rq->ip, &job, &detail, &field);
 	if (status == 404) {
 		reply_problem(rq, 409, NULL, "the service's VPS no longer exists", NULL);
 		return;

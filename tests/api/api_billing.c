@@ -3,7 +3,8 @@
  * a read-only key cannot write, a key without "billing" cannot call the module API (403 naming
  * the scope, nothing changed), a billing-only key can call nothing else, an expired key is 401;
  * the module API's bad input (service ids, fields, unknown plan, duplicate hostname, missing
- * reason, short password, bad usage range) answers the problem and leaves nothing behind; a
+ * reason, short password, bad usage range, unknown plan for a plan change, a terminated service)
+ * answers the problem and leaves nothing behind; a
  * service created twice is one service. Every test removes the keys, services and VPS it makes
  * (a terminated service's customer stays, as documented). */
 #include <criterion/criterion.h>
@@ -385,6 +386,17 @@ Test(billing, service_is_created_once_and_its_bad_calls_change_nothing)
 	assert_problem(r, 422, "password");
 	api_resp_free(r);
 	cr_assert_eq(api_login(&(api_client){0}, user, "short"), 401);
+	snprintf(sub, sizeof(sub), "%s/plan", path);
+	r = api_req(&bill, "POST", sub, "{\"plan\":\"999999999\"}");
+	assert_problem(r, 422, "plan");
+	api_resp_free(r);
+	r = api_req(&bill, "POST", sub, "{\"plan\":\"%s\",\"x\":1}", plan);
+	assert_problem(r, 422, "x");
+	api_resp_free(r);
+	r = api_req(&bill, "POST", sub, "{\"plan\":\"%s\"}", plan);
+	cr_assert_eq(r->status, 200, "its own plan again: %ld %s", r->status, r->body);
+	cr_assert(jis_null(r->json, "job"), "%s", r->body);
+	api_resp_free(r);
 	snprintf(sub, sizeof(sub), "%s/usage?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
 	         path);
 	r = api_req(&bill, "GET", sub, NULL);
@@ -414,6 +426,10 @@ Test(billing, service_is_created_once_and_its_bad_calls_change_nothing)
 	api_resp_free(r);
 	r = api_req(&bill, "DELETE", path, NULL);
 	cr_assert_eq(r->status, 200, "terminating twice: %ld %s", r->status, r->body);
+	api_resp_free(r);
+	snprintf(sub, sizeof(sub), "%s/plan", path);
+	r = api_req(&bill, "POST", sub, "{\"plan\":\"%s\"}", plan);
+	assert_problem(r, 409, NULL);
 	api_resp_free(r);
 	drop_key(&admin, bid);
 }
