@@ -132,8 +132,8 @@ json_object *usage_period_json(int64_t vps_id, int64_t created_at);
 /* The traffic quota (api_quota.c; the ladder is quota.c's). */
 void api_quota_extra(http_req *rq); /* POST /vps/{id}/quota/extra (admin) */
 void api_vps_notices(http_req *rq); /* GET /vps/{id}/notices (owner or admin) */
-/* The billing-system module API (issue 14 item 4): api_billing.c, api_billing_account.c,
- * api_billing_usage.c. Routes under /api/v1/billing/ need the API key scope "billing". */
+/* The billing-system module API (issue 14 item 4): api_module.c, api_module_account.c,
+ * api_module_usage.c. Routes under /api/v1/billing/ need the API key scope "billing". */
 void api_billing_ping(http_req *rq);           /* GET /billing/ping */
 void api_billing_usage(http_req *rq);          /* GET /billing/usage */
 void api_billing_service_put(http_req *rq);    /* PUT /billing/services/{id}: create */

@@ -79,7 +79,7 @@ const route xvps_routes[] = {
          BODY_NONE},
         {"POST", "/api/v1/billing/services/{}/sso", api_billing_sso, AUTH_ADMIN,
          BODY_OPTIONAL_JSON},
-        /* Single sign-on: the token in the query is the credential (api_billing_account.c). */
+        /* Single sign-on: the token in the query is the credential (api_module_account.c). */
         {"GET", "/sso", api_sso_login, AUTH_NONE, BODY_NONE},
 
         /* A WebSocket upgrade: the handler checks session, origin and token itself, in the

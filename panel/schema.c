@@ -264,7 +264,7 @@ const char *const xvps_migrations[] = {
         "ALTER TABLE vps ADD COLUMN pending_memory_mib INTEGER;"
         "ALTER TABLE vps ADD COLUMN pending_vcpus INTEGER;",
         /* 11: API key scopes and the billing-system module API (issue 14 item 4; panel/
-         * http_route.c, panel/api_billing*.c). scopes: SCOPE_* bits (read-only 1, vps 2, billing
+         * http_route.c, panel/api_module*.c). scopes: SCOPE_* bits (read-only 1, vps 2, billing
          * 4, admin 8); existing keys keep their user's full rights (admin 15, customer 3).
          * expires_at: unix s, NULL = never. billing_services maps a billing system's service id
          * to the customer and VPS it created (request: the canonical JSON of the create call's

@@ -1,4 +1,4 @@
-/* api_billing_account.c — the module API's hold on a service's customer account (issue 14 item
+/* api_module_account.c — the module API's hold on a service's customer account (issue 14 item
  * 4; docs/openapi.yaml): its panel password (POST /billing/services/{id}/password) and single
  * sign-on into its panel (POST /billing/services/{id}/sso makes a link; GET /sso?token= spends it
  * once, opens a normal session and redirects to the UI). A sign-on token lives at most
@@ -13,7 +13,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
-#include "billing_service.h"
+#include "module_service.h"
 #include "http.h"
 #include "store.h"
 

@@ -1,11 +1,12 @@
-/* billing_service.h — the billing-system module API's services (issue 14 item 4): a billing
+/* module_service.h — the billing-system module API's services (issue 14 item 4): a billing
  * system's service id mapped to the customer and VPS its create call made (billing_services,
- * panel/schema.c migration 10). Shared by api_billing.c (create, suspend, terminate, password),
- * api_billing_usage.c and api_billing_sso.c. Nothing here talks to the agent.
+ * panel/schema.c, issue 14 item 4's migration). Shared by api_module.c (create, suspend,
+ * terminate, plan), api_module_usage.c and api_module_account.c. Nothing here talks to the
+ * agent.
  * Return convention: bool functions answer a yes/no question; int functions return 0, -ENOENT
  * (no such service) or -EIO (database error). */
-#ifndef XVPS_PANEL_BILLING_SERVICE_H
-#define XVPS_PANEL_BILLING_SERVICE_H
+#ifndef XVPS_PANEL_MODULE_SERVICE_H
+#define XVPS_PANEL_MODULE_SERVICE_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

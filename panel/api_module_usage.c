@@ -1,4 +1,4 @@
-/* api_billing_usage.c — what a billing system's usage billing reads (issue 14 item 4;
+/* api_module_usage.c — what a billing system's usage billing reads (issue 14 item 4;
  * docs/openapi.yaml): GET /billing/services/{id}/usage for one service and GET /billing/usage
  * for every service at once (WHMCS's UsageUpdate runs per server, in one call). Traffic bytes in
  * and out, CPU time and hours, running seconds and disk GiB-seconds, from the usage ledger only
@@ -11,7 +11,7 @@
 #include "../billing/ledger.h"
 #include "../common/util.h"
 #include "api.h"
-#include "billing_service.h"
+#include "module_service.h"
 #include "config.h"
 #include "http.h"
 #include "store.h"

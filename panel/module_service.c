@@ -1,4 +1,4 @@
-/* billing_service.c — the billing_services rows of the module API (billing_service.h): service
+/* module_service.c — the billing_services rows of the module API (module_service.h): service
  * ids, loading a service, and its JSON (customer, VPS, status). Read-only; nothing here talks to
  * the agent or answers anything but the 404/500 of service_of_request. */
 #include <errno.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "billing_service.h"
+#include "module_service.h"
 #include "http.h"
 #include "store.h"
 

@@ -1,4 +1,4 @@
-/* api_billing.c — API key scopes and the billing-system module API (issue 14 item 4) against a
+/* api_module.c — API key scopes and the billing-system module API (issue 14 item 4) against a
  * running xvpsd ($XVPS_URL): keys default to their user's full rights and never exceed its role;
  * a read-only key cannot write, a key without "billing" cannot call the module API (403 naming
  * the scope, nothing changed), a billing-only key can call nothing else, an expired key is 401;
@@ -26,7 +26,7 @@ static void setup(void)
 	fx_template(&admin, tpl);
 }
 
-TestSuite(billing, .init = setup, .fini = api_cleanup, .timeout = 180);
+TestSuite(module, .init = setup, .fini = api_cleanup, .timeout = 180);
 
 /* POST /api-keys as c with body; on 201 fills key (a bearer client) and id. Returns the status. */
 static long make_key(const api_client *c, const char *body, api_client *key, char id[32])
@@ -106,7 +106,7 @@ static const char *service_body(char *buf, size_t len, const char *user, const c
 	return buf;
 }
 
-Test(billing, keys_default_to_their_users_full_rights_and_never_exceed_the_role)
+Test(module, keys_default_to_their_users_full_rights_and_never_exceed_the_role)
 {
 	api_client k, cust, ck;
 	char id[32], cid[32], cust_id[32], scopes[64];
@@ -137,7 +137,7 @@ Test(billing, keys_default_to_their_users_full_rights_and_never_exceed_the_role)
 	drop_key(&cust, cid);
 }
 
-Test(billing, bad_scopes_and_expiry_are_refused_and_nothing_is_stored)
+Test(module, bad_scopes_and_expiry_are_refused_and_nothing_is_stored)
 {
 	const char *bad[][2] = {
 	        {"{\"name\":\"x\",\"scopes\":[\"root\"]}", "scopes"},
@@ -160,7 +160,7 @@ Test(billing, bad_scopes_and_expiry_are_refused_and_nothing_is_stored)
 	cr_assert_eq(count_keys(&admin), before, "a refused key was stored");
 }
 
-Test(billing, read_only_key_reads_and_cannot_write)
+Test(module, read_only_key_reads_and_cannot_write)
 {
 	api_client k;
 	char id[32];
@@ -182,7 +182,7 @@ Test(billing, read_only_key_reads_and_cannot_write)
 	drop_key(&admin, id);
 }
 
-Test(billing, key_without_billing_scope_calling_the_module_api_is_403_and_changes_nothing)
+Test(module, key_without_billing_scope_calling_the_module_api_is_403_and_changes_nothing)
 {
 	api_client k, bill;
 	char id[32], bid[32], body[512], sid[40], path[96], u[9];
@@ -221,7 +221,7 @@ Test(billing, key_without_billing_scope_calling_the_module_api_is_403_and_change
 	drop_key(&admin, bid);
 }
 
-Test(billing, expired_key_is_401)
+Test(module, expired_key_is_401)
 {
 	api_client k;
 	char id[32], body[128], when[32];
@@ -241,7 +241,7 @@ Test(billing, expired_key_is_401)
 	drop_key(&admin, id);
 }
 
-Test(billing, module_bad_input_is_refused_and_leaves_nothing)
+Test(module, module_bad_input_is_refused_and_leaves_nothing)
 {
 	api_client bill;
 	char bid[32], body[512], path[128], u[9], user[32], host[64], longid[40];
@@ -325,7 +325,7 @@ Test(billing, module_bad_input_is_refused_and_leaves_nothing)
 	drop_key(&admin, bid);
 }
 
-Test(billing, service_is_created_once_and_its_bad_calls_change_nothing)
+Test(module, service_is_created_once_and_its_bad_calls_change_nothing)
 {
 	api_client bill;
 	char bid[32], body[512], body2[512], path[128], sub[256], u[9], user[32], host[64],

@@ -1,11 +1,11 @@
-/* api_billing.c — the billing-system module API (issue 14 item 4; docs/openapi.yaml, "billing"):
+/* api_module.c — the billing-system module API (issue 14 item 4; docs/openapi.yaml, "billing"):
  * what a WHMCS-style provisioning module calls with an API key holding the "billing" scope
  * (http_route.c enforces it): test connection, create a service (customer + VPS in one
  * transaction, idempotent on the billing system's service id), read it, suspend and unsuspend
  * it with a reason (suspend.c), terminate it (its VPS is deleted, the customer stays) and change
  * its plan ("change package", resize.c). Bad input changes nothing; every change is audited.
- * The customer's password and single sign-on are in api_billing_account.c, usage in
- * api_billing_usage.c. Nothing here talks to the agent. */
+ * The customer's password and single sign-on are in api_module_account.c, usage in
+ * api_module_usage.c. Nothing here talks to the agent. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
-#include "billing_service.h"
+#include "module_service.h"
 #include "http.h"
 #include "http_internal.h"
 #include "jobs.h"
