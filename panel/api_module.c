@@ -61,7 +61,9 @@ void api_billing_ping(http_req *rq)
 typedef struct service_req {
 	const char *username, *email, *password;
 	vps_order o;
-	char canonical[2048]; /* the parameters but the password, as compact JSON */
+	/* hex(BLAKE2b-256) of the parameters but the password, as compact JSON: what tells a
+	 * retried create call from another one under the same service id */
+	char canonical[AUTH_TOKEN_HASH_HEX];
 } service_req;
 
 /* Reads and validates the create body. False when a 422 was answered. */
@@ -130,11 +132,7 @@ static bool read_service_req(http_req *rq, service_req *q)
 	json_object_object_add(c, "template", json_id(q->o.template_id));
 	json_object_object_add(c, "hostname", json_object_new_string(q->o.hostname));
 	json_object_object_add(c, "ssh_keys", json_tokener_parse(q->o.ssh_keys_json));
-	if (!sfmt(q->canonical, sizeof(q->canonical), "%s", json_compact(c))) {
-		json_object_put(c);
-		reply_field(rq, "ssh_keys", "too long");
-		return false;
-	}
+	auth_token_hash(json_compact(c), q->canonical);
 	json_object_put(c);
 	return true;
 }

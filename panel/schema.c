@@ -267,8 +267,9 @@ const char *const xvps_migrations[] = {
          * http_route.c, panel/api_module*.c). scopes: SCOPE_* bits (read-only 1, vps 2, billing
          * 4, admin 8); existing keys keep their user's full rights (admin 15, customer 3).
          * expires_at: unix s, NULL = never. billing_services maps a billing system's service id
-         * to the customer and VPS it created (request: the canonical JSON of the create call's
-         * parameters but the password, to tell a retry from a conflicting reuse); no foreign
+         * to the customer and VPS it created (request: hex(BLAKE2b-256) of the canonical JSON of
+         * the create call's parameters but the password, to tell a retry from a conflicting
+         * reuse); no foreign
          * keys: it outlives the VPS it terminated. sso_tokens: single sign-on links, single use,
          * <= 60 s, stored as hex(BLAKE2b-256(token)). */
         "ALTER TABLE api_keys ADD COLUMN scopes INTEGER NOT NULL DEFAULT 15"
