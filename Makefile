@@ -223,6 +223,13 @@ test-api: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins build/asan/api-tests
 	@scripts/test.sh build/asan api
 
+# The WHMCS server module under php-cli against its own throwaway agent + xvpsd
+# (tests/whmcs/run.sh; also part of make test and make test-api).
+.PHONY: test-whmcs
+test-whmcs: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins
+	@scripts/test.sh build/asan whmcs
+
 # Browser tests: the same ASan build, then tests/browser/run.sh build/asan: npm ci of the
 # pinned playwright-core (tests/browser/package-lock.json; skipped when node_modules holds that
 # lock), a throwaway agent + xvpsd (XVPS_NET=off, console tokens living 3 s) seeded through the

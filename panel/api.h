@@ -62,6 +62,27 @@ void api_reply_page(http_req *rq, const api_page *page);
 bool api_delete_unless_used(http_req *rq, int64_t id, const char *used_sql, const char *in_use,
                             const char *delete_sql);
 
+/* ---- ordering a VPS (api_vps.c) ------------------------------------------------------------ */
+typedef struct vps_order {
+	const char *hostname; /* valid_hostname() already */
+	int64_t customer_id, plan_id, template_id;
+	const char *ssh_keys_json; /* a JSON array of valid, distinct keys: "[]" for none */
+} vps_order;
+/* An error decided inside a transaction: rolled back by the caller, then answered. */
+typedef struct api_failure {
+	int status;
+	const char *title; /* NULL: the status's standard title */
+	const char *detail;
+	const char *field;
+} api_failure;
+/* Inside the caller's transaction (db_begin()): checks o's plan, template and customer (422),
+ * the template's fit (422), the hostname (409) and the pools (409), inserts the VPS row,
+ * allocates its addresses and queues vps.create as actor_id (a suspended customer's VPS is
+ * suspended with it). 0 with *id_out and *job_out, or -1 with *f filled; the caller rolls back,
+ * and after the commit calls jobs_wake() and audits vps.create. */
+int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t *job_out,
+                  api_failure *f);
+
 /* ---- handlers ----------------------------------------------------------------------------- */
 void api_session_create(http_req *rq); /* POST /session (api_auth.c) */
 void api_session_delete(http_req *rq); /* DELETE /session */
@@ -125,6 +146,20 @@ json_object *usage_period_json(int64_t vps_id, int64_t created_at);
 void api_quota_extra(http_req *rq);  /* POST /vps/{id}/quota/extra (admin) */
 void api_vps_notices(http_req *rq);  /* GET /vps/{id}/notices (owner or admin) */
 void api_notices_list(http_req *rq); /* GET /notices?vps=&customer= (admin; deleted ones too) */
+/* The billing-system module API (issue 14 item 4): api_module.c, api_module_account.c,
+ * api_module_usage.c. Routes under /api/v1/billing/ need the API key scope "billing". */
+void api_billing_ping(http_req *rq);           /* GET /billing/ping */
+void api_billing_usage(http_req *rq);          /* GET /billing/usage */
+void api_billing_service_put(http_req *rq);    /* PUT /billing/services/{id}: create */
+void api_billing_service_get(http_req *rq);    /* GET /billing/services/{id} */
+void api_billing_service_delete(http_req *rq); /* DELETE /billing/services/{id}: terminate */
+void api_billing_suspend(http_req *rq);        /* POST /billing/services/{id}/suspend */
+void api_billing_unsuspend(http_req *rq);      /* POST /billing/services/{id}/unsuspend */
+void api_billing_password(http_req *rq);       /* POST /billing/services/{id}/password */
+void api_billing_plan(http_req *rq);           /* POST /billing/services/{id}/plan */
+void api_billing_service_usage(http_req *rq);  /* GET /billing/services/{id}/usage */
+void api_billing_sso(http_req *rq);            /* POST /billing/services/{id}/sso */
+void api_sso_login(http_req *rq);              /* GET /sso?token= (no /api/v1 prefix) */
 void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);

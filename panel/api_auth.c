@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../billing/period.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "api.h"
@@ -13,11 +14,13 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "http_internal.h"
 #include "store.h"
 
 #define SESSION_COOKIE_MAX 256 /* the Set-Cookie value */
 #define LOGIN_KEY_MAX      65  /* failures are keyed by at most 64 bytes of the user name */
 #define RETRY_AFTER_MAX    24
+#define API_KEY_MAX_LIFE_S (10LL * 366 * 86400) /* expires_at at most ~10 years ahead */
 
 static void login_failed(http_req *rq, const char *ukey, int64_t uid, int64_t now)
 {
@@ -30,7 +33,7 @@ static void login_failed(http_req *rq, const char *ukey, int64_t uid, int64_t no
 	reply_problem(rq, 401, NULL, "invalid username or password", NULL);
 }
 
-static void session_cookie(http_req *rq, const char *token, int max_age)
+void auth_session_cookie(http_req *rq, const char *token, int max_age)
 {
 	char c[SESSION_COOKIE_MAX];
 
@@ -46,8 +49,7 @@ void api_session_create(http_req *rq)
 	const char *username = NULL, *password = NULL;
 	char ukey[LOGIN_KEY_MAX], hash[AUTH_PWHASH_MAX] = "", role[AUTH_ROLE_MAX] = "";
 	char uname[AUTH_USERNAME_MAX] = "", retry[RETRY_AFTER_MAX];
-	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1], th[AUTH_TOKEN_HASH_HEX],
-	        res[AUDIT_RESOURCE_MAX];
+	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1], res[AUDIT_RESOURCE_MAX];
 	int64_t now = now_unix(), wait, uid = 0, sid;
 	bool suspended = false, ok;
 	sqlite3_stmt *st;
@@ -118,11 +120,6 @@ void api_session_create(http_req *rq)
 		}
 	}
 
-	if (random_hex(token, AUTH_TOKEN_BYTES) != 0 || random_hex(csrf, AUTH_TOKEN_BYTES) != 0) {
-		reply_problem(rq, 500, NULL, "no randomness", NULL);
-		return;
-	}
-	auth_token_hash(token, th);
 	if (db_begin() != 0)
 		goto db_fail;
 	st = db_stmt("DELETE FROM login_failures WHERE username = ? AND ip = ?");
@@ -141,20 +138,8 @@ void api_session_create(http_req *rq)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto db_fail_rb;
 	}
-	st = db_stmt("INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, "
-	             "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
-	if (!st)
+	if (auth_session_insert(uid, rq->ip, now, token, csrf, &sid) != 0)
 		goto db_fail_rb;
-	sqlite3_bind_text(st, 1, th, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, rq->ip, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, now + SESSION_TTL_S);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto db_fail_rb;
-	sid = db_last_id();
-	sqlite3_reset(st);
 	if (db_commit() != 0)
 		goto db_fail;
 
@@ -176,7 +161,7 @@ void api_session_create(http_req *rq)
 	json_object_object_add(o, "user", u);
 	json_object_object_add(o, "csrf_token", json_object_new_string(csrf));
 	reply_json(rq, 201, o);
-	session_cookie(rq, token, SESSION_TTL_S);
+	auth_session_cookie(rq, token, SESSION_TTL_S);
 	sodium_memzero(token, sizeof(token));
 	return;
 
@@ -209,7 +194,7 @@ void api_session_delete(http_req *rq)
 	snprintf(res, sizeof(res), "user/%lld", (long long)rq->user.id);
 	audit(rq, "logout", res, NULL);
 	reply_empty(rq, 204);
-	session_cookie(rq, "", 0);
+	auth_session_cookie(rq, "", 0);
 }
 
 void api_me(http_req *rq)
@@ -249,19 +234,80 @@ void api_me(http_req *rq)
 
 /* ---- API keys ------------------------------------------------------------------------------ */
 
+/* The scopes as a JSON array of names, in SCOPE_* order. */
+static json_object *scopes_json(unsigned scopes)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned b = 1; b <= SCOPE_ADMIN; b <<= 1)
+		if (scopes & b)
+			json_object_array_add(a, json_object_new_string(scope_name(b)));
+	return a;
+}
+
+/* Reads {"scopes"} (optional: default every scope the caller holds) into *out: known names, no
+ * duplicates, none beyond the user's role nor beyond the calling key's own scopes. False when a
+ * 422 was answered. */
+static bool read_scopes(http_req *rq, unsigned *out)
+{
+	unsigned have = rq->user.scopes ? rq->user.scopes : scopes_of_role(rq->user.is_admin);
+	json_field_error e = {0};
+	json_object *arr = NULL;
+
+	*out = have;
+	if (!json_get_str_array(rq->json, "scopes", false, 4, &arr, &e)) {
+		reply_field_error(rq, &e);
+		return false;
+	}
+	if (!arr)
+		return true;
+	if (json_object_array_length(arr) == 0) {
+		reply_field(rq, "scopes", "must name at least one scope");
+		return false;
+	}
+	*out = 0;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(arr, i));
+		unsigned b = scope_bit(name);
+
+		if (!b) {
+			reply_field(rq, "scopes",
+			            "holds an unknown scope (read-only, vps, billing, admin)");
+			return false;
+		}
+		if (*out & b) {
+			reply_field(rq, "scopes", "holds the same scope twice");
+			return false;
+		}
+		if (!(scopes_of_role(rq->user.is_admin) & b)) {
+			reply_field(rq, "scopes", "holds a scope beyond the user's role");
+			return false;
+		}
+		if (!(have & b)) {
+			reply_field(rq, "scopes",
+			            "holds a scope the calling API key does not have");
+			return false;
+		}
+		*out |= b;
+	}
+	return true;
+}
+
 void api_keys_create(http_req *rq)
 {
-	static const char *const fields[] = {"name", NULL};
+	static const char *const fields[] = {"name", "scopes", "expires_at", NULL};
 	json_field_error e = {0};
-	const char *name = NULL, *why = NULL;
+	const char *name = NULL, *why = NULL, *expires = NULL;
 	char token[sizeof(API_KEY_PREFIX) + AUTH_TOKEN_HEX], th[AUTH_TOKEN_HASH_HEX],
-	        res[AUDIT_RESOURCE_MAX];
+	        res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	sqlite3_stmt *st;
-	int64_t id, now = now_unix(), count;
-	json_object *o;
+	int64_t id, now = now_unix(), count, expires_at = 0;
+	unsigned scopes;
+	json_object *o, *names;
 
 	if (!json_only_fields(rq->json, fields, &e) ||
-	    !json_get_str(rq->json, "name", true, &name, &e)) {
+	    !json_get_str(rq->json, "name", true, &name, &e) ||
+	    !json_get_str(rq->json, "expires_at", false, &expires, &e)) {
 		reply_field_error(rq, &e);
 		return;
 	}
@@ -271,6 +317,20 @@ void api_keys_create(http_req *rq)
 		e.status = 422;
 		reply_field_error(rq, &e);
 		return;
+	}
+	if (!read_scopes(rq, &scopes))
+		return;
+	if (expires) {
+		if (!billing_parse_rfc3339(expires, &expires_at)) {
+			reply_field(rq, "expires_at",
+			            "must be an RFC 3339 time (2027-01-31T00:00:00Z)");
+			return;
+		}
+		if (expires_at <= now || expires_at - now > API_KEY_MAX_LIFE_S) {
+			reply_field(rq, "expires_at",
+			            "must be in the future, at most 10 years ahead");
+			return;
+		}
 	}
 	if (!db_count("SELECT count(*) FROM api_keys WHERE user_id = ?", rq->user.id, &count)) {
 		reply_db_error(rq);
@@ -286,8 +346,8 @@ void api_keys_create(http_req *rq)
 		return;
 	}
 	auth_token_hash(token, th);
-	st = db_stmt("INSERT INTO api_keys (user_id, name, token_hash, created_at) "
-	             "VALUES (?, ?, ?, ?)");
+	st = db_stmt("INSERT INTO api_keys (user_id, name, token_hash, created_at, scopes, "
+	             "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -296,6 +356,9 @@ void api_keys_create(http_req *rq)
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, th, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int(st, 5, (int)scopes);
+	if (expires_at > 0)
+		sqlite3_bind_int64(st, 6, expires_at);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		reply_db_error(rq);
@@ -303,12 +366,16 @@ void api_keys_create(http_req *rq)
 	}
 	sqlite3_reset(st);
 	id = db_last_id();
+	names = scopes_json(scopes);
 	snprintf(res, sizeof(res), "api-key/%lld", (long long)id);
-	audit(rq, "apikey.create", res, name);
+	snprintf(detail, sizeof(detail), "%s scopes %s", name, json_compact(names));
+	audit(rq, "apikey.create", res, detail);
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_id(id));
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "scopes", names);
+	json_object_object_add(o, "expires_at", json_time(expires_at));
 	json_object_object_add(o, "created_at", json_time(now));
 	sodium_memzero(token, sizeof(token));
 	reply_json(rq, 201, o);
@@ -316,8 +383,8 @@ void api_keys_create(http_req *rq)
 
 void api_keys_list(http_req *rq)
 {
-	sqlite3_stmt *st = db_stmt("SELECT id, name, created_at, last_used_at FROM api_keys "
-	                           "WHERE user_id = ? ORDER BY id");
+	sqlite3_stmt *st = db_stmt("SELECT id, name, created_at, last_used_at, scopes, expires_at "
+	                           "FROM api_keys WHERE user_id = ? ORDER BY id");
 	json_object *arr;
 	int r;
 
@@ -335,6 +402,9 @@ void api_keys_list(http_req *rq)
 		                       json_str_or_null((const char *)sqlite3_column_text(st, 1)));
 		json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 2)));
 		json_object_object_add(o, "last_used_at", json_time(sqlite3_column_int64(st, 3)));
+		json_object_object_add(o, "scopes",
+		                       scopes_json((unsigned)sqlite3_column_int(st, 4)));
+		json_object_object_add(o, "expires_at", json_time(sqlite3_column_int64(st, 5)));
 		json_object_array_add(arr, o);
 	}
 	sqlite3_reset(st);

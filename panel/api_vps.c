@@ -26,13 +26,8 @@
 #define VPS_VIFNAME_MAX  16 /* "xvif" + 7 digits, IFNAMSIZ */
 #define VPS_MAC_MAX      18 /* "00:16:3e:xx:xx:xx" */
 
-/* An error decided inside a transaction: rolled back, then answered. */
-typedef struct failure {
-	int status;
-	const char *title;
-	const char *detail;
-	const char *field;
-} failure;
+/* An error decided inside a transaction: rolled back, then answered (api.h). */
+typedef api_failure failure;
 
 static void fail_set(failure *f, int status, const char *detail, const char *field)
 {
@@ -102,12 +97,6 @@ static int64_t next_vps_id(void)
 	sqlite3_reset(st);
 	return id;
 }
-
-typedef struct vps_order {
-	const char *hostname;
-	int64_t customer_id, plan_id, template_id;
-	const char *ssh_keys_json;
-} vps_order;
 
 /* True when a VPS row already holds mac; *taken_out is set. False on a database error. */
 static bool mac_taken(const char *mac, bool *taken_out)
@@ -185,10 +174,8 @@ static int insert_vps(const vps_order *o, int64_t id, failure *f)
 	return 0;
 }
 
-/* Inside the transaction: checks references, inserts the row, allocates addresses and queues
- * vps.create. Returns 0 with *id_out and *job_out, or fills f. */
-static int create_in_tx(http_req *rq, const vps_order *o, int64_t *id_out, int64_t *job_out,
-                        failure *f)
+int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t *job_out,
+                  api_failure *f)
 {
 	sqlite3_stmt *st;
 	bool have4, have6;
@@ -259,7 +246,7 @@ static int create_in_tx(http_req *rq, const vps_order *o, int64_t *id_out, int64
 			return -1;
 		}
 	}
-	*job_out = job_enqueue("vps.create", id, rq->user.id);
+	*job_out = job_enqueue("vps.create", id, actor_id);
 	if (*job_out < 0) {
 		fail_set(f, 500, "database error", NULL);
 		return -1;
@@ -336,7 +323,7 @@ void api_vps_create(http_req *rq)
 		reply_db_error(rq);
 		return;
 	}
-	if (create_in_tx(rq, &o, &id, &job, &f) != 0) {
+	if (vps_create_tx(&o, rq->user.id, &id, &job, &f) != 0) {
 		db_rollback();
 		reply_problem(rq, f.status, f.title, f.detail, f.field);
 		return;

@@ -173,12 +173,16 @@ static bool identify_bearer(http_req *rq, const char *auth)
 	    !auth_is_lower_hex(token + strlen(API_KEY_PREFIX), AUTH_TOKEN_HEX))
 		return false;
 	auth_token_hash(token, th);
-	st = db_stmt("SELECT k.id, k.last_used_at, u.id, u.username, u.role, u.suspended "
-	             "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.token_hash = ?");
+	st = db_stmt("SELECT k.id, k.last_used_at, u.id, u.username, u.role, u.suspended, "
+	             "k.scopes, k.expires_at FROM api_keys k JOIN users u ON u.id = k.user_id "
+	             "WHERE k.token_hash = ?");
 	if (!st)
 		return false;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 5)) {
+	/* A suspended user's key, or an expired key, authenticates nobody (401). */
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 5) ||
+	    (sqlite3_column_type(st, 7) != SQLITE_NULL &&
+	     sqlite3_column_int64(st, 7) <= now_unix())) {
 		sqlite3_reset(st);
 		return false;
 	}
@@ -189,6 +193,10 @@ static bool identify_bearer(http_req *rq, const char *auth)
 	db_col_text(st, 3, rq->user.username, sizeof(rq->user.username));
 	db_col_text(st, 4, rq->user.role, sizeof(rq->user.role));
 	rq->user.is_admin = strcmp(rq->user.role, "admin") == 0;
+	/* Never more than the role allows, and never 0 (which would mean "a session"). */
+	rq->user.scopes = (unsigned)sqlite3_column_int(st, 6) & scopes_of_role(rq->user.is_admin);
+	if (rq->user.scopes == 0)
+		rq->user.scopes = SCOPE_READ;
 	ok = true;
 	sqlite3_reset(st);
 	/* last_used_at at minute resolution: a write per request would serialize every reader. */
@@ -224,20 +232,49 @@ bool auth_identify(http_req *rq, bool *csrf_ok_out)
 	return false;
 }
 
+int auth_session_insert(int64_t uid, const char *ip, int64_t now,
+                        char token_out[AUTH_TOKEN_HEX + 1], char csrf_out[AUTH_TOKEN_HEX + 1],
+                        int64_t *sid_out)
+{
+	char th[AUTH_TOKEN_HASH_HEX];
+	sqlite3_stmt *st;
+	int r;
+
+	if (random_hex(token_out, AUTH_TOKEN_BYTES) != 0 ||
+	    random_hex(csrf_out, AUTH_TOKEN_BYTES) != 0) {
+		log_error("auth: getrandom failed");
+		return -1;
+	}
+	auth_token_hash(token_out, th);
+	st = db_stmt("INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, "
+	             "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, csrf_out, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now + SESSION_TTL_S);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return -1;
+	*sid_out = db_last_id();
+	return 0;
+}
+
 /* ---- users -------------------------------------------------------------------------------- */
 
-int64_t auth_create_user(const char *username, const char *email, const char *password,
+int64_t auth_insert_user(const char *username, const char *email, const char *password_hash,
                          const char *role, bool *conflict_out)
 {
-	char hash[AUTH_PWHASH_MAX];
 	sqlite3_stmt *st;
 	int64_t id = -1;
 	int r;
 
 	if (conflict_out)
 		*conflict_out = false;
-	if (auth_hash_password(password, hash) != 0)
-		return -1;
 	/* Never reuse a deleted customer's id: the usage ledger's rows name it (usage_cursor), and
 	 * so do its billing records (plan history, invoices, payments, prepaid settings). */
 	st = db_stmt("INSERT INTO users (id, username, email, password_hash, role, suspended, "
@@ -248,11 +285,11 @@ int64_t auth_create_user(const char *username, const char *email, const char *pa
 	             "COALESCE((SELECT max(customer_id) FROM payments), 0)) + 1, "
 	             "?1, ?2, ?3, ?4, 0, ?5)");
 	if (!st)
-		goto out;
+		return -1;
 	sqlite3_bind_text(st, 1, username, -1, SQLITE_TRANSIENT);
 	if (email)
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, password_hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, role, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now_unix());
 	r = sqlite3_step(st);
@@ -265,7 +302,20 @@ int64_t auth_create_user(const char *username, const char *email, const char *pa
 		log_error("auth: creating user %s: %s", username, sqlite3_errmsg(db()));
 	}
 	sqlite3_reset(st);
-out:
+	return id;
+}
+
+int64_t auth_create_user(const char *username, const char *email, const char *password,
+                         const char *role, bool *conflict_out)
+{
+	char hash[AUTH_PWHASH_MAX];
+	int64_t id;
+
+	if (conflict_out)
+		*conflict_out = false;
+	if (auth_hash_password(password, hash) != 0)
+		return -1;
+	id = auth_insert_user(username, email, hash, role, conflict_out);
 	sodium_memzero(hash, sizeof(hash));
 	return id;
 }

@@ -27,6 +27,15 @@
 /* Fills rq->user from the session cookie or the bearer token; returns false when none is valid.
  * csrf_ok_out tells whether an unsafe request on a cookie session carried the right token. */
 bool auth_identify(http_req *rq, bool *csrf_ok_out);
+/* Inserts a session of uid (from ip, at now) in the caller's transaction with a new random token
+ * and CSRF token (lower-case hex, AUTH_TOKEN_HEX characters, written to token_out/csrf_out;
+ * only the token's hash is stored). 0 with *sid_out, or -1 (no randomness, database error). */
+int auth_session_insert(int64_t uid, const char *ip, int64_t now,
+                        char token_out[AUTH_TOKEN_HEX + 1], char csrf_out[AUTH_TOKEN_HEX + 1],
+                        int64_t *sid_out);
+/* Sets the session cookie (token, Max-Age max_age s; "" and 0 clear it) on rq's reply
+ * (api_auth.c). */
+void auth_session_cookie(http_req *rq, const char *token, int max_age);
 /* argon2id (libsodium crypto_pwhash_str) with the configured limits. */
 int auth_hash_password(const char *password, char out[AUTH_PWHASH_MAX]);
 bool auth_verify_password(const char *hash, const char *password);
@@ -39,6 +48,10 @@ bool auth_verify_dummy(const char *password);
 void auth_token_hash(const char *token, char out[AUTH_TOKEN_HASH_HEX]);
 /* True when s[0..len) is lower-case hex and s[len] ends the string. */
 bool auth_is_lower_hex(const char *s, size_t len);
+/* Inserts a user with a hash from auth_hash_password (inside or outside a transaction); returns
+ * the new id or -1 (conflict: *conflict_out = true). */
+int64_t auth_insert_user(const char *username, const char *email, const char *password_hash,
+                         const char *role, bool *conflict_out);
 /* Creates a user; returns the new id or -1 (conflict: *conflict_out = true). */
 int64_t auth_create_user(const char *username, const char *email, const char *password,
                          const char *role, bool *conflict_out);

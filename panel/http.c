@@ -200,11 +200,26 @@ static bool check_body(http_req *rq, enum route_body kind)
 	return true;
 }
 
+/* 403 naming the scope an API key lacks: problem+json with the extension member "scope". */
+static void reply_scope_missing(http_req *rq, const char *scope)
+{
+	char detail[PROBLEM_DETAIL_MAX];
+	json_object *p;
+
+	snprintf(detail, sizeof(detail), "this API key lacks the scope \"%s\"",
+	         scope ? scope : "?");
+	p = problem_json(403, NULL, detail, NULL);
+	json_object_object_add(p, "scope", json_object_new_string(scope ? scope : ""));
+	reply_json(rq, 403, p);
+	rq->content_type = "application/problem+json";
+}
+
 static void dispatch(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
 	const route *r;
 	bool known = false, identified, csrf_ok = true;
+	const char *missing = NULL;
 	char allow[64];
 
 	if (strlen(rq->path) >= MAX_PATH_BYTES) {
@@ -237,6 +252,10 @@ static void dispatch(req_ctx *ctx)
 		}
 		if (r->auth == AUTH_ADMIN && !rq->user.is_admin) {
 			reply_problem(rq, 403, NULL, "this needs the admin role", NULL);
+			return;
+		}
+		if (!route_scope_ok(r, rq->method, rq->user.scopes, rq->user.is_admin, &missing)) {
+			reply_scope_missing(rq, missing);
 			return;
 		}
 		if (method_is_unsafe(rq->method) && !csrf_ok) {

@@ -33,6 +33,7 @@ typedef struct auth_user {
 	bool is_admin;
 	int64_t session_id; /* sessions.id when authenticated by cookie, else 0 */
 	int64_t api_key_id; /* api_keys.id when by bearer token, else 0 */
+	unsigned scopes;    /* the API key's SCOPE_* bits (http_route.c); 0 for a cookie session */
 	char csrf_token[AUTH_CSRF_MAX];
 } auth_user;
 

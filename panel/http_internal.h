@@ -26,6 +26,36 @@ const route *route_find(const route *table, const char *method, const char *path
                         size_t scratch_len, const char *params_out[HTTP_MAX_PARAMS],
                         int *nparams_out, bool *path_known_out, char *allow_out, size_t allow_len);
 
+/* ---- API key scopes (issue 14 item 4) ---------------------------------------------------------
+ * An API key carries a subset of these; a cookie session has its user's full rights. What each
+ * route needs is decided here, in one place (route_scope_ok), never by a handler:
+ *   read-only  GET (and HEAD) of anything the user may read, except the billing module API;
+ *   vps        the VPS routes a customer may use (/vps..., any method) and GETs;
+ *   billing    the billing-system module API (/api/v1/billing/...), and nothing else;
+ *   admin      every other route an admin may use (GETs included), not the module API.
+ * Managing the key's own account (POST/DELETE /api-keys, DELETE /session) needs every scope
+ * the user's role allows (admin: all four; customer: read-only and vps). */
+#define SCOPE_READ      1u
+#define SCOPE_VPS       2u
+#define SCOPE_BILLING   4u
+#define SCOPE_ADMIN     8u
+#define SCOPE_ALL       (SCOPE_READ | SCOPE_VPS | SCOPE_BILLING | SCOPE_ADMIN)
+#define SCOPE_FULL      0x100u /* route_scopes(): every scope of the user's role */
+#define SCOPE_NAMES_MAX 40     /* "read-only vps billing admin" with its NUL */
+
+/* The scopes a role may hold: admin all four, customer read-only and vps. */
+unsigned scopes_of_role(bool is_admin);
+/* The bit of a scope name ("read-only", "vps", "billing", "admin"), or 0. */
+unsigned scope_bit(const char *name);
+/* The name of one scope bit, or NULL. */
+const char *scope_name(unsigned bit);
+/* The scopes of which an API key needs one to call r with method, or SCOPE_FULL. */
+unsigned route_scopes(const route *r, const char *method);
+/* True when a caller with scopes (0: a session, never limited) and is_admin's role may call r
+ * with method; else false with *missing_out naming the scope it lacks. */
+bool route_scope_ok(const route *r, const char *method, unsigned scopes, bool is_admin,
+                    const char **missing_out);
+
 /* RFC 9457 problem document {"type","title","status","detail"[,"field"]} with type
  * "https://xvps.dev/problems/<slug>" (slug from status: "not-found", "validation-error", ...).
  * title NULL: the status's standard title; detail NULL: the title. New reference. */

@@ -70,3 +70,89 @@ const route *route_find(const route *table, const char *method, const char *path
 	*nparams_out = 0;
 	return NULL;
 }
+
+/* ---- API key scopes ----------------------------------------------------------------------- */
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} scope_names[] = {
+        {SCOPE_READ, "read-only"},
+        {SCOPE_VPS, "vps"},
+        {SCOPE_BILLING, "billing"},
+        {SCOPE_ADMIN, "admin"},
+};
+
+unsigned scopes_of_role(bool is_admin)
+{
+	return is_admin ? SCOPE_ALL : (SCOPE_READ | SCOPE_VPS);
+}
+
+unsigned scope_bit(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+		if (strcmp(name, scope_names[i].name) == 0)
+			return scope_names[i].bit;
+	return 0;
+}
+
+const char *scope_name(unsigned bit)
+{
+	for (size_t i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+		if (scope_names[i].bit == bit)
+			return scope_names[i].name;
+	return NULL;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+unsigned route_scopes(const route *r, const char *method)
+{
+	bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (has_prefix(r->pattern, "/api/v1/billing/"))
+		return SCOPE_BILLING;
+	if (read)
+		return r->auth == AUTH_ADMIN ? SCOPE_READ | SCOPE_ADMIN
+		                             : SCOPE_READ | SCOPE_VPS | SCOPE_ADMIN;
+	if (r->auth == AUTH_ADMIN)
+		return SCOPE_ADMIN;
+	if (has_prefix(r->pattern, "/api/v1/vps"))
+		return SCOPE_VPS | SCOPE_ADMIN;
+	return SCOPE_FULL; /* the account itself: its keys, its session */
+}
+
+bool route_scope_ok(const route *r, const char *method, unsigned scopes, bool is_admin,
+                    const char **missing_out)
+{
+	unsigned need = route_scopes(r, method), role = scopes_of_role(is_admin);
+
+	*missing_out = NULL;
+	if (scopes == 0 || r->auth == AUTH_NONE)
+		return true;
+	if (need == SCOPE_FULL) {
+		unsigned lack = role & ~scopes;
+
+		if (!lack)
+			return true;
+		for (unsigned b = 1; b <= SCOPE_ADMIN; b <<= 1)
+			if (lack & b) {
+				*missing_out = scope_name(b);
+				break;
+			}
+		return false;
+	}
+	if (scopes & need)
+		return true;
+	/* Name the scope this kind of caller would ask for: the first of need its role may hold. */
+	for (unsigned b = 1; b <= SCOPE_ADMIN; b <<= 1)
+		if ((need & b) && (role & b)) {
+			*missing_out = scope_name(b);
+			return false;
+		}
+	*missing_out = scope_name(need & -need);
+	return false;
+}

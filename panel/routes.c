@@ -81,6 +81,27 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/audit", api_audit_list, AUTH_ADMIN, BODY_NONE},
 
+        /* The billing-system module API (issue 14 item 4): API keys need the "billing"
+         * scope here (http_route.c), sessions the admin role. */
+        {"GET", "/api/v1/billing/ping", api_billing_ping, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/billing/usage", api_billing_usage, AUTH_ADMIN, BODY_NONE},
+        {"PUT", "/api/v1/billing/services/{}", api_billing_service_put, AUTH_ADMIN, BODY_JSON},
+        {"GET", "/api/v1/billing/services/{}", api_billing_service_get, AUTH_ADMIN, BODY_NONE},
+        {"DELETE", "/api/v1/billing/services/{}", api_billing_service_delete, AUTH_ADMIN,
+         BODY_NONE},
+        {"POST", "/api/v1/billing/services/{}/suspend", api_billing_suspend, AUTH_ADMIN, BODY_JSON},
+        {"POST", "/api/v1/billing/services/{}/unsuspend", api_billing_unsuspend, AUTH_ADMIN,
+         BODY_OPTIONAL_JSON},
+        {"POST", "/api/v1/billing/services/{}/password", api_billing_password, AUTH_ADMIN,
+         BODY_JSON},
+        {"POST", "/api/v1/billing/services/{}/plan", api_billing_plan, AUTH_ADMIN, BODY_JSON},
+        {"GET", "/api/v1/billing/services/{}/usage", api_billing_service_usage, AUTH_ADMIN,
+         BODY_NONE},
+        {"POST", "/api/v1/billing/services/{}/sso", api_billing_sso, AUTH_ADMIN,
+         BODY_OPTIONAL_JSON},
+        /* Single sign-on: the token in the query is the credential (api_module_account.c). */
+        {"GET", "/sso", api_sso_login, AUTH_NONE, BODY_NONE},
+
         /* A WebSocket upgrade: the handler checks session, origin and token itself, in the
          * order of issue 6's contract, and audits every refusal. */
         {"GET", "/console/ws", api_console_ws, AUTH_NONE, BODY_NONE},

@@ -474,5 +474,35 @@ const char *const xvps_migrations[] = {
         "  suspended_at, power_before FROM vps_suspension;"
         "DROP TABLE vps_suspension;"
         "ALTER TABLE vps_suspension_new RENAME TO vps_suspension;",
+        /* 12: API key scopes and the billing-system module API (issue 14 item 4; panel/
+         * http_route.c, panel/api_module*.c). scopes: SCOPE_* bits (read-only 1, vps 2, billing
+         * 4, admin 8); existing keys keep their user's full rights (admin 15, customer 3).
+         * expires_at: unix s, NULL = never. billing_services maps a billing system's service id
+         * to the customer and VPS it created (request: hex(BLAKE2b-256) of the canonical JSON of
+         * the create call's parameters but the password, to tell a retry from a conflicting
+         * reuse); no foreign
+         * keys: it outlives the VPS it terminated. sso_tokens: single sign-on links, single use,
+         * <= 60 s, stored as hex(BLAKE2b-256(token)). */
+        "ALTER TABLE api_keys ADD COLUMN scopes INTEGER NOT NULL DEFAULT 15"
+        "  CHECK (scopes BETWEEN 1 AND 15);"
+        "ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;"
+        "UPDATE api_keys SET scopes = 3"
+        "  WHERE user_id IN (SELECT id FROM users WHERE role = 'customer');"
+        "CREATE TABLE billing_services ("
+        "  service_id TEXT PRIMARY KEY,"
+        "  customer_id INTEGER NOT NULL,"
+        "  vps_id INTEGER NOT NULL,"
+        "  request TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  terminated_at INTEGER);"
+        "CREATE INDEX billing_services_vps ON billing_services(vps_id);"
+        "CREATE TABLE sso_tokens ("
+        "  id INTEGER PRIMARY KEY,"
+        "  token_hash TEXT NOT NULL UNIQUE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  service_id TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  used_at INTEGER);",
         NULL,
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|openapi|netns|ledger|browser|api|all] — what `make test` runs on an ASan+UBSan
+# test.sh BUILD [unit|openapi|netns|ledger|browser|whmcs|api|all] — what `make test` runs on an ASan+UBSan
 # build: the Criterion unit binaries (unit-common, unit-billing, unit-panel, unit-agent,
 # unit-console: one per layer, each must pass) and the guest seed parser, then (openapi, when the tree has
 # tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
@@ -8,7 +8,8 @@
 # real packets and the fake clock, tests/netns/quota.sh (both root only), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
-# (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
+# (tests/api/tls.sh, its own agent + xvpsd), the WHMCS module under php-cli (tests/whmcs/run.sh,
+# its own agent + xvpsd) and the Criterion API suite, last, so that the output
 # ends with Criterion's summary. Fails when any suite fails or any output holds a sanitizer
 # report. Signals only the pids it started (servers through scripts/lib.sh).
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -16,9 +17,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|ledger|browser|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|ledger|browser|whmcs|api|all]}
 what=${2:-all}
-case $what in unit | openapi | netns | ledger | browser | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | openapi | netns | ledger | browser | whmcs | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -154,6 +155,12 @@ if [ "$what" = all ] || [ "$what" = browser ]; then
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("browser suite (tests/browser/run.sh)")
 fi
 
+# Only the WHMCS module (make test-whmcs); `all` and `api` run it beside the HTTPS walk.
+if [ "$what" = whmcs ]; then
+	XVPS_WHMCS_LOGS=$logs tests/whmcs/run.sh "$build" 2>&1 | tee "$logs/whmcs.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("WHMCS module (tests/whmcs/run.sh)")
+fi
+
 if [ "$what" = all ] || [ "$what" = api ]; then
 	# The dom0 namespace comes first, so /run/netns is a shared mount before any agent starts
 	# (the guests' namespaces, made inside the agent's mount namespace, stay visible here).
@@ -200,6 +207,9 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 		# HTTPS served by xvpsd itself, with its own throwaway agent (XVPS_NET=off).
 		XVPS_STATE= tests/api/tls.sh "$build" 2>&1 | tee "$logs/tls.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("HTTPS walk (tests/api/tls.sh)")
+		# The WHMCS server module under php-cli, with its own throwaway agent + xvpsd.
+		XVPS_STATE= XVPS_WHMCS_LOGS=$logs tests/whmcs/run.sh "$build" 2>&1 | tee "$logs/whmcs.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("WHMCS module (tests/whmcs/run.sh)")
 		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
 		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")

@@ -778,3 +778,80 @@ Test(http_server, serves_web_files_but_nothing_outside)
 	cr_assert_eq(r.status, 404);
 	resp_free(&r);
 }
+
+/* ---- API key scopes (issue 14 item 4): what each kind of route needs ----------------------- */
+
+static const route *route_of(const char *method, const char *path)
+{
+	bool known = false;
+	char allow[64];
+
+	return route_find(xvps_routes, method, path, scratch, sizeof(scratch), params, &nparams,
+	                  &known, allow, sizeof(allow));
+}
+
+/* Whether a key with scopes of a user (is_admin) may call method path; *missing the scope named. */
+static bool may(unsigned scopes, bool is_admin, const char *method, const char *path,
+                const char **missing)
+{
+	const route *r = route_of(method, path);
+
+	cr_assert_not_null(r, "no route for %s %s", method, path);
+	return route_scope_ok(r, method, scopes, is_admin, missing);
+}
+
+Test(scopes, each_route_kind_needs_its_scope)
+{
+	const char *m = NULL;
+
+	/* read-only: GETs, but not the module API, not writes. */
+	cr_assert(may(SCOPE_READ, true, "GET", "/api/v1/plans", &m));
+	cr_assert(may(SCOPE_READ, false, "GET", "/api/v1/vps/3", &m));
+	cr_assert_not(may(SCOPE_READ, true, "POST", "/api/v1/plans", &m));
+	cr_assert_str_eq(m, "admin");
+	cr_assert_not(may(SCOPE_READ, false, "POST", "/api/v1/vps/3/actions/start", &m));
+	cr_assert_str_eq(m, "vps");
+	cr_assert_not(may(SCOPE_READ | SCOPE_ADMIN, true, "GET", "/api/v1/billing/ping", &m));
+	cr_assert_str_eq(m, "billing");
+	/* vps: the owner's VPS routes, not the admin-only ones under /vps. */
+	cr_assert(may(SCOPE_VPS, false, "POST", "/api/v1/vps", &m));
+	cr_assert(may(SCOPE_VPS, false, "DELETE", "/api/v1/vps/3", &m));
+	cr_assert(may(SCOPE_VPS, false, "GET", "/api/v1/jobs/9", &m));
+	cr_assert_not(may(SCOPE_VPS, true, "POST", "/api/v1/vps/3/actions/suspend", &m));
+	cr_assert_str_eq(m, "admin");
+	cr_assert_not(may(SCOPE_VPS, true, "GET", "/api/v1/audit", &m));
+	cr_assert_str_eq(m, "read-only");
+	/* billing: the module API and nothing else. */
+	cr_assert(may(SCOPE_BILLING, true, "PUT", "/api/v1/billing/services/7", &m));
+	cr_assert(may(SCOPE_BILLING, true, "GET", "/api/v1/billing/usage", &m));
+	cr_assert_not(may(SCOPE_BILLING, true, "GET", "/api/v1/vps", &m));
+	cr_assert_not(may(SCOPE_BILLING, true, "POST", "/api/v1/customers", &m));
+	cr_assert_str_eq(m, "admin");
+	/* admin: everything but the module API. */
+	cr_assert(may(SCOPE_ADMIN, true, "POST", "/api/v1/customers", &m));
+	cr_assert(may(SCOPE_ADMIN, true, "GET", "/api/v1/audit", &m));
+	cr_assert(may(SCOPE_ADMIN, true, "POST", "/api/v1/vps/3/actions/reboot", &m));
+	cr_assert_not(may(SCOPE_ADMIN, true, "DELETE", "/api/v1/billing/services/7", &m));
+	cr_assert_str_eq(m, "billing");
+}
+
+Test(scopes, own_account_needs_every_scope_of_the_role_and_sessions_are_not_limited)
+{
+	const char *m = NULL;
+
+	cr_assert(may(SCOPE_ALL, true, "POST", "/api/v1/api-keys", &m));
+	cr_assert_not(may(SCOPE_ALL & ~SCOPE_BILLING, true, "POST", "/api/v1/api-keys", &m));
+	cr_assert_str_eq(m, "billing");
+	cr_assert(may(SCOPE_READ | SCOPE_VPS, false, "DELETE", "/api/v1/api-keys/4", &m));
+	cr_assert_not(may(SCOPE_VPS, false, "DELETE", "/api/v1/session", &m));
+	cr_assert_str_eq(m, "read-only");
+	/* 0 = a cookie session: its user's full rights. */
+	cr_assert(may(0, true, "PUT", "/api/v1/billing/services/7", &m));
+	cr_assert(may(0, false, "POST", "/api/v1/api-keys", &m));
+	/* Open routes need nothing. */
+	cr_assert(may(SCOPE_READ, false, "GET", "/sso", &m));
+	cr_assert_eq(scopes_of_role(false), SCOPE_READ | SCOPE_VPS);
+	cr_assert_eq(scope_bit("billing"), SCOPE_BILLING);
+	cr_assert_eq(scope_bit("root"), 0);
+	cr_assert_eq(scope_bit(NULL), 0);
+}

@@ -224,3 +224,42 @@ Test(store, each_thread_gets_its_own_connection_to_the_same_database)
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(seen, 1);
 }
+
+/* Issue 14 item 4: API keys made before scopes existed keep their user's full rights. */
+Test(store, api_keys_made_before_scopes_keep_their_users_full_rights)
+{
+	int k = 0, n = migration_count();
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	char pragma[48];
+
+	while (k < n && !strstr(xvps_migrations[k], "ADD COLUMN scopes"))
+		k++;
+	cr_assert_lt(k, n, "no migration adds api_keys.scopes");
+	cr_assert_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
+	for (int i = 0; i < k; i++)
+		cr_assert_eq(sqlite3_exec(h, xvps_migrations[i], NULL, NULL, NULL), SQLITE_OK,
+		             "migration %d: %s", i + 1, sqlite3_errmsg(h));
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", k);
+	cr_assert_eq(
+	        sqlite3_exec(
+	                h,
+	                "INSERT INTO users (id, username, password_hash, role, created_at) "
+	                "VALUES (1, 'admin', 'x', 'admin', 1), (2, 'cust', 'x', 'customer', 1);"
+	                "INSERT INTO api_keys (user_id, name, token_hash, created_at) VALUES "
+	                "(1, 'a', 'h1', 1), (2, 'c', 'h2', 1);",
+	                NULL, NULL, NULL),
+	        SQLITE_OK, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_exec(h, pragma, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	cr_assert_eq(store_open(dbpath), 0);
+	st = db_stmt("SELECT user_id, scopes, expires_at IS NULL FROM api_keys ORDER BY user_id");
+	cr_assert_not_null(st);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(st, 1), 15, "the admin's key: all four scopes");
+	cr_assert_eq(sqlite3_column_int(st, 2), 1, "no expiry");
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(st, 1), 3, "the customer's key: read-only and vps");
+	sqlite3_reset(st);
+}
