@@ -682,56 +682,53 @@ Test(quota, notices_of_a_deleted_vps_stay_listed_for_the_admin)
 	r = api_req(&admin, "GET", V1 "/notices?limit=0", NULL);
 	assert_problem(r, 422, "limit");
 	api_resp_free(r);
+}
 
-	/* The prepaid balance's notices (issue 14 item 3; panel/balance.c) go through the same
-	 * delivery thread: an e-mail to the customer and a signed webhook
-	 * {"event":"billing.notice",...} for the low-balance mark, the suspension and the lift
-	 * (XVPS_BILLING_INTERVAL=1 from scripts/test.sh). */
-	Test(quota, prepaid_balance_notices_are_mailed_and_posted)
-	{
-		char plan[32], vps[32], path[128];
-		api_resp *r;
+/* The prepaid balance's notices (issue 14 item 3; panel/balance.c) go through the same
+ * delivery thread: an e-mail to the customer and a signed webhook
+ * {"event":"billing.notice",...} for the low-balance mark, the suspension and the lift
+ * (XVPS_BILLING_INTERVAL=1 from scripts/test.sh). */
+Test(quota, prepaid_balance_notices_are_mailed_and_posted)
+{
+	char plan[32], vps[32], path[128];
+	api_resp *r;
 
-		if (!getenv("XVPS_SMTP_URL") || !getenv("XVPS_WEBHOOK_URL"))
-			cr_skip_test("XVPS_SMTP_URL and XVPS_WEBHOOK_URL are not both set");
-		cr_assert(smtp_fd >= 0 && hook_fd >= 0, "the sinks could not listen");
-		quota_plan("\"price_month_cents\":73000", plan); /* 100 cents an hour */
-		fx_vps(&cust, plan, tpl, NULL, vps);
-		sleep(1);
-		snprintf(path, sizeof(path), V1 "/customers/%s/billing", cust_id);
-		r = api_req(&admin, "PATCH", path,
-		            "{\"prepaid\":true,\"low_balance_cents\":1000,\"suspend_below_cents\":-"
-		            "50}");
-		cr_assert_eq(r->status, 200, "%s", r->body);
-		api_resp_free(r);
-		for (int i = 0;
-		     i < 60 && !sink_has(hooks_seen, "\"kind\":\"suspended\",\"customer\""); i++)
-			usleep(500 * 1000);
-		cr_assert(sink_has(hooks_seen, "\"event\":\"billing.notice\""), "no webhook: %s",
-		          hooks_seen);
-		cr_assert(sink_has(hooks_seen, "\"kind\":\"low_balance\""), "no webhook: %s",
-		          hooks_seen);
-		cr_assert(sink_has(hooks_seen, "\"kind\":\"suspended\",\"customer\""),
-		          "no webhook: %s", hooks_seen);
-		snprintf(path, sizeof(path), V1 "/customers/%s/payments", cust_id);
-		r = api_req(&admin, "POST", path, "{\"amount_cents\":100000}");
-		cr_assert_eq(r->status, 201, "%s", r->body);
-		api_resp_free(r);
-		for (int i = 0; i < 60 && !sink_has(hooks_seen, "\"kind\":\"lifted\",\"customer\"");
-		     i++)
-			usleep(500 * 1000);
-		cr_assert(sink_has(hooks_seen, "\"kind\":\"lifted\",\"customer\""),
-		          "no webhook: %s", hooks_seen);
-		for (int i = 0; i < 60 && !sink_has(mail_seen, "prepaid balance: suspended"); i++)
-			usleep(500 * 1000);
-		cr_assert(sink_has(mail_seen, "prepaid balance: suspended"), "no e-mail: %s",
-		          mail_seen);
-		cr_assert_eq(hooks_bad, 0, "a webhook with a bad signature");
-		snprintf(path, sizeof(path), V1 "/customers/%s/billing", cust_id);
-		r = api_req(&admin, "PATCH", path, "{\"prepaid\":false}");
-		cr_assert_eq(r->status, 200, "%s", r->body);
-		api_resp_free(r);
-		fx_vps_delete(&cust, vps);
-		snprintf(path, sizeof(path), V1 "/plans/%s", plan);
-		api_resp_free(api_req(&admin, "DELETE", path, NULL));
-	}
+	if (!getenv("XVPS_SMTP_URL") || !getenv("XVPS_WEBHOOK_URL"))
+		cr_skip_test("XVPS_SMTP_URL and XVPS_WEBHOOK_URL are not both set");
+	cr_assert(smtp_fd >= 0 && hook_fd >= 0, "the sinks could not listen");
+	quota_plan("\"price_month_cents\":73000", plan); /* 100 cents an hour */
+	fx_vps(&cust, plan, tpl, NULL, vps);
+	sleep(1);
+	snprintf(path, sizeof(path), V1 "/customers/%s/billing", cust_id);
+	r = api_req(&admin, "PATCH", path,
+	            "{\"prepaid\":true,\"low_balance_cents\":1000,\"suspend_below_cents\":-"
+	            "50}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_resp_free(r);
+	for (int i = 0; i < 60 && !sink_has(hooks_seen, "\"kind\":\"suspended\",\"customer\""); i++)
+		usleep(500 * 1000);
+	cr_assert(sink_has(hooks_seen, "\"event\":\"billing.notice\""), "no webhook: %s",
+	          hooks_seen);
+	cr_assert(sink_has(hooks_seen, "\"kind\":\"low_balance\""), "no webhook: %s", hooks_seen);
+	cr_assert(sink_has(hooks_seen, "\"kind\":\"suspended\",\"customer\""), "no webhook: %s",
+	          hooks_seen);
+	snprintf(path, sizeof(path), V1 "/customers/%s/payments", cust_id);
+	r = api_req(&admin, "POST", path, "{\"amount_cents\":100000}");
+	cr_assert_eq(r->status, 201, "%s", r->body);
+	api_resp_free(r);
+	for (int i = 0; i < 60 && !sink_has(hooks_seen, "\"kind\":\"lifted\",\"customer\""); i++)
+		usleep(500 * 1000);
+	cr_assert(sink_has(hooks_seen, "\"kind\":\"lifted\",\"customer\""), "no webhook: %s",
+	          hooks_seen);
+	for (int i = 0; i < 60 && !sink_has(mail_seen, "prepaid balance: suspended"); i++)
+		usleep(500 * 1000);
+	cr_assert(sink_has(mail_seen, "prepaid balance: suspended"), "no e-mail: %s", mail_seen);
+	cr_assert_eq(hooks_bad, 0, "a webhook with a bad signature");
+	snprintf(path, sizeof(path), V1 "/customers/%s/billing", cust_id);
+	r = api_req(&admin, "PATCH", path, "{\"prepaid\":false}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	api_resp_free(r);
+	fx_vps_delete(&cust, vps);
+	snprintf(path, sizeof(path), V1 "/plans/%s", plan);
+	api_resp_free(api_req(&admin, "DELETE", path, NULL));
+}
