@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   ?= build
 SAN     ?= 0
-PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl
+PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl liboath
 AGENT_PKGS := json-c xlutil devmapper
 TEST_PKGS  := criterion libcurl
 CONSOLE_PKGS := libvncserver libvncclient vterm zlib
