@@ -1263,6 +1263,7 @@ await runCase(13, 'accounts: TOTP enrolment from the QR page and a two-step logi
     const codes = await page.$$eval('#recovery-codes li', (li) => li.map((x) => x.textContent.trim()));
     check(codes.length === 10, `${codes.length} recovery codes shown`);
     await shot(page, 'account-totp-on');
+    check(!/\bnull\b|undefined/.test(await page.textContent('#main')), 'the account page shows "null" or "undefined"');
 
     // Log out, log in: the code is a second step.
     await page.click('#logout');

@@ -30,7 +30,7 @@ export function sessionsCard(ctx) {
       await load();
     } catch (e) { banner(e.detail || String(e)); }
   }
-  return { card: h('section', { class: 'card card-flush', id: 'sessions-card' }, h('h2', { class: 'card-title' }, 'Sessions'), t.wrap), load };
+  return { card: h('section', { class: 'card', id: 'sessions-card' }, h('h2', { class: 'card-title' }, 'Sessions'), t.wrap), load };
 }
 
 export function apiKeysCard(ctx) {

@@ -112,7 +112,7 @@ export async function accountView(ctx) {
     const user = await me();
     if (!ctx.scope.alive) return;
     Object.assign(ctx.session.user, { totp_enabled: user.totp_enabled, totp_required: user.totp_required });
-    main.replaceChildren(
+    main.replaceChildren(...[
       h('div', { class: 'page-header' }, h('h1', { tabindex: '-1', class: 'page-title' }, 'Account')),
       user.totp_required ? h('p', { class: 'banner-inline', id: 'totp-required', role: 'alert' },
         'Admins must use two-factor authentication here: set it up before anything else.') : null,
@@ -120,7 +120,7 @@ export async function accountView(ctx) {
       totpCard(ctx, user, render),
       sessions.card,
       user.totp_required ? null : apiKeysCard(ctx),
-      ctx.isAdmin && !user.totp_required ? settingsCard() : null);
+      ctx.isAdmin && !user.totp_required ? settingsCard() : null].filter(Boolean));
     await sessions.load();
   };
   await render();
