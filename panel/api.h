@@ -115,6 +115,8 @@ void api_totp_disable(http_req *rq);     /* POST /account/totp/disable */
 void api_session_totp(http_req *rq);     /* POST /session/totp (the login's second step) */
 void api_reset_request(http_req *rq);    /* POST /password-reset */
 void api_reset_confirm(http_req *rq);    /* POST /password-reset/confirm */
+/* Waits for the reset e-mails still being sent (each within MAIL_TIMEOUT_S): xvpsd's shutdown. */
+void api_reset_drain(void);
 
 /* ---- handlers ----------------------------------------------------------------------------- */
 void api_session_create(http_req *rq); /* POST /session (api_auth.c) */

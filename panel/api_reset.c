@@ -26,6 +26,11 @@
 #define RESET_URL_MAX         700
 #define RESET_EMAIL_MAX       256
 
+/* Mail threads still sending: xvpsd waits for them at shutdown (api_reset_drain). */
+static pthread_mutex_t inflight_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inflight_cv = PTHREAD_COND_INITIALIZER;
+static int inflight;
+
 typedef struct reset_mail {
 	char to[RESET_EMAIL_MAX], url[RESET_URL_MAX], tag[48];
 } reset_mail;
@@ -44,7 +49,19 @@ static void *reset_mail_main(void *arg)
 		log_warn("reset: mailing a reset link: %s", err);
 	sodium_memzero(m, sizeof(*m));
 	free(m);
+	pthread_mutex_lock(&inflight_mu);
+	inflight--;
+	pthread_cond_broadcast(&inflight_cv);
+	pthread_mutex_unlock(&inflight_mu);
 	return NULL;
+}
+
+void api_reset_drain(void)
+{
+	pthread_mutex_lock(&inflight_mu);
+	while (inflight > 0)
+		pthread_cond_wait(&inflight_cv, &inflight_mu); /* each ends within MAIL_TIMEOUT_S */
+	pthread_mutex_unlock(&inflight_mu);
 }
 
 static void base_url(char *out, size_t len)
@@ -143,10 +160,16 @@ void api_reset_request(http_req *rq)
 	sodium_memzero(token, sizeof(token));
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&inflight_mu);
+	inflight++;
+	pthread_mutex_unlock(&inflight_mu);
 	if (pthread_create(&t, &at, reset_mail_main, m) != 0) {
 		log_error("reset: cannot start the mail thread");
 		sodium_memzero(m, sizeof(*m));
 		free(m);
+		pthread_mutex_lock(&inflight_mu);
+		inflight--;
+		pthread_mutex_unlock(&inflight_mu);
 	}
 	pthread_attr_destroy(&at);
 	audit(rq, "password.reset.request", res, "link sent");

@@ -312,6 +312,7 @@ int main(void)
 out:
 	atomic_store(&g_app->stopping, true);
 	http_stop();
+	api_reset_drain();
 	if (events_up)
 		guest_events_stop();
 	if (meter_up)
