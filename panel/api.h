@@ -83,6 +83,41 @@ typedef struct api_failure {
 int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t *job_out,
                   api_failure *f);
 
+/* ---- accounts (issue 16 item 5: api_auth.c, api_account.c, api_totp.c, api_reset.c) ------ */
+/* The password was right (and the second factor, when totp_on): clears ukey's login failures
+ * from rq's ip, rotates rq's old session, starts a new one and answers 201 with the cookie. */
+void api_login_finish(http_req *rq, int64_t uid, const char *uname, const char *role,
+                      const char *ukey, bool totp_on);
+/* The password was right and uid has TOTP: answers 200 {"totp_required": true, "challenge",
+ * "expires_at"}; POST /session/totp finishes the login with a code. */
+void api_login_challenge(http_req *rq, int64_t uid, const char *uname, const char *ukey);
+/* The admin setting require_admin_totp is on and rq is an admin without TOTP. */
+bool account_totp_required(const http_req *rq);
+/* An admin session that must enrol TOTP first may reach only GET /me, DELETE /session and
+ * /account/...: false when a 403 (type totp-enrolment-required) was answered (http.c). */
+bool account_gate(http_req *rq, const char *pattern);
+/* A setting's value (settings table) into out, or def when unset. False on a database error. */
+bool setting_get(const char *name, const char *def, char *out, size_t out_len);
+/* Checks a new password for user name (length from valid_password, not the user name, enough
+ * distinct characters). False with *why set. */
+bool account_password_ok(const char *pw, const char *username, const char **why);
+/* Sets uid's password hash and ends its sessions but keep_sid (0: all) and its login
+ * challenges, inside the caller's transaction. 0 or -1. */
+int account_set_password_tx(int64_t uid, const char *password, int64_t keep_sid);
+void api_account_password(http_req *rq); /* POST /account/password */
+void api_sessions_list(http_req *rq);    /* GET /sessions */
+void api_sessions_delete(http_req *rq);  /* DELETE /sessions/{id} */
+void api_settings_get(http_req *rq);     /* GET /settings/accounts (admin) */
+void api_settings_put(http_req *rq);     /* PUT /settings/accounts (admin) */
+void api_totp_enrol(http_req *rq);       /* POST /account/totp */
+void api_totp_confirm(http_req *rq);     /* POST /account/totp/confirm */
+void api_totp_disable(http_req *rq);     /* POST /account/totp/disable */
+void api_session_totp(http_req *rq);     /* POST /session/totp (the login's second step) */
+void api_reset_request(http_req *rq);    /* POST /password-reset */
+void api_reset_confirm(http_req *rq);    /* POST /password-reset/confirm */
+/* Waits for the reset e-mails still being sent (each within MAIL_TIMEOUT_S): xvpsd's shutdown. */
+void api_reset_drain(void);
+
 /* ---- handlers ----------------------------------------------------------------------------- */
 void api_session_create(http_req *rq); /* POST /session (api_auth.c) */
 void api_session_delete(http_req *rq); /* DELETE /session */

@@ -48,12 +48,10 @@ void api_session_create(http_req *rq)
 	json_field_error e = {0};
 	const char *username = NULL, *password = NULL;
 	char ukey[LOGIN_KEY_MAX], hash[AUTH_PWHASH_MAX] = "", role[AUTH_ROLE_MAX] = "";
-	char uname[AUTH_USERNAME_MAX] = "", retry[RETRY_AFTER_MAX];
-	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1], res[AUDIT_RESOURCE_MAX];
-	int64_t now = now_unix(), wait, uid = 0, sid;
-	bool suspended = false, ok;
+	char uname[AUTH_USERNAME_MAX] = "", retry[RETRY_AFTER_MAX], res[AUDIT_RESOURCE_MAX];
+	int64_t now = now_unix(), wait, uid = 0;
+	bool suspended = false, ok, totp_on = false;
 	sqlite3_stmt *st;
-	json_object *o, *u;
 
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_str(rq->json, "username", true, &username, &e) ||
@@ -77,8 +75,8 @@ void api_session_create(http_req *rq)
 		return;
 	}
 
-	st = db_stmt("SELECT id, username, role, suspended, password_hash FROM users "
-	             "WHERE username = ?");
+	st = db_stmt("SELECT id, username, role, suspended, password_hash, "
+	             "totp_enabled_at IS NOT NULL FROM users WHERE username = ?");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -90,6 +88,7 @@ void api_session_create(http_req *rq)
 		db_col_text(st, 2, role, sizeof(role));
 		suspended = sqlite3_column_int(st, 3) != 0;
 		db_col_text(st, 4, hash, sizeof(hash));
+		totp_on = sqlite3_column_int(st, 5) != 0;
 	}
 	sqlite3_reset(st);
 	if (uid > 0) {
@@ -120,6 +119,23 @@ void api_session_create(http_req *rq)
 		}
 	}
 
+	/* A second factor: the password was right, the code is asked next (api_totp.c). */
+	if (totp_on) {
+		api_login_challenge(rq, uid, uname, ukey);
+		return;
+	}
+	api_login_finish(rq, uid, uname, role, ukey, false);
+}
+
+void api_login_finish(http_req *rq, int64_t uid, const char *uname, const char *role,
+                      const char *ukey, bool totp_on)
+{
+	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1], res[AUDIT_RESOURCE_MAX];
+	int64_t now = now_unix(), sid;
+	sqlite3_stmt *st;
+	json_object *o, *u;
+
+	snprintf(res, sizeof(res), "user/%lld", (long long)uid);
 	if (db_begin() != 0)
 		goto db_fail;
 	st = db_stmt("DELETE FROM login_failures WHERE username = ? AND ip = ?");
@@ -138,7 +154,8 @@ void api_session_create(http_req *rq)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto db_fail_rb;
 	}
-	if (auth_session_insert(uid, rq->ip, now, token, csrf, &sid) != 0)
+	if (auth_session_insert(uid, rq->ip, req_header(rq, "User-Agent"), now, token, csrf,
+	                        &sid) != 0)
 		goto db_fail_rb;
 	if (db_commit() != 0)
 		goto db_fail;
@@ -149,6 +166,7 @@ void api_session_create(http_req *rq)
 	snprintf(rq->user.role, sizeof(rq->user.role), "%s", role);
 	rq->user.is_admin = strcmp(role, "admin") == 0;
 	rq->user.session_id = sid;
+	rq->user.totp_on = totp_on;
 	snprintf(rq->user.csrf_token, sizeof(rq->user.csrf_token), "%s", csrf);
 	atomic_fetch_add(&g_app->metrics.logins_ok, 1);
 	audit(rq, "login", res, NULL);
@@ -222,6 +240,9 @@ void api_me(http_req *rq)
 	json_object_object_add(o, "role",
 	                       json_str_or_null((const char *)sqlite3_column_text(st, 3)));
 	json_object_object_add(o, "suspended", json_object_new_boolean(sqlite3_column_int(st, 4)));
+	json_object_object_add(o, "totp_enabled", json_object_new_boolean(rq->user.totp_on));
+	json_object_object_add(o, "totp_required",
+	                       json_object_new_boolean(account_totp_required(rq)));
 	/* A cookie session's CSRF token, so a second tab of the same session can act: a page of
 	 * another origin cannot read this answer (same-origin GET, no CORS), and it cannot send the
 	 * SameSite=Strict cookie from a cross-site context anyway. */

@@ -219,7 +219,8 @@ void api_sso_login(http_req *rq)
 	if (rq->user.session_id &&
 	    !db_exec_id("DELETE FROM sessions WHERE id=?", rq->user.session_id))
 		goto db_fail;
-	if (auth_session_insert(uid, rq->ip, now, session, csrf, &session_id) != 0)
+	if (auth_session_insert(uid, rq->ip, req_header(rq, "User-Agent"), now, session, csrf,
+	                        &session_id) != 0)
 		goto db_fail;
 	if (db_commit() != 0) {
 		reply_db_error(rq);

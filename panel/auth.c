@@ -111,15 +111,15 @@ static bool identify_cookie(http_req *rq, const char *token, bool *csrf_ok_out)
 	char th[AUTH_TOKEN_HASH_HEX];
 	sqlite3_stmt *st;
 	const char *sent;
-	int64_t expires, sid;
+	int64_t expires, sid = 0, last_seen = 0;
 	bool ok = false;
 
 	if (strlen(token) != AUTH_TOKEN_HEX || !auth_is_lower_hex(token, AUTH_TOKEN_HEX))
 		return false;
 	auth_token_hash(token, th);
 	st = db_stmt("SELECT s.id, s.csrf_token, s.expires_at, u.id, u.username, u.role, "
-	             "u.suspended FROM sessions s JOIN users u ON u.id = s.user_id "
-	             "WHERE s.token_hash = ?");
+	             "u.suspended, u.totp_enabled_at IS NOT NULL, s.last_seen_at "
+	             "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?");
 	if (!st)
 		return false;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_TRANSIENT);
@@ -144,6 +144,8 @@ static bool identify_cookie(http_req *rq, const char *token, bool *csrf_ok_out)
 	db_col_text(st, 4, rq->user.username, sizeof(rq->user.username));
 	db_col_text(st, 5, rq->user.role, sizeof(rq->user.role));
 	rq->user.is_admin = strcmp(rq->user.role, "admin") == 0;
+	rq->user.totp_on = sqlite3_column_int(st, 7) != 0;
+	last_seen = sqlite3_column_int64(st, 8);
 	ok = true;
 
 	sent = req_header(rq, "X-CSRF-Token");
@@ -152,6 +154,15 @@ static bool identify_cookie(http_req *rq, const char *token, bool *csrf_ok_out)
 	                sodium_memcmp(sent, rq->user.csrf_token, strlen(sent)) == 0);
 out:
 	sqlite3_reset(st);
+	/* last_seen_at at minute resolution, as an API key's last_used_at. */
+	if (ok && now_unix() - last_seen >= 60) {
+		st = db_stmt("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1");
+		if (st) {
+			sqlite3_bind_int64(st, 1, sid);
+			sqlite3_bind_int64(st, 2, now_unix());
+			db_step_done(st);
+		}
+	}
 	return ok;
 }
 
@@ -174,7 +185,8 @@ static bool identify_bearer(http_req *rq, const char *auth)
 		return false;
 	auth_token_hash(token, th);
 	st = db_stmt("SELECT k.id, k.last_used_at, u.id, u.username, u.role, u.suspended, "
-	             "k.scopes, k.expires_at FROM api_keys k JOIN users u ON u.id = k.user_id "
+	             "k.scopes, k.expires_at, u.totp_enabled_at IS NOT NULL FROM api_keys k JOIN "
+	             "users u ON u.id = k.user_id "
 	             "WHERE k.token_hash = ?");
 	if (!st)
 		return false;
@@ -197,6 +209,7 @@ static bool identify_bearer(http_req *rq, const char *auth)
 	rq->user.scopes = (unsigned)sqlite3_column_int(st, 6) & scopes_of_role(rq->user.is_admin);
 	if (rq->user.scopes == 0)
 		rq->user.scopes = SCOPE_READ;
+	rq->user.totp_on = sqlite3_column_int(st, 8) != 0;
 	ok = true;
 	sqlite3_reset(st);
 	/* last_used_at at minute resolution: a write per request would serialize every reader. */
@@ -232,7 +245,7 @@ bool auth_identify(http_req *rq, bool *csrf_ok_out)
 	return false;
 }
 
-int auth_session_insert(int64_t uid, const char *ip, int64_t now,
+int auth_session_insert(int64_t uid, const char *ip, const char *user_agent, int64_t now,
                         char token_out[AUTH_TOKEN_HEX + 1], char csrf_out[AUTH_TOKEN_HEX + 1],
                         int64_t *sid_out)
 {
@@ -247,7 +260,7 @@ int auth_session_insert(int64_t uid, const char *ip, int64_t now,
 	}
 	auth_token_hash(token_out, th);
 	st = db_stmt("INSERT INTO sessions (token_hash, user_id, csrf_token, ip, created_at, "
-	             "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+	             "expires_at, last_seen_at, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?5, ?7)");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, th, -1, SQLITE_TRANSIENT);
@@ -256,6 +269,9 @@ int auth_session_insert(int64_t uid, const char *ip, int64_t now,
 	sqlite3_bind_text(st, 4, ip, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now + SESSION_TTL_S);
+	if (user_agent && *user_agent)
+		sqlite3_bind_text(st, 7, user_agent, (int)strnlen(user_agent, AUTH_UA_MAX),
+		                  SQLITE_TRANSIENT);
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)

@@ -23,14 +23,16 @@
 #define AUTH_TOKEN_HASH_HEX   (2 * crypto_generichash_BYTES + 1)
 #define API_KEY_PREFIX        "xvps_"
 #define MAX_API_KEYS_PER_USER 100
+#define AUTH_UA_MAX           256 /* bytes of a User-Agent kept with a session */
 
 /* Fills rq->user from the session cookie or the bearer token; returns false when none is valid.
  * csrf_ok_out tells whether an unsafe request on a cookie session carried the right token. */
 bool auth_identify(http_req *rq, bool *csrf_ok_out);
 /* Inserts a session of uid (from ip, at now) in the caller's transaction with a new random token
  * and CSRF token (lower-case hex, AUTH_TOKEN_HEX characters, written to token_out/csrf_out;
- * only the token's hash is stored). 0 with *sid_out, or -1 (no randomness, database error). */
-int auth_session_insert(int64_t uid, const char *ip, int64_t now,
+ * only the token's hash is stored; user_agent, NULL or cut to AUTH_UA_MAX bytes, for GET
+ * /sessions). 0 with *sid_out, or -1 (no randomness, database error). */
+int auth_session_insert(int64_t uid, const char *ip, const char *user_agent, int64_t now,
                         char token_out[AUTH_TOKEN_HEX + 1], char csrf_out[AUTH_TOKEN_HEX + 1],
                         int64_t *sid_out);
 /* Sets the session cookie (token, Max-Age max_age s; "" and 0 clear it) on rq's reply

@@ -27,6 +27,7 @@ typedef struct xvps_config {
 	char web_dir[CONFIG_DIR_MAX];      /* XVPS_WEB_DIR, default ./web */
 	char novnc_dir[CONFIG_DIR_MAX];    /* XVPS_NOVNC_DIR, default /usr/share/novnc (/novnc/) */
 	char chartjs_dir[CONFIG_DIR_MAX];  /* XVPS_CHARTJS_DIR (/vendor/chart.js/), main.c */
+	char qrcode_dir[CONFIG_DIR_MAX];   /* XVPS_QRCODE_DIR (/vendor/qrcode-generator/), main.c */
 	int console_token_ttl_s;           /* XVPS_CONSOLE_TOKEN_TTL, 1..60 s, default 60 */
 	int console_ping_s;       /* XVPS_CONSOLE_PING, 1..300 s, default 30: idle console ping */
 	int http_threads;         /* XVPS_HTTP_THREADS, default 4 */

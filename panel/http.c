@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "api.h"
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
@@ -117,7 +118,8 @@ static bool is_api_path(const char *path)
 }
 
 /* GET/HEAD outside /api/: a regular file under cfg.web_dir, under cfg.novnc_dir for
- * /novnc/... or under cfg.chartjs_dir for /vendor/chart.js/... ("/" and "dir/" mean
+ * /novnc/..., under cfg.chartjs_dir for /vendor/chart.js/... or under cfg.qrcode_dir for
+ * /vendor/qrcode-generator/... ("/" and "dir/" mean
  * index.html). */
 static void serve_static(req_ctx *ctx)
 {
@@ -137,6 +139,9 @@ static void serve_static(req_ctx *ctx)
 	} else if (strncmp(path, "/vendor/chart.js/", 17) == 0) {
 		root = g_app->cfg.chartjs_dir;
 		path += 16; /* keeps its "/" */
+	} else if (strncmp(path, "/vendor/qrcode-generator/", 25) == 0) {
+		root = g_app->cfg.qrcode_dir;
+		path += 24; /* keeps its "/" */
 	}
 	if (!root[0]) {
 		reply_not_found(rq, "file");
@@ -264,6 +269,8 @@ static void dispatch(req_ctx *ctx)
 			reply_problem(rq, 403, NULL, "missing or wrong X-CSRF-Token header", NULL);
 			return;
 		}
+		if (!account_gate(rq, r->pattern))
+			return;
 	} else if (identified && method_is_unsafe(rq->method) && !csrf_ok) {
 		/* An open route (POST /session) reached with a cookie but no CSRF token: the
 		 * request may be forged, so it runs as anonymous. */

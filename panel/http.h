@@ -35,6 +35,7 @@ typedef struct auth_user {
 	int64_t api_key_id; /* api_keys.id when by bearer token, else 0 */
 	unsigned scopes;    /* the API key's SCOPE_* bits (http_route.c); 0 for a cookie session */
 	char csrf_token[AUTH_CSRF_MAX];
+	bool totp_on; /* the user confirmed a TOTP second factor (issue 16 item 5) */
 } auth_user;
 
 /* Called once the 101 of reply_upgrade() was sent: sock is the upgraded connection (non-blocking;

@@ -118,6 +118,10 @@ static int load_config(xvps_config *cfg)
 	if (env_str("XVPS_CHARTJS_DIR", "/usr/share/javascript/chart.js", cfg->chartjs_dir,
 	            sizeof(cfg->chartjs_dir)))
 		return -1;
+	/* Debian's node-qrcode-generator, at /vendor/qrcode-generator/ for TOTP enrolment. */
+	if (env_str("XVPS_QRCODE_DIR", "/usr/share/javascript/qrcode-generator", cfg->qrcode_dir,
+	            sizeof(cfg->qrcode_dir)))
+		return -1;
 	if (!sfmt(cfg->db_path, sizeof(cfg->db_path), "%s/xvps.db", cfg->state_dir) ||
 	    !sfmt(def_sock, sizeof(def_sock), "%s/agent.sock", cfg->state_dir)) {
 		fprintf(stderr, "xvpsd: XVPS_STATE is too long\n");
@@ -320,6 +324,7 @@ out:
 	http_stop();
 	if (billing_up)
 		billing_tick_stop();
+	api_reset_drain();
 	if (events_up)
 		guest_events_stop();
 	if (meter_up)

@@ -17,17 +17,17 @@
 #include "../common/util.h"
 #include "api.h"
 #include "config.h"
+#include "mail.h"
 #include "quota_notify.h"
 #include "store.h"
 
-#define NOTIFY_URL_MAX   512
-#define NOTIFY_FROM_MAX  256
-#define NOTIFY_BATCH     32   /* pending notices read per round */
-#define NOTIFY_MSG_MAX   2048 /* one e-mail, headers included */
-#define NOTIFY_BODY_MAX  1024 /* one webhook body */
-#define NOTIFY_ERROR_MAX 256
+#define NOTIFY_URL_MAX     512
+#define NOTIFY_BATCH       32   /* pending notices read per round */
+#define NOTIFY_MSG_MAX     2048 /* one e-mail's body */
+#define NOTIFY_SUBJECT_MAX 400
+#define NOTIFY_BODY_MAX    1024 /* one webhook body */
+#define NOTIFY_ERROR_MAX   256
 
-static char smtp_url[NOTIFY_URL_MAX], smtp_from[NOTIFY_FROM_MAX];
 static char hook_url[NOTIFY_URL_MAX], hook_secret[NOTIFY_URL_MAX];
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -37,7 +37,7 @@ static pthread_t thr;
 
 bool quota_notify_email_on(void)
 {
-	return smtp_url[0] != '\0';
+	return mail_on();
 }
 
 bool quota_notify_webhook_on(void)
@@ -89,33 +89,6 @@ static const char *kind_text(const char *kind)
 	return "is no longer limited by its traffic quota";
 }
 
-/* A header value may not carry CR, LF or other controls (no header injection). */
-static bool header_safe(const char *s)
-{
-	if (!*s)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-typedef struct reader {
-	const char *p;
-	size_t left;
-} reader;
-
-static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
-{
-	reader *r = arg;
-	size_t k = size * n < r->left ? size * n : r->left;
-
-	memcpy(buf, r->p, k);
-	r->p += k;
-	r->left -= k;
-	return k;
-}
-
 static size_t discard_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	(void)buf;
@@ -123,77 +96,35 @@ static size_t discard_cb(char *buf, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Sends one notice's e-mail. 0, or -1 with err filled. */
+/* Sends one notice's e-mail through the shared smarthost sender (mail.c). 0, or -1 with err. */
 static int send_email(const notice *nt, char *err, size_t err_len)
 {
-	char msg[NOTIFY_MSG_MAX], date[64], rcpt[300];
-	struct curl_slist *to = NULL;
-	time_t now = (time_t)now_unix();
-	struct tm tm;
-	reader rd;
-	CURL *c;
-	CURLcode cc;
-	int len;
+	char subject[NOTIFY_SUBJECT_MAX], body[NOTIFY_MSG_MAX], tag[40];
 
-	if (!header_safe(nt->email) || !strchr(nt->email, '@') || strchr(nt->email, '<') ||
-	    strchr(nt->email, '>') || strchr(nt->email, ' ')) {
+	if (nt->billing) {
+		snprintf(subject, sizeof(subject), "[xvps] your prepaid balance: %s", nt->kind);
+		snprintf(tag, sizeof(tag), "billing-%lld", (long long)nt->id);
+		snprintf(body, sizeof(body),
+		         "Your prepaid balance %s.\r\n\r\nBalance: %lld (minor units).\r\n",
+		         billing_text(nt->kind), (long long)nt->used);
+	} else {
+		snprintf(subject, sizeof(subject), "[xvps] %s: traffic quota %s", nt->hostname,
+		         nt->kind);
+		snprintf(tag, sizeof(tag), "quota-%lld", (long long)nt->id);
+		snprintf(body, sizeof(body),
+		         "Your VPS %s %s.\r\n\r\nUsed this period: %lld bytes of %lld bytes "
+		         "included "
+		         "(%lld %%).\r\n",
+		         nt->hostname, kind_text(nt->kind), (long long)nt->used,
+		         (long long)nt->included,
+		         nt->included > 0 ? (long long)((__int128)nt->used * 100 / nt->included)
+		                          : 0LL);
+	}
+	if (!mail_address_ok(nt->email)) {
 		snprintf(err, err_len, "the customer has no usable e-mail address");
 		return -1;
 	}
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	if (nt->billing)
-		len = snprintf(msg, sizeof(msg),
-		               "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n"
-		               "Subject: [xvps] your prepaid balance: %s\r\n"
-		               "Message-ID: <xvps-billing-%lld@xvps>\r\nMIME-Version: 1.0\r\n"
-		               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-		               "Your prepaid balance %s.\r\n\r\nBalance: %lld (minor units).\r\n",
-		               date, smtp_from, nt->email, nt->kind, (long long)nt->id,
-		               billing_text(nt->kind), (long long)nt->used);
-	else
-		len = snprintf(msg, sizeof(msg),
-		               "Date: %s\r\nFrom: <%s>\r\nTo: <%s>\r\n"
-		               "Subject: [xvps] %s: traffic quota %s\r\n"
-		               "Message-ID: <xvps-quota-%lld@xvps>\r\nMIME-Version: 1.0\r\n"
-		               "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-		               "Your VPS %s %s.\r\n\r\nUsed this period: %lld bytes of %lld bytes "
-		               "included "
-		               "(%lld %%).\r\n",
-		               date, smtp_from, nt->email, nt->hostname, nt->kind,
-		               (long long)nt->id, nt->hostname, kind_text(nt->kind),
-		               (long long)nt->used, (long long)nt->included,
-		               nt->included > 0
-		                       ? (long long)((__int128)nt->used * 100 / nt->included)
-		                       : 0LL);
-	if (len < 0 || (size_t)len >= sizeof(msg)) {
-		snprintf(err, err_len, "the message is too long");
-		return -1;
-	}
-	if (!(c = curl_easy_init())) {
-		snprintf(err, err_len, "curl_easy_init failed");
-		return -1;
-	}
-	snprintf(rcpt, sizeof(rcpt), "<%s>", nt->email);
-	to = curl_slist_append(NULL, rcpt);
-	rd = (reader){msg, (size_t)len};
-	curl_easy_setopt(c, CURLOPT_URL, smtp_url);
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, smtp_from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(c, CURLOPT_READDATA, &rd);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)QUOTA_NOTIFY_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	cc = curl_easy_perform(c);
-	curl_slist_free_all(to);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK) {
-		snprintf(err, err_len, "smtp: %s", curl_easy_strerror(cc));
-		return -1;
-	}
-	return 0;
+	return mail_send(nt->email, subject, body, tag, err, err_len);
 }
 
 /* Posts one notice's webhook. 0, or -1 with err filled. */
@@ -435,21 +366,9 @@ int quota_notify_start(void)
 {
 	pthread_condattr_t ca;
 
-	if (!env_copy("XVPS_SMTP_URL", smtp_url, sizeof(smtp_url)) ||
-	    !env_copy("XVPS_SMTP_FROM", smtp_from, sizeof(smtp_from)) ||
-	    !env_copy("XVPS_WEBHOOK_URL", hook_url, sizeof(hook_url)) ||
+	if (mail_init() != 0 || !env_copy("XVPS_WEBHOOK_URL", hook_url, sizeof(hook_url)) ||
 	    !env_copy("XVPS_WEBHOOK_SECRET", hook_secret, sizeof(hook_secret)))
 		return -1;
-	if (smtp_url[0] && strncmp(smtp_url, "smtp://", 7) != 0 &&
-	    strncmp(smtp_url, "smtps://", 8) != 0) {
-		log_error("XVPS_SMTP_URL must start with smtp:// or smtps://");
-		return -1;
-	}
-	if (smtp_url[0] && (!header_safe(smtp_from) || !strchr(smtp_from, '@') ||
-	                    strchr(smtp_from, '<') || strchr(smtp_from, '>'))) {
-		log_error("XVPS_SMTP_FROM must be an e-mail address when XVPS_SMTP_URL is set");
-		return -1;
-	}
 	if (hook_url[0] && strncmp(hook_url, "http://", 7) != 0 &&
 	    strncmp(hook_url, "https://", 8) != 0) {
 		log_error("XVPS_WEBHOOK_URL must start with http:// or https://");
@@ -459,7 +378,7 @@ int quota_notify_start(void)
 		log_error("XVPS_WEBHOOK_SECRET must be set when XVPS_WEBHOOK_URL is");
 		return -1;
 	}
-	if (!smtp_url[0] && !hook_url[0])
+	if (!mail_on() && !hook_url[0])
 		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("quota: curl_global_init failed");
@@ -475,7 +394,7 @@ int quota_notify_start(void)
 		return -1;
 	}
 	running = true;
-	log_info("quota: notices by e-mail %s, by webhook %s", smtp_url[0] ? "on" : "off",
+	log_info("quota: notices by e-mail %s, by webhook %s", mail_on() ? "on" : "off",
 	         hook_url[0] ? "on" : "off");
 	return 0;
 }

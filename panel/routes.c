@@ -11,6 +11,18 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/api-keys", api_keys_list, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/api-keys", api_keys_create, AUTH_USER, BODY_JSON},
         {"DELETE", "/api/v1/api-keys/{}", api_keys_delete, AUTH_USER, BODY_NONE},
+        /* Accounts (issue 16 item 5): api_account.c, api_totp.c, api_reset.c. */
+        {"POST", "/api/v1/session/totp", api_session_totp, AUTH_NONE, BODY_JSON},
+        {"POST", "/api/v1/account/password", api_account_password, AUTH_USER, BODY_JSON},
+        {"POST", "/api/v1/account/totp", api_totp_enrol, AUTH_USER, BODY_NONE},
+        {"POST", "/api/v1/account/totp/confirm", api_totp_confirm, AUTH_USER, BODY_JSON},
+        {"POST", "/api/v1/account/totp/disable", api_totp_disable, AUTH_USER, BODY_JSON},
+        {"GET", "/api/v1/sessions", api_sessions_list, AUTH_USER, BODY_NONE},
+        {"DELETE", "/api/v1/sessions/{}", api_sessions_delete, AUTH_USER, BODY_NONE},
+        {"POST", "/api/v1/password-reset", api_reset_request, AUTH_NONE, BODY_JSON},
+        {"POST", "/api/v1/password-reset/confirm", api_reset_confirm, AUTH_NONE, BODY_JSON},
+        {"GET", "/api/v1/settings/accounts", api_settings_get, AUTH_ADMIN, BODY_NONE},
+        {"PUT", "/api/v1/settings/accounts", api_settings_put, AUTH_ADMIN, BODY_JSON},
 
         {"GET", "/api/v1/plans", api_plans_list, AUTH_ADMIN, BODY_NONE},
         {"POST", "/api/v1/plans", api_plans_create, AUTH_ADMIN, BODY_JSON},

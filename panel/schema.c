@@ -504,5 +504,41 @@ const char *const xvps_migrations[] = {
         "  created_at INTEGER NOT NULL,"
         "  expires_at INTEGER NOT NULL,"
         "  used_at INTEGER);",
+        /* 13: accounts (issue 16 item 5; panel/api_account.c, api_totp.c, api_reset.c).
+         * sessions: last_seen_at (minute resolution) and the User-Agent for GET /sessions.
+         * users: the TOTP secret (base32; NULL: no two-factor), when it was confirmed (NULL:
+         * enrolment pending), the last step a code was accepted at (no replay). totp_recovery:
+         * single-use recovery codes as hex(BLAKE2b-256). login_challenges: the second login
+         * step (password was right, the code is asked next), <= 5 min, token hashed.
+         * password_resets: e-mail links, single use, 15 min, token hashed. settings: admin
+         * settings by name (require_admin_totp). */
+        "ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;"
+        "ALTER TABLE sessions ADD COLUMN user_agent TEXT;"
+        "ALTER TABLE users ADD COLUMN totp_secret TEXT;"
+        "ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;"
+        "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TABLE totp_recovery ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  code_hash TEXT NOT NULL,"
+        "  used_at INTEGER);"
+        "CREATE INDEX totp_recovery_user ON totp_recovery(user_id);"
+        "CREATE TABLE login_challenges ("
+        "  id INTEGER PRIMARY KEY,"
+        "  token_hash TEXT NOT NULL UNIQUE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  ip TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL);"
+        "CREATE TABLE password_resets ("
+        "  id INTEGER PRIMARY KEY,"
+        "  token_hash TEXT NOT NULL UNIQUE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  used_at INTEGER);"
+        "CREATE TABLE settings ("
+        "  name TEXT PRIMARY KEY,"
+        "  value TEXT NOT NULL);",
         NULL,
 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #define CTL_HOSTNAME_MAX 300  /* a pattern with its "#" replaced (checked by valid_hostname) */
 #define CTL_ID_MAX       32   /* an id as the API writes it */
 #define CTL_METHOD_MAX   8    /* "DELETE" */
+#define CTL_SECRET_MAX   1100 /* a password line with its newline and NUL */
 
 typedef struct buf {
 	char *data;
@@ -256,6 +258,121 @@ static int resize_cmd(const ctl *c, int argc, char **argv)
 	return wait && wait_job(c, job_id, 600) != 0 ? 1 : 0;
 }
 
+/* Reads one line of stdin into out (without its newline), echo off when stdin is a terminal;
+ * false at EOF or when the line does not fit. */
+static bool read_secret(const char *prompt, char *out, size_t size)
+{
+	bool tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	bool ok;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(out, (int)size, stdin) != NULL;
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!ok)
+		return false;
+	size_t n = strlen(out);
+	if (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (n == size - 1)
+		return false; /* longer than the buffer */
+	return true;
+}
+
+/* passwd: POST /account/password with the current and the new password read from stdin (two
+ * lines; prompted without echo on a terminal), never from the command line (issue 16 item 5). */
+static int passwd_cmd(const ctl *c, int argc, char **argv)
+{
+	char cur[CTL_SECRET_MAX], nw[CTL_SECRET_MAX];
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: xvpsctl passwd   (current and new password on stdin)\n");
+		return 2;
+	}
+	if (!read_secret("current password: ", cur, sizeof(cur)) ||
+	    !read_secret("new password: ", nw, sizeof(nw))) {
+		fprintf(stderr,
+		        "xvpsctl: passwd needs two lines on stdin (at most %d bytes each)\n",
+		        CTL_SECRET_MAX - 2);
+		return 2;
+	}
+	json_object *body = json_object_new_object(), *resp = NULL;
+	json_object_object_add(body, "current_password", json_object_new_string(cur));
+	json_object_object_add(body, "new_password", json_object_new_string(nw));
+	long status =
+	        request(c, "POST", "/account/password", json_object_to_json_string(body), &resp);
+	json_object_put(body);
+	explicit_bzero(cur, sizeof(cur));
+	explicit_bzero(nw, sizeof(nw));
+	if (status != 204) {
+		print_problem(status, resp);
+		json_object_put(resp);
+		return 1;
+	}
+	json_object_put(resp);
+	printf("password changed; every session of this user ended (API keys keep working)\n");
+	return 0;
+}
+
+static const char *jfield(json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return "-";
+	return json_object_get_string(v);
+}
+
+/* sessions [list] | sessions revoke ID: GET /sessions as a table, DELETE /sessions/{id}. */
+static int sessions_cmd(const ctl *c, int argc, char **argv)
+{
+	long long id = 0;
+	if (argc == 2 && !strcmp(argv[0], "revoke") &&
+	    parse_int_range(argv[1], 1, INT64_MAX, &id)) {
+		char path[CTL_PATH_MAX];
+		json_object *resp = NULL;
+		snprintf(path, sizeof(path), "/sessions/%lld", id);
+		long status = request(c, "DELETE", path, NULL, &resp);
+		if (status != 204) {
+			print_problem(status, resp);
+			json_object_put(resp);
+			return 1;
+		}
+		printf("session %lld revoked\n", id);
+		return 0;
+	}
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "list") != 0)) {
+		fprintf(stderr, "usage: xvpsctl sessions [list] | sessions revoke SESSION_ID\n");
+		return 2;
+	}
+	json_object *resp = NULL;
+	long status = request(c, "GET", "/sessions", NULL, &resp);
+	if (status != 200 || !json_object_is_type(resp, json_type_array)) {
+		print_problem(status, resp);
+		json_object_put(resp);
+		return 1;
+	}
+	printf("%-8s %-20s %-20s %-39s %s\n", "ID", "CREATED", "LAST SEEN", "IP", "USER AGENT");
+	for (size_t k = 0; k < json_object_array_length(resp); k++) {
+		json_object *s = json_object_array_get_idx(resp, k), *cur = NULL;
+		bool is_cur = json_object_object_get_ex(s, "current", &cur) &&
+		              json_object_get_boolean(cur);
+		printf("%-8s %-20s %-20s %-39s %.60s%s\n", jfield(s, "id"), jfield(s, "created_at"),
+		       jfield(s, "last_seen_at"), jfield(s, "ip"), jfield(s, "user_agent"),
+		       is_cur ? " (current)" : "");
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 static void usage(void)
 {
 	fputs("usage: xvpsctl [--url URL] [--insecure] COMMAND ...\n"
@@ -268,6 +385,9 @@ static void usage(void)
 	      "              --customer ID --count N [--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
+	      "  passwd                   change this user's password (current and new one on\n"
+	      "              stdin, two lines; every session of the user ends)\n"
+	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
 	      "environment: XVPS_URL (default http://127.0.0.1:8080), XVPS_TOKEN (an API key from\n"
 	      "POST /api/v1/api-keys; required)\n",
 	      stderr);
@@ -336,6 +456,10 @@ int main(int argc, char **argv)
 		rc = bulk_create(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "passwd")) {
+		rc = passwd_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "sessions")) {
+		rc = sessions_cmd(&c, argc - i, argv + i);
 	} else {
 		usage();
 		rc = 2;

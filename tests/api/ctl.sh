@@ -2,7 +2,9 @@
 # ctl.sh BUILD — drives xvpsctl (the admin CLI) against the running xvpsd at $XVPS_URL:
 # an API key, a bad request that must fail with the problem's field, a bulk order of two VPS
 # that must reach running, a resize of one (its plan history read with sqlite3 when
-# $XVPS_STATE holds the DB) and a refused one, and their deletion. Cleans up what it made; exits 1 on the first
+# $XVPS_STATE holds the DB) and a refused one, passwd and sessions as a customer (issue 16
+# item 5: a wrong current password and a weak one refused, the session ended by a change and by
+# a revoke), and their deletion. Cleans up what it made; exits 1 on the first
 # failure.
 set -euo pipefail
 build=${1:?usage: tests/api/ctl.sh BUILD_DIR}
@@ -54,6 +56,42 @@ if out=$("$ctl" resize "$one" "$plan" 2>&1); then
 fi
 grep -q 'field plan' <<<"$out" || fail "no field in: $out"
 [ "$("$ctl" get "/vps/$one" | jq -r .plan)" = "$big" ] || fail "a refused resize changed the plan"
+
+step "passwd and sessions, as the customer with its own API key"
+cjar=$(mktemp)
+login_cust() { # PASSWORD -> the CSRF token of a new cookie session in $cjar
+	curl -fsS -c "$cjar" -H 'Content-Type: application/json' \
+		-d "{\"username\":\"ctlcust\",\"password\":\"$1\"}" "$url/api/v1/session" | jq -r .csrf_token
+}
+ccsrf=$(login_cust ctl-password-1)
+ckey=$(curl -fsS -b "$cjar" -H "X-CSRF-Token: $ccsrf" -H 'Content-Type: application/json' \
+	-d '{"name":"ctl-cust"}' "$url/api/v1/api-keys" | jq -r .token)
+sid=$(XVPS_TOKEN=$ckey "$ctl" sessions | awk 'NR == 2 {print $1}')
+[ -n "$sid" ] && [ "$(XVPS_TOKEN=$ckey "$ctl" sessions list | wc -l)" = 2 ] ||
+	fail "sessions does not list the one cookie session: $(XVPS_TOKEN=$ckey "$ctl" sessions)"
+if out=$(printf 'wrong-password\nctl-password-2\n' | XVPS_TOKEN=$ckey "$ctl" passwd 2>&1); then
+	fail "passwd accepted a wrong current password"
+fi
+grep -q 'field current_password' <<<"$out" || fail "no field in: $out"
+if out=$(printf 'ctl-password-1\nzzzzzzzzzz\n' | XVPS_TOKEN=$ckey "$ctl" passwd 2>&1); then
+	fail "passwd accepted a weak password"
+fi
+grep -q 'field new_password' <<<"$out" || fail "no field in: $out"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b "$cjar" "$url/api/v1/me")" = 200 ] ||
+	fail "a refused passwd ended the session"
+printf 'ctl-password-1\nctl-password-2\n' | XVPS_TOKEN=$ckey "$ctl" passwd | grep -q 'password changed' ||
+	fail "passwd did not change the password"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b "$cjar" "$url/api/v1/me")" = 401 ] ||
+	fail "the cookie session outlived the password change"
+ccsrf=$(login_cust ctl-password-2)
+sid=$(XVPS_TOKEN=$ckey "$ctl" sessions | awk 'NR == 2 {print $1}')
+XVPS_TOKEN=$ckey "$ctl" sessions revoke "$sid" | grep -q "session $sid revoked" || fail "sessions revoke"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b "$cjar" "$url/api/v1/me")" = 401 ] ||
+	fail "a revoked session still works"
+if XVPS_TOKEN=$ckey "$ctl" sessions revoke "$sid" 2>/dev/null; then
+	fail "revoking a revoked session succeeded"
+fi
+rm -f "$cjar"
 
 step "deleting them through xvpsctl"
 for id in $("$ctl" get "/vps?customer=$cust" | jq -r '.[].id'); do

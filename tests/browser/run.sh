@@ -70,7 +70,11 @@ XVPS_ADMIN_PASSWORD=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 export XVPS_ADMIN_PASSWORD XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_MEMLIMIT_KIB=8192
 export XVPS_CONSOLE_TOKEN_TTL=3
 
+# Case 13's SMTP sink (test.mjs listens there; xvpsd sends the reset links to it).
+smtp_port=$(free_port)
 start_servers_retry "$build" "$state" "$logs" XVPS_WEB_DIR="$root/web" \
+	XVPS_SMTP_URL="smtp://127.0.0.1:$smtp_port" XVPS_SMTP_FROM=xvps@test.invalid \
+	XVPS_QRCODE_DIR="${XVPS_QRCODE_DIR:-/usr/share/javascript/qrcode-generator}" \
 	XVPS_NOVNC_DIR="${XVPS_NOVNC_DIR:-/usr/share/novnc}" \
 	XVPS_CHARTJS_DIR="${XVPS_CHARTJS_DIR:-/usr/share/javascript/chart.js}" || exit 1
 url=http://127.0.0.1:$port
@@ -137,7 +141,7 @@ rc=0
 XVPS_URL=$url XVPS_SHOTS=$shots XVPS_CHROMIUM=$chromium XVPS_BUILD_NAME=${build#"$root"/} \
 	XVPS_ALICE_PW=$ALICE_PW XVPS_BOB_PW=$BOB_PW XVPS_BENCH_PW=$BENCH_PW \
 	XVPS_ALICE_VPS=$ALICE_VPS XVPS_BOB_VPS=$BOB_VPS XVPS_BENCH_VPS="${BENCH_VPS[*]}" \
-	XVPS_PANEL_PID=$panel_pid XVPS_AGENT_PID=$agent_pid XVPS_STATE=$state \
+	XVPS_PANEL_PID=$panel_pid XVPS_AGENT_PID=$agent_pid XVPS_STATE=$state XVPS_SMTP_PORT=$smtp_port \
 	timeout 420 node "$here/test.mjs" || rc=1
 
 # ---- after: the servers still alive, then stopped cleanly, nothing left behind ---------------

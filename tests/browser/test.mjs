@@ -29,9 +29,15 @@
 //    balance moves by exactly the amount, in the API, the admin's page and alice's
 // 15 an admin issues a credit note from the invoice page (one larger than the invoice refused):
 //    the API and the page show it, the balance moves by it, the status filter finds it
+// 16 accounts: TOTP enrolment reading the secret from the page (QR drawn by qrcode-generator
+//    from /vendor/qrcode-generator/), the code computed here with node's crypto, the two-step
+//    login (a wrong code refused), a password change (a wrong current one refused), an API key
+//    made in the UI, the reset link from an SMTP sink run here (used once), a recovery code
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -1408,6 +1414,168 @@ await runCase(15, "an admin issues a credit note on alice's invoice from its pag
   await ctx.close();
   return `${cn.number}: ${fmtMoney(part, cur)} of ${fmtMoney(inv.total_cents, cur)}; a larger one refused`;
 });
+
+// ---- case 16: accounts (TOTP enrolment and login, password change, reset link, API keys) ----
+/** RFC 6238 (HMAC-SHA1, 30 s, 6 digits) of a base32 secret at unix time t, with node's crypto. */
+function totpCode(b32, t) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of b32.replace(/=+$/, '')) bits += alpha.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const o = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+/** A one-shot SMTP sink on 127.0.0.1:port (xvpsd's XVPS_SMTP_URL): resolves the messages. */
+function smtpSink(port) {
+  const mails = [];
+  const server = net.createServer((sock) => {
+    let buf = '', data = false, msg = '';
+    sock.write('220 sink ESMTP\r\n');
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') { data = false; mails.push(msg); msg = ''; sock.write('250 kept\r\n'); } else msg += line + '\n';
+        } else if (/^DATA/i.test(line)) { data = true; sock.write('354 go on\r\n'); } else if (/^QUIT/i.test(line)) { sock.end('221 bye\r\n'); } else sock.write('250 ok\r\n');
+      }
+    });
+    sock.on('error', () => {});
+  });
+  server.listen(port, '127.0.0.1');
+  return { mails, close: () => server.close() };
+}
+
+await runCase(16, 'accounts: TOTP enrolment from the QR page and a two-step login, password change, a reset link by e-mail (single use), an API key', async () => {
+  const u = `carol${Date.now().toString(36)}`;
+  const pw0 = 'carol pass 0001';
+  const c = await admin.post('/customers', { username: u, email: `${u}@example.com`, password: pw0 });
+  check(c.status === 201, `POST /customers answered ${c.status}`);
+  const sink = smtpSink(Number(env('XVPS_SMTP_PORT')));
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  try {
+    await uiLogin(page, u, pw0);
+    await openApp(page, '#/account');
+    await waitVisible(page, '#totp-start', 'the two-factor set-up button');
+    await page.click('#totp-start');
+    await waitVisible(page, '#totp-secret', 'the TOTP secret');
+    await waitVisible(page, '#totp-qr', 'the QR code canvas');
+    const dark = await page.evaluate(() => {
+      const cv = document.querySelector('#totp-qr');
+      const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++;
+      return { n, total: d.length / 4 };
+    });
+    check(dark.n > dark.total / 5 && dark.n < dark.total * 0.7, `the QR canvas does not look drawn (${dark.n} of ${dark.total} pixels dark)`);
+    const secret = (await page.textContent('#totp-secret')).trim();
+    check(/^[A-Z2-7]{32}$/.test(secret), `the secret on the page is "${secret}"`);
+    const now = Date.now() / 1000;
+    await page.fill('#totp-confirm-form input[name=code]', totpCode(secret, now));
+    await page.click('#totp-confirm-form button[type=submit]');
+    await waitVisible(page, '#recovery-codes', 'the recovery codes');
+    const codes = await page.$$eval('#recovery-codes li', (li) => li.map((x) => x.textContent.trim()));
+    check(codes.length === 10, `${codes.length} recovery codes shown`);
+    await shot(page, 'account-totp-on');
+    check(!/\bnull\b|undefined/.test(await page.textContent('#main')), 'the account page shows "null" or "undefined"');
+
+    // Log out, log in: the code is a second step.
+    await page.click('#logout');
+    await page.waitForFunction(() => location.hash.startsWith('#/login'));
+    await page.fill('#username', u);
+    await page.fill('#password', pw0);
+    await page.click('#login-submit');
+    await waitVisible(page, '#totp-form', 'the second login step');
+    check(!(await page.isVisible('#password')), 'the password field still shows in the second step');
+    await page.fill('#totp-code', '000000');
+    await page.click('#totp-submit');
+    await waitVisible(page, '#totp-error', 'the wrong code error');
+    await page.fill('#totp-code', totpCode(secret, now + 30));
+    await page.click('#totp-submit');
+    await page.waitForFunction(() => !location.hash.startsWith('#/login'), null, { timeout: WAIT })
+      .catch(() => { throw new Fail('the right code did not log in'); });
+
+    // Sessions and password change.
+    await openApp(page, '#/account');
+    await waitVisible(page, '#session-list tr[data-current="true"]', 'the current session row');
+    await page.fill('#password-form input[name=current_password]', 'not the password');
+    await page.fill('#password-form input[name=new_password]', 'carol pass 0002');
+    await page.click('#password-form button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#password-form .field-error')].some((e) => e.dataset.field === 'current_password' && e.textContent.trim()))
+      .catch(() => { throw new Fail('a wrong current password showed no field error'); });
+    await page.fill('#password-form input[name=current_password]', pw0);
+    await page.click('#password-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#password-form input[name=current_password]').value === '')
+      .catch(() => { throw new Fail('the password change did not finish'); });
+
+    // An API key from the UI: the token shown once, listed.
+    await page.click('#apikeys-card summary');
+    await page.fill('#apikey-form input[name=name]', 'ui-key');
+    await page.click('#apikey-form button[type=submit]');
+    await waitVisible(page, '#apikey-token', 'the new API key');
+    check(/^xvps_[0-9a-f]{64}$/.test((await page.textContent('#apikey-token')).trim()), 'the key shown is not a key');
+    await waitVisible(page, '#apikey-list .apikey-row', 'the key in the list');
+
+    // The reset link: asked from the login page, read from the SMTP sink, used once.
+    await page.click('#logout');
+    await page.waitForFunction(() => location.hash.startsWith('#/login'));
+    await page.click('#forgot-link');
+    await waitVisible(page, '#forgot-form', 'the reset form');
+    await page.fill('#forgot-form input[name=email]', `${u}@example.com`);
+    await page.click('#forgot-form button[type=submit]');
+    await waitVisible(page, '#forgot-done', 'the "link sent" answer');
+    let link = null;
+    for (let i = 0; i < 100 && !link; i++) {
+      const m = sink.mails.map((x) => /(http:\/\/\S+#\/reset\?token=[0-9a-f]{64})/.exec(x)).find(Boolean);
+      if (m) link = m[1]; else await sleep(100);
+    }
+    check(link, 'no reset e-mail reached the SMTP sink');
+    check(link.startsWith(URL0), `the link ${link} is not on ${URL0}`);
+    await page.goto(link);
+    await waitVisible(page, '#reset-form', 'the new password form');
+    await page.fill('#reset-form input[name=new_password]', 'carol pass 0003');
+    await page.click('#reset-form button[type=submit]');
+    await waitVisible(page, '#reset-done', 'the reset done message');
+    await page.goto(`${URL0}/#/login`);
+    await page.reload();
+    await page.goto(link);
+    await page.reload();
+    await waitVisible(page, '#reset-form', 'the form again');
+    await page.fill('#reset-form input[name=new_password]', 'carol pass 0004');
+    await page.click('#reset-form button[type=submit]');
+    await waitVisible(page, '#reset-form .form-error', 'the reused link error');
+    const used = await page.textContent('#reset-form .form-error');
+    check(/already used/.test(used), `the reused link said "${used}"`);
+
+    // The new password and a recovery code log in.
+    await openApp(page, '#/login');
+    await page.fill('#username', u);
+    await page.fill('#password', 'carol pass 0003');
+    await page.click('#login-submit');
+    await waitVisible(page, '#totp-form', 'the second login step');
+    await page.fill('#totp-code', codes[0]);
+    await page.click('#totp-submit');
+    await page.waitForFunction(() => !location.hash.startsWith('#/login'), null, { timeout: WAIT })
+      .catch(() => { throw new Fail('the recovery code did not log in'); });
+    const probs = pageProblems.get(page);
+    check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+    const audits = await admin.get(`/audit?resource=user/${c.data.id}&limit=100`);
+    const acts = new Set((audits.data || []).map((a) => a.action));
+    for (const a of ['totp.enable', 'login.totp_failed', 'password.change.refused', 'password.change', 'password.reset', 'password.reset.refused', 'totp.recovery_used']) {
+      check(acts.has(a), `no ${a} audit entry (have ${[...acts].join(', ')})`);
+    }
+    return `secret ${secret.slice(0, 4)}…, 10 recovery codes, reset link ${link.length} chars`;
+  } finally {
+    sink.close();
+    await ctx.close();
+  }
+}, 60000);
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------
 /**

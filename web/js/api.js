@@ -86,7 +86,7 @@ export async function request(method, path, { body, query } = {}) {
   }
   if (!resp.ok) {
     const err = new ApiError(resp.status, data);
-    if (resp.status === 401 && path !== '/session' && unauthorizedHandler) unauthorizedHandler(err);
+    if (resp.status === 401 && !path.startsWith('/session') && !path.startsWith('/password-reset') && unauthorizedHandler) unauthorizedHandler(err);
     if (unsafe && err.isCsrf && csrfHandler) csrfHandler(err);
     throw err;
   }
@@ -134,8 +134,17 @@ export async function listAll(path, query = {}, max = 10000) {
   return { items: out, total };
 }
 
+/** POST /session: the user, or {totp_required, challenge} when a TOTP code is asked next. */
 export async function login(username, password) {
   const data = await api.post('/session', { username, password });
+  if (data && data.totp_required) return { totp_required: true, challenge: data.challenge };
+  setCsrfToken(data && data.csrf_token);
+  return data.user;
+}
+
+/** POST /session/totp: the login's second step with a code or a recovery code. */
+export async function loginTotp(challenge, code) {
+  const data = await api.post('/session/totp', { challenge, code });
   setCsrfToken(data && data.csrf_token);
   return data.user;
 }

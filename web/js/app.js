@@ -21,9 +21,14 @@ import { invoiceView } from './views/invoice.js';
 import { adminInvoicesView } from './views/admin-invoices.js';
 import { adminBillingView } from './views/admin-billing.js';
 import { customerBillingView } from './views/customer-billing.js';
+import { accountView } from './views/account.js';
+import { forgotView, resetView } from './views/reset.js';
 
 const routes = [
   { pattern: /^\/login$/, view: loginView, public: true, title: 'Log in' },
+  { pattern: /^\/forgot$/, view: forgotView, public: true, title: 'Reset your password' },
+  { pattern: /^\/reset$/, view: resetView, public: true, title: 'Choose a new password' },
+  { pattern: /^\/account$/, view: accountView, title: 'Account', nav: '/account' },
   { pattern: /^\/vps$/, view: vpsListView, title: 'Servers', nav: '/vps' },
   { pattern: /^\/vps\/([^/]+)$/, view: vpsPageView, title: 'Server' },
   { pattern: /^\/vps\/([^/]+)\/console$/, view: consoleView, title: 'Console', wide: true },
@@ -43,11 +48,11 @@ const routes = [
 ];
 
 const NAV = {
-  customer: [['/vps', 'My servers'], ['/billing', 'Billing']],
+  customer: [['/vps', 'My servers'], ['/billing', 'Billing'], ['/account', 'Account']],
   admin: [
     ['/admin/vps', 'Servers'], ['/admin/order', 'Order'], ['/admin/customers', 'Customers'],
     ['/admin/invoices', 'Invoices'], ['/admin/billing', 'Billing'], ['/admin/plans', 'Plans'], ['/admin/templates', 'Templates'], ['/admin/pools', 'IP pools'],
-    ['/admin/jobs', 'Jobs'], ['/admin/audit', 'Audit log'],
+    ['/admin/jobs', 'Jobs'], ['/admin/audit', 'Audit log'], ['/account', 'Account'],
   ],
 };
 
@@ -93,6 +98,11 @@ function route() {
     return;
   }
   if (m && m.route.public && session.user) { navigate(homeHash(), { replace: true }); return; }
+  // An admin who must enrol TOTP first (require_admin_totp) sees only the account page.
+  if (session.user && session.user.totp_required && path !== '/account') {
+    navigate('#/account', { replace: true });
+    return;
+  }
 
   const ctx = {
     main, scope, query, session, navigate, isAdmin: isAdmin(),
