@@ -104,17 +104,17 @@ bool account_password_ok(const char *pw, const char *username, const char **why)
 /* Sets uid's password hash and ends its sessions but keep_sid (0: all) and its login
  * challenges, inside the caller's transaction. 0 or -1. */
 int account_set_password_tx(int64_t uid, const char *password, int64_t keep_sid);
-void api_account_password(http_req *rq); /* POST /account/password */
-void api_sessions_list(http_req *rq);    /* GET /sessions */
-void api_sessions_delete(http_req *rq);  /* DELETE /sessions/{id} */
-void api_settings_get(http_req *rq);     /* GET /settings/accounts (admin) */
-void api_settings_put(http_req *rq);     /* PUT /settings/accounts (admin) */
-void api_totp_enrol(http_req *rq);       /* POST /account/totp */
-void api_totp_confirm(http_req *rq);     /* POST /account/totp/confirm */
-void api_totp_disable(http_req *rq);     /* POST /account/totp/disable */
-void api_session_totp(http_req *rq);     /* POST /session/totp (the login's second step) */
-void api_reset_request(http_req *rq);    /* POST /password-reset */
-void api_reset_confirm(http_req *rq);    /* POST /password-reset/confirm */
+void api_account_password(http_req *rq);     /* POST /account/password */
+void api_sessions_list(http_req *rq);        /* GET /sessions */
+void api_sessions_delete(http_req *rq);      /* DELETE /sessions/{id} */
+void api_account_settings_get(http_req *rq); /* GET /settings/accounts (admin) */
+void api_account_settings_put(http_req *rq); /* PUT /settings/accounts (admin) */
+void api_totp_enrol(http_req *rq);           /* POST /account/totp */
+void api_totp_confirm(http_req *rq);         /* POST /account/totp/confirm */
+void api_totp_disable(http_req *rq);         /* POST /account/totp/disable */
+void api_session_totp(http_req *rq);         /* POST /session/totp (the login's second step) */
+void api_reset_request(http_req *rq);        /* POST /password-reset */
+void api_reset_confirm(http_req *rq);        /* POST /password-reset/confirm */
 /* Waits for the reset e-mails still being sent (each within MAIL_TIMEOUT_S): xvpsd's shutdown. */
 void api_reset_drain(void);
 

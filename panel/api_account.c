@@ -303,7 +303,7 @@ static json_object *settings_json(void)
 	return o;
 }
 
-void api_settings_get(http_req *rq)
+void api_account_settings_get(http_req *rq)
 {
 	json_object *o = settings_json();
 
@@ -314,7 +314,7 @@ void api_settings_get(http_req *rq)
 	reply_json(rq, 200, o);
 }
 
-void api_settings_put(http_req *rq)
+void api_account_settings_put(http_req *rq)
 {
 	static const char *const fields[] = {"require_admin_totp", NULL};
 	json_field_error e = {0};

@@ -21,8 +21,8 @@ const route xvps_routes[] = {
         {"DELETE", "/api/v1/sessions/{}", api_sessions_delete, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/password-reset", api_reset_request, AUTH_NONE, BODY_JSON},
         {"POST", "/api/v1/password-reset/confirm", api_reset_confirm, AUTH_NONE, BODY_JSON},
-        {"GET", "/api/v1/settings/accounts", api_settings_get, AUTH_ADMIN, BODY_NONE},
-        {"PUT", "/api/v1/settings/accounts", api_settings_put, AUTH_ADMIN, BODY_JSON},
+        {"GET", "/api/v1/settings/accounts", api_account_settings_get, AUTH_ADMIN, BODY_NONE},
+        {"PUT", "/api/v1/settings/accounts", api_account_settings_put, AUTH_ADMIN, BODY_JSON},
 
         {"GET", "/api/v1/plans", api_plans_list, AUTH_ADMIN, BODY_NONE},
         {"POST", "/api/v1/plans", api_plans_create, AUTH_ADMIN, BODY_JSON},

@@ -510,8 +510,8 @@ const char *const xvps_migrations[] = {
          * enrolment pending), the last step a code was accepted at (no replay). totp_recovery:
          * single-use recovery codes as hex(BLAKE2b-256). login_challenges: the second login
          * step (password was right, the code is asked next), <= 5 min, token hashed.
-         * password_resets: e-mail links, single use, 15 min, token hashed. settings: admin
-         * settings by name (require_admin_totp). */
+         * password_resets: e-mail links, single use, 15 min, token hashed. The admin setting
+         * require_admin_totp is a row of migration 11's settings table. */
         "ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;"
         "ALTER TABLE sessions ADD COLUMN user_agent TEXT;"
         "ALTER TABLE users ADD COLUMN totp_secret TEXT;"
@@ -536,9 +536,6 @@ const char *const xvps_migrations[] = {
         "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
         "  created_at INTEGER NOT NULL,"
         "  expires_at INTEGER NOT NULL,"
-        "  used_at INTEGER);"
-        "CREATE TABLE settings ("
-        "  name TEXT PRIMARY KEY,"
-        "  value TEXT NOT NULL);",
+        "  used_at INTEGER);",
         NULL,
 };
