@@ -61,6 +61,9 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/audit", api_audit_list, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/backups", api_backups_list, AUTH_ADMIN, BODY_NONE},
+        {"POST", "/api/v1/backups", api_backups_create, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/backups/{}", api_backups_get, AUTH_ADMIN, BODY_NONE},
 
         /* A WebSocket upgrade: the handler checks session, origin and token itself, in the
          * order of issue 6's contract, and audits every refusal. */

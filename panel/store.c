@@ -281,6 +281,15 @@ int store_user_version(void)
 	return sqlite3_column_int(st, 0);
 }
 
+int store_schema_max(void)
+{
+	int n = 0;
+
+	while (xvps_migrations[n])
+		n++;
+	return n;
+}
+
 static int migrate(void)
 {
 	sqlite3 *h = db();

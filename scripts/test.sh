@@ -8,7 +8,8 @@
 # real packets and the fake clock, tests/netns/quota.sh (both root only), then (browser)
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
-# (tests/api/tls.sh, its own agent + xvpsd) and the Criterion API suite, last, so that the output
+# (tests/api/tls.sh, its own agent + xvpsd), backup and restore (tests/api/backup.sh, its own
+# agent + xvpsd) and the Criterion API suite, last, so that the output
 # ends with Criterion's summary. Fails when any suite fails or any output holds a sanitizer
 # report. Signals only the pids it started (servers through scripts/lib.sh).
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -199,6 +200,9 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 		# HTTPS served by xvpsd itself, with its own throwaway agent (XVPS_NET=off).
 		XVPS_STATE= tests/api/tls.sh "$build" 2>&1 | tee "$logs/tls.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("HTTPS walk (tests/api/tls.sh)")
+		# Backups under write load, restore, bad files, pruning: its own agent + xvpsd.
+		XVPS_STATE= XVPS_URL= XVPS_NET=off tests/api/backup.sh "$build" 2>&1 | tee "$logs/backup.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("backup and restore (tests/api/backup.sh)")
 		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
 		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")
