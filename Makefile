@@ -249,6 +249,28 @@ check-layers:
 clean:
 	rm -rf build
 
+# The man pages xvpsd(8), xvps-agent(8), xvpsctl(1) from their scdoc sources (docs/man/).
+MAN_PAGES := $(BUILD)/man/xvpsd.8 $(BUILD)/man/xvps-agent.8 $(BUILD)/man/xvpsctl.1
+.PHONY: man
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@
+
+# The Debian package (debian/): dpkg-buildpackage -us -uc -b in a copy of the tree under
+# build/deb/src, the .deb, .buildinfo and .changes moved to build/deb/ (scripts/deb.sh).
+.PHONY: deb test-deb
+deb:
+	@scripts/deps.sh base deb
+	@scripts/deb.sh build
+
+# make deb, lintian, then the .deb installed with apt in a fresh debootstrapped bookworm chroot
+# (cached in build/deb/chroot-cache), xvpsd and the agent started there from the units' lines,
+# the API checked, and the same .deb installed again as an upgrade (tests/deb/run.sh). Slow
+# (minutes: the first run debootstraps), root, the Debian mirror: not part of `make test`.
+test-deb: deb
+	@tests/deb/run.sh
+
 # Slower targets that boot QEMU VMs, each in its own fragment.
 include tests/vm/vm.mk dom0-image/appliance.mk
 include tests/openapi/openapi.mk
