@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,14 +62,37 @@ static int check_header(const char *file, char *err, size_t len)
 	return 0;
 }
 
-/* integrity_check and user_version on a read-only connection. */
+/* "file:<path>?immutable=1" with the path percent-encoded: SQLite then takes no lock and
+ * writes no -wal or -shm file beside the file it checks (a copy of a WAL-mode database too). */
+static bool immutable_uri(const char *file, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (len < sizeof("file:?immutable=1"))
+		return false;
+	n = (size_t)snprintf(out, len, "file:");
+	for (const unsigned char *p = (const unsigned char *)file; *p; p++) {
+		bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		             (*p >= '0' && *p <= '9') || strchr("/._-~", *p);
+
+		if (n + 4 >= len)
+			return false;
+		n += (size_t)snprintf(out + n, len - n, plain ? "%c" : "%%%02X", *p);
+	}
+	return sfmt(out + n, len - n, "?immutable=1");
+}
+
+/* integrity_check and user_version on a read-only, immutable connection. */
 static int check_db(const char *file, int max_version, char *err, size_t len)
 {
 	sqlite3 *h = NULL;
 	sqlite3_stmt *st = NULL;
 	int r = -1, version = -1;
+	char uri[2048];
 
-	if (sqlite3_open_v2(file, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (!immutable_uri(file, uri, sizeof(uri)))
+		return fail(err, len, "the path %s is too long", file);
+	if (sqlite3_open_v2(uri, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
 		fail(err, len, "cannot open %s: %s", file, sqlite3_errmsg(h));
 		goto out;
 	}
@@ -162,6 +186,11 @@ int backup_restore(const char *file, const char *db_path, int max_version, char 
 	    !sfmt(wal, sizeof(wal), "%s-wal", db_path) ||
 	    !sfmt(shm, sizeof(shm), "%s-shm", db_path) || !sfmt(dir, sizeof(dir), "%s", db_path))
 		return fail(err, errlen, "the database path is too long");
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
 	if (check_header(file, err, errlen) != 0 || check_db(file, max_version, err, errlen) != 0)
 		return -1;
 	/* Checked: from here on files are written. */
@@ -174,6 +203,15 @@ int backup_restore(const char *file, const char *db_path, int max_version, char 
 	if (check_header(tmp, err, errlen) != 0 || check_db(tmp, max_version, err, errlen) != 0) {
 		unlink(tmp);
 		return -1;
+	}
+	/* Run as root by mistake: the database stays the state directory owner's (xvpsd's user). */
+	if (geteuid() == 0) {
+		struct stat sb;
+
+		if (stat(dir, &sb) != 0 || chown(tmp, sb.st_uid, sb.st_gid) != 0) {
+			unlink(tmp);
+			return fail(err, errlen, "cannot give %s to the owner of %s", tmp, dir);
+		}
 	}
 	if (access(db_path, F_OK) == 0) {
 		unlink(pre);
@@ -190,11 +228,6 @@ int backup_restore(const char *file, const char *db_path, int max_version, char 
 		return fail(err, errlen, "cannot rename %s to %s: %s", tmp, db_path,
 		            strerror(errno));
 	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
 	{
 		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 

@@ -198,3 +198,27 @@ Test(backup, pruning_keeps_recent_backups_and_leaves_other_files)
 	json_object_put(list);
 	cr_assert_eq(access(other, F_OK), 0, "a file that is not a backup was deleted");
 }
+
+Test(backup, a_wal_mode_copy_restores_without_leaving_wal_files)
+{
+	char copy[300], side[320], err[256] = "";
+	size_t len;
+	char *data;
+
+	/* A plain copy of the live database (WAL mode in its header), under an awkward name. */
+	store_close_thread();
+	data = slurp(dbpath, &len);
+	snprintf(copy, sizeof(copy), "%s/a copy ?#%%.db", tmp);
+	spit(copy, data, len);
+	free(data);
+	cr_assert_eq(backup_restore(copy, dbpath, store_schema_max(), err, sizeof(err)), 0, "%s",
+	             err);
+	snprintf(side, sizeof(side), "%s-shm", copy);
+	cr_assert_neq(access(side, F_OK), 0, "the check wrote %s", side);
+	snprintf(side, sizeof(side), "%s.restore-tmp-wal", dbpath);
+	cr_assert_neq(access(side, F_OK), 0, "%s left", side);
+	snprintf(side, sizeof(side), "%s.restore-tmp-shm", dbpath);
+	cr_assert_neq(access(side, F_OK), 0, "%s left", side);
+	cr_assert_eq(store_open(dbpath), 0);
+	cr_assert_eq(query_int("SELECT count(*) FROM users WHERE role='customer'"), 1);
+}
