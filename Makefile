@@ -113,7 +113,7 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
-UNIT_PANEL_SRC   := panel_testdb test_resize test_auth test_totp test_http_util test_ipam test_jobs test_metering test_panel_console \
+UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_auth test_totp test_http_util test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
@@ -261,6 +261,28 @@ check-layers:
 
 clean:
 	rm -rf build
+
+# The man pages xvpsd(8), xvps-agent(8), xvpsctl(1) from their scdoc sources (docs/man/).
+MAN_PAGES := $(BUILD)/man/xvpsd.8 $(BUILD)/man/xvps-agent.8 $(BUILD)/man/xvpsctl.1
+.PHONY: man
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@
+
+# The Debian package (debian/): dpkg-buildpackage -us -uc -b in a copy of the tree under
+# build/deb/src, the .deb, .buildinfo and .changes moved to build/deb/ (scripts/deb.sh).
+.PHONY: deb test-deb
+deb:
+	@scripts/deps.sh base deb
+	@scripts/deb.sh build
+
+# make deb, lintian, then the .deb installed with apt in a fresh debootstrapped bookworm chroot
+# (cached in build/deb/chroot-cache), xvpsd and the agent started there from the units' lines,
+# the API checked, and the same .deb installed again as an upgrade (tests/deb/run.sh). Slow
+# (minutes: the first run debootstraps), root, the Debian mirror: not part of `make test`.
+test-deb: deb
+	@tests/deb/run.sh
 
 # Slower targets that boot QEMU VMs, each in its own fragment.
 include tests/vm/vm.mk dom0-image/appliance.mk

@@ -199,6 +199,10 @@ void api_jobs_get(http_req *rq);
 void api_jobs_list(http_req *rq);
 void api_audit_list(http_req *rq);
 void api_healthz(http_req *rq); /* GET /healthz */
+/* Backups of the database (api_backups.c): POST /backups, GET /backups, GET /backups/{name}. */
+void api_backups_create(http_req *rq);
+void api_backups_list(http_req *rq);
+void api_backups_get(http_req *rq);
 void api_metrics(http_req *rq); /* GET /metrics */
 /* Browser consoles (console.c; issue 6 Contract B). */
 void api_console_token(http_req *rq); /* POST /vps/{id}/console */

@@ -2,12 +2,14 @@
  * admin account, demo data, jobs, metering, HTTP), and a clean stop on SIGINT/SIGTERM. The only
  * place in xvpsd that may end the process; it never runs host commands and never needs root. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include "../common/validate.h"
 #include "api.h"
 #include "auth.h"
+#include "backup.h"
 #include "billing_tick.h"
 #include "config.h"
 #include "guest_events.h"
@@ -222,7 +225,51 @@ static int load_config(xvps_config *cfg)
 	return 0;
 }
 
-int main(void)
+/* Holds $XVPS_STATE/xvpsd.lock (flock, exclusive) for the life of the process: a second xvpsd
+ * on the same state, or a restore while xvpsd runs, is refused. The descriptor stays open. */
+static int lock_state(const char *state_dir)
+{
+	char path[CONFIG_FILE_MAX];
+	int fd;
+
+	if (!sfmt(path, sizeof(path), "%s/xvpsd.lock", state_dir))
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "xvpsd: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "xvpsd: another xvpsd runs on %s (%s is locked)\n", state_dir,
+		        path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* xvpsd --restore FILE: swaps a backup in as the database, xvpsd stopped (backup.h). */
+static int restore_main(const char *file)
+{
+	xvps_config *cfg = &g_app->cfg;
+	char err[1024];
+
+	if (mkdir_p(cfg->state_dir, 0700) != 0 || lock_state(cfg->state_dir) < 0) {
+		fprintf(stderr, "xvpsd: stop xvpsd before a restore; nothing was changed\n");
+		return 1;
+	}
+	if (backup_restore(file, cfg->db_path, store_schema_max(), err, sizeof(err)) != 0) {
+		fprintf(stderr, "xvpsd: restore refused: %s; nothing was changed\n", err);
+		return 1;
+	}
+	fprintf(stderr,
+	        "xvpsd: restored %s as %s (the previous database is %s.pre-restore); start xvpsd "
+	        "to use it\n",
+	        file, cfg->db_path, cfg->db_path);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	xvps_config *cfg;
 	sigset_t stop_sigs;
@@ -233,8 +280,17 @@ int main(void)
 	g_app = &g_app_storage;
 	cfg = &g_app->cfg;
 	log_init("xvpsd");
-	if (load_config(cfg) != 0)
+	if (load_config(cfg) != 0 || backup_configure(cfg->state_dir, cfg->db_path) != 0)
 		return 2;
+	if (argc == 3 && strcmp(argv[1], "--restore") == 0) {
+		umask(077);
+		return restore_main(argv[2]);
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: xvpsd [--restore BACKUP_FILE] (configured by XVPS_* "
+		                "variables; see xvpsd(8))\n");
+		return 2;
+	}
 	g_app->started_at = now_unix();
 	umask(077);
 
@@ -257,6 +313,8 @@ int main(void)
 		log_error("cannot create state directory %s", cfg->state_dir);
 		return 1;
 	}
+	if (lock_state(cfg->state_dir) < 0)
+		return 1;
 	if (store_open(cfg->db_path) != 0) {
 		log_error("cannot open the database %s", cfg->db_path);
 		return 1;
@@ -293,6 +351,9 @@ int main(void)
 	if (billing_tick_start(billing_interval_s) != 0)
 		goto out;
 	billing_up = true;
+	/* Scheduled backups of the database (backup.h; XVPS_BACKUP_INTERVAL). */
+	if (backup_start() != 0)
+		goto out;
 	if (http_start() != 0)
 		goto out;
 
@@ -325,6 +386,7 @@ out:
 	if (billing_up)
 		billing_tick_stop();
 	api_reset_drain();
+	backup_stop();
 	if (events_up)
 		guest_events_stop();
 	if (meter_up)

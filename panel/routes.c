@@ -92,6 +92,9 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/jobs", api_jobs_list, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/jobs/{}", api_jobs_get, AUTH_USER, BODY_NONE},
         {"GET", "/api/v1/audit", api_audit_list, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/backups", api_backups_list, AUTH_ADMIN, BODY_NONE},
+        {"POST", "/api/v1/backups", api_backups_create, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/backups/{}", api_backups_get, AUTH_ADMIN, BODY_NONE},
 
         /* The billing-system module API (issue 14 item 4): API keys need the "billing"
          * scope here (http_route.c), sessions the admin role. */

@@ -285,6 +285,15 @@ int store_user_version(void)
 	return v;
 }
 
+int store_schema_max(void)
+{
+	int n = 0;
+
+	while (xvps_migrations[n])
+		n++;
+	return n;
+}
+
 static int migrate(void)
 {
 	sqlite3 *h = db();

@@ -33,6 +33,7 @@ void store_close_thread(void); /* closes this thread's connection */
  * after every request; job workers should call it after every step. */
 void db_release(void);
 int store_user_version(void); /* PRAGMA user_version, or -1 */
+int store_schema_max(void);   /* the user_version this build's migrations reach */
 
 /* ---- sizes of text columns read into fixed buffers (schema.c) ------------------------------- */
 #define VPS_DOMAIN_MAX    32 /* vps.domain: "xvps-<id>" */

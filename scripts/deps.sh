@@ -6,6 +6,7 @@
 #   vm         QEMU, qemu-img, debootstrap, e2fsprogs for `make vm-test` (tests/vm/)
 #   appliance  debootstrap, QEMU, e2fsprogs, ... for `make appliance` / `appliance-run`
 #              (dom0-image/)
+#   deb        debhelper, devscripts, lintian, scdoc, debootstrap for `make deb` / `make test-deb`
 set -euo pipefail
 
 pkgs=()
@@ -36,8 +37,14 @@ for g in "${groups[@]}"; do
 			coreutils findutils gzip cpio curl
 		)
 		;;
+	deb)
+		pkgs+=(
+			debhelper devscripts dpkg-dev fakeroot lintian scdoc debootstrap
+			debian-archive-keyring sqlite3 curl jq
+		)
+		;;
 	*)
-		echo "deps: unknown group $g (base, vm, appliance)" >&2
+		echo "deps: unknown group $g (base, vm, appliance, deb)" >&2
 		exit 2
 		;;
 	esac

@@ -9,7 +9,8 @@
 # tests/browser/run.sh (the web UI and consoles in Debian's chromium), then (api) a throwaway
 # agent + xvpsd on loopback, the README's curl walk, the xvpsctl walk, the HTTPS walk
 # (tests/api/tls.sh, its own agent + xvpsd), the WHMCS module under php-cli (tests/whmcs/run.sh,
-# its own agent + xvpsd) and the Criterion API suite, last, so that the output
+# its own agent + xvpsd), backup and restore (tests/api/backup.sh, its own agent + xvpsd) and
+# the Criterion API suite, last, so that the output
 # ends with Criterion's summary. Fails when any suite fails or any output holds a sanitizer
 # report. Signals only the pids it started (servers through scripts/lib.sh).
 # As root, every agent runs with real networking inside a throwaway "dom0" network namespace
@@ -210,6 +211,9 @@ if [ "$what" = all ] || [ "$what" = api ]; then
 		# The WHMCS server module under php-cli, with its own throwaway agent + xvpsd.
 		XVPS_STATE= XVPS_WHMCS_LOGS=$logs tests/whmcs/run.sh "$build" 2>&1 | tee "$logs/whmcs.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("WHMCS module (tests/whmcs/run.sh)")
+		# Backups under write load, restore, bad files, pruning: its own agent + xvpsd.
+		XVPS_STATE= XVPS_URL= XVPS_NET=off tests/api/backup.sh "$build" 2>&1 | tee "$logs/backup.log"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("backup and restore (tests/api/backup.sh)")
 		# Serial: the suite's "nothing left behind" checks compare server-wide counts.
 		"$build/api-tests" --jobs 1 2>&1 | tee "$logs/api.log"
 		[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("API suite")

@@ -3,6 +3,7 @@
  * authenticates with an API key (Authorization: Bearer), so it needs no CSRF token. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -373,6 +374,86 @@ static int sessions_cmd(const ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* GET /api/v1PATH into file (written as FILE.part, 0600, renamed when complete). 0 or 1. */
+static int download(const ctl *c, const char *path, const char *file)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	char url[CTL_URL_MAX], auth[CTL_AUTH_MAX], part[CTL_URL_MAX];
+	long status = 0;
+	FILE *f;
+	int fd;
+
+	if (!h || snprintf(part, sizeof(part), "%s.part", file) >= (int)sizeof(part))
+		return 1;
+	unlink(part);
+	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f) {
+		fprintf(stderr, "xvpsctl: cannot create %s: %s\n", part, strerror(errno));
+		curl_easy_cleanup(h);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "%s/api/v1%s", c->url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+	hdrs = curl_slist_append(hdrs, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rc != CURLE_OK ||
+	    status != 200 || rename(part, file) != 0) {
+		fprintf(stderr, "xvpsctl: GET %s to %s failed: %s (HTTP %ld)\n", url, file,
+		        curl_easy_strerror(rc), status);
+		unlink(part);
+		return 1;
+	}
+	return 0;
+}
+
+/* backup [--out FILE]: POST /backups (the panel writes it in its backup directory), then with
+ * --out downloads it to FILE. */
+static int backup_cmd(const ctl *c, int argc, char **argv)
+{
+	const char *out = NULL;
+	json_object *resp = NULL, *name;
+	char path[CTL_PATH_MAX];
+	long status;
+	int rc = 0;
+
+	if (argc == 2 && !strcmp(argv[0], "--out"))
+		out = argv[1];
+	else if (argc != 0) {
+		fprintf(stderr, "usage: xvpsctl backup [--out FILE]\n");
+		return 2;
+	}
+	status = request(c, "POST", "/backups", NULL, &resp);
+	if (status != 201 || !json_object_object_get_ex(resp, "name", &name)) {
+		print_problem(status, resp);
+		json_object_put(resp);
+		return 1;
+	}
+	if (out) {
+		snprintf(path, sizeof(path), "/backups/%s", json_object_get_string(name));
+		rc = download(c, path, out);
+		if (rc == 0)
+			fprintf(stderr, "xvpsctl: saved %s as %s\n", json_object_get_string(name),
+			        out);
+	}
+	print_json(resp);
+	json_object_put(resp);
+	return rc;
+}
+
 static void usage(void)
 {
 	fputs("usage: xvpsctl [--url URL] [--insecure] COMMAND ...\n"
@@ -388,6 +469,9 @@ static void usage(void)
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
+	      "  backup [--out FILE]      back the panel's database up now (in its backup\n"
+	      "              directory; --out also downloads it to FILE). Restore: xvpsd "
+	      "--restore\n"
 	      "environment: XVPS_URL (default http://127.0.0.1:8080), XVPS_TOKEN (an API key from\n"
 	      "POST /api/v1/api-keys; required)\n",
 	      stderr);
@@ -454,6 +538,8 @@ int main(int argc, char **argv)
 		rc = wait_job(&c, argv[i], (int)secs) == 0 ? 0 : 1;
 	} else if (!strcmp(cmd, "bulk-create")) {
 		rc = bulk_create(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "backup")) {
+		rc = backup_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "passwd")) {
