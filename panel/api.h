@@ -142,6 +142,12 @@ void api_customer_balance(http_req *rq);
 void api_customer_billing_patch(http_req *rq);
 void api_customer_payments_list(http_req *rq);
 void api_customer_payment_create(http_req *rq);
+/* Validates rq's payment body ({"amount_cents","kind","reference","note"}), records it for
+ * customer id (an existing customer), audits customer.payment and answers 201 with the payment,
+ * or the RFC 9457 error (422 with field, 500). POST /customers/{id}/payments and the module
+ * API's POST /billing/services/{id}/payments share it. */
+void api_payment_create_for(http_req *rq, int64_t id);
+void api_billing_payment(http_req *rq); /* POST /billing/services/{id}/payments */
 void api_invoices_list(http_req *rq);
 void api_invoices_get(http_req *rq);
 void api_invoices_change(http_req *rq); /* PATCH and DELETE: always 409 */

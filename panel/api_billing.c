@@ -254,17 +254,15 @@ void api_customer_payments_list(http_req *rq)
 	api_reply_page(rq, &page);
 }
 
-void api_customer_payment_create(http_req *rq)
+void api_payment_create_for(http_req *rq, int64_t id)
 {
 	static const char *const fields[] = {"amount_cents", "kind", "reference", "note", NULL};
 	json_field_error e = {0};
 	const char *kind = "payment", *ref = NULL, *note = NULL, *why = NULL;
-	int64_t id, amount = 0, pay = 0;
+	int64_t amount = 0, pay = 0;
 	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	json_object *o;
 
-	if (!api_customer_visible(rq, &id))
-		return;
 	if (!json_only_fields(rq->json, fields, &e) ||
 	    !json_get_int(rq->json, "amount_cents", true, INT64_MIN, INT64_MAX, &amount, &e) ||
 	    !json_get_str(rq->json, "kind", false, &kind, &e) ||
@@ -306,4 +304,12 @@ void api_customer_payment_create(http_req *rq)
 		return;
 	}
 	reply_json(rq, 201, o);
+}
+
+void api_customer_payment_create(http_req *rq)
+{
+	int64_t id;
+
+	if (api_customer_visible(rq, &id))
+		api_payment_create_for(rq, id);
 }

@@ -84,6 +84,36 @@ db_fail:
 	reply_db_error(rq);
 }
 
+/* ---- payments ------------------------------------------------------------------------------ */
+
+/* POST /billing/services/{id}/payments: a payment or credit the billing system received for the
+ * service's customer (issue 14 item 3), the same body and answer as POST /customers/{id}/payments.
+ */
+void api_billing_payment(http_req *rq)
+{
+	char res[AUDIT_RESOURCE_MAX];
+	billing_service s;
+
+	bool exists = false;
+
+	if (service_of_request(rq, &s) != 0)
+		return;
+	if (!db_exists_id("SELECT 1 FROM users WHERE id=? AND role='customer'", s.customer_id,
+	                  &exists)) {
+		reply_db_error(rq);
+		return;
+	}
+	if (!exists) {
+		reply_not_found(rq, "customer");
+		return;
+	}
+	api_payment_create_for(rq, s.customer_id);
+	if (rq->status == 201) {
+		service_resource(rq->params[0], res, sizeof(res));
+		audit(rq, "service.payment", res, NULL);
+	}
+}
+
 /* ---- single sign-on ------------------------------------------------------------------------- */
 
 void api_billing_sso(http_req *rq)

@@ -112,6 +112,8 @@ const route xvps_routes[] = {
         {"POST", "/api/v1/billing/services/{}/plan", api_billing_plan, AUTH_ADMIN, BODY_JSON},
         {"GET", "/api/v1/billing/services/{}/usage", api_billing_service_usage, AUTH_ADMIN,
          BODY_NONE},
+        {"POST", "/api/v1/billing/services/{}/payments", api_billing_payment, AUTH_ADMIN,
+         BODY_JSON},
         {"POST", "/api/v1/billing/services/{}/sso", api_billing_sso, AUTH_ADMIN,
          BODY_OPTIONAL_JSON},
         /* Single sign-on: the token in the query is the credential (api_module_account.c). */

@@ -397,6 +397,31 @@ Test(module, service_is_created_once_and_its_bad_calls_change_nothing)
 	cr_assert_eq(r->status, 200, "its own plan again: %ld %s", r->status, r->body);
 	cr_assert(jis_null(r->json, "job"), "%s", r->body);
 	api_resp_free(r);
+	/* Payments the billing system received: 0 refused, nothing recorded; then one recorded
+	 * for the service's customer, as GET /customers/{id}/payments shows. */
+	snprintf(sub, sizeof(sub), "%s/payments", path);
+	r = api_req(&bill, "POST", sub, "{\"amount_cents\":0}");
+	assert_problem(r, 422, "amount_cents");
+	api_resp_free(r);
+	r = api_req(&bill, "POST", sub, "{\"amount_cents\":2500,\"reference\":\"whmcs-%s\"}", u);
+	cr_assert_eq(r->status, 201, "%ld %s", r->status, r->body);
+	cr_assert_eq(jint(r->json, "amount_cents"), 2500, "%s", r->body);
+	api_resp_free(r);
+	r = api_req(&bill, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	{
+		char cpath[128];
+
+		snprintf(cpath, sizeof(cpath), V1 "/customers/%s/payments",
+		         jstr(jget(r->json, "customer"), "id"));
+		api_resp_free(r);
+		r = api_req(&admin, "GET", cpath, NULL);
+		cr_assert_eq(r->status, 200, "%s", r->body);
+		cr_assert_eq(json_object_array_length(r->json), 1, "one payment: %s", r->body);
+		cr_assert_eq(jint(json_object_array_get_idx(r->json, 0), "amount_cents"), 2500,
+		             "%s", r->body);
+	}
+	api_resp_free(r);
 	snprintf(sub, sizeof(sub), "%s/usage?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
 	         path);
 	r = api_req(&bill, "GET", sub, NULL);
