@@ -25,6 +25,7 @@
 #include "config.h"
 #include "console_relay.h"
 #include "http.h"
+#include "http_cache.h"
 #include "http_internal.h"
 #include "store.h"
 
@@ -38,6 +39,7 @@ typedef struct req_ctx {
 	int file_fd;                  /* static file to send, or -1 */
 	uint64_t file_size;
 	bool is_static;
+	http_cache_req cache; /* CACHE_ETAG routes */
 } req_ctx;
 
 static struct MHD_Daemon *g_daemon;
@@ -200,11 +202,21 @@ static bool check_body(http_req *rq, enum route_body kind)
 	return true;
 }
 
+static bool route_has_etag(const route *r)
+{
+	if (strcmp(r->method, "GET") != 0)
+		return false;
+	for (const route_fn *f = xvps_etag_routes; *f; f++)
+		if (*f == r->fn)
+			return true;
+	return false;
+}
+
 static void dispatch(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
 	const route *r;
-	bool known = false, identified, csrf_ok = true;
+	bool known = false, identified, csrf_ok = true, etag;
 	char allow[64];
 
 	if (strlen(rq->path) >= MAX_PATH_BYTES) {
@@ -252,16 +264,22 @@ static void dispatch(req_ctx *ctx)
 	}
 	if (!check_body(rq, r->body))
 		return;
+	etag = route_has_etag(r);
+	if (etag && http_cache_lookup(rq, &ctx->cache))
+		return;
 	r->fn(rq);
 	if (rq->status == 0) {
 		log_error("http: %s %s: handler gave no reply", rq->method, r->pattern);
 		reply_problem(rq, 500, NULL, "the handler gave no reply", NULL);
 	}
+	if (etag)
+		http_cache_fill(rq, &ctx->cache);
 }
 
-static void add_security_headers(struct MHD_Response *resp, bool is_static)
+static void add_security_headers(struct MHD_Response *resp, bool is_static, bool cache_control)
 {
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!cache_control)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -312,6 +330,7 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 	struct MHD_Response *resp = NULL;
 	enum MHD_Result ret;
 	xvps_metrics *m = &g_app->metrics;
+	bool cache_control = false;
 
 	if (rq->upgrade_fn && rq->status == 101)
 		return send_upgrade(ctx);
@@ -326,6 +345,21 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 			rq->resp_raw = NULL;
 			rq->resp_raw_len = 0;
 		}
+	} else if (rq->resp_shared) {
+		size_t len;
+		const char *data = http_body_data(rq->resp_shared, &len);
+
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		        len, (void *)data, http_body_unref, rq->resp_shared);
+		if (resp) {
+			for (int i = 0; i < http_body_nheaders(rq->resp_shared); i++) {
+				const char *n, *v;
+
+				http_body_header(rq->resp_shared, i, &n, &v);
+				MHD_add_response_header(resp, n, v);
+			}
+			rq->resp_shared = NULL; /* MHD drops the reference */
+		}
 	} else if (rq->resp_json) {
 		const char *s = json_compact(rq->resp_json);
 
@@ -337,9 +371,11 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 		return MHD_NO;
 	if (rq->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
-	add_security_headers(resp, ctx->is_static);
-	for (int i = 0; i < rq->nhdr; i++)
+	for (int i = 0; i < rq->nhdr; i++) {
 		MHD_add_response_header(resp, rq->hdr_name[i], rq->hdr_value[i]);
+		cache_control = cache_control || strcasecmp(rq->hdr_name[i], "Cache-Control") == 0;
+	}
+	add_security_headers(resp, ctx->is_static, cache_control);
 	ret = MHD_queue_response(rq->conn, (unsigned int)rq->status, resp);
 	MHD_destroy_response(resp);
 

@@ -33,6 +33,11 @@ void store_close_thread(void); /* closes this thread's connection */
  * after every request; job workers should call it after every step. */
 void db_release(void);
 int store_user_version(void); /* PRAGMA user_version, or -1 */
+/* The store's change counter (issue 17): a value that differs from an earlier one whenever a
+ * transaction was committed in between, by this process (SQLite's WAL hook) or, noticed through
+ * this thread's PRAGMA data_version, by another. Read it BEFORE reading what it describes:
+ * what is read afterwards is at least that new. Costs one PRAGMA (no table read). */
+uint64_t store_generation(void);
 
 /* ---- sizes of text columns read into fixed buffers (schema.c) ------------------------------- */
 #define VPS_DOMAIN_MAX    32 /* vps.domain: "xvps-<id>" */
