@@ -349,8 +349,16 @@ void http_cache_fill(http_req *rq, http_cache_req *c)
 
 	if (!c->active)
 		return;
-	s = rq->status == 200 && rq->resp_json ? json_compact(rq->resp_json) : NULL;
-	len = s ? strlen(s) : 0;
+	s = NULL;
+	len = 0;
+	if (rq->status == 200 && rq->resp_json) {
+		s = json_compact(rq->resp_json);
+		len = strlen(s);
+	} else if (rq->status == 200 && rq->resp_raw && rq->content_type &&
+	           strcmp(rq->content_type, "application/json") == 0) {
+		s = rq->resp_raw; /* written straight (jsonw.h) */
+		len = rq->resp_raw_len;
+	}
 	body = s ? body_new(s, len, rq) : NULL;
 	if (!body) {
 		if (c->claimed) {

@@ -33,7 +33,8 @@ typedef struct http_cache_req {
  * If-None-Match names the current ETag, else the cached 200 when there is one. True when rq
  * holds the answer (the handler must not run). */
 bool http_cache_lookup(http_req *rq, http_cache_req *c);
-/* After the handler: a 200 with a JSON body is serialized once, kept for the next requests and
+/* After the handler: a 200 with a JSON body (a json-c tree, or raw application/json text) is kept
+ * for the next requests (serialized once) and
  * given its ETag; any other answer passes unchanged. */
 void http_cache_fill(http_req *rq, http_cache_req *c);
 
