@@ -56,6 +56,7 @@ typedef struct http_req {
 	bool body_too_large;
 	json_object *json; /* parsed body (routes with BODY_JSON/BODY_OPTIONAL_JSON) */
 	auth_user user;
+	uint64_t store_gen; /* store_generation() when this request first needed it, 0 before */
 	/* response, set through reply_*() */
 	int status;
 	json_object *resp_json;

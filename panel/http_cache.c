@@ -292,7 +292,9 @@ bool http_cache_lookup(http_req *rq, http_cache_req *c)
 		return false;
 	pthread_once(&g_boot_once, boot_init);
 	/* The generation first: whatever is read after it is at least that new. */
-	c->gen = store_generation();
+	if (!rq->store_gen)
+		rq->store_gen = store_generation();
+	c->gen = rq->store_gen;
 	c->minute = now_unix() / 60;
 	snprintf(c->etag, sizeof(c->etag), "W/\"%08x-%llx-%llx-%08x\"", g_boot,
 	         (unsigned long long)c->gen, (unsigned long long)c->minute, key_hash(c->key));

@@ -447,3 +447,34 @@ Test(flows, lists_and_objects_answer_304_until_something_changes)
 	cr_assert_eq(r->status, 404, "a deleted VPS answered from memory: %ld", r->status);
 	api_resp_free(r);
 }
+
+/* xvpsd remembers an identified API key until the next commit (panel/auth.c): revoking it is a
+ * commit, so the very next request with it is refused, whichever thread answers. */
+Test(flows, a_revoked_key_is_refused_at_once_although_remembered)
+{
+	char u[9], key_id[32], path[96];
+	api_client bearer = {0};
+	api_resp *r;
+	int i;
+
+	uniq(u);
+	r = api_req(&cust, "POST", V1 "/api-keys", "{\"name\":\"memo-%s\"}", u);
+	cr_assert_eq(r->status, 201, "POST /api-keys: %ld %s", r->status, r->body);
+	snprintf(key_id, sizeof(key_id), "%s", jstr(r->json, "id"));
+	snprintf(bearer.bearer, sizeof(bearer.bearer), "%s", jstr(r->json, "token"));
+	api_resp_free(r);
+	for (i = 0; i < 20; i++) {
+		r = api_req(&bearer, "GET", V1 "/vps", NULL);
+		cr_assert_eq(r->status, 200, "GET /vps with the key: %ld %s", r->status, r->body);
+		api_resp_free(r);
+	}
+	snprintf(path, sizeof(path), V1 "/api-keys/%s", key_id);
+	r = api_req(&cust, "DELETE", path, NULL);
+	cr_assert(r->status == 204 || r->status == 200, "DELETE: %ld %s", r->status, r->body);
+	api_resp_free(r);
+	for (i = 0; i < 20; i++) {
+		r = api_req(&bearer, "GET", V1 "/vps", NULL);
+		assert_problem(r, 401, NULL);
+		api_resp_free(r);
+	}
+}

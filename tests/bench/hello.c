@@ -28,8 +28,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	(void)method;
 	(void)version;
 	(void)upload;
-	(void)upload_size;
-	(void)req_cls;
+	/* Answer on the second call, as xvpsd does: a response queued at the first one (before
+	 * MHD knows the request has no body) goes out with "Connection: close", and every request
+	 * would pay a new TCP connection. */
+	if (!*req_cls) {
+		*req_cls = (void *)1;
+		return MHD_YES;
+	}
+	*upload_size = 0;
 	i = url[0] == '/' && url[1] ? strtol(url + 1, &end, 10) : -1;
 	if (i >= 0 && i < g_nbodies && *end == '\0')
 		return MHD_queue_response(conn, MHD_HTTP_OK, g_bodies[i]);
