@@ -25,9 +25,20 @@ hello_pid=
 lib_tag=bench
 . scripts/lib.sh # free_port, start_agent, start_panel, stop_pid, stop_servers
 
+# The agent stops its sim guests when it stops, unless 1,000 of them take longer than stop_pid
+# waits for it: then this ends those left (guests and their children), found by this run's own
+# state dir on their command line.
+stop_sim_guests() {
+	local p
+	for p in /proc/[0-9]*; do
+		grep -qF -- "$state" "$p/cmdline" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
 cleanup() {
 	stop_pid "$hello_pid"
 	stop_servers
+	stop_sim_guests
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
