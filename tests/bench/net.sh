@@ -4,7 +4,8 @@
 #   - applying one VPS's firewall chains when 1,000 VPS already have theirs, against applying one
 #     on an empty host (two namespaces, applies alternating between them, median of 15 each):
 #     the ratio (goal <= 2);
-#   - one counter sweep over 1,000 vifs (veth pairs named like Xen vifs): CPU time (goal <= 50 ms).
+#   - one counter sweep over 1,000 vifs (veth pairs named like Xen vifs): CPU time (goal <= 50 ms),
+#     against one bare RTM_GETLINK dump of the same links, alternating (ratio, goal <= 1.5).
 # Needs root; otherwise it prints why it is skipped.
 set -euo pipefail
 
