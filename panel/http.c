@@ -324,6 +324,17 @@ static enum MHD_Result send_upgrade(req_ctx *ctx)
 	return ret;
 }
 
+/* The headers of a kept answer besides its own (http_body_response()). */
+static void decorate_shared(struct MHD_Response *resp, void *cls)
+{
+	http_req *rq = cls;
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
+	for (int i = 0; i < rq->nhdr; i++)
+		MHD_add_response_header(resp, rq->hdr_name[i], rq->hdr_value[i]);
+	add_security_headers(resp, false, true);
+}
+
 static enum MHD_Result send_reply(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
@@ -346,20 +357,14 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 			rq->resp_raw_len = 0;
 		}
 	} else if (rq->resp_shared) {
-		size_t len;
-		const char *data = http_body_data(rq->resp_shared, &len);
-
-		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		        len, (void *)data, http_body_unref, rq->resp_shared);
-		if (resp) {
-			for (int i = 0; i < http_body_nheaders(rq->resp_shared); i++) {
-				const char *n, *v;
-
-				http_body_header(rq->resp_shared, i, &n, &v);
-				MHD_add_response_header(resp, n, v);
-			}
-			rq->resp_shared = NULL; /* MHD drops the reference */
-		}
+		/* A kept answer (http_cache.c): one response with all its headers, made once and
+		 * queued as is (its ETag and Cache-Control are the same for every request). */
+		resp = http_body_response(rq->resp_shared, decorate_shared, rq);
+		if (!resp)
+			return MHD_NO;
+		ret = MHD_queue_response(rq->conn, (unsigned int)rq->status, resp);
+		atomic_fetch_add(&m->http_2xx, 1);
+		return ret;
 	} else if (rq->resp_json) {
 		const char *s = json_compact(rq->resp_json);
 

@@ -22,6 +22,7 @@
 
 struct http_body {
 	atomic_int refs;
+	struct MHD_Response *resp; /* made once, by the first answer that sends this body */
 	int nhdr;
 	char *hdr_name[BODY_HEADERS_MAX];
 	char *hdr_value[BODY_HEADERS_MAX];
@@ -69,17 +70,51 @@ void http_body_header(const http_body *b, int i, const char **name, const char *
 	*value = b->hdr_value[i];
 }
 
+/* The memory of b, once nothing can send it any more. */
+static void body_free(void *p)
+{
+	http_body *b = p;
+
+	for (int i = 0; i < b->nhdr; i++) {
+		free(b->hdr_name[i]);
+		free(b->hdr_value[i]);
+	}
+	free(b);
+}
+
 void http_body_unref(void *p)
 {
 	http_body *b = p;
 
 	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
-	for (int i = 0; i < b->nhdr; i++) {
-		free(b->hdr_name[i]);
-		free(b->hdr_value[i]);
+	/* Connections still sending the response keep it, and so b's bytes: libmicrohttpd calls
+	 * body_free() when the last one is done. */
+	if (b->resp)
+		MHD_destroy_response(b->resp);
+	else
+		body_free(b);
+}
+
+struct MHD_Response *http_body_response(http_body *b,
+                                        void (*decorate)(struct MHD_Response *, void *), void *cls)
+{
+	struct MHD_Response *r;
+
+	pthread_mutex_lock(&g_lock);
+	if (!b->resp) {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data,
+		                                                           body_free, b);
+		if (r) {
+			for (int i = 0; i < b->nhdr; i++)
+				MHD_add_response_header(r, b->hdr_name[i], b->hdr_value[i]);
+			decorate(r, cls);
+			b->resp = r;
+		}
 	}
-	free(b);
+	r = b->resp;
+	pthread_mutex_unlock(&g_lock);
+	return r;
 }
 
 static http_body *body_new(const char *data, size_t len, const http_req *rq)
@@ -89,6 +124,7 @@ static http_body *body_new(const char *data, size_t len, const http_req *rq)
 	if (!b)
 		return NULL;
 	atomic_init(&b->refs, 1);
+	b->resp = NULL;
 	b->nhdr = 0;
 	b->len = len;
 	memcpy(b->data, data, len);

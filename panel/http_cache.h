@@ -13,6 +13,8 @@
 
 #include "http.h"
 
+struct MHD_Response;
+
 #define HTTP_CACHE_KEY_MAX  512 /* longer requests are answered, never cached */
 #define HTTP_CACHE_ETAG_MAX 64
 
@@ -42,7 +44,12 @@ void http_cache_fill(http_req *rq, http_cache_req *c);
 const char *http_body_data(const http_body *b, size_t *len_out);
 int http_body_nheaders(const http_body *b);
 void http_body_header(const http_body *b, int i, const char **name, const char **value);
-void http_body_unref(void *b); /* the MHD free callback's shape */
+void http_body_unref(void *b);
+/* The one libmicrohttpd response of b (body and headers fixed: the answer's own headers, then
+ * decorate(response, cls) adds the rest), made at its first use and shared by every answer
+ * that sends b afterwards; queue it, never destroy it. NULL when it cannot be made. */
+struct MHD_Response *http_body_response(http_body *b,
+                                        void (*decorate)(struct MHD_Response *, void *), void *cls);
 
 /* Drops every cached answer (tests, shutdown). */
 void http_cache_clear(void);
