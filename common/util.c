@@ -355,12 +355,49 @@ uint64_t now_mono_ms(void)
 	return now_mono_ns() / 1000000u;
 }
 
+static void put_digits(char *p, unsigned v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* UTC only, so no time zone, locale or lock (issue 17: gmtime_r+strftime per object cost more
+ * than the rest of a VPS's JSON). Days to civil date: H. Hinnant's days_from_civil inverse. */
 void format_rfc3339(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
+	int64_t days, secs, z, era, doe, yoe, y, doy, mp, d, m;
+
+	/* Years 0000..9999 only (what the format can say); anything else as the epoch. */
+	if (t < -62167219200LL || t > 253402300799LL) {
+		memcpy(out, "1970-01-01T00:00:00Z", 21);
+		return;
+	}
+	days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	secs = t - days * 86400;
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	put_digits(out, (unsigned)y, 4);
+	out[4] = '-';
+	put_digits(out + 5, (unsigned)m, 2);
+	out[7] = '-';
+	put_digits(out + 8, (unsigned)d, 2);
+	out[10] = 'T';
+	put_digits(out + 11, (unsigned)(secs / 3600), 2);
+	out[13] = ':';
+	put_digits(out + 14, (unsigned)(secs / 60 % 60), 2);
+	out[16] = ':';
+	put_digits(out + 17, (unsigned)(secs % 60), 2);
+	memcpy(out + 19, "Z", 2);
 }
 
 bool sfmt(char *buf, size_t size, const char *fmt, ...)

@@ -3,8 +3,10 @@
  * never writes a row and never talks to the agent; a customer sees only its own VPS (404, never
  * 403).
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/jsonw.h"
 #include "api.h"
 #include "http.h"
 #include "metering.h"
@@ -12,8 +14,9 @@
 #include "store.h"
 #include "suspend.h"
 
-/* Columns of vps_from_row(); the address lists come as space-separated text: active
- * addresses only (a releasing one is no longer the VPS's), a routed prefix as "net/64". */
+/* Columns of vps_write(), one row per VPS; the address lists come as space-separated text:
+ * active addresses only (a releasing one is no longer the VPS's), a routed prefix as "net/64".
+ * Suspension and the metering totals come LEFT JOINed (one row at most each: keyed by vps_id). */
 #define VPS_SELECT                                                                                 \
 	"SELECT v.id, v.hostname, v.customer_id, v.plan_id, v.template_id, v.domain, v.state, "    \
 	"v.domid, p.vcpus, p.memory_mib, p.disk_gib, v.mac, v.vifname, v.sched_weight, "           \
@@ -23,136 +26,294 @@
 	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
-	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus FROM vps v JOIN plans p "               \
-	"ON p.id=v.plan_id "
+	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, "                                      \
+	"s.vps_id, s.suspended_by, s.reason, s.suspended_at, "                                     \
+	"n.rx_bytes, n.tx_bytes, n.rx_packets, n.tx_packets, n.sampled_at, "                       \
+	"c.cpu_ns, c.sampled_at "                                                                  \
+	"FROM vps v JOIN plans p ON p.id=v.plan_id "                                               \
+	"LEFT JOIN vps_suspension s ON s.vps_id=v.id LEFT JOIN vps_net n ON n.vps_id=v.id "        \
+	"LEFT JOIN vps_cpu c ON c.vps_id=v.id "
 
-static json_object *addr_list(const unsigned char *text)
+/* Column numbers of VPS_SELECT. */
+enum {
+	C_ID,
+	C_HOSTNAME,
+	C_CUSTOMER,
+	C_PLAN,
+	C_TEMPLATE,
+	C_DOMAIN,
+	C_STATE,
+	C_DOMID,
+	C_VCPUS,
+	C_MEMORY,
+	C_DISK,
+	C_MAC,
+	C_VIFNAME,
+	C_WEIGHT,
+	C_CAP,
+	C_CREATED,
+	C_IPV4,
+	C_IPV6,
+	C_THROTTLE,
+	C_PLAN_NAME,
+	C_NET_MBIT,
+	C_PEND_MEMORY,
+	C_PEND_VCPUS,
+	C_SUSP,
+	C_SUSP_BY,
+	C_SUSP_REASON,
+	C_SUSP_AT,
+	C_NET_RX_BYTES,
+	C_NET_TX_BYTES,
+	C_NET_RX_PACKETS,
+	C_NET_TX_PACKETS,
+	C_NET_AT,
+	C_CPU_NS,
+	C_CPU_AT,
+};
+
+static const char *col_text(sqlite3_stmt *st, int col)
 {
-	json_object *arr = json_object_new_array();
-	const char *s = (const char *)text;
+	return (const char *)sqlite3_column_text(st, col);
+}
 
+static void int_or_null(jw *w, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		jw_null(w);
+	else
+		jw_int(w, sqlite3_column_int64(st, col));
+}
+
+static void addr_list(jw *w, const char *s)
+{
+	jw_arr_begin(w);
 	while (s && *s) {
 		const char *sp = strchr(s, ' ');
 		size_t n = sp ? (size_t)(sp - s) : strlen(s);
 
 		if (n)
-			json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+			jw_str_len(w, s, n);
 		s = sp ? sp + 1 : NULL;
 	}
-	return arr;
+	jw_arr_end(w);
 }
 
-static json_object *vps_from_row(sqlite3_stmt *st)
+/* A member whose value json-c builds (quota, usage_period: queries of their own), written and
+ * freed at once. */
+static void member_json(jw *w, const char *key, json_object *o)
 {
-	json_object *o = json_object_new_object(), *suspension;
-	const char *state;
+	jw_key(w, key);
+	jw_json(w, o);
+	if (o)
+		json_object_put(o);
+}
 
-	json_object_object_add(o, "id", json_id(sqlite3_column_int64(st, 0)));
-	json_object_object_add(o, "hostname",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 1)));
-	json_object_object_add(o, "customer", json_id(sqlite3_column_int64(st, 2)));
-	json_object_object_add(o, "plan", json_id(sqlite3_column_int64(st, 3)));
-	json_object_object_add(o, "plan_name",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 19)));
-	json_object_object_add(o, "net_mbit", json_object_new_int64(sqlite3_column_int64(st, 20)));
-	json_object_object_add(o, "template", json_id(sqlite3_column_int64(st, 4)));
-	json_object_object_add(o, "domain",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 5)));
+/* One VPS object from a row of VPS_SELECT, member by member in the order of docs/openapi.yaml's
+ * Vps (a new field: one jw_key + value here, and its column in VPS_SELECT). */
+static void vps_write(jw *w, sqlite3_stmt *st)
+{
+	int64_t id = sqlite3_column_int64(st, C_ID);
+	bool suspended = sqlite3_column_type(st, C_SUSP) != SQLITE_NULL;
+	const char *state = col_text(st, C_STATE);
+	char secs[METERING_SECONDS_MAX];
+	int64_t ns;
+
+	jw_obj_begin(w);
+	jw_key(w, "id");
+	jw_id(w, id);
+	jw_key(w, "hostname");
+	jw_str(w, col_text(st, C_HOSTNAME));
+	jw_key(w, "customer");
+	jw_id(w, sqlite3_column_int64(st, C_CUSTOMER));
+	jw_key(w, "plan");
+	jw_id(w, sqlite3_column_int64(st, C_PLAN));
+	jw_key(w, "plan_name");
+	jw_str(w, col_text(st, C_PLAN_NAME));
+	jw_key(w, "net_mbit");
+	jw_int(w, sqlite3_column_int64(st, C_NET_MBIT));
+	jw_key(w, "template");
+	jw_id(w, sqlite3_column_int64(st, C_TEMPLATE));
+	jw_key(w, "domain");
+	jw_str(w, col_text(st, C_DOMAIN));
 	/* Suspension (suspend.c): the state says so, except while the VPS is being deleted. */
-	suspension = vps_suspension_json(sqlite3_column_int64(st, 0));
-	state = (const char *)sqlite3_column_text(st, 6);
-	json_object_object_add(o, "state",
-	                       json_object_new_string(suspension && strcmp(state, "deleting") != 0
-	                                                      ? "suspended"
-	                                                      : state));
-	json_object_object_add(o, "suspension", suspension);
-	json_object_object_add(o, "domid", json_col_int_or_null(st, 7));
-	json_object_object_add(o, "vcpus", json_object_new_int64(sqlite3_column_int64(st, 8)));
-	json_object_object_add(o, "memory_mib", json_object_new_int64(sqlite3_column_int64(st, 9)));
-	json_object_object_add(o, "disk_gib", json_object_new_int64(sqlite3_column_int64(st, 10)));
-	json_object_object_add(o, "mac",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 11)));
-	json_object_object_add(o, "vifname",
-	                       json_object_new_string((const char *)sqlite3_column_text(st, 12)));
-	json_object_object_add(o, "ipv4", addr_list(sqlite3_column_text(st, 16)));
-	json_object_object_add(o, "ipv6", addr_list(sqlite3_column_text(st, 17)));
-	json_object_object_add(o, "cpu_weight", json_col_int_or_null(st, 13));
-	json_object_object_add(o, "cpu_cap_pct", json_col_int_or_null(st, 14));
-	json_object_object_add(o, "throttle_mbit",
-	                       json_object_new_int64(sqlite3_column_int64(st, 18)));
-	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 15)));
-	/* Plan sizes the running domain takes only at its next boot (resize, issue 16 item 1). */
-	if (sqlite3_column_type(st, 21) != SQLITE_NULL ||
-	    sqlite3_column_type(st, 22) != SQLITE_NULL) {
-		json_object *p = json_object_new_object();
-
-		json_object_object_add(p, "memory_mib", json_col_int_or_null(st, 21));
-		json_object_object_add(p, "vcpus", json_col_int_or_null(st, 22));
-		json_object_object_add(o, "pending", p);
+	jw_key(w, "state");
+	jw_str(w, suspended && strcmp(state, "deleting") != 0 ? "suspended" : state);
+	jw_key(w, "suspension");
+	if (suspended) {
+		jw_obj_begin(w);
+		jw_key(w, "reason");
+		jw_str(w, col_text(st, C_SUSP_REASON));
+		jw_key(w, "by");
+		jw_str(w, col_text(st, C_SUSP_BY));
+		jw_key(w, "at");
+		jw_time(w, sqlite3_column_int64(st, C_SUSP_AT));
+		jw_obj_end(w);
 	} else {
-		json_object_object_add(o, "pending", NULL);
+		jw_null(w);
 	}
-	/* Network counters (panel/metering.c): a primary-key lookup of its own. */
-	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
-	/* CPU time {"seconds","sampled_at"} (panel/metering.c, from the agent's cpu.times). */
-	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
+	jw_key(w, "domid");
+	int_or_null(w, st, C_DOMID);
+	jw_key(w, "vcpus");
+	jw_int(w, sqlite3_column_int64(st, C_VCPUS));
+	jw_key(w, "memory_mib");
+	jw_int(w, sqlite3_column_int64(st, C_MEMORY));
+	jw_key(w, "disk_gib");
+	jw_int(w, sqlite3_column_int64(st, C_DISK));
+	jw_key(w, "mac");
+	jw_str(w, col_text(st, C_MAC));
+	jw_key(w, "vifname");
+	jw_str(w, col_text(st, C_VIFNAME));
+	jw_key(w, "ipv4");
+	addr_list(w, col_text(st, C_IPV4));
+	jw_key(w, "ipv6");
+	addr_list(w, col_text(st, C_IPV6));
+	jw_key(w, "cpu_weight");
+	int_or_null(w, st, C_WEIGHT);
+	jw_key(w, "cpu_cap_pct");
+	int_or_null(w, st, C_CAP);
+	jw_key(w, "throttle_mbit");
+	jw_int(w, sqlite3_column_int64(st, C_THROTTLE));
+	jw_key(w, "created_at");
+	jw_time(w, sqlite3_column_int64(st, C_CREATED));
+	/* Plan sizes the running domain takes only at its next boot (resize, issue 16 item 1). */
+	jw_key(w, "pending");
+	if (sqlite3_column_type(st, C_PEND_MEMORY) != SQLITE_NULL ||
+	    sqlite3_column_type(st, C_PEND_VCPUS) != SQLITE_NULL) {
+		jw_obj_begin(w);
+		jw_key(w, "memory_mib");
+		int_or_null(w, st, C_PEND_MEMORY);
+		jw_key(w, "vcpus");
+		int_or_null(w, st, C_PEND_VCPUS);
+		jw_obj_end(w);
+	} else {
+		jw_null(w);
+	}
+	/* Network counters (panel/metering.c's totals; zeros before the first sweep). */
+	jw_key(w, "net");
+	jw_obj_begin(w);
+	for (int i = 0; i < METERING_N_COUNTERS; i++) {
+		jw_key(w, metering_counter_keys[i]);
+		jw_int(w, sqlite3_column_int64(st, C_NET_RX_BYTES + i));
+	}
+	jw_key(w, "sampled_at");
+	jw_time(w, sqlite3_column_int64(st, C_NET_AT));
+	jw_obj_end(w);
+	/* CPU time {"seconds","sampled_at"}: seconds as the exact decimal of the nanoseconds. */
+	ns = sqlite3_column_int64(st, C_CPU_NS);
+	metering_ns_to_seconds(ns < 0 ? 0 : ns, secs, sizeof(secs));
+	jw_key(w, "cpu");
+	jw_obj_begin(w);
+	jw_key(w, "seconds");
+	jw_raw(w, secs);
+	jw_key(w, "sampled_at");
+	jw_time(w, sqlite3_column_int64(st, C_CPU_AT));
+	jw_obj_end(w);
 	/* The current billing period's sums from the usage ledger (api_usage.c); null when it
 	 * cannot be read. */
-	json_object_object_add(
-	        o, "usage_period",
-	        usage_period_json(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 15)));
+	member_json(w, "usage_period", usage_period_json(id, sqlite3_column_int64(st, C_CREATED)));
 	/* The traffic quota (quota.c): null when the plan is unmetered. */
-	json_object_object_add(o, "quota", quota_vps_json(sqlite3_column_int64(st, 0)));
-	return o;
+	member_json(w, "quota", quota_vps_json(id));
+	jw_obj_end(w);
 }
 
-json_object *vps_json(int64_t id, int64_t owner)
+/* The VPS as JSON text (malloc'd; *len_out its length), or NULL when there is none visible to
+ * owner (0: any) or on a database error (*db_error_out). */
+static char *vps_text(int64_t id, int64_t owner, size_t *len_out, bool *db_error_out)
 {
 	sqlite3_stmt *st = db_stmt(VPS_SELECT "WHERE v.id=?1 AND (?2=0 OR v.customer_id=?2)");
-	json_object *o = NULL;
+	char *text = NULL;
+	jw w;
+	int r;
 
+	*db_error_out = !st;
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = vps_from_row(st);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		jw_init(&w, 2048);
+		vps_write(&w, st);
+		text = jw_take(&w, len_out);
+		*db_error_out = !text;
+	} else {
+		*db_error_out = r != SQLITE_DONE;
+	}
 	sqlite3_reset(st);
+	return text;
+}
+
+json_object *vps_json(int64_t id, int64_t owner)
+{
+	json_object *o = NULL;
+	size_t len;
+	bool dberr;
+	char *text = vps_text(id, owner, &len, &dberr);
+
+	if (text)
+		o = json_tokener_parse(text); /* keeps cpu.seconds' text (json-c >= 0.13) */
+	free(text);
 	return o;
 }
 
 void api_vps_list(http_req *rq)
 {
-	api_page page = {
-	        .count_sql = "SELECT count(*) FROM vps WHERE ?1=0 OR customer_id=?1",
-	        .rows_sql = VPS_SELECT "WHERE ?1=0 OR v.customer_id=?1 ORDER BY v.id "
-	                               "LIMIT ?2 OFFSET ?3",
-	        .args = {api_owner(rq)},
-	        .nargs = 1,
-	        .item_of_row = vps_from_row,
-	};
+	sqlite3_stmt *st;
 	const char *cs = req_query(rq, "customer");
-	int64_t limit, offset;
+	int64_t limit, offset, owner = api_owner(rq), total = 0;
+	size_t len;
+	char *text;
+	jw w;
 
 	/* The paging parameters are checked first, as the answer to a bad one says. */
 	if (!api_list_params(rq, &limit, &offset))
 		return;
-	if (cs && rq->user.is_admin && !parse_id(cs, &page.args[0])) {
+	if (cs && rq->user.is_admin && !parse_id(cs, &owner)) {
 		reply_problem(rq, 422, "Invalid query parameter", "customer must be a customer id",
 		              "customer");
 		return;
 	}
-	api_reply_page(rq, &page);
+	if (!db_count("SELECT count(*) FROM vps WHERE ?1=0 OR customer_id=?1", owner, &total) ||
+	    !(st = db_stmt(VPS_SELECT "WHERE ?1=0 OR v.customer_id=?1 ORDER BY v.id "
+	                              "LIMIT ?2 OFFSET ?3"))) {
+		reply_db_error(rq);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, offset);
+	/* About 750 bytes per VPS: one allocation for a default page, a few doublings for 1,000. */
+	jw_init(&w, (size_t)(limit < total ? limit : total) * 800 + 64);
+	jw_arr_begin(&w);
+	while (sqlite3_step(st) == SQLITE_ROW && !w.oom)
+		vps_write(&w, st);
+	sqlite3_reset(st);
+	jw_arr_end(&w);
+	text = jw_take(&w, &len);
+	if (!text) {
+		reply_problem(rq, 500, NULL, "out of memory", NULL);
+		return;
+	}
+	api_total_header(rq, total);
+	reply_raw(rq, 200, "application/json", text, len);
 }
 
 void api_vps_get(http_req *rq)
 {
-	json_object *o;
 	int64_t id;
+	size_t len;
+	bool dberr = false;
+	char *text = NULL;
 
-	if (!parse_id(rq->params[0], &id) || !(o = vps_json(id, api_owner(rq)))) {
-		reply_not_found(rq, "VPS");
+	if (parse_id(rq->params[0], &id))
+		text = vps_text(id, api_owner(rq), &len, &dberr);
+	if (!text) {
+		if (dberr)
+			reply_db_error(rq);
+		else
+			reply_not_found(rq, "VPS");
 		return;
 	}
-	reply_json(rq, 200, o);
+	reply_raw(rq, 200, "application/json", text, len);
 }

@@ -166,12 +166,62 @@ out:
 	return ok;
 }
 
+/* API keys this thread identified since the store's last commit (issue 17: the key lookup cost a
+ * query per request). An entry holds for one store generation only: revoking a key, suspending
+ * or deleting its user, changing a role are commits, so they end every entry. Keyed by the
+ * token's hash, never the token. */
+#define BEARER_MEMO 4
+typedef struct bearer_memo {
+	uint64_t gen; /* 0: empty */
+	char th[AUTH_TOKEN_HASH_HEX];
+	int64_t last_used;
+	int64_t expires_at; /* the key's expiry, 0: none */
+	auth_user user;
+} bearer_memo;
+static _Thread_local bearer_memo tl_bearer[BEARER_MEMO];
+static _Thread_local unsigned tl_bearer_next;
+
+static uint64_t request_gen(http_req *rq)
+{
+	if (!rq->store_gen)
+		rq->store_gen = store_generation();
+	return rq->store_gen;
+}
+
+static bool bearer_recall(http_req *rq, const char *th)
+{
+	uint64_t gen = request_gen(rq);
+
+	for (int i = 0; i < BEARER_MEMO; i++) {
+		bearer_memo *m = &tl_bearer[i];
+
+		/* last_used_at is due again (once a minute): the full path writes it. */
+		if (m->gen == gen && strcmp(m->th, th) == 0 && now_unix() - m->last_used < 60 &&
+		    (m->expires_at == 0 || m->expires_at > now_unix())) {
+			rq->user = m->user;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void bearer_remember(http_req *rq, const char *th, int64_t last_used, int64_t expires_at)
+{
+	bearer_memo *m = &tl_bearer[tl_bearer_next++ % BEARER_MEMO];
+
+	m->gen = request_gen(rq);
+	snprintf(m->th, sizeof(m->th), "%s", th);
+	m->last_used = last_used;
+	m->expires_at = expires_at;
+	m->user = rq->user;
+}
+
 static bool identify_bearer(http_req *rq, const char *auth)
 {
 	char th[AUTH_TOKEN_HASH_HEX];
 	sqlite3_stmt *st;
 	const char *token;
-	int64_t kid, last_used;
+	int64_t kid, last_used, expires_at;
 	bool ok = false;
 
 	if (strncasecmp(auth, "Bearer ", 7) != 0)
@@ -184,6 +234,8 @@ static bool identify_bearer(http_req *rq, const char *auth)
 	    !auth_is_lower_hex(token + strlen(API_KEY_PREFIX), AUTH_TOKEN_HEX))
 		return false;
 	auth_token_hash(token, th);
+	if (bearer_recall(rq, th))
+		return true;
 	st = db_stmt("SELECT k.id, k.last_used_at, u.id, u.username, u.role, u.suspended, "
 	             "k.scopes, k.expires_at, u.totp_enabled_at IS NOT NULL FROM api_keys k JOIN "
 	             "users u ON u.id = k.user_id "
@@ -200,6 +252,7 @@ static bool identify_bearer(http_req *rq, const char *auth)
 	}
 	kid = sqlite3_column_int64(st, 0);
 	last_used = sqlite3_column_int64(st, 1);
+	expires_at = sqlite3_column_type(st, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 7);
 	rq->user.api_key_id = kid;
 	rq->user.id = sqlite3_column_int64(st, 2);
 	db_col_text(st, 3, rq->user.username, sizeof(rq->user.username));
@@ -220,6 +273,9 @@ static bool identify_bearer(http_req *rq, const char *auth)
 			sqlite3_bind_int64(st, 2, now_unix());
 			db_step_done(st);
 		}
+	} else {
+		bearer_remember(rq, th, last_used,
+		                expires_at); /* (a write ends the generation anyway) */
 	}
 	return ok;
 }

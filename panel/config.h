@@ -33,7 +33,7 @@ typedef struct xvps_config {
 	int http_threads;         /* XVPS_HTTP_THREADS, default 4 */
 	int per_ip_conn_limit;    /* XVPS_PER_IP_CONN_LIMIT, default 256 */
 	int conn_timeout_s;       /* XVPS_CONN_TIMEOUT, default 30 */
-	size_t conn_memory_limit; /* bytes per connection, default 128 KiB */
+	size_t conn_memory_limit; /* bytes per connection (XVPS_CONN_MEMORY_KIB), default 32 KiB */
 	int job_workers;          /* XVPS_JOB_WORKERS, default 4 */
 	int agent_timeout_ms;     /* XVPS_AGENT_TIMEOUT_MS, default 300000 */
 	bool demo;                /* XVPS_DEMO=1 seeds a plan, template, pool and customer */

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "console_relay.h"
 #include "http.h"
+#include "http_cache.h"
 #include "http_internal.h"
 #include "store.h"
 
@@ -39,6 +40,7 @@ typedef struct req_ctx {
 	int file_fd;                  /* static file to send, or -1 */
 	uint64_t file_size;
 	bool is_static;
+	http_cache_req cache; /* CACHE_ETAG routes */
 } req_ctx;
 
 static struct MHD_Daemon *g_daemon;
@@ -219,11 +221,21 @@ static void reply_scope_missing(http_req *rq, const char *scope)
 	rq->content_type = "application/problem+json";
 }
 
+static bool route_has_etag(const route *r)
+{
+	if (strcmp(r->method, "GET") != 0)
+		return false;
+	for (const route_fn *f = xvps_etag_routes; *f; f++)
+		if (*f == r->fn)
+			return true;
+	return false;
+}
+
 static void dispatch(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
 	const route *r;
-	bool known = false, identified, csrf_ok = true;
+	bool known = false, identified, csrf_ok = true, etag;
 	const char *missing = NULL;
 	char allow[64];
 
@@ -278,16 +290,22 @@ static void dispatch(req_ctx *ctx)
 	}
 	if (!check_body(rq, r->body))
 		return;
+	etag = route_has_etag(r);
+	if (etag && http_cache_lookup(rq, &ctx->cache))
+		return;
 	r->fn(rq);
 	if (rq->status == 0) {
 		log_error("http: %s %s: handler gave no reply", rq->method, r->pattern);
 		reply_problem(rq, 500, NULL, "the handler gave no reply", NULL);
 	}
+	if (etag)
+		http_cache_fill(rq, &ctx->cache);
 }
 
-static void add_security_headers(struct MHD_Response *resp, bool is_static)
+static void add_security_headers(struct MHD_Response *resp, bool is_static, bool cache_control)
 {
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!cache_control)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -332,12 +350,24 @@ static enum MHD_Result send_upgrade(req_ctx *ctx)
 	return ret;
 }
 
+/* The headers of a kept answer besides its own (http_body_response()). */
+static void decorate_shared(struct MHD_Response *resp, void *cls)
+{
+	http_req *rq = cls;
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
+	for (int i = 0; i < rq->nhdr; i++)
+		MHD_add_response_header(resp, rq->hdr_name[i], rq->hdr_value[i]);
+	add_security_headers(resp, false, true);
+}
+
 static enum MHD_Result send_reply(req_ctx *ctx)
 {
 	http_req *rq = &ctx->rq;
 	struct MHD_Response *resp = NULL;
 	enum MHD_Result ret;
 	xvps_metrics *m = &g_app->metrics;
+	bool cache_control = false;
 
 	if (rq->upgrade_fn && rq->status == 101)
 		return send_upgrade(ctx);
@@ -352,6 +382,15 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 			rq->resp_raw = NULL;
 			rq->resp_raw_len = 0;
 		}
+	} else if (rq->resp_shared) {
+		/* A kept answer (http_cache.c): one response with all its headers, made once and
+		 * queued as is (its ETag and Cache-Control are the same for every request). */
+		resp = http_body_response(rq->resp_shared, decorate_shared, rq);
+		if (!resp)
+			return MHD_NO;
+		ret = MHD_queue_response(rq->conn, (unsigned int)rq->status, resp);
+		atomic_fetch_add(&m->http_2xx, 1);
+		return ret;
 	} else if (rq->resp_json) {
 		const char *s = json_compact(rq->resp_json);
 
@@ -363,9 +402,11 @@ static enum MHD_Result send_reply(req_ctx *ctx)
 		return MHD_NO;
 	if (rq->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
-	add_security_headers(resp, ctx->is_static);
-	for (int i = 0; i < rq->nhdr; i++)
+	for (int i = 0; i < rq->nhdr; i++) {
 		MHD_add_response_header(resp, rq->hdr_name[i], rq->hdr_value[i]);
+		cache_control = cache_control || strcasecmp(rq->hdr_name[i], "Cache-Control") == 0;
+	}
+	add_security_headers(resp, ctx->is_static, cache_control);
 	ret = MHD_queue_response(rq->conn, (unsigned int)rq->status, resp);
 	MHD_destroy_response(resp);
 

@@ -23,6 +23,8 @@
 #define AUTH_ROLE_MAX      16
 #define AUTH_CSRF_MAX      72
 
+struct http_body; /* http_cache.h */
+
 enum route_auth { AUTH_NONE = 0, AUTH_USER, AUTH_ADMIN };
 enum route_body { BODY_NONE = 0, BODY_JSON, BODY_OPTIONAL_JSON };
 
@@ -56,12 +58,14 @@ typedef struct http_req {
 	bool body_too_large;
 	json_object *json; /* parsed body (routes with BODY_JSON/BODY_OPTIONAL_JSON) */
 	auth_user user;
+	uint64_t store_gen; /* store_generation() when this request first needed it, 0 before */
 	/* response, set through reply_*() */
 	int status;
 	json_object *resp_json;
 	char *resp_raw; /* alternative raw body (heap) */
 	size_t resp_raw_len;
-	const char *content_type; /* default application/json */
+	struct http_body *resp_shared; /* alternative shared body (http_cache.c), one reference */
+	const char *content_type;      /* default application/json */
 	char *hdr_name[MAX_RESP_HEADERS];
 	char *hdr_value[MAX_RESP_HEADERS];
 	int nhdr;
@@ -82,6 +86,10 @@ typedef struct route {
 } route;
 
 extern const route xvps_routes[]; /* panel/routes.c, terminated by {NULL} */
+/* Handlers of GET routes whose 200 depends only on the store, the user, the path, the query and
+ * the minute (panel/routes.c, terminated by NULL): they answer with an ETag, a 304 on
+ * If-None-Match, and from memory while nothing changed (http_cache.h). */
+extern const route_fn xvps_etag_routes[];
 
 /* Query-string argument of this request, or NULL. */
 const char *req_query(http_req *rq, const char *key);
@@ -106,6 +114,8 @@ void reply_not_found(http_req *rq, const char *what); /* 404 "no such <what>" */
 void reply_db_error(http_req *rq);
 void reply_header(http_req *rq, const char *name, const char *value);
 void reply_raw(http_req *rq, int status, const char *content_type, char *data, size_t len);
+/* A body shared with the answer cache (http_cache.c): takes one reference of body. */
+void reply_shared(http_req *rq, int status, const char *content_type, struct http_body *body);
 /* 101 Switching Protocols with the headers set by reply_header() (never "Connection": the HTTP
  * layer adds it). Takes cls: fn(cls, ...) runs once the 101 is sent; when it never is (the
  * client went away, another reply replaced this one), drop(cls) runs instead. */

@@ -10,6 +10,7 @@
 
 #include "../common/util.h"
 #include "http.h"
+#include "http_cache.h"
 #include "http_internal.h"
 
 #define PROBLEM_TYPE_MAX 96 /* "https://xvps.dev/problems/<slug>" */
@@ -118,6 +119,8 @@ void reply_clear(http_req *rq)
 	free(rq->resp_raw);
 	rq->resp_raw = NULL;
 	rq->resp_raw_len = 0;
+	http_body_unref(rq->resp_shared);
+	rq->resp_shared = NULL;
 }
 
 void reply_json(http_req *rq, int status, json_object *body)
@@ -206,6 +209,14 @@ void reply_raw(http_req *rq, int status, const char *content_type, char *data, s
 	rq->status = status;
 	rq->resp_raw = data;
 	rq->resp_raw_len = len;
+	rq->content_type = content_type;
+}
+
+void reply_shared(http_req *rq, int status, const char *content_type, struct http_body *body)
+{
+	reply_clear(rq);
+	rq->status = status;
+	rq->resp_shared = body;
 	rq->content_type = content_type;
 }
 

@@ -32,12 +32,13 @@ bool route_match(const char *pattern, const char *path, char *scratch, size_t sc
 			p += 2;
 			s += len;
 		} else {
-			size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
-
-			if (plen != slen || memcmp(p, s, plen) != 0)
+			/* A literal segment: equal up to the next '/' or the end of both. */
+			while (*p && *p != '/' && *p == *s) {
+				p++;
+				s++;
+			}
+			if ((*p && *p != '/') || (*s && *s != '/'))
 				return false;
-			p += plen;
-			s += slen;
 		}
 	}
 	if (*p || *s)

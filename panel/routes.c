@@ -126,3 +126,10 @@ const route xvps_routes[] = {
         {"GET", "/metrics", api_metrics, AUTH_NONE, BODY_NONE},
         {NULL, NULL, NULL, AUTH_NONE, BODY_NONE},
 };
+
+/* Answers with ETag / If-None-Match and kept in memory while the store does not change (issue 17
+ * item 1; http_cache.h): only handlers that read nothing but the store, the user, the path and
+ * the query (and the time to the minute), and never write. */
+const route_fn xvps_etag_routes[] = {
+        api_vps_list, api_vps_get, api_jobs_list, api_jobs_get, NULL,
+};

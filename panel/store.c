@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,28 @@ typedef struct store_conn {
 	stmt_slot *slots;
 	size_t cap; /* power of two */
 	size_t used;
+	int64_t data_version; /* PRAGMA data_version last seen by store_generation(), -1: never */
 } store_conn;
 
 static char g_db_path[STORE_PATH_MAX];
 static pthread_key_t g_conn_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static _Thread_local store_conn *tl_conn;
+/* store_generation(): moves after every commit of this process and on every commit of another
+ * process this one notices. */
+static _Atomic uint64_t g_generation = 1;
+
+/* SQLite calls this after each commit in WAL mode (the commit is visible to every new read):
+ * the generation moves, then the automatic checkpoint this hook replaces (SQLite's default
+ * wal_autocheckpoint: a passive checkpoint once the WAL holds 1,000 pages). */
+static int wal_committed(void *cls, sqlite3 *h, const char *dbname, int pages)
+{
+	(void)cls;
+	atomic_fetch_add(&g_generation, 1);
+	if (pages >= 1000)
+		sqlite3_wal_checkpoint_v2(h, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
 
 static void conn_free(store_conn *c)
 {
@@ -123,6 +140,8 @@ static store_conn *conn_open(void)
 		conn_free(c);
 		return NULL;
 	}
+	c->data_version = -1;
+	sqlite3_wal_hook(c->db, wal_committed, NULL);
 	return c;
 }
 
@@ -136,6 +155,28 @@ sqlite3 *db(void)
 		return NULL;
 	pthread_setspecific(g_conn_key, tl_conn);
 	return tl_conn->db;
+}
+
+uint64_t store_generation(void)
+{
+	sqlite3_stmt *st = db_stmt("PRAGMA data_version");
+	int64_t v;
+
+	if (!st)
+		return atomic_fetch_add(&g_generation, 1) + 1; /* unknown: assume a change */
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return atomic_fetch_add(&g_generation, 1) + 1;
+	}
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	/* Another connection committed since this one last looked (or this one never looked):
+	 * another process perhaps, which no hook of ours saw. */
+	if (v != tl_conn->data_version) {
+		tl_conn->data_version = v;
+		atomic_fetch_add(&g_generation, 1);
+	}
+	return atomic_load(&g_generation);
 }
 
 void store_close_thread(void)

@@ -34,6 +34,11 @@ void store_close_thread(void); /* closes this thread's connection */
 void db_release(void);
 int store_user_version(void); /* PRAGMA user_version, or -1 */
 int store_schema_max(void);   /* the user_version this build's migrations reach */
+/* The store's change counter (issue 17): a value that differs from an earlier one whenever a
+ * transaction was committed in between, by this process (SQLite's WAL hook) or, noticed through
+ * this thread's PRAGMA data_version, by another. Read it BEFORE reading what it describes:
+ * what is read afterwards is at least that new. Costs one PRAGMA (no table read). */
+uint64_t store_generation(void);
 
 /* ---- sizes of text columns read into fixed buffers (schema.c) ------------------------------- */
 #define VPS_DOMAIN_MAX    32 /* vps.domain: "xvps-<id>" */

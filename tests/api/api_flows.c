@@ -351,3 +351,130 @@ Test(flows, metrics_count_http_requests)
 	cr_assert(strstr(r->body, "xvps_http_requests_total") != NULL, "%s", r->body);
 	api_resp_free(r);
 }
+
+/* GET path as c with If-None-Match: inm (the ETag of an earlier answer). Either 304 with that
+ * same ETag and no body, or 200 with another ETag (something changed since). True for a 304. */
+static bool revalidates(const api_client *c, const char *path, const char *inm)
+{
+	api_client k = *c;
+	api_resp *r;
+	bool not_modified;
+
+	snprintf(k.if_none_match, sizeof(k.if_none_match), "%s", inm);
+	r = api_req(&k, "GET", path, NULL);
+	not_modified = r->status == 304;
+	if (not_modified) {
+		cr_assert_str_eq(r->etag, inm, "a 304 names another ETag");
+		cr_assert_eq(r->len, 0, "a 304 with a body: %s", r->body);
+	} else {
+		cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
+		cr_assert_str_neq(r->etag, inm, "a 200 with the ETag the client sent: %s", path);
+	}
+	api_resp_free(r);
+	return not_modified;
+}
+
+/* GET path as c: asserts 200 with an ETag and writes it to etag[128]; returns the response. */
+static api_resp *get_tagged(const api_client *c, const char *path, char etag[128])
+{
+	api_resp *r = api_req(c, "GET", path, NULL);
+
+	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
+	cr_assert_neq(r->etag[0], '\0', "GET %s has no ETag", path);
+	cr_assert_str_eq(r->cache_control, "private, no-cache", "GET %s", path);
+	snprintf(etag, 128, "%s", r->etag);
+	return r;
+}
+
+/* Other suites write in parallel (and metering sweeps): a 304 must come within a few tries. */
+static void assert_304_soon(const api_client *c, const char *path)
+{
+	char etag[128];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		api_resp_free(get_tagged(c, path, etag));
+		if (revalidates(c, path, etag))
+			return;
+	}
+	cr_assert_fail("GET %s never answered 304 to its own ETag", path);
+}
+
+Test(flows, lists_and_objects_answer_304_until_something_changes)
+{
+	char vps[32], job_path[96], vps_path[96], etag[128], etag2[128], list[128];
+	long long total;
+	api_resp *r;
+
+	fx_vps(&admin, plan, tpl, cust_id, vps);
+	snprintf(vps_path, sizeof(vps_path), V1 "/vps/%s", vps);
+	assert_304_soon(&cust, V1 "/vps");
+	assert_304_soon(&cust, V1 "/vps?limit=1000");
+	assert_304_soon(&cust, vps_path);
+	assert_304_soon(&cust, V1 "/jobs");
+	assert_304_soon(&admin, V1 "/vps");
+	r = get_tagged(&cust, V1 "/jobs", etag);
+	cr_assert_geq(json_object_array_length(r->json), 1, "%s", r->body);
+	snprintf(job_path, sizeof(job_path), V1 "/jobs/%s",
+	         jstr(json_object_array_get_idx(r->json, 0), "id"));
+	api_resp_free(r);
+	assert_304_soon(&cust, job_path);
+
+	/* Another user's or another query's ETag never gets a 304. */
+	r = get_tagged(&cust, V1 "/vps", list);
+	total = r->total_count;
+	api_resp_free(r);
+	cr_assert_not(revalidates(&admin, V1 "/vps", list));
+	cr_assert_not(revalidates(&cust, V1 "/vps?limit=1", list));
+	cr_assert_not(revalidates(&cust, vps_path, list));
+
+	/* A change: the old ETags get the new answer, whole. */
+	r = get_tagged(&cust, vps_path, etag);
+	cr_assert_str_eq(jstr(r->json, "state"), "running", "%s", r->body);
+	api_resp_free(r);
+	act(&cust, vps, "shutdown");
+	cr_assert_not(revalidates(&cust, vps_path, etag));
+	cr_assert_not(revalidates(&cust, V1 "/vps", list));
+	r = get_tagged(&cust, vps_path, etag2);
+	cr_assert_str_eq(jstr(r->json, "state"), "stopped", "a stale VPS: %s", r->body);
+	cr_assert_str_neq(etag, etag2);
+	api_resp_free(r);
+	fx_vps_delete(&cust, vps);
+	r = get_tagged(&cust, V1 "/vps", etag);
+	cr_assert_eq(r->total_count, total - 1, "a stale list: %s", r->body);
+	api_resp_free(r);
+	r = api_req(&cust, "GET", vps_path, NULL);
+	cr_assert_eq(r->status, 404, "a deleted VPS answered from memory: %ld", r->status);
+	api_resp_free(r);
+}
+
+/* xvpsd remembers an identified API key until the next commit (panel/auth.c): revoking it is a
+ * commit, so the very next request with it is refused, whichever thread answers. */
+Test(flows, a_revoked_key_is_refused_at_once_although_remembered)
+{
+	char u[9], key_id[32], path[96];
+	api_client bearer = {0};
+	api_resp *r;
+	int i;
+
+	uniq(u);
+	r = api_req(&cust, "POST", V1 "/api-keys", "{\"name\":\"memo-%s\"}", u);
+	cr_assert_eq(r->status, 201, "POST /api-keys: %ld %s", r->status, r->body);
+	snprintf(key_id, sizeof(key_id), "%s", jstr(r->json, "id"));
+	snprintf(bearer.bearer, sizeof(bearer.bearer), "%s", jstr(r->json, "token"));
+	api_resp_free(r);
+	for (i = 0; i < 20; i++) {
+		r = api_req(&bearer, "GET", V1 "/vps", NULL);
+		cr_assert_eq(r->status, 200, "GET /vps with the key: %ld %s", r->status, r->body);
+		api_resp_free(r);
+	}
+	snprintf(path, sizeof(path), V1 "/api-keys/%s", key_id);
+	r = api_req(&cust, "DELETE", path, NULL);
+	cr_assert(r->status == 204 || r->status == 200, "DELETE: %ld %s", r->status, r->body);
+	api_resp_free(r);
+	for (i = 0; i < 20; i++) {
+		r = api_req(&bearer, "GET", V1 "/vps", NULL);
+		assert_problem(r, 401, NULL);
+		api_resp_free(r);
+	}
+}

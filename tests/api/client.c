@@ -87,6 +87,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		snprintf(r->content_type, sizeof(r->content_type), "%.127s", v);
 	} else if (header_value(p, len, "X-Total-Count", v, sizeof(v))) {
 		r->total_count = strtoll(v, NULL, 10);
+	} else if (header_value(p, len, "ETag", v, sizeof(v))) {
+		snprintf(r->etag, sizeof(r->etag), "%.127s", v);
+	} else if (header_value(p, len, "Cache-Control", v, sizeof(v))) {
+		snprintf(r->cache_control, sizeof(r->cache_control), "%.127s", v);
 	} else if (header_value(p, len, "Set-Cookie", v, sizeof(v)) &&
 	           strncmp(v, "xvps_session=", 13) == 0) {
 		size_t l = strcspn(v + 13, ";");
@@ -148,6 +152,10 @@ api_resp *api_raw(const api_client *c, const char *method, const char *path,
 	}
 	if (c && c->bearer[0]) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->bearer);
+		h = curl_slist_append(h, line);
+	}
+	if (c && c->if_none_match[0]) {
+		snprintf(line, sizeof(line), "If-None-Match: %s", c->if_none_match);
 		h = curl_slist_append(h, line);
 	}
 	if (c && c->csrf[0] && unsafe(method)) {

@@ -12,9 +12,10 @@
 
 /* A caller's credentials. Copy one and change a field to forge or drop a credential. */
 typedef struct api_client {
-	char session[192]; /* xvps_session cookie value ("" = none) */
-	char csrf[192];    /* X-CSRF-Token sent on unsafe methods ("" = none) */
-	char bearer[192];  /* Authorization: Bearer token ("" = none) */
+	char session[192];       /* xvps_session cookie value ("" = none) */
+	char csrf[192];          /* X-CSRF-Token sent on unsafe methods ("" = none) */
+	char bearer[192];        /* Authorization: Bearer token ("" = none) */
+	char if_none_match[128]; /* If-None-Match sent on every request ("" = none) */
 } api_client;
 
 typedef struct api_resp api_resp;
@@ -25,6 +26,8 @@ struct api_resp {
 	char content_type[128];   /* "" when absent */
 	char session_cookie[192]; /* value of a Set-Cookie: xvps_session=..., "" when none */
 	long long total_count;    /* X-Total-Count, -1 when absent */
+	char etag[128];           /* ETag, "" when absent */
+	char cache_control[128];  /* Cache-Control, "" when absent */
 	json_object *json;        /* the parsed body, or NULL */
 	api_resp *prev, *next;    /* the client's list of live responses */
 };

@@ -9,7 +9,8 @@
 #     (veth) and the agent's own rules, with 2 VPS on the host against 1,000 (the two measured
 #     VPS are the oldest, applied first), rounds alternating between the two hosts: the ratio
 #     (goal >= 0.9);
-#   - one counter sweep over 1,000 vifs (veth pairs named like Xen vifs): CPU time (goal <= 50 ms).
+#   - one counter sweep over 1,000 vifs (veth pairs named like Xen vifs): CPU time (goal <= 50 ms),
+#     against one bare RTM_GETLINK dump of the same links, alternating (ratio, goal <= 1.5).
 # BENCH_NET_VPS (1000) sets the size, BENCH_PPS_SECONDS (3) and BENCH_PPS_ROUNDS (3) the packet
 # rounds. Needs root; otherwise it prints why it is skipped.
 set -euo pipefail

@@ -13,18 +13,21 @@
  *                       counts the UDP datagrams received on PORT for SECONDS / sends 18-byte
  *                       datagrams to DST:PORT as fast as it can for SECONDS; the sink prints
  *                       "pps <packets per second>".
- *   netbench sweep N    one counter sweep over N vifs (xvif1..xvifN must exist), repeated; prints
- *                       the median CPU time of one sweep (goal <= 50 ms for 1,000 vifs).
+ *   netbench sweep N    one counter sweep over N vifs (xvif1..xvifN must exist), repeated,
+ *                       alternating with one bare RTM_GETLINK dump of the same links; prints the
+ *                       median CPU time of each and their ratio (goal <= 1.5, issue 17 item 5).
  * VPS id has MAC 00:16:3e:00:HI:LO and IPv4 198.18.HI.LO (make_spec). Output lines: "bench:
  * <name> <value> <unit>". Asserts nothing. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,10 +279,50 @@ static int udp_flood(const char *dst, int port, double seconds)
 	return 0;
 }
 
+/* The baseline of a sweep (issue 17 item 5): one bare RTM_GETLINK dump of every link of the
+ * namespace, read to its end and not even parsed. 0, or -1. */
+static int raw_dump(void)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {.h = {.nlmsg_len = sizeof(req),
+	               .nlmsg_type = RTM_GETLINK,
+	               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+	               .nlmsg_seq = 1},
+	         .i = {.ifi_family = AF_UNSPEC}};
+	static char buf[64 * 1024];
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), rc = -1;
+
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		goto out;
+	for (;;) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+		size_t left;
+
+		if (got <= 0)
+			goto out;
+		left = (size_t)got;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				rc = 0;
+				goto out;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR)
+				goto out;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int bench_sweep(net_ctx *ctx, int n)
 {
 	char err[NET_ERRLEN] = "", **names = calloc((size_t)n, sizeof(char *));
-	double cpu[15];
+	double cpu[15], raw[15];
 	json_object *out = NULL;
 	int present = 0;
 
@@ -291,14 +334,21 @@ static int bench_sweep(net_ctx *ctx, int n)
 			return 1;
 		snprintf(names[i], 32, "xvps-%d", i + 1);
 	}
+	/* Alternating with the raw dump, so that load on the machine hits both sides alike. */
 	for (int r = 0; r < 15; r++) {
-		double t0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+		double t0 = now_s(CLOCK_PROCESS_CPUTIME_ID), t1;
 
 		if (netcount_sweep(ctx, (const char *const *)names, (size_t)n, NULL, err)) {
 			fprintf(stderr, "netbench: sweep: %s\n", err);
 			return 1;
 		}
-		cpu[r] = now_s(CLOCK_PROCESS_CPUTIME_ID) - t0;
+		t1 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+		cpu[r] = t1 - t0;
+		if (raw_dump()) {
+			fprintf(stderr, "netbench: the raw RTM_GETLINK dump failed\n");
+			return 1;
+		}
+		raw[r] = now_s(CLOCK_PROCESS_CPUTIME_ID) - t1;
 	}
 	/* One more with the JSON answer, to check the vifs were really there. */
 	if (netcount_sweep(ctx, (const char *const *)names, (size_t)n, &out, err) == 0) {
@@ -317,6 +367,10 @@ static int bench_sweep(net_ctx *ctx, int n)
 	}
 	printf("bench: counter_sweep_%d_vifs_cpu_ms %.2f ms (goal <= 50; %d vifs present)\n", n,
 	       median(cpu, 15) * 1e3, present);
+	printf("bench: raw_rtm_getlink_dump_cpu_ms %.2f ms (the same links, read and not parsed)\n",
+	       median(raw, 15) * 1e3);
+	printf("bench: counter_sweep_over_raw_dump %.2f (goal <= 1.5)\n",
+	       median(cpu, 15) / median(raw, 15));
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

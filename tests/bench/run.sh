@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# run.sh BUILD — `make bench`: provisioning time for 100 VPS, authenticated GET /api/v1/vps
-# with 1,000 VPS in the DB against a bare libmicrohttpd "hello" (wrk, 64 connections),
-# xvpsd's RSS, the usage ledger (xvpsd's CPU per metering sweep of 1,000 live VPS, GET
+# run.sh BUILD — `make bench`: provisioning time for 100 VPS; with 1,000 VPS in the DB and an API
+# key, GET /api/v1/vps (default page and ?limit=1000), /api/v1/jobs and /api/v1/vps/{id} against
+# bare libmicrohttpd serving the same bytes from memory (tests/bench/hello.c; wrk -t2 -c64,
+# alternating rounds), whether a list's ETag gets a 304, xvpsd's RSS (BENCH_API_ONLY=1 stops there), the usage ledger (xvpsd's CPU per metering sweep of 1,000 live VPS, GET
 # /vps/{id}/usage for a month at 1h with wrk, and xvps-ledgerbench: the ledger's write and rollup
 # time per sweep and its growth per VPS per day), xvps-invoicebench (closing a billing period for
 # 1,000 customers x 3 VPS: seconds, invoices/s). Prints "bench: <name> <value> <unit>" lines; asserts nothing. Everything runs on
@@ -25,12 +26,21 @@ hello_pid=
 lib_tag=bench
 . scripts/lib.sh # free_port, start_agent, start_panel, stop_pid, stop_servers
 
+# The agent stops its sim guests when it stops, unless 1,000 of them take longer than stop_pid
+# waits for it: then this ends those left (guests and their children), found by this run's own
+# state dir on their command line.
+stop_sim_guests() {
+	local p
+	for p in /proc/[0-9]*; do
+		grep -qF -- "$state" "$p/cmdline" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
 cleanup() {
 	local pid
 	stop_pid "$hello_pid"
 	stop_servers
-	# The sim guests of this run's agent outlive it (their command line names our state dir).
-	for pid in $(pids_naming "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
+	stop_sim_guests
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -53,9 +63,6 @@ meter_s=5
 start_panel "$build" "$state" "$tmp/xvpsd.log" "127.0.0.1:$port" XVPS_WEB_DIR=web \
 	XVPS_METER_INTERVAL=$meter_s ||
 	{ cat "$tmp/xvpsd.log" >&2; exit 1; }
-"$tmp/hello" "$hport" &
-hello_pid=$!
-
 A=$(curl -sS --fail-with-body -c "$tmp/admin.jar" \
 	--json "{\"username\":\"admin\",\"password\":\"$ADMIN_PW\"}" "$URL/api/v1/session" |
 	jq -r .csrf_token)
@@ -109,23 +116,62 @@ awk -v a="$t1" -v b="$t2" -v n="$((n_total - n_timed))" 'BEGIN {
 
 XVPS_TOKEN=$(admin --json '{"name":"bench"}' "$URL/api/v1/api-keys" | jq -r .token)
 export XVPS_TOKEN
-code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $XVPS_TOKEN" "$URL/api/v1/vps")
-[ "$code" = 200 ] || { echo "bench: GET /api/v1/vps with the key answers $code" >&2; exit 1; }
 
 rps() { awk '/^Requests\/sec:/ { print $2 }'; }
-echo "bench: wrk -t2 -c64 -d$duration GET /api/v1/vps (default page of 100, $n_total VPS in the DB)"
-out=$(wrk -t2 -c64 -d"$duration" -s tests/bench/rps_auth.lua "$URL/api/v1/vps")
-grep '^bench:' <<<"$out" || true
-x=$(rps <<<"$out")
-out=$(wrk -t2 -c64 -d"$duration" "http://127.0.0.1:$hport/")
-h=$(rps <<<"$out")
-echo "bench: xvpsd_get_vps $x req/s"
-echo "bench: bare_mhd_hello $h req/s"
-awk -v x="$x" -v h="$h" 'BEGIN { printf "bench: ratio_xvpsd_over_bare %.3f (goal >= 0.5 now, 0.8 later)\n", x / h }'
+# The API against bare libmicrohttpd serving the very bytes xvpsd answered (issue 17 item 1):
+# each route's body is captured once with the key, tests/bench/hello.c serves the files from
+# memory, and wrk alternates between the two ($rounds rounds of $api_duration each side).
+rounds=${BENCH_ROUNDS:-3}
+api_duration=${BENCH_API_DURATION:-5s}
+VPS1=$(admin "$URL/api/v1/vps?limit=1" | jq -r '.[0].id')
+api_names=(vps_page vps_limit_1000 jobs_page vps_object)
+api_paths=("/api/v1/vps" "/api/v1/vps?limit=1000" "/api/v1/jobs" "/api/v1/vps/$VPS1")
+bodies=()
+for i in "${!api_paths[@]}"; do
+	code=$(curl -sS -o "$tmp/body$i" -w '%{http_code}' -H "Authorization: Bearer $XVPS_TOKEN" \
+		"$URL${api_paths[$i]}")
+	[ "$code" = 200 ] || { echo "bench: GET ${api_paths[$i]} answers $code" >&2; exit 1; }
+	bodies+=("$tmp/body$i")
+done
+"$tmp/hello" "$hport" "${bodies[@]}" 2>"$tmp/hello.log" &
+hello_pid=$!
+wait_until 50 "$hello_pid" curl -sf -o /dev/null "http://127.0.0.1:$hport/0"
+# A commit in between (a metering sweep every $meter_s s) gives a new ETag: a few tries.
+code=none
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	etag=$(curl -sS -D - -o /dev/null -H "Authorization: Bearer $XVPS_TOKEN" "$URL/api/v1/vps" |
+		awk 'tolower($1) == "etag:" { sub(/\r$/, ""); print $2 }')
+	[ -n "$etag" ] || break
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $XVPS_TOKEN" \
+		-H "If-None-Match: $etag" "$URL/api/v1/vps")
+	[ "$code" = 304 ] && break
+done
+if [ -n "$etag" ]; then
+	echo "bench: GET /api/v1/vps with If-None-Match of its ETag answers $code"
+else
+	echo "bench: GET /api/v1/vps sends no ETag"
+fi
+for i in "${!api_paths[@]}"; do
+	xs=0 hs=0
+	for r in $(seq 1 "$rounds"); do
+		out=$(wrk -t2 -c64 -d"$api_duration" -s tests/bench/rps_auth.lua "$URL${api_paths[$i]}")
+		grep '^bench:' <<<"$out" | grep -v ' 0 responses' || true
+		xs=$(awk -v a="$xs" -v b="$(rps <<<"$out")" 'BEGIN { print a + b }')
+		out=$(wrk -t2 -c64 -d"$api_duration" "http://127.0.0.1:$hport/$i")
+		hs=$(awk -v a="$hs" -v b="$(rps <<<"$out")" 'BEGIN { print a + b }')
+	done
+	awk -v n="${api_names[$i]}" -v p="${api_paths[$i]}" -v x="$xs" -v h="$hs" -v r="$rounds" \
+		-v b="$(stat -c %s "$tmp/body$i")" 'BEGIN {
+		printf "bench: api_%s xvpsd %.0f req/s, bare MHD same %d bytes %.0f req/s (GET %s, mean of %d alternating rounds)\n", n, x / r, b, h / r, p, r
+		printf "bench: ratio_api_%s %.3f (goal >= 0.5)\n", n, x / h }'
+done
 
 awk '/^VmRSS:|^VmHWM:/ { printf "bench: xvpsd_%s %.1f MiB\n", substr($1, 1, length($1) - 1), $2 / 1024 }' \
 	"/proc/$panel_pid/status"
 echo "bench: (goal: xvpsd peak RSS <= 32 MiB with $n_total VPS)"
+if [ -n "${BENCH_API_ONLY:-}" ]; then
+	exit 0
+fi
 
 # The usage ledger (issue 13). xvpsd's CPU (utime + stime) over an idle window of sweeps
 # every $meter_s s: each sweep asks the agent for the counters and CPU times of every live VPS,
@@ -138,7 +184,6 @@ c1=$(ticks)
 awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" -v n="$((window / meter_s))" -v v="$n_total" -v w="$window" 'BEGIN {
 	printf "bench: xvpsd_cpu_per_sweep_%d_vps %.1f ms (goal <= 20 ms; %d sweeps in %d s, idle otherwise)\n",
 		v, (b - a) * 1000 / hz / n, n, w }'
-VPS1=$(admin "$URL/api/v1/vps?limit=1" | jq -r '.[0].id')
 month=$(date -u +%Y-%m-01)
 from=${month}T00:00:00Z
 to=$(date -u -d "$month +1 month" +%Y-%m-%dT00:00:00Z)

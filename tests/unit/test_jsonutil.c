@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../common/jsonutil.h"
 #include "../../common/util.h"
@@ -226,4 +227,41 @@ Test(jsonutil, load_file_answers_the_object_or_why_not)
 	cr_assert_eq(json_load_file(path, 1024, json_type_object, &o), -EPROTO);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* format_rfc3339() computes the civil date itself (issue 17): the same text as gmtime_r +
+ * strftime over the years 1000..9999 (strftime does not pad %Y below 1000; the writer does),
+ * leap days and negative times included. */
+Test(util_time, rfc3339_matches_gmtime)
+{
+	static const int64_t fixed[] = {
+	        0,         -1,           86399,      86400,          951782400,
+	        951868799, 4107542399LL, 1709164800, -30610224000LL, 253402300799LL,
+	        1798675200};
+	char mine[32], want[32];
+	struct tm tm;
+	uint64_t x = 88172645463325252ULL;
+
+	for (int i = 0; i < 200000; i++) {
+		int64_t t;
+		time_t tt;
+
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			t = fixed[i];
+		} else {
+			x ^= x << 13; /* xorshift64: reproducible */
+			x ^= x >> 7;
+			x ^= x << 17;
+			t = (int64_t)(x % (253402300799ULL + 30610224001ULL)) - 30610224000LL;
+		}
+		tt = (time_t)t;
+		cr_assert_not_null(gmtime_r(&tt, &tm));
+		cr_assert_neq(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm), 0);
+		format_rfc3339(t, mine);
+		cr_assert_str_eq(mine, want, "t=%lld", (long long)t);
+	}
+	format_rfc3339(253402300800LL, mine);
+	cr_assert_str_eq(mine, "1970-01-01T00:00:00Z");
+	format_rfc3339(-62167219200LL, mine);
+	cr_assert_str_eq(mine, "0000-01-01T00:00:00Z");
 }
