@@ -16,7 +16,7 @@
 #include "../hypervisor/driver.h"
 
 #define POWER_ERRLEN        512
-#define POWER_WATCH_MS      2000 /* the watcher's period: the panel polls every 5 s, < 10 s */
+#define POWER_WATCH_MS      2000 /* the watcher's period: with the panel's 1 s poll, < 10 s */
 #define POWER_EVENTS_KEPT   1000 /* the newest events kept for the panel */
 #define POWER_EVENTS_MAX    200  /* events in one vps.events answer */
 #define POWER_CPU_FILE      "cpu_base.json"
