@@ -281,6 +281,9 @@ for k in $(seq 1 $chunks); do
 		kill -USR1 "$gpid"
 		newns() { [ -n "$(ns_id "${ns[A]}")" ] && [ "$(ns_id "${ns[A]}")" != "$old" ]; }
 		wait_until 300 "" newns || die "guest A's namespace was not made anew within 30 s"
+		# (Seen once: the new name was there but not yet openable.)
+		nsok() { ip netns exec "${ns[A]}" true 2>/dev/null; }
+		wait_until 300 "" nsok || die "guest A's new namespace cannot be entered"
 		count_rules "${ns[A]}" || die "guest A: cannot add the counting rules after the reboot"
 		wait_until 300 "" guest_up "${ns[A]}" || die "guest A: eth0 not up after the reboot"
 		acc[A]=$(add4 "${acc[A]}" "$(now_count A)")
