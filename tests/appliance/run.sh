@@ -299,19 +299,21 @@ clock_offset() {
 	CLOCK_OFF=$(awk -v a="$a" -v b="$b" -v d="$d" 'BEGIN { printf "%.3f", d - (a + b) / 2 }')
 	echo "      dom0 clock - host clock: $CLOCK_OFF s (+- $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b - a) / 2 }') s)"
 }
-# wait_login N — waits until the guest's console log shows sshd started N times (N boots; under
-# load systemd may give up on /dev/hvc0 and print no login prompt, see below); status 1 when
+# wait_login N — waits until the guest's console log shows N boots (login prompts or sshd
+# started; under load systemd may give up on /dev/hvc0 and print no prompt, see below); status 1 when
 # dom0 is lost, 2 when the VPS is not running (nothing to wait for).
 wait_login() {
 	local end=$(($(date +%s) + GUEST_TIMEOUT)) n
 	while [ "$(date +%s)" -lt "$end" ]; do
-		n=$(T=60 dom0 "grep -a -c -E 'Started .*ssh\\.service' /var/log/xen/console/guest-xvps-$VPS.log")
+		# The larger of the two counts: a boot may lack either line (no getty on hvc0; a
+		# status line that systemd redrew over "Started ssh.service", seen once).
+		n=$(T=60 dom0 "f=/var/log/xen/console/guest-xvps-$VPS.log; a=\$(grep -a -c 'login:' \$f); b=\$(grep -a -o -E 'Started .{0,20}ssh\\.service' \$f | wc -l); [ \$a -gt \$b ] && echo \$a || echo \$b")
 		[ "${n:-0}" -ge "$1" ] 2>/dev/null && break
 		lost && return 1
 		[ "$(cust "$URL/api/v1/vps/$VPS" | jq -r .state)" = running ] || { echo "      the VPS is not running"; return 2; }
 		sleep 5
 	done
-	echo "      boots with sshd started in the guest's console log: ${n:-?}"
+	echo "      boots (login prompt or sshd) in the guest's console log: ${n:-?}"
 }
 # start_vps — the start action, tried twice: under TCG `xl create` sometimes fails when libxl's
 # timeout kills Xen's block hotplug script (seen on 2026-12-07). PASS/FAIL under $step.
