@@ -54,6 +54,26 @@ Test(power_xl, preserved_lists_shut_down_domains_with_their_reasons)
 	d.ops->dispose(&d);
 }
 
+/* What Xen 4.17 printed on the appliance for a guest that crashed itself (recorded). */
+Test(power_xl, a_crash_recorded_on_the_appliance_is_preserved_with_reason_crash)
+{
+	static const fake_step steps[] = {{.out_file = "recorded/list-preserved-crash.stdout.txt"}};
+	fake f;
+	hv_driver d = xlf_open(&f, steps, N(steps));
+	char **names = NULL, err[HV_ERRLEN];
+	hv_shutdown_reason *why = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(d.ops->preserved(&d, "xvps-", &names, &why, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(names[0], "xvps-1");
+	cr_assert_eq(why[0], HV_SHUTDOWN_CRASH);
+	free(names[0]);
+	free(names);
+	free(why);
+	d.ops->dispose(&d);
+}
+
 Test(power_xl, info_of_a_domain_its_guest_rebooted_is_shutdown_reboot)
 {
 	static const fake_step steps[] = {
