@@ -69,13 +69,59 @@ static bool store_cursor(int64_t next)
 	return db_step_done(st);
 }
 
-/* One event: the row's state and an audit line. False on a database error. */
+/* " (CPU 12.345 s, rx N B, tx N B in total)" from a settling event's final counters. */
+static void counters_text(json_object *e, char *buf, size_t len)
+{
+	int64_t cpu = 0, rx = 0, tx = 0;
+	bool have_cpu = jint(e, "cpu_ns", &cpu), have_net = jint(e, "rx_bytes", &rx);
+
+	buf[0] = '\0';
+	if (have_net)
+		jint(e, "tx_bytes", &tx);
+	if (have_cpu && have_net)
+		snprintf(buf, len, " (CPU %lld.%03lld s, rx %lld B, tx %lld B in total)",
+		         (long long)(cpu / 1000000000), (long long)(cpu % 1000000000 / 1000000),
+		         (long long)rx, (long long)tx);
+	else if (have_cpu)
+		snprintf(buf, len, " (CPU %lld.%03lld s in total)", (long long)(cpu / 1000000000),
+		         (long long)(cpu % 1000000000 / 1000000));
+}
+
+/* Writes state (and domid when running) unless a job acts on the VPS or finished after the
+ * event: its outcome is newer than the event's. A VPS being made or deleted keeps its state:
+ * its job writes the outcome. */
+static bool set_state(int64_t vps_id, const char *state, int64_t domid, int64_t at)
+{
+	/* The domain ended, and a restart builds it from its config: no size waits for the next
+	 * boot any more (resize, issue 16 item 1). */
+	sqlite3_stmt *st = db_stmt(
+	        "UPDATE vps SET state=?1, domid=?2, pending_memory_mib=NULL, pending_vcpus=NULL "
+	        "WHERE id=?3 "
+	        "AND state IN ('running','stopped','error') AND NOT EXISTS (SELECT 1 FROM jobs "
+	        "WHERE vps_id=?3 AND (state IN ('queued','running') OR finished_at > ?4))");
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+	if (strcmp(state, "running") == 0 && domid >= 0)
+		sqlite3_bind_int64(st, 2, domid);
+	sqlite3_bind_int64(st, 3, vps_id);
+	sqlite3_bind_int64(st, 4, at);
+	return db_step_done(st);
+}
+
+/* One event: the row's state and an audit line. A guest shutdown comes as two events: "settling"
+ * (seen; audited, and a VPS the agent will not start again is stopped at once), then its outcome
+ * with "follows" (the state it ended in; audited only when it failed). An outcome without
+ * "follows" (an older agent) is audited itself. False on a database error. */
 static bool apply_one(json_object *e)
 {
 	const char *name = jstr(e, "name"), *event = jstr(e, "event"), *action = jstr(e, "action"),
 	           *state = jstr(e, "state"), *error = jstr(e, "error");
-	char res[AUDIT_RESOURCE_MAX], act[48], detail[AUDIT_DETAIL_MAX];
-	int64_t vps_id = 0, domid = -1;
+	char res[AUDIT_RESOURCE_MAX], act[48], detail[AUDIT_DETAIL_MAX], cnt[128];
+	int64_t vps_id = 0, domid = -1, at = 0, follows = 0;
+	bool settling, restart = false, audit = true;
+	json_object *v;
 	sqlite3_stmt *st;
 	int r;
 
@@ -84,6 +130,9 @@ static bool apply_one(json_object *e)
 	     strcmp(event, "crash") != 0) ||
 	    (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0))
 		return true; /* not one of ours: skipped */
+	settling = strcmp(action, "settling") == 0;
+	if (settling && json_object_object_get_ex(e, "restart", &v))
+		restart = json_object_get_boolean(v);
 	st = db_stmt("SELECT id FROM vps WHERE domain=?");
 	if (!st)
 		return false;
@@ -96,30 +145,30 @@ static bool apply_one(json_object *e)
 		return true; /* deleted since */
 	if (r != SQLITE_ROW)
 		return false;
-	/* The state the agent left. A VPS being made or deleted keeps its state: its job
-	 * writes the outcome. The domain ended, and a restart builds it from its config: no size
-	 * waits for the next boot any more (resize, issue 16 item 1). */
-	st = db_stmt("UPDATE vps SET state=?1, domid=?2, pending_memory_mib=NULL, "
-	             "pending_vcpus=NULL WHERE id=?3 AND state IN ('running','stopped','error')");
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
-	if (strcmp(state, "running") == 0 && jint(e, "domid", &domid) && domid >= 0)
-		sqlite3_bind_int64(st, 2, domid);
-	sqlite3_bind_int64(st, 3, vps_id);
-	if (!db_step_done(st))
+	jint(e, "at", &at);
+	jint(e, "domid", &domid);
+	/* A domain the agent starts again keeps its "running" until the outcome says so. */
+	if (!(settling && restart) && !set_state(vps_id, state, domid, at))
 		return false;
 	snprintf(res, sizeof(res), "vps/%lld", (long long)vps_id);
 	snprintf(act, sizeof(act), "vps.guest_%s", event);
-	if (strcmp(action, "restarted") == 0)
+	if (settling) {
+		counters_text(e, cnt, sizeof(cnt));
+		snprintf(detail, sizeof(detail), "seen shut down by its guest%s; %s", cnt,
+		         restart ? "the agent starts it again" : "left stopped");
+	} else if (strcmp(action, "restarted") == 0) {
 		snprintf(detail, sizeof(detail), "started again by the agent (domid %lld)",
 		         (long long)domid);
-	else if (strcmp(action, "stopped") == 0)
+		audit = !jint(e, "follows", &follows);
+	} else if (strcmp(action, "stopped") == 0) {
 		snprintf(detail, sizeof(detail), "left stopped");
-	else
+		audit = !jint(e, "follows", &follows);
+	} else {
 		snprintf(detail, sizeof(detail), "the agent could not settle it: %s",
 		         error ? error : "unknown error");
-	audit_as(0, "guest", "-", act, res, detail);
+	}
+	if (audit)
+		audit_as(0, "guest", "-", act, res, detail);
 	log_info("vps/%lld: %s by its guest, %s", (long long)vps_id, event, detail);
 	return true;
 }
@@ -139,6 +188,10 @@ int guest_events_apply(json_object *result)
 	}
 	if (json_object_object_get_ex(result, "reset", &v))
 		reset = json_object_get_boolean(v);
+	/* Nothing new (most polls): no write. */
+	if (!reset && json_object_array_length(events) == 0 &&
+	    guest_events_cursor(&have_next, &have) == 0 && have && have_next == next)
+		return 0;
 	if (db_begin() != 0)
 		return -1;
 	if (guest_events_cursor(&have_next, &have) != 0)
@@ -178,7 +231,7 @@ int guest_events_tick(void)
 	rc = panel_agent_call(req, 0, &res, &e);
 	json_object_put(req);
 	if (rc != 0) {
-		/* Logged once per absence: the agent restarting is not news every 5 s. */
+		/* Logged once per absence: the agent restarting is not news every second. */
 		if (!agent_was_away)
 			log_warn("guest events: %s", e.msg);
 		agent_was_away = true;

@@ -177,14 +177,19 @@ static void save_events(power_ctx *p)
 	json_object_put(o);
 }
 
-static void record_event(power_ctx *p, const char *name, hv_shutdown_reason why, const char *action,
-                         const hv_domain_info *now, const char *error)
+/* Appends an event; extra's keys (a reference taken over, may be NULL) go into it. Returns
+ * its seq. */
+static uint64_t record_event(power_ctx *p, const char *name, hv_shutdown_reason why,
+                             const char *action, const hv_domain_info *now, const char *error,
+                             json_object *extra)
 {
 	json_object *e = json_object_new_object();
 	bool running = now && now->state == HV_RUNNING;
+	uint64_t seq;
 
 	pthread_mutex_lock(&p->lock);
-	json_object_object_add(e, "seq", json_object_new_int64((int64_t)p->next_seq++));
+	seq = p->next_seq++;
+	json_object_object_add(e, "seq", json_object_new_int64((int64_t)seq));
 	json_object_object_add(e, "name", json_object_new_string(name));
 	json_object_object_add(e, "event", json_object_new_string(hv_shutdown_reason_name(why)));
 	json_object_object_add(e, "action", json_object_new_string(action));
@@ -194,11 +199,44 @@ static void record_event(power_ctx *p, const char *name, hv_shutdown_reason why,
 	json_object_object_add(e, "at", json_object_new_int64(now_unix()));
 	if (error && *error)
 		json_object_object_add(e, "error", json_object_new_string(error));
+	if (extra) {
+		json_object_object_foreach(extra, k, v)
+		        json_object_object_add(e, k, json_object_get(v));
+		json_object_put(extra);
+	}
 	json_object_array_add(p->events, e);
 	while (json_object_array_length(p->events) > POWER_EVENTS_KEPT)
 		json_object_array_del_idx(p->events, 0, 1);
 	save_events(p);
 	pthread_mutex_unlock(&p->lock);
+	return seq;
+}
+
+/* What the panel learns first, before the slow destroy (and create): that the guest shut the
+ * domain down, whether the agent starts it again, and its final counters — the cumulative CPU
+ * time with the preserved run's frozen time in it, and the vif's totals just swept. */
+static uint64_t record_seen(power_ctx *p, const char *name, hv_shutdown_reason why, bool restart,
+                            json_object *counters)
+{
+	json_object *x = json_object_new_object(), *v;
+	const char *names[1] = {name};
+	char err[POWER_ERRLEN] = "";
+	uint64_t cpu = 0;
+
+	json_object_object_add(x, "restart", json_object_new_boolean(restart));
+	if (power_cpu_times(p, names, 1, &cpu, err) == 0)
+		json_object_object_add(
+		        x, "cpu_ns",
+		        json_object_new_int64(cpu > INT64_MAX ? INT64_MAX : (int64_t)cpu));
+	else
+		log_warn("power: CPU time of %s at its %s: %s", name, hv_shutdown_reason_name(why),
+		         err);
+	static const char *const keys[] = {"rx_bytes", "tx_bytes", "rx_packets", "tx_packets"};
+	for (size_t i = 0; counters && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(counters, keys[i], &v))
+			json_object_object_add(x, keys[i], json_object_get(v));
+	json_object_put(counters);
+	return record_event(p, name, why, "settling", NULL, NULL, x);
 }
 
 json_object *power_events(power_ctx *p, uint64_t since)
@@ -247,17 +285,23 @@ int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err
 	bool restart;
 	int rc;
 
+	uint64_t seen;
+	json_object *x;
+
 	if (info->state != HV_SHUTDOWN || why == HV_SHUTDOWN_OTHER || why == HV_SHUTDOWN_NONE)
 		return 0;
 	restart =
 	        why == HV_SHUTDOWN_REBOOT || (why == HV_SHUTDOWN_CRASH && crash_restarts(p, name));
-	/* 1. The vif still exists: its last bytes go into the totals. */
-	vps_net_sweep_one(p->vps, name);
+	/* 1. The vif still exists: its last bytes go into the totals; the panel learns of the
+	 *    shutdown now, with the final counters, not after the destroy and create below. */
+	seen = record_seen(p, name, why, restart, vps_net_sweep_final(p->vps, name));
+	x = json_object_new_object();
+	json_object_object_add(x, "follows", json_object_new_int64((int64_t)seen));
 	/* 2. Destroy: the driver folds the run's final CPU time (hooks above). */
 	rc = hv->ops->destroy(hv, name, hverr);
 	if (rc) {
 		errf(err, "cannot destroy the preserved domain %s: %s", name, hverr);
-		record_event(p, name, why, "failed", NULL, err);
+		record_event(p, name, why, "failed", NULL, err, x);
 		return rc;
 	}
 	vps_net_after_stop(p->vps, name);
@@ -283,7 +327,7 @@ int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err
 	             rc        ? "failed"
 	             : restart ? "restarted"
 	                       : "stopped",
-	             info, rc ? err : NULL);
+	             info, rc ? err : NULL, x);
 	log_info("power: %s %s by its guest: %s", name, hv_shutdown_reason_name(why),
 	         rc        ? err
 	         : restart ? "started again"

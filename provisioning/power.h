@@ -16,7 +16,7 @@
 #include "../hypervisor/driver.h"
 
 #define POWER_ERRLEN        512
-#define POWER_WATCH_MS      2000 /* the watcher's period: the panel polls every 5 s, < 10 s */
+#define POWER_WATCH_MS      2000 /* the watcher's period: with the panel's 1 s poll, < 10 s */
 #define POWER_EVENTS_KEPT   1000 /* the newest events kept for the panel */
 #define POWER_EVENTS_MAX    200  /* events in one vps.events answer */
 #define POWER_CPU_FILE      "cpu_base.json"
@@ -47,14 +47,22 @@ void power_set_on_crash(power_ctx *p, const char *name, bool restart);
 void power_forget(power_ctx *p, const char *name);
 
 /* When info says the domain is preserved after its guest shut down (HV_SHUTDOWN): sweeps its
- * vif counters, destroys it (its CPU time folded), creates it again for a reboot or a crash to
- * restart, records the event and re-reads info. A no-op for any other state. The caller holds
- * the domain's name lock. 0 or -errno (the event is recorded with action "failed" then). */
+ * vif counters and records a "settling" event with the final counters at once (the panel learns
+ * of it before the slow part), destroys it (its CPU time folded), creates it again for a reboot
+ * or a crash to restart, records the outcome as a second event and re-reads info. A no-op for any
+ * other state. The caller holds the domain's name lock. 0 or -errno (the event is recorded with
+ * action "failed" then). */
 int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err);
 
 /* Events after cursor `since` (0: all kept): {"next": cursor to pass next time, "events":
- * [{"seq","name","event":"poweroff|reboot|crash","action":"stopped|restarted|failed",
- * "state":"running|stopped","domid":int|null,"at":unix s,"error"?}], "reset": bool} — reset
+ * [{"seq","name","event":"poweroff|reboot|crash",
+ * "action":"settling|stopped|restarted|failed","state":"running|stopped","domid":int|null,
+ * "at":unix s,"error"?, ...}], "reset": bool}. Each guest shutdown makes two events: "settling"
+ * as soon as the watcher sees it (state "stopped", plus "restart": bool — whether the agent
+ * starts it again — and the final counters "cpu_ns" (cumulative over all runs, the ended run's
+ * frozen time in it) and, with networking, "rx_bytes","tx_bytes","rx_packets","tx_packets"
+ * (the vif's totals)), then the outcome ("stopped|restarted|failed") with "follows": the
+ * settling event's seq. Reset
  * true when since is ahead of the log (the agent's state was lost) or older than the oldest
  * kept event; the panel then reads every VPS's status. At most POWER_EVENTS_MAX events; more
  * come with the next call. */

@@ -104,6 +104,10 @@ int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 void vps_net_after_restart(vps_ctx *ctx, const char *name);
 /* Sweeps the domain's counters right before its vif goes away (failures are logged). */
 void vps_net_sweep_one(vps_ctx *ctx, const char *name);
+/* The same, returning the domain's totals after the sweep as netcount_sweep's per-domain object
+ * ({"vifname","present","ifindex","rx_bytes","tx_bytes","rx_packets","tx_packets"}; a new
+ * reference), or NULL when networking is off or the sweep failed (logged). */
+json_object *vps_net_sweep_final(vps_ctx *ctx, const char *name);
 /* The rate (Mbit/s) the domain's vif is shaped to while it runs; 0 = unlimited or unknown. */
 int vps_net_rate(vps_ctx *ctx, const char *name);
 /* Drops the ifb/qdiscs of a stopped domain (failures are logged). */

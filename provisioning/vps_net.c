@@ -239,13 +239,28 @@ void vps_net_after_restart(vps_ctx *ctx, const char *name)
 		shape_note(ctx->net, name, vif, rate, vif_ifindex(ctx->net, vif));
 }
 
-void vps_net_sweep_one(vps_ctx *ctx, const char *name)
+json_object *vps_net_sweep_final(vps_ctx *ctx, const char *name)
 {
 	char e[NET_ERRLEN] = "";
 	const char *names[1] = {name};
+	json_object *out = NULL, *doms, *d = NULL;
 
-	if (ctx->net && netcount_sweep(ctx->net, names, 1, NULL, e) != 0)
+	if (!ctx->net)
+		return NULL;
+	if (netcount_sweep(ctx->net, names, 1, &out, e) != 0) {
 		log_warn("counters of %s before it stops: %s", name, e);
+		return NULL;
+	}
+	if (json_object_object_get_ex(out, "domains", &doms) &&
+	    json_object_object_get_ex(doms, name, &d))
+		json_object_get(d);
+	json_object_put(out);
+	return d;
+}
+
+void vps_net_sweep_one(vps_ctx *ctx, const char *name)
+{
+	json_object_put(vps_net_sweep_final(ctx, name));
 }
 
 void vps_net_after_stop(vps_ctx *ctx, const char *name)

@@ -84,7 +84,8 @@ EOF
 diff -u "$t/want.out" "$r.out" >&2 || fail "printed commands differ"
 ok
 f=$r/etc/network/interfaces.d/xvps-eth0
-expect_line "$f" "allow-hotplug eth0"
+expect_line "$f" "auto eth0"
+! grep -q allow-hotplug "$f" || fail "allow-hotplug: udev raises eth0 before the seed wrote it"
 expect_line "$f" "iface eth0 inet manual"
 expect_line "$f" "$(printf '\tup ip addr add 192.0.2.10/32 dev eth0')"
 expect_line "$f" "$(printf '\tup ip route add default via 192.0.2.1 dev eth0')"

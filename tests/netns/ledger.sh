@@ -281,6 +281,9 @@ for k in $(seq 1 $chunks); do
 		kill -USR1 "$gpid"
 		newns() { [ -n "$(ns_id "${ns[A]}")" ] && [ "$(ns_id "${ns[A]}")" != "$old" ]; }
 		wait_until 300 "" newns || die "guest A's namespace was not made anew within 30 s"
+		# (Seen once: the new name was there but not yet openable.)
+		nsok() { ip netns exec "${ns[A]}" true 2>/dev/null; }
+		wait_until 300 "" nsok || die "guest A's new namespace cannot be entered"
 		count_rules "${ns[A]}" || die "guest A: cannot add the counting rules after the reboot"
 		wait_until 300 "" guest_up "${ns[A]}" || die "guest A: eth0 not up after the reboot"
 		acc[A]=$(add4 "${acc[A]}" "$(now_count A)")
@@ -311,15 +314,22 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%
 within() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d * 1000 <= b) }'; }
 for v in A B; do
 	read -r rb rp tb tp <<<"${ind[$v]}"
-	u5=$(ctl get "/vps/${id[$v]}/usage?step=5m&from=$(iso $from5)&to=$(iso $to5)") ||
-		{ fail "ledger $v: GET usage 5m: $u5"; continue; }
-	u1=$(ctl get "/vps/${id[$v]}/usage?step=1h&from=$(iso $from1h)&to=$(iso $to1h)") ||
-		{ fail "ledger $v: GET usage 1h: $u1"; continue; }
+	# Metering goes on (ARP/IPv6 noise can land in a new sample between the reads): the API and
+	# the database are read again, up to 3 times, until the raw samples did not move meanwhile.
+	for try in 1 2 3; do
+		read -r s0 <<<"$(sqlite3 -readonly "file:$db?mode=ro" "SELECT count(*) FROM usage_samples WHERE vps_id = ${id[$v]}")"
+		u5=$(ctl get "/vps/${id[$v]}/usage?step=5m&from=$(iso $from5)&to=$(iso $to5)") ||
+			{ fail "ledger $v: GET usage 5m: $u5"; continue 2; }
+		u1=$(ctl get "/vps/${id[$v]}/usage?step=1h&from=$(iso $from1h)&to=$(iso $to1h)") ||
+			{ fail "ledger $v: GET usage 1h: $u1"; continue 2; }
+		read -r srx stx srows <<<"$(sqlite3 -readonly -separator ' ' "file:$db?mode=ro" \
+			"SELECT sum(rx_bytes), sum(tx_bytes), count(*) FROM usage_samples WHERE vps_id = ${id[$v]}")"
+		[ "$srows" = "$s0" ] && break
+		sleep 0.5
+	done
 	read -r lrx ltx lrp ltp <<<"$(jq -r '.total | "\(.rx_bytes) \(.tx_bytes) \(.rx_packets) \(.tx_packets)"' <<<"$u5")"
 	read -r prx ptx <<<"$(jq -r '[.points[].rx_bytes] as $r | [.points[].tx_bytes] as $t | "\($r | add) \($t | add)"' <<<"$u5")"
 	read -r hrx htx <<<"$(jq -r '.total | "\(.rx_bytes) \(.tx_bytes)"' <<<"$u1")"
-	read -r srx stx srows <<<"$(sqlite3 -readonly -separator ' ' "file:$db?mode=ro" \
-		"SELECT sum(rx_bytes), sum(tx_bytes), count(*) FROM usage_samples WHERE vps_id = ${id[$v]}")"
 	irx=$((rb + 14 * rp)) itx=$((tb + 14 * tp))
 	say "VPS $v independent (iptables, L3 + 14 B x packets): rx $irx ($rb + 14 x $rp), tx $itx ($tb + 14 x $tp)"
 	say "VPS $v ledger: rx $lrx bytes / $lrp packets, tx $ltx bytes / $ltp packets; $srows samples"

@@ -132,3 +132,111 @@ Test(guest_events, a_malformed_answer_changes_nothing)
 	cr_assert_eq(apply("{\"next\":9,\"events\":{}}"), -1);
 	cr_assert_eq(query_int("SELECT next FROM agent_cursors WHERE name='power_events'"), 5);
 }
+
+/* ---- two events per shutdown: "settling" at once, the outcome after the slow part ---------- */
+
+static int audits(const char *action, const char *resource)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM audit WHERE username='guest' AND action='%s' AND "
+	         "resource='%s'",
+	         action, resource);
+	return (int)query_int(sql);
+}
+
+Test(guest_events, a_poweroff_is_stopped_and_audited_at_its_settling_event_once)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 1)");
+	cr_assert_eq(apply("{\"next\":2,\"reset\":false,\"events\":["
+	                   "{\"seq\":1,\"name\":\"xvps-1\",\"event\":\"poweroff\",\"action\":"
+	                   "\"settling\",\"state\":\"stopped\",\"domid\":null,\"at\":100,"
+	                   "\"restart\":false,\"cpu_ns\":12345678901,\"rx_bytes\":1000,"
+	                   "\"tx_bytes\":2000,\"rx_packets\":10,\"tx_packets\":20}]}"),
+	             1);
+	/* Learnt before the agent destroyed the domain: stopped and audited now. */
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=1 AND state='stopped' AND domid "
+	                       "IS NULL"),
+	             1);
+	cr_assert_eq(audits("vps.guest_poweroff", "vps/1"), 1);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE detail LIKE '%CPU 12.345 s, rx "
+	                       "1000 B, tx 2000 B in total%left stopped'"),
+	             1, "the audit does not carry the final counters");
+	/* The outcome: the same state, no second audit row. */
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":["
+	                   "{\"seq\":2,\"name\":\"xvps-1\",\"event\":\"poweroff\",\"action\":"
+	                   "\"stopped\",\"state\":\"stopped\",\"domid\":null,\"at\":104,"
+	                   "\"follows\":1}]}"),
+	             1);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=1 AND state='stopped'"), 1);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit"), 1);
+}
+
+Test(guest_events, a_reboot_stays_running_while_the_agent_restarts_it_then_gets_its_domid)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 1)");
+	cr_assert_eq(apply("{\"next\":2,\"reset\":false,\"events\":["
+	                   "{\"seq\":1,\"name\":\"xvps-2\",\"event\":\"reboot\",\"action\":"
+	                   "\"settling\",\"state\":\"stopped\",\"domid\":null,\"at\":100,"
+	                   "\"restart\":true,\"cpu_ns\":5000000}]}"),
+	             1);
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=2 AND state='running'"), 5,
+	             "a rebooting VPS is not stopped");
+	cr_assert_eq(audits("vps.guest_reboot", "vps/2"), 1);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE detail LIKE '%CPU 0.005 s in "
+	                       "total%starts it again'"),
+	             1);
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":["
+	                   "{\"seq\":2,\"name\":\"xvps-2\",\"event\":\"reboot\",\"action\":"
+	                   "\"restarted\",\"state\":\"running\",\"domid\":11,\"at\":130,"
+	                   "\"follows\":1}]}"),
+	             1);
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=2 AND state='running'"), 11);
+	cr_assert_eq(audits("vps.guest_reboot", "vps/2"), 1, "one reboot, audited twice");
+	/* A restart that fails is news: audited, and the state is the agent's. */
+	cr_assert_eq(apply("{\"next\":5,\"reset\":false,\"events\":["
+	                   "{\"seq\":3,\"name\":\"xvps-2\",\"event\":\"crash\",\"action\":"
+	                   "\"settling\",\"state\":\"stopped\",\"domid\":null,\"at\":200,"
+	                   "\"restart\":true},"
+	                   "{\"seq\":4,\"name\":\"xvps-2\",\"event\":\"crash\",\"action\":"
+	                   "\"failed\",\"state\":\"stopped\",\"domid\":null,\"at\":230,"
+	                   "\"error\":\"xl create: out of memory\",\"follows\":3}]}"),
+	             2);
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=2 AND state='stopped'"), 1);
+	cr_assert_eq(audits("vps.guest_crash", "vps/2"), 2);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE detail LIKE '%could not settle "
+	                       "it: xl create: out of memory'"),
+	             1);
+}
+
+Test(guest_events, a_job_of_the_vps_newer_than_the_event_keeps_its_outcome)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 1);"
+	         /* vps 1: a start queued while the guest's poweroff was being settled */
+	         "INSERT INTO jobs(kind, vps_id, state, created_at) VALUES('start', 1, 'queued', "
+	         "101);"
+	         /* vps 2: a stop that finished after the event */
+	         "INSERT INTO jobs(kind, vps_id, state, created_at, finished_at) "
+	         "VALUES('stop', 2, 'done', 90, 120);"
+	         "UPDATE vps SET state='stopped', domid=NULL WHERE id=2");
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":["
+	                   "{\"seq\":1,\"name\":\"xvps-1\",\"event\":\"poweroff\",\"action\":"
+	                   "\"stopped\",\"state\":\"stopped\",\"domid\":null,\"at\":104,"
+	                   "\"follows\":0},"
+	                   "{\"seq\":2,\"name\":\"xvps-2\",\"event\":\"reboot\",\"action\":"
+	                   "\"restarted\",\"state\":\"running\",\"domid\":12,\"at\":110,"
+	                   "\"follows\":0}]}"),
+	             2);
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=1 AND state='running'"), 4,
+	             "an event overwrote the state a queued job will write");
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=2 AND state='stopped' AND domid "
+	                       "IS NULL"),
+	             1, "an older event overwrote a newer job's outcome");
+	/* Once the job is older than an event, the event's state applies. */
+	cr_assert_eq(apply("{\"next\":4,\"reset\":false,\"events\":["
+	                   "{\"seq\":3,\"name\":\"xvps-2\",\"event\":\"reboot\",\"action\":"
+	                   "\"restarted\",\"state\":\"running\",\"domid\":13,\"at\":150}]}"),
+	             1);
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=2 AND state='running'"), 13);
+}

@@ -54,6 +54,26 @@ Test(power_xl, preserved_lists_shut_down_domains_with_their_reasons)
 	d.ops->dispose(&d);
 }
 
+/* What Xen 4.17 printed on the appliance for a guest that crashed itself (recorded). */
+Test(power_xl, a_crash_recorded_on_the_appliance_is_preserved_with_reason_crash)
+{
+	static const fake_step steps[] = {{.out_file = "recorded/list-preserved-crash.stdout.txt"}};
+	fake f;
+	hv_driver d = xlf_open(&f, steps, N(steps));
+	char **names = NULL, err[HV_ERRLEN];
+	hv_shutdown_reason *why = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(d.ops->preserved(&d, "xvps-", &names, &why, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(names[0], "xvps-1");
+	cr_assert_eq(why[0], HV_SHUTDOWN_CRASH);
+	free(names[0]);
+	free(names);
+	free(why);
+	d.ops->dispose(&d);
+}
+
 Test(power_xl, info_of_a_domain_its_guest_rebooted_is_shutdown_reboot)
 {
 	static const fake_step steps[] = {
@@ -461,7 +481,7 @@ Test(power_sim, events_are_read_from_a_cursor_and_survive_a_restart)
 	r = power_events(pw, 0);
 	cr_assert(json_object_object_get_ex(r, "next", &v));
 	next = json_object_get_int64(v);
-	cr_assert_eq(next, 2);
+	cr_assert_eq(next, 3, "one shutdown, two events (settling, then its outcome)");
 	json_object_put(r);
 	/* Nothing new after the cursor. */
 	r = power_events(pw, (uint64_t)next);
@@ -478,7 +498,7 @@ Test(power_sim, events_are_read_from_a_cursor_and_survive_a_restart)
 	/* The log and the bases are on disk: a new context reads them back. */
 	power_close(pw);
 	cr_assert_eq(power_open(&ctx, tmp, &pw, err), 0, "%s", err);
-	r = power_events(pw, 1);
+	r = power_events(pw, 2);
 	cr_assert(json_object_object_get_ex(r, "events", &v));
 	cr_assert_eq(json_object_array_length(v), 1);
 	json_object_put(r);
@@ -499,4 +519,148 @@ Test(power_sim, an_api_stop_folds_the_run_too)
 	json_object_put(status);
 	cr_assert_geq(cumulative("xvps-26"), before, "the stop lost the run's CPU time");
 	cr_assert_eq(power_watch_once(pw, NULL, NULL, NULL), 0);
+}
+
+/* ---- the panel learns first, the slow part follows ------------------------------------------- */
+
+/* The driver's destroy, wrapped: what power_events held and the cumulative CPU time at the moment
+ * the watcher destroys the preserved domain (before it, nothing is slow). */
+static hv_ops wrapped_ops;
+static const hv_ops *real_ops;
+static json_object *events_at_destroy;
+static uint64_t cpu_at_destroy;
+
+static int destroy_seen(hv_driver *d, const char *name, char *err)
+{
+	const char *names[1] = {name};
+	char e[POWER_ERRLEN];
+
+	json_object_put(events_at_destroy);
+	events_at_destroy = power_events(pw, 0);
+	cr_assert_eq(power_cpu_times(pw, names, 1, &cpu_at_destroy, e), 0, "%s", e);
+	return real_ops->destroy(d, name, err);
+}
+
+static void wrap_destroy(void)
+{
+	real_ops = hv.ops;
+	wrapped_ops = *hv.ops;
+	wrapped_ops.destroy = destroy_seen;
+	hv.ops = &wrapped_ops;
+	events_at_destroy = NULL;
+}
+
+static void unwrap_destroy(void)
+{
+	hv.ops = real_ops;
+	json_object_put(events_at_destroy);
+	events_at_destroy = NULL;
+}
+
+static json_object *event_at(json_object *r, size_t i)
+{
+	json_object *arr;
+
+	cr_assert(json_object_object_get_ex(r, "events", &arr));
+	cr_assert_lt(i, json_object_array_length(arr));
+	return json_object_array_get_idx(arr, i);
+}
+
+static int64_t eint(json_object *e, const char *key)
+{
+	json_object *v;
+
+	cr_assert(json_object_object_get_ex(e, key, &v), "no %s in %s", key,
+	          json_object_to_json_string(e));
+	return json_object_get_int64(v);
+}
+
+static bool ebool(json_object *e, const char *key)
+{
+	json_object *v;
+
+	cr_assert(json_object_object_get_ex(e, key, &v), "no %s", key);
+	return json_object_get_boolean(v);
+}
+
+static size_t n_events(json_object *r)
+{
+	json_object *arr;
+
+	return json_object_object_get_ex(r, "events", &arr) ? json_object_array_length(arr) : 0;
+}
+
+Test(power_sim, the_panel_learns_of_a_reboot_before_the_destroy_with_the_final_cpu_time)
+{
+	uint64_t frozen;
+	json_object *r, *settling, *done;
+
+	need_guest();
+	ensure_running(27, "restart");
+	sleep_ms(150);
+	guest_does("xvps-27", SIGUSR1);
+	frozen = cumulative("xvps-27");
+	wrap_destroy();
+	cr_assert_eq(power_watch_once(pw, NULL, NULL, NULL), 1);
+	/* At the destroy the settling event was already there, with the frozen total. */
+	cr_assert_not_null(events_at_destroy, "the watcher did not destroy the domain");
+	cr_assert_eq(n_events(events_at_destroy), 1, "%s",
+	             json_object_to_json_string(events_at_destroy));
+	settling = event_at(events_at_destroy, 0);
+	cr_assert_str_eq(estr(settling, "name"), "xvps-27");
+	cr_assert_str_eq(estr(settling, "event"), "reboot");
+	cr_assert_str_eq(estr(settling, "action"), "settling");
+	cr_assert_str_eq(estr(settling, "state"), "stopped");
+	cr_assert(ebool(settling, "restart"));
+	cr_assert_eq((uint64_t)eint(settling, "cpu_ns"), frozen,
+	             "the event's CPU time is not the dead run's final total");
+	cr_assert_eq(cpu_at_destroy, frozen);
+	/* Then the outcome, pointing back at it. */
+	r = power_events(pw, 0);
+	cr_assert_eq(n_events(r), 2);
+	done = event_at(r, 1);
+	cr_assert_str_eq(estr(done, "action"), "restarted");
+	cr_assert_str_eq(estr(done, "state"), "running");
+	cr_assert_eq(eint(done, "follows"), eint(settling, "seq"));
+	cr_assert_gt(eint(done, "seq"), eint(settling, "seq"));
+	json_object_put(r);
+	/* The dead run is counted once: not lost at the destroy, not added again. */
+	cr_assert_geq(cumulative("xvps-27"), frozen);
+	cr_assert_leq(cumulative("xvps-27"), frozen + 2000000000ull);
+	unwrap_destroy();
+}
+
+Test(power_sim, a_poweroff_and_a_crash_to_stay_off_say_so_at_once_and_keep_their_total)
+{
+	uint64_t frozen28, frozen29;
+	json_object *r;
+
+	need_guest();
+	ensure_running(28, "restart");
+	ensure_running(29, "stop");
+	sleep_ms(100);
+	guest_does("xvps-28", SIGUSR2);
+	guest_does("xvps-29", SIGQUIT);
+	frozen28 = cumulative("xvps-28");
+	frozen29 = cumulative("xvps-29");
+	cr_assert_eq(power_watch_once(pw, NULL, NULL, NULL), 2);
+	r = power_events(pw, 0);
+	cr_assert_eq(n_events(r), 4, "%s", json_object_to_json_string(r));
+	for (size_t i = 0; i < 4; i += 2) {
+		json_object *settling = event_at(r, i), *done = event_at(r, i + 1);
+		bool is28 = strcmp(estr(settling, "name"), "xvps-28") == 0;
+
+		cr_assert_str_eq(estr(settling, "action"), "settling");
+		cr_assert_str_eq(estr(settling, "event"), is28 ? "poweroff" : "crash");
+		cr_assert_not(ebool(settling, "restart"), "%s would be started again",
+		              estr(settling, "name"));
+		cr_assert_str_eq(estr(settling, "state"), "stopped");
+		/* Stopped for good: the settling total is the final one, exactly. */
+		cr_assert_eq((uint64_t)eint(settling, "cpu_ns"), is28 ? frozen28 : frozen29);
+		cr_assert_eq(cumulative(estr(settling, "name")), is28 ? frozen28 : frozen29);
+		cr_assert_str_eq(estr(done, "name"), estr(settling, "name"));
+		cr_assert_str_eq(estr(done, "action"), "stopped");
+		cr_assert_eq(eint(done, "follows"), eint(settling, "seq"));
+	}
+	json_object_put(r);
 }
