@@ -109,6 +109,36 @@ static int check_code(int64_t uid, const char *secret, int64_t last_step, const 
 	return sqlite3_changes(db()) == 1 ? 1 : 0;
 }
 
+/* The signed-in user's own code, in a transaction: opens one, checks code (check_code's rules,
+ * allow_recovery as there) and wipes secret. true on a match, the transaction still open for the
+ * caller's change. Otherwise it is rolled back and the reply sent: a wrong code counts as a failed
+ * login of ukey, is audited as refused_action on res, and is a 422 on "code" saying wrong. */
+static bool own_code_ok(http_req *rq, char secret[TOTP_SECRET_B32], int64_t last, const char *code,
+                        bool allow_recovery, const char *ukey, const char *res,
+                        const char *refused_action, const char *wrong, const char **how)
+{
+	int ok;
+
+	if (db_begin() != 0) {
+		sodium_memzero(secret, TOTP_SECRET_B32);
+		reply_db_error(rq);
+		return false;
+	}
+	ok = check_code(rq->user.id, secret, last, code, allow_recovery, how);
+	sodium_memzero(secret, TOTP_SECRET_B32);
+	if (ok > 0)
+		return true;
+	db_rollback();
+	if (ok < 0) {
+		reply_db_error(rq);
+		return false;
+	}
+	auth_login_failure_add(ukey, rq->ip, now_unix());
+	audit(rq, refused_action, res, "wrong code");
+	reply_field(rq, "code", wrong);
+	return false;
+}
+
 static bool read_code(http_req *rq, const char *extra, const char **code, const char **extra_out)
 {
 	const char *const fields[] = {"code", extra, NULL};
@@ -182,7 +212,6 @@ void api_totp_confirm(http_req *rq)
 	int64_t last;
 	sqlite3_stmt *st;
 	json_object *o, *arr;
-	int ok;
 
 	if (!read_code(rq, NULL, &code, NULL))
 		return;
@@ -206,23 +235,9 @@ void api_totp_confirm(http_req *rq)
 			reply_problem(rq, 500, NULL, "no randomness", NULL);
 			return;
 		}
-	if (db_begin() != 0) {
-		reply_db_error(rq);
+	if (!own_code_ok(rq, secret, last, code, false, ukey, res, "totp.confirm.refused",
+	                 "is not the current code of this secret", &how))
 		return;
-	}
-	ok = check_code(rq->user.id, secret, last, code, false, &how);
-	sodium_memzero(secret, sizeof(secret));
-	if (ok <= 0) {
-		db_rollback();
-		if (ok < 0) {
-			reply_db_error(rq);
-			return;
-		}
-		auth_login_failure_add(ukey, rq->ip, now_unix());
-		audit(rq, "totp.confirm.refused", res, "wrong code");
-		reply_field(rq, "code", "is not the current code of this secret");
-		return;
-	}
 	st = db_stmt("UPDATE users SET totp_enabled_at = ?2 WHERE id = ?1");
 	if (!st)
 		goto db_fail;
@@ -268,7 +283,6 @@ void api_totp_disable(http_req *rq)
 	bool enabled;
 	int64_t last;
 	sqlite3_stmt *st;
-	int ok;
 
 	if (!read_code(rq, NULL, &code, NULL))
 		return;
@@ -284,23 +298,9 @@ void api_totp_disable(http_req *rq)
 		reply_problem(rq, 409, NULL, "TOTP is not on", NULL);
 		return;
 	}
-	if (db_begin() != 0) {
-		reply_db_error(rq);
+	if (!own_code_ok(rq, secret, last, code, true, ukey, res, "totp.disable.refused",
+	                 "is not a current code nor an unused recovery code", &how))
 		return;
-	}
-	ok = check_code(rq->user.id, secret, last, code, true, &how);
-	sodium_memzero(secret, sizeof(secret));
-	if (ok <= 0) {
-		db_rollback();
-		if (ok < 0) {
-			reply_db_error(rq);
-			return;
-		}
-		auth_login_failure_add(ukey, rq->ip, now_unix());
-		audit(rq, "totp.disable.refused", res, "wrong code");
-		reply_field(rq, "code", "is not a current code nor an unused recovery code");
-		return;
-	}
 	st = db_stmt("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, "
 	             "totp_last_step = 0 WHERE id = ?");
 	if (!db_run_id(st, rq->user.id) ||

@@ -6,21 +6,19 @@
  * e-mail goes to an SMTP sink this test runs on $XVPS_SMTP_URL (loopback), the link is used once,
  * an expired one (made so in $XVPS_STATE/xvps.db) is refused. Bad input changes nothing and is
  * audited. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <liboath/oath.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "sink.h"
 
 static api_client admin;
 
@@ -419,86 +417,11 @@ Test(account, admins_must_enrol_when_the_setting_says_so)
 
 /* ---- password reset ------------------------------------------------------------------------- */
 
-static pthread_mutex_t sink_mu = PTHREAD_MUTEX_INITIALIZER;
-static char mail_seen[32768];
-static int smtp_fd = -1;
-
-static void say(int fd, const char *s)
-{
-	ssize_t r = write(fd, s, strlen(s));
-	(void)r;
-}
-
-static bool read_line(int fd, char *out, size_t size)
-{
-	size_t n = 0;
-	char c;
-
-	while (read(fd, &c, 1) == 1) {
-		if (c == '\n') {
-			if (n && out[n - 1] == '\r')
-				n--;
-			out[n] = '\0';
-			return true;
-		}
-		if (n + 1 < size)
-			out[n++] = c;
-	}
-	return false;
-}
-
-/* A minimal SMTP server on $XVPS_SMTP_URL's port: keeps every message. */
-static void *smtp_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		int c = accept(smtp_fd, NULL, NULL);
-		char line[1024];
-
-		if (c < 0)
-			return NULL;
-		say(c, "220 sink ESMTP\r\n");
-		while (read_line(c, line, sizeof(line))) {
-			if (strncasecmp(line, "DATA", 4) == 0) {
-				say(c, "354 go on\r\n");
-				while (read_line(c, line, sizeof(line)) && strcmp(line, ".") != 0) {
-					pthread_mutex_lock(&sink_mu);
-					if (strlen(mail_seen) + strlen(line) + 2 <
-					    sizeof(mail_seen)) {
-						strcat(mail_seen, line);
-						strcat(mail_seen, "\n");
-					}
-					pthread_mutex_unlock(&sink_mu);
-				}
-				say(c, "250 kept\r\n");
-			} else if (strncasecmp(line, "QUIT", 4) == 0) {
-				say(c, "221 bye\r\n");
-				break;
-			} else {
-				say(c, "250 ok\r\n");
-			}
-		}
-		close(c);
-	}
-}
-
 static void sink_start(void)
 {
-	const char *url = getenv("XVPS_SMTP_URL"), *colon = url ? strrchr(url, ':') : NULL;
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	pthread_t t;
-	int one = 1;
-
-	cr_assert(colon, "set XVPS_SMTP_URL=smtp://127.0.0.1:PORT (scripts/test.sh does)");
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	smtp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(smtp_fd, 0);
-	setsockopt(smtp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(smtp_fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind the SMTP sink");
-	cr_assert_eq(listen(smtp_fd, 8), 0);
-	pthread_create(&t, NULL, smtp_main, NULL);
-	pthread_detach(t);
+	cr_assert(getenv("XVPS_SMTP_URL"),
+	          "set XVPS_SMTP_URL=smtp://127.0.0.1:PORT (scripts/test.sh does)");
+	cr_assert(smtp_sink_start(), "bind the SMTP sink");
 }
 
 /* Waits (<= 20 s) for a message to rcpt with a reset link; its token into out[65]. */
@@ -511,11 +434,11 @@ static bool wait_token(const char *rcpt, char out[65])
 		const char *m, *t;
 
 		pthread_mutex_lock(&sink_mu);
-		m = strstr(mail_seen, to);
+		m = strstr(smtp_mail, to);
 		t = m ? strstr(m, "#/reset?token=") : NULL;
 		if (t) {
 			snprintf(out, 65, "%s", t + 14);
-			mail_seen[0] = '\0';
+			smtp_mail[0] = '\0';
 		}
 		pthread_mutex_unlock(&sink_mu);
 		if (t)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "sink.h"
 
 #define GIB (1LL << 30)
 
@@ -37,94 +38,11 @@ static char tpl[32], pool[32], cust_id[32];
 
 /* ---- the sinks ------------------------------------------------------------------------------ */
 
-static pthread_mutex_t sink_mu = PTHREAD_MUTEX_INITIALIZER;
-static char mail_seen[16384];  /* every message received, concatenated */
-static char hooks_seen[16384]; /* every webhook body whose signature matched */
+static char hooks_seen[16384]; /* every webhook body whose signature matched (under sink_mu) */
 static int hooks_bad;          /* webhooks with a wrong or missing signature */
-static int smtp_fd = -1, hook_fd = -1;
-static pthread_t smtp_thr, hook_thr;
-
-/* A listening TCP socket on 127.0.0.1:port from url ("smtp://127.0.0.1:2525"), or -1. */
-static int listen_on(const char *url)
-{
-	const char *colon = url ? strrchr(url, ':') : NULL;
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd, one = 1;
-
-	if (!colon || colon[1] < '0' || colon[1] > '9')
-		return -1;
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 8) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void say(int fd, const char *s)
-{
-	ssize_t r = write(fd, s, strlen(s));
-	(void)r;
-}
-
-/* Reads one CRLF-terminated line (without it) into out; false at EOF. */
-static bool read_line(int fd, char *out, size_t size)
-{
-	size_t n = 0;
-	char c;
-
-	while (read(fd, &c, 1) == 1) {
-		if (c == '\n') {
-			if (n && out[n - 1] == '\r')
-				n--;
-			out[n] = '\0';
-			return true;
-		}
-		if (n + 1 < size)
-			out[n++] = c;
-	}
-	return false;
-}
-
-/* A minimal SMTP server (RFC 5321's commands that libcurl sends): keeps each message. */
-static void *smtp_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		int c = accept(smtp_fd, NULL, NULL);
-		char line[1024];
-
-		if (c < 0)
-			return NULL;
-		say(c, "220 sink ESMTP\r\n");
-		while (read_line(c, line, sizeof(line))) {
-			if (strncasecmp(line, "DATA", 4) == 0) {
-				say(c, "354 go on\r\n");
-				while (read_line(c, line, sizeof(line)) && strcmp(line, ".") != 0) {
-					pthread_mutex_lock(&sink_mu);
-					if (strlen(mail_seen) + strlen(line) + 2 <
-					    sizeof(mail_seen)) {
-						strcat(mail_seen, line);
-						strcat(mail_seen, "\n");
-					}
-					pthread_mutex_unlock(&sink_mu);
-				}
-				say(c, "250 kept\r\n");
-			} else if (strncasecmp(line, "QUIT", 4) == 0) {
-				say(c, "221 bye\r\n");
-				break;
-			} else {
-				say(c, "250 ok\r\n"); /* EHLO, MAIL FROM, RCPT TO, RSET, NOOP */
-			}
-		}
-		close(c);
-	}
-}
+static int hook_fd = -1;
+static bool smtp_up;
+static pthread_t hook_thr;
 
 /* A minimal HTTP/1.1 receiver: checks X-Xvps-Signature against $XVPS_WEBHOOK_SECRET. */
 static void *hook_main(void *arg)
@@ -141,7 +59,7 @@ static void *hook_main(void *arg)
 
 		if (c < 0)
 			return NULL;
-		while (read_line(c, line, sizeof(line)) && line[0]) {
+		while (sink_read_line(c, line, sizeof(line)) && line[0]) {
 			if (strncasecmp(line, "Content-Length:", 15) == 0)
 				len = (size_t)strtoul(line + 15, NULL, 10);
 			else if (strncasecmp(line, "X-Xvps-Signature:", 17) == 0)
@@ -172,7 +90,7 @@ static void *hook_main(void *arg)
 			hooks_bad++;
 		}
 		pthread_mutex_unlock(&sink_mu);
-		say(c, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+		sink_say(c, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
 		close(c);
 	}
 }
@@ -183,9 +101,8 @@ static void setup(void)
 	fx_pool4(&admin, pool);
 	fx_template(&admin, tpl);
 	fx_customer(&admin, &cust, cust_id, NULL, NULL);
-	if (smtp_fd < 0 && (smtp_fd = listen_on(getenv("XVPS_SMTP_URL"))) >= 0)
-		pthread_create(&smtp_thr, NULL, smtp_main, NULL);
-	if (hook_fd < 0 && (hook_fd = listen_on(getenv("XVPS_WEBHOOK_URL"))) >= 0)
+	smtp_up = smtp_sink_start();
+	if (hook_fd < 0 && (hook_fd = sink_listen(getenv("XVPS_WEBHOOK_URL"))) >= 0)
 		pthread_create(&hook_thr, NULL, hook_main, NULL);
 }
 
@@ -351,16 +268,6 @@ static api_resp *add_extra(const api_client *c, const char *vps, const char *bod
 	return api_req(c, "POST", path, "%s", body);
 }
 
-static bool sink_has(const char *buf, const char *what)
-{
-	bool yes;
-
-	pthread_mutex_lock(&sink_mu);
-	yes = strstr(buf, what) != NULL;
-	pthread_mutex_unlock(&sink_mu);
-	return yes;
-}
-
 /* ---- tests ---------------------------------------------------------------------------------- */
 
 Test(quota, plan_fields_default_and_reject_bad_values)
@@ -491,14 +398,14 @@ Test(quota, throttle_ladder_notices_and_extra_traffic_lift)
 
 	/* Delivery: an e-mail per notice to the customer's address, a signed webhook. */
 	/* scripts/test.sh sets both URLs; a sink that could not bind its port fails here. */
-	cr_assert(!getenv("XVPS_SMTP_URL") || smtp_fd >= 0, "the SMTP sink could not listen");
+	cr_assert(!getenv("XVPS_SMTP_URL") || smtp_up, "the SMTP sink could not listen");
 	cr_assert(!getenv("XVPS_WEBHOOK_URL") || hook_fd >= 0,
 	          "the webhook receiver could not listen");
 	if (getenv("XVPS_SMTP_URL")) {
-		for (int i = 0; i < 60 && !sink_has(mail_seen, "notice_100"); i++)
+		for (int i = 0; i < 60 && !sink_has(smtp_mail, "notice_100"); i++)
 			usleep(500 * 1000);
-		cr_assert(sink_has(mail_seen, "notice_80"), "no notice_80 e-mail: %s", mail_seen);
-		cr_assert(sink_has(mail_seen, "notice_100"), "no notice_100 e-mail: %s", mail_seen);
+		cr_assert(sink_has(smtp_mail, "notice_80"), "no notice_80 e-mail: %s", smtp_mail);
+		cr_assert(sink_has(smtp_mail, "notice_100"), "no notice_100 e-mail: %s", smtp_mail);
 	}
 	if (getenv("XVPS_WEBHOOK_URL")) {
 		for (int i = 0; i < 60 && !sink_has(hooks_seen, "\"lifted\""); i++)
@@ -695,7 +602,7 @@ Test(quota, prepaid_balance_notices_are_mailed_and_posted)
 
 	if (!getenv("XVPS_SMTP_URL") || !getenv("XVPS_WEBHOOK_URL"))
 		cr_skip_test("XVPS_SMTP_URL and XVPS_WEBHOOK_URL are not both set");
-	cr_assert(smtp_fd >= 0 && hook_fd >= 0, "the sinks could not listen");
+	cr_assert(smtp_up && hook_fd >= 0, "the sinks could not listen");
 	quota_plan("\"price_month_cents\":73000", plan); /* 100 cents an hour */
 	fx_vps(&cust, plan, tpl, NULL, vps);
 	sleep(1);
@@ -720,9 +627,9 @@ Test(quota, prepaid_balance_notices_are_mailed_and_posted)
 		usleep(500 * 1000);
 	cr_assert(sink_has(hooks_seen, "\"kind\":\"lifted\",\"customer\""), "no webhook: %s",
 	          hooks_seen);
-	for (int i = 0; i < 60 && !sink_has(mail_seen, "prepaid balance: suspended"); i++)
+	for (int i = 0; i < 60 && !sink_has(smtp_mail, "prepaid balance: suspended"); i++)
 		usleep(500 * 1000);
-	cr_assert(sink_has(mail_seen, "prepaid balance: suspended"), "no e-mail: %s", mail_seen);
+	cr_assert(sink_has(smtp_mail, "prepaid balance: suspended"), "no e-mail: %s", smtp_mail);
 	cr_assert_eq(hooks_bad, 0, "a webhook with a bad signature");
 	snprintf(path, sizeof(path), V1 "/customers/%s/billing", cust_id);
 	r = api_req(&admin, "PATCH", path, "{\"prepaid\":false}");

@@ -23,6 +23,7 @@
 #include "../../hypervisor/sim_internal.h"
 #include "../../provisioning/power.h"
 #include "../../provisioning/vps.h"
+#include "sim_fixture.h"
 #include "xl_fake.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -196,61 +197,25 @@ static vps_ctx ctx;
 static power_ctx *pw;
 static bool opened;
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static const char *guest_path(void)
-{
-	const char *p = getenv("XVPS_SIMGUEST");
-
-	return p && *p ? p : "build/asan/xvps-simguest";
-}
-
 static void setup(void)
 {
-	char err[1024], dir[128], abs[PATH_MAX];
-	vps_err ve = {0};
+	char err[1024];
 
-	if (access(guest_path(), X_OK) != 0)
+	if (access(simfx_guest_path(), X_OK) != 0)
 		return;
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-power-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(dir, sizeof(dir), "%s/template-src", tmp);
-	cr_assert_eq(hv_sim_open(&hv, tmp, err), 0, "%s", err);
-	if (realpath(guest_path(), abs))
-		hv_sim_set_guest_path(&hv, abs);
-	cr_assert_eq(st_file_open(&st, tmp, dir, err), 0, "%s", err);
-	snprintf(dir, sizeof(dir), "%s/xen", tmp);
-	cr_assert_eq(vps_ctx_init(&ctx, &hv, &st, dir, "xvpsbr0", &ve), 0, "%s", ve.msg);
-	ctx.shutdown_timeout_s = 10;
+	simfx_open("power", tmp, &hv, &st, &ctx, &opened);
 	cr_assert_eq(power_open(&ctx, tmp, &pw, err), 0, "%s", err);
-	opened = true;
-	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0, "%s", err);
 }
 
 static void teardown(void)
 {
-	char **names = NULL, err[HV_ERRLEN];
-	size_t n = 0;
-
 	if (opened) {
-		if (hv.ops->list(&hv, "", &names, &n, err) == 0) {
-			for (size_t i = 0; i < n; i++) {
-				hv.ops->forget(&hv, names[i], err);
-				free(names[i]);
-			}
-			free(names);
-		}
+		simfx_forget_all(&hv);
 		power_close(pw);
 		hv.ops->dispose(&hv);
 		st.ops->dispose(&st);
 		opened = false;
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		simfx_rmtree(tmp);
 	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
@@ -261,7 +226,7 @@ TestSuite(power_sim, .init = setup, .fini = teardown, .timeout = 60);
 static void need_guest(void)
 {
 	if (!opened)
-		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", guest_path());
+		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", simfx_guest_path());
 }
 
 /* Ensures xvps-<id> running (on_crash "restart" or "stop"). */

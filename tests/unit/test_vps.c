@@ -20,72 +20,36 @@
 #include "../../hypervisor/xlcfg.h"
 #include "../../provisioning/vps.h"
 
+#include "sim_fixture.h"
+
 static char tmp[64];
 static hv_driver hv;
 static st_driver st;
 static vps_ctx ctx;
 static bool opened;
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static const char *guest_path(void)
-{
-	const char *p = getenv("XVPS_SIMGUEST");
-
-	return p && *p ? p : "build/asan/xvps-simguest";
-}
-
 static void need_guest(void)
 {
-	if (access(guest_path(), X_OK) != 0)
-		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", guest_path());
+	if (access(simfx_guest_path(), X_OK) != 0)
+		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", simfx_guest_path());
 }
 
 static void setup(void)
 {
-	char err[1024], dir[128], abs[PATH_MAX];
-	vps_err ve = {0};
-
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-vps-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(dir, sizeof(dir), "%s/template-src", tmp);
-	cr_assert_eq(hv_sim_open(&hv, tmp, err), 0, "%s", err);
-	if (realpath(guest_path(), abs))
-		hv_sim_set_guest_path(&hv, abs);
-	cr_assert_eq(st_file_open(&st, tmp, dir, err), 0, "%s", err);
-	snprintf(dir, sizeof(dir), "%s/xen", tmp);
-	cr_assert_eq(vps_ctx_init(&ctx, &hv, &st, dir, "xvpsbr0", &ve), 0, "%s", ve.msg);
-	ctx.shutdown_timeout_s = 10;
-	opened = true;
-	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0, "%s", err);
+	simfx_open("vps", tmp, &hv, &st, &ctx, &opened);
 }
 
 static void teardown(void)
 {
-	char **names = NULL, err[HV_ERRLEN];
-	size_t n = 0;
-
 	if (opened) {
-		if (hv.ops->list(&hv, "", &names, &n, err) == 0) {
-			for (size_t i = 0; i < n; i++) {
-				hv.ops->forget(&hv, names[i], err);
-				free(names[i]);
-			}
-			free(names);
-		}
+		simfx_forget_all(&hv);
 		hv.ops->dispose(&hv);
 		st.ops->dispose(&st);
 		opened = false;
 	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 /* Number of entries in dir besides "." and "..". */
