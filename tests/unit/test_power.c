@@ -69,6 +69,7 @@ Test(power_xl, a_crash_recorded_on_the_appliance_is_preserved_with_reason_crash)
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(names[0], "xvps-1");
 	cr_assert_eq(why[0], HV_SHUTDOWN_CRASH);
+	fake_assert_calls(&f, (const char *[]){"xl list", NULL});
 	free(names[0]);
 	free(names);
 	free(why);
