@@ -155,6 +155,34 @@ netns_delete() {
 	done
 }
 
+# netns_suite_begin DOM0 — the start of a netns suite (tests/netns/*.sh, lib_tag test-<suite>):
+# the traps (the suite's own `cleanup` on EXIT), its dom0 namespace DOM0 with lo up (a SKIP and
+# exit 0 where `ip netns add` does not work), tmp=/tmp/xvps-<suite>.XXXXXX and state=$tmp/state
+# (the suite makes it).
+netns_suite_begin() {
+	trap cleanup EXIT
+	trap 'echo "$lib_tag: interrupted" >&2; exit 130' INT TERM
+	if ! ip netns add "$1" 2>/dev/null; then
+		echo "$lib_tag: SKIP: \`ip netns add\` does not work here"
+		exit 0
+	fi
+	ip -n "$1" link set lo up
+	tmp=$(mktemp -d "/tmp/xvps-${lib_tag#test-}.XXXXXX")
+	state=$tmp/state
+}
+
+# netns_suite_end PREFIX — the end of a netns suite's cleanup, after stop_servers: the sim guests
+# of its agent (their command line names $tmp/), then its namespaces PREFIX* and $tmp.
+netns_suite_end() {
+	local pid
+	if [ -n "$tmp" ]; then
+		for pid in $(pids_naming "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
+	fi
+	wait 2>/dev/null
+	netns_delete "$1"
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+
 # sanitizer_reports FILE... — for every ASan/LSan/UBSan report in the files: its first lines on
 # stderr and one line `"PATTERN" in FILE` on stdout. 1 when there is one. (Criterion counts a
 # leaking or UB-ridden test as passed: the reports decide.)

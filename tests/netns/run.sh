@@ -46,24 +46,9 @@ cleanup() {
 	for pid in "${bgpid[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null; done
 	stop_servers
-	# Sim guests of this run's agent (their command line names our state dir).
-	if [ -n "$tmp" ]; then
-		for pid in $(pids_naming "$tmp/"); do kill -KILL "$pid" 2>/dev/null; done
-	fi
-	wait 2>/dev/null
-	netns_delete "$p"
-	[ -n "$tmp" ] && rm -rf "$tmp"
+	netns_suite_end "$p"
 }
-trap cleanup EXIT
-trap 'echo "test-netns: interrupted" >&2; exit 130' INT TERM
-
-if ! ip netns add "$dom0" 2>/dev/null; then
-	echo "test-netns: SKIP: \`ip netns add\` does not work here"
-	exit 0
-fi
-ip -n "$dom0" link set lo up
-tmp=$(mktemp -d /tmp/xvps-netns.XXXXXX)
-state=$tmp/state
+netns_suite_begin "$dom0"
 sock=$state/agent.sock
 log=$tmp/agent.log
 mkdir -m 700 "$state"
