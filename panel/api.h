@@ -61,6 +61,9 @@ void api_reply_page(http_req *rq, const api_page *page);
  * false when a problem was answered. */
 bool api_delete_unless_used(http_req *rq, int64_t id, const char *used_sql, const char *in_use,
                             const char *delete_sql);
+/* Reads a suspension's body {"reason"} (required or not; suspend_reason_ok) into *reason_out;
+ * false when a 422 was answered (api_suspend.c). */
+bool api_read_reason(http_req *rq, bool required, const char **reason_out);
 
 /* ---- ordering a VPS (api_vps.c) ------------------------------------------------------------ */
 typedef struct vps_order {

@@ -325,31 +325,6 @@ void api_billing_service_get(http_req *rq)
 
 /* ---- suspend, unsuspend ---------------------------------------------------------------------- */
 
-/* Reads {"reason"} (required or not). False when a 422 was answered. */
-static bool read_reason(http_req *rq, bool required, const char **reason_out)
-{
-	static const char *const fields[] = {"reason", NULL};
-	json_field_error e = {0};
-	const char *why = NULL;
-
-	*reason_out = NULL;
-	if (!rq->json) {
-		if (required)
-			reply_field(rq, "reason", "is required");
-		return !required;
-	}
-	if (!json_only_fields(rq->json, fields, &e) ||
-	    !json_get_str(rq->json, "reason", required, reason_out, &e)) {
-		reply_field_error(rq, &e);
-		return false;
-	}
-	if (*reason_out && !suspend_reason_ok(*reason_out, &why)) {
-		reply_field(rq, "reason", why);
-		return false;
-	}
-	return true;
-}
-
 static void suspension_change(http_req *rq, bool suspend)
 {
 	const char *sid = rq->params[0], *reason = NULL, *msg = NULL;
@@ -359,7 +334,7 @@ static void suspension_change(http_req *rq, bool suspend)
 	int64_t job = 0;
 	int rc;
 
-	if (service_of_request(rq, &s) != 0 || !read_reason(rq, suspend, &reason))
+	if (service_of_request(rq, &s) != 0 || !api_read_reason(rq, suspend, &reason))
 		return;
 	if (s.terminated_at) {
 		reply_problem(rq, 409, NULL, "the service was terminated", NULL);

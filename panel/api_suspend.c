@@ -12,8 +12,7 @@
 #include "store.h"
 #include "suspend.h"
 
-/* Reads {"reason"} (required or not) into *reason_out; false when a problem was answered. */
-static bool read_reason(http_req *rq, bool required, const char **reason_out)
+bool api_read_reason(http_req *rq, bool required, const char **reason_out)
 {
 	static const char *const fields[] = {"reason", NULL};
 	json_field_error e = {0};
@@ -58,7 +57,7 @@ void api_vps_suspend(http_req *rq)
 		reply_not_found(rq, "VPS");
 		return;
 	}
-	if (!read_reason(rq, true, &reason))
+	if (!api_read_reason(rq, true, &reason))
 		return;
 	if (db_begin() != 0) {
 		reply_db_error(rq);
@@ -100,7 +99,7 @@ void api_vps_unsuspend(http_req *rq)
 		reply_not_found(rq, "VPS");
 		return;
 	}
-	if (!read_reason(rq, false, &reason))
+	if (!api_read_reason(rq, false, &reason))
 		return;
 	if (db_begin() != 0) {
 		reply_db_error(rq);
