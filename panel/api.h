@@ -94,6 +94,11 @@ void api_login_finish(http_req *rq, int64_t uid, const char *uname, const char *
 /* The password was right and uid has TOTP: answers 200 {"totp_required": true, "challenge",
  * "expires_at"}; POST /session/totp finishes the login with a code. */
 void api_login_challenge(http_req *rq, int64_t uid, const char *uname, const char *ukey);
+/* ukey's login failures from rq's ip (auth_login_retry_after at now) allow another try: true.
+ * Else false after answering 500, or 429 titled title with Retry-After, auditing action with
+ * res and detail (api_auth.c). */
+bool api_login_wait_over(http_req *rq, const char *ukey, int64_t now, const char *action,
+                         const char *res, const char *detail, const char *title);
 /* The admin setting require_admin_totp is on and rq is an admin without TOTP. */
 bool account_totp_required(const http_req *rq);
 /* An admin session that must enrol TOTP first may reach only GET /me, DELETE /session and

@@ -139,7 +139,7 @@ void api_account_password(http_req *rq)
 	const char *cur = NULL, *nw = NULL, *why = NULL;
 	char hash[AUTH_PWHASH_MAX] = "", res[AUDIT_RESOURCE_MAX], ukey[AUTH_USERNAME_MAX + 1],
 	     retry[RETRY_MAX];
-	int64_t now = now_unix(), wait, ended;
+	int64_t now = now_unix(), ended;
 	sqlite3_stmt *st;
 
 	if (!json_only_fields(rq->json, fields, &e) ||
@@ -151,18 +151,9 @@ void api_account_password(http_req *rq)
 	snprintf(res, sizeof(res), "user/%lld", (long long)rq->user.id);
 	snprintf(ukey, sizeof(ukey), "%s", rq->user.username);
 	/* Guessing the current password through a stolen session is a login failure too. */
-	wait = auth_login_retry_after(ukey, rq->ip, now);
-	if (wait < 0) {
-		reply_db_error(rq);
+	if (!api_login_wait_over(rq, ukey, now, "password.change.ratelimited", res, NULL,
+	                         "too many wrong passwords; try again later"))
 		return;
-	}
-	if (wait > 0) {
-		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
-		audit(rq, "password.change.ratelimited", res, NULL);
-		reply_problem(rq, 429, NULL, "too many wrong passwords; try again later", NULL);
-		reply_header(rq, "Retry-After", retry);
-		return;
-	}
 	st = db_stmt("SELECT password_hash FROM users WHERE id = ?");
 	if (!st) {
 		reply_db_error(rq);

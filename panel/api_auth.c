@@ -42,14 +42,34 @@ void auth_session_cookie(http_req *rq, const char *token, int max_age)
 	reply_header(rq, "Set-Cookie", c);
 }
 
+bool api_login_wait_over(http_req *rq, const char *ukey, int64_t now, const char *action,
+                         const char *res, const char *detail, const char *title)
+{
+	char retry[RETRY_AFTER_MAX];
+	int64_t wait = auth_login_retry_after(ukey, rq->ip, now);
+
+	if (wait < 0) {
+		reply_db_error(rq);
+		return false;
+	}
+	if (wait > 0) {
+		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+		audit(rq, action, res, detail);
+		reply_problem(rq, 429, NULL, title, NULL);
+		reply_header(rq, "Retry-After", retry);
+		return false;
+	}
+	return true;
+}
+
 void api_session_create(http_req *rq)
 {
 	static const char *const fields[] = {"username", "password", NULL};
 	json_field_error e = {0};
 	const char *username = NULL, *password = NULL;
 	char ukey[LOGIN_KEY_MAX], hash[AUTH_PWHASH_MAX] = "", role[AUTH_ROLE_MAX] = "";
-	char uname[AUTH_USERNAME_MAX] = "", retry[RETRY_AFTER_MAX], res[AUDIT_RESOURCE_MAX];
-	int64_t now = now_unix(), wait, uid = 0;
+	char uname[AUTH_USERNAME_MAX] = "", res[AUDIT_RESOURCE_MAX];
+	int64_t now = now_unix(), uid = 0;
 	bool suspended = false, ok, totp_on = false;
 	sqlite3_stmt *st;
 
@@ -62,18 +82,9 @@ void api_session_create(http_req *rq)
 	/* Failures are keyed by at most 64 bytes of the name, so junk cannot grow the table. */
 	snprintf(ukey, sizeof(ukey), "%s", username);
 	auth_purge_old(now);
-	wait = auth_login_retry_after(ukey, rq->ip, now);
-	if (wait < 0) {
-		reply_db_error(rq);
+	if (!api_login_wait_over(rq, ukey, now, "login.ratelimited", NULL, ukey,
+	                         "too many failed logins; try again later"))
 		return;
-	}
-	if (wait > 0) {
-		snprintf(retry, sizeof(retry), "%lld", (long long)wait);
-		audit(rq, "login.ratelimited", NULL, ukey);
-		reply_problem(rq, 429, NULL, "too many failed logins; try again later", NULL);
-		reply_header(rq, "Retry-After", retry);
-		return;
-	}
 
 	st = db_stmt("SELECT id, username, role, suspended, password_hash, "
 	             "totp_enabled_at IS NOT NULL FROM users WHERE username = ?");
