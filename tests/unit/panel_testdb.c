@@ -4,7 +4,9 @@
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "../../panel/store.h"
 #include "panel_testdb.h"
@@ -15,6 +17,22 @@ int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	(void)flag;
 	(void)ftw;
 	return remove(path);
+}
+
+void testdb_open(char *tmp, size_t len, const char *tag)
+{
+	char path[PATH_MAX];
+
+	snprintf(tmp, len, "/tmp/xvps-%s-XXXXXX", tag);
+	cr_assert_not_null(mkdtemp(tmp));
+	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
+	cr_assert_eq(store_open(path), 0);
+}
+
+void testdb_close(const char *tmp)
+{
+	store_close_thread();
+	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 void exec_sql(const char *sql)

@@ -20,12 +20,7 @@ static char tmp[64];
 
 static void setup(void)
 {
-	char path[128];
-
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-gev-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
-	cr_assert_eq(store_open(path), 0);
+	testdb_open(tmp, sizeof(tmp), "gev");
 	exec_sql(
 	        "INSERT INTO users(id, username, password_hash, role, created_at) "
 	        "VALUES(1, 'alice', 'x', 'customer', 0);"
@@ -45,8 +40,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	store_close_thread();
-	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	testdb_close(tmp);
 }
 
 TestSuite(guest_events, .init = setup, .fini = teardown);

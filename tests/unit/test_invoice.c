@@ -34,12 +34,7 @@ static int64_t utc(int64_t y, int m, int d)
 
 static void setup(void)
 {
-	char path[128];
-
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-invoice-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
-	cr_assert_eq(store_open(path), 0);
+	testdb_open(tmp, sizeof(tmp), "invoice");
 	/* 'since' (the migration's time) in the past: these tests bill 2026. */
 	exec_sql("UPDATE billing_state SET value=0 WHERE name='since';"
 	         "INSERT INTO users(id, username, email, password_hash, role, created_at) VALUES"
@@ -55,8 +50,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	store_close_thread();
-	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	testdb_close(tmp);
 }
 
 TestSuite(invoice, .init = setup, .fini = teardown);

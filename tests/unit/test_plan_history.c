@@ -17,18 +17,12 @@ static char tmp[64];
 
 static void setup(void)
 {
-	char path[128];
-
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-planhist-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
-	cr_assert_eq(store_open(path), 0);
+	testdb_open(tmp, sizeof(tmp), "planhist");
 }
 
 static void teardown(void)
 {
-	store_close_thread();
-	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	testdb_close(tmp);
 }
 
 TestSuite(plan_history, .init = setup, .fini = teardown);

@@ -22,12 +22,7 @@ static char tmp[64];
 
 static void setup(void)
 {
-	char path[128];
-
-	snprintf(tmp, sizeof(tmp), "/tmp/xvps-resize-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
-	cr_assert_eq(store_open(path), 0);
+	testdb_open(tmp, sizeof(tmp), "resize");
 	exec_sql("INSERT INTO users(id, username, password_hash, role, created_at) "
 	         "VALUES(1, 'alice', 'x', 'customer', 0), (2, 'admin', 'x', 'admin', 0);"
 	         "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) VALUES"
@@ -47,8 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	store_close_thread();
-	nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	testdb_close(tmp);
 }
 
 TestSuite(resize_panel, .init = setup, .fini = teardown);
