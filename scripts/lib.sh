@@ -155,6 +155,20 @@ netns_delete() {
 	done
 }
 
+# netns_suite_need WHY BIN... — a netns suite's preconditions: not root prints
+# "$lib_tag: SKIP: needs root (WHY)" and exits 0; a missing "$build/BIN" is named and exits 2.
+netns_suite_need() {
+	local why=$1 b
+	shift
+	if [ "$(id -u)" != 0 ]; then
+		echo "$lib_tag: SKIP: needs root ($why)"
+		exit 0
+	fi
+	for b in "$@"; do
+		[ -x "$build/$b" ] || { echo "$lib_tag: $build/$b is missing (make ... $b)" >&2; exit 2; }
+	done
+}
+
 # netns_suite_begin DOM0 — the start of a netns suite (tests/netns/*.sh, lib_tag test-<suite>):
 # the traps (the suite's own `cleanup` on EXIT), its dom0 namespace DOM0 with lo up (a SKIP and
 # exit 0 where `ip netns add` does not work), tmp=/tmp/xvps-<suite>.XXXXXX and state=$tmp/state

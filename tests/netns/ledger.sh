@@ -41,13 +41,10 @@ build=${1:?usage: tests/netns/ledger.sh BUILD_DIR}
 cd "$(dirname "$0")/../.." || exit 2
 build=$(cd "$build" && pwd) || exit 2
 
-if [ "$(id -u)" != 0 ]; then
-	echo "test-ledger: SKIP: needs root (network namespaces, iptables)"
-	exit 0
-fi
-for b in xvps-agent xvpsd xvps-simguest xvps-nettest xvpsctl; do
-	[ -x "$build/$b" ] || { echo "test-ledger: $build/$b is missing (make ... $b)" >&2; exit 2; }
-done
+# shellcheck disable=SC2034 # read by scripts/lib.sh
+lib_tag=test-ledger
+. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, wait_until, netns_delete
+netns_suite_need "network namespaces, iptables" xvps-agent xvpsd xvps-simguest xvps-nettest xvpsctl
 for t in ip nsenter iptables-save ip6tables-save jq curl sqlite3; do
 	command -v "$t" >/dev/null || { echo "test-ledger: SKIP: $t is not installed"; exit 0; }
 done
@@ -62,9 +59,6 @@ chunks=4 # transfers per direction; the agent dies during the first, A reboots a
 interval=2
 mbit=${LEDGER_MBIT:-500} # the plan's net_mbit: the vifs are shaped, the transfer lasts seconds
 tmp=
-# shellcheck disable=SC2034 # read by scripts/lib.sh
-lib_tag=test-ledger
-. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, wait_until, netns_delete
 declare -A bgpid=()
 holders=()
 failed=()

@@ -37,13 +37,10 @@ build=${1:?usage: tests/netns/quota.sh BUILD_DIR}
 cd "$(dirname "$0")/../.." || exit 2
 build=$(cd "$build" && pwd) || exit 2
 
-if [ "$(id -u)" != 0 ]; then
-	echo "test-quota: SKIP: needs root (network namespaces, tc)"
-	exit 0
-fi
-for b in xvps-agent xvpsd xvps-simguest xvps-nettest xvpsctl; do
-	[ -x "$build/$b" ] || { echo "test-quota: $build/$b is missing (make ... $b)" >&2; exit 2; }
-done
+# shellcheck disable=SC2034 # read by scripts/lib.sh
+lib_tag=test-quota
+. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, wait_until, netns_delete
+netns_suite_need "network namespaces, tc" xvps-agent xvpsd xvps-simguest xvps-nettest xvpsctl
 for t in ip nsenter tc jq curl python3; do
 	command -v "$t" >/dev/null || { echo "test-quota: SKIP: $t is not installed"; exit 0; }
 done
@@ -64,9 +61,6 @@ net=800 # A's and C's net_mbit: 4 s at this rate stay well under 80 % of the quo
 mib1=900 # the first chunk per sender (1 GiB quota: 1024 MiB of frames)
 tmp=
 sink_pid=
-# shellcheck disable=SC2034 # read by scripts/lib.sh
-lib_tag=test-quota
-. scripts/lib.sh # free_port, start_agent, start_panel, stop_servers, wait_until, netns_delete
 declare -A bgpid=()
 failed=()
 t_start=$SECONDS

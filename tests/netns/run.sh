@@ -16,13 +16,10 @@ build=${1:?usage: tests/netns/run.sh BUILD_DIR}
 cd "$(dirname "$0")/../.." || exit 2
 build=$(cd "$build" && pwd) || exit 2
 
-if [ "$(id -u)" != 0 ]; then
-	echo "test-netns: SKIP: needs root (network namespaces, iptables, tc)"
-	exit 0
-fi
-for b in xvps-agent xvps-simguest xvps-nettest; do
-	[ -x "$build/$b" ] || { echo "test-netns: $build/$b is missing (make ... $b)" >&2; exit 2; }
-done
+# shellcheck disable=SC2034 # read by scripts/lib.sh
+lib_tag=test-netns
+. scripts/lib.sh # start_agent, stop_servers, wait_until, netns_delete, sanitizer_reports
+netns_suite_need "network namespaces, iptables, tc" xvps-agent xvps-simguest xvps-nettest
 for t in ip nsenter iptables-save ip6tables-save ebtables-save nft tc jq; do
 	command -v "$t" >/dev/null || { echo "test-netns: SKIP: $t is not installed"; exit 0; }
 done
@@ -34,8 +31,6 @@ p="xn$$-"          # per-run prefix of every namespace (simnet allows [a-z0-9-]{
 dom0="${p}dom0"
 br=xvpsbr0
 tmp=
-lib_tag=test-netns
-. scripts/lib.sh # start_agent, stop_servers, wait_until, netns_delete, sanitizer_reports
 declare -A bgpid=()
 failed=()
 t_start=$SECONDS
