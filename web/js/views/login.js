@@ -93,5 +93,6 @@ export function loginView(ctx) {
       h('h1', { class: 'login-title' }, 'Log in to your servers'),
       form,
       h('p', { class: 'login-alt' }, h('a', { href: '#/forgot', id: 'forgot-link' }, 'Forgot your password?')))));
-  requestAnimationFrame(() => $('#username').focus());
+  // The view may be gone by the next frame (a route change or an automatic login): focus only if it is there.
+  requestAnimationFrame(() => { const u = $('#username'); if (u) u.focus(); });
 }
