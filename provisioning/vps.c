@@ -267,10 +267,28 @@ static int settle_preserved(vps_ctx *ctx, const char *name, hv_domain_info *info
 	return rc;
 }
 
+/* The sub-steps of one vps_ensure call and how long each took, for the panel's job step
+ * durations (VPS_STATUS "timings", common/agent_proto.h). */
+typedef struct step_timer {
+	json_object *arr;
+	uint64_t t0; /* now_mono_ns() at the end of the previous step */
+} step_timer;
+
+static void step_mark(step_timer *tm, const char *step)
+{
+	uint64_t now = now_mono_ns();
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "step", json_object_new_string(step));
+	json_object_object_add(o, "us", json_object_new_int64((int64_t)((now - tm->t0) / 1000)));
+	json_object_array_add(tm->arr, o);
+	tm->t0 = now;
+}
+
 /* Converges power, live sizes (vps_resize.c) and scheduler. *created_out tells whether this
  * call created the domain; *pending_out gets the sizes that wait for the next boot (or NULL). */
-static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, bool *created_out,
-                        json_object **pending_out, vps_err *err)
+static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, step_timer *tm,
+                        bool *created_out, json_object **pending_out, vps_err *err)
 {
 	hv_driver *hv = ctx->hv;
 	char hverr[HV_ERRLEN] = "";
@@ -302,11 +320,13 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 			return rc;
 		}
 	}
+	step_mark(tm, *created_out ? "domain.create" : "domain");
 	if (!spec->power_running)
 		return 0;
 	rc = vps_resize_live(ctx, spec, *created_out, &cap, pending_out, err);
 	if (rc)
 		return rc;
+	step_mark(tm, "resize");
 	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, cap, hverr);
 	if (rc) {
 		vps_set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
@@ -324,11 +344,13 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 		            spec->name, info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight, cap);
 		return -EIO;
 	}
+	step_mark(tm, "sched");
 	return 0;
 }
 
 int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
 {
+	step_timer tm = {json_object_new_array(), now_mono_ns()};
 	st_driver *st = ctx->st;
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
 	uint64_t bytes;
@@ -338,10 +360,13 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 
 	*status_out = NULL;
 	rc = vps_check_name(spec->name, err);
-	if (rc)
+	if (rc) {
+		json_object_put(tm.arr);
 		return rc;
+	}
 	if (!vps_config_path(ctx, spec->name, cfg, sizeof(cfg))) {
 		vps_set_err(err, -ENAMETOOLONG, NULL, "config path too long");
+		json_object_put(tm.arr);
 		return -ENAMETOOLONG;
 	}
 	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
@@ -356,6 +381,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	if (!had_disk && !st->ops->template_exists(st, spec->template_name)) {
 		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
 		            spec->template_name);
+		json_object_put(tm.arr);
 		return -ENOENT;
 	}
 	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, sterr);
@@ -365,21 +391,25 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		            sterr);
 		goto fail;
 	}
+	step_mark(&tm, "storage");
 	/* (2) the seed the guest reads at boot, then the config that attaches it */
 	rc = ensure_seed(ctx, spec, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "seed");
 	rc = ensure_config(ctx, spec, cfg, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "config");
 	/* (3) firewall chains, before the domain can send its first packet */
 	rc = vps_net_before_start(ctx, spec, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "netfilter");
 	/* (4) power, (5) scheduler, (6) shaping once the vif exists */
 	if (!spec->power_running)
 		vps_net_sweep_one(ctx, spec->name);
-	rc = ensure_power(ctx, spec, cfg, &created, &pending, err);
+	rc = ensure_power(ctx, spec, cfg, &tm, &created, &pending, err);
 	if (rc)
 		goto fail;
 	if (spec->power_running) {
@@ -389,15 +419,19 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	} else {
 		vps_net_after_stop(ctx, spec->name);
 	}
+	step_mark(&tm, "shaping");
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "status");
+	json_object_object_add(*status_out, "timings", tm.arr);
 	if (spec->power_running) /* what this call could not apply before the next boot */
 		json_object_object_add(*status_out, "pending", pending);
 	power_set_on_crash(ctx->power, spec->name, spec->crash_restart);
 	return 0;
 fail:
 	json_object_put(pending);
+	json_object_put(tm.arr);
 	if (!had_disk) {
 		/* First creation failed: take back everything this call made. */
 		if (created) {
