@@ -41,8 +41,9 @@ CONSOLE_SRC := $(filter-out hypervisor/console/main.c,$(wildcard hypervisor/cons
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
-# wslay (the console websocket's framing) ships no .pc file.
-LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
+# wslay (the console websocket's framing) ships no .pc file; libresolv (libc's res_nquery: the
+# reverse DNS forward check, panel/rdns_check.c) neither.
+LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay -lresolv
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
