@@ -86,7 +86,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -189,8 +189,8 @@ run: deps
 
 # In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
 # it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
-# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth and the quota
-# test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# OpenAPI check, reverse DNS against pdns_server (tests/rdns/), the real-kernel networking
+# suite, the usage ledger's ground truth and the quota test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
 # suite (Criterion, last). The quick checks come first: they fail in seconds.
 # The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
 # tree has it.
@@ -206,6 +206,12 @@ test: deps
 test-unit: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins
 	@scripts/test.sh build/asan unit
+
+# Reverse DNS against a throwaway pdns_server on loopback (tests/rdns/run.sh; also in make test).
+.PHONY: test-rdns
+test-rdns: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins
+	@scripts/test.sh build/asan rdns
 
 # Real-kernel networking suite (root, network namespaces; run.sh prints why it skips).
 .PHONY: test-netns

@@ -25,9 +25,9 @@ typedef struct ptr_addr {
 	int family;
 	uint8_t a[16];
 	char text[IPAM_ADDR_MAX];
-	int64_t pool_id;              /* the ip_addresses row holding it */
-	char holder[IPAM_ADDR_MAX];   /* that row's address (a /64: its network address) */
-	char within[IPAM_ADDR_MAX];   /* "2001:db8:1:2::/64" when held through a /64, else "" */
+	int64_t pool_id;            /* the ip_addresses row holding it */
+	char holder[IPAM_ADDR_MAX]; /* that row's address (a /64: its network address) */
+	char within[IPAM_ADDR_MAX]; /* "2001:db8:1:2::/64" when held through a /64, else "" */
 } ptr_addr;
 
 static void audit_rdns(http_req *rq, int64_t id, const char *action, const char *detail)
@@ -142,9 +142,8 @@ static bool path_target(http_req *rq, bool for_write, int64_t *id, ptr_addr *p)
 }
 
 /* {"address","family","name","zone","published","within","updated_at"} */
-static json_object *record_json(const char *address, int family, const char *name,
-                                const char *zone, bool published, const char *within,
-                                int64_t updated_at)
+static json_object *record_json(const char *address, int family, const char *name, const char *zone,
+                                bool published, const char *within, int64_t updated_at)
 {
 	json_object *o = json_object_new_object();
 
@@ -201,8 +200,8 @@ void api_rdns_list(http_req *rq)
 		int family = sqlite3_column_int(st, 1);
 
 		o = record_json(addr, family, (const char *)sqlite3_column_text(st, 2),
-		                zone ? zone_shown(zone, zbuf) : NULL, sqlite3_column_int(st, 4) != 0,
-		                NULL, sqlite3_column_int64(st, 5));
+		                zone ? zone_shown(zone, zbuf) : NULL,
+		                sqlite3_column_int(st, 4) != 0, NULL, sqlite3_column_int64(st, 5));
 		json_object_array_add(recs, o);
 	}
 	sqlite3_reset(st);
@@ -242,7 +241,8 @@ void api_rdns_list(http_req *rq)
 		for (size_t k = 0; k < json_object_array_length(prefixes); k++)
 			if (strcmp(json_object_get_string(json_object_array_get_idx(prefixes, k)),
 			           shown) == 0)
-				json_object_object_add(rec, "within", json_object_new_string(shown));
+				json_object_object_add(rec, "within",
+				                       json_object_new_string(shown));
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "publishing", json_object_new_boolean(rdns_publishing()));
@@ -273,8 +273,8 @@ static int ptr_row(int64_t id, const char *address, char zone[RDNS_NAME_MAX], bo
 
 static bool queue_removal(const char *address, const char *zone)
 {
-	sqlite3_stmt *st = db_stmt(
-	        "INSERT INTO rdns_removals (address, zone, queued_at) VALUES (?1, ?2, ?3)");
+	sqlite3_stmt *st =
+	        db_stmt("INSERT INTO rdns_removals (address, zone, queued_at) VALUES (?1, ?2, ?3)");
 
 	if (!st)
 		return false;
@@ -344,7 +344,8 @@ void api_rdns_put(http_req *rq)
 	static const char *const fields[] = {"name", NULL};
 	json_field_error e = {0};
 	const char *name_in = NULL, *why = NULL;
-	char name[RDNS_NAME_MAX], owner[RDNS_NAME_MAX], zone[RDNS_NAME_MAX], old_zone[RDNS_NAME_MAX];
+	char name[RDNS_NAME_MAX], owner[RDNS_NAME_MAX], zone[RDNS_NAME_MAX],
+	        old_zone[RDNS_NAME_MAX];
 	char err[RDNS_ERR_MAX], detail[AUDIT_DETAIL_MAX], flag[8], zbuf[RDNS_NAME_MAX];
 	bool published = false, old_published = false, have_old;
 	ptr_addr p;
@@ -464,7 +465,8 @@ void api_rdns_delete(http_req *rq)
 	reply_empty(rq, 204);
 }
 
-/* ---- settings (admin) --------------------------------------------------------------------------- */
+/* ---- settings (admin) ---------------------------------------------------------------------------
+ */
 
 static json_object *settings_json(void)
 {

@@ -165,8 +165,7 @@ int rdns_zones_parse(const char *list, char zones[][RDNS_NAME_MAX], size_t max, 
 	return n;
 }
 
-bool rdns_zone_for(int family, const uint8_t addr[16], const char *owner,
-                   char out[RDNS_NAME_MAX])
+bool rdns_zone_for(int family, const uint8_t addr[16], const char *owner, char out[RDNS_NAME_MAX])
 {
 	/* Per thread: 8 KiB is too much for a handler's stack frame. */
 	static _Thread_local char zones[RDNS_ZONES_MAX][RDNS_NAME_MAX];
@@ -304,7 +303,8 @@ int rdns_pdns_change(const char *zone, const char *owner, const char *name, char
 	return status == 404 ? -ENOENT : -EPROTO;
 }
 
-/* ---- the removal queue ------------------------------------------------------------------------ */
+/* ---- the removal queue ------------------------------------------------------------------------
+ */
 
 typedef struct removal {
 	int64_t id;
@@ -370,7 +370,8 @@ int rdns_drain(void)
 		if (rc == 0 || rc == -ENOENT) {
 			if (removal_done(r[i].id))
 				audit_system("rdns.removed", res,
-				             rc == 0 ? r[i].zone : "its zone is gone from PowerDNS");
+				             rc == 0 ? r[i].zone
+				                     : "its zone is gone from PowerDNS");
 		} else {
 			removal_failed(r[i].id, err);
 			log_error("rdns: removing the PTR of %s: %s (retried)", r[i].address, err);

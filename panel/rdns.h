@@ -36,8 +36,7 @@ void rdns_ptr_owner(int family, const uint8_t addr[16], char out[RDNS_NAME_MAX])
 /* The zone the PTR owner name owner goes to (with its trailing dot) into out[RDNS_NAME_MAX]:
  * the longest zone of the rdns_zones setting that holds it, else the derived one. False on a
  * database error. */
-bool rdns_zone_for(int family, const uint8_t addr[16], const char *owner,
-                   char out[RDNS_NAME_MAX]);
+bool rdns_zone_for(int family, const uint8_t addr[16], const char *owner, char out[RDNS_NAME_MAX]);
 /* Parses a comma-separated zone list (the rdns_zones setting) into canonical names with a
  * trailing dot; each must end in in-addr.arpa. or ip6.arpa. and be a valid name. The number
  * of zones (0..RDNS_ZONES_MAX), or -1 with *why. */

@@ -107,8 +107,9 @@ int rdns_forward_check(int family, const uint8_t addr[16], const char *name, cha
 		res_nclose(&st);
 		free(ans);
 		if (h == HOST_NOT_FOUND || h == NO_DATA) {
-			snprintf(err, err_len, "%s has no %s record (it must resolve to the address)",
-			         name, rr_name);
+			snprintf(err, err_len,
+			         "%s has no %s record (it must resolve to the address)", name,
+			         rr_name);
 			return -ENOENT;
 		}
 		snprintf(err, err_len, "the resolver gave no answer for %s (%s)", name,
