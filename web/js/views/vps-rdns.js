@@ -19,6 +19,8 @@ export function rdnsCard(scope, vpsId) {
           h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, ''))),
         rows)),
     extra);
+  el.id = 'rdns-card';
+  el.classList.add('grid-span'); // the table needs the page's width
 
   const path = (addr) => `/vps/${seg(vpsId)}/rdns/${encodeURIComponent(addr)}`;
 
