@@ -135,7 +135,7 @@ fi
 
 # Reverse DNS against a real PowerDNS (pdns_server on loopback, its own agent + xvpsd; seconds).
 if [ "$what" = all ] || [ "$what" = rdns ]; then
-	tests/rdns/run.sh "$build" 2>&1 | tee "$logs/rdns.log"
+	XVPS_RDNS_LOGS=$logs tests/rdns/run.sh "$build" 2>&1 | tee "$logs/rdns.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("reverse DNS (tests/rdns/run.sh)")
 fi
 

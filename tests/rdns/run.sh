@@ -7,8 +7,9 @@
 # resolved with `dig -x` against pdns_server; the forward check both ways; bad names, an address
 # the customer does not hold and another customer's VPS refused and audited; PowerDNS stopped:
 # 503 and nothing changed; a zone missing on PowerDNS: 502; the removal when an extra address is
-# removed and when the VPS is deleted. Exits 1 on the first failure; stops only the pids it
-# started and removes its directory.
+# removed and when the VPS is deleted; no sanitizer report in the servers' logs. Exits 1 on the
+# first failure; stops only the pids it started and removes its directory. The servers' logs go
+# to XVPS_RDNS_LOGS (scripts/test.sh: its log directory) as rdns-xvpsd.log and rdns-agent.log.
 set -euo pipefail
 build=${1:?usage: tests/rdns/run.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
@@ -24,6 +25,11 @@ schema=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
 
 tmp=$(mktemp -d /tmp/xvps-rdns.XXXXXX)
 state=$tmp/state
+logs=${XVPS_RDNS_LOGS:-$tmp}
+panel_log=$logs/rdns-xvpsd.log
+agent_log=$logs/rdns-agent.log
+: >"$panel_log"
+: >"$agent_log"
 pdns_pid=
 stop_pdns() {
 	stop_pid "$pdns_pid"
@@ -37,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
 	echo "rdns: FAILED: $*" >&2
-	[ -s "$tmp/xvpsd.log" ] && tail -n 15 "$tmp/xvpsd.log" >&2
+	[ -s "$panel_log" ] && tail -n 15 "$panel_log" >&2
 	[ -s "$tmp/pdns.log" ] && tail -n 5 "$tmp/pdns.log" >&2
 	exit 1
 }
@@ -88,8 +94,8 @@ export XVPS_ADMIN_PASSWORD=rdns-admin-pw-1 XVPS_PWHASH_OPSLIMIT=1 XVPS_PWHASH_ME
 port=$(free_port)
 url=http://127.0.0.1:$port
 db=$state/xvps.db
-start_agent "$build" "$state" "$tmp/agent.log" || fail "agent did not start"
-start_panel "$build" "$state" "$tmp/xvpsd.log" "127.0.0.1:$port" XVPS_PDNS_URL="$pdns_api" \
+start_agent "$build" "$state" "$agent_log" || fail "agent did not start"
+start_panel "$build" "$state" "$panel_log" "127.0.0.1:$port" XVPS_PDNS_URL="$pdns_api" \
 	XVPS_PDNS_KEY="$pdns_key" XVPS_RDNS_RESOLVER="127.0.0.1:$dns_port" \
 	XVPS_RDNS_RETRY_INTERVAL=1 || fail "xvpsd did not start"
 
@@ -246,4 +252,7 @@ audited rdns.removed 3
 
 job=$("$ctl" delete "/vps/$v2" | jq -r .job.id)
 "$ctl" wait "$job" 120 >/dev/null || fail "deleting VPS $v2"
+stop_servers
+reports=$(sanitizer_reports "$panel_log" "$agent_log" || true)
+[ -z "$reports" ] || fail "sanitizer reports: $reports"
 step "all steps passed"

@@ -20,26 +20,29 @@ static char tmp[64];
 static void setup(void)
 {
 	testdb_open(tmp, sizeof(tmp), "rdns");
-	exec_sql("INSERT INTO users(id, username, password_hash, role, created_at) "
-	         "VALUES(1, 'alice', 'x', 'customer', 0);"
-	         "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
-	         "VALUES(1, 'p', 1, 256, 2, 0);"
-	         "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
-	         "VALUES(1, 't', 'debian', 1, 'pvh', 0);"
-	         "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, vifname, "
-	         "mac, state, created_at) VALUES"
-	         "(1, 'a.example', 1, 1, 1, 'xvps-1', 'xvif1', '00:16:3e:00:00:01', 'running', 0);"
-	         "INSERT INTO ip_pools(id, family, cidr, gateway, created_at) VALUES"
-	         "(1, 4, '192.0.2.0/24', '192.0.2.1', 0), (2, 6, '2001:db8::/48', '2001:db8::1', 0);"
-	         "INSERT INTO ip_addresses(pool_id, address, vps_id) VALUES(1, '192.0.2.7', 1),"
-	         "(1, '192.0.2.8', 1);"
-	         "INSERT INTO ip_addresses(pool_id, address, vps_id, prefix_len) "
-	         "VALUES(2, '2001:db8:0:5::', 1, 64);"
-	         "INSERT INTO rdns_ptr(address, family, vps_id, pool_id, holder, name, zone, "
-	         "published, updated_at) VALUES"
-	         "('192.0.2.7', 4, 1, 1, '192.0.2.7', 'a.example.net', '2.0.192.in-addr.arpa.', 1, 0),"
-	         "('192.0.2.8', 4, 1, 1, '192.0.2.8', 'b.example.net', '2.0.192.in-addr.arpa.', 0, 0),"
-	         "('2001:db8:0:5::53', 6, 1, 2, '2001:db8:0:5::', 'c.example.net', 'z6.', 1, 0);");
+	exec_sql(
+	        "INSERT INTO users(id, username, password_hash, role, created_at) "
+	        "VALUES(1, 'alice', 'x', 'customer', 0);"
+	        "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
+	        "VALUES(1, 'p', 1, 256, 2, 0);"
+	        "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
+	        "VALUES(1, 't', 'debian', 1, 'pvh', 0);"
+	        "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, vifname, "
+	        "mac, state, created_at) VALUES"
+	        "(1, 'a.example', 1, 1, 1, 'xvps-1', 'xvif1', '00:16:3e:00:00:01', 'running', 0);"
+	        "INSERT INTO ip_pools(id, family, cidr, gateway, created_at) VALUES"
+	        "(1, 4, '192.0.2.0/24', '192.0.2.1', 0), (2, 6, '2001:db8::/48', '2001:db8::1', 0);"
+	        "INSERT INTO ip_addresses(pool_id, address, vps_id) VALUES(1, '192.0.2.7', 1),"
+	        "(1, '192.0.2.8', 1);"
+	        "INSERT INTO ip_addresses(pool_id, address, vps_id, prefix_len) "
+	        "VALUES(2, '2001:db8:0:5::', 1, 64);"
+	        "INSERT INTO rdns_ptr(address, family, vps_id, pool_id, holder, name, zone, "
+	        "published, updated_at) VALUES"
+	        "('192.0.2.7', 4, 1, 1, '192.0.2.7', 'a.example.net', '2.0.192.in-addr.arpa.', 1, "
+	        "0),"
+	        "('192.0.2.8', 4, 1, 1, '192.0.2.8', 'b.example.net', '2.0.192.in-addr.arpa.', 0, "
+	        "0),"
+	        "('2001:db8:0:5::53', 6, 1, 2, '2001:db8:0:5::', 'c.example.net', 'z6.', 1, 0);");
 }
 
 static void teardown(void)

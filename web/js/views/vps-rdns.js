@@ -22,12 +22,15 @@ export function rdnsCard(scope, vpsId) {
   el.id = 'rdns-card';
   el.classList.add('grid-span'); // the table needs the page's width
 
-  const path = (addr) => `/vps/${seg(vpsId)}/rdns/${encodeURIComponent(addr)}`;
+  // Addresses go into the path as they are (colons included); anything else is no address.
+  const isAddr = (a) => /^[0-9a-fA-F:.]{2,45}$/.test(a);
+  const path = (addr) => `/vps/${seg(vpsId)}/rdns/${addr}`;
 
   async function save(addr, input, slot) {
     clearBanner();
     slot.textContent = '';
     const name = input.value.trim();
+    if (!isAddr(addr)) { slot.textContent = 'Enter an IPv6 address inside the prefix.'; return; }
     if (!name) { slot.textContent = 'Enter a name, or use Clear.'; return; }
     try {
       await api.put(path(addr), { name });
