@@ -75,7 +75,8 @@ int rdns_cmd(const struct ctl *c, int argc, char **argv)
 
 		json_object_object_add(body, "name", json_object_new_string(argv[3]));
 		status = request(c, "PUT", path,
-		                 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &resp);
+		                 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		                 &resp);
 		json_object_put(body);
 		if (status != 200) {
 			print_problem(status, resp);
