@@ -178,15 +178,17 @@ void api_rdns_list(http_req *rq)
 
 	if (!path_target(rq, false, &id, &p))
 		return;
-	/* Every single address with its PTR (or none), then the PTRs inside routed /64s. */
+	/* Every single address with its PTR (or none), then the other PTRs (inside routed /64s,
+	 * or of an address being released). */
 	st = db_stmt("SELECT a.address, pl.family, r.name, r.zone, COALESCE(r.published, 0), "
 	             "COALESCE(r.updated_at, 0) FROM ip_addresses a "
 	             "JOIN ip_pools pl ON pl.id = a.pool_id "
 	             "LEFT JOIN rdns_ptr r ON r.address = a.address AND r.vps_id = a.vps_id "
 	             "WHERE a.vps_id = ?1 AND a.state = 'active' AND a.prefix_len IS NULL "
 	             "UNION ALL SELECT r.address, r.family, r.name, r.zone, r.published, "
-	             "r.updated_at FROM rdns_ptr r WHERE r.vps_id = ?1 AND r.holder <> r.address "
-	             "ORDER BY 2, 1");
+	             "r.updated_at FROM rdns_ptr r WHERE r.vps_id = ?1 AND NOT EXISTS (SELECT 1 "
+	             "FROM ip_addresses a2 WHERE a2.vps_id = ?1 AND a2.address = r.address AND "
+	             "a2.state = 'active' AND a2.prefix_len IS NULL) ORDER BY 2, 1");
 	if (!st) {
 		reply_db_error(rq);
 		return;
