@@ -1,5 +1,5 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
-// addresses, reverse DNS (vps-rdns.js), traffic, this period's usage with graphs, power buttons
+// addresses, traffic, this period's usage with graphs, reverse DNS (vps-rdns.js), power buttons
 // with confirmation, resize (vps-resize.js) and what waits for the next reboot, reinstall (type
 // the hostname), recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
@@ -123,9 +123,9 @@ export async function vpsPageView(ctx) {
     h('div', { class: 'grid' },
       card('Overview', overview),
       card('Addresses', h('h3', { class: 'mini' }, 'IPv4'), ipv4, h('h3', { class: 'mini' }, 'IPv6'), ipv6),
-      rdns.el,
       traffic.el,
       usage.el,
+      rdns.el,
       jobs.el,
       resize ? resize.el : null,
       reinstallCard,
