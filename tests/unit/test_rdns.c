@@ -1,5 +1,5 @@
-/* test_rdns.c — reverse DNS's pure parts and its store (panel/rdns.c, rdns_check.c, migration
- * 14): PTR owner names, the derived and configured zones, zone list parsing, the PTR name's
+/* test_rdns.c — reverse DNS's pure parts and its store (panel/rdns.c, rdns_check.c, its
+ * migration in panel/schema.c): PTR owner names, the derived and configured zones, zone list parsing, the PTR name's
  * rules, and the trigger that queues a released address's PTRs for removal from PowerDNS,
  * whether the address goes alone or with its VPS (ON DELETE CASCADE). No PowerDNS here:
  * tests/rdns/run.sh runs against a real one. */
