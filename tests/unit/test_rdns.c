@@ -1,8 +1,8 @@
 /* test_rdns.c — reverse DNS's pure parts and its store (panel/rdns.c, rdns_check.c, its
- * migration in panel/schema.c): PTR owner names, the derived and configured zones, zone list parsing, the PTR name's
- * rules, and the trigger that queues a released address's PTRs for removal from PowerDNS,
- * whether the address goes alone or with its VPS (ON DELETE CASCADE). No PowerDNS here:
- * tests/rdns/run.sh runs against a real one. */
+ * migration in panel/schema.c): PTR owner names, the derived and configured zones, zone list
+ * parsing, the PTR name's rules, and the trigger that queues a released address's PTRs for removal
+ * from PowerDNS, whether the address goes alone or with its VPS (ON DELETE CASCADE). No PowerDNS
+ * here: tests/rdns/run.sh runs against a real one. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
