@@ -41,8 +41,9 @@ CONSOLE_SRC := $(filter-out hypervisor/console/main.c,$(wildcard hypervisor/cons
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
-# wslay (the console websocket's framing) ships no .pc file.
-LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
+# wslay (the console websocket's framing) ships no .pc file; libresolv (libc's res_nquery: the
+# reverse DNS forward check, panel/rdns_check.c) neither.
+LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay -lresolv
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
@@ -85,7 +86,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -114,7 +115,8 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
-	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice
+	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
+	test_rdns
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture
@@ -188,8 +190,8 @@ run: deps
 
 # In this order: deps, the layer check and its self-test, the format check (CHECK_FORMAT=0 skips
 # it), the ASan+UBSan build, then scripts/test.sh: the unit binaries (one per layer), the
-# OpenAPI check, the real-kernel networking suite, the usage ledger's ground truth and the quota
-# test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
+# OpenAPI check, reverse DNS against pdns_server (tests/rdns/), the real-kernel networking
+# suite, the usage ledger's ground truth and the quota test with real packets, the browser suite, the curl/xvpsctl/HTTPS walks and the API
 # suite (Criterion, last). The quick checks come first: they fail in seconds.
 # The OpenAPI check (tests/openapi/, make test-openapi) runs after the unit binaries when the
 # tree has it.
@@ -205,6 +207,12 @@ test: deps
 test-unit: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins unit-bins
 	@scripts/test.sh build/asan unit
+
+# Reverse DNS against a throwaway pdns_server on loopback (tests/rdns/run.sh; also in make test).
+.PHONY: test-rdns
+test-rdns: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins
+	@scripts/test.sh build/asan rdns
 
 # Real-kernel networking suite (root, network namespaces; run.sh prints why it skips).
 .PHONY: test-netns

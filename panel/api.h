@@ -184,7 +184,13 @@ void api_addresses_list(http_req *rq);   /* GET /vps/{id}/addresses */
 void api_addresses_add(http_req *rq);    /* POST /vps/{id}/addresses (admin) */
 void api_addresses_delete(http_req *rq); /* DELETE /vps/{id}/addresses/{address}[/{len}] */
 void api_throttle_set(http_req *rq);     /* PUT /vps/{id}/throttle (admin) */
-void api_throttle_lift(http_req *rq);    /* DELETE /vps/{id}/throttle (admin) */
+/* Reverse DNS (issue 16 item 4; api_rdns.c, rdns.h). */
+void api_rdns_list(http_req *rq);         /* GET /vps/{id}/rdns */
+void api_rdns_put(http_req *rq);          /* PUT /vps/{id}/rdns/{address} */
+void api_rdns_delete(http_req *rq);       /* DELETE /vps/{id}/rdns/{address} */
+void api_rdns_settings_get(http_req *rq); /* GET /settings/rdns (admin) */
+void api_rdns_settings_put(http_req *rq); /* PUT /settings/rdns (admin) */
+void api_throttle_lift(http_req *rq);     /* DELETE /vps/{id}/throttle (admin) */
 /* The usage ledger (api_usage.c): GET /vps/{id}/usage, GET /customers/{id}/usage (admin). */
 void api_vps_usage(http_req *rq);
 void api_customer_usage(http_req *rq);

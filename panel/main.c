@@ -26,6 +26,7 @@
 #include "jobs.h"
 #include "metering.h"
 #include "quota_notify.h"
+#include "rdns.h"
 #include "store.h"
 
 xvps_app *g_app;
@@ -358,6 +359,9 @@ int main(int argc, char **argv)
 	/* Scheduled backups of the database (backup.h; XVPS_BACKUP_INTERVAL). */
 	if (backup_start() != 0)
 		goto out;
+	/* Reverse DNS: PowerDNS and its removal queue (rdns.h; XVPS_PDNS_URL). */
+	if (rdns_start() != 0)
+		goto out;
 	if (http_start() != 0)
 		goto out;
 
@@ -390,6 +394,7 @@ out:
 	if (billing_up)
 		billing_tick_stop();
 	api_reset_drain();
+	rdns_stop();
 	backup_stop();
 	if (events_up)
 		guest_events_stop();

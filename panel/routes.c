@@ -81,6 +81,12 @@ const route xvps_routes[] = {
         {"DELETE", "/api/v1/vps/{}/addresses/{}", api_addresses_delete, AUTH_ADMIN, BODY_NONE},
         /* A routed prefix written as "2001:db8:1:2::/64" spans two segments. */
         {"DELETE", "/api/v1/vps/{}/addresses/{}/{}", api_addresses_delete, AUTH_ADMIN, BODY_NONE},
+        /* Reverse DNS (issue 16 item 4): api_rdns.c. */
+        {"GET", "/api/v1/vps/{}/rdns", api_rdns_list, AUTH_USER, BODY_NONE},
+        {"PUT", "/api/v1/vps/{}/rdns/{}", api_rdns_put, AUTH_USER, BODY_JSON},
+        {"DELETE", "/api/v1/vps/{}/rdns/{}", api_rdns_delete, AUTH_USER, BODY_NONE},
+        {"GET", "/api/v1/settings/rdns", api_rdns_settings_get, AUTH_ADMIN, BODY_NONE},
+        {"PUT", "/api/v1/settings/rdns", api_rdns_settings_put, AUTH_ADMIN, BODY_JSON},
         {"PUT", "/api/v1/vps/{}/throttle", api_throttle_set, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/vps/{}/throttle", api_throttle_lift, AUTH_ADMIN, BODY_NONE},
         {"POST", "/api/v1/vps/{}/console", api_console_token, AUTH_USER, BODY_OPTIONAL_JSON},

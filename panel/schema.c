@@ -552,5 +552,36 @@ const char *const xvps_migrations[] = {
         "  started_at INTEGER NOT NULL,"
         "  duration_us INTEGER CHECK (duration_us >= 0));"
         "CREATE INDEX job_steps_job ON job_steps(job_id, id);",
+        /* 15: reverse DNS (issue 16 item 4; panel/rdns.c, api_rdns.c). rdns_ptr: one PTR per
+         * address (canonical text), held through the ip_addresses row (pool_id, holder): the
+         * address itself, or the routed /64 it lies in; published: PowerDNS accepted it.
+         * rdns_removals: the retry queue of PTRs to delete from PowerDNS (rdns.c drains it).
+         * The trigger moves a released address's PTRs there, whether the row goes alone
+         * (address removed) or with its VPS (ON DELETE CASCADE). */
+        "CREATE TABLE rdns_ptr ("
+        "  address TEXT PRIMARY KEY,"
+        "  family INTEGER NOT NULL CHECK (family IN (4, 6)),"
+        "  vps_id INTEGER NOT NULL,"
+        "  pool_id INTEGER NOT NULL,"
+        "  holder TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  zone TEXT NOT NULL,"
+        "  published INTEGER NOT NULL DEFAULT 0,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE INDEX rdns_ptr_holder ON rdns_ptr(pool_id, holder);"
+        "CREATE INDEX rdns_ptr_vps ON rdns_ptr(vps_id);"
+        "CREATE TABLE rdns_removals ("
+        "  id INTEGER PRIMARY KEY,"
+        "  address TEXT NOT NULL,"
+        "  zone TEXT NOT NULL,"
+        "  queued_at INTEGER NOT NULL,"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  last_error TEXT);"
+        "CREATE TRIGGER rdns_released AFTER DELETE ON ip_addresses BEGIN"
+        "  INSERT INTO rdns_removals (address, zone, queued_at)"
+        "    SELECT address, zone, CAST(strftime('%s', 'now') AS INTEGER) FROM rdns_ptr"
+        "    WHERE pool_id = old.pool_id AND holder = old.address AND published = 1;"
+        "  DELETE FROM rdns_ptr WHERE pool_id = old.pool_id AND holder = old.address;"
+        "END;",
         NULL,
 };

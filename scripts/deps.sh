@@ -25,6 +25,7 @@ for g in "${groups[@]}"; do
 			novnc libjs-chart.js node-qrcode-generator chromium
 			liboath-dev
 			php-cli php-curl
+			pdns-server pdns-backend-sqlite3 dnsutils
 		)
 		# Node (>= 18) for the browser tests' playwright-core: Debian's nodejs and npm only when
 		# no node is installed at all (an existing one, e.g. from nodesource, is never replaced).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# test.sh BUILD [unit|openapi|netns|ledger|browser|whmcs|api|all] — what `make test` runs on an ASan+UBSan
+# test.sh BUILD [unit|openapi|rdns|netns|ledger|browser|whmcs|api|all] — what `make test` runs on an ASan+UBSan
 # build: the Criterion unit binaries (unit-common, unit-billing, unit-panel, unit-agent,
 # unit-console: one per layer, each must pass) and the guest seed parser, then (openapi, when the tree has
-# tests/openapi/) docs/openapi.yaml against the router, then (netns) the real-kernel networking
+# tests/openapi/) docs/openapi.yaml against the router, then (rdns) reverse DNS against a
+# throwaway pdns_server, tests/rdns/run.sh, then (netns) the real-kernel networking
 # suite tests/netns/run.sh (root only; it says why it skips otherwise), then (ledger) the usage
 # ledger against the guests' own iptables counts, tests/netns/ledger.sh, and traffic quotas with
 # real packets and the fake clock, tests/netns/quota.sh (both root only), then (browser)
@@ -18,9 +19,9 @@
 # all of them are deleted at the end, whatever happened. Not root: XVPS_NET=off.
 set -uo pipefail
 
-build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|netns|ledger|browser|whmcs|api|all]}
+build=${1:?usage: scripts/test.sh BUILD_DIR [unit|openapi|rdns|netns|ledger|browser|whmcs|api|all]}
 what=${2:-all}
-case $what in unit | openapi | netns | ledger | browser | whmcs | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
+case $what in unit | openapi | rdns | netns | ledger | browser | whmcs | api | all) ;; *) echo "test: unknown suite $what" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 2
 build=$(cd "$build" && pwd)
 
@@ -130,6 +131,12 @@ fi
 if { [ "$what" = all ] || [ "$what" = openapi ]; } && [ -e tests/openapi/run.sh ]; then
 	tests/openapi/run.sh "$build" 2>&1 | tee "$logs/openapi.log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("OpenAPI check (tests/openapi/run.sh)")
+fi
+
+# Reverse DNS against a real PowerDNS (pdns_server on loopback, its own agent + xvpsd; seconds).
+if [ "$what" = all ] || [ "$what" = rdns ]; then
+	XVPS_RDNS_LOGS=$logs tests/rdns/run.sh "$build" 2>&1 | tee "$logs/rdns.log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("reverse DNS (tests/rdns/run.sh)")
 fi
 
 # Real packets through the real kernel's chains and qdiscs, in namespaces of its own (skips,

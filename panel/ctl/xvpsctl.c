@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/validate.h"
+#include "ctl_rdns.h"
 
 #define CTL_URL_MAX      2048 /* base URL + "/api/v1" + path */
 #define CTL_AUTH_MAX     512  /* "Authorization: Bearer <key>" */
@@ -51,8 +52,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
  * parsed JSON body in *out (NULL when the body is empty or not JSON). */
-static long request(const ctl *c, const char *method, const char *path, const char *body,
-                    json_object **out)
+long request(const ctl *c, const char *method, const char *path, const char *body,
+             json_object **out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -96,7 +97,7 @@ static long request(const ctl *c, const char *method, const char *path, const ch
 }
 
 /* Prints a problem+json (RFC 9457) answer as one line on stderr. */
-static void print_problem(long status, json_object *body)
+void print_problem(long status, json_object *body)
 {
 	json_object *v;
 	const char *title = "", *detail = "", *field = NULL;
@@ -113,7 +114,7 @@ static void print_problem(long status, json_object *body)
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
 
-static void print_json(json_object *o)
+void print_json(json_object *o)
 {
 	if (o)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -469,6 +470,8 @@ static void usage(void)
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
+	      "  rdns get VPS_ID | rdns set VPS_ID ADDRESS NAME | rdns clear VPS_ID ADDRESS\n"
+	      "              a VPS's reverse DNS (PTR) records\n"
 	      "  backup [--out FILE]      back the panel's database up now (in its backup\n"
 	      "              directory; --out also downloads it to FILE). Restore: xvpsd "
 	      "--restore\n"
@@ -546,6 +549,8 @@ int main(int argc, char **argv)
 		rc = passwd_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "sessions")) {
 		rc = sessions_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "rdns")) {
+		rc = rdns_cmd(&c, argc - i, argv + i);
 	} else {
 		usage();
 		rc = 2;

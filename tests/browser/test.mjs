@@ -33,6 +33,9 @@
 //    from /vendor/qrcode-generator/), the code computed here with node's crypto, the two-step
 //    login (a wrong code refused), a password change (a wrong current one refused), an API key
 //    made in the UI, the reset link from an SMTP sink run here (used once), a recovery code
+// 18 reverse DNS: alice names her VPS's address in its Reverse DNS card (a bad name refused at
+//    its field), sees it kept unpublished (no PowerDNS in this suite; unchecked, so no lookup
+//    leaves the machine), clears it; the API and the audit log agree
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -1589,6 +1592,55 @@ await runCase(16, 'accounts: TOTP enrolment from the QR page and a two-step logi
     await ctx.close();
   }
 }, 60000);
+
+// ---- case 18: reverse DNS (issue 16 item 4) -------------------------------------------------
+await runCase(18, "reverse DNS: alice names her VPS's address on its page (a bad name refused at its field), sees it kept unpublished (no PowerDNS here), clears it; all audited", async () => {
+  const u = Date.now().toString(36);
+  // Unchecked: the forward check would ask the system's resolver, and tests talk only to loopback.
+  const st = await admin.req('PUT', '/settings/rdns', { zones: [], unchecked: true });
+  check(st.status === 200 && st.data.publishing === false, `PUT /settings/rdns answered ${st.status} ${JSON.stringify(st.data)}`);
+  const ctx = await newContext();
+  try {
+    const r0 = await admin.get(`/vps/${ALICE.vps}/rdns`);
+    check(r0.status === 200 && r0.data.records.length > 0, `GET rdns answered ${r0.status} ${JSON.stringify(r0.data)}`);
+    const addr = r0.data.records[0].address;
+    const page = await newPage(ctx);
+    await uiLogin(page, ALICE.username, ALICE.password);
+    await openApp(page, `#/vps/${ALICE.vps}`);
+    const row = `#rdns-rows tr[data-address="${addr}"]`;
+    await waitVisible(page, row, 'the reverse DNS row of the address');
+    check(/not configured/.test(await page.textContent('#rdns-note')), `#rdns-note: ${await page.textContent('#rdns-note')}`);
+    await page.fill(`${row} .rdns-name`, 'not a name');
+    await page.click(`${row} .rdns-save`);
+    await page.waitForFunction((sel) => (document.querySelector(`${sel} .field-error`) || {}).textContent, row, { timeout: WAIT })
+      .catch(() => { throw new Fail('a bad name showed no field error'); });
+    check((await admin.get(`/vps/${ALICE.vps}/rdns`)).data.records[0].name === null, 'a refused name was stored');
+    const name = `alice-${u}.example.net`;
+    await page.fill(`${row} .rdns-name`, name);
+    await page.click(`${row} .rdns-save`);
+    await page.waitForFunction((sel) => /not published/.test(document.querySelector(`${sel} .rdns-status`).textContent) &&
+      document.querySelector(`${sel} .rdns-clear`), row, { timeout: WAIT })
+      .catch(async () => { throw new Fail(`the row never showed "not published": ${await page.textContent(row)}`); });
+    const r1 = (await admin.get(`/vps/${ALICE.vps}/rdns`)).data.records.find((x) => x.address === addr);
+    check(r1 && r1.name === name && r1.published === false, `the API has ${JSON.stringify(r1)}`);
+    check(await page.inputValue(`${row} .rdns-name`) === name, 'the input lost the name');
+    await shot(page, 'alice-vps-rdns');
+    await page.click(`${row} .rdns-clear`);
+    await page.waitForFunction((sel) => !document.querySelector(`${sel} .rdns-clear`), row, { timeout: WAIT })
+      .catch(() => { throw new Fail('Clear did not clear the row'); });
+    const r2 = (await admin.get(`/vps/${ALICE.vps}/rdns`)).data.records.find((x) => x.address === addr);
+    check(r2 && r2.name === null, `after Clear the API has ${JSON.stringify(r2)}`);
+    const audits = await admin.get(`/audit?resource=vps/${ALICE.vps}&limit=50`);
+    const acts = new Set((audits.data || []).map((a) => a.action));
+    for (const a of ['vps.rdns.refused', 'vps.rdns.set', 'vps.rdns.delete']) check(acts.has(a), `no ${a} audit entry`);
+    const probs = pageProblems.get(page);
+    check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+    return `${addr} -> ${name}, cleared`;
+  } finally {
+    await admin.req('PUT', '/settings/rdns', { zones: [], unchecked: false });
+    await ctx.close();
+  }
+});
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------
 /**

@@ -1,7 +1,7 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
-// addresses, traffic, this period's usage with graphs, power buttons with confirmation,
-// resize (vps-resize.js) and what waits for the next reboot, reinstall (type the hostname),
-// recent jobs; admin extras below.
+// addresses, traffic, this period's usage with graphs, reverse DNS (vps-rdns.js), power buttons
+// with confirmation, resize (vps-resize.js) and what waits for the next reboot, reinstall (type
+// the hostname), recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
 import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
@@ -12,6 +12,7 @@ import { usageCard } from './vps-usage.js';
 import { recentJobs } from './vps-jobs.js';
 import { adminSections } from './vps-admin.js';
 import { resizeCard, pendingText } from './vps-resize.js';
+import { rdnsCard } from './vps-rdns.js';
 
 const ACTIONS = {
   start: { label: 'Start', cls: 'btn-primary' },
@@ -91,6 +92,7 @@ export async function vpsPageView(ctx) {
   const traffic = trafficCard(scope);
   const usage = usageCard(scope, id);
   const jobs = recentJobs(scope, id);
+  const rdns = rdnsCard(scope, id);
 
   // ---- reinstall ----
   const tplSelect = h('select', { id: 'reinstall-template', name: 'template' },
@@ -123,6 +125,7 @@ export async function vpsPageView(ctx) {
       card('Addresses', h('h3', { class: 'mini' }, 'IPv4'), ipv4, h('h3', { class: 'mini' }, 'IPv6'), ipv6),
       traffic.el,
       usage.el,
+      rdns.el,
       jobs.el,
       resize ? resize.el : null,
       reinstallCard,
@@ -263,6 +266,7 @@ export async function vpsPageView(ctx) {
 
   render(vps);
   usage.start();
+  rdns.refresh();
   scope.poll(refresh, 2000);
   // A job already under way (e.g. the create job, or one started in another tab) shows too.
   jobs.refresh().then((list) => {
