@@ -56,7 +56,7 @@ export async function vpsPageView(ctx) {
 
   const [templates, plans, customer] = await Promise.all([
     listAll('/templates').then((r) => r.items).catch(() => []),
-    ctx.isAdmin ? listAll('/plans').then((r) => r.items).catch(() => []) : [],
+    listAll('/plans').then((r) => r.items).catch(() => []), // a customer's: the plans offered to it
     ctx.isAdmin ? api.get(`/customers/${seg(vps.customer)}`).catch(() => null) : null,
   ]);
   const planOf = (pid) => plans.find((p) => String(p.id) === String(pid)) || null;
