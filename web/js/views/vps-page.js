@@ -183,6 +183,12 @@ export async function vpsPageView(ctx) {
     } catch (e) {
       if (e instanceof ApiError && e.status === 404 && scope.alive) {
         scope.dispose();
+        // Seen deleting, now gone: the delete finished before its job's poll said so.
+        if (vps.state === 'deleting') {
+          notice(`${vps.hostname} was deleted.`);
+          ctx.navigate(ctx.isAdmin ? '#/admin/vps' : '#/vps');
+          return;
+        }
         main.replaceChildren();
         ctx.notFound('This server does not exist (any more).');
       }
