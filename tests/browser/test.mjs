@@ -1578,7 +1578,7 @@ await runCase(16, 'accounts: TOTP enrolment from the QR page and a two-step logi
 }, 60000);
 
 // ---- case 19: customers order for themselves (issue 16 item 8) ---------------------------------
-await runCase(19, 'a customer orders from the UI, hits a limit and sees it named, resizes, deletes', async () => {
+await runCase(19, 'an admin sets a customer\'s limits on its page; the customer orders from the UI, hits a limit and sees it named, resizes, deletes', async () => {
   const u = Date.now().toString(36);
   const small = await admin.post('/plans', { name: `self-s-${u}`, vcpus: 1, memory_mib: 256, disk_gib: 2, price_month_cents: 1234 });
   const big = await admin.post('/plans', { name: `self-b-${u}`, vcpus: 2, memory_mib: 512, disk_gib: 3, price_month_cents: 2345 });
@@ -1587,13 +1587,36 @@ await runCase(19, 'a customer orders from the UI, hits a limit and sees it named
   const cust = await admin.post('/customers', { username: `carol${u}`, email: `carol${u}@example.com`, password: pw });
   check(cust.status === 201, `POST /customers answered ${cust.status}`);
   const cid = cust.data.id;
-  const lim = await admin.patch(`/customers/${cid}/limits`, { max_vps: 1, max_vcpus: 2, plans: [String(small.data.id), String(big.data.id)] });
-  check(lim.status === 200, `PATCH limits answered ${lim.status} ${JSON.stringify(lim.data)}`);
   const cur = (await admin.get('/settings')).data.currency;
   const ctx = await newContext();
   const page = await newPage(ctx);
   let vpsId = null;
   try {
+    // The admin sets carol's limits on her limits page (from the customer list).
+    const actx = await newContext();
+    const apage = await newPage(actx);
+    try {
+      await uiLogin(apage, 'admin', ADMIN_PW);
+      await openApp(apage, '#/admin/customers');
+      await apage.click(`#customer-list tr[data-id="${cid}"] a.limits-link`);
+      await waitVisible(apage, '#limits-form', 'the limits form');
+      await apage.fill('#limits-form [name="max_vps"]', '1');
+      await apage.fill('#limits-form [name="max_vcpus"]', '2');
+      await apage.uncheck('#limits-all-plans');
+      await apage.check(`#limits-plans input[value="${small.data.id}"]`);
+      await apage.check(`#limits-plans input[value="${big.data.id}"]`);
+      await apage.click('#limits-form button[type=submit]');
+      await apage.waitForFunction(() => /saved/.test(document.body.textContent), null, { timeout: WAIT })
+        .catch(() => { throw new Fail('the limits page never said "saved"'); });
+      await shot(apage, 'admin-customer-limits');
+      const aprobs = pageProblems.get(apage);
+      check(aprobs.length === 0, `admin page problems: ${aprobs.join('; ')}`);
+    } finally {
+      await actx.close();
+    }
+    const lim = (await admin.get(`/customers/${cid}/limits`)).data;
+    check(lim.max_vps === 1 && lim.max_vcpus === 2 && lim.max_memory_mib === null && Array.isArray(lim.plans) && lim.plans.length === 2,
+      `the limits page saved ${JSON.stringify(lim)}`);
     await uiLogin(page, `carol${u}`, pw);
     await page.click('#nav a[href="#/order"]');
     await waitVisible(page, '#order-plans', 'the plans offered');
@@ -1650,7 +1673,10 @@ await runCase(19, 'a customer orders from the UI, hits a limit and sees it named
     await page.fill('#confirm-input', host);
     await page.click('#confirm-ok');
     await page.waitForFunction(() => location.hash === '#/vps', null, { timeout: 30000 })
-      .catch(() => { throw new Fail(`the page did not go back to #/vps after the delete (${page.url()})`); });
+      .catch(async () => {
+        await shot(page, 'customer-delete-stuck');
+        throw new Fail(`the page did not go back to #/vps after the delete (${page.url()}; #job-status "${(await page.textContent('#job-status').catch(() => '')).trim()}")`);
+      });
     check((await admin.get(`/vps/${vpsId}`)).status === 404, 'the server is still there after the delete');
     vpsId = null;
     const probs = pageProblems.get(page);

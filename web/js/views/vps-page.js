@@ -260,6 +260,7 @@ export async function vpsPageView(ctx) {
     deleteBtn.disabled = true;
     try {
       const r = await api.del(`/vps/${seg(id)}`);
+      vps = { ...vps, state: 'deleting' }; // as the API marked it: a 404 from now on means deleted
       follow(r.job, 'Delete');
     } catch (e) {
       banner(e);
