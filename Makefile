@@ -86,7 +86,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c panel/ctl/ctl_limits.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -114,7 +114,7 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c) $(BUILD)/
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
-UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
+UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
 	test_rdns
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \

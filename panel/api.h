@@ -14,6 +14,7 @@
 
 #include "agent_client.h"
 #include "http.h"
+#include "limits.h"
 #include "store.h"
 
 #define LIST_DEFAULT_LIMIT 100
@@ -77,7 +78,15 @@ typedef struct api_failure {
 	const char *title; /* NULL: the status's standard title */
 	const char *detail;
 	const char *field;
+	limit_refusal lim; /* a customer limit refused it (lim.limit set): api_reply_failure */
 } api_failure;
+/* Answers f: a problem naming the limit ({"limit","allowed","used","requested"} members) when
+ * f->lim.limit is set, else reply_problem (api_limits.c). */
+void api_reply_failure(http_req *rq, const api_failure *f);
+/* Answers a limit refusal (403 "plans", else 409) as problem+json with the members
+ * "limit", "allowed", "used", "requested" (for "plans": "requested" the plan id and "allowed"
+ * the plan ids offered) (api_limits.c). */
+void api_reply_limit(http_req *rq, const limit_refusal *why);
 /* Inside the caller's transaction (db_begin()): checks o's plan, template and customer (422),
  * the template's fit (422), the hostname (409) and the pools (409), inserts the VPS row,
  * allocates its addresses and queues vps.create as actor_id (a suspended customer's VPS is
@@ -143,6 +152,9 @@ void api_customers_create(http_req *rq);
 void api_customers_get(http_req *rq);
 void api_customers_patch(http_req *rq);
 void api_customers_delete(http_req *rq);
+/* Per-customer limits (issue 16 item 8; api_limits.c). */
+void api_customer_limits_get(http_req *rq);   /* GET /customers/{id}/limits (owner or admin) */
+void api_customer_limits_patch(http_req *rq); /* PATCH /customers/{id}/limits (admin) */
 /* billing (api_billing.c, api_invoices.c; issue 14 items 1-3) */
 void api_settings_get(http_req *rq);
 void api_settings_patch(http_req *rq);

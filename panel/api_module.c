@@ -287,7 +287,12 @@ void api_billing_service_put(http_req *rq)
 	sodium_memzero(hash, sizeof(hash));
 	if (rc != 0) {
 		db_rollback();
-		reply_problem(rq, f.status, f.title, f.detail, f.field);
+		if (f.lim.limit) {
+			limit_refusal_text(&f.lim, detail, sizeof(detail));
+			service_resource(sid, res, sizeof(res));
+			audit(rq, "service.create.refused", res, detail);
+		}
+		api_reply_failure(rq, &f);
 		return;
 	}
 	if (db_commit() != 0) {
@@ -473,6 +478,7 @@ void api_billing_plan(http_req *rq)
 	char res[AUDIT_RESOURCE_MAX];
 	billing_service s;
 	int64_t plan_id = 0, job = 0;
+	limit_refusal lim = {0};
 	int status;
 
 	if (service_of_request(rq, &s) != 0)
@@ -489,14 +495,18 @@ void api_billing_plan(http_req *rq)
 	if (!parse_id(plan, &plan_id))
 		plan_id = 0; /* never a row: "unknown plan" */
 	/* resize.c decides, writes (plan history, vps.update job) and audits vps.resize. */
-	status =
-	        vps_change_plan_from(s.vps_id, plan_id, rq->user.id, rq->ip, &job, &detail, &field);
+	status = vps_change_plan_lim(s.vps_id, plan_id, rq->user.id, rq->ip, &job, &detail, &field,
+	                             &lim);
 	if (status == 404) {
 		reply_problem(rq, 409, NULL, "the service's VPS no longer exists", NULL);
 		return;
 	}
 	if (status == 500) {
 		reply_db_error(rq);
+		return;
+	}
+	if (status != 0 && lim.limit) {
+		api_reply_limit(rq, &lim);
 		return;
 	}
 	if (status != 0) {

@@ -1,4 +1,5 @@
-/* api_plans.c — /plans (admin): the sizes and shares a VPS is sold with (docs/openapi.yaml). A plan
+/* api_plans.c — /plans: the sizes and shares a VPS is sold with (docs/openapi.yaml); admins
+ * manage them, customers read the ones offered to them (GET, issue 16 item 8). A plan
  * change that moves scheduler shares, sizes or the rate queues a vps.update for each live VPS
  * on it (on_crash too: the agent learns it from the spec), one that only flips smtp_block a
  * vps.network; a plan in use is never deleted. */
@@ -15,6 +16,7 @@
 #include "audit.h"
 #include "http.h"
 #include "jobs.h"
+#include "limits.h"
 #include "quota.h"
 #include "store.h"
 
@@ -285,15 +287,28 @@ static json_object *plan_item(sqlite3_stmt *st)
 	return plan_json(&p);
 }
 
+/* A customer sees the plans it may order (issue 16 item 8; limits.h): all, or its list. */
+#define PLANS_OFFERED                                                                              \
+	" FROM plans WHERE COALESCE((SELECT plans_all FROM customer_limits WHERE "                 \
+	"customer_id=?1), 1)"                                                                      \
+	" OR id IN (SELECT plan_id FROM customer_plans WHERE customer_id=?1)"
+
 void api_plans_list(http_req *rq)
 {
-	const api_page page = {
+	const api_page all = {
 	        .count_sql = "SELECT count(*) FROM plans",
 	        .rows_sql = "SELECT " PLAN_COLS " FROM plans ORDER BY id LIMIT ?1 OFFSET ?2",
 	        .item_of_row = plan_item,
 	};
+	const api_page offered = {
+	        .count_sql = "SELECT count(*)" PLANS_OFFERED,
+	        .rows_sql = "SELECT " PLAN_COLS PLANS_OFFERED " ORDER BY id LIMIT ?2 OFFSET ?3",
+	        .args = {rq->user.id},
+	        .nargs = 1,
+	        .item_of_row = plan_item,
+	};
 
-	api_reply_page(rq, &page);
+	api_reply_page(rq, rq->user.is_admin ? &all : &offered);
 }
 
 /* Queues kind for every VPS on plan_id that is not being deleted, inside the caller's
@@ -364,7 +379,8 @@ void api_plans_get(http_req *rq)
 	int64_t id;
 	plan p;
 
-	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0) {
+	if (!parse_id(rq->params[0], &id) || plan_load(id, &p) != 0 ||
+	    (!rq->user.is_admin && limits_plan_allowed(rq->user.id, id) != 1)) {
 		reply_not_found(rq, "plan");
 		return;
 	}

@@ -1,7 +1,7 @@
 /* api_resize.c — POST /vps/{id}/actions/resize {"plan"} (owner or admin; docs/openapi.yaml):
  * reads the body and answers; resize.c decides and writes. A customer may move its own VPS to
- * any plan (there is no "orderable" flag on plans yet; issue 16 item 8's per-customer limits
- * will bound it) and gets 404 for another customer's VPS. */
+ * a plan offered to it, within its limits (limits.h, issue 16 item 8: refused with the limit
+ * named), and gets 404 for another customer's VPS. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -28,6 +28,7 @@ void api_vps_resize(http_req *rq)
 	char state[VPS_STATE_MAX];
 	const char *plan_text = NULL, *detail = NULL, *field = NULL;
 	int64_t id, plan_id = 0, job = 0;
+	limit_refusal lim = {0};
 	json_object *resp;
 	int status, rc;
 
@@ -57,13 +58,17 @@ void api_vps_resize(http_req *rq)
 	}
 	if (!parse_id(plan_text, &plan_id))
 		plan_id = 0; /* never a row: "unknown plan" */
-	status = vps_change_plan_from(id, plan_id, rq->user.id, rq->ip, &job, &detail, &field);
+	status = vps_change_plan_lim(id, plan_id, rq->user.id, rq->ip, &job, &detail, &field, &lim);
 	if (status == 404) {
 		reply_not_found(rq, "VPS");
 		return;
 	}
 	if (status == 500) {
 		reply_db_error(rq);
+		return;
+	}
+	if (status != 0 && lim.limit) {
+		api_reply_limit(rq, &lim);
 		return;
 	}
 	if (status != 0) {

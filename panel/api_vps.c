@@ -201,6 +201,16 @@ int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t
 		fail_set(f, 422, "the template's disk is larger than the plan's disk", "template");
 		return -1;
 	}
+	/* The customer's limits (issue 16 item 8), inside this write transaction: a concurrent
+	 * order waits for it and then counts this VPS. */
+	rc = limits_check_plan(o->customer_id, 0, o->plan_id, &f->lim);
+	if (rc != 0) {
+		fail_set(f, rc > 0 ? limit_refusal_status(&f->lim) : 500,
+		         rc > 0 ? "a customer limit refuses the order" : "database error", NULL);
+		if (rc < 0)
+			f->lim.limit = NULL;
+		return -1;
+	}
 	st = db_stmt("SELECT 1 FROM vps WHERE hostname=?");
 	if (!st) {
 		fail_set(f, 500, "database error", NULL);
@@ -264,6 +274,18 @@ int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t
 	return 0;
 }
 
+/* Audits an order a customer limit refused (vps.create.refused on the customer). */
+static void audit_order_refused(http_req *rq, const vps_order *o, const limit_refusal *why)
+{
+	char res[AUDIT_RESOURCE_MAX], text[PROBLEM_DETAIL_MAX], detail[AUDIT_DETAIL_MAX];
+
+	limit_refusal_text(why, text, sizeof(text));
+	snprintf(res, sizeof(res), "customer/%lld", (long long)o->customer_id);
+	snprintf(detail, sizeof(detail), "%s, plan %lld (%d): %s", o->hostname,
+	         (long long)o->plan_id, limit_refusal_status(why), text);
+	audit(rq, "vps.create.refused", res, detail);
+}
+
 void api_vps_create(http_req *rq)
 {
 	static const char *const fields[] = {"hostname", "plan",     "template",
@@ -325,7 +347,9 @@ void api_vps_create(http_req *rq)
 	}
 	if (vps_create_tx(&o, rq->user.id, &id, &job, &f) != 0) {
 		db_rollback();
-		reply_problem(rq, f.status, f.title, f.detail, f.field);
+		if (f.lim.limit)
+			audit_order_refused(rq, &o, &f.lim);
+		api_reply_failure(rq, &f);
 		return;
 	}
 	if (db_commit() != 0) {

@@ -13,6 +13,7 @@
 #include "../common/util.h"
 #include "audit.h"
 #include "jobs.h"
+#include "limits.h"
 #include "plan_history.h"
 #include "quota.h"
 #include "store.h"
@@ -90,7 +91,8 @@ static void audit_actor(int64_t actor, const char *ip, const char *action, int64
 
 /* The checks and writes, inside the open transaction. 0 (with *to filled) or the status. */
 static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v, plan_size *from,
-                     plan_size *to, int64_t *job_out, const char **detail, const char **field)
+                     plan_size *to, int64_t *job_out, const char **detail, const char **field,
+                     limit_refusal *lim)
 {
 	bool busy = false;
 	int r;
@@ -137,6 +139,15 @@ static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v,
 		          "(its filesystem would not survive it)";
 		return 422;
 	}
+	/* The customer's limits (issue 16 item 8): the plan offered to it, the totals it may
+	 * hold; inside this transaction, so a concurrent order or resize counts this one. */
+	r = limits_check_plan(v->customer_id, vps_id, plan_id, lim);
+	if (r != 0) {
+		*detail = r > 0 ? "a customer limit refuses the resize" : "database error";
+		if (r < 0)
+			lim->limit = NULL;
+		return r > 0 ? limit_refusal_status(lim) : 500;
+	}
 	sqlite3_stmt *st = db_stmt("UPDATE vps SET plan_id=?1 WHERE id=?2");
 	bool updated = false;
 	if (st) {
@@ -153,27 +164,36 @@ static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v,
 	return 0;
 }
 
-int vps_change_plan_from(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, const char *ip,
-                         int64_t *job_out, const char **detail, const char **field)
+int vps_change_plan_lim(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, const char *ip,
+                        int64_t *job_out, const char **detail, const char **field,
+                        limit_refusal *lim_out)
 {
-	char text[AUDIT_DETAIL_MAX];
+	char text[AUDIT_DETAIL_MAX], why[AUDIT_DETAIL_MAX / 2];
 	plan_size from = {0}, to = {0};
+	limit_refusal lim = {0};
 	vps_now v = {0};
 	int status;
 
 	*job_out = 0;
 	*detail = NULL;
 	*field = NULL;
+	if (lim_out)
+		*lim_out = lim;
 	if (db_begin() != 0) {
 		*detail = "database error";
 		return 500;
 	}
-	status = change_tx(vps_id, plan_id, actor_user_id, &v, &from, &to, job_out, detail, field);
+	status = change_tx(vps_id, plan_id, actor_user_id, &v, &from, &to, job_out, detail, field,
+	                   &lim);
 	if (status != 0) {
 		db_rollback();
 		*job_out = 0;
+		if (lim.limit)
+			limit_refusal_text(&lim, why, sizeof(why));
 		snprintf(text, sizeof(text), "to plan %lld refused (%d): %s", (long long)plan_id,
-		         status, *detail);
+		         status, lim.limit ? why : *detail);
+		if (lim_out)
+			*lim_out = lim;
 		audit_actor(actor_user_id, ip, "vps.resize.refused", vps_id, text);
 		return status;
 	}
@@ -190,6 +210,13 @@ int vps_change_plan_from(int64_t vps_id, int64_t plan_id, int64_t actor_user_id,
 	audit_actor(actor_user_id, ip, "vps.resize", vps_id, text);
 	quota_check_vps(vps_id); /* the new plan's quota at once (logged on failure) */
 	return 0;
+}
+
+int vps_change_plan_from(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, const char *ip,
+                         int64_t *job_out, const char **detail, const char **field)
+{
+	return vps_change_plan_lim(vps_id, plan_id, actor_user_id, ip, job_out, detail, field,
+	                           NULL);
 }
 
 int vps_change_plan(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, int64_t *job_out,

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+struct limit_refusal;
+
 /* Changes the plan of vps_id to plan_id now (up or down; refuses a smaller disk): returns 0
  * and *job_out (the queued job applying it, 0 when none), or an HTTP status (404, 409, 422)
  * with *detail / *field (static strings; field may be NULL) set. Audits as actor_user_id. */
@@ -24,7 +26,13 @@ int vps_change_plan(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, int6
  *   check (the API answers 404 for another customer's VPS before calling).
  * actor_user_id 0 audits as "system". */
 
-/* The same, audited from ip (the API's client address; vps_change_plan uses "-"). */
+/* The same, audited from ip (the API's client address; vps_change_plan uses "-"). A customer
+ * limit (limits.h; issue 16 item 8) refuses with 403 (a plan not offered) or 409 (a total),
+ * audited with the limit named; vps_change_plan_lim also fills *lim_out (may be NULL; its
+ * limit NULL when no limit refused). */
+int vps_change_plan_lim(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, const char *ip,
+                        int64_t *job_out, const char **detail, const char **field,
+                        struct limit_refusal *lim_out);
 int vps_change_plan_from(int64_t vps_id, int64_t plan_id, int64_t actor_user_id, const char *ip,
                          int64_t *job_out, const char **detail, const char **field);
 

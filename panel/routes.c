@@ -24,9 +24,10 @@ const route xvps_routes[] = {
         {"GET", "/api/v1/settings/accounts", api_account_settings_get, AUTH_ADMIN, BODY_NONE},
         {"PUT", "/api/v1/settings/accounts", api_account_settings_put, AUTH_ADMIN, BODY_JSON},
 
-        {"GET", "/api/v1/plans", api_plans_list, AUTH_ADMIN, BODY_NONE},
+        /* GET: customers read the plans offered to them (issue 16 item 8). */
+        {"GET", "/api/v1/plans", api_plans_list, AUTH_USER, BODY_NONE},
         {"POST", "/api/v1/plans", api_plans_create, AUTH_ADMIN, BODY_JSON},
-        {"GET", "/api/v1/plans/{}", api_plans_get, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/plans/{}", api_plans_get, AUTH_USER, BODY_NONE},
         {"PATCH", "/api/v1/plans/{}", api_plans_patch, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/plans/{}", api_plans_delete, AUTH_ADMIN, BODY_NONE},
 
@@ -36,6 +37,8 @@ const route xvps_routes[] = {
         {"PATCH", "/api/v1/customers/{}", api_customers_patch, AUTH_ADMIN, BODY_JSON},
         {"DELETE", "/api/v1/customers/{}", api_customers_delete, AUTH_ADMIN, BODY_NONE},
         {"GET", "/api/v1/customers/{}/usage", api_customer_usage, AUTH_ADMIN, BODY_NONE},
+        {"GET", "/api/v1/customers/{}/limits", api_customer_limits_get, AUTH_USER, BODY_NONE},
+        {"PATCH", "/api/v1/customers/{}/limits", api_customer_limits_patch, AUTH_ADMIN, BODY_JSON},
         {"GET", "/api/v1/customers/{}/balance", api_customer_balance, AUTH_USER, BODY_NONE},
         {"PATCH", "/api/v1/customers/{}/billing", api_customer_billing_patch, AUTH_ADMIN,
          BODY_JSON},

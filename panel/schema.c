@@ -583,5 +583,21 @@ const char *const xvps_migrations[] = {
         "    WHERE pool_id = old.pool_id AND holder = old.address AND published = 1;"
         "  DELETE FROM rdns_ptr WHERE pool_id = old.pool_id AND holder = old.address;"
         "END;",
+        /* 16: issue 16 item 8 (customers order for themselves; panel/limits.c, api_limits.c):
+         * customer_limits, one row per customer an admin gave limits (no row: none); a NULL
+         * max_* is no limit; plans_all 0: only the plans in customer_plans. Settings, not
+         * money or audit records: they go with the customer or the plan. */
+        "CREATE TABLE customer_limits ("
+        "  customer_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+        "  max_vps INTEGER CHECK (max_vps >= 0),"
+        "  max_vcpus INTEGER CHECK (max_vcpus >= 0),"
+        "  max_memory_mib INTEGER CHECK (max_memory_mib >= 0),"
+        "  max_disk_gib INTEGER CHECK (max_disk_gib >= 0),"
+        "  plans_all INTEGER NOT NULL DEFAULT 1,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE TABLE customer_plans ("
+        "  customer_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+        "  PRIMARY KEY (customer_id, plan_id));",
         NULL,
 };

@@ -25,16 +25,16 @@ static int usage_rdns(void)
 	return 2;
 }
 
-static int rdns_get(const struct ctl *c, long long id)
+static int rdns_get(const ctl *c, long long id)
 {
 	char path[RDNS_PATH_MAX];
 	json_object *resp = NULL, *recs = NULL, *pre = NULL;
 	long status;
 
 	snprintf(path, sizeof(path), "/vps/%lld/rdns", id);
-	status = request(c, "GET", path, NULL, &resp);
+	status = ctl_request(c, "GET", path, NULL, &resp);
 	if (status != 200 || !json_object_object_get_ex(resp, "records", &recs)) {
-		print_problem(status, resp);
+		ctl_print_problem(status, resp);
 		json_object_put(resp);
 		return 1;
 	}
@@ -55,7 +55,7 @@ static int rdns_get(const struct ctl *c, long long id)
 	return 0;
 }
 
-int rdns_cmd(const struct ctl *c, int argc, char **argv)
+int rdns_cmd(const ctl *c, int argc, char **argv)
 {
 	long long id = 0;
 	uint8_t a[16];
@@ -74,12 +74,12 @@ int rdns_cmd(const struct ctl *c, int argc, char **argv)
 		json_object *body = json_object_new_object();
 
 		json_object_object_add(body, "name", json_object_new_string(argv[3]));
-		status = request(c, "PUT", path,
-		                 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-		                 &resp);
+		status = ctl_request(c, "PUT", path,
+		                     json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		                     &resp);
 		json_object_put(body);
 		if (status != 200) {
-			print_problem(status, resp);
+			ctl_print_problem(status, resp);
 			json_object_put(resp);
 			return 1;
 		}
@@ -91,9 +91,9 @@ int rdns_cmd(const struct ctl *c, int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[0], "clear") && argc == 3) {
-		status = request(c, "DELETE", path, NULL, &resp);
+		status = ctl_request(c, "DELETE", path, NULL, &resp);
 		if (status != 204) {
-			print_problem(status, resp);
+			ctl_print_problem(status, resp);
 			json_object_put(resp);
 			return 1;
 		}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/validate.h"
+#include "ctl.h"
 #include "ctl_rdns.h"
 
 #define CTL_URL_MAX      2048 /* base URL + "/api/v1" + path */
@@ -30,12 +31,6 @@ typedef struct buf {
 	size_t len;
 } buf;
 
-typedef struct ctl {
-	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
-	const char *token; /* API key */
-	bool insecure;     /* accept a self-signed certificate (the appliance's first boot) */
-} ctl;
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	buf *b = userdata;
@@ -50,10 +45,9 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
- * parsed JSON body in *out (NULL when the body is empty or not JSON). */
-long request(const ctl *c, const char *method, const char *path, const char *body,
-             json_object **out)
+/* ctl.h */
+long ctl_request(const ctl *c, const char *method, const char *path, const char *body,
+                 json_object **out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -96,8 +90,8 @@ long request(const ctl *c, const char *method, const char *path, const char *bod
 	return status;
 }
 
-/* Prints a problem+json (RFC 9457) answer as one line on stderr. */
-void print_problem(long status, json_object *body)
+/* ctl.h */
+void ctl_print_problem(long status, json_object *body)
 {
 	json_object *v;
 	const char *title = "", *detail = "", *field = NULL;
@@ -114,7 +108,7 @@ void print_problem(long status, json_object *body)
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
 
-void print_json(json_object *o)
+void ctl_print_json(json_object *o)
 {
 	if (o)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -128,9 +122,9 @@ static int wait_job(const ctl *c, const char *job_id, int timeout_s)
 	snprintf(path, sizeof(path), "/jobs/%s", job_id);
 	for (int i = 0; i < timeout_s * 5; i++) {
 		json_object *j = NULL, *st, *err;
-		long status = request(c, "GET", path, NULL, &j);
+		long status = ctl_request(c, "GET", path, NULL, &j);
 		if (status != 200) {
-			print_problem(status, j);
+			ctl_print_problem(status, j);
 			json_object_put(j);
 			return -1;
 		}
@@ -206,10 +200,11 @@ static int bulk_create(const ctl *c, int argc, char **argv)
 		json_object_object_add(req, "plan", json_object_new_string(plan));
 		json_object_object_add(req, "template", json_object_new_string(tpl));
 		json_object_object_add(req, "customer", json_object_new_string(cust));
-		long status = request(c, "POST", "/vps", json_object_to_json_string(req), &resp);
+		long status =
+		        ctl_request(c, "POST", "/vps", json_object_to_json_string(req), &resp);
 		json_object_put(req);
 		if (status != 202) {
-			print_problem(status, resp);
+			ctl_print_problem(status, resp);
 			json_object_put(resp);
 			failed++;
 			break;
@@ -242,9 +237,9 @@ static int resize_cmd(const ctl *c, int argc, char **argv)
 	snprintf(path, sizeof(path), "/vps/%lld/actions/resize", id);
 	snprintf(body, sizeof(body), "{\"plan\":\"%lld\"}", plan);
 	json_object *resp = NULL, *job = NULL, *jid = NULL;
-	long status = request(c, "POST", path, body, &resp);
+	long status = ctl_request(c, "POST", path, body, &resp);
 	if (status != 200 && status != 202) {
-		print_problem(status, resp);
+		ctl_print_problem(status, resp);
 		json_object_put(resp);
 		return 1;
 	}
@@ -310,13 +305,13 @@ static int passwd_cmd(const ctl *c, int argc, char **argv)
 	json_object *body = json_object_new_object(), *resp = NULL;
 	json_object_object_add(body, "current_password", json_object_new_string(cur));
 	json_object_object_add(body, "new_password", json_object_new_string(nw));
-	long status =
-	        request(c, "POST", "/account/password", json_object_to_json_string(body), &resp);
+	long status = ctl_request(c, "POST", "/account/password", json_object_to_json_string(body),
+	                          &resp);
 	json_object_put(body);
 	explicit_bzero(cur, sizeof(cur));
 	explicit_bzero(nw, sizeof(nw));
 	if (status != 204) {
-		print_problem(status, resp);
+		ctl_print_problem(status, resp);
 		json_object_put(resp);
 		return 1;
 	}
@@ -342,9 +337,9 @@ static int sessions_cmd(const ctl *c, int argc, char **argv)
 		char path[CTL_PATH_MAX];
 		json_object *resp = NULL;
 		snprintf(path, sizeof(path), "/sessions/%lld", id);
-		long status = request(c, "DELETE", path, NULL, &resp);
+		long status = ctl_request(c, "DELETE", path, NULL, &resp);
 		if (status != 204) {
-			print_problem(status, resp);
+			ctl_print_problem(status, resp);
 			json_object_put(resp);
 			return 1;
 		}
@@ -356,9 +351,9 @@ static int sessions_cmd(const ctl *c, int argc, char **argv)
 		return 2;
 	}
 	json_object *resp = NULL;
-	long status = request(c, "GET", "/sessions", NULL, &resp);
+	long status = ctl_request(c, "GET", "/sessions", NULL, &resp);
 	if (status != 200 || !json_object_is_type(resp, json_type_array)) {
-		print_problem(status, resp);
+		ctl_print_problem(status, resp);
 		json_object_put(resp);
 		return 1;
 	}
@@ -437,9 +432,9 @@ static int backup_cmd(const ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: xvpsctl backup [--out FILE]\n");
 		return 2;
 	}
-	status = request(c, "POST", "/backups", NULL, &resp);
+	status = ctl_request(c, "POST", "/backups", NULL, &resp);
 	if (status != 201 || !json_object_object_get_ex(resp, "name", &name)) {
-		print_problem(status, resp);
+		ctl_print_problem(status, resp);
 		json_object_put(resp);
 		return 1;
 	}
@@ -450,7 +445,7 @@ static int backup_cmd(const ctl *c, int argc, char **argv)
 			fprintf(stderr, "xvpsctl: saved %s as %s\n", json_object_get_string(name),
 			        out);
 	}
-	print_json(resp);
+	ctl_print_json(resp);
 	json_object_put(resp);
 	return rc;
 }
@@ -472,6 +467,9 @@ static void usage(void)
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
 	      "  rdns get VPS_ID | rdns set VPS_ID ADDRESS NAME | rdns clear VPS_ID ADDRESS\n"
 	      "              a VPS's reverse DNS (PTR) records\n"
+	      "  customer limits get ID   a customer's ordering limits and what it uses\n"
+	      "  customer limits set ID [--max-vps N] [--max-vcpus N] [--max-memory-mib N]\n"
+	      "              [--max-disk-gib N] [--plans all|ID,ID...]   (N: 0.., or none)\n"
 	      "  backup [--out FILE]      back the panel's database up now (in its backup\n"
 	      "              directory; --out also downloads it to FILE). Restore: xvpsd "
 	      "--restore\n"
@@ -523,11 +521,11 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "post") && !body)
 			body = "{}";
 		json_object *resp = NULL;
-		long status = request(&c, method, argv[i], body, &resp);
+		long status = ctl_request(&c, method, argv[i], body, &resp);
 		if (status >= 200 && status < 300)
-			print_json(resp);
+			ctl_print_json(resp);
 		else {
-			print_problem(status, resp);
+			ctl_print_problem(status, resp);
 			rc = 1;
 		}
 		json_object_put(resp);
@@ -547,6 +545,8 @@ int main(int argc, char **argv)
 		rc = resize_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "passwd")) {
 		rc = passwd_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "customer")) {
+		rc = ctl_customer_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "sessions")) {
 		rc = sessions_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "rdns")) {

@@ -2,9 +2,10 @@
 # ctl.sh BUILD — drives xvpsctl (the admin CLI) against the running xvpsd at $XVPS_URL:
 # an API key, a bad request that must fail with the problem's field, a bulk order of two VPS
 # that must reach running, a resize of one (its plan history read with sqlite3 when
-# $XVPS_STATE holds the DB) and a refused one, passwd and sessions as a customer (issue 16
-# item 5: a wrong current password and a weak one refused, the session ended by a change and by
-# a revoke), and their deletion. Cleans up what it made; exits 1 on the first
+# $XVPS_STATE holds the DB) and a refused one, a customer's limits set and read and an order
+# they refuse (issue 16 item 8), passwd and sessions as a customer (issue 16 item 5: a wrong
+# current password and a weak one refused, the session ended by a change and by a revoke), and
+# their deletion. Cleans up what it made; exits 1 on the first
 # failure.
 set -euo pipefail
 build=${1:?usage: tests/api/ctl.sh BUILD_DIR}
@@ -56,6 +57,21 @@ if out=$("$ctl" resize "$one" "$plan" 2>&1); then
 fi
 grep -q 'field plan' <<<"$out" || fail "no field in: $out"
 [ "$("$ctl" get "/vps/$one" | jq -r .plan)" = "$big" ] || fail "a refused resize changed the plan"
+
+step "customer limits set and get; an order over a limit names it (issue 16 item 8)"
+"$ctl" customer limits set "$cust" --max-vps 2 --max-vcpus 8 --plans "$plan,$big" |
+	jq -e '.max_vps == 2 and .max_vcpus == 8 and (.plans | length) == 2' >/dev/null || fail "limits set"
+[ "$("$ctl" customer limits get "$cust" | jq -r '.used.vps')" = 2 ] || fail "limits get: used.vps"
+if out=$("$ctl" bulk-create --hostname 'ctl#x.example.net' --plan "$plan" --template "$tpl" \
+	--customer "$cust" --count 1 2>&1); then
+	fail "an order over max_vps was accepted"
+fi
+grep -q 'HTTP 409.*limit vps' <<<"$out" || fail "no limit named in: $out"
+if "$ctl" customer limits set "$cust" --max-vps -1 2>/dev/null; then
+	fail "a negative limit was accepted"
+fi
+"$ctl" customer limits set "$cust" --max-vps none --max-vcpus none --plans all |
+	jq -e '.max_vps == null and .max_vcpus == null and .plans == null' >/dev/null || fail "limits lifted"
 
 step "passwd and sessions, as the customer with its own API key"
 cjar=$(mktemp)

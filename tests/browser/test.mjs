@@ -1642,6 +1642,121 @@ await runCase(18, "reverse DNS: alice names her VPS's address on its page (a bad
   }
 });
 
+// ---- case 19: customers order for themselves (issue 16 item 8) ---------------------------------
+await runCase(19, 'an admin sets a customer\'s limits on its page; the customer orders from the UI, hits a limit and sees it named, resizes, deletes', async () => {
+  const u = Date.now().toString(36);
+  const small = await admin.post('/plans', { name: `self-s-${u}`, vcpus: 1, memory_mib: 256, disk_gib: 2, price_month_cents: 1234 });
+  const big = await admin.post('/plans', { name: `self-b-${u}`, vcpus: 2, memory_mib: 512, disk_gib: 3, price_month_cents: 2345 });
+  check(small.status === 201 && big.status === 201, `POST /plans answered ${small.status}, ${big.status}`);
+  const pw = `carol-${u}-long-password`;
+  const cust = await admin.post('/customers', { username: `carol${u}`, email: `carol${u}@example.com`, password: pw });
+  check(cust.status === 201, `POST /customers answered ${cust.status}`);
+  const cid = cust.data.id;
+  const cur = (await admin.get('/settings')).data.currency;
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  let vpsId = null;
+  try {
+    // The admin sets carol's limits on her limits page (from the customer list).
+    const actx = await newContext();
+    const apage = await newPage(actx);
+    try {
+      await uiLogin(apage, 'admin', ADMIN_PW);
+      await openApp(apage, '#/admin/customers');
+      await apage.click(`#customer-list tr[data-id="${cid}"] a.limits-link`);
+      await waitVisible(apage, '#limits-form', 'the limits form');
+      await apage.fill('#limits-form [name="max_vps"]', '1');
+      await apage.fill('#limits-form [name="max_vcpus"]', '2');
+      await apage.uncheck('#limits-all-plans');
+      await apage.check(`#limits-plans input[value="${small.data.id}"]`);
+      await apage.check(`#limits-plans input[value="${big.data.id}"]`);
+      await apage.click('#limits-form button[type=submit]');
+      await apage.waitForFunction(() => /saved/.test(document.body.textContent), null, { timeout: WAIT })
+        .catch(() => { throw new Fail('the limits page never said "saved"'); });
+      await shot(apage, 'admin-customer-limits');
+      const aprobs = pageProblems.get(apage);
+      check(aprobs.length === 0, `admin page problems: ${aprobs.join('; ')}`);
+    } finally {
+      await actx.close();
+    }
+    const lim = (await admin.get(`/customers/${cid}/limits`)).data;
+    check(lim.max_vps === 1 && lim.max_vcpus === 2 && lim.max_memory_mib === null && Array.isArray(lim.plans) && lim.plans.length === 2,
+      `the limits page saved ${JSON.stringify(lim)}`);
+    await uiLogin(page, `carol${u}`, pw);
+    await page.click('#nav a[href="#/order"]');
+    await waitVisible(page, '#order-plans', 'the plans offered');
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#order-plans .plan-row')].map((r) => ({ id: r.dataset.id, name: r.querySelector('.plan-name').textContent, price: r.querySelector('.plan-price').textContent })));
+    check(rows.length === 2 && rows.every((r) => [String(small.data.id), String(big.data.id)].includes(r.id)), `the order page lists ${JSON.stringify(rows)}, not just the two plans offered`);
+    const rs = rows.find((r) => r.id === String(small.data.id));
+    check(rs.price === fmtMoney(1234, cur), `the small plan's price reads "${rs.price}", not "${fmtMoney(1234, cur)}"`);
+    await waitVisible(page, '#order-limits [data-limit="vps"]', 'the limits');
+    const vpsFact = await page.textContent('#order-limits [data-limit="vps"]');
+    check(/0 servers of 1 server/.test(vpsFact), `the servers limit reads "${vpsFact}"`);
+    await shot(page, 'customer-order');
+    // The first order.
+    const host = `self-${u}.example.net`;
+    await page.fill('#order-form [name="hostname"]', host);
+    await page.selectOption('#order-form [name="plan"]', String(small.data.id));
+    await page.click('#order-form button[type=submit]');
+    await waitVisible(page, '#order-result a', 'the ordered server');
+    vpsId = (await page.getAttribute('#order-result a', 'href')).split('/').pop();
+    await page.waitForFunction(() => /\bdone\b/i.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+      .catch(async () => { throw new Fail(`#job-status never read "done": "${(await page.textContent('#job-status')).trim()}"`); });
+    // The second: over max_vps, named on the page; nothing made.
+    await page.fill('#order-form [name="hostname"]', `self2-${u}.example.net`);
+    await page.click('#order-form button[type=submit]');
+    await waitVisible(page, '#order-limit', 'the refusal naming the limit');
+    const lt = await page.textContent('#order-limit');
+    check(await page.getAttribute('#order-limit', 'data-limit') === 'vps' && /Servers limit reached/.test(lt) && /1 server in all/.test(lt) && /would make 2 servers/.test(lt),
+      `#order-limit reads "${lt}"`);
+    await shot(page, 'customer-order-limit');
+    const mine = await admin.get(`/vps?customer=${cid}`);
+    check(mine.total === 1, `carol holds ${mine.total} servers after the refused order`);
+    const audits = await admin.get(`/audit?resource=customer/${cid}&limit=20`);
+    check((audits.data || []).some((a) => a.action === 'vps.create.refused' && /limit vps/.test(a.detail)), 'no vps.create.refused audit entry naming the limit');
+    // Resize to the big plan (2 vCPUs: exactly the limit) from the server's page.
+    await openApp(page, `#/vps/${vpsId}`);
+    await waitVisible(page, '#resize-plan', 'the resize card');
+    await page.waitForFunction(() => !document.querySelector('#btn-resize').disabled, null, { timeout: WAIT })
+      .catch(() => { throw new Fail('#btn-resize stayed disabled on a running VPS'); });
+    const opts = await page.evaluate(() => [...document.querySelectorAll('#resize-plan option')].map((o) => o.value));
+    check(opts.length === 2, `the resize card offers ${JSON.stringify(opts)}, not the two plans offered`);
+    await page.selectOption('#resize-plan', String(big.data.id));
+    await page.click('#btn-resize');
+    await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => /\bdone\b/i.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+      .catch(async () => { throw new Fail(`the resize job never read "done": "${(await page.textContent('#job-status')).trim()}"`); });
+    const after = (await admin.get(`/vps/${vpsId}`)).data;
+    check(String(after.plan) === String(big.data.id) && after.vcpus === 2, `after the resize: plan ${after.plan}, ${after.vcpus} vCPUs`);
+    // Delete, confirmed by typing the hostname.
+    await page.waitForFunction(() => !document.querySelector('#btn-delete').disabled, null, { timeout: WAIT })
+      .catch(() => { throw new Fail('#btn-delete stayed disabled'); });
+    await page.click('#btn-delete');
+    await waitVisible(page, '#confirm-input', 'the typed confirmation');
+    check(await page.isDisabled('#confirm-ok'), 'Delete is possible before the hostname is typed');
+    await page.fill('#confirm-input', host);
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => location.hash === '#/vps', null, { timeout: 30000 })
+      .catch(async () => {
+        await shot(page, 'customer-delete-stuck');
+        throw new Fail(`the page did not go back to #/vps after the delete (${page.url()}; #job-status "${(await page.textContent('#job-status').catch(() => '')).trim()}")`);
+      });
+    check((await admin.get(`/vps/${vpsId}`)).status === 404, 'the server is still there after the delete');
+    vpsId = null;
+    const probs = pageProblems.get(page);
+    check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+    return `ordered, refused (limit vps), resized to ${big.data.name}, deleted`;
+  } finally {
+    await ctx.close();
+    if (vpsId) await admin.req('DELETE', `/vps/${vpsId}`);
+    for (let i = 0; i < 50 && (await admin.get(`/vps?customer=${cid}`)).total > 0; i++) await sleep(200);
+    await admin.req('DELETE', `/customers/${cid}`);
+    await admin.req('DELETE', `/plans/${small.data.id}`);
+    await admin.req('DELETE', `/plans/${big.data.id}`);
+  }
+}, 90000);
+
 // ---- benchmark (asserts nothing) ------------------------------------------------------------
 /**
  * Opens consoles one after the other in the page (a fresh token each, then noVNC's RFB) and

@@ -18,6 +18,8 @@ export class ApiError extends Error {
     this.detail = detail;
     this.title = typeof p.title === 'string' ? p.title : '';
     this.field = typeof p.field === 'string' && p.field ? p.field : null;
+    /** A customer limit that refused the request (issue 16 item 8): {limit, allowed, used, requested}, or null. */
+    this.limit = typeof p.limit === 'string' ? { limit: p.limit, allowed: p.allowed, used: p.used, requested: p.requested } : null;
   }
 
   /** True for the CSRF refusal (this tab holds no or a stale token). */

@@ -14,6 +14,8 @@ import { templatesView } from './views/templates.js';
 import { poolsView } from './views/pools.js';
 import { adminVpsView } from './views/admin-vps.js';
 import { orderView } from './views/order.js';
+import { orderSelfView } from './views/order-self.js';
+import { customerLimitsView } from './views/customer-limits.js';
 import { jobsView } from './views/jobs.js';
 import { auditView } from './views/audit.js';
 import { billingView } from './views/billing.js';
@@ -32,11 +34,13 @@ const routes = [
   { pattern: /^\/vps$/, view: vpsListView, title: 'Servers', nav: '/vps' },
   { pattern: /^\/vps\/([^/]+)$/, view: vpsPageView, title: 'Server' },
   { pattern: /^\/vps\/([^/]+)\/console$/, view: consoleView, title: 'Console', wide: true },
+  { pattern: /^\/order$/, view: orderSelfView, title: 'Order a server', nav: '/order' },
   { pattern: /^\/billing$/, view: billingView, title: 'Billing', nav: '/billing' },
   { pattern: /^\/invoices\/([^/]+)$/, view: invoiceView, title: 'Invoice', nav: (admin) => (admin ? '/admin/invoices' : '/billing') },
   { pattern: /^\/admin\/vps$/, view: adminVpsView, admin: true, title: 'All servers', nav: '/admin/vps' },
   { pattern: /^\/admin\/order$/, view: orderView, admin: true, title: 'Order a server', nav: '/admin/order' },
   { pattern: /^\/admin\/customers$/, view: customersView, admin: true, title: 'Customers', nav: '/admin/customers' },
+  { pattern: /^\/admin\/customers\/([^/]+)\/limits$/, view: customerLimitsView, admin: true, title: 'Customer limits', nav: '/admin/customers' },
   { pattern: /^\/admin\/customers\/([^/]+)\/billing$/, view: customerBillingView, admin: true, title: 'Customer billing', nav: '/admin/customers' },
   { pattern: /^\/admin\/invoices$/, view: adminInvoicesView, admin: true, title: 'Invoices', nav: '/admin/invoices' },
   { pattern: /^\/admin\/billing$/, view: adminBillingView, admin: true, title: 'Billing', nav: '/admin/billing' },
@@ -48,7 +52,7 @@ const routes = [
 ];
 
 const NAV = {
-  customer: [['/vps', 'My servers'], ['/billing', 'Billing'], ['/account', 'Account']],
+  customer: [['/vps', 'My servers'], ['/order', 'Order'], ['/billing', 'Billing'], ['/account', 'Account']],
   admin: [
     ['/admin/vps', 'Servers'], ['/admin/order', 'Order'], ['/admin/customers', 'Customers'],
     ['/admin/invoices', 'Invoices'], ['/admin/billing', 'Billing'], ['/admin/plans', 'Plans'], ['/admin/templates', 'Templates'], ['/admin/pools', 'IP pools'],

@@ -1,5 +1,5 @@
 // views/customers.js — #/admin/customers: list, create, edit (email, password, suspended),
-// suspend/unsuspend, delete.
+// suspend/unsuspend, delete; links to each customer's billing and limits pages.
 import { h, badge, card, table, emptyRow, pageHeader } from '../dom.js';
 import { api, seg, listAll } from '../api.js';
 import { buildForm, onSubmit, formDialog, changed } from '../forms.js';
@@ -41,6 +41,7 @@ export async function customersView(ctx) {
         h('td', { class: 'actions' },
           h('a', { class: 'btn btn-small', href: `#/admin/order?customer=${encodeURIComponent(c.id)}` }, 'Order'),
           h('a', { class: 'btn btn-small billing-link', href: `#/admin/customers/${encodeURIComponent(c.id)}/billing` }, 'Billing'),
+          h('a', { class: 'btn btn-small limits-link', href: `#/admin/customers/${encodeURIComponent(c.id)}/limits` }, 'Limits'),
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(c) }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => toggle(c) }, c.suspended ? 'Unsuspend' : 'Suspend'),
           h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', onclick: () => remove(c, n) }, 'Delete'))));

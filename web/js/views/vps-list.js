@@ -9,7 +9,7 @@ export async function vpsListView(ctx) {
   const summary = h('p', { class: 'muted summary', 'aria-live': 'polite' });
   main.append(
     pageHeader(ctx.isAdmin ? 'All servers' : 'My servers',
-      ctx.isAdmin ? h('a', { class: 'btn btn-primary', href: '#/admin/order' }, 'Order a server') : null),
+      h('a', { class: 'btn btn-primary', id: 'order-link', href: ctx.isAdmin ? '#/admin/order' : '#/order' }, 'Order a server')),
     summary,
     h('section', { class: 'card card-flush' }, t.wrap));
 
@@ -20,7 +20,7 @@ export async function vpsListView(ctx) {
     summary.textContent = total === 0 ? '' : `${total} server${total === 1 ? '' : 's'}, ${running} running`;
     fillVpsTable(t, items, {}, ctx.isAdmin
       ? 'No servers yet. Order one for a customer.'
-      : 'You have no servers yet. Your provider sets them up for you.');
+      : 'You have no servers yet. Order one.');
   };
   await load();
   scope.poll(load, 5000);

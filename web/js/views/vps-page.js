@@ -57,7 +57,7 @@ export async function vpsPageView(ctx) {
 
   const [templates, plans, customer] = await Promise.all([
     listAll('/templates').then((r) => r.items).catch(() => []),
-    ctx.isAdmin ? listAll('/plans').then((r) => r.items).catch(() => []) : [],
+    listAll('/plans').then((r) => r.items).catch(() => []), // a customer's: the plans offered to it
     ctx.isAdmin ? api.get(`/customers/${seg(vps.customer)}`).catch(() => null) : null,
   ]);
   const planOf = (pid) => plans.find((p) => String(p.id) === String(pid)) || null;
@@ -186,6 +186,12 @@ export async function vpsPageView(ctx) {
     } catch (e) {
       if (e instanceof ApiError && e.status === 404 && scope.alive) {
         scope.dispose();
+        // Seen deleting, now gone: the delete finished before its job's poll said so.
+        if (vps.state === 'deleting') {
+          notice(`${vps.hostname} was deleted.`);
+          ctx.navigate(ctx.isAdmin ? '#/admin/vps' : '#/vps');
+          return;
+        }
         main.replaceChildren();
         ctx.notFound('This server does not exist (any more).');
       }
@@ -257,6 +263,7 @@ export async function vpsPageView(ctx) {
     deleteBtn.disabled = true;
     try {
       const r = await api.del(`/vps/${seg(id)}`);
+      vps = { ...vps, state: 'deleting' }; // as the API marked it: a 404 from now on means deleted
       follow(r.job, 'Delete');
     } catch (e) {
       banner(e);

@@ -1,0 +1,28 @@
+/* ctl.h — what xvpsctl's command files share (xvpsctl.c): the connection, one request, and
+ * printing an answer. Everything goes through the REST API; nothing here reads the DB. */
+#ifndef XVPS_CTL_H
+#define XVPS_CTL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+typedef struct ctl {
+	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
+	const char *token; /* API key */
+	bool insecure;     /* accept a self-signed certificate (the appliance's first boot) */
+} ctl;
+
+/* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
+ * parsed JSON body in *out (NULL when the body is empty or not JSON). */
+long ctl_request(const ctl *c, const char *method, const char *path, const char *body,
+                 json_object **out);
+/* Prints a problem+json (RFC 9457) answer as one line on stderr (a limit's refusal names the
+ * limit in its detail). */
+void ctl_print_problem(long status, json_object *body);
+/* Pretty-prints o on stdout (nothing for NULL). */
+void ctl_print_json(json_object *o);
+
+/* customer limits get ID | customer limits set ID [--max-vps N|none] ... (ctl_limits.c). */
+int ctl_customer_cmd(const ctl *c, int argc, char **argv);
+
+#endif
