@@ -42,7 +42,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
 # wslay (the console websocket's framing) ships no .pc file.
-LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay
+# libxcrypt (crypt_r, crypt_gensalt_rn: a VPS's root password hash, issue 16 item 2).
+LIBS_PANEL := $(call pc_libs,$(PKGS) libxcrypt) -lwslay
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
@@ -85,7 +86,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_settings.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -111,10 +112,11 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
 #                                                           libagent.a for test_console.c's xl
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
-UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
+UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate test_sshkey
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
-	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice
+	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
+	test_guest_settings
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture
@@ -136,7 +138,7 @@ unit_link = $(if $(UNIT_UNLISTED)$(UNIT_MISSING),$(error tests/unit: $(if $(UNIT
 unit-bins: $(UNIT_BINS)
 
 $(BUILD)/unit-common: $(call unit_obj,$(UNIT_COMMON_SRC)) $(BUILD)/libcommon.a
-	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c))
+	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c libsodium))
 
 $(BUILD)/unit-billing: $(call unit_obj,$(UNIT_BILLING_SRC)) $(BUILD)/libbilling.a
 	$(call unit_link,$(BUILD)/libbilling.a,$(call pc_libs,sqlite3))

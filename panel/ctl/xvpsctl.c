@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/validate.h"
+#include "ctl.h"
 
 #define CTL_URL_MAX      2048 /* base URL + "/api/v1" + path */
 #define CTL_AUTH_MAX     512  /* "Authorization: Bearer <key>" */
@@ -28,12 +29,6 @@ typedef struct buf {
 	char *data;
 	size_t len;
 } buf;
-
-typedef struct ctl {
-	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
-	const char *token; /* API key */
-	bool insecure;     /* accept a self-signed certificate (the appliance's first boot) */
-} ctl;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -51,8 +46,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
  * parsed JSON body in *out (NULL when the body is empty or not JSON). */
-static long request(const ctl *c, const char *method, const char *path, const char *body,
-                    json_object **out)
+long request(const ctl *c, const char *method, const char *path, const char *body,
+             json_object **out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -96,7 +91,7 @@ static long request(const ctl *c, const char *method, const char *path, const ch
 }
 
 /* Prints a problem+json (RFC 9457) answer as one line on stderr. */
-static void print_problem(long status, json_object *body)
+void print_problem(long status, json_object *body)
 {
 	json_object *v;
 	const char *title = "", *detail = "", *field = NULL;
@@ -113,7 +108,7 @@ static void print_problem(long status, json_object *body)
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
 
-static void print_json(json_object *o)
+void print_json(json_object *o)
 {
 	if (o)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -121,7 +116,7 @@ static void print_json(json_object *o)
 }
 
 /* Polls GET /jobs/{id} until done or failed, at most timeout_s. Returns 0 when done. */
-static int wait_job(const ctl *c, const char *job_id, int timeout_s)
+int wait_job(const ctl *c, const char *job_id, int timeout_s)
 {
 	char path[CTL_PATH_MAX];
 	snprintf(path, sizeof(path), "/jobs/%s", job_id);
@@ -261,7 +256,7 @@ static int resize_cmd(const ctl *c, int argc, char **argv)
 
 /* Reads one line of stdin into out (without its newline), echo off when stdin is a terminal;
  * false at EOF or when the line does not fit. */
-static bool read_secret(const char *prompt, char *out, size_t size)
+bool read_secret(const char *prompt, char *out, size_t size)
 {
 	bool tty = isatty(STDIN_FILENO);
 	struct termios old, quiet;
@@ -466,6 +461,11 @@ static void usage(void)
 	      "              --customer ID --count N [--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
+	      "  hostname VPS_ID FQDN [--wait]      the guest's hostname (next boot)\n"
+	      "  ssh-keys VPS_ID [FILE] [--wait]    replace root's SSH keys with FILE's (or\n"
+	      "              stdin's) authorized_keys lines (next boot)\n"
+	      "  reset-password VPS_ID [--stdin] [--wait]  a new root password, made by xvps and\n"
+	      "              printed once (or read from stdin); applied at the next boot\n"
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
@@ -542,6 +542,9 @@ int main(int argc, char **argv)
 		rc = backup_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "hostname") || !strcmp(cmd, "ssh-keys") ||
+	           !strcmp(cmd, "reset-password")) {
+		rc = ctl_settings_cmd(&c, cmd, argc - i, argv + i); /* ctl_settings.c */
 	} else if (!strcmp(cmd, "passwd")) {
 		rc = passwd_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "sessions")) {
