@@ -47,6 +47,8 @@ LIBS_PANEL := $(call pc_libs,$(PKGS) libxcrypt) -lwslay
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
+# common/sshkey.c (libsodium's base64): linked whole into every unit binary with libcommon.a.
+LIBS_SSHKEY := $(call pc_libs,libsodium)
 
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
 	$(BUILD)/xvps-console
@@ -138,7 +140,7 @@ unit_link = $(if $(UNIT_UNLISTED)$(UNIT_MISSING),$(error tests/unit: $(if $(UNIT
 unit-bins: $(UNIT_BINS)
 
 $(BUILD)/unit-common: $(call unit_obj,$(UNIT_COMMON_SRC)) $(BUILD)/libcommon.a
-	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c libsodium))
+	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c) $(LIBS_SSHKEY))
 
 $(BUILD)/unit-billing: $(call unit_obj,$(UNIT_BILLING_SRC)) $(BUILD)/libbilling.a
 	$(call unit_link,$(BUILD)/libbilling.a,$(call pc_libs,sqlite3))
@@ -152,12 +154,12 @@ $(BUILD)/unit-panel: $(call unit_obj,$(UNIT_PANEL_SRC)) $(BUILD)/libpanel.a $(BU
 $(BUILD)/unit-agent: $(call unit_obj,$(UNIT_AGENT_SRC)) $(BUILD)/libagent.a $(BUILD)/libconsole.a \
 	$(BUILD)/libcommon.a
 	$(call unit_link,$(BUILD)/libagent.a $(BUILD)/libconsole.a $(BUILD)/libcommon.a,\
-	$(LIBS_AGENT) $(LIBS_CONSOLE))
+	$(LIBS_AGENT) $(LIBS_CONSOLE) $(LIBS_SSHKEY))
 
 $(BUILD)/unit-console: $(call unit_obj,$(UNIT_CONSOLE_SRC)) $(BUILD)/libconsole.a \
 	$(BUILD)/libagent.a $(BUILD)/libcommon.a
 	$(call unit_link,$(BUILD)/libconsole.a $(BUILD)/libagent.a $(BUILD)/libcommon.a,\
-	$(LIBS_CONSOLE) $(LIBS_AGENT))
+	$(LIBS_CONSOLE) $(LIBS_AGENT) $(LIBS_SSHKEY))
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
