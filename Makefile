@@ -163,7 +163,7 @@ $(BUILD)/unit-console: $(call unit_obj,$(UNIT_CONSOLE_SRC)) $(BUILD)/libconsole.
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium sqlite3 liboath) $(LIBS_TEST) $(LDFLAGS)
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium sqlite3 liboath libxcrypt) $(LIBS_TEST) $(LDFLAGS)
 
 # make bench's network part: chain apply cost vs host size, counter sweep CPU (tests/bench/).
 $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a
