@@ -35,7 +35,8 @@
 //    made in the UI, the reset link from an SMTP sink run here (used once), a recovery code
 // 17 guest settings: alice's Settings card (a bad hostname at its field; hostname and an SSH key
 //    saved, "next boot" and what waits shown; a generated root password shown once, in neither
-//    the VPS JSON, the seed nor the audit log, its hash in the seed); Reboot now applies them
+//    the VPS JSON, the seed nor the audit log, its hash in the seed); Reboot now applies them;
+//    an admin sets a pool's DNS resolvers on #/admin/pools (a bad one refused)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -1646,7 +1647,37 @@ await runCase(17, 'alice changes her VPS\'s hostname and keys and resets its roo
     check(!JSON.stringify(audits.data).includes(pw), 'the password is in the audit log');
     const probs = pageProblems.get(page);
     check(probs.length === 0, `page problems: ${probs.join('; ')}`);
-    return `${host}, 1 key, serial ${after.password_serial}, applied by the reboot`;
+    // An admin sets the DNS resolvers of alice's pool on #/admin/pools (a bad one refused).
+    const actx = await newContext();
+    const apage = await newPage(actx);
+    try {
+      await uiLogin(apage, 'admin', ADMIN_PW);
+      await openApp(apage, '#/admin/pools');
+      await waitVisible(apage, '#pool-list .pool-row', 'the pool list');
+      const pools = (await admin.get('/ip-pools')).data;
+      const pool = pools.find((pl) => pl.family === 4 && done.ipv4.length && pl.cidr.startsWith(done.ipv4[0].split('.').slice(0, 3).join('.')));
+      check(pool, `no pool for ${JSON.stringify(done.ipv4)}`);
+      const row = apage.locator(`#pool-list .pool-row[data-id="${pool.id}"]`);
+      await row.getByRole('button', { name: 'Resolvers…' }).click();
+      await waitVisible(apage, '#resolvers-dialog', 'the resolvers dialog');
+      await apage.fill('#resolvers-dialog textarea', '192.0.2.53 not-an-address');
+      await apage.click('#resolvers-dialog button[type=submit]');
+      await apage.waitForFunction(() => /resolvers|address/i.test(document.querySelector('#resolvers-dialog').textContent) &&
+        [...document.querySelectorAll('#resolvers-dialog .form-error, #resolvers-dialog .field-error')].some((e) => e.textContent.trim()), null, { timeout: WAIT })
+        .catch(() => { throw new Fail('no error for a bad resolver'); });
+      await apage.fill('#resolvers-dialog textarea', '192.0.2.53 2001:DB8::53');
+      await apage.click('#resolvers-dialog button[type=submit]');
+      await apage.waitForFunction((id) => (document.querySelector(`#pool-list .pool-row[data-id="${id}"] .resolvers`) || {}).textContent === '192.0.2.53 2001:db8::53',
+        String(pool.id), { timeout: WAIT })
+        .catch(async () => { throw new Fail(`the row shows "${await row.locator('.resolvers').textContent()}"`); });
+      check(JSON.stringify((await admin.get(`/ip-pools/${pool.id}`)).data.resolvers) === '["192.0.2.53","2001:db8::53"]', 'the API lacks the resolvers');
+      await shot(apage, 'admin-pool-resolvers');
+      check(pageProblems.get(apage).length === 0, `admin page problems: ${pageProblems.get(apage).join('; ')}`);
+      check((await admin.patch(`/ip-pools/${pool.id}`, { resolvers: [] })).status === 200, 'resetting the resolvers');
+    } finally {
+      await actx.close();
+    }
+    return `${host}, 1 key, serial ${after.password_serial}, applied by the reboot; pool resolvers set in the UI`;
   } finally {
     await ctx.close();
   }
