@@ -43,10 +43,13 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)) $(CFLAGS)
 # wslay (the console websocket's framing) ships no .pc file; libresolv (libc's res_nquery: the
 # reverse DNS forward check, panel/rdns_check.c) neither.
-LIBS_PANEL := $(call pc_libs,$(PKGS)) -lwslay -lresolv
+# libxcrypt (crypt_r, crypt_gensalt_rn: a VPS's root password hash, issue 16 item 2).
+LIBS_PANEL := $(call pc_libs,$(PKGS) libxcrypt) -lwslay -lresolv
 LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
+# common/sshkey.c (libsodium's base64): linked whole into every unit binary with libcommon.a.
+LIBS_SSHKEY := $(call pc_libs,libsodium)
 
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
 	$(BUILD)/xvps-console
@@ -86,7 +89,8 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c panel/ctl/ctl_limits.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c panel/ctl/ctl_limits.c \
+	panel/ctl/ctl_settings.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -112,11 +116,11 @@ $(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c panel/ctl/
 #                                                           libagent.a for test_console.c's xl
 #                                                           driver console_source case
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
-UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate
+UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate test_sshkey
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
-	test_rdns
+	test_rdns test_guest_settings
 UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture
@@ -138,7 +142,7 @@ unit_link = $(if $(UNIT_UNLISTED)$(UNIT_MISSING),$(error tests/unit: $(if $(UNIT
 unit-bins: $(UNIT_BINS)
 
 $(BUILD)/unit-common: $(call unit_obj,$(UNIT_COMMON_SRC)) $(BUILD)/libcommon.a
-	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c))
+	$(call unit_link,$(BUILD)/libcommon.a,$(call pc_libs,json-c) $(LIBS_SSHKEY))
 
 $(BUILD)/unit-billing: $(call unit_obj,$(UNIT_BILLING_SRC)) $(BUILD)/libbilling.a
 	$(call unit_link,$(BUILD)/libbilling.a,$(call pc_libs,sqlite3))
@@ -152,16 +156,16 @@ $(BUILD)/unit-panel: $(call unit_obj,$(UNIT_PANEL_SRC)) $(BUILD)/libpanel.a $(BU
 $(BUILD)/unit-agent: $(call unit_obj,$(UNIT_AGENT_SRC)) $(BUILD)/libagent.a $(BUILD)/libconsole.a \
 	$(BUILD)/libcommon.a
 	$(call unit_link,$(BUILD)/libagent.a $(BUILD)/libconsole.a $(BUILD)/libcommon.a,\
-	$(LIBS_AGENT) $(LIBS_CONSOLE))
+	$(LIBS_AGENT) $(LIBS_CONSOLE) $(LIBS_SSHKEY))
 
 $(BUILD)/unit-console: $(call unit_obj,$(UNIT_CONSOLE_SRC)) $(BUILD)/libconsole.a \
 	$(BUILD)/libagent.a $(BUILD)/libcommon.a
 	$(call unit_link,$(BUILD)/libconsole.a $(BUILD)/libagent.a $(BUILD)/libcommon.a,\
-	$(LIBS_CONSOLE) $(LIBS_AGENT))
+	$(LIBS_CONSOLE) $(LIBS_AGENT) $(LIBS_SSHKEY))
 
 # The API suite: Criterion + libcurl against a running xvpsd at $$XVPS_URL.
 $(BUILD)/api-tests: $(call obj,$(API_SRC)) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium sqlite3 liboath) $(LIBS_TEST) $(LDFLAGS)
+	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c libsodium sqlite3 liboath libxcrypt) $(LIBS_TEST) $(LDFLAGS)
 
 # make bench's network part: chain apply cost vs host size, counter sweep CPU (tests/bench/).
 $(BUILD)/xvps-netbench: $(call obj,tests/bench/netbench.c) $(BUILD)/libagent.a $(BUILD)/libcommon.a

@@ -361,6 +361,7 @@ bool valid_ssh_key(const char *s, const char **why_out)
 	        "ecdsa-sha2-nistp384",
 	        "ecdsa-sha2-nistp521",
 	        "sk-ssh-ed25519@openssh.com",
+	        "sk-ecdsa-sha2-nistp256@openssh.com",
 	        NULL,
 	};
 	if (!s || !*s)

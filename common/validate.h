@@ -57,8 +57,9 @@ bool parse_cidr(int family, const char *s, uint8_t addr_out[16], int *prefix_out
 bool cidr_contains(int family, const uint8_t net[16], int prefix, const uint8_t addr[16]);
 
 /* OpenSSH public key line: "<type> <base64> [comment]", type one of ssh-ed25519,
- * ssh-rsa, ecdsa-sha2-nistp256/384/521, sk-ssh-ed25519@openssh.com; at most 4096 bytes,
- * printable ASCII only, no newline. */
+ * ssh-rsa, ecdsa-sha2-nistp256/384/521, sk-ssh-ed25519@openssh.com,
+ * sk-ecdsa-sha2-nistp256@openssh.com; at most 4096 bytes, printable ASCII only, no newline.
+ * The form only: common/sshkey.h decodes the blob. */
 bool valid_ssh_key(const char *s, const char **why_out);
 
 /* LVM VG/LV name per lvm(8) "VALID NAMES": 1..127 characters of [A-Za-z0-9+_.-], not

@@ -135,6 +135,17 @@ void api_reset_confirm(http_req *rq);        /* POST /password-reset/confirm */
 /* Waits for the reset e-mails still being sent (each within MAIL_TIMEOUT_S): xvpsd's shutdown. */
 void api_reset_drain(void);
 
+/* ---- guest settings (issue 16 item 2: api_vps_settings.c, api_pool_resolvers.c) ---------- */
+void api_vps_patch(http_req *rq);          /* PATCH /vps/{id} {"hostname","ssh_keys"} */
+void api_vps_reset_password(http_req *rq); /* POST /vps/{id}/actions/reset-password */
+void api_pools_patch(http_req *rq);        /* PATCH /ip-pools/{id} {"resolvers"} */
+/* Reads an optional "resolvers" of rq's body (<= 3 distinct IPv4/IPv6 addresses) into
+ * *canon_out (canonical text; *given false when absent); false after answering 422. */
+bool pool_resolvers_read(http_req *rq, bool *given, json_object **canon_out);
+/* Writes a pool's resolvers (NULL or empty: none) inside the caller's transaction. 0 or -1. */
+int pool_resolvers_store(int64_t id, json_object *canon);
+json_object *pool_resolvers_json(int64_t id); /* the pool's resolvers, [] for none */
+
 /* ---- handlers ----------------------------------------------------------------------------- */
 void api_session_create(http_req *rq); /* POST /session (api_auth.c) */
 void api_session_delete(http_req *rq); /* DELETE /session */

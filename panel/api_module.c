@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../common/sshkey.h"
 #include "../common/validate.h"
 #include "api.h"
 #include "audit.h"
@@ -113,7 +114,7 @@ static bool read_service_req(http_req *rq, service_req *q)
 	for (size_t i = 0; keys && i < json_object_array_length(keys); i++) {
 		const char *k = json_object_get_string(json_object_array_get_idx(keys, i));
 
-		if (!valid_ssh_key(k, &why)) {
+		if (!ssh_key_parse(k, NULL, &why)) { /* the blob decoded (issue 16 item 2) */
 			reply_field(rq, "ssh_keys", why ? why : "holds an invalid key");
 			return false;
 		}

@@ -69,6 +69,7 @@ static json_object *pool_json(int64_t id)
 	}
 	json_object_object_add(o, "allocated", json_object_new_int64(pool_allocated(id)));
 	json_object_object_add(o, "created_at", json_time(created_at));
+	json_object_object_add(o, "resolvers", pool_resolvers_json(id)); /* issue 16 item 2 */
 	return o;
 }
 
@@ -152,12 +153,13 @@ static bool check_no_overlap(http_req *rq, const ipam_pool *p)
 
 void api_pools_create(http_req *rq)
 {
-	static const char *const fields[] = {"family",   "cidr",       "gateway",
-	                                     "reserved", "vps_prefix", NULL};
+	static const char *const fields[] = {"family",     "cidr",      "gateway", "reserved",
+	                                     "vps_prefix", "resolvers", NULL};
 	json_field_error e = {0};
 	const char *cidr = NULL, *gateway = NULL, *field = NULL, *why = NULL;
 	const char **list = NULL;
-	json_object *reserved = NULL, *canon = NULL;
+	json_object *reserved = NULL, *canon = NULL, *resolvers = NULL;
+	bool with_resolvers = false;
 	int64_t family = 0, vps_prefix = -1, id;
 	char text[IPAM_ADDR_MAX + 4], gw[IPAM_ADDR_MAX], res[AUDIT_RESOURCE_MAX];
 	ipam_pool p = {0};
@@ -216,6 +218,8 @@ void api_pools_create(http_req *rq)
 	ipam_format_cidr(&p, text);
 	ipam_format(p.family, p.gw, gw);
 
+	if (!pool_resolvers_read(rq, &with_resolvers, &resolvers))
+		goto out;
 	if (db_begin() != 0) {
 		reply_db_error(rq);
 		goto out;
@@ -253,7 +257,8 @@ void api_pools_create(http_req *rq)
 		goto out;
 	}
 	id = db_last_id();
-	if (db_commit() != 0) {
+	if ((with_resolvers && pool_resolvers_store(id, resolvers) != 0) || db_commit() != 0) {
+		db_rollback();
 		reply_db_error(rq);
 		goto out;
 	}
@@ -266,6 +271,7 @@ void api_pools_create(http_req *rq)
 		reply_db_error(rq);
 out:
 	json_object_put(canon);
+	json_object_put(resolvers);
 	ipam_pool_dispose(&p);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../common/sshkey.h"
 #include "../common/validate.h"
 #include "api.h"
 #include "audit.h"
@@ -313,8 +314,8 @@ void api_vps_create(http_req *rq)
 		return;
 	}
 	for (size_t i = 0; keys && i < json_object_array_length(keys); i++) {
-		if (!valid_ssh_key(json_object_get_string(json_object_array_get_idx(keys, i)),
-		                   &why)) {
+		if (!ssh_key_parse(json_object_get_string(json_object_array_get_idx(keys, i)), NULL,
+		                   &why)) { /* the blob decoded (issue 16 item 2) */
 			reply_field(rq, "ssh_keys", why ? why : "holds an invalid key");
 			return;
 		}

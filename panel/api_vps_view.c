@@ -29,7 +29,8 @@
 	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, "                                      \
 	"s.vps_id, s.suspended_by, s.reason, s.suspended_at, "                                     \
 	"n.rx_bytes, n.tx_bytes, n.rx_packets, n.tx_packets, n.sampled_at, "                       \
-	"c.cpu_ns, c.sampled_at "                                                                  \
+	"c.cpu_ns, c.sampled_at, v.guest_pending, COALESCE(v.ssh_keys, '[]'), "                    \
+	"v.password_serial "                                                                       \
 	"FROM vps v JOIN plans p ON p.id=v.plan_id "                                               \
 	"LEFT JOIN vps_suspension s ON s.vps_id=v.id LEFT JOIN vps_net n ON n.vps_id=v.id "        \
 	"LEFT JOIN vps_cpu c ON c.vps_id=v.id "
@@ -70,6 +71,9 @@ enum {
 	C_NET_AT,
 	C_CPU_NS,
 	C_CPU_AT,
+	C_GUEST_PENDING, /* guest settings, issue 16 item 2 */
+	C_SSH_KEYS,
+	C_PW_SERIAL,
 };
 
 static const char *col_text(sqlite3_stmt *st, int col)
@@ -189,6 +193,17 @@ static void vps_write(jw *w, sqlite3_stmt *st)
 	} else {
 		jw_null(w);
 	}
+	/* Guest settings waiting for the next boot, root's keys, resets so far (issue 16 item 2).
+	 */
+	jw_key(w, "guest_pending");
+	if (sqlite3_column_type(st, C_GUEST_PENDING) != SQLITE_NULL)
+		addr_list(w, col_text(st, C_GUEST_PENDING));
+	else
+		jw_null(w);
+	jw_key(w, "ssh_keys");
+	jw_raw(w, col_text(st, C_SSH_KEYS));
+	jw_key(w, "password_serial");
+	jw_int(w, sqlite3_column_int64(st, C_PW_SERIAL));
 	/* Network counters (panel/metering.c's totals; zeros before the first sweep). */
 	jw_key(w, "net");
 	jw_obj_begin(w);

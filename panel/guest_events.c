@@ -95,7 +95,9 @@ static bool set_state(int64_t vps_id, const char *state, int64_t domid, int64_t 
 	/* The domain ended, and a restart builds it from its config: no size waits for the next
 	 * boot any more (resize, issue 16 item 1). */
 	sqlite3_stmt *st = db_stmt(
-	        "UPDATE vps SET state=?1, domid=?2, pending_memory_mib=NULL, pending_vcpus=NULL "
+	        "UPDATE vps SET state=?1, domid=?2, pending_memory_mib=NULL, pending_vcpus=NULL, "
+	        /* a domain that runs again read its seed again (issue 16 item 2) */
+	        "guest_pending=CASE WHEN ?1='running' THEN NULL ELSE guest_pending END "
 	        "WHERE id=?3 "
 	        "AND state IN ('running','stopped','error') AND NOT EXISTS (SELECT 1 FROM jobs "
 	        "WHERE vps_id=?3 AND (state IN ('queued','running') OR finished_at > ?4))");

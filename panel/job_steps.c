@@ -12,6 +12,7 @@
 #include "../common/util.h"
 #include "agent_client.h"
 #include "audit.h"
+#include "guest_settings.h"
 #include "job_timing.h"
 #include "jobs.h"
 #include "metering.h"
@@ -335,6 +336,10 @@ static void step_simple(job *j)
 	apply_status(j->vps_id, res, false);
 	json_object_put(res);
 	spec_release_done(&rel);
+	/* A domain created now read its freshly written seed: the guest settings are applied. */
+	if (strcmp(action, "reboot") == 0 || strcmp(action, "reinstall") == 0 ||
+	    (strcmp(action, "start") == 0 && strcmp(j->vps.state, "running") != 0))
+		guest_pending_clear(j->vps_id);
 	job_finish(j->id, j->kind, j->vps_id, NULL);
 }
 

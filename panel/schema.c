@@ -599,5 +599,16 @@ const char *const xvps_migrations[] = {
         "  customer_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
         "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
         "  PRIMARY KEY (customer_id, plan_id));",
+        /* 17: issue 16 item 2: guest settings (panel/guest_settings.c). vps.root_password_hash:
+         * crypt(3) of the last root password reset (never the password), NULL: none;
+         * password_serial: resets so far (the guest applies each serial once);
+         * guest_pending: the settings changed since the domain was last created from its
+         * seed, space-separated ("hostname ssh_keys root_password"), NULL: none.
+         * ip_pools.resolvers: JSON array of up to 3 DNS resolver addresses, NULL: none. */
+        "ALTER TABLE vps ADD COLUMN root_password_hash TEXT;"
+        "ALTER TABLE vps ADD COLUMN password_serial INTEGER NOT NULL DEFAULT 0"
+        "  CHECK (password_serial BETWEEN 0 AND 4294967295);"
+        "ALTER TABLE vps ADD COLUMN guest_pending TEXT;"
+        "ALTER TABLE ip_pools ADD COLUMN resolvers TEXT;",
         NULL,
 };

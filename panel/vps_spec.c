@@ -9,6 +9,7 @@
 
 #include "../common/util.h"
 #include "audit.h"
+#include "guest_settings.h"
 #include "ipam.h"
 #include "store.h"
 #include "vps_spec.h"
@@ -144,7 +145,8 @@ json_object *job_build_spec(int64_t vps_id, const char *power)
 {
 	json_object *spec = json_object_new_object();
 
-	if (!spec_base(spec, vps_id, power) || !spec_addresses(spec, vps_id)) {
+	if (!spec_base(spec, vps_id, power) || !spec_addresses(spec, vps_id) ||
+	    !guest_spec_add(spec, vps_id)) {
 		json_object_put(spec);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/guestval.h"
 #include "../common/util.h"
 #include "../common/validate.h"
 
@@ -71,6 +72,47 @@ static bool canon6(const char *s, char out[INET6_ADDRSTRLEN])
 	return parse_ipv6(s, a) && inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) != NULL;
 }
 
+/* The version-2 lines (issue 16 item 2): resolvers, then the root password hash and its
+ * serial. */
+static int render_v2(seedbuf *o, const vps_spec *spec, char *err)
+{
+	char a6[INET6_ADDRSTRLEN], v[16];
+	const char *why = NULL;
+	int rc;
+
+	if (spec->n_resolvers > SPEC_MAX_RESOLVERS) {
+		seterr(err, "resolvers: more than %d", SPEC_MAX_RESOLVERS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < spec->n_resolvers; i++) {
+		const char *a = spec->resolvers[i];
+
+		if (a && parse_ipv4(a, NULL) && strspn(a, "0123456789.") == strlen(a)) {
+			rc = add(o, "resolver", a, err);
+		} else if (a && canon6(a, a6)) {
+			rc = add(o, "resolver", a6, err);
+		} else {
+			seterr(err, "resolvers: resolver %zu is not an IPv4 or IPv6 address",
+			       i + 1);
+			return -EINVAL;
+		}
+		if (rc)
+			return rc;
+	}
+	if (!spec->root_password_hash && spec->password_serial == 0)
+		return 0;
+	if (!spec->root_password_hash || spec->password_serial == 0 ||
+	    !valid_crypt_hash(spec->root_password_hash, &why)) {
+		seterr(err, "root_password_hash: %s",
+		       why ? why : "a hash and a serial >= 1 go together");
+		return -EINVAL;
+	}
+	if ((rc = add(o, "root_password_hash", spec->root_password_hash, err)) != 0)
+		return rc;
+	snprintf(v, sizeof(v), "%u", (unsigned)spec->password_serial);
+	return add(o, "password_serial", v, err);
+}
+
 int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 {
 	char a6[INET6_ADDRSTRLEN], v[INET6_ADDRSTRLEN + 8];
@@ -90,7 +132,10 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 		seterr(err, "the seed buffer is too small");
 		return -EFBIG;
 	}
-	memcpy(o.buf, SEED_MAGIC, sizeof(SEED_MAGIC) - 1);
+	/* Version 2 only when a version-2 line follows: a guest template whose reader knows only
+	 * version 1 keeps reading the seeds of VPS that use none of them. */
+	memcpy(o.buf, spec->n_resolvers || spec->root_password_hash ? SEED_MAGIC2 : SEED_MAGIC,
+	       sizeof(SEED_MAGIC) - 1);
 	o.len = sizeof(SEED_MAGIC) - 1;
 	if ((rc = add(&o, "hostname", spec->hostname, err)) != 0)
 		return rc;
@@ -154,6 +199,8 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 		if ((rc = add(&o, "ssh_key", k, err)) != 0)
 			return rc;
 	}
+	if ((rc = render_v2(&o, spec, err)) != 0)
+		return rc;
 	if (o.full || o.len + 4 > o.cap) {
 		seterr(err, "ssh_keys: the addresses and SSH keys do not fit in the %d-byte seed",
 		       SEED_SIZE);

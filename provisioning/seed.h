@@ -4,10 +4,11 @@
  * keys at every boot. A changed seed reaches the guest when its domain is next created (a
  * reboot re-creates it); the loop device of a running domain keeps the old file.
  *
- * Format (version 1): a file of exactly SEED_SIZE bytes (64 KiB), mode 0600, at
- * <state_dir>/seed/<domain>.img, holding the text
+ * Format (version 2; version 1 is the same without the lines marked v2): a file of exactly
+ * SEED_SIZE bytes (64 KiB), mode 0600, at <state_dir>/seed/<domain>.img, holding the text
  *
- *   XVPS-SEED 1\n
+ *   XVPS-SEED 2\n                "XVPS-SEED 1" when none of the v2 lines follows, so that a
+ *                                template whose reader predates version 2 still reads it
  *   hostname=<hostname>\n
  *   ipv4=<address>/32\n          one per IPv4 address, in spec order
  *   gateway4=<address>\n         when the spec has one
@@ -15,6 +16,12 @@
  *   ipv6_routed=<prefix>/<len>\n one per routed prefix (canonical)
  *   gateway6=<address>\n         when the spec has one
  *   ssh_key=<key line>\n         one per SSH key, in spec order
+ *   resolver=<address>\n         v2: one per DNS resolver, at most 3, in spec order (IPv6
+ *                                canonical); the guest writes them to /etc/resolv.conf
+ *   root_password_hash=<crypt>\n v2: with the next line, when the spec has a password reset:
+ *   password_serial=<N>\n        a crypt(3) hash ($y$ or $6$, valid_crypt_hash) and its serial
+ *                                (1..4294967295); the guest sets root's password to the hash
+ *                                once per serial (it keeps the last applied serial)
  *   end\n
  *
  * and NUL bytes up to SEED_SIZE. No filesystem for dom0 to build or the guest to mount: both
@@ -32,6 +39,7 @@
 
 #define SEED_SIZE     65536 /* bytes, the whole device */
 #define SEED_MAGIC    "XVPS-SEED 1\n"
+#define SEED_MAGIC2   "XVPS-SEED 2\n" /* same length as SEED_MAGIC */
 #define SEED_ERRLEN   256
 #define SEED_PATH_LEN 600 /* <state_dir>/seed/<name>.img and its directory */
 

@@ -7,15 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/guestval.h"
 #include "../common/validate.h"
 #include "net.h"
 
 static const char *const spec_fields[] = {
-        "name",       "hostname", "type",      "vcpus",          "memory_mib",
-        "disk_gib",   "template", "mac",       "vifname",        "ipv4",
-        "ipv6",       "gateway4", "gateway6",  "cpu_weight",     "cpu_cap_pct",
-        "net_mbit",   "power",    "ssh_keys",  "ipv6_routed",    "throttle_mbit",
-        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", NULL,
+        "name",
+        "hostname",
+        "type",
+        "vcpus",
+        "memory_mib",
+        "disk_gib",
+        "template",
+        "mac",
+        "vifname",
+        "ipv4",
+        "ipv6",
+        "gateway4",
+        "gateway6",
+        "cpu_weight",
+        "cpu_cap_pct",
+        "net_mbit",
+        "power",
+        "ssh_keys",
+        "ipv6_routed",
+        "throttle_mbit",
+        "smtp_block",
+        "on_crash",
+        "max_vcpus",
+        "max_memory_mib",
+        "resolvers",
+        "root_password_hash",
+        "password_serial",
+        NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -92,6 +116,15 @@ static bool check_prefix6(const char *s, const char **why)
 		return false;
 	}
 	return true;
+}
+
+/* A DNS resolver: an IPv4 or IPv6 address. */
+static bool check_resolver(const char *s, const char **why)
+{
+	if (parse_ipv4(s, NULL) || parse_ipv6(s, NULL))
+		return true;
+	*why = "holds an item that is not an IPv4 or IPv6 address";
+	return false;
 }
 
 /* Copies an optional array of strings, each accepted by check(). */
@@ -294,6 +327,28 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 
 	rc = get_str_list(obj, "ssh_keys", SPEC_MAX_KEYS, valid_ssh_key, &out->ssh_keys,
 	                  &out->n_ssh_keys, err);
+	if (rc)
+		goto out;
+	/* Guest settings (issue 16 item 2). */
+	rc = get_str_list(obj, "resolvers", SPEC_MAX_RESOLVERS, check_resolver, &out->resolvers,
+	                  &out->n_resolvers, err);
+	if (rc)
+		goto out;
+	rc = get_checked_str(obj, "root_password_hash", false, valid_crypt_hash,
+	                     &out->root_password_hash, err);
+	if (rc)
+		goto out;
+	rc = -EINVAL;
+	v = 0;
+	if (!json_get_int(obj, "password_serial", false, 0, UINT32_MAX, &v, err))
+		goto out;
+	out->password_serial = (uint32_t)v;
+	if ((out->password_serial != 0) != (out->root_password_hash != NULL)) {
+		set_err(err, "password_serial",
+		        "must be 1..4294967295 with root_password_hash and 0 without one");
+		goto out;
+	}
+	rc = 0;
 out:
 	if (rc)
 		spec_dispose(out);
@@ -322,6 +377,8 @@ void spec_dispose(vps_spec *spec)
 	free(spec->gateway4);
 	free(spec->gateway6);
 	free_list(spec->ssh_keys, spec->n_ssh_keys);
+	free_list(spec->resolvers, spec->n_resolvers);
+	free(spec->root_password_hash);
 	memset(spec, 0, sizeof(*spec));
 	spec->cpu_weight = 256;
 }

@@ -14,8 +14,9 @@
 #include "../common/jsonutil.h"
 #include "../hypervisor/xlcfg.h"
 
-#define SPEC_MAX_ADDRS 64
-#define SPEC_MAX_KEYS  32
+#define SPEC_MAX_ADDRS     64
+#define SPEC_MAX_KEYS      32
+#define SPEC_MAX_RESOLVERS 3 /* glibc's MAXNS: resolv.conf uses the first three */
 
 /* A validated VPS_SPEC. All strings are heap copies owned by the struct (spec_dispose frees
  * them), so the spec outlives the JSON it came from. */
@@ -50,6 +51,11 @@ typedef struct vps_spec {
 	bool power_running;   /* "running" -> true, "stopped" -> false */
 	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
 	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
+	/* Guest settings (issue 16 item 2), carried to the guest by the seed: */
+	char **resolvers;         /* n_resolvers DNS resolver addresses, IPv4 or IPv6, distinct */
+	size_t n_resolvers;       /* 0..SPEC_MAX_RESOLVERS */
+	char *root_password_hash; /* NULL, or a crypt(3) hash (valid_crypt_hash: $y$ or $6$) */
+	uint32_t password_serial; /* 0 with no hash; >= 1 with one: the guest applies each once */
 } vps_spec;
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
@@ -57,7 +63,9 @@ typedef struct vps_spec {
  * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
  * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
- * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty). vifname must
+ * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty), resolvers
+ * (empty), root_password_hash (none) and password_serial (0; 1..4294967295 exactly when a hash
+ * is given). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
  * err->field naming the offending field and err->detail a static English sentence (*out is then

@@ -23,7 +23,7 @@ for g in "${groups[@]}"; do
 			libdevmapper-dev liblvm2-dev libxen-dev
 			iproute2 iptables nftables libnftables-dev curl jq wrk procps openssl clang-format python3
 			novnc libjs-chart.js node-qrcode-generator chromium
-			liboath-dev
+			liboath-dev libcrypt-dev
 			php-cli php-curl
 			pdns-server pdns-backend-sqlite3 dnsutils
 		)

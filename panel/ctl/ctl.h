@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct ctl {
 	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
@@ -24,5 +25,12 @@ void ctl_print_json(json_object *o);
 
 /* customer limits get ID | customer limits set ID [--max-vps N|none] ... (ctl_limits.c). */
 int ctl_customer_cmd(const ctl *c, int argc, char **argv);
+/* Follows a job until done or failed (at most timeout_s seconds): 0 when done. */
+int ctl_wait_job(const ctl *c, const char *job_id, int timeout_s);
+/* One line of stdin without its newline, echo off on a terminal; false at EOF or too long. */
+bool ctl_read_secret(const char *prompt, char *out, size_t size);
+
+/* hostname / ssh-keys / reset-password (ctl_settings.c; issue 16 item 2). Exit status. */
+int ctl_settings_cmd(const ctl *c, const char *cmd, int argc, char **argv);
 
 #endif

@@ -116,7 +116,7 @@ void ctl_print_json(json_object *o)
 }
 
 /* Polls GET /jobs/{id} until done or failed, at most timeout_s. Returns 0 when done. */
-static int wait_job(const ctl *c, const char *job_id, int timeout_s)
+int ctl_wait_job(const ctl *c, const char *job_id, int timeout_s)
 {
 	char path[CTL_PATH_MAX];
 	snprintf(path, sizeof(path), "/jobs/%s", job_id);
@@ -216,7 +216,7 @@ static int bulk_create(const ctl *c, int argc, char **argv)
 		json_object_put(resp);
 	}
 	for (long long n = 0; wait && n < count; n++)
-		if (jobs[n][0] && wait_job(c, jobs[n], 600) != 0)
+		if (jobs[n][0] && ctl_wait_job(c, jobs[n], 600) != 0)
 			failed++;
 	free(jobs);
 	return failed ? 1 : 0;
@@ -252,12 +252,12 @@ static int resize_cmd(const ctl *c, int argc, char **argv)
 		return 0;
 	}
 	printf("resizing vps %lld to plan %lld (job %s)\n", id, plan, job_id);
-	return wait && wait_job(c, job_id, 600) != 0 ? 1 : 0;
+	return wait && ctl_wait_job(c, job_id, 600) != 0 ? 1 : 0;
 }
 
 /* Reads one line of stdin into out (without its newline), echo off when stdin is a terminal;
  * false at EOF or when the line does not fit. */
-static bool read_secret(const char *prompt, char *out, size_t size)
+bool ctl_read_secret(const char *prompt, char *out, size_t size)
 {
 	bool tty = isatty(STDIN_FILENO);
 	struct termios old, quiet;
@@ -295,8 +295,8 @@ static int passwd_cmd(const ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: xvpsctl passwd   (current and new password on stdin)\n");
 		return 2;
 	}
-	if (!read_secret("current password: ", cur, sizeof(cur)) ||
-	    !read_secret("new password: ", nw, sizeof(nw))) {
+	if (!ctl_read_secret("current password: ", cur, sizeof(cur)) ||
+	    !ctl_read_secret("new password: ", nw, sizeof(nw))) {
 		fprintf(stderr,
 		        "xvpsctl: passwd needs two lines on stdin (at most %d bytes each)\n",
 		        CTL_SECRET_MAX - 2);
@@ -462,6 +462,11 @@ static void usage(void)
 	      "              --customer ID --count N [--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
+	      "  hostname VPS_ID FQDN [--wait]      the guest's hostname (next boot)\n"
+	      "  ssh-keys VPS_ID [FILE] [--wait]    replace root's SSH keys with FILE's (or\n"
+	      "              stdin's) authorized_keys lines (next boot)\n"
+	      "  reset-password VPS_ID [--stdin] [--wait]  a new root password, made by xvps and\n"
+	      "              printed once (or read from stdin); applied at the next boot\n"
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
@@ -536,13 +541,16 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-		rc = wait_job(&c, argv[i], (int)secs) == 0 ? 0 : 1;
+		rc = ctl_wait_job(&c, argv[i], (int)secs) == 0 ? 0 : 1;
 	} else if (!strcmp(cmd, "bulk-create")) {
 		rc = bulk_create(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "backup")) {
 		rc = backup_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "hostname") || !strcmp(cmd, "ssh-keys") ||
+	           !strcmp(cmd, "reset-password")) {
+		rc = ctl_settings_cmd(&c, cmd, argc - i, argv + i); /* ctl_settings.c */
 	} else if (!strcmp(cmd, "passwd")) {
 		rc = passwd_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "customer")) {

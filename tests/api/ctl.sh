@@ -73,6 +73,33 @@ fi
 "$ctl" customer limits set "$cust" --max-vps none --max-vcpus none --plans all |
 	jq -e '.max_vps == null and .max_vcpus == null and .plans == null' >/dev/null || fail "limits lifted"
 
+step "hostname, ssh-keys and reset-password (guest settings, next boot)"
+"$ctl" hostname "$one" "ctl-renamed.example.net" --wait | grep -q "next boot" ||
+	fail "hostname printed no next-boot note"
+[ "$("$ctl" get "/vps/$one" | jq -r .hostname)" = ctl-renamed.example.net ] || fail "hostname not set"
+if out=$("$ctl" hostname "$one" "not_a_name" 2>&1); then
+	fail "hostname accepted a bad name"
+fi
+grep -q 'field hostname' <<<"$out" || fail "no field in: $out"
+keyfile=$(mktemp)
+printf '# my keys\n\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ ctl\n' >"$keyfile"
+"$ctl" ssh-keys "$one" "$keyfile" --wait >/dev/null || fail "ssh-keys"
+[ "$("$ctl" get "/vps/$one" | jq -r '.ssh_keys | length')" = 1 ] || fail "ssh-keys not replaced"
+echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ3 broken" >"$keyfile"
+if out=$("$ctl" ssh-keys "$one" <"$keyfile" 2>&1); then
+	fail "ssh-keys accepted a key that does not parse"
+fi
+grep -q 'field ssh_keys' <<<"$out" || fail "no field in: $out"
+rm -f "$keyfile"
+out=$("$ctl" reset-password "$one" --wait) || fail "reset-password"
+grep -Eq '^password: [A-Za-z0-9]{20}$' <<<"$out" || fail "no generated password in: $out"
+printf 'Ctl-Chosen-Pass-9\n' | "$ctl" reset-password "$one" --stdin | grep -q 'serial: 2' ||
+	fail "reset-password --stdin"
+if printf 'weak\n' | "$ctl" reset-password "$one" --stdin 2>/dev/null; then
+	fail "reset-password accepted a weak password"
+fi
+[ "$("$ctl" get "/vps/$one" | jq -r .password_serial)" = 2 ] || fail "password serial"
+
 step "passwd and sessions, as the customer with its own API key"
 cjar=$(mktemp)
 login_cust() { # PASSWORD -> the CSRF token of a new cookie session in $cjar

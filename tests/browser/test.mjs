@@ -33,6 +33,10 @@
 //    from /vendor/qrcode-generator/), the code computed here with node's crypto, the two-step
 //    login (a wrong code refused), a password change (a wrong current one refused), an API key
 //    made in the UI, the reset link from an SMTP sink run here (used once), a recovery code
+// 17 guest settings: alice's Settings card (a bad hostname at its field; hostname and an SSH key
+//    saved, "next boot" and what waits shown; a generated root password shown once, in neither
+//    the VPS JSON, the seed nor the audit log, its hash in the seed); Reboot now applies them;
+//    an admin sets a pool's DNS resolvers on #/admin/pools (a bad one refused)
 // 18 reverse DNS: alice names her VPS's address in its Reverse DNS card (a bad name refused at
 //    its field), sees it kept unpublished (no PowerDNS in this suite; unchecked, so no lookup
 //    leaves the machine), clears it; the API and the audit log agree
@@ -1589,6 +1593,108 @@ await runCase(16, 'accounts: TOTP enrolment from the QR page and a two-step logi
     return `secret ${secret.slice(0, 4)}…, 10 recovery codes, reset link ${link.length} chars`;
   } finally {
     sink.close();
+    await ctx.close();
+  }
+}, 60000);
+
+// ---- case 17: guest settings (issue 16 item 2) ---------------------------------------------
+await runCase(17, 'alice changes her VPS\'s hostname and keys and resets its root password from the Settings card; next boot said, pending shown until the reboot', async () => {
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ alice@browser';
+  const ctx = await newContext();
+  const page = await newPage(ctx);
+  try {
+    await uiLogin(page, ALICE.username, ALICE.password);
+    await openApp(page, `#/vps/${ALICE.vps}`);
+    await waitVisible(page, '#settings-hostname', 'the Settings card');
+    check(/next boot/.test(await page.textContent('#settings-next-boot')), 'the card does not say the next boot');
+    await page.waitForFunction(() => !document.querySelector('#btn-settings-save').disabled, null, { timeout: WAIT })
+      .catch(() => { throw new Fail('#btn-settings-save stayed disabled'); });
+    // A name that is not fully qualified: the field error, nothing changed.
+    const before = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    await page.fill('#settings-hostname', 'not-qualified');
+    await page.click('#btn-settings-save');
+    await page.waitForFunction(() => document.querySelector('#settings-hostname-error').textContent.length > 0, null, { timeout: WAIT })
+      .catch(() => { throw new Fail('no field error for a bad hostname'); });
+    check((await admin.get(`/vps/${ALICE.vps}`)).data.hostname === before.hostname, 'a refused hostname changed the VPS');
+    // A good one and a key: the job, then what waits for the next boot.
+    const host = `alice-${Date.now().toString(36)}.example.net`;
+    await page.fill('#settings-hostname', host);
+    await page.fill('#settings-keys', KEY);
+    await page.click('#btn-settings-save');
+    await waitVisible(page, '#job-status', 'the job progress');
+    await page.waitForFunction(() => /hostname and SSH keys wait for the next boot/.test((document.querySelector('#settings-pending') || {}).textContent || ''), null, { timeout: 30000 })
+      .catch(async () => { throw new Fail(`#settings-pending "${await page.textContent('#settings-pending').catch(() => '(none)')}"`); });
+    const mid = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    check(mid.hostname === host && mid.ssh_keys.length === 1 && mid.ssh_keys[0] === KEY, `the API has ${mid.hostname}, ${JSON.stringify(mid.ssh_keys)}`);
+    check(JSON.stringify(mid.guest_pending) === '["hostname","ssh_keys"]', `guest_pending ${JSON.stringify(mid.guest_pending)}`);
+    check((await page.textContent('#vps-hostname')).trim() === host, 'the page header kept the old hostname');
+    // A generated root password: shown once on the page, never in the VPS or the seed.
+    await page.waitForFunction(() => !document.querySelector('#btn-reset-password').disabled, null, { timeout: 30000 });
+    await page.click('#btn-reset-password');
+    await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+    await page.click('#confirm-ok');
+    await waitVisible(page, '#settings-password-value', 'the new password');
+    const pw = (await page.textContent('#settings-password-value')).trim();
+    check(/^[A-Za-z0-9]{20}$/.test(pw), `the shown password "${pw}"`);
+    check(/next boot/.test(await page.textContent('#settings-password-shown')), 'the password note does not say the next boot');
+    await page.waitForFunction(() => /root password wait/.test((document.querySelector('#settings-pending') || {}).textContent || '') &&
+      !/running|queued/.test(document.querySelector('#job-status').textContent), null, { timeout: 30000 })
+      .catch(async () => { throw new Fail(`#settings-pending "${await page.textContent('#settings-pending')}"`); });
+    const after = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    check(after.password_serial === mid.password_serial + 1, `password_serial ${mid.password_serial} -> ${after.password_serial}`);
+    check(!JSON.stringify(after).includes(pw), 'the password is in the VPS JSON');
+    const seedFile = path.join(STATE, 'seed', `${after.domain}.img`);
+    const seed = fs.readFileSync(seedFile).toString('latin1').replace(/\0+$/, '');
+    check(seed.startsWith('XVPS-SEED 2\n') && seed.includes(`\nhostname=${host}\n`) && seed.includes(`\nssh_key=${KEY}\n`) &&
+      /\nroot_password_hash=\$(y|6)\$[^\n]+\npassword_serial=\d+\n/.test(seed), `the seed: ${seed.slice(0, 400)}`);
+    check(!seed.includes(pw), 'the plaintext password is in the seed');
+    await shot(page, 'alice-vps-settings');
+    // Reboot now (from the card): the settings apply, nothing waits any more.
+    await page.click('#btn-settings-reboot');
+    await waitVisible(page, '#confirm-dialog', 'the reboot confirm dialog');
+    await page.click('#confirm-ok');
+    await page.waitForFunction(() => document.querySelector('#settings-pending-box').hidden, null, { timeout: 30000 })
+      .catch(async () => { throw new Fail(`after the reboot #settings-pending still says "${await page.textContent('#settings-pending')}"`); });
+    const done = (await admin.get(`/vps/${ALICE.vps}`)).data;
+    check(done.guest_pending === null, `guest_pending after the reboot: ${JSON.stringify(done.guest_pending)}`);
+    const audits = await admin.get(`/audit?resource=vps/${ALICE.vps}&limit=50`);
+    const acts = (audits.data || []).map((a) => a.action);
+    for (const a of ['vps.settings', 'vps.settings.refused', 'vps.password.reset']) check(acts.includes(a), `no ${a} audit entry`);
+    check(!JSON.stringify(audits.data).includes(pw), 'the password is in the audit log');
+    const probs = pageProblems.get(page);
+    check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+    // An admin sets the DNS resolvers of alice's pool on #/admin/pools (a bad one refused).
+    const actx = await newContext();
+    const apage = await newPage(actx);
+    try {
+      await uiLogin(apage, 'admin', ADMIN_PW);
+      await openApp(apage, '#/admin/pools');
+      await waitVisible(apage, '#pool-list .pool-row', 'the pool list');
+      const pools = (await admin.get('/ip-pools')).data;
+      const pool = pools.find((pl) => pl.family === 4 && done.ipv4.length && pl.cidr.startsWith(done.ipv4[0].split('.').slice(0, 3).join('.')));
+      check(pool, `no pool for ${JSON.stringify(done.ipv4)}`);
+      const row = apage.locator(`#pool-list .pool-row[data-id="${pool.id}"]`);
+      await row.getByRole('button', { name: 'Resolvers…' }).click();
+      await waitVisible(apage, '#resolvers-dialog', 'the resolvers dialog');
+      await apage.fill('#resolvers-dialog textarea', '192.0.2.53 not-an-address');
+      await apage.click('#resolvers-dialog button[type=submit]');
+      await apage.waitForFunction(() => /resolvers|address/i.test(document.querySelector('#resolvers-dialog').textContent) &&
+        [...document.querySelectorAll('#resolvers-dialog .form-error, #resolvers-dialog .field-error')].some((e) => e.textContent.trim()), null, { timeout: WAIT })
+        .catch(() => { throw new Fail('no error for a bad resolver'); });
+      await apage.fill('#resolvers-dialog textarea', '192.0.2.53 2001:DB8::53');
+      await apage.click('#resolvers-dialog button[type=submit]');
+      await apage.waitForFunction((id) => (document.querySelector(`#pool-list .pool-row[data-id="${id}"] .resolvers`) || {}).textContent === '192.0.2.53 2001:db8::53',
+        String(pool.id), { timeout: WAIT })
+        .catch(async () => { throw new Fail(`the row shows "${await row.locator('.resolvers').textContent()}"`); });
+      check(JSON.stringify((await admin.get(`/ip-pools/${pool.id}`)).data.resolvers) === '["192.0.2.53","2001:db8::53"]', 'the API lacks the resolvers');
+      await shot(apage, 'admin-pool-resolvers');
+      check(pageProblems.get(apage).length === 0, `admin page problems: ${pageProblems.get(apage).join('; ')}`);
+      check((await admin.patch(`/ip-pools/${pool.id}`, { resolvers: [] })).status === 200, 'resetting the resolvers');
+    } finally {
+      await actx.close();
+    }
+    return `${host}, 1 key, serial ${after.password_serial}, applied by the reboot; pool resolvers set in the UI`;
+  } finally {
     await ctx.close();
   }
 }, 60000);

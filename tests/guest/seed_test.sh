@@ -54,6 +54,7 @@ seed=$("$t/seedgen" "$t/state" <"$t/full.json") || fail "seedgen refused the ful
 [ "$seed" = "$t/state/seed/xvps-12.img" ] || fail "seed path $seed"
 [ "$(stat -c %s "$seed")" = 65536 ] || fail "seed size"
 [ "$(stat -c %a "$seed")" = 600 ] || fail "seed mode"
+[ "$(head -1 "$seed")" = "XVPS-SEED 1" ] || fail "a seed without v2 lines is not version 1"
 ok
 run_seed full "$seed"
 [ "$rc" = 0 ] || fail "full seed refused: $(cat "$t/full.err")"
@@ -106,6 +107,49 @@ expect_line "$r/root/.ssh/authorized_keys" "$KEY2"
 [ "$(grep -c '^# BEGIN xvps-seed' "$r/root/.ssh/authorized_keys")" = 1 ] || fail "two blocks"
 ok
 
+# --- 1b. version 2 (issue 16 item 2): resolvers and a root password reset ---------------------
+HASH='$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o7TNBOtylsCsgVCXWaDM0YK6WFm9mPr9B'
+KEY3='sk-ecdsa-sha2-nistp256@openssh.com AAAAInNrLWVjZHNhLXNoYTItbmlzdHAyNTZAb3BlbnNzaC5jb20= sk'
+sed -e 's|"ssh_keys":\[[^]]*\]|"ssh_keys":["'"$KEY3"'"],"resolvers":["192.0.2.53","2001:DB8::53"],"root_password_hash":"'"$HASH"'","password_serial":7|' \
+	"$t/full.json" >"$t/v2.json"
+seed=$("$t/seedgen" "$t/state" <"$t/v2.json") || fail "seedgen refused the v2 spec"
+[ "$(head -1 "$seed")" = "XVPS-SEED 2" ] || fail "v2 magic"
+cp "$seed" "$t/v2-7.img"
+run_seed v2 "$t/v2-7.img"
+[ "$rc" = 0 ] || fail "v2 seed refused: $(cat "$t/v2.err")"
+r=$t/v2
+expect_line "$r/etc/resolv.conf" "nameserver 192.0.2.53"
+expect_line "$r/etc/resolv.conf" "nameserver 2001:db8::53"
+[ "$(grep -c '^nameserver' "$r/etc/resolv.conf")" = 2 ] || fail "resolv.conf: nameservers"
+expect_line "$r/root/.ssh/authorized_keys" "$KEY3"
+expect_line "$r.out" "chpasswd -e root:$HASH"
+[ "$(cat "$r/etc/xvps/password_serial")" = 7 ] || fail "password serial not recorded"
+[ "$(stat -c %a "$r/etc/xvps/password_serial")" = 600 ] || fail "password_serial mode"
+ok
+# The next boot with the same serial leaves the password alone; a new serial applies again.
+rc=0
+$SH "$script" --root "$r" --seed "$t/v2-7.img" >"$t/v2-again.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "v2 second boot"
+! grep -q chpasswd "$t/v2-again.out" || fail "the same password serial applied twice"
+sed 's/"password_serial":7/"password_serial":8/' "$t/v2.json" >"$t/v2b.json"
+seed=$("$t/seedgen" "$t/state" <"$t/v2b.json") || fail "seedgen refused serial 8"
+rc=0
+$SH "$script" --root "$r" --seed "$seed" >"$t/v2-8.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -qxF "chpasswd -e root:$HASH" "$t/v2-8.out" || fail "serial 8 not applied"
+[ "$(cat "$r/etc/xvps/password_serial")" = 8 ] || fail "serial 8 not recorded"
+ok
+# The writer refuses a hash crypt(3) never makes, a hash without serial and a 4th resolver.
+for bad in 's|"password_serial":7|"password_serial":0|' \
+	's|\$y\$j9T|$1$j9T|' 's|"root_password_hash":"[^"]*",||' \
+	's|"resolvers":\[|"resolvers":["192.0.2.1","192.0.2.2",|' 's|y\$j9T\$|y$j9T$a:b|'; do
+	sed "$bad" "$t/v2.json" | sed 's/xvps-12/xvps-13/; s/xvif12/xvif13/' >"$t/bad.json"
+	if "$t/seedgen" "$t/state" <"$t/bad.json" >/dev/null 2>&1; then
+		fail "seedgen accepted a bad v2 spec ($bad)"
+	fi
+	[ ! -e "$t/state/seed/xvps-13.img" ] || fail "a refused v2 seed left a file"
+done
+ok
+
 # --- 2. a minimal seed: no addresses, no keys ------------------------------------------------
 seed=$(printf '%s' '{"name":"xvps-3","hostname":"a","type":"pv","vcpus":1,"memory_mib":128,
  "disk_gib":1,"template":"tpl-1","mac":"00:16:3e:00:00:03","vifname":"xvif3","power":"stopped"}' |
@@ -144,7 +188,7 @@ refused() {
 	[ ! -s "$t/$1.out" ] || fail "$1: commands were printed"
 	ok
 }
-mkseed badmagic 'XVPS-SEED 2\nhostname=a\nend\n'
+mkseed badmagic 'XVPS-SEED 3\nhostname=a\nend\n'
 refused badmagic
 mkseed nomagic 'hostname=a\nend\n'
 refused nomagic
@@ -188,6 +232,20 @@ mkseed notkv 'XVPS-SEED 1\nhostname=a\nrm -rf /\nend\n'
 refused notkv
 mkseed badkey 'XVPS-SEED 1\nhostname=a\nHOST=b\nend\n'
 refused badkey
+mkseed pwcolon 'XVPS-SEED 2\nroot_password_hash=$y$j9T$ab:c$def\npassword_serial=1\nend\n'
+refused pwcolon
+mkseed pwnoserial 'XVPS-SEED 2\nroot_password_hash=$6$abcdefgh$ijklmnopqrstuvwxyz\nend\n'
+refused pwnoserial
+mkseed pwserial0 'XVPS-SEED 2\nroot_password_hash=$6$abcdefgh$ijklmnop\npassword_serial=0\nend\n'
+refused pwserial0
+mkseed pwtwice 'XVPS-SEED 2\nroot_password_hash=$6$abcdefgh$ijk\npassword_serial=1\npassword_serial=2\nend\n'
+refused pwtwice
+mkseed pwmd5 'XVPS-SEED 2\nroot_password_hash=$1$abcdefgh$ijklmnop\npassword_serial=1\nend\n'
+refused pwmd5
+mkseed res4 'XVPS-SEED 2\nresolver=192.0.2.1\nresolver=192.0.2.2\nresolver=192.0.2.3\nresolver=192.0.2.4\nend\n'
+refused res4
+mkseed resbad 'XVPS-SEED 2\nresolver=192.0.2.1 options rotate\nend\n'
+refused resbad
 
 # Unknown keys of the key=value form are skipped; lines after "end" are never read.
 mkseed unknown 'XVPS-SEED 1\nhostname=b\nmtu=9000\nend\nhostname=evil\n'

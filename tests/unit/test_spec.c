@@ -370,3 +370,49 @@ Test(spec, routed_prefixes_are_checked)
 	expect_rejected("throttle_mbit", json_object_new_int(-1), "throttle_mbit");
 	expect_rejected("smtp_block", json_object_new_string("yes"), "smtp_block");
 }
+
+/* Guest settings (issue 16 item 2): resolvers, the root password hash and its serial. */
+#define GOOD_HASH "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o7TNBOtylsCsgVCXWaDM0YK6WFm9mPr9B"
+
+Test(spec, guest_settings_are_parsed)
+{
+	json_object *o = good_spec(), *res = json_object_new_array();
+	json_field_error fe = {0};
+	vps_spec spec;
+
+	json_object_array_add(res, json_object_new_string("192.0.2.53"));
+	json_object_array_add(res, json_object_new_string("2001:db8::53"));
+	json_object_object_add(o, "resolvers", res);
+	json_object_object_add(o, "root_password_hash", json_object_new_string(GOOD_HASH));
+	json_object_object_add(o, "password_serial", json_object_new_int64(4294967295LL));
+	cr_assert_eq(spec_parse(o, &spec, &fe), 0, "%s: %s", fe.field, fe.detail);
+	cr_assert_eq(spec.n_resolvers, 2);
+	cr_assert_str_eq(spec.resolvers[1], "2001:db8::53");
+	cr_assert_str_eq(spec.root_password_hash, GOOD_HASH);
+	cr_assert_eq(spec.password_serial, 4294967295u);
+	spec_dispose(&spec);
+	json_object_put(o);
+}
+
+Test(spec, rejects_bad_guest_settings)
+{
+	json_object *four = json_object_new_array(), *bad = json_object_new_array();
+
+	for (int i = 1; i <= 4; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.0.2.%d", i);
+		json_object_array_add(four, json_object_new_string(a));
+	}
+	expect_rejected("resolvers", four, "resolvers");
+	json_object_array_add(bad, json_object_new_string("192.0.2.1 options rotate"));
+	expect_rejected("resolvers", bad, "resolvers");
+	/* A serial without a hash, a hash crypt(3) never makes, a serial out of range. */
+	expect_rejected("password_serial", json_object_new_int(1), "password_serial");
+	expect_rejected("root_password_hash", json_object_new_string("$1$abcdefgh$ijklmnopqrstu"),
+	                "root_password_hash");
+	expect_rejected("root_password_hash", json_object_new_string("$y$j9T$ab:cd$efghijklmnopq"),
+	                "root_password_hash");
+	expect_rejected("root_password_hash", json_object_new_string(GOOD_HASH),
+	                "password_serial"); /* no serial */
+	expect_rejected("password_serial", json_object_new_int64(4294967296LL), "password_serial");
+}

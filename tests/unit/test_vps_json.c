@@ -37,7 +37,8 @@ static char tmp[64];
 	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
-	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus FROM vps v JOIN plans p "               \
+	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, v.guest_pending, "                     \
+	"COALESCE(v.ssh_keys, '[]'), v.password_serial FROM vps v JOIN plans p "                   \
 	"ON p.id=v.plan_id "
 
 static json_object *old_addr_list(const unsigned char *text)
@@ -104,6 +105,15 @@ static json_object *old_vps_from_row(sqlite3_stmt *st)
 	} else {
 		json_object_object_add(o, "pending", NULL);
 	}
+	/* Guest settings (issue 16 item 2). */
+	json_object_object_add(o, "guest_pending",
+	                       sqlite3_column_type(st, 23) == SQLITE_NULL
+	                               ? NULL
+	                               : old_addr_list(sqlite3_column_text(st, 23)));
+	json_object_object_add(o, "ssh_keys",
+	                       json_tokener_parse((const char *)sqlite3_column_text(st, 24)));
+	json_object_object_add(o, "password_serial",
+	                       json_object_new_int64(sqlite3_column_int64(st, 25)));
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(
@@ -193,6 +203,9 @@ static void setup(void)
 	        "NULL);"
 	        "INSERT INTO vps_cpu(vps_id, cpu_ns, sampled_at) VALUES(1, 1500000000, 1764600100),"
 	        "(2, 7, 1764600200), (4, -5, NULL);");
+	/* Guest settings (issue 16 item 2): what waits for the next boot, keys, resets. */
+	exec_sql("UPDATE vps SET guest_pending='hostname root_password', password_serial=3, "
+	         "ssh_keys='[\"ssh-ed25519 AAAAC3Nza/C1+lZDI1NTE5 a@b\"]' WHERE id=1");
 }
 
 static void teardown(void)

@@ -1,10 +1,13 @@
 // views/pools.js — #/admin/pools: IPv4/IPv6 pools with their use; create (incl. vps_prefix),
-// delete.
+// delete; the DNS resolvers the pool's servers get through their seed (issue 16 item 2).
 import { h, table, emptyRow, pageHeader } from '../dom.js';
 import { api, seg, listAll } from '../api.js';
-import { buildForm, onSubmit } from '../forms.js';
+import { buildForm, onSubmit, formDialog } from '../forms.js';
 import { banner, clearBanner, confirmDialog, notice } from '../ui.js';
 import { count } from '../format.js';
+
+const RESOLVERS_FIELD = { name: 'resolvers', label: 'DNS resolvers', type: 'textarea', parse: 'list', optional: true, wide: true,
+  placeholder: '192.0.2.53 2001:db8::53', hint: 'Up to 3 IPv4 or IPv6 addresses; the pool\'s servers write them to /etc/resolv.conf at their next boot.' };
 
 const FIELDS = [
   { name: 'family', label: 'Family', type: 'select', parse: 'int', value: '4', options: [{ value: 4, label: 'IPv4' }, { value: 6, label: 'IPv6' }] },
@@ -15,6 +18,7 @@ const FIELDS = [
     { value: 128, label: 'one IPv6 address (/128)' }, { value: 64, label: 'a routed IPv6 /64' }] },
   { name: 'reserved', label: 'Reserved addresses', type: 'textarea', parse: 'list', optional: true, wide: true,
     placeholder: '198.51.100.2 198.51.100.3', hint: 'Never handed out; separate them with spaces, commas or new lines.' },
+  RESOLVERS_FIELD,
 ];
 
 function usage(p) {
@@ -26,7 +30,7 @@ function usage(p) {
 
 export async function poolsView(ctx) {
   const { main, scope } = ctx;
-  const t = table(['Network', 'Family', 'Gateway', 'Per server', 'In use', { label: 'Reserved', class: 'hide-md' }, { label: 'Actions', class: 'actions' }],
+  const t = table(['Network', 'Family', 'Gateway', 'Per server', 'In use', { label: 'Reserved', class: 'hide-md' }, 'DNS resolvers', { label: 'Actions', class: 'actions' }],
     { id: 'pool-list' });
   const form = buildForm({ id: 'pool-form', fields: FIELDS, submitLabel: 'Create pool' });
   main.append(pageHeader('IP pools'),
@@ -37,7 +41,7 @@ export async function poolsView(ctx) {
     const { items } = await listAll('/ip-pools');
     if (!scope.alive) return;
     t.tbody.replaceChildren();
-    if (items.length === 0) emptyRow(t.tbody, 7, 'No pools yet. A server needs an address from each family that has a pool.');
+    if (items.length === 0) emptyRow(t.tbody, 8, 'No pools yet. A server needs an address from each family that has a pool.');
     for (const p of items) {
       const res = Array.isArray(p.reserved) ? p.reserved : [];
       t.tbody.append(h('tr', { class: 'pool-row', dataset: { id: String(p.id) } },
@@ -47,7 +51,10 @@ export async function poolsView(ctx) {
         h('td', null, `/${p.vps_prefix}`),
         h('td', { class: 'usage' }, usage(p)),
         h('td', { class: 'hide-md', title: res.join(' ') }, res.length ? `${res.length}` : h('span', { class: 'muted' }, 'none')),
+        h('td', { class: 'resolvers' }, Array.isArray(p.resolvers) && p.resolvers.length
+          ? h('span', { class: 'addr' }, p.resolvers.join(' ')) : h('span', { class: 'muted' }, 'none')),
         h('td', { class: 'actions' },
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => editResolvers(p) }, 'Resolvers…'), ' ',
           h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', onclick: () => remove(p) }, 'Delete'))));
     }
   }
@@ -57,6 +64,15 @@ export async function poolsView(ctx) {
     notice(`Pool ${p.cidr} created.`);
     await load();
   });
+
+  async function editResolvers(p) {
+    const done = await formDialog({
+      title: `DNS resolvers of ${p.cidr}`, id: 'resolvers-dialog', submitLabel: 'Save',
+      fields: [{ ...RESOLVERS_FIELD, optional: false, value: (p.resolvers || []).join(' ') }],
+      onSubmit: (body) => api.patch(`/ip-pools/${seg(p.id)}`, { resolvers: body.resolvers || [] }),
+    });
+    if (done) { notice(`Resolvers of ${p.cidr} saved; servers take them at their next start or reboot from the panel.`); await load(); }
+  }
 
   async function remove(p) {
     clearBanner();

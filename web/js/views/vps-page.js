@@ -13,6 +13,7 @@ import { recentJobs } from './vps-jobs.js';
 import { adminSections } from './vps-admin.js';
 import { resizeCard, pendingText } from './vps-resize.js';
 import { rdnsCard } from './vps-rdns.js';
+import { settingsCard, guestPendingText } from './vps-settings.js';
 
 const ACTIONS = {
   start: { label: 'Start', cls: 'btn-primary' },
@@ -112,6 +113,9 @@ export async function vpsPageView(ctx) {
 
   const resize = plans.length ? resizeCard(vps, plans, { follow: (j, l) => follow(j, l), render: (v) => render(v) }) : null;
 
+  // Guest settings (issue 16 item 2): hostname, SSH keys, root password; applied at the next boot.
+  const settings = settingsCard(vps, { follow: (j, l) => follow(j, l), render: (v) => render(v), reboot: () => power('reboot') });
+
   const admin = ctx.isAdmin ? adminSections(ctx, vps, { refresh: () => refresh(), follow: (j, l) => follow(j, l) }) : null;
 
   const page = h('div', { id: 'vps-page', dataset: { id: String(vps.id) } });
@@ -128,6 +132,7 @@ export async function vpsPageView(ctx) {
       rdns.el,
       jobs.el,
       resize ? resize.el : null,
+      settings.el,
       reinstallCard,
       admin ? admin.el : null,
       dangerCard));
@@ -142,6 +147,7 @@ export async function vpsPageView(ctx) {
     buttons.console.disabled = !may.console;
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
     if (resize) resize.update(v, busy || !may.resize);
+    settings.update(v, busy || !['running', 'stopped', 'error'].includes(v.state));
     const plan = planOf(v.plan);
     deleteBtn.disabled = busy || !may.delete;
     set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '');
@@ -150,6 +156,7 @@ export async function vpsPageView(ctx) {
     const rows = [
       ['Plan', planEl],
       pending ? ['Pending', h('span', { id: 'vps-pending' }, pending)] : null,
+      guestPendingText(v.guest_pending) ? ['Settings', h('span', { id: 'vps-guest-pending' }, guestPendingText(v.guest_pending))] : null,
       ['Template', tplName(v.template)],
       ctx.isAdmin ? ['Customer', customer
         ? h('a', { href: `#/admin/vps?customer=${encodeURIComponent(v.customer)}` }, customer.username) : `#${v.customer}`] : null,
