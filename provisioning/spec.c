@@ -15,7 +15,8 @@ static const char *const spec_fields[] = {
         "disk_gib",   "template", "mac",       "vifname",        "ipv4",
         "ipv6",       "gateway4", "gateway6",  "cpu_weight",     "cpu_cap_pct",
         "net_mbit",   "power",    "ssh_keys",  "ipv6_routed",    "throttle_mbit",
-        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", NULL,
+        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", "seed",
+        NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -278,6 +279,15 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 		out->crash_restart = false;
 	} else if (on_crash && strcmp(on_crash, "restart") != 0) {
 		set_err(err, "on_crash", "must be restart or stop");
+		goto out;
+	}
+	const char *seed = NULL;
+	if (!json_get_str(obj, "seed", false, &seed, err))
+		goto out;
+	if (seed && strcmp(seed, "nocloud") == 0) {
+		out->seed_nocloud = true;
+	} else if (seed && strcmp(seed, "xvps") != 0) {
+		set_err(err, "seed", "must be xvps or nocloud");
 		goto out;
 	}
 

@@ -50,6 +50,9 @@ typedef struct vps_spec {
 	bool power_running;   /* "running" -> true, "stopped" -> false */
 	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
 	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
+	/* "seed": "xvps" (default, seed.h) -> false, "nocloud" (a cloud-init NoCloud seed,
+	 * seed_nocloud.h; the template's seed kind, issue 16 item 7) -> true. */
+	bool seed_nocloud;
 } vps_spec;
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
@@ -57,7 +60,8 @@ typedef struct vps_spec {
  * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
  * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
- * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty). vifname must
+ * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty), seed
+ * ("xvps"; or "nocloud"). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
  * err->field naming the offending field and err->detail a static English sentence (*out is then

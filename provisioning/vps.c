@@ -18,6 +18,7 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "seed.h"
+#include "seed_nocloud.h"
 
 void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 {
@@ -97,7 +98,7 @@ static int ensure_seed(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 
 	if (!ctx->state_dir[0])
 		return 0;
-	rc = seed_write(ctx->state_dir, spec, NULL, 0, serr);
+	rc = seed_write_kind(&ctx->st->run, ctx->state_dir, spec, serr);
 	if (rc)
 		vps_set_err(err, rc == -EFBIG ? -EINVAL : rc, rc == -EFBIG ? "ssh_keys" : NULL,
 		            "seed of %s: %s", spec->name, serr);
