@@ -19,6 +19,7 @@
 #include "../common/validate.h"
 #include "seed.h"
 #include "seed_nocloud.h"
+#include "template_import.h"
 
 void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 {
@@ -562,6 +563,7 @@ int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
 		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
 		return -EINVAL;
 	}
+	tpl_import_cleanup(ctx, tpl); /* an import's work files (template_import.h) */
 	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
 	if (rc)
 		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);

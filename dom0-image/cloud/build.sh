@@ -81,7 +81,7 @@ chmod 755 "$root/usr/sbin/policy-rc.d"
 # Written before the kernel's postinst builds the initrd: MODULES=most (Debian's default)
 # carries xen-blkfront/xen-netfront; say so, so that a changed default cannot drop them.
 mkdir -p "$root/etc/initramfs-tools/conf.d"
-printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/xvps.conf"
+printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/modules-most.conf"
 
 t1=$(date +%s)
 # shellcheck disable=SC2086
@@ -148,7 +148,7 @@ for t in apt-daily.timer apt-daily-upgrade.timer; do
 done
 in_chroot "$root" dpkg-query -W cloud-init >/dev/null || die "cloud-init is not installed"
 # No xvps code in this image: a stray file of it is an error.
-if find "$root" -xdev -name '*xvps*' -print -quit | grep -q .; then
+if find "$root" -xdev -iname "*xvps*" -print | grep .; then
 	die "xvps files found in the image"
 fi
 rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
