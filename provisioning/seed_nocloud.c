@@ -363,12 +363,13 @@ static bool holds(const char *path, const char *meta)
 
 static int run_ok(const runner *run, const char *const argv[], char *err)
 {
+	runner real = runner_real();
 	runner_result res;
 	char line[RUNNER_LINE_LEN];
 	int rc;
 
 	runner_result_init(&res);
-	rc = runner_run(run, argv, NULL, 0, NOCLOUD_TIMEOUT_MS, &res);
+	rc = runner_run(run && run->run ? run : &real, argv, NULL, 0, NOCLOUD_TIMEOUT_MS, &res);
 	if (!runner_ok(rc, &res)) {
 		seterr(err, "%s failed: %s", argv[0],
 		       rc ? strerror(-rc) : runner_failure_line(&res, line, sizeof(line)));

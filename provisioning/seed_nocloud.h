@@ -55,7 +55,8 @@ void nocloud_dispose(nocloud_seed *s);
  * renders, and when the file already holds this meta-data (the instance-id names the content)
  * leaves it alone; else writes the documents into a private temporary directory, builds the
  * FAT image next to the target, fsyncs it and renames it over the target. A failure leaves
- * the previous file as it was and nothing temporary behind. */
+ * the previous file as it was and nothing temporary behind. run: the runner, or NULL (or one
+ * without a function: the file driver's) for runner_real(). */
 int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec, char *err);
 
 /* The seed of spec's kind: nocloud_write when spec->seed_nocloud, else seed_write (seed.h). */

@@ -67,6 +67,12 @@ bool tpl_url_ok(const char *url, bool allow_http, const char **why)
 	return true;
 }
 
+/* The storage driver's runner when it has one (lvm; tests' fakes), else the real one. */
+static runner host_runner(vps_ctx *ctx)
+{
+	return ctx->st->run.run ? ctx->st->run : runner_real();
+}
+
 /* ---- work files ----------------------------------------------------------------------------- */
 
 static int work_path(vps_ctx *ctx, const char *tpl, const char *ext, char *out, size_t len,
@@ -143,12 +149,13 @@ static bool hex64(const char *s)
 static int file_sha256(vps_ctx *ctx, const char *path, char out[65], vps_err *err)
 {
 	const char *argv[] = {"sha256sum", path, NULL};
+	runner hr = host_runner(ctx);
 	runner_result res;
 	char line[RUNNER_LINE_LEN];
 	int rc;
 
 	runner_result_init(&res);
-	rc = runner_run(&ctx->st->run, argv, NULL, 0, TPL_SHA256_TIMEOUT, &res);
+	rc = runner_run(&hr, argv, NULL, 0, TPL_SHA256_TIMEOUT, &res);
 	if (!runner_ok(rc, &res) || res.out_len < 64) {
 		vps_set_err(err, -EIO, NULL, "sha256sum failed: %s",
 		            runner_failure_line(&res, line, sizeof(line)));
@@ -302,6 +309,7 @@ static int check_file(vps_ctx *ctx, const char *file, vps_err *err)
 static int image_info(vps_ctx *ctx, const char *path, char fmt[8], uint64_t *vbytes, vps_err *err)
 {
 	const char *argv[] = {"qemu-img", "info", "--output=json", path, NULL};
+	runner hr = host_runner(ctx);
 	runner_result res;
 	char line[RUNNER_LINE_LEN];
 	json_object *o = NULL, *v, *spec, *data;
@@ -309,7 +317,7 @@ static int image_info(vps_ctx *ctx, const char *path, char fmt[8], uint64_t *vby
 	int rc = -EINVAL;
 
 	runner_result_init(&res);
-	if (!runner_ok(runner_run(&ctx->st->run, argv, NULL, 0, 120000, &res), &res)) {
+	if (!runner_ok(runner_run(&hr, argv, NULL, 0, 120000, &res), &res)) {
 		vps_set_err(err, -EINVAL, "file", "qemu-img info cannot read the image: %s",
 		            runner_failure_line(&res, line, sizeof(line)));
 		goto out;
@@ -383,9 +391,10 @@ int tpl_import(vps_ctx *ctx, const char *tpl, uint64_t disk_gib, const char *fil
 	{
 		const char *argv[] = {"qemu-img", "convert", "-f", fmt, "-O",
 		                      "raw",      src,       tmp,  NULL};
+		runner hr = host_runner(ctx);
 
 		runner_result_init(&res);
-		rc = runner_run(&ctx->st->run, argv, NULL, 0, TPL_CONVERT_TIMEOUT, &res);
+		rc = runner_run(&hr, argv, NULL, 0, TPL_CONVERT_TIMEOUT, &res);
 		if (!runner_ok(rc, &res)) {
 			vps_set_err(err, -EIO, NULL, "qemu-img convert failed: %s",
 			            runner_failure_line(&res, line, sizeof(line)));
