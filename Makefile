@@ -85,7 +85,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,$(wildcard panel/ctl/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/validate.h"
+#include "ctl.h"
 
 #define CTL_URL_MAX      2048 /* base URL + "/api/v1" + path */
 #define CTL_AUTH_MAX     512  /* "Authorization: Bearer <key>" */
@@ -28,12 +29,6 @@ typedef struct buf {
 	char *data;
 	size_t len;
 } buf;
-
-typedef struct ctl {
-	const char *url;   /* base URL, e.g. http://127.0.0.1:8080 */
-	const char *token; /* API key */
-	bool insecure;     /* accept a self-signed certificate (the appliance's first boot) */
-} ctl;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -51,8 +46,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* Performs one request. Returns the HTTP status (0 on a transport error, printed) and the
  * parsed JSON body in *out (NULL when the body is empty or not JSON). */
-static long request(const ctl *c, const char *method, const char *path, const char *body,
-                    json_object **out)
+long request(const ctl *c, const char *method, const char *path, const char *body,
+             json_object **out)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -96,7 +91,7 @@ static long request(const ctl *c, const char *method, const char *path, const ch
 }
 
 /* Prints a problem+json (RFC 9457) answer as one line on stderr. */
-static void print_problem(long status, json_object *body)
+void print_problem(long status, json_object *body)
 {
 	json_object *v;
 	const char *title = "", *detail = "", *field = NULL;
@@ -113,7 +108,7 @@ static void print_problem(long status, json_object *body)
 		fprintf(stderr, "xvpsctl: HTTP %ld %s: %s\n", status, title, detail);
 }
 
-static void print_json(json_object *o)
+void print_json(json_object *o)
 {
 	if (o)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -121,7 +116,7 @@ static void print_json(json_object *o)
 }
 
 /* Polls GET /jobs/{id} until done or failed, at most timeout_s. Returns 0 when done. */
-static int wait_job(const ctl *c, const char *job_id, int timeout_s)
+int wait_job(const ctl *c, const char *job_id, int timeout_s)
 {
 	char path[CTL_PATH_MAX];
 	snprintf(path, sizeof(path), "/jobs/%s", job_id);
@@ -464,6 +459,9 @@ static void usage(void)
 	      "  wait JOB_ID [SECONDS]    wait until a job is done (exit 1 when it failed)\n"
 	      "  bulk-create --hostname 'web#.example.net' --plan ID --template ID\n"
 	      "              --customer ID --count N [--wait]\n"
+	      "  template import --name N --os OS --disk-gib G --boot pvh|pv|hvm\n"
+	      "              (--url URL [--sha256 HEX] | --file PATH) [--seed xvps|nocloud] "
+	      "[--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
 	      "  passwd                   change this user's password (current and new one on\n"
@@ -540,6 +538,8 @@ int main(int argc, char **argv)
 		rc = bulk_create(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "backup")) {
 		rc = backup_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "template")) {
+		rc = template_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "passwd")) {
