@@ -10,10 +10,10 @@
 # 2 GiB sparse, `mkfs.ext4 -d` (no loop device, no mount), pvgrub-bootable like
 # dom0-image/guest/build.sh (PVH/PV through dom0's grub-xen images reading /boot/grub/grub.cfg
 # on (xen/xvda)). Inside: systemd, the Debian kernel (initrd with xen-blkfront/xen-netfront),
-# openssh-server, ifupdown, sudo and cloud-init with datasource_list [NoCloud, None]: at first
-# boot (and whenever the seed's instance-id changes) cloud-init sets the hostname, eth0's
-# addresses and routes (network-config v2, matched by MAC) and the SSH keys of root and of the
-# default user `debian`.
+# openssh-server, sudo, netplan.io and cloud-init with datasource_list [NoCloud, None] and the
+# netplan renderer: at first boot (and whenever the seed's instance-id changes) cloud-init sets
+# the hostname, eth0's addresses and routes (network-config v2, matched by MAC) and the SSH keys
+# of root and of the default user `debian`.
 #
 # Cached in ${XVPS_CACHE:-/var/cache/xvps}/cloud/cloud-<key>.img (key = sha256 over this script,
 # ../lib.sh and the mirror configuration); cloud.img links to the newest; XVPS_CLOUD_REBUILD=1
@@ -30,7 +30,7 @@ die() {
 
 SIZE=2048M
 PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
-	netbase iputils-ping e2fsprogs kmod cloud-init sudo"
+	netbase iputils-ping e2fsprogs kmod cloud-init netplan.io sudo"
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
 for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
@@ -135,6 +135,11 @@ mkdir -p "$root/etc/network/interfaces.d"
 # labelled cidata), as xvps offers no metadata service.
 mkdir -p "$root/etc/cloud/cloud.cfg.d"
 printf 'datasource_list: [ NoCloud, None ]\n' >"$root/etc/cloud/cloud.cfg.d/90-datasource.cfg"
+# The seed's addresses are /32 and /128 with on-link gateways (network-config v2 `on-link`):
+# bookworm's cloud-init renders those faithfully only through netplan (its eni renderer writes
+# `route add ... gw`, which fails for an off-subnet gateway), so netplan (networkd) it is.
+printf '%s\n' 'system_info:' '  network:' '    renderers: [netplan, networkd, eni]' \
+	>"$root/etc/cloud/cloud.cfg.d/91-renderer.cfg"
 mkdir -p "$root/etc/ssh/sshd_config.d"
 printf '%s\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' \
 	'PermitRootLogin prohibit-password' >"$root/etc/ssh/sshd_config.d/50-keys-only.conf"
