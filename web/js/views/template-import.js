@@ -54,7 +54,7 @@ export function templateImportCard(ctx, onChange) {
     settings.elements.namedItem('max_gib').value = String(s.max_gib);
   }).catch(() => {});
 
-  return h('details', { class: 'card create', id: 'template-import' },
+  return h('details', { class: 'card create', id: 'template-import', open: true },
     h('summary', { class: 'card-title' }, 'Import a cloud image'), form, status,
     h('h3', null, 'Import settings'), settings);
 }
