@@ -6,8 +6,8 @@ CC      ?= gcc
 BUILD   ?= build
 SAN     ?= 0
 PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl liboath
-AGENT_PKGS := json-c xlutil devmapper libnftables
-TEST_PKGS  := criterion libcurl
+AGENT_PKGS := json-c xlutil devmapper libnftables libcurl
+TEST_PKGS  := criterion libcurl yaml-0.1
 CONSOLE_PKGS := libvncserver libvncclient vterm zlib
 
 CFLAGS_BASE := -std=gnu17 -O2 -g -Wall -Wextra -Wformat=2 -Wshadow -Wno-unused-parameter \
@@ -89,8 +89,7 @@ $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(LDFLAGS)
 
 # The admin CLI over the REST API (libcurl).
-$(BUILD)/xvpsctl: $(call obj,panel/ctl/xvpsctl.c panel/ctl/ctl_rdns.c panel/ctl/ctl_limits.c \
-	panel/ctl/ctl_settings.c) $(BUILD)/libcommon.a
+$(BUILD)/xvpsctl: $(call obj,$(wildcard panel/ctl/*.c)) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,libcurl json-c) $(LDFLAGS)
 
 # The Criterion unit suites, one binary per layer (run one with --help for Criterion's options).
@@ -121,7 +120,7 @@ UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota t
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
 	test_rdns test_guest_settings
-UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_shaping \
+UNIT_AGENT_SRC   := test_agent test_resize_agent test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_template_import \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture
 UNIT_CONSOLE_SRC := test_console test_console_vnc

@@ -22,6 +22,11 @@
  * {"known":["xvps-1",...], "templates":["tpl-1",...]}
  *                                              -> {"orphans":[{"kind","name","action"}]}
  *                 (kinds: domain, config, disk, seed, chain, ifb)
+ *   template.fetch {"name":"tpl-N","url","sha256"?,"max_bytes","allow_http"?} -> {"name","bytes",
+ *                  "sha256"}   download a cloud image into the import dir (template_import.h)
+ *   template.import {"name":"tpl-N","disk_gib","file"?} -> {"name","size_bytes","format",
+ *                  "virtual_bytes"}   qemu-img info/convert of the download (or file) into the
+ *                  template's image
  *   vps.network    {"spec": VPS_SPEC}          -> VPS_STATUS   re-apply only firewall chains
  *                                                 and shaping (addresses, throttle changed)
  *   net.counters   {"names":["xvps-1",...]}    -> {"sampled_at": unix s, "domains": {"xvps-1":
@@ -53,7 +58,9 @@
  *           (0 = not throttled), "smtp_block": bool, "on_crash": "restart|stop" (default
  *           restart: what the agent does when the guest crashes), "max_vcpus",
  *           "max_memory_mib" (optional, 0 = vcpus / memory_mib: the ceilings written as xl.cfg
- *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1)}
+ *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1),
+ *           "seed": "xvps|nocloud" (optional, default xvps: the seed disk's format; nocloud is
+ *           a cloud-init NoCloud cidata disk, provisioning/seed_nocloud.h; issue 16 item 7)}
  *           vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",

@@ -33,6 +33,13 @@ appliance-test: appliance
 guest-template: appliance-deps
 	@dom0-image/guest/build.sh
 
+# The cloud-init guest (issue 16 item 7): a debootstrapped bookworm image with Debian's
+# cloud-init (NoCloud only, netplan renderer) and no xvps code, pvgrub-bootable; cached in
+# $${XVPS_CACHE:-/var/cache/xvps}/cloud/; prints the image path. Needs root and the Debian mirror.
+.PHONY: cloud-template
+cloud-template: appliance-deps
+	@dom0-image/cloud/build.sh
+
 # The guest's seed parser against seeds from the agent's real writer (no root, no VM).
 guest-seed-test: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 bins

@@ -9,11 +9,12 @@
 #include "../common/validate.h"
 #include "agent_client.h"
 #include "api.h"
+#include "api_images.h"
 #include "audit.h"
 #include "http.h"
 #include "store.h"
 
-#define TEMPLATE_COLS "id, name, os, disk_gib, boot, source, created_at"
+#define TEMPLATE_COLS "id, name, os, disk_gib, boot, source, created_at, seed, state"
 
 static json_object *template_from_row(sqlite3_stmt *st)
 {
@@ -30,10 +31,14 @@ static json_object *template_from_row(sqlite3_stmt *st)
 	json_object_object_add(o, "source",
 	                       json_str_or_null((const char *)sqlite3_column_text(st, 5)));
 	json_object_object_add(o, "created_at", json_time(sqlite3_column_int64(st, 6)));
+	json_object_object_add(o, "seed",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 7)));
+	json_object_object_add(o, "state",
+	                       json_object_new_string((const char *)sqlite3_column_text(st, 8)));
 	return o;
 }
 
-static json_object *template_json(int64_t id)
+json_object *template_json(int64_t id)
 {
 	sqlite3_stmt *st = db_stmt("SELECT " TEMPLATE_COLS " FROM templates WHERE id=?");
 	json_object *o = NULL;
@@ -128,9 +133,11 @@ void api_templates_get(http_req *rq)
 
 void api_templates_create(http_req *rq)
 {
-	static const char *const fields[] = {"name", "os", "disk_gib", "boot", "source", NULL};
+	static const char *const fields[] = {"name", "os",  "disk_gib", "boot",   "source",
+	                                     "seed", "url", "file",     "sha256", NULL};
 	json_field_error e = {0};
-	const char *name = NULL, *os = NULL, *boot = NULL, *source = NULL, *why = NULL;
+	const char *name = NULL, *os = NULL, *boot = NULL, *source = NULL, *why = NULL,
+	           *seed = NULL, *url = NULL, *file = NULL, *sha256 = NULL;
 	int64_t disk_gib = 0, id;
 	sqlite3_stmt *st;
 	agent_err ae;
@@ -143,7 +150,11 @@ void api_templates_create(http_req *rq)
 	    !json_get_str(rq->json, "os", true, &os, &e) ||
 	    !json_get_int(rq->json, "disk_gib", true, 1, 16384, &disk_gib, &e) ||
 	    !json_get_str(rq->json, "boot", true, &boot, &e) ||
-	    !json_get_str(rq->json, "source", false, &source, &e)) {
+	    !json_get_str(rq->json, "source", false, &source, &e) ||
+	    !json_get_str(rq->json, "seed", false, &seed, &e) ||
+	    !json_get_str(rq->json, "url", false, &url, &e) ||
+	    !json_get_str(rq->json, "file", false, &file, &e) ||
+	    !json_get_str(rq->json, "sha256", false, &sha256, &e)) {
 		reply_field_error(rq, &e);
 		return;
 	}
@@ -158,6 +169,12 @@ void api_templates_create(http_req *rq)
 	           strcmp(boot, "hvm") != 0) {
 		e.field = "boot";
 		e.detail = "must be one of pvh, pv, hvm";
+	} else if (seed && strcmp(seed, "xvps") != 0 && strcmp(seed, "nocloud") != 0) {
+		e.field = "seed";
+		e.detail = "must be xvps or nocloud";
+	} else if (source && (url || file)) {
+		e.field = "source";
+		e.detail = "give one of source, url and file";
 	} else if (source && !valid_source(source)) {
 		e.field = "source";
 		e.detail = "must be a file name of 1 to 128 characters [A-Za-z0-9._-], not "
@@ -167,9 +184,15 @@ void api_templates_create(http_req *rq)
 		reply_field_error(rq, &e);
 		return;
 	}
+	if (url || file || sha256) { /* a cloud image, imported by a job (api_images.c) */
+		const template_new t = {name,     os,  boot, seed ? seed : "nocloud",
+		                        disk_gib, url, file, sha256};
+		api_template_import(rq, &t);
+		return;
+	}
 
-	st = db_stmt("INSERT INTO templates(name, os, disk_gib, boot, source, created_at) "
-	             "VALUES(?,?,?,?,?,?)");
+	st = db_stmt("INSERT INTO templates(name, os, disk_gib, boot, source, created_at, seed) "
+	             "VALUES(?,?,?,?,?,?,?)");
 	if (!st) {
 		reply_db_error(rq);
 		return;
@@ -181,6 +204,7 @@ void api_templates_create(http_req *rq)
 	if (source)
 		sqlite3_bind_text(st, 5, source, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 6, now_unix());
+	sqlite3_bind_text(st, 7, seed ? seed : "xvps", -1, SQLITE_TRANSIENT);
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {
@@ -225,6 +249,14 @@ void api_templates_delete(http_req *rq)
 		return;
 	}
 	json_object_put(o);
+	if (!db_exists_id("SELECT 1 FROM templates WHERE id=? AND state='importing'", id, &used)) {
+		reply_db_error(rq);
+		return;
+	}
+	if (used) {
+		reply_problem(rq, 409, NULL, "the template's image is being imported", NULL);
+		return;
+	}
 	if (!db_exists_id("SELECT 1 FROM vps WHERE template_id=? LIMIT 1", id, &used)) {
 		reply_db_error(rq);
 		return;

@@ -189,8 +189,10 @@ int vps_create_tx(const vps_order *o, int64_t actor_id, int64_t *id_out, int64_t
 		fail_set(f, 422, "unknown plan", "plan");
 		return -1;
 	}
-	if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=?"), o->template_id)) {
-		fail_set(f, 422, "unknown template", "template");
+	if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=? AND state='ready'"),
+	                o->template_id)) {
+		fail_set(f, 422, "unknown template, or its image is still being imported",
+		         "template");
 		return -1;
 	}
 	if (!row_exists(db_stmt("SELECT 1 FROM users WHERE id=? AND role='customer'"),
@@ -422,8 +424,10 @@ static void queue_vps_job(http_req *rq, int64_t id, const char *kind, int64_t te
 	if (template_id > 0) {
 		sqlite3_stmt *st;
 
-		if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=?"), template_id)) {
-			fail_set(&f, 422, "unknown template", "template");
+		if (!row_exists(db_stmt("SELECT 1 FROM templates WHERE id=? AND state='ready'"),
+		                template_id)) {
+			fail_set(&f, 422, "unknown template, or its image is still being imported",
+			         "template");
 			goto fail;
 		}
 		if (!template_fits_plan(template_id, plan_id)) {

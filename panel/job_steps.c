@@ -393,6 +393,10 @@ void job_run(int64_t job_id)
 	db_col_text(st, 2, j.step, sizeof(j.step));
 	sqlite3_reset(st);
 
+	if (strcmp(j.kind, "template.import") == 0) { /* no VPS: template_import.c */
+		template_import_run(j.id);
+		return;
+	}
 	rc = vps_load(j.vps_id, &j.vps);
 	if (rc == -ENOENT) {
 		/* Gone already: a delete has nothing left to do; anything else cannot happen. */

@@ -33,8 +33,9 @@ static pthread_t *workers;
 static int n_workers;
 
 static const char *const job_kinds[] = {
-        "vps.create",    "vps.start",  "vps.shutdown", "vps.reboot",  "vps.poweroff",
-        "vps.reinstall", "vps.delete", "vps.update",   "vps.network", NULL,
+        "vps.create",   "vps.start",       "vps.shutdown", "vps.reboot",
+        "vps.poweroff", "vps.reinstall",   "vps.delete",   "vps.update",
+        "vps.network",  "template.import", NULL,
 };
 
 bool jobs_stopping(void)
@@ -77,7 +78,7 @@ int64_t job_enqueue(const char *kind, int64_t vps_id, int64_t user_id)
 json_object *job_json(int64_t job_id)
 {
 	sqlite3_stmt *st = db_stmt("SELECT id, kind, state, error, vps_id, created_at, started_at, "
-	                           "finished_at, step FROM jobs WHERE id=?");
+	                           "finished_at, step, template_id FROM jobs WHERE id=?");
 	json_object *o;
 
 	if (!st)
@@ -110,6 +111,10 @@ json_object *job_json(int64_t job_id)
 	        json_str_or_null(sqlite3_column_type(st, 8) == SQLITE_NULL
 	                                 ? NULL
 	                                 : (const char *)sqlite3_column_text(st, 8)));
+	json_object_object_add(o, "template", /* template.import (issue 16 item 7) */
+	                       sqlite3_column_type(st, 9) == SQLITE_NULL
+	                               ? NULL
+	                               : json_id(sqlite3_column_int64(st, 9)));
 	sqlite3_reset(st);
 	json_object_object_add(o, "steps", job_steps_json(job_id));
 	return o;

@@ -42,4 +42,11 @@ void job_requeue(int64_t job_id);
 /* Marks the job done (error NULL) or failed with error, counts it and audits a failure. */
 void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *error);
 
+/* ---- template.import (template_import.c, issue 16 item 7) ---------------------------------- */
+/* Queues template.import for template_id inside the caller's transaction. Job id or -1. */
+int64_t job_enqueue_template_import(int64_t template_id, int64_t user_id);
+/* Runs a claimed template.import job: fetch (a URL), import, then the template is ready; a
+ * failure removes the agent's work and the template row. */
+void template_import_run(int64_t job_id);
+
 #endif

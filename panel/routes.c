@@ -2,6 +2,7 @@
  * enforces auth/role/CSRF and body rules from the flags here, then calls the handler. */
 
 #include "api.h"
+#include "api_images.h"
 #include "http.h"
 
 const route xvps_routes[] = {
@@ -23,6 +24,8 @@ const route xvps_routes[] = {
         {"POST", "/api/v1/password-reset/confirm", api_reset_confirm, AUTH_NONE, BODY_JSON},
         {"GET", "/api/v1/settings/accounts", api_account_settings_get, AUTH_ADMIN, BODY_NONE},
         {"PUT", "/api/v1/settings/accounts", api_account_settings_put, AUTH_ADMIN, BODY_JSON},
+        {"GET", "/api/v1/settings/images", api_image_settings_get, AUTH_ADMIN, BODY_NONE},
+        {"PUT", "/api/v1/settings/images", api_image_settings_put, AUTH_ADMIN, BODY_JSON},
 
         /* GET: customers read the plans offered to them (issue 16 item 8). */
         {"GET", "/api/v1/plans", api_plans_list, AUTH_USER, BODY_NONE},

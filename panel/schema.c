@@ -610,5 +610,21 @@ const char *const xvps_migrations[] = {
         "  CHECK (password_serial BETWEEN 0 AND 4294967295);"
         "ALTER TABLE vps ADD COLUMN guest_pending TEXT;"
         "ALTER TABLE ip_pools ADD COLUMN resolvers TEXT;",
+        /* 18: official cloud images as templates (issue 16 item 7; panel/template_import.c,
+         * api_images.c). templates.seed: what the agent writes for the template's VPS (xvps:
+         * seed.h; nocloud: a cloud-init NoCloud cidata disk). templates.state: importing while
+         * the job template.import (jobs.template_id) downloads and converts the image; only a
+         * ready template is offered to orders. import_url / import_file / import_sha256: where
+         * the image came from. The admin settings images.allow_http and images.max_gib are rows
+         * of the settings table. */
+        "ALTER TABLE templates ADD COLUMN seed TEXT NOT NULL DEFAULT 'xvps' "
+        "  CHECK (seed IN ('xvps','nocloud'));"
+        "ALTER TABLE templates ADD COLUMN state TEXT NOT NULL DEFAULT 'ready' "
+        "  CHECK (state IN ('importing','ready'));"
+        "ALTER TABLE templates ADD COLUMN import_url TEXT;"
+        "ALTER TABLE templates ADD COLUMN import_file TEXT;"
+        "ALTER TABLE templates ADD COLUMN import_sha256 TEXT;"
+        "ALTER TABLE jobs ADD COLUMN template_id INTEGER;" /* not a foreign key, as vps_id */
+        "CREATE INDEX jobs_template ON jobs(template_id);",
         NULL,
 };

@@ -48,7 +48,7 @@ json_object *agent_reply_err(const char *code, const char *field, const char *ms
 	return o;
 }
 
-static json_object *reply_field(const json_field_error *fe, const char *prefix)
+json_object *agent_reply_field(const json_field_error *fe, const char *prefix)
 {
 	char msg[512];
 
@@ -57,7 +57,7 @@ static json_object *reply_field(const json_field_error *fe, const char *prefix)
 	return agent_reply_err("invalid", fe->field, msg);
 }
 
-static json_object *reply_vps(int rc, json_object *result, const vps_err *e)
+json_object *agent_reply_vps(int rc, json_object *result, const vps_err *e)
 {
 	if (rc)
 		return agent_reply_err(e->code ? e->code : "host", e->field, e->msg);
@@ -66,7 +66,7 @@ static json_object *reply_vps(int rc, json_object *result, const vps_err *e)
 
 /* ---- per-name locks -------------------------------------------------------------------- */
 
-static name_lock *name_acquire(agent *a, const char *name)
+name_lock *agent_name_acquire(agent *a, const char *name)
 {
 	name_lock *slot = NULL;
 
@@ -95,7 +95,7 @@ static name_lock *name_acquire(agent *a, const char *name)
 	return slot;
 }
 
-static void name_release(agent *a, name_lock *slot)
+void agent_name_release(agent *a, name_lock *slot)
 {
 	pthread_mutex_unlock(&slot->m);
 	pthread_mutex_lock(&a->lock);
@@ -109,14 +109,14 @@ void *agent_lock_domain(void *ctx, const char *name)
 	agent *a = ctx;
 
 	pthread_rwlock_rdlock(&a->reconcile_lock);
-	return name_acquire(a, name);
+	return agent_name_acquire(a, name);
 }
 
 void agent_unlock_domain(void *ctx, void *handle)
 {
 	agent *a = ctx;
 
-	name_release(a, handle);
+	agent_name_release(a, handle);
 	pthread_rwlock_unlock(&a->reconcile_lock);
 }
 
@@ -133,7 +133,7 @@ static json_object *op_host_info(agent *a, json_object *req, int variant)
 	json_object *r;
 
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 
 	if (a->vps->hv->ops->scheduler(a->vps->hv, sched, sizeof(sched), err) != 0)
 		snprintf(sched, sizeof(sched), "unknown");
@@ -153,13 +153,13 @@ static bool get_domain_name(json_object *req, const char *key, const char **out,
 	const char *why = NULL;
 
 	if (!json_get_str(req, key, true, out, &fe)) {
-		*reply = reply_field(&fe, "");
+		*reply = agent_reply_field(&fe, "");
 		return false;
 	}
 	if (!valid_domain_name(*out, &why)) {
 		fe.field = key;
 		fe.detail = why;
-		*reply = reply_field(&fe, "");
+		*reply = agent_reply_field(&fe, "");
 		return false;
 	}
 	return true;
@@ -172,7 +172,7 @@ static bool get_name_request(json_object *req, const char **name, json_object **
 	json_field_error fe = {0};
 
 	if (!json_only_fields(req, fields, &fe)) {
-		*reply = reply_field(&fe, "");
+		*reply = agent_reply_field(&fe, "");
 		return false;
 	}
 	return get_domain_name(req, "name", name, reply);
@@ -193,7 +193,7 @@ static bool get_spec(json_object *req, bool required, vps_spec *spec, bool *have
 		return false;
 	}
 	if (spec_parse(js, spec, &fe) != 0) {
-		*reply = reply_field(&fe, "spec: ");
+		*reply = agent_reply_field(&fe, "spec: ");
 		return false;
 	}
 	*have = true;
@@ -215,20 +215,20 @@ static json_object *op_spec(agent *a, json_object *req, int what)
 	int rc;
 
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!get_spec(req, true, &spec, &have, &reply))
 		return reply;
-	name_lock *l = name_acquire(a, spec.name);
+	name_lock *l = agent_name_acquire(a, spec.name);
 	rc = what == SPEC_REINSTALL ? vps_reinstall(a->vps, &spec, &status, &e)
 	     : what == SPEC_NETWORK ? vps_network(a->vps, &spec, &status, &e)
 	                            : vps_ensure(a->vps, &spec, &status, &e);
-	name_release(a, l);
+	agent_name_release(a, l);
 	if (rc)
 		log_warn("%s %s: %s", op_names[what], spec.name, e.msg);
 	else
 		log_info("%s %s: ok", op_names[what], spec.name);
 	spec_dispose(&spec);
-	return reply_vps(rc, status, &e);
+	return agent_reply_vps(rc, status, &e);
 }
 
 /* vps.remove, vps.status: {"name"} */
@@ -241,7 +241,7 @@ static json_object *op_name(agent *a, json_object *req, int remove)
 
 	if (!get_name_request(req, &name, &reply))
 		return reply;
-	name_lock *l = name_acquire(a, name);
+	name_lock *l = agent_name_acquire(a, name);
 	if (remove) {
 		rc = vps_remove(a->vps, name, &e);
 		if (rc == 0) {
@@ -255,8 +255,8 @@ static json_object *op_name(agent *a, json_object *req, int remove)
 	} else {
 		rc = vps_status(a->vps, name, &status, &e);
 	}
-	name_release(a, l);
-	return reply_vps(rc, status, &e);
+	agent_name_release(a, l);
+	return agent_reply_vps(rc, status, &e);
 }
 
 static json_object *op_power(agent *a, json_object *req, int variant)
@@ -273,11 +273,11 @@ static json_object *op_power(agent *a, json_object *req, int variant)
 
 	memset(&spec, 0, sizeof(spec));
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!get_domain_name(req, "name", &name, &reply))
 		return reply;
 	if (!json_get_str(req, "action", true, &action, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	for (int i = 0; actions[i]; i++)
 		known = known || strcmp(action, actions[i]) == 0;
 	if (!known)
@@ -286,15 +286,15 @@ static json_object *op_power(agent *a, json_object *req, int variant)
 	if (!get_spec(req, strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0, &spec,
 	              &have, &reply))
 		return reply;
-	name_lock *l = name_acquire(a, name);
+	name_lock *l = agent_name_acquire(a, name);
 	rc = vps_power(a->vps, name, action, have ? &spec : NULL, &status, &e);
-	name_release(a, l);
+	agent_name_release(a, l);
 	if (rc)
 		log_warn("vps.power %s %s: %s", name, action, e.msg);
 	else
 		log_info("vps.power %s %s: ok", name, action);
 	spec_dispose(&spec);
-	return reply_vps(rc, status, &e);
+	return agent_reply_vps(rc, status, &e);
 }
 
 static json_object *op_template(agent *a, json_object *req, int remove)
@@ -310,17 +310,17 @@ static json_object *op_template(agent *a, json_object *req, int remove)
 
 	if (!json_only_fields(req, remove ? rm_fields : ens_fields, &fe) ||
 	    !json_get_str(req, "name", true, &name, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!valid_template_name(name, &why))
 		return agent_reply_err("invalid", "name",
 		                       why ? why : "name is not a template name");
 	if (!remove && (!json_get_int(req, "disk_gib", false, 1, 16384, &disk_gib, &fe) ||
 	                !json_get_str(req, "source", false, &source, &fe)))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!remove && !source && disk_gib == 0)
 		return agent_reply_err("invalid", "disk_gib",
 		                       "disk_gib is required without a source");
-	name_lock *l = name_acquire(a, name);
+	name_lock *l = agent_name_acquire(a, name);
 	if (remove) {
 		rc = vps_template_remove(a->vps, name, &e);
 		if (rc == 0) {
@@ -330,12 +330,12 @@ static json_object *op_template(agent *a, json_object *req, int remove)
 	} else {
 		rc = vps_template_ensure(a->vps, name, (uint64_t)disk_gib, source, &result, &e);
 	}
-	name_release(a, l);
+	agent_name_release(a, l);
 	if (rc)
 		log_warn("template.%s %s: %s", remove ? "remove" : "ensure", name, e.msg);
 	else
 		log_info("template.%s %s: ok", remove ? "remove" : "ensure", name);
-	return reply_vps(rc, result, &e);
+	return agent_reply_vps(rc, result, &e);
 }
 
 /* Collects a validated name list ("known" / "templates") as borrowed pointers. */
@@ -356,7 +356,7 @@ static bool get_names(json_object *req, const char *key, bool required,
 		return false;
 	}
 	if (!json_get_str_array(req, key, false, max, &arr, &fe)) {
-		*reply = reply_field(&fe, "");
+		*reply = agent_reply_field(&fe, "");
 		return false;
 	}
 	n = arr ? json_object_array_length(arr) : 0;
@@ -394,7 +394,7 @@ static json_object *op_reconcile(agent *a, json_object *req)
 	int rc;
 
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!get_names(req, "known", true, valid_domain_name, RECONCILE_MAX_NAMES, &known, &n_known,
 	               &reply))
 		return reply;
@@ -411,7 +411,7 @@ static json_object *op_reconcile(agent *a, json_object *req)
 	free(tpls);
 	if (rc) {
 		log_warn("reconcile: %s", e.msg);
-		return reply_vps(rc, NULL, &e);
+		return agent_reply_vps(rc, NULL, &e);
 	}
 	for (size_t i = 0; i < json_object_array_length(orphans); i++)
 		log_warn("reconcile: %s", json_compact(json_object_array_get_idx(orphans, i)));
@@ -432,7 +432,7 @@ static json_object *op_counters(agent *a, json_object *req, int variant)
 	int rc;
 
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!get_names(req, "names", true, valid_domain_name, RECONCILE_MAX_NAMES, &names, &n,
 	               &reply))
 		return reply;
@@ -440,7 +440,7 @@ static json_object *op_counters(agent *a, json_object *req, int variant)
 	free(names);
 	if (rc)
 		log_warn("net.counters: %s", e.msg);
-	return reply_vps(rc, out, &e);
+	return agent_reply_vps(rc, out, &e);
 }
 
 /* cpu.times: {"names":[domain,...]} (at most AGENT_CPU_TIMES_MAX_NAMES) ->
@@ -461,7 +461,7 @@ static json_object *op_cpu_times(agent *a, json_object *req, int variant)
 	int rc;
 
 	if (!json_only_fields(req, fields, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!get_names(req, "names", true, valid_domain_name, AGENT_CPU_TIMES_MAX_NAMES, &names, &n,
 	               &reply))
 		return reply;
@@ -507,7 +507,7 @@ static json_object *op_events(agent *a, json_object *req, int variant)
 
 	if (!json_only_fields(req, fields, &fe) ||
 	    !json_get_int(req, "since", false, 0, INT64_MAX, &since, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (!a->vps->power)
 		return agent_reply_err("host", NULL, "this agent keeps no power events");
 	return reply_ok(power_events(a->vps->power, (uint64_t)since));
@@ -525,12 +525,12 @@ static json_object *op_console_open(agent *a, json_object *req, int variant)
 
 	if (!get_name_request(req, &name, &reply))
 		return reply;
-	name_lock *l = name_acquire(a, name);
+	name_lock *l = agent_name_acquire(a, name);
 	rc = consrv_open(a->vps->hv, name, sock, sizeof(sock), &pid, &e);
-	name_release(a, l);
+	agent_name_release(a, l);
 	if (rc) {
 		log_warn("console.open %s: %s", name, e.msg);
-		return reply_vps(rc, NULL, &e);
+		return agent_reply_vps(rc, NULL, &e);
 	}
 	result = json_object_new_object();
 	json_object_object_add(result, "socket", json_object_new_string(sock));
@@ -556,6 +556,8 @@ static const struct {
         {"vps.power", op_power, 0},
         {"template.ensure", op_template, false},
         {"template.remove", op_template, true},
+        {"template.fetch", agent_op_template_import, 0},
+        {"template.import", agent_op_template_import, 1},
         {"console.open", op_console_open, 0},
 };
 
@@ -568,7 +570,7 @@ json_object *agent_handle(agent *a, json_object *req)
 	if (!req || !json_object_is_type(req, json_type_object))
 		return agent_reply_err("invalid", NULL, "a request must be a JSON object");
 	if (!json_get_str(req, "op", true, &op, &fe))
-		return reply_field(&fe, "");
+		return agent_reply_field(&fe, "");
 	if (strcmp(op, "reconcile") == 0)
 		return op_reconcile(a, req);
 

@@ -42,4 +42,17 @@ struct agent {
 /* {"ok":false,"error":msg,"field":field or null,"code":code} (new object). */
 json_object *agent_reply_err(const char *code, const char *field, const char *msg);
 
+/* (agent.c) A strict-JSON field error as an "invalid" reply, its detail after prefix; a vps_*
+ * outcome as a reply (result on success, taken over); the per-name lock of name (a domain or a
+ * template), held while one operation on it runs. */
+json_object *agent_reply_field(const json_field_error *fe, const char *prefix);
+json_object *agent_reply_vps(int rc, json_object *result, const vps_err *e);
+name_lock *agent_name_acquire(agent *a, const char *name);
+void agent_name_release(agent *a, name_lock *slot);
+
+/* (template_import.c, issue 16 item 7) template.fetch (variant 0) and template.import
+ * (variant 1): a cloud image downloaded into the import directory, then converted into the
+ * template's image. */
+json_object *agent_op_template_import(agent *a, json_object *req, int variant);
+
 #endif

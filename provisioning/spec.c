@@ -39,6 +39,7 @@ static const char *const spec_fields[] = {
         "resolvers",
         "root_password_hash",
         "password_serial",
+        "seed",
         NULL,
 };
 
@@ -311,6 +312,15 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 		out->crash_restart = false;
 	} else if (on_crash && strcmp(on_crash, "restart") != 0) {
 		set_err(err, "on_crash", "must be restart or stop");
+		goto out;
+	}
+	const char *seed = NULL;
+	if (!json_get_str(obj, "seed", false, &seed, err))
+		goto out;
+	if (seed && strcmp(seed, "nocloud") == 0) {
+		out->seed_nocloud = true;
+	} else if (seed && strcmp(seed, "xvps") != 0) {
+		set_err(err, "seed", "must be xvps or nocloud");
 		goto out;
 	}
 

@@ -56,6 +56,9 @@ typedef struct vps_spec {
 	size_t n_resolvers;       /* 0..SPEC_MAX_RESOLVERS */
 	char *root_password_hash; /* NULL, or a crypt(3) hash (valid_crypt_hash: $y$ or $6$) */
 	uint32_t password_serial; /* 0 with no hash; >= 1 with one: the guest applies each once */
+	/* "seed": "xvps" (default, seed.h) -> false, "nocloud" (a cloud-init NoCloud seed,
+	 * seed_nocloud.h; the template's seed kind, issue 16 item 7) -> true. */
+	bool seed_nocloud;
 } vps_spec;
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
@@ -64,8 +67,8 @@ typedef struct vps_spec {
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
  * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
  * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty), resolvers
- * (empty), root_password_hash (none) and password_serial (0; 1..4294967295 exactly when a hash
- * is given). vifname must
+ * (empty), root_password_hash (none) password_serial (0; 1..4294967295 exactly when a hash
+ * is given) and seed ("xvps"; or "nocloud"). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
  * err->field naming the offending field and err->detail a static English sentence (*out is then

@@ -18,6 +18,8 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "seed.h"
+#include "seed_nocloud.h"
+#include "template_import.h"
 
 void vps_set_err(vps_err *err, int rc, const char *field, const char *fmt, ...)
 {
@@ -97,7 +99,7 @@ static int ensure_seed(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 
 	if (!ctx->state_dir[0])
 		return 0;
-	rc = seed_write(ctx->state_dir, spec, NULL, 0, serr);
+	rc = seed_write_kind(&ctx->st->run, ctx->state_dir, spec, serr);
 	if (rc)
 		vps_set_err(err, rc == -EFBIG ? -EINVAL : rc, rc == -EFBIG ? "ssh_keys" : NULL,
 		            "seed of %s: %s", spec->name, serr);
@@ -595,6 +597,7 @@ int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
 		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
 		return -EINVAL;
 	}
+	tpl_import_cleanup(ctx, tpl); /* an import's work files (template_import.h) */
 	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
 	if (rc)
 		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);

@@ -12,6 +12,7 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "seed.h"
+#include "seed_nocloud.h"
 #include "vps.h"
 
 /* ---- shaping memory ------------------------------------------------------------------------
@@ -306,7 +307,7 @@ int vps_network(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vp
 		/* New addresses reach the guest through its seed, read at its next boot. */
 		char serr[SEED_ERRLEN] = "";
 
-		rc = seed_write(ctx->state_dir, spec, NULL, 0, serr);
+		rc = seed_write_kind(&ctx->st->run, ctx->state_dir, spec, serr);
 		if (rc) {
 			vps_set_err(err, rc == -EFBIG ? -EINVAL : rc, NULL, "seed of %s: %s",
 			            spec->name, serr);

@@ -18,7 +18,7 @@ for g in "${groups[@]}"; do
 		pkgs+=(
 			build-essential pkg-config make gcc
 			libmicrohttpd-dev libjson-c-dev libsqlite3-dev sqlite3 libsodium-dev libgnutls28-dev
-			libcriterion-dev libcurl4-gnutls-dev
+			libcriterion-dev libcurl4-gnutls-dev libyaml-dev mtools qemu-utils
 			libvncserver-dev libvterm-dev libwslay-dev console-setup-linux
 			libdevmapper-dev liblvm2-dev libxen-dev
 			iproute2 iptables nftables libnftables-dev curl jq wrk procps openssl clang-format python3

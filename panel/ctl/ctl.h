@@ -33,4 +33,8 @@ bool ctl_read_secret(const char *prompt, char *out, size_t size);
 /* hostname / ssh-keys / reset-password (ctl_settings.c; issue 16 item 2). Exit status. */
 int ctl_settings_cmd(const ctl *c, const char *cmd, int argc, char **argv);
 
+/* template import ... (ctl_template.c, issue 16 item 7). Exit status: 0, 1 refused or failed,
+ * 2 usage. */
+int ctl_template_cmd(const ctl *c, int argc, char **argv);
+
 #endif

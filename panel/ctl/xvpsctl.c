@@ -460,6 +460,9 @@ static void usage(void)
 	      "  wait JOB_ID [SECONDS]    wait until a job is done (exit 1 when it failed)\n"
 	      "  bulk-create --hostname 'web#.example.net' --plan ID --template ID\n"
 	      "              --customer ID --count N [--wait]\n"
+	      "  template import --name N --os OS --disk-gib G --boot pvh|pv|hvm\n"
+	      "              (--url URL [--sha256 HEX] | --file PATH) [--seed xvps|nocloud] "
+	      "[--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
 	      "  hostname VPS_ID FQDN [--wait]      the guest's hostname (next boot)\n"
@@ -546,6 +549,8 @@ int main(int argc, char **argv)
 		rc = bulk_create(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "backup")) {
 		rc = backup_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "template")) {
+		rc = ctl_template_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "hostname") || !strcmp(cmd, "ssh-keys") ||

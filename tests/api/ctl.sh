@@ -136,6 +136,25 @@ if XVPS_TOKEN=$ckey "$ctl" sessions revoke "$sid" 2>/dev/null; then
 fi
 rm -f "$cjar"
 
+# issue 16 item 7: a cloud image imported from a file in the agent's import directory.
+if [ -n "${XVPS_STATE:-}" ] && command -v qemu-img >/dev/null; then
+	step "template import --file of a small qcow2, waited for, then deleted"
+	mkdir -p "$XVPS_STATE/template-src"
+	img=$XVPS_STATE/template-src/ctl-$$.qcow2
+	qemu-img create -q -f qcow2 "$img" 32M
+	out=$("$ctl" template import --name "ctl-img-$$" --os debian-12 --disk-gib 1 --boot hvm \
+		--file "$img" --wait) || fail "template import: $out"
+	itpl=$(sed -n 's/^importing template \([0-9]*\) .*/\1/p' <<<"$out")
+	[ "$("$ctl" get "/templates/$itpl" | jq -r '.state + " " + .seed')" = "ready nocloud" ] ||
+		fail "the imported template is not ready/nocloud"
+	"$ctl" delete "/templates/$itpl" >/dev/null || fail "delete the imported template"
+	rm -f "$img"
+	if "$ctl" template import --name "ctl-bad-$$" --os x --disk-gib 1 --boot hvm \
+		--url "http://example.invalid/x.qcow2" 2>/dev/null; then
+		fail "an http URL was accepted while http is off"
+	fi
+fi
+
 step "deleting them through xvpsctl"
 for id in $("$ctl" get "/vps?customer=$cust" | jq -r '.[].id'); do
 	job=$("$ctl" delete "/vps/$id" | jq -r .job.id)
