@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "../common/guestval.h"
 #include "../common/validate.h"
 
 static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -166,18 +168,36 @@ static int check_spec(const vps_spec *spec, char *err)
 			return -EINVAL;
 		}
 	}
+	for (size_t i = 0; i < spec->n_resolvers; i++) {
+		char a6[INET6_ADDRSTRLEN];
+
+		if (!canon4(spec->resolvers[i]) && !canon6(spec->resolvers[i], a6)) {
+			seterr(err, "resolvers: resolver %zu is not an IP address", i + 1);
+			return -EINVAL;
+		}
+	}
+	if (spec->root_password_hash &&
+	    (!valid_crypt_hash(spec->root_password_hash, &why) || spec->password_serial == 0)) {
+		seterr(err, "root_password_hash: %s", why ? why : "no password_serial with it");
+		return -EINVAL;
+	}
 	return 0;
 }
 
 /* ---- the documents -------------------------------------------------------------------------- */
 
-/* user-data (#cloud-config). Extension point for the guest settings of issue 16 item 2: a
- * root password reset becomes
- *   chpasswd: {expire: false, users: [{name: root, password: "<hash>", type: hash}]}
- *   ssh_pwauth: false   (keys stay the way in; the password is for the console)
- * when the spec has a root password hash; its serial needs no field of its own here: the hash
- * is part of user-data, so the instance-id (meta-data) changes with it and cloud-init applies
- * the new one at the next boot. */
+/* user-data (#cloud-config): hostname, root's and the default user's SSH keys, and the last root
+ * password reset (issue 16 item 2). The reset is applied once per serial, like the xvps seed's
+ * reader does: a runcmd (argv, the serial and the crypt(3) hash as positional parameters, never
+ * spliced into the script) compares the serial with /var/lib/xvps/password_serial and runs
+ * `chpasswd -e` only for a new one. (cloud-init's own chpasswd module would set the password
+ * again at every new instance-id, i.e. after any settings change, and undo a password the
+ * customer changed inside the guest since.) ssh_deletekeys is false so that a new instance-id
+ * keeps the guest's SSH host keys (cloud-init still makes missing ones). */
+static const char PW_SCRIPT[] =
+        "f=/var/lib/xvps/password_serial; [ \"$(cat $f 2>/dev/null)\" = \"$1\" ] && exit 0; "
+        "printf 'root:%s\\n' \"$2\" | chpasswd -e && mkdir -p /var/lib/xvps && echo \"$1\" > $f";
+
 static void render_user_data(ybuf *b, const vps_spec *spec)
 {
 	char host[64];
@@ -195,22 +215,37 @@ static void render_user_data(ybuf *b, const vps_spec *spec)
 	yadd(b, "manage_etc_hosts: true\n");
 	yadd(b, "disable_root: false\n");
 	yadd(b, "ssh_pwauth: false\n");
+	yadd(b, "ssh_deletekeys: false\n");
 	yadd(b, "users:\n");
 	yitem(b, "  ", "default");
 	if (spec->n_ssh_keys == 0) {
 		yadd(b, "ssh_authorized_keys: []\n");
-		return;
+	} else {
+		yadd(b, "ssh_authorized_keys:\n");
+		for (size_t i = 0; i < spec->n_ssh_keys; i++)
+			yitem(b, "  ", spec->ssh_keys[i]);
 	}
-	yadd(b, "ssh_authorized_keys:\n");
-	for (size_t i = 0; i < spec->n_ssh_keys; i++)
-		yitem(b, "  ", spec->ssh_keys[i]);
+	if (spec->root_password_hash) {
+		char serial[16];
+
+		snprintf(serial, sizeof(serial), "%" PRIu32, spec->password_serial);
+		yadd(b, "runcmd:\n");
+		yadd(b, "  - - \"sh\"\n");
+		yadd(b, "    - \"-c\"\n");
+		yadd(b, "    - ");
+		yquote(b, PW_SCRIPT);
+		yadd(b, "\n");
+		yadd(b, "    - \"xvps-password\"\n");
+		yadd(b, "    - ");
+		yquote(b, serial);
+		yadd(b, "\n    - ");
+		yquote(b, spec->root_password_hash);
+		yadd(b, "\n");
+	}
 }
 
-/* network-config version 2. Extension point for the per-pool resolvers (issue 16 item 2):
- * after "routes", when the spec has resolvers,
- *       nameservers:
- *         addresses:
- *           - "<resolver>"     (each checked with parse_ipv4/parse_ipv6 first)
+/* network-config version 2: eth0 by MAC, its /32 and /128 addresses (and a routed /64's first),
+ * default routes on-link, and the pool's DNS resolvers (issue 16 item 2) as nameservers.
  * Returns 0 or -EINVAL with err naming the field. */
 static int render_network(ybuf *b, const vps_spec *spec, char *err)
 {
@@ -261,7 +296,17 @@ static int render_network(ybuf *b, const vps_spec *spec, char *err)
 		snprintf(v, sizeof(v), "%s/128", a6);
 		yitem(b, "      ", v);
 	}
-	if (spec->gateway6 && !canon6(spec->gateway6, a6)) {
+	if (spec->n_resolvers) {
+		yadd(b, "    nameservers:\n");
+		yadd(b, "      addresses:\n");
+		for (size_t i = 0; i < spec->n_resolvers; i++) {
+			if (canon6(spec->resolvers[i], a6))
+				yitem(b, "        ", a6);
+			else
+				yitem(b, "        ", spec->resolvers[i]); /* checked: canon4 */
+		}
+	}
+	if (spec->gateway6 && !canon6(spec->gateway6, a6)) { /* a6: the gateway from here on */
 		seterr(err, "gateway6: not an IPv6 address");
 		return -EINVAL;
 	}

@@ -44,6 +44,9 @@ TestSuite(nocloud, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);
 
 #define KEY1                                                                                       \
 	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ3dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGs alice@laptop"
+#define HASH1                                                                                      \
+	"$6$abcdefgh$"                                                                             \
+	"cZzxIUonXD0dUgU4ec5guMcfBig8c0EwiNdEDLWokZpYKRMdFUEBPUuB67QPsPSg7nf9TiP7W7xC4wGBpmDqi1"
 #define KEY2 "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7testtesttesttest"
 
 static const char full_json[] =
@@ -53,7 +56,9 @@ static const char full_json[] =
         "\"ipv4\":[\"192.0.2.10\",\"192.0.2.11\"],\"ipv6\":[\"2001:DB8:0:0::10\"],"
         "\"ipv6_routed\":[\"2001:db8:1:2::/64\"],\"gateway4\":\"192.0.2.1\","
         "\"gateway6\":\"fe80::1\",\"power\":\"stopped\",\"seed\":\"nocloud\","
-        "\"ssh_keys\":[\"" KEY1 "\",\"" KEY2 "\"]}";
+        "\"ssh_keys\":[\"" KEY1 "\",\"" KEY2 "\"],"
+        "\"resolvers\":[\"192.0.2.53\",\"2001:DB8::53\"],"
+        "\"root_password_hash\":\"" HASH1 "\",\"password_serial\":3}";
 
 static void parse_spec(vps_spec *spec, const char *json)
 {
@@ -331,6 +336,21 @@ Test(nocloud, documents_parse_back_to_the_spec)
 	cr_assert_str_eq(AT(nc, "ethernets", "eth0", "routes", "0", "on-link"), "true");
 	cr_assert_str_eq(AT(nc, "ethernets", "eth0", "routes", "1", "to"), "::/0");
 	cr_assert_str_eq(AT(nc, "ethernets", "eth0", "routes", "1", "via"), "fe80::1");
+	/* issue 16 item 2: the pool's resolvers, and the password reset once per serial */
+	cr_assert_eq(LEN(nc, "ethernets", "eth0", "nameservers", "addresses"), 2);
+	cr_assert_str_eq(AT(nc, "ethernets", "eth0", "nameservers", "addresses", "0"),
+	                 "192.0.2.53");
+	cr_assert_str_eq(AT(nc, "ethernets", "eth0", "nameservers", "addresses", "1"),
+	                 "2001:db8::53");
+	cr_assert_str_eq(AT(ud, "ssh_deletekeys"), "false", "host keys kept across instance-ids");
+	cr_assert_eq(LEN(ud, "runcmd"), 1);
+	cr_assert_eq(LEN(ud, "runcmd", "0"), 6);
+	cr_assert_str_eq(AT(ud, "runcmd", "0", "0"), "sh");
+	cr_assert_str_eq(AT(ud, "runcmd", "0", "1"), "-c");
+	cr_assert_not_null(strstr(AT(ud, "runcmd", "0", "2"), "chpasswd -e"));
+	cr_assert_null(strstr(AT(ud, "runcmd", "0", "2"), "$6$"), "the hash is not in the script");
+	cr_assert_str_eq(AT(ud, "runcmd", "0", "4"), "3", "the serial");
+	cr_assert_str_eq(AT(ud, "runcmd", "0", "5"), HASH1);
 	json_object_put(md);
 	json_object_put(ud);
 	json_object_put(nc);
