@@ -53,7 +53,10 @@
  *           (0 = not throttled), "smtp_block": bool, "on_crash": "restart|stop" (default
  *           restart: what the agent does when the guest crashes), "max_vcpus",
  *           "max_memory_mib" (optional, 0 = vcpus / memory_mib: the ceilings written as xl.cfg
- *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1)}
+ *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1),
+ *           "rescue": bool (optional, default false; issue 16 item 3: the domain boots a copy
+ *           of the rescue system as xvda with its own disk as xvdb, seed xvdc; provisioning/
+ *           vps_rescue.c)}
  *           vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",

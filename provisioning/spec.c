@@ -15,7 +15,8 @@ static const char *const spec_fields[] = {
         "disk_gib",   "template", "mac",       "vifname",        "ipv4",
         "ipv6",       "gateway4", "gateway6",  "cpu_weight",     "cpu_cap_pct",
         "net_mbit",   "power",    "ssh_keys",  "ipv6_routed",    "throttle_mbit",
-        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", NULL,
+        "smtp_block", "on_crash", "max_vcpus", "max_memory_mib", "rescue",
+        NULL,
 };
 
 static void set_err(json_field_error *err, const char *field, const char *detail)
@@ -269,6 +270,8 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 		goto out;
 	out->throttle_mbit = (int)v;
 	if (!json_get_bool(obj, "smtp_block", false, &out->smtp_block, err))
+		goto out;
+	if (!json_get_bool(obj, "rescue", false, &out->rescue, err))
 		goto out;
 	const char *on_crash = NULL;
 	if (!json_get_str(obj, "on_crash", false, &on_crash, err))

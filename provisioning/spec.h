@@ -48,8 +48,11 @@ typedef struct vps_spec {
 	bool smtp_block;      /* drop outbound TCP to port 25; default false */
 	bool crash_restart;   /* on_crash "restart" (default) -> true, "stop" -> false */
 	bool power_running;   /* "running" -> true, "stopped" -> false */
-	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
-	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
+	/* Rescue mode (issue 16 item 3; vps_rescue.c): the domain boots the rescue system with its
+	 * own disk as xvdb. Default false. */
+	bool rescue;
+	char **ssh_keys;   /* n_ssh_keys valid_ssh_key lines */
+	size_t n_ssh_keys; /* 0..SPEC_MAX_KEYS */
 } vps_spec;
 
 /* Parses and validates a VPS_SPEC object. Unknown fields are rejected. Required: name,
@@ -57,7 +60,8 @@ typedef struct vps_spec {
  * or absent): ipv4, ipv6, ipv6_routed (default empty), gateway4, gateway6 (default none),
  * cpu_weight (256), cpu_cap_pct (0), net_mbit (0), throttle_mbit (0), smtp_block (false),
  * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
- * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty). vifname must
+ * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty), rescue
+ * (false). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
  * err->field naming the offending field and err->detail a static English sentence (*out is then

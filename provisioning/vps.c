@@ -174,7 +174,8 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 }
 
 /* Writes the xl.cfg for spec when its rendered content differs from the file on disk. */
-static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err)
+static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path,
+                         const char *rescue_path, vps_err *err)
 {
 	char disk_path[VPS_PATH_LEN], seed[VPS_PATH_LEN];
 	const char **ips;
@@ -204,7 +205,8 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 
 	xlcfg_spec xs = {
 	        .name = spec->name,
-	        .type = spec->type,
+	        /* the rescue system boots through pvgrub, as PVH for an HVM VPS */
+	        .type = rescue_path[0] && spec->type == XL_HVM ? XL_PVH : spec->type,
 	        .kernel = NULL, /* Debian's grub-xen-host image for the type */
 	        .vcpus = spec->vcpus,
 	        .memory_mib = (unsigned long)spec->memory_mib,
@@ -213,6 +215,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .disk_path = disk_path,
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
 	        .seed_path = ctx->state_dir[0] ? seed : NULL,
+	        .rescue_path = rescue_path[0] ? rescue_path : NULL,
 	        .mac = spec->mac,
 	        .bridge = ctx->bridge,
 	        .vifname = spec->vifname,
@@ -331,6 +334,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 {
 	st_driver *st = ctx->st;
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
+	char rescue[VPS_PATH_LEN];
 	uint64_t bytes;
 	bool had_disk, had_cfg, had_seed = false, created = false;
 	json_object *pending = NULL;
@@ -365,11 +369,18 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		            sterr);
 		goto fail;
 	}
+	/* (1b) rescue mode: the domain's copy of the rescue system; a domain running in the other
+	 * mode is shut down first (vps_rescue.c) */
+	rc = vps_rescue_prepare(ctx, spec, rescue, sizeof(rescue), err);
+	if (!rc && had_cfg)
+		rc = vps_rescue_switch(ctx, spec, cfg, err);
+	if (rc)
+		goto fail;
 	/* (2) the seed the guest reads at boot, then the config that attaches it */
 	rc = ensure_seed(ctx, spec, err);
 	if (rc)
 		goto fail;
-	rc = ensure_config(ctx, spec, cfg, err);
+	rc = ensure_config(ctx, spec, cfg, rescue, err);
 	if (rc)
 		goto fail;
 	/* (3) firewall chains, before the domain can send its first packet */
@@ -389,6 +400,8 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	} else {
 		vps_net_after_stop(ctx, spec->name);
 	}
+	if (!spec->rescue && (rc = vps_rescue_remove(ctx, spec->name, err)) != 0)
+		goto fail;
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
@@ -409,6 +422,7 @@ fail:
 		if (!had_seed && ctx->state_dir[0])
 			seed_remove(ctx->state_dir, spec->name);
 		vps_net_remove(ctx, spec->name, NULL);
+		vps_rescue_remove(ctx, spec->name, NULL);
 		st->ops->disk_remove(st, spec->name, sterr);
 	}
 	return rc;
