@@ -29,7 +29,7 @@
 	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, "                                      \
 	"s.vps_id, s.suspended_by, s.reason, s.suspended_at, "                                     \
 	"n.rx_bytes, n.tx_bytes, n.rx_packets, n.tx_packets, n.sampled_at, "                       \
-	"c.cpu_ns, c.sampled_at "                                                                  \
+	"c.cpu_ns, c.sampled_at, v.rescue "                                                        \
 	"FROM vps v JOIN plans p ON p.id=v.plan_id "                                               \
 	"LEFT JOIN vps_suspension s ON s.vps_id=v.id LEFT JOIN vps_net n ON n.vps_id=v.id "        \
 	"LEFT JOIN vps_cpu c ON c.vps_id=v.id "
@@ -70,6 +70,7 @@ enum {
 	C_NET_AT,
 	C_CPU_NS,
 	C_CPU_AT,
+	C_RESCUE,
 };
 
 static const char *col_text(sqlite3_stmt *st, int col)
@@ -189,6 +190,9 @@ static void vps_write(jw *w, sqlite3_stmt *st)
 	} else {
 		jw_null(w);
 	}
+	/* Rescue mode (api_rescue.c, issue 16 item 3): the desired boot. */
+	jw_key(w, "rescue");
+	jw_bool(w, sqlite3_column_int(st, C_RESCUE) != 0);
 	/* Network counters (panel/metering.c's totals; zeros before the first sweep). */
 	jw_key(w, "net");
 	jw_obj_begin(w);

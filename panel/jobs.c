@@ -31,9 +31,13 @@ static atomic_bool stop_flag;
 static pthread_t *workers;
 static int n_workers;
 
-static const char *const job_kinds[] = {
-        "vps.create",    "vps.start",  "vps.shutdown", "vps.reboot",  "vps.poweroff",
-        "vps.reinstall", "vps.delete", "vps.update",   "vps.network", NULL,
+static const char *const job_kinds[] =
+        {
+                "vps.create",   "vps.start",     "vps.shutdown", "vps.reboot",
+                "vps.poweroff", "vps.reinstall", "vps.delete",   "vps.update",
+                "vps.network",  "vps.rescue",    "vps.unrescue", /* issue 16 item 3 (api_rescue.c)
+                                                                  */
+                NULL,
 };
 
 bool jobs_stopping(void)

@@ -537,5 +537,9 @@ const char *const xvps_migrations[] = {
         "  created_at INTEGER NOT NULL,"
         "  expires_at INTEGER NOT NULL,"
         "  used_at INTEGER);",
+        /* 14: rescue mode (issue 16 item 3; panel/api_rescue.c). vps.rescue is part of the
+         * desired state: 1 = the VPS boots the rescue system with its own disk as the second
+         * disk (reconcile and a host reboot keep it so) until the customer leaves rescue. */
+        "ALTER TABLE vps ADD COLUMN rescue INTEGER NOT NULL DEFAULT 0 CHECK (rescue IN (0, 1));",
         NULL,
 };

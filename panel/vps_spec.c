@@ -42,13 +42,13 @@ static bool spec_ceilings(json_object *spec)
 /* The VPS's own columns into spec; false when the VPS does not exist or the database failed. */
 static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 {
-	sqlite3_stmt *st =
-	        db_stmt("SELECT v.domain, v.hostname, t.boot, p.vcpus, p.memory_mib, p.disk_gib, "
-	                "v.template_id, v.mac, v.vifname, p.cpu_weight, p.cpu_cap_pct, p.net_mbit, "
-	                "v.ssh_keys, v.throttle_mbit, p.smtp_block, p.on_crash FROM vps v "
-	                "JOIN plans p ON "
-	                "p.id=v.plan_id "
-	                "JOIN templates t ON t.id=v.template_id WHERE v.id=?");
+	sqlite3_stmt *st = db_stmt(
+	        "SELECT v.domain, v.hostname, t.boot, p.vcpus, p.memory_mib, p.disk_gib, "
+	        "v.template_id, v.mac, v.vifname, p.cpu_weight, p.cpu_cap_pct, p.net_mbit, "
+	        "v.ssh_keys, v.throttle_mbit, p.smtp_block, p.on_crash, v.rescue FROM vps v "
+	        "JOIN plans p ON "
+	        "p.id=v.plan_id "
+	        "JOIN templates t ON t.id=v.template_id WHERE v.id=?");
 	const unsigned char *k;
 	json_object *keys;
 	char tpl[TEMPLATE_NAME_MAX];
@@ -91,6 +91,8 @@ static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 	json_object_object_add(spec, "smtp_block",
 	                       json_object_new_boolean(sqlite3_column_int(st, 14) != 0));
 	add_str(spec, "on_crash", sqlite3_column_text(st, 15));
+	json_object_object_add(spec, "rescue", /* issue 16 item 3 */
+	                       json_object_new_boolean(sqlite3_column_int(st, 16) != 0));
 	sqlite3_reset(st);
 	return spec_ceilings(spec);
 }

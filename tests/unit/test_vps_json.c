@@ -37,7 +37,7 @@ static char tmp[64];
 	"(SELECT group_concat(a.address || COALESCE('/' || a.prefix_len, ''), ' ') "               \
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
-	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus FROM vps v JOIN plans p "               \
+	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, v.rescue FROM vps v JOIN plans p "     \
 	"ON p.id=v.plan_id "
 
 static json_object *old_addr_list(const unsigned char *text)
@@ -104,6 +104,7 @@ static json_object *old_vps_from_row(sqlite3_stmt *st)
 	} else {
 		json_object_object_add(o, "pending", NULL);
 	}
+	json_object_object_add(o, "rescue", json_object_new_boolean(sqlite3_column_int(st, 23)));
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(
@@ -180,6 +181,7 @@ static void setup(void)
 	        " NULL, NULL, 0, 0, NULL, 4),"
 	        "(4, 'd.example', 2, 2, 1, 'xvps-4', 'xvif4', '00:16:3e:00:00:04', 'running', 12, "
 	        "512, 0, 0, 1764633600, 2048, 2);"
+	        "UPDATE vps SET rescue=1 WHERE id=4;" /* issue 16 item 3 */
 	        "INSERT INTO ip_addresses(pool_id, address, vps_id, prefix_len, state) VALUES"
 	        "(1, '192.0.2.10', 1, NULL, 'active'), (1, '192.0.2.11', 1, NULL, 'active'),"
 	        "(1, '192.0.2.12', 1, NULL, 'releasing'), (2, '2001:db8:1::', 1, 64, 'active'),"
