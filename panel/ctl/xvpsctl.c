@@ -259,6 +259,33 @@ static int resize_cmd(const ctl *c, int argc, char **argv)
 	return wait && wait_job(c, job_id, 600) != 0 ? 1 : 0;
 }
 
+/* rescue|unrescue VPS_ID [--wait]: POST /vps/{id}/actions/rescue|unrescue (issue 16 item 3). */
+static int rescue_cmd(const ctl *c, const char *what, int argc, char **argv)
+{
+	long long id = 0;
+	bool wait = argc == 2 && !strcmp(argv[1], "--wait");
+	if ((argc != 1 && !wait) || !parse_int_range(argv[0], 1, INT64_MAX, &id)) {
+		fprintf(stderr, "usage: xvpsctl %s VPS_ID [--wait]\n", what);
+		return 2;
+	}
+	char path[CTL_PATH_MAX], job_id[CTL_ID_MAX] = "";
+	snprintf(path, sizeof(path), "/vps/%lld/actions/%s", id, what);
+	json_object *resp = NULL, *job = NULL, *jid = NULL;
+	long status = request(c, "POST", path, "{}", &resp);
+	if (status != 202) {
+		print_problem(status, resp);
+		json_object_put(resp);
+		return 1;
+	}
+	if (json_object_object_get_ex(resp, "job", &job) &&
+	    json_object_object_get_ex(job, "id", &jid))
+		snprintf(job_id, sizeof(job_id), "%s", json_object_get_string(jid));
+	json_object_put(resp);
+	printf("%s vps %lld (job %s)\n", strcmp(what, "rescue") ? "leaving rescue:" : "rescue:", id,
+	       job_id);
+	return wait && wait_job(c, job_id, 600) != 0 ? 1 : 0;
+}
+
 /* Reads one line of stdin into out (without its newline), echo off when stdin is a terminal;
  * false at EOF or when the line does not fit. */
 static bool read_secret(const char *prompt, char *out, size_t size)
@@ -466,6 +493,8 @@ static void usage(void)
 	      "              --customer ID --count N [--wait]\n"
 	      "  resize VPS_ID PLAN_ID [--wait]   change a VPS's plan (up, or down to a plan\n"
 	      "              whose disk is not smaller)\n"
+	      "  rescue VPS_ID [--wait]   boot a VPS into the rescue system (its disk is xvdb);\n"
+	      "  unrescue VPS_ID [--wait] boot it from its own disk again\n"
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
@@ -542,6 +571,8 @@ int main(int argc, char **argv)
 		rc = backup_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "resize")) {
 		rc = resize_cmd(&c, argc - i, argv + i);
+	} else if (!strcmp(cmd, "rescue") || !strcmp(cmd, "unrescue")) {
+		rc = rescue_cmd(&c, cmd, argc - i, argv + i);
 	} else if (!strcmp(cmd, "passwd")) {
 		rc = passwd_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "sessions")) {

@@ -87,6 +87,7 @@ const JOB_KINDS = {
   'vps.create': 'Create', 'vps.start': 'Start', 'vps.shutdown': 'Shut down',
   'vps.reboot': 'Reboot', 'vps.poweroff': 'Force power-off', 'vps.reinstall': 'Reinstall',
   'vps.delete': 'Delete', 'vps.update': 'Apply plan', 'vps.network': 'Network update',
+  'vps.rescue': 'Rescue mode', 'vps.unrescue': 'Leave rescue mode',
 };
 
 export function jobKind(kind) {

@@ -1,7 +1,7 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
 // addresses, traffic, this period's usage with graphs, power buttons with confirmation,
-// resize (vps-resize.js) and what waits for the next reboot, reinstall (type the hostname),
-// recent jobs; admin extras below.
+// resize (vps-resize.js) and what waits for the next reboot, rescue mode (vps-rescue.js),
+// reinstall (type the hostname), recent jobs; admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
 import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
@@ -12,6 +12,7 @@ import { usageCard } from './vps-usage.js';
 import { recentJobs } from './vps-jobs.js';
 import { adminSections } from './vps-admin.js';
 import { resizeCard, pendingText } from './vps-resize.js';
+import { rescueCard } from './vps-rescue.js';
 
 const ACTIONS = {
   start: { label: 'Start', cls: 'btn-primary' },
@@ -110,6 +111,7 @@ export async function vpsPageView(ctx) {
 
   const resize = plans.length ? resizeCard(vps, plans, { follow: (j, l) => follow(j, l), render: (v) => render(v) }) : null;
 
+  const rescue = rescueCard(vps, { follow: (j, l) => follow(j, l), render: (v) => render(v) });
   const admin = ctx.isAdmin ? adminSections(ctx, vps, { refresh: () => refresh(), follow: (j, l) => follow(j, l) }) : null;
 
   const page = h('div', { id: 'vps-page', dataset: { id: String(vps.id) } });
@@ -125,6 +127,7 @@ export async function vpsPageView(ctx) {
       usage.el,
       jobs.el,
       resize ? resize.el : null,
+      rescue.el,
       reinstallCard,
       admin ? admin.el : null,
       dangerCard));
@@ -139,6 +142,7 @@ export async function vpsPageView(ctx) {
     buttons.console.disabled = !may.console;
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
     if (resize) resize.update(v, busy || !may.resize);
+    rescue.update(v, busy || !(v.state === 'running' || v.state === 'stopped' || v.state === 'error'));
     const plan = planOf(v.plan);
     deleteBtn.disabled = busy || !may.delete;
     set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '');
