@@ -5,7 +5,9 @@
  * copy as xvda, its disk as xvdb and the seed as xvdc; leaving it boots the VPS from its disk
  * and removes the copy; the customer's disk keeps its bytes; vps.remove and the reconciler
  * remove copies; a missing rescue system is refused before anything changes. Files only under
- * mkdtemp(); every guest is destroyed and reaped. */
+ * mkdtemp(); every guest is destroyed and reaped. With the lvm driver on the fake runner: the
+ * copy is a thin snapshot of xvpstpl-rescue grown to 4 GiB, leaving discards and removes it, no
+ * rescue template and no source to import runs no lvcreate. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,9 @@
 #include "../../common/util.h"
 #include "../../hypervisor/xlcfg.h"
 #include "../../provisioning/vps.h"
+#include "../../provisioning/vps_internal.h"
 
+#include "fake_runner.h"
 #include "sim_fixture.h"
 
 static const char *const two_ips[] = {"192.0.2.10", "2001:db8::10", NULL};
@@ -303,4 +307,103 @@ Test(rescue, remove_and_reconcile_take_the_copy)
 	                          "\"action\":\"removed\"}"),
 	                   "%s", json_object_to_json_string(orphans));
 	json_object_put(orphans);
+}
+
+/* ---- the lvm driver on the fake runner: the exact commands of a rescue copy ---- */
+
+#define LVM_DATA "tests/unit/data/lvm/"
+#define LVS                                                                                        \
+	"lvs --reportformat json --units b --nosuffix -o "                                         \
+	"lv_name,lv_attr,lv_size,pool_lv,segtype,data_percent,metadata_percent,discards vg0"
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static fake lf;
+static st_driver lst;
+static char ltdir[64];
+
+static void lvm_setup(void)
+{
+	memset(&lst, 0, sizeof(lst));
+	snprintf(ltdir, sizeof(ltdir), "/tmp/xvps-rescue-lvm-XXXXXX");
+	cr_assert_not_null(mkdtemp(ltdir));
+}
+
+static void lvm_teardown(void)
+{
+	if (lst.ops)
+		lst.ops->dispose(&lst);
+	for (size_t k = 0; k < lf.ncalls; k++)
+		free(lf.calls[k]);
+	lf.ncalls = 0;
+	rmdir(ltdir);
+}
+
+TestSuite(rescue_lvm, .init = lvm_setup, .fini = lvm_teardown, .timeout = 20);
+
+/* Opens the lvm driver on vg0/pool (scripted lvs-pool.json), then scripts steps; ctx uses it. */
+static void lvm_open_with(vps_ctx *c, const fake_step *steps, size_t n)
+{
+	static const fake_step open_steps[] = {{.out_file = "lvs-pool.json"}};
+	char err[ST_ERRLEN] = "";
+
+	cr_assert_eq(st_lvm_open(&lst, fake_runner_of(&lf, LVM_DATA, open_steps, 1), "vg0", "pool",
+	                         ltdir, err),
+	             0, "%s", err);
+	for (size_t k = 0; k < lf.ncalls; k++)
+		free(lf.calls[k]);
+	lst.run = fake_runner_of(&lf, LVM_DATA, steps, n);
+	memset(c, 0, sizeof(*c));
+	c->st = &lst;
+}
+
+Test(rescue_lvm, the_copy_is_a_thin_snapshot_of_the_rescue_template)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-rescue.json"},
+	                                  {.out_file = "lvs-rescue.json"},
+	                                  {.out = ""},
+	                                  {.out = ""},
+	                                  {.out = ""}};
+	vps_spec spec = {.name = "xvps-5", .rescue = true};
+	vps_ctx c;
+	vps_err e = {0};
+	char path[512];
+
+	lvm_open_with(&c, steps, N(steps));
+	cr_assert_eq(vps_rescue_prepare(&c, &spec, path, sizeof(path), &e), 0, "%s", e.msg);
+	cr_assert_str_eq(path, "/dev/vg0/rescue-xvps-5");
+	fake_assert_calls(&lf, (const char *const[]){
+	                               LVS, LVS,
+	                               "lvcreate -kn -prw -s -n rescue-xvps-5 vg0/xvpstpl-rescue",
+	                               "lvextend -L 4g vg0/rescue-xvps-5",
+	                               "lvchange -ay -K vg0/rescue-xvps-5", NULL});
+}
+
+Test(rescue_lvm, leaving_discards_and_removes_the_copy)
+{
+	static const fake_step steps[] = {
+	        {.out_file = "lvs-rescue-disk.json"}, {.out = ""}, {.out = ""}};
+	vps_ctx c;
+	vps_err e = {0};
+
+	lvm_open_with(&c, steps, N(steps));
+	cr_assert_eq(vps_rescue_remove(&c, "xvps-5", &e), 0, "%s", e.msg);
+	fake_assert_calls(&lf, (const char *const[]){LVS, "blkdiscard /dev/vg0/rescue-xvps-5",
+	                                             "lvremove -y vg0/rescue-xvps-5", NULL});
+}
+
+Test(rescue_lvm, no_rescue_template_and_no_source_makes_nothing)
+{
+	static const fake_step steps[] = {{.out_file = "lvs-pool.json"},
+	                                  {.out_file = "lvs-pool.json"}};
+	vps_spec spec = {.name = "xvps-5", .rescue = true};
+	vps_ctx c;
+	vps_err e = {0};
+	char path[512];
+
+	lvm_open_with(&c, steps, N(steps));
+	cr_assert_neq(vps_rescue_prepare(&c, &spec, path, sizeof(path), &e), 0);
+	cr_assert_str_eq(e.field, "rescue");
+	cr_assert(strstr(e.msg, "rescue system is not installed"), "%s", e.msg);
+	for (size_t k = 0; k < lf.ncalls; k++)
+		cr_assert_null(strstr(lf.calls[k], "lvcreate"), "ran %s", lf.calls[k]);
 }

@@ -145,7 +145,8 @@ export async function vpsPageView(ctx) {
     rescue.update(v, busy || !(v.state === 'running' || v.state === 'stopped' || v.state === 'error'));
     const plan = planOf(v.plan);
     deleteBtn.disabled = busy || !may.delete;
-    set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '');
+    set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '',
+      v.rescue ? h('span', { id: 'vps-rescue-mark' }, ' · rescue mode') : '');
     set(planEl, plan ? [h('strong', null, plan.name), ' — '] : v.plan_name ? [h('strong', null, v.plan_name), ' — '] : null, planSummary(v));
     const pending = pendingText(v.pending);
     const rows = [
