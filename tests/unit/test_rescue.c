@@ -28,6 +28,8 @@
 
 static const char *const two_ips[] = {"192.0.2.10", "2001:db8::10", NULL};
 
+TestSuite(rescue_cfg);
+
 Test(rescue_cfg, matches_golden_and_parses)
 {
 	xlcfg_spec s = {
@@ -338,7 +340,7 @@ static void lvm_teardown(void)
 	rmdir(ltdir);
 }
 
-TestSuite(rescue_lvm, .init = lvm_setup, .fini = lvm_teardown, .timeout = 20);
+TestSuite(rescue_lvm, .init = lvm_setup, .fini = lvm_teardown);
 
 /* Opens the lvm driver on vg0/pool (scripted lvs-pool.json), then scripts steps; ctx uses it. */
 static void lvm_open_with(vps_ctx *c, const fake_step *steps, size_t n)
