@@ -64,7 +64,11 @@
  *                     "rate_mbit": int (the vif's shaping while running; 0 = unlimited)},
  *             "pending"?: {"memory_mib": int|null, "vcpus": int|null}|null (the spec's sizes
  *             that wait for the domain's next boot, beyond its ceilings; null when none; only
- *             from an op that applied a spec, or when the domain is not running)}
+ *             from an op that applied a spec, or when the domain is not running),
+ *             "timings"?: [{"step": "storage|seed|config|netfilter|domain|domain.create|resize|
+ *             sched|shaping|status", "us": int (microseconds, CLOCK_MONOTONIC)}] (vps.ensure and
+ *             the ops built on it: how long each sub-step of this call took, in order; the
+ *             panel keeps them as the job's agent steps, issue 17 item 6)}
  *
  * Return convention: 0 or a negative errno. */
 #ifndef XVPS_AGENT_PROTO_H

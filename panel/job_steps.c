@@ -12,6 +12,7 @@
 #include "../common/util.h"
 #include "agent_client.h"
 #include "audit.h"
+#include "job_timing.h"
 #include "jobs.h"
 #include "metering.h"
 #include "plan_history.h"
@@ -24,11 +25,18 @@
 /* An agent operation on behalf of a job: under the host read lock, with retries. */
 static int job_agent(json_object *req, json_object **result_out, agent_err *e)
 {
+	json_object *res = NULL;
 	int rc;
 
 	jobs_host_rdlock();
-	rc = panel_agent_call(req, JOB_AGENT_RETRY_S, result_out, e);
+	rc = panel_agent_call(req, JOB_AGENT_RETRY_S, &res, e);
 	jobs_host_unlock();
+	if (rc == 0)
+		job_timing_agent(res); /* the agent's sub-steps of this call, when it sent them */
+	if (result_out)
+		*result_out = res;
+	else
+		json_object_put(res);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "config.h"
 #include "ipam.h"
+#include "job_timing.h"
 #include "jobs.h"
 #include "store.h"
 #include "vps_spec.h"
@@ -114,6 +115,7 @@ json_object *job_json(int64_t job_id)
 	                                 ? NULL
 	                                 : (const char *)sqlite3_column_text(st, 8)));
 	sqlite3_reset(st);
+	json_object_object_add(o, "steps", job_steps_json(job_id));
 	return o;
 }
 
@@ -165,6 +167,7 @@ void job_set_step(int64_t job_id, const char *step)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE jobs SET step=? WHERE id=?");
 
+	job_timing_begin(job_id, step);
 	if (!st)
 		return;
 	sqlite3_bind_text(st, 1, step, -1, SQLITE_STATIC);
@@ -178,6 +181,7 @@ void job_requeue(int64_t job_id)
 {
 	sqlite3_stmt *st = db_stmt("UPDATE jobs SET state='queued' WHERE id=?");
 
+	job_timing_end(job_id);
 	if (!st)
 		return;
 	sqlite3_bind_int64(st, 1, job_id);
@@ -190,6 +194,7 @@ void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *er
 	        db_stmt("UPDATE jobs SET state=?, error=?, finished_at=?, step=? WHERE id=?");
 	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 
+	job_timing_end(job_id);
 	if (st) {
 		sqlite3_bind_text(st, 1, error ? "failed" : "done", -1, SQLITE_STATIC);
 		if (error)

@@ -537,7 +537,22 @@ const char *const xvps_migrations[] = {
         "  created_at INTEGER NOT NULL,"
         "  expires_at INTEGER NOT NULL,"
         "  used_at INTEGER);",
-        /* 14: rescue mode (issue 16 item 3; panel/api_rescue.c). vps.rescue is part of the
+        /* 14: job step durations (issue 17 item 6; panel/job_timing.c). One row per step a job
+         * went through: the panel's own steps (source 'panel': ensure, remove, ...) and the
+         * agent's sub-steps inside one agent call (source 'agent': storage.clone, xl.create,
+         * netfilter, ...), each with its wall-clock duration in microseconds (a monotonic
+         * clock; NULL while the panel step runs). A panel step's row is written when it opens,
+         * so its agent sub-steps follow it in id order. Kept with the job (jobs are never deleted);
+         * not a foreign key, like jobs. */
+        "CREATE TABLE job_steps ("
+        "  id INTEGER PRIMARY KEY,"
+        "  job_id INTEGER NOT NULL,"
+        "  step TEXT NOT NULL,"
+        "  source TEXT NOT NULL CHECK (source IN ('panel','agent')),"
+        "  started_at INTEGER NOT NULL,"
+        "  duration_us INTEGER CHECK (duration_us >= 0));"
+        "CREATE INDEX job_steps_job ON job_steps(job_id, id);",
+        /* 15: rescue mode (issue 16 item 3; panel/api_rescue.c). vps.rescue is part of the
          * desired state: 1 = the VPS boots the rescue system with its own disk as the second
          * disk (reconcile and a host reboot keep it so) until the customer leaves rescue. */
         "ALTER TABLE vps ADD COLUMN rescue INTEGER NOT NULL DEFAULT 0 CHECK (rescue IN (0, 1));",

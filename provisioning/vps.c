@@ -2,7 +2,8 @@
  * (docs/architecture.md §5: ensure/remove are idempotent and safe to repeat after any crash). It
  * must never leave a half-made VPS behind a failed first creation, and never delete a disk the
  * desired state does not know: the reconciler quarantines it. This file: ensure, status,
- * power, reinstall and templates; vps_reconcile.c: remove and the reconciler. */
+ * power and reinstall; vps_template.c: templates; vps_reconcile.c: remove and the reconciler;
+ * vps_rescue.c: rescue mode. */
 #include "power.h"
 #include "vps.h"
 #include "vps_internal.h"
@@ -270,10 +271,28 @@ static int settle_preserved(vps_ctx *ctx, const char *name, hv_domain_info *info
 	return rc;
 }
 
+/* The sub-steps of one vps_ensure call and how long each took, for the panel's job step
+ * durations (VPS_STATUS "timings", common/agent_proto.h). */
+typedef struct step_timer {
+	json_object *arr;
+	uint64_t t0; /* now_mono_ns() at the end of the previous step */
+} step_timer;
+
+static void step_mark(step_timer *tm, const char *step)
+{
+	uint64_t now = now_mono_ns();
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "step", json_object_new_string(step));
+	json_object_object_add(o, "us", json_object_new_int64((int64_t)((now - tm->t0) / 1000)));
+	json_object_array_add(tm->arr, o);
+	tm->t0 = now;
+}
+
 /* Converges power, live sizes (vps_resize.c) and scheduler. *created_out tells whether this
  * call created the domain; *pending_out gets the sizes that wait for the next boot (or NULL). */
-static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, bool *created_out,
-                        json_object **pending_out, vps_err *err)
+static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, step_timer *tm,
+                        bool *created_out, json_object **pending_out, vps_err *err)
 {
 	hv_driver *hv = ctx->hv;
 	char hverr[HV_ERRLEN] = "";
@@ -305,11 +324,13 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 			return rc;
 		}
 	}
+	step_mark(tm, *created_out ? "domain.create" : "domain");
 	if (!spec->power_running)
 		return 0;
 	rc = vps_resize_live(ctx, spec, *created_out, &cap, pending_out, err);
 	if (rc)
 		return rc;
+	step_mark(tm, "resize");
 	rc = hv->ops->set_sched(hv, spec->name, spec->cpu_weight, cap, hverr);
 	if (rc) {
 		vps_set_err(err, -EIO, "cpu_weight", "cannot set scheduler shares of %s: %s",
@@ -327,11 +348,13 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 		            spec->name, info.cpu_weight, info.cpu_cap_pct, spec->cpu_weight, cap);
 		return -EIO;
 	}
+	step_mark(tm, "sched");
 	return 0;
 }
 
 int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
 {
+	step_timer tm = {json_object_new_array(), now_mono_ns()};
 	st_driver *st = ctx->st;
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
 	char rescue[VPS_PATH_LEN];
@@ -342,10 +365,13 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 
 	*status_out = NULL;
 	rc = vps_check_name(spec->name, err);
-	if (rc)
+	if (rc) {
+		json_object_put(tm.arr);
 		return rc;
+	}
 	if (!vps_config_path(ctx, spec->name, cfg, sizeof(cfg))) {
 		vps_set_err(err, -ENAMETOOLONG, NULL, "config path too long");
+		json_object_put(tm.arr);
 		return -ENAMETOOLONG;
 	}
 	had_disk = st->ops->disk_size(st, spec->name, &bytes, NULL) == 0;
@@ -360,6 +386,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	if (!had_disk && !st->ops->template_exists(st, spec->template_name)) {
 		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
 		            spec->template_name);
+		json_object_put(tm.arr);
 		return -ENOENT;
 	}
 	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, sterr);
@@ -369,6 +396,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		            sterr);
 		goto fail;
 	}
+	step_mark(&tm, "storage");
 	/* (1b) rescue mode: the domain's copy of the rescue system; a domain running in the other
 	 * mode is shut down first (vps_rescue.c) */
 	rc = vps_rescue_prepare(ctx, spec, rescue, sizeof(rescue), err);
@@ -376,21 +404,26 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		rc = vps_rescue_switch(ctx, spec, cfg, err);
 	if (rc)
 		goto fail;
+	if (spec->rescue)
+		step_mark(&tm, "rescue");
 	/* (2) the seed the guest reads at boot, then the config that attaches it */
 	rc = ensure_seed(ctx, spec, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "seed");
 	rc = ensure_config(ctx, spec, cfg, rescue, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "config");
 	/* (3) firewall chains, before the domain can send its first packet */
 	rc = vps_net_before_start(ctx, spec, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "netfilter");
 	/* (4) power, (5) scheduler, (6) shaping once the vif exists */
 	if (!spec->power_running)
 		vps_net_sweep_one(ctx, spec->name);
-	rc = ensure_power(ctx, spec, cfg, &created, &pending, err);
+	rc = ensure_power(ctx, spec, cfg, &tm, &created, &pending, err);
 	if (rc)
 		goto fail;
 	if (spec->power_running) {
@@ -400,17 +433,21 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	} else {
 		vps_net_after_stop(ctx, spec->name);
 	}
+	step_mark(&tm, "shaping");
 	if (!spec->rescue && (rc = vps_rescue_remove(ctx, spec->name, err)) != 0)
 		goto fail;
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
+	step_mark(&tm, "status");
+	json_object_object_add(*status_out, "timings", tm.arr);
 	if (spec->power_running) /* what this call could not apply before the next boot */
 		json_object_object_add(*status_out, "pending", pending);
 	power_set_on_crash(ctx->power, spec->name, spec->crash_restart);
 	return 0;
 fail:
 	json_object_put(pending);
+	json_object_put(tm.arr);
 	if (!had_disk) {
 		/* First creation failed: take back everything this call made. */
 		if (created) {
@@ -536,47 +573,4 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 	run = *spec;
 	run.power_running = true;
 	return vps_ensure(ctx, &run, status_out, err);
-}
-
-int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const char *source,
-                        json_object **result_out, vps_err *err)
-{
-	char sterr[ST_ERRLEN] = "";
-	const char *why = NULL;
-	uint64_t bytes = 0;
-	json_object *o;
-	int rc;
-
-	*result_out = NULL;
-	if (!tpl || !valid_template_name(tpl, &why)) {
-		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
-		return -EINVAL;
-	}
-	rc = ctx->st->ops->template_ensure(ctx->st, tpl, size_gib, source, &bytes, sterr);
-	if (rc) {
-		vps_set_err(err, rc == -ENOENT || rc == -EINVAL || rc == -ERANGE ? rc : -EIO,
-		            source ? "source" : "disk_gib", "template %s: %s", tpl, sterr);
-		return rc;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(tpl));
-	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)bytes));
-	*result_out = o;
-	return 0;
-}
-
-int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
-{
-	char sterr[ST_ERRLEN] = "";
-	const char *why = NULL;
-	int rc;
-
-	if (!tpl || !valid_template_name(tpl, &why)) {
-		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
-		return -EINVAL;
-	}
-	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
-	if (rc)
-		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
-	return rc;
 }

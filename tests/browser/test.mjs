@@ -931,6 +931,19 @@ await runCase(10, 'every admin page renders without script errors or CSP violati
     if (r === '#/no/such/page') { if (nf !== 1) problems.push('an unknown route does not show #not-found'); }
     else if (nf !== 0) problems.push(`${r} shows #not-found for the admin`);
     if (r === `#/vps/${BOB.vps}` && !(await page.textContent('body')).includes(bobVps0.hostname)) problems.push("the admin's page of bob's VPS lacks its hostname");
+    if (r === '#/admin/jobs') {
+      // Issue 17 item 6: each job's steps and durations, the agent's sub-steps under them.
+      const steps = await page.evaluate(() => {
+        const d = document.querySelector('#job-list .job-steps');
+        if (!d) return null;
+        return { summary: d.querySelector('summary').textContent, items: [...d.querySelectorAll('li')].map((li) => `${li.dataset.source}:${li.dataset.step}`) };
+      });
+      if (!steps) problems.push('the job list shows no job steps');
+      else if (!/^\d+(\.\d+)? (µs|ms|s)$|min/.test(steps.summary)) problems.push(`a job's duration reads "${steps.summary}"`);
+      else if (!steps.items.includes('panel:ensure') && !steps.items.some((x) => x.startsWith('panel:'))) problems.push(`a job's steps: ${steps.items.join(' ')}`);
+      const create = await page.evaluate(() => [...document.querySelectorAll('#job-list .job-steps')].map((d) => [...d.querySelectorAll('li')].map((li) => `${li.dataset.source}:${li.dataset.step}`).join(' ')).find((x) => x.includes('panel:ensure')));
+      if (!create || !/panel:ensure agent:storage agent:seed agent:config agent:netfilter agent:domain\.create/.test(create)) problems.push(`no create job shows the agent's sub-steps (${create})`);
+    }
   }
   problems.push(...pageProblems.get(page));
   await ctx.close();

@@ -59,6 +59,18 @@ static json_object *status_result(const char *name, const char *state, int domid
 	json_object_object_add(r, "domid", domid >= 0 ? json_object_new_int(domid) : NULL);
 	json_object_object_add(r, "cpu_weight", json_object_new_int(256));
 	json_object_object_add(r, "cpu_cap_pct", json_object_new_int(100));
+	/* The agent's sub-step durations: two good ones, a bad name and a bad value (skipped). */
+	json_object *tm = json_object_new_array();
+	const char *names[] = {"storage", "BAD name", "sched", "domain.create"};
+	const long long us[] = {1500, 1, -5, 250000};
+	for (int i = 0; i < 4; i++) {
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "step", json_object_new_string(names[i]));
+		json_object_object_add(t, "us", json_object_new_int64(us[i]));
+		json_object_array_add(tm, t);
+	}
+	json_object_object_add(r, "timings", tm);
 	return r;
 }
 
@@ -352,6 +364,58 @@ Test(jobs, create_job_records_state_domid_and_shares)
 	cr_assert_eq(query_int("SELECT sched_weight FROM vps WHERE id=1"), 256);
 	cr_assert_eq(query_int("SELECT sched_cap_pct FROM vps WHERE id=1"), 100);
 	cr_assert_str_eq(ops_seen, "vps.ensure ");
+}
+
+/* Issue 17 item 6: every step a job went through, with its duration, in the job's JSON: the
+ * panel's own step first, then the agent's sub-steps of that call; bad entries skipped. */
+Test(jobs, steps_and_their_durations_are_in_the_job_json)
+{
+	json_object *o, *steps, *v;
+	int64_t id;
+
+	start_fake_agent();
+	add_vps(1, "provisioning");
+	id = job_enqueue("vps.create", 1, 1);
+	cr_assert_eq(job_claim_next(), id);
+	job_run(id);
+	o = job_json(id);
+	cr_assert_not_null(o);
+	cr_assert(json_object_object_get_ex(o, "steps", &steps));
+	cr_assert_eq(json_object_array_length(steps), 3, "%s", json_object_to_json_string(steps));
+	const char *want_step[] = {"ensure", "storage", "domain.create"};
+	const char *want_src[] = {"panel", "agent", "agent"};
+	for (size_t i = 0; i < 3; i++) {
+		json_object *s = json_object_array_get_idx(steps, i);
+
+		cr_assert(json_object_object_get_ex(s, "step", &v));
+		cr_assert_str_eq(json_object_get_string(v), want_step[i]);
+		cr_assert(json_object_object_get_ex(s, "source", &v));
+		cr_assert_str_eq(json_object_get_string(v), want_src[i]);
+		cr_assert(json_object_object_get_ex(s, "duration_us", &v) &&
+		          json_object_is_type(v, json_type_int));
+		cr_assert_geq(json_object_get_int64(v), 0);
+		cr_assert(json_object_object_get_ex(s, "started_at", &v) && v);
+	}
+	cr_assert_eq(json_object_get_int64(json_object_object_get(
+	                     json_object_array_get_idx(steps, 1), "duration_us")),
+	             1500);
+	json_object_put(o);
+}
+
+Test(jobs, a_failed_job_closes_its_open_step)
+{
+	int64_t id;
+
+	start_fake_agent();
+	fail_ensure = true;
+	add_vps(1, "provisioning");
+	id = job_enqueue("vps.create", 1, 1);
+	cr_assert_eq(job_claim_next(), id);
+	job_run(id);
+	cr_assert_eq(query_int("SELECT count(*) FROM job_steps WHERE job_id=1"), 2,
+	             "ensure and rollback");
+	cr_assert_eq(query_int("SELECT count(*) FROM job_steps WHERE duration_us IS NULL"), 0,
+	             "a step left open");
 }
 
 Test(jobs, failed_create_leaves_no_row_and_no_address)

@@ -177,6 +177,47 @@ Test(vps, ensure_applies_a_changed_plan_to_a_running_domain)
 	spec_dispose(&spec);
 }
 
+/* The names of an ensure's "timings", space-separated. */
+static void timing_names(json_object *status, char *out, size_t len)
+{
+	json_object *arr, *v;
+
+	out[0] = '\0';
+	cr_assert(json_object_object_get_ex(status, "timings", &arr), "no timings");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *t = json_object_array_get_idx(arr, i);
+
+		cr_assert(json_object_object_get_ex(t, "us", &v) &&
+		          json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0);
+		cr_assert(json_object_object_get_ex(t, "step", &v));
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? " " : "",
+		         json_object_get_string(v));
+	}
+}
+
+/* Issue 17 item 6: ensure reports how long each of its sub-steps took, in order. */
+Test(vps, ensure_reports_the_duration_of_each_sub_step)
+{
+	vps_spec spec;
+	vps_err e = {0};
+	json_object *s1 = NULL, *s2 = NULL;
+	char names[256];
+
+	need_guest();
+	make_spec(&spec, 1, "tpl-1", "running");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s1, &e), 0, "%s", e.msg);
+	timing_names(s1, names, sizeof(names));
+	cr_assert_str_eq(names,
+	                 "storage seed config netfilter domain.create resize sched shaping status");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s2, &e), 0, "%s", e.msg);
+	timing_names(s2, names, sizeof(names));
+	cr_assert_str_eq(names, "storage seed config netfilter domain resize sched shaping status",
+	                 "a second ensure created the domain again");
+	json_object_put(s1);
+	json_object_put(s2);
+	spec_dispose(&spec);
+}
+
 Test(vps, ensure_stopped_creates_disk_and_config_but_no_domain)
 {
 	vps_spec spec;

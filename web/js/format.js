@@ -93,3 +93,13 @@ const JOB_KINDS = {
 export function jobKind(kind) {
   return JOB_KINDS[kind] || String(kind || 'job');
 }
+
+/** A duration in microseconds as text: "850 µs", "12.4 ms", "3.21 s", "2 min 05 s"; null: "…". */
+export function duration(us) {
+  if (us === null || us === undefined) return '…';
+  if (us < 1000) return `${us} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+  if (us < 60e6) return `${(us / 1e6).toFixed(2)} s`;
+  const s = Math.round(us / 1e6);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
