@@ -60,7 +60,10 @@
  *           "max_memory_mib" (optional, 0 = vcpus / memory_mib: the ceilings written as xl.cfg
  *           maxvcpus / maxmem, up to which a running domain is resized live; issue 16 item 1),
  *           "seed": "xvps|nocloud" (optional, default xvps: the seed disk's format; nocloud is
- *           a cloud-init NoCloud cidata disk, provisioning/seed_nocloud.h; issue 16 item 7)}
+ *           a cloud-init NoCloud cidata disk, provisioning/seed_nocloud.h; issue 16 item 7),
+ *           "rescue": bool (optional, default false; issue 16 item 3: the domain boots a copy
+ *           of the rescue system as xvda with its own disk as xvdb, seed xvdc; provisioning/
+ *           vps_rescue.c)}
  *           vifname must be "xvifN" for "xvps-N"
  * VPS_STATUS {"name","state":"running|stopped|absent","domid":int|null,"cpu_weight",
  *             "cpu_cap_pct","disk_bytes","config_path","cpu_ns",

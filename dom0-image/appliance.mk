@@ -29,7 +29,7 @@ appliance-test: appliance
 # The guest template: a raw ext4 disk image of a minimal Debian bookworm guest (pvgrub-bootable,
 # xvps-seed inside), cached in $${XVPS_CACHE:-/var/cache/xvps}/guest/ and keyed on its inputs;
 # prints the image path. Needs root and the Debian mirror.
-.PHONY: guest-template guest-seed-test
+.PHONY: guest-template guest-seed-test rescue-image
 guest-template: appliance-deps
 	@dom0-image/guest/build.sh
 
@@ -39,6 +39,12 @@ guest-template: appliance-deps
 .PHONY: cloud-template
 cloud-template: appliance-deps
 	@dom0-image/cloud/build.sh
+
+# The rescue system (issue 16 item 3): the guest template's build with XVPS_GUEST_VARIANT=rescue
+# (disk tools, seed on xvdc, root on the console), cached in $${XVPS_CACHE:-/var/cache/xvps}/rescue/;
+# prints the image path. `make appliance` installs it as /var/lib/xvps/templates/rescue.img.
+rescue-image: appliance-deps
+	@dom0-image/rescue/build.sh
 
 # The guest's seed parser against seeds from the agent's real writer (no root, no VM).
 guest-seed-test: deps

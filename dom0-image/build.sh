@@ -100,6 +100,18 @@ if [ "${XVPS_APPLIANCE_GUEST:-1}" != 0 ]; then
 	log "guest template source: $guest_img"
 fi
 
+# --- the rescue system (issue 16 item 3) -------------------------------------------------------
+# rescue.img in XVPS_TEMPLATE_DIR: the agent imports it as its template "rescue" at the first
+# rescue and gives each rescued VPS its own copy. dom0-image/rescue/build.sh returns its cached
+# image at once and builds it only when its inputs changed (about 3 min with a near mirror).
+# XVPS_APPLIANCE_RESCUE=0 leaves it out (rescue jobs then fail, saying so).
+rescue_img=
+if [ "${XVPS_APPLIANCE_RESCUE:-1}" != 0 ]; then
+	rescue_img=$("$here/rescue/build.sh")
+	[ -s "$rescue_img" ] || die "no rescue image ($rescue_img)"
+	log "rescue system: $rescue_img"
+fi
+
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
 	printf '%s\n' "$here/build.sh" "$here/lib.sh"
@@ -108,7 +120,8 @@ mapfile -t inputs < <(
 	find "$repo/web" -type f | sort
 )
 # The guest image's file name carries its own key (guest-<key>.img): no need to hash 1.5 GB.
-final_key=$(printf '%s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" |
+final_key=$(printf '%s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" \
+	"${rescue_img##*/}" |
 	sha256sum | cut -c1-16)
 img=$cache/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
@@ -160,6 +173,10 @@ install -d -m 0755 "$root/var/lib/xvps/templates"
 if [ -n "$guest_img" ]; then
 	cp --sparse=always "$guest_img" "$root/var/lib/xvps/templates/debian-12.img"
 	chmod 0644 "$root/var/lib/xvps/templates/debian-12.img"
+fi
+if [ -n "$rescue_img" ]; then
+	cp --sparse=always "$rescue_img" "$root/var/lib/xvps/templates/rescue.img"
+	chmod 0644 "$root/var/lib/xvps/templates/rescue.img"
 fi
 
 # The panel's uid, for the agent's SO_PEERCRED check.

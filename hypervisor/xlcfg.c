@@ -134,6 +134,12 @@ static int check_spec(const xlcfg_spec *s, const char **why)
 		*why = "disk_path: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
 		return -EINVAL;
 	}
+	if (s->rescue_path &&
+	    (!safe_path(s->rescue_path) || strcmp(s->rescue_path, s->disk_path) == 0)) {
+		*why = "rescue_path: must be an absolute path of A-Z a-z 0-9 / . _ + -, not the "
+		       "disk's.";
+		return -EINVAL;
+	}
 	if (s->seed_path && !safe_path(s->seed_path)) {
 		*why = "seed_path: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
 		return -EINVAL;
@@ -255,13 +261,24 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out)
 	sb_add(&b, "cpu_weight = %d\n", spec->cpu_weight);
 	sb_add(&b, "cap = %d\n", spec->cpu_cap_pct);
 	/* xl-disk-configuration(5): target= must come last. */
-	sb_add(&b, "disk = [ 'format=raw, vdev=xvda, access=rw, target=%s'", spec->disk_path);
-	/* The seed, read-only. HVM: xvde, because qemu-xen also emulates xvda..xvdd as IDE disks
-	 * and refuses read-only ones ("qemu-xen doesn't support read-only IDE disk drivers");
-	 * from xvde on a disk is PV only. */
+	/* Rescue mode: the rescue system boots from xvda, the customer's disk is xvdb. */
+	if (spec->rescue_path)
+		sb_add(&b,
+		       "disk = [ 'format=raw, vdev=xvda, access=rw, target=%s', "
+		       "'format=raw, vdev=xvdb, access=rw, target=%s'",
+		       spec->rescue_path, spec->disk_path);
+	else
+		sb_add(&b, "disk = [ 'format=raw, vdev=xvda, access=rw, target=%s'",
+		       spec->disk_path);
+	/* The seed, read-only: xvdb, or xvdc in rescue mode. HVM: xvde, because qemu-xen also
+	 * emulates xvda..xvdd as IDE disks and refuses read-only ones ("qemu-xen doesn't support
+	 * read-only IDE disk drivers"); from xvde on a disk is PV only. */
 	if (spec->seed_path)
 		sb_add(&b, ", 'format=raw, vdev=%s, access=ro, target=%s'",
-		       spec->type == XL_HVM ? "xvde" : "xvdb", spec->seed_path);
+		       spec->type == XL_HVM ? "xvde"
+		       : spec->rescue_path  ? "xvdc"
+		                            : "xvdb",
+		       spec->seed_path);
 	sb_add(&b, " ]\n");
 	sb_add(&b, "vif = [ 'mac=%s, bridge=%s, vifname=%s", spec->mac, spec->bridge,
 	       spec->vifname);

@@ -30,7 +30,7 @@
 	"s.vps_id, s.suspended_by, s.reason, s.suspended_at, "                                     \
 	"n.rx_bytes, n.tx_bytes, n.rx_packets, n.tx_packets, n.sampled_at, "                       \
 	"c.cpu_ns, c.sampled_at, v.guest_pending, COALESCE(v.ssh_keys, '[]'), "                    \
-	"v.password_serial "                                                                       \
+	"v.password_serial, v.rescue "                                                             \
 	"FROM vps v JOIN plans p ON p.id=v.plan_id "                                               \
 	"LEFT JOIN vps_suspension s ON s.vps_id=v.id LEFT JOIN vps_net n ON n.vps_id=v.id "        \
 	"LEFT JOIN vps_cpu c ON c.vps_id=v.id "
@@ -74,6 +74,7 @@ enum {
 	C_GUEST_PENDING, /* guest settings, issue 16 item 2 */
 	C_SSH_KEYS,
 	C_PW_SERIAL,
+	C_RESCUE,
 };
 
 static const char *col_text(sqlite3_stmt *st, int col)
@@ -204,6 +205,9 @@ static void vps_write(jw *w, sqlite3_stmt *st)
 	jw_raw(w, col_text(st, C_SSH_KEYS));
 	jw_key(w, "password_serial");
 	jw_int(w, sqlite3_column_int64(st, C_PW_SERIAL));
+	/* Rescue mode (api_rescue.c, issue 16 item 3): the desired boot. */
+	jw_key(w, "rescue");
+	jw_bool(w, sqlite3_column_int(st, C_RESCUE) != 0);
 	/* Network counters (panel/metering.c's totals; zeros before the first sweep). */
 	jw_key(w, "net");
 	jw_obj_begin(w);

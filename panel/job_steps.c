@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "metering.h"
 #include "plan_history.h"
+#include "rescue.h"
 #include "store.h"
 #include "vps_spec.h"
 
@@ -308,7 +309,8 @@ static void step_simple(job *j)
 		job_finish(j->id, j->kind, j->vps_id, "could not build the VPS spec");
 		return;
 	}
-	if (strcmp(j->kind, "vps.update") == 0) {
+	if (strcmp(j->kind, "vps.update") == 0 || strcmp(j->kind, "vps.rescue") == 0 ||
+	    strcmp(j->kind, "vps.unrescue") == 0) { /* rescue: issue 16 item 3, power running */
 		req = agent_request("vps.ensure", NULL);
 	} else if (strcmp(j->kind, "vps.network") == 0) {
 		req = agent_request("vps.network", NULL);
@@ -329,6 +331,8 @@ static void step_simple(job *j)
 	}
 	if (rc != 0) {
 		spec_release_free(&rel);
+		if (strcmp(j->kind, "vps.rescue") == 0)
+			rescue_job_failed(j->vps_id);
 		vps_state_from_host(j->vps_id, j->vps.domain, false);
 		job_finish(j->id, j->kind, j->vps_id, e.msg);
 		return;

@@ -35,7 +35,8 @@ static int n_workers;
 static const char *const job_kinds[] = {
         "vps.create",   "vps.start",       "vps.shutdown", "vps.reboot",
         "vps.poweroff", "vps.reinstall",   "vps.delete",   "vps.update",
-        "vps.network",  "template.import", NULL,
+        "vps.network",  "template.import", "vps.rescue",   "vps.unrescue", /* issue 16 items 7, 3 */
+        NULL,
 };
 
 bool jobs_stopping(void)

@@ -4,6 +4,7 @@
 #include "api.h"
 #include "api_images.h"
 #include "http.h"
+#include "rescue.h"
 
 const route xvps_routes[] = {
         {"POST", "/api/v1/session", api_session_create, AUTH_NONE, BODY_JSON},
@@ -83,6 +84,9 @@ const route xvps_routes[] = {
         {"POST", "/api/v1/vps/{}/actions/unsuspend", api_vps_unsuspend, AUTH_ADMIN,
          BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/vps/{}/actions/resize", api_vps_resize, AUTH_USER, BODY_JSON},
+        {"POST", "/api/v1/vps/{}/actions/rescue", api_vps_rescue, AUTH_USER, BODY_OPTIONAL_JSON},
+        {"POST", "/api/v1/vps/{}/actions/unrescue", api_vps_unrescue, AUTH_USER,
+         BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/vps/{}/actions/reset-password", api_vps_reset_password, AUTH_USER,
          BODY_OPTIONAL_JSON},
         {"POST", "/api/v1/vps/{}/actions/{}", api_vps_action, AUTH_USER, BODY_OPTIONAL_JSON},

@@ -626,5 +626,9 @@ const char *const xvps_migrations[] = {
         "ALTER TABLE templates ADD COLUMN import_sha256 TEXT;"
         "ALTER TABLE jobs ADD COLUMN template_id INTEGER;" /* not a foreign key, as vps_id */
         "CREATE INDEX jobs_template ON jobs(template_id);",
+        /* 19: rescue mode (issue 16 item 3; panel/api_rescue.c). vps.rescue is part of the
+         * desired state: 1 = the VPS boots the rescue system with its own disk as the second
+         * disk (reconcile and a host reboot keep it so) until the customer leaves rescue. */
+        "ALTER TABLE vps ADD COLUMN rescue INTEGER NOT NULL DEFAULT 0 CHECK (rescue IN (0, 1));",
         NULL,
 };

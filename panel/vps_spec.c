@@ -46,7 +46,8 @@ static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 	sqlite3_stmt *st =
 	        db_stmt("SELECT v.domain, v.hostname, t.boot, p.vcpus, p.memory_mib, p.disk_gib, "
 	                "v.template_id, v.mac, v.vifname, p.cpu_weight, p.cpu_cap_pct, p.net_mbit, "
-	                "v.ssh_keys, v.throttle_mbit, p.smtp_block, p.on_crash, t.seed FROM vps v "
+	                "v.ssh_keys, v.throttle_mbit, p.smtp_block, p.on_crash, t.seed, v.rescue "
+	                "FROM vps v "
 	                "JOIN plans p ON "
 	                "p.id=v.plan_id "
 	                "JOIN templates t ON t.id=v.template_id WHERE v.id=?");
@@ -93,6 +94,8 @@ static bool spec_base(json_object *spec, int64_t vps_id, const char *power)
 	                       json_object_new_boolean(sqlite3_column_int(st, 14) != 0));
 	add_str(spec, "on_crash", sqlite3_column_text(st, 15));
 	add_str(spec, "seed", sqlite3_column_text(st, 16)); /* xvps | nocloud (issue 16 item 7) */
+	json_object_object_add(spec, "rescue",              /* issue 16 item 3 */
+	                       json_object_new_boolean(sqlite3_column_int(st, 17) != 0));
 	sqlite3_reset(st);
 	return spec_ceilings(spec);
 }

@@ -498,7 +498,8 @@ out:
 
 int seed_write_kind(const runner *run, const char *state_dir, const vps_spec *spec, char *err)
 {
-	if (spec && spec->seed_nocloud)
+	/* The rescue system (issue 16 item 3) reads the xvps seed, whatever the VPS's template. */
+	if (spec && spec->seed_nocloud && !spec->rescue)
 		return nocloud_write(run, state_dir, spec, err);
 	return seed_write(state_dir, spec, NULL, 0, err);
 }

@@ -59,7 +59,8 @@ void nocloud_dispose(nocloud_seed *s);
  * without a function: the file driver's) for runner_real(). */
 int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec, char *err);
 
-/* The seed of spec's kind: nocloud_write when spec->seed_nocloud, else seed_write (seed.h). */
+/* The seed of spec's kind: nocloud_write when spec->seed_nocloud (and the VPS is not in rescue
+ * mode: the rescue system reads the xvps seed), else seed_write (seed.h). */
 int seed_write_kind(const runner *run, const char *state_dir, const vps_spec *spec, char *err);
 
 #endif

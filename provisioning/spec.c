@@ -40,6 +40,7 @@ static const char *const spec_fields[] = {
         "root_password_hash",
         "password_serial",
         "seed",
+        "rescue",
         NULL,
 };
 
@@ -303,6 +304,8 @@ int spec_parse(json_object *obj, vps_spec *out, json_field_error *err)
 		goto out;
 	out->throttle_mbit = (int)v;
 	if (!json_get_bool(obj, "smtp_block", false, &out->smtp_block, err))
+		goto out;
+	if (!json_get_bool(obj, "rescue", false, &out->rescue, err))
 		goto out;
 	const char *on_crash = NULL;
 	if (!json_get_str(obj, "on_crash", false, &on_crash, err))

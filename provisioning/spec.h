@@ -49,8 +49,11 @@ typedef struct vps_spec {
 	bool smtp_block;      /* drop outbound TCP to port 25; default false */
 	bool crash_restart;   /* on_crash "restart" (default) -> true, "stop" -> false */
 	bool power_running;   /* "running" -> true, "stopped" -> false */
-	char **ssh_keys;      /* n_ssh_keys valid_ssh_key lines */
-	size_t n_ssh_keys;    /* 0..SPEC_MAX_KEYS */
+	/* Rescue mode (issue 16 item 3; vps_rescue.c): the domain boots the rescue system with its
+	 * own disk as xvdb. Default false. */
+	bool rescue;
+	char **ssh_keys;   /* n_ssh_keys valid_ssh_key lines */
+	size_t n_ssh_keys; /* 0..SPEC_MAX_KEYS */
 	/* Guest settings (issue 16 item 2), carried to the guest by the seed: */
 	char **resolvers;         /* n_resolvers DNS resolver addresses, IPv4 or IPv6, distinct */
 	size_t n_resolvers;       /* 0..SPEC_MAX_RESOLVERS */
@@ -68,7 +71,8 @@ typedef struct vps_spec {
  * max_vcpus and max_memory_mib (0: none; else at least vcpus / memory_mib),
  * on_crash ("restart"; or "stop": a guest that crashes stays off), ssh_keys (empty), resolvers
  * (empty), root_password_hash (none) password_serial (0; 1..4294967295 exactly when a hash
- * is given) and seed ("xvps"; or "nocloud"). vifname must
+ * is given) seed ("xvps"; or "nocloud") and rescue
+ * (false). vifname must
  * be the domain's own ("xvps-N" -> "xvifN"); a routed prefix is an IPv6 network of length 48..64
  * with its host bits zero. Returns 0 and fills *out (free with spec_dispose), or -EINVAL with
  * err->field naming the offending field and err->detail a static English sentence (*out is then

@@ -2,7 +2,8 @@
  * (docs/architecture.md §5: ensure/remove are idempotent and safe to repeat after any crash). It
  * must never leave a half-made VPS behind a failed first creation, and never delete a disk the
  * desired state does not know: the reconciler quarantines it. This file: ensure, status,
- * power, reinstall and templates; vps_reconcile.c: remove and the reconciler. */
+ * power and reinstall; vps_template.c: templates; vps_reconcile.c: remove and the reconciler;
+ * vps_rescue.c: rescue mode. */
 #include "power.h"
 #include "vps.h"
 #include "vps_internal.h"
@@ -176,7 +177,8 @@ int vps_status(vps_ctx *ctx, const char *name, json_object **status_out, vps_err
 }
 
 /* Writes the xl.cfg for spec when its rendered content differs from the file on disk. */
-static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err)
+static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path,
+                         const char *rescue_path, vps_err *err)
 {
 	char disk_path[VPS_PATH_LEN], seed[VPS_PATH_LEN];
 	const char **ips;
@@ -206,7 +208,8 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 
 	xlcfg_spec xs = {
 	        .name = spec->name,
-	        .type = spec->type,
+	        /* the rescue system boots through pvgrub, as PVH for an HVM VPS */
+	        .type = rescue_path[0] && spec->type == XL_HVM ? XL_PVH : spec->type,
 	        .kernel = NULL, /* Debian's grub-xen-host image for the type */
 	        .vcpus = spec->vcpus,
 	        .memory_mib = (unsigned long)spec->memory_mib,
@@ -215,6 +218,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .disk_path = disk_path,
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
 	        .seed_path = ctx->state_dir[0] ? seed : NULL,
+	        .rescue_path = rescue_path[0] ? rescue_path : NULL,
 	        .mac = spec->mac,
 	        .bridge = ctx->bridge,
 	        .vifname = spec->vifname,
@@ -355,6 +359,7 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	step_timer tm = {json_object_new_array(), now_mono_ns()};
 	st_driver *st = ctx->st;
 	char sterr[ST_ERRLEN] = "", hverr[HV_ERRLEN] = "", cfg[VPS_PATH_LEN];
+	char rescue[VPS_PATH_LEN];
 	uint64_t bytes;
 	bool had_disk, had_cfg, had_seed = false, created = false;
 	json_object *pending = NULL;
@@ -394,12 +399,21 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		goto fail;
 	}
 	step_mark(&tm, "storage");
+	/* (1b) rescue mode: the domain's copy of the rescue system; a domain running in the other
+	 * mode is shut down first (vps_rescue.c) */
+	rc = vps_rescue_prepare(ctx, spec, rescue, sizeof(rescue), err);
+	if (!rc && had_cfg)
+		rc = vps_rescue_switch(ctx, spec, cfg, err);
+	if (rc)
+		goto fail;
+	if (spec->rescue)
+		step_mark(&tm, "rescue");
 	/* (2) the seed the guest reads at boot, then the config that attaches it */
 	rc = ensure_seed(ctx, spec, err);
 	if (rc)
 		goto fail;
 	step_mark(&tm, "seed");
-	rc = ensure_config(ctx, spec, cfg, err);
+	rc = ensure_config(ctx, spec, cfg, rescue, err);
 	if (rc)
 		goto fail;
 	step_mark(&tm, "config");
@@ -422,6 +436,8 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		vps_net_after_stop(ctx, spec->name);
 	}
 	step_mark(&tm, "shaping");
+	if (!spec->rescue && (rc = vps_rescue_remove(ctx, spec->name, err)) != 0)
+		goto fail;
 	rc = vps_status(ctx, spec->name, status_out, err);
 	if (rc)
 		goto fail;
@@ -445,6 +461,7 @@ fail:
 		if (!had_seed && ctx->state_dir[0])
 			seed_remove(ctx->state_dir, spec->name);
 		vps_net_remove(ctx, spec->name, NULL);
+		vps_rescue_remove(ctx, spec->name, NULL);
 		st->ops->disk_remove(st, spec->name, sterr);
 	}
 	return rc;
@@ -558,48 +575,4 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 	run = *spec;
 	run.power_running = true;
 	return vps_ensure(ctx, &run, status_out, err);
-}
-
-int vps_template_ensure(vps_ctx *ctx, const char *tpl, uint64_t size_gib, const char *source,
-                        json_object **result_out, vps_err *err)
-{
-	char sterr[ST_ERRLEN] = "";
-	const char *why = NULL;
-	uint64_t bytes = 0;
-	json_object *o;
-	int rc;
-
-	*result_out = NULL;
-	if (!tpl || !valid_template_name(tpl, &why)) {
-		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
-		return -EINVAL;
-	}
-	rc = ctx->st->ops->template_ensure(ctx->st, tpl, size_gib, source, &bytes, sterr);
-	if (rc) {
-		vps_set_err(err, rc == -ENOENT || rc == -EINVAL || rc == -ERANGE ? rc : -EIO,
-		            source ? "source" : "disk_gib", "template %s: %s", tpl, sterr);
-		return rc;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(tpl));
-	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)bytes));
-	*result_out = o;
-	return 0;
-}
-
-int vps_template_remove(vps_ctx *ctx, const char *tpl, vps_err *err)
-{
-	char sterr[ST_ERRLEN] = "";
-	const char *why = NULL;
-	int rc;
-
-	if (!tpl || !valid_template_name(tpl, &why)) {
-		vps_set_err(err, -EINVAL, "name", "template name %s", why ? why : "is not valid");
-		return -EINVAL;
-	}
-	tpl_import_cleanup(ctx, tpl); /* an import's work files (template_import.h) */
-	rc = ctx->st->ops->template_remove(ctx->st, tpl, sterr);
-	if (rc)
-		vps_set_err(err, -EIO, NULL, "cannot remove template %s: %s", tpl, sterr);
-	return rc;
 }

@@ -21,4 +21,29 @@ int vps_check_name(const char *name, vps_err *err);
 int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, int *cap_out,
                     json_object **pending_out, vps_err *err);
 
+/* ---- vps_rescue.c: rescue mode (issue 16 item 3) ----
+ * The template the rescue copies are made from, the file it is imported from (a name in the
+ * template import directory: XVPS_TEMPLATE_DIR, /var/lib/xvps/templates on the appliance), the
+ * size of each copy and the prefix of their disk names ("rescue-xvps-N": outside the
+ * reconciler's "xvps-" disks, which it quarantines). */
+#define RESCUE_TEMPLATE    "rescue"
+#define RESCUE_SOURCE      "rescue.img"
+#define RESCUE_DISK_GIB    4
+#define RESCUE_DISK_PREFIX "rescue-"
+
+/* "rescue-<name>"; false when it does not fit. */
+bool vps_rescue_disk_name(const char *name, char *out, size_t outlen);
+/* spec->rescue: the rescue template (imported when missing) and the domain's own copy of it
+ * made (kept when present), its path in path_out. Not rescue: path_out "". 0 or -errno. */
+int vps_rescue_prepare(vps_ctx *ctx, const vps_spec *spec, char *path_out, size_t outlen,
+                       vps_err *err);
+/* Whether the config at cfg_path boots the domain's rescue copy as xvda. */
+bool vps_rescue_configured(vps_ctx *ctx, const char *name, const char *cfg_path);
+/* Before the config is rewritten: a running domain whose config is in the other mode than
+ * spec->rescue is shut down (cleanly, destroyed after the timeout), so the power step boots it
+ * in the wanted mode. 0 or -errno. */
+int vps_rescue_switch(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path, vps_err *err);
+/* Removes the domain's rescue copy; absent is success. 0 or -errno. */
+int vps_rescue_remove(vps_ctx *ctx, const char *name, vps_err *err);
+
 #endif

@@ -57,7 +57,7 @@ int vps_remove(vps_ctx *ctx, const char *name, vps_err *err)
 		vps_set_err(err, -EIO, NULL, "cannot remove the disk of %s: %s", name, sterr);
 		return rc;
 	}
-	return 0;
+	return vps_rescue_remove(ctx, name, err);
 }
 
 static bool is_known(const char *name, const char *const *known, size_t n)
@@ -185,6 +185,25 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 			vps_report_orphan(arr, "disk", names[i], "quarantined", NULL);
 		else
 			vps_report_orphan(arr, "disk", names[i], "quarantined", sterr);
+	}
+	free_names(names, n);
+	names = NULL;
+	n = 0;
+	/* Rescue copies (vps_rescue.c) of unknown domains: scratch disks made from the rescue
+	 * template, removed like configs. */
+	rc = ctx->st->ops->list(ctx->st, RESCUE_DISK_PREFIX "xvps-", &names, &n, sterr);
+	if (rc) {
+		vps_set_err(err, -EIO, NULL, "cannot list rescue disks: %s", sterr);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *dom = names[i] + strlen(RESCUE_DISK_PREFIX);
+		vps_err re = {0};
+
+		if (is_known(dom, known, n_known))
+			continue;
+		vps_report_orphan(arr, "rescue_disk", names[i], "removed",
+		                  vps_rescue_remove(ctx, dom, &re) ? re.msg : NULL);
 	}
 	free_names(names, n);
 	/* Chains and ifb devices */

@@ -16,6 +16,13 @@
 # newest. Nothing is rebuilt when no input changed; XVPS_GUEST_REBUILD=1 forces a build.
 # Needs root (debootstrap, chroot, file ownership). The chroot's /proc, /sys, /dev, /run live in
 # a private mount namespace (lib.sh in_chroot): they vanish with each command.
+#
+# XVPS_GUEST_VARIANT=rescue (dom0-image/rescue/build.sh, `make rescue-image`) builds the rescue
+# system instead (issue 16 item 3): the same image plus disk tools (lvm2, parted, fdisk, gdisk,
+# dosfstools, xfsprogs, btrfs-progs), hostname xvps-rescue, label xvps-rescue, root logged in
+# automatically on the console (hvc0: the panel's console is authenticated already), a motd and
+# xvps-chroot (../rescue/); its seed is /dev/xvdc (the VPS's own disk is /dev/xvdb there). Cached
+# in ${XVPS_CACHE:-/var/cache/xvps}/rescue/rescue-<key>.img, rescue.img links to the newest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=dom0-image/lib.sh
@@ -29,6 +36,15 @@ die() {
 SIZE=1536M
 PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
 	netbase iputils-ping e2fsprogs kmod"
+variant=${XVPS_GUEST_VARIANT:-guest}
+case $variant in
+guest) extra_inputs=() ;;
+rescue)
+	PACKAGES="$PACKAGES lvm2 parted fdisk gdisk dosfstools xfsprogs btrfs-progs less"
+	extra_inputs=("$here/../rescue/xvps-chroot" "$here/../rescue/motd")
+	;;
+*) die "XVPS_GUEST_VARIANT must be guest or rescue" ;;
+esac
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
 for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
@@ -37,7 +53,7 @@ done
 mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
 
-cache=${XVPS_CACHE:-/var/cache/xvps}/guest
+cache=${XVPS_CACHE:-/var/cache/xvps}/$variant
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock -n 9 || {
@@ -49,16 +65,17 @@ flock -n 9 || {
 # when a file is edited during the build.
 inputs=$(mktemp -d "$cache/inputs.XXXXXX")
 trap 'rm -rf "$inputs"' EXIT
-cp "$here/xvps-seed" "$here/xvps-seed.service" "$inputs/"
+cp "$here/xvps-seed" "$here/xvps-seed.service" ${extra_inputs[@]+"${extra_inputs[@]}"} "$inputs/"
 key=$({
 	hash_files "$here/build.sh" "$here/../lib.sh" /etc/apt/sources.list.d/debian.sources
 	cd "$inputs" && hash_files xvps-seed xvps-seed.service
+	[ "$variant" = guest ] || { echo "$variant" && hash_files xvps-chroot motd; }
 } | sha256sum | cut -c1-16)
-img=$cache/guest-$key.img
+img=$cache/$variant-$key.img
 if [ "${XVPS_GUEST_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
 if [ -s "$img" ]; then
 	log "cached: $img"
-	ln -sfn "$(basename "$img")" "$cache/guest.img"
+	ln -sfn "$(basename "$img")" "$cache/$variant.img"
 	printf '%s\n' "$img"
 	exit 0
 fi
@@ -167,18 +184,31 @@ install -m 0755 "$inputs/xvps-seed" "$root/usr/local/sbin/xvps-seed"
 install -m 0644 "$inputs/xvps-seed.service" "$root/etc/systemd/system/xvps-seed.service"
 mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
 ln -sfn ../xvps-seed.service "$root/etc/systemd/system/sysinit.target.wants/xvps-seed.service"
+if [ "$variant" = rescue ]; then
+	printf 'xvps-rescue\n' >"$root/etc/hostname"
+	sed -i 's/xvps-guest/xvps-rescue/' "$root/etc/hosts"
+	# The seed is xvdc here: xvdb is the VPS's own disk, which this system never changes.
+	mkdir -p "$root/etc/systemd/system/xvps-seed.service.d"
+	printf '[Service]\nEnvironment=XVPS_SEED_DEVICES=/dev/xvdc\n' \
+		>"$root/etc/systemd/system/xvps-seed.service.d/rescue.conf"
+	mkdir -p "$root/etc/systemd/system/serial-getty@hvc0.service.d"
+	printf '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %%I $TERM\n' \
+		>"$root/etc/systemd/system/serial-getty@hvc0.service.d/autologin.conf"
+	install -m 0755 "$inputs/xvps-chroot" "$root/usr/local/sbin/xvps-chroot"
+	install -m 0644 "$inputs/motd" "$root/etc/motd"
+fi
 rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
 
 # --- the image -------------------------------------------------------------------------------
 t2=$(date +%s)
 rm -f "$work/guest.img"
-mkfs.ext4 -q -F -L xvps-guest -d "$root" "$work/guest.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
+mkfs.ext4 -q -F -L "xvps-$variant" -d "$root" "$work/guest.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
 	cat "$work/mkfs.log" >&2
 	die "mkfs.ext4 failed"
 }
 log "mkfs.ext4 -d done in $(($(date +%s) - t2)) s"
 e2fsck -fn "$work/guest.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
 mv "$work/guest.img" "$img"
-ln -sfn "$(basename "$img")" "$cache/guest.img"
+ln -sfn "$(basename "$img")" "$cache/$variant.img"
 log "done in $(($(date +%s) - t0)) s: $img ($(du -h "$img" | cut -f1) used of $SIZE)"
 printf '%s\n' "$img"

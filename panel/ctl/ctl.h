@@ -37,4 +37,8 @@ int ctl_settings_cmd(const ctl *c, const char *cmd, int argc, char **argv);
  * 2 usage. */
 int ctl_template_cmd(const ctl *c, int argc, char **argv);
 
+/* rescue|unrescue VPS_ID [--wait] (ctl_rescue.c; issue 16 item 3). Exit status: 0, 1 refused
+ * or the job failed, 2 usage. */
+int ctl_rescue_cmd(const ctl *c, const char *what, int argc, char **argv);
+
 #endif

@@ -470,6 +470,8 @@ static void usage(void)
 	      "              stdin's) authorized_keys lines (next boot)\n"
 	      "  reset-password VPS_ID [--stdin] [--wait]  a new root password, made by xvps and\n"
 	      "              printed once (or read from stdin); applied at the next boot\n"
+	      "  rescue VPS_ID [--wait]   boot a VPS into the rescue system (its disk is xvdb);\n"
+	      "  unrescue VPS_ID [--wait] boot it from its own disk again\n"
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"
 	      "  sessions [list]          this user's sessions; sessions revoke SESSION_ID\n"
@@ -556,6 +558,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "hostname") || !strcmp(cmd, "ssh-keys") ||
 	           !strcmp(cmd, "reset-password")) {
 		rc = ctl_settings_cmd(&c, cmd, argc - i, argv + i); /* ctl_settings.c */
+	} else if (!strcmp(cmd, "rescue") || !strcmp(cmd, "unrescue")) {
+		rc = ctl_rescue_cmd(&c, cmd, argc - i, argv + i);
 	} else if (!strcmp(cmd, "passwd")) {
 		rc = passwd_cmd(&c, argc - i, argv + i);
 	} else if (!strcmp(cmd, "customer")) {

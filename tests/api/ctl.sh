@@ -3,7 +3,8 @@
 # an API key, a bad request that must fail with the problem's field, a bulk order of two VPS
 # that must reach running, a resize of one (its plan history read with sqlite3 when
 # $XVPS_STATE holds the DB) and a refused one, a customer's limits set and read and an order
-# they refuse (issue 16 item 8), passwd and sessions as a customer (issue 16 item 5: a wrong
+# they refuse (issue 16 item 8), guest settings (issue 16 item 2), rescue and unrescue of it
+# (with a local sim agent's state), passwd and sessions as a customer (issue 16 item 5: a wrong
 # current password and a weak one refused, the session ended by a change and by a revoke), and
 # their deletion. Cleans up what it made; exits 1 on the first
 # failure.
@@ -99,6 +100,20 @@ if printf 'weak\n' | "$ctl" reset-password "$one" --stdin 2>/dev/null; then
 	fail "reset-password accepted a weak password"
 fi
 [ "$("$ctl" get "/vps/$one" | jq -r .password_serial)" = 2 ] || fail "password serial"
+
+if [ -n "${XVPS_STATE:-}" ] && [ -d "$XVPS_STATE/disks" ]; then
+	step "rescue and unrescue (issue 16 item 3; a 1 MiB rescue system for the sim agent)"
+	mkdir -p "$XVPS_STATE/template-src"
+	truncate -s 1M "$XVPS_STATE/template-src/rescue.img"
+	"$ctl" rescue "$one" --wait | grep -q "job" || fail "rescue printed no job"
+	[ "$("$ctl" get "/vps/$one" | jq -r '.rescue')" = true ] || fail "the VPS is not in rescue"
+	if out=$("$ctl" rescue "$one" 2>&1); then fail "a second rescue was accepted"; fi
+	grep -q '409' <<<"$out" || fail "no 409 in: $out"
+	"$ctl" unrescue "$one" --wait | grep -q "job" || fail "unrescue printed no job"
+	[ "$("$ctl" get "/vps/$one" | jq -r '"\(.rescue) \(.state)"')" = "false running" ] ||
+		fail "after unrescue: $("$ctl" get "/vps/$one")"
+	rm -f "$XVPS_STATE/template-src/rescue.img" "$XVPS_STATE/templates/rescue.img"
+fi
 
 step "passwd and sessions, as the customer with its own API key"
 cjar=$(mktemp)

@@ -40,6 +40,8 @@
 // 18 reverse DNS: alice names her VPS's address in its Reverse DNS card (a bad name refused at
 //    its field), sees it kept unpublished (no PowerDNS in this suite; unchecked, so no lookup
 //    leaves the machine), clears it; the API and the audit log agree
+// 20 rescue mode: a customer boots its VPS into rescue from its page (the Rescue card, confirm,
+//    the job), the card and the API say so, the rescue copy exists; leaving it removes the copy
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -1862,6 +1864,63 @@ await runCase(19, 'an admin sets a customer\'s limits on its page; the customer 
     await admin.req('DELETE', `/plans/${big.data.id}`);
   }
 }, 90000);
+
+// ---- case 20: rescue mode (issue 16 item 3) ---------------------------------------------------
+await runCase(20, 'a customer boots a VPS into rescue mode from its page, sees it, and leaves it', async () => {
+  // The last bench user's last VPS (no other case changes it). The sim agent's rescue system is
+  // a 1 MiB file in its template import directory, written here and removed at the end.
+  const user = [...BENCH.keys()].pop();
+  const vpsId = BENCH.get(user).slice(-1)[0];
+  const src = path.join(STATE, 'template-src', 'rescue.img');
+  const imported = path.join(STATE, 'templates', 'rescue.img');
+  const copy = path.join(STATE, 'disks', `rescue-xvps-${vpsId}.img`);
+  fs.mkdirSync(path.dirname(src), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(src, Buffer.alloc(1 << 20));
+  const ctx = await newContext();
+  try {
+    const page = await newPage(ctx);
+    await uiLogin(page, user, BENCH_PW);
+    await openApp(page, `#/vps/${vpsId}`);
+    await waitVisible(page, '#rescue-card', 'the rescue card');
+    check(/Not in rescue mode/.test(await page.textContent('#rescue-status')), `#rescue-status: ${await page.textContent('#rescue-status')}`);
+    const domid0 = (await admin.get(`/vps/${vpsId}`)).data.domid;
+    const toggle = async (want, label) => {
+      await page.waitForFunction(() => !document.querySelector('#btn-rescue').disabled, null, { timeout: 30000 })
+        .catch(() => { throw new Fail('#btn-rescue stayed disabled'); });
+      await page.click('#btn-rescue');
+      await waitVisible(page, '#confirm-dialog', 'the confirm dialog');
+      await page.click('#confirm-ok');
+      await waitVisible(page, '#job-status', 'the job progress');
+      await page.waitForFunction((l) => document.querySelector('#job-status').textContent.includes(l) &&
+        /\bdone\b/i.test(document.querySelector('#job-status').textContent), label, { timeout: 60000 })
+        .catch(async () => { throw new Fail(`#job-status never read "${label} … done": "${(await page.textContent('#job-status')).trim()}"`); });
+      await page.waitForFunction((w) => (w ? /In rescue mode/ : /Not in rescue mode/).test(document.querySelector('#rescue-status').textContent), want, { timeout: WAIT })
+        .catch(async () => { throw new Fail(`#rescue-status: "${await page.textContent('#rescue-status')}"`); });
+      const v = (await admin.get(`/vps/${vpsId}`)).data;
+      check(v.rescue === want && v.state === 'running', `the API says rescue ${v.rescue}, state ${v.state}`);
+      return v;
+    };
+    const inRescue = await toggle(true, 'Rescue mode');
+    check(inRescue.domid !== domid0, 'entering rescue did not restart the VPS');
+    check(fs.existsSync(copy), `no rescue copy ${copy}`);
+    check(/Leave rescue mode/.test(await page.textContent('#btn-rescue')), `#btn-rescue: ${await page.textContent('#btn-rescue')}`);
+    await shot(page, 'vps-rescue-on');
+    const normal = await toggle(false, 'Leave rescue mode');
+    check(normal.domid !== inRescue.domid, 'leaving rescue did not restart the VPS');
+    check(!fs.existsSync(copy), 'the rescue copy is still there');
+    await shot(page, 'vps-rescue-off');
+    const audits = await admin.get(`/audit?resource=vps/${vpsId}&limit=20`);
+    const acts = new Set((audits.data || []).map((a) => a.action));
+    check(acts.has('vps.rescue') && acts.has('vps.unrescue'), `audit: ${[...acts].join(', ')}`);
+    const probs = pageProblems.get(page);
+    check(probs.length === 0, `page problems: ${probs.join('; ')}`);
+    return `${user}'s vps ${vpsId}: domid ${domid0} → ${inRescue.domid} (rescue) → ${normal.domid}`;
+  } finally {
+    await ctx.close();
+    fs.rmSync(src, { force: true });
+    fs.rmSync(imported, { force: true });
+  }
+}, 120000);
 
 // ---- benchmark (asserts nothing) ------------------------------------------------------------
 /**

@@ -38,7 +38,7 @@ static char tmp[64];
 	"FROM ip_addresses a JOIN ip_pools pl ON pl.id=a.pool_id "                                 \
 	"WHERE a.vps_id=v.id AND pl.family=6 AND a.state='active'), v.throttle_mbit, p.name, "     \
 	"p.net_mbit, v.pending_memory_mib, v.pending_vcpus, v.guest_pending, "                     \
-	"COALESCE(v.ssh_keys, '[]'), v.password_serial FROM vps v JOIN plans p "                   \
+	"COALESCE(v.ssh_keys, '[]'), v.password_serial, v.rescue FROM vps v JOIN plans p "         \
 	"ON p.id=v.plan_id "
 
 static json_object *old_addr_list(const unsigned char *text)
@@ -114,6 +114,7 @@ static json_object *old_vps_from_row(sqlite3_stmt *st)
 	                       json_tokener_parse((const char *)sqlite3_column_text(st, 24)));
 	json_object_object_add(o, "password_serial",
 	                       json_object_new_int64(sqlite3_column_int64(st, 25)));
+	json_object_object_add(o, "rescue", json_object_new_boolean(sqlite3_column_int(st, 26)));
 	json_object_object_add(o, "net", metering_vps_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(o, "cpu", metering_vps_cpu_json(sqlite3_column_int64(st, 0)));
 	json_object_object_add(
@@ -190,6 +191,7 @@ static void setup(void)
 	        " NULL, NULL, 0, 0, NULL, 4),"
 	        "(4, 'd.example', 2, 2, 1, 'xvps-4', 'xvif4', '00:16:3e:00:00:04', 'running', 12, "
 	        "512, 0, 0, 1764633600, 2048, 2);"
+	        "UPDATE vps SET rescue=1 WHERE id=4;" /* issue 16 item 3 */
 	        "INSERT INTO ip_addresses(pool_id, address, vps_id, prefix_len, state) VALUES"
 	        "(1, '192.0.2.10', 1, NULL, 'active'), (1, '192.0.2.11', 1, NULL, 'active'),"
 	        "(1, '192.0.2.12', 1, NULL, 'releasing'), (2, '2001:db8:1::', 1, 64, 'active'),"

@@ -88,6 +88,7 @@ const JOB_KINDS = {
   'vps.reboot': 'Reboot', 'vps.poweroff': 'Force power-off', 'vps.reinstall': 'Reinstall',
   'vps.delete': 'Delete', 'vps.update': 'Apply plan', 'vps.network': 'Network update',
   'template.import': 'Template import',
+  'vps.rescue': 'Rescue mode', 'vps.unrescue': 'Leave rescue mode',
 };
 
 export function jobKind(kind) {

@@ -1,7 +1,8 @@
 // views/vps-page.js — #/vps/<id>: state (polled every 2 s) and why it is suspended, plan,
 // addresses, traffic, this period's usage with graphs, reverse DNS (vps-rdns.js), power buttons
-// with confirmation, resize (vps-resize.js) and what waits for the next reboot, reinstall (type
-// the hostname), recent jobs; admin extras below.
+// with confirmation, resize (vps-resize.js) and what waits for the next reboot, guest settings
+// (vps-settings.js), rescue mode (vps-rescue.js), reinstall (type the hostname), recent jobs;
+// admin extras below.
 import { h, set, badge, updateBadge, card, pageHeader } from '../dom.js';
 import { api, seg, listAll, ApiError, getVpsOrNotFound } from '../api.js';
 import { planSummary, timeEl, jobKind, mbit } from '../format.js';
@@ -14,6 +15,7 @@ import { adminSections } from './vps-admin.js';
 import { resizeCard, pendingText } from './vps-resize.js';
 import { rdnsCard } from './vps-rdns.js';
 import { settingsCard, guestPendingText } from './vps-settings.js';
+import { rescueCard } from './vps-rescue.js';
 
 const ACTIONS = {
   start: { label: 'Start', cls: 'btn-primary' },
@@ -116,6 +118,7 @@ export async function vpsPageView(ctx) {
   // Guest settings (issue 16 item 2): hostname, SSH keys, root password; applied at the next boot.
   const settings = settingsCard(vps, { follow: (j, l) => follow(j, l), render: (v) => render(v), reboot: () => power('reboot') });
 
+  const rescue = rescueCard(vps, { follow: (j, l) => follow(j, l), render: (v) => render(v) });
   const admin = ctx.isAdmin ? adminSections(ctx, vps, { refresh: () => refresh(), follow: (j, l) => follow(j, l) }) : null;
 
   const page = h('div', { id: 'vps-page', dataset: { id: String(vps.id) } });
@@ -133,6 +136,7 @@ export async function vpsPageView(ctx) {
       jobs.el,
       resize ? resize.el : null,
       settings.el,
+      rescue.el,
       reinstallCard,
       admin ? admin.el : null,
       dangerCard));
@@ -148,9 +152,11 @@ export async function vpsPageView(ctx) {
     reinstallBtn.disabled = busy || !may.reinstall || templates.length === 0;
     if (resize) resize.update(v, busy || !may.resize);
     settings.update(v, busy || !['running', 'stopped', 'error'].includes(v.state));
+    rescue.update(v, busy || !(v.state === 'running' || v.state === 'stopped' || v.state === 'error'));
     const plan = planOf(v.plan);
     deleteBtn.disabled = busy || !may.delete;
-    set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '');
+    set(sub, v.domain, v.domid !== null && v.domid !== undefined ? ` · domid ${v.domid}` : '',
+      v.rescue ? h('span', { id: 'vps-rescue-mark' }, ' · rescue mode') : '');
     set(planEl, plan ? [h('strong', null, plan.name), ' — '] : v.plan_name ? [h('strong', null, v.plan_name), ' — '] : null, planSummary(v));
     const pending = pendingText(v.pending);
     const rows = [
