@@ -680,7 +680,7 @@ dom0_reboot() {
 
 # --- the walk (status 0: it ran to the end, steps may have failed; 1: dom0 lost) -----------------
 walk() {
-	local out t_order d1 d2 s job
+	local out t_order d1 d2 s job i
 	step="admin password"
 	ADMIN_PW=$(T=60 dom0 'cat /root/xvps-admin-password' | tr -d '\r\n')
 	if [ -z "$ADMIN_PW" ]; then
@@ -713,9 +713,17 @@ walk() {
 
 	step="template import"
 	s=$(now)
-	out=$(admin --json '{"name":"debian-12","os":"debian","disk_gib":2,"boot":"'"$GUEST_BOOT"'","source":"debian-12.img"}' \
-		"$URL/api/v1/templates")
-	TPL=$(echo "$out" | jq -r '.id // .template.id' 2>/dev/null)
+	# Tried twice: seen once on 2026-12-07 under load, `lvchange -pr` of the fresh template LV
+	# failed ("Logical volume ... changed." and a non-zero exit); the import rolled back whole.
+	for i in 1 2; do
+		out=$(admin --json '{"name":"debian-12","os":"debian","disk_gib":2,"boot":"'"$GUEST_BOOT"'","source":"debian-12.img"}' \
+			"$URL/api/v1/templates")
+		TPL=$(echo "$out" | jq -r '.id // .template.id' 2>/dev/null)
+		[[ $TPL =~ ^[0-9]+$ ]] && break
+		echo "      template import, attempt $i: $(echo "$out" | one)"
+		T=60 dom0 'journalctl -u xvps-agent --no-pager -n 8' | sed 's/^/      agent: /'
+		sleep 10
+	done
 	job=$(echo "$out" | jq -r '.job.id // empty' 2>/dev/null)
 	[ -n "$job" ] && [ "$(job_wait "$job" 1200)" != done ] && { fail "import job $job: $(admin "$URL/api/v1/jobs/$job" | one)"; return 0; }
 	if [[ $TPL =~ ^[0-9]+$ ]]; then
