@@ -624,7 +624,7 @@ dom0_reboot() {
 	fi
 	step="dom0 reboot"
 	d_old=$(domid_of)
-	out=$(T=60 dom0 "systemctl is-enabled xendomains 2>&1; systemctl is-active xvps-guests; jq -c 'with_entries(.value |= .running)' /var/lib/xvps/agent/desired.json 2>&1 || cat /var/lib/xvps/agent/desired.json")
+	out=$(T=60 dom0 "systemctl is-enabled xendomains 2>&1; systemctl is-active xvps-guests; grep -o '\"xvps-[0-9]*\":{\"running\":[a-z]*' /var/lib/xvps/agent/desired.json")
 	echo "      before: xendomains $(echo "$out" | sed -n 1p), xvps-guests $(echo "$out" | sed -n 2p); vps $VPS running (domid $d_old), vps $VPS2 stopped; the agent's desired state: $(echo "$out" | sed -n '3,$p' | one)"
 	t0=$(now)
 	T=20 dom0 "systemd-run --quiet --on-active=2 systemctl reboot" >/dev/null 2>&1
