@@ -43,13 +43,14 @@
  *                  lower N means that state was lost; xvpsd then counts N from zero). One
  *                  snapshot for all names; a hypervisor failure is "host"
  *   vps.events     {"since": N}                -> {"next": N', "reset": bool, "events": [{"seq",
- *                  "name","event":"poweroff|reboot|crash",
+ *                  "name","event":"poweroff|reboot|crash|boot",
  *                  "action":"settling|stopped|restarted|failed","state":"running|stopped",
  *                  "domid":int|null,"at":unix s,"error"?, settling: "restart":bool,"cpu_ns",
  *                  "rx_bytes","tx_bytes","rx_packets","tx_packets"; outcome: "follows":seq}]}
  *                  guest-initiated power events the agent handled (power.h), seq >= N, oldest
  * first, at most 200 (call again with next); reset: N was ahead of the log or older than its oldest
- * kept event (some were lost)
+ * kept event (some were lost). Also {"event":"boot","action":"started|failed"}: the agent
+ * started a VPS whose desired state is running after a host boot (provisioning/desired.h)
  *
  * VPS_SPEC {"name":"xvps-N","hostname","type":"pvh|pv|hvm","vcpus","memory_mib","disk_gib",
  *           "template":"tpl-N","mac","vifname","ipv4":[..],"ipv6":[..],"gateway4"|null,

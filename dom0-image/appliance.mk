@@ -22,9 +22,17 @@ appliance-run: appliance
 # HTTPS API from 127.0.0.1 through a VPS's life, checking dom0 at every step; retries the boot
 # up to 3 times (TCG). `ARGS=--bench` adds bench: lines, `ARGS=--keep` leaves QEMU running.
 # Not part of `make test` or CI: it needs the appliance image and ~15-30 min of TCG.
-.PHONY: appliance-test
-appliance-test: appliance
-	@tests/appliance/run.sh $(ARGS)
+# One run at a time on this machine (the image, the run/ disks and the HTTPS port are shared):
+# the lock covers the image build and the run; a second run fails at once, naming the lock.
+APPLIANCE_LOCK = $${XVPS_CACHE:-/var/cache/xvps}/appliance/test.lock
+.PHONY: appliance-test appliance-test-locked
+appliance-test:
+	@mkdir -p "$${XVPS_CACHE:-/var/cache/xvps}/appliance"
+	@flock -n -E 75 "$(APPLIANCE_LOCK)" $(MAKE) --no-print-directory appliance-test-locked \
+		ARGS="$(ARGS)" || { rc=$$?; [ $$rc != 75 ] || \
+		echo "appliance-test: another run holds $(APPLIANCE_LOCK)" >&2; exit $$rc; }
+appliance-test-locked: appliance
+	@XVPS_APPLIANCE_LOCKED=1 tests/appliance/run.sh $(ARGS)
 
 # The guest template: a raw ext4 disk image of a minimal Debian bookworm guest (pvgrub-bootable,
 # xvps-seed inside), cached in $${XVPS_CACHE:-/var/cache/xvps}/guest/ and keyed on its inputs;

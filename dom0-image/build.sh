@@ -187,8 +187,8 @@ sed -i "s/@XVPS_PANEL_UID@/$uid/" "$root/etc/systemd/system/xvps-agent.service"
 # Units: enabled by hand (the symlinks `systemctl enable` would make).
 wants=$root/etc/systemd/system/multi-user.target.wants
 mkdir -p "$wants"
-for u in xvps-firstboot.service xvps-agent.service xvpsd.service xvps-debug.service \
-	xvps-testshell.service; do
+for u in xvps-firstboot.service xvps-guests.service xvps-agent.service xvpsd.service \
+	xvps-debug.service xvps-testshell.service; do
 	ln -sf "/etc/systemd/system/$u" "$wants/$u"
 done
 ln -sf /lib/systemd/system/systemd-networkd.service "$wants/systemd-networkd.service"
@@ -202,11 +202,15 @@ ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
 echo xvps >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\txvps\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 printf 'LABEL=xvps-root\t/\text4\terrors=remount-ro\t0\t1\n' >"$root/etc/fstab"
-# dom0 has a fixed memory size (dom0_mem=…,max:…): no ballooning; xendomains shuts guests down
-# instead of saving their memory to disk at a host shutdown.
+# dom0 has a fixed memory size (dom0_mem=…,max:…): no ballooning.
 sed -i 's/^#\?autoballoon=.*/autoballoon="off"/' "$root/etc/xen/xl.conf"
 grep -q '^autoballoon=' "$root/etc/xen/xl.conf" || echo 'autoballoon="off"' >>"$root/etc/xen/xl.conf"
-sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/' "$root/etc/default/xendomains"
+# Debian's xendomains is masked (issue 16 item 6): the agent starts the VPS that should run at
+# boot, xvps-guests.service shuts them down at a host shutdown; nothing is saved or restored.
+# (Its defaults are emptied too, should someone unmask it.)
+ln -sf /dev/null "$root/etc/systemd/system/xendomains.service"
+sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/; s/^XENDOMAINS_RESTORE=.*/XENDOMAINS_RESTORE=false/;
+	s/^XENDOMAINS_AUTO=.*/XENDOMAINS_AUTO=""/' "$root/etc/default/xendomains"
 {
 	echo "built=$(date -u +%FT%TZ)"
 	echo "base_key=$base_key"

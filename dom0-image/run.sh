@@ -74,7 +74,12 @@ fi
 
 # The working copy of the image (QEMU writes into it; the built image stays pristine).
 key=$(cat "$cache/xvps-appliance.key" 2>/dev/null || echo none)
-if [ "$fresh" = 1 ] || [ ! -e "$run/root.img" ] || [ "$(cat "$run/root.key" 2>/dev/null)" != "$key" ]; then
+# XVPS_APPLIANCE_REUSE=1 boots the working copy as it is, even when the image was rebuilt since
+# (make appliance-test's dom0 reboot: the same host comes back).
+if [ "${XVPS_APPLIANCE_REUSE:-0}" = 1 ] && [ -e "$run/root.img" ] && [ -e "$run/pool.img" ]; then
+	[ "$fresh" = 0 ] || die "XVPS_APPLIANCE_REUSE=1 and --fresh exclude each other"
+	log "booting the working copy as it is (XVPS_APPLIANCE_REUSE=1)"
+elif [ "$fresh" = 1 ] || [ ! -e "$run/root.img" ] || [ "$(cat "$run/root.key" 2>/dev/null)" != "$key" ]; then
 	log "new working copy of the image"
 	rm -f "$run/root.img" "$run/root.key"
 	cp --sparse=always "$img" "$run/root.img.tmp"

@@ -1,6 +1,7 @@
 /* guest_events.c — the panel's side of guest-initiated power events (guest_events.h): polls
  * the agent's "vps.events" from a cursor kept in agent_cursors, and for each event writes the
- * VPS's state as the agent left it and an audit row by the actor "guest". It never asks the
+ * VPS's state as the agent left it and an audit row by the actor "guest" (or, for the agent's
+ * start of a VPS after a host boot, event "boot", by the system). It never asks the
  * agent to start anything: a VPS whose guest powered off stays stopped until someone starts it.
  */
 #include <stdio.h>
@@ -112,6 +113,45 @@ static bool set_state(int64_t vps_id, const char *state, int64_t domid, int64_t 
 	return db_step_done(st);
 }
 
+/* The agent started (or failed to start) a VPS whose desired state is running after the host
+ * booted (issue 16 item 6): the row takes the state and domid the agent reports, audited
+ * "vps.boot_start" (or "vps.boot_start_failed") by the system. */
+static bool apply_boot(json_object *e, const char *name, const char *state, const char *error)
+{
+	sqlite3_stmt *st = db_stmt("SELECT id FROM vps WHERE domain=?");
+	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
+	int64_t vps_id = 0, domid = -1, at = 0;
+	int r;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		vps_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (r == SQLITE_DONE)
+		return true; /* deleted since */
+	if (r != SQLITE_ROW)
+		return false;
+	jint(e, "at", &at);
+	jint(e, "domid", &domid);
+	if (!set_state(vps_id, state, domid, at))
+		return false;
+	snprintf(res, sizeof(res), "vps/%lld", (long long)vps_id);
+	if (strcmp(state, "running") == 0 && !error)
+		snprintf(detail, sizeof(detail),
+		         "started by the agent after the host booted (domid "
+		         "%lld)",
+		         (long long)domid);
+	else
+		snprintf(detail, sizeof(detail), "not started after the host booted: %s",
+		         error ? error : "the domain does not run");
+	audit_system(error ? "vps.boot_start_failed" : "vps.boot_start", res, detail);
+	log_info("vps/%lld: %s", (long long)vps_id, detail);
+	return true;
+}
+
 /* One event: the row's state and an audit line. A guest shutdown comes as two events: "settling"
  * (seen; audited, and a VPS the agent will not start again is stopped at once), then its outcome
  * with "follows" (the state it ended in; audited only when it failed). An outcome without
@@ -129,9 +169,11 @@ static bool apply_one(json_object *e)
 
 	if (!name || !event || !action || !state ||
 	    (strcmp(event, "poweroff") != 0 && strcmp(event, "reboot") != 0 &&
-	     strcmp(event, "crash") != 0) ||
+	     strcmp(event, "crash") != 0 && strcmp(event, "boot") != 0) ||
 	    (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0))
 		return true; /* not one of ours: skipped */
+	if (strcmp(event, "boot") == 0)
+		return apply_boot(e, name, state, error);
 	settling = strcmp(action, "settling") == 0;
 	if (settling && json_object_object_get_ex(e, "restart", &v))
 		restart = json_object_get_boolean(v);

@@ -22,6 +22,7 @@
 #include "../common/validate.h"
 #include "agent_internal.h"
 #include "console.h"
+#include "desired.h"
 #include "power.h"
 
 #define RECONCILE_MAX_NAMES 1000000
@@ -222,6 +223,11 @@ static json_object *op_spec(agent *a, json_object *req, int what)
 	rc = what == SPEC_REINSTALL ? vps_reinstall(a->vps, &spec, &status, &e)
 	     : what == SPEC_NETWORK ? vps_network(a->vps, &spec, &status, &e)
 	                            : vps_ensure(a->vps, &spec, &status, &e);
+	if (rc == 0) /* the desired state a host boot restores (desired.h) */
+		desired_put(a->vps->desired, spec.name, json_object_object_get(req, "spec"),
+		            what == SPEC_REINSTALL ? 1
+		            : what == SPEC_NETWORK ? -1
+		                                   : spec.power_running);
 	agent_name_release(a, l);
 	if (rc)
 		log_warn("%s %s: %s", op_names[what], spec.name, e.msg);
@@ -245,6 +251,7 @@ static json_object *op_name(agent *a, json_object *req, int remove)
 	if (remove) {
 		rc = vps_remove(a->vps, name, &e);
 		if (rc == 0) {
+			desired_forget(a->vps->desired, name);
 			status = json_object_new_object();
 			json_object_object_add(status, "removed", json_object_new_boolean(1));
 		}
@@ -268,7 +275,7 @@ static json_object *op_power(agent *a, json_object *req, int variant)
 	const char *name, *action;
 	vps_spec spec;
 	vps_err e = {0};
-	bool have = false, known = false;
+	bool have = false, known = false, runs;
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
@@ -283,11 +290,15 @@ static json_object *op_power(agent *a, json_object *req, int variant)
 	if (!known)
 		return agent_reply_err("invalid", "action",
 		                       "action must be start, shutdown, reboot or poweroff");
-	if (!get_spec(req, strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0, &spec,
-	              &have, &reply))
+	runs = strcmp(action, "start") == 0 || strcmp(action, "reboot") == 0;
+	if (!get_spec(req, runs, &spec, &have, &reply))
 		return reply;
 	name_lock *l = agent_name_acquire(a, name);
 	rc = vps_power(a->vps, name, action, have ? &spec : NULL, &status, &e);
+	if (rc == 0 && runs) /* the desired state a host boot restores (desired.h) */
+		desired_put(a->vps->desired, name, json_object_object_get(req, "spec"), 1);
+	else if (rc == 0)
+		desired_set_running(a->vps->desired, name, false);
 	agent_name_release(a, l);
 	if (rc)
 		log_warn("vps.power %s %s: %s", name, action, e.msg);

@@ -21,6 +21,7 @@
 #include "../hypervisor/simnet.h"
 #include "agent.h"
 #include "console.h"
+#include "desired.h"
 #include "net.h"
 #include "power.h"
 #include "storage.h"
@@ -85,6 +86,24 @@ static void console_setup(const char *state, uid_t panel_uid)
 		log_info("console servers: %s, sockets in %s", bin, dir);
 }
 
+/* The start at boot (desired.h) runs beside the socket server: the panel is answered while the
+ * domains that should run are created again. */
+typedef struct boot_job {
+	desired_ctx *desired;
+	agent *a;
+	int parallel;
+} boot_job;
+
+static void *boot_main(void *arg)
+{
+	boot_job *b = arg;
+	desired_boot_result res;
+
+	desired_boot_start(b->desired, b->parallel, agent_lock_domain, agent_unlock_domain, b->a,
+	                   &res);
+	return NULL;
+}
+
 int main(void)
 {
 	char state[AGENT_DIR_LEN], tpl_dir[AGENT_DIR_LEN], cfg_dir[AGENT_DIR_LEN];
@@ -100,6 +119,10 @@ int main(void)
 	agent_config acfg;
 	agent *a = NULL;
 	power_ctx *power = NULL;
+	desired_ctx *desired = NULL;
+	boot_job boot = {0};
+	pthread_t boot_thread;
+	bool boot_running = false;
 	char perr[POWER_ERRLEN] = "";
 	sigset_t sigs;
 	int sig = 0, rc;
@@ -166,6 +189,11 @@ int main(void)
 		acfg.panel_uid = (uid_t)uid;
 	}
 	snprintf(acfg.sock_path, sizeof(acfg.sock_path), "%s", sock);
+	if (!desired_parse_parallel(getenv("XVPS_BOOT_PARALLEL"), &boot.parallel)) {
+		log_error("XVPS_BOOT_PARALLEL must be a whole number from 0 to %d",
+		          BOOT_PARALLEL_MAX);
+		return 1;
+	}
 
 	/* Signals are taken synchronously by sigwait below; every thread inherits this mask
 	 * (and the sim driver resets it for the guests it spawns). */
@@ -300,6 +328,12 @@ int main(void)
 		log_error("power state: %s", perr);
 		goto out;
 	}
+	/* The desired power states a host boot restores (issue 16 item 6). */
+	rc = desired_open(&vps, state, &desired, perr);
+	if (rc) {
+		log_error("desired state: %s", perr);
+		goto out;
+	}
 	/* sim guests parked at the last stop come back (new domids, like a host reboot). */
 	park = strcmp(hv_name, "sim") == 0 && strcmp(env_or("XVPS_SIM_KEEP_GUESTS", "0"), "1");
 	if (park && hv_sim_resume_all(&hv, hverr) != 0)
@@ -315,10 +349,20 @@ int main(void)
 	/* Guests that power off, reboot or crash by themselves, every POWER_WATCH_MS. */
 	if (power_watch_start(power, agent_lock_domain, agent_unlock_domain, a, perr) != 0)
 		log_warn("%s: guest power events are not handled", perr);
+	/* Every VPS that should run and does not (after a host boot: all of them) is started,
+	 * XVPS_BOOT_PARALLEL at a time in order of VPS id; 0: none. */
+	boot.desired = desired;
+	boot.a = a;
+	if (boot.parallel > 0)
+		boot_running = pthread_create(&boot_thread, NULL, boot_main, &boot) == 0;
+	else
+		log_info("boot: XVPS_BOOT_PARALLEL=0: no VPS is started at boot");
 
 	while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 		;
 	log_info("signal %d: stopping", sig);
+	if (boot_running) /* the starts under way end first */
+		pthread_join(boot_thread, NULL);
 	power_watch_stop(power);
 	agent_stop(a);
 	/* A stopped agent leaves no guest processes behind unless asked to. */
@@ -327,6 +371,7 @@ int main(void)
 	rc = 0;
 out:
 	power_close(power); /* after the park: parking folds the guests' runs */
+	desired_close(desired);
 	if (net_open)
 		net_ctx_dispose(&net);
 	if (st_open)

@@ -18,6 +18,7 @@
 #include "../common/jsonutil.h"
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "desired.h"
 #include "vps.h"
 
 #define POWER_PATH_LEN 320
@@ -275,6 +276,17 @@ json_object *power_events(power_ctx *p, uint64_t since)
 	return out;
 }
 
+void power_record_boot(power_ctx *p, const char *name, const hv_domain_info *now, const char *error)
+{
+	json_object *x;
+
+	if (!p)
+		return;
+	x = json_object_new_object();
+	json_object_object_add(x, "event", json_object_new_string("boot"));
+	record_event(p, name, HV_SHUTDOWN_NONE, error ? "failed" : "started", now, error, x);
+}
+
 /* ---- settling a preserved domain --------------------------------------------------------- */
 
 int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err)
@@ -328,6 +340,8 @@ int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err
 	             : restart ? "restarted"
 	                       : "stopped",
 	             info, rc ? err : NULL, x);
+	if (rc == 0 && !restart) /* the panel shows it stopped: a host boot leaves it so */
+		desired_set_running(p->vps->desired, name, false);
 	log_info("power: %s %s by its guest: %s", name, hv_shutdown_reason_name(why),
 	         rc        ? err
 	         : restart ? "started again"

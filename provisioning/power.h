@@ -55,7 +55,7 @@ void power_forget(power_ctx *p, const char *name);
 int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err);
 
 /* Events after cursor `since` (0: all kept): {"next": cursor to pass next time, "events":
- * [{"seq","name","event":"poweroff|reboot|crash",
+ * [{"seq","name","event":"poweroff|reboot|crash" (or "boot": power_record_boot),
  * "action":"settling|stopped|restarted|failed","state":"running|stopped","domid":int|null,
  * "at":unix s,"error"?, ...}], "reset": bool}. Each guest shutdown makes two events: "settling"
  * as soon as the watcher sees it (state "stopped", plus "restart": bool — whether the agent
@@ -67,6 +67,12 @@ int power_settle(power_ctx *p, const char *name, hv_domain_info *info, char *err
  * kept event; the panel then reads every VPS's status. At most POWER_EVENTS_MAX events; more
  * come with the next call. */
 json_object *power_events(power_ctx *p, uint64_t since);
+
+/* Records that the agent started name after a host boot (desired.h; issue 16 item 6), or
+ * failed to (error not NULL): {"event":"boot","action":"started"|"failed","state","domid",
+ * "at"[,"error"]} from now. No-op when p is NULL. */
+void power_record_boot(power_ctx *p, const char *name, const hv_domain_info *now,
+                       const char *error);
 
 /* The watcher: every POWER_WATCH_MS lists preserved domains (driver.h preserved) and settles
  * each under lock(ctx, name) / unlock(ctx, handle) (the agent's per-domain lock). */

@@ -25,6 +25,8 @@ typedef struct vps_ctx {
 	char state_dir[256];    /* seeds in <state_dir>/seed (seed.h); "" = no seed disk */
 	/* Guest power events and cumulative CPU time (power.h); NULL = none (tests). */
 	struct power_ctx *power;
+	/* The desired power state kept for host boots (desired.h); NULL = none (tests). */
+	struct desired_ctx *desired;
 } vps_ctx;
 
 /* An error as the agent answers it (common/agent_proto.h): code is one of "invalid",

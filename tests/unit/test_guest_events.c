@@ -234,3 +234,32 @@ Test(guest_events, a_job_of_the_vps_newer_than_the_event_keeps_its_outcome)
 	             1);
 	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=2 AND state='running'"), 13);
 }
+
+/* ---- the agent's start of a VPS after a host boot (issue 16 item 6) -------------------------- */
+
+Test(guest_events, a_boot_start_gives_the_new_domid_and_a_failed_one_stops_the_vps)
+{
+	exec_sql("INSERT INTO agent_cursors(name, next) VALUES('power_events', 1)");
+	cr_assert_eq(apply("{\"next\":3,\"reset\":false,\"events\":["
+	                   "{\"seq\":1,\"name\":\"xvps-1\",\"event\":\"boot\",\"action\":"
+	                   "\"started\",\"state\":\"running\",\"domid\":1,\"at\":100},"
+	                   "{\"seq\":2,\"name\":\"xvps-2\",\"event\":\"boot\",\"action\":"
+	                   "\"failed\",\"state\":\"stopped\",\"domid\":null,\"at\":101,"
+	                   "\"error\":\"cannot start xvps-2: out of memory\"}]}"),
+	             2);
+	cr_assert_eq(query_int("SELECT domid FROM vps WHERE id=1 AND state='running'"), 1,
+	             "the domid Xen gave it after the boot");
+	cr_assert_eq(query_int("SELECT count(*) FROM vps WHERE id=2 AND state='stopped' AND domid "
+	                       "IS NULL"),
+	             1);
+	cr_assert_eq(
+	        query_int("SELECT count(*) FROM audit WHERE action='vps.boot_start' AND "
+	                  "resource='vps/1' AND detail LIKE '%after the host booted (domid 1)'"),
+	        1);
+	cr_assert_eq(
+	        query_int("SELECT count(*) FROM audit WHERE action='vps.boot_start_failed' AND "
+	                  "resource='vps/2' AND detail LIKE '%out of memory'"),
+	        1);
+	cr_assert_eq(query_int("SELECT count(*) FROM audit WHERE username='guest'"), 0,
+	             "the guest did nothing");
+}
