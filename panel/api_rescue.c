@@ -1,6 +1,6 @@
 /* api_rescue.c — rescue mode (issue 16 item 3; docs/openapi.yaml): POST
  * /vps/{id}/actions/rescue and /vps/{id}/actions/unrescue (owner or admin, no body or {}).
- * One transaction each: the checks, vps.rescue (the desired boot, migration 15) and a job,
+ * One transaction each: the checks, vps.rescue (the desired boot, migration 19) and a job,
  * vps.rescue or vps.unrescue, that converges the host through the agent's vps.ensure with power
  * running: the agent restarts the domain from its own copy of the rescue system with the VPS's
  * disk as the second disk, or from its own disk again, removing the copy (provisioning/

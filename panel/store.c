@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "../common/util.h"
+#include "schema.h"
 #include "store.h"
-
-extern const char *const xvps_migrations[];
 
 #define STORE_PATH_MAX 1024 /* the database path */
 
@@ -328,20 +327,14 @@ int store_user_version(void)
 
 int store_schema_max(void)
 {
-	int n = 0;
-
-	while (xvps_migrations[n])
-		n++;
-	return n;
+	return (int)xvps_migration_count();
 }
 
 static int migrate(void)
 {
 	sqlite3 *h = db();
-	int version, n = 0;
+	int version, n = (int)xvps_migration_count();
 
-	while (xvps_migrations[n])
-		n++;
 	version = store_user_version();
 	if (version < 0)
 		return -1;
@@ -356,7 +349,7 @@ static int migrate(void)
 
 		if (db_begin() != 0)
 			return -1;
-		if (sqlite3_exec(h, xvps_migrations[i], NULL, NULL, &err) != SQLITE_OK) {
+		if (sqlite3_exec(h, xvps_migration((size_t)i), NULL, NULL, &err) != SQLITE_OK) {
 			log_error("store: migration %d: %s", i + 1, err ? err : sqlite3_errmsg(h));
 			sqlite3_free(err);
 			db_rollback();

@@ -11,7 +11,7 @@
 #include "../../panel/config.h"
 #include "../../panel/store.h"
 
-extern const char *const xvps_migrations[];
+#include "../../panel/schema.h"
 
 static char tmp[64];
 static char dbpath[128];
@@ -40,7 +40,7 @@ static int migration_count(void)
 {
 	int n = 0;
 
-	while (xvps_migrations[n])
+	while (xvps_migration(n))
 		n++;
 	return n;
 }
@@ -233,12 +233,12 @@ Test(store, api_keys_made_before_scopes_keep_their_users_full_rights)
 	sqlite3_stmt *st;
 	char pragma[48];
 
-	while (k < n && !strstr(xvps_migrations[k], "ADD COLUMN scopes"))
+	while (k < n && !strstr(xvps_migration(k), "ADD COLUMN scopes"))
 		k++;
 	cr_assert_lt(k, n, "no migration adds api_keys.scopes");
 	cr_assert_eq(sqlite3_open(dbpath, &h), SQLITE_OK);
 	for (int i = 0; i < k; i++)
-		cr_assert_eq(sqlite3_exec(h, xvps_migrations[i], NULL, NULL, NULL), SQLITE_OK,
+		cr_assert_eq(sqlite3_exec(h, xvps_migration(i), NULL, NULL, NULL), SQLITE_OK,
 		             "migration %d: %s", i + 1, sqlite3_errmsg(h));
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", k);
 	cr_assert_eq(
