@@ -66,47 +66,8 @@ trap 'exit 130' INT TERM
 root=$work/root
 
 log "building $img"
-log "debootstrap bookworm (minbase) from $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-	tail -30 "$work/debootstrap.log" >&2
-	die "debootstrap failed"
-}
-log "debootstrap done in $(($(date +%s) - t0)) s"
-
-# apt in the chroot uses the host's mirror configuration (deb822) only; no service starts.
-rm -f "$root/etc/apt/sources.list"
-cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-# Written before the kernel's postinst builds the initrd: MODULES=most (Debian's default)
-# carries xen-blkfront/xen-netfront; say so, so that a changed default cannot drop them.
-mkdir -p "$root/etc/initramfs-tools/conf.d"
-printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/modules-most.conf"
-
-t1=$(date +%s)
 # shellcheck disable=SC2086
-log "apt-get install" $PACKAGES
-# shellcheck disable=SC2086
-in_chroot "$root" sh -ec '
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "$@"
-	apt-get clean
-	rm -rf /var/lib/apt/lists/*
-' sh $PACKAGES >"$work/apt.log" 2>&1 || {
-	tail -40 "$work/apt.log" >&2
-	die "apt-get install failed"
-}
-log "packages installed in $(($(date +%s) - t1)) s"
-rm -f "$root/usr/sbin/policy-rc.d"
-
-if [ ! -e "$root/vmlinuz" ] || [ ! -e "$root/initrd.img" ]; then
-	die "/vmlinuz or /initrd.img missing"
-fi
-# The initrd must find the root disk and the network under Xen.
-in_chroot "$root" sh -c 'lsinitramfs /initrd.img' >"$work/initrd.list"
-for m in xen-blkfront xen-netfront; do
-	grep -q "/$m\.ko" "$work/initrd.list" || die "$m is not in the initrd"
-done
+guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 
 # --- configuration ---------------------------------------------------------------------------
 printf 'LABEL=cloud-guest / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
@@ -143,31 +104,15 @@ printf '%s\n' 'system_info:' '  network:' '    renderers: [netplan, networkd, en
 mkdir -p "$root/etc/ssh/sshd_config.d"
 printf '%s\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' \
 	'PermitRootLogin prohibit-password' >"$root/etc/ssh/sshd_config.d/50-keys-only.conf"
-in_chroot "$root" passwd -l root >/dev/null
-rm -f "$root"/etc/ssh/ssh_host_*
-: >"$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
+guest_rootfs_seal "$root"
 rm -rf "$root/var/lib/cloud"
-for t in apt-daily.timer apt-daily-upgrade.timer; do
-	ln -sfn /dev/null "$root/etc/systemd/system/$t"
-done
 in_chroot "$root" dpkg-query -W cloud-init >/dev/null || die "cloud-init is not installed"
 # No xvps code in this image: a stray file of it is an error.
 if find "$root" -xdev -iname "*xvps*" -print | grep .; then
 	die "xvps files found in the image"
 fi
-rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
-
 # --- the image -------------------------------------------------------------------------------
-t2=$(date +%s)
-rm -f "$work/cloud.img"
-mkfs.ext4 -q -F -L cloud-guest -d "$root" "$work/cloud.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
-	cat "$work/mkfs.log" >&2
-	die "mkfs.ext4 failed"
-}
-log "mkfs.ext4 -d done in $(($(date +%s) - t2)) s"
-e2fsck -fn "$work/cloud.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
-mv "$work/cloud.img" "$img"
+guest_image "$root" "$work" cloud-guest "$SIZE" "$img"
 ln -sfn "$(basename "$img")" "$cache/cloud.img"
 log "done in $(($(date +%s) - t0)) s: $img ($(du -h "$img" | cut -f1) used of $SIZE)"
 printf '%s\n' "$img"
