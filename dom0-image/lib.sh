@@ -57,6 +57,35 @@ hash_files() {
 
 # --- guest images (dom0-image/guest/build.sh, dom0-image/cloud/build.sh) -----------------------
 
+# guest_build_prepare CACHE — the checks before a guest image build (root, the tools, a bookworm
+# mirror: sets $mirror), then CACHE made and locked (fd 9, held until the script exits).
+guest_build_prepare() {
+	local cache=$1 t
+	[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
+	for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
+		command -v "$t" >/dev/null || die "$t is missing"
+	done
+	mirror=$(debian_mirror)
+	[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
+	mkdir -p "$cache"
+	exec 9>"$cache/.lock"
+	flock -n 9 || {
+		log "waiting for another build (lock $cache/.lock)"
+		flock 9
+	}
+}
+
+# guest_image_cached IMG LINK — when IMG is built already: LINK points at it, its path is
+# printed, true; else false.
+guest_image_cached() {
+	local img=$1 link=$2
+	[ -s "$img" ] || return 1
+	log "cached: $img"
+	ln -sfn "$(basename "$img")" "$link"
+	printf '%s
+' "$img"
+}
+
 # guest_rootfs ROOT WORK MIRROR PKG... — a bookworm minbase in ROOT (debootstrap from MIRROR),
 # apt pointed at the host's mirror configuration (deb822) only, PKG installed (no recommends, no
 # service started), then checks that /vmlinuz and /initrd.img exist and that the initrd carries
@@ -98,6 +127,23 @@ guest_rootfs() {
 	for t in xen-blkfront xen-netfront; do
 		grep -q "/$t\.ko" "$work/initrd.list" || die "$t is not in the initrd"
 	done
+}
+
+# guest_grub_cfg ROOT TITLE — /boot/grub/grub.cfg for dom0's pvgrub (grub-xen-host, PVH and
+# PV), which finds it on (xen/xvda): one menu entry TITLE booting Debian's /vmlinuz and
+# /initrd.img (symlinks to the installed kernel) from the whole-disk ext4 filesystem.
+guest_grub_cfg() {
+	mkdir -p "$1/boot/grub"
+	cat >"$1/boot/grub/grub.cfg" <<GRUB
+# Read by dom0's pvgrub (grub-xen-host, PVH and PV) from (xen/xvda): the whole disk is one ext4
+# filesystem; /vmlinuz and /initrd.img are Debian's symlinks to the installed kernel.
+set default=0
+set timeout=1
+menuentry '$2' {
+	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
+	initrd /initrd.img
+}
+GRUB
 }
 
 # guest_rootfs_seal ROOT — what no two machines may share and what a guest must not do: root's

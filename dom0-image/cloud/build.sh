@@ -32,31 +32,14 @@ SIZE=2048M
 PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
 	netbase iputils-ping e2fsprogs kmod cloud-init netplan.io sudo"
 
-[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
-for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
-	command -v "$t" >/dev/null || die "$t is missing"
-done
-mirror=$(debian_mirror)
-[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-
 cache=${XVPS_CACHE:-/var/cache/xvps}/cloud
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || {
-	log "waiting for another build (lock $cache/.lock)"
-	flock 9
-}
+guest_build_prepare "$cache"
 
 key=$(hash_files "$here/build.sh" "$here/../lib.sh" /etc/apt/sources.list.d/debian.sources |
 	sha256sum | cut -c1-16)
 img=$cache/cloud-$key.img
 if [ "${XVPS_CLOUD_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
-if [ -s "$img" ]; then
-	log "cached: $img"
-	ln -sfn "$(basename "$img")" "$cache/cloud.img"
-	printf '%s\n' "$img"
-	exit 0
-fi
+guest_image_cached "$img" "$cache/cloud.img" && exit 0
 
 t0=$(date +%s)
 work=$(mktemp -d "$cache/work.XXXXXX")
@@ -71,17 +54,7 @@ guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 
 # --- configuration ---------------------------------------------------------------------------
 printf 'LABEL=cloud-guest / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
-mkdir -p "$root/boot/grub"
-cat >"$root/boot/grub/grub.cfg" <<'GRUB'
-# Read by dom0's pvgrub (grub-xen-host, PVH and PV) from (xen/xvda): the whole disk is one ext4
-# filesystem; /vmlinuz and /initrd.img are Debian's symlinks to the installed kernel.
-set default=0
-set timeout=1
-menuentry 'Debian GNU/Linux (cloud-init guest)' {
-	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
-	initrd /initrd.img
-}
-GRUB
+guest_grub_cfg "$root" 'Debian GNU/Linux (cloud-init guest)'
 printf 'localhost\n' >"$root/etc/hostname"
 cat >"$root/etc/network/interfaces" <<'ENI'
 # eth0 is written by cloud-init from the NoCloud seed's network-config

@@ -46,20 +46,8 @@ rescue)
 *) die "XVPS_GUEST_VARIANT must be guest or rescue" ;;
 esac
 
-[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
-for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
-	command -v "$t" >/dev/null || die "$t is missing"
-done
-mirror=$(debian_mirror)
-[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-
 cache=${XVPS_CACHE:-/var/cache/xvps}/$variant
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || {
-	log "waiting for another build (lock $cache/.lock)"
-	flock 9
-}
+guest_build_prepare "$cache"
 
 # The inputs are copied first: the image holds exactly what the key was computed from, even
 # when a file is edited during the build.
@@ -73,12 +61,7 @@ key=$({
 } | sha256sum | cut -c1-16)
 img=$cache/$variant-$key.img
 if [ "${XVPS_GUEST_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
-if [ -s "$img" ]; then
-	log "cached: $img"
-	ln -sfn "$(basename "$img")" "$cache/$variant.img"
-	printf '%s\n' "$img"
-	exit 0
-fi
+guest_image_cached "$img" "$cache/$variant.img" && exit 0
 
 t0=$(date +%s)
 work=$(mktemp -d "$cache/work.XXXXXX")
@@ -93,18 +76,7 @@ guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 
 # --- configuration ---------------------------------------------------------------------------
 printf '/dev/xvda / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
-mkdir -p "$root/boot/grub"
-cat >"$root/boot/grub/grub.cfg" <<'EOF'
-# xvps guest: read by dom0's pvgrub (grub-xen-host, PVH and PV), which finds this file on
-# (xen/xvda). The whole disk is one ext4 filesystem: /vmlinuz and /initrd.img are Debian's
-# symlinks to the installed kernel.
-set default=0
-set timeout=1
-menuentry 'Debian GNU/Linux (xvps guest)' {
-	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
-	initrd /initrd.img
-}
-EOF
+guest_grub_cfg "$root" 'Debian GNU/Linux (xvps guest)'
 printf 'xvps-guest\n' >"$root/etc/hostname"
 cat >"$root/etc/hosts" <<'EOF'
 127.0.0.1	localhost
