@@ -89,6 +89,15 @@ void fx_vps(const api_client *c, const char *plan, const char *tpl, const char *
 /* Deletes a VPS (as c) and waits for the job; asserts GET then answers 404. */
 void fx_vps_delete(const api_client *c, const char *vps_id);
 
+/* GET /vps/{vps} as c; asserts 200. The caller frees the response. */
+api_resp *vps_get_ok(const api_client *c, const char *vps);
+/* POST /vps/{vps}/actions/{act} as c (body NULL: none); asserts 202 and waits (60 s) for its
+ * job to be done. */
+void vps_action_done(const api_client *c, const char *vps, const char *act, const char *body);
+/* How many audit entries of resource vps/{vps} (GET /audit as c) have action (and, unless
+ * detail is NULL, hold detail in their detail). */
+int vps_audit_count(const api_client *c, const char *action, const char *vps, const char *detail);
+
 /* GET path as c and returns r->total_count (X-Total-Count), asserting 200. */
 long long api_count(const api_client *c, const char *path);
 /* "allocated" of GET /ip-pools/{id} as admin a. */
