@@ -63,6 +63,19 @@ static int add(seedbuf *o, const char *key, const char *value, char *err)
 	return 0;
 }
 
+int seed_check_ssh_key(const char *k, size_t i, char *err)
+{
+	const char *why = NULL;
+
+	if (!k || !seed_one_line(k) || !valid_ssh_key(k, &why)) {
+		seed_seterr(err, "ssh_keys: key %zu: %s", i + 1,
+		            k && !seed_one_line(k) ? "not one line of printable ASCII"
+		                                   : (why ? why : "missing"));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 bool seed_canon6(const char *s, char out[INET6_ADDRSTRLEN])
 {
 	uint8_t a[16];
@@ -189,12 +202,9 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 	}
 	for (size_t i = 0; i < spec->n_ssh_keys; i++) {
 		const char *k = spec->ssh_keys[i];
-		if (!k || !seed_one_line(k) || !valid_ssh_key(k, &why)) {
-			seed_seterr(err, "ssh_keys: key %zu: %s", i + 1,
-			            k && !seed_one_line(k) ? "not one line of printable ASCII"
-			                                   : (why ? why : "missing"));
-			return -EINVAL;
-		}
+
+		if ((rc = seed_check_ssh_key(k, i, err)) != 0)
+			return rc;
 		if ((rc = add(&o, "ssh_key", k, err)) != 0)
 			return rc;
 	}

@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* printf into err (SEED_ERRLEN bytes); nothing when err is NULL. */
 void seed_seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -15,5 +16,9 @@ bool seed_one_line(const char *s);
 /* Canonical text of the IPv6 address s (inet_ntop: lower case, RFC 5952) into out; false when
  * s is NULL or not an IPv6 address. */
 bool seed_canon6(const char *s, char out[INET6_ADDRSTRLEN]);
+
+/* Checks root's SSH key number i (0-based) again: one line of printable ASCII and a key
+ * valid_ssh_key accepts. 0, or -EINVAL with err ("ssh_keys: key N: why"). */
+int seed_check_ssh_key(const char *k, size_t i, char *err);
 
 #endif

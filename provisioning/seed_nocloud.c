@@ -131,16 +131,9 @@ static int check_spec(const vps_spec *spec, char *err)
 		seed_seterr(err, "gateway4: not an IPv4 address");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < spec->n_ssh_keys; i++) {
-		const char *k = spec->ssh_keys[i];
-
-		if (!k || !seed_one_line(k) || !valid_ssh_key(k, &why)) {
-			seed_seterr(err, "ssh_keys: key %zu: %s", i + 1,
-			            k && !seed_one_line(k) ? "not one line of printable ASCII"
-			                                   : (why ? why : "missing"));
+	for (size_t i = 0; i < spec->n_ssh_keys; i++)
+		if (seed_check_ssh_key(spec->ssh_keys[i], i, err) != 0)
 			return -EINVAL;
-		}
-	}
 	for (size_t i = 0; i < spec->n_resolvers; i++) {
 		char a6[INET6_ADDRSTRLEN];
 
