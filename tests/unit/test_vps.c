@@ -21,6 +21,7 @@
 #include "../../provisioning/vps.h"
 
 #include "sim_fixture.h"
+#include "agent_fixture.h"
 
 static char tmp[64];
 static hv_driver hv;
@@ -74,8 +75,6 @@ TestSuite(vps, .init = setup, .fini = teardown, .timeout = 60);
 static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power)
 {
 	char buf[1024];
-	json_field_error fe = {0};
-	json_object *o;
 
 	snprintf(buf, sizeof(buf),
 	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"pvh\","
@@ -85,10 +84,7 @@ static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power
 	         "\"cpu_weight\":512,\"cpu_cap_pct\":100,\"net_mbit\":100,\"power\":\"%s\","
 	         "\"ssh_keys\":[]}",
 	         id, id, tpl, id, id, id + 10, id + 10, power);
-	o = json_tokener_parse(buf);
-	cr_assert_not_null(o);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
+	agfx_spec(spec, buf);
 }
 
 static const char *jstr(json_object *o, const char *key)
