@@ -2,7 +2,9 @@
 #include "agent_fixture.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../common/util.h"
 
@@ -59,4 +61,19 @@ void agfx_assert_golden(const char *cfg, const char *golden_path)
 	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root): %d", golden_path, rc);
 	cr_assert_str_eq(cfg, want, "rendered config differs from %s:\n%s", golden_path, cfg);
 	free(want);
+}
+
+int agfx_dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }

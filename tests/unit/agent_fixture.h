@@ -2,7 +2,7 @@
  * as the agent receives it (test_seed.c, test_seed_nocloud.c, test_rescue.c, test_vps.c,
  * test_resize_agent.c), and the xl.cfg spec the goldens under tests/golden/ are rendered from,
  * with its render and golden checks (test_xlcfg.c, test_seed.c, test_rescue.c). Every helper
- * asserts (Criterion). */
+ * asserts (Criterion); agfx_dir_entries counts what a directory holds. */
 #ifndef XVPS_TEST_AGENT_FIXTURE_H
 #define XVPS_TEST_AGENT_FIXTURE_H
 
@@ -20,5 +20,8 @@ xlcfg_spec agfx_xlcfg_spec(xl_guest_type type);
 char *agfx_xlcfg_render(const xlcfg_spec *s);
 /* cfg equals the file golden_path (relative to the repository root) byte for byte. */
 void agfx_assert_golden(const char *cfg, const char *golden_path);
+
+/* Number of entries in dir besides "." and ".."; -1 when it cannot be opened. */
+int agfx_dir_entries(const char *dir);
 
 #endif

@@ -65,15 +65,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	simfx_rmtree(tmp);
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(rescue, .init = setup, .fini = teardown, .timeout = 60);

@@ -274,15 +274,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-		simfx_rmtree(tmp);
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(resize, .init = setup, .fini = teardown, .timeout = 60);

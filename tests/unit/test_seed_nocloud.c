@@ -487,21 +487,6 @@ static char *run_out(const char *const argv[])
 	return out;
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 Test(nocloud, cidata_disk_holds_the_documents)
 {
 	vps_spec spec;
@@ -546,14 +531,14 @@ Test(nocloud, cidata_disk_holds_the_documents)
 	cr_assert(strstr(out, "local-hostname: \"web2.example.com\"") != NULL, "%s", out);
 	free(out);
 	snprintf(dir, sizeof(dir), "%s/seed", tmp);
-	cr_assert_eq(count_entries(dir), 1, "only xvps-12.img in the seed dir");
+	cr_assert_eq(agfx_dir_entries(dir), 1, "only xvps-12.img in the seed dir");
 
 	/* A failing tool leaves the previous seed and no temporary file. */
 	free(spec.hostname);
 	spec.hostname = strdup("web3.example.com");
 	runner none = runner_real();
 	cr_assert_eq(seed_write_kind(&none, "/proc/xvps-no-such-dir", &spec, err) < 0, true);
-	cr_assert_eq(count_entries(dir), 1);
+	cr_assert_eq(agfx_dir_entries(dir), 1);
 	nocloud_dispose(&s);
 	spec_dispose(&spec);
 }

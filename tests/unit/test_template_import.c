@@ -17,6 +17,7 @@
 #include "../../common/runner.h"
 #include "../../common/util.h"
 #include "../../provisioning/template_import.h"
+#include "agent_fixture.h"
 
 static char tmp[64], tdir[128];
 static st_driver st;
@@ -50,21 +51,6 @@ static void teardown(void)
 }
 
 TestSuite(tplimport, .init = setup, .fini = teardown, .timeout = 60);
-
-static int entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 static void qemu_img(const char *fmt, const char *path, const char *size)
 {
@@ -119,7 +105,7 @@ Test(tplimport, fetch_refusals_create_nothing)
 	             -EINVAL);
 	cr_assert_str_eq(e.field, "max_bytes");
 	cr_assert_null(res);
-	cr_assert_eq(entries(tdir), 0, "no work file");
+	cr_assert_eq(agfx_dir_entries(tdir), 0, "no work file");
 }
 
 Test(tplimport, qcow2_becomes_the_template_image)
@@ -140,7 +126,7 @@ Test(tplimport, qcow2_becomes_the_template_image)
 	snprintf(tpl_img, sizeof(tpl_img), "%s/templates/tpl-7.img", tmp);
 	cr_assert_eq(stat(tpl_img, &sb), 0, "the template image exists");
 	cr_assert_eq(sb.st_size, 48ll << 20, "raw, the image's virtual size");
-	cr_assert_eq(entries(tdir), 1, "only the vendor's file is left in the import dir");
+	cr_assert_eq(agfx_dir_entries(tdir), 1, "only the vendor's file is left in the import dir");
 }
 
 Test(tplimport, refusals_leave_no_work_file)
@@ -170,6 +156,6 @@ Test(tplimport, refusals_leave_no_work_file)
 	unlink(link);
 	cr_assert_eq(tpl_import(&ctx, "tpl-2", 1, NULL, &res, &e), -ENOENT, "nothing fetched");
 	cr_assert_null(res);
-	cr_assert_eq(entries(tdir), 0);
+	cr_assert_eq(agfx_dir_entries(tdir), 0);
 	cr_assert_not(st.ops->template_exists(&st, "tpl-2"));
 }

@@ -42,31 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	simfx_rmtree(tmp);
-}
-
-/* Number of entries in dir besides "." and "..". */
-static int dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(vps, .init = setup, .fini = teardown, .timeout = 60);
@@ -266,7 +242,7 @@ Test(vps, ensure_with_missing_template_fails_and_leaves_nothing)
 	cr_assert_not(exists_in("disks", "xvps-5", ".img"));
 	cr_assert_not(exists_in("xen", "xvps-5", ".cfg"));
 	snprintf(pat, sizeof(pat), "%s/disks", tmp);
-	cr_assert_eq(dir_entries(pat), 0, "left a file in disks/");
+	cr_assert_eq(agfx_dir_entries(pat), 0, "left a file in disks/");
 	spec_dispose(&spec);
 }
 
