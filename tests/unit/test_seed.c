@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <libxlutil.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,16 +20,9 @@
 #include "../../provisioning/seed.h"
 #include "../../provisioning/vps.h"
 #include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void mk_tmp(void)
 {
@@ -42,7 +34,7 @@ static void rm_tmp(void)
 {
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(seed, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +18,9 @@
 #include "../../common/util.h"
 #include "../../provisioning/seed_nocloud.h"
 #include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void mk_tmp(void)
 {
@@ -38,7 +30,7 @@ static void mk_tmp(void)
 
 static void rm_tmp(void)
 {
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(nocloud, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);

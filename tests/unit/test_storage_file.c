@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +14,13 @@
 
 #include "../../provisioning/storage.h"
 #include "agent_fixture.h"
+#include "sim_fixture.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
 
 static char tmp[64];
 static st_driver st;
 static char err[ST_ERRLEN];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
@@ -45,7 +37,7 @@ static void teardown(void)
 {
 	if (st.ops)
 		st.ops->dispose(&st);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 static void path_of(const char *sub, const char *name, char *out, size_t len)

@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,11 @@
 #include "../../common/util.h"
 #include "../../provisioning/template_import.h"
 #include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64], tdir[128];
 static st_driver st;
 static vps_ctx ctx;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
@@ -47,7 +39,7 @@ static void setup(void)
 static void teardown(void)
 {
 	st.ops->dispose(&st);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(tplimport, .init = setup, .fini = teardown, .timeout = 60);
