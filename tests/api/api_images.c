@@ -28,7 +28,9 @@
 #include "../../common/util.h"
 #include "client.h"
 
-#define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ img@test"
+#define KEY                                                                                        \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ "        \
+	"img@test"
 
 static api_client admin;
 static char plan[32], pool[32], cust_id[32], srcdir[512], u[9];

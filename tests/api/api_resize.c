@@ -14,18 +14,6 @@ static api_client admin, cust, other;
 static char small[32], big[32], tiny[32], pv_tpl[32], pvh_tpl[32], pool[32], cust_id[32],
         other_id[32];
 
-static void new_plan(const char *fields, char id_out[32])
-{
-	char u[9];
-	api_resp *r;
-
-	uniq(u);
-	r = api_req(&admin, "POST", V1 "/plans", "{\"name\":\"rs-%s\",%s}", u, fields);
-	cr_assert_eq(r->status, 201, "POST /plans: %ld %s", r->status, r->body);
-	snprintf(id_out, 32, "%s", jstr(r->json, "id"));
-	api_resp_free(r);
-}
-
 static void new_template(const char *boot, char id_out[32])
 {
 	char u[9];
@@ -44,11 +32,13 @@ static void setup(void)
 {
 	fx_admin(&admin);
 	fx_pool4(&admin, pool);
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"cpu_cap_pct\":100", small);
-	new_plan("\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":3,\"cpu_cap_pct\":200,"
-	         "\"net_mbit\":50",
-	         big);
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1", tiny);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"cpu_cap_pct\":100",
+	               small);
+	fx_plan_fields(&admin,
+	               "\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":3,\"cpu_cap_pct\":200,"
+	               "\"net_mbit\":50",
+	               big);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1", tiny);
 	new_template("pv", pv_tpl);
 	new_template("pvh", pvh_tpl);
 	fx_customer(&admin, &cust, cust_id, NULL, NULL);
@@ -131,8 +121,8 @@ Test(resize, pvh_memory_is_pending_until_the_next_boot)
 	api_resp *r;
 
 	/* same disk both ways, so that it can go down too */
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2", down);
-	new_plan("\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":2", up);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2", down);
+	fx_plan_fields(&admin, "\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":2", up);
 	fx_vps(&cust, down, pvh_tpl, NULL, vps);
 	resize_ok(&admin, vps, up);
 	r = vps_get_ok(&admin, vps);

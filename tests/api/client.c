@@ -324,6 +324,18 @@ void fx_plan(const api_client *a, const char *extra_json, char id_out[32])
 	api_resp_free(r);
 }
 
+void fx_plan_fields(const api_client *a, const char *fields, char id_out[32])
+{
+	char u[9];
+	api_resp *r;
+
+	uniq(u);
+	r = api_req(a, "POST", V1 "/plans", "{\"name\":\"plan-%s\",%s}", u, fields);
+	cr_assert_eq(r->status, 201, "POST /plans: %ld %s", r->status, r->body);
+	copy_id(r, id_out);
+	api_resp_free(r);
+}
+
 void fx_template(const api_client *a, char id_out[32])
 {
 	char u[9];

@@ -71,6 +71,9 @@ void fx_admin(api_client *c);
 
 /* Fixtures (admin client a). Each asserts success and writes the new id into id_out[32]. */
 void fx_plan(const api_client *a, const char *extra_json, char id_out[32]);
+/* Creates a plan (as admin a) of exactly the plan fields fields ("\"vcpus\":1,..."), with a
+ * unique name. Writes its id. */
+void fx_plan_fields(const api_client *a, const char *fields, char id_out[32]);
 void fx_template(const api_client *a, char id_out[32]);
 /* Creates a customer and logs it in into cust (when not NULL). */
 void fx_customer(const api_client *a, api_client *cust, char id_out[32], char username_out[32],
