@@ -115,6 +115,8 @@ bool account_totp_required(const http_req *rq);
 bool account_gate(http_req *rq, const char *pattern);
 /* A setting's value (settings table) into out, or def when unset. False on a database error. */
 bool setting_get(const char *name, const char *def, char *out, size_t out_len);
+/* Sets a setting (settings table; inserted or replaced). False on a database error. */
+bool setting_set(const char *name, const char *value);
 /* Checks a new password for user name (length from valid_password, not the user name, enough
  * distinct characters). False with *why set. */
 bool account_password_ok(const char *pw, const char *username, const char **why);

@@ -36,7 +36,7 @@ bool setting_get(const char *name, const char *def, char *out, size_t out_len)
 	return r == SQLITE_ROW || r == SQLITE_DONE;
 }
 
-static bool setting_set(const char *name, const char *value)
+bool setting_set(const char *name, const char *value)
 {
 	sqlite3_stmt *st = db_stmt("INSERT INTO settings (name, value) VALUES (?1, ?2) "
 	                           "ON CONFLICT(name) DO UPDATE SET value = ?2");

@@ -184,18 +184,6 @@ void api_image_settings_get(http_req *rq)
 	reply_json(rq, 200, settings_json());
 }
 
-static bool set(const char *name, const char *value)
-{
-	sqlite3_stmt *st = db_stmt("INSERT INTO settings (name, value) VALUES (?1, ?2) "
-	                           "ON CONFLICT(name) DO UPDATE SET value = ?2");
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
-	return db_step_done(st);
-}
-
 void api_image_settings_put(http_req *rq)
 {
 	static const char *const fields[] = {"allow_http", "max_gib", NULL};
@@ -215,7 +203,8 @@ void api_image_settings_put(http_req *rq)
 		reply_db_error(rq);
 		return;
 	}
-	if (!set("images.allow_http", http ? "true" : "false") || !set("images.max_gib", v)) {
+	if (!setting_set("images.allow_http", http ? "true" : "false") ||
+	    !setting_set("images.max_gib", v)) {
 		db_rollback();
 		reply_db_error(rq);
 		return;

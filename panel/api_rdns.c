@@ -506,18 +506,6 @@ void api_rdns_settings_get(http_req *rq)
 	reply_json(rq, 200, o);
 }
 
-static bool setting_put(const char *name, const char *value)
-{
-	sqlite3_stmt *st = db_stmt("INSERT INTO settings (name, value) VALUES (?1, ?2) "
-	                           "ON CONFLICT(name) DO UPDATE SET value = ?2");
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
-	return db_step_done(st);
-}
-
 void api_rdns_settings_put(http_req *rq)
 {
 	static const char *const fields[] = {"zones", "unchecked", NULL};
@@ -549,8 +537,8 @@ void api_rdns_settings_put(http_req *rq)
 		reply_field(rq, "zones", why);
 		return;
 	}
-	if (db_begin() != 0 || !setting_put("rdns_zones", list) ||
-	    !setting_put("rdns_unchecked", unchecked ? "true" : "false") || db_commit() != 0) {
+	if (db_begin() != 0 || !setting_set("rdns_zones", list) ||
+	    !setting_set("rdns_unchecked", unchecked ? "true" : "false") || db_commit() != 0) {
 		db_rollback();
 		reply_db_error(rq);
 		return;

@@ -25,7 +25,6 @@ static int rescue_tx(http_req *rq, int64_t id, bool on, int64_t *job_out, const 
 {
 	char state[VPS_STATE_MAX];
 	sqlite3_stmt *st;
-	bool busy = false;
 	int rc, cur;
 
 	rc = api_vps_visible(rq, id, state, NULL);
@@ -33,27 +32,11 @@ static int rescue_tx(http_req *rq, int64_t id, bool on, int64_t *job_out, const 
 		*detail = rc == -ENOENT ? "VPS not found" : "database error";
 		return rc == -ENOENT ? 404 : 500;
 	}
-	if (strcmp(state, "deleting") == 0) {
-		*detail = "the VPS is being deleted";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM vps_suspension WHERE vps_id=?", id, &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail = "the VPS is suspended; rescue mode waits until it is unsuspended";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM jobs WHERE vps_id=? AND state IN ('queued','running')", id,
-	                  &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail = "a job is queued or running on the VPS; try again when it is done";
-		return 409;
-	}
+	rc = vps_change_gate(
+	        id, state, "the VPS is suspended; rescue mode waits until it is unsuspended",
+	        "a job is queued or running on the VPS; try again when it is done", detail);
+	if (rc != 0)
+		return rc;
 	st = db_stmt("SELECT rescue FROM vps WHERE id=?");
 	if (!st) {
 		*detail = "database error";

@@ -113,27 +113,36 @@ static bool set_state(int64_t vps_id, const char *state, int64_t domid, int64_t 
 	return db_step_done(st);
 }
 
+/* The id of the VPS whose domain is NAME: 1 (in *VPS_ID), 0 when there is none (deleted since),
+ * -1 on a database error. */
+static int vps_by_domain(const char *name, int64_t *vps_id)
+{
+	sqlite3_stmt *st = db_stmt("SELECT id FROM vps WHERE domain=?");
+	int r;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*vps_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (r == SQLITE_DONE)
+		return 0;
+	return r == SQLITE_ROW ? 1 : -1;
+}
+
 /* The agent started (or failed to start) a VPS whose desired state is running after the host
  * booted (issue 16 item 6): the row takes the state and domid the agent reports, audited
  * "vps.boot_start" (or "vps.boot_start_failed") by the system. */
 static bool apply_boot(json_object *e, const char *name, const char *state, const char *error)
 {
-	sqlite3_stmt *st = db_stmt("SELECT id FROM vps WHERE domain=?");
 	char res[AUDIT_RESOURCE_MAX], detail[AUDIT_DETAIL_MAX];
 	int64_t vps_id = 0, domid = -1, at = 0;
-	int r;
+	int r = vps_by_domain(name, &vps_id);
 
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		vps_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (r == SQLITE_DONE)
-		return true; /* deleted since */
-	if (r != SQLITE_ROW)
-		return false;
+	if (r <= 0)
+		return r == 0; /* 0: deleted since */
 	jint(e, "at", &at);
 	jint(e, "domid", &domid);
 	if (!set_state(vps_id, state, domid, at))
@@ -164,7 +173,6 @@ static bool apply_one(json_object *e)
 	int64_t vps_id = 0, domid = -1, at = 0, follows = 0;
 	bool settling, restart = false, audit = true;
 	json_object *v;
-	sqlite3_stmt *st;
 	int r;
 
 	if (!name || !event || !action || !state ||
@@ -177,18 +185,9 @@ static bool apply_one(json_object *e)
 	settling = strcmp(action, "settling") == 0;
 	if (settling && json_object_object_get_ex(e, "restart", &v))
 		restart = json_object_get_boolean(v);
-	st = db_stmt("SELECT id FROM vps WHERE domain=?");
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		vps_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (r == SQLITE_DONE)
-		return true; /* deleted since */
-	if (r != SQLITE_ROW)
-		return false;
+	r = vps_by_domain(name, &vps_id);
+	if (r <= 0)
+		return r == 0; /* 0: deleted since */
 	jint(e, "at", &at);
 	jint(e, "domid", &domid);
 	/* A domain the agent starts again keeps its "running" until the outcome says so. */

@@ -62,7 +62,7 @@ static void add_word(char *list, size_t len, const char *word)
 static int apply_tx(int64_t vps_id, const guest_change *c, int64_t actor, guest_now *g,
                     int64_t *job_out, char *what, const char **detail, const char **field)
 {
-	bool busy = false, change_host, change_keys;
+	bool change_host, change_keys;
 	sqlite3_stmt *st;
 	int r = load_now(vps_id, g);
 
@@ -70,30 +70,13 @@ static int apply_tx(int64_t vps_id, const guest_change *c, int64_t actor, guest_
 		*detail = r > 0 ? "VPS not found" : "database error";
 		return r > 0 ? 404 : 500;
 	}
-	if (strcmp(g->state, "deleting") == 0) {
-		*detail = "the VPS is being deleted";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM vps_suspension WHERE vps_id=?", vps_id, &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail =
-		        "the VPS is suspended; its settings cannot change until it is unsuspended";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM jobs WHERE vps_id=? AND state IN ('queued','running')",
-	                  vps_id, &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail =
-		        "a job is queued or running on the VPS; change its settings when that job "
-		        "is done";
-		return 409;
-	}
+	r = vps_change_gate(
+	        vps_id, g->state,
+	        "the VPS is suspended; its settings cannot change until it is unsuspended",
+	        "a job is queued or running on the VPS; change its settings when that job is done",
+	        detail);
+	if (r != 0)
+		return r;
 	change_host = c->hostname && strcmp(c->hostname, g->hostname) != 0;
 	change_keys = c->ssh_keys_json && strcmp(c->ssh_keys_json, g->keys) != 0;
 	if (change_host) {

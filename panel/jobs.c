@@ -317,3 +317,32 @@ void jobs_stop(void)
 	workers = NULL;
 	n_workers = 0;
 }
+
+int vps_change_gate(int64_t vps_id, const char *state, const char *suspended, const char *busy,
+                    const char **detail)
+{
+	bool found = false;
+
+	if (strcmp(state, "deleting") == 0) {
+		*detail = "the VPS is being deleted";
+		return 409;
+	}
+	if (!db_exists_id("SELECT 1 FROM vps_suspension WHERE vps_id=?", vps_id, &found)) {
+		*detail = "database error";
+		return 500;
+	}
+	if (found) {
+		*detail = suspended;
+		return 409;
+	}
+	if (!db_exists_id("SELECT 1 FROM jobs WHERE vps_id=? AND state IN ('queued','running')",
+	                  vps_id, &found)) {
+		*detail = "database error";
+		return 500;
+	}
+	if (found) {
+		*detail = busy;
+		return 409;
+	}
+	return 0;
+}

@@ -42,6 +42,14 @@ void job_requeue(int64_t job_id);
 /* Marks the job done (error NULL) or failed with error, counts it and audits a failure. */
 void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *error);
 
+/* ---- the gate of a change to one VPS (jobs.c) ---------------------------------------------- */
+/* Whether VPS vps_id, whose row's state is state, may take a change (resize, guest settings,
+ * rescue) inside the caller's transaction: 0 when it may; else the HTTP status with *detail:
+ * 409 "the VPS is being deleted", 409 suspended (a row in vps_suspension), 409 busy (a job
+ * queued or running on it), 500 "database error". suspended and busy are the caller's words. */
+int vps_change_gate(int64_t vps_id, const char *state, const char *suspended, const char *busy,
+                    const char **detail);
+
 /* ---- template.import (template_import.c, issue 16 item 7) ---------------------------------- */
 /* Queues template.import for template_id inside the caller's transaction. Job id or -1. */
 int64_t job_enqueue_template_import(int64_t template_id, int64_t user_id);

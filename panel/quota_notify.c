@@ -17,6 +17,7 @@
 #include "../common/util.h"
 #include "api.h"
 #include "config.h"
+#include "http_out.h"
 #include "mail.h"
 #include "quota_notify.h"
 #include "store.h"
@@ -89,13 +90,6 @@ static const char *kind_text(const char *kind)
 	return "is no longer limited by its traffic quota";
 }
 
-static size_t discard_cb(char *buf, size_t size, size_t n, void *arg)
-{
-	(void)buf;
-	(void)arg;
-	return size * n;
-}
-
 /* Sends one notice's e-mail through the shared smarthost sender (mail.c). 0, or -1 with err. */
 static int send_email(const notice *nt, char *err, size_t err_len)
 {
@@ -131,11 +125,10 @@ static int send_email(const notice *nt, char *err, size_t err_len)
 static int send_webhook(const notice *nt, char *err, size_t err_len)
 {
 	char body[NOTIFY_BODY_MAX], sig[QUOTA_NOTIFY_SIG_MAX], hdr[QUOTA_NOTIFY_SIG_MAX + 32];
-	struct curl_slist *h = NULL;
+	const char *const headers[] = {"Content-Type: application/json", hdr, NULL};
 	json_object *o = json_object_new_object();
 	long status = 0;
 	CURLcode cc;
-	CURL *c;
 
 	json_object_object_add(
 	        o, "event",
@@ -160,24 +153,11 @@ static int send_webhook(const notice *nt, char *err, size_t err_len)
 	json_object_put(o);
 	quota_notify_signature(hook_secret, body, strlen(body), sig);
 	snprintf(hdr, sizeof(hdr), "X-Xvps-Signature: %s", sig);
-	if (!(c = curl_easy_init())) {
+	if (http_out_json(hook_url, NULL, headers, body, (long)QUOTA_NOTIFY_TIMEOUT_S, NULL, NULL,
+	                  &cc, &status) != 0) {
 		snprintf(err, err_len, "curl_easy_init failed");
 		return -1;
 	}
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, hdr);
-	curl_easy_setopt(c, CURLOPT_URL, hook_url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)QUOTA_NOTIFY_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	if (cc != CURLE_OK) {
 		snprintf(err, err_len, "webhook: %s", curl_easy_strerror(cc));
 		return -1;

@@ -12,6 +12,7 @@
 #include "../common/validate.h"
 #include "api.h"
 #include "audit.h"
+#include "http_out.h"
 #include "rdns.h"
 #include "store.h"
 #include "ticker.h"
@@ -234,11 +235,10 @@ int rdns_pdns_change(const char *zone, const char *owner, const char *name, char
 	json_object *body = json_object_new_object(), *sets = json_object_new_array();
 	json_object *set = json_object_new_object();
 	char url[PDNS_URL_MAX + RDNS_NAME_MAX], hdr[PDNS_KEY_MAX + 16], content[RDNS_NAME_MAX + 1];
-	struct curl_slist *h = NULL;
+	const char *const headers[] = {hdr, "Content-Type: application/json", NULL};
 	reply_buf rb = {.len = 0};
 	long status = 0;
 	CURLcode cc;
-	CURL *c;
 	int rc;
 
 	json_object_object_add(set, "name", json_object_new_string(owner));
@@ -260,27 +260,12 @@ int rdns_pdns_change(const char *zone, const char *owner, const char *name, char
 	json_object_object_add(body, "rrsets", sets);
 	snprintf(url, sizeof(url), "%s/api/v1/servers/localhost/zones/%s", pdns_url, zone);
 	snprintf(hdr, sizeof(hdr), "X-API-Key: %s", pdns_key);
-	if (!(c = curl_easy_init())) {
+	if (http_out_json(url, "PATCH", headers, json_compact(body), (long)PDNS_TIMEOUT_S, write_cb,
+	                  &rb, &cc, &status) != 0) {
 		json_object_put(body);
 		snprintf(err, err_len, "curl_easy_init failed");
 		return -EAGAIN;
 	}
-	h = curl_slist_append(h, hdr);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_compact(body));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &rb);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)PDNS_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	json_object_put(body);
 	if (cc != CURLE_OK) {
 		snprintf(err, err_len, "PowerDNS could not be reached: %s", curl_easy_strerror(cc));

@@ -94,7 +94,6 @@ static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v,
                      plan_size *to, int64_t *job_out, const char **detail, const char **field,
                      limit_refusal *lim)
 {
-	bool busy = false;
 	int r;
 
 	r = load_vps(vps_id, v);
@@ -102,27 +101,12 @@ static int change_tx(int64_t vps_id, int64_t plan_id, int64_t actor, vps_now *v,
 		*detail = r > 0 ? "VPS not found" : "database error";
 		return r > 0 ? 404 : 500;
 	}
-	if (strcmp(v->state, "deleting") == 0) {
-		*detail = "the VPS is being deleted";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM vps_suspension WHERE vps_id=?", vps_id, &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail = "the VPS is suspended; it cannot be resized until it is unsuspended";
-		return 409;
-	}
-	if (!db_exists_id("SELECT 1 FROM jobs WHERE vps_id=? AND state IN ('queued','running')",
-	                  vps_id, &busy)) {
-		*detail = "database error";
-		return 500;
-	}
-	if (busy) {
-		*detail = "a job is queued or running on the VPS; resize it when that job is done";
-		return 409;
-	}
+	r = vps_change_gate(
+	        vps_id, v->state,
+	        "the VPS is suspended; it cannot be resized until it is unsuspended",
+	        "a job is queued or running on the VPS; resize it when that job is done", detail);
+	if (r != 0)
+		return r;
 	r = load_plan(plan_id, to);
 	if (r == 0)
 		r = load_plan(v->plan_id, from);

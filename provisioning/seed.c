@@ -17,11 +17,11 @@
 #include "../common/guestval.h"
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "seed_internal.h"
 
 #define SEED_DIR "seed"
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
+void seed_seterr(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,8 +32,7 @@ static void seterr(char *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* One line of printable ASCII (0x20..0x7e): no newline, CR, NUL or control byte. */
-static bool one_line(const char *s)
+bool seed_one_line(const char *s)
 {
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
 		if (*c < 0x20 || *c > 0x7e)
@@ -52,8 +51,8 @@ static int add(seedbuf *o, const char *key, const char *value, char *err)
 {
 	size_t need = strlen(key) + 1 + strlen(value) + 1;
 
-	if (!one_line(value)) {
-		seterr(err, "%s: the value is not one line of printable ASCII", key);
+	if (!seed_one_line(value)) {
+		seed_seterr(err, "%s: the value is not one line of printable ASCII", key);
 		return -EINVAL;
 	}
 	if (o->len + need + 1 > o->cap) { /* + snprintf's NUL */
@@ -64,12 +63,24 @@ static int add(seedbuf *o, const char *key, const char *value, char *err)
 	return 0;
 }
 
-/* Canonical text of an IPv6 address (inet_ntop: lower case, RFC 5952) into out[46]. */
-static bool canon6(const char *s, char out[INET6_ADDRSTRLEN])
+int seed_check_ssh_key(const char *k, size_t i, char *err)
+{
+	const char *why = NULL;
+
+	if (!k || !seed_one_line(k) || !valid_ssh_key(k, &why)) {
+		seed_seterr(err, "ssh_keys: key %zu: %s", i + 1,
+		            k && !seed_one_line(k) ? "not one line of printable ASCII"
+		                                   : (why ? why : "missing"));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool seed_canon6(const char *s, char out[INET6_ADDRSTRLEN])
 {
 	uint8_t a[16];
 
-	return parse_ipv6(s, a) && inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) != NULL;
+	return s && parse_ipv6(s, a) && inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) != NULL;
 }
 
 /* The version-2 lines (issue 16 item 2): resolvers, then the root password hash and its
@@ -81,7 +92,7 @@ static int render_v2(seedbuf *o, const vps_spec *spec, char *err)
 	int rc;
 
 	if (spec->n_resolvers > SPEC_MAX_RESOLVERS) {
-		seterr(err, "resolvers: more than %d", SPEC_MAX_RESOLVERS);
+		seed_seterr(err, "resolvers: more than %d", SPEC_MAX_RESOLVERS);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < spec->n_resolvers; i++) {
@@ -89,11 +100,11 @@ static int render_v2(seedbuf *o, const vps_spec *spec, char *err)
 
 		if (a && parse_ipv4(a, NULL) && strspn(a, "0123456789.") == strlen(a)) {
 			rc = add(o, "resolver", a, err);
-		} else if (a && canon6(a, a6)) {
+		} else if (a && seed_canon6(a, a6)) {
 			rc = add(o, "resolver", a6, err);
 		} else {
-			seterr(err, "resolvers: resolver %zu is not an IPv4 or IPv6 address",
-			       i + 1);
+			seed_seterr(err, "resolvers: resolver %zu is not an IPv4 or IPv6 address",
+			            i + 1);
 			return -EINVAL;
 		}
 		if (rc)
@@ -103,8 +114,8 @@ static int render_v2(seedbuf *o, const vps_spec *spec, char *err)
 		return 0;
 	if (!spec->root_password_hash || spec->password_serial == 0 ||
 	    !valid_crypt_hash(spec->root_password_hash, &why)) {
-		seterr(err, "root_password_hash: %s",
-		       why ? why : "a hash and a serial >= 1 go together");
+		seed_seterr(err, "root_password_hash: %s",
+		            why ? why : "a hash and a serial >= 1 go together");
 		return -EINVAL;
 	}
 	if ((rc = add(o, "root_password_hash", spec->root_password_hash, err)) != 0)
@@ -121,15 +132,15 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 	int rc;
 
 	if (!spec || !buf) {
-		seterr(err, "spec: missing");
+		seed_seterr(err, "spec: missing");
 		return -EINVAL;
 	}
 	if (!spec->hostname || !valid_hostname(spec->hostname, &why)) {
-		seterr(err, "hostname: %s", why ? why : "missing");
+		seed_seterr(err, "hostname: %s", why ? why : "missing");
 		return -EINVAL;
 	}
 	if (o.cap < sizeof(SEED_MAGIC)) {
-		seterr(err, "the seed buffer is too small");
+		seed_seterr(err, "the seed buffer is too small");
 		return -EFBIG;
 	}
 	/* Version 2 only when a version-2 line follows: a guest template whose reader knows only
@@ -142,7 +153,8 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 	for (size_t i = 0; i < spec->n_ipv4; i++) {
 		const char *a = spec->ipv4[i];
 		if (!a || !parse_ipv4(a, NULL) || strspn(a, "0123456789.") != strlen(a)) {
-			seterr(err, "ipv4: %s is not an IPv4 address", a && one_line(a) ? a : "?");
+			seed_seterr(err, "ipv4: %s is not an IPv4 address",
+			            a && seed_one_line(a) ? a : "?");
 			return -EINVAL;
 		}
 		snprintf(v, sizeof(v), "%s/32", a);
@@ -152,15 +164,15 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 	if (spec->gateway4) {
 		const char *g = spec->gateway4;
 		if (!parse_ipv4(g, NULL) || strspn(g, "0123456789.") != strlen(g)) {
-			seterr(err, "gateway4: not an IPv4 address");
+			seed_seterr(err, "gateway4: not an IPv4 address");
 			return -EINVAL;
 		}
 		if ((rc = add(&o, "gateway4", g, err)) != 0)
 			return rc;
 	}
 	for (size_t i = 0; i < spec->n_ipv6; i++) {
-		if (!spec->ipv6[i] || !canon6(spec->ipv6[i], a6)) {
-			seterr(err, "ipv6: not an IPv6 address");
+		if (!spec->ipv6[i] || !seed_canon6(spec->ipv6[i], a6)) {
+			seed_seterr(err, "ipv6: not an IPv6 address");
 			return -EINVAL;
 		}
 		snprintf(v, sizeof(v), "%s/128", a6);
@@ -173,7 +185,7 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 		const char *p = spec->ipv6_routed[i];
 		if (!p || !parse_cidr(6, p, net, &len, &why) || len < 48 || len > 64 ||
 		    !inet_ntop(AF_INET6, net, a6, sizeof(a6))) {
-			seterr(err, "ipv6_routed: not an IPv6 network of length 48..64");
+			seed_seterr(err, "ipv6_routed: not an IPv6 network of length 48..64");
 			return -EINVAL;
 		}
 		snprintf(v, sizeof(v), "%s/%d", a6, len);
@@ -181,8 +193,8 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 			return rc;
 	}
 	if (spec->gateway6) {
-		if (!canon6(spec->gateway6, a6)) {
-			seterr(err, "gateway6: not an IPv6 address");
+		if (!seed_canon6(spec->gateway6, a6)) {
+			seed_seterr(err, "gateway6: not an IPv6 address");
 			return -EINVAL;
 		}
 		if ((rc = add(&o, "gateway6", a6, err)) != 0)
@@ -190,20 +202,18 @@ int seed_render(const vps_spec *spec, char *buf, size_t cap, char *err)
 	}
 	for (size_t i = 0; i < spec->n_ssh_keys; i++) {
 		const char *k = spec->ssh_keys[i];
-		if (!k || !one_line(k) || !valid_ssh_key(k, &why)) {
-			seterr(err, "ssh_keys: key %zu: %s", i + 1,
-			       k && !one_line(k) ? "not one line of printable ASCII"
-			                         : (why ? why : "missing"));
-			return -EINVAL;
-		}
+
+		if ((rc = seed_check_ssh_key(k, i, err)) != 0)
+			return rc;
 		if ((rc = add(&o, "ssh_key", k, err)) != 0)
 			return rc;
 	}
 	if ((rc = render_v2(&o, spec, err)) != 0)
 		return rc;
 	if (o.full || o.len + 4 > o.cap) {
-		seterr(err, "ssh_keys: the addresses and SSH keys do not fit in the %d-byte seed",
-		       SEED_SIZE);
+		seed_seterr(err,
+		            "ssh_keys: the addresses and SSH keys do not fit in the %d-byte seed",
+		            SEED_SIZE);
 		return -EFBIG;
 	}
 	memcpy(o.buf + o.len, "end\n", 4);
@@ -239,7 +249,7 @@ static bool same_seed(const char *path, const char *want)
 
 static int seed_dir(const char *state_dir, char *out, size_t len)
 {
-	if (!state_dir || state_dir[0] != '/' || !one_line(state_dir))
+	if (!state_dir || state_dir[0] != '/' || !seed_one_line(state_dir))
 		return -EINVAL;
 	return sfmt(out, len, "%s/" SEED_DIR, state_dir) ? 0 : -ENAMETOOLONG;
 }
@@ -249,7 +259,7 @@ int seed_path(const char *state_dir, const char *name, char *out, size_t len)
 	const char *why = NULL;
 
 	if (!name || !valid_domain_name(name, &why) || !state_dir || state_dir[0] != '/' ||
-	    !one_line(state_dir))
+	    !seed_one_line(state_dir))
 		return -EINVAL;
 	return sfmt(out, len, "%s/" SEED_DIR "/%s.img", state_dir, name) ? 0 : -ENAMETOOLONG;
 }
@@ -263,20 +273,20 @@ int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size
 	if (path_out && len)
 		path_out[0] = '\0';
 	if (!spec) {
-		seterr(err, "spec: missing");
+		seed_seterr(err, "spec: missing");
 		return -EINVAL;
 	}
 	rc = seed_path(state_dir, spec->name, path, sizeof(path));
 	if (rc == 0)
 		rc = seed_dir(state_dir, dir, sizeof(dir));
 	if (rc) {
-		seterr(err, rc == -EINVAL ? "name: not a valid domain name, or a bad state dir"
-		                          : "the seed path is too long");
+		seed_seterr(err, rc == -EINVAL ? "name: not a valid domain name, or a bad state dir"
+		                               : "the seed path is too long");
 		return rc;
 	}
 	buf = calloc(1, SEED_SIZE); /* the NUL padding */
 	if (!buf) {
-		seterr(err, "out of memory");
+		seed_seterr(err, "out of memory");
 		return -ENOMEM;
 	}
 	n = seed_render(spec, buf, SEED_SIZE, err);
@@ -286,18 +296,18 @@ int seed_write(const char *state_dir, const vps_spec *spec, char *path_out, size
 	}
 	rc = mkdir_p(dir, 0700);
 	if (rc) {
-		seterr(err, "cannot create %s: %s", dir, strerror(-rc));
+		seed_seterr(err, "cannot create %s: %s", dir, strerror(-rc));
 		free(buf);
 		return rc;
 	}
 	rc = same_seed(path, buf) ? 0 : write_file_atomic(path, buf, SEED_SIZE, 0600);
 	free(buf);
 	if (rc) {
-		seterr(err, "cannot write %s: %s", path, strerror(-rc));
+		seed_seterr(err, "cannot write %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (path_out && !sfmt(path_out, len, "%s", path)) {
-		seterr(err, "the seed path does not fit the caller's buffer");
+		seed_seterr(err, "the seed path does not fit the caller's buffer");
 		return -ENAMETOOLONG;
 	}
 	return 0;

@@ -19,18 +19,7 @@
 #include "../common/util.h"
 #include "../common/guestval.h"
 #include "../common/validate.h"
-
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, SEED_ERRLEN, fmt, ap);
-	va_end(ap);
-}
+#include "seed_internal.h"
 
 /* ---- a growing text buffer ------------------------------------------------------------------ */
 
@@ -75,17 +64,8 @@ static void yadd(ybuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* One line of printable ASCII (0x20..0x7e). */
-static bool one_line(const char *s)
-{
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			return false;
-	return true;
-}
-
 /* A YAML double-quoted scalar of a one-line printable value: `"` and `\` escaped, nothing else
- * needs it. The caller checked one_line. */
+ * needs it. The caller checked seed_one_line. */
 static void yquote(ybuf *b, const char *v)
 {
 	yadd(b, "\"");
@@ -121,64 +101,51 @@ static bool canon4(const char *s)
 	return s && parse_ipv4(s, NULL) && strspn(s, "0123456789.") == strlen(s);
 }
 
-static bool canon6(const char *s, char out[INET6_ADDRSTRLEN])
-{
-	uint8_t a[16];
-
-	return s && parse_ipv6(s, a) && inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) != NULL;
-}
-
 /* The spec's values the documents use, checked again (the agent trusts nobody). */
 static int check_spec(const vps_spec *spec, char *err)
 {
 	const char *why = NULL;
 
 	if (!spec) {
-		seterr(err, "spec: missing");
+		seed_seterr(err, "spec: missing");
 		return -EINVAL;
 	}
 	if (!spec->name || !valid_domain_name(spec->name, &why)) {
-		seterr(err, "name: %s", why ? why : "missing");
+		seed_seterr(err, "name: %s", why ? why : "missing");
 		return -EINVAL;
 	}
 	if (!spec->hostname || !valid_hostname(spec->hostname, &why)) {
-		seterr(err, "hostname: %s", why ? why : "missing");
+		seed_seterr(err, "hostname: %s", why ? why : "missing");
 		return -EINVAL;
 	}
 	if (!spec->mac || !valid_mac(spec->mac, &why)) {
-		seterr(err, "mac: %s", why ? why : "missing");
+		seed_seterr(err, "mac: %s", why ? why : "missing");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < spec->n_ipv4; i++)
 		if (!canon4(spec->ipv4[i])) {
-			seterr(err, "ipv4: address %zu is not an IPv4 address", i + 1);
+			seed_seterr(err, "ipv4: address %zu is not an IPv4 address", i + 1);
 			return -EINVAL;
 		}
 	if (spec->gateway4 && !canon4(spec->gateway4)) {
-		seterr(err, "gateway4: not an IPv4 address");
+		seed_seterr(err, "gateway4: not an IPv4 address");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < spec->n_ssh_keys; i++) {
-		const char *k = spec->ssh_keys[i];
-
-		if (!k || !one_line(k) || !valid_ssh_key(k, &why)) {
-			seterr(err, "ssh_keys: key %zu: %s", i + 1,
-			       k && !one_line(k) ? "not one line of printable ASCII"
-			                         : (why ? why : "missing"));
+	for (size_t i = 0; i < spec->n_ssh_keys; i++)
+		if (seed_check_ssh_key(spec->ssh_keys[i], i, err) != 0)
 			return -EINVAL;
-		}
-	}
 	for (size_t i = 0; i < spec->n_resolvers; i++) {
 		char a6[INET6_ADDRSTRLEN];
 
-		if (!canon4(spec->resolvers[i]) && !canon6(spec->resolvers[i], a6)) {
-			seterr(err, "resolvers: resolver %zu is not an IP address", i + 1);
+		if (!canon4(spec->resolvers[i]) && !seed_canon6(spec->resolvers[i], a6)) {
+			seed_seterr(err, "resolvers: resolver %zu is not an IP address", i + 1);
 			return -EINVAL;
 		}
 	}
 	if (spec->root_password_hash &&
 	    (!valid_crypt_hash(spec->root_password_hash, &why) || spec->password_serial == 0)) {
-		seterr(err, "root_password_hash: %s", why ? why : "no password_serial with it");
+		seed_seterr(err, "root_password_hash: %s",
+		            why ? why : "no password_serial with it");
 		return -EINVAL;
 	}
 	return 0;
@@ -270,8 +237,8 @@ static int render_network(ybuf *b, const vps_spec *spec, char *err)
 		yitem(b, "      ", v);
 	}
 	for (size_t i = 0; i < spec->n_ipv6; i++) {
-		if (!canon6(spec->ipv6[i], a6)) {
-			seterr(err, "ipv6: address %zu is not an IPv6 address", i + 1);
+		if (!seed_canon6(spec->ipv6[i], a6)) {
+			seed_seterr(err, "ipv6: address %zu is not an IPv6 address", i + 1);
 			return -EINVAL;
 		}
 		snprintf(v, sizeof(v), "%s/128", a6);
@@ -286,9 +253,10 @@ static int render_network(ybuf *b, const vps_spec *spec, char *err)
 
 		if (!spec->ipv6_routed[i] ||
 		    !parse_cidr(6, spec->ipv6_routed[i], net, &len, &why) || len < 48 || len > 64) {
-			seterr(err,
-			       "ipv6_routed: prefix %zu is not an IPv6 network of length 48..64",
-			       i + 1);
+			seed_seterr(
+			        err,
+			        "ipv6_routed: prefix %zu is not an IPv6 network of length 48..64",
+			        i + 1);
 			return -EINVAL;
 		}
 		net[15] |= 1;
@@ -300,14 +268,14 @@ static int render_network(ybuf *b, const vps_spec *spec, char *err)
 		yadd(b, "    nameservers:\n");
 		yadd(b, "      addresses:\n");
 		for (size_t i = 0; i < spec->n_resolvers; i++) {
-			if (canon6(spec->resolvers[i], a6))
+			if (seed_canon6(spec->resolvers[i], a6))
 				yitem(b, "        ", a6);
 			else
 				yitem(b, "        ", spec->resolvers[i]); /* checked: canon4 */
 		}
 	}
-	if (spec->gateway6 && !canon6(spec->gateway6, a6)) { /* a6: the gateway from here on */
-		seterr(err, "gateway6: not an IPv6 address");
+	if (spec->gateway6 && !seed_canon6(spec->gateway6, a6)) { /* a6: the gateway from here on */
+		seed_seterr(err, "gateway6: not an IPv6 address");
 		return -EINVAL;
 	}
 	if (!spec->gateway4 && !spec->gateway6)
@@ -362,7 +330,7 @@ int nocloud_render(const vps_spec *spec, nocloud_seed *out, char *err)
 	if (rc)
 		goto fail;
 	if (ud.failed || nc.failed) {
-		seterr(err, "ssh_keys: the seed's documents exceed %d bytes", NOCLOUD_MAX_DOC);
+		seed_seterr(err, "ssh_keys: the seed's documents exceed %d bytes", NOCLOUD_MAX_DOC);
 		rc = -EFBIG;
 		goto fail;
 	}
@@ -372,7 +340,7 @@ int nocloud_render(const vps_spec *spec, nocloud_seed *out, char *err)
 	ykv(&md, "", "instance-id", out->instance_id);
 	ykv(&md, "", "local-hostname", spec->hostname);
 	if (md.failed) {
-		seterr(err, "out of memory");
+		seed_seterr(err, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -416,8 +384,8 @@ static int run_ok(const runner *run, const char *const argv[], char *err)
 	runner_result_init(&res);
 	rc = runner_run(run && run->run ? run : &real, argv, NULL, 0, NOCLOUD_TIMEOUT_MS, &res);
 	if (!runner_ok(rc, &res)) {
-		seterr(err, "%s failed: %s", argv[0],
-		       rc ? strerror(-rc) : runner_failure_line(&res, line, sizeof(line)));
+		seed_seterr(err, "%s failed: %s", argv[0],
+		            rc ? strerror(-rc) : runner_failure_line(&res, line, sizeof(line)));
 		rc = rc ? rc : -EIO;
 	}
 	runner_result_dispose(&res);
@@ -436,20 +404,20 @@ int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec
 		return rc;
 	rc = seed_path(state_dir, spec->name, path, sizeof(path));
 	if (rc) {
-		seterr(err, "no seed path for %s", spec->name);
+		seed_seterr(err, "no seed path for %s", spec->name);
 		goto out;
 	}
 	if (holds(path, s.meta_data))
 		goto out; /* the same content: the instance-id names it */
 	if (!sfmt(dir, sizeof(dir), "%s/seed", state_dir) || (rc = mkdir_p(dir, 0700)) != 0) {
 		rc = rc ? rc : -ENAMETOOLONG;
-		seterr(err, "cannot create the seed directory: %s", strerror(-rc));
+		seed_seterr(err, "cannot create the seed directory: %s", strerror(-rc));
 		goto out;
 	}
 	if (!sfmt(dir, sizeof(dir), "%s/seed/.%s.XXXXXX", state_dir, spec->name) ||
 	    !sfmt(tmpimg, sizeof(tmpimg), "%s.cidata", path) || !mkdtemp(dir)) {
 		rc = -errno ? -errno : -ENAMETOOLONG;
-		seterr(err, "cannot make a temporary directory for the seed");
+		seed_seterr(err, "cannot make a temporary directory for the seed");
 		goto out;
 	}
 	sfmt(f_md, sizeof(f_md), "%s/meta-data", dir);
@@ -459,7 +427,7 @@ int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec
 	if ((rc = write_file_atomic(f_md, s.meta_data, strlen(s.meta_data), 0600)) != 0 ||
 	    (rc = write_file_atomic(f_ud, s.user_data, strlen(s.user_data), 0600)) != 0 ||
 	    (rc = write_file_atomic(f_nc, s.network_config, strlen(s.network_config), 0600)) != 0) {
-		seterr(err, "cannot write the seed's files: %s", strerror(-rc));
+		seed_seterr(err, "cannot write the seed's files: %s", strerror(-rc));
 		goto cleanup;
 	}
 	{
@@ -473,7 +441,7 @@ int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec
 	fd = open(tmpimg, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fchmod(fd, 0600) != 0 || fsync(fd) != 0) {
 		rc = -errno;
-		seterr(err, "cannot finish %s: %s", tmpimg, strerror(errno));
+		seed_seterr(err, "cannot finish %s: %s", tmpimg, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		goto cleanup;
@@ -481,7 +449,7 @@ int nocloud_write(const runner *run, const char *state_dir, const vps_spec *spec
 	close(fd);
 	if (rename(tmpimg, path) != 0) {
 		rc = -errno;
-		seterr(err, "cannot rename the seed into place: %s", strerror(errno));
+		seed_seterr(err, "cannot rename the seed into place: %s", strerror(errno));
 		goto cleanup;
 	}
 cleanup:

@@ -32,31 +32,14 @@ SIZE=2048M
 PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
 	netbase iputils-ping e2fsprogs kmod cloud-init netplan.io sudo"
 
-[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
-for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
-	command -v "$t" >/dev/null || die "$t is missing"
-done
-mirror=$(debian_mirror)
-[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-
 cache=${XVPS_CACHE:-/var/cache/xvps}/cloud
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || {
-	log "waiting for another build (lock $cache/.lock)"
-	flock 9
-}
+guest_build_prepare "$cache"
 
 key=$(hash_files "$here/build.sh" "$here/../lib.sh" /etc/apt/sources.list.d/debian.sources |
 	sha256sum | cut -c1-16)
 img=$cache/cloud-$key.img
 if [ "${XVPS_CLOUD_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
-if [ -s "$img" ]; then
-	log "cached: $img"
-	ln -sfn "$(basename "$img")" "$cache/cloud.img"
-	printf '%s\n' "$img"
-	exit 0
-fi
+guest_image_cached "$img" "$cache/cloud.img" && exit 0
 
 t0=$(date +%s)
 work=$(mktemp -d "$cache/work.XXXXXX")
@@ -66,61 +49,12 @@ trap 'exit 130' INT TERM
 root=$work/root
 
 log "building $img"
-log "debootstrap bookworm (minbase) from $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-	tail -30 "$work/debootstrap.log" >&2
-	die "debootstrap failed"
-}
-log "debootstrap done in $(($(date +%s) - t0)) s"
-
-# apt in the chroot uses the host's mirror configuration (deb822) only; no service starts.
-rm -f "$root/etc/apt/sources.list"
-cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-# Written before the kernel's postinst builds the initrd: MODULES=most (Debian's default)
-# carries xen-blkfront/xen-netfront; say so, so that a changed default cannot drop them.
-mkdir -p "$root/etc/initramfs-tools/conf.d"
-printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/modules-most.conf"
-
-t1=$(date +%s)
 # shellcheck disable=SC2086
-log "apt-get install" $PACKAGES
-# shellcheck disable=SC2086
-in_chroot "$root" sh -ec '
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "$@"
-	apt-get clean
-	rm -rf /var/lib/apt/lists/*
-' sh $PACKAGES >"$work/apt.log" 2>&1 || {
-	tail -40 "$work/apt.log" >&2
-	die "apt-get install failed"
-}
-log "packages installed in $(($(date +%s) - t1)) s"
-rm -f "$root/usr/sbin/policy-rc.d"
-
-if [ ! -e "$root/vmlinuz" ] || [ ! -e "$root/initrd.img" ]; then
-	die "/vmlinuz or /initrd.img missing"
-fi
-# The initrd must find the root disk and the network under Xen.
-in_chroot "$root" sh -c 'lsinitramfs /initrd.img' >"$work/initrd.list"
-for m in xen-blkfront xen-netfront; do
-	grep -q "/$m\.ko" "$work/initrd.list" || die "$m is not in the initrd"
-done
+guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 
 # --- configuration ---------------------------------------------------------------------------
 printf 'LABEL=cloud-guest / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
-mkdir -p "$root/boot/grub"
-cat >"$root/boot/grub/grub.cfg" <<'GRUB'
-# Read by dom0's pvgrub (grub-xen-host, PVH and PV) from (xen/xvda): the whole disk is one ext4
-# filesystem; /vmlinuz and /initrd.img are Debian's symlinks to the installed kernel.
-set default=0
-set timeout=1
-menuentry 'Debian GNU/Linux (cloud-init guest)' {
-	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
-	initrd /initrd.img
-}
-GRUB
+guest_grub_cfg "$root" 'Debian GNU/Linux (cloud-init guest)'
 printf 'localhost\n' >"$root/etc/hostname"
 cat >"$root/etc/network/interfaces" <<'ENI'
 # eth0 is written by cloud-init from the NoCloud seed's network-config
@@ -143,31 +77,15 @@ printf '%s\n' 'system_info:' '  network:' '    renderers: [netplan, networkd, en
 mkdir -p "$root/etc/ssh/sshd_config.d"
 printf '%s\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' \
 	'PermitRootLogin prohibit-password' >"$root/etc/ssh/sshd_config.d/50-keys-only.conf"
-in_chroot "$root" passwd -l root >/dev/null
-rm -f "$root"/etc/ssh/ssh_host_*
-: >"$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
+guest_rootfs_seal "$root"
 rm -rf "$root/var/lib/cloud"
-for t in apt-daily.timer apt-daily-upgrade.timer; do
-	ln -sfn /dev/null "$root/etc/systemd/system/$t"
-done
 in_chroot "$root" dpkg-query -W cloud-init >/dev/null || die "cloud-init is not installed"
 # No xvps code in this image: a stray file of it is an error.
 if find "$root" -xdev -iname "*xvps*" -print | grep .; then
 	die "xvps files found in the image"
 fi
-rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
-
 # --- the image -------------------------------------------------------------------------------
-t2=$(date +%s)
-rm -f "$work/cloud.img"
-mkfs.ext4 -q -F -L cloud-guest -d "$root" "$work/cloud.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
-	cat "$work/mkfs.log" >&2
-	die "mkfs.ext4 failed"
-}
-log "mkfs.ext4 -d done in $(($(date +%s) - t2)) s"
-e2fsck -fn "$work/cloud.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
-mv "$work/cloud.img" "$img"
+guest_image "$root" "$work" cloud-guest "$SIZE" "$img"
 ln -sfn "$(basename "$img")" "$cache/cloud.img"
 log "done in $(($(date +%s) - t0)) s: $img ($(du -h "$img" | cut -f1) used of $SIZE)"
 printf '%s\n' "$img"

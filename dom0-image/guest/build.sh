@@ -46,20 +46,8 @@ rescue)
 *) die "XVPS_GUEST_VARIANT must be guest or rescue" ;;
 esac
 
-[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
-for t in debootstrap mkfs.ext4 unshare chroot sha256sum; do
-	command -v "$t" >/dev/null || die "$t is missing"
-done
-mirror=$(debian_mirror)
-[ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-
 cache=${XVPS_CACHE:-/var/cache/xvps}/$variant
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || {
-	log "waiting for another build (lock $cache/.lock)"
-	flock 9
-}
+guest_build_prepare "$cache"
 
 # The inputs are copied first: the image holds exactly what the key was computed from, even
 # when a file is edited during the build.
@@ -73,12 +61,7 @@ key=$({
 } | sha256sum | cut -c1-16)
 img=$cache/$variant-$key.img
 if [ "${XVPS_GUEST_REBUILD:-0}" = 1 ]; then rm -f "$img"; fi
-if [ -s "$img" ]; then
-	log "cached: $img"
-	ln -sfn "$(basename "$img")" "$cache/$variant.img"
-	printf '%s\n' "$img"
-	exit 0
-fi
+guest_image_cached "$img" "$cache/$variant.img" && exit 0
 
 t0=$(date +%s)
 work=$(mktemp -d "$cache/work.XXXXXX")
@@ -88,62 +71,12 @@ trap 'exit 130' INT TERM
 root=$work/root
 
 log "building $img"
-log "debootstrap bookworm (minbase) from $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-	tail -30 "$work/debootstrap.log" >&2
-	die "debootstrap failed"
-}
-log "debootstrap done in $(($(date +%s) - t0)) s"
-
-# apt in the chroot uses the host's mirror configuration (deb822) only; no service starts.
-rm -f "$root/etc/apt/sources.list"
-cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod 755 "$root/usr/sbin/policy-rc.d"
-# Written before the kernel's postinst builds the initrd: MODULES=most (Debian's default)
-# carries xen-blkfront/xen-netfront; say so, so that a changed default cannot drop them.
-mkdir -p "$root/etc/initramfs-tools/conf.d"
-printf 'MODULES=most\n' >"$root/etc/initramfs-tools/conf.d/xvps.conf"
-
-t1=$(date +%s)
 # shellcheck disable=SC2086
-log "apt-get install" $PACKAGES
-# shellcheck disable=SC2086
-in_chroot "$root" sh -ec '
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "$@"
-	apt-get clean
-	rm -rf /var/lib/apt/lists/*
-' sh $PACKAGES >"$work/apt.log" 2>&1 || {
-	tail -40 "$work/apt.log" >&2
-	die "apt-get install failed"
-}
-log "packages installed in $(($(date +%s) - t1)) s"
-rm -f "$root/usr/sbin/policy-rc.d"
-
-if [ ! -e "$root/vmlinuz" ] || [ ! -e "$root/initrd.img" ]; then
-	die "/vmlinuz or /initrd.img missing"
-fi
-# The initrd must find the root disk and the network under Xen.
-in_chroot "$root" sh -c 'lsinitramfs /initrd.img' >"$work/initrd.list"
-for m in xen-blkfront xen-netfront; do
-	grep -q "/$m\.ko" "$work/initrd.list" || die "$m is not in the initrd"
-done
+guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 
 # --- configuration ---------------------------------------------------------------------------
 printf '/dev/xvda / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
-mkdir -p "$root/boot/grub"
-cat >"$root/boot/grub/grub.cfg" <<'EOF'
-# xvps guest: read by dom0's pvgrub (grub-xen-host, PVH and PV), which finds this file on
-# (xen/xvda). The whole disk is one ext4 filesystem: /vmlinuz and /initrd.img are Debian's
-# symlinks to the installed kernel.
-set default=0
-set timeout=1
-menuentry 'Debian GNU/Linux (xvps guest)' {
-	linux /vmlinuz root=/dev/xvda ro console=hvc0 net.ifnames=0
-	initrd /initrd.img
-}
-EOF
+guest_grub_cfg "$root" 'Debian GNU/Linux (xvps guest)'
 printf 'xvps-guest\n' >"$root/etc/hostname"
 cat >"$root/etc/hosts" <<'EOF'
 127.0.0.1	localhost
@@ -170,15 +103,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 EOF
-in_chroot "$root" passwd -l root >/dev/null
-# Host keys are made at each VPS's first boot (xvps-seed: ssh-keygen -A), never shared.
-rm -f "$root"/etc/ssh/ssh_host_*
-: >"$root/etc/machine-id"
-rm -f "$root/var/lib/dbus/machine-id"
-# No network to a mirror from a VPS by default: no timers that try.
-for t in apt-daily.timer apt-daily-upgrade.timer; do
-	ln -sfn /dev/null "$root/etc/systemd/system/$t"
-done
+guest_rootfs_seal "$root"
 
 install -m 0755 "$inputs/xvps-seed" "$root/usr/local/sbin/xvps-seed"
 install -m 0644 "$inputs/xvps-seed.service" "$root/etc/systemd/system/xvps-seed.service"
@@ -197,18 +122,8 @@ if [ "$variant" = rescue ]; then
 	install -m 0755 "$inputs/xvps-chroot" "$root/usr/local/sbin/xvps-chroot"
 	install -m 0644 "$inputs/motd" "$root/etc/motd"
 fi
-rm -rf "$root"/var/cache/apt/*.bin "$root"/var/log/*.log "$root"/tmp/* "$root"/run/*
-
 # --- the image -------------------------------------------------------------------------------
-t2=$(date +%s)
-rm -f "$work/guest.img"
-mkfs.ext4 -q -F -L "xvps-$variant" -d "$root" "$work/guest.img" "$SIZE" >"$work/mkfs.log" 2>&1 || {
-	cat "$work/mkfs.log" >&2
-	die "mkfs.ext4 failed"
-}
-log "mkfs.ext4 -d done in $(($(date +%s) - t2)) s"
-e2fsck -fn "$work/guest.img" >/dev/null 2>&1 || die "e2fsck finds errors in the new image"
-mv "$work/guest.img" "$img"
+guest_image "$root" "$work" "xvps-$variant" "$SIZE" "$img"
 ln -sfn "$(basename "$img")" "$cache/$variant.img"
 log "done in $(($(date +%s) - t0)) s: $img ($(du -h "$img" | cut -f1) used of $SIZE)"
 printf '%s\n' "$img"

@@ -152,18 +152,6 @@ static bool array_has(json_object *arr, const char *s)
 	return false;
 }
 
-/* GET /vps/{vps} as admin; asserts 200. */
-static api_resp *vps_get(const char *vps)
-{
-	char path[96];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
-	return r;
-}
-
 static long long addr_count(const char *vps)
 {
 	api_resp *r = addr_list(&admin, vps);
@@ -238,7 +226,7 @@ Test(net, extra_ipv4_address_is_added_shown_applied_and_released_in_two_steps)
 	        pool);
 	fx_vps(&admin, plan, tpl, cust_id, vps);
 	fx_vps(&admin, plan, tpl, cust_id, other);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(json_object_array_length(jget(r->json, "ipv4")), 1, "%s", r->body);
 	snprintf(primary, sizeof(primary), "%s",
 	         json_object_get_string(json_object_array_get_idx(jget(r->json, "ipv4"), 0)));
@@ -256,7 +244,7 @@ Test(net, extra_ipv4_address_is_added_shown_applied_and_released_in_two_steps)
 	cr_assert_str_eq(jstr(a, "state"), "active");
 	job_of(r, job);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert(array_has(jget(r->json, "ipv4"), "203.0.113.19"), "%s", r->body);
 	cr_assert(array_has(jget(r->json, "ipv4"), primary), "%s", r->body);
 	api_resp_free(r);
@@ -291,7 +279,7 @@ Test(net, extra_ipv4_address_is_added_shown_applied_and_released_in_two_steps)
 	a = addr_find(r->json, "203.0.113.25");
 	cr_assert(a && strcmp(jstr(a, "state"), "releasing") == 0, "%s", r->body);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_not(array_has(jget(r->json, "ipv4"), "203.0.113.25"), "%s", r->body);
 	api_resp_free(r);
 	r = addr_post(&admin, other, "{\"family\":4,\"address\":\"203.0.113.25\"}");
@@ -344,7 +332,7 @@ Test(net, routed_ipv6_pool_gives_each_vps_a_64)
 	api_resp_free(r);
 
 	fx_vps(&admin, plan, tpl, cust_id, vps); /* its spec carried the /64 to the agent */
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(json_object_array_length(jget(r->json, "ipv6")), 1, "%s", r->body);
 	cr_assert(array_has(jget(r->json, "ipv6"), "2001:db8:a000:1::/64"), "%s", r->body);
 	api_resp_free(r);
@@ -357,7 +345,7 @@ Test(net, routed_ipv6_pool_gives_each_vps_a_64)
 	job_of(r, job);
 	api_resp_free(r);
 	net_job_done(job);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert(array_has(jget(r->json, "ipv6"), "2001:db8:a000:2::/64"), "%s", r->body);
 	api_resp_free(r);
 
@@ -381,7 +369,7 @@ Test(net, routed_ipv6_pool_gives_each_vps_a_64)
 	r = addr_delete(&admin, vps, "2001:db8:a000:1::");
 	assert_problem(r, 409, NULL); /* the primary /64 */
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(json_object_array_length(jget(r->json, "ipv6")), 1, "%s", r->body);
 	api_resp_free(r);
 	cr_assert_eq(pool_alloc(pool), 1);
@@ -511,7 +499,7 @@ Test(net, address_bad_input_is_refused_and_leaves_nothing)
 	        "\"reserved\":[\"203.0.113.82\"]}",
 	        pool);
 	fx_vps(&admin, plan, tpl, cust_id, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	snprintf(primary, sizeof(primary), "%s",
 	         json_object_get_string(json_object_array_get_idx(jget(r->json, "ipv4"), 0)));
 	api_resp_free(r);
@@ -548,7 +536,7 @@ Test(net, throttle_is_set_shown_and_lifted_by_admins_only)
 	        "{}",           "{\"mbit\":5,\"burst\":1}"};
 
 	fx_vps(&admin, plan, tpl, cust_id, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "%s", r->body);
 	api_resp_free(r);
 	snprintf(path, sizeof(path), V1 "/vps/%s/throttle", vps);
@@ -556,7 +544,7 @@ Test(net, throttle_is_set_shown_and_lifted_by_admins_only)
 	cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
 	job_of(r, job);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 50, "%s", r->body);
 	api_resp_free(r);
 	net_job_done(job);
@@ -572,7 +560,7 @@ Test(net, throttle_is_set_shown_and_lifted_by_admins_only)
 	r = api_req(&cust, "DELETE", path, NULL);
 	assert_problem(r, 403, NULL);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 50, "%s", r->body);
 	api_resp_free(r);
 
@@ -580,7 +568,7 @@ Test(net, throttle_is_set_shown_and_lifted_by_admins_only)
 	cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
 	job_of(r, job);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "%s", r->body);
 	api_resp_free(r);
 	net_job_done(job);
@@ -610,7 +598,7 @@ Test(net, customers_read_their_own_list_and_write_nothing)
 	r = addr_post(&cust, vps, "{\"family\":4}");
 	assert_problem(r, 403, NULL);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	snprintf(path, sizeof(path), "%s",
 	         json_object_get_string(json_object_array_get_idx(jget(r->json, "ipv4"), 0)));
 	api_resp_free(r);

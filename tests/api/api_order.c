@@ -16,26 +16,17 @@
 static api_client admin;
 static char small[32], big[32], tpl[32], pool[32];
 
-static void new_plan(const char *fields, char id_out[32])
-{
-	char u[9];
-	api_resp *r;
-
-	uniq(u);
-	r = api_req(&admin, "POST", V1 "/plans", "{\"name\":\"ord-%s\",%s}", u, fields);
-	cr_assert_eq(r->status, 201, "POST /plans: %ld %s", r->status, r->body);
-	snprintf(id_out, 32, "%s", jstr(r->json, "id"));
-	api_resp_free(r);
-}
-
 static void setup(void)
 {
 	fx_admin(&admin);
 	fx_pool4(&admin, pool);
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"price_month_cents\":500", small);
-	new_plan("\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":4,\"price_month_cents\":1500,"
-	         "\"ipv4_month_cents\":200",
-	         big);
+	fx_plan_fields(&admin,
+	               "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"price_month_cents\":500",
+	               small);
+	fx_plan_fields(&admin,
+	               "\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":4,\"price_month_cents\":1500,"
+	               "\"ipv4_month_cents\":200",
+	               big);
 	fx_template(&admin, tpl);
 }
 

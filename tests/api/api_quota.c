@@ -183,24 +183,13 @@ static long long push_bytes(const char *vps, long long rx, long long tx)
 	return id;
 }
 
-static api_resp *vps_get(const char *vps)
-{
-	char path[96];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
-	return r;
-}
-
 /* Waits (up to 40 s: a few metering intervals) until the VPS's quota.state is state. */
 static void wait_quota_state(const char *vps, const char *state)
 {
 	char last[4096] = "";
 
 	for (int i = 0; i < 80; i++) {
-		api_resp *r = vps_get(vps);
+		api_resp *r = vps_get_ok(&admin, vps);
 		const char *s = jstr(jget(r->json, "quota"), "state");
 
 		snprintf(last, sizeof(last), "%s", r->body);
@@ -328,7 +317,7 @@ Test(quota, unmetered_vps_has_null_quota_and_extra_is_checked)
 
 	quota_plan("\"traffic_gib\":0", plan);
 	fx_vps(&admin, plan, tpl, cust_id, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert(jis_null(r->json, "quota"), "quota not null: %s", r->body);
 	api_resp_free(r);
 	static const char *const bad[] = {"{\"gib\":0}", "{\"gib\":-1}",    "{\"gib\":1000001}",
@@ -357,7 +346,7 @@ Test(quota, throttle_ladder_notices_and_extra_traffic_lift)
 
 	quota_plan("\"traffic_gib\":1,\"over_quota_mbit\":3", plan);
 	fx_vps(&admin, plan, tpl, cust_id, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	q = jget(r->json, "quota");
 	cr_assert_not_null(q, "%s", r->body);
 	cr_assert_eq(jint(q, "included_bytes"), GIB, "%s", r->body);
@@ -371,7 +360,7 @@ Test(quota, throttle_ladder_notices_and_extra_traffic_lift)
 	/* Inbound bytes do not count on an "out" plan. */
 	push_bytes(vps, 5 * GIB, GIB * 85 / 100);
 	wait_quota_state(vps, "notice_80");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	q = jget(r->json, "quota");
 	cr_assert_eq(jint(q, "percent"), 85, "%s", r->body);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "%s", r->body);
@@ -379,7 +368,7 @@ Test(quota, throttle_ladder_notices_and_extra_traffic_lift)
 
 	push_bytes(vps, 0, GIB / 5); /* 105 % */
 	wait_quota_state(vps, "throttled");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 3, "the throttle: %s", r->body);
 	cr_assert_eq(jint(jget(r->json, "quota"), "percent"), 105, "%s", r->body);
 	api_resp_free(r);
@@ -429,7 +418,7 @@ Test(quota, suspend_variant_stops_refuses_and_unsuspend_waits_for_traffic)
 	fx_vps(&admin, plan, tpl, cust_id, vps);
 	push_bytes(vps, GIB / 2, GIB / 2 + 1); /* both: just over */
 	wait_quota_state(vps, "suspended");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "state"), "suspended", "%s", r->body);
 	cr_assert_str_eq(jstr(jget(r->json, "suspension"), "by"), "quota", "%s", r->body);
 	cr_assert(jis_null(jget(r->json, "quota"), "over_quota_mbit") ||
@@ -449,7 +438,7 @@ Test(quota, suspend_variant_stops_refuses_and_unsuspend_waits_for_traffic)
 	r = api_req(&admin, "POST", path, NULL);
 	assert_problem(r, 409, NULL);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "state"), "suspended", "the refused unsuspend changed it");
 	api_resp_free(r);
 	notice_kinds(&admin, vps, kinds, sizeof(kinds));
@@ -479,7 +468,7 @@ Test(quota, period_rollover_lifts_the_throttle_and_starts_the_ladder_again)
 	exec_one("UPDATE vps_quota SET period_start=period_start-?2 WHERE vps_id=?1", atoll(vps),
 	         1);
 	wait_quota_state(vps, "ok");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 0, "the throttle stayed: %s", r->body);
 	/* what the guest itself sent in the meantime (ARP, ND) is all this period has */
 	cr_assert_lt(jint(jget(r->json, "quota"), "used_bytes"), 1 << 20, "%s", r->body);
@@ -499,7 +488,7 @@ Test(quota, plan_change_moves_a_throttle_in_force)
 	snprintf(res, sizeof(res), "vps/%s", vps);
 	push_bytes(vps, 0, 2 * GIB);
 	wait_quota_state(vps, "throttled");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 3, "%s", r->body);
 	api_resp_free(r);
 
@@ -508,7 +497,7 @@ Test(quota, plan_change_moves_a_throttle_in_force)
 	r = api_req(&admin, "PATCH", path, "{\"over_quota_mbit\":7}");
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 7, "the throttle stayed: %s", r->body);
 	cr_assert_str_eq(jstr(jget(r->json, "quota"), "state"), "throttled", "%s", r->body);
 	cr_assert_eq(jint(jget(r->json, "quota"), "over_quota_mbit"), 7, "%s", r->body);
@@ -519,7 +508,7 @@ Test(quota, plan_change_moves_a_throttle_in_force)
 	r = api_req(&admin, "PATCH", path, "{\"price_month_cents\":500}");
 	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
 	api_resp_free(r);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "throttle_mbit"), 7, "%s", r->body);
 	api_resp_free(r);
 

@@ -129,17 +129,6 @@ static char *config_of(const char *vps)
 	return text;
 }
 
-static api_resp *vps_get(const char *vps)
-{
-	char path[96];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
-	return r;
-}
-
 static api_resp *act(const api_client *c, const char *vps, const char *what, const char *body)
 {
 	char path[128];
@@ -191,7 +180,7 @@ static bool act_wait(const api_client *c, const char *vps, const char *what)
 
 static bool rescue_flag(const char *vps)
 {
-	api_resp *r = vps_get(vps);
+	api_resp *r = vps_get_ok(&admin, vps);
 	json_object *v = jget(r->json, "rescue");
 	bool on;
 
@@ -199,25 +188,6 @@ static bool rescue_flag(const char *vps)
 	on = json_object_get_boolean(v);
 	api_resp_free(r);
 	return on;
-}
-
-static int audit_count(const char *action_name, const char *vps, const char *detail)
-{
-	char path[160];
-	api_resp *r;
-	int n = 0;
-
-	snprintf(path, sizeof(path), V1 "/audit?resource=vps/%s&limit=1000", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET /audit: %ld %s", r->status, r->body);
-	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
-		json_object *e = json_object_array_get_idx(r->json, i);
-		const char *a = jstr(e, "action"), *d = jstr(e, "detail");
-
-		n += a && strcmp(a, action_name) == 0 && (!detail || (d && strstr(d, detail)));
-	}
-	api_resp_free(r);
-	return n;
 }
 
 Test(rescue, enter_and_leave_with_the_customer_disk_kept)
@@ -228,7 +198,7 @@ Test(rescue, enter_and_leave_with_the_customer_disk_kept)
 
 	fx_vps(&cust, plan, tpl, NULL, vps);
 	need_local_sim(vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(json_object_get_boolean(jget(r->json, "rescue")), false, "%s", r->body);
 	domid0 = jint(r->json, "domid");
 	api_resp_free(r);
@@ -242,20 +212,20 @@ Test(rescue, enter_and_leave_with_the_customer_disk_kept)
 
 	put_rescue_source();
 	/* the failed attempt may have stopped it: start it so that the domid comparison holds */
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	if (strcmp(jstr(r->json, "state"), "running") != 0) {
 		api_resp_free(r);
 		r = act(&cust, vps, "start", NULL);
 		cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
 		cr_assert(wait_job(&cust, jstr(jget(r->json, "job"), "id"), 60));
 		api_resp_free(r);
-		r = vps_get(vps);
+		r = vps_get_ok(&admin, vps);
 	}
 	domid0 = jint(r->json, "domid");
 	api_resp_free(r);
 
 	cr_assert(act_wait(&cust, vps, "rescue"), "the rescue job failed");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "state"), "running", "%s", r->body);
 	cr_assert(json_object_get_boolean(jget(r->json, "rescue")), "%s", r->body);
 	domid1 = jint(r->json, "domid");
@@ -280,7 +250,7 @@ Test(rescue, enter_and_leave_with_the_customer_disk_kept)
 	free(cfg);
 
 	cr_assert(act_wait(&cust, vps, "unrescue"), "the unrescue job failed");
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "state"), "running", "%s", r->body);
 	cr_assert_not(json_object_get_boolean(jget(r->json, "rescue")), "%s", r->body);
 	cr_assert_neq(jint(r->json, "domid"), domid1, "leaving rescue did not restart it");
@@ -294,8 +264,8 @@ Test(rescue, enter_and_leave_with_the_customer_disk_kept)
 	disk_io(vps, back, false);
 	cr_assert_str_eq(back, data, "the customer's disk changed");
 
-	cr_assert_eq(audit_count("vps.rescue", vps, "job "), 2);
-	cr_assert_eq(audit_count("vps.unrescue", vps, "job "), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.rescue", vps, "job "), 2);
+	cr_assert_eq(vps_audit_count(&admin, "vps.unrescue", vps, "job "), 1);
 	fx_vps_delete(&cust, vps);
 }
 
@@ -379,9 +349,9 @@ Test(rescue, refusals_change_nothing_and_are_audited)
 	cr_assert(rescue_flag(vps));
 	cr_assert(rescue_copy_exists(vps));
 
-	cr_assert_geq(audit_count("vps.unrescue.refused", vps, "(409)"), 3);
-	cr_assert_geq(audit_count("vps.rescue.refused", vps, "(409)"), 1);
-	cr_assert_geq(audit_count("vps.rescue.refused", vps, "(422)"), 1);
+	cr_assert_geq(vps_audit_count(&admin, "vps.unrescue.refused", vps, "(409)"), 3);
+	cr_assert_geq(vps_audit_count(&admin, "vps.rescue.refused", vps, "(409)"), 1);
+	cr_assert_geq(vps_audit_count(&admin, "vps.rescue.refused", vps, "(422)"), 1);
 	/* deleting a rescued VPS takes its rescue copy too */
 	fx_vps_delete(&cust, vps);
 	cr_assert_not(rescue_copy_exists(vps), "the deleted VPS's rescue copy is still there");

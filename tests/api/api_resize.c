@@ -14,18 +14,6 @@ static api_client admin, cust, other;
 static char small[32], big[32], tiny[32], pv_tpl[32], pvh_tpl[32], pool[32], cust_id[32],
         other_id[32];
 
-static void new_plan(const char *fields, char id_out[32])
-{
-	char u[9];
-	api_resp *r;
-
-	uniq(u);
-	r = api_req(&admin, "POST", V1 "/plans", "{\"name\":\"rs-%s\",%s}", u, fields);
-	cr_assert_eq(r->status, 201, "POST /plans: %ld %s", r->status, r->body);
-	snprintf(id_out, 32, "%s", jstr(r->json, "id"));
-	api_resp_free(r);
-}
-
 static void new_template(const char *boot, char id_out[32])
 {
 	char u[9];
@@ -44,11 +32,13 @@ static void setup(void)
 {
 	fx_admin(&admin);
 	fx_pool4(&admin, pool);
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"cpu_cap_pct\":100", small);
-	new_plan("\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":3,\"cpu_cap_pct\":200,"
-	         "\"net_mbit\":50",
-	         big);
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1", tiny);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2,\"cpu_cap_pct\":100",
+	               small);
+	fx_plan_fields(&admin,
+	               "\"vcpus\":2,\"memory_mib\":512,\"disk_gib\":3,\"cpu_cap_pct\":200,"
+	               "\"net_mbit\":50",
+	               big);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":1", tiny);
 	new_template("pv", pv_tpl);
 	new_template("pvh", pvh_tpl);
 	fx_customer(&admin, &cust, cust_id, NULL, NULL);
@@ -56,17 +46,6 @@ static void setup(void)
 }
 
 TestSuite(resize, .init = setup, .fini = api_cleanup, .timeout = 180);
-
-static api_resp *vps_get(const char *vps)
-{
-	char path[96];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
-	return r;
-}
 
 static api_resp *resize(const api_client *c, const char *vps, const char *body)
 {
@@ -92,38 +71,6 @@ static void resize_ok(const api_client *c, const char *vps, const char *plan)
 	cr_assert(wait_job(c, job, 60), "job %s did not finish", job);
 }
 
-static void wait_action(const char *vps, const char *act)
-{
-	char path[128], job[32];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s/actions/%s", vps, act);
-	r = api_req(&admin, "POST", path, NULL);
-	cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
-	snprintf(job, sizeof(job), "%s", jstr(jget(r->json, "job"), "id"));
-	api_resp_free(r);
-	cr_assert(wait_job(&admin, job, 60), "job %s did not finish", job);
-}
-
-static int audit_count(const char *action_name, const char *vps, const char *detail)
-{
-	char path[160];
-	api_resp *r;
-	int n = 0;
-
-	snprintf(path, sizeof(path), V1 "/audit?resource=vps/%s&limit=1000", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET /audit: %ld %s", r->status, r->body);
-	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
-		json_object *e = json_object_array_get_idx(r->json, i);
-		const char *a = jstr(e, "action"), *d = jstr(e, "detail");
-
-		n += a && strcmp(a, action_name) == 0 && (!detail || (d && strstr(d, detail)));
-	}
-	api_resp_free(r);
-	return n;
-}
-
 Test(resize, pv_up_and_down_live_with_the_disk_grown)
 {
 	char vps[32];
@@ -131,13 +78,13 @@ Test(resize, pv_up_and_down_live_with_the_disk_grown)
 	api_resp *r;
 
 	fx_vps(&cust, small, pv_tpl, NULL, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	domid = jint(r->json, "domid");
 	cr_assert(jis_null(r->json, "pending"), "%s", r->body);
 	api_resp_free(r);
 
 	resize_ok(&cust, vps, big);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "plan"), big);
 	cr_assert_eq(jint(r->json, "vcpus"), 2);
 	cr_assert_eq(jint(r->json, "memory_mib"), 512);
@@ -148,7 +95,7 @@ Test(resize, pv_up_and_down_live_with_the_disk_grown)
 	cr_assert_eq(jint(r->json, "domid"), domid, "a live resize keeps the domain: %s", r->body);
 	cr_assert(jis_null(r->json, "pending"), "PV takes memory and vcpus live: %s", r->body);
 	api_resp_free(r);
-	cr_assert_eq(audit_count("vps.resize", vps, "to plan"), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.resize", vps, "to plan"), 1);
 
 	/* down again: the disk (3 GiB) is larger than small's 2 GiB: refused */
 	{
@@ -160,10 +107,10 @@ Test(resize, pv_up_and_down_live_with_the_disk_grown)
 		cr_assert(strstr(jstr(r->json, "detail"), "never shrunk"), "%s", r->body);
 		api_resp_free(r);
 	}
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "plan"), big, "a refused resize changed the plan");
 	api_resp_free(r);
-	cr_assert_eq(audit_count("vps.resize.refused", vps, "never shrunk"), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.resize.refused", vps, "never shrunk"), 1);
 	fx_vps_delete(&cust, vps);
 }
 
@@ -174,24 +121,24 @@ Test(resize, pvh_memory_is_pending_until_the_next_boot)
 	api_resp *r;
 
 	/* same disk both ways, so that it can go down too */
-	new_plan("\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2", down);
-	new_plan("\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":2", up);
+	fx_plan_fields(&admin, "\"vcpus\":1,\"memory_mib\":256,\"disk_gib\":2", down);
+	fx_plan_fields(&admin, "\"vcpus\":2,\"memory_mib\":1024,\"disk_gib\":2", up);
 	fx_vps(&cust, down, pvh_tpl, NULL, vps);
 	resize_ok(&admin, vps, up);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	p = jget(r->json, "pending");
 	cr_assert_not_null(p, "PVH keeps maxmem = memory: %s", r->body);
 	cr_assert_eq(jint(p, "memory_mib"), 1024, "%s", r->body);
 	cr_assert(jis_null(p, "vcpus"), "vcpus go live: %s", r->body);
 	api_resp_free(r);
 
-	wait_action(vps, "reboot");
-	r = vps_get(vps);
+	vps_action_done(&admin, vps, "reboot", NULL);
+	r = vps_get_ok(&admin, vps);
 	cr_assert(jis_null(r->json, "pending"), "the reboot applied it: %s", r->body);
 	api_resp_free(r);
 
 	resize_ok(&cust, vps, down); /* down: memory and vcpus shrink live */
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert(jis_null(r->json, "pending"), "%s", r->body);
 	cr_assert_eq(jint(r->json, "memory_mib"), 256);
 	api_resp_free(r);
@@ -248,13 +195,13 @@ Test(resize, refusals_change_nothing)
 	assert_problem(r, 409, NULL);
 	api_resp_free(r);
 
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "plan"), small, "%s", r->body);
 	cr_assert_eq(jint(r->json, "disk_gib"), 2);
 	api_resp_free(r);
-	cr_assert_eq(audit_count("vps.resize", vps, NULL), 0);
-	cr_assert_geq(audit_count("vps.resize.refused", vps, NULL), 5);
-	wait_action(vps, "unsuspend");
+	cr_assert_eq(vps_audit_count(&admin, "vps.resize", vps, NULL), 0);
+	cr_assert_geq(vps_audit_count(&admin, "vps.resize.refused", vps, NULL), 5);
+	vps_action_done(&admin, vps, "unsuspend", NULL);
 	fx_vps_delete(&cust, vps);
 }
 

@@ -49,17 +49,6 @@ static void setup(void)
 
 TestSuite(settings, .init = setup, .fini = api_cleanup, .timeout = 180);
 
-static api_resp *vps_get(const char *vps)
-{
-	char path[96];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
-	return r;
-}
-
 static api_resp *patch(const api_client *c, const char *vps, const char *body)
 {
 	char path[96];
@@ -88,42 +77,10 @@ static void accepted(api_resp *r)
 	cr_assert(wait_job(&admin, job, 60), "job %s did not finish", job);
 }
 
-static void action(const char *vps, const char *act, const char *body)
-{
-	char path[128], job[32];
-	api_resp *r;
-
-	snprintf(path, sizeof(path), V1 "/vps/%s/actions/%s", vps, act);
-	r = api_req(&admin, "POST", path, body ? "%s" : NULL, body);
-	cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
-	snprintf(job, sizeof(job), "%s", jstr(jget(r->json, "job"), "id"));
-	api_resp_free(r);
-	cr_assert(wait_job(&admin, job, 60), "job %s did not finish", job);
-}
-
-static int audit_count(const char *action_name, const char *vps, const char *detail)
-{
-	char path[160];
-	api_resp *r;
-	int n = 0;
-
-	snprintf(path, sizeof(path), V1 "/audit?resource=vps/%s&limit=1000", vps);
-	r = api_req(&admin, "GET", path, NULL);
-	cr_assert_eq(r->status, 200, "GET /audit: %ld %s", r->status, r->body);
-	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
-		json_object *e = json_object_array_get_idx(r->json, i);
-		const char *a = jstr(e, "action"), *d = jstr(e, "detail");
-
-		n += a && strcmp(a, action_name) == 0 && (!detail || (d && strstr(d, detail)));
-	}
-	api_resp_free(r);
-	return n;
-}
-
 /* True when "guest_pending" of the VPS holds word (NULL: is null). */
 static bool pending_has(const char *vps, const char *word)
 {
-	api_resp *r = vps_get(vps);
+	api_resp *r = vps_get_ok(&admin, vps);
 	json_object *p = jget(r->json, "guest_pending");
 	bool has = false;
 
@@ -218,7 +175,7 @@ Test(settings, hostname_and_keys_reach_the_seed_at_the_next_boot)
 	cr_assert_str_eq(jstr(jget(r->json, "vps"), "hostname"), host, "%s", r->body);
 	api_resp_free(r);
 	cr_assert(pending_has(vps, "hostname") && pending_has(vps, "ssh_keys"));
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(json_object_array_length(jget(r->json, "ssh_keys")), 2, "%s", r->body);
 	api_resp_free(r);
 	seed = seed_of(vps);
@@ -243,10 +200,10 @@ Test(settings, hostname_and_keys_reach_the_seed_at_the_next_boot)
 		cr_assert(!strstr(seed, RSA2048), "a replaced key stayed in the seed");
 		free(seed);
 	}
-	action(vps, "reboot", NULL);
+	vps_action_done(&admin, vps, "reboot", NULL);
 	cr_assert(pending_has(vps, NULL), "the reboot applied the settings");
-	cr_assert_eq(audit_count("vps.settings", vps, host), 1);
-	cr_assert_eq(audit_count("vps.settings", vps, NULL), 2);
+	cr_assert_eq(vps_audit_count(&admin, "vps.settings", vps, host), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.settings", vps, NULL), 2);
 	fx_vps_delete(&cust, vps);
 }
 
@@ -275,7 +232,7 @@ Test(settings, bad_hostnames_and_keys_change_nothing)
 	api_resp *r;
 
 	fx_vps(&cust, plan, tpl, NULL, vps);
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	snprintf(before, sizeof(before), "%s", jstr(r->json, "hostname"));
 	api_resp_free(r);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -290,7 +247,7 @@ Test(settings, bad_hostnames_and_keys_change_nothing)
 		char vps2[32], body[300];
 
 		fx_vps(&cust, plan, tpl, NULL, vps2);
-		r = vps_get(vps2);
+		r = vps_get_ok(&admin, vps2);
 		snprintf(body, sizeof(body), "{\"hostname\":\"%s\"}", jstr(r->json, "hostname"));
 		api_resp_free(r);
 		r = patch(&cust, vps, body);
@@ -303,7 +260,7 @@ Test(settings, bad_hostnames_and_keys_change_nothing)
 	assert_problem(r, 404, NULL);
 	api_resp_free(r);
 	/* suspended: 409 */
-	action(vps, "suspend", "{\"reason\":\"unpaid\"}");
+	vps_action_done(&admin, vps, "suspend", "{\"reason\":\"unpaid\"}");
 	r = patch(&cust, vps, "{\"hostname\":\"x2.example.com\"}");
 	assert_problem(r, 409, NULL);
 	cr_assert(strstr(jstr(r->json, "detail"), "suspended"), "%s", r->body);
@@ -311,16 +268,16 @@ Test(settings, bad_hostnames_and_keys_change_nothing)
 	r = reset_pw(&cust, vps, NULL);
 	assert_problem(r, 409, NULL);
 	api_resp_free(r);
-	action(vps, "unsuspend", NULL);
+	vps_action_done(&admin, vps, "unsuspend", NULL);
 
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_str_eq(jstr(r->json, "hostname"), before);
 	cr_assert(jis_null(r->json, "guest_pending"), "%s", r->body);
 	cr_assert_eq(jint(r->json, "password_serial"), 0);
 	api_resp_free(r);
-	cr_assert_eq(audit_count("vps.settings", vps, NULL), 0);
-	cr_assert_geq(audit_count("vps.settings.refused", vps, NULL), 16);
-	cr_assert_eq(audit_count("vps.password.reset.refused", vps, "suspended"), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.settings", vps, NULL), 0);
+	cr_assert_geq(vps_audit_count(&admin, "vps.settings.refused", vps, NULL), 16);
+	cr_assert_eq(vps_audit_count(&admin, "vps.password.reset.refused", vps, "suspended"), 1);
 	fx_vps_delete(&cust, vps);
 }
 
@@ -368,7 +325,7 @@ Test(settings, root_password_reset_generated_and_chosen)
 		cr_assert(!file_has(path, pw), "the plaintext is in the database's WAL");
 	}
 	/* The VPS JSON shows the serial, never a password or hash. */
-	r = vps_get(vps);
+	r = vps_get_ok(&admin, vps);
 	cr_assert_eq(jint(r->json, "password_serial"), 1);
 	cr_assert(!strstr(r->body, pw) && !strstr(r->body, "$y$") && !strstr(r->body, "$6$"), "%s",
 	          r->body);
@@ -400,12 +357,13 @@ Test(settings, root_password_reset_generated_and_chosen)
 	r = reset_pw(&other, vps, NULL);
 	assert_problem(r, 404, NULL);
 	api_resp_free(r);
-	cr_assert_eq(audit_count("vps.password.reset", vps, "generated"), 1);
-	cr_assert_eq(audit_count("vps.password.reset", vps, "set by the caller"), 1);
-	cr_assert_geq(audit_count("vps.password.reset.refused", vps, NULL), 6);
-	cr_assert_eq(audit_count("vps.password.reset", vps, pw), 0, "the password in the audit");
-	cr_assert_eq(audit_count("vps.password.reset.refused", vps, "Correct"), 0);
-	action(vps, "reboot", NULL);
+	cr_assert_eq(vps_audit_count(&admin, "vps.password.reset", vps, "generated"), 1);
+	cr_assert_eq(vps_audit_count(&admin, "vps.password.reset", vps, "set by the caller"), 1);
+	cr_assert_geq(vps_audit_count(&admin, "vps.password.reset.refused", vps, NULL), 6);
+	cr_assert_eq(vps_audit_count(&admin, "vps.password.reset", vps, pw), 0,
+	             "the password in the audit");
+	cr_assert_eq(vps_audit_count(&admin, "vps.password.reset.refused", vps, "Correct"), 0);
+	vps_action_done(&admin, vps, "reboot", NULL);
 	cr_assert(pending_has(vps, NULL));
 	fx_vps_delete(&cust, vps);
 }

@@ -324,6 +324,18 @@ void fx_plan(const api_client *a, const char *extra_json, char id_out[32])
 	api_resp_free(r);
 }
 
+void fx_plan_fields(const api_client *a, const char *fields, char id_out[32])
+{
+	char u[9];
+	api_resp *r;
+
+	uniq(u);
+	r = api_req(a, "POST", V1 "/plans", "{\"name\":\"plan-%s\",%s}", u, fields);
+	cr_assert_eq(r->status, 201, "POST /plans: %ld %s", r->status, r->body);
+	copy_id(r, id_out);
+	api_resp_free(r);
+}
+
 void fx_template(const api_client *a, char id_out[32])
 {
 	char u[9];
@@ -515,6 +527,49 @@ long long pool_allocated(const api_client *a, const char *pool_id)
 	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
 	n = jint(r->json, "allocated");
 	cr_assert_geq(n, 0, "pool without \"allocated\": %s", r->body);
+	api_resp_free(r);
+	return n;
+}
+
+api_resp *vps_get_ok(const api_client *c, const char *vps)
+{
+	char path[96];
+	api_resp *r;
+
+	snprintf(path, sizeof(path), V1 "/vps/%s", vps);
+	r = api_req(c, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "GET %s: %ld %s", path, r->status, r->body);
+	return r;
+}
+
+void vps_action_done(const api_client *c, const char *vps, const char *act, const char *body)
+{
+	char path[128], job[32];
+	api_resp *r;
+
+	snprintf(path, sizeof(path), V1 "/vps/%s/actions/%s", vps, act);
+	r = api_req(c, "POST", path, body ? "%s" : NULL, body);
+	cr_assert_eq(r->status, 202, "%ld %s", r->status, r->body);
+	snprintf(job, sizeof(job), "%s", jstr(jget(r->json, "job"), "id"));
+	api_resp_free(r);
+	cr_assert(wait_job(c, job, 60), "job %s did not finish", job);
+}
+
+int vps_audit_count(const api_client *c, const char *action, const char *vps, const char *detail)
+{
+	char path[160];
+	api_resp *r;
+	int n = 0;
+
+	snprintf(path, sizeof(path), V1 "/audit?resource=vps/%s&limit=1000", vps);
+	r = api_req(c, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "GET /audit: %ld %s", r->status, r->body);
+	for (size_t i = 0; i < json_object_array_length(r->json); i++) {
+		json_object *e = json_object_array_get_idx(r->json, i);
+		const char *a = jstr(e, "action"), *d = jstr(e, "detail");
+
+		n += a && strcmp(a, action) == 0 && (!detail || (d && strstr(d, detail)));
+	}
 	api_resp_free(r);
 	return n;
 }

@@ -71,6 +71,9 @@ void fx_admin(api_client *c);
 
 /* Fixtures (admin client a). Each asserts success and writes the new id into id_out[32]. */
 void fx_plan(const api_client *a, const char *extra_json, char id_out[32]);
+/* Creates a plan (as admin a) of exactly the plan fields fields ("\"vcpus\":1,..."), with a
+ * unique name. Writes its id. */
+void fx_plan_fields(const api_client *a, const char *fields, char id_out[32]);
 void fx_template(const api_client *a, char id_out[32]);
 /* Creates a customer and logs it in into cust (when not NULL). */
 void fx_customer(const api_client *a, api_client *cust, char id_out[32], char username_out[32],
@@ -88,6 +91,15 @@ void fx_vps(const api_client *c, const char *plan, const char *tpl, const char *
             char id_out[32]);
 /* Deletes a VPS (as c) and waits for the job; asserts GET then answers 404. */
 void fx_vps_delete(const api_client *c, const char *vps_id);
+
+/* GET /vps/{vps} as c; asserts 200. The caller frees the response. */
+api_resp *vps_get_ok(const api_client *c, const char *vps);
+/* POST /vps/{vps}/actions/{act} as c (body NULL: none); asserts 202 and waits (60 s) for its
+ * job to be done. */
+void vps_action_done(const api_client *c, const char *vps, const char *act, const char *body);
+/* How many audit entries of resource vps/{vps} (GET /audit as c) have action (and, unless
+ * detail is NULL, hold detail in their detail). */
+int vps_audit_count(const api_client *c, const char *action, const char *vps, const char *detail);
 
 /* GET path as c and returns r->total_count (X-Total-Count), asserting 200. */
 long long api_count(const api_client *c, const char *path);

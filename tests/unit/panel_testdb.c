@@ -54,3 +54,13 @@ int64_t query_int(const char *sql)
 	sqlite3_finalize(st);
 	return v;
 }
+
+void testdb_base_rows(void)
+{
+	exec_sql("INSERT INTO users(id, username, password_hash, role, created_at) "
+	         "VALUES(1, 'alice', 'x', 'customer', 0);"
+	         "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
+	         "VALUES(1, 'p', 1, 256, 2, 0);"
+	         "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
+	         "VALUES(1, 't', 'debian', 1, 'pvh', 0);");
+}

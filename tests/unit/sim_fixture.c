@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 const char *simfx_guest_path(void)
 {
@@ -60,4 +61,17 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 void simfx_rmtree(const char *tmp)
 {
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void simfx_close(char tmp[64], hv_driver *hv, st_driver *st, bool *opened)
+{
+	if (*opened) {
+		simfx_forget_all(hv);
+		hv->ops->dispose(hv);
+		st->ops->dispose(st);
+		*opened = false;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	simfx_rmtree(tmp);
 }

@@ -1,6 +1,6 @@
 /* sim_fixture.h — the sim hypervisor + file storage + vps_ctx fixture under a fresh mkdtemp()
- * directory, shared by test_vps.c, test_power.c and test_resize_agent.c. The sim's domains run
- * $XVPS_SIMGUEST (default build/asan/xvps-simguest). */
+ * directory, shared by test_vps.c, test_power.c, test_rescue.c, test_desired.c and
+ * test_resize_agent.c. The sim's domains run $XVPS_SIMGUEST (default build/asan/xvps-simguest). */
 #ifndef XVPS_TEST_SIM_FIXTURE_H
 #define XVPS_TEST_SIM_FIXTURE_H
 
@@ -19,6 +19,9 @@ void simfx_open(const char *tag, char tmp[64], hv_driver *hv, st_driver *st, vps
                 bool *opened);
 /* Forgets every domain hv knows (ending its guest). */
 void simfx_forget_all(hv_driver *hv);
+/* The teardown of simfx_open: when *opened, forgets every domain and disposes of hv and st
+ * (*opened false); then reaps ended children and removes tmp. */
+void simfx_close(char tmp[64], hv_driver *hv, st_driver *st, bool *opened);
 /* Removes tmp and everything under it. */
 void simfx_rmtree(const char *tmp);
 

@@ -20,13 +20,8 @@ static char tmp[64];
 static void setup(void)
 {
 	testdb_open(tmp, sizeof(tmp), "rdns");
+	testdb_base_rows();
 	exec_sql(
-	        "INSERT INTO users(id, username, password_hash, role, created_at) "
-	        "VALUES(1, 'alice', 'x', 'customer', 0);"
-	        "INSERT INTO plans(id, name, vcpus, memory_mib, disk_gib, created_at) "
-	        "VALUES(1, 'p', 1, 256, 2, 0);"
-	        "INSERT INTO templates(id, name, os, disk_gib, boot, created_at) "
-	        "VALUES(1, 't', 'debian', 1, 'pvh', 0);"
 	        "INSERT INTO vps(id, hostname, customer_id, plan_id, template_id, domain, vifname, "
 	        "mac, state, created_at) VALUES"
 	        "(1, 'a.example', 1, 1, 1, 'xvps-1', 'xvif1', '00:16:3e:00:00:01', 'running', 0);"

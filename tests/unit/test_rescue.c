@@ -25,41 +25,21 @@
 
 #include "fake_runner.h"
 #include "sim_fixture.h"
-
-static const char *const two_ips[] = {"192.0.2.10", "2001:db8::10", NULL};
+#include "agent_fixture.h"
 
 TestSuite(rescue_cfg);
 
 Test(rescue_cfg, matches_golden_and_parses)
 {
-	xlcfg_spec s = {
-	        .name = "xvps-12",
-	        .type = XL_PVH,
-	        .vcpus = 2,
-	        .memory_mib = 1024,
-	        .disk_path = "/dev/xvps/xvps-12",
-	        .rescue_path = "/dev/xvps/rescue-xvps-12",
-	        .seed_path = "/var/lib/xvps/seed/xvps-12.img",
-	        .mac = "00:16:3e:12:34:56",
-	        .bridge = "xvpsbr0",
-	        .vifname = "vx12",
-	        .ips = two_ips,
-	        .net_mbit = 100,
-	        .cpu_weight = 256,
-	        .cpu_cap_pct = 150,
-	        .vnc_display = -1,
-	};
-	char *cfg = NULL, *want = NULL, perr[512];
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	char *cfg, perr[512];
 	const char *why = NULL;
-	size_t len = 0;
 
-	cr_assert_eq(xlcfg_render(&s, &cfg, &why), 0, "%s", why ? why : "?");
-	cr_assert_eq(read_file("tests/golden/rescue.cfg", 1 << 20, &want, &len), 0,
-	             "cannot read tests/golden/rescue.cfg (run from the repository root)");
-	cr_assert_str_eq(cfg, want, "rendered config differs from the golden one:\n%s", cfg);
+	s.rescue_path = "/dev/xvps/rescue-xvps-12";
+	cfg = agfx_xlcfg_render(&s);
+	agfx_assert_golden(cfg, "tests/golden/rescue.cfg");
 	cr_assert_eq(xlcfg_parse_check(cfg, perr, sizeof(perr)), 0, "%s", perr);
 	free(cfg);
-	free(want);
 	/* The rescue disk may not be the VPS's own disk, nor an unsafe path. */
 	s.rescue_path = s.disk_path;
 	cr_assert_eq(xlcfg_render(&s, &cfg, &why), -EINVAL);
@@ -85,15 +65,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	simfx_rmtree(tmp);
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(rescue, .init = setup, .fini = teardown, .timeout = 60);
@@ -107,8 +79,6 @@ static void need_guest(void)
 static void make_spec(vps_spec *spec, int id, bool rescue)
 {
 	char buf[1024];
-	json_field_error fe = {0};
-	json_object *o;
 
 	snprintf(buf, sizeof(buf),
 	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"pvh\","
@@ -117,10 +87,7 @@ static void make_spec(vps_spec *spec, int id, bool rescue)
 	         "\"gateway4\":\"192.0.2.1\",\"cpu_weight\":256,\"power\":\"running\","
 	         "\"rescue\":%s}",
 	         id, id, id, id, id + 10, rescue ? "true" : "false");
-	o = json_tokener_parse(buf);
-	cr_assert_not_null(o);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
+	agfx_spec(spec, buf);
 }
 
 /* <tmp>/<rel> into out. */

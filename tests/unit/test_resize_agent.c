@@ -21,6 +21,7 @@
 
 #include "sim_fixture.h"
 #include "xl_fake.h"
+#include "agent_fixture.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -273,15 +274,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-		simfx_rmtree(tmp);
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(resize, .init = setup, .fini = teardown, .timeout = 60);
@@ -296,8 +289,6 @@ typedef struct sizes {
 static void make(vps_spec *spec, int id, const sizes *z)
 {
 	char buf[1024];
-	json_field_error fe = {0};
-	json_object *o;
 
 	snprintf(buf, sizeof(buf),
 	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"%s\","
@@ -306,10 +297,7 @@ static void make(vps_spec *spec, int id, const sizes *z)
 	         "\"vifname\":\"xvif%d\",\"cpu_weight\":256,\"cpu_cap_pct\":%d,\"power\":\"%s\"}",
 	         id, id, z->type, z->vcpus, z->max_vcpus, z->mem, z->max_mem, z->disk, id, id,
 	         z->cap, z->power);
-	o = json_tokener_parse(buf);
-	cr_assert_not_null(o, "%s", buf);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
+	agfx_spec(spec, buf);
 }
 
 static int64_t jint(json_object *o, const char *key)

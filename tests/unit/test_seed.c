@@ -6,7 +6,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <libxlutil.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,16 +19,10 @@
 #include "../../hypervisor/xlcfg.h"
 #include "../../provisioning/seed.h"
 #include "../../provisioning/vps.h"
+#include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void mk_tmp(void)
 {
@@ -41,7 +34,7 @@ static void rm_tmp(void)
 {
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(seed, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);
@@ -49,17 +42,6 @@ TestSuite(seed, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);
 #define KEY1                                                                                       \
 	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ3dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGs alice@laptop"
 #define KEY2 "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7testtesttesttest"
-
-/* A parsed spec (spec_parse, as the agent receives it) for xvps-<id>. */
-static void parse_spec(vps_spec *spec, const char *json)
-{
-	json_field_error fe = {0};
-	json_object *o = json_tokener_parse(json);
-
-	cr_assert_not_null(o, "bad test JSON: %s", json);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
-}
 
 static const char full_json[] =
         "{\"name\":\"xvps-12\",\"hostname\":\"web1.example.com\",\"type\":\"pvh\","
@@ -111,7 +93,7 @@ Test(seed, exact_bytes_size_and_mode)
 	size_t len = 0;
 	struct stat sb;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(seed_write(tmp, &spec, path, sizeof(path), err), 0, "%s", err);
 	snprintf(want, sizeof(want), "%s/seed/xvps-12.img", tmp);
 	cr_assert_str_eq(path, want);
@@ -142,10 +124,10 @@ Test(seed, minimal_spec_has_hostname_only)
 	size_t len = 0;
 	static const char want[] = "XVPS-SEED 1\nhostname=a\nend\n";
 
-	parse_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
-	                  "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
-	                  "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
-	                  "\"power\":\"stopped\"}");
+	agfx_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
+	                 "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
+	                 "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
+	                 "\"power\":\"stopped\"}");
 	cr_assert_eq(seed_write(tmp, &spec, path, sizeof(path), err), 0, "%s", err);
 	char *data = read_all(path, &len);
 	cr_assert_eq(len, (size_t)SEED_SIZE);
@@ -161,7 +143,7 @@ Test(seed, replaces_atomically_and_leaves_an_identical_seed_alone)
 	struct stat a, b, c;
 	size_t len = 0;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(seed_write(tmp, &spec, path, sizeof(path), err), 0, "%s", err);
 	cr_assert_eq(stat(path, &a), 0);
 	/* Unchanged: the same inode, no rewrite. */
@@ -215,7 +197,7 @@ Test(seed, refuses_newlines_and_unsafe_values)
 	char path[512], err[SEED_ERRLEN] = "", *before;
 	size_t len = 0;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(seed_write(tmp, &spec, path, sizeof(path), err), 0, "%s", err);
 	before = read_all(path, &len);
 
@@ -273,7 +255,7 @@ Test(seed, refuses_content_beyond_64_kib)
 	char err[SEED_ERRLEN] = "", *keys[SPEC_MAX_KEYS], **saved;
 	size_t n_saved;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	for (size_t i = 0; i < SPEC_MAX_KEYS; i++) {
 		keys[i] = malloc(4001);
 		memset(keys[i], 'A', 4000);
@@ -300,7 +282,7 @@ Test(seed, remove_is_idempotent_and_checks_the_name)
 	vps_spec spec;
 	char path[512], err[SEED_ERRLEN] = "";
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(seed_write(tmp, &spec, path, sizeof(path), err), 0, "%s", err);
 	cr_assert_eq(seed_remove(tmp, "xvps-12"), 0);
 	cr_assert_neq(access(path, F_OK), 0);
@@ -315,31 +297,11 @@ Test(seed, remove_is_idempotent_and_checks_the_name)
  * second the read-only xvdb on the seed file. */
 Test(seed, xlcfg_golden_with_the_seed_disk)
 {
-	static const char *const ips[] = {"192.0.2.10", "2001:db8::10", NULL};
-	xlcfg_spec s = {
-	        .name = "xvps-12",
-	        .type = XL_PVH,
-	        .vcpus = 2,
-	        .memory_mib = 1024,
-	        .disk_path = "/dev/xvps/xvps-12",
-	        .seed_path = "/var/lib/xvps/seed/xvps-12.img",
-	        .mac = "00:16:3e:12:34:56",
-	        .bridge = "xvpsbr0",
-	        .vifname = "vx12",
-	        .ips = ips,
-	        .net_mbit = 100,
-	        .cpu_weight = 256,
-	        .cpu_cap_pct = 150,
-	        .vnc_display = -1,
-	};
-	char *cfg = NULL, *want = NULL, perr[512];
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	char *cfg = agfx_xlcfg_render(&s), perr[512];
 	const char *why = NULL;
-	size_t len = 0;
 
-	cr_assert_eq(xlcfg_render(&s, &cfg, &why), 0, "%s", why ? why : "");
-	cr_assert_eq(read_file("tests/golden/pvh.cfg", 1 << 20, &want, &len), 0,
-	             "run from the repository root");
-	cr_assert_str_eq(cfg, want);
+	agfx_assert_golden(cfg, "tests/golden/pvh.cfg");
 	cr_assert(strstr(cfg, "'format=raw, vdev=xvdb, access=ro, "
 	                      "target=/var/lib/xvps/seed/xvps-12.img' ]\n") != NULL);
 	cr_assert_eq(xlcfg_parse_check(cfg, perr, sizeof(perr)), 0, "%s", perr);
@@ -375,7 +337,6 @@ Test(seed, xlcfg_golden_with_the_seed_disk)
 	cr_assert(strncmp(why, "seed_path", 9) == 0, "%s", why);
 	s.seed_path = "seed/xvps-12.img";
 	cr_assert_eq(xlcfg_render(&s, &cfg, &why), -EINVAL);
-	free(want);
 }
 
 /* ---- the wiring in vps.c over the sim and file drivers ------------------------------------ */
@@ -463,7 +424,7 @@ Test(seed_vps, ensure_writes_the_seed_and_attaches_it)
 	size_t len = 0;
 
 	vps_json(js, sizeof(js), 5, "192.0.2.5", "stopped", "tpl-1");
-	parse_spec(&spec, js);
+	agfx_spec(&spec, js);
 	cr_assert_eq(vps_ensure(&ctx, &spec, &status, &e), 0, "%s", e.msg);
 	json_object_put(status);
 	cr_assert(seed_has(5, "XVPS-SEED 1\nhostname=vm5.example.com\nipv4=192.0.2.5/32\n"
@@ -479,7 +440,7 @@ Test(seed_vps, ensure_writes_the_seed_and_attaches_it)
 	/* vps.network with a new address rewrites the seed. */
 	spec_dispose(&spec);
 	vps_json(js, sizeof(js), 5, "192.0.2.55", "stopped", "tpl-1");
-	parse_spec(&spec, js);
+	agfx_spec(&spec, js);
 	cr_assert_eq(vps_network(&ctx, &spec, &status, &e), 0, "%s", e.msg);
 	json_object_put(status);
 	cr_assert(seed_has(5, "\nipv4=192.0.2.55/32\n"));
@@ -502,7 +463,7 @@ Test(seed_vps, the_sim_guest_starts_with_the_seed_disk)
 	if (access(guest_path(), X_OK) != 0)
 		cr_skip_test("no simguest at %s (set XVPS_SIMGUEST)", guest_path());
 	vps_json(js, sizeof(js), 6, "192.0.2.6", "running", "tpl-1");
-	parse_spec(&spec, js);
+	agfx_spec(&spec, js);
 	cr_assert_eq(vps_ensure(&ctx, &spec, &status, &e), 0, "%s", e.msg);
 	cr_assert(json_object_object_get_ex(status, "state", &v));
 	cr_assert_str_eq(json_object_get_string(v), "running");
@@ -522,7 +483,7 @@ Test(seed_vps, failed_first_creation_leaves_no_seed)
 	/* A bridge name the config writer refuses: ensure fails after the seed was written. */
 	snprintf(ctx.bridge, sizeof(ctx.bridge), "bad,bridge");
 	vps_json(js, sizeof(js), 7, "192.0.2.7", "stopped", "tpl-1");
-	parse_spec(&spec, js);
+	agfx_spec(&spec, js);
 	cr_assert_neq(vps_ensure(&ctx, &spec, &status, &e), 0);
 	snprintf(path, sizeof(path), "%s/seed/xvps-7.img", tmp);
 	cr_assert_neq(access(path, F_OK), 0, "the seed of a failed creation is taken back");
@@ -538,9 +499,9 @@ Test(seed_vps, reconcile_removes_seeds_of_unknown_domains)
 	const char *known[] = {"xvps-8"};
 
 	vps_json(js, sizeof(js), 8, "192.0.2.8", "stopped", "tpl-1");
-	parse_spec(&a, js);
+	agfx_spec(&a, js);
 	vps_json(js, sizeof(js), 9, "192.0.2.9", "stopped", "tpl-1");
-	parse_spec(&b, js);
+	agfx_spec(&b, js);
 	cr_assert_eq(seed_write(tmp, &a, NULL, 0, NULL), 0);
 	cr_assert_eq(seed_write(tmp, &b, NULL, 0, NULL), 0);
 	cr_assert_eq(vps_reconcile(&ctx, known, 1, NULL, 0, &orphans, &e), 0, "%s", e.msg);

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +17,10 @@
 #include "../../common/runner.h"
 #include "../../common/util.h"
 #include "../../provisioning/seed_nocloud.h"
+#include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void mk_tmp(void)
 {
@@ -37,7 +30,7 @@ static void mk_tmp(void)
 
 static void rm_tmp(void)
 {
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(nocloud, .init = mk_tmp, .fini = rm_tmp, .timeout = 60);
@@ -59,16 +52,6 @@ static const char full_json[] =
         "\"ssh_keys\":[\"" KEY1 "\",\"" KEY2 "\"],"
         "\"resolvers\":[\"192.0.2.53\",\"2001:DB8::53\"],"
         "\"root_password_hash\":\"" HASH1 "\",\"password_serial\":3}";
-
-static void parse_spec(vps_spec *spec, const char *json)
-{
-	json_field_error fe = {0};
-	json_object *o = json_tokener_parse(json);
-
-	cr_assert_not_null(o, "bad test JSON: %s", json);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
-}
 
 /* ---- a strict YAML reader: the document as json-c (every scalar a string) ------------------ */
 
@@ -283,7 +266,7 @@ Test(nocloud, documents_match_golden_files)
 	nocloud_seed s;
 	char err[SEED_ERRLEN] = "";
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert(spec.seed_nocloud);
 	cr_assert_eq(nocloud_render(&spec, &s, err), 0, "%s", err);
 	assert_golden(s.meta_data, "tests/golden/nocloud/meta-data");
@@ -300,7 +283,7 @@ Test(nocloud, documents_parse_back_to_the_spec)
 	char err[SEED_ERRLEN] = "";
 	json_object *md, *ud, *nc;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(nocloud_render(&spec, &s, err), 0, "%s", err);
 	md = strict(s.meta_data);
 	ud = strict(s.user_data);
@@ -365,10 +348,10 @@ Test(nocloud, minimal_spec_and_no_keys)
 	char err[SEED_ERRLEN] = "";
 	json_object *ud, *nc;
 
-	parse_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
-	                  "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
-	                  "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
-	                  "\"power\":\"stopped\",\"seed\":\"nocloud\"}");
+	agfx_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
+	                 "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
+	                 "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
+	                 "\"power\":\"stopped\",\"seed\":\"nocloud\"}");
 	cr_assert_eq(nocloud_render(&spec, &s, err), 0, "%s", err);
 	ud = strict(s.user_data);
 	nc = strict(s.network_config);
@@ -389,7 +372,7 @@ Test(nocloud, instance_id_follows_the_content)
 	nocloud_seed a, b, c, d;
 	char err[SEED_ERRLEN] = "";
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(nocloud_render(&spec, &a, err), 0, "%s", err);
 	cr_assert_eq(nocloud_render(&spec, &b, err), 0, "%s", err);
 	cr_assert_str_eq(a.instance_id, b.instance_id, "the same spec, the same instance");
@@ -418,7 +401,7 @@ Test(nocloud, quotes_and_backslashes_stay_inside_the_key)
 	                          " a\"b\\c: #d\" - e";
 	json_object *ud;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	free(spec.ssh_keys[0]);
 	spec.ssh_keys[0] = strdup(key);
 	cr_assert_eq(nocloud_render(&spec, &s, err), 0, "%s", err);
@@ -443,7 +426,7 @@ Test(nocloud, refuses_bad_values)
 	nocloud_seed s;
 	char err[SEED_ERRLEN] = "";
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	free(spec.gateway4);
 	spec.gateway4 = strdup("192.0.2.1\"\n");
 	cr_assert_eq(nocloud_render(&spec, &s, err), -EINVAL);
@@ -470,10 +453,10 @@ Test(nocloud, spec_seed_kind_is_checked)
 	cr_assert_eq(spec_parse(o, &spec, &fe), -EINVAL);
 	cr_assert_str_eq(fe.field, "seed");
 	json_object_put(o);
-	parse_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
-	                  "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
-	                  "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
-	                  "\"power\":\"stopped\"}");
+	agfx_spec(&spec, "{\"name\":\"xvps-3\",\"hostname\":\"a\",\"type\":\"pv\",\"vcpus\":1,"
+	                 "\"memory_mib\":128,\"disk_gib\":1,\"template\":\"tpl-1\","
+	                 "\"mac\":\"00:16:3e:00:00:03\",\"vifname\":\"xvif3\","
+	                 "\"power\":\"stopped\"}");
 	cr_assert_not(spec.seed_nocloud, "xvps is the default");
 	spec_dispose(&spec);
 }
@@ -496,21 +479,6 @@ static char *run_out(const char *const argv[])
 	return out;
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 Test(nocloud, cidata_disk_holds_the_documents)
 {
 	vps_spec spec;
@@ -520,7 +488,7 @@ Test(nocloud, cidata_disk_holds_the_documents)
 	struct stat a, b, c;
 	char *out;
 
-	parse_spec(&spec, full_json);
+	agfx_spec(&spec, full_json);
 	cr_assert_eq(nocloud_render(&spec, &s, err), 0, "%s", err);
 	cr_assert_eq(seed_write_kind(&r, tmp, &spec, err), 0, "%s", err);
 	snprintf(path, sizeof(path), "%s/seed/xvps-12.img", tmp);
@@ -555,14 +523,14 @@ Test(nocloud, cidata_disk_holds_the_documents)
 	cr_assert(strstr(out, "local-hostname: \"web2.example.com\"") != NULL, "%s", out);
 	free(out);
 	snprintf(dir, sizeof(dir), "%s/seed", tmp);
-	cr_assert_eq(count_entries(dir), 1, "only xvps-12.img in the seed dir");
+	cr_assert_eq(agfx_dir_entries(dir), 1, "only xvps-12.img in the seed dir");
 
 	/* A failing tool leaves the previous seed and no temporary file. */
 	free(spec.hostname);
 	spec.hostname = strdup("web3.example.com");
 	runner none = runner_real();
 	cr_assert_eq(seed_write_kind(&none, "/proc/xvps-no-such-dir", &spec, err) < 0, true);
-	cr_assert_eq(count_entries(dir), 1);
+	cr_assert_eq(agfx_dir_entries(dir), 1);
 	nocloud_dispose(&s);
 	spec_dispose(&spec);
 }

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +13,14 @@
 #include <unistd.h>
 
 #include "../../provisioning/storage.h"
+#include "agent_fixture.h"
+#include "sim_fixture.h"
 
 #define GIB (1024ull * 1024ull * 1024ull)
 
 static char tmp[64];
 static st_driver st;
 static char err[ST_ERRLEN];
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
@@ -44,7 +37,7 @@ static void teardown(void)
 {
 	if (st.ops)
 		st.ops->dispose(&st);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 static void path_of(const char *sub, const char *name, char *out, size_t len)
@@ -61,22 +54,6 @@ static off_t size_of(const char *sub, const char *name)
 	if (stat(p, &sb) != 0)
 		return -1;
 	return sb.st_size;
-}
-
-/* Number of entries in dir besides "." and "..". */
-static int dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 TestSuite(storage_file, .init = setup, .fini = teardown);
@@ -156,7 +133,7 @@ Test(storage_file, disk_without_template_fails_and_leaves_nothing)
 	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-9", 1, err), -ENOENT);
 	cr_assert_eq(size_of("disks", "xvps-1"), -1);
 	snprintf(dir, sizeof(dir), "%s/disks", tmp);
-	cr_assert_eq(dir_entries(dir), 0, "left a file behind");
+	cr_assert_eq(agfx_dir_entries(dir), 0, "left a file behind");
 }
 
 Test(storage_file, remove_is_idempotent)

@@ -7,7 +7,6 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +16,12 @@
 #include "../../common/runner.h"
 #include "../../common/util.h"
 #include "../../provisioning/template_import.h"
+#include "agent_fixture.h"
+#include "sim_fixture.h"
 
 static char tmp[64], tdir[128];
 static st_driver st;
 static vps_ctx ctx;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
@@ -46,25 +39,10 @@ static void setup(void)
 static void teardown(void)
 {
 	st.ops->dispose(&st);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	simfx_rmtree(tmp);
 }
 
 TestSuite(tplimport, .init = setup, .fini = teardown, .timeout = 60);
-
-static int entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 static void qemu_img(const char *fmt, const char *path, const char *size)
 {
@@ -119,7 +97,7 @@ Test(tplimport, fetch_refusals_create_nothing)
 	             -EINVAL);
 	cr_assert_str_eq(e.field, "max_bytes");
 	cr_assert_null(res);
-	cr_assert_eq(entries(tdir), 0, "no work file");
+	cr_assert_eq(agfx_dir_entries(tdir), 0, "no work file");
 }
 
 Test(tplimport, qcow2_becomes_the_template_image)
@@ -140,7 +118,7 @@ Test(tplimport, qcow2_becomes_the_template_image)
 	snprintf(tpl_img, sizeof(tpl_img), "%s/templates/tpl-7.img", tmp);
 	cr_assert_eq(stat(tpl_img, &sb), 0, "the template image exists");
 	cr_assert_eq(sb.st_size, 48ll << 20, "raw, the image's virtual size");
-	cr_assert_eq(entries(tdir), 1, "only the vendor's file is left in the import dir");
+	cr_assert_eq(agfx_dir_entries(tdir), 1, "only the vendor's file is left in the import dir");
 }
 
 Test(tplimport, refusals_leave_no_work_file)
@@ -170,6 +148,6 @@ Test(tplimport, refusals_leave_no_work_file)
 	unlink(link);
 	cr_assert_eq(tpl_import(&ctx, "tpl-2", 1, NULL, &res, &e), -ENOENT, "nothing fetched");
 	cr_assert_null(res);
-	cr_assert_eq(entries(tdir), 0);
+	cr_assert_eq(agfx_dir_entries(tdir), 0);
 	cr_assert_not(st.ops->template_exists(&st, "tpl-2"));
 }

@@ -21,6 +21,7 @@
 #include "../../provisioning/vps.h"
 
 #include "sim_fixture.h"
+#include "agent_fixture.h"
 
 static char tmp[64];
 static hv_driver hv;
@@ -41,31 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (opened) {
-		simfx_forget_all(&hv);
-		hv.ops->dispose(&hv);
-		st.ops->dispose(&st);
-		opened = false;
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	simfx_rmtree(tmp);
-}
-
-/* Number of entries in dir besides "." and "..". */
-static int dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	simfx_close(tmp, &hv, &st, &opened);
 }
 
 TestSuite(vps, .init = setup, .fini = teardown, .timeout = 60);
@@ -74,8 +51,6 @@ TestSuite(vps, .init = setup, .fini = teardown, .timeout = 60);
 static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power)
 {
 	char buf[1024];
-	json_field_error fe = {0};
-	json_object *o;
 
 	snprintf(buf, sizeof(buf),
 	         "{\"name\":\"xvps-%d\",\"hostname\":\"vm%d.example.com\",\"type\":\"pvh\","
@@ -85,10 +60,7 @@ static void make_spec(vps_spec *spec, int id, const char *tpl, const char *power
 	         "\"cpu_weight\":512,\"cpu_cap_pct\":100,\"net_mbit\":100,\"power\":\"%s\","
 	         "\"ssh_keys\":[]}",
 	         id, id, tpl, id, id, id + 10, id + 10, power);
-	o = json_tokener_parse(buf);
-	cr_assert_not_null(o);
-	cr_assert_eq(spec_parse(o, spec, &fe), 0, "%s: %s", fe.field, fe.detail);
-	json_object_put(o);
+	agfx_spec(spec, buf);
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -270,7 +242,7 @@ Test(vps, ensure_with_missing_template_fails_and_leaves_nothing)
 	cr_assert_not(exists_in("disks", "xvps-5", ".img"));
 	cr_assert_not(exists_in("xen", "xvps-5", ".cfg"));
 	snprintf(pat, sizeof(pat), "%s/disks", tmp);
-	cr_assert_eq(dir_entries(pat), 0, "left a file in disks/");
+	cr_assert_eq(agfx_dir_entries(pat), 0, "left a file in disks/");
 	spec_dispose(&spec);
 }
 

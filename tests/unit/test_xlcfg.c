@@ -12,49 +12,7 @@
 
 #include "../../common/util.h"
 #include "../../hypervisor/xlcfg.h"
-
-static const char *const two_ips[] = {"192.0.2.10", "2001:db8::10", NULL};
-
-static xlcfg_spec base_spec(xl_guest_type type)
-{
-	return (xlcfg_spec){
-	        .name = "xvps-12",
-	        .type = type,
-	        .vcpus = 2,
-	        .memory_mib = 1024,
-	        .disk_path = "/dev/xvps/xvps-12",
-	        .disk_is_file = false,
-	        .seed_path = "/var/lib/xvps/seed/xvps-12.img",
-	        .mac = "00:16:3e:12:34:56",
-	        .bridge = "xvpsbr0",
-	        .vifname = "vx12",
-	        .ips = two_ips,
-	        .net_mbit = 100,
-	        .cpu_weight = 256,
-	        .cpu_cap_pct = 150,
-	        .vnc_display = -1,
-	};
-}
-
-static char *render_ok(const xlcfg_spec *s)
-{
-	char *cfg = NULL;
-	const char *why = NULL;
-	int rc = xlcfg_render(s, &cfg, &why);
-	cr_assert_eq(rc, 0, "render failed: %s", why ? why : "?");
-	cr_assert_not_null(cfg);
-	return cfg;
-}
-
-static void assert_golden(const char *cfg, const char *golden_path)
-{
-	char *want = NULL;
-	size_t len = 0;
-	int rc = read_file(golden_path, 1 << 20, &want, &len);
-	cr_assert_eq(rc, 0, "cannot read %s (run from the repository root): %d", golden_path, rc);
-	cr_assert_str_eq(cfg, want, "rendered config differs from %s:\n%s", golden_path, cfg);
-	free(want);
-}
+#include "agent_fixture.h"
 
 /* Parses with libxlutil and checks what `xl create` would read back. */
 static void assert_parses(const char *cfg, const char *name, const char *type)
@@ -94,9 +52,9 @@ static void assert_parses(const char *cfg, const char *name, const char *type)
 
 Test(xlcfg, pvh_matches_golden_and_parses)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
-	char *cfg = render_ok(&s);
-	assert_golden(cfg, "tests/golden/pvh.cfg");
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	char *cfg = agfx_xlcfg_render(&s);
+	agfx_assert_golden(cfg, "tests/golden/pvh.cfg");
 	assert_parses(cfg, "xvps-12", "pvh");
 	cr_assert_eq(xlcfg_parse_check(cfg, NULL, 0), 0);
 	free(cfg);
@@ -105,7 +63,7 @@ Test(xlcfg, pvh_matches_golden_and_parses)
 Test(xlcfg, pv_matches_golden_and_parses)
 {
 	static const char *const one_ip[] = {"198.51.100.7", NULL};
-	xlcfg_spec s = base_spec(XL_PV);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PV);
 	s.name = "xvps-7";
 	s.vcpus = 1;
 	s.memory_mib = 512;
@@ -119,15 +77,15 @@ Test(xlcfg, pv_matches_golden_and_parses)
 	s.cpu_weight = 128;
 	s.cpu_cap_pct = 0;
 	s.extra = "console=hvc0 root=/dev/xvda1";
-	char *cfg = render_ok(&s);
-	assert_golden(cfg, "tests/golden/pv.cfg");
+	char *cfg = agfx_xlcfg_render(&s);
+	agfx_assert_golden(cfg, "tests/golden/pv.cfg");
 	assert_parses(cfg, "xvps-7", "pv");
 	free(cfg);
 }
 
 Test(xlcfg, hvm_matches_golden_and_parses)
 {
-	xlcfg_spec s = base_spec(XL_HVM);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_HVM);
 	s.name = "xvps-40";
 	s.vcpus = 4;
 	s.memory_mib = 4096;
@@ -139,16 +97,16 @@ Test(xlcfg, hvm_matches_golden_and_parses)
 	s.cpu_weight = 512;
 	s.cpu_cap_pct = 400;
 	s.vnc_display = 40;
-	char *cfg = render_ok(&s);
-	assert_golden(cfg, "tests/golden/hvm.cfg");
+	char *cfg = agfx_xlcfg_render(&s);
+	agfx_assert_golden(cfg, "tests/golden/hvm.cfg");
 	assert_parses(cfg, "xvps-40", "hvm");
 	free(cfg);
 }
 
 Test(xlcfg, hvm_vnc_listens_on_loopback_only)
 {
-	xlcfg_spec s = base_spec(XL_HVM);
-	char *cfg = render_ok(&s);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_HVM);
+	char *cfg = agfx_xlcfg_render(&s);
 	cr_assert(strstr(cfg, "vnclisten = \"127.0.0.1\"\n") != NULL);
 	cr_assert(strstr(cfg, "vncdisplay") == NULL, "auto display has no vncdisplay");
 	cr_assert(strstr(cfg, "kernel") == NULL);
@@ -157,10 +115,10 @@ Test(xlcfg, hvm_vnc_listens_on_loopback_only)
 
 Test(xlcfg, omits_rate_when_unlimited_and_ip_when_none)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.net_mbit = 0;
 	s.ips = NULL;
-	char *cfg = render_ok(&s);
+	char *cfg = agfx_xlcfg_render(&s);
 	cr_assert(strstr(cfg, "rate=") == NULL);
 	cr_assert(strstr(cfg, "ip=") == NULL);
 	cr_assert(strstr(cfg, "vif = [ 'mac=00:16:3e:12:34:56, bridge=xvpsbr0, vifname=vx12' ]\n"));
@@ -170,13 +128,13 @@ Test(xlcfg, omits_rate_when_unlimited_and_ip_when_none)
 
 Test(xlcfg, pvh_uses_grub_pvh_image_by_default_and_explicit_kernel_otherwise)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
-	char *cfg = render_ok(&s);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	char *cfg = agfx_xlcfg_render(&s);
 	cr_assert(strstr(cfg, "kernel = \"/usr/lib/grub-xen/grub-i386-xen_pvh.bin\"\n"));
 	free(cfg);
 	s.kernel = "/boot/vmlinuz-6.1.0-13-amd64";
 	s.ramdisk = "/boot/initrd.img-6.1.0-13-amd64";
-	cfg = render_ok(&s);
+	cfg = agfx_xlcfg_render(&s);
 	cr_assert(strstr(cfg, "kernel = \"/boot/vmlinuz-6.1.0-13-amd64\"\n"));
 	cr_assert(strstr(cfg, "ramdisk = \"/boot/initrd.img-6.1.0-13-amd64\"\n"));
 	cr_assert_eq(xlcfg_parse_check(cfg, NULL, 0), 0);
@@ -196,7 +154,7 @@ static void assert_rejected(const xlcfg_spec *s, const char *field)
 
 Test(xlcfg, rejects_mac_with_quote)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.mac = "00:16:3e:12:34:5'";
 	assert_rejected(&s, "mac");
 	s.mac = "00:16:3e:12:34:56' ]\nextra = 'x";
@@ -207,7 +165,7 @@ Test(xlcfg, rejects_mac_with_quote)
 
 Test(xlcfg, rejects_name_with_newline)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.name = "xvps-12\nmemory = 999999";
 	assert_rejected(&s, "name");
 	s.name = "web1.example.com";
@@ -218,7 +176,7 @@ Test(xlcfg, rejects_name_with_newline)
 
 Test(xlcfg, rejects_vcpus_out_of_range)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.vcpus = 0;
 	assert_rejected(&s, "vcpus");
 	s.vcpus = 65;
@@ -227,7 +185,7 @@ Test(xlcfg, rejects_vcpus_out_of_range)
 
 Test(xlcfg, rejects_memory_out_of_range)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.memory_mib = 127;
 	assert_rejected(&s, "memory_mib");
 	s.memory_mib = 1048577;
@@ -236,19 +194,19 @@ Test(xlcfg, rejects_memory_out_of_range)
 
 Test(xlcfg, rejects_cap_above_vcpus_times_100)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.cpu_cap_pct = 201; /* 2 vcpus */
 	assert_rejected(&s, "cpu_cap_pct");
 	s.cpu_cap_pct = -1;
 	assert_rejected(&s, "cpu_cap_pct");
 	s.cpu_cap_pct = 200;
-	char *cfg = render_ok(&s);
+	char *cfg = agfx_xlcfg_render(&s);
 	free(cfg);
 }
 
 Test(xlcfg, rejects_weight_out_of_range)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.cpu_weight = 0;
 	assert_rejected(&s, "cpu_weight");
 	s.cpu_weight = 65536;
@@ -257,7 +215,7 @@ Test(xlcfg, rejects_weight_out_of_range)
 
 Test(xlcfg, rejects_bridge_with_comma)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.bridge = "br0,script=/tmp/x";
 	assert_rejected(&s, "bridge");
 	s.bridge = "br0=";
@@ -268,7 +226,7 @@ Test(xlcfg, rejects_bridge_with_comma)
 
 Test(xlcfg, rejects_disk_path_with_quote)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.disk_path = "/dev/xvps/x'";
 	assert_rejected(&s, "disk_path");
 	s.disk_path = "dev/xvps/relative";
@@ -285,35 +243,35 @@ Test(xlcfg, rejects_disk_path_with_quote)
 
 Test(xlcfg, rejects_bad_vifname_ips_rate_and_extra)
 {
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	s.vifname = "vx12,rate=1";
 	assert_rejected(&s, "vifname");
-	s = base_spec(XL_PVH);
+	s = agfx_xlcfg_spec(XL_PVH);
 	static const char *const bad_ips[] = {"192.0.2.10,rate=1", NULL};
 	s.ips = bad_ips;
 	assert_rejected(&s, "ips");
 	static const char *const lz_ips[] = {"192.0.2.010", NULL};
 	s.ips = lz_ips;
 	assert_rejected(&s, "ips");
-	s = base_spec(XL_PVH);
+	s = agfx_xlcfg_spec(XL_PVH);
 	s.net_mbit = -1;
 	assert_rejected(&s, "net_mbit");
-	s = base_spec(XL_PVH);
+	s = agfx_xlcfg_spec(XL_PVH);
 	s.extra = "console=hvc0\" bootloader=\"/bin/sh";
 	assert_rejected(&s, "extra");
 	s.extra = "a\\b";
 	assert_rejected(&s, "extra");
-	s = base_spec(XL_PVH);
+	s = agfx_xlcfg_spec(XL_PVH);
 	s.kernel = "/boot/vmlinuz\n";
 	assert_rejected(&s, "kernel");
 }
 
 Test(xlcfg, rejects_kernel_for_hvm_and_bad_vnc_display)
 {
-	xlcfg_spec s = base_spec(XL_HVM);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_HVM);
 	s.kernel = "/boot/vmlinuz";
 	assert_rejected(&s, "kernel");
-	s = base_spec(XL_HVM);
+	s = agfx_xlcfg_spec(XL_HVM);
 	s.vnc_display = -2;
 	assert_rejected(&s, "vnc_display");
 }
@@ -333,7 +291,7 @@ Test(xlcfg, write_creates_0600_file_atomically)
 	cr_assert_not_null(mkdtemp(dir));
 	char path[256];
 	snprintf(path, sizeof(path), "%s/xvps-12.cfg", dir);
-	xlcfg_spec s = base_spec(XL_PVH);
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
 	const char *why = NULL;
 	cr_assert_eq(xlcfg_write(&s, path, &why), 0);
 	struct stat st;
@@ -341,7 +299,7 @@ Test(xlcfg, write_creates_0600_file_atomically)
 	cr_assert_eq(st.st_mode & 0777, 0600);
 	char *data = NULL;
 	cr_assert_eq(read_file(path, 1 << 20, &data, NULL), 0);
-	char *cfg = render_ok(&s);
+	char *cfg = agfx_xlcfg_render(&s);
 	cr_assert_str_eq(data, cfg);
 	free(cfg);
 	free(data);
