@@ -112,6 +112,17 @@ if [ "${XVPS_APPLIANCE_RESCUE:-1}" != 0 ]; then
 	log "rescue system: $rescue_img"
 fi
 
+# --- the cloud-init guest (issue 16 item 7) ----------------------------------------------------
+# debian-12-cloud.img in XVPS_TEMPLATE_DIR: dom0-image/cloud/build.sh's Debian guest with Debian's
+# cloud-init and no xvps code (cached, else built), which the appliance test imports as a template
+# through the API (POST /templates "file", seed nocloud). XVPS_APPLIANCE_CLOUD=0 leaves it out.
+cloud_img=
+if [ "${XVPS_APPLIANCE_CLOUD:-1}" != 0 ]; then
+	cloud_img=$("$here/cloud/build.sh")
+	[ -s "$cloud_img" ] || die "no cloud-init guest image ($cloud_img)"
+	log "cloud-init guest: $cloud_img"
+fi
+
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
 	printf '%s\n' "$here/build.sh" "$here/lib.sh"
@@ -121,7 +132,7 @@ mapfile -t inputs < <(
 )
 # The guest image's file name carries its own key (guest-<key>.img): no need to hash 1.5 GB.
 final_key=$(printf '%s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" \
-	"${rescue_img##*/}" |
+	"${rescue_img##*/}" "${cloud_img##*/}" |
 	sha256sum | cut -c1-16)
 img=$cache/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
@@ -177,6 +188,11 @@ fi
 if [ -n "$rescue_img" ]; then
 	cp --sparse=always "$rescue_img" "$root/var/lib/xvps/templates/rescue.img"
 	chmod 0644 "$root/var/lib/xvps/templates/rescue.img"
+fi
+
+if [ -n "$cloud_img" ]; then
+	cp --sparse=always "$cloud_img" "$root/var/lib/xvps/templates/debian-12-cloud.img"
+	chmod 0644 "$root/var/lib/xvps/templates/debian-12-cloud.img"
 fi
 
 # The panel's uid, for the agent's SO_PEERCRED check.
