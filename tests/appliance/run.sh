@@ -735,10 +735,11 @@ con_count() {
 		T=60 dom0 "grep -a -c -E '$1' $f"
 	fi
 }
-# con_wait N REGEX [INVERT] — waits (GUEST_TIMEOUT) until con_count REGEX [INVERT] exceeds N;
+# con_wait N REGEX [INVERT] — waits (CON_TIMEOUT) until con_count REGEX [INVERT] exceeds N;
 # prints the seconds waited; status 1 when dom0 is lost, 2 on timeout.
+CON_TIMEOUT=${XVPS_APPLIANCE_CONSOLE_TIMEOUT:-900}
 con_wait() {
-	local t0 end=$(($(date +%s) + GUEST_TIMEOUT)) n
+	local t0 end=$(($(date +%s) + CON_TIMEOUT)) n
 	t0=$(now)
 	while [ "$(date +%s)" -lt "$end" ]; do
 		n=$(con_count "$2" "${3:-}")
@@ -780,7 +781,7 @@ console_login() {
 	[ -n "${PW:-}" ] || { fail "no password from the reset"; return 0; }
 	con_tools
 	w=$(con_wait "${LOGIN0:-0}" 'login:')
-	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no new login prompt after the reboot ($GUEST_TIMEOUT s)"; return 0 ;; esac
+	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no new login prompt after the reboot ($CON_TIMEOUT s)"; return 0 ;; esac
 	echo "      a new login prompt on hvc0 ${w} s after the reboot job"
 	# (The typed line holds XVPS"_"ID, its output XVPS_ID: only the output matches. Try 2 first
 	# types the command alone, for a shell that was too slow to read it in try 1.)
@@ -824,7 +825,7 @@ rescue_mode() {
 	fi
 	echo "      rescue job $job done; vps: $(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,rescue,domid}'); xl.cfg disks: $(T=60 dom0 "grep -E '^disk' /var/lib/xvps/agent/xen/xvps-$VPS.cfg" | one)"
 	w=$(con_wait "${n0:-0}" 'automatic login')
-	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no autologin on hvc0 after $GUEST_TIMEOUT s: $(T=60 dom0 "tail -c 600 /var/log/xen/console/guest-xvps-$VPS.log" | tr -d '\r' | one)"; return 0 ;; esac
+	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no autologin on hvc0 after $CON_TIMEOUT s: $(T=60 dom0 "tail -c 600 /var/log/xen/console/guest-xvps-$VPS.log" | tr -d '\r' | one)"; return 0 ;; esac
 	echo "      console: \"$(T=60 dom0 "grep -a 'automatic login' /var/log/xen/console/guest-xvps-$VPS.log | tail -1" | tr -d '\r' | one)\" $w s after the job"
 	for i in 1 2 3; do
 		out=$(T=200 dom0 "python3 /var/lib/xvps-test/con.py xvps-$VPS 60 '' '?[#$] *$' 'echo XVPS\"_\"R:\$(hostname):\$(blkid -s LABEL -o value /dev/xvda):\$(lsblk -b -dno SIZE /dev/xvdb)' '?XVPS_R:'" | tr -d '\r')
@@ -850,7 +851,7 @@ rescue_mode() {
 		return 0
 	fi
 	w=$(con_wait "${n0:-0}" 'automatic login' invert)
-	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no login prompt after unrescue ($GUEST_TIMEOUT s)"; return 0 ;; esac
+	case $? in 1) fail "dom0 lost"; return 1 ;; 2) fail "no login prompt after unrescue ($CON_TIMEOUT s)"; return 0 ;; esac
 	out=$(T=60 dom0 "grep -a 'login:' /var/log/xen/console/guest-xvps-$VPS.log | grep -a -v 'automatic login' | tail -1" | tr -d '\r')
 	v=$(cust "$URL/api/v1/vps/$VPS" | jq -c '{state,rescue}')
 	if echo "$out" | grep -q 'web1' && [ "$v" = '{"state":"running","rescue":false}' ]; then
@@ -899,7 +900,7 @@ cloud_guest() {
 	if [[ $vps =~ ^[0-9]+$ ]] && [ "$s" = done ]; then
 		step="cloud image: configured by its own cloud-init"
 		VPS=$vps ssh_tools
-		end=$(($(date +%s) + GUEST_TIMEOUT))
+		end=$(($(date +%s) + CON_TIMEOUT + 300))
 		while [ "$(date +%s)" -lt "$end" ]; do
 			out=$(VPS=$vps T=120 guest_ssh "echo XVPS_CI_HOST \$(hostname) \$(hostname -f); echo XVPS_CI_ADDR \$(ip -4 -o addr show scope global); timeout 60 cloud-init status --wait; test -e /usr/local/sbin/xvps-seed && echo XVPS_CI_HAS_XVPS_SEED; echo XVPS_CI_KEYS \$(grep -c appliance-test /root/.ssh/authorized_keys); echo XVPS_CI_PKG \$(dpkg-query -W cloud-init)" 2>&1 | tr -d '\r')
 			echo "$out" | grep -q '^XVPS_CI_HOST' && echo "$out" | grep -q 'status: \(done\|error\)' && break
