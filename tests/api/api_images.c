@@ -28,7 +28,10 @@
 #include "../../common/util.h"
 #include "client.h"
 
-#define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ3dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGs img@test"
+/* A real ed25519 public key (the API decodes the blob: issue 16 item 2). */
+#define KEY                                                                                        \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ "        \
+	"img@test"
 
 static api_client admin;
 static char plan[32], pool[32], cust_id[32], srcdir[512], u[9];
