@@ -86,16 +86,14 @@ fi
 
 # --- the guest template source -----------------------------------------------------------------
 # The agent imports templates from XVPS_TEMPLATE_DIR (/var/lib/xvps/templates in the unit):
-# debian-12.img there is the guest image of dom0-image/guest/build.sh. A cached one
-# (guest/guest.img, a link to guest-<key>.img) is reused as it is; only when there is none is
-# it built (about 18 min under load). XVPS_APPLIANCE_GUEST=0 leaves the template out.
+# debian-12.img there is the guest image of dom0-image/guest/build.sh, which returns its cached
+# guest-<key>.img when its inputs (xvps-seed among them) are unchanged and builds it otherwise
+# (3-18 min): an image whose xvps-seed predates the agent's seed format would refuse the seeds
+# (seen on 2026-12-07: guest.img of 09:33 had no password reset). XVPS_APPLIANCE_GUEST=0 leaves
+# the template out.
 guest_img=
 if [ "${XVPS_APPLIANCE_GUEST:-1}" != 0 ]; then
-	guest_img=$(readlink -f "${XVPS_CACHE:-/var/cache/xvps}/guest/guest.img" 2>/dev/null || true)
-	if [ -z "$guest_img" ] || [ ! -s "$guest_img" ]; then
-		log "no cached guest image: building it (dom0-image/guest/build.sh)"
-		guest_img=$("$here/guest/build.sh")
-	fi
+	guest_img=$("$here/guest/build.sh")
 	[ -s "$guest_img" ] || die "no guest image ($guest_img)"
 	log "guest template source: $guest_img"
 fi
@@ -112,6 +110,17 @@ if [ "${XVPS_APPLIANCE_RESCUE:-1}" != 0 ]; then
 	log "rescue system: $rescue_img"
 fi
 
+# --- the cloud-init guest (issue 16 item 7) ----------------------------------------------------
+# debian-12-cloud.img in XVPS_TEMPLATE_DIR: dom0-image/cloud/build.sh's Debian guest with Debian's
+# cloud-init and no xvps code (cached, else built), which the appliance test imports as a template
+# through the API (POST /templates "file", seed nocloud). XVPS_APPLIANCE_CLOUD=0 leaves it out.
+cloud_img=
+if [ "${XVPS_APPLIANCE_CLOUD:-1}" != 0 ]; then
+	cloud_img=$("$here/cloud/build.sh")
+	[ -s "$cloud_img" ] || die "no cloud-init guest image ($cloud_img)"
+	log "cloud-init guest: $cloud_img"
+fi
+
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
 	printf '%s\n' "$here/build.sh" "$here/lib.sh"
@@ -121,7 +130,7 @@ mapfile -t inputs < <(
 )
 # The guest image's file name carries its own key (guest-<key>.img): no need to hash 1.5 GB.
 final_key=$(printf '%s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" \
-	"${rescue_img##*/}" |
+	"${rescue_img##*/}" "${cloud_img##*/}" |
 	sha256sum | cut -c1-16)
 img=$cache/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
@@ -177,6 +186,11 @@ fi
 if [ -n "$rescue_img" ]; then
 	cp --sparse=always "$rescue_img" "$root/var/lib/xvps/templates/rescue.img"
 	chmod 0644 "$root/var/lib/xvps/templates/rescue.img"
+fi
+
+if [ -n "$cloud_img" ]; then
+	cp --sparse=always "$cloud_img" "$root/var/lib/xvps/templates/debian-12-cloud.img"
+	chmod 0644 "$root/var/lib/xvps/templates/debian-12-cloud.img"
 fi
 
 # The panel's uid, for the agent's SO_PEERCRED check.

@@ -10,7 +10,8 @@
 # 2 GiB sparse, `mkfs.ext4 -d` (no loop device, no mount), pvgrub-bootable like
 # dom0-image/guest/build.sh (PVH/PV through dom0's grub-xen images reading /boot/grub/grub.cfg
 # on (xen/xvda)). Inside: systemd, the Debian kernel (initrd with xen-blkfront/xen-netfront),
-# openssh-server, sudo, netplan.io and cloud-init with datasource_list [NoCloud, None] and the
+# openssh-server, sudo, locales (cloud-init's locale module runs update-locale for en_US.UTF-8:
+# without the package `cloud-init status` says error; seen on the appliance on 2026-12-07), netplan.io and cloud-init with datasource_list [NoCloud, None] and the
 # netplan renderer: at first boot (and whenever the seed's instance-id changes) cloud-init sets
 # the hostname, eth0's addresses and routes (network-config v2, matched by MAC) and the SSH keys
 # of root and of the default user `debian`.
@@ -30,7 +31,7 @@ die() {
 
 SIZE=2048M
 PACKAGES="systemd-sysv udev linux-image-amd64 initramfs-tools openssh-server iproute2 ifupdown
-	netbase iputils-ping e2fsprogs kmod cloud-init netplan.io sudo"
+	netbase iputils-ping e2fsprogs kmod cloud-init netplan.io sudo locales"
 
 cache=${XVPS_CACHE:-/var/cache/xvps}/cloud
 guest_build_prepare "$cache"

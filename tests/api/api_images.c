@@ -28,6 +28,7 @@
 #include "../../common/util.h"
 #include "client.h"
 
+/* A real ed25519 public key (the API decodes the blob: issue 16 item 2). */
 #define KEY                                                                                        \
 	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO6Hz7UWPTdwTYvQZOwm7U4npq5QYEcEZy4OY/s+keSJ "        \
 	"img@test"

@@ -69,6 +69,15 @@ static void need_local_sim(const char *vps)
 		cr_skip_test("no file-storage agent state under $XVPS_STATE");
 }
 
+/* Whether the rescue system's source or the agent's imported copy of it exists. */
+static bool rescue_source_exists(void)
+{
+	char p[512];
+
+	return (state_path(p, sizeof(p), "template-src/rescue.img") && access(p, F_OK) == 0) ||
+	       (state_path(p, sizeof(p), "templates/rescue.img") && access(p, F_OK) == 0);
+}
+
 /* The rescue system's image in the agent's template import directory: 1 MiB, a marker. */
 static void put_rescue_source(void)
 {
@@ -171,8 +180,12 @@ static bool act_wait(const api_client *c, const char *vps, const char *what)
 	cr_assert_eq(r->status, 202, "%s: %ld %s", what, r->status, r->body);
 	snprintf(kind, sizeof(kind), "vps.%s", what);
 	cr_assert_str_eq(jstr(jget(r->json, "job"), "kind"), kind, "%s", r->body);
+	/* (A rescue job that fails at once, no rescue system on the host, may have put the flag
+	 * back before the answer was built: the flag is checked when it is not that case.) */
 	v = jget(jget(r->json, "vps"), "rescue");
-	cr_assert(v && json_object_get_boolean(v) == (strcmp(what, "rescue") == 0), "%s", r->body);
+	cr_assert(v && (json_object_get_boolean(v) == (strcmp(what, "rescue") == 0) ||
+	                !rescue_source_exists()),
+	          "%s", r->body);
 	snprintf(job, sizeof(job), "%s", jstr(jget(r->json, "job"), "id"));
 	api_resp_free(r);
 	return job_ends_done(c, job, 90);
