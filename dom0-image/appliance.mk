@@ -48,7 +48,7 @@ guest-template: appliance-deps
 cloud-template: appliance-deps
 	@dom0-image/cloud/build.sh
 
-# The rescue system (issue 16 item 3): the guest template's build with XVPS_GUEST_VARIANT=rescue
+# The rescue image (issue 16 item 3): the guest template's build with XVPS_GUEST_VARIANT=rescue
 # (disk tools, seed on xvdc, root on the console), cached in $${XVPS_CACHE:-/var/cache/xvps}/rescue/;
 # prints the image path. `make appliance` installs it as /var/lib/xvps/templates/rescue.img.
 rescue-image: appliance-deps

@@ -98,7 +98,7 @@ if [ "${XVPS_APPLIANCE_GUEST:-1}" != 0 ]; then
 	log "guest template source: $guest_img"
 fi
 
-# --- the rescue system (issue 16 item 3) -------------------------------------------------------
+# --- the rescue image (issue 16 item 3) --------------------------------------------------------
 # rescue.img in XVPS_TEMPLATE_DIR: the agent imports it as its template "rescue" at the first
 # rescue and gives each rescued VPS its own copy. dom0-image/rescue/build.sh returns its cached
 # image at once and builds it only when its inputs changed (about 3 min with a near mirror).

@@ -466,7 +466,7 @@ out:
 
 int seed_write_kind(const runner *run, const char *state_dir, const vps_spec *spec, char *err)
 {
-	/* The rescue system (issue 16 item 3) reads the xvps seed, whatever the VPS's template. */
+	/* Issue 16 item 3: the rescue image reads the xvps seed, whatever the VPS's template. */
 	if (spec && spec->seed_nocloud && !spec->rescue)
 		return nocloud_write(run, state_dir, spec, err);
 	return seed_write(state_dir, spec, NULL, 0, err);

@@ -470,7 +470,7 @@ static void usage(void)
 	      "              stdin's) authorized_keys lines (next boot)\n"
 	      "  reset-password VPS_ID [--stdin] [--wait]  a new root password, made by xvps and\n"
 	      "              printed once (or read from stdin); applied at the next boot\n"
-	      "  rescue VPS_ID [--wait]   boot a VPS into the rescue system (its disk is xvdb);\n"
+	      "  rescue VPS_ID [--wait]   boot a VPS into the rescue image; its disk is xvdb\n"
 	      "  unrescue VPS_ID [--wait] boot it from its own disk again\n"
 	      "  passwd                   change this user's password (current and new one on\n"
 	      "              stdin, two lines; every session of the user ends)\n"

@@ -807,7 +807,7 @@ console_login() {
 	return 0
 }
 
-# rescue_mode — POST /vps/{id}/actions/rescue: the VPS boots the rescue system (root logged in
+# rescue_mode — POST /vps/{id}/actions/rescue: the VPS boots the rescue image (root logged in
 # on hvc0 by agetty --autologin; root file system labelled xvps-rescue) with its own disk as
 # /dev/xvdb (lsblk: the plan's 6 GiB after the resize); then /actions/unrescue boots it from its
 # own disk again: a login prompt (no autologin) with its hostname (web1) on the console.
