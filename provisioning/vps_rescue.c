@@ -1,6 +1,6 @@
 /* vps_rescue.c — rescue mode (issue 16 item 3; vps_internal.h). A rescued VPS boots a copy of
- * the rescue image (built by dom0-image/rescue/build.sh: a small Debian with the seed reader, sshd and
- * disk tools) as xvda, with its own disk attached as xvdb and its seed as xvdc, so the customer
+ * the rescue image (built by dom0-image/rescue/build.sh: a small Debian with the seed reader, sshd
+ * and disk tools) as xvda, with its own disk attached as xvdb and its seed as xvdc, so the customer
  * reaches it through the console and its SSH keys and repairs its disk. The copy is the
  * storage driver's disk "rescue-<domain>" made from the template "rescue" (lvm: a thin snapshot
  * of xvpstpl-rescue; file: a sparse copy of templates/rescue.img), which is imported on first
