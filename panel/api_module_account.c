@@ -22,6 +22,22 @@
 #define SSO_REDIRECT  "/"  /* the panel UI */
 #define SSO_PURGE_OLD 3600 /* spent or expired tokens are forgotten this long after expiry */
 
+/* True when customer_id (a service's customer) is still a customer; else answers 500 (database)
+ * or 404 and returns false. */
+static bool service_customer_ok(http_req *rq, int64_t customer_id)
+{
+	bool exists = false;
+
+	if (!db_exists_id("SELECT 1 FROM users WHERE id=? AND role='customer'", customer_id,
+	                  &exists)) {
+		reply_db_error(rq);
+		return false;
+	}
+	if (!exists)
+		reply_not_found(rq, "customer");
+	return exists;
+}
+
 /* ---- POST /billing/services/{service_id}/password -------------------------------------------- */
 
 void api_billing_password(http_req *rq)
@@ -32,7 +48,6 @@ void api_billing_password(http_req *rq)
 	char hash[AUTH_PWHASH_MAX], res[AUDIT_RESOURCE_MAX];
 	billing_service s;
 	sqlite3_stmt *st;
-	bool exists = false;
 
 	if (service_of_request(rq, &s) != 0)
 		return;
@@ -45,15 +60,8 @@ void api_billing_password(http_req *rq)
 		reply_field(rq, "password", why ? why : "is not an acceptable password");
 		return;
 	}
-	if (!db_exists_id("SELECT 1 FROM users WHERE id=? AND role='customer'", s.customer_id,
-	                  &exists)) {
-		reply_db_error(rq);
+	if (!service_customer_ok(rq, s.customer_id))
 		return;
-	}
-	if (!exists) {
-		reply_not_found(rq, "customer");
-		return;
-	}
 	if (auth_hash_password(password, hash) != 0) {
 		reply_problem(rq, 500, NULL, "cannot hash the password", NULL);
 		return;
@@ -94,19 +102,10 @@ void api_billing_payment(http_req *rq)
 	char res[AUDIT_RESOURCE_MAX];
 	billing_service s;
 
-	bool exists = false;
-
 	if (service_of_request(rq, &s) != 0)
 		return;
-	if (!db_exists_id("SELECT 1 FROM users WHERE id=? AND role='customer'", s.customer_id,
-	                  &exists)) {
-		reply_db_error(rq);
+	if (!service_customer_ok(rq, s.customer_id))
 		return;
-	}
-	if (!exists) {
-		reply_not_found(rq, "customer");
-		return;
-	}
 	api_payment_create_for(rq, s.customer_id);
 	if (rq->status == 201) {
 		service_resource(rq->params[0], res, sizeof(res));
