@@ -6,7 +6,7 @@ CC      ?= gcc
 BUILD   ?= build
 SAN     ?= 0
 PKGS    := libmicrohttpd json-c sqlite3 libsodium gnutls libcurl liboath
-AGENT_PKGS := json-c xlutil devmapper libnftables libcurl
+AGENT_PKGS := json-c xlutil devmapper libnftables libnftnl libmnl libcurl
 TEST_PKGS  := criterion libcurl yaml-0.1
 CONSOLE_PKGS := libvncserver libvncclient vterm zlib
 

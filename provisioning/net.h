@@ -78,6 +78,7 @@ typedef struct net_ctx {
 	net_nft_fn nft;        /* NULL: libnftables in process (nft.c); else a fake */
 	void *nft_arg;         /* nft's first argument */
 	void *nft_handle;      /* libnftables context, made on first use (nft.c) */
+	void *nl_handle;       /* netfilter netlink socket, opened on first use (nft_batch.c) */
 	int nf_reject;         /* 0 not probed yet, 1 bridge `reject` works, -1 it does not */
 	bool enabled;          /* false: every call is a successful no-op */
 	char sysfs_net[256];   /* "/sys/class/net"; unit tests point it at a fake tree */
@@ -110,8 +111,23 @@ bool net_ifbname_of(const char *vifname, char out[16]);
  * holds ctx->nf_lock. */
 int net_nft(net_ctx *ctx, const char *cmds, bool check_only, char **out, char err[NET_ERRLEN]);
 
-/* Frees the libnftables context (net_ctx_dispose calls it). */
+/* Frees the libnftables context and the batch socket (net_ctx_dispose calls it). */
 void net_nft_close(net_ctx *ctx);
+
+/* ---- nft_batch.c ---------------------------------------------------------------------- */
+
+/* nf_render's transaction for spec (checked by the caller), rule for rule the same
+ * expressions, built with libnftnl and sent as one nfnetlink batch: no text to parse and no
+ * cache of the ruleset fetched first. Returns 0, -ENOENT (no table), -E2BIG (larger than one
+ * batch of 64 KiB: use the text path) or another -errno, with err set. Caller holds nf_lock. */
+int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET_ERRLEN]);
+
+/* That batch's rules and map elements as libnftnl prints them, the format of `nft
+ * --debug=netlink` (heap; NULL on ENOMEM or a spec it cannot read): for the golden test. */
+char *nf_batch_describe(const vps_spec *spec, bool reject);
+
+/* Closes the batch socket (net_nft_close calls it). */
+void nf_batch_close(net_ctx *ctx);
 
 /* ---- netfilter.c --------------------------------------------------------------------- */
 

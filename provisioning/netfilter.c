@@ -339,6 +339,19 @@ static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 	}
 	if (!ctx->enabled)
 		return 0;
+	/* The real kernel: one netlink batch (nft_batch.c), the same transaction without the
+	 * text and the ruleset cache; a fake seam (tests) or a batch too large: the text. */
+	if (!ctx->nft) {
+		bool reject = reject_ok(ctx);
+		int rc = -EIO;
+		for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
+			rc = nf_batch_apply(ctx, spec, reject, err);
+			if (rc == 0 || rc == -ENOENT || rc == -ENOMEM || rc == -E2BIG)
+				break;
+		}
+		if (rc != -E2BIG)
+			return rc;
+	}
 	return run_owned(ctx, nf_render(spec, reject_ok(ctx)), err);
 }
 

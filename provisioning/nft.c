@@ -78,4 +78,5 @@ void net_nft_close(net_ctx *ctx)
 	if (ctx->nft_handle)
 		nft_ctx_free(ctx->nft_handle);
 	ctx->nft_handle = NULL;
+	nf_batch_close(ctx);
 }

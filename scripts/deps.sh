@@ -21,7 +21,7 @@ for g in "${groups[@]}"; do
 			libcriterion-dev libcurl4-gnutls-dev libyaml-dev mtools qemu-utils
 			libvncserver-dev libvterm-dev libwslay-dev console-setup-linux
 			libdevmapper-dev liblvm2-dev libxen-dev
-			iproute2 iptables nftables libnftables-dev curl jq wrk procps openssl clang-format python3
+			iproute2 iptables nftables libnftables-dev libnftnl-dev libmnl-dev curl jq wrk procps openssl clang-format python3
 			novnc libjs-chart.js node-qrcode-generator chromium
 			liboath-dev libcrypt-dev
 			php-cli php-curl

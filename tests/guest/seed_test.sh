@@ -21,7 +21,7 @@ trap 'rm -rf "$t"' EXIT INT TERM
 cc -std=gnu17 -D_GNU_SOURCE -fsanitize=address,undefined -pthread \
 	$(pkg-config --cflags json-c) -o "$t/seedgen" tests/guest/seedgen.c \
 	"$build/libagent.a" "$build/libcommon.a" \
-	$(pkg-config --libs json-c xlutil devmapper libnftables) -lutil -lxenstat
+	$(pkg-config --libs json-c xlutil devmapper libnftables libnftnl libmnl) -lutil -lxenstat
 
 pass=0
 fail() {

@@ -152,6 +152,50 @@ Test(netfilter, renders_the_golden_transaction)
 	spec_dispose(&s);
 }
 
+/* nft_batch.c sends, without libnftables, the very expressions nft compiles from nf_render's
+ * text: tests/golden/rules/xvif12.netlink and xvif13.netlink are what the real nft printed for
+ * xvif12.nft and xvif13.nft (`nft --debug=netlink -c -f FILE` as root in a namespace holding
+ * base.nft, its "bridge (null) (null) use 0" line of the chain left out). xvif13 has prefixes
+ * of 48, 49, 56 and 60 bits (nft masks a partial byte) and no smtp_block. */
+static void expect_netlink(const char *file, const char *got)
+{
+	char path[256], *want = NULL;
+	size_t len = 0;
+
+	cr_assert_not_null(got);
+	snprintf(path, sizeof(path), GOLDEN "%s", file);
+	cr_assert_eq(read_file(path, 1 << 20, &want, &len), 0, "cannot read %s", path);
+	cr_assert_str_eq(got, want, "%s differs from the batch:\n%s", path, got);
+	free(want);
+}
+
+Test(netfilter, batch_carries_what_nft_compiles_from_the_text)
+{
+	vps_spec s = {0}, t = {0};
+	char *got;
+
+	full_spec(&s);
+	got = nf_render(&s, true);
+	expect_golden("xvif12.nft", got);
+	free(got);
+	expect_netlink("xvif12.netlink", got = nf_batch_describe(&s, true));
+	free(got);
+	parse_spec(&t,
+	           "{\"name\":\"xvps-13\",\"hostname\":\"web1.example.com\",\"type\":\"pvh\","
+	           "\"vcpus\":1,\"memory_mib\":512,\"disk_gib\":5,\"template\":\"tpl-1\","
+	           "\"mac\":\"00:16:3e:ab:cd:ef\",\"vifname\":\"xvif13\",\"power\":\"running\","
+	           "\"ipv4\":[\"198.51.100.7\"],\"ipv6\":[\"2001:db8::10\",\"2001:db8:ffff::1\"],"
+	           "\"ipv6_routed\":[\"2001:db8:1:10::/60\",\"2001:db8:2:300::/56\","
+	           "\"2001:db8:8000::/49\",\"2001:db8:3::/48\"],\"smtp_block\":false}");
+	got = nf_render(&t, false);
+	expect_golden("xvif13.nft", got);
+	free(got);
+	expect_netlink("xvif13.netlink", got = nf_batch_describe(&t, false));
+	free(got);
+	spec_dispose(&s);
+	spec_dispose(&t);
+}
+
 Test(netfilter, neighbour_advertisements_only_for_own_addresses)
 {
 	vps_spec s = {0};
