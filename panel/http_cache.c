@@ -364,6 +364,13 @@ static void cache_put(http_cache_req *c, http_body *body)
 		slot_drop(s);
 		return;
 	}
+	/* A kept answer of an older generation or minute is never served again (a lookup needs
+	 * both equal, and both only grow): let it go now rather than when the LRU reaches it, so
+	 * stale copies of large lists do not add to the peak RSS (issue 17 item 1). */
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (g_slots[i].body && &g_slots[i] != s &&
+		    (g_slots[i].gen < c->gen || g_slots[i].minute < c->minute))
+			slot_drop(&g_slots[i]);
 	while (g_bytes + body->len > CACHE_BYTES_MAX) {
 		cache_slot *old = NULL;
 
