@@ -13,12 +13,13 @@
  * at layer 2 and 3 in one chain: what ebtables, iptables and ip6tables did in three tables. The
  * map keys on the vif name, never on the domid, because a rebooted Xen domain gets a new domid
  * but keeps its vifname; "-emu" is the tap of an HVM guest's emulated NIC. A change for one
- * domain is one transaction (libnftables, nft.c): the chain is declared (created, or emptied when
- * it exists) and refilled and its two map elements added, or all of it removed; it commits whole
- * or not at all, so the map names the chain exactly when the chain exists. No rule uses an
- * anonymous set: libnftables fetches every set of the table (and its elements) before a change
- * that adds elements, which made one change cost 100 ms with 1,000 domains; one rule per address
- * keeps a change near 2 ms at any size.
+ * domain is one transaction: the chain is declared (created, or emptied when it exists) and
+ * refilled and its two map elements added (nf_render's text; on the real kernel sent as one
+ * libnftnl batch of the same expressions, nft_batch.c), or all of it removed (libnftables,
+ * nft.c); it commits whole or not at all, so the map names the chain exactly when the chain
+ * exists. No rule uses an anonymous set: libnftables fetches every set of the table (and its
+ * elements) before a change that adds elements, which made one change cost 100 ms with 1,000
+ * domains; one rule per address keeps the text path near 2 ms at any size.
  * Every value that reaches a rule passed spec.c and is checked again here. */
 #include <arpa/inet.h>
 #include <errno.h>
