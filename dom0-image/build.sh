@@ -2,13 +2,19 @@
 # dom0-image/build.sh [BUILD_DIR] — `make appliance`: the xvps appliance disk image (Xen 4.17 +
 # Debian bookworm dom0 + xvps) from the release binaries in BUILD_DIR (default build/appliance).
 #
-# Two cached stages under ${XVPS_CACHE:-/var/cache/xvps}/appliance/, outside the repository:
-#   base-<hash>/rootfs   debootstrap + packages.txt (dom0-image/base.sh). Key: base.sh, lib.sh,
-#                        packages.txt, the mirror configuration (not the library packages of the
-#                        binaries: stage 2 apt-installs those the base lacks).
-#   xvps-appliance.img   the root filesystem image (ext4, label xvps-root, made with
-#                        `mkfs.ext4 -d`: no loop device, no mount). Key: the base key, build.sh,
-#                        dom0-image/overlay/, the xvps binaries and web/.
+# Two cached stages, outside the repository:
+#   base-<hash>/rootfs   in ${XVPS_CACHE:-/var/cache/xvps}/appliance/: debootstrap + packages.txt
+#                        (dom0-image/base.sh). Key: base.sh, lib.sh, packages.txt, the mirror
+#                        configuration (not the library packages of the binaries: stage 2
+#                        apt-installs those the base lacks).
+#   xvps-appliance.img   in ${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}/: the
+#                        bootable disk (dom0-image/disk.sh: GPT, GRUB for BIOS and UEFI, the ext4
+#                        root labelled xvps-root made with `mkfs.ext4 -d`; no loop device, no
+#                        mount). Key: the base key, build.sh, disk.sh, dom0-image/overlay/, the
+#                        xvps binaries and web/.
+# XVPS_APPLIANCE_DIR puts the image (and run.sh's run/ disks) elsewhere, sharing the base: a
+# second checkout builds and boots its own image beside a running `make appliance-test`. The
+# base is then only read; it is built (under the cache's lock) only when missing.
 # A code change redoes only the second stage (about a minute); nothing is rebuilt when no
 # input changed. XVPS_APPLIANCE_REBUILD=1 forces both stages.
 set -euo pipefail
@@ -16,18 +22,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 # shellcheck source=dom0-image/lib.sh
 . "$here/lib.sh"
+# shellcheck source=dom0-image/disk.sh
+. "$here/disk.sh"
 
 bdir=${1:-build/appliance}
 case $bdir in /*) ;; *) bdir=$repo/$bdir ;; esac
 cache=${XVPS_CACHE:-/var/cache/xvps}/appliance
+out=${XVPS_APPLIANCE_DIR:-$cache}
 bins=(xvpsd xvps-agent xvps-console xvpsctl)
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
 for b in "${bins[@]}"; do
 	[ -x "$bdir/$b" ] || die "$bdir/$b is missing (make BUILD=build/appliance bins)"
 done
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || { log "waiting for another build (lock $cache/.lock)"; flock 9; }
+mkdir -p "$cache" "$out"
+exec 9>"$out/.lock"
+flock -n 9 || { log "waiting for another build (lock $out/.lock)"; flock 9; }
+tmpd=$(mktemp -d)
+trap 'rm -rf "$tmpd"' EXIT
 t_start=$(date +%s)
 
 # --- package lists ------------------------------------------------------------------------------
@@ -59,20 +70,28 @@ log "library packages of the xvps binaries (${#libs[@]}): ${libs[*]}"
 
 mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-printf '%s\n' "${pkgs[@]}" >"$cache/packages.list"
-base_key=$(hash_files "$here/base.sh" "$here/lib.sh" "$cache/packages.list" \
+# (A private copy named …/appliance/packages.list: its name is part of the key, and the
+# shared cache's copy may be read by another build at this moment.)
+mkdir -p "$tmpd/appliance"
+plist=$tmpd/appliance/packages.list
+printf '%s\n' "${pkgs[@]}" >"$plist"
+base_key=$(hash_files "$here/base.sh" "$here/lib.sh" "$plist" \
 	/etc/apt/sources.list.d/debian.sources)
 base=$cache/base-$base_key
 
 # --- stage 1: the base root filesystem -------------------------------------------------------
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" = 1 ]; then rm -rf "$base"; fi
+if [ ! -e "$base/.done" ] && [ "$out" != "$cache" ]; then
+	exec 8>"$cache/.lock"
+	flock -n 8 || { log "waiting for another build (lock $cache/.lock)"; flock 8; }
+fi
 if [ -e "$base/.done" ]; then
 	log "base rootfs cached: $base"
 else
 	rm -rf "$base.tmp"
 	mkdir -p "$base.tmp"
 	"$here/base.sh" "$base.tmp/rootfs" "$mirror" "${pkgs[@]}"
-	cp "$cache/packages.list" "$base.tmp/packages.list"
+	cp "$plist" "$base.tmp/packages.list"
 	touch "$base.tmp/.done"
 	rm -rf "$base"
 	mv "$base.tmp" "$base"
@@ -123,7 +142,7 @@ fi
 
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
-	printf '%s\n' "$here/build.sh" "$here/lib.sh"
+	printf '%s\n' "$here/build.sh" "$here/lib.sh" "$here/disk.sh"
 	find "$here/overlay" -type f | sort
 	for b in "${bins[@]}"; do printf '%s\n' "$bdir/$b"; done
 	find "$repo/web" -type f | sort
@@ -132,15 +151,15 @@ mapfile -t inputs < <(
 final_key=$(printf '%s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" \
 	"${rescue_img##*/}" "${cloud_img##*/}" |
 	sha256sum | cut -c1-16)
-img=$cache/xvps-appliance.img
+img=$out/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
-	[ "$(cat "$cache/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
+	[ "$(cat "$out/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
 	log "image up to date: $img (key $final_key)"
 	exit 0
 fi
 
 t2=$(date +%s)
-work=$cache/final.tmp
+work=$out/final.tmp
 rm -rf "$work"
 mkdir -p "$work"
 root=$work/rootfs
@@ -232,21 +251,18 @@ sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/; s/^XENDOMAINS_RESTORE=.*/XEND
 	echo "commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo -dirty)"
 } >"$root/etc/xvps/build-info"
 
-# Boot files for QEMU (run.sh extracts the same ones from the image).
+# The kernel the image boots (Debian's /vmlinuz link points at it) and Xen, for GRUB's menu.
 kver=$(ls "$root/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
 [ -n "$kver" ] || die "no kernel in the rootfs"
+xen=$(find "$root/boot" -maxdepth 1 -name 'xen-4.17*.gz' -printf '%f\n' | sort -V | tail -1)
+[ -n "$xen" ] || die "no Xen 4.17 in the rootfs's /boot"
+[ -e "$root/vmlinuz" ] && [ -e "$root/initrd.img" ] || die "no /vmlinuz or /initrd.img link in the rootfs"
 
-# The image: the files + 1.5 GiB (at least 4 GiB), sparse. `mkfs.ext4 -d` needs no mount.
-used_mib=$(du -sm "$root" | cut -f1)
-size_mib=$((used_mib + 1536))
-[ "$size_mib" -ge 4096 ] || size_mib=4096
-log "making the ext4 image: ${used_mib} MiB of files, ${size_mib} MiB image"
-rm -f "$work/root.img"
-truncate -s "${size_mib}M" "$work/root.img"
-mkfs.ext4 -q -F -L xvps-root -d "$root" "$work/root.img"
+# The disk: GPT, GRUB for BIOS and UEFI, the root partition (dom0-image/disk.sh).
+disk_image "$root" "$work" "$work/root.img" "$xen"
 mv "$work/root.img" "$img"
-echo "$final_key" >"$cache/xvps-appliance.key"
-cat "$root/etc/xvps/build-info" >"$cache/xvps-appliance.info"
-echo "kernel=$kver" >>"$cache/xvps-appliance.info"
+echo "$final_key" >"$out/xvps-appliance.key"
+cat "$root/etc/xvps/build-info" >"$out/xvps-appliance.info"
+echo "kernel=$kver" >>"$out/xvps-appliance.info"
 rm -rf "$work"
 log "image done in $(($(date +%s) - t2)) s (whole build $(($(date +%s) - t_start)) s): $img"
