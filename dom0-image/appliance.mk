@@ -1,17 +1,15 @@
 # dom0-image/appliance.mk — `make appliance` (the Xen 4.17 + Debian bookworm dom0 disk image,
 # bootable with GRUB on BIOS and UEFI, cached in $${XVPS_CACHE:-/var/cache/xvps}/appliance/ or
-# $$XVPS_APPLIANCE_DIR) and `make appliance-run` (boots it from its GRUB in QEMU under TCG). Host packages through `scripts/deps.sh appliance`; release binaries in
-# build/appliance.
-
-APPLIANCE_BUILD := build/appliance
+# $$XVPS_APPLIANCE_DIR) and `make appliance-run` (boots it from its GRUB in QEMU under TCG).
+# Host packages through `scripts/deps.sh appliance`; xvps goes in as its Debian package
+# (`make deb`: build/deb/xvps_VERSION_amd64.deb, installed in the image with apt).
 
 .PHONY: appliance appliance-run appliance-deps
 appliance-deps:
 	@scripts/deps.sh appliance
 
-appliance: deps appliance-deps
-	@$(MAKE) --no-print-directory BUILD=$(APPLIANCE_BUILD) SAN=0 bins
-	@dom0-image/build.sh $(APPLIANCE_BUILD)
+appliance: deps appliance-deps deb
+	@dom0-image/build.sh "$$(ls build/deb/xvps_*_amd64.deb)"
 
 # Builds (or reuses) the image, then boots it; `make appliance-run ARGS=--detach` runs QEMU in
 # the background (dom0-image/run.sh --stop ends it).
