@@ -11,8 +11,8 @@
 # Disks (in ${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}/run/, next to the
 # image): root.img, a working copy of xvps-appliance.img (re-copied when the image was rebuilt,
 # or with --fresh), and pool.img, an empty sparse disk for the VG `xvps` and its thin pool (kept
-# across rebuilds; --fresh recreates it). Network: QEMU user networking, restricted (nothing leaves the VM; DHCP
-# works), HTTPS forwarded from 127.0.0.1:${XVPS_APPLIANCE_HTTPS_PORT:-8443}. Serial console on
+# across rebuilds; --fresh recreates it). Network: QEMU user networking, restricted (nothing
+# leaves the VM; DHCP works), HTTPS forwarded from 127.0.0.1:${XVPS_APPLIANCE_HTTPS_PORT:-8443}. Serial console on
 # stdio (Ctrl-A X quits QEMU), or into $XVPS_APPLIANCE_LOG. -no-reboot: a reboot or a poweroff
 # ends QEMU.
 #
