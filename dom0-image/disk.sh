@@ -13,8 +13,9 @@
 # Both GRUBs carry their modules and a small embedded configuration that finds the root
 # filesystem by its label and reads its /boot/grub/grub.cfg: the menu is one file in dom0.
 # grub.cfg sources /xvps/boot.cfg from the ESP when it exists (`set xvps_xen_args=…` and
-# `set xvps_dom0_args=…`): run.sh writes it with mcopy before a boot (the appliance test's
-# xvps.autologin xvps.testshell), so the same disk boots with and without them.
+# `set xvps_dom0_args=…`, and `set default=rescue` to boot the rescue entry): run.sh writes it
+# with mcopy before a boot (the appliance test's xvps.autologin xvps.testshell), so the same
+# disk boots with and without them.
 
 # The partition layout, in 512-byte sectors (GPT: 1 MiB alignment; 1 MiB left at the end for
 # the backup GPT).
@@ -39,7 +40,9 @@ DISK_GRUB_MODULES="part_gpt part_msdos ext2 fat search search_label search_fs_uu
 # disk_grub_cfg ROOT XEN — ROOT/boot/grub/grub.cfg: the Xen entry (XEN: the file name in /boot,
 # e.g. xen-4.17-amd64.gz; dom0's kernel and initrd are Debian's /vmlinuz and /initrd.img
 # symlinks, which follow kernel upgrades) and the rescue entry (the same kernel alone, no Xen,
-# single user: root's shell after its password, on ttyS0 and tty0).
+# single user on ttyS0 and tty0: root's password is locked in the appliance, so sulogin is told
+# to give root's shell without one, SYSTEMD_SULOGIN_FORCE=1; whoever reaches the boot menu can
+# edit the kernel command line anyway).
 disk_grub_cfg() {
 	local root=$1 xen=$2
 	mkdir -p "$root/boot/grub"
@@ -76,7 +79,7 @@ menuentry 'xvps: Xen 4.17 with the Debian dom0' --id xen {
 
 menuentry 'xvps rescue: the Debian kernel without Xen, single user' --id rescue {
 	echo 'Loading the kernel (no Xen) ...'
-	linux /vmlinuz root=LABEL=xvps-root ro single console=tty0 console=ttyS0,115200n8
+	linux /vmlinuz root=LABEL=xvps-root ro single console=tty0 console=ttyS0,115200n8 systemd.setenv=SYSTEMD_SULOGIN_FORCE=1
 	echo 'Loading the initial ramdisk ...'
 	initrd /initrd.img
 }
@@ -180,17 +183,19 @@ disk_image() {
 # e2fsck): IMG?offset=BYTES.
 disk_root_fs() { printf '%s?offset=%s' "$1" $((DISK_ROOT_START * 512)); }
 
-# disk_boot_cfg IMG XEN_ARGS DOM0_ARGS — /xvps/boot.cfg on IMG's ESP (mcopy at the partition's
-# offset): the extra Xen and dom0 options GRUB appends. Options are words of
-# [A-Za-z0-9._,:=/+-] (nothing GRUB's parser would take as quoting or a variable).
+# disk_boot_cfg IMG XEN_ARGS DOM0_ARGS [ENTRY] — /xvps/boot.cfg on IMG's ESP (mcopy at the
+# partition's offset): the extra Xen and dom0 options GRUB appends, and the menu entry to boot
+# (xen, the default, or rescue). Options are words of [A-Za-z0-9._,:=/+-] (nothing GRUB's parser
+# would take as quoting or a variable).
 disk_boot_cfg() {
-	local img=$1 xen=$2 dom0=$3 f
+	local img=$1 xen=$2 dom0=$3 entry=${4:-xen} f
+	case $entry in xen | rescue) ;; *) die "the boot entry is xen or rescue, not '$entry'" ;; esac
 	for f in "$xen" "$dom0"; do
 		[[ $f =~ ^[A-Za-z0-9._,:=/+\ -]*$ ]] || die "boot options may hold only [A-Za-z0-9._,:=/+-] and spaces: $f"
 	done
 	f=$(mktemp)
-	printf '# Written by dom0-image/run.sh: extra options for the next boots.\nset xvps_xen_args="%s"\nset xvps_dom0_args="%s"\n' \
-		"$xen" "$dom0" >"$f"
+	printf '# Written by dom0-image/run.sh: extra options for the next boots.\nset xvps_xen_args="%s"\nset xvps_dom0_args="%s"\nset default=%s\n' \
+		"$xen" "$dom0" "$entry" >"$f"
 	mcopy -o -i "$img@@$((DISK_ESP_START * 512))" "$f" ::/xvps/boot.cfg || { rm -f "$f"; die "mcopy to the ESP of $img failed"; }
 	rm -f "$f"
 }

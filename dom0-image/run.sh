@@ -26,8 +26,9 @@
 # a copy of OVMF_VARS_4M.fd in run/ovmf-vars.fd, new with the working copy),
 # XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
 # XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64),
-# XVPS_APPLIANCE_POOL_GIB (20). The two following reach the kernels through GRUB: run.sh writes
-# them into /xvps/boot.cfg on the working copy's EFI system partition (mcopy) before each boot,
+# XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_BOOT_ENTRY (GRUB's entry: xen, the default, or
+# rescue: the dom0 kernel alone, single user). The two following reach the kernels through
+# GRUB: run.sh writes them into /xvps/boot.cfg on the working copy's EFI system partition (mcopy) before each boot,
 # and GRUB's menu appends them (empty when unset): XVPS_APPLIANCE_XEN_ARGS (extra Xen options,
 # e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
@@ -123,7 +124,7 @@ sfdisk -d "$run/root.img" 2>/dev/null | grep -q 'name="esp"' ||
 	die "$run/root.img has no EFI system partition (an image from before GRUB: run.sh --fresh)"
 xen_extra=${XVPS_APPLIANCE_XEN_ARGS:-}
 dom0_extra=${XVPS_APPLIANCE_DOM0_ARGS:-}
-disk_boot_cfg "$run/root.img" "$xen_extra" "$dom0_extra"
+disk_boot_cfg "$run/root.img" "$xen_extra" "$dom0_extra" "${XVPS_APPLIANCE_BOOT_ENTRY:-xen}"
 rm -rf "${run:?}/boot" # (the kernels extracted for -kernel before GRUB)
 
 fw=()
@@ -149,6 +150,7 @@ qemu=(qemu-system-x86_64
 	-display none -no-reboot)
 log "firmware: $firmware; GRUB's Xen entry: $DISK_XEN_ARGS $xen_extra"
 log "dom0: $DISK_DOM0_ARGS $dom0_extra"
+[ "${XVPS_APPLIANCE_BOOT_ENTRY:-xen}" = xen ] || log "GRUB boots its ${XVPS_APPLIANCE_BOOT_ENTRY} entry"
 log "HTTPS: https://127.0.0.1:$port/ (admin password: console login prompt, /root/xvps-admin-password in the VM)"
 if [ "$detach" = 1 ]; then
 	logf=${XVPS_APPLIANCE_LOG:-$run/console.log}
