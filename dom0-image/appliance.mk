@@ -1,17 +1,15 @@
 # dom0-image/appliance.mk — `make appliance` (the Xen 4.17 + Debian bookworm dom0 disk image,
-# cached in $${XVPS_CACHE:-/var/cache/xvps}/appliance/) and `make appliance-run` (boots it in
-# QEMU under TCG). Host packages through `scripts/deps.sh appliance`; release binaries in
-# build/appliance.
-
-APPLIANCE_BUILD := build/appliance
+# bootable with GRUB on BIOS and UEFI, cached in $${XVPS_CACHE:-/var/cache/xvps}/appliance/ or
+# $$XVPS_APPLIANCE_DIR) and `make appliance-run` (boots it from its GRUB in QEMU under TCG).
+# Host packages through `scripts/deps.sh appliance`; xvps goes in as its Debian package
+# (`make deb`: build/deb/xvps_VERSION_amd64.deb, installed in the image with apt).
 
 .PHONY: appliance appliance-run appliance-deps
 appliance-deps:
 	@scripts/deps.sh appliance
 
-appliance: deps appliance-deps
-	@$(MAKE) --no-print-directory BUILD=$(APPLIANCE_BUILD) SAN=0 bins
-	@dom0-image/build.sh $(APPLIANCE_BUILD)
+appliance: deps appliance-deps deb
+	@dom0-image/build.sh "$$(ls build/deb/xvps_*_amd64.deb)"
 
 # Builds (or reuses) the image, then boots it; `make appliance-run ARGS=--detach` runs QEMU in
 # the background (dom0-image/run.sh --stop ends it).
@@ -24,10 +22,12 @@ appliance-run: appliance
 # Not part of `make test` or CI: it needs the appliance image and ~15-30 min of TCG.
 # One run at a time on this machine (the image, the run/ disks and the HTTPS port are shared):
 # the lock covers the image build and the run; a second run fails at once, naming the lock.
-APPLIANCE_LOCK = $${XVPS_CACHE:-/var/cache/xvps}/appliance/test.lock
+# XVPS_APPLIANCE_DIR (another image and run/ directory) has its own lock.
+APPLIANCE_DIR = $${XVPS_APPLIANCE_DIR:-$${XVPS_CACHE:-/var/cache/xvps}/appliance}
+APPLIANCE_LOCK = $(APPLIANCE_DIR)/test.lock
 .PHONY: appliance-test appliance-test-locked
 appliance-test:
-	@mkdir -p "$${XVPS_CACHE:-/var/cache/xvps}/appliance"
+	@mkdir -p "$(APPLIANCE_DIR)"
 	@flock -n -E 75 "$(APPLIANCE_LOCK)" $(MAKE) --no-print-directory appliance-test-locked \
 		ARGS="$(ARGS)" || { rc=$$?; [ $$rc != 75 ] || \
 		echo "appliance-test: another run holds $(APPLIANCE_LOCK)" >&2; exit $$rc; }

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# dom0-image/build.sh [BUILD_DIR] — `make appliance`: the xvps appliance disk image (Xen 4.17 +
-# Debian bookworm dom0 + xvps) from the release binaries in BUILD_DIR (default build/appliance).
+# dom0-image/build.sh DEB — `make appliance`: the xvps appliance disk image (Xen 4.17 + Debian
+# bookworm dom0 + xvps), xvps installed from the package DEB (`make deb`: build/deb/xvps_*.deb).
 #
-# Two cached stages under ${XVPS_CACHE:-/var/cache/xvps}/appliance/, outside the repository:
-#   base-<hash>/rootfs   debootstrap + packages.txt (dom0-image/base.sh). Key: base.sh, lib.sh,
-#                        packages.txt, the mirror configuration (not the library packages of the
-#                        binaries: stage 2 apt-installs those the base lacks).
-#   xvps-appliance.img   the root filesystem image (ext4, label xvps-root, made with
-#                        `mkfs.ext4 -d`: no loop device, no mount). Key: the base key, build.sh,
-#                        dom0-image/overlay/, the xvps binaries and web/.
+# Two cached stages, outside the repository:
+#   base-<hash>/rootfs   in ${XVPS_CACHE:-/var/cache/xvps}/appliance/: debootstrap + packages.txt
+#                        (dom0-image/base.sh). Key: base.sh, lib.sh, packages.txt, the mirror
+#                        configuration (not xvps's dependencies: stage 2 installs the .deb
+#                        with apt, which fetches those the base lacks).
+#   xvps-appliance.img   in ${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}/: the
+#                        bootable disk (dom0-image/disk.sh: GPT, GRUB for BIOS and UEFI, the ext4
+#                        root labelled xvps-root made with `mkfs.ext4 -d`; no loop device, no
+#                        mount). Key: the base key, build.sh, disk.sh, dom0-image/overlay/, the
+#                        .deb.
+# XVPS_APPLIANCE_DIR puts the image (and run.sh's run/ disks) elsewhere, sharing the base: a
+# second checkout builds and boots its own image beside a running `make appliance-test`. The
+# base is then only read; it is built (under the cache's lock) only when missing.
 # A code change redoes only the second stage (about a minute); nothing is rebuilt when no
 # input changed. XVPS_APPLIANCE_REBUILD=1 forces both stages.
 set -euo pipefail
@@ -16,63 +22,53 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 # shellcheck source=dom0-image/lib.sh
 . "$here/lib.sh"
+# shellcheck source=dom0-image/disk.sh
+. "$here/disk.sh"
 
-bdir=${1:-build/appliance}
-case $bdir in /*) ;; *) bdir=$repo/$bdir ;; esac
+deb=${1:?usage: build.sh DEB (make deb: build/deb/xvps_VERSION_amd64.deb)}
+case $deb in /*) ;; *) deb=$repo/$deb ;; esac
 cache=${XVPS_CACHE:-/var/cache/xvps}/appliance
-bins=(xvpsd xvps-agent xvps-console xvpsctl)
+out=${XVPS_APPLIANCE_DIR:-$cache}
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, file ownership)"
-for b in "${bins[@]}"; do
-	[ -x "$bdir/$b" ] || die "$bdir/$b is missing (make BUILD=build/appliance bins)"
-done
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -n 9 || { log "waiting for another build (lock $cache/.lock)"; flock 9; }
+[ -s "$deb" ] || die "$deb is missing (make deb)"
+mkdir -p "$cache" "$out"
+exec 9>"$out/.lock"
+flock -n 9 || { log "waiting for another build (lock $out/.lock)"; flock 9; }
+tmpd=$(mktemp -d)
+trap 'rm -rf "$tmpd"' EXIT
 t_start=$(date +%s)
 
 # --- package lists ------------------------------------------------------------------------------
-# packages.txt makes the base; the packages holding the binaries' shared libraries (ldd →
-# dpkg -S on this host, which builds them) are added in stage 2 when the base lacks any, so a
+# packages.txt makes the base; xvps's own dependencies come with the .deb in stage 2 (apt), so a
 # new library costs an apt-get install, not a new debootstrap.
-libpkgs() {
-	local b lib real out
-	local -a paths=() cands=()
-	mapfile -t paths < <(for b in "${bins[@]}"; do ldd "$bdir/$b"; done |
-		awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u)
-	for lib in "${paths[@]}"; do
-		real=$(readlink -f "$lib")
-		cands+=("$lib" "$real" "/usr${lib#/usr}" "/usr${real#/usr}" "${lib#/usr}" "${real#/usr}")
-	done
-	# One dpkg -S for all (usrmerge: a library may be registered under /lib or /usr/lib).
-	out=$(dpkg -S "${cands[@]}" 2>/dev/null || true)
-	for lib in "${paths[@]}"; do
-		real=$(readlink -f "$lib")
-		grep -qE "/(${lib##*/}|${real##*/})\$" <<<"$out" ||
-			die "no Debian package holds $lib (ldd of the xvps binaries)"
-	done
-	sed -n 's/^\([^ ,:]*\)\(:[a-z0-9]*\)\?: .*/\1/p' <<<"$out" | sort -u
-}
 mapfile -t pkgs < <(sed 's/#.*//' "$here/packages.txt" | tr -s ' \t' '\n\n' | grep -v '^$' | sort -u)
-mapfile -t libs < <(libpkgs)
 log "base packages (${#pkgs[@]}): ${pkgs[*]}"
-log "library packages of the xvps binaries (${#libs[@]}): ${libs[*]}"
+log "xvps package: $deb"
 
 mirror=$(debian_mirror)
 [ -n "$mirror" ] || die "no bookworm mirror in /etc/apt/sources.list.d/debian.sources"
-printf '%s\n' "${pkgs[@]}" >"$cache/packages.list"
-base_key=$(hash_files "$here/base.sh" "$here/lib.sh" "$cache/packages.list" \
+# (A private copy named …/appliance/packages.list: its name is part of the key, and the
+# shared cache's copy may be read by another build at this moment.)
+mkdir -p "$tmpd/appliance"
+plist=$tmpd/appliance/packages.list
+printf '%s\n' "${pkgs[@]}" >"$plist"
+base_key=$(hash_files "$here/base.sh" "$here/lib.sh" "$plist" \
 	/etc/apt/sources.list.d/debian.sources)
 base=$cache/base-$base_key
 
 # --- stage 1: the base root filesystem -------------------------------------------------------
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" = 1 ]; then rm -rf "$base"; fi
+if [ ! -e "$base/.done" ] && [ "$out" != "$cache" ]; then
+	exec 8>"$cache/.lock"
+	flock -n 8 || { log "waiting for another build (lock $cache/.lock)"; flock 8; }
+fi
 if [ -e "$base/.done" ]; then
 	log "base rootfs cached: $base"
 else
 	rm -rf "$base.tmp"
 	mkdir -p "$base.tmp"
 	"$here/base.sh" "$base.tmp/rootfs" "$mirror" "${pkgs[@]}"
-	cp "$cache/packages.list" "$base.tmp/packages.list"
+	cp "$plist" "$base.tmp/packages.list"
 	touch "$base.tmp/.done"
 	rm -rf "$base"
 	mv "$base.tmp" "$base"
@@ -123,59 +119,55 @@ fi
 
 # --- stage 2: xvps on top, the image -----------------------------------------------------------
 mapfile -t inputs < <(
-	printf '%s\n' "$here/build.sh" "$here/lib.sh"
+	printf '%s\n' "$here/build.sh" "$here/lib.sh" "$here/disk.sh"
 	find "$here/overlay" -type f | sort
-	for b in "${bins[@]}"; do printf '%s\n' "$bdir/$b"; done
-	find "$repo/web" -type f | sort
 )
 # The guest image's file name carries its own key (guest-<key>.img): no need to hash 1.5 GB.
-final_key=$(printf '%s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" "${guest_img##*/}" \
-	"${rescue_img##*/}" "${cloud_img##*/}" |
+# The .deb counts by its contents (its path depends on the checkout).
+final_key=$(printf '%s %s %s %s %s %s\n' "$base_key" "$(hash_files "${inputs[@]}")" \
+	"$(sha256sum <"$deb" | cut -c1-16)" "${guest_img##*/}" "${rescue_img##*/}" "${cloud_img##*/}" |
 	sha256sum | cut -c1-16)
-img=$cache/xvps-appliance.img
+img=$out/xvps-appliance.img
 if [ "${XVPS_APPLIANCE_REBUILD:-0}" != 1 ] && [ -e "$img" ] &&
-	[ "$(cat "$cache/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
+	[ "$(cat "$out/xvps-appliance.key" 2>/dev/null)" = "$final_key" ]; then
 	log "image up to date: $img (key $final_key)"
 	exit 0
 fi
 
 t2=$(date +%s)
-work=$cache/final.tmp
+work=$out/final.tmp
 rm -rf "$work"
 mkdir -p "$work"
 root=$work/rootfs
 log "copying the base rootfs"
 cp -a --reflink=auto "$base/rootfs" "$root"
 
-# The xvps binaries' library packages that the base lacks.
-mapfile -t missing < <(for p in "${libs[@]}"; do
-	dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}\n' "$p" 2>/dev/null |
-		grep -q 'install ok installed' || echo "$p"
-done)
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing library packages missing from the base: ${missing[*]}"
-	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-	chmod 755 "$root/usr/sbin/policy-rc.d"
-	chroot_apt_install "$root" "$work/apt.log" "${missing[@]}" ||
-		{ tail -30 "$work/apt.log" >&2; die "apt-get install of ${missing[*]} failed"; }
-	rm -f "$root/usr/sbin/policy-rc.d"
-fi
+# xvps from its package, with apt (its dependencies the base lacks come from the mirror). No
+# service starts in the chroot; the package's postinst enables xvps-agent, xvpsd and
+# xvps-guests, writes /etc/xvps/panel-uid.env and masks Debian's xendomains. Its self-signed
+# TLS pair is removed: each appliance makes its own at its first boot (xvps-firstboot).
+log "installing ${deb##*/}"
+install -d -m 0755 "$root/var/tmp/xvps-deb"
+cp "$deb" "$root/var/tmp/xvps-deb/"
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+chroot_apt_install "$root" "$work/apt.log" "/var/tmp/xvps-deb/${deb##*/}" ||
+	{ tail -30 "$work/apt.log" >&2; die "apt-get install of ${deb##*/} failed (log: $work/apt.log)"; }
+rm -f "$root/usr/sbin/policy-rc.d"
+rm -rf "$root/var/tmp/xvps-deb" "$root/etc/xvps/tls"
+for u in xvps-agent xvpsd xvps-guests; do
+	[ -L "$root/etc/systemd/system/multi-user.target.wants/$u.service" ] ||
+		die "the package did not enable $u.service"
+done
+[ "$(readlink "$root/etc/systemd/system/xendomains.service")" = /dev/null ] ||
+	die "the package did not mask xendomains.service"
 
-# Overlay: units, networkd, firstboot, sysctl, modules (owned by root, modes as in the repo).
+# Overlay: what only the appliance has — first boot, drop-ins for the package's units, the test
+# and debug units, networkd, sysctl, modules (owned by root, modes as in the repo).
 cp -r --no-preserve=ownership "$here/overlay/." "$root/"
-install -d -m 0755 "$root/etc/xvps" # (git keeps no empty directory: the overlay may have none)
 chown -R root:root "$root/etc/systemd/system" "$root/usr/lib/xvps" "$root/etc/xvps" \
 	"$root/etc/systemd/network" "$root/etc/sysctl.d" "$root/etc/modules-load.d"
 
-# xvps itself.
-install -d -m 0755 "$root/usr/lib/xvps" "$root/usr/share/xvps"
-for b in "${bins[@]}"; do install -m 0755 "$bdir/$b" "$root/usr/lib/xvps/$b"; done
-ln -sf ../lib/xvps/xvpsctl "$root/usr/sbin/xvpsctl"
-rm -rf "$root/usr/share/xvps/web"
-cp -r --no-preserve=ownership "$repo/web" "$root/usr/share/xvps/web"
-chmod -R u=rwX,go=rX "$root/usr/share/xvps/web"
-install -d -m 0755 "$root/var/lib/xvps"
-install -d -m 0755 "$root/etc/xvps"
 # The template source, copied sparsely (mkfs.ext4 -d keeps the holes: only its ~0.7 GB of data
 # land in the image).
 install -d -m 0755 "$root/var/lib/xvps/templates"
@@ -193,16 +185,10 @@ if [ -n "$cloud_img" ]; then
 	chmod 0644 "$root/var/lib/xvps/templates/debian-12-cloud.img"
 fi
 
-# The panel's uid, for the agent's SO_PEERCRED check.
-uid=$(awk -F: '$1 == "xvps" { print $3 }' "$root/etc/passwd")
-[ -n "$uid" ] || die "no user xvps in the base rootfs"
-sed -i "s/@XVPS_PANEL_UID@/$uid/" "$root/etc/systemd/system/xvps-agent.service"
-
-# Units: enabled by hand (the symlinks `systemctl enable` would make).
+# The appliance's own units: enabled by hand (the symlinks `systemctl enable` would make).
 wants=$root/etc/systemd/system/multi-user.target.wants
 mkdir -p "$wants"
-for u in xvps-firstboot.service xvps-guests.service xvps-agent.service xvpsd.service \
-	xvps-debug.service xvps-testshell.service; do
+for u in xvps-firstboot.service xvps-debug.service xvps-testshell.service; do
 	ln -sf "/etc/systemd/system/$u" "$wants/$u"
 done
 ln -sf /lib/systemd/system/systemd-networkd.service "$wants/systemd-networkd.service"
@@ -219,10 +205,9 @@ printf 'LABEL=xvps-root\t/\text4\terrors=remount-ro\t0\t1\n' >"$root/etc/fstab"
 # dom0 has a fixed memory size (dom0_mem=…,max:…): no ballooning.
 sed -i 's/^#\?autoballoon=.*/autoballoon="off"/' "$root/etc/xen/xl.conf"
 grep -q '^autoballoon=' "$root/etc/xen/xl.conf" || echo 'autoballoon="off"' >>"$root/etc/xen/xl.conf"
-# Debian's xendomains is masked (issue 16 item 6): the agent starts the VPS that should run at
-# boot, xvps-guests.service shuts them down at a host shutdown; nothing is saved or restored.
-# (Its defaults are emptied too, should someone unmask it.)
-ln -sf /dev/null "$root/etc/systemd/system/xendomains.service"
+# Debian's xendomains is masked by the package (issue 16 item 6): the agent starts the VPS that
+# should run at boot, xvps-guests.service shuts them down at a host shutdown; nothing is saved
+# or restored. (Its defaults are emptied too in the appliance, should someone unmask it.)
 sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/; s/^XENDOMAINS_RESTORE=.*/XENDOMAINS_RESTORE=false/;
 	s/^XENDOMAINS_AUTO=.*/XENDOMAINS_AUTO=""/' "$root/etc/default/xendomains"
 {
@@ -232,21 +217,18 @@ sed -i 's/^XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=""/; s/^XENDOMAINS_RESTORE=.*/XEND
 	echo "commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo -dirty)"
 } >"$root/etc/xvps/build-info"
 
-# Boot files for QEMU (run.sh extracts the same ones from the image).
+# The kernel the image boots (Debian's /vmlinuz link points at it) and Xen, for GRUB's menu.
 kver=$(ls "$root/boot" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
 [ -n "$kver" ] || die "no kernel in the rootfs"
+xen=$(find "$root/boot" -maxdepth 1 -name 'xen-4.17*.gz' -printf '%f\n' | sort -V | tail -1)
+[ -n "$xen" ] || die "no Xen 4.17 in the rootfs's /boot"
+[ -e "$root/vmlinuz" ] && [ -e "$root/initrd.img" ] || die "no /vmlinuz or /initrd.img link in the rootfs"
 
-# The image: the files + 1.5 GiB (at least 4 GiB), sparse. `mkfs.ext4 -d` needs no mount.
-used_mib=$(du -sm "$root" | cut -f1)
-size_mib=$((used_mib + 1536))
-[ "$size_mib" -ge 4096 ] || size_mib=4096
-log "making the ext4 image: ${used_mib} MiB of files, ${size_mib} MiB image"
-rm -f "$work/root.img"
-truncate -s "${size_mib}M" "$work/root.img"
-mkfs.ext4 -q -F -L xvps-root -d "$root" "$work/root.img"
+# The disk: GPT, GRUB for BIOS and UEFI, the root partition (dom0-image/disk.sh).
+disk_image "$root" "$work" "$work/root.img" "$xen"
 mv "$work/root.img" "$img"
-echo "$final_key" >"$cache/xvps-appliance.key"
-cat "$root/etc/xvps/build-info" >"$cache/xvps-appliance.info"
-echo "kernel=$kver" >>"$cache/xvps-appliance.info"
+echo "$final_key" >"$out/xvps-appliance.key"
+cat "$root/etc/xvps/build-info" >"$out/xvps-appliance.info"
+echo "kernel=$kver" >>"$out/xvps-appliance.info"
 rm -rf "$work"
 log "image done in $(($(date +%s) - t2)) s (whole build $(($(date +%s) - t_start)) s): $img"

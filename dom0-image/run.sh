@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # dom0-image/run.sh [--detach | --stop] [--fresh] — `make appliance-run`: boots the appliance
-# image in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
+# disk in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
 # the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest and dom0 memory once a guest
-# runs; PVH guests need HAP, which qemu64 lacks), Xen 4.17 gunzipped as the multiboot
-# -kernel, the dom0 kernel and initrd (extracted from the image with debugfs, no mount) as
-# multiboot modules, dom0_mem=1536M,max:1536M, Xen on COM1, dom0 on hvc0.
+# runs; PVH guests need HAP, which qemu64 lacks) from its own boot loader, as a server would:
+# the firmware (SeaBIOS, QEMU's default, or OVMF with XVPS_APPLIANCE_FIRMWARE=ovmf) starts the
+# disk's GRUB (dom0-image/disk.sh), whose default entry is Xen 4.17 (multiboot2;
+# dom0_mem=1536M,max:1536M dom0_max_vcpus=1-2, console on COM1 and VGA) with the Debian dom0
+# (console hvc0). Never QEMU's -kernel.
 #
-# Disks (in ${XVPS_CACHE:-/var/cache/xvps}/appliance/run/, next to the image): root.img, a
-# working copy of xvps-appliance.img (re-copied when the image was rebuilt, or with --fresh),
-# and pool.img, an empty sparse disk for the VG `xvps` and its thin pool (kept across rebuilds;
-# --fresh recreates it). Network: QEMU user networking, restricted (nothing leaves the VM; DHCP
-# works), HTTPS forwarded from 127.0.0.1:${XVPS_APPLIANCE_HTTPS_PORT:-8443}. Serial console on
+# Disks (in ${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}/run/, next to the
+# image): root.img, a working copy of xvps-appliance.img (re-copied when the image was rebuilt,
+# or with --fresh), and pool.img, an empty sparse disk for the VG `xvps` and its thin pool (kept
+# across rebuilds; --fresh recreates it). Network: QEMU user networking, restricted (nothing
+# leaves the VM; DHCP works), HTTPS forwarded from 127.0.0.1:${XVPS_APPLIANCE_HTTPS_PORT:-8443}. Serial console on
 # stdio (Ctrl-A X quits QEMU), or into $XVPS_APPLIANCE_LOG. -no-reboot: a reboot or a poweroff
 # ends QEMU.
 #
@@ -19,9 +21,16 @@
 #   --stop     stops a detached QEMU started by this script (the pid in run/qemu.pid).
 #   --fresh    start over: new working copy of the image and a new empty pool disk.
 #
-# Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
+# Environment: XVPS_APPLIANCE_DIR (the image and run/, default $XVPS_CACHE/appliance),
+# XVPS_APPLIANCE_FIRMWARE (seabios, the default, or ovmf: Debian's OVMF_CODE_4M.fd read-only and
+# a copy of OVMF_VARS_4M.fd in run/ovmf-vars.fd, new with the working copy),
+# XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
 # XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64),
-# XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_XEN_ARGS (extra Xen options, e.g. sched=credit),
+# XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_BOOT_ENTRY (GRUB's entry: xen, the default, or
+# rescue: the dom0 kernel alone, single user). The two following reach the kernels through
+# GRUB: run.sh writes them into /xvps/boot.cfg on the working copy's EFI system partition (mcopy) before each boot,
+# and GRUB's menu appends them (empty when unset): XVPS_APPLIANCE_XEN_ARGS (extra Xen options,
+# e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
 # console, xvps.autologin logs root in on hvc0, xvps.testshell runs a root shell on the
 # virtio-serial port org.xvps.shell, whose host end is the unix socket run/shell.sock —
@@ -32,10 +41,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=dom0-image/lib.sh
 . "$here/lib.sh"
+# shellcheck source=dom0-image/disk.sh
+. "$here/disk.sh"
 
-cache=${XVPS_CACHE:-/var/cache/xvps}/appliance
+cache=${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}
 img=$cache/xvps-appliance.img
 run=$cache/run
+firmware=${XVPS_APPLIANCE_FIRMWARE:-seabios}
+case $firmware in seabios | ovmf) ;; *) die "XVPS_APPLIANCE_FIRMWARE: seabios or ovmf" ;; esac
 port=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 mem=${XVPS_APPLIANCE_MEM:-3072}
 smp=${XVPS_APPLIANCE_SMP:-1}
@@ -81,7 +94,7 @@ if [ "${XVPS_APPLIANCE_REUSE:-0}" = 1 ] && [ -e "$run/root.img" ] && [ -e "$run/
 	log "booting the working copy as it is (XVPS_APPLIANCE_REUSE=1)"
 elif [ "$fresh" = 1 ] || [ ! -e "$run/root.img" ] || [ "$(cat "$run/root.key" 2>/dev/null)" != "$key" ]; then
 	log "new working copy of the image"
-	rm -f "$run/root.img" "$run/root.key"
+	rm -f "$run/root.img" "$run/root.key" "$run/ovmf-vars.fd"
 	cp --sparse=always "$img" "$run/root.img.tmp"
 	mv "$run/root.img.tmp" "$run/root.img"
 	echo "$key" >"$run/root.key"
@@ -102,33 +115,31 @@ if [ -n "${XVPS_APPLIANCE_AGENT_ENV+set}" ]; then
 		echo "write $envf /etc/xvps/agent.env" >>"$cmds"
 		log "agent overrides in /etc/xvps/agent.env: $(tr '\n' ' ' <"$envf")"
 	fi
-	debugfs -w -f "$cmds" "$run/root.img" >/dev/null 2>&1 || true
+	debugfs -w -f "$cmds" "$(disk_root_fs "$run/root.img")" >/dev/null 2>&1 || true
 	rm -f "$cmds" "$envf"
 fi
 
-# Xen, the dom0 kernel and its initrd, from the image's /boot.
-boot=$run/boot
-rm -rf "$boot"
-mkdir -p "$boot"
-names=$(debugfs -R "ls -p /boot" "$run/root.img" 2>/dev/null | awk -F/ 'NF > 5 { print $6 }')
-kver=$(printf '%s\n' "$names" | sed -n 's/^vmlinuz-//p' | sort -V | tail -1)
-xen=$(printf '%s\n' "$names" | grep -E '^xen-4\.17.*\.gz$' | sort -V | tail -1)
-[ -n "$kver" ] && [ -n "$xen" ] || die "no kernel or Xen in the image's /boot"
-debugfs -R "dump /boot/vmlinuz-$kver $boot/vmlinuz" "$run/root.img" >/dev/null 2>&1
-debugfs -R "dump /boot/initrd.img-$kver $boot/initrd.img" "$run/root.img" >/dev/null 2>&1
-debugfs -R "dump /boot/$xen $boot/xen.gz" "$run/root.img" >/dev/null 2>&1
-gunzip -f "$boot/xen.gz"
-[ -s "$boot/vmlinuz" ] && [ -s "$boot/initrd.img" ] && [ -s "$boot/xen" ] || die "extracting /boot failed"
+# The extra options, through GRUB (an image built before GRUB has no partition table: rebuild).
+sfdisk -d "$run/root.img" 2>/dev/null | grep -q 'name="esp"' ||
+	die "$run/root.img has no EFI system partition (an image from before GRUB: run.sh --fresh)"
+xen_extra=${XVPS_APPLIANCE_XEN_ARGS:-}
+dom0_extra=${XVPS_APPLIANCE_DOM0_ARGS:-}
+disk_boot_cfg "$run/root.img" "$xen_extra" "$dom0_extra" "${XVPS_APPLIANCE_BOOT_ENTRY:-xen}"
+rm -rf "${run:?}/boot" # (the kernels extracted for -kernel before GRUB)
 
-xen_args="console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M ${XVPS_APPLIANCE_XEN_ARGS:-}"
-dom0_args="root=LABEL=xvps-root ro console=hvc0 ${XVPS_APPLIANCE_DOM0_ARGS:-}"
-# QEMU splits -initrd at commas: a comma inside the module's command line is doubled.
-mods="$boot/vmlinuz ${dom0_args//,/,,},$boot/initrd.img"
+fw=()
+if [ "$firmware" = ovmf ]; then
+	code=/usr/share/OVMF/OVMF_CODE_4M.fd
+	[ -e "$code" ] || die "$code is missing (the ovmf package: scripts/deps.sh appliance)"
+	[ -e "$run/ovmf-vars.fd" ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$run/ovmf-vars.fd"
+	fw=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+		-drive "if=pflash,format=raw,unit=1,file=$run/ovmf-vars.fd")
+fi
 
 qemu=(qemu-system-x86_64
 	-machine pc -accel tcg,thread=single -cpu "$cpu"
 	-smp "$smp" -m "$mem"
-	-kernel "$boot/xen" -append "$xen_args" -initrd "$mods"
+	"${fw[@]}"
 	-drive "file=$run/root.img,format=raw,if=virtio"
 	-drive "file=$run/pool.img,format=raw,if=virtio"
 	-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443"
@@ -137,8 +148,9 @@ qemu=(qemu-system-x86_64
 	-chardev "socket,id=xsh,path=$run/shell.sock,server=on,wait=off"
 	-device virtserialport,bus=vser0.0,chardev=xsh,name=org.xvps.shell
 	-display none -no-reboot)
-log "Xen: $xen_args"
-log "dom0 $kver: $dom0_args"
+log "firmware: $firmware; GRUB's Xen entry: $DISK_XEN_ARGS $xen_extra"
+log "dom0: $DISK_DOM0_ARGS $dom0_extra"
+[ "${XVPS_APPLIANCE_BOOT_ENTRY:-xen}" = xen ] || log "GRUB boots its ${XVPS_APPLIANCE_BOOT_ENTRY} entry"
 log "HTTPS: https://127.0.0.1:$port/ (admin password: console login prompt, /root/xvps-admin-password in the VM)"
 if [ "$detach" = 1 ]; then
 	logf=${XVPS_APPLIANCE_LOG:-$run/console.log}

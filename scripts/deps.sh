@@ -4,8 +4,8 @@
 # and quiet when everything is present. Needs root (or sudo) to install. Groups:
 #   base       (the default) what xvps builds, runs and tests with (`make deps`, `make test`)
 #   vm         QEMU, qemu-img, debootstrap, e2fsprogs for `make vm-test` (tests/vm/)
-#   appliance  debootstrap, QEMU, e2fsprogs, ... for `make appliance` / `appliance-run`
-#              (dom0-image/)
+#   appliance  debootstrap, QEMU, e2fsprogs, GRUB (BIOS and UEFI), sfdisk, mkfs.fat, mtools,
+#              OVMF, ... for `make appliance` / `appliance-run` (dom0-image/)
 #   deb        debhelper, devscripts, lintian, scdoc, debootstrap for `make deb` / `make test-deb`
 set -euo pipefail
 
@@ -36,6 +36,7 @@ for g in "${groups[@]}"; do
 		pkgs+=(
 			debootstrap debian-archive-keyring qemu-system-x86 qemu-utils e2fsprogs
 			coreutils findutils gzip cpio curl
+			grub-pc-bin grub-efi-amd64-bin grub-common fdisk dosfstools mtools ovmf
 		)
 		;;
 	deb)

@@ -27,7 +27,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 run_sh=$repo/dom0-image/run.sh
-rundir=${XVPS_CACHE:-/var/cache/xvps}/appliance/run
+rundir=${XVPS_APPLIANCE_DIR:-${XVPS_CACHE:-/var/cache/xvps}/appliance}/run
 SOCK=$rundir/shell.sock
 PORT=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 URL=https://127.0.0.1:$PORT

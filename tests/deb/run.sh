@@ -7,7 +7,8 @@
 # xvpsd (user xvps) started from the units' ExecStart= and EnvironmentFile= lines with the sim and
 # file drivers (systemd does not run in a chroot), /healthz and a login over HTTPS on loopback;
 # then the same .deb installed again as an upgrade: the database and a pre-upgrade copy of it
-# keep the customer made before. Root only. Everything runs in a private mount namespace
+# keep the customer made before; then `apt-get remove` unmasks xendomains.service again. Root
+# only. Everything runs in a private mount namespace
 # (the chroot's /proc, /sys, /dev, /run and /tmp vanish with it) and the chroot is deleted at
 # the end; only the cache stays. About 3-4 min with the cache (apt fetches the dependencies each
 # time), plus ~2 min for the first debootstrap.
@@ -97,9 +98,12 @@ done
 	fail "key.pem is $(stat -c "%u:%g %a" "$root/etc/xvps/tls/key.pem")"
 [ "$(stat -c '%u %a' "$root/var/lib/xvps/panel")" = "$xvps_uid 700" ] ||
 	fail "/var/lib/xvps/panel is $(stat -c "%u %a" "$root/var/lib/xvps/panel")"
-for u in xvpsd xvps-agent; do
+for u in xvpsd xvps-agent xvps-guests; do
 	[ -L "$root/etc/systemd/system/multi-user.target.wants/$u.service" ] || fail "$u.service not enabled"
 done
+[ -x "$root/usr/lib/xvps/xvps-guests-stop" ] || fail "no /usr/lib/xvps/xvps-guests-stop"
+[ "$(readlink "$root/etc/systemd/system/xendomains.service")" = /dev/null ] ||
+	fail "xendomains.service is not masked"
 for m in man8/xvpsd.8.gz man8/xvps-agent.8.gz man1/xvpsctl.1.gz; do
 	[ -s "$root/usr/share/man/$m" ] || fail "no man page $m"
 done
@@ -185,4 +189,8 @@ stop_servers
 if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$root"/root/*.log; then
 	fail "sanitizer reports"
 fi
+say "apt-get remove: xendomains.service unmasked again"
+inroot apt-get remove -y -qq xvps >>"$root/root/apt.log" 2>&1 ||
+	fail "the removal failed: $(tail -n 15 "$root/root/apt.log")"
+[ ! -L "$root/etc/systemd/system/xendomains.service" ] || fail "xendomains.service is still masked"
 say "all steps passed"
