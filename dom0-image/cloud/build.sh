@@ -10,8 +10,8 @@
 # 2 GiB sparse, `mkfs.ext4 -d` (no loop device, no mount), pvgrub-bootable like
 # dom0-image/guest/build.sh (PVH/PV through dom0's grub-xen images reading /boot/grub/grub.cfg
 # on (xen/xvda)). Inside: systemd, the Debian kernel (initrd with xen-blkfront/xen-netfront),
-# openssh-server, sudo, locales (cloud-init's locale module runs update-locale for en_US.UTF-8:
-# without the package `cloud-init status` says error; seen on the appliance on 2026-12-07), netplan.io and cloud-init with datasource_list [NoCloud, None] and the
+# openssh-server, sudo, locales with en_US.UTF-8 generated (cloud-init's locale module runs
+# update-locale for it: without it `cloud-init status` says error), netplan.io and cloud-init with datasource_list [NoCloud, None] and the
 # netplan renderer: at first boot (and whenever the seed's instance-id changes) cloud-init sets
 # the hostname, eth0's addresses and routes (network-config v2, matched by MAC) and the SSH keys
 # of root and of the default user `debian`.
@@ -57,6 +57,14 @@ guest_rootfs "$root" "$work" "$mirror" $PACKAGES
 printf 'LABEL=cloud-guest / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
 guest_grub_cfg "$root" 'Debian GNU/Linux (cloud-init guest)'
 printf 'localhost\n' >"$root/etc/hostname"
+# cloud-init's locale module sets en_US.UTF-8 (its default) with Debian's update-locale, which
+# refuses a locale that was never generated, and Debian's locale-gen generates only what
+# /etc/locale.gen lists: the image lists and generates it, as Debian's cloud images do (seen on
+# the appliance on 2026-12-07: without it `cloud-init status` says error).
+sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' "$root/etc/locale.gen"
+grep -q '^en_US.UTF-8 UTF-8' "$root/etc/locale.gen" || die "en_US.UTF-8 is not in /etc/locale.gen"
+in_chroot "$root" locale-gen >/dev/null
+printf 'LANG=en_US.UTF-8\n' >"$root/etc/default/locale"
 cat >"$root/etc/network/interfaces" <<'ENI'
 # eth0 is written by cloud-init from the NoCloud seed's network-config
 # (/etc/network/interfaces.d/50-cloud-init).
