@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # dom0-image/run.sh [--detach | --stop] [--fresh] — `make appliance-run`: boots the appliance
-# image in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
-# the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest and dom0 memory once a guest
-# runs; PVH guests need HAP, which qemu64 lacks), Xen 4.17 gunzipped as the multiboot
-# -kernel, the dom0 kernel and initrd (extracted from the image with debugfs, no mount) as
-# multiboot modules, dom0_mem=1536M,max:1536M, Xen on COM1, dom0 on hvc0.
+# image in QEMU under TCG (-accel tcg,thread=single -cpu qemu64,+svm,+npt, one vCPU: measured
+# 2026-12-06, the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest
+# and dom0 memory once a guest runs; plain qemu64 is stable but Xen finds no HAP there, so PVH
+# guests, the default, need +npt: TCG's SVM nested paging, with which Xen 4.17 says "HVM: SVM
+# enabled", "HAP detected" (2026-12-07, issue 15 item 4; README, XVPS_APPLIANCE_CPU)), Xen
+# 4.17 gunzipped as the multiboot -kernel, the dom0 kernel and initrd (extracted from the image
+# with debugfs, no mount) as multiboot modules, dom0_mem=1536M,max:1536M, Xen on COM1, dom0 on
+# hvc0.
 #
 # Disks (in ${XVPS_CACHE:-/var/cache/xvps}/appliance/run/, next to the image): root.img, a
 # working copy of xvps-appliance.img (re-copied when the image was rebuilt, or with --fresh),
@@ -20,7 +23,7 @@
 #   --fresh    start over: new working copy of the image and a new empty pool disk.
 #
 # Environment: XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
-# XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64),
+# XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64,+svm,+npt; qemu64 alone: PV guests only),
 # XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_XEN_ARGS (extra Xen options, e.g. sched=credit),
 # XVPS_APPLIANCE_DOM0_ARGS (extra dom0 kernel options: xvps.debug prints diagnostics on the
 # console, xvps.autologin logs root in on hvc0, xvps.testshell runs a root shell on the
@@ -39,7 +42,7 @@ run=$cache/run
 port=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 mem=${XVPS_APPLIANCE_MEM:-3072}
 smp=${XVPS_APPLIANCE_SMP:-1}
-cpu=${XVPS_APPLIANCE_CPU:-qemu64}
+cpu=${XVPS_APPLIANCE_CPU:-qemu64,+svm,+npt}
 pool_gib=${XVPS_APPLIANCE_POOL_GIB:-20}
 detach=0
 fresh=0
