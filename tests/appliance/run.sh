@@ -593,12 +593,13 @@ disk_seen() {
 	return 0
 }
 
-# guest_workload — issue 15 item 4: a few minutes of memory-heavy work in the guest (TCG's nested
-# paging once corrupted guest and dom0 memory, seen as glibc malloc crashes): three rounds of a
-# Perl hash of 200000 strings (its total length must be 9900000), `dpkg --verify` (same output
-# each round) and a SHA-256 of /usr/bin, /usr/sbin and /usr/lib/x86_64-linux-gnu (same sum each
-# round); then no segfault/Oops in the guest's kernel log nor in dom0's. Run in the background
-# in the guest (the script goes in as base64), polled over SSH; `time:` line.
+# guest_workload — issue 15 item 4: a few minutes of memory-heavy work in the guest (with -cpu max
+# TCG once corrupted guest and dom0 memory, seen as glibc malloc crashes): three rounds of a Perl
+# hash of 200000 strings (its total length must be 9900000), `dpkg --verify` (same output each
+# round) and a SHA-256 of /usr/bin, /usr/sbin and /usr/lib/x86_64-linux-gnu (same sum each
+# round); then no segfault/Oops/BUG in the guest's kernel log nor in dom0's (soft lockups aside:
+# a TCG vCPU starved under load shows those with nothing corrupted). Run in the background in
+# the guest (the script goes in as base64), polled over SSH; `time:` line.
 guest_workload() {
 	local out end t0 b64
 	step="guest workload (malloc, dpkg --verify, sha256, 3 rounds)"
@@ -611,7 +612,7 @@ for i in 1 2 3; do
 	echo "verify $? $(wc -l </root/xvps-verify.$i) $(sha256sum </root/xvps-verify.$i | cut -c1-16)"
 	echo "sum $(find /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu -xdev -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)"
 done
-echo "oops $(dmesg | grep -c -i -E 'segfault|general protection|BUG:|Oops')"
+echo "oops $(dmesg | grep -i -E 'segfault|general protection|BUG:|Oops' | grep -v -c 'soft lockup')"
 echo end
 WORK
 )
@@ -627,7 +628,7 @@ WORK
 	done
 	echo "time: guest workload: $(since "$t0") s"
 	local dom0_oops
-	dom0_oops=$(T=60 dom0 "dmesg | grep -c -i -E 'segfault|general protection|BUG:|Oops'")
+	dom0_oops=$(T=60 dom0 "dmesg | grep -i -E 'segfault|general protection|BUG:|Oops' | grep -v -c 'soft lockup'")
 	if echo "$out" | grep -q '^end$' && [ "$(echo "$out" | grep -c '^perl 9900000$')" = 3 ] &&
 		[ "$(echo "$out" | grep '^verify' | sort -u | wc -l)" = 1 ] &&
 		[ "$(echo "$out" | grep '^sum [0-9a-f]' | sort -u | wc -l)" = 1 ] &&
