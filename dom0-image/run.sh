@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # dom0-image/run.sh [--detach | --stop] [--fresh] — `make appliance-run`: boots the appliance
-# disk in QEMU under TCG (-accel tcg,thread=single -cpu qemu64, one vCPU: measured 2026-12-06,
-# the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest and dom0 memory once a guest
-# runs; PVH guests need HAP, which qemu64 lacks) from its own boot loader, as a server would:
+# disk in QEMU under TCG (-accel tcg,thread=single -cpu qemu64,+svm,+npt, one vCPU: measured
+# 2026-12-06, the appliance's first CPU model, `-cpu max,-smap,-smep,-rdtscp`, corrupted guest
+# and dom0 memory once a guest runs; plain qemu64 is stable but Xen finds no HAP there, so PVH
+# guests, the default, need +npt: TCG's SVM nested paging, with which Xen 4.17 says "HVM: SVM
+# enabled", "HAP detected" (2026-12-07, issue 15 item 4; README, XVPS_APPLIANCE_CPU)) from its
+# own boot loader, as a server would:
 # the firmware (SeaBIOS, QEMU's default, or OVMF with XVPS_APPLIANCE_FIRMWARE=ovmf) starts the
 # disk's GRUB (dom0-image/disk.sh), whose default entry is Xen 4.17 (multiboot2;
 # dom0_mem=1536M,max:1536M dom0_max_vcpus=1-2, console on COM1 and VGA) with the Debian dom0
@@ -25,7 +28,7 @@
 # XVPS_APPLIANCE_FIRMWARE (seabios, the default, or ovmf: Debian's OVMF_CODE_4M.fd read-only and
 # a copy of OVMF_VARS_4M.fd in run/ovmf-vars.fd, new with the working copy),
 # XVPS_APPLIANCE_MEM (MiB, default 3072), XVPS_APPLIANCE_SMP (1),
-# XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64),
+# XVPS_APPLIANCE_CPU (QEMU's -cpu, default qemu64,+svm,+npt; qemu64 alone: PV guests only),
 # XVPS_APPLIANCE_POOL_GIB (20), XVPS_APPLIANCE_BOOT_ENTRY (GRUB's entry: xen, the default, or
 # rescue: the dom0 kernel alone, single user). The two following reach the kernels through
 # GRUB: run.sh writes them into /xvps/boot.cfg on the working copy's EFI system partition (mcopy) before each boot,
@@ -52,7 +55,7 @@ case $firmware in seabios | ovmf) ;; *) die "XVPS_APPLIANCE_FIRMWARE: seabios or
 port=${XVPS_APPLIANCE_HTTPS_PORT:-8443}
 mem=${XVPS_APPLIANCE_MEM:-3072}
 smp=${XVPS_APPLIANCE_SMP:-1}
-cpu=${XVPS_APPLIANCE_CPU:-qemu64}
+cpu=${XVPS_APPLIANCE_CPU:-qemu64,+svm,+npt}
 pool_gib=${XVPS_APPLIANCE_POOL_GIB:-20}
 detach=0
 fresh=0
