@@ -41,13 +41,18 @@ GUEST_BOOT=${XVPS_APPLIANCE_GUEST_BOOT:-pv}
 case $GUEST_BOOT in pv | pvh) ;; *) echo "XVPS_APPLIANCE_GUEST_BOOT: pv or pvh" >&2; exit 2 ;; esac
 bench=0
 keep=0
+# --bench-only (or XVPS_APPLIANCE_BENCH_ONLY=1): boot, plan, template import, pool and customer,
+# the provisioning rounds of bench_provision, tidy up: no lifecycle steps (~10-15 min).
+bench_only=${XVPS_APPLIANCE_BENCH_ONLY:-0}
 for a in "$@"; do
 	case $a in
 	--bench) bench=1 ;;
+	--bench-only) bench_only=1 ;;
 	--keep) keep=1 ;;
-	*) echo "usage: tests/appliance/run.sh [--bench] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: tests/appliance/run.sh [--bench | --bench-only] [--keep]" >&2; exit 2 ;;
 	esac
 done
+[ "$bench_only" = 1 ] && bench=1
 # One run at a time (make appliance-test holds the lock already, over the image build too).
 if [ "${XVPS_APPLIANCE_LOCKED:-0}" != 1 ]; then
 	mkdir -p "$rundir/.."
@@ -927,6 +932,104 @@ cloud_guest() {
 	return 0
 }
 
+# --- provisioning against the bare toolstack (issue 17 item 6) ---------------------------------
+# bench_provision — alternating rounds (XVPS_BENCH_PROV_ROUNDS, default 3, at least 2) of the bare
+# side in dom0 — `lvcreate -kn -s` of the template's LV, `lvextend` to the plan's 4 GiB, `xl
+# create` of a minimal PV config on that LV (pvgrub, 512 MiB, 1 vCPU, one vif on the agent's
+# bridge), timed in dom0 until `xl create` returns, then destroyed and removed — and the xvps side:
+# the customer's order through the HTTPS API (plan $PLAN, template $TPL) until its job is done
+# (polled every 0.5 s), then deleted and waited for. Prints each round, each job's steps (GET
+# /jobs/{id} steps: the panel's and the agent's, seconds) and the medians and their ratio:
+# `bench: provision_ratio X (goal <= 1.2)`. Status 1 when dom0 is lost.
+bench_provision() {
+	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br bare=() ours=()
+	[ "$rounds" -ge 2 ] 2>/dev/null || rounds=2
+	step="bench: provisioning against the bare toolstack"
+	tlv=xvpstpl-tpl-$TPL
+	br=$(T=60 dom0 "sed -n 's/^Environment=XVPS_BRIDGE=//p' /etc/systemd/system/xvps-agent.service /lib/systemd/system/xvps-agent.service 2>/dev/null | tail -1" | tr -d '\r\n')
+	br=${br:-xenbr0}
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps/$tlv && mkdir -p /run/xvps-bench && printf '%s\n' \
+		'name = \"benchbare\"' 'type = \"pv\"' 'kernel = \"/usr/lib/grub-xen/grub-x86_64-xen.bin\"' \
+		'memory = 512' 'vcpus = 1' \
+		\"disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/xvps/benchbare' ]\" \
+		\"vif = [ 'bridge=$br' ]\" >/run/xvps-bench/bare.cfg && cat /run/xvps-bench/bare.cfg")
+	[ $? = 0 ] || { fail "no template LV xvps/$tlv or config: $(echo "$out" | one)"; lost && return 1; return 0; }
+	echo "      bare config: $(echo "$out" | tail -n +2 | one)"
+	for i in $(seq 1 "$rounds"); do
+		# bare: lvcreate + lvextend + xl create, timed in dom0; then torn down
+		out=$(T=600 dom0 "t0=\$(date +%s.%N)
+			lvcreate -q -kn -s xvps/$tlv -n benchbare >/dev/null &&
+			lvextend -q -L 4g xvps/benchbare >/dev/null &&
+			xl create /run/xvps-bench/bare.cfg >/dev/null 2>&1; rc=\$?
+			t1=\$(date +%s.%N)
+			xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
+			[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'")
+		if [ $? = 0 ] && [[ $out =~ ^[0-9.]+$ ]]; then
+			bare+=("$out")
+			echo "bench: round $i bare lvcreate+lvextend+xl_create ${out} s"
+		else
+			fail "bare round $i: $(echo "$out" | one)"
+			lost && return 1
+		fi
+		# xvps: the order until its job is done, then the delete until it is gone
+		t0=$(now)
+		out=$(cust --json "$(jq -nc --arg k "$(cat "$work/key.pub")" --arg p "$PLAN" --arg t "$TPL" --arg h "bench$i.example.net" \
+			'{hostname:$h,plan:$p,template:$t,ssh_keys:[$k]}')" "$URL/api/v1/vps")
+		vps=$(echo "$out" | jq -r '.vps.id // empty' 2>/dev/null)
+		job=$(echo "$out" | jq -r '.job.id // empty' 2>/dev/null)
+		s=
+		if [[ $job =~ ^[0-9]+$ ]]; then
+			while :; do
+				s=$(cust "$URL/api/v1/jobs/$job" | jq -r .state 2>/dev/null)
+				case $s in done | failed) break ;; esac
+				awk -v a="$t0" -v b="$(now)" 'BEGIN { exit !(b - a > 1200) }' && { s=timeout; break; }
+				sleep 0.5
+			done
+		fi
+		t=$(since "$t0")
+		if [ "$s" = done ]; then
+			ours+=("$t")
+			echo "bench: round $i xvps order->job_done ${t} s (vps $vps, job $job)"
+		else
+			fail "xvps round $i: vps '$vps' job '$job' $s: $(echo "$out" | jq -c '.error // .detail // empty' 2>/dev/null | one) $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}' 2>/dev/null)"
+			T=60 dom0 'journalctl -u xvps-agent --no-pager -n 10' | sed 's/^/      agent: /'
+			lost && return 1
+		fi
+		[[ $job =~ ^[0-9]+$ ]] && echo "bench: round $i job $job steps: $(cust "$URL/api/v1/jobs/$job" |
+			jq -r '[.steps[]? | "\(.source):\(.step)=\(if .duration_us == null then "?" else ((.duration_us / 10000 | round) / 100 | tostring) end)s"] | join(" ")' 2>/dev/null)"
+		if [[ $vps =~ ^[0-9]+$ ]]; then
+			t0=$(now)
+			s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$vps" | jq -r .job.id)" 600)
+			echo "      round $i: delete of vps $vps $s after $(since "$t0") s"
+		fi
+	done
+	T=60 dom0 "xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null 2>&1; rm -rf /run/xvps-bench"
+	local mb mo
+	mb=$(printf '%s\n' "${bare[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	mo=$(printf '%s\n' "${ours[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	echo "bench: provision_bare_median_s ${mb:-none} (${#bare[@]} rounds); provision_xvps_median_s ${mo:-none} (${#ours[@]} rounds)"
+	if [ -n "$mb" ] && [ -n "$mo" ] && [ "${#bare[@]}" -ge 2 ] && [ "${#ours[@]}" -ge 2 ]; then
+		echo "bench: provision_ratio $(awk -v a="$mo" -v b="$mb" 'BEGIN { printf "%.2f", a / b }') (goal <= 1.2)"
+		pass "bare ${mb} s, xvps ${mo} s (medians)"
+	else
+		fail "too few rounds measured (bare ${#bare[@]}, xvps ${#ours[@]})"
+	fi
+	return 0
+}
+
+# tidy_up — the walk's admin objects removed; no template LV left but the agent's rescue one.
+tidy_up() {
+	step="tidy up"
+	admin -X DELETE "$URL/api/v1/customers/$CUST" >/dev/null
+	admin -X DELETE "$URL/api/v1/templates/$TPL" >/dev/null
+	admin -X DELETE "$URL/api/v1/plans/$PLAN" >/dev/null
+	[ -n "${PLAN2:-}" ] && admin -X DELETE "$URL/api/v1/plans/$PLAN2" >/dev/null
+	admin -X DELETE "$URL/api/v1/ip-pools/$POOL" >/dev/null
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps")
+	# (xvpstpl-rescue is the agent's own rescue template, kept for the next rescue.)
+	echo "$out" | grep -v xvpstpl-rescue | grep -q tpl && fail "template LV left: $(echo "$out" | one)" || pass "customer, template, plan, pool removed; LVs: $(echo "$out" | one)"
+}
+
 # --- the walk (status 0: it ran to the end, steps may have failed; 1: dom0 lost) -----------------
 walk() {
 	local out t_order d1 d2 s job i
@@ -991,6 +1094,12 @@ walk() {
 		{ fail "pool '$POOL' customer '$CUST'"; return 0; }
 	C=$(curl -sS -k -c "$work/cust.jar" --json '{"username":"alice","password":"correct horse battery"}' \
 		"$URL/api/v1/session" | jq -r .csrf_token)
+	if [ "$bench_only" = 1 ]; then
+		ssh-keygen -q -t ed25519 -N '' -C appliance-test -f "$work/key"
+		bench_provision || return 1
+		tidy_up
+		return 0
+	fi
 
 	step="order"
 	rm -f "$work/key" "$work/key.pub"
@@ -1179,15 +1288,8 @@ walk() {
 		[ $? = 0 ] && echo "bench: ${g}GiB template in dom0: $out" || fail "bench: $(echo "$out" | one)"
 	fi
 
-	step="tidy up"
-	admin -X DELETE "$URL/api/v1/customers/$CUST" >/dev/null
-	admin -X DELETE "$URL/api/v1/templates/$TPL" >/dev/null
-	admin -X DELETE "$URL/api/v1/plans/$PLAN" >/dev/null
-	[ -n "${PLAN2:-}" ] && admin -X DELETE "$URL/api/v1/plans/$PLAN2" >/dev/null
-	admin -X DELETE "$URL/api/v1/ip-pools/$POOL" >/dev/null
-	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps")
-	# (xvpstpl-rescue is the agent's own rescue template, kept for the next rescue.)
-	echo "$out" | grep -v xvpstpl-rescue | grep -q tpl && fail "template LV left: $(echo "$out" | one)" || pass "customer, template, plan, pool removed; LVs: $(echo "$out" | one)"
+	[ "$bench" = 1 ] && { bench_provision || return 1; }
+	tidy_up
 	return 0
 }
 
