@@ -185,7 +185,18 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 			return rc;
 		}
 	}
-	if (*created_out || info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != cap) {
+	if (*created_out && hv->ops->created_info) {
+		rc = hv->ops->created_info(hv, spec->name, &info, hverr);
+		if (rc == 0 && info.state != HV_RUNNING) {
+			hverr[0] = '\0';
+			rc = -ESRCH;
+		}
+		if (rc) {
+			vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name,
+			            hverr[0] ? hverr : "gone right after it was created");
+			return rc;
+		}
+	} else if (*created_out || info.cpu_weight != spec->cpu_weight || info.cpu_cap_pct != cap) {
 		rc = hv->ops->info(hv, spec->name, &info, hverr);
 		if (rc) {
 			vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
