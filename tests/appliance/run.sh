@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/appliance/run.sh [--bench] [--keep] — `make appliance-test` (issue 5, item 5): boots the
+# tests/appliance/run.sh [--bench | --bench-only] [--keep] — `make appliance-test` (issue 5, item 5): boots the
 # appliance image (dom0-image/run.sh --detach --fresh, kernel options xvps.autologin and
 # xvps.testshell) in QEMU under TCG and drives its real HTTPS API from this machine with curl +
 # jq, on 127.0.0.1 only: admin makes a plan, imports the guest template (debian-12.img in the
@@ -20,7 +20,9 @@
 # Under TCG dom0's memory is sometimes corrupted once domUs run: when dom0 stops answering, the
 # whole run is retried on a fresh boot, up to XVPS_APPLIANCE_TRIES (3) boots; the number of boots
 # is reported. --bench adds `bench:` lines: order → domain running, and in dom0 a thin snapshot of
-# a ${XVPS_BENCH_GIB:-10} GiB template LV (lvcreate -kn -s) against a full dd copy of it.
+# a ${XVPS_BENCH_GIB:-10} GiB template LV (lvcreate -kn -s) against a full dd copy of it, and
+# bench_provision (issue 17 item 6): orders through the API against a bare lvcreate + lvextend +
+# xl create, alternating, and their ratio. --bench-only: the setup steps and bench_provision only.
 # --keep leaves the appliance running at the end (dom0-image/run.sh --stop ends it).
 # Stops only the QEMU it started; removes its temp files. Exit status 0 only when every step passed.
 set -uo pipefail
