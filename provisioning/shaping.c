@@ -336,6 +336,42 @@ static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
 	return run_cmd(ctx, ingress, true, err);
 }
 
+/* The ifb device up: `ip link add <ifb> up type ifb` when it is missing, `ip link set <ifb> up`
+ * when it is down (<sysfs_net>/<ifb>/flags), nothing when it is up. */
+static int ifb_up(net_ctx *ctx, const char *ifb, char err[NET_ERRLEN])
+{
+	int rc;
+
+	if (!dev_exists(ctx, ifb)) {
+		const char *add[] = {"ip", "link", "add", ifb, "up", "type", "ifb", NULL};
+		rc = run_cmd(ctx, add, false, err);
+		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
+			return rc;
+		if (rc != 0) /* made by the other one: brought up below when it is down */
+			rc = dev_is_up(ctx, ifb) ? 0 : 1;
+	} else {
+		rc = dev_is_up(ctx, ifb) ? 0 : 1;
+	}
+	if (rc != 0) {
+		const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
+		return run_cmd(ctx, up, false, err);
+	}
+	return 0;
+}
+
+int shape_prepare(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
+{
+	char ifb[16];
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = check_names(vifname, ifb, err)) != 0)
+		return rc;
+	if (!ctx->enabled || rate_mbit <= 0)
+		return 0;
+	return ifb_up(ctx, ifb, err);
+}
+
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
 {
 	char ifb[16], rate[32], burst[32], emu[24];
@@ -365,21 +401,8 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 
 	/* Traffic from the guest goes through the ifb: it is made (up) first, so that the redirect
 	 * installed last never sends packets to a device that is missing or down. */
-	if (!dev_exists(ctx, ifb)) {
-		const char *add[] = {"ip", "link", "add", ifb, "up", "type", "ifb", NULL};
-		rc = run_cmd(ctx, add, false, err);
-		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
-			return rc;
-		if (rc != 0) /* made by the other one: brought up below when it is down */
-			rc = dev_is_up(ctx, ifb) ? 0 : 1;
-	} else {
-		rc = dev_is_up(ctx, ifb) ? 0 : 1;
-	}
-	if (rc != 0) {
-		const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
-		if ((rc = run_cmd(ctx, up, false, err)) != 0)
-			return rc;
-	}
+	if ((rc = ifb_up(ctx, ifb, err)) != 0)
+		return rc;
 	/* Then, in one tc: traffic to the guest (the vif's tbf), the ifb's tbf, and the redirect
 	 * last; the emulated NIC of an HVM guest likewise when its tap is there (not waited for).
 	 */

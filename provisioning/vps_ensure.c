@@ -304,9 +304,13 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	if (rc)
 		goto fail;
 	step_mark(&tm, "config");
-	/* (3) firewall chains, before the domain can send its first packet (and, for a running
-	 * spec, the shaping's ifb device: one command less once the domain runs) */
+	/* (3) firewall chains, before the domain can send its first packet (and, for a new
+	 * domain, the shaping's ifb device: one command less once the guest competes for the CPU)
+	 */
 	rc = vps_net_before_start(ctx, spec, err);
+	if (!rc && spec->power_running && !had_disk && !had_cfg)
+		rc = vps_net_prepare_start(ctx, spec, err); /* a new domain's ifb (taken back on
+		                                               failure by vps_net_remove) */
 	if (rc)
 		goto fail;
 	step_mark(&tm, "netfilter");

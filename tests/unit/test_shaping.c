@@ -299,6 +299,30 @@ Test(shaping, apply_starts_two_processes_then_one)
 	cr_assert_eq(f.ncalls, 4);
 }
 
+/* Before the domain exists its ifb is made (no vif needed); once it runs, one tc. Rate 0 or a
+ * disabled context: nothing. */
+Test(shaping, prepare_makes_the_ifb_so_that_apply_is_one_tc)
+{
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 0, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 0);
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err);
+	assert_calls((const char *[]){"ip link add xifb7 up type ifb", NULL});
+	cr_assert(has_dev("xifb7"));
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err); /* up already */
+	assert_calls((const char *[]){NULL});
+	mkdev("xvif7");
+	f.nruns = 0;
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 1);
+	cr_assert_eq(f.ncalls, 4);
+	cr_assert_str_eq(f.calls[0], "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
+	                             "burst 125000 latency 50ms");
+	clear_calls();
+	cr_assert_eq(shape_prepare(&ctx, "xvif-7", 100, err), -EINVAL);
+	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
+	cr_assert(!has_dev("xifb7"));
+}
+
 Test(shaping, an_ifb_that_is_down_is_brought_up)
 {
 	mkdev("xvif7");
