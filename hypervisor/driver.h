@@ -124,6 +124,13 @@ typedef struct hv_ops {
 	 * state files). 0 or -errno (err set). */
 	int (*preserved)(struct hv_driver *d, const char *prefix, char ***names_out,
 	                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
+	/* What a status needs of a domain the caller has just created from its config (issue 17
+	 * item 6: under emulation every xl command costs a second): state (HV_RUNNING while the
+	 * domain exists, HV_ABSENT when not; a guest that shut down since is the power watcher's),
+	 * domid, the weight and cap as the scheduler reads them back, CPU time; sizes left 0.
+	 * Optional (NULL: info). xl: one `xl sched-credit2 -d NAME` (its ID, Weight and Cap
+	 * columns) and libxenstat's CPU time (0 when libxenstat cannot be read). */
+	int (*created_info)(struct hv_driver *d, const char *name, hv_domain_info *info, char *err);
 	void (*dispose)(struct hv_driver *d);
 } hv_ops;
 

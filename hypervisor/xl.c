@@ -285,6 +285,7 @@ static const hv_ops xl_ops = {
         .console_source = xl_console_source,
         .cpu_times = xl_cpu_times,
         .preserved = xl_preserved,
+        .created_info = xl_created_info, /* xl_sched.c */
         .dispose = xl_dispose,
 };
 

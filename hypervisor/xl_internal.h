@@ -61,6 +61,8 @@ int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *
 /* A domain's credit weight and cap (percent of one CPU, 0: none) as Xen has them: 0, 1 when
  * the host's scheduler has no such shares, or -errno (-ENOENT: no such domain). */
 int xl_get_sched(hv_driver *d, const char *name, int *weight, int *cap_pct, char *err);
+/* driver.h created_info: one `xl sched-credit[2] -d NAME` and libxenstat's CPU time. */
+int xl_created_info(hv_driver *d, const char *name, hv_domain_info *info, char *err);
 
 /* hv_ops of the xl driver (driver.h): xl_resize.c (`xl mem-set`, `xl vcpu-set`). */
 int xl_set_memory(hv_driver *d, const char *name, uint64_t memory_mib, char *err);

@@ -77,7 +77,7 @@ int xl_scheduler(hv_driver *d, char *out, size_t outlen, char *err)
 
 /* Parses `xl sched-credit2 -d NAME` / `xl sched-credit -d NAME` ("%-33s %4d %6d %4d" after a
  * "Name ID Weight Cap" header). */
-static int parse_sched_line(const char *out, const char *name, int *weight, int *cap)
+static int parse_sched_line(const char *out, const char *name, int *domid, int *weight, int *cap)
 {
 	for (const char *l = out; l && *l;) {
 		const char *nl = strchr(l, '\n');
@@ -89,6 +89,8 @@ static int parse_sched_line(const char *out, const char *name, int *weight, int 
 			row[n] = '\0';
 			if (sscanf(row, "%63s %d %d %d", nm, &id, &w, &c) == 4 &&
 			    strcmp(nm, name) == 0) {
+				if (domid)
+					*domid = id;
 				*weight = w;
 				*cap = c;
 				return 0;
@@ -108,15 +110,15 @@ static const char *sched_cmd(const char *sched)
 	return NULL;
 }
 
-static int read_sched(hv_driver *d, const char *name, const char *cmd, int *weight, int *cap,
-                      char *err)
+static int read_sched(hv_driver *d, const char *name, const char *cmd, int *domid, int *weight,
+                      int *cap, char *err)
 {
 	const char *argv[] = {"xl", cmd, "-d", name, NULL};
 	runner_result res;
 	int rc = xl_exec(d, argv, XL_CMD_TIMEOUT_MS, &res, err);
 	if (rc == -EIO && xl_says_absent(&res))
 		rc = -ENOENT;
-	if (rc == 0 && parse_sched_line(res.out, name, weight, cap) < 0) {
+	if (rc == 0 && parse_sched_line(res.out, name, domid, weight, cap) < 0) {
 		xl_set_err(err, "xl %s -d %s printed no line for the domain", cmd, name);
 		rc = -EPROTO;
 	}
@@ -135,7 +137,7 @@ int xl_get_sched(hv_driver *d, const char *name, int *weight, int *cap_pct, char
 	cmd = sched_cmd(sched);
 	if (!cmd)
 		return 1;
-	return read_sched(d, name, cmd, weight, cap_pct, err);
+	return read_sched(d, name, cmd, NULL, weight, cap_pct, err);
 }
 
 int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *err)
@@ -165,7 +167,7 @@ int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *
 	if (rc < 0)
 		return rc;
 	int got_w = 0, got_c = 0;
-	rc = read_sched(d, name, cmd, &got_w, &got_c, err);
+	rc = read_sched(d, name, cmd, NULL, &got_w, &got_c, err);
 	if (rc < 0)
 		return rc;
 	if (got_w != weight || got_c != cap_pct) {
@@ -173,5 +175,41 @@ int xl_set_sched(hv_driver *d, const char *name, int weight, int cap_pct, char *
 		           got_w, got_c, weight, cap_pct);
 		return -EIO;
 	}
+	return 0;
+}
+
+int xl_created_info(hv_driver *d, const char *name, hv_domain_info *info, char *err)
+{
+	char sched[XL_SCHED_LEN], cpu_err[HV_ERRLEN];
+	const char *names[1] = {name};
+	const char *cmd;
+	uint64_t cpu_ns = 0;
+	int rc, domid = -1, w = 0, c = 0;
+
+	memset(info, 0, sizeof(*info));
+	info->state = HV_ABSENT;
+	info->domid = -1;
+	if (!xl_check_name(name, err))
+		return -EINVAL;
+	rc = xl_scheduler(d, sched, sizeof(sched), err);
+	if (rc < 0)
+		return rc;
+	cmd = sched_cmd(sched);
+	if (!cmd) /* a scheduler without shares: the full info */
+		return xl_info(d, name, info, err);
+	rc = read_sched(d, name, cmd, &domid, &w, &c, err);
+	if (rc == -ENOENT) {
+		if (err)
+			err[0] = '\0';
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	info->state = HV_RUNNING;
+	info->domid = domid;
+	info->cpu_weight = w;
+	info->cpu_cap_pct = c;
+	if (xl_cpu_times(d, names, 1, &cpu_ns, cpu_err) == 0)
+		info->cpu_ns = cpu_ns;
 	return 0;
 }

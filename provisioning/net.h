@@ -182,6 +182,11 @@ int shape_rate_mbit(const vps_spec *spec);
  * to ctx->vif_wait_ms for the vif to appear; -ENODEV when it does not. Returns 0 or -errno. */
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
 
+/* Before a domain is created (issue 17 item 6: one command less once it runs, when the guest
+ * already competes for the CPU): the ifb device of vifname made and up when rate_mbit > 0, so
+ * that shape_apply afterwards is one tc. shape_remove deletes it again. Returns 0 or -errno. */
+int shape_prepare(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN]);
+
 /* Removes the root and ingress qdiscs of the vif and of its "-emu" tap (each when it exists)
  * and deletes its ifb device.
  * Absent is success. */

@@ -12,7 +12,11 @@
  *
  * Every step is a `replace` (or guarded by an existence check on <sysfs_net>/<dev>), so
  * shape_apply is idempotent and safe to repeat after a crash half-way. Commands run only
- * through ctx->run, as argv arrays. */
+ * through ctx->run, as argv arrays. Under emulation each process start costs a second or more
+ * (issue 17 item 6), so shape_apply starts at most two: `ip link add <ifb> up type ifb` when
+ * the ifb is missing (`ip link set <ifb> up` when it is down), then one `tc -batch -` whose
+ * lines (stdin, one argv per line, validated names and numbers only) are every qdisc and filter
+ * in order; tc stops at the first line that fails and names it ("Command failed -:N"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +129,111 @@ static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
 	return rc < 0 ? rc : -EIO;
 }
 
+/* A `tc -batch -` script: its lines, one tc command each (without "tc"), for the error message. */
+typedef struct tc_batch {
+	char text[2048];
+	size_t len;
+	const char *lines[16];
+	size_t n;
+	bool full;
+} tc_batch;
+
+/* Appends one command (argv without the leading "tc", NULL-terminated) as a line. */
+static void batch_add(tc_batch *b, const char *const argv[])
+{
+	size_t start = b->len;
+
+	if (b->n >= sizeof(b->lines) / sizeof(b->lines[0])) {
+		b->full = true;
+		return;
+	}
+	for (size_t i = 0; argv[i]; i++) {
+		int n = snprintf(b->text + b->len, sizeof(b->text) - b->len, "%s%s", i ? " " : "",
+		                 argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(b->text) - b->len) {
+			b->full = true;
+			return;
+		}
+		b->len += (size_t)n;
+	}
+	if (b->len + 1 >= sizeof(b->text)) {
+		b->full = true;
+		return;
+	}
+	b->text[b->len++] = '\n';
+	b->text[b->len] = '\0';
+	b->lines[b->n++] = b->text + start;
+}
+
+/* Runs the batch through one `tc -batch -`; "Dump was interrupted" runs it again (every line
+ * is a replace). Returns 0, the runner's -errno or -EIO, err naming the line that failed. */
+static int run_batch(net_ctx *ctx, const tc_batch *b, char err[NET_ERRLEN])
+{
+	const char *argv[] = {"tc", "-batch", "-", NULL};
+	char line[RUNNER_LINE_LEN];
+	runner_result res;
+	int rc;
+
+	if (b->full) {
+		snprintf(err, NET_ERRLEN, "The tc batch does not fit its buffer.");
+		return -ENOSPC;
+	}
+	if (b->n == 0)
+		return 0;
+	for (int attempt = 0;; attempt++) {
+		runner_result_init(&res);
+		rc = runner_run(&ctx->run, argv, b->text, b->len, SHAPE_TIMEOUT_MS, &res);
+		if (runner_ok(rc, &res)) {
+			runner_result_dispose(&res);
+			return 0;
+		}
+		if (rc != 0 || attempt >= 4 || !res.err || !strstr(res.err, "Dump was interrupted"))
+			break;
+		runner_result_dispose(&res);
+		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0) {
+		snprintf(err, NET_ERRLEN, "Cannot run `tc -batch -`: %s.", strerror(-rc));
+		runner_result_dispose(&res);
+		return rc;
+	}
+	/* Which line: tc prints "Command failed -:N" after the line's own error. */
+	const char *cf = res.err ? strstr(res.err, "Command failed -:") : NULL;
+	long ln = cf ? strtol(cf + 17, NULL, 10) : 0;
+	char cmd[200] = "tc -batch -";
+	if (ln >= 1 && (size_t)ln <= b->n) {
+		size_t l = strcspn(b->lines[ln - 1], "\n");
+		snprintf(cmd, sizeof(cmd), "tc %.*s", (int)(l < 190 ? l : 190), b->lines[ln - 1]);
+	}
+	runner_first_line(res.err, line, sizeof(line));
+	if (res.timed_out)
+		snprintf(err, NET_ERRLEN, "`tc -batch -` timed out after %d ms.", SHAPE_TIMEOUT_MS);
+	else
+		snprintf(err, NET_ERRLEN, "`%s` failed (exit status %d): %.200s", cmd,
+		         res.exit_status,
+		         line[0] && strncmp(line, "Command failed", 14) != 0 ? line : "no message");
+	runner_result_dispose(&res);
+	return -EIO;
+}
+
+/* True when <sysfs_net>/<dev>/flags has IFF_UP. */
+static bool dev_is_up(const net_ctx *ctx, const char *dev)
+{
+	char path[NET_PATH_LEN], *data = NULL;
+	size_t len = 0;
+	unsigned long flags;
+	bool up;
+
+	if (!sfmt(path, sizeof(path), "%s/%s/flags", ctx->sysfs_net, dev) ||
+	    read_file(path, 64, &data, &len) != 0)
+		return false;
+	flags = strtoul(data, NULL, 16);
+	up = (flags & 0x1u) != 0; /* IFF_UP */
+	free(data);
+	return up;
+}
+
 /* Validates vifname and derives its ifb name. -EINVAL with err set when either fails. */
 static int check_names(const char *vifname, char ifb[16], char err[NET_ERRLEN])
 {
@@ -179,53 +288,37 @@ static void tbf_handle(int rate_mbit, char out[16])
 	snprintf(out, 16, "%x:", rate_mbit < 0xfffe ? (unsigned)rate_mbit : 0xfffeu);
 }
 
-static int tbf_replace(net_ctx *ctx, const char *dev, int rate_mbit, const char *rate,
-                       const char *burst, char err[NET_ERRLEN])
+static void tbf_replace(tc_batch *b, const char *dev, int rate_mbit, const char *rate,
+                        const char *burst)
 {
 	char handle[16];
-	const char *argv[] = {"tc",     "qdisc",   "replace",     "dev",  dev,  "root",
-	                      "handle", handle,    "tbf",         "rate", rate, "burst",
-	                      burst,    "latency", SHAPE_LATENCY, NULL};
+	const char *argv[] = {"qdisc",  "replace", "dev",     dev,           "root",
+	                      "handle", handle,    "tbf",     "rate",        rate,
+	                      "burst",  burst,     "latency", SHAPE_LATENCY, NULL};
 
 	tbf_handle(rate_mbit, handle);
-	return run_cmd(ctx, argv, false, err);
+	batch_add(b, argv);
 }
 
 /* The ingress qdisc of dev and its one filter redirecting everything to ifb. */
-static int redirect_to_ifb(net_ctx *ctx, const char *dev, const char *ifb, char err[NET_ERRLEN])
+static void redirect_to_ifb(tc_batch *b, const char *dev, const char *ifb)
 {
-	const char *ingress[] = {"tc", "qdisc",  "replace",          "dev",
-	                         dev,  "handle", SHAPE_INGRESS_HNDL, "ingress",
-	                         NULL};
-	int rc = run_cmd(ctx, ingress, false, err);
-	if (rc != 0)
-		return rc;
-	const char *filter[] = {"tc",
-	                        "filter",
-	                        "replace",
-	                        "dev",
-	                        dev,
-	                        "parent",
-	                        SHAPE_INGRESS_HNDL,
-	                        "protocol",
-	                        "all",
-	                        "prio",
-	                        SHAPE_FILTER_PRIO,
-	                        "handle",
-	                        SHAPE_FILTER_HNDL,
-	                        "u32",
-	                        "match",
-	                        "u32",
-	                        "0",
-	                        "0",
-	                        "action",
-	                        "mirred",
-	                        "egress",
-	                        "redirect",
-	                        "dev",
-	                        ifb,
-	                        NULL};
-	return run_cmd(ctx, filter, false, err);
+	const char *ingress[] = {"qdisc",  "replace",          "dev",     dev,
+	                         "handle", SHAPE_INGRESS_HNDL, "ingress", NULL};
+	const char *filter[] = {"filter",   "replace",
+	                        "dev",      dev,
+	                        "parent",   SHAPE_INGRESS_HNDL,
+	                        "protocol", "all",
+	                        "prio",     SHAPE_FILTER_PRIO,
+	                        "handle",   SHAPE_FILTER_HNDL,
+	                        "u32",      "match",
+	                        "u32",      "0",
+	                        "0",        "action",
+	                        "mirred",   "egress",
+	                        "redirect", "dev",
+	                        ifb,        NULL};
+	batch_add(b, ingress);
+	batch_add(b, filter);
 }
 
 /* Removes dev's root and ingress qdiscs (the filter goes with the ingress qdisc), when dev
@@ -241,6 +334,42 @@ static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
 	if ((rc = run_cmd(ctx, root, true, err)) != 0)
 		return rc;
 	return run_cmd(ctx, ingress, true, err);
+}
+
+/* The ifb device up: `ip link add <ifb> up type ifb` when it is missing, `ip link set <ifb> up`
+ * when it is down (<sysfs_net>/<ifb>/flags), nothing when it is up. */
+static int ifb_up(net_ctx *ctx, const char *ifb, char err[NET_ERRLEN])
+{
+	int rc;
+
+	if (!dev_exists(ctx, ifb)) {
+		const char *add[] = {"ip", "link", "add", ifb, "up", "type", "ifb", NULL};
+		rc = run_cmd(ctx, add, false, err);
+		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
+			return rc;
+		if (rc != 0) /* made by the other one: brought up below when it is down */
+			rc = dev_is_up(ctx, ifb) ? 0 : 1;
+	} else {
+		rc = dev_is_up(ctx, ifb) ? 0 : 1;
+	}
+	if (rc != 0) {
+		const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
+		return run_cmd(ctx, up, false, err);
+	}
+	return 0;
+}
+
+int shape_prepare(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
+{
+	char ifb[16];
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = check_names(vifname, ifb, err)) != 0)
+		return rc;
+	if (!ctx->enabled || rate_mbit <= 0)
+		return 0;
+	return ifb_up(ctx, ifb, err);
 }
 
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
@@ -270,32 +399,29 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 	snprintf(rate, sizeof(rate), "%dmbit", rate_mbit);
 	snprintf(burst, sizeof(burst), "%llu", shape_burst(rate_mbit));
 
-	/* Traffic to the guest. */
-	if ((rc = tbf_replace(ctx, vifname, rate_mbit, rate, burst, err)) != 0)
+	/* Traffic from the guest goes through the ifb: it is made (up) first, so that the redirect
+	 * installed last never sends packets to a device that is missing or down. */
+	if ((rc = ifb_up(ctx, ifb, err)) != 0)
 		return rc;
-
-	/* Traffic from the guest: the ifb and its tbf first, so that the redirect installed last
-	 * never sends packets to a device that is down or unshaped. */
-	if (!dev_exists(ctx, ifb)) {
-		const char *add[] = {"ip", "link", "add", ifb, "type", "ifb", NULL};
-		rc = run_cmd(ctx, add, false, err);
-		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
-			return rc;
+	/* Then, in one tc: traffic to the guest (the vif's tbf), the ifb's tbf, and the redirect
+	 * last; the emulated NIC of an HVM guest likewise when its tap is there (not waited for).
+	 */
+	tc_batch *b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(err, NET_ERRLEN, "Out of memory.");
+		return -ENOMEM;
 	}
-	const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
-	if ((rc = run_cmd(ctx, up, false, err)) != 0)
-		return rc;
-	if ((rc = tbf_replace(ctx, ifb, rate_mbit, rate, burst, err)) != 0)
-		return rc;
-	if ((rc = redirect_to_ifb(ctx, vifname, ifb, err)) != 0)
-		return rc;
-	/* The emulated NIC of an HVM guest, when its tap is there (not waited for). */
+	tbf_replace(b, vifname, rate_mbit, rate, burst);
+	tbf_replace(b, ifb, rate_mbit, rate, burst);
+	redirect_to_ifb(b, vifname, ifb);
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
-	if (!dev_exists(ctx, emu))
-		return 0;
-	if ((rc = tbf_replace(ctx, emu, rate_mbit, rate, burst, err)) != 0)
-		return rc;
-	return redirect_to_ifb(ctx, emu, ifb, err);
+	if (dev_exists(ctx, emu)) {
+		tbf_replace(b, emu, rate_mbit, rate, burst);
+		redirect_to_ifb(b, emu, ifb);
+	}
+	rc = run_batch(ctx, b, err);
+	free(b);
+	return rc;
 }
 
 int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])

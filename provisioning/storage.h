@@ -23,6 +23,14 @@
 
 struct st_driver;
 
+/* What disk_ensure_ex found and did. */
+typedef struct st_disk_outcome {
+	bool looked;      /* the driver could tell whether the disk existed (existed is valid) */
+	bool existed;     /* the disk was there before the call (kept, grown when smaller) */
+	bool tpl_missing; /* refused (-ENOENT): no disk, and its template is missing or not ready */
+	uint64_t bytes;   /* the disk's size after a successful call */
+} st_disk_outcome;
+
 typedef struct st_ops {
 	const char *name; /* "file" | "lvm" */
 	/* Imports a template image. source is a file name inside the template import directory,
@@ -35,6 +43,12 @@ typedef struct st_ops {
 	 * existing disk of that name is kept (and grown when smaller). */
 	int (*disk_ensure)(struct st_driver *s, const char *name, const char *tpl,
 	                   uint64_t size_gib, char *err);
+	/* disk_ensure that also tells, from the one look it takes, whether the disk existed, a
+	 * missing template (nothing made) and the size after (issue 17 item 6: under emulation
+	 * every lvs costs a second). Optional: NULL means disk_size, template_exists, disk_ensure
+	 * and disk_size again. */
+	int (*disk_ensure_ex)(struct st_driver *s, const char *name, const char *tpl,
+	                      uint64_t size_gib, st_disk_outcome *out, char *err);
 	/* Removes the disk, discarding/zeroing its blocks. Absent is success. */
 	int (*disk_remove)(struct st_driver *s, const char *name, char *err);
 	/* Renames an unknown disk out of the way (reconciler) instead of deleting it. */

@@ -369,6 +369,7 @@ static const st_ops lvm_ops = {
         .template_remove = lvm_template_remove,
         .template_exists = lvm_template_exists,
         .disk_ensure = lvmd_disk_ensure,
+        .disk_ensure_ex = lvmd_disk_ensure_ex,
         .disk_remove = lvmd_disk_remove,
         .disk_quarantine = lvmd_disk_quarantine,
         .disk_size = lvmd_disk_size,

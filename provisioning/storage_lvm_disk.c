@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -26,13 +28,55 @@ static int lvextend_to(st_driver *s, const char *vl, uint64_t size_gib, char *er
 	return lvmd_run_simple(s, argv, LVM_TIMEOUT_MS, what, err);
 }
 
+/* The size of an active LV from its device node /dev/VG/NAME (udev makes it while the LV is
+ * active) and the kernel's /sys/dev/block/MAJ:MIN/size: 0, or -errno (-ENOENT: no node, the LV
+ * is absent or inactive). No command, no open of the device: under emulation an lvs costs a
+ * second. */
+static int dev_bytes(const st_driver *s, const char *name, uint64_t *bytes)
+{
+	char dev[LVMD_VL_LEN], path[96], *data = NULL;
+	struct stat st;
+	size_t len = 0;
+	long long sectors = 0;
+	int rc;
+
+	if (!lvmd_lv_path(s, name, dev, sizeof(dev)))
+		return -ENAMETOOLONG;
+	if (stat(dev, &st) != 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/size", major(st.st_rdev),
+	         minor(st.st_rdev));
+	rc = read_file(path, 64, &data, &len);
+	if (rc)
+		return rc;
+	data[strcspn(data, "\n")] = '\0';
+	if (!parse_int_range(data, 0, INT64_MAX / 512, &sectors))
+		rc = -EPROTO;
+	else
+		*bytes = (uint64_t)sectors * 512u;
+	free(data);
+	return rc;
+}
+
 int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib, char *err)
+{
+	st_disk_outcome o;
+
+	return lvmd_disk_ensure_ex(s, name, tpl, size_gib, &o, err);
+}
+
+int lvmd_disk_ensure_ex(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
+                        st_disk_outcome *out, char *err)
 {
 	char tlv[LVMD_LV_LEN], vl[LVMD_VL_LEN], tvl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
 	const lv_row *pool, *row, *trow;
 	lv_list l;
 	uint64_t want, tsize;
 	int rc;
+
+	memset(out, 0, sizeof(*out));
 
 	rc = lvmd_check_disk_name(name, err);
 	if (rc)
@@ -52,6 +96,8 @@ int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t s
 		return rc;
 	snprintf(what, sizeof(what), "disk %s", name);
 	row = lvm_find_lv(&l, name);
+	out->looked = true;
+	out->existed = row != NULL;
 	if (row) {
 		/* Existing disk: kept; activated (a create killed half-way may have left it
 		 * inactive) and grown when smaller, never shrunk. */
@@ -70,12 +116,14 @@ int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t s
 		}
 		if (!lvm_is_active(row))
 			rc = lvmd_lvactivate(s, name, err);
+		out->bytes = row->size > want ? row->size : want;
 		goto out;
 	}
 	trow = lvm_find_lv(&l, tlv);
 	if (!trow || !lvm_is_read_only(trow) || !lvmd_in_our_pool(s, trow)) {
 		errf(err, "template LV %s is missing%s", tvl,
 		     trow ? " (its import did not finish)" : "");
+		out->tpl_missing = true;
 		rc = -ENOENT;
 		goto out;
 	}
@@ -96,8 +144,12 @@ int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t s
 	}
 	if (tsize < want)
 		rc = lvextend_to(s, vl, size_gib, err);
-	if (!rc)
+	/* lvcreate activates what it makes (-kn: no activation skip); its device node says so.
+	 * Only without one is it activated. */
+	if (!rc && dev_bytes(s, name, &out->bytes) != 0) {
 		rc = lvmd_lvactivate(s, name, err);
+		out->bytes = tsize > want ? tsize : want;
+	}
 	if (rc) {
 		char rerr[ST_ERRLEN];
 		if (lvmd_lvremove(s, name, rerr) != 0)
@@ -199,6 +251,8 @@ int lvmd_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *er
 	rc = lvmd_check_disk_name(name, err);
 	if (rc)
 		return rc;
+	if (dev_bytes(s, name, bytes_out) == 0)
+		return 0; /* active: no lvs needed */
 	rc = lvmd_list_vg(s, &l, err);
 	if (rc)
 		return rc;

@@ -78,6 +78,8 @@ int lvmd_lvactivate(st_driver *s, const char *lv, char *err);
 
 /* st_ops of the lvm driver (storage.h): storage_lvm_disk.c. */
 int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib, char *err);
+int lvmd_disk_ensure_ex(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
+                        st_disk_outcome *out, char *err);
 int lvmd_disk_remove(st_driver *s, const char *name, char *err);
 int lvmd_disk_quarantine(st_driver *s, const char *name, char *err);
 int lvmd_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err);

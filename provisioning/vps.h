@@ -99,6 +99,8 @@ int vps_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known,
 
 /* Firewall chains of spec (nf_apply); called before the domain starts. 0 or -errno. */
 int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
+/* Before a domain is created: its shaping's ifb device (shape_prepare). 0 or -errno. */
+int vps_net_prepare_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 /* Shaping at shape_rate_mbit(spec) (shape_apply); called once the domain runs. */
 int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err);
 /* Shapes the vif of a domain the agent created again by itself (power.c) at the rate it had

@@ -1,5 +1,5 @@
-/* vps_internal.h — shared between the VPS operations' files: vps.c (ensure, status, power,
- * reinstall, templates), vps_reconcile.c (remove, reconcile) and vps_net.c. Not a public
+/* vps_internal.h — shared between the VPS operations' files: vps.c (status, power, reinstall),
+ * vps_ensure.c (ensure), vps_reconcile.c (remove, reconcile) and vps_net.c. Not a public
  * interface. Return convention (as vps.h): 0 or a negative errno, with *err filled. */
 #ifndef XVPS_VPS_INTERNAL_H
 #define XVPS_VPS_INTERNAL_H
@@ -15,11 +15,22 @@
 int vps_check_name(const char *name, vps_err *err);
 
 /* vps_resize.c: brings a running domain that this call did not create (created false) to
- * spec's memory and vcpus where its ceilings (maxmem, maxvcpus) allow, live. *pending_out gets
- * {"memory_mib": n|null, "vcpus": n|null}, the sizes that wait for the next boot, or NULL when
- * none; *cap_out the cap to apply now (spec's, at most the domain's vcpus x 100). 0 or -errno. */
-int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, int *cap_out,
-                    json_object **pending_out, vps_err *err);
+ * spec's memory and vcpus where its ceilings (maxmem, maxvcpus) allow, live; info is the domain
+ * as just read (the caller's driver info). *pending_out gets {"memory_mib": n|null, "vcpus":
+ * n|null}, the sizes that wait for the next boot, or NULL when none; *cap_out the cap to apply
+ * now (spec's, at most the domain's vcpus x 100). 0 or -errno. */
+int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, const hv_domain_info *info,
+                    int *cap_out, json_object **pending_out, vps_err *err);
+
+/* vps.c: whether a file exists (stat). */
+bool vps_file_exists(const char *path);
+/* vps.c: a domain its guest shut down (preserved) settled before an operation acts on it
+ * (power.c); *info read again. 0 or -errno. */
+int vps_settle_preserved(vps_ctx *ctx, const char *name, hv_domain_info *info, vps_err *err);
+/* vps.c: the VPS_STATUS of name from what the caller read already: the driver's info, whether
+ * the disk exists and its size (vps_status reads them itself). */
+json_object *vps_status_of(vps_ctx *ctx, const char *name, const hv_domain_info *info,
+                           bool has_disk, uint64_t disk_bytes);
 
 /* ---- vps_rescue.c: rescue mode (issue 16 item 3) ----
  * The template the rescue copies are made from, the file it is imported from (a name in the

@@ -207,6 +207,19 @@ int vps_net_before_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 	return rc;
 }
 
+int vps_net_prepare_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
+{
+	char e[NET_ERRLEN] = "";
+	int rc;
+
+	if (!ctx->net)
+		return 0;
+	rc = shape_prepare(ctx->net, spec->vifname, shape_rate_mbit(spec), e);
+	if (rc)
+		vps_set_err(err, rc, "net_mbit", "shaping of %s: %s", spec->name, e);
+	return rc;
+}
+
 int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 {
 	char e[NET_ERRLEN] = "";

@@ -8,12 +8,12 @@
 #include <errno.h>
 #include <string.h>
 
-int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, int *cap_out,
-                    json_object **pending_out, vps_err *err)
+int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, const hv_domain_info *di,
+                    int *cap_out, json_object **pending_out, vps_err *err)
 {
 	hv_driver *hv = ctx->hv;
 	char hverr[HV_ERRLEN] = "";
-	hv_domain_info info;
+	hv_domain_info info = *di;
 	bool mem_wait = false, vcpus_wait = false;
 	int rc;
 
@@ -21,11 +21,6 @@ int vps_resize_live(vps_ctx *ctx, const vps_spec *spec, bool created, int *cap_o
 	*cap_out = spec->cpu_cap_pct;
 	if (created || !spec->power_running)
 		return 0; /* a domain made from the config just written has every size */
-	rc = hv->ops->info(hv, spec->name, &info, hverr);
-	if (rc) {
-		vps_set_err(err, rc, NULL, "domain info of %s: %s", spec->name, hverr);
-		return rc;
-	}
 	if (info.state != HV_RUNNING)
 		return 0;
 	if (info.memory_mib != spec->memory_mib) {

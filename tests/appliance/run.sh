@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/appliance/run.sh [--bench] [--keep] — `make appliance-test` (issue 5, item 5): boots the
+# tests/appliance/run.sh [--bench | --bench-only] [--keep] — `make appliance-test` (issue 5, item 5): boots the
 # appliance image (dom0-image/run.sh --detach --fresh, kernel options xvps.autologin and
 # xvps.testshell) in QEMU under TCG and drives its real HTTPS API from this machine with curl +
 # jq, on 127.0.0.1 only: admin makes a plan, imports the guest template (debian-12.img in the
@@ -20,7 +20,9 @@
 # Under TCG dom0's memory is sometimes corrupted once domUs run: when dom0 stops answering, the
 # whole run is retried on a fresh boot, up to XVPS_APPLIANCE_TRIES (3) boots; the number of boots
 # is reported. --bench adds `bench:` lines: order → domain running, and in dom0 a thin snapshot of
-# a ${XVPS_BENCH_GIB:-10} GiB template LV (lvcreate -kn -s) against a full dd copy of it.
+# a ${XVPS_BENCH_GIB:-10} GiB template LV (lvcreate -kn -s) against a full dd copy of it, and
+# bench_provision (issue 17 item 6): orders through the API against a bare lvcreate + lvextend +
+# xl create, alternating, and their ratio. --bench-only: the setup steps and bench_provision only.
 # --keep leaves the appliance running at the end (dom0-image/run.sh --stop ends it).
 # Stops only the QEMU it started; removes its temp files. Exit status 0 only when every step passed.
 set -uo pipefail
@@ -41,13 +43,18 @@ GUEST_BOOT=${XVPS_APPLIANCE_GUEST_BOOT:-pvh}
 case $GUEST_BOOT in pv | pvh) ;; *) echo "XVPS_APPLIANCE_GUEST_BOOT: pv or pvh" >&2; exit 2 ;; esac
 bench=0
 keep=0
+# --bench-only (or XVPS_APPLIANCE_BENCH_ONLY=1): boot, plan, template import, pool and customer,
+# the provisioning rounds of bench_provision, tidy up: no lifecycle steps (~10-15 min).
+bench_only=${XVPS_APPLIANCE_BENCH_ONLY:-0}
 for a in "$@"; do
 	case $a in
 	--bench) bench=1 ;;
+	--bench-only) bench_only=1 ;;
 	--keep) keep=1 ;;
-	*) echo "usage: tests/appliance/run.sh [--bench] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: tests/appliance/run.sh [--bench | --bench-only] [--keep]" >&2; exit 2 ;;
 	esac
 done
+[ "$bench_only" = 1 ] && bench=1
 # One run at a time (make appliance-test holds the lock already, over the image build too).
 if [ "${XVPS_APPLIANCE_LOCKED:-0}" != 1 ]; then
 	mkdir -p "$rundir/.."
@@ -978,6 +985,149 @@ cloud_guest() {
 	return 0
 }
 
+# --- provisioning against the bare toolstack (issue 17 item 6) ---------------------------------
+# bench_order BODY — the customer's POST /api/v1/vps with BODY, then GET /api/v1/jobs/{id} every
+# 0.25 s until done or failed, on one kept-alive HTTPS connection opened before the clock starts
+# (a TLS handshake per poll would cost dom0 more CPU than some of the job's own steps under TCG);
+# prints "VPS JOB STATE SECONDS" (python3 on this machine).
+bench_order() {
+	python3 - "$PORT" "$(awk '$6 == "xvps_session" {print $7}' "$work/cust.jar")" "$C" "$1" 2>&1 <<'PY'
+import http.client, json, ssl, sys, time
+port, cookie, csrf, body = sys.argv[1:5]
+hdr = {"Cookie": "xvps_session=" + cookie, "X-CSRF-Token": csrf,
+       "Content-Type": "application/json"}
+conn = None
+def connect():
+    global conn
+    conn = http.client.HTTPSConnection("127.0.0.1", int(port), timeout=900,
+                                       context=ssl._create_unverified_context())
+    conn.connect()
+def req(method, path, data=None):
+    for attempt in (1, 2):
+        try:
+            conn.request(method, path, data, hdr)
+            return json.loads(conn.getresponse().read() or b"{}")
+        except (http.client.HTTPException, OSError):
+            if attempt == 2 or method == "POST":
+                raise
+            connect()
+connect()
+t0 = time.monotonic()
+a = req("POST", "/api/v1/vps", body)
+vps, job = (a.get("vps") or {}).get("id"), (a.get("job") or {}).get("id")
+state = "no-job"
+while job is not None:
+    state = req("GET", "/api/v1/jobs/%s" % job).get("state")
+    if state in ("done", "failed"):
+        break
+    if time.monotonic() - t0 > 1200:
+        state = "timeout"
+        break
+    time.sleep(0.25)
+print(vps, job, state, "%.2f" % (time.monotonic() - t0))
+PY
+}
+
+# bench_provision — alternating rounds (XVPS_BENCH_PROV_ROUNDS, default 3, at least 2) of the bare
+# side in dom0 — `lvcreate -kn -s` of the template's LV, `lvextend` to the plan's 4 GiB, `xl
+# create` of a minimal PV config on that LV (pvgrub, 512 MiB, 1 vCPU, one vif on the agent's
+# bridge), timed in dom0 until `xl create` returns, then destroyed and removed — and the xvps side:
+# the customer's order through the HTTPS API (plan $PLAN, template $TPL) until its job is done
+# (bench_order), then deleted and waited for. Prints each round, each job's steps (GET
+# /jobs/{id} steps: the panel's and the agent's, seconds) and the medians and their ratio:
+# `bench: provision_ratio X (goal <= 1.2)`. Status 1 when dom0 is lost.
+bench_provision() {
+	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br bare=() ours=()
+	[ "$rounds" -ge 2 ] 2>/dev/null || rounds=2
+	step="bench: provisioning against the bare toolstack"
+	tlv=xvpstpl-tpl-$TPL
+	br=$(T=60 dom0 "sed -n 's/^Environment=XVPS_BRIDGE=//p' /etc/systemd/system/xvps-agent.service /lib/systemd/system/xvps-agent.service 2>/dev/null | tail -1" | tr -d '\r\n')
+	br=${br:-xenbr0}
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps/$tlv && mkdir -p /run/xvps-bench && printf '%s\n' \
+		'name = \"benchbare\"' 'type = \"pv\"' 'kernel = \"/usr/lib/grub-xen/grub-x86_64-xen.bin\"' \
+		'memory = 512' 'vcpus = 1' \
+		\"disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/xvps/benchbare' ]\" \
+		\"vif = [ 'bridge=$br' ]\" >/run/xvps-bench/bare.cfg &&
+		sed \"s|^disk = .*|disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/xvps/benchbare', 'format=raw, vdev=xvdb, access=ro, target=/run/xvps-bench/seed.img' ]|\" \
+			/run/xvps-bench/bare.cfg >/run/xvps-bench/seed.cfg && truncate -s 64K /run/xvps-bench/seed.img &&
+		cat /run/xvps-bench/bare.cfg")
+	[ $? = 0 ] || { fail "no template LV xvps/$tlv or config: $(echo "$out" | one)"; lost && return 1; return 0; }
+	echo "      bare config: $(echo "$out" | tail -n +2 | one)"
+	for i in $(seq 1 "$rounds"); do
+		# bare: lvcreate + lvextend + xl create, timed in dom0; then torn down
+		out=$(T=600 dom0 "t0=\$(date +%s.%N)
+			lvcreate -q -kn -s xvps/$tlv -n benchbare >/dev/null &&
+			lvextend -q -L 4g xvps/benchbare >/dev/null &&
+			xl create /run/xvps-bench/bare.cfg >/dev/null 2>&1; rc=\$?
+			t1=\$(date +%s.%N)
+			xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
+			[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'")
+		if [ $? = 0 ] && [[ $out =~ ^[0-9.]+$ ]]; then
+			bare+=("$out")
+			echo "bench: round $i bare lvcreate+lvextend+xl_create ${out} s"
+		else
+			fail "bare round $i: $(echo "$out" | one)"
+			lost && return 1
+		fi
+		# for attribution only (not in the ratio): the same with a second, read-only file disk
+		# like the VPS's seed
+		out=$(T=600 dom0 "t0=\$(date +%s.%N)
+			lvcreate -q -kn -s xvps/$tlv -n benchbare >/dev/null &&
+			lvextend -q -L 4g xvps/benchbare >/dev/null &&
+			xl create /run/xvps-bench/seed.cfg >/dev/null 2>&1; rc=\$?
+			t1=\$(date +%s.%N)
+			xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
+			[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'")
+		echo "bench: round $i bare+seed_disk lvcreate+lvextend+xl_create ${out:-failed} s (not in the ratio)"
+		# xvps: the order until its job is done (bench_order: one kept-alive HTTPS connection,
+		# polled every 0.25 s), then the delete until it is gone
+		out=$(bench_order "$(jq -nc --arg k "$(cat "$work/key.pub")" --arg p "$PLAN" --arg t "$TPL" --arg h "bench$i.example.net" \
+			'{hostname:$h,plan:$p,template:$t,ssh_keys:[$k]}')")
+		read -r vps job s t <<<"$out"
+		if [ "$s" = done ]; then
+			ours+=("$t")
+			echo "bench: round $i xvps order->job_done ${t} s (vps $vps, job $job)"
+		else
+			fail "xvps round $i: $(echo "$out" | one) $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}' 2>/dev/null)"
+			T=60 dom0 'journalctl -u xvps-agent --no-pager -n 10' | sed 's/^/      agent: /'
+			lost && return 1
+		fi
+		[[ $job =~ ^[0-9]+$ ]] && echo "bench: round $i job $job steps: $(cust "$URL/api/v1/jobs/$job" |
+			jq -r '[.steps[]? | "\(.source):\(.step)=\(if .duration_us == null then "?" else ((.duration_us / 10000 | round) / 100 | tostring) end)s"] | join(" ")' 2>/dev/null)"
+		if [[ $vps =~ ^[0-9]+$ ]]; then
+			t0=$(now)
+			s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$vps" | jq -r .job.id)" 600)
+			echo "      round $i: delete of vps $vps $s after $(since "$t0") s"
+		fi
+	done
+	T=60 dom0 "xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null 2>&1; rm -rf /run/xvps-bench"
+	local mb mo
+	mb=$(printf '%s\n' "${bare[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	mo=$(printf '%s\n' "${ours[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	echo "bench: provision_bare_median_s ${mb:-none} (${#bare[@]} rounds); provision_xvps_median_s ${mo:-none} (${#ours[@]} rounds)"
+	if [ -n "$mb" ] && [ -n "$mo" ] && [ "${#bare[@]}" -ge 2 ] && [ "${#ours[@]}" -ge 2 ]; then
+		echo "bench: provision_ratio $(awk -v a="$mo" -v b="$mb" 'BEGIN { printf "%.2f", a / b }') (goal <= 1.2)"
+		pass "bare ${mb} s, xvps ${mo} s (medians)"
+	else
+		fail "too few rounds measured (bare ${#bare[@]}, xvps ${#ours[@]})"
+	fi
+	return 0
+}
+
+# tidy_up — the walk's admin objects removed; no template LV left but the agent's rescue one.
+tidy_up() {
+	local out
+	step="tidy up"
+	admin -X DELETE "$URL/api/v1/customers/$CUST" >/dev/null
+	admin -X DELETE "$URL/api/v1/templates/$TPL" >/dev/null
+	admin -X DELETE "$URL/api/v1/plans/$PLAN" >/dev/null
+	[ -n "${PLAN2:-}" ] && admin -X DELETE "$URL/api/v1/plans/$PLAN2" >/dev/null
+	admin -X DELETE "$URL/api/v1/ip-pools/$POOL" >/dev/null
+	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps")
+	# (xvpstpl-rescue is the agent's own rescue template, kept for the next rescue.)
+	echo "$out" | grep -v xvpstpl-rescue | grep -q tpl && fail "template LV left: $(echo "$out" | one)" || pass "customer, template, plan, pool removed; LVs: $(echo "$out" | one)"
+}
+
 # --- the walk (status 0: it ran to the end, steps may have failed; 1: dom0 lost) -----------------
 walk() {
 	local out t_order d1 d2 s job i
@@ -1042,6 +1192,12 @@ walk() {
 		{ fail "pool '$POOL' customer '$CUST'"; return 0; }
 	C=$(curl -sS -k -c "$work/cust.jar" --json '{"username":"alice","password":"correct horse battery"}' \
 		"$URL/api/v1/session" | jq -r .csrf_token)
+	if [ "$bench_only" = 1 ]; then
+		ssh-keygen -q -t ed25519 -N '' -C appliance-test -f "$work/key"
+		bench_provision || return 1
+		tidy_up
+		return 0
+	fi
 
 	rm -f "$work/key" "$work/key.pub"
 	ssh-keygen -q -t ed25519 -N '' -C appliance-test -f "$work/key"
@@ -1238,22 +1394,8 @@ walk() {
 		[ $? = 0 ] && echo "bench: ${g}GiB template in dom0: $out" || fail "bench: $(echo "$out" | one)"
 	fi
 
+	[ "$bench" = 1 ] && { bench_provision || return 1; }
 	tidy_up
-	return 0
-}
-
-# Removes the walk's customer, template, plans and pool; fails when a template LV is left.
-tidy_up() {
-	local out
-	step="tidy up"
-	admin -X DELETE "$URL/api/v1/customers/$CUST" >/dev/null
-	admin -X DELETE "$URL/api/v1/templates/$TPL" >/dev/null
-	admin -X DELETE "$URL/api/v1/plans/$PLAN" >/dev/null
-	[ -n "${PLAN2:-}" ] && admin -X DELETE "$URL/api/v1/plans/$PLAN2" >/dev/null
-	admin -X DELETE "$URL/api/v1/ip-pools/$POOL" >/dev/null
-	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps")
-	# (xvpstpl-rescue is the agent's own rescue template, kept for the next rescue.)
-	echo "$out" | grep -v xvpstpl-rescue | grep -q tpl && fail "template LV left: $(echo "$out" | one)" || pass "customer, template, plan, pool removed; LVs: $(echo "$out" | one)"
 	return 0
 }
 

@@ -2,7 +2,9 @@
  * sequence of shape_apply / shape_remove, idempotence, rate 0, refusal of bad names, waiting
  * for the vif. A temp dir stands in for /sys/class/net: <tmp>/net/<dev> present = the device
  * exists; the fake runner creates/removes <tmp>/net/<ifb> for `ip link add/del` like the
- * kernel would. No process is started. */
+ * kernel would (and its flags file, IFF_UP, for `up`). `tc -batch -` is recorded as one call
+ * per line of its stdin ("tc <line>"), stopping at the first line a rule fails, as tc does.
+ * No process is started. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -30,6 +32,7 @@ typedef struct fake {
 	size_t n_rules;
 	char *calls[64];
 	size_t ncalls;
+	size_t nruns; /* processes the runner was asked to start */
 } fake;
 
 static char tmp[64], netdir[128], statedir[128];
@@ -57,41 +60,119 @@ static bool has_dev(const char *dev)
 	return stat(p, &st) == 0;
 }
 
+static const fake_rule *rule_for(const fake *fk, const char *line)
+{
+	for (size_t i = 0; i < fk->n_rules; i++)
+		if (strncmp(line, fk->rules[i].prefix, strlen(fk->rules[i].prefix)) == 0)
+			return &fk->rules[i];
+	return NULL;
+}
+
+static void record(fake *fk, const char *line)
+{
+	if (fk->ncalls < sizeof(fk->calls) / sizeof(fk->calls[0]))
+		fk->calls[fk->ncalls++] = strdup(line);
+}
+
+static void set_flags(const char *dev, const char *flags)
+{
+	char p[300];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s/flags", netdir, dev);
+	fp = fopen(p, "w");
+	cr_assert_not_null(fp, "%s", p);
+	fprintf(fp, "%s\n", flags);
+	fclose(fp);
+}
+
+/* `tc -batch -`: each stdin line as a call; the first one a rule fails ends the batch. */
+static int fake_batch(fake *fk, const char *in, size_t len, runner_result *res)
+{
+	char line[512];
+	size_t n = 0;
+
+	for (const char *l = in; l < in + len && *l;) {
+		const char *nl = memchr(l, '\n', (size_t)(in + len - l));
+		size_t k = nl ? (size_t)(nl - l) : strlen(l);
+		const fake_rule *r;
+
+		snprintf(line, sizeof(line), "tc %.*s", (int)k, l);
+		record(fk, line);
+		n++;
+		if ((r = rule_for(fk, line)) != NULL) {
+			if (r->rc)
+				return r->rc;
+			free(res->err);
+			snprintf(line, sizeof(line), "%sCommand failed -:%zu\n",
+			         r->err ? r->err : "", n);
+			res->err = strdup(line);
+			res->err_len = strlen(res->err);
+			res->exit_status = r->exit_status ? 1 : 0;
+			return 0;
+		}
+		l = nl ? nl + 1 : l + k;
+	}
+	return 0;
+}
+
 static int fake_run(void *c, const char *const argv[], const char *stdin_data, size_t stdin_len,
                     int timeout_ms, runner_result *res)
 {
 	fake *fk = c;
 	char *line = runner_argv_str(argv);
+	const fake_rule *r;
 	cr_assert_not_null(line);
+	fk->nruns++;
 	runner_result_init(res);
 	res->exit_status = 0;
 	res->out = strdup("");
 	res->err = strdup("");
-	if (fk->ncalls < sizeof(fk->calls) / sizeof(fk->calls[0]))
-		fk->calls[fk->ncalls++] = strdup(line);
-	for (size_t i = 0; i < fk->n_rules; i++) {
-		if (strncmp(line, fk->rules[i].prefix, strlen(fk->rules[i].prefix)) != 0)
-			continue;
+	if (strcmp(line, "tc -batch -") == 0) {
+		free(line);
+		cr_assert_not_null(stdin_data);
+		return fake_batch(fk, stdin_data, stdin_len, res);
+	}
+	record(fk, line);
+	if ((r = rule_for(fk, line)) != NULL) {
 		free(line);
 		free(res->err);
-		res->err = strdup(fk->rules[i].err ? fk->rules[i].err : "");
+		res->err = strdup(r->err ? r->err : "");
 		res->err_len = strlen(res->err);
-		res->exit_status = fk->rules[i].rc ? -1 : fk->rules[i].exit_status;
-		return fk->rules[i].rc;
+		res->exit_status = r->rc ? -1 : r->exit_status;
+		return r->rc;
 	}
 	/* Success, with the kernel's side effect on the fake sysfs tree. */
 	if (argv[0] && argv[1] && argv[2] && argv[3] && strcmp(argv[0], "ip") == 0 &&
 	    strcmp(argv[1], "link") == 0) {
 		char p[256];
 		dev_path(argv[3], p);
-		if (strcmp(argv[2], "add") == 0)
+		if (strcmp(argv[2], "add") == 0) {
 			cr_assert_eq(mkdir(p, 0755), 0, "ip link add of an existing device %s",
 			             argv[3]);
-		else if (strcmp(argv[2], "del") == 0)
+			if (argv[4] && strcmp(argv[4], "up") == 0)
+				set_flags(argv[3], "0x83");
+		} else if (strcmp(argv[2], "del") == 0) {
+			char fl[300];
+			snprintf(fl, sizeof(fl), "%s/flags", p);
+			unlink(fl);
 			cr_assert_eq(rmdir(p), 0, "ip link del of a missing device %s", argv[3]);
+		} else if (strcmp(argv[2], "set") == 0 && argv[4] && strcmp(argv[4], "up") == 0) {
+			set_flags(argv[3], "0x83");
+		}
 	}
 	free(line);
 	return 0;
+}
+
+/* The first call since the last clear that starts with prefix. */
+static const char *find_call(const char *prefix)
+{
+	for (size_t k = 0; k < f.ncalls; k++)
+		if (strncmp(f.calls[k], prefix, strlen(prefix)) == 0)
+			return f.calls[k];
+	cr_assert_fail("no call starting with %s", prefix);
+	return NULL;
 }
 
 static void use_rules(const fake_rule *rules, size_t n)
@@ -151,8 +232,10 @@ static void teardown(void)
 TestSuite(shaping, .init = setup, .fini = teardown);
 
 #define APPLY_100                                                                                  \
-	"tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 latency 50ms",   \
-	        "ip link add xifb7 type ifb", "ip link set xifb7 up",                              \
+	"ip link add xifb7 up type ifb",                                                           \
+	        "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 "        \
+	        "latency "                                                                         \
+	        "50ms",                                                                            \
 	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 "        \
 	        "latency 50ms",                                                                    \
 	        "tc qdisc replace dev xvif7 handle ffff: ingress",                                 \
@@ -188,18 +271,65 @@ Test(shaping, apply_twice_is_idempotent)
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){APPLY_100, NULL});
-	/* Second run: the same replaces, the ifb is not added again. */
+	/* Second run: the same replaces in one tc, the ifb (up) is not touched again. */
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){
 	        "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 latency "
 	        "50ms",
-	        "ip link set xifb7 up",
 	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 latency "
 	        "50ms",
 	        "tc qdisc replace dev xvif7 handle ffff: ingress",
 	        "tc filter replace dev xvif7 parent ffff: protocol all prio 1 handle 800::800 u32 "
 	        "match u32 0 0 action mirred egress redirect dev xifb7",
 	        NULL});
+}
+
+/* Issue 17 item 6: every process start costs a second under emulation. A first shaping starts
+ * two (ip for the ifb, one tc for every qdisc and filter), a repeated one a single tc. */
+Test(shaping, apply_starts_two_processes_then_one)
+{
+	mkdev("xvif7");
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 2);
+	cr_assert_eq(f.ncalls, 5);
+	clear_calls();
+	f.nruns = 0;
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 20, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 1);
+	cr_assert_eq(f.ncalls, 4);
+}
+
+/* Before the domain exists its ifb is made (no vif needed); once it runs, one tc. Rate 0 or a
+ * disabled context: nothing. */
+Test(shaping, prepare_makes_the_ifb_so_that_apply_is_one_tc)
+{
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 0, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 0);
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err);
+	assert_calls((const char *[]){"ip link add xifb7 up type ifb", NULL});
+	cr_assert(has_dev("xifb7"));
+	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err); /* up already */
+	assert_calls((const char *[]){NULL});
+	mkdev("xvif7");
+	f.nruns = 0;
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	cr_assert_eq(f.nruns, 1);
+	cr_assert_eq(f.ncalls, 4);
+	cr_assert_str_eq(f.calls[0], "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
+	                             "burst 125000 latency 50ms");
+	clear_calls();
+	cr_assert_eq(shape_prepare(&ctx, "xvif-7", 100, err), -EINVAL);
+	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
+	cr_assert(!has_dev("xifb7"));
+}
+
+Test(shaping, an_ifb_that_is_down_is_brought_up)
+{
+	mkdev("xvif7");
+	mkdev("xifb7"); /* no flags file: not up */
+	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	cr_assert_str_eq(f.calls[0], "ip link set xifb7 up");
+	cr_assert_eq(f.ncalls, 5);
 }
 
 Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
@@ -225,10 +355,10 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 	mkdev("xvif7");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_assert_eq(shape_apply(&ctx, "xvif7", cases[i].rate, err), 0, "%s", err);
-		cr_assert_geq(f.ncalls, 1);
-		cr_assert_str_eq(f.calls[0], cases[i].cmd);
+		const char *vif = find_call("tc qdisc replace dev xvif7 root");
+		cr_assert_str_eq(vif, cases[i].cmd);
 		/* tbf's own rule: burst >= rate/HZ; HZ 100 is the worst case Linux allows. */
-		unsigned long long burst = strtoull(strstr(f.calls[0], "burst ") + 6, NULL, 10);
+		unsigned long long burst = strtoull(strstr(vif, "burst ") + 6, NULL, 10);
 		cr_assert_geq(burst, (unsigned long long)cases[i].rate * 125000ull / 100ull);
 		clear_calls();
 	}
@@ -249,13 +379,13 @@ Test(shaping, a_new_rate_gets_a_new_root_handle)
 		cr_assert_eq(shape_apply(&ctx, "xvif7", rates[i], err), 0, "%s", err);
 		snprintf(want, sizeof(want), "root handle %s tbf rate %dmbit ", handles[i],
 		         rates[i]);
-		cr_assert(strstr(f.calls[0], want), "vif: %s (want %s)", f.calls[0], want);
+		const char *vif = find_call("tc qdisc replace dev xvif7 root");
+		cr_assert(strstr(vif, want), "vif: %s (want %s)", vif, want);
 		for (size_t k = 0; k < f.ncalls; k++)
 			if (strstr(f.calls[k], "dev xifb7 root"))
 				cr_assert(strstr(f.calls[k], want), "ifb: %s (want %s)", f.calls[k],
 				          want);
-		cr_assert(!strstr(f.calls[0], "ffff:"), "the ingress qdisc's handle: %s",
-		          f.calls[0]);
+		cr_assert(!strstr(vif, "ffff:"), "the ingress qdisc's handle: %s", vif);
 		clear_calls();
 	}
 }
@@ -320,7 +450,10 @@ Test(shaping, apply_stops_at_the_first_failure)
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), -EIO);
 	cr_assert(strstr(err, "qdisc kind is unknown") != NULL, "%s", err);
-	assert_calls((const char *[]){"tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
+	cr_assert(strstr(err, "tc qdisc replace dev xvif7 root") != NULL, "names the line: %s",
+	          err);
+	assert_calls((const char *[]){"ip link add xifb7 up type ifb",
+	                              "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
 	                              "burst 125000 latency 50ms",
 	                              NULL});
 }
@@ -350,7 +483,7 @@ Test(shaping, bad_names_and_rates_are_refused_without_running_anything)
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100001, err), -EINVAL);
 	assert_calls((const char *[]){NULL});
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100000, err), 0, "%s", err);
-	cr_assert_eq(f.ncalls, 6);
+	cr_assert_eq(f.ncalls, 5); /* ip link add, then the batch's 4 lines */
 }
 
 Test(shaping, disabled_context_runs_nothing)

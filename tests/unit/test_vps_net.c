@@ -1,7 +1,8 @@
 /* test_vps_net.c — provisioning/vps_net.c: a vif that the hypervisor re-created behind the agent's
  * back (a reboot from inside a Xen guest, a resumed sim guest) is shaped again at the next counter
  * sweep, the remembered rate survives an agent restart (shaping.json), and removal forgets it.
- * Fake sysfs tree in a temp dir, fake runner recording the tc/ip commands, fake nftables seam
+ * Fake sysfs tree in a temp dir, fake runner recording the tc/ip commands (a `tc -batch -` as
+ * one "tc <line>" per line of its stdin), fake nftables seam
  * recording the firewall transactions (never the host's own tables). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -21,9 +22,26 @@ static size_t ncalls;
 static int fake_run(void *c, const char *const argv[], const char *in, size_t in_len,
                     int timeout_ms, runner_result *res)
 {
+	char *line = runner_argv_str(argv);
+
 	runner_result_init(res);
-	if (ncalls < 256)
-		calls[ncalls++] = runner_argv_str(argv);
+	if (strcmp(line, "tc -batch -") == 0 && in) {
+		/* one call per line of the batch, as "tc <line>" */
+		for (const char *l = in; l < in + in_len && *l && ncalls < 256;) {
+			const char *nl = memchr(l, '\n', (size_t)(in + in_len - l));
+			size_t k = nl ? (size_t)(nl - l) : strlen(l);
+			char buf[512];
+
+			snprintf(buf, sizeof(buf), "tc %.*s", (int)k, l);
+			calls[ncalls++] = strdup(buf);
+			l = nl ? nl + 1 : l + k;
+		}
+		free(line);
+	} else if (ncalls < 256) {
+		calls[ncalls++] = line;
+	} else {
+		free(line);
+	}
 	res->out = strdup("");
 	res->err = strdup("");
 	res->exit_status = 0;
