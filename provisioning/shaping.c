@@ -84,6 +84,33 @@ static bool absent_error(const char *msg)
 	return false;
 }
 
+/* Runs one tc command (stdin: input, len bytes, or none). tc exits 2 with "Dump was
+ * interrupted" when another netlink change (another vif coming or going) lands during its
+ * dump: nothing was done (every command here is a replace or a delete), so it runs again, up
+ * to 5 times, 20, 40, 60, 80 ms apart. Returns 1 on success (res disposed), else the runner's
+ * return code (0: the command ran and failed; -errno: it did not start) with res to read and
+ * dispose. */
+static int run_tc(net_ctx *ctx, const char *const argv[], const char *input, size_t len,
+                  runner_result *res)
+{
+	int rc;
+
+	for (int attempt = 0;; attempt++) {
+		runner_result_init(res);
+		rc = runner_run(&ctx->run, argv, input, len, SHAPE_TIMEOUT_MS, res);
+		if (runner_ok(rc, res)) {
+			runner_result_dispose(res);
+			return 1;
+		}
+		if (rc != 0 || attempt >= 4 || !res->err ||
+		    !strstr(res->err, "Dump was interrupted"))
+			return rc;
+		runner_result_dispose(res);
+		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Runs argv through ctx->run. With tolerate_absent, a failure whose stderr says the object
  * is already gone counts as success. Returns 0, the runner's -errno (command not started) or
  * -EIO (command failed), with err naming the command and its first stderr line. */
@@ -94,21 +121,9 @@ static int run_cmd(net_ctx *ctx, const char *const argv[], bool tolerate_absent,
 	char line[RUNNER_LINE_LEN];
 	int rc;
 
-	/* tc exits 2 with "Dump was interrupted" when another netlink change (another vif coming
-	 * or going) lands during its dump: nothing was done, so run it again. */
-	for (int attempt = 0;; attempt++) {
-		runner_result_init(&res);
-		rc = runner_run(&ctx->run, argv, NULL, 0, SHAPE_TIMEOUT_MS, &res);
-		if (runner_ok(rc, &res)) {
-			runner_result_dispose(&res);
-			return 0;
-		}
-		if (rc != 0 || attempt >= 4 || !res.err || !strstr(res.err, "Dump was interrupted"))
-			break;
-		runner_result_dispose(&res);
-		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	rc = run_tc(ctx, argv, NULL, 0, &res);
+	if (rc == 1)
+		return 0;
 	runner_first_line(res.err, line, sizeof(line));
 	if (rc == 0 && !res.timed_out && tolerate_absent && absent_error(line)) {
 		runner_result_dispose(&res);
@@ -180,19 +195,9 @@ static int run_batch(net_ctx *ctx, const tc_batch *b, char err[NET_ERRLEN])
 	}
 	if (b->n == 0)
 		return 0;
-	for (int attempt = 0;; attempt++) {
-		runner_result_init(&res);
-		rc = runner_run(&ctx->run, argv, b->text, b->len, SHAPE_TIMEOUT_MS, &res);
-		if (runner_ok(rc, &res)) {
-			runner_result_dispose(&res);
-			return 0;
-		}
-		if (rc != 0 || attempt >= 4 || !res.err || !strstr(res.err, "Dump was interrupted"))
-			break;
-		runner_result_dispose(&res);
-		struct timespec ts = {0, (long)(attempt + 1) * 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
+	rc = run_tc(ctx, argv, b->text, b->len, &res);
+	if (rc == 1)
+		return 0;
 	if (rc < 0) {
 		snprintf(err, NET_ERRLEN, "Cannot run `tc -batch -`: %s.", strerror(-rc));
 		runner_result_dispose(&res);

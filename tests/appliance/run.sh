@@ -1028,6 +1028,19 @@ print(vps, job, state, "%.2f" % (time.monotonic() - t0))
 PY
 }
 
+# One bare provisioning in dom0, timed: a thin snapshot of template LV $1, lvextend to 4 GiB and
+# `xl create /run/xvps-bench/$2.cfg`; then destroyed and removed. Prints the seconds (status 0)
+# or nothing (status 1).
+bare_round() {
+	T=600 dom0 "t0=\$(date +%s.%N)
+		lvcreate -q -kn -s xvps/$1 -n benchbare >/dev/null &&
+		lvextend -q -L 4g xvps/benchbare >/dev/null &&
+		xl create /run/xvps-bench/$2.cfg >/dev/null 2>&1; rc=\$?
+		t1=\$(date +%s.%N)
+		xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
+		[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'"
+}
+
 # bench_provision — alternating rounds (XVPS_BENCH_PROV_ROUNDS, default 3, at least 2) of the bare
 # side in dom0 — `lvcreate -kn -s` of the template's LV, `lvextend` to the plan's 4 GiB, `xl
 # create` of a minimal PV config on that LV (pvgrub, 512 MiB, 1 vCPU, one vif on the agent's
@@ -1055,13 +1068,7 @@ bench_provision() {
 	echo "      bare config: $(echo "$out" | tail -n +2 | one)"
 	for i in $(seq 1 "$rounds"); do
 		# bare: lvcreate + lvextend + xl create, timed in dom0; then torn down
-		out=$(T=600 dom0 "t0=\$(date +%s.%N)
-			lvcreate -q -kn -s xvps/$tlv -n benchbare >/dev/null &&
-			lvextend -q -L 4g xvps/benchbare >/dev/null &&
-			xl create /run/xvps-bench/bare.cfg >/dev/null 2>&1; rc=\$?
-			t1=\$(date +%s.%N)
-			xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
-			[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'")
+		out=$(bare_round "$tlv" bare)
 		if [ $? = 0 ] && [[ $out =~ ^[0-9.]+$ ]]; then
 			bare+=("$out")
 			echo "bench: round $i bare lvcreate+lvextend+xl_create ${out} s"
@@ -1071,13 +1078,7 @@ bench_provision() {
 		fi
 		# for attribution only (not in the ratio): the same with a second, read-only file disk
 		# like the VPS's seed
-		out=$(T=600 dom0 "t0=\$(date +%s.%N)
-			lvcreate -q -kn -s xvps/$tlv -n benchbare >/dev/null &&
-			lvextend -q -L 4g xvps/benchbare >/dev/null &&
-			xl create /run/xvps-bench/seed.cfg >/dev/null 2>&1; rc=\$?
-			t1=\$(date +%s.%N)
-			xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
-			[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'")
+		out=$(bare_round "$tlv" seed)
 		echo "bench: round $i bare+seed_disk lvcreate+lvextend+xl_create ${out:-failed} s (not in the ratio)"
 		# xvps: the order until its job is done (bench_order: one kept-alive HTTPS connection,
 		# polled every 0.25 s), then the delete until it is gone
