@@ -91,7 +91,7 @@ void api_template_import(http_req *rq, const template_new *t)
 	const char *why = NULL;
 	int64_t id, job;
 	sqlite3_stmt *st;
-	json_object *o;
+	json_object *o, *tpl_o;
 
 	if (t->url && t->file) {
 		e.field = "url";
@@ -153,9 +153,13 @@ void api_template_import(http_req *rq, const template_new *t)
 	}
 	id = db_last_id();
 	job = job_enqueue_template_import(id, rq->user.id);
-	if (job <= 0 || db_commit() != 0) {
-		if (job <= 0)
+	/* The answer's template is read before the commit: once the job runs, a failing import
+	 * deletes the row (seen: a bad file refused before this handler read it back). */
+	tpl_o = job > 0 ? template_json(id) : NULL;
+	if (job <= 0 || !tpl_o || db_commit() != 0) {
+		if (job <= 0 || !tpl_o)
 			db_rollback();
+		json_object_put(tpl_o);
 		reply_db_error(rq);
 		return;
 	}
@@ -163,7 +167,7 @@ void api_template_import(http_req *rq, const template_new *t)
 	snprintf(res, sizeof(res), "template/%lld", (long long)id);
 	audit(rq, "template.import", res, t->url ? t->url : t->file);
 	o = json_object_new_object();
-	json_object_object_add(o, "template", template_json(id));
+	json_object_object_add(o, "template", tpl_o);
 	json_object_object_add(o, "job", job_json(job));
 	reply_json(rq, 202, o);
 }
