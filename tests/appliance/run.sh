@@ -1048,57 +1048,81 @@ PY
 }
 
 # One bare provisioning in dom0, timed: a thin snapshot of template LV $1, lvextend to 4 GiB and
-# `xl create /run/xvps-bench/$2.cfg`; then destroyed and removed. Prints the seconds (status 0)
-# or nothing (status 1).
+# `xl create /run/xvps-bench/$2.cfg`; then destroyed and removed. Prints "TOTAL LV XL" seconds
+# (the whole, the two LVM commands, xl create; status 0) or nothing (status 1).
 bare_round() {
 	T=600 dom0 "t0=\$(date +%s.%N)
 		lvcreate -q -kn -s xvps/$1 -n benchbare >/dev/null &&
-		lvextend -q -L 4g xvps/benchbare >/dev/null &&
+		lvextend -q -L 4g xvps/benchbare >/dev/null && t1=\$(date +%s.%N) &&
 		xl create /run/xvps-bench/$2.cfg >/dev/null 2>&1; rc=\$?
-		t1=\$(date +%s.%N)
+		t2=\$(date +%s.%N)
 		xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null
-		[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 'BEGIN { printf \"%.2f\", b - a }'"
+		[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 -v c=\$t2 'BEGIN { printf \"%.2f %.2f %.2f\", c - a, b - a, c - b }'"
+}
+
+# bench_keep_cfg VPS — copies VPS's own xl.cfg and seed to /run/xvps-bench/vps.cfg and seed.img
+# for the next round's attribution line, renamed to benchbare on the benchbare LV (vif name
+# vbench, MAC 00:16:3e:be:00:01: no clash with a VPS).
+bench_keep_cfg() {
+	T=60 dom0 "c=\$(ls /var/lib/xvps/xen/xvps-$1.cfg /var/lib/xvps/agent/xen/xvps-$1.cfg 2>/dev/null | head -1)
+		s=\$(sed -n \"s|.*target=\\([^']*seed[^']*\\)'.*|\\1|p\" \"\$c\" | head -1)
+		[ -n \"\$c\" ] && cp \"\$s\" /run/xvps-bench/seed.img && sed -e 's|^name = .*|name = \"benchbare\"|' \
+			-e \"s|target=/dev/xvps/xvps-$1'|target=/dev/xvps/benchbare'|\" -e \"s|target=\$s'|target=/run/xvps-bench/seed.img'|\" \
+			-e 's|vifname=[^,]*|vifname=vbench|' -e 's|mac=[^,]*|mac=00:16:3e:be:00:01|' \"\$c\" >/run/xvps-bench/vps.cfg" >/dev/null 2>&1
 }
 
 # bench_provision — alternating rounds (XVPS_BENCH_PROV_ROUNDS, default 3, at least 2) of the bare
 # side in dom0 — `lvcreate -kn -s` of the template's LV, `lvextend` to the plan's 4 GiB, `xl
-# create` of a minimal PV config on that LV (pvgrub, 512 MiB, 1 vCPU, one vif on the agent's
-# bridge), timed in dom0 until `xl create` returns, then destroyed and removed — and the xvps side:
-# the customer's order through the HTTPS API (plan $PLAN, template $TPL) until its job is done
-# (bench_order), then deleted and waited for. Prints each round, each job's steps (GET
+# create` of a minimal config of the template's guest type ($GUEST_BOOT: PVH through
+# grub-i386-xen_pvh.bin, or PV through grub-x86_64-xen.bin; 512 MiB, 1 vCPU, one vif on the
+# agent's bridge), timed in dom0 until `xl create` returns, then destroyed and removed — and the
+# xvps side: the customer's order through the HTTPS API (plan $PLAN, template $TPL) until its job
+# is done (bench_order), then deleted and waited for. Not in the ratio, for attribution: the same
+# bare sequence with a minimal PV config (when the template is PVH), and with the previous
+# round's VPS's own xl.cfg (bench_keep_cfg). Prints each round, each job's steps (GET
 # /jobs/{id} steps: the panel's and the agent's, seconds) and the medians and their ratio:
 # `bench: provision_ratio X (goal <= 1.2)`. Status 1 when dom0 is lost.
 bench_provision() {
-	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br bare=() ours=()
+	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br kernel bare=() ours=()
 	[ "$rounds" -ge 2 ] 2>/dev/null || rounds=2
 	step="bench: provisioning against the bare toolstack"
 	tlv=xvpstpl-tpl-$TPL
 	br=$(T=60 dom0 "sed -n 's/^Environment=XVPS_BRIDGE=//p' /etc/systemd/system/xvps-agent.service /lib/systemd/system/xvps-agent.service 2>/dev/null | tail -1" | tr -d '\r\n')
 	br=${br:-xenbr0}
+	kernel=/usr/lib/grub-xen/grub-x86_64-xen.bin
+	[ "$GUEST_BOOT" = pvh ] && kernel=/usr/lib/grub-xen/grub-i386-xen_pvh.bin
 	out=$(T=60 dom0 "lvs --noheadings -o lv_name xvps/$tlv && mkdir -p /run/xvps-bench && printf '%s\n' \
-		'name = \"benchbare\"' 'type = \"pv\"' 'kernel = \"/usr/lib/grub-xen/grub-x86_64-xen.bin\"' \
+		'name = \"benchbare\"' 'type = \"$GUEST_BOOT\"' 'kernel = \"$kernel\"' \
 		'memory = 512' 'vcpus = 1' \
 		\"disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/xvps/benchbare' ]\" \
 		\"vif = [ 'bridge=$br' ]\" >/run/xvps-bench/bare.cfg &&
-		sed \"s|^disk = .*|disk = [ 'format=raw, vdev=xvda, access=rw, target=/dev/xvps/benchbare', 'format=raw, vdev=xvdb, access=ro, target=/run/xvps-bench/seed.img' ]|\" \
-			/run/xvps-bench/bare.cfg >/run/xvps-bench/seed.cfg && truncate -s 64K /run/xvps-bench/seed.img &&
+		sed -e 's|^type = .*|type = \"pv\"|' -e 's|^kernel = .*|kernel = \"/usr/lib/grub-xen/grub-x86_64-xen.bin\"|' \
+			/run/xvps-bench/bare.cfg >/run/xvps-bench/pv.cfg &&
 		cat /run/xvps-bench/bare.cfg")
 	[ $? = 0 ] || { fail "no template LV xvps/$tlv or config: $(echo "$out" | one)"; lost && return 1; return 0; }
 	echo "      bare config: $(echo "$out" | tail -n +2 | one)"
 	for i in $(seq 1 "$rounds"); do
 		# bare: lvcreate + lvextend + xl create, timed in dom0; then torn down
 		out=$(bare_round "$tlv" bare)
-		if [ $? = 0 ] && [[ $out =~ ^[0-9.]+$ ]]; then
-			bare+=("$out")
-			echo "bench: round $i bare lvcreate+lvextend+xl_create ${out} s"
+		if [ $? = 0 ] && [[ $out =~ ^[0-9.]+\ [0-9.]+\ [0-9.]+$ ]]; then
+			read -r t s job <<<"$out"
+			bare+=("$t")
+			echo "bench: round $i bare lvcreate+lvextend+xl_create $t s (lvm $s s, xl_create $job s; $GUEST_BOOT)"
 		else
 			fail "bare round $i: $(echo "$out" | one)"
 			lost && return 1
 		fi
-		# for attribution only (not in the ratio): the same with a second, read-only file disk
-		# like the VPS's seed
-		out=$(bare_round "$tlv" seed)
-		echo "bench: round $i bare+seed_disk lvcreate+lvextend+xl_create ${out:-failed} s (not in the ratio)"
+		# for attribution only (not in the ratio): PV instead of PVH; the previous VPS's own config
+		if [ "$GUEST_BOOT" = pvh ]; then
+			out=$(bare_round "$tlv" pv)
+			read -r t s job <<<"$out"
+			echo "bench: round $i bare_pv lvcreate+lvextend+xl_create ${t:-failed} s (lvm ${s:-?} s, xl_create ${job:-?} s; not in the ratio)"
+		fi
+		if [ "$i" -gt 1 ]; then
+			out=$(bare_round "$tlv" vps)
+			read -r t s job <<<"$out"
+			echo "bench: round $i bare_vps_cfg lvcreate+lvextend+xl_create ${t:-failed} s (lvm ${s:-?} s, xl_create ${job:-?} s: the previous VPS's xl.cfg; not in the ratio)"
+		fi
 		# xvps: the order until its job is done (bench_order: one kept-alive HTTPS connection,
 		# polled every 0.25 s), then the delete until it is gone
 		out=$(bench_order "$(jq -nc --arg k "$(cat "$work/key.pub")" --arg p "$PLAN" --arg t "$TPL" --arg h "bench$i.example.net" \
@@ -1115,6 +1139,7 @@ bench_provision() {
 		[[ $job =~ ^[0-9]+$ ]] && echo "bench: round $i job $job steps: $(cust "$URL/api/v1/jobs/$job" |
 			jq -r '[.steps[]? | "\(.source):\(.step)=\(if .duration_us == null then "?" else ((.duration_us / 10000 | round) / 100 | tostring) end)s"] | join(" ")' 2>/dev/null)"
 		if [[ $vps =~ ^[0-9]+$ ]]; then
+			bench_keep_cfg "$vps"
 			t0=$(now)
 			s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$vps" | jq -r .job.id)" 600)
 			echo "      round $i: delete of vps $vps $s after $(since "$t0") s"
@@ -1124,7 +1149,7 @@ bench_provision() {
 	local mb mo
 	mb=$(printf '%s\n' "${bare[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	mo=$(printf '%s\n' "${ours[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-	echo "bench: provision_bare_median_s ${mb:-none} (${#bare[@]} rounds); provision_xvps_median_s ${mo:-none} (${#ours[@]} rounds)"
+	echo "bench: provision_bare_median_s ${mb:-none} (${#bare[@]} rounds, $GUEST_BOOT); provision_xvps_median_s ${mo:-none} (${#ours[@]} rounds)"
 	if [ -n "$mb" ] && [ -n "$mo" ] && [ "${#bare[@]}" -ge 2 ] && [ "${#ours[@]}" -ge 2 ]; then
 		echo "bench: provision_ratio $(awk -v a="$mo" -v b="$mb" 'BEGIN { printf "%.2f", a / b }') (goal <= 1.2)"
 		pass "bare ${mb} s, xvps ${mo} s (medians)"
