@@ -276,6 +276,10 @@ static int pool_usage(const char *vg, const char *thin_pool, const lv_row *pool,
 	}
 	/* Fallback: lvs (data_percent is empty while the pool is inactive). */
 	memset(u, 0, sizeof(*u));
+	if (!pool) {
+		errf(err, "thin pool %s/%s: device-mapper cannot tell its usage", vg, thin_pool);
+		return -ENODEV;
+	}
 	if (!lvm_parse_pct(pool->data_pct, &dpct) || pool->size == 0) {
 		errf(err, "thin pool %s/%s: usage unknown (lvs reports no data_percent; inactive?)",
 		     vg, thin_pool);

@@ -50,11 +50,10 @@ int lvm_dm_tpool_status(const char *dmname, st_pool_usage *u);
 bool lvm_parse_pct(const char *s, uint64_t *out);
 
 /* The refusal rule: need_bytes more may be provisioned in thin pool vg/thin_pool (pool: its lvs
- * row, for the fallback when device-mapper cannot answer) only when
- *   used + need <= total × (100 − headroom_pct) / 100
- * and metadata use stays at or below (100 − headroom_pct) %, and the pool is healthy. what
- * names the consumer ("disk xvps-1") in the message. Returns 0, or -ENOSPC / -EIO with err
- * (ST_ERRLEN bytes) set. */
+ * row, for the fallback when device-mapper cannot answer; NULL: no fallback, -ENODEV then) only
+ * when used + need <= total × (100 − headroom_pct) / 100 and metadata use stays at or below (100 −
+ * headroom_pct) %, and the pool is healthy. what names the consumer ("disk xvps-1") in the message.
+ * Returns 0, or -ENOSPC / -EIO with err (ST_ERRLEN bytes) set. */
 int lvm_check_room(const char *vg, const char *thin_pool, const lv_row *pool, int headroom_pct,
                    uint64_t need_bytes, const char *what, char *err);
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "../../common/util.h"
+#include "../../provisioning/lvm_dm.h"
 #include "../../provisioning/storage.h"
 
 #define GIB  (1024ull * 1024ull * 1024ull)
@@ -78,4 +79,25 @@ Test(tpool_status, status_garbage_is_refused)
 	}
 	cr_assert_eq(st_lvm_parse_tpool_status(NULL, 384, &u), -EINVAL);
 	cr_assert_eq(st_lvm_parse_tpool_status("0 10/100 1/3 - rw", 0, &u), -EINVAL);
+}
+
+/* A "thin" target's table params (dmsetup table of a thin LV: "0 2097152 thin 253:2 3"): the
+ * pool device the fresh-create path compares with the pool's (issue 17 item 6). */
+Test(tpool_status, thin_table_params)
+{
+	unsigned maj = 0, min = 0;
+
+	cr_assert(lvm_dm_parse_thin_params("253:2 3", &maj, &min));
+	cr_assert_eq(maj, 253);
+	cr_assert_eq(min, 2);
+	/* With an external origin device. */
+	cr_assert(lvm_dm_parse_thin_params("254:10 17 254:3", &maj, &min));
+	cr_assert_eq(maj, 254);
+	cr_assert_eq(min, 10);
+	cr_assert(!lvm_dm_parse_thin_params("253:2", &maj, &min));
+	cr_assert(!lvm_dm_parse_thin_params("253-2 3", &maj, &min));
+	cr_assert(!lvm_dm_parse_thin_params("253:2 x", &maj, &min));
+	cr_assert(!lvm_dm_parse_thin_params("253:2 3x", &maj, &min));
+	cr_assert(!lvm_dm_parse_thin_params("", &maj, &min));
+	cr_assert(!lvm_dm_parse_thin_params(NULL, &maj, &min));
 }

@@ -24,6 +24,7 @@
 #include "../../common/runner.h"
 #include "../../common/util.h"
 #include "../../hypervisor/driver.h"
+#include "../../provisioning/lvm_dm.h"
 #include "../../provisioning/spec.h"
 #include "../../provisioning/storage.h"
 #include "../../provisioning/vps.h"
@@ -558,4 +559,88 @@ Test(lvm, reconcile_finishes_or_quarantines_what_a_killed_create_left)
 		                  "disk");
 	json_object_put(orphans);
 	hv.ops->dispose(&hv);
+}
+
+/* ---- the fresh-create path (issue 17 item 6) ---------------------------------------------- */
+
+/* argv[0] of every command a counting runner ran (then through the real runner). */
+static char seen[32][32];
+static int nseen;
+
+static int counting_run(void *ctx, const char *const argv[], const char *stdin_data,
+                        size_t stdin_len, int timeout_ms, runner_result *res)
+{
+	runner r = runner_real();
+
+	(void)ctx;
+	if (nseen < 32)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", argv[0]);
+	return r.run(r.ctx, argv, stdin_data, stdin_len, timeout_ms, res);
+}
+
+static bool saw(const char *cmd)
+{
+	for (int i = 0; i < nseen; i++)
+		if (strcmp(seen[i], cmd) == 0)
+			return true;
+	return false;
+}
+
+Test(lvm, fresh_create_asks_device_mapper_and_lists_nothing)
+{
+	st_driver cst;
+	st_disk_outcome o;
+	lvm_dm_lv d;
+	unsigned maj = 0, min = 0;
+	runner cr = {counting_run, NULL};
+
+	import_template();
+	/* What device-mapper says agrees with LVM: the template is a read-only thin LV of the
+	 * pool, 64 MiB; the disk has no device yet. */
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvpstpl-tpl-1", &d), 0);
+	cr_assert(d.read_only);
+	cr_assert_str_eq(d.target, "thin");
+	cr_assert_eq(d.sectors * 512u, TPL_BYTES);
+	cr_assert_eq(lvm_dm_pool_dev(VG, POOL, &maj, &min), 0);
+	cr_assert_eq(d.pool_major, maj);
+	cr_assert_eq(d.pool_minor, min);
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), -ENOENT);
+
+	cr_assert_eq(st_lvm_open(&cst, cr, VG, POOL, tdir, err), 0, "%s", err);
+	nseen = 0;
+	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	/* Exactly lvcreate and lvextend (the template is 64 MiB, the disk 1 GiB): no lvs. */
+	cr_assert_eq(nseen, 2, "%d commands, the first %s", nseen, nseen ? seen[0] : "-");
+	cr_assert_str_eq(seen[0], "lvcreate");
+	cr_assert_str_eq(seen[1], "lvextend");
+	cr_assert(o.looked && !o.existed && !o.tpl_missing);
+	cr_assert_eq(o.bytes, GIB);
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), 0);
+	cr_assert(!d.read_only);
+	cr_assert_eq(d.sectors * 512u, GIB);
+
+	/* Again: the device exists, so the VG is listed and nothing is made. */
+	nseen = 0;
+	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	cr_assert(saw("lvs"));
+	cr_assert(!saw("lvcreate"));
+	cr_assert(o.looked && o.existed);
+
+	/* An inactive disk of that name: device-mapper shows none, lvcreate refuses, the listing
+	 * finds the LV and activates it. */
+	run_ok((const char *const[]){"lvchange", "-an", VG "/xvps-9", NULL});
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), -ENOENT);
+	nseen = 0;
+	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	cr_assert(saw("lvcreate") && saw("lvs"));
+	cr_assert(o.existed);
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), 0);
+
+	/* A full pool is refused from device-mapper's status, nothing made. */
+	nseen = 0;
+	cr_assert_neq(cst.ops->disk_ensure_ex(&cst, "xvps-10", "tpl-1", 16000, &o, err), 0);
+	cr_assert(strstr(err, "GiB free") != NULL, "%s", err);
+	cr_assert(!saw("lvcreate"), "lvcreate ran for a disk the pool cannot hold");
+	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-10", &d), -ENOENT);
+	cst.ops->dispose(&cst);
 }
