@@ -120,8 +120,9 @@ typedef struct hv_ops {
 	                 uint64_t *cpu_ns_out, char *err);
 	/* Domains whose names start with prefix that are preserved after the guest shut down
 	 * (HV_SHUTDOWN), with their reasons: heap arrays (names of heap strings) of *n_out
-	 * entries. One cheap listing for the agent's power watcher (xl: one `xl list`; sim: the
-	 * state files). 0 or -errno (err set). */
+	 * entries. One cheap listing for the agent's power watcher (xl: one libxenstat snapshot,
+	 * and `xl list` only when it shows one of them shut down or cannot tell; sim: the state
+	 * files). 0 or -errno (err set). */
 	int (*preserved)(struct hv_driver *d, const char *prefix, char ***names_out,
 	                 hv_shutdown_reason **reasons_out, size_t *n_out, char *err);
 	/* What a status needs of a domain the caller has just created from its config (issue 17
@@ -164,6 +165,10 @@ typedef struct hv_xenstat_ops {
 	void *(*domain_by_index)(void *node, unsigned index);
 	const char *(*domain_name)(void *domain); /* NULL when xenstore had none */
 	unsigned long long (*domain_cpu_ns)(void *domain);
+	/* Nonzero when the domain is shut down (xenstat_domain_shutdown: Xen's shutdown flag,
+	 * whatever the reason). Optional: NULL makes the preserved-domain watcher list with
+	 * `xl list` every time. */
+	unsigned (*domain_shutdown)(void *domain);
 } hv_xenstat_ops;
 
 /* xl: replaces the libxenstat table (NULL: the real one) and closes an open handle; the next

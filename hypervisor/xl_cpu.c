@@ -50,6 +50,11 @@ static unsigned long long xs_domain_cpu_ns(void *dom)
 	return xenstat_domain_cpu_ns(dom);
 }
 
+static unsigned xs_domain_shutdown(void *dom)
+{
+	return xenstat_domain_shutdown(dom);
+}
+
 const hv_xenstat_ops xl_xenstat_real = {
         .init = xs_init,
         .uninit = xs_uninit,
@@ -59,6 +64,7 @@ const hv_xenstat_ops xl_xenstat_real = {
         .domain_by_index = xs_domain_by_index,
         .domain_name = xs_domain_name,
         .domain_cpu_ns = xs_domain_cpu_ns,
+        .domain_shutdown = xs_domain_shutdown,
 };
 
 /* qsort_r order of an index into a name array (ctx): by name. */
@@ -141,6 +147,46 @@ int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu
 out:
 	pthread_mutex_unlock(&p->xs_lock);
 	free(idx);
+	return rc;
+}
+
+int xl_any_shutdown(hv_driver *d, const char *prefix)
+{
+	xl_priv *p = d->priv;
+	size_t plen = prefix ? strlen(prefix) : 0;
+	void *node;
+	int rc = 0;
+
+	if (!p->xs->domain_shutdown)
+		return -ENOTSUP;
+	pthread_mutex_lock(&p->xs_lock);
+	if (!p->xs_handle) {
+		errno = 0;
+		p->xs_handle = p->xs->init();
+		if (!p->xs_handle) {
+			rc = errno ? -errno : -EIO;
+			goto out;
+		}
+	}
+	node = p->xs->get_node(p->xs_handle);
+	if (!node) {
+		p->xs->uninit(p->xs_handle);
+		p->xs_handle = NULL;
+		rc = -EIO;
+		goto out;
+	}
+	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd && rc == 0; i++) {
+		void *dom = p->xs->domain_by_index(node, i);
+		const char *name = dom ? p->xs->domain_name(dom) : NULL;
+
+		/* A domain without a name yet (being built) is left to the next round. */
+		if (name && strncmp(name, prefix ? prefix : "", plen) == 0 &&
+		    p->xs->domain_shutdown(dom))
+			rc = 1;
+	}
+	p->xs->free_node(node);
+out:
+	pthread_mutex_unlock(&p->xs_lock);
 	return rc;
 }
 

@@ -81,6 +81,12 @@ int xl_console_source(hv_driver *d, const char *name, char *out, size_t outlen, 
 /* The real libxenstat table (xl_cpu.c). */
 extern const hv_xenstat_ops xl_xenstat_real;
 
+/* Whether a domain whose name starts with prefix is shut down, from one libxenstat snapshot (no
+ * process; issue 17 item 6: the watcher's `xl list` every 2 s cost dom0 a process start each
+ * time): 1 yes, 0 no, -ENOTSUP when the table has no domain_shutdown, -errno when libxenstat
+ * cannot answer. */
+int xl_any_shutdown(hv_driver *d, const char *prefix);
+
 /* hv_ops.cpu_times of the xl driver (driver.h). */
 int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out, char *err);
 

@@ -294,6 +294,15 @@ int xl_list(hv_driver *d, const char *prefix, char ***names_out, size_t *n_out, 
 int xl_preserved(hv_driver *d, const char *prefix, char ***names_out,
                  hv_shutdown_reason **reasons_out, size_t *n_out, char *err)
 {
+	/* libxenstat first: only when it shows one of ours shut down (or cannot tell) does
+	 * `xl list` run for the names and reasons. */
+	if (xl_any_shutdown(d, prefix) == 0) {
+		*names_out = NULL;
+		if (reasons_out)
+			*reasons_out = NULL;
+		*n_out = 0;
+		return 0;
+	}
 	return list_rows(d, prefix, true, names_out, reasons_out, n_out, err);
 }
 

@@ -74,8 +74,7 @@ static int dm_query(const char *name, lvm_dm_lv *out, unsigned *major, unsigned 
 		rc = -EIO;
 	else if (next)
 		rc = -E2BIG;
-	else if (snprintf(out->target, sizeof(out->target), "%s", type) >=
-	         (int)sizeof(out->target))
+	else if (snprintf(out->target, sizeof(out->target), "%s", type) >= (int)sizeof(out->target))
 		rc = -EIO;
 	else {
 		out->sectors = length;

@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 typedef struct lvm_dm_lv {
-	bool read_only;          /* loaded read-only (an LV with permission r) */
-	char target[16];         /* the type of its one target ("thin", "linear"...) */
-	uint64_t sectors;        /* the target's length, 512-byte sectors */
-	unsigned pool_major;     /* a "thin" target: the pool device it maps onto */
+	bool read_only;      /* loaded read-only (an LV with permission r) */
+	char target[16];     /* the type of its one target ("thin", "linear"...) */
+	uint64_t sectors;    /* the target's length, 512-byte sectors */
+	unsigned pool_major; /* a "thin" target: the pool device it maps onto */
 	unsigned pool_minor;
 } lvm_dm_lv;
 

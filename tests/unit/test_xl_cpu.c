@@ -215,3 +215,98 @@ Test(xl, cpu_times_with_the_real_libxenstat_fail_cleanly_without_xen)
 	cr_assert_eq(hv_xl_set_xenstat(&(hv_driver){0}, NULL), -EINVAL);
 	d.ops->dispose(&d);
 }
+
+/* ---- the power watcher's listing: libxenstat first, `xl list` only when needed ------------- */
+
+typedef struct fake_sd_dom {
+	fake_xs_dom d; /* first: the fake's domain pointer is this struct */
+	unsigned shutdown;
+} fake_sd_dom;
+
+static unsigned fxs_domain_shutdown(void *dom)
+{
+	return ((const fake_sd_dom *)dom)->shutdown;
+}
+
+static const fake_sd_dom *sd_doms;
+
+static void *fxs_sd_domain_by_index(void *node, unsigned i)
+{
+	return i < fxs.n ? (void *)&sd_doms[i] : NULL;
+}
+
+static const hv_xenstat_ops fake_xenstat_sd = {
+        .init = fxs_init,
+        .uninit = fxs_uninit,
+        .get_node = fxs_get_node,
+        .free_node = fxs_free_node,
+        .num_domains = fxs_num_domains,
+        .domain_by_index = fxs_sd_domain_by_index,
+        .domain_name = fxs_domain_name,
+        .domain_cpu_ns = fxs_domain_cpu_ns,
+        .domain_shutdown = fxs_domain_shutdown,
+};
+
+static const char *const xl_list_one_shut =
+        "Name                                        ID   Mem VCPUs\tState\tTime(s)\n"
+        "Domain-0                                     0  1536     1     r-----     100.0\n"
+        "xvps-3                                       7   512     1     ---s--       4.2\n";
+
+Test(xl, preserved_runs_no_xl_list_while_libxenstat_shows_none_shut_down)
+{
+	static const fake_sd_dom doms[] = {
+	        {{"Domain-0", 1}, 0}, {{"xvps-3", 2}, 0}, {{"other-1", 3}, 1}, {{NULL, 4}, 1}};
+	fake f;
+	char **names = NULL, err[HV_ERRLEN] = "";
+	hv_shutdown_reason *reasons = NULL;
+	size_t n = 9;
+
+	memset(&fxs, 0, sizeof(fxs));
+	sd_doms = doms;
+	fxs.n = 4;
+	hv_driver d = xlf_open(
+	        &f, (const fake_step[]){{.out = xl_list_one_shut}, {.out = xl_list_one_shut}}, 2);
+	cr_assert_eq(hv_xl_set_xenstat(&d, &fake_xenstat_sd), 0);
+	/* A foreign domain and a nameless one are shut down: not ours, no xl list. */
+	cr_assert_eq(d.ops->preserved(&d, "xvps-", &names, &reasons, &n, err), 0, "%s", err);
+	cr_assert_eq(n, 0);
+	cr_assert_null(names);
+	cr_assert_eq(f.ncalls, 0, "xl ran %d times", f.ncalls);
+	cr_assert_eq(fxs.nodes, 1);
+	d.ops->dispose(&d);
+}
+
+Test(xl, preserved_lists_with_xl_when_one_of_ours_is_shut_down_or_libxenstat_fails)
+{
+	static const fake_sd_dom doms[] = {{{"Domain-0", 1}, 0}, {{"xvps-3", 2}, 1}};
+	fake f;
+	char **names = NULL, err[HV_ERRLEN] = "";
+	hv_shutdown_reason *reasons = NULL;
+	size_t n = 0;
+
+	memset(&fxs, 0, sizeof(fxs));
+	sd_doms = doms;
+	fxs.n = 2;
+	hv_driver d = xlf_open(
+	        &f, (const fake_step[]){{.out = xl_list_one_shut}, {.out = xl_list_one_shut}}, 2);
+	cr_assert_eq(hv_xl_set_xenstat(&d, &fake_xenstat_sd), 0);
+	cr_assert_eq(d.ops->preserved(&d, "xvps-", &names, &reasons, &n, err), 0, "%s", err);
+	cr_assert_eq(f.ncalls, 1);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(names[0], "xvps-3");
+	cr_assert_eq(reasons[0], HV_SHUTDOWN_POWEROFF);
+	free(names[0]);
+	free(names);
+	free(reasons);
+	/* libxenstat cannot answer: xl list decides, as before. */
+	fxs.node_fails = true;
+	names = NULL;
+	reasons = NULL;
+	cr_assert_eq(d.ops->preserved(&d, "xvps-", &names, &reasons, &n, err), 0, "%s", err);
+	cr_assert_eq(f.ncalls, 2);
+	cr_assert_eq(n, 1);
+	free(names[0]);
+	free(names);
+	free(reasons);
+	d.ops->dispose(&d);
+}
