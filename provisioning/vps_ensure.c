@@ -255,11 +255,12 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	}
 	if (rc) {
 		/* A host error (the driver could not look, e.g. `lvs` failed, or could not make or
-		 * grow the disk), never "template missing". A failure before the driver could tell
-		 * leaves had_disk true: nothing to take back. */
+		 * grow the disk), never "template missing"; the size is to blame only when the
+		 * pool has no room for it. A failure before the driver could tell leaves had_disk
+		 * true: nothing to take back. */
 		had_disk = disk.existed || !disk.looked;
-		vps_set_err(err, -EIO, disk.looked ? "disk_gib" : NULL, "disk of %s: %s",
-		            spec->name, sterr);
+		vps_set_err(err, -EIO, rc == -ENOSPC || rc == -ERANGE ? "disk_gib" : NULL,
+		            "disk of %s: %s", spec->name, sterr);
 		goto fail;
 	}
 	had_disk = disk.existed;
