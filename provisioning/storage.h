@@ -23,10 +23,12 @@
 
 struct st_driver;
 
-/* What disk_ensure_ex found and did. */
+/* What disk_ensure found and did (zeroed first; valid also on failure, as far as it got). */
 typedef struct st_disk_outcome {
 	bool looked;      /* the driver could tell whether the disk existed (existed is valid) */
 	bool existed;     /* the disk was there before the call (kept, grown when smaller) */
+	bool created;     /* this call made the disk from its template (existed false) */
+	bool grown;       /* this call grew the existing disk to size_gib */
 	bool tpl_missing; /* refused (-ENOENT): no disk, and its template is missing or not ready */
 	uint64_t bytes;   /* the disk's size after a successful call */
 } st_disk_outcome;
@@ -38,17 +40,18 @@ typedef struct st_ops {
 	int (*template_ensure)(struct st_driver *s, const char *tpl, uint64_t size_gib,
 	                       const char *source, uint64_t *size_bytes_out, char *err);
 	int (*template_remove)(struct st_driver *s, const char *tpl, char *err);
-	bool (*template_exists)(struct st_driver *s, const char *tpl);
+	/* 1 when template tpl exists and its import finished, 0 when it does not (or tpl is not a
+	 * valid name), -1 when the driver could not tell (lvm: `lvs` failed; file: stat failed
+	 * otherwise than ENOENT) with the reason in err: a host error, never "absent". */
+	int (*template_exists)(struct st_driver *s, const char *tpl, char *err);
 	/* Creates the disk of a domain from a template, grown to size_gib. Idempotent: an
-	 * existing disk of that name is kept (and grown when smaller). */
+	 * existing disk of that name is kept (and grown when smaller, never shrunk). out (NULL:
+	 * not wanted) tells, from the one look the driver takes (issue 17 item 6: under emulation
+	 * every lvs costs a second), whether the disk existed, was created or grown, a missing
+	 * template (-ENOENT, nothing made, tpl_missing set) and the size after. A failure to look
+	 * (lvm: `lvs` failed) leaves looked and tpl_missing false: a host error. */
 	int (*disk_ensure)(struct st_driver *s, const char *name, const char *tpl,
-	                   uint64_t size_gib, char *err);
-	/* disk_ensure that also tells, from the one look it takes, whether the disk existed, a
-	 * missing template (nothing made) and the size after (issue 17 item 6: under emulation
-	 * every lvs costs a second). Optional: NULL means disk_size, template_exists, disk_ensure
-	 * and disk_size again. */
-	int (*disk_ensure_ex)(struct st_driver *s, const char *name, const char *tpl,
-	                      uint64_t size_gib, st_disk_outcome *out, char *err);
+	                   uint64_t size_gib, st_disk_outcome *out, char *err);
 	/* Removes the disk, discarding/zeroing its blocks. Absent is success. */
 	int (*disk_remove)(struct st_driver *s, const char *name, char *err);
 	/* Renames an unknown disk out of the way (reconciler) instead of deleting it. */

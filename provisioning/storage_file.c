@@ -266,22 +266,37 @@ static int file_template_remove(st_driver *s, const char *tpl, char *err)
 	return unlink_img(s, "templates", tpl, err);
 }
 
-static bool file_template_exists(st_driver *s, const char *tpl)
+/* 1 when templates/<tpl>.img is a regular file, 0 when it is absent (or not a regular file,
+ * or tpl not a valid name), -1 when stat failed otherwise (err says why). */
+static int file_template_exists(st_driver *s, const char *tpl, char *err)
 {
 	char path[ST_PATH_LEN];
 	struct stat st;
 
-	return safe_name(tpl) && img_path(s, "templates", tpl, path, sizeof(path)) &&
-	       stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (!safe_name(tpl) || !img_path(s, "templates", tpl, path, sizeof(path)))
+		return 0;
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		errf(err, "cannot look up template %s: %s: %s", tpl, path, strerror(errno));
+		return -1;
+	}
+	return S_ISREG(st.st_mode) ? 1 : 0;
 }
 
+/* An existing disk is kept and grown when smaller; a new one is a sparse copy of its template,
+ * grown to size_gib, made under a temp name and renamed (never half-made). */
 static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
-                            char *err)
+                            st_disk_outcome *out, char *err)
 {
 	char path[ST_PATH_LEN], tpath[ST_PATH_LEN], dir[ST_PATH_LEN], base[160];
+	st_disk_outcome mine;
 	struct stat st;
 	int rc;
 
+	if (!out)
+		out = &mine;
+	memset(out, 0, sizeof(*out));
 	if (!safe_name(name) || !safe_name(tpl)) {
 		errf(err, "invalid disk or template name");
 		return -EINVAL;
@@ -298,20 +313,41 @@ static int file_disk_ensure(st_driver *s, const char *name, const char *tpl, uin
 		return -ENAMETOOLONG;
 	}
 	if (stat(path, &st) == 0) {
+		out->looked = out->existed = true;
 		/* Existing disk: keep it, grow it when smaller; never shrink a customer's disk. */
-		if ((uint64_t)st.st_size < size_gib * GIB &&
-		    truncate(path, (off_t)(size_gib * GIB))) {
-			rc = -errno;
-			errf(err, "cannot grow %s: %s", path, strerror(-rc));
-			return rc;
+		if ((uint64_t)st.st_size < size_gib * GIB) {
+			if (truncate(path, (off_t)(size_gib * GIB)) != 0) {
+				rc = -errno;
+				errf(err, "cannot grow %s: %s", path, strerror(-rc));
+				return rc;
+			}
+			out->grown = true;
+			out->bytes = size_gib * GIB;
+		} else {
+			out->bytes = (uint64_t)st.st_size;
 		}
 		return 0;
 	}
-	if (stat(tpath, &st) != 0) {
+	if (errno != ENOENT) {
+		rc = -errno;
+		errf(err, "cannot look up disk %s: %s: %s", name, path, strerror(-rc));
+		return rc;
+	}
+	out->looked = true;
+	rc = file_template_exists(s, tpl, err);
+	if (rc < 0)
+		return -EIO;
+	if (rc == 0) {
 		errf(err, "template %s does not exist", tpl);
+		out->tpl_missing = true;
 		return -ENOENT;
 	}
-	return copy_to(tpath, dir, base, size_gib * GIB, err);
+	rc = copy_to(tpath, dir, base, size_gib * GIB, err);
+	if (rc)
+		return rc;
+	out->created = true;
+	out->bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : size_gib * GIB;
+	return 0;
 }
 
 /* The file driver has no shared blocks (a copy, or a reflink whose blocks the file system

@@ -109,15 +109,17 @@ int lvmd_list_vg(st_driver *s, lv_list *l, char *err)
 		else
 			runner_failure_line(&res, line, sizeof(line));
 		if (strstr(line, "not found"))
-			errf(err, "volume group %s not found (lvs: %s)", s->vg, line);
+			errf(err, "listing LVs failed: volume group %s not found (lvs: %s)", s->vg,
+			     line);
 		else
-			errf(err, "cannot list the LVs of volume group %s: %s", s->vg, line);
+			errf(err, "listing LVs failed: volume group %s: %s", s->vg, line);
 		runner_result_dispose(&res);
 		return rc;
 	}
 	rc = lvm_parse_lvs(res.out, l);
 	if (rc)
-		errf(err, "cannot read the lvs report of volume group %s", s->vg);
+		errf(err, "listing LVs failed: cannot read the lvs report of volume group %s",
+		     s->vg);
 	runner_result_dispose(&res);
 	return rc;
 }
@@ -341,20 +343,23 @@ static int lvm_template_remove(st_driver *s, const char *tpl, char *err)
 	return present ? lvmd_lvremove(s, lv, err) : 0;
 }
 
-/* True when the template LV exists and its import finished (read-only). */
-static bool lvm_template_exists(st_driver *s, const char *tpl)
+/* 1 when the template LV exists and its import finished (read-only), 0 when not, -1 when
+ * the listing failed (err says why). */
+static int lvm_template_exists(st_driver *s, const char *tpl, char *err)
 {
 	char lv[LVMD_LV_LEN];
 	const lv_row *r;
 	lv_list l;
 	bool ok;
 
-	if (lvmd_tpl_lv(tpl, lv, sizeof(lv), NULL) || lvmd_list_vg(s, &l, NULL))
-		return false;
+	if (lvmd_tpl_lv(tpl, lv, sizeof(lv), NULL))
+		return 0;
+	if (lvmd_list_vg(s, &l, err))
+		return -1;
 	r = lvm_find_lv(&l, lv);
 	ok = r && lvm_is_read_only(r) && lvmd_in_our_pool(s, r);
 	lvm_list_free(&l);
-	return ok;
+	return ok ? 1 : 0;
 }
 
 static void lvm_dispose(st_driver *s)
@@ -369,7 +374,6 @@ static const st_ops lvm_ops = {
         .template_remove = lvm_template_remove,
         .template_exists = lvm_template_exists,
         .disk_ensure = lvmd_disk_ensure,
-        .disk_ensure_ex = lvmd_disk_ensure_ex,
         .disk_remove = lvmd_disk_remove,
         .disk_quarantine = lvmd_disk_quarantine,
         .disk_size = lvmd_disk_size,

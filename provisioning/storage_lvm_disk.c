@@ -92,7 +92,9 @@ static int create_from_template(st_driver *s, const char *name, const char *vl, 
 		char rerr[ST_ERRLEN];
 		if (lvmd_lvremove(s, name, rerr) != 0)
 			log_error("disk %s: rollback failed: %s", name, rerr);
+		out->bytes = 0;
 	}
+	out->created = rc == 0;
 	return rc;
 }
 
@@ -133,22 +135,20 @@ static int fresh_create(st_driver *s, const char *name, const char *tlv, const c
 	return rc && failed ? -EAGAIN : rc;
 }
 
-int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib, char *err)
-{
-	st_disk_outcome o;
-
-	return lvmd_disk_ensure_ex(s, name, tpl, size_gib, &o, err);
-}
-
-int lvmd_disk_ensure_ex(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
-                        st_disk_outcome *out, char *err)
+/* One lvs tells everything: the disk (kept, activated, grown) or its template and the pool's
+ * room for a new one; a new disk's size after is read from its device node (no second lvs). */
+int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
+                     st_disk_outcome *out, char *err)
 {
 	char tlv[LVMD_LV_LEN], vl[LVMD_VL_LEN], tvl[LVMD_VL_LEN], what[LVMD_WHAT_LEN];
 	const lv_row *pool, *row, *trow;
+	st_disk_outcome mine;
 	lv_list l;
 	uint64_t want, tsize;
 	int rc;
 
+	if (!out)
+		out = &mine;
 	memset(out, 0, sizeof(*out));
 
 	rc = lvmd_check_disk_name(name, err);
@@ -191,6 +191,7 @@ int lvmd_disk_ensure_ex(st_driver *s, const char *name, const char *tpl, uint64_
 				rc = lvextend_to(s, vl, size_gib, err);
 			if (rc)
 				goto out;
+			out->grown = true;
 		}
 		if (!lvm_is_active(row))
 			rc = lvmd_lvactivate(s, name, err);

@@ -53,7 +53,7 @@ int lvmd_run_cmd(st_driver *s, const char *const argv[], int timeout_ms, runner_
 int lvmd_run_simple(st_driver *s, const char *const argv[], int timeout_ms, const char *what,
                     char *err);
 
-/* The LVs of the VG (lvs report); -errno with err set. */
+/* The LVs of the VG (lvs report); -errno with err set ("listing LVs failed: ..."). */
 int lvmd_list_vg(st_driver *s, lv_list *l, char *err);
 /* Lists the VG and finds the pool in it (-ENOENT with err set when it is gone). */
 int lvmd_list_with_pool(st_driver *s, lv_list *l, const lv_row **pool, char *err);
@@ -77,9 +77,8 @@ int lvmd_lvremove(st_driver *s, const char *lv, char *err);
 int lvmd_lvactivate(st_driver *s, const char *lv, char *err);
 
 /* st_ops of the lvm driver (storage.h): storage_lvm_disk.c. */
-int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib, char *err);
-int lvmd_disk_ensure_ex(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
-                        st_disk_outcome *out, char *err);
+int lvmd_disk_ensure(st_driver *s, const char *name, const char *tpl, uint64_t size_gib,
+                     st_disk_outcome *out, char *err);
 int lvmd_disk_remove(st_driver *s, const char *name, char *err);
 int lvmd_disk_quarantine(st_driver *s, const char *name, char *err);
 int lvmd_disk_size(st_driver *s, const char *name, uint64_t *bytes_out, char *err);

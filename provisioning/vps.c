@@ -272,6 +272,7 @@ int vps_power(vps_ctx *ctx, const char *name, const char *action, const vps_spec
 int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
 {
 	char hverr[HV_ERRLEN] = "", sterr[ST_ERRLEN] = "";
+	st_disk_outcome disk;
 	vps_spec run;
 	int rc;
 
@@ -279,7 +280,13 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 	rc = vps_check_name(spec->name, err);
 	if (rc)
 		return rc;
-	if (!ctx->st->ops->template_exists(ctx->st, spec->template_name)) {
+	rc = ctx->st->ops->template_exists(ctx->st, spec->template_name, sterr);
+	if (rc < 0) {
+		/* the driver could not tell (`lvs` failed): a host error, nothing touched */
+		vps_set_err(err, -EIO, NULL, "cannot reinstall %s: %s", spec->name, sterr);
+		return -EIO;
+	}
+	if (rc == 0) {
 		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
 		            spec->template_name);
 		return -ENOENT;
@@ -296,10 +303,11 @@ int vps_reinstall(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, 
 		return rc;
 	}
 	rc = ctx->st->ops->disk_ensure(ctx->st, spec->name, spec->template_name, spec->disk_gib,
-	                               sterr);
+	                               &disk, sterr);
 	if (rc) {
-		vps_set_err(err, rc == -ENOENT ? -ENOENT : -EIO, "template", "disk of %s: %s",
-		            spec->name, sterr);
+		vps_set_err(err, disk.tpl_missing ? -ENOENT : -EIO,
+		            disk.tpl_missing ? "template" : NULL, "disk of %s: %s", spec->name,
+		            sterr);
 		return rc;
 	}
 	run = *spec;

@@ -214,29 +214,6 @@ static int ensure_power(vps_ctx *ctx, const vps_spec *spec, const char *cfg_path
 	return 0;
 }
 
-/* The disk step: the driver's disk_ensure_ex, or the same from disk_size, template_exists,
- * disk_ensure and disk_size for a driver without it. */
-static int ensure_disk(vps_ctx *ctx, const vps_spec *spec, st_disk_outcome *o, char *sterr)
-{
-	st_driver *st = ctx->st;
-	int rc;
-
-	memset(o, 0, sizeof(*o));
-	if (st->ops->disk_ensure_ex)
-		return st->ops->disk_ensure_ex(st, spec->name, spec->template_name, spec->disk_gib,
-		                               o, sterr);
-	o->looked = true;
-	o->existed = st->ops->disk_size(st, spec->name, &o->bytes, NULL) == 0;
-	if (!o->existed && !st->ops->template_exists(st, spec->template_name)) {
-		o->tpl_missing = true;
-		return -ENOENT;
-	}
-	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, sterr);
-	if (rc == 0 && st->ops->disk_size(st, spec->name, &o->bytes, NULL) != 0)
-		o->bytes = 0;
-	return rc;
-}
-
 int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps_err *err)
 {
 	step_timer tm = {json_object_new_array(), now_mono_ns()};
@@ -268,7 +245,8 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 	}
 
 	/* (1) disk */
-	rc = ensure_disk(ctx, spec, &disk, sterr);
+	rc = st->ops->disk_ensure(st, spec->name, spec->template_name, spec->disk_gib, &disk,
+	                          sterr);
 	if (rc && disk.tpl_missing && !disk.existed) {
 		vps_set_err(err, -ENOENT, "template", "template %s does not exist",
 		            spec->template_name);
@@ -276,12 +254,13 @@ int vps_ensure(vps_ctx *ctx, const vps_spec *spec, json_object **status_out, vps
 		return -ENOENT;
 	}
 	if (rc) {
-		/* (a failure before the driver could tell leaves had_disk true: nothing to take
-		 * back) */
+		/* A host error (the driver could not look, e.g. `lvs` failed, or could not make or
+		 * grow the disk), never "template missing"; the size is to blame only when the
+		 * pool has no room for it. A failure before the driver could tell leaves had_disk
+		 * true: nothing to take back. */
 		had_disk = disk.existed || !disk.looked;
-		vps_set_err(err, rc == -ENOENT ? -ENOENT : -EIO,
-		            rc == -ENOENT ? "template" : "disk_gib", "disk of %s: %s", spec->name,
-		            sterr);
+		vps_set_err(err, -EIO, rc == -ENOSPC || rc == -ERANGE ? "disk_gib" : NULL,
+		            "disk of %s: %s", spec->name, sterr);
 		goto fail;
 	}
 	had_disk = disk.existed;

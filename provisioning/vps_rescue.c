@@ -28,8 +28,14 @@ static int rescue_template(vps_ctx *ctx, vps_err *err)
 	uint64_t bytes = 0;
 	int rc;
 
-	if (ctx->st->ops->template_exists(ctx->st, RESCUE_TEMPLATE))
+	rc = ctx->st->ops->template_exists(ctx->st, RESCUE_TEMPLATE, sterr);
+	if (rc > 0)
 		return 0;
+	if (rc < 0) {
+		/* the driver could not tell (`lvs` failed): a host error, not "not installed" */
+		vps_set_err(err, -EIO, NULL, "cannot look up the rescue system: %s", sterr);
+		return -EIO;
+	}
 	rc = ctx->st->ops->template_ensure(ctx->st, RESCUE_TEMPLATE, 0, RESCUE_SOURCE, &bytes,
 	                                   sterr);
 	if (rc)
@@ -56,7 +62,8 @@ int vps_rescue_prepare(vps_ctx *ctx, const vps_spec *spec, char *path_out, size_
 	rc = rescue_template(ctx, err);
 	if (rc)
 		return rc;
-	rc = ctx->st->ops->disk_ensure(ctx->st, disk, RESCUE_TEMPLATE, RESCUE_DISK_GIB, sterr);
+	rc = ctx->st->ops->disk_ensure(ctx->st, disk, RESCUE_TEMPLATE, RESCUE_DISK_GIB, NULL,
+	                               sterr);
 	if (rc) {
 		vps_set_err(err, -EIO, "rescue", "rescue disk of %s: %s", spec->name, sterr);
 		return rc;

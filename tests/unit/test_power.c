@@ -133,8 +133,8 @@ static unsigned long long fx_ns(void *dom)
 {
 	return fx_cpu;
 }
-static const hv_xenstat_ops fx_ops = {fx_init, fx_uninit, fx_node, fx_free,
-                                      fx_num,  fx_dom,    fx_name, fx_ns};
+static const hv_xenstat_ops fx_ops = {fx_init, fx_uninit, fx_node, fx_free, fx_num,
+                                      fx_dom,  fx_name,   fx_ns,   NULL};
 
 static struct {
 	int endings, endeds;

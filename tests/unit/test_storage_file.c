@@ -66,7 +66,7 @@ Test(storage_file, blank_template_is_sparse_and_idempotent)
 
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 2, NULL, &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, 2 * GIB);
-	cr_assert(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 1);
 	path_of("templates", "tpl-1", p, sizeof(p));
 	cr_assert_eq(stat(p, &sb), 0);
 	cr_assert_eq((uint64_t)sb.st_size, 2 * GIB);
@@ -75,7 +75,7 @@ Test(storage_file, blank_template_is_sparse_and_idempotent)
 	/* Again, even with another size: the existing template stays as it is. */
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 5, NULL, &bytes, err), 0);
 	cr_assert_eq(bytes, 2 * GIB);
-	cr_assert_not(st.ops->template_exists(&st, "tpl-2"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-2", err), 0);
 }
 
 Test(storage_file, disk_from_template_is_sparse_grows_and_is_idempotent)
@@ -85,7 +85,7 @@ Test(storage_file, disk_from_template_is_sparse_grows_and_is_idempotent)
 	struct stat sb;
 
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, NULL, err), 0, "%s", err);
 	path_of("disks", "xvps-1", p, sizeof(p));
 	cr_assert_eq(stat(p, &sb), 0);
 	cr_assert_eq((uint64_t)sb.st_size, 4 * GIB);
@@ -94,12 +94,12 @@ Test(storage_file, disk_from_template_is_sparse_grows_and_is_idempotent)
 	cr_assert_eq(bytes, 4 * GIB);
 
 	/* Same call again: nothing changes. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, NULL, err), 0);
 	cr_assert_eq(size_of("disks", "xvps-1"), (off_t)(4 * GIB));
 	/* Larger: grows. Smaller: never shrinks. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 6, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 6, NULL, err), 0);
 	cr_assert_eq(size_of("disks", "xvps-1"), (off_t)(6 * GIB));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0);
 	cr_assert_eq(size_of("disks", "xvps-1"), (off_t)(6 * GIB));
 
 	char pathbuf[256];
@@ -113,13 +113,13 @@ Test(storage_file, disk_keeps_existing_data_when_regrown)
 	int fd;
 
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0);
 	path_of("disks", "xvps-1", p, sizeof(p));
 	fd = open(p, O_WRONLY);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(pwrite(fd, "guest", 5, 4096), 5);
 	close(fd);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0);
 	fd = open(p, O_RDONLY);
 	cr_assert_eq(pread(fd, buf, 5, 4096), 5);
 	close(fd);
@@ -130,7 +130,7 @@ Test(storage_file, disk_without_template_fails_and_leaves_nothing)
 {
 	char dir[128];
 
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-9", 1, err), -ENOENT);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-9", 1, NULL, err), -ENOENT);
 	cr_assert_eq(size_of("disks", "xvps-1"), -1);
 	snprintf(dir, sizeof(dir), "%s/disks", tmp);
 	cr_assert_eq(agfx_dir_entries(dir), 0, "left a file behind");
@@ -139,14 +139,14 @@ Test(storage_file, disk_without_template_fails_and_leaves_nothing)
 Test(storage_file, remove_is_idempotent)
 {
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0);
 	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), 0);
 	cr_assert_eq(size_of("disks", "xvps-1"), -1);
 	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), 0, "absent must be success");
 	uint64_t b;
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-1", &b, err), -ENOENT);
 	cr_assert_eq(st.ops->template_remove(&st, "tpl-1", err), 0);
-	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 0);
 	cr_assert_eq(st.ops->template_remove(&st, "tpl-1", err), 0);
 }
 
@@ -158,8 +158,8 @@ Test(storage_file, quarantine_renames_and_hides_from_list)
 	char pat[128];
 
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, NULL, NULL, err), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, NULL, err), 0);
 	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), 0);
 	cr_assert_eq(n, 2);
 	for (size_t i = 0; i < n; i++)
@@ -209,7 +209,7 @@ Test(storage_file, template_import_copies_data_and_keeps_holes)
 	close(fd);
 
 	/* A disk cloned from it carries the data. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-3", "tpl-7", 2, err), 0);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-3", "tpl-7", 2, NULL, err), 0);
 	path_of("disks", "xvps-3", p, sizeof(p));
 	fd = open(p, O_RDONLY);
 	cr_assert_eq(pread(fd, buf, 4, 512 * 1024 * 1024), 4);
@@ -225,16 +225,16 @@ Test(storage_file, template_source_outside_import_dir_is_rejected)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, bad[i], NULL, err), -EINVAL,
 		             "source '%s' accepted", bad[i]);
-		cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
+		cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 0);
 	}
 	cr_assert_eq(st.ops->template_ensure(&st, "tpl-1", 1, "missing.img", NULL, err), -ENOENT);
-	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 0);
 }
 
 Test(storage_file, rejects_names_with_path_separators)
 {
 	cr_assert_eq(st.ops->template_ensure(&st, "../tpl-1", 1, NULL, NULL, err), -EINVAL);
-	cr_assert_eq(st.ops->disk_ensure(&st, "../xvps-1", "tpl-1", 1, err), -EINVAL);
+	cr_assert_eq(st.ops->disk_ensure(&st, "../xvps-1", "tpl-1", 1, NULL, err), -EINVAL);
 	cr_assert_eq(st.ops->disk_remove(&st, "../../etc/x", err), -EINVAL);
 	cr_assert_eq(st.ops->disk_quarantine(&st, "a/b", err), -EINVAL);
 }

@@ -379,10 +379,10 @@ Test(storage_lvm, template_exists_only_when_sealed)
 	                                  {.out_file = "lvs-tpl-half.json"},
 	                                  {.out_file = "lvs-pool.json"}};
 	open_with(steps, N(steps));
-	cr_assert(st.ops->template_exists(&st, "tpl-1"));
-	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
-	cr_assert_not(st.ops->template_exists(&st, "tpl-1"));
-	cr_assert_not(st.ops->template_exists(&st, "a/b"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 1);
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 0);
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 0);
+	cr_assert_eq(st.ops->template_exists(&st, "a/b", err), 0);
 	assert_calls((const char *const[]){LVS, LVS, LVS, NULL});
 }
 
@@ -403,7 +403,7 @@ Test(storage_lvm, disk_is_a_thin_snapshot_grown_and_activated)
 	static const fake_step steps[] = {
 	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}, {.out = ""}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, NULL, err), 0, "%s", err);
 	assert_calls((const char *const[]){LVS, "lvcreate -kn -prw -s -n xvps-1 vg0/xvpstpl-tpl-1",
 	                                   "lvextend -L 5g vg0/xvps-1",
 	                                   "lvchange -ay -K vg0/xvps-1", NULL});
@@ -413,8 +413,8 @@ Test(storage_lvm, disk_of_the_template_size_is_not_extended)
 {
 	static const fake_step steps[] = {{.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0, "%s", err);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 0, err), -ERANGE);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 0, NULL, err), -ERANGE);
 	assert_calls((const char *const[]){LVS, "lvcreate -kn -prw -s -n xvps-1 vg0/xvpstpl-tpl-1",
 	                                   "lvchange -ay -K vg0/xvps-1", NULL});
 }
@@ -423,7 +423,7 @@ Test(storage_lvm, disk_refused_when_the_pool_is_full_runs_no_lvcreate)
 {
 	static const fake_step steps[] = {{.out_file = "lvs-pool-full.json"}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -ENOSPC);
 	cr_assert_str_eq(err, "thin pool vg0/pool: 0.0 GiB free after 10 % headroom, disk xvps-1 "
 	                      "needs 2.0 GiB");
 	assert_calls((const char *const[]){LVS, NULL});
@@ -441,15 +441,15 @@ Test(storage_lvm, refusal_rule_counts_used_space_and_headroom)
 	                                  {.out = ""},
 	                                  {.out = ""}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, NULL, err), -ENOSPC);
 	cr_assert(strstr(err, "2.8 GiB free after 10 % headroom"), "%s", err);
 	cr_assert_eq(st_lvm_set_headroom(&st, 50), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -ENOSPC);
 	cr_assert(strstr(err, "0.0 GiB free after 50 % headroom"), "%s", err);
 	cr_assert_eq(st_lvm_set_headroom(&st, 0), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, NULL, err), -ENOSPC);
 	cr_assert(strstr(err, "3.5 GiB free after 0 % headroom"), "%s", err);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 3, NULL, err), 0, "%s", err);
 	assert_calls((const char *const[]){LVS, LVS, LVS, LVS, "lvcreate *", "lvextend -L 3g *",
 	                                   "lvchange -ay -K vg0/xvps-1", NULL});
 }
@@ -458,7 +458,7 @@ Test(storage_lvm, disk_refused_when_pool_metadata_is_full)
 {
 	static const fake_step steps[] = {{.out_file = "lvs-meta-full.json"}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -ENOSPC);
 	cr_assert(strstr(err, "metadata 95.0 % used"), "%s", err);
 	assert_calls((const char *const[]){LVS, NULL});
 }
@@ -472,7 +472,7 @@ Test(storage_lvm, failure_after_lvcreate_rolls_the_lv_back)
 	        {.out = ""},
 	};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, err), -EIO, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 5, NULL, err), -EIO, "%s", err);
 	cr_assert(strstr(err, "cannot grow LV vg0/xvps-1 to 5 GiB: Insufficient free space"),
 	          "the first non-WARNING stderr line: %s", err);
 	assert_calls((const char *const[]){LVS, "lvcreate *", "lvextend -L 5g vg0/xvps-1",
@@ -484,7 +484,7 @@ Test(storage_lvm, activation_failure_after_lvcreate_rolls_the_lv_back)
 	static const fake_step steps[] = {
 	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.exit_status = 5}, {.out = ""}};
 	open_with(steps, N(steps));
-	cr_assert_neq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0);
+	cr_assert_neq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0);
 	assert_calls((const char *const[]){LVS, "lvcreate *", "lvchange -ay -K vg0/xvps-1",
 	                                   "lvremove -y vg0/xvps-1", NULL});
 }
@@ -495,7 +495,7 @@ Test(storage_lvm, lvcreate_failure_is_reported_with_its_stderr)
 	        {.out_file = "lvs-tpl.json"},
 	        {.exit_status = 5, .out = "", .err_file = "lvs-missing-vg.stderr"}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -EIO);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -EIO);
 	cr_assert(strstr(err, "cannot create disk LV vg0/xvps-1 from vg0/xvpstpl-tpl-1"), "%s",
 	          err);
 	assert_calls((const char *const[]){LVS, "lvcreate *", NULL});
@@ -506,9 +506,9 @@ Test(storage_lvm, disk_from_a_missing_template_creates_nothing)
 	static const fake_step steps[] = {{.out_file = "lvs-pool.json"},
 	                                  {.out_file = "lvs-tpl-half.json"}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOENT);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -ENOENT);
 	cr_assert_str_eq(err, "template LV vg0/xvpstpl-tpl-1 is missing");
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), -ENOENT);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), -ENOENT);
 	cr_assert(strstr(err, "did not finish"), "%s", err);
 	assert_calls((const char *const[]){LVS, LVS, NULL});
 }
@@ -522,10 +522,10 @@ Test(storage_lvm, existing_disk_is_kept_grown_never_shrunk_and_activated)
 	                                  {.out = ""}};
 	open_with(steps, N(steps));
 	/* xvps-1 is 2 GiB and active: same size → nothing; 4 → grown. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0, "%s", err);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 4, NULL, err), 0, "%s", err);
 	/* xvps-2 is 10 GiB, inactive (left by a killed create): activated, not shrunk. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 3, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 3, NULL, err), 0, "%s", err);
 	assert_calls((const char *const[]){LVS, LVS, "lvextend -L 4g vg0/xvps-1", LVS,
 	                                   "lvchange -ay -K vg0/xvps-2", NULL});
 }
@@ -535,9 +535,9 @@ Test(storage_lvm, disk_ensure_refuses_an_lv_that_is_not_ours)
 	static const fake_step steps[] = {{.out_file = "lvs-disks.json"},
 	                                  {.out_file = "lvs-disks.json"}};
 	open_with(steps, N(steps));
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-linear", "tpl-1", 2, err), -EEXIST);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-other", "tpl-1", 2, err), -EEXIST);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvpstpl-x", "tpl-1", 2, err), -EINVAL);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-linear", "tpl-1", 2, NULL, err), -EEXIST);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-other", "tpl-1", 2, NULL, err), -EEXIST);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvpstpl-x", "tpl-1", 2, NULL, err), -EINVAL);
 	assert_calls((const char *const[]){LVS, LVS, NULL});
 }
 
@@ -691,8 +691,8 @@ Test(storage_lvm, recorded_lvs_report_opens_lists_and_sizes)
 	cr_assert_str_eq(names[0], "xvps-vm1");
 	free(names[0]);
 	free(names);
-	cr_assert(st.ops->template_exists(&st, "debian12"),
-	          "a read-only xvpstpl- LV is a template");
+	cr_assert_eq(st.ops->template_exists(&st, "debian12", err), 1,
+	             "a read-only xvpstpl- LV is a template");
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-vm1", &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, 2 * GIB);
 }

@@ -355,7 +355,7 @@ Test(vps, reconcile_quarantines_unknown_disk_and_removes_unknown_config)
 	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
 	json_object_put(s);
 	/* Orphans: a disk and a config nobody knows. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-77", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-77", "tpl-1", 1, NULL, err), 0, "%s", err);
 	snprintf(p, sizeof(p), "%s/xen/xvps-78.cfg", tmp);
 	f = fopen(p, "w");
 	cr_assert_not_null(f);

@@ -298,7 +298,7 @@ Test(lvm, template_import_and_thin_clone)
 	double t0, before, after;
 
 	import_template();
-	cr_assert(st.ops->template_exists(&st, "tpl-1"));
+	cr_assert_eq(st.ops->template_exists(&st, "tpl-1", err), 1);
 	r = lvs_report();
 	lv = find_lv(r, "xvpstpl-tpl-1");
 	cr_assert_not_null(lv, "template LV missing");
@@ -310,7 +310,7 @@ Test(lvm, template_import_and_thin_clone)
 
 	before = pool_pct();
 	t0 = now_s();
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
 	cr_log_info("clone took %.1f s (TCG)", now_s() - t0);
 	after = pool_pct();
 	/* A snapshot, not a copy: the pool (4 GiB) grew by far less than the disk (1 GiB). */
@@ -339,13 +339,13 @@ Test(lvm, resize_grows_and_never_shrinks)
 	uint64_t bytes = 0;
 
 	import_template();
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-1", &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, GIB);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 2, NULL, err), 0, "%s", err);
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-1", &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, 2 * GIB);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-1", &bytes, err), 0, "%s", err);
 	cr_assert_eq(bytes, 2 * GIB, "shrunk to %llu", (unsigned long long)bytes);
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-2", &bytes, err), -ENOENT);
@@ -362,7 +362,7 @@ static void remove_never_leaks(void)
 	for (size_t i = 0; i + strlen(SECRET) <= 8 * MIB; i += strlen(SECRET))
 		memcpy(pattern + i, SECRET, strlen(SECRET));
 	import_template();
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
 	write_lv("xvps-1", 0, pattern, 8 * MIB);
 	write_lv("xvps-1", (off_t)(100 * MIB), pattern, 8 * MIB);
 	write_lv("xvps-1", (off_t)(GIB - 8 * MIB), pattern, 8 * MIB);
@@ -376,7 +376,7 @@ static void remove_never_leaks(void)
 	/* Absent is success. */
 	cr_assert_eq(st.ops->disk_remove(&st, "xvps-1", err), 0, "%s", err);
 
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, NULL, err), 0, "%s", err);
 	cr_assert_not(lv_contains_secret("xvps-2", GIB), "disk B shows disk A's data");
 	read_lv("xvps-2", 0, buf, strlen(TPL_MARK));
 	cr_assert(memcmp(buf, TPL_MARK, strlen(TPL_MARK)) == 0, "B lost the template data");
@@ -400,7 +400,7 @@ Test(lvm, remove_zeroes_when_the_pool_ignores_discards)
 Test(lvm, refuses_when_the_pool_is_full_and_creates_nothing)
 {
 	import_template();
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 100, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 100, NULL, err), -ENOSPC);
 	cr_log_info("refusal: %s", err);
 	cr_assert(strstr(err, "thin pool " VG "/" POOL ":"), "%s", err);
 	cr_assert(strstr(err, "10 % headroom"), "%s", err);
@@ -408,12 +408,12 @@ Test(lvm, refuses_when_the_pool_is_full_and_creates_nothing)
 	cr_assert_not(lv_exists("xvps-1"), "an LV was created despite the refusal");
 	/* Headroom: 90 % leaves 0.4 GiB of the 4 GiB pool, less than a 1 GiB disk. */
 	cr_assert_eq(st_lvm_set_headroom(&st, 90), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), -ENOSPC);
 	cr_assert_not(lv_exists("xvps-1"));
 	cr_assert_eq(st_lvm_set_headroom(&st, 10), 0);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
 	/* Growth is refused the same way and leaves the disk as it was. */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 100, err), -ENOSPC);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 100, NULL, err), -ENOSPC);
 	uint64_t bytes = 0;
 	cr_assert_eq(st.ops->disk_size(&st, "xvps-1", &bytes, err), 0);
 	cr_assert_eq(bytes, GIB);
@@ -421,7 +421,7 @@ Test(lvm, refuses_when_the_pool_is_full_and_creates_nothing)
 
 Test(lvm, missing_template_creates_nothing)
 {
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-9", 1, err), -ENOENT);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-9", 1, NULL, err), -ENOENT);
 	cr_assert(strstr(err, "template LV " VG "/xvpstpl-tpl-9 is missing"), "%s", err);
 	cr_assert_not(lv_exists("xvps-1"));
 }
@@ -443,8 +443,8 @@ Test(lvm, quarantine_and_list)
 	bool saw_q = false;
 
 	import_template();
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, err), 0, "%s", err);
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-1", "tpl-1", 1, NULL, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-2", "tpl-1", 1, NULL, err), 0, "%s", err);
 	cr_assert_eq(st.ops->list(&st, "xvps-", &names, &n, err), 0, "%s", err);
 	cr_assert_eq(n, 2, "templates and the pool are never listed");
 	for (size_t i = 0; i < n; i++)
@@ -512,7 +512,7 @@ Test(lvm, reconcile_finishes_or_quarantines_what_a_killed_create_left)
 	 * knew about it). xvps-8: killed between lvcreate and lvextend, and inactive: a bare
 	 * thin snapshot of the template with the activation-skip flag, as `lvcreate -s` without
 	 * -kn leaves it. xvps-9: a record with no LV (killed before lvcreate). */
-	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-7", "tpl-1", 1, err), 0, "%s", err);
+	cr_assert_eq(st.ops->disk_ensure(&st, "xvps-7", "tpl-1", 1, NULL, err), 0, "%s", err);
 	run_ok((const char *const[]){"lvcreate", "-s", "-n", "xvps-8", VG "/xvpstpl-tpl-1", NULL});
 
 	cr_assert_eq(vps_reconcile(&ctx, known, 2, NULL, 0, &orphans, &ve), 0, "%s", ve.msg);
@@ -608,12 +608,12 @@ Test(lvm, fresh_create_asks_device_mapper_and_lists_nothing)
 
 	cr_assert_eq(st_lvm_open(&cst, cr, VG, POOL, tdir, err), 0, "%s", err);
 	nseen = 0;
-	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	cr_assert_eq(cst.ops->disk_ensure(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
 	/* Exactly lvcreate and lvextend (the template is 64 MiB, the disk 1 GiB): no lvs. */
 	cr_assert_eq(nseen, 2, "%d commands, the first %s", nseen, nseen ? seen[0] : "-");
 	cr_assert_str_eq(seen[0], "lvcreate");
 	cr_assert_str_eq(seen[1], "lvextend");
-	cr_assert(o.looked && !o.existed && !o.tpl_missing);
+	cr_assert(o.looked && !o.existed && !o.tpl_missing && o.created);
 	cr_assert_eq(o.bytes, GIB);
 	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), 0);
 	cr_assert(!d.read_only);
@@ -621,7 +621,7 @@ Test(lvm, fresh_create_asks_device_mapper_and_lists_nothing)
 
 	/* Again: the device exists, so the VG is listed and nothing is made. */
 	nseen = 0;
-	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	cr_assert_eq(cst.ops->disk_ensure(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
 	cr_assert(saw("lvs"));
 	cr_assert(!saw("lvcreate"));
 	cr_assert(o.looked && o.existed);
@@ -631,14 +631,14 @@ Test(lvm, fresh_create_asks_device_mapper_and_lists_nothing)
 	run_ok((const char *const[]){"lvchange", "-an", VG "/xvps-9", NULL});
 	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), -ENOENT);
 	nseen = 0;
-	cr_assert_eq(cst.ops->disk_ensure_ex(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
+	cr_assert_eq(cst.ops->disk_ensure(&cst, "xvps-9", "tpl-1", 1, &o, err), 0, "%s", err);
 	cr_assert(saw("lvcreate") && saw("lvs"));
 	cr_assert(o.existed);
 	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-9", &d), 0);
 
 	/* A full pool is refused from device-mapper's status, nothing made. */
 	nseen = 0;
-	cr_assert_neq(cst.ops->disk_ensure_ex(&cst, "xvps-10", "tpl-1", 16000, &o, err), 0);
+	cr_assert_neq(cst.ops->disk_ensure(&cst, "xvps-10", "tpl-1", 16000, &o, err), 0);
 	cr_assert(strstr(err, "GiB free") != NULL, "%s", err);
 	cr_assert(!saw("lvcreate"), "lvcreate ran for a disk the pool cannot hold");
 	cr_assert_eq(lvm_dm_lv_info(VG, "xvps-10", &d), -ENOENT);
