@@ -322,6 +322,7 @@ int main(void)
 		goto out;
 	}
 	vps.net = &net;
+	vps.seed_block = strcmp(hv_name, "xl") == 0; /* issue 17 item 6: no losetup per create */
 	/* Cumulative CPU time and guest power events (power.h): every destroy folds its run. */
 	rc = power_open(&vps, state, &power, perr);
 	if (rc) {

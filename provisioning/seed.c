@@ -2,6 +2,7 @@
  * 64 KiB, replaced atomically. Each value is checked again against its validator and a final
  * allow-list (printable ASCII, no newline), so the guest's parser never sees a surprise. */
 #include "seed.h"
+#include "seed_loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -320,6 +321,11 @@ int seed_remove(const char *state_dir, const char *name)
 
 	if (rc)
 		return rc;
+	/* The loop device the agent bound to it on Xen (seed_loop.h), if any: unbound first (or at
+	 * its last close when a domain still holds it). */
+	rc = seed_loop_detach(path, NULL);
+	if (rc)
+		log_warn("seed of %s: %s", name, strerror(-rc));
 	if (unlink(path) != 0 && errno != ENOENT)
 		return -errno;
 	return 0;

@@ -23,6 +23,10 @@ typedef struct vps_ctx {
 	int shutdown_timeout_s; /* clean shutdown before destroy; default 60 */
 	net_ctx *net;           /* firewall, shaping, counters; NULL = networking not managed */
 	char state_dir[256];    /* seeds in <state_dir>/seed (seed.h); "" = no seed disk */
+	/* The domain config names the seed's loop device, bound by the agent (seed_loop.h), not
+	 * the file: Xen's block script then takes its short phy path. Set for xl; false = the file
+	 * path (sim, tests). */
+	bool seed_block;
 	/* Guest power events and cumulative CPU time (power.h); NULL = none (tests). */
 	struct power_ctx *power;
 	/* The desired power state kept for host boots (desired.h); NULL = none (tests). */

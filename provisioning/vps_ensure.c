@@ -18,6 +18,7 @@
 
 #include "../common/util.h"
 #include "seed.h"
+#include "seed_loop.h"
 #include "seed_nocloud.h"
 
 /* Writes the seed of spec when seeds are enabled (seed_write leaves an identical file alone). */
@@ -54,6 +55,15 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	if (ctx->state_dir[0] && (rc = seed_path(ctx->state_dir, spec->name, seed, sizeof(seed)))) {
 		vps_set_err(err, rc, NULL, "no seed path for %s", spec->name);
 		return rc;
+	}
+	if (ctx->state_dir[0] && ctx->seed_block) {
+		char dev[SEED_LOOP_DEVLEN], lerr[SEED_LOOP_ERRLEN] = "";
+
+		/* The file stays the fallback: Xen's block script binds a loop itself then. */
+		if (seed_loop_attach(seed, dev, sizeof(dev), lerr) == 0)
+			snprintf(seed, sizeof(seed), "%s", dev);
+		else
+			log_warn("seed of %s: %s; the config names the file", spec->name, lerr);
 	}
 	ips = calloc(spec->n_ipv4 + spec->n_ipv6 + 1, sizeof(*ips));
 	if (!ips) {

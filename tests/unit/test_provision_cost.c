@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/util.h"
+#include "../../provisioning/seed.h"
 #include "../../provisioning/vps.h"
 #include "../../provisioning/vps_internal.h"
 
@@ -67,6 +69,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	seed_remove(tmp, "xvps-12"); /* and the loop device a failed test may have left bound */
 	if (st.ops)
 		st.ops->dispose(&st);
 	if (hv.ops)
@@ -208,5 +211,55 @@ Test(provision_cost, a_missing_template_is_refused_after_one_lvs)
 	fake_assert_calls(&xf, (const char *const[]){NULL});
 	snprintf(cfg, sizeof(cfg), "%s/xvps-12.cfg", cfgdir);
 	cr_assert_neq(access(cfg, F_OK), 0);
+	spec_dispose(&spec);
+}
+
+/* On Xen the config names the seed's loop device, bound by the agent (seed_loop.h), so that
+ * Xen's block script takes its phy path instead of binding one at every `xl create`; the
+ * commands run stay the same; removing the seed unbinds it. Real loop devices: root only. */
+Test(provision_cost, on_xen_the_seed_is_a_loop_device_the_agent_bound)
+{
+	static const fake_step xsteps[] = {
+	        {.out = ""},
+	        {.out_file = "info-credit2.txt"},
+	        {.out = "Name                                ID Weight  Cap\n"
+	                "xvps-12                              7    512   50\n"}};
+	static const fake_step lsteps[] = {
+	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}, {.out = ""}};
+	char cfg[256], *text = NULL, dev[32] = "", sys[96], back[600] = "", seed[300];
+	const char *p;
+	size_t len = 0;
+	json_object *s = NULL;
+	vps_spec spec;
+	vps_err e = {0};
+	FILE *f;
+
+	if (geteuid() != 0 || access("/dev/loop-control", R_OK | W_OK) != 0)
+		cr_skip_test("needs root and /dev/loop-control");
+	open_drivers(xsteps, N(xsteps), lsteps, N(lsteps));
+	ctx.seed_block = true;
+	spec_12(&spec, "tpl-1");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	snprintf(cfg, sizeof(cfg), "%s/xvps-12.cfg", cfgdir);
+	cr_assert_eq(read_file(cfg, 1 << 16, &text, &len), 0);
+	p = strstr(text, "vdev=xvdb, access=ro, target=/dev/loop");
+	cr_assert_not_null(p, "%s", text);
+	sscanf(p + strlen("vdev=xvdb, access=ro, target="), "%31[^']", dev);
+	free(text);
+	snprintf(sys, sizeof(sys), "/sys/block/%s/loop/backing_file", dev + 5);
+	f = fopen(sys, "r");
+	cr_assert_not_null(f, "%s is not bound", dev);
+	cr_assert_not_null(fgets(back, sizeof(back), f));
+	fclose(f);
+	snprintf(seed, sizeof(seed), "%s/seed/xvps-12.img\n", tmp);
+	cr_assert_str_eq(back, seed);
+	fake_assert_calls(&lf, (const char *const[]){LVS,
+	                                             "lvcreate -kn -prw -s -n xvps-12 "
+	                                             "vg0/xvpstpl-tpl-1",
+	                                             "lvextend -L 4g vg0/xvps-12",
+	                                             "lvchange -ay -K vg0/xvps-12", NULL});
+	cr_assert_eq(seed_remove(tmp, "xvps-12"), 0);
+	cr_assert_neq(access(sys, F_OK), 0, "%s still bound after the seed was removed", dev);
+	json_object_put(s);
 	spec_dispose(&spec);
 }
