@@ -52,6 +52,18 @@ static int dm_query(const char *name, lvm_dm_lv *out, unsigned *major, unsigned 
 	memset(out, 0, sizeof(*out));
 	if (access("/dev/mapper/control", F_OK) != 0)
 		return -ENODEV;
+	/* DM_DEVICE_INFO first: it answers "no such device" quietly, where DM_DEVICE_TABLE
+	 * fails and libdevmapper logs the failure. */
+	dmt = dm_task_create(DM_DEVICE_INFO);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	dm_task_destroy(dmt);
+	if (!info.exists)
+		return -ENOENT;
 	dmt = dm_task_create(DM_DEVICE_TABLE);
 	if (!dmt)
 		return -ENOMEM;
@@ -60,7 +72,7 @@ static int dm_query(const char *name, lvm_dm_lv *out, unsigned *major, unsigned 
 		dm_task_destroy(dmt);
 		return -EIO;
 	}
-	if (!info.exists) {
+	if (!info.exists) { /* removed between the two calls */
 		dm_task_destroy(dmt);
 		return -ENOENT;
 	}
