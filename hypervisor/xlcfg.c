@@ -144,6 +144,10 @@ static int check_spec(const xlcfg_spec *s, const char **why)
 		*why = "seed_path: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
 		return -EINVAL;
 	}
+	if (s->seed_script && !safe_path(s->seed_script)) {
+		*why = "seed_script: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
+		return -EINVAL;
+	}
 	if (!valid_xen_mac(s->mac, &inner)) {
 		*why = "mac: must be a lower-case unicast MAC with the Xen prefix 00:16:3e.";
 		return -EINVAL;
@@ -273,7 +277,13 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out)
 	/* The seed, read-only: xvdb, or xvdc in rescue mode. HVM: xvde, because qemu-xen also
 	 * emulates xvda..xvdd as IDE disks and refuses read-only ones ("qemu-xen doesn't support
 	 * read-only IDE disk drivers"); from xvde on a disk is PV only. */
-	if (spec->seed_path)
+	if (spec->seed_path && spec->seed_script)
+		sb_add(&b, ", 'format=raw, vdev=%s, access=ro, script=%s, target=%s'",
+		       spec->type == XL_HVM ? "xvde"
+		       : spec->rescue_path  ? "xvdc"
+		                            : "xvdb",
+		       spec->seed_script, spec->seed_path);
+	else if (spec->seed_path)
 		sb_add(&b, ", 'format=raw, vdev=%s, access=ro, target=%s'",
 		       spec->type == XL_HVM ? "xvde"
 		       : spec->rescue_path  ? "xvdc"

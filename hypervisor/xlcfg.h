@@ -43,6 +43,10 @@ typedef struct xlcfg_spec {
 	 * raw file the guest sees read-only as xvdb (HVM: xvde, as qemu-xen emulates xvda..xvdd
 	 * as IDE and cannot make those read-only); same allow-list as disk_path. */
 	const char *seed_path;
+	/* Optional (NULL = Xen's `block`): the hotplug script of the seed disk (`script=`), for a
+	 * seed_path that is a loop device the agent bound (xvps-block-seed,
+	 * hypervisor/block_seed.h); same allow-list as disk_path. Ignored without seed_path. */
+	const char *seed_script;
 	/* Optional (NULL = none): rescue mode (issue 16 item 3). The rescue system's disk (this
 	 * VPS's own copy, same allow-list as disk_path) becomes xvda, the VPS's disk_path xvdb,
 	 * both read-write, and the seed moves to xvdc (HVM: xvde as always). */

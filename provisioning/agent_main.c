@@ -323,6 +323,17 @@ int main(void)
 	}
 	vps.net = &net;
 	vps.seed_block = strcmp(hv_name, "xl") == 0; /* issue 17 item 6: no losetup per create */
+	if (vps.seed_block) {                        /* and its own hotplug script when installed */
+		const char *sc = env_or("XVPS_SEED_SCRIPT", "/usr/lib/xvps/xvps-block-seed");
+
+		if (sc[0] && access(sc, X_OK) == 0)
+			snprintf(vps.seed_script, sizeof(vps.seed_script), "%s", sc);
+		else if (sc[0])
+			log_warn("XVPS_SEED_SCRIPT %s is not executable: Xen's block script "
+			         "attaches "
+			         "the seeds",
+			         sc);
+	}
 	/* Cumulative CPU time and guest power events (power.h): every destroy folds its run. */
 	rc = power_open(&vps, state, &power, perr);
 	if (rc) {

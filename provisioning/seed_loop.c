@@ -23,8 +23,8 @@
 
 static bool ours(const struct loop_info64 *info)
 {
-	return strncmp((const char *)info->lo_file_name, SEED_LOOP_MARK, sizeof(info->lo_file_name)) ==
-	       0;
+	return strncmp((const char *)info->lo_file_name, SEED_LOOP_MARK,
+	               sizeof(info->lo_file_name)) == 0;
 }
 
 /* What the kernel shows as a bound device's backing file: the path, with " (deleted)" once the
@@ -74,7 +74,7 @@ static int each_bound(const char *path, int (*fn)(int n, void *arg), void *arg)
 
 typedef struct find_arg {
 	const struct stat *st;
-	int fd; /* the seed file, O_RDONLY */
+	int fd;    /* the seed file, O_RDONLY */
 	int found; /* the device now bound to the file, or -1 */
 	int rc;
 	char *err;

@@ -8,8 +8,9 @@
  * when the seed is rewritten (the seed is replaced by rename, so a new inode; LOOP_CHANGE_FD
  * works on a read-only device even while a domain reads it), and unbinds it when the seed is
  * removed. Only devices it bound itself (lo_file_name "xvps-seed") are reused or unbound: never
- * one Xen's block script bound for a domain still running on an older config. Paths are absolute; devices are "/dev/loopN". Return convention: 0 or a negative
- * errno, with one sentence in err (SEED_LOOP_ERRLEN bytes, may be NULL). */
+ * one Xen's block script bound for a domain still running on an older config. Paths are absolute;
+ * devices are "/dev/loopN". Return convention: 0 or a negative errno, with one sentence in err
+ * (SEED_LOOP_ERRLEN bytes, may be NULL). */
 #ifndef XVPS_SEED_LOOP_H
 #define XVPS_SEED_LOOP_H
 

@@ -27,6 +27,9 @@ typedef struct vps_ctx {
 	 * the file: Xen's block script then takes its short phy path. Set for xl; false = the file
 	 * path (sim, tests). */
 	bool seed_block;
+	/* With seed_block: the seed disk's hotplug script (xvps-block-seed, XVPS_SEED_SCRIPT);
+	 * "" = Xen's block script. */
+	char seed_script[256];
 	/* Guest power events and cumulative CPU time (power.h); NULL = none (tests). */
 	struct power_ctx *power;
 	/* The desired power state kept for host boots (desired.h); NULL = none (tests). */

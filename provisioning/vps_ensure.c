@@ -41,6 +41,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
                          const char *rescue_path, vps_err *err)
 {
 	char disk_path[VPS_PATH_LEN], seed[VPS_PATH_LEN];
+	const char *seed_script = NULL;
 	const char **ips;
 	char *want = NULL, *have = NULL;
 	size_t have_len = 0, n = 0;
@@ -60,10 +61,12 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 		char dev[SEED_LOOP_DEVLEN], lerr[SEED_LOOP_ERRLEN] = "";
 
 		/* The file stays the fallback: Xen's block script binds a loop itself then. */
-		if (seed_loop_attach(seed, dev, sizeof(dev), lerr) == 0)
+		if (seed_loop_attach(seed, dev, sizeof(dev), lerr) == 0) {
 			snprintf(seed, sizeof(seed), "%s", dev);
-		else
+			seed_script = ctx->seed_script[0] ? ctx->seed_script : NULL;
+		} else {
 			log_warn("seed of %s: %s; the config names the file", spec->name, lerr);
+		}
 	}
 	ips = calloc(spec->n_ipv4 + spec->n_ipv6 + 1, sizeof(*ips));
 	if (!ips) {
@@ -87,6 +90,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .disk_path = disk_path,
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
 	        .seed_path = ctx->state_dir[0] ? seed : NULL,
+	        .seed_script = seed_script,
 	        .rescue_path = rescue_path[0] ? rescue_path : NULL,
 	        .mac = spec->mac,
 	        .bridge = ctx->bridge,

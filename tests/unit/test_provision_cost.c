@@ -238,13 +238,16 @@ Test(provision_cost, on_xen_the_seed_is_a_loop_device_the_agent_bound)
 		cr_skip_test("needs root and /dev/loop-control");
 	open_drivers(xsteps, N(xsteps), lsteps, N(lsteps));
 	ctx.seed_block = true;
+	snprintf(ctx.seed_script, sizeof(ctx.seed_script), "/usr/lib/xvps/xvps-block-seed");
 	spec_12(&spec, "tpl-1");
 	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
 	snprintf(cfg, sizeof(cfg), "%s/xvps-12.cfg", cfgdir);
 	cr_assert_eq(read_file(cfg, 1 << 16, &text, &len), 0);
-	p = strstr(text, "vdev=xvdb, access=ro, target=/dev/loop");
+	p = strstr(text, "vdev=xvdb, access=ro, script=/usr/lib/xvps/xvps-block-seed, "
+	                 "target=/dev/loop");
 	cr_assert_not_null(p, "%s", text);
-	sscanf(p + strlen("vdev=xvdb, access=ro, target="), "%31[^']", dev);
+	p = strstr(p, "target=");
+	sscanf(p + strlen("target="), "%31[^']", dev);
 	free(text);
 	snprintf(sys, sizeof(sys), "/sys/block/%s/loop/backing_file", dev + 5);
 	f = fopen(sys, "r");

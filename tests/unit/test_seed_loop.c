@@ -105,7 +105,8 @@ Test(seed_loop, binds_read_only_follows_the_rewritten_seed_and_unbinds)
 	fd = open(dev, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		char z[512] = {0};
-		cr_assert_lt(pwrite(fd, z, sizeof(z), 0), 0, "a write to the read-only %s succeeded", dev);
+		cr_assert_lt(pwrite(fd, z, sizeof(z), 0), 0,
+		             "a write to the read-only %s succeeded", dev);
 		close(fd);
 	}
 

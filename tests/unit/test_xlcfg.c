@@ -311,3 +311,38 @@ Test(xlcfg, write_creates_0600_file_atomically)
 	unlink(path);
 	cr_assert_eq(rmdir(dir), 0, "temp files left behind");
 }
+
+/* The seed on the loop device the agent bound, with its own hotplug script (issue 17 item 6):
+ * the spec as xl reads it (libxlutil's disk parser) names both. */
+Test(xlcfg, a_loop_seed_names_its_hotplug_script)
+{
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	s.seed_path = "/dev/loop3";
+	s.seed_script = "/usr/lib/xvps/xvps-block-seed";
+	char *cfg = agfx_xlcfg_render(&s);
+	const char *item = strstr(cfg, "'format=raw, vdev=xvdb");
+	char spec[200];
+	const char *specs[1] = {spec};
+	libxl_device_disk disk;
+	XLU_Config *xc = xlu_cfg_init(stderr, "test");
+
+	cr_assert_not_null(item, "%s", cfg);
+	cr_assert_eq(sscanf(item + 1, "%199[^']", spec), 1);
+	cr_assert_str_eq(spec, "format=raw, vdev=xvdb, access=ro, "
+	                       "script=/usr/lib/xvps/xvps-block-seed, target=/dev/loop3");
+	libxl_device_disk_init(&disk);
+	cr_assert_eq(xlu_disk_parse(xc, 1, specs, &disk), 0);
+	cr_assert_str_eq(disk.pdev_path, "/dev/loop3");
+	cr_assert_str_eq(disk.script, "/usr/lib/xvps/xvps-block-seed");
+	cr_assert_str_eq(disk.vdev, "xvdb");
+	cr_assert_eq(disk.readwrite, 0);
+	libxl_device_disk_dispose(&disk);
+	xlu_cfg_destroy(xc);
+	/* A script path outside the allow-list is refused. */
+	s.seed_script = "/usr/lib/xvps/x'y";
+	char *bad = NULL;
+	const char *why = NULL;
+	cr_assert_eq(xlcfg_render(&s, &bad, &why), -EINVAL);
+	cr_assert(why && strstr(why, "seed_script"), "%s", why ? why : "");
+	free(cfg);
+}
