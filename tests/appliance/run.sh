@@ -1062,14 +1062,20 @@ bare_round() {
 		[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 -v c=\$t2 'BEGIN { printf \"%.2f %.2f %.2f\", c - a, b - a, c - b }'"
 }
 
-# bench_keep_cfg VPS — copies VPS's own xl.cfg and seed to /run/xvps-bench/vps.cfg and seed.img
-# for the next round's attribution line, renamed to benchbare on the benchbare LV (vif name
-# vbench, MAC 00:16:3e:be:00:01: no clash with a VPS).
+# bench_keep_cfg VPS — copies VPS's own xl.cfg and seed (the file, or what its loop device reads)
+# to /run/xvps-bench/vps.cfg and seed.img for the next round's attribution line, renamed to
+# benchbare on the benchbare LV (vif name vbench, MAC 00:16:3e:be:00:01: no clash with a VPS);
+# a seed the agent had on a loop device is on a read-only loop device of the copy, bound here
+# (outside the timing, as the agent binds its own before xl create).
 bench_keep_cfg() {
 	T=60 dom0 "c=\$(ls /var/lib/xvps/xen/xvps-$1.cfg /var/lib/xvps/agent/xen/xvps-$1.cfg 2>/dev/null | head -1)
-		s=\$(sed -n \"s|.*target=\\([^']*seed[^']*\\)'.*|\\1|p\" \"\$c\" | head -1)
-		[ -n \"\$c\" ] && cp \"\$s\" /run/xvps-bench/seed.img && sed -e 's|^name = .*|name = \"benchbare\"|' \
-			-e \"s|target=/dev/xvps/xvps-$1'|target=/dev/xvps/benchbare'|\" -e \"s|target=\$s'|target=/run/xvps-bench/seed.img'|\" \
+		s=\$(sed -n \"s|.*access=ro, [^']*target=\\([^']*\\)'.*|\\1|p\" \"\$c\" | head -1)
+		[ -n \"\$c\" ] && [ -n \"\$s\" ] && cat \"\$s\" >/run/xvps-bench/seed.img || exit 1
+		for l in \$(losetup -n -O NAME -j /run/xvps-bench/seed.img); do losetup -d \$l; done
+		t=/run/xvps-bench/seed.img
+		case \$s in /dev/loop*) t=\$(losetup -r -f --show /run/xvps-bench/seed.img) || exit 1 ;; esac
+		sed -e 's|^name = .*|name = \"benchbare\"|' \
+			-e \"s|target=/dev/xvps/xvps-$1'|target=/dev/xvps/benchbare'|\" -e \"s|target=\$s'|target=\$t'|\" \
 			-e 's|vifname=[^,]*|vifname=vbench|' -e 's|mac=[^,]*|mac=00:16:3e:be:00:01|' \"\$c\" >/run/xvps-bench/vps.cfg" >/dev/null 2>&1
 }
 
@@ -1147,7 +1153,9 @@ bench_provision() {
 			echo "      round $i: delete of vps $vps $s after $(since "$t0") s"
 		fi
 	done
-	T=60 dom0 "xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null 2>&1; rm -rf /run/xvps-bench"
+	T=60 dom0 "xl destroy benchbare >/dev/null 2>&1; lvremove -q -f xvps/benchbare >/dev/null 2>&1
+		for l in \$(losetup -n -O NAME -j /run/xvps-bench/seed.img 2>/dev/null); do losetup -d \$l; done
+		rm -rf /run/xvps-bench"
 	local mb mo
 	mb=$(printf '%s\n' "${bare[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	mo=$(printf '%s\n' "${ours[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
