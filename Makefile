@@ -45,7 +45,7 @@ ALL_CFLAGS := $(CFLAGS_BASE) $(call pc_cflags,$(PKGS) $(AGENT_PKGS) $(TEST_PKGS)
 # reverse DNS forward check, panel/rdns_check.c) neither.
 # libxcrypt (crypt_r, crypt_gensalt_rn: a VPS's root password hash, issue 16 item 2).
 LIBS_PANEL := $(call pc_libs,$(PKGS) libxcrypt) -lwslay -lresolv
-LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c) -lutil -lxenstat
+LIBS_AGENT := $(call pc_libs,$(AGENT_PKGS) json-c xencontrol) -lutil -lxenstat
 LIBS_TEST  := $(call pc_libs,$(TEST_PKGS))
 LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 # common/sshkey.c (libsodium's base64): linked whole into every unit binary with libcommon.a.

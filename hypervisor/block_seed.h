@@ -1,6 +1,6 @@
-/* block_seed.h — the hotplug script of the seed disk (issue 17 item 6): `xvps-block-seed add|remove`,
- * run by libxl for the one disk whose xl.cfg spec names it (`script=`), the read-only seed on a
- * loop device the agent bound itself (provisioning/seed_loop.h).
+/* block_seed.h — the hotplug script of the seed disk (issue 17 item 6): `xvps-block-seed
+ * add|remove`, run by libxl for the one disk whose xl.cfg spec names it (`script=`), the read-only
+ * seed on a loop device the agent bound itself (provisioning/seed_loop.h).
  *
  * Xen's own `block` script does the same job for any disk in some twenty process starts and under
  * a lock all disks of all domains share ("block"), with a sharing check that a read-only seed

@@ -169,6 +169,12 @@ typedef struct hv_xenstat_ops {
 	 * whatever the reason). Optional: NULL makes the preserved-domain watcher list with
 	 * `xl list` every time. */
 	unsigned (*domain_shutdown)(void *domain);
+	/* The domain's id (xenstat_domain_id). Optional, with sched_get. */
+	unsigned (*domain_id)(void *domain);
+	/* Weight and cap (percent of one CPU, 0 = none) of domain domid under credit2 (credit2
+	 * true) or credit, through libxenctrl (xc_sched_credit2_domain_get / _credit_): 0 or
+	 * -errno. Optional: NULL makes the read-back after a create run `xl sched-credit2 -d`. */
+	int (*sched_get)(unsigned domid, int credit2, int *weight, int *cap);
 } hv_xenstat_ops;
 
 /* xl: replaces the libxenstat table (NULL: the real one) and closes an open handle; the next

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xenctrl.h>
 #include <xenstat.h>
 
 #include "driver.h"
@@ -55,6 +56,40 @@ static unsigned xs_domain_shutdown(void *dom)
 	return xenstat_domain_shutdown(dom);
 }
 
+static unsigned xs_domain_id(void *dom)
+{
+	return xenstat_domain_id(dom);
+}
+
+/* One libxenctrl handle for the process, opened on first use; callers hold xs_lock. */
+static xc_interface *xc_handle;
+
+static int xs_sched_get(unsigned domid, int credit2, int *weight, int *cap)
+{
+	if (!xc_handle) {
+		errno = 0;
+		xc_handle = xc_interface_open(NULL, NULL, 0);
+		if (!xc_handle)
+			return errno ? -errno : -EIO;
+	}
+	if (credit2) {
+		struct xen_domctl_sched_credit2 s;
+
+		if (xc_sched_credit2_domain_get(xc_handle, domid, &s) != 0)
+			return errno ? -errno : -EIO;
+		*weight = s.weight;
+		*cap = s.cap;
+	} else {
+		struct xen_domctl_sched_credit s;
+
+		if (xc_sched_credit_domain_get(xc_handle, domid, &s) != 0)
+			return errno ? -errno : -EIO;
+		*weight = s.weight;
+		*cap = s.cap;
+	}
+	return 0;
+}
+
 const hv_xenstat_ops xl_xenstat_real = {
         .init = xs_init,
         .uninit = xs_uninit,
@@ -65,6 +100,8 @@ const hv_xenstat_ops xl_xenstat_real = {
         .domain_name = xs_domain_name,
         .domain_cpu_ns = xs_domain_cpu_ns,
         .domain_shutdown = xs_domain_shutdown,
+        .domain_id = xs_domain_id,
+        .sched_get = xs_sched_get,
 };
 
 /* qsort_r order of an index into a name array (ctx): by name. */
@@ -183,6 +220,47 @@ int xl_any_shutdown(hv_driver *d, const char *prefix)
 		if (name && strncmp(name, prefix ? prefix : "", plen) == 0 &&
 		    p->xs->domain_shutdown(dom))
 			rc = 1;
+	}
+	p->xs->free_node(node);
+out:
+	pthread_mutex_unlock(&p->xs_lock);
+	return rc;
+}
+
+int xl_sched_xc(hv_driver *d, const char *name, const char *sched, int *domid, int *weight,
+                int *cap)
+{
+	xl_priv *p = d->priv;
+	int credit2 = strcmp(sched, "credit2") == 0, rc = -ENOENT;
+	void *node;
+
+	if (!p->xs->domain_id || !p->xs->sched_get || (!credit2 && strcmp(sched, "credit") != 0))
+		return -ENOTSUP;
+	pthread_mutex_lock(&p->xs_lock);
+	if (!p->xs_handle) {
+		errno = 0;
+		p->xs_handle = p->xs->init();
+		if (!p->xs_handle) {
+			rc = errno ? -errno : -EIO;
+			goto out;
+		}
+	}
+	node = p->xs->get_node(p->xs_handle);
+	if (!node) {
+		p->xs->uninit(p->xs_handle);
+		p->xs_handle = NULL;
+		rc = -EIO;
+		goto out;
+	}
+	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
+		void *dom = p->xs->domain_by_index(node, i);
+		const char *dn = dom ? p->xs->domain_name(dom) : NULL;
+
+		if (dn && strcmp(dn, name) == 0) {
+			*domid = (int)p->xs->domain_id(dom);
+			rc = p->xs->sched_get(p->xs->domain_id(dom), credit2, weight, cap);
+			break;
+		}
 	}
 	p->xs->free_node(node);
 out:

@@ -87,6 +87,13 @@ extern const hv_xenstat_ops xl_xenstat_real;
  * cannot answer. */
 int xl_any_shutdown(hv_driver *d, const char *prefix);
 
+/* The domain's id, weight and cap under sched ("credit2" or "credit") from one libxenstat
+ * snapshot and libxenctrl, no process (issue 17 item 6: the read-back after a create). 0,
+ * -ENOENT (no domain of that name), -ENOTSUP (no such ops in the table, another scheduler),
+ * -errno when the libraries cannot answer (the caller then runs xl). */
+int xl_sched_xc(hv_driver *d, const char *name, const char *sched, int *domid, int *weight,
+                int *cap);
+
 /* hv_ops.cpu_times of the xl driver (driver.h). */
 int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out, char *err);
 

@@ -197,7 +197,10 @@ int xl_created_info(hv_driver *d, const char *name, hv_domain_info *info, char *
 	cmd = sched_cmd(sched);
 	if (!cmd) /* a scheduler without shares: the full info */
 		return xl_info(d, name, info, err);
-	rc = read_sched(d, name, cmd, &domid, &w, &c, err);
+	/* libxenstat and libxenctrl first (no process); xl when they cannot answer. */
+	rc = xl_sched_xc(d, name, sched, &domid, &w, &c);
+	if (rc != 0)
+		rc = read_sched(d, name, cmd, &domid, &w, &c, err);
 	if (rc == -ENOENT) {
 		if (err)
 			err[0] = '\0';

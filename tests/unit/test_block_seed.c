@@ -74,8 +74,9 @@ Test(block_seed, add_writes_what_blkback_reads_for_the_loop_device)
 
 Test(block_seed, add_refuses_what_is_not_the_seeds_loop_device_and_says_why_in_xenstore)
 {
-	static const char *const bad[] = {NULL, "/dev/xvps/xvps-1", "/dev/loop", "/dev/loop1x",
-	                                  "/dev/loop1/../sda", "/var/lib/xvps/seed/xvps-1.img"};
+	static const char *const bad[] = {
+	        NULL,          "/dev/xvps/xvps-1",  "/dev/loop",
+	        "/dev/loop1x", "/dev/loop1/../sda", "/var/lib/xvps/seed/xvps-1.img"};
 	char err[BLOCK_SEED_ERRLEN];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

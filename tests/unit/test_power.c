@@ -133,8 +133,14 @@ static unsigned long long fx_ns(void *dom)
 {
 	return fx_cpu;
 }
-static const hv_xenstat_ops fx_ops = {fx_init, fx_uninit, fx_node, fx_free, fx_num,
-                                      fx_dom,  fx_name,   fx_ns,   NULL};
+static const hv_xenstat_ops fx_ops = {.init = fx_init,
+                                      .uninit = fx_uninit,
+                                      .get_node = fx_node,
+                                      .free_node = fx_free,
+                                      .num_domains = fx_num,
+                                      .domain_by_index = fx_dom,
+                                      .domain_name = fx_name,
+                                      .domain_cpu_ns = fx_ns};
 
 static struct {
 	int endings, endeds;

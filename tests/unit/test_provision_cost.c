@@ -266,3 +266,85 @@ Test(provision_cost, on_xen_the_seed_is_a_loop_device_the_agent_bound)
 	json_object_put(s);
 	spec_dispose(&spec);
 }
+
+/* With libxenstat and libxenctrl answering (a Xen host), the read-back after the create starts
+ * no process: the commands are the bare toolstack's plus the agent's one `xl info`. */
+static int fxc_handle;
+static void *fxc_init(void)
+{
+	return &fxc_handle;
+}
+static void fxc_uninit(void *h)
+{
+	(void)h;
+}
+static void *fxc_node(void *h)
+{
+	return h;
+}
+static void fxc_free(void *n)
+{
+	(void)n;
+}
+static unsigned fxc_num(void *n)
+{
+	return 1;
+}
+static void *fxc_dom(void *n, unsigned i)
+{
+	return i == 0 ? &fxc_handle : NULL;
+}
+static const char *fxc_name(void *dom)
+{
+	return "xvps-12";
+}
+static unsigned long long fxc_ns(void *dom)
+{
+	return 0;
+}
+static unsigned fxc_id(void *dom)
+{
+	return 7;
+}
+static int fxc_sched(unsigned domid, int credit2, int *weight, int *cap)
+{
+	cr_assert_eq(domid, 7);
+	cr_assert(credit2);
+	*weight = 512;
+	*cap = 50;
+	return 0;
+}
+static const hv_xenstat_ops xcstat = {.init = fxc_init,
+                                      .uninit = fxc_uninit,
+                                      .get_node = fxc_node,
+                                      .free_node = fxc_free,
+                                      .num_domains = fxc_num,
+                                      .domain_by_index = fxc_dom,
+                                      .domain_name = fxc_name,
+                                      .domain_cpu_ns = fxc_ns,
+                                      .domain_id = fxc_id,
+                                      .sched_get = fxc_sched};
+
+Test(provision_cost, with_libxenctrl_the_read_back_starts_no_process)
+{
+	static const fake_step xsteps[] = {{.out = ""}, {.out_file = "info-credit2.txt"}};
+	static const fake_step lsteps[] = {
+	        {.out_file = "lvs-tpl.json"}, {.out = ""}, {.out = ""}, {.out = ""}};
+	char cfg[256], want_create[300];
+	json_object *s = NULL;
+	vps_spec spec;
+	vps_err e = {0};
+
+	open_drivers(xsteps, N(xsteps), lsteps, N(lsteps));
+	cr_assert_eq(hv_xl_set_xenstat(&hv, &xcstat), 0);
+	spec_12(&spec, "tpl-1");
+	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
+	snprintf(cfg, sizeof(cfg), "%s/xvps-12.cfg", cfgdir);
+	snprintf(want_create, sizeof(want_create), "xl create %s", cfg);
+	fake_assert_calls(&xf, (const char *const[]){want_create, "xl info", NULL});
+	cr_assert_str_eq(str_of(s, "domid"), "7");
+	cr_assert_str_eq(str_of(s, "cpu_weight"), "512");
+	cr_assert_str_eq(str_of(s, "cpu_cap_pct"), "50");
+	json_object_put(s);
+	spec_dispose(&spec);
+}
