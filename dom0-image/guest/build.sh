@@ -105,6 +105,21 @@ PermitRootLogin prohibit-password
 EOF
 guest_rootfs_seal "$root"
 
+# The console's getty must not give up (issue 15 item 2/4): the kernel's console=hvc0 makes
+# systemd-getty-generator (systemd 252) pull in serial-getty@hvc0.service, which BindsTo= and is
+# After= dev-hvc0.device; that unit appears only once udev has handled hvc0's tty event (99-systemd
+# .rules tags hvc* "systemd"), and a device job times out after DefaultTimeoutStartSec (90 s of
+# the guest's time). Under QEMU's TCG a PVH guest's udev coldplug took longer than that: "Timed
+# out waiting for device dev-hvc0.device", no getty, no login prompt on the console for good. The
+# device job now waits as long as udev needs (what fstab's x-systemd.device-timeout=0 writes).
+# journald's start (Type=notify) timed out under the same slowness and was restarted: it gets
+# 10 min. Both only lengthen waits that end anyway on a normal boot.
+mkdir -p "$root/etc/systemd/system/dev-hvc0.device.d" "$root/etc/systemd/system/systemd-journald.service.d"
+printf '# xvps: wait for udev however slow it is (a slow boot must still get its console getty).\n[Unit]\nJobRunningTimeoutSec=infinity\n' \
+	>"$root/etc/systemd/system/dev-hvc0.device.d/xvps-console.conf"
+printf '# xvps: a slow boot (QEMU TCG) must not time out journald.\n[Service]\nTimeoutStartSec=10min\n' \
+	>"$root/etc/systemd/system/systemd-journald.service.d/xvps-timeout.conf"
+
 install -m 0755 "$inputs/xvps-seed" "$root/usr/local/sbin/xvps-seed"
 install -m 0644 "$inputs/xvps-seed.service" "$root/etc/systemd/system/xvps-seed.service"
 mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
