@@ -129,6 +129,35 @@ static void assign_by_name(const char *const *names, const size_t *idx, size_t n
 		out[idx[lo]] = v;
 }
 
+/* A libxenstat node snapshot; the caller holds xs_lock. The handle is opened first when needed;
+ * after a failed snapshot it is closed, for a fresh one next time. NULL with err set (may be
+ * NULL) and *rc: -errno when the handle cannot be opened, -EIO when the snapshot failed. */
+static void *snapshot(xl_priv *p, int *rc, char *err)
+{
+	void *node;
+
+	if (!p->xs_handle) {
+		errno = 0;
+		p->xs_handle = p->xs->init();
+		if (!p->xs_handle) {
+			int e = errno ? errno : EIO;
+			xl_set_err(err, "cannot open libxenstat: %s (is this host running Xen?)",
+			           strerror(e));
+			*rc = -e;
+			return NULL;
+		}
+	}
+	node = p->xs->get_node(p->xs_handle);
+	if (!node) {
+		int e = errno ? errno : EIO;
+		xl_set_err(err, "libxenstat could not read the domains: %s", strerror(e));
+		p->xs->uninit(p->xs_handle);
+		p->xs_handle = NULL;
+		*rc = -EIO;
+	}
+	return node;
+}
+
 int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu_ns_out, char *err)
 {
 	xl_priv *p = d->priv;
@@ -153,26 +182,9 @@ int xl_cpu_times(hv_driver *d, const char *const *names, size_t n, uint64_t *cpu
 	qsort_r(idx, n, sizeof(*idx), cmp_idx, (void *)names);
 
 	pthread_mutex_lock(&p->xs_lock);
-	if (!p->xs_handle) {
-		errno = 0;
-		p->xs_handle = p->xs->init();
-		if (!p->xs_handle) {
-			int e = errno ? errno : EIO;
-			xl_set_err(err, "cannot open libxenstat: %s (is this host running Xen?)",
-			           strerror(e));
-			rc = -e;
-			goto out;
-		}
-	}
-	node = p->xs->get_node(p->xs_handle);
-	if (!node) {
-		int e = errno ? errno : EIO;
-		xl_set_err(err, "libxenstat could not read the domains: %s", strerror(e));
-		p->xs->uninit(p->xs_handle); /* a fresh handle on the next call */
-		p->xs_handle = NULL;
-		rc = -EIO;
+	node = snapshot(p, &rc, err);
+	if (!node)
 		goto out;
-	}
 	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
 		void *dom = p->xs->domain_by_index(node, i);
 		const char *name = dom ? p->xs->domain_name(dom) : NULL;
@@ -197,21 +209,9 @@ int xl_any_shutdown(hv_driver *d, const char *prefix)
 	if (!p->xs->domain_shutdown)
 		return -ENOTSUP;
 	pthread_mutex_lock(&p->xs_lock);
-	if (!p->xs_handle) {
-		errno = 0;
-		p->xs_handle = p->xs->init();
-		if (!p->xs_handle) {
-			rc = errno ? -errno : -EIO;
-			goto out;
-		}
-	}
-	node = p->xs->get_node(p->xs_handle);
-	if (!node) {
-		p->xs->uninit(p->xs_handle);
-		p->xs_handle = NULL;
-		rc = -EIO;
+	node = snapshot(p, &rc, NULL);
+	if (!node)
 		goto out;
-	}
 	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd && rc == 0; i++) {
 		void *dom = p->xs->domain_by_index(node, i);
 		const char *name = dom ? p->xs->domain_name(dom) : NULL;
@@ -237,21 +237,9 @@ int xl_sched_xc(hv_driver *d, const char *name, const char *sched, int *domid, i
 	if (!p->xs->domain_id || !p->xs->sched_get || (!credit2 && strcmp(sched, "credit") != 0))
 		return -ENOTSUP;
 	pthread_mutex_lock(&p->xs_lock);
-	if (!p->xs_handle) {
-		errno = 0;
-		p->xs_handle = p->xs->init();
-		if (!p->xs_handle) {
-			rc = errno ? -errno : -EIO;
-			goto out;
-		}
-	}
-	node = p->xs->get_node(p->xs_handle);
-	if (!node) {
-		p->xs->uninit(p->xs_handle);
-		p->xs_handle = NULL;
-		rc = -EIO;
+	node = snapshot(p, &rc, NULL);
+	if (!node)
 		goto out;
-	}
 	for (unsigned i = 0, nd = p->xs->num_domains(node); i < nd; i++) {
 		void *dom = p->xs->domain_by_index(node, i);
 		const char *dn = dom ? p->xs->domain_name(dom) : NULL;

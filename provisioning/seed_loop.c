@@ -72,6 +72,23 @@ static int each_bound(const char *path, int (*fn)(int n, void *arg), void *arg)
 	return rc;
 }
 
+/* /dev/loopN opened read-only with its status, when this file bound it: the fd (the caller
+ * closes it), else -1. */
+static int open_ours(int n, char *dev, size_t devlen, struct loop_info64 *info)
+{
+	int fd;
+
+	snprintf(dev, devlen, "/dev/loop%d", n);
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, LOOP_GET_STATUS64, info) != 0 || !ours(info)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 typedef struct find_arg {
 	const struct stat *st;
 	int fd;    /* the seed file, O_RDONLY */
@@ -88,14 +105,9 @@ static int reuse_one(int n, void *arg)
 	char dev[SEED_LOOP_DEVLEN];
 	int fd;
 
-	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	fd = open_ours(n, dev, sizeof(dev), &info);
 	if (fd < 0)
 		return 0;
-	if (ioctl(fd, LOOP_GET_STATUS64, &info) != 0 || !ours(&info)) {
-		close(fd);
-		return 0;
-	}
 	if (info.lo_device == (uint64_t)a->st->st_dev && info.lo_inode == (uint64_t)a->st->st_ino &&
 	    (info.lo_flags & LO_FLAGS_READ_ONLY)) {
 		a->found = n;
@@ -210,14 +222,9 @@ static int unbind_one(int n, void *arg)
 	char dev[SEED_LOOP_DEVLEN];
 	int fd;
 
-	snprintf(dev, sizeof(dev), "/dev/loop%d", n);
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	fd = open_ours(n, dev, sizeof(dev), &info);
 	if (fd < 0)
 		return 0;
-	if (ioctl(fd, LOOP_GET_STATUS64, &info) != 0 || !ours(&info)) {
-		close(fd);
-		return 0;
-	}
 	if (ioctl(fd, LOOP_CLR_FD, 0) != 0) {
 		/* Held open (blkback of a domain being destroyed): unbind at its last close. */
 		info.lo_flags |= LO_FLAGS_AUTOCLEAR;
