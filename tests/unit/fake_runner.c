@@ -81,3 +81,10 @@ void fake_assert_calls(fake *f, const char *const want[])
 		free(f->calls[k]);
 	f->ncalls = 0;
 }
+
+void fake_free_calls(fake *f)
+{
+	for (size_t k = 0; k < f->ncalls; k++)
+		free(f->calls[k]);
+	f->ncalls = 0;
+}

@@ -34,5 +34,7 @@ runner fake_runner_of(fake *f, const char *dir, const fake_step *steps, size_t n
 /* Asserts the commands run were exactly `want` (NULL-terminated), in order; a want ending in
  * '*' matches as a prefix. Frees the record. */
 void fake_assert_calls(fake *f, const char *const want[]);
+/* Frees the record of the commands run (after a test that does not assert them). */
+void fake_free_calls(fake *f);
 
 #endif

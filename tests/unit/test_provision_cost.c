@@ -51,13 +51,6 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return remove(path);
 }
 
-static void free_calls(fake *f)
-{
-	for (size_t k = 0; k < f->ncalls; k++)
-		free(f->calls[k]);
-	f->ncalls = 0;
-}
-
 static void setup(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/xvps-provcost-XXXXXX");
@@ -74,8 +67,8 @@ static void teardown(void)
 		st.ops->dispose(&st);
 	if (hv.ops)
 		hv.ops->dispose(&hv);
-	free_calls(&xf);
-	free_calls(&lf);
+	fake_free_calls(&xf);
+	fake_free_calls(&lf);
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -94,7 +87,7 @@ static void open_drivers(const fake_step *xsteps, size_t xn, const fake_step *ls
 	cr_assert_eq(st_lvm_open(&st, fake_runner_of(&lf, LVM_DATA, open_steps, 1), "vg0", "pool",
 	                         tmp, err),
 	             0, "%s", err);
-	free_calls(&lf);
+	fake_free_calls(&lf);
 	st.run = fake_runner_of(&lf, LVM_DATA, lsteps, ln);
 	cr_assert_eq(vps_ctx_init(&ctx, &hv, &st, cfgdir, "xenbr0", &e), 0, "%s", e.msg);
 	cr_assert_eq(vps_ctx_set_state_dir(&ctx, tmp, &e), 0, "%s", e.msg);

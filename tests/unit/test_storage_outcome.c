@@ -51,13 +51,6 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return remove(path);
 }
 
-static void free_calls(fake *f)
-{
-	for (size_t k = 0; k < f->ncalls; k++)
-		free(f->calls[k]);
-	f->ncalls = 0;
-}
-
 static void setup(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/xvps-stout-XXXXXX");
@@ -77,8 +70,8 @@ static void teardown(void)
 		st.ops->dispose(&st);
 	if (hv.ops)
 		hv.ops->dispose(&hv);
-	free_calls(&xf);
-	free_calls(&lf);
+	fake_free_calls(&xf);
+	fake_free_calls(&lf);
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -92,7 +85,7 @@ static void open_lvm(const fake_step *steps, size_t n)
 	cr_assert_eq(st_lvm_open(&st, fake_runner_of(&lf, LVM_DATA, open_steps, 1), "vg0", "pool",
 	                         tmp, err),
 	             0, "%s", err);
-	free_calls(&lf);
+	fake_free_calls(&lf);
 	st.run = fake_runner_of(&lf, LVM_DATA, steps, n);
 }
 
