@@ -70,8 +70,9 @@ installer: appliance
 # Boots the ISO in QEMU (TCG, SeaBIOS; XVPS_INSTALLER_FIRMWARE=ovmf for UEFI): four bad-input
 # cases (nothing written), an unattended install onto an empty 40 GiB sparse disk, then that disk
 # from its own GRUB (/healthz, the thin pool's size, the admin's e-mail). Not in `make test`:
-# ~15-25 min of TCG. Holds the machine's QEMU lock ($${XVPS_CACHE:-/var/cache/xvps}/appliance/test.lock); a second
-# run fails at once, naming it (installer-test-locked: the caller holds it, e.g. under flock).
+# ~15-25 min of TCG. Holds the machine's QEMU lock (the shared appliance/test.lock of
+# $${XVPS_CACHE:-/var/cache/xvps}); a second run fails at once, naming it
+# (installer-test-locked: the caller holds it, e.g. under flock).
 INSTALLER_LOCK = $${XVPS_CACHE:-/var/cache/xvps}/appliance/test.lock
 installer-test:
 	@mkdir -p "$$(dirname "$(INSTALLER_LOCK)")"
