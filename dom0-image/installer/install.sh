@@ -357,6 +357,11 @@ if [ "${1:-}" = --console ]; then
 		stop_forever
 	}
 fi
+if [ -n "$ANSWERS" ] && [ -z "${XVPS_INSTALL_TEE:-}" ] && [ -c /dev/tty1 ]; then
+	# Unattended: the lines on the serial console (the kernel's /dev/console) and on the screen.
+	XVPS_INSTALL_TEE=1 sh /xvps-install 2>&1 | tee /dev/tty1
+	stop_forever
+fi
 if ! find_media; then
 	say "FAILED: no installation medium (an ISO 9660 device with /xvps/appliance.img.zst); nothing was written"
 	stop_forever
