@@ -27,7 +27,7 @@ out=${XVPS_APPLIANCE_DIR:-$cache/appliance}
 icache=$cache/installer
 img=$out/xvps-appliance.img
 [ "$(id -u)" = 0 ] || die "must run as root (the base rootfs's files, cpio ownership)"
-[ -s "$img" ] && [ -s "$out/xvps-appliance.info" ] || die "$img is missing (make appliance)"
+if [ ! -s "$img" ] || [ ! -s "$out/xvps-appliance.info" ]; then die "$img is missing (make appliance)"; fi
 for t in grub-mkrescue xorriso mformat zstd cpio gzip busybox sfdisk blkdiscard debugfs; do
 	command -v "$t" >/dev/null || die "$t is missing (scripts/deps.sh appliance)"
 done
@@ -45,7 +45,7 @@ base_key=$(sed -n 's/^base_key=//p' "$out/xvps-appliance.info")
 kver=$(sed -n 's/^kernel=//p' "$out/xvps-appliance.info")
 image_key=$(cat "$out/xvps-appliance.key")
 base=$cache/appliance/base-$base_key/rootfs
-[ -n "$kver" ] && [ -s "$base/boot/vmlinuz-$kver" ] || die "no kernel $kver in $base (make appliance)"
+if [ -z "$kver" ] || [ ! -s "$base/boot/vmlinuz-$kver" ]; then die "no kernel $kver in $base (make appliance)"; fi
 mods=$base/lib/modules/$kver
 
 # --- the initramfs ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=dash
 # /xvps-install — the xvps installer (busybox sh in the installer's initramfs; built into it by
 # dom0-image/installer/build.sh; README "The installer"). It finds the installation medium (the
 # ISO: /xvps/appliance.img.zst), asks for the target disk, the network and the admin's e-mail (or
@@ -31,10 +32,10 @@ stop_forever() {
 
 # --- the installation medium ------------------------------------------------------------------
 find_media() {
-	local i d
+	local d
 	mkdir -p "$MEDIA"
 	grep -q " $MEDIA " /proc/mounts && [ -f "$ZST" ] && return 0
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		for d in /dev/sr* /dev/sd? /dev/vd? /dev/nvme?n? /dev/sd?? /dev/vd??; do
 			[ -b "$d" ] || continue
 			mount -t iso9660 -o ro "$d" "$MEDIA" 2>/dev/null || continue
@@ -60,7 +61,7 @@ disk_ok() {
 disk_bytes() { echo $(($(cat "/sys/block/$1/size") * 512)); }
 disk_model() {
 	local m
-	m=$(cat "/sys/block/$1/device/model" 2>/dev/null | sed 's/[[:space:]]*$//')
+	m=$(sed 's/[[:space:]]*$//' "/sys/block/$1/device/model" 2>/dev/null)
 	[ -n "$m" ] || case $1 in vd*) m="virtio disk" ;; *) m="(no model)" ;; esac
 	echo "$m"
 }
@@ -344,10 +345,11 @@ interactive() {
 }
 
 # --- main ---------------------------------------------------------------------------------------
-DISK= NET=dhcp ADDRESS= GATEWAY= DNS= EMAIL= AFTER=reboot ERR= MEDIA_DEV=
+DISK='' NET=dhcp ADDRESS='' GATEWAY='' DNS='' EMAIL='' AFTER=reboot ERR='' MEDIA_DEV=''
 ANSWERS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^xvps\.answers=//p' | tail -1)
 if [ "${1:-}" = --console ]; then
 	stty -F "$2" 115200 2>/dev/null
+	# shellcheck disable=SC2094 # a terminal: read and written
 	exec <"$2" >"$2" 2>&1
 	echo
 	say "xvps installer on $2. Press Enter to install xvps from this console."
@@ -369,7 +371,7 @@ fi
 IMG_BYTES=$(cat "$MEDIA/xvps/appliance.size")
 ROOT_OFFSET=$(cat "$MEDIA/xvps/root-offset")
 NEED=$((IMG_BYTES + MARGIN))
-say "medium /dev/$MEDIA_DEV: $(cat "$MEDIA/xvps/build-info" 2>/dev/null | tr '\n' ' ')"
+say "medium /dev/$MEDIA_DEV: $(tr '\n' ' ' <"$MEDIA/xvps/build-info" 2>/dev/null)"
 if [ -n "$ANSWERS" ]; then
 	unattended
 elif [ "${1:-}" = --console ]; then

@@ -70,7 +70,7 @@ answers_disk() {
 # answers; returns when QEMU exits (a poweroff), the console shows a FAILED line, or after
 # TIMEOUT s (then 1). The console is in $work/NAME.log; elapsed seconds in $elapsed.
 install_boot() {
-	local name=$1 disk=$2 answers=$3 timeout=$4 log=$work/$1.log t0 rc=0
+	local disk=$2 answers=$3 timeout=$4 log=$work/$1.log t0 rc=0
 	answers_disk "$answers"
 	: >"$log"
 	t0=$(date +%s)
