@@ -77,7 +77,7 @@ install_boot() {
 	qemu-system-x86_64 -machine pc -accel tcg,thread=single -cpu qemu64 -m 1024 \
 		"${fwargs[@]}" \
 		-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on" \
-		-drive "file=$disk,format=raw,if=virtio" \
+		-drive "file=$disk,format=raw,if=virtio,discard=unmap" \
 		-drive "file=$work/answers.img,format=raw,if=ide,index=1" \
 		-net none -display none -no-reboot -serial "file:$log" -monitor none &
 	qpid=$!
