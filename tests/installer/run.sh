@@ -121,6 +121,62 @@ bad() {
 	fi
 }
 
+# interactive — the dialogue on the serial console (a FIFO pair): a missing disk, a bad address
+# and a bad e-mail are each refused and asked again, then "no" at the confirmation starts over;
+# the target stays untouched.
+interactive() {
+	local log=$work/interactive.log t0 ok=1 w
+	step="interactive"
+	rm -f "$work/ser.in" "$work/ser.out"
+	mkfifo "$work/ser.in" "$work/ser.out"
+	: >"$log"
+	t0=$(date +%s)
+	qemu-system-x86_64 -machine pc -accel tcg,thread=single -cpu qemu64 -m 1024 \
+		"${fwargs[@]}" \
+		-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on" \
+		-drive "file=$work/disk.img,format=raw,if=virtio" \
+		-net none -display none -no-reboot -serial "pipe:$work/ser" -monitor none &
+	qpid=$!
+	cat "$work/ser.out" >>"$log" &
+	local cpid=$!
+	exec 7>"$work/ser.in"
+	# wait_for N PATTERN — until PATTERN appears N times in the console (300 s).
+	wait_for() {
+		local end=$(($(date +%s) + 300))
+		until [ "$(grep -a -c -- "$2" "$log")" -ge "$1" ]; do
+			if [ "$(date +%s)" -ge "$end" ] || ! kill -0 "$qpid" 2>/dev/null; then
+				w="no '$2' (#$1)"
+				return 1
+			fi
+			sleep 1
+		done
+	}
+	send() { sleep 0.5; printf '%s\r' "$1" >&7; }
+	{ wait_for 1 "Press Enter to install xvps from this console" && send "" &&
+		wait_for 1 "Target disk" && send /dev/vdz && wait_for 1 "error: no such disk: /dev/vdz" &&
+		wait_for 2 "Target disk" && send /dev/vda && wait_for 1 "Network: dhcp or static" &&
+		send static && wait_for 1 "Address with prefix" && send 192.0.2.300/24 &&
+		wait_for 1 "error: the static address does not parse" && wait_for 2 "Address with prefix" &&
+		send 192.0.2.10/24 && wait_for 1 "Gateway" && send 192.0.2.1 && wait_for 1 "DNS servers" &&
+		send 192.0.2.53 && wait_for 1 "Admin e-mail" && send "admin@@example" &&
+		wait_for 1 "error: the admin e-mail address does not parse" && wait_for 2 "Admin e-mail" &&
+		send admin@example.net && wait_for 1 "Type yes to ERASE /dev/vda" && send no &&
+		wait_for 3 "Target disk"; } || ok=0
+	exec 7>&-
+	kill "$qpid" 2>/dev/null
+	wait "$qpid" 2>/dev/null
+	kill "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+	qpid=
+	if [ "$ok" = 0 ]; then
+		fail "$w after $(($(date +%s) - t0)) s: $(tail -c 400 "$log" | one)"
+	elif ! untouched "$work/disk.img"; then
+		fail "the target disk was written ($(stat -c %b "$work/disk.img") blocks allocated)"
+	else
+		pass "$(grep -a -o 'xvps-installer: error: [^(]*' "$log" | sed 's/ *$//' | tr -d '\r' | paste -sd ';' -); \"no\" started over; disk untouched ($(($(date +%s) - t0)) s)"
+	fi
+}
+
 echo "installer-test: $iso ($(du -h --apparent-size "$iso" | cut -f1)), firmware $fw, work $work"
 truncate -s 40G "$work/disk.img"
 truncate -s 2G "$work/small.img"
@@ -129,6 +185,7 @@ if [ "${XVPS_INSTALLER_SKIP_BAD:-0}" != 1 ]; then
 	bad small-disk "$work/small.img" "disk=/dev/vda,net=dhcp,email=admin@example.net,after=poweroff" "/dev/vda is too small"
 	bad bad-address "$work/disk.img" "disk=/dev/vda,net=static,address=192.0.2.300/24,gateway=192.0.2.1,email=admin@example.net,after=poweroff" "static address does not parse"
 	bad bad-email "$work/disk.img" "disk=/dev/vda,net=dhcp,email=admin@@example,after=poweroff" "e-mail address does not parse"
+	interactive
 fi
 
 step="install"
