@@ -6,7 +6,10 @@
 #   1. bad input, each in its own boot of the ISO: a disk that does not exist, a 2 GiB disk (too
 #      small), a static address that does not parse, a bad e-mail. Each must print its
 #      "xvps-installer: FAILED: ..." line and stop; the target disk must stay untouched (its
-#      sparse file has no allocated block and reads as zeroes).
+#      sparse file has no allocated block and reads as zeroes). Then the interactive dialogue
+#      on the serial console (a FIFO pair): a missing disk, a bad address and a bad e-mail are
+#      refused and asked again, "no" at the confirmation starts over, the disk stays untouched.
+#      (XVPS_INSTALLER_SKIP_BAD=1 skips this part.)
 #   2. the install onto an empty 40 GiB sparse disk (net=dhcp, email=admin@example.net,
 #      after=poweroff): "xvps-installer: DONE: ...", QEMU exits, the disk's GPT is valid with its
 #      backup header at the disk's end and the partition xvps-pool up to it.
