@@ -189,8 +189,8 @@ install_now() {
 	sync
 	say "image written in $(($(date +%s) - t0)) s"
 	# The backup GPT to the disk's end, then xvps-pool over the rest (1 MiB aligned).
-	sfdisk -q --no-reread --no-tell-kernel --relocate gpt-bak-std "$DISK" ||
-		{ say "FAILED: sfdisk --relocate on $DISK"; return 1; }
+	sfdisk -q --no-reread --no-tell-kernel --relocate gpt-bak-std "$DISK" >/tmp/sfdisk.log 2>&1 ||
+		{ say "FAILED: moving the backup GPT of $DISK: $(tail -1 /tmp/sfdisk.log)"; return 1; }
 	echo "name=xvps-pool, type=$LVM_TYPE" |
 		sfdisk -q --no-reread --no-tell-kernel --append "$DISK" >/tmp/sfdisk.log 2>&1 ||
 		{ say "FAILED: adding the partition xvps-pool: $(tail -1 /tmp/sfdisk.log)"; return 1; }
