@@ -18,6 +18,7 @@
 #      through the test shell, tests/appliance/dom0sh.py) at least 80 % of what the disk has
 #      beyond the image, and the admin's e-mail (GET /api/v1/me) is the answer's.
 #
+# Order: 2 and 3 first (the long part, ~15-25 min), then 1 (about 1-2 min per boot).
 # The answers reach the kernel command line through the ISO's GRUB: a small FAT disk labelled
 # XVPS-ANSWERS with /xvps/answers.cfg (set xvps_answers="..."), attached as an IDE disk.
 # One QEMU at a time on the machine: every QEMU runs under the lock
@@ -137,7 +138,7 @@ interactive() {
 	qemu-system-x86_64 -machine pc -accel tcg,thread=single -cpu qemu64 -m 1024 \
 		"${fwargs[@]}" \
 		-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on" \
-		-drive "file=$work/disk.img,format=raw,if=virtio" \
+		-drive "file=$work/empty.img,format=raw,if=virtio" \
 		-net none -display none -no-reboot -serial "pipe:$work/ser" -monitor none &
 	qpid=$!
 	cat "$work/ser.out" >>"$log" &
@@ -173,103 +174,106 @@ interactive() {
 	qpid=
 	if [ "$ok" = 0 ]; then
 		fail "$w after $(($(date +%s) - t0)) s: $(tail -c 400 "$log" | one)"
-	elif ! untouched "$work/disk.img"; then
-		fail "the target disk was written ($(stat -c %b "$work/disk.img") blocks allocated)"
+	elif ! untouched "$work/empty.img"; then
+		fail "the target disk was written ($(stat -c %b "$work/empty.img") blocks allocated)"
 	else
 		pass "$(grep -a -o 'xvps-installer: error: [^(]*' "$log" | sed 's/ *$//' | tr -d '\r' | paste -sd ';' -); \"no\" started over; disk untouched ($(($(date +%s) - t0)) s)"
 	fi
 }
 
+# install_and_boot — the unattended install onto the empty 40 GiB disk, then that disk booted.
+install_and_boot() {
+	local dump last p4 p4end total appl t0 end lvs psize img_bytes room pw csrf me line
+	step="install"
+	if install_boot install "$work/disk.img" "disk=/dev/vda,net=dhcp,email=admin@example.net,after=poweroff" 1800 &&
+		line=$(grep -a 'xvps-installer: DONE' "$work/install.log" | tr -d '\r') && [ -n "$line" ]; then
+		pass "$line (QEMU exited ${elapsed} s after its start)"
+		echo "time: ISO boot to installed and powered off: ${elapsed} s"
+	else
+		fail "no DONE line after ${elapsed} s: $(grep -a 'xvps-installer:' "$work/install.log" | tail -3 | one) $(tail -c 300 "$work/install.log" | one)"
+		return
+	fi
+
+	step="partitions"
+	dump=$(sfdisk -d "$work/disk.img" 2>&1)
+	last=$(echo "$dump" | sed -n 's/^last-lba: *//p')
+	p4=$(echo "$dump" | grep 'name="xvps-pool"')
+	p4end=$(echo "$p4" | awk -F'[=,]' '{ s = $3 + 0; z = $5 + 0; print s + z - 1 }')
+	total=$(($(stat -c %s "$work/disk.img") / 512))
+	if sfdisk -V "$work/disk.img" >/dev/null 2>&1 && [ -n "$p4" ] && [ "$last" = $((total - 34)) ] &&
+		[ $((last - p4end)) -lt 2048 ]; then
+		pass "GPT valid, last usable LBA $last of $total sectors, xvps-pool ends at $p4end ($(echo "$p4" | one))"
+	else
+		fail "sfdisk -V or xvps-pool: $(echo "$dump" | one)"
+	fi
+
+	# --- the installed disk, booted from its own GRUB (dom0-image/run.sh) --------------------------
+	appl=$work/appl
+	mkdir -p "$appl/run"
+	ln -s "$out/xvps-appliance.img" "$appl/xvps-appliance.img"
+	cp "$out/xvps-appliance.key" "$appl/xvps-appliance.key"
+	cp "$out/xvps-appliance.key" "$appl/run/root.key"
+	mv "$work/disk.img" "$appl/run/root.img"
+	# run.sh's second disk, too small for the first boot's VG (< 1 GiB): the VG goes on xvps-pool.
+	truncate -s 16M "$appl/run/pool.img"
+	PORT=$(free_port)
+	URL=https://127.0.0.1:$PORT
+	SOCK=$appl/run/shell.sock
+	dom0() { python3 "$repo/tests/appliance/dom0sh.py" "$SOCK" --timeout "${T:-120}" "$*"; }
+	step="installed boot"
+	t0=$(date +%s)
+	XVPS_APPLIANCE_DIR=$appl XVPS_APPLIANCE_REUSE=1 XVPS_APPLIANCE_FIRMWARE=$fw \
+		XVPS_APPLIANCE_HTTPS_PORT=$PORT XVPS_APPLIANCE_DOM0_ARGS="xvps.testshell" \
+		XVPS_APPLIANCE_LOG=$work/installed.log "$repo/dom0-image/run.sh" --detach >"$work/run.out" 2>&1 ||
+		{ fail "dom0-image/run.sh: $(one <"$work/run.out")"; return; }
+	qpid=$(cat "$appl/run/qemu.pid")
+	end=$((t0 + ${XVPS_INSTALLER_BOOT_TIMEOUT:-1500}))
+	until curl -sfk --max-time 5 -o /dev/null "$URL/healthz"; do
+		if ! kill -0 "$qpid" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; then
+			fail "no /healthz after $(($(date +%s) - t0)) s: $(tail -c 600 "$work/installed.log" | one)"
+			return
+		fi
+		sleep 5
+	done
+	pass "https://127.0.0.1:$PORT/healthz answers $(($(date +%s) - t0)) s after QEMU's start (GRUB, Xen, dom0 from the installed disk)"
+	echo "time: installed disk's boot to /healthz: $(($(date +%s) - t0)) s"
+
+	step="thin pool"
+	lvs=$(T=120 dom0 'lvs --noheadings --units b --nosuffix -o lv_name,lv_size,devices xvps; pvs --noheadings -o pv_name,vg_name' 2>&1)
+	psize=$(echo "$lvs" | awk '$1 == "pool" { print $2 }' | head -1)
+	img_bytes=$(stat -c %s "$out/xvps-appliance.img")
+	room=$((40 * 1073741824 - img_bytes))
+	if [[ $psize =~ ^[0-9]+$ ]] && [ "$psize" -ge $((room * 8 / 10)) ] && echo "$lvs" | grep -q 'vda4 *xvps'; then
+		pass "xvps/pool $psize bytes ($((psize / 1048576)) MiB) of $room beyond the image, PV on vda4: $(echo "$lvs" | one)"
+	else
+		fail "pool size '${psize}' (want >= $((room * 8 / 10))): $(echo "$lvs" | one)"
+	fi
+
+	step="admin e-mail"
+	pw=$(T=60 dom0 'cat /root/xvps-admin-password' | tr -d '\r\n')
+	csrf=$(curl -sS -k -c "$work/admin.jar" --json "{\"username\":\"admin\",\"password\":\"$pw\"}" \
+		"$URL/api/v1/session" | jq -r .csrf_token 2>/dev/null)
+	me=$(curl -sS -k -b "$work/admin.jar" -H "X-CSRF-Token: $csrf" "$URL/api/v1/me" 2>&1)
+	if [ "$(echo "$me" | jq -r .email 2>/dev/null)" = admin@example.net ]; then
+		pass "GET /api/v1/me: $(echo "$me" | jq -c '{username, email, role}')"
+	else
+		fail "GET /api/v1/me: $(echo "$me" | one)"
+	fi
+	XVPS_APPLIANCE_DIR=$appl "$repo/dom0-image/run.sh" --stop >/dev/null 2>&1
+	qpid=
+}
+
 echo "installer-test: $iso ($(du -h --apparent-size "$iso" | cut -f1)), firmware $fw, work $work"
 truncate -s 40G "$work/disk.img"
-truncate -s 2G "$work/small.img"
+install_and_boot
 if [ "${XVPS_INSTALLER_SKIP_BAD:-0}" != 1 ]; then
-	bad missing-disk "$work/disk.img" "disk=/dev/vdz,net=dhcp,email=admin@example.net,after=poweroff" "no such disk: /dev/vdz"
+	truncate -s 40G "$work/empty.img"
+	truncate -s 2G "$work/small.img"
+	bad missing-disk "$work/empty.img" "disk=/dev/vdz,net=dhcp,email=admin@example.net,after=poweroff" "no such disk: /dev/vdz"
 	bad small-disk "$work/small.img" "disk=/dev/vda,net=dhcp,email=admin@example.net,after=poweroff" "/dev/vda is too small"
-	bad bad-address "$work/disk.img" "disk=/dev/vda,net=static,address=192.0.2.300/24,gateway=192.0.2.1,email=admin@example.net,after=poweroff" "static address does not parse"
-	bad bad-email "$work/disk.img" "disk=/dev/vda,net=dhcp,email=admin@@example,after=poweroff" "e-mail address does not parse"
+	bad bad-address "$work/empty.img" "disk=/dev/vda,net=static,address=192.0.2.300/24,gateway=192.0.2.1,email=admin@example.net,after=poweroff" "static address does not parse"
+	bad bad-email "$work/empty.img" "disk=/dev/vda,net=dhcp,email=admin@@example,after=poweroff" "e-mail address does not parse"
 	interactive
 fi
-
-step="install"
-if install_boot install "$work/disk.img" "disk=/dev/vda,net=dhcp,email=admin@example.net,after=poweroff" 1800 &&
-	line=$(grep -a 'xvps-installer: DONE' "$work/install.log" | tr -d '\r') && [ -n "$line" ]; then
-	pass "$line (QEMU exited ${elapsed} s after its start)"
-	echo "time: ISO boot to installed and powered off: ${elapsed} s"
-else
-	fail "no DONE line after ${elapsed} s: $(grep -a 'xvps-installer:' "$work/install.log" | tail -3 | one) $(tail -c 300 "$work/install.log" | one)"
-	echo "installer-test: $passes passed, $fails failed"
-	exit 1
-fi
-
-step="partitions"
-dump=$(sfdisk -d "$work/disk.img" 2>&1)
-last=$(echo "$dump" | sed -n 's/^last-lba: *//p')
-p4=$(echo "$dump" | grep 'name="xvps-pool"')
-p4end=$(echo "$p4" | awk -F'[=,]' '{ s = $3 + 0; z = $5 + 0; print s + z - 1 }')
-total=$(($(stat -c %s "$work/disk.img") / 512))
-if sfdisk -V "$work/disk.img" >/dev/null 2>&1 && [ -n "$p4" ] && [ "$last" = $((total - 34)) ] &&
-	[ $((last - p4end)) -lt 2048 ]; then
-	pass "GPT valid, last usable LBA $last of $total sectors, xvps-pool ends at $p4end ($(echo "$p4" | one))"
-else
-	fail "sfdisk -V or xvps-pool: $(echo "$dump" | one)"
-fi
-
-# --- the installed disk, booted from its own GRUB (dom0-image/run.sh) --------------------------
-appl=$work/appl
-mkdir -p "$appl/run"
-ln -s "$out/xvps-appliance.img" "$appl/xvps-appliance.img"
-cp "$out/xvps-appliance.key" "$appl/xvps-appliance.key"
-cp "$out/xvps-appliance.key" "$appl/run/root.key"
-mv "$work/disk.img" "$appl/run/root.img"
-# run.sh's second disk, too small for the first boot's VG (< 1 GiB): the VG goes on xvps-pool.
-truncate -s 16M "$appl/run/pool.img"
-PORT=$(free_port)
-URL=https://127.0.0.1:$PORT
-SOCK=$appl/run/shell.sock
-dom0() { python3 "$repo/tests/appliance/dom0sh.py" "$SOCK" --timeout "${T:-120}" "$*"; }
-step="installed boot"
-t0=$(date +%s)
-XVPS_APPLIANCE_DIR=$appl XVPS_APPLIANCE_REUSE=1 XVPS_APPLIANCE_FIRMWARE=$fw \
-	XVPS_APPLIANCE_HTTPS_PORT=$PORT XVPS_APPLIANCE_DOM0_ARGS="xvps.testshell" \
-	XVPS_APPLIANCE_LOG=$work/installed.log "$repo/dom0-image/run.sh" --detach >"$work/run.out" 2>&1 ||
-	{ fail "dom0-image/run.sh: $(one <"$work/run.out")"; echo "installer-test: $passes passed, $fails failed"; exit 1; }
-qpid=$(cat "$appl/run/qemu.pid")
-end=$((t0 + ${XVPS_INSTALLER_BOOT_TIMEOUT:-1500}))
-until curl -sfk --max-time 5 -o /dev/null "$URL/healthz"; do
-	if ! kill -0 "$qpid" 2>/dev/null || [ "$(date +%s)" -ge "$end" ]; then
-		fail "no /healthz after $(($(date +%s) - t0)) s: $(tail -c 600 "$work/installed.log" | one)"
-		echo "installer-test: $passes passed, $fails failed"
-		exit 1
-	fi
-	sleep 5
-done
-pass "https://127.0.0.1:$PORT/healthz answers $(($(date +%s) - t0)) s after QEMU's start (GRUB, Xen, dom0 from the installed disk)"
-echo "time: installed disk's boot to /healthz: $(($(date +%s) - t0)) s"
-
-step="thin pool"
-lvs=$(T=120 dom0 'lvs --noheadings --units b --nosuffix -o lv_name,lv_size,devices xvps; pvs --noheadings -o pv_name,vg_name' 2>&1)
-psize=$(echo "$lvs" | awk '$1 == "pool" { print $2 }' | head -1)
-img_bytes=$(stat -c %s "$out/xvps-appliance.img")
-room=$((40 * 1073741824 - img_bytes))
-if [[ $psize =~ ^[0-9]+$ ]] && [ "$psize" -ge $((room * 8 / 10)) ] && echo "$lvs" | grep -q 'vda4 *xvps'; then
-	pass "xvps/pool $psize bytes ($((psize / 1048576)) MiB) of $room beyond the image, PV on vda4: $(echo "$lvs" | one)"
-else
-	fail "pool size '${psize}' (want >= $((room * 8 / 10))): $(echo "$lvs" | one)"
-fi
-
-step="admin e-mail"
-pw=$(T=60 dom0 'cat /root/xvps-admin-password' | tr -d '\r\n')
-csrf=$(curl -sS -k -c "$work/admin.jar" --json "{\"username\":\"admin\",\"password\":\"$pw\"}" \
-	"$URL/api/v1/session" | jq -r .csrf_token 2>/dev/null)
-me=$(curl -sS -k -b "$work/admin.jar" -H "X-CSRF-Token: $csrf" "$URL/api/v1/me" 2>&1)
-if [ "$(echo "$me" | jq -r .email 2>/dev/null)" = admin@example.net ]; then
-	pass "GET /api/v1/me: $(echo "$me" | jq -c '{username, email, role}')"
-else
-	fail "GET /api/v1/me: $(echo "$me" | one)"
-fi
-
-XVPS_APPLIANCE_DIR=$appl "$repo/dom0-image/run.sh" --stop >/dev/null 2>&1
-qpid=
 echo "installer-test: $passes passed, $fails failed"
 [ "$fails" = 0 ]
