@@ -20,7 +20,7 @@
 #
 # Order: 2 and 3 first (the long part, ~15-25 min), then 1 (about 1-2 min per boot).
 # The answers reach the kernel command line through the ISO's GRUB: a small FAT disk labelled
-# XVPS-ANSWERS with /xvps/answers.cfg (set xvps_answers="..."), attached as an IDE disk.
+# XVPS-ANSWER with /xvps/answers.cfg (set xvps_answers="..."), attached as an IDE disk.
 # One QEMU at a time on the machine: every QEMU runs under the lock
 # ${XVPS_CACHE:-/var/cache/xvps}/appliance/test.lock (make installer-test takes it; with
 # XVPS_INSTALLER_LOCKED=1 the caller holds it). XVPS_INSTALLER_FIRMWARE=ovmf boots the ISO and
@@ -61,10 +61,10 @@ if [ "$fw" = ovmf ]; then
 		-drive "if=pflash,format=raw,unit=1,file=$work/vars.fd")
 fi
 
-# answers_disk ANSWERS — $work/answers.img: FAT, label XVPS-ANSWERS, /xvps/answers.cfg.
+# answers_disk ANSWERS — $work/answers.img: FAT, label XVPS-ANSWER, /xvps/answers.cfg.
 answers_disk() {
 	rm -f "$work/answers.img"
-	mkfs.fat -n XVPS-ANSWERS -C "$work/answers.img" 2048 >/dev/null
+	mkfs.fat -n XVPS-ANSWER -C "$work/answers.img" 2048 >/dev/null
 	printf 'set xvps_answers="%s"\n' "$1" >"$work/answers.cfg"
 	mmd -i "$work/answers.img" ::/xvps
 	mcopy -i "$work/answers.img" "$work/answers.cfg" ::/xvps/answers.cfg
