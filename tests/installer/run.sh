@@ -83,7 +83,7 @@ install_boot() {
 		-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on" \
 		-drive "file=$disk,format=raw,if=virtio,discard=unmap" \
 		-drive "file=$work/answers.img,format=raw,if=ide,index=1" \
-		-net none -display none -no-reboot -serial "file:$log" -monitor none &
+		-boot order=d -net none -display none -no-reboot -serial "file:$log" -monitor none &
 	qpid=$!
 	while kill -0 "$qpid" 2>/dev/null; do
 		if grep -aq 'xvps-installer: FAILED' "$log"; then
@@ -139,7 +139,7 @@ interactive() {
 		"${fwargs[@]}" \
 		-drive "file=$iso,format=raw,if=ide,index=2,media=cdrom,readonly=on" \
 		-drive "file=$work/empty.img,format=raw,if=virtio" \
-		-net none -display none -no-reboot -serial "pipe:$work/ser" -monitor none &
+		-boot order=d -net none -display none -no-reboot -serial "pipe:$work/ser" -monitor none &
 	qpid=$!
 	cat "$work/ser.out" >>"$log" &
 	local cpid=$!
