@@ -184,7 +184,8 @@ install_now() {
 	say "writing the appliance ($(gib "$IMG_BYTES") GiB) to $DISK"
 	# Zeroes first (BLKZEROOUT: free on thin or sparse storage), then the image sparsely: no
 	# block of an earlier system survives where the image has zeroes.
-	blkdiscard -z -o 0 -l "$IMG_BYTES" "$DISK" || { say "FAILED: zeroing $DISK failed"; return 1; }
+	# (util-linux's: busybox runs its own applets first, and its blkdiscard has no -z.)
+	/usr/bin/blkdiscard -z -o 0 -l "$IMG_BYTES" "$DISK" || { say "FAILED: zeroing $DISK failed"; return 1; }
 	zstd -d -q -f --sparse "$ZST" -o "$DISK" || { say "FAILED: writing the image to $DISK failed"; return 1; }
 	sync
 	say "image written in $(($(date +%s) - t0)) s"
