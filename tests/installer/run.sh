@@ -198,7 +198,7 @@ install_and_boot() {
 	dump=$(sfdisk -d "$work/disk.img" 2>&1)
 	last=$(echo "$dump" | sed -n 's/^last-lba: *//p')
 	p4=$(echo "$dump" | grep 'name="xvps-pool"')
-	p4end=$(echo "$p4" | awk -F'[=,]' '{ s = $3 + 0; z = $5 + 0; print s + z - 1 }')
+	p4end=$(echo "$p4" | awk -F'[=,]' '{ print $2 + $4 - 1 }')
 	total=$(($(stat -c %s "$work/disk.img") / 512))
 	if sfdisk -V "$work/disk.img" >/dev/null 2>&1 && [ -n "$p4" ] && [ "$last" = $((total - 34)) ] &&
 		[ $((last - p4end)) -lt 2048 ]; then
