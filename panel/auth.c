@@ -414,6 +414,7 @@ int auth_bootstrap_admin(void)
 {
 	sqlite3_stmt *st = db_stmt("SELECT id FROM users WHERE username = 'admin'");
 	const char *env = getenv("XVPS_ADMIN_PASSWORD"), *why = NULL;
+	const char *email = getenv("XVPS_ADMIN_EMAIL");
 	char pw[ADMIN_PASSWORD_MAX], path[CONFIG_FILE_MAX], res[AUDIT_RESOURCE_MAX];
 	bool conflict = false, wrote = false;
 	int64_t id;
@@ -429,6 +430,12 @@ int auth_bootstrap_admin(void)
 		return -1;
 	if (!sfmt(path, sizeof(path), "%s/admin-password", g_app->cfg.state_dir)) {
 		log_error("auth: state directory path too long");
+		return -1;
+	}
+	if (email && !*email)
+		email = NULL;
+	if (email && !valid_email(email, &why)) {
+		log_error("auth: XVPS_ADMIN_EMAIL: %s", why ? why : "is not an e-mail address");
 		return -1;
 	}
 	if (env && *env) {
@@ -459,7 +466,7 @@ int auth_bootstrap_admin(void)
 		}
 		wrote = true;
 	}
-	id = auth_create_user("admin", NULL, pw, "admin", &conflict);
+	id = auth_create_user("admin", email, pw, "admin", &conflict);
 	sodium_memzero(pw, sizeof(pw));
 	if (id < 0) {
 		if (wrote)

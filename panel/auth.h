@@ -58,7 +58,8 @@ int64_t auth_insert_user(const char *username, const char *email, const char *pa
 int64_t auth_create_user(const char *username, const char *email, const char *password,
                          const char *role, bool *conflict_out);
 /* First start: creates "admin" with $XVPS_ADMIN_PASSWORD or a generated password written to
- * $XVPS_STATE/admin-password (0600). */
+ * $XVPS_STATE/admin-password (0600), and the e-mail address $XVPS_ADMIN_EMAIL when set (checked
+ * like any e-mail: a bad one fails the start). */
 int auth_bootstrap_admin(void);
 
 /* ---- login rate limit (auth.c) ---------------------------------------------------------------

@@ -5,7 +5,8 @@
 #   base       (the default) what xvps builds, runs and tests with (`make deps`, `make test`)
 #   vm         QEMU, qemu-img, debootstrap, e2fsprogs for `make vm-test` (tests/vm/)
 #   appliance  debootstrap, QEMU, e2fsprogs, GRUB (BIOS and UEFI), sfdisk, mkfs.fat, mtools,
-#              OVMF, ... for `make appliance` / `appliance-run` (dom0-image/)
+#              OVMF, ... for `make appliance` / `appliance-run` (dom0-image/); xorriso,
+#              busybox-static, zstd for `make installer` / `installer-test`
 #   deb        debhelper, devscripts, lintian, scdoc, debootstrap for `make deb` / `make test-deb`
 set -euo pipefail
 
@@ -37,6 +38,7 @@ for g in "${groups[@]}"; do
 			debootstrap debian-archive-keyring qemu-system-x86 qemu-utils e2fsprogs
 			coreutils findutils gzip cpio curl
 			grub-pc-bin grub-efi-amd64-bin grub-common fdisk dosfstools mtools ovmf
+			xorriso busybox-static zstd util-linux jq
 		)
 		;;
 	deb)

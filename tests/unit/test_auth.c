@@ -42,6 +42,7 @@ static void setup(void)
 	snprintf(path, sizeof(path), "%s/xvps.db", tmp);
 	cr_assert_eq(store_open(path), 0);
 	unsetenv("XVPS_ADMIN_PASSWORD");
+	unsetenv("XVPS_ADMIN_EMAIL");
 }
 
 static void teardown(void)
@@ -171,6 +172,27 @@ Test(auth, bootstrap_refuses_a_too_short_environment_password)
 	setenv("XVPS_ADMIN_PASSWORD", "short", 1);
 	cr_assert_eq(auth_bootstrap_admin(), -1);
 	cr_assert_null(user_hash("admin", NULL, 0));
+}
+
+Test(auth, bootstrap_takes_the_email_from_the_environment)
+{
+	sqlite3_stmt *st;
+
+	setenv("XVPS_ADMIN_PASSWORD", "admin-from-env", 1);
+	setenv("XVPS_ADMIN_EMAIL", "root@example.net", 1);
+	cr_assert_eq(auth_bootstrap_admin(), 0);
+	st = db_stmt("SELECT email FROM users WHERE username = 'admin'");
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "root@example.net");
+	sqlite3_reset(st);
+}
+
+Test(auth, bootstrap_refuses_a_bad_environment_email)
+{
+	setenv("XVPS_ADMIN_PASSWORD", "admin-from-env", 1);
+	setenv("XVPS_ADMIN_EMAIL", "admin@@example", 1);
+	cr_assert_eq(auth_bootstrap_admin(), -1);
+	cr_assert_null(user_hash("admin", NULL, 0), "no admin made with a bad e-mail");
 }
 
 Test(auth, identify_without_credentials_is_anonymous)
