@@ -308,5 +308,6 @@ Test(xl, preserved_lists_with_xl_when_one_of_ours_is_shut_down_or_libxenstat_fai
 	free(names[0]);
 	free(names);
 	free(reasons);
+	fake_free_calls(&f);
 	d.ops->dispose(&d);
 }
