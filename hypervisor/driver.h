@@ -165,9 +165,9 @@ typedef struct hv_xenstat_ops {
 	void *(*domain_by_index)(void *node, unsigned index);
 	const char *(*domain_name)(void *domain); /* NULL when xenstore had none */
 	unsigned long long (*domain_cpu_ns)(void *domain);
-	/* Nonzero when the domain is shut down (xenstat_domain_shutdown: Xen's shutdown flag,
-	 * whatever the reason). Optional: NULL makes the preserved-domain watcher list with
-	 * `xl list` every time. */
+	/* Nonzero when the domain is shut down, crashed included (xenstat_domain_shutdown, which
+	 * leaves a crash out, or xenstat_domain_crashed). Optional: NULL makes the
+	 * preserved-domain watcher list with `xl list` every time. */
 	unsigned (*domain_shutdown)(void *domain);
 	/* The domain's id (xenstat_domain_id). Optional, with sched_get. */
 	unsigned (*domain_id)(void *domain);
