@@ -63,10 +63,12 @@ if [ "${XVPS_APPLIANCE_LOCKED:-0}" != 1 ]; then
 fi
 # XVPS_APPLIANCE_GUEST_POWER=0 skips issue 13's guest-initiated reboot/poweroff/crash steps.
 GUEST_POWER=${XVPS_APPLIANCE_GUEST_POWER:-1}
+# XVPS_APPLIANCE_ONLY=power runs the first VPS only up to the guest's own reboot, poweroff and
+# crashes (issue 13), then deletes it and tidies up.
 # XVPS_APPLIANCE_ONLY=cloud runs only the cloud-init guest's steps (issue 16 item 7) after the
 # boot, the plans, the pool and the customer: about 15 min instead of 50.
 ONLY=${XVPS_APPLIANCE_ONLY:-}
-case $ONLY in '' | cloud) ;; *) echo "XVPS_APPLIANCE_ONLY: empty or cloud" >&2; exit 2 ;; esac
+case $ONLY in '' | cloud | power) ;; *) echo "XVPS_APPLIANCE_ONLY: empty, cloud or power" >&2; exit 2 ;; esac
 for t in curl jq python3 openssl ssh-keygen; do
 	command -v "$t" >/dev/null || { echo "appliance-test: $t is missing" >&2; exit 2; }
 done
@@ -1368,6 +1370,14 @@ walk() {
 		echo "      (XVPS_APPLIANCE_GUEST_POWER=$GUEST_POWER: the guest's own power steps are skipped)"
 	elif [ -n "$t_login" ] || [ -n "$t_sshd" ]; then
 		guest_power || return 1
+	fi
+	if [ "$ONLY" = power ]; then
+		echo "      (XVPS_APPLIANCE_ONLY=power: the rest of the first VPS's lifecycle is skipped)"
+		step="delete"
+		s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)" 600)
+		[ "$s" = done ] && pass "vps $VPS deleted" || fail "delete job $s"
+		tidy_up
+		return 0
 	fi
 
 	step="console over wss://"
