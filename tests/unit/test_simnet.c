@@ -225,7 +225,8 @@ Test(simnet, refuses_junk)
 	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0123456789, vifname=xvif1",
 	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0, vifname=xvif1, rate=10Mb/s;x",
 	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0, vifname=xvif1, rate=fast",
-	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0, vifname=xvif1, script=/bin/sh",
+	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0, vifname=xvif1, "
+	        "script=/etc/xen/scripts/evil",
 	        "mac=00:16:3e:00:00:01, vifname=xvif1",
 	        "bridge=xvpsbr0, vifname=xvif1",
 	        "mac=00:16:3e:00:00:01, bridge=xvpsbr0",

@@ -257,7 +257,7 @@ Test(xlcfg, rejects_bad_vifname_ips_rate_and_extra)
 	s.net_mbit = -1;
 	assert_rejected(&s, "net_mbit");
 	s = agfx_xlcfg_spec(XL_PVH);
-	s.extra = "console=hvc0\" bootloader=\"/bin/sh";
+	s.extra = "console=hvc0\" bootloader=\"/usr/lib/xen/bin/pygrub";
 	assert_rejected(&s, "extra");
 	s.extra = "a\\b";
 	assert_rejected(&s, "extra");
