@@ -39,6 +39,26 @@ bool lvm_dm_parse_thin_params(const char *params, unsigned *major, unsigned *min
 	return true;
 }
 
+int lvm_dm_exists(const char *dmname)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+
+	/* Without the control node libdevmapper would try to create it (and log); the host
+	 * kernel of the dev machines has no device-mapper at all. */
+	if (access("/dev/mapper/control", F_OK) != 0)
+		return -ENODEV;
+	dmt = dm_task_create(DM_DEVICE_INFO);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, dmname) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	dm_task_destroy(dmt);
+	return info.exists ? 0 : -ENOENT;
+}
+
 /* DM_DEVICE_INFO then DM_DEVICE_TABLE of dm device name. */
 static int dm_query(const char *name, lvm_dm_lv *out, unsigned *major, unsigned *minor)
 {
@@ -50,20 +70,11 @@ static int dm_query(const char *name, lvm_dm_lv *out, unsigned *major, unsigned 
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (access("/dev/mapper/control", F_OK) != 0)
-		return -ENODEV;
 	/* DM_DEVICE_INFO first: it answers "no such device" quietly, where DM_DEVICE_TABLE
 	 * fails and libdevmapper logs the failure. */
-	dmt = dm_task_create(DM_DEVICE_INFO);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
-		dm_task_destroy(dmt);
-		return -EIO;
-	}
-	dm_task_destroy(dmt);
-	if (!info.exists)
-		return -ENOENT;
+	rc = lvm_dm_exists(name);
+	if (rc)
+		return rc;
 	dmt = dm_task_create(DM_DEVICE_TABLE);
 	if (!dmt)
 		return -ENOMEM;

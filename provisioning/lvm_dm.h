@@ -17,6 +17,11 @@ typedef struct lvm_dm_lv {
 	unsigned pool_minor;
 } lvm_dm_lv;
 
+/* Whether device-mapper has a device of that (mangled) name, asked with DM_DEVICE_INFO, which
+ * answers "no such device" without libdevmapper logging a failure: 0, -ENOENT, -ENODEV (no
+ * /dev/mapper/control), -EIO/-ENOMEM. */
+int lvm_dm_exists(const char *dmname);
+
 /* The active LV vg/lv: 0 with *out filled; -ENODEV when device-mapper cannot be asked (no
  * /dev/mapper/control: the dev machines' kernels have none), -ENOENT when no device of that
  * name exists (absent or inactive LV), -E2BIG for a table of several targets, -EIO/-ENOMEM

@@ -1,5 +1,6 @@
 /* lvm_report.c — readers of the lvm storage driver (lvm_report.h). */
 #include "lvm_report.h"
+#include "lvm_dm.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -185,25 +186,13 @@ bool lvm_dm_mangle(char *out, size_t len, size_t *pos, const char *name)
 int lvm_dm_tpool_status(const char *dmname, st_pool_usage *u)
 {
 	struct dm_task *dmt;
-	struct dm_info info;
 	uint64_t start = 0, length = 0;
 	char *type = NULL, *params = NULL;
 	int rc;
 
-	/* Without the control node libdevmapper would try to create it (and log); the host
-	 * kernel of the dev machines has no device-mapper at all. */
-	if (access("/dev/mapper/control", F_OK) != 0)
-		return -ENODEV;
-	dmt = dm_task_create(DM_DEVICE_INFO);
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, dmname) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
-		dm_task_destroy(dmt);
-		return -EIO;
-	}
-	dm_task_destroy(dmt);
-	if (!info.exists)
-		return -ENOENT;
+	rc = lvm_dm_exists(dmname);
+	if (rc)
+		return rc;
 	dmt = dm_task_create(DM_DEVICE_STATUS);
 	if (!dmt)
 		return -ENOMEM;
