@@ -33,7 +33,7 @@ PANEL_SRC  := $(filter-out panel/main.c,$(wildcard panel/*.c))
 # billing/: the usage ledger, host-free (sqlite3 only); xvpsd links it, the agent never does.
 BILLING_SRC := $(wildcard billing/*.c)
 AGENT_SRC  := $(filter-out provisioning/agent_main.c,$(wildcard provisioning/*.c)) \
-	$(filter-out hypervisor/block_seed_main.c,$(wildcard hypervisor/*.c))
+	$(filter-out hypervisor/block_seed_main.c hypervisor/vif_hotplug_main.c,$(wildcard hypervisor/*.c))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 API_SRC    := $(wildcard tests/api/*.c)
 CONSOLE_SRC := $(filter-out hypervisor/console/main.c,$(wildcard hypervisor/console/*.c))
@@ -52,7 +52,7 @@ LIBS_CONSOLE := $(call pc_libs,$(CONSOLE_PKGS))
 LIBS_SSHKEY := $(call pc_libs,libsodium)
 
 BINS := $(BUILD)/xvpsd $(BUILD)/xvps-agent $(BUILD)/xvps-simguest $(BUILD)/xvpsctl \
-	$(BUILD)/xvps-console $(BUILD)/xvps-block-seed
+	$(BUILD)/xvps-console $(BUILD)/xvps-block-seed $(BUILD)/xvps-vif
 
 .PHONY: all bins deps run test test-unit test-api bench clean format check-format check-layers
 all: bins
@@ -86,6 +86,10 @@ $(BUILD)/xvps-simguest: $(call obj,$(wildcard hypervisor/simguest/*.c)) $(BUILD)
 
 # The seed disk's hotplug script for libxl (libxenstore; hypervisor/block_seed.h).
 $(BUILD)/xvps-block-seed: $(call obj,hypervisor/block_seed_main.c hypervisor/block_seed.c) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
+
+# The vif's hotplug script for libxl (libxenstore, rtnetlink; hypervisor/vif_hotplug.h).
+$(BUILD)/xvps-vif: $(call obj,hypervisor/vif_hotplug_main.c hypervisor/vif_hotplug.c hypervisor/vif_link.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
 
 # One domain's console as RFB on a unix socket (libvncserver, libvterm; hypervisor/console/).
@@ -124,7 +128,7 @@ UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota t
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
 	test_rdns test_guest_settings
-UNIT_AGENT_SRC   := test_agent test_desired test_seed_loop test_block_seed test_provision_cost test_resize_agent test_rescue test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_template_import \
+UNIT_AGENT_SRC   := test_agent test_desired test_seed_loop test_block_seed test_vif_hotplug test_provision_cost test_resize_agent test_rescue test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_template_import \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_storage_outcome test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture agent_fixture
 UNIT_CONSOLE_SRC := test_console test_console_vnc
