@@ -132,7 +132,8 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 		int o = vif_link_get(target, &other, lerr);
 		if (o == 0 && other.ifindex != l.ifindex) {
 			errf(err,
-			     "Cannot rename interface %s. An interface with name %s already exists.",
+			     "Cannot rename interface %s. An interface with name %s already "
+			     "exists.",
 			     dev, target);
 			return fail(ops, base, -EEXIST, err);
 		}
@@ -176,7 +177,8 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 	char *fe = rd(ops, base, "frontend"), want[96], val[16];
 	snprintf(want, sizeof(want), "/local/domain/%lu/device/vif/%lu", domid, devid);
 	if (!fe || strcmp(fe, want) != 0) {
-		errf(err, "%s/frontend: %s", base, fe ? "not this vif's frontend" : "not in xenstore");
+		errf(err, "%s/frontend: %s", base,
+		     fe ? "not this vif's frontend" : "not in xenstore");
 		free(fe);
 		return fail(ops, base, -EINVAL, err);
 	}

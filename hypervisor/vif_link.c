@@ -99,7 +99,8 @@ static void parse_link(const struct nlmsghdr *h, vif_link *out)
 			memcpy(&out->master, RTA_DATA(a), 4);
 		else if (a->rta_type == IFLA_LINKINFO) {
 			int il = (int)RTA_PAYLOAD(a);
-			for (const struct rtattr *b = RTA_DATA(a); RTA_OK(b, il); b = RTA_NEXT(b, il))
+			for (const struct rtattr *b = RTA_DATA(a); RTA_OK(b, il);
+			     b = RTA_NEXT(b, il))
 				if (b->rta_type == IFLA_INFO_KIND && RTA_PAYLOAD(b) >= 6 &&
 				    memcmp(RTA_DATA(b), "bridge", 6) == 0)
 					out->is_bridge = true;

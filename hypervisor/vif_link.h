@@ -26,11 +26,11 @@ int vif_link_get(const char *name, vif_link *out, char *err);
  * order address, MTU, name, master, flags (net/core/rtnetlink.c do_setlink), so a rename and
  * an up can go together on a link that is down. */
 typedef struct vif_link_change {
-	const char *name;       /* new name (1..15 characters); NULL = keep */
-	const uint8_t *mac;     /* 6 bytes; NULL = keep */
-	unsigned mtu;           /* bytes; 0 = keep */
-	int master;             /* > 0: the bridge's ifindex; -1: leave the bridge; 0 = keep */
-	int up;                 /* 1 up, -1 down, 0 = keep */
+	const char *name;   /* new name (1..15 characters); NULL = keep */
+	const uint8_t *mac; /* 6 bytes; NULL = keep */
+	unsigned mtu;       /* bytes; 0 = keep */
+	int master;         /* > 0: the bridge's ifindex; -1: leave the bridge; 0 = keep */
+	int up;             /* 1 up, -1 down, 0 = keep */
 } vif_link_change;
 
 /* 0, or -errno from the kernel's answer with err naming the link and the change. */

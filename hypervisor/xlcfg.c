@@ -148,6 +148,10 @@ static int check_spec(const xlcfg_spec *s, const char **why)
 		*why = "seed_script: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
 		return -EINVAL;
 	}
+	if (s->vif_script && !safe_path(s->vif_script)) {
+		*why = "vif_script: must be an absolute path of A-Z a-z 0-9 / . _ + -.";
+		return -EINVAL;
+	}
 	if (!valid_xen_mac(s->mac, &inner)) {
 		*why = "mac: must be a lower-case unicast MAC with the Xen prefix 00:16:3e.";
 		return -EINVAL;
@@ -299,6 +303,8 @@ int xlcfg_render(const xlcfg_spec *spec, char **cfg_out, const char **why_out)
 	}
 	if (spec->net_mbit > 0)
 		sb_add(&b, ", rate=%dMb/s", spec->net_mbit);
+	if (spec->vif_script)
+		sb_add(&b, ", script=%s", spec->vif_script);
 	sb_add(&b, "' ]\n");
 	if (spec->type == XL_HVM) {
 		/* The console is VNC on dom0's loopback only; xvps-console/the panel relay it. */

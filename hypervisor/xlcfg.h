@@ -47,6 +47,9 @@ typedef struct xlcfg_spec {
 	 * seed_path that is a loop device the agent bound (xvps-block-seed,
 	 * hypervisor/block_seed.h); same allow-list as disk_path. Ignored without seed_path. */
 	const char *seed_script;
+	/* Optional (NULL = Xen's `vif-bridge`): the vif's hotplug script (`script=` in the vif
+	 * spec: xvps-vif, hypervisor/vif_hotplug.h); same allow-list as disk_path. */
+	const char *vif_script;
 	/* Optional (NULL = none): rescue mode (issue 16 item 3). The rescue system's disk (this
 	 * VPS's own copy, same allow-list as disk_path) becomes xvda, the VPS's disk_path xvdb,
 	 * both read-write, and the seed moves to xvdc (HVM: xvde as always). */

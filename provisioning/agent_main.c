@@ -333,6 +333,14 @@ int main(void)
 			         "attaches "
 			         "the seeds",
 			         sc);
+		/* and the vif's (issue 17 item 6): xvps-vif in place of Xen's vif-bridge */
+		sc = env_or("XVPS_VIF_SCRIPT", "/usr/lib/xvps/xvps-vif");
+		if (sc[0] && access(sc, X_OK) == 0)
+			snprintf(vps.vif_script, sizeof(vps.vif_script), "%s", sc);
+		else if (sc[0])
+			log_warn("XVPS_VIF_SCRIPT %s is not executable: Xen's vif-bridge attaches "
+			         "the vifs",
+			         sc);
 	}
 	/* Cumulative CPU time and guest power events (power.h): every destroy folds its run. */
 	rc = power_open(&vps, state, &power, perr);

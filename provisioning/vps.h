@@ -30,6 +30,8 @@ typedef struct vps_ctx {
 	/* With seed_block: the seed disk's hotplug script (xvps-block-seed, XVPS_SEED_SCRIPT);
 	 * "" = Xen's block script. */
 	char seed_script[256];
+	/* The vif's hotplug script (xvps-vif, XVPS_VIF_SCRIPT); "" = Xen's vif-bridge. */
+	char vif_script[256];
 	/* Guest power events and cumulative CPU time (power.h); NULL = none (tests). */
 	struct power_ctx *power;
 	/* The desired power state kept for host boots (desired.h); NULL = none (tests). */

@@ -91,6 +91,7 @@ static int ensure_config(vps_ctx *ctx, const vps_spec *spec, const char *cfg_pat
 	        .disk_is_file = strcmp(ctx->st->ops->name, "file") == 0,
 	        .seed_path = ctx->state_dir[0] ? seed : NULL,
 	        .seed_script = seed_script,
+	        .vif_script = ctx->vif_script[0] ? ctx->vif_script : NULL,
 	        .rescue_path = rescue_path[0] ? rescue_path : NULL,
 	        .mac = spec->mac,
 	        .bridge = ctx->bridge,

@@ -232,10 +232,12 @@ Test(provision_cost, on_xen_the_seed_is_a_loop_device_the_agent_bound)
 	open_drivers(xsteps, N(xsteps), lsteps, N(lsteps));
 	ctx.seed_block = true;
 	snprintf(ctx.seed_script, sizeof(ctx.seed_script), "/usr/lib/xvps/xvps-block-seed");
+	snprintf(ctx.vif_script, sizeof(ctx.vif_script), "/usr/lib/xvps/xvps-vif");
 	spec_12(&spec, "tpl-1");
 	cr_assert_eq(vps_ensure(&ctx, &spec, &s, &e), 0, "%s", e.msg);
 	snprintf(cfg, sizeof(cfg), "%s/xvps-12.cfg", cfgdir);
 	cr_assert_eq(read_file(cfg, 1 << 16, &text, &len), 0);
+	cr_assert_not_null(strstr(text, ", script=/usr/lib/xvps/xvps-vif' ]"), "%s", text);
 	p = strstr(text, "vdev=xvdb, access=ro, script=/usr/lib/xvps/xvps-block-seed, "
 	                 "target=/dev/loop");
 	cr_assert_not_null(p, "%s", text);

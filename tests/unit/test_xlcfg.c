@@ -346,3 +346,27 @@ Test(xlcfg, a_loop_seed_names_its_hotplug_script)
 	cr_assert(why && strstr(why, "seed_script"), "%s", why ? why : "");
 	free(cfg);
 }
+
+/* The vif's own hotplug script (issue 17 item 6): named last in the vif spec, where xl's
+ * parser takes `script=` (xl.cfg(5) "vif"); a path outside the allow-list is refused. */
+Test(xlcfg, the_vif_names_its_hotplug_script)
+{
+	xlcfg_spec s = agfx_xlcfg_spec(XL_PVH);
+	s.vif_script = "/usr/lib/xvps/xvps-vif";
+	char *cfg = agfx_xlcfg_render(&s);
+	const char *vif = strstr(cfg, "vif = [ '");
+
+	cr_assert_not_null(vif, "%s", cfg);
+	cr_assert_not_null(strstr(vif, ", script=/usr/lib/xvps/xvps-vif' ]\n"), "%s", cfg);
+	free(cfg);
+	s.vif_script = NULL;
+	cfg = agfx_xlcfg_render(&s);
+	cr_assert_null(strstr(cfg, "script="), "no script= without one: %s", cfg);
+	free(cfg);
+	s.vif_script = "/usr/lib/xvps/xvps-vif, mac=00:16:3e:00:00:01";
+	char *bad = NULL;
+	const char *why = NULL;
+	cr_assert_eq(xlcfg_render(&s, &bad, &why), -EINVAL);
+	cr_assert(why && strstr(why, "vif_script"), "%s", why ? why : "");
+	cr_assert_null(bad);
+}
