@@ -125,7 +125,7 @@ $(BUILD)/xvpsctl: $(call obj,$(wildcard panel/ctl/*.c)) $(BUILD)/libcommon.a
 # Every tests/unit/*.c must be in exactly one list: a new file is named here.
 UNIT_COMMON_SRC  := test_agent_proto test_clock test_jsonutil test_runner test_validate test_sshkey
 UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota test_billing_rating
-UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_vps_json test_ipam test_jobs test_metering test_panel_console \
+UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_http_park test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
 	test_rdns test_guest_settings
 UNIT_AGENT_SRC   := test_agent test_desired test_seed_loop test_block_seed test_vif_hotplug test_provision_cost test_resize_agent test_rescue test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_template_import \

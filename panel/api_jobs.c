@@ -2,6 +2,7 @@
  * own VPS (or that it started); any other job is a 404, never a 403. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/validate.h"
 #include "api.h"
@@ -9,16 +10,27 @@
 #include "jobs.h"
 #include "store.h"
 
-/* Visibility: admins see all; a customer the jobs it started or that concern its VPS. */
+/* Visibility: admins see all; a customer the jobs it started or that concern its VPS.
+ * ?wait=N (0..JOBS_WAIT_MAX_S seconds): a long poll. While the job is queued or running the
+ * request is parked (http_req_park) until job_finish() wakes it or N seconds passed, then it
+ * answers the job as it is then; a finished job answers at once. */
+#define JOBS_WAIT_MAX_S 60
 void api_jobs_get(http_req *rq)
 {
 	sqlite3_stmt *st;
 	int64_t id;
+	long long wait_s = 0;
 	bool visible;
-	json_object *o;
+	json_object *o, *state;
+	const char *ws = req_query(rq, "wait");
 
 	if (!parse_id(rq->params[0], &id)) {
 		reply_not_found(rq, "job");
+		return;
+	}
+	if (ws && !parse_int_range(ws, 0, JOBS_WAIT_MAX_S, &wait_s)) {
+		reply_problem(rq, 422, "Invalid query parameter",
+		              "wait must be a whole number of seconds from 0 to 60", "wait");
 		return;
 	}
 	st = db_stmt("SELECT 1 FROM jobs j WHERE j.id=?1 AND (?2=0 OR j.user_id=?2 OR EXISTS "
@@ -35,6 +47,14 @@ void api_jobs_get(http_req *rq)
 	if (!o) {
 		reply_not_found(rq, "job");
 		return;
+	}
+	if (wait_s > 0 && json_object_object_get_ex(o, "state", &state)) {
+		const char *s = json_object_get_string(state);
+		if ((strcmp(s, "queued") == 0 || strcmp(s, "running") == 0) &&
+		    http_req_park(rq, id, (unsigned)wait_s * 1000u)) {
+			json_object_put(o);
+			return;
+		}
 	}
 	reply_json(rq, 200, o);
 }

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "http_cache.h"
 #include "http_internal.h"
+#include "http_park.h"
 #include "store.h"
 
 #define MAX_PATH_BYTES 2048
@@ -290,10 +291,15 @@ static void dispatch(req_ctx *ctx)
 	}
 	if (!check_body(rq, r->body))
 		return;
-	etag = route_has_etag(r);
+	/* A long poll (?wait=) answers once something changed: never from the answer cache. */
+	etag = route_has_etag(r) && !req_query(rq, "wait");
 	if (etag && http_cache_lookup(rq, &ctx->cache))
 		return;
+	rq->park = false;
 	r->fn(rq);
+	if (rq->park && rq->status == 0)
+		return; /* parked: on_access suspends the connection */
+	rq->park = false;
 	if (rq->status == 0) {
 		log_error("http: %s %s: handler gave no reply", rq->method, r->pattern);
 		reply_problem(rq, 500, NULL, "the handler gave no reply", NULL);
@@ -443,11 +449,38 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	atomic_fetch_add(&g_app->metrics.http_requests, 1);
+	if (!ctx->rq.park_deadline_ms) /* a parked request runs again: counted once */
+		atomic_fetch_add(&g_app->metrics.http_requests, 1);
 	client_ip(conn, ctx->rq.ip, sizeof(ctx->rq.ip));
 	dispatch(ctx);
 	db_release();
+	if (ctx->rq.park) {
+		/* Suspended first, then recorded: a wake between the two finds it suspended (MHD
+		 * applies a suspend asked for in this callback when it returns). */
+		MHD_suspend_connection(conn);
+		if (!http_park_add(conn, ctx->rq.park_key, ctx->rq.park_deadline_ms))
+			MHD_resume_connection(conn); /* runs again; http_req_park then says no */
+		return MHD_YES;
+	}
 	return send_reply(ctx);
+}
+
+bool http_req_park(http_req *rq, int64_t key, unsigned wait_ms)
+{
+	uint64_t now = now_mono_ms();
+
+	if (!rq->park_deadline_ms)
+		rq->park_deadline_ms = now + wait_ms;
+	if (wait_ms == 0 || now >= rq->park_deadline_ms || !http_park_room())
+		return false;
+	rq->park = true;
+	rq->park_key = key;
+	return true;
+}
+
+static void park_resume(void *conn)
+{
+	MHD_resume_connection(conn);
 }
 
 static void req_ctx_free(req_ctx *ctx)
@@ -551,6 +584,8 @@ int http_start(void)
 		          cfg->tls_cert ? " (or the TLS certificate/key is not usable)" : "");
 		return -1;
 	}
+	if (http_park_start(park_resume) != 0)
+		log_warn("http: no long polls (cannot start their thread): ?wait= answers at once");
 	/* Port 0 asks the kernel for one: record what we got, so main prints the real URL. */
 	di = MHD_get_daemon_info(g_daemon, MHD_DAEMON_INFO_BIND_PORT);
 	if (di && di->port)
@@ -564,6 +599,7 @@ void http_stop(void)
 		return;
 	/* Upgraded connections are the relays' until they close them: first the relays. */
 	wsrelay_stop_all();
+	http_park_stop(); /* parked requests answer now: a daemon stops without suspended ones */
 	MHD_stop_daemon(g_daemon);
 	g_daemon = NULL;
 }

@@ -73,6 +73,10 @@ typedef struct http_req {
 	http_upgrade_fn upgrade_fn;
 	void (*upgrade_drop)(void *cls);
 	void *upgrade_cls;
+	/* a long poll (http_req_park) */
+	bool park;                 /* set by http_req_park: suspend, run again on wake */
+	int64_t park_key;          /* what wakes it (http_park_wake) */
+	uint64_t park_deadline_ms; /* monotonic; 0 until the first park */
 } http_req;
 
 typedef void (*route_fn)(http_req *rq);
@@ -120,6 +124,11 @@ void reply_shared(http_req *rq, int status, const char *content_type, struct htt
  * layer adds it). Takes cls: fn(cls, ...) runs once the 101 is sent; when it never is (the
  * client went away, another reply replaced this one), drop(cls) runs instead. */
 void reply_upgrade(http_req *rq, http_upgrade_fn fn, void (*drop)(void *cls), void *cls);
+/* A long poll (http_park.h): the handler has nothing new yet and returns without a reply;
+ * the request runs again, from the start, once http_park_wake(key) is called or wait_ms after
+ * it first parked. False when it cannot park (the wait is over, parking is full or stopping):
+ * the handler answers now. */
+bool http_req_park(http_req *rq, int64_t key, unsigned wait_ms);
 /* Ends an upgraded connection (urh from an http_upgrade_fn); call it exactly once. */
 void http_upgrade_close(void *urh);
 

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "config.h"
 #include "ipam.h"
+#include "http_park.h"
 #include "job_timing.h"
 #include "jobs.h"
 #include "store.h"
@@ -208,6 +209,7 @@ void job_finish(int64_t job_id, const char *kind, int64_t vps_id, const char *er
 			log_error("job %lld finish: %s", (long long)job_id, sqlite3_errmsg(db()));
 		sqlite3_reset(st);
 	}
+	http_park_wake(job_id); /* GET /jobs/{id}?wait= answers now */
 	if (error) {
 		if (g_app)
 			atomic_fetch_add(&g_app->metrics.jobs_failed, 1);

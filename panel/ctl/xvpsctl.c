@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/util.h"
 #include "../../common/validate.h"
 #include "ctl.h"
 #include "ctl_rdns.h"
@@ -119,8 +120,11 @@ void ctl_print_json(json_object *o)
 int ctl_wait_job(const ctl *c, const char *job_id, int timeout_s)
 {
 	char path[CTL_PATH_MAX];
-	snprintf(path, sizeof(path), "/jobs/%s", job_id);
-	for (int i = 0; i < timeout_s * 5; i++) {
+	/* A long poll (GET /jobs/{id}?wait=): each request answers when the job is finished, or
+	 * after 30 s with it still running; the pause below only spaces out errors' retries. */
+	uint64_t until = now_mono_ms() + (uint64_t)timeout_s * 1000u;
+	snprintf(path, sizeof(path), "/jobs/%s?wait=30", job_id);
+	while (now_mono_ms() < until) {
 		json_object *j = NULL, *st, *err;
 		long status = ctl_request(c, "GET", path, NULL, &j);
 		if (status != 200) {

@@ -478,3 +478,44 @@ Test(flows, a_revoked_key_is_refused_at_once_although_remembered)
 		api_resp_free(r);
 	}
 }
+
+/* GET /jobs/{id}?wait=N: a long poll. Right after the order the job is queued or running; the
+ * one GET with wait answers only once it is finished (or after N s, far beyond a sim create). */
+Test(flows, a_job_long_poll_answers_once_the_job_is_finished)
+{
+	char u[9], host[64], job[32], path[128];
+	api_resp *r;
+
+	uniq(u);
+	snprintf(host, sizeof(host), "poll-%s.example.net", u);
+	r = vps_order(&cust, host, plan, tpl, NULL);
+	cr_assert_eq(r->status, 202, "POST /vps: %ld %s", r->status, r->body);
+	snprintf(job, sizeof(job), "%s", jstr(jget(r->json, "job"), "id"));
+	api_resp_free(r);
+
+	snprintf(path, sizeof(path), V1 "/jobs/%s?wait=60", job);
+	r = api_req(&cust, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_assert_str_eq(jstr(r->json, "state"), "done", "answered before the end: %s", r->body);
+	cr_assert_not_null(jget(r->json, "finished_at"), "%s", r->body);
+	api_resp_free(r);
+	/* A finished job answers at once, whatever the wait. */
+	r = api_req(&cust, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	cr_assert_str_eq(jstr(r->json, "state"), "done");
+	api_resp_free(r);
+
+	const char *bad[] = {"61", "-1", "x", "1.5", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), V1 "/jobs/%s?wait=%s", job, bad[i]);
+		r = api_req(&cust, "GET", path, NULL);
+		cr_assert_eq(r->status, 422, "wait=%s: %ld %s", bad[i], r->status, r->body);
+		cr_assert_str_eq(jstr(r->json, "field"), "wait", "%s", r->body);
+		api_resp_free(r);
+	}
+	/* Another customer's job stays a 404, waiting or not. */
+	snprintf(path, sizeof(path), V1 "/jobs/%s?wait=5", job);
+	r = api_req(&admin, "GET", path, NULL);
+	cr_assert_eq(r->status, 200, "the admin sees it: %ld", r->status);
+	api_resp_free(r);
+}

@@ -442,7 +442,8 @@ bool wait_job(const api_client *c, const char *job_id, int timeout_s)
 	struct timespec t0, now, pause = {0, 100 * 1000 * 1000};
 	char path[128];
 
-	snprintf(path, sizeof(path), V1 "/jobs/%s", job_id);
+	/* A long poll: each GET answers once the job is finished, or after 10 s. */
+	snprintf(path, sizeof(path), V1 "/jobs/%s?wait=10", job_id);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		api_resp *r = api_req(c, "GET", path, NULL);
