@@ -33,7 +33,7 @@ PANEL_SRC  := $(filter-out panel/main.c,$(wildcard panel/*.c))
 # billing/: the usage ledger, host-free (sqlite3 only); xvpsd links it, the agent never does.
 BILLING_SRC := $(wildcard billing/*.c)
 AGENT_SRC  := $(filter-out provisioning/agent_main.c,$(wildcard provisioning/*.c)) \
-	$(filter-out hypervisor/block_seed_main.c hypervisor/vif_hotplug_main.c,$(wildcard hypervisor/*.c))
+	$(filter-out hypervisor/block_seed_main.c hypervisor/vif_hotplug_main.c hypervisor/hotplug_xs_real.c,$(wildcard hypervisor/*.c))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 API_SRC    := $(wildcard tests/api/*.c)
 CONSOLE_SRC := $(filter-out hypervisor/console/main.c,$(wildcard hypervisor/console/*.c))
@@ -85,11 +85,11 @@ $(BUILD)/xvps-simguest: $(call obj,$(wildcard hypervisor/simguest/*.c)) $(BUILD)
 	$(CC) $(LDSAN) -pthread -o $@ $^ $(call pc_libs,json-c) -lutil $(LDFLAGS)
 
 # The seed disk's hotplug script for libxl (libxenstore; hypervisor/block_seed.h).
-$(BUILD)/xvps-block-seed: $(call obj,hypervisor/block_seed_main.c hypervisor/block_seed.c) $(BUILD)/libcommon.a
+$(BUILD)/xvps-block-seed: $(call obj,hypervisor/block_seed_main.c hypervisor/block_seed.c hypervisor/hotplug_xs.c hypervisor/hotplug_xs_real.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
 
 # The vif's hotplug script for libxl (libxenstore, rtnetlink; hypervisor/vif_hotplug.h).
-$(BUILD)/xvps-vif: $(call obj,hypervisor/vif_hotplug_main.c hypervisor/vif_hotplug.c hypervisor/vif_link.c) $(BUILD)/libcommon.a
+$(BUILD)/xvps-vif: $(call obj,hypervisor/vif_hotplug_main.c hypervisor/vif_hotplug.c hypervisor/vif_link.c hypervisor/hotplug_xs.c hypervisor/hotplug_xs_real.c) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
 
 # One domain's console as RFB on a unix socket (libvncserver, libvterm; hypervisor/console/).

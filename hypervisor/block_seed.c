@@ -47,25 +47,10 @@ static bool loop_path(const char *p)
 	return true;
 }
 
-static int put(const block_seed_ops *ops, const char *base, const char *key, const char *value)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", base, key);
-	return ops->write(ops->ctx, path, value) == 0 ? 0 : -EIO;
-}
-
-static int fail(const block_seed_ops *ops, const char *base, int rc, char *err)
-{
-	put(ops, base, "hotplug-error", err && err[0] ? err : "xvps-block-seed failed");
-	put(ops, base, "hotplug-status", "error");
-	return rc;
-}
-
 int block_seed_run(const char *action, const char *xenbus_path, const block_seed_ops *ops,
                    char *err)
 {
-	char path[128], dev[32];
+	char dev[32];
 	struct stat st;
 	char *params;
 
@@ -79,29 +64,28 @@ int block_seed_run(const char *action, const char *xenbus_path, const block_seed
 		errf(err, "usage: xvps-block-seed add|remove (XENBUS_PATH set by libxl)");
 		return -EINVAL;
 	}
-	snprintf(path, sizeof(path), "%s/params", xenbus_path);
-	params = ops->read(ops->ctx, path);
+	params = hotplug_get(&ops->xs, xenbus_path, "params");
 	if (!params) {
-		errf(err, "%s: not in xenstore", path);
-		return fail(ops, xenbus_path, -ENOENT, err);
+		errf(err, "%s/params: not in xenstore", xenbus_path);
+		return hotplug_fail(&ops->xs, xenbus_path, -ENOENT, err, "xvps-block-seed failed");
 	}
 	if (!loop_path(params)) {
 		errf(err, "params is not a loop device: the seed's is /dev/loopN");
 		free(params);
-		return fail(ops, xenbus_path, -EINVAL, err);
+		return hotplug_fail(&ops->xs, xenbus_path, -EINVAL, err, "xvps-block-seed failed");
 	}
 	if (ops->stat(params, &st) != 0 || !S_ISBLK(st.st_mode)) {
 		errf(err, "%s is not a block device", params);
 		free(params);
-		return fail(ops, xenbus_path, -ENOTBLK, err);
+		return hotplug_fail(&ops->xs, xenbus_path, -ENOTBLK, err, "xvps-block-seed failed");
 	}
 	snprintf(dev, sizeof(dev), "%x:%x", major(st.st_rdev), minor(st.st_rdev));
-	if (put(ops, xenbus_path, "physical-device", dev) ||
-	    put(ops, xenbus_path, "physical-device-path", params) ||
-	    put(ops, xenbus_path, "hotplug-status", "connected")) {
+	if (hotplug_put(&ops->xs, xenbus_path, "physical-device", dev) ||
+	    hotplug_put(&ops->xs, xenbus_path, "physical-device-path", params) ||
+	    hotplug_put(&ops->xs, xenbus_path, "hotplug-status", "connected")) {
 		errf(err, "cannot write to xenstore under %s", xenbus_path);
 		free(params);
-		return fail(ops, xenbus_path, -EIO, err);
+		return hotplug_fail(&ops->xs, xenbus_path, -EIO, err, "xvps-block-seed failed");
 	}
 	free(params);
 	return 0;

@@ -17,14 +17,14 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "hotplug_xs.h"
+
 #define BLOCK_SEED_ERRLEN 256
 
-/* Xenstore as this script uses it: read (heap string or NULL), write (0 or -1), and stat (the
- * device check). Tests pass fakes; the binary passes libxenstore and stat(2). */
+/* Xenstore (hotplug_xs.h) and stat (the device check). Tests pass fakes; the binary passes
+ * libxenstore and stat(2). */
 typedef struct block_seed_ops {
-	void *ctx;
-	char *(*read)(void *ctx, const char *path);
-	int (*write)(void *ctx, const char *path, const char *value);
+	hotplug_xs xs;
 	int (*stat)(const char *path, struct stat *st);
 } block_seed_ops;
 

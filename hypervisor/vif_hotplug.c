@@ -12,6 +12,8 @@
 #include "vif_link.h"
 
 #define errf(err, ...) errfmt(err, VIF_HOTPLUG_ERRLEN, __VA_ARGS__)
+/* The failure report in xenstore (hotplug_xs.h), with ops and err of the calling function. */
+#define FAIL(base, rc) hotplug_fail(ops, base, rc, err, "xvps-vif failed")
 
 void vif_hotplug_args_from(vif_hotplug_args *a, int argc, char **argv)
 {
@@ -65,33 +67,10 @@ static bool valid_bridge(const char *s)
 	return true;
 }
 
-static char *rd(const vif_hotplug_ops *ops, const char *base, const char *key)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", base, key);
-	return ops->read(ops->ctx, path);
-}
-
-static int put(const vif_hotplug_ops *ops, const char *base, const char *key, const char *value)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", base, key);
-	return ops->write(ops->ctx, path, value) == 0 ? 0 : -EIO;
-}
-
-static int fail(const vif_hotplug_ops *ops, const char *base, int rc, char *err)
-{
-	put(ops, base, "hotplug-error", err && err[0] ? err : "xvps-vif failed");
-	put(ops, base, "hotplug-status", "error");
-	return rc;
-}
-
 /* The MTU the backend's `mtu` key asks for (68..65535), or 0. */
-static unsigned backend_mtu(const vif_hotplug_ops *ops, const char *base)
+static unsigned backend_mtu(const hotplug_xs *ops, const char *base)
 {
-	char *v = rd(ops, base, "mtu"), *end = NULL;
+	char *v = hotplug_get(ops, base, "mtu"), *end = NULL;
 	unsigned long m = v && *v ? strtoul(v, &end, 10) : 0;
 	unsigned r = (end && *end == '\0' && m >= 68 && m <= 65535) ? (unsigned)m : 0;
 
@@ -100,13 +79,13 @@ static unsigned backend_mtu(const vif_hotplug_ops *ops, const char *base)
 }
 
 /* Online (vif) or add (tap): the link dev, to be called target, into the backend's bridge. */
-static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const char *dev,
+static int bring_up(const vif_hotplug_args *a, const hotplug_xs *ops, const char *dev,
                     const char *target, bool is_vif, unsigned long domid, unsigned long devid,
                     char *err)
 {
 	static const uint8_t port_mac[6] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff};
 	const char *base = a->xenbus_path;
-	char *bridge = rd(ops, base, "bridge");
+	char *bridge = hotplug_get(ops, base, "bridge");
 	vif_link br, l, other;
 	char lerr[VIF_LINK_ERRLEN] = "";
 	int rc;
@@ -114,7 +93,7 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 	if (!bridge || !valid_bridge(bridge)) {
 		errf(err, "%s/bridge: %s", base, bridge ? "not a bridge name" : "not in xenstore");
 		free(bridge);
-		return fail(ops, base, -EINVAL, err);
+		return FAIL(base, -EINVAL);
 	}
 	rc = vif_link_get(bridge, &br, lerr);
 	if (rc == 0 && !br.is_bridge)
@@ -122,7 +101,7 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 	if (rc) {
 		errf(err, "Could not find bridge device %s%s%s", bridge, lerr[0] ? ": " : "", lerr);
 		free(bridge);
-		return fail(ops, base, rc, err);
+		return FAIL(base, rc);
 	}
 	free(bridge);
 	rc = vif_link_get(dev, &l, lerr);
@@ -135,16 +114,16 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 			     "Cannot rename interface %s. An interface with name %s already "
 			     "exists.",
 			     dev, target);
-			return fail(ops, base, -EEXIST, err);
+			return FAIL(base, -EEXIST);
 		}
 		if (o != 0 && o != -ENODEV) {
 			errf(err, "%s", lerr);
-			return fail(ops, base, o, err);
+			return FAIL(base, o);
 		}
 	}
 	if (rc) {
 		errf(err, "%s: %s", dev, rc == -ENODEV ? "no such link" : lerr);
-		return fail(ops, base, rc, err);
+		return FAIL(base, rc);
 	}
 	unsigned mtu = backend_mtu(ops, base);
 	if (!mtu)
@@ -154,7 +133,7 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 		rc = vif_link_set(l.ifindex, &down, lerr);
 		if (rc) {
 			errf(err, "%s", lerr);
-			return fail(ops, base, rc, err);
+			return FAIL(base, rc);
 		}
 	}
 	vif_link_change c = {.name = strcmp(dev, target) != 0 ? target : NULL,
@@ -169,24 +148,25 @@ static int bring_up(const vif_hotplug_args *a, const vif_hotplug_ops *ops, const
 	}
 	if (rc) {
 		errf(err, "%s", lerr);
-		return fail(ops, base, rc, err);
+		return FAIL(base, rc);
 	}
 	if (!is_vif)
 		return 0;
 	/* The frontend's MTU (netfront reads it) and the backend's go-ahead. */
-	char *fe = rd(ops, base, "frontend"), want[96], val[16];
+	char *fe = hotplug_get(ops, base, "frontend"), want[96], val[16];
 	snprintf(want, sizeof(want), "/local/domain/%lu/device/vif/%lu", domid, devid);
 	if (!fe || strcmp(fe, want) != 0) {
 		errf(err, "%s/frontend: %s", base,
 		     fe ? "not this vif's frontend" : "not in xenstore");
 		free(fe);
-		return fail(ops, base, -EINVAL, err);
+		return FAIL(base, -EINVAL);
 	}
 	free(fe);
 	snprintf(val, sizeof(val), "%u", mtu);
-	if (put(ops, want, "mtu", val) || put(ops, base, "hotplug-status", "connected")) {
+	if (hotplug_put(ops, want, "mtu", val) ||
+	    hotplug_put(ops, base, "hotplug-status", "connected")) {
 		errf(err, "cannot write to xenstore under %s", base);
-		return fail(ops, base, -EIO, err);
+		return FAIL(base, -EIO);
 	}
 	return 0;
 }
@@ -204,7 +184,7 @@ static int take_down(const char *dev, const char *target)
 	return 0;
 }
 
-int vif_hotplug_run(const vif_hotplug_args *a, const vif_hotplug_ops *ops, char *err)
+int vif_hotplug_run(const vif_hotplug_args *a, const hotplug_xs *ops, char *err)
 {
 	const char *type = a->type_if && *a->type_if ? a->type_if : "vif";
 	const char *act = a->action ? a->action : "";
@@ -238,14 +218,14 @@ int vif_hotplug_run(const vif_hotplug_args *a, const vif_hotplug_ops *ops, char 
 	    n2 != devid) {
 		errf(err, "%s is not the %s of %s", is_vif ? "vif" : "INTERFACE",
 		     is_vif ? "vif" : "tap", a->xenbus_path);
-		return up ? fail(ops, a->xenbus_path, -EINVAL, err) : -EINVAL;
+		return up ? FAIL(a->xenbus_path, -EINVAL) : -EINVAL;
 	}
-	char *vifname = rd(ops, a->xenbus_path, "vifname");
+	char *vifname = hotplug_get(ops, a->xenbus_path, "vifname");
 	if (vifname && *vifname && !valid_vifname(vifname, NULL)) {
 		errf(err, "%s/vifname: not a vif name xvps writes (1 to 11 of a-z 0-9)",
 		     a->xenbus_path);
 		free(vifname);
-		return up ? fail(ops, a->xenbus_path, -EINVAL, err) : -EINVAL;
+		return up ? FAIL(a->xenbus_path, -EINVAL) : -EINVAL;
 	}
 	snprintf(target, sizeof(target), "%s%s", vifname && *vifname ? vifname : dev,
 	         vifname && *vifname && !is_vif ? "-emu" : "");

@@ -25,15 +25,9 @@
 #ifndef XVPS_VIF_HOTPLUG_H
 #define XVPS_VIF_HOTPLUG_H
 
-#define VIF_HOTPLUG_ERRLEN 256
+#include "hotplug_xs.h"
 
-/* Xenstore as this script uses it (read: heap string or NULL; write: 0 or -1). Tests pass a
- * fake; the binary passes libxenstore. */
-typedef struct vif_hotplug_ops {
-	void *ctx;
-	char *(*read)(void *ctx, const char *path);
-	int (*write)(void *ctx, const char *path, const char *value);
-} vif_hotplug_ops;
+#define VIF_HOTPLUG_ERRLEN 256
 
 /* What libxl passes (tools/libs/light/libxl_linux.c): argv[1] the action, an argument
  * "type_if=vif|tap" (absent: vif), and the environment's XENBUS_PATH ("backend/vif/<domid>/
@@ -50,6 +44,7 @@ typedef struct vif_hotplug_args {
 void vif_hotplug_args_from(vif_hotplug_args *a, int argc, char **argv);
 
 /* 0, or -errno with err set (and, for online/add, the error written to xenstore as above). */
-int vif_hotplug_run(const vif_hotplug_args *a, const vif_hotplug_ops *ops, char *err);
+/* xs: xenstore (hotplug_xs.h; tests pass a fake). */
+int vif_hotplug_run(const vif_hotplug_args *a, const hotplug_xs *xs, char *err);
 
 #endif

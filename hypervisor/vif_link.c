@@ -45,33 +45,35 @@ static bool name_ok(const char *name)
 	return n >= 1 && n < IFNAMSIZ;
 }
 
-/* Sends r and reads the answer into buf (one datagram). The socket's fd, or -errno. */
-static int roundtrip(nlreq *r, char *buf, size_t buflen, ssize_t *got)
+/* Sends r and reads the answer into buf (one datagram, *got bytes). 0, or -errno with err set. */
+static int roundtrip(nlreq *r, char *buf, size_t buflen, ssize_t *got, char *err)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	struct timeval tv = {.tv_sec = 5};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int rc;
+	int rc = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		rc = -errno;
+		errf(err, "rtnetlink: %s", strerror(-rc));
+		return rc;
+	}
 	/* The kernel answers at once; the timeout only bounds a netlink socket that never does. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	r->nh.nlmsg_seq = (unsigned)time(NULL);
 	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
-		close(fd);
-		return rc;
+	} else {
+		do
+			*got = recv(fd, buf, buflen, 0);
+		while (*got < 0 && errno == EINTR);
+		if (*got < 0)
+			rc = -errno;
 	}
-	do
-		*got = recv(fd, buf, buflen, 0);
-	while (*got < 0 && errno == EINTR);
-	if (*got < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
+	close(fd);
+	if (rc)
+		errf(err, "rtnetlink: %s", strerror(-rc));
+	return rc;
 }
 
 /* The kernel's verdict in an NLMSG_ERROR answer: 0 or -errno; 1 when h is not one. */
@@ -113,7 +115,7 @@ int vif_link_get(const char *name, vif_link *out, char *err)
 	nlreq r = {0};
 	char buf[8192];
 	ssize_t got = 0;
-	int fd, rc;
+	int rc;
 
 	if (!name_ok(name)) {
 		errf(err, "not a link name");
@@ -127,12 +129,9 @@ int vif_link_get(const char *name, vif_link *out, char *err)
 	if (add_attr(&r, IFLA_IFNAME, name, strlen(name) + 1) ||
 	    add_attr(&r, IFLA_EXT_MASK, &ext, sizeof(ext)))
 		return -EOVERFLOW;
-	fd = roundtrip(&r, buf, sizeof(buf), &got);
-	if (fd < 0) {
-		errf(err, "rtnetlink: %s", strerror(-fd));
-		return fd;
-	}
-	close(fd);
+	rc = roundtrip(&r, buf, sizeof(buf), &got, err);
+	if (rc)
+		return rc;
 	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
 	if (!NLMSG_OK(h, (unsigned)got)) {
 		errf(err, "rtnetlink: short answer for %s", name);
@@ -158,7 +157,7 @@ int vif_link_set(int ifindex, const vif_link_change *c, char *err)
 	nlreq r = {0};
 	char buf[1024];
 	ssize_t got = 0;
-	int fd, rc;
+	int rc;
 
 	if (ifindex <= 0 || (c->name && !name_ok(c->name))) {
 		errf(err, "invalid link change");
@@ -182,12 +181,9 @@ int vif_link_set(int ifindex, const vif_link_change *c, char *err)
 		if (add_attr(&r, IFLA_MASTER, &m, sizeof(m)))
 			return -EOVERFLOW;
 	}
-	fd = roundtrip(&r, buf, sizeof(buf), &got);
-	if (fd < 0) {
-		errf(err, "rtnetlink: %s", strerror(-fd));
-		return fd;
-	}
-	close(fd);
+	rc = roundtrip(&r, buf, sizeof(buf), &got, err);
+	if (rc)
+		return rc;
 	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
 	rc = NLMSG_OK(h, (unsigned)got) ? nl_error(h) : -EBADMSG;
 	if (rc != 0) {

@@ -42,7 +42,7 @@ static int fx_stat(const char *path, struct stat *st)
 	return 0;
 }
 
-static const block_seed_ops ops = {NULL, fx_read, fx_write, fx_stat};
+static const block_seed_ops ops = {{NULL, fx_read, fx_write}, fx_stat};
 
 static const char *val(const char *key)
 {

@@ -46,7 +46,7 @@ static int fx_write(void *ctx, const char *path, const char *value)
 	return 0;
 }
 
-static const vif_hotplug_ops ops = {NULL, fx_read, fx_write};
+static const hotplug_xs ops = {NULL, fx_read, fx_write};
 
 static void set_key(const char *path, const char *value)
 {
