@@ -1070,6 +1070,22 @@ bare_round() {
 		[ \$rc = 0 ] && awk -v a=\$t0 -v b=\$t1 -v c=\$t2 'BEGIN { printf \"%.2f %.2f %.2f\", c - a, b - a, c - b }'"
 }
 
+# cg_cpu — dom0's CPU time so far per systemd unit (cgroup v2 cpu.stat usage_usec, which keeps
+# the time of exited children: xl, hotplug scripts), one "unit usec" line each, and "dom0 usec"
+# for the whole of dom0 (the root cgroup).
+cg_cpu() {
+	T=60 dom0 "echo dom0 \$(awk '\$1 == \"cpu\" { printf \"%.0f\\n\", (\$2 + \$3 + \$4 + \$7 + \$8) * 10000 }' /proc/stat)
+		for f in /sys/fs/cgroup/*.slice/*/cpu.stat; do
+			u=\${f%/cpu.stat}; echo \"\${u##*/} \$(sed -n 's/^usage_usec //p' \$f)\"
+		done"
+}
+
+# cg_top BEFORE AFTER — the units that used the most CPU between two cg_cpu outputs, seconds.
+cg_top() {
+	awk 'NR == FNR { a[$1] = $2; next } ($1 in a) && $2 - a[$1] >= 50000 { printf "%s %.2f\n", $1, ($2 - a[$1]) / 1e6 }' \
+		<(printf '%s\n' "$1") <(printf '%s\n' "$2") | sort -k2 -gr | head -n 8 | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $2 }'
+}
+
 # bench_keep_cfg VPS — copies VPS's own xl.cfg and seed (the file, or what its loop device reads)
 # to /run/xvps-bench/vps.cfg and seed.img for the next round's attribution line, renamed to
 # benchbare on the benchbare LV (vif name vbench, MAC 00:16:3e:be:00:01: no clash with a VPS);
@@ -1099,7 +1115,7 @@ bench_keep_cfg() {
 # /jobs/{id} steps: the panel's and the agent's, seconds) and the medians and their ratio:
 # `bench: provision_ratio X (goal <= 1.2)`. Status 1 when dom0 is lost.
 bench_provision() {
-	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br kernel bare=() ours=()
+	local rounds=${XVPS_BENCH_PROV_ROUNDS:-3} i out t0 t job vps s tlv br kernel c0 c1 bare=() ours=()
 	[ "$rounds" -ge 2 ] 2>/dev/null || rounds=2
 	step="bench: provisioning against the bare toolstack"
 	tlv=xvpstpl-tpl-$TPL
@@ -1135,15 +1151,21 @@ bench_provision() {
 			echo "bench: round $i bare_pv lvcreate+lvextend+xl_create ${t:-failed} s (lvm ${s:-?} s, xl_create ${job:-?} s; not in the ratio)"
 		fi
 		if [ "$i" -gt 1 ]; then
+			c0=$(cg_cpu)
 			out=$(bare_round "$tlv" vps)
+			c1=$(cg_cpu)
 			read -r t s job <<<"$out"
 			echo "bench: round $i bare_vps_cfg lvcreate+lvextend+xl_create ${t:-failed} s (lvm ${s:-?} s, xl_create ${job:-?} s: the previous VPS's xl.cfg; not in the ratio)"
+			echo "bench: round $i bare_vps_cfg dom0 CPU by unit: $(cg_top "$c0" "$c1")"
 		fi
 		# xvps: the order until its job is done (bench_order: one kept-alive HTTPS connection,
 		# the job followed by long polls, or every XVPS_BENCH_POLL_S), then the delete until it is gone
+		c0=$(cg_cpu)
 		out=$(bench_order "$(jq -nc --arg k "$(cat "$work/key.pub")" --arg p "$PLAN" --arg t "$TPL" --arg h "bench$i.example.net" \
 			'{hostname:$h,plan:$p,template:$t,ssh_keys:[$k]}')")
+		c1=$(cg_cpu)
 		read -r vps job s t polls <<<"$out"
+		echo "bench: round $i xvps order dom0 CPU by unit: $(cg_top "$c0" "$c1")"
 		if [ "$s" = done ]; then
 			ours+=("$t")
 			echo "bench: round $i xvps order->job_done ${t} s (vps $vps, job $job; $polls GETs, $([ "${XVPS_BENCH_POLL_S:-0}" = 0 ] && echo "long polls" || echo "every ${XVPS_BENCH_POLL_S} s"))"
