@@ -1072,12 +1072,12 @@ bare_round() {
 
 # cg_cpu — dom0's CPU time so far per systemd unit (cgroup v2 cpu.stat usage_usec, which keeps
 # the time of exited children: xl, hotplug scripts), one "unit usec" line each, and "dom0 usec"
-# for the whole of dom0 (the root cgroup).
+# for the whole of dom0 (/proc/stat: user, nice, system, irq, softirq). One awk in the test
+# shell: its own cost (counted under xvps-testshell.service) stays small.
 cg_cpu() {
-	T=60 dom0 "echo dom0 \$(awk '\$1 == \"cpu\" { printf \"%.0f\\n\", (\$2 + \$3 + \$4 + \$7 + \$8) * 10000 }' /proc/stat)
-		for f in /sys/fs/cgroup/*.slice/*/cpu.stat; do
-			u=\${f%/cpu.stat}; echo \"\${u##*/} \$(sed -n 's/^usage_usec //p' \$f)\"
-		done"
+	T=60 dom0 "awk 'FILENAME == \"/proc/stat\" { if (\$1 == \"cpu\") printf \"dom0 %.0f\\n\", (\$2 + \$3 + \$4 + \$7 + \$8) * 10000; next }
+		\$1 == \"usage_usec\" { u = FILENAME; sub(\"/cpu.stat\$\", \"\", u); sub(\".*/\", \"\", u); print u, \$2 }' \\
+		/proc/stat /sys/fs/cgroup/*.slice/*/cpu.stat"
 }
 
 # cg_top BEFORE AFTER — the units that used the most CPU between two cg_cpu outputs, seconds.
