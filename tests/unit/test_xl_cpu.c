@@ -311,3 +311,30 @@ Test(xl, preserved_lists_with_xl_when_one_of_ours_is_shut_down_or_libxenstat_fai
 	fake_free_calls(&f);
 	d.ops->dispose(&d);
 }
+
+/* A domain libxenstat shows shut down is read from `xl list NAME` alone: no `xl list -l` and
+ * no scheduler read-back (the power watcher's re-check under the VPS lock, issue 13 item 3). */
+Test(xl, info_of_a_shut_down_domain_is_one_xl_list)
+{
+	static const fake_sd_dom doms[] = {{{"Domain-0", 1}, 0}, {{"xvps-3", 2}, 1}};
+	static const char *const row =
+	        "Name                                        ID   Mem VCPUs\tState\tTime(s)\n"
+	        "xvps-3                                       7   512     1     ---sc-       4.2\n";
+	fake f;
+	char err[HV_ERRLEN] = "";
+	hv_domain_info info;
+
+	memset(&fxs, 0, sizeof(fxs));
+	sd_doms = doms;
+	fxs.n = 2;
+	hv_driver d = xlf_open(&f, (const fake_step[]){{.out = row}}, 1);
+	cr_assert_eq(hv_xl_set_xenstat(&d, &fake_xenstat_sd), 0);
+	cr_assert_eq(d.ops->info(&d, "xvps-3", &info, err), 0, "%s", err);
+	cr_assert_eq(info.state, HV_SHUTDOWN);
+	cr_assert_eq(info.shutdown, HV_SHUTDOWN_CRASH);
+	cr_assert_eq(info.domid, 7);
+	cr_assert_eq(info.cpu_ns, 4200000000ull);
+	fake_assert_calls(&f, (const char *[]){"xl list xvps-3", NULL});
+	fake_free_calls(&f);
+	d.ops->dispose(&d);
+}
