@@ -38,12 +38,12 @@ say "the customer logs in"
 C=$(curl -sS --fail-with-body -c alice.jar --json '{"username":"alice","password":"correct horse battery"}' \
 	"$URL/api/v1/session" | jq -r .csrf_token)
 alice() { curl -sS --fail-with-body -b alice.jar -H "X-CSRF-Token: $C" "$@"; }
-# Waits for a job and prints its final state (done or failed).
+# Waits for a job and prints its final state (done or failed): each GET with ?wait= is a long
+# poll that answers once the job is finished, or after 30 s.
 wait_job() {
-	for _ in $(seq 300); do
-		s=$(alice "$URL/api/v1/jobs/$1" | jq -r .state)
+	for _ in 1 2; do
+		s=$(alice "$URL/api/v1/jobs/$1?wait=30" | jq -r .state)
 		case $s in done | failed) echo "$s"; return ;; esac
-		sleep 0.2
 	done
 	echo "still running after 60 s"
 }
