@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -71,6 +72,9 @@ int64_t test_clock_offset(void);
 #endif
 uint64_t now_mono_ns(void);
 uint64_t now_mono_ms(void);
+/* pthread_cond_init of cv on CLOCK_MONOTONIC, so pthread_cond_timedwait deadlines come from
+ * clock_gettime(CLOCK_MONOTONIC) and a change of the wall clock never moves them. */
+void cond_init_monotonic(pthread_cond_t *cv);
 
 /* Formats a unix time as RFC 3339 UTC ("2026-11-25T04:12:58Z") into out[32]. */
 void format_rfc3339(int64_t t, char out[32]);

@@ -83,7 +83,6 @@ static void *deadline_main(void *arg)
 
 int http_park_start(http_park_resume_fn resume)
 {
-	pthread_condattr_t ca;
 	int rc;
 
 	pthread_mutex_lock(&mu);
@@ -92,10 +91,7 @@ int http_park_start(http_park_resume_fn resume)
 		return 0;
 	}
 	if (!cv_ready) {
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&cv, &ca);
-		pthread_condattr_destroy(&ca);
+		cond_init_monotonic(&cv);
 		cv_ready = true;
 	}
 	resume_fn = resume;

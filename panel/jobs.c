@@ -275,7 +275,6 @@ void jobs_wake(void)
 
 int jobs_start(void)
 {
-	pthread_condattr_t ca;
 	int n = g_app && g_app->cfg.job_workers > 0 ? g_app->cfg.job_workers : 4;
 	int requeued;
 
@@ -287,10 +286,7 @@ int jobs_start(void)
 	if (requeued > 0)
 		log_info("jobs: requeued %d interrupted job(s)", requeued);
 	if (!wake_cv_ready) {
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&wake_cv, &ca);
-		pthread_condattr_destroy(&ca);
+		cond_init_monotonic(&wake_cv);
 		wake_cv_ready = true;
 	}
 	atomic_store(&stop_flag, false);

@@ -344,7 +344,6 @@ static bool env_copy(const char *name, char *out, size_t size)
 
 int quota_notify_start(void)
 {
-	pthread_condattr_t ca;
 
 	if (mail_init() != 0 || !env_copy("XVPS_WEBHOOK_URL", hook_url, sizeof(hook_url)) ||
 	    !env_copy("XVPS_WEBHOOK_SECRET", hook_secret, sizeof(hook_secret)))
@@ -364,10 +363,7 @@ int quota_notify_start(void)
 		log_error("quota: curl_global_init failed");
 		return -1;
 	}
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&cv);
 	stop = false;
 	if (pthread_create(&thr, NULL, notify_main, NULL) != 0) {
 		log_error("quota: cannot start the notice delivery thread");

@@ -40,7 +40,6 @@ static void *ticker_main(void *arg)
 
 int ticker_start(ticker *t, int interval_s)
 {
-	pthread_condattr_t ca;
 
 	if (interval_s < 1 || interval_s > 3600) {
 		log_error("%s: interval %d s is outside 1..3600", t->name, interval_s);
@@ -52,10 +51,7 @@ int ticker_start(ticker *t, int interval_s)
 		return 0;
 	}
 	if (!t->cv_ready) {
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&t->cv, &ca);
-		pthread_condattr_destroy(&ca);
+		cond_init_monotonic(&t->cv);
 		t->cv_ready = true;
 	}
 	t->interval_s = interval_s;

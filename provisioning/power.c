@@ -444,7 +444,6 @@ int power_open(vps_ctx *vps, const char *state_dir, power_ctx **out, char *err)
 {
 	power_ctx *p = calloc(1, sizeof(*p));
 	json_object *ev = NULL, *arr;
-	pthread_condattr_t ca;
 	int rc;
 
 	*out = NULL;
@@ -483,10 +482,7 @@ int power_open(vps_ctx *vps, const char *state_dir, power_ctx **out, char *err)
 	pthread_mutex_init(&p->cpu_lock, NULL);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->wait_mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wait_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_monotonic(&p->wait_cv);
 	vps->hv->hooks = (hv_run_hooks){.ending = hook_ending, .ended = hook_ended, .ctx = p};
 	vps->power = p;
 	*out = p;
