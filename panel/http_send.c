@@ -135,4 +135,3 @@ enum MHD_Result http_send_reply(req_ctx *ctx)
 	}
 	return ret;
 }
-
