@@ -89,8 +89,8 @@ $(BUILD)/xvps-block-seed: $(call obj,hypervisor/block_seed_main.c hypervisor/blo
 	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
 
 # The vif's hotplug script for libxl (libxenstore, rtnetlink; hypervisor/vif_hotplug.h).
-$(BUILD)/xvps-vif: $(call obj,hypervisor/vif_hotplug_main.c hypervisor/vif_hotplug.c hypervisor/vif_link.c hypervisor/hotplug_xs.c hypervisor/hotplug_xs_real.c) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore) $(LDFLAGS)
+$(BUILD)/xvps-vif: $(call obj,hypervisor/vif_hotplug_main.c hypervisor/vif_hotplug.c hypervisor/vif_link.c hypervisor/vif_nft.c hypervisor/hotplug_xs.c hypervisor/hotplug_xs_real.c) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) -o $@ $^ $(call pc_libs,xenstore libnftnl libmnl) $(LDFLAGS)
 
 # One domain's console as RFB on a unix socket (libvncserver, libvterm; hypervisor/console/).
 $(BUILD)/xvps-console: $(call obj,hypervisor/console/main.c) $(BUILD)/libconsole.a $(BUILD)/libcommon.a

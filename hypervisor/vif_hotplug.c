@@ -10,6 +10,7 @@
 #include "../common/util.h"
 #include "../common/validate.h"
 #include "vif_link.h"
+#include "vif_nft.h"
 
 #define errf(err, ...) errfmt(err, VIF_HOTPLUG_ERRLEN, __VA_ARGS__)
 /* The failure report in xenstore (hotplug_xs.h), with ops and err of the calling function. */
@@ -78,6 +79,29 @@ static unsigned backend_mtu(const hotplug_xs *ops, const char *base)
 	return r;
 }
 
+/* Puts the link target (renamed, still down) under its VPS's firewall: the netdev ingress hook
+ * of table "xvps-xvifN" (vif_nft.h), before the link is up, so that its first frame meets the
+ * VPS's rules. A name that is not an xvps vif ("xvifN", "xvifN-emu") is not xvps's to hook; no
+ * table (-ENOENT: the agent manages no firewall, XVPS_NET=off) is not an error. */
+static int hook(const char *target, char *err)
+{
+	char vif[16], nerr[VIF_NFT_ERRLEN] = "";
+	size_t n = strlen(target);
+	bool emu = n > 4 && strcmp(target + n - 4, "-emu") == 0;
+	char tbl[32];
+	int rc;
+
+	snprintf(vif, sizeof(vif), "%.*s", (int)(emu ? n - 4 : n), target);
+	if (!vif_nft_table(vif, tbl))
+		return 0;
+	rc = vif_nft_attach(vif, emu, nerr);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		errf(err, "%s", nerr);
+	return rc;
+}
+
 /* Online (vif) or add (tap): the link dev, to be called target, into the backend's bridge. */
 static int bring_up(const vif_hotplug_args *a, const hotplug_xs *ops, const char *dev,
                     const char *target, bool is_vif, unsigned long domid, unsigned long devid,
@@ -136,18 +160,23 @@ static int bring_up(const vif_hotplug_args *a, const hotplug_xs *ops, const char
 			return FAIL(base, rc);
 		}
 	}
-	vif_link_change c = {.name = strcmp(dev, target) != 0 ? target : NULL,
-	                     .mac = port_mac,
-	                     .mtu = mtu,
-	                     .master = br.ifindex,
-	                     .up = 1};
+	vif_link_change c = {
+	        .name = strcmp(dev, target) != 0 ? target : NULL, .mac = port_mac, .mtu = mtu};
 	rc = vif_link_set(l.ifindex, &c, lerr);
 	if (rc == -EEXIST && c.name) { /* already renamed by an earlier run of this script */
 		c.name = NULL;
 		rc = vif_link_set(l.ifindex, &c, lerr);
 	}
+	int hrc = 0;
+	if (rc == 0)
+		rc = hrc = hook(target, err);
+	if (rc == 0) {
+		vif_link_change on = {.master = br.ifindex, .up = 1};
+		rc = vif_link_set(l.ifindex, &on, lerr);
+	}
 	if (rc) {
-		errf(err, "%s", lerr);
+		if (!hrc)
+			errf(err, "%s", lerr);
 		return FAIL(base, rc);
 	}
 	if (!is_vif)

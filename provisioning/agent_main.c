@@ -354,6 +354,13 @@ int main(void)
 		log_error("desired state: %s", perr);
 		goto out;
 	}
+	/* Every kept domain's firewall, before anything runs: running domains' vifs are hooked
+	 * again (a new rules layout, or rules flushed while the agent was away). */
+	if (net_on) {
+		size_t fw_failed = 0, fw = desired_firewall_apply(desired, &fw_failed);
+		if (fw || fw_failed)
+			log_info("firewall: %zu domains applied, %zu failed", fw, fw_failed);
+	}
 	/* sim guests parked at the last stop come back (new domids, like a host reboot). */
 	park = strcmp(hv_name, "sim") == 0 && strcmp(env_or("XVPS_SIM_KEEP_GUESTS", "0"), "1");
 	if (park && hv_sim_resume_all(&hv, hverr) != 0)

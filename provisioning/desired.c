@@ -324,3 +324,38 @@ int desired_boot_start(desired_ctx *d, int parallel, desired_lock_fn lock, desir
 	         out->started, out->failed, out->running, out->stopped, out->max_parallel);
 	return 0;
 }
+
+size_t desired_firewall_apply(desired_ctx *d, size_t *failed)
+{
+	size_t done = 0;
+
+	*failed = 0;
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	json_object_object_foreach(d->map, name, entry)
+	{
+		json_object *js = NULL;
+		json_field_error fe = {0};
+		vps_spec spec;
+		vps_err e = {0};
+
+		if (!valid_domain_name(name, NULL) || !json_object_object_get_ex(entry, "spec", &js))
+			continue;
+		if (spec_parse(js, &spec, &fe) != 0) {
+			log_warn("firewall: the kept spec of %s does not parse (%s)", name,
+			         fe.field ? fe.field : "spec");
+			(*failed)++;
+			continue;
+		}
+		if (vps_net_before_start(d->vps, &spec, &e) != 0) {
+			log_warn("firewall: %s: %s", name, e.msg);
+			(*failed)++;
+		} else {
+			done++;
+		}
+		spec_dispose(&spec);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return done;
+}

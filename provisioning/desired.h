@@ -40,6 +40,12 @@ void desired_forget(desired_ctx *d, const char *name);
 /* 1 running, 0 stopped, -1 unknown. */
 int desired_get(desired_ctx *d, const char *name);
 
+/* Applies the firewall (nf_apply: the domain's table, and the hooks of its devices that exist)
+ * of every domain with a kept spec, at agent start, so that running domains keep passing the
+ * guard after an upgrade of the rules' layout or a flush of the ruleset. Returns the number
+ * applied; *failed counts the others (logged). */
+size_t desired_firewall_apply(desired_ctx *d, size_t *failed);
+
 /* What one boot start did. */
 typedef struct desired_boot_result {
 	size_t started;   /* created again */

@@ -1,7 +1,8 @@
 /* net.h — per-domain networking on the host kernel, done only by xvps-agent (root):
- *   netfilter.c  anti-spoofing chains per domain in one native nftables table (bridge family,
- *                dispatched by a verdict map keyed by the domain's stable vifname), one atomic
- *                libnftables transaction per change (nft.c);
+ *   netfilter.c  anti-spoofing rules per domain, each in a native nftables table of its own
+ *                (netdev family, hooked on the ingress of the domain's vif: hypervisor/vif_nft.h),
+ *                one atomic transaction per change (a libnftnl batch, nft_batch.c; or
+ *                libnftables, nft.c), behind a bridge guard that drops unhooked vifs' frames;
  *   shaping.c    tc: the plan's net_mbit (or a throttle) on both directions of the vif
  *                (egress: tbf on the vif = traffic to the guest; ingress: redirected by a u32
  *                match-all filter, handle 800::800, to an ifb device with its own tbf = traffic
@@ -34,13 +35,12 @@
 
 #define NET_ERRLEN 512
 
-/* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its chain is
- * "xvps-xvifN" in the nftables table NET_NFT_TABLE, its ifb device is "xifbN". The table, its
- * verdict map NET_NFT_MAP (vifname -> jump chain) and its base chain NET_NFT_BASE are created
- * once at agent start; every vif matches the interface wildcard NET_VIF_WILDCARD. The legacy
+/* Names. A domain "xvps-N" always has vifname "xvifN" (spec.c enforces it), its rules are the
+ * chain "filter" of the nftables table "netdev xvps-xvifN" (hypervisor/vif_nft.h), its ifb
+ * device is "xifbN". The guard, table NET_NFT_GUARD with base chain NET_NFT_BASE, is made once
+ * at agent start; every vif matches the interface wildcard NET_VIF_WILDCARD. The legacy
  * iptables dispatch chain NET_LEGACY_DISPATCH is removed at start when an older agent left it. */
-#define NET_NFT_TABLE       "bridge xvps"
-#define NET_NFT_MAP         "vifs"
+#define NET_NFT_GUARD       "bridge xvps"
 #define NET_NFT_BASE        "prerouting"
 #define NET_LEGACY_DISPATCH "xvps-vifs"
 #define NET_VIF_PREFIX      "xvif"
@@ -116,48 +116,65 @@ void net_nft_close(net_ctx *ctx);
 
 /* ---- nft_batch.c ---------------------------------------------------------------------- */
 
+/* The devices a domain's table hooks (nf_render, nf_batch_apply): its vif, its "-emu" tap. */
+#define NF_HOOK_VIF 1u
+#define NF_HOOK_EMU 2u
+
 /* nf_render's transaction for spec (checked by the caller), rule for rule the same
  * expressions, built with libnftnl and sent as one nfnetlink batch: no text to parse and no
- * cache of the ruleset fetched first. Returns 0, -ENOENT (no table), -E2BIG (larger than one
- * batch of 64 KiB: use the text path) or another -errno, with err set. Caller holds nf_lock. */
-int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET_ERRLEN]);
+ * cache of the ruleset fetched first. Returns 0, -ENOENT (a hooked device went away), -E2BIG
+ * (larger than one batch of 64 KiB: use the text path) or another -errno, with err set. Caller
+ * holds nf_lock. */
+int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hooks,
+                   char err[NET_ERRLEN]);
 
-/* That batch's rules and map elements as libnftnl prints them, the format of `nft
+/* One batch with only the hooks of vifname (NF_HOOK_* bits) on its existing table. 0, -ENOENT
+ * (no table, or the device went away) or another -errno. Caller holds nf_lock. */
+int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN]);
+
+/* That batch's rules and hook rules as libnftnl prints them, the format of `nft
  * --debug=netlink` (heap; NULL on ENOMEM or a spec it cannot read): for the golden test. */
-char *nf_batch_describe(const vps_spec *spec, bool reject);
+char *nf_batch_describe(const vps_spec *spec, bool reject, unsigned hooks);
 
 /* Closes the batch socket (net_nft_close calls it). */
 void nf_batch_close(net_ctx *ctx);
 
 /* ---- netfilter.c --------------------------------------------------------------------- */
 
-/* Creates (when missing) the table NET_NFT_TABLE with its verdict map NET_NFT_MAP and the base
- * chain NET_NFT_BASE (bridge prerouting: `iifname vmap @vifs`, then any other NET_VIF_WILDCARD
- * frame dropped: a vif without its domain chain sends nothing), in one transaction; then removes
- * the iptables / ip6tables / ebtables chains and hooks an older agent left (netfilter_legacy.c).
+/* Makes the guard (table NET_NFT_GUARD, base chain NET_NFT_BASE, bridge prerouting): a frame
+ * from any NET_VIF_WILDCARD vif that did not pass its domain's hook (no VIF_NFT_MARK) is
+ * dropped, and the mark bit is cleared on the rest; in one transaction that also deletes the
+ * one-table layout of an older agent (its map "vifs" and chains "xvps-xvifN"). Then removes the
+ * iptables / ip6tables / ebtables chains and hooks of an even older one (netfilter_legacy.c).
  * Idempotent. Returns 0 or -errno. */
 int nf_base_ensure(net_ctx *ctx, char err[NET_ERRLEN]);
 
-/* The transaction that declares (creates, or empties when it exists) and fills the domain's
- * chain and maps its vif and "-emu" tap to it. reject: SMTP is refused with a TCP reset (the
- * kernel has bridge reject), else dropped. Pure function (golden-tested). Returns a heap string
- * or NULL (ENOMEM / invalid spec). */
-char *nf_render(const vps_spec *spec, bool reject);
+/* The transaction that declares (creates, or empties when it exists) the domain's table
+ * "netdev xvps-<vifname>" and its chain "filter", fills the chain, and (re)makes the hooks of
+ * the devices in hooks (NF_HOOK_VIF, NF_HOOK_EMU; the devices must exist). reject: SMTP is
+ * refused with a TCP reset (the kernel has netdev reject), else dropped. Pure function
+ * (golden-tested). Returns a heap string or NULL (ENOMEM / invalid spec). */
+char *nf_render(const vps_spec *spec, bool reject, unsigned hooks);
 
-/* The transaction that removes the domain's map elements and chain, whether or not they exist
- * (pure; heap string or NULL for an invalid vifname). */
+/* The transaction that removes the domain's table, whether or not it exists (pure; heap string
+ * or NULL for an invalid vifname). */
 char *nf_render_remove(const char *vifname);
 
-/* Applies the domain's chain: one atomic transaction (nf_render). Idempotent. Returns 0 or
- * -errno with err set. */
+/* Applies the domain's rules and hooks its vif and "-emu" tap when they exist (ctx->sysfs_net
+ * shows them): one atomic transaction (nf_render). Idempotent. Returns 0 or -errno with err
+ * set. */
 int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN]);
 
-/* Removes the domain's map elements and chain in one transaction. Absent is success. Afterwards
- * `nft list table bridge xvps` reads exactly as before nf_apply. */
+/* Hooks vifname and its "-emu" tap, those that exist, to the domain's existing table (after a
+ * start or restart made the devices). Nothing to hook is success; -ENOENT: no table. */
+int nf_hook(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
+
+/* Removes the domain's table in one transaction. Absent is success. Afterwards `nft list
+ * ruleset` reads exactly as before nf_apply. */
 int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
 
-/* Vifnames that have a "xvps-<vifname>" chain in NET_NFT_TABLE (heap array of heap strings),
- * for the reconciler. Returns 0 or -errno. */
+/* Vifnames that have a table "netdev xvps-<vifname>" (heap array of heap strings), for the
+ * reconciler. Returns 0 or -errno. */
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN]);
 
 /* ---- netfilter_legacy.c --------------------------------------------------------------- */

@@ -1,38 +1,46 @@
-/* netfilter.c — per-domain anti-spoofing chains (see net.h), in one native nftables table.
+/* netfilter.c — per-domain anti-spoofing rules (see net.h), each domain in a native nftables
+ * table of its own, hooked on its vif (issue 17 item 3; hypervisor/vif_nft.h).
  *
- * Layout (docs/architecture.md §6), table NET_NFT_TABLE ("bridge xvps"):
+ * Layout (docs/architecture.md §6):
  *
- *   map vifs          ifname : verdict    "xvifN" : jump xvps-xvifN, "xvifN-emu" : jump xvps-xvifN
- *   chain prerouting  type filter hook prerouting priority filter; policy accept;
- *                     iifname vmap @vifs             (one hash lookup, whatever the number of VPS)
- *                     iifname "xvif*" drop           (a vif without its chain sends nothing)
- *   chain xvps-xvifN  the domain's rules: a legitimate frame is accepted (done with this table;
- *                     the host's own iptables/nftables rules still apply), anything else dropped.
+ *   table netdev xvps-xvifN     one per domain
+ *     chain filter              the domain's rules: a legitimate frame is accepted (the host's
+ *                               own iptables/nftables rules still apply), anything else dropped
+ *     chain ingress             type filter hook ingress device "xvifN" priority filter;
+ *                               policy drop; `meta mark set meta mark | 0x20000000 goto filter`
+ *     chain ingress-emu         the same on "xvifN-emu" (an HVM guest's emulated NIC)
+ *   table bridge xvps           the guard, made once at agent start
+ *     chain prerouting          type filter hook prerouting priority filter; policy accept;
+ *                               iifname "xvif*" meta mark & 0x20000000 == 0 drop
+ *                               iifname "xvif*" meta mark set meta mark & 0xdfffffff
  *
- * Bridge prerouting sees every frame a guest sends, bridged to a neighbour or delivered to dom0,
- * at layer 2 and 3 in one chain: what ebtables, iptables and ip6tables did in three tables. The
- * map keys on the vif name, never on the domid, because a rebooted Xen domain gets a new domid
- * but keeps its vifname; "-emu" is the tap of an HVM guest's emulated NIC. A change for one
- * domain is one transaction: the chain is declared (created, or emptied when it exists) and
- * refilled and its two map elements added (nf_render's text; on the real kernel sent as one
- * libnftnl batch of the same expressions, nft_batch.c), or all of it removed (libnftables,
- * nft.c); it commits whole or not at all, so the map names the chain exactly when the chain
- * exists. No rule uses an anonymous set: libnftables fetches every set of the table (and its
- * elements) before a change that adds elements, which made one change cost 100 ms with 1,000
- * domains; one rule per address keeps the text path near 2 ms at any size.
- * Every value that reaches a rule passed spec.c and is checked again here. */
+ * The netdev ingress hook sees every frame a guest sends, bridged to a neighbour or delivered
+ * to dom0, at layer 2 and 3, before the bridge; the kernel runs the hooks of that one device,
+ * so a frame pays for its own VPS's rules only. A change for one domain is one transaction on
+ * its own table (nf_render's text; on the real kernel one libnftnl batch of the same
+ * expressions, nft_batch.c): the table and chain declared (created, or emptied when they
+ * exist) and refilled, and the hooks of the devices that exist now made again; the kernel
+ * validates only the tables a transaction touched. A base chain needs its device (Linux before
+ * 6.16), so the hook is also made by xvps-vif when the vif appears and by the agent after each
+ * start (nf_hook). The guard drops a frame from any xvif that did not pass a hook: a vif whose
+ * hook is not made yet sends nothing. Rules key on the vif name, never on the domid (a rebooted
+ * Xen domain gets a new domid, keeps its vifname). No rule uses an anonymous set (libnftables
+ * fetches every set before a change that adds elements). Every value that reaches a rule
+ * passed spec.c and is checked again here. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "../hypervisor/vif_nft.h"
 #include "net.h"
 
-#define T NET_NFT_TABLE
+#define G NET_NFT_GUARD
 
 #define NF_ATTEMPTS 3 /* a transaction can lose a race with another writer (-EBUSY...): retry */
 
@@ -171,102 +179,110 @@ static void render_rules(sbuf *b, const vps_spec *spec, const char *ch, bool rej
 	char hex[35];
 	int len = 0;
 
-	sb_add(b, "add rule " T " %s ether saddr != %s drop\n", ch, m);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ether saddr != %s drop\n", ch, m);
 	for (size_t i = 0; i < spec->n_ipv4; i++)
-		sb_add(b, "add rule " T " %s arp saddr ether %s arp saddr ip %s accept\n", ch, m,
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " arp saddr ether %s arp saddr ip %s accept\n", ch, m,
 		       spec->ipv4[i]);
 	/* ARP probes (RFC 5227) carry sender 0.0.0.0 and claim nothing. */
 	sb_add(b,
-	       "add rule " T " %s arp operation request arp saddr ether %s arp saddr ip 0.0.0.0 "
+	       "add rule %s " VIF_NFT_CHAIN " arp operation request arp saddr ether %s arp saddr ip 0.0.0.0 "
 	       "accept\n",
 	       ch, m);
-	sb_add(b, "add rule " T " %s udp sport 67 udp dport 68 drop\n", ch);
-	sb_add(b, "add rule " T " %s icmpv6 type nd-router-advert drop\n", ch);
-	sb_add(b, "add rule " T " %s icmpv6 type nd-redirect drop\n", ch);
-	sb_add(b, "add rule " T " %s udp sport 547 udp dport 546 drop\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " udp sport 67 udp dport 68 drop\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " icmpv6 type nd-router-advert drop\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " icmpv6 type nd-redirect drop\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " udp sport 547 udp dport 546 drop\n", ch);
 	if (spec->smtp_block)
-		sb_add(b, "add rule " T " %s tcp dport 25 %s\n", ch,
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " tcp dport 25 %s\n", ch,
 		       reject ? "reject with tcp reset" : "drop");
 	for (size_t i = 0; i < spec->n_ipv4; i++)
-		sb_add(b, "add rule " T " %s ip saddr %s accept\n", ch, spec->ipv4[i]);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip saddr %s accept\n", ch, spec->ipv4[i]);
 	/* The target address sits 8 bytes into the ICMPv6 header, 128 bits long. */
 	for (size_t i = 0; i < spec->n_ipv6; i++) {
 		parse_ipv6(spec->ipv6[i], a);
 		hex128(a, hex);
-		sb_add(b, "add rule " T " %s %s @th,64,128 %s accept\n", ch, na, hex);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,128 %s accept\n", ch, na, hex);
 	}
 	for (size_t i = 0; i < spec->n_ipv6_routed; i++) {
 		parse_cidr(6, spec->ipv6_routed[i], a, &len, NULL);
 		hex_prefix(a, len, hex);
-		sb_add(b, "add rule " T " %s %s @th,64,%d %s accept\n", ch, na, len, hex);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,%d %s accept\n", ch, na, len, hex);
 	}
-	sb_add(b, "add rule " T " %s %s @th,64,64 0xfe80000000000000 accept\n", ch, na);
-	sb_add(b, "add rule " T " %s %s drop\n", ch, na);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,64 0xfe80000000000000 accept\n", ch, na);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s drop\n", ch, na);
 	/* Duplicate address detection and MLD reports (from ::); other solicitations only from
 	 * the guest's own sources, below. */
-	sb_add(b, "add rule " T " %s ip6 saddr :: icmpv6 type nd-neighbor-solicit accept\n", ch);
-	sb_add(b, "add rule " T " %s ip6 saddr :: icmpv6 type mld2-listener-report accept\n", ch);
-	sb_add(b, "add rule " T " %s ip6 saddr fe80::/64 accept\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr :: icmpv6 type nd-neighbor-solicit accept\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr :: icmpv6 type mld2-listener-report accept\n", ch);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr fe80::/64 accept\n", ch);
 	for (size_t i = 0; i < spec->n_ipv6; i++)
-		sb_add(b, "add rule " T " %s ip6 saddr %s accept\n", ch, spec->ipv6[i]);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr %s accept\n", ch, spec->ipv6[i]);
 	for (size_t i = 0; i < spec->n_ipv6_routed; i++)
-		sb_add(b, "add rule " T " %s ip6 saddr %s accept\n", ch, spec->ipv6_routed[i]);
-	sb_add(b, "add rule " T " %s drop\n", ch);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr %s accept\n", ch, spec->ipv6_routed[i]);
+	sb_add(b, "add rule %s " VIF_NFT_CHAIN " drop\n", ch);
 }
 
-/* "add"/"delete" element of the vif and its "-emu" tap (with_data: ": jump ch"). */
-static void render_elements(sbuf *b, const char *op, const char *vif, const char *ch,
-                            bool with_data)
+/* The hook of the vif (emu: its "-emu" tap) on table tbl ("netdev xvps-xvifN"). */
+static void render_hook(sbuf *b, const char *tbl, const char *vif, bool emu)
 {
-	if (with_data)
-		sb_add(b,
-		       "%s element " T " " NET_NFT_MAP
-		       " { \"%s\" : jump %s, \"%s-emu\" : jump %s }\n",
-		       op, vif, ch, vif, ch);
-	else
-		sb_add(b, "%s element " T " " NET_NFT_MAP " { \"%s\", \"%s-emu\" }\n", op, vif,
-		       vif);
+	const char *ch = emu ? VIF_NFT_HOOK_EMU : VIF_NFT_HOOK;
+
+	sb_add(b,
+	       "add chain %s %s { type filter hook ingress device \"%s%s\" priority filter; "
+	       "policy drop; }\n"
+	       "flush chain %s %s\n"
+	       "add rule %s %s meta mark set meta mark | " VIF_NFT_MARK_TEXT " goto " VIF_NFT_CHAIN
+	       "\n",
+	       tbl, ch, vif, emu ? "-emu" : "", tbl, ch, tbl, ch);
 }
 
-char *nf_render(const vps_spec *spec, bool reject)
+/* "netdev xvps-xvifN" */
+static bool table_of(const char *vifname, char out[48])
+{
+	char t[32];
+
+	return vif_nft_table(vifname, t) && sfmt(out, 48, "netdev %s", t);
+}
+
+char *nf_render(const vps_spec *spec, bool reject, unsigned hooks)
 {
 	sbuf b = {0};
-	char ch[32];
+	char tbl[48];
 
-	if (!spec_ok(spec))
+	if (!spec_ok(spec) || !table_of(spec->vifname, tbl))
 		return NULL;
-	snprintf(ch, sizeof(ch), "xvps-%s", spec->vifname);
-	sb_add(&b, "add chain " T " %s\nflush chain " T " %s\n", ch, ch);
-	render_rules(&b, spec, ch, reject);
-	render_elements(&b, "add", spec->vifname, ch, true);
+	sb_add(&b, "add table %s\nadd chain %s " VIF_NFT_CHAIN "\nflush chain %s " VIF_NFT_CHAIN "\n",
+	       tbl, tbl, tbl);
+	render_rules(&b, spec, tbl, reject);
+	if (hooks & NF_HOOK_VIF)
+		render_hook(&b, tbl, spec->vifname, false);
+	if (hooks & NF_HOOK_EMU)
+		render_hook(&b, tbl, spec->vifname, true);
 	return sb_take(&b);
 }
 
 char *nf_render_remove(const char *vifname)
 {
 	sbuf b = {0};
-	char ch[32];
+	char tbl[48];
 
-	if (!vif_ok(vifname))
+	if (!vif_ok(vifname) || !table_of(vifname, tbl))
 		return NULL;
-	snprintf(ch, sizeof(ch), "xvps-%s", vifname);
-	/* Added first, so that the deletes find them: absent is not an error, and the whole
-	 * stays one transaction. */
-	sb_add(&b, "add chain " T " %s\n", ch);
-	render_elements(&b, "add", vifname, ch, true);
-	render_elements(&b, "delete", vifname, ch, false);
-	sb_add(&b, "flush chain " T " %s\ndelete chain " T " %s\n", ch, ch);
+	/* Added first, so that the delete finds it: absent is not an error, one transaction. */
+	sb_add(&b, "add table %s\ndelete table %s\n", tbl, tbl);
 	return sb_take(&b);
 }
 
+/* The guard (see the top). */
 static const char k_base[] =
-        "add table " T "\n"
-        "add map " T " " NET_NFT_MAP " { type ifname : verdict; }\n"
-        "add chain " T " " NET_NFT_BASE
+        "add table " G "\n"
+        "add chain " G " " NET_NFT_BASE
         " { type filter hook prerouting priority filter; policy accept; }\n"
-        "flush chain " T " " NET_NFT_BASE "\n"
-        "add rule " T " " NET_NFT_BASE " iifname vmap @" NET_NFT_MAP "\n"
-        "add rule " T " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD "\" drop\n";
+        "flush chain " G " " NET_NFT_BASE "\n"
+        "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD "\" meta mark & " VIF_NFT_MARK_TEXT
+        " == 0 drop\n"
+        "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
+        "\" meta mark set meta mark & " VIF_NFT_UNMARK_TEXT "\n";
 
 /* ---- running ------------------------------------------------------------------------------ */
 
@@ -285,7 +301,8 @@ static int run_tx(net_ctx *ctx, const char *cmds, char err[NET_ERRLEN])
 	return rc;
 }
 
-static int run_owned(net_ctx *ctx, char *cmds, char err[NET_ERRLEN])
+/* cmds (heap, freed here) as one transaction: retried (run_tx) or, once (the caller retries). */
+static int run_cmds(net_ctx *ctx, char *cmds, bool retry, char err[NET_ERRLEN])
 {
 	int rc;
 
@@ -293,36 +310,87 @@ static int run_owned(net_ctx *ctx, char *cmds, char err[NET_ERRLEN])
 		errf(err, "out of memory");
 		return -ENOMEM;
 	}
-	rc = run_tx(ctx, cmds, err);
+	rc = retry ? run_tx(ctx, cmds, err) : net_nft(ctx, cmds, false, NULL, err);
 	free(cmds);
 	return rc;
 }
 
-/* Whether this kernel has reject in the bridge family (Debian's has; some builds lack
- * CONFIG_NFT_BRIDGE_REJECT): a check-only transaction asks it, once per context. */
+static int run_owned(net_ctx *ctx, char *cmds, char err[NET_ERRLEN])
+{
+	return run_cmds(ctx, cmds, true, err);
+}
+
+/* Whether this kernel has reject in the netdev family (CONFIG_NFT_REJECT_NETDEV, Linux 5.11
+ * and later): a check-only transaction asks it, once per context. */
 static bool reject_ok(net_ctx *ctx)
 {
 	char e[NET_ERRLEN] = "";
 
 	if (ctx->nf_reject == 0) {
 		int rc = net_nft(ctx,
-		                 "add chain " T " xvps-probe\n"
-		                 "add rule " T " xvps-probe tcp dport 25 reject with tcp reset\n",
+		                 "add table netdev xvps-probe\n"
+		                 "add chain netdev xvps-probe c\n"
+		                 "add rule netdev xvps-probe c tcp dport 25 reject with tcp reset\n",
 		                 true, NULL, e);
 		ctx->nf_reject = rc == 0 ? 1 : -1;
 		if (rc)
-			log_warn("no bridge reject in this kernel (%s): smtp_block drops", e);
+			log_warn("no netdev reject in this kernel (%s): smtp_block drops", e);
 	}
 	return ctx->nf_reject > 0;
 }
 
+/* The tables of the bridge guard's older layout (one table with a verdict map "vifs" and a
+ * chain "xvps-xvifN" per domain, before issue 17 item 3): deleted with the guard's new rules
+ * in one transaction, so that nothing jumps to them any more. */
+static char *old_layout_removal(net_ctx *ctx)
+{
+	char *text = NULL, e[NET_ERRLEN] = "";
+	sbuf b = {0};
+
+	if (net_nft(ctx, "list table " G "\n", false, &text, e) != 0 || !text)
+		return NULL;
+	for (char *line = text, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		line += strspn(line, " \t");
+		char *end = strstr(line, " {");
+		if (!end)
+			continue;
+		*end = '\0';
+		if (strcmp(line, "map vifs") == 0)
+			sb_add(&b, "delete map " G " vifs\n");
+		else if (strncmp(line, "chain xvps-", 11) == 0 && vif_ok(line + 11))
+			sb_add(&b, "flush chain " G " %s\ndelete chain " G " %s\n", line + 6,
+			       line + 6);
+	}
+	free(text);
+	return sb_take(&b);
+}
+
 static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 {
+	char *old, *tx;
 	int rc;
 
 	if (!ctx->enabled)
 		return 0;
-	rc = run_tx(ctx, k_base, err);
+	old = old_layout_removal(ctx);
+	if (old && *old) {
+		/* the old dispatch rule goes with the flush of k_base, before its map */
+		size_t n = strlen(k_base) + strlen(old) + 1;
+		const char *cut = strstr(k_base, "add rule ");
+		tx = malloc(n);
+		if (tx)
+			snprintf(tx, n, "%.*s%s%s", (int)(cut - k_base), k_base, old, cut);
+		log_info("firewall: replacing the one-table layout of an older agent");
+	} else {
+		tx = strdup(k_base);
+	}
+	free(old);
+	rc = run_owned(ctx, tx, err);
 	if (rc == 0)
 		rc = nf_legacy_cleanup(ctx, err);
 	if (rc == 0)
@@ -330,9 +398,25 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 	return rc;
 }
 
+/* The devices of vifname that exist now (NF_HOOK_VIF, NF_HOOK_EMU), as ctx's sysfs shows. */
+static unsigned hooks_of(const net_ctx *ctx, const char *vifname)
+{
+	char path[320];
+	unsigned h = 0;
+
+	if (sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, vifname) && access(path, F_OK) == 0)
+		h |= NF_HOOK_VIF;
+	if (sfmt(path, sizeof(path), "%s/%s-emu", ctx->sysfs_net, vifname) &&
+	    access(path, F_OK) == 0)
+		h |= NF_HOOK_EMU;
+	return h;
+}
+
 static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
 	const vps_spec *spec = arg;
+	bool reject;
+	int rc = -EIO;
 
 	if (!spec_ok(spec)) {
 		errf(err, "refusing a network spec that does not validate");
@@ -340,20 +424,20 @@ static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 	}
 	if (!ctx->enabled)
 		return 0;
-	/* The real kernel: one netlink batch (nft_batch.c), the same transaction without the
-	 * text and the ruleset cache; a fake seam (tests) or a batch too large: the text. */
-	if (!ctx->nft) {
-		bool reject = reject_ok(ctx);
-		int rc = -EIO;
-		for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
-			rc = nf_batch_apply(ctx, spec, reject, err);
-			if (rc == 0 || rc == -ENOENT || rc == -ENOMEM || rc == -E2BIG)
-				break;
-		}
-		if (rc != -E2BIG)
-			return rc;
+	reject = reject_ok(ctx);
+	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
+		/* A device can go (a domain's reboot) between the look and the commit: look again. */
+		unsigned hooks = hooks_of(ctx, spec->vifname);
+		/* The real kernel: one netlink batch (nft_batch.c), the same transaction without
+		 * the text and the ruleset cache; a fake seam (tests) or a batch too large: the
+		 * text. */
+		rc = ctx->nft ? -E2BIG : nf_batch_apply(ctx, spec, reject, hooks, err);
+		if (rc == -E2BIG)
+			rc = run_cmds(ctx, nf_render(spec, reject, hooks), false, err);
+		if (rc == 0 || rc == -ENOMEM || rc == -E2BIG)
+			break;
 	}
-	return run_owned(ctx, nf_render(spec, reject_ok(ctx)), err);
+	return rc;
 }
 
 static int remove_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
@@ -397,12 +481,48 @@ int nf_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 	return with_nf_lock(ctx, remove_locked, vifname, err);
 }
 
+static int hook_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
+{
+	const char *vifname = arg;
+	char tbl[48];
+	int rc = 0;
+
+	if (!vif_ok(vifname) || !table_of(vifname, tbl)) {
+		errf(err, "refusing an invalid vif name");
+		return -EINVAL;
+	}
+	if (!ctx->enabled)
+		return 0;
+	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
+		unsigned hooks = hooks_of(ctx, vifname);
+		if (!hooks)
+			return 0;
+		if (!ctx->nft) {
+			rc = nf_batch_hook(ctx, vifname, hooks, err);
+		} else {
+			sbuf b = {0};
+			for (unsigned h = 0; h < 2; h++)
+				if (hooks & (1u << h))
+					render_hook(&b, tbl, vifname, h == 1);
+			rc = run_cmds(ctx, sb_take(&b), false, err);
+		}
+		if (rc == 0 || rc == -ENOMEM)
+			break;
+	}
+	return rc;
+}
+
+int nf_hook(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
+{
+	return with_nf_lock(ctx, hook_locked, vifname, err);
+}
+
 static int list_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 {
 	char **out = (char **)arg;
 
-	/* Every chain is listed as a "chain NAME {" line. */
-	return net_nft(ctx, "list table " T "\n", false, out, err);
+	/* Every table is listed as a "table netdev NAME" line. */
+	return net_nft(ctx, "list tables netdev\n", false, out, err);
 }
 
 int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRLEN])
@@ -417,20 +537,19 @@ int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRL
 		return 0;
 	rc = with_nf_lock(ctx, list_locked, &text, err);
 	if (rc == -ENOENT)
-		return 0; /* no table, no chain */
+		return 0; /* no table */
 	if (rc)
 		return rc;
 	for (char *line = text, *next; line && *line; line = next) {
-		static const char pfx[] = "chain xvps-";
+		static const char pfx[] = "table netdev " VIF_NFT_TABLE_PREFIX;
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		line += strspn(line, " \t");
-		char *end = strstr(line, " {");
-		if (strncmp(line, pfx, sizeof(pfx) - 1) != 0 || !end)
-			continue;
-		*end = '\0';
-		if (!vif_ok(line + sizeof(pfx) - 1))
+		char *brace = strstr(line, " {");
+		if (brace)
+			*brace = '\0';
+		if (strncmp(line, pfx, sizeof(pfx) - 1) != 0 || !vif_ok(line + sizeof(pfx) - 1))
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;

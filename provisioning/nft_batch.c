@@ -1,16 +1,16 @@
-/* nft_batch.c — one domain's chain (nf_render's transaction, rule for rule) built as netlink
+/* nft_batch.c — one domain's table (nf_render's transaction, rule for rule) built as netlink
  * messages with libnftnl and sent as one nfnetlink batch (issue 17 item 3).
  *
- * libnftables, given nf_render's text, parses it and first fetches a cache of the whole ruleset
- * (every chain, set, object and flowtable of the host: with 1,000 VPS, 1,000 chains) on each
- * call, because the generation changed with the previous commit. Here nothing is read back: the
- * batch is begin, NEWCHAIN (create or keep), DELRULE of the chain (flush), one NEWRULE per rule,
- * NEWSETELEM of the vif and its "-emu" tap (jump to the chain), end: one kernel transaction that
- * commits whole or not at all, as before. The expressions are the ones nft compiles from
- * nf_render's text (tests/golden/rules/xvif12.netlink is `nft --debug=netlink` of
- * tests/golden/rules/xvif12.nft; the unit test compares nf_batch_describe with it), so
- * `nft list table bridge xvps` reads the same. What remains with N domains is the kernel's own
- * validation of the table at commit (see README, known limits). */
+ * libnftables, given nf_render's text, parses it and first fetches a cache of the ruleset (every
+ * table and chain of the host: with 1,000 VPS, 1,000 tables) on each call, because the
+ * generation changed with the previous commit. Here nothing is read back: the batch is begin,
+ * NEWTABLE (create or keep), NEWCHAIN filter (create or keep), DELRULE of it (flush), one
+ * NEWRULE per rule, then the hook of each of the vif and its "-emu" tap that exist
+ * (vif_nft_put_hook), end: one kernel transaction on one table that commits whole or not at
+ * all. The expressions are the ones nft compiles from nf_render's text
+ * (tests/golden/rules/xvif12.netlink is `nft --debug=netlink` of tests/golden/rules/xvif12.nft;
+ * the unit test compares nf_batch_describe with it), so `nft list table netdev xvps-xvif12`
+ * reads the same. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -18,7 +18,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
-#include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <stdint.h>
@@ -29,12 +29,11 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "../hypervisor/vif_nft.h"
 #include "net.h"
 
-#define TABLE        "xvps" /* NET_NFT_TABLE without its family */
-#define FAMILY       NFPROTO_BRIDGE
-#define BATCH_LIMIT  (64 * 1024) /* larger (hundreds of addresses): the text path */
-#define IFNAMSIZ_KEY 16          /* an ifname map key: the name, zero-padded */
+#define FAMILY      NFPROTO_NETDEV
+#define BATCH_LIMIT (64 * 1024) /* larger (hundreds of addresses): the text path */
 
 /* ---- one rule ------------------------------------------------------------------------------ */
 
@@ -123,15 +122,7 @@ static void e_reject_tcp_reset(rb *b)
 	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
 }
 
-/* The dependencies nft adds, in its order. */
-static void ether_type(rb *b, uint16_t type)
-{
-	uint16_t be = htons(type);
-
-	e_payload(b, NFT_PAYLOAD_LL_HEADER, 12, 2);
-	e_cmp(b, NFT_CMP_EQ, &be, 2);
-}
-
+/* The dependencies nft adds in the netdev family, in its order. */
 static void meta_protocol(rb *b, uint16_t type)
 {
 	uint16_t be = htons(type);
@@ -146,10 +137,10 @@ static void l4proto(rb *b, uint8_t proto)
 	e_cmp(b, NFT_CMP_EQ, &proto, 1);
 }
 
-/* "icmpv6 type T" as nft compiles it in the bridge family. */
+/* "icmpv6 type T" as nft compiles it in the netdev family. */
 static void icmpv6_type(rb *b, uint8_t type)
 {
-	ether_type(b, 0x86dd);
+	meta_protocol(b, 0x86dd);
 	l4proto(b, 58);
 	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
 	e_cmp(b, NFT_CMP_EQ, &type, 1);
@@ -198,7 +189,7 @@ typedef struct rules {
 	bool bad;
 } rules;
 
-static rb rule_new(const char *chain)
+static rb rule_new(const char *table)
 {
 	rb b = {nftnl_rule_alloc(), false};
 
@@ -207,8 +198,8 @@ static rb rule_new(const char *chain)
 		return b;
 	}
 	nftnl_rule_set_u32(b.r, NFTNL_RULE_FAMILY, FAMILY);
-	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, TABLE);
-	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, VIF_NFT_CHAIN);
 	return b;
 }
 
@@ -255,7 +246,7 @@ static bool parse_mac(const char *s, uint8_t out[6])
 
 #define RULE(...)                                                                                  \
 	do {                                                                                       \
-		rb b = rule_new(ch);                                                               \
+		rb b = rule_new(tbl);                                                              \
 		if (!b.bad) {                                                                      \
 			__VA_ARGS__;                                                               \
 		}                                                                                  \
@@ -265,7 +256,7 @@ static bool parse_mac(const char *s, uint8_t out[6])
 enum { NA = 136, NS = 135, RA = 134, REDIRECT = 137, MLD2_REPORT = 143 };
 
 /* The NA target checks and the IPv6 source rules (the second half of render_rules). */
-static void build_ipv6(rules *rs, const vps_spec *spec, const char *ch)
+static void build_ipv6(rules *rs, const vps_spec *spec, const char *tbl)
 {
 	static const uint8_t any[16], ll[16] = {0xfe, 0x80};
 	uint8_t a[16];
@@ -315,7 +306,7 @@ static void build_ipv6(rules *rs, const vps_spec *spec, const char *ch)
 }
 
 /* render_rules of netfilter.c, rule for rule. The caller checked spec (spec_ok). */
-static void build_rules(rules *rs, const vps_spec *spec, const char *ch, bool reject)
+static void build_rules(rules *rs, const vps_spec *spec, const char *tbl, bool reject)
 {
 	uint8_t mac[6], arp[12] = {0, 1}, four[4];
 	uint8_t ra = RA, redirect = REDIRECT;
@@ -325,7 +316,9 @@ static void build_rules(rules *rs, const vps_spec *spec, const char *ch, bool re
 		rs->bad = true;
 		return;
 	}
-	RULE(e_payload(&b, NFT_PAYLOAD_LL_HEADER, 6, 6); e_cmp(&b, NFT_CMP_NEQ, mac, 6);
+	uint16_t ether = 1; /* ARPHRD_ETHER: the netdev family's dependency of an ether match */
+	RULE(e_meta(&b, NFT_META_IIFTYPE); e_cmp(&b, NFT_CMP_EQ, &ether, 2);
+	     e_payload(&b, NFT_PAYLOAD_LL_HEADER, 6, 6); e_cmp(&b, NFT_CMP_NEQ, mac, 6);
 	     e_verdict(&b, NF_DROP));
 	for (size_t i = 0; i < spec->n_ipv4; i++) {
 		uint8_t sha_spa[10];
@@ -334,12 +327,12 @@ static void build_rules(rules *rs, const vps_spec *spec, const char *ch, bool re
 			rs->bad = true;
 			return;
 		}
-		RULE(ether_type(&b, 0x0806); e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 8, 10);
+		RULE(meta_protocol(&b, 0x0806); e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 8, 10);
 		     e_cmp(&b, NFT_CMP_EQ, sha_spa, 10); e_verdict(&b, NF_ACCEPT));
 	}
 	/* arp operation request (1), sender MAC, sender 0.0.0.0: 12 bytes from offset 6. */
 	memcpy(arp + 2, mac, 6);
-	RULE(ether_type(&b, 0x0806); e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 6, 12);
+	RULE(meta_protocol(&b, 0x0806); e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 6, 12);
 	     e_cmp(&b, NFT_CMP_EQ, arp, 12); e_verdict(&b, NF_ACCEPT));
 	RULE(udp_ports(&b, 67, 68); e_verdict(&b, NF_DROP));
 	RULE(icmpv6_type(&b, ra); e_verdict(&b, NF_DROP));
@@ -354,79 +347,54 @@ static void build_rules(rules *rs, const vps_spec *spec, const char *ch, bool re
 		RULE(meta_protocol(&b, 0x0800); e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
 		     e_cmp(&b, NFT_CMP_EQ, four, 4); e_verdict(&b, NF_ACCEPT));
 	}
-	build_ipv6(rs, spec, ch);
+	build_ipv6(rs, spec, tbl);
 	RULE(e_verdict(&b, NF_DROP));
-}
-
-/* The map elements "<vif>" and "<vif>-emu" : jump ch. */
-static struct nftnl_set *build_elements(const char *vif, const char *ch)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	char key[2][IFNAMSIZ_KEY];
-
-	if (!s)
-		return NULL;
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, FAMILY);
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, NET_NFT_MAP);
-	memset(key, 0, sizeof(key));
-	snprintf(key[0], sizeof(key[0]), "%s", vif);
-	snprintf(key[1], sizeof(key[1]), "%s-emu", vif);
-	for (int i = 0; i < 2; i++) {
-		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-		if (!e) {
-			nftnl_set_free(s);
-			return NULL;
-		}
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key[i], sizeof(key[i]));
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_JUMP);
-		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, ch);
-		nftnl_set_elem_add(s, e);
-	}
-	return s;
 }
 
 /* ---- the batch ----------------------------------------------------------------------------- */
 
 typedef struct parts {
-	char ch[32];
-	struct nftnl_chain *chain; /* NEWCHAIN: create, or keep when it exists */
+	char table[32];
+	struct nftnl_table *t;     /* NEWTABLE: create, or keep when it exists */
+	struct nftnl_chain *chain; /* NEWCHAIN filter: create, or keep */
 	struct nftnl_rule *flush;  /* DELRULE of the whole chain */
 	rules rs;
-	struct nftnl_set *elems;
+	unsigned hooks; /* NF_HOOK_VIF | NF_HOOK_EMU: the devices to hook */
 } parts;
 
 static void parts_free(parts *p)
 {
+	if (p->t)
+		nftnl_table_free(p->t);
 	if (p->chain)
 		nftnl_chain_free(p->chain);
 	if (p->flush)
 		nftnl_rule_free(p->flush);
-	if (p->elems)
-		nftnl_set_free(p->elems);
 	rules_free(&p->rs);
 }
 
-static int parts_build(parts *p, const vps_spec *spec, bool reject)
+static int parts_build(parts *p, const vps_spec *spec, bool reject, unsigned hooks)
 {
-	*p = (parts){0};
-	if (!sfmt(p->ch, sizeof(p->ch), "xvps-%s", spec->vifname))
+	*p = (parts){.hooks = hooks};
+	if (!vif_nft_table(spec->vifname, p->table))
 		return -EINVAL;
+	p->t = nftnl_table_alloc();
 	p->chain = nftnl_chain_alloc();
 	p->flush = nftnl_rule_alloc();
-	if (!p->chain || !p->flush) {
+	if (!p->t || !p->chain || !p->flush) {
 		parts_free(p);
 		return -ENOMEM;
 	}
+	nftnl_table_set_u32(p->t, NFTNL_TABLE_FAMILY, FAMILY);
+	nftnl_table_set_str(p->t, NFTNL_TABLE_NAME, p->table);
 	nftnl_chain_set_u32(p->chain, NFTNL_CHAIN_FAMILY, FAMILY);
-	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_TABLE, TABLE);
-	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_NAME, p->ch);
+	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_TABLE, p->table);
+	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_NAME, VIF_NFT_CHAIN);
 	nftnl_rule_set_u32(p->flush, NFTNL_RULE_FAMILY, FAMILY);
-	nftnl_rule_set_str(p->flush, NFTNL_RULE_TABLE, TABLE);
-	nftnl_rule_set_str(p->flush, NFTNL_RULE_CHAIN, p->ch);
-	build_rules(&p->rs, spec, p->ch, reject);
-	p->elems = build_elements(spec->vifname, p->ch);
-	if (p->rs.bad || !p->elems) {
+	nftnl_rule_set_str(p->flush, NFTNL_RULE_TABLE, p->table);
+	nftnl_rule_set_str(p->flush, NFTNL_RULE_CHAIN, VIF_NFT_CHAIN);
+	build_rules(&p->rs, spec, p->table, reject);
+	if (p->rs.bad) {
 		parts_free(p);
 		return -ENOMEM;
 	}
@@ -452,24 +420,28 @@ static void rule_payload(struct nlmsghdr *h, const void *o)
 {
 	nftnl_rule_nlmsg_build_payload(h, (void *)o);
 }
-static void elems_payload(struct nlmsghdr *h, const void *o)
+static void table_payload(struct nlmsghdr *h, const void *o)
 {
-	nftnl_set_elems_nlmsg_build_payload(h, (void *)o);
+	nftnl_table_nlmsg_build_payload(h, o);
 }
 
-/* begin, chain, flush, rules, elements, end; false when it does not fit BATCH_LIMIT. */
+/* begin, table, chain, flush, rules, hooks, end; false when it does not fit BATCH_LIMIT. */
 static bool batch_fill(struct mnl_nlmsg_batch *bt, const parts *p, uint32_t seq)
 {
 	bool ok;
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
 	ok = mnl_nlmsg_batch_next(bt) &&
+	     put(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, &seq, table_payload, p->t) &&
 	     put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, &seq, chain_payload, p->chain) &&
 	     put(bt, NFT_MSG_DELRULE, 0, &seq, rule_payload, p->flush);
 	for (size_t i = 0; ok && i < p->rs.n; i++)
 		ok = put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, &seq, rule_payload,
 		         p->rs.r[i]);
-	ok = ok && put(bt, NFT_MSG_NEWSETELEM, NLM_F_CREATE, &seq, elems_payload, p->elems);
+	for (unsigned h = 0; ok && h < 2; h++)
+		if (p->hooks & (1u << h))
+			ok = vif_nft_put_hook(bt, &seq, p->table + strlen(VIF_NFT_TABLE_PREFIX),
+			                      h == 1);
 	if (!ok)
 		return false;
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
@@ -495,33 +467,8 @@ static struct mnl_socket *sock_of(net_ctx *ctx)
 	return nl;
 }
 
-/* Sends the batch; no message asks for an ACK, so the kernel answers only errors, all queued
- * before sendmsg returns (nfnetlink handles a batch in the sender's context): read them
- * without waiting. Returns 0 or -errno of the first error. */
-static int talk(struct mnl_socket *nl, const void *msg, size_t len, char *buf, size_t bufsz)
-{
-	int first = 0;
-	ssize_t r;
-
-	if (mnl_socket_sendto(nl, msg, len) < 0)
-		return -errno;
-	for (;;) {
-		r = recv(mnl_socket_get_fd(nl), buf, bufsz, MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return first ? first : -errno;
-		}
-		if (mnl_cb_run(buf, (size_t)r, 0, mnl_socket_get_portid(nl), NULL, NULL) < 0 &&
-		    !first)
-			first = errno ? -errno : -EIO;
-	}
-	return first;
-}
-
-int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET_ERRLEN])
+int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hooks,
+                   char err[NET_ERRLEN])
 {
 	struct mnl_socket *nl;
 	struct mnl_nlmsg_batch *bt;
@@ -529,7 +476,7 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET
 	char *buf;
 	int rc;
 
-	rc = parts_build(&p, spec, reject);
+	rc = parts_build(&p, spec, reject, hooks);
 	if (rc) {
 		errfmt(err, NET_ERRLEN, "nftables: cannot build the batch: %s", strerror(-rc));
 		return rc;
@@ -549,10 +496,10 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET
 		errfmt(err, NET_ERRLEN, "nftables: the batch does not fit %d bytes", BATCH_LIMIT);
 	} else {
 		/* the batch is sent from buf; the answers are read into its second half */
-		rc = talk(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt), buf + BATCH_LIMIT,
-		          BATCH_LIMIT);
+		rc = vif_nft_send(nl, bt, buf + BATCH_LIMIT, BATCH_LIMIT);
 		if (rc)
-			errfmt(err, NET_ERRLEN, "nftables: %s (chain %s)", strerror(-rc), p.ch);
+			errfmt(err, NET_ERRLEN, "nftables: %s (table netdev %s)", strerror(-rc),
+			       p.table);
 		if (rc && rc != -ENOENT && rc != -ENOMEM)
 			rc = -EIO;
 	}
@@ -563,14 +510,47 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, char err[NET
 	return rc;
 }
 
-char *nf_batch_describe(const vps_spec *spec, bool reject)
+int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN])
+{
+	struct mnl_socket *nl = sock_of(ctx);
+	struct mnl_nlmsg_batch *bt;
+	uint32_t seq = (uint32_t)time(NULL);
+	char buf[8192];
+	bool ok;
+	int rc;
+
+	if (!nl) {
+		rc = -errno;
+		errfmt(err, NET_ERRLEN, "nftables: netlink socket: %s", strerror(-rc));
+		return rc ? rc : -EIO;
+	}
+	bt = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
+	if (!bt)
+		return -ENOMEM;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
+	ok = mnl_nlmsg_batch_next(bt);
+	for (unsigned h = 0; ok && h < 2; h++)
+		if (hooks & (1u << h))
+			ok = vif_nft_put_hook(bt, &seq, vifname, h == 1);
+	if (ok) {
+		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+	rc = ok ? vif_nft_send(nl, bt, buf + sizeof(buf) / 2, sizeof(buf) / 2) : -ENOMEM;
+	if (rc)
+		errfmt(err, NET_ERRLEN, "nftables: hooking %s: %s", vifname, strerror(-rc));
+	mnl_nlmsg_batch_stop(bt);
+	return rc;
+}
+
+char *nf_batch_describe(const vps_spec *spec, bool reject, unsigned hooks)
 {
 	parts p;
 	char *out = NULL, one[8192];
 	size_t len = 0;
 	FILE *f;
 
-	if (parts_build(&p, spec, reject))
+	if (parts_build(&p, spec, reject, hooks))
 		return NULL;
 	f = open_memstream(&out, &len);
 	if (f) {
@@ -578,8 +558,12 @@ char *nf_batch_describe(const vps_spec *spec, bool reject)
 			nftnl_rule_snprintf(one, sizeof(one), p.rs.r[i], NFTNL_OUTPUT_DEFAULT, 0);
 			fprintf(f, "%s\n", one);
 		}
-		nftnl_set_snprintf(one, sizeof(one), p.elems, NFTNL_OUTPUT_DEFAULT, 0);
-		fprintf(f, "%s\n", one);
+		for (unsigned h = 0; h < 2; h++) {
+			if (!(p.hooks & (1u << h)))
+				continue;
+			vif_nft_describe_hook(spec->vifname, h == 1, one, sizeof(one));
+			fprintf(f, "%s\n", one);
+		}
 		if (fclose(f) != 0) {
 			free(out);
 			out = NULL;

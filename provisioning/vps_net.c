@@ -227,6 +227,12 @@ int vps_net_after_start(vps_ctx *ctx, const vps_spec *spec, vps_err *err)
 
 	if (!ctx->net)
 		return 0;
+	/* The vif exists now: its firewall hook, unless xvps-vif made it already (same result). */
+	rc = nf_hook(ctx->net, spec->vifname, e);
+	if (rc) {
+		vps_set_err(err, rc, NULL, "firewall of %s: %s", spec->name, e);
+		return rc;
+	}
 	int rate = shape_rate_mbit(spec);
 	rc = shape_apply(ctx->net, spec->vifname, rate, e);
 	if (rc)
@@ -244,6 +250,9 @@ void vps_net_after_restart(vps_ctx *ctx, const char *name)
 
 	if (!ctx->net || !ctx->net->enabled || !net_vifname_of(name, vif))
 		return;
+	if (nf_hook(ctx->net, vif, e) != 0)
+		log_warn("firewall of %s after its restart: %s", name, e);
+	e[0] = '\0';
 	rate = vps_net_rate(ctx, name);
 	if (rate <= 0)
 		return;

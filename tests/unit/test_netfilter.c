@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../common/util.h"
 #include "../../provisioning/net.h"
@@ -136,11 +138,11 @@ Test(netfilter, renders_the_golden_transaction)
 	char *got, *nodrop;
 
 	full_spec(&s);
-	got = nf_render(&s, true);
+	got = nf_render(&s, true, NF_HOOK_VIF | NF_HOOK_EMU);
 	cr_assert_not_null(got);
 	expect_golden("xvif12.nft", got);
-	/* Without bridge reject in the kernel, SMTP is dropped; nothing else changes. */
-	nodrop = nf_render(&s, false);
+	/* Without netdev reject in the kernel, SMTP is dropped; nothing else changes. */
+	nodrop = nf_render(&s, false, NF_HOOK_VIF | NF_HOOK_EMU);
 	cr_assert_not_null(nodrop);
 	char *at = strstr(got, "reject with tcp reset");
 	cr_assert_not_null(at);
@@ -154,9 +156,10 @@ Test(netfilter, renders_the_golden_transaction)
 
 /* nft_batch.c sends, without libnftables, the very expressions nft compiles from nf_render's
  * text: tests/golden/rules/xvif12.netlink and xvif13.netlink are what the real nft printed for
- * xvif12.nft and xvif13.nft (`nft --debug=netlink -c -f FILE` as root in a namespace holding
- * base.nft, its "bridge (null) (null) use 0" line of the chain left out). xvif13 has prefixes
- * of 48, 49, 56 and 60 bits (nft masks a partial byte) and no smtp_block. */
+ * xvif12.nft and xvif13.nft (`nft --debug=netlink -f FILE` as root in a namespace holding dummy
+ * links xvif12, xvif12-emu and xvif13, its "netdev (null) (null) ..." lines of the table and
+ * chains left out). xvif13 has prefixes of 48, 49, 56 and 60 bits (nft masks a partial byte),
+ * no smtp_block and no "-emu" tap. */
 static void expect_netlink(const char *file, const char *got)
 {
 	char path[256], *want = NULL;
@@ -175,10 +178,10 @@ Test(netfilter, batch_carries_what_nft_compiles_from_the_text)
 	char *got;
 
 	full_spec(&s);
-	got = nf_render(&s, true);
+	got = nf_render(&s, true, NF_HOOK_VIF | NF_HOOK_EMU);
 	expect_golden("xvif12.nft", got);
 	free(got);
-	expect_netlink("xvif12.netlink", got = nf_batch_describe(&s, true));
+	expect_netlink("xvif12.netlink", got = nf_batch_describe(&s, true, NF_HOOK_VIF | NF_HOOK_EMU));
 	free(got);
 	parse_spec(&t,
 	           "{\"name\":\"xvps-13\",\"hostname\":\"web1.example.com\",\"type\":\"pvh\","
@@ -187,10 +190,10 @@ Test(netfilter, batch_carries_what_nft_compiles_from_the_text)
 	           "\"ipv4\":[\"198.51.100.7\"],\"ipv6\":[\"2001:db8::10\",\"2001:db8:ffff::1\"],"
 	           "\"ipv6_routed\":[\"2001:db8:1:10::/60\",\"2001:db8:2:300::/56\","
 	           "\"2001:db8:8000::/49\",\"2001:db8:3::/48\"],\"smtp_block\":false}");
-	got = nf_render(&t, false);
+	got = nf_render(&t, false, NF_HOOK_VIF);
 	expect_golden("xvif13.nft", got);
 	free(got);
-	expect_netlink("xvif13.netlink", got = nf_batch_describe(&t, false));
+	expect_netlink("xvif13.netlink", got = nf_batch_describe(&t, false, NF_HOOK_VIF));
 	free(got);
 	spec_dispose(&s);
 	spec_dispose(&t);
@@ -203,7 +206,7 @@ Test(netfilter, neighbour_advertisements_only_for_own_addresses)
 
 	parse_spec(&s, SPEC_HEAD ",\"ipv6\":[\"2001:db8:42::1:2\",\"2001:db8::ff00:1\"],"
 	                         "\"ipv6_routed\":[\"2001:db8:77::/48\",\"2001:db8:1:2::/63\"]}");
-	got = nf_render(&s, true);
+	got = nf_render(&s, true, 0);
 	cr_assert_not_null(got);
 	static const char *const want[] = {
 	        "icmpv6 type nd-neighbor-advert @th,64,128 0x20010db8004200000000000000010002 "
@@ -213,7 +216,7 @@ Test(netfilter, neighbour_advertisements_only_for_own_addresses)
 	        "icmpv6 type nd-neighbor-advert @th,64,48 0x20010db80077 accept",
 	        "icmpv6 type nd-neighbor-advert @th,64,63 0x100086dc00008001 accept",
 	        "icmpv6 type nd-neighbor-advert @th,64,64 0xfe80000000000000 accept\n"
-	        "add rule bridge xvps xvps-xvif12 icmpv6 type nd-neighbor-advert drop\n"};
+	        "add rule netdev xvps-xvif12 filter icmpv6 type nd-neighbor-advert drop\n"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(got, want[i]), "missing %s in:\n%s", want[i], got);
 	/* Every NA rule comes before the first rule that accepts by source address. */
@@ -230,19 +233,15 @@ Test(netfilter, no_address_means_everything_dropped)
 	char *got;
 
 	parse_spec(&s, SPEC_HEAD "}");
-	got = nf_render(&s, true);
+	got = nf_render(&s, true, 0);
 	cr_assert_not_null(got);
 	cr_assert_null(strstr(got, "ip saddr"), "a VPS without IPv4 may not send IPv4:\n%s", got);
 	cr_assert_null(strstr(got, "@th,64,128"), "no NA target but link-local");
 	cr_assert_null(strstr(got, "dport 25"), "no SMTP rule unless asked");
 	cr_assert_not_null(strstr(got, "arp saddr ip 0.0.0.0 accept"), "ARP probes still pass");
-	cr_assert_eq(strcmp(got + strlen(got) -
-	                            strlen("xvps-xvif12 drop\nadd element bridge xvps "
-	                                   "vifs { \"xvif12\" : jump xvps-xvif12, "
-	                                   "\"xvif12-emu\" : jump xvps-xvif12 }\n"),
-	                    "xvps-xvif12 drop\nadd element bridge xvps vifs { \"xvif12\" : jump "
-	                    "xvps-xvif12, \"xvif12-emu\" : jump xvps-xvif12 }\n"),
-	             0, "the chain ends in drop, then the map elements:\n%s", got);
+	cr_assert_null(strstr(got, "hook ingress"), "no device, no hook:\n%s", got);
+	static const char end[] = "add rule netdev xvps-xvif12 filter drop\n";
+	cr_assert_str_eq(got + strlen(got) - strlen(end), end, "the chain ends in drop:\n%s", got);
 	free(got);
 	spec_dispose(&s);
 }
@@ -258,17 +257,18 @@ Test(netfilter, refuses_values_that_did_not_validate)
 	full_spec(&s);
 	saved = s.ipv4[0];
 	s.ipv4[0] = buf; /* as if a caller skipped spec_parse */
-	cr_assert_null(nf_render(&s, true));
+	cr_assert_null(nf_render(&s, true, 0));
 	cr_assert_eq(nf_apply(&c, &s, err), -EINVAL);
 	s.ipv4[0] = saved;
 	saved = s.vifname;
 	s.vifname = (char *)"xvif13"; /* another domain's vif */
-	cr_assert_null(nf_render(&s, true));
+	cr_assert_null(nf_render(&s, true, 0));
 	s.vifname = saved;
 	cr_assert_eq(f.n, 0, "nothing may run for a refused spec");
 	cr_assert_eq(nf_remove(&c, "eth0", err), -EINVAL);
 	cr_assert_eq(nf_remove(&c, "xvif1 x", err), -EINVAL);
 	cr_assert_null(nf_render_remove("xvif1\"; flush ruleset"));
+	cr_assert_eq(nf_hook(&c, "xvif1\"; flush ruleset", err), -EINVAL);
 	cr_assert_eq(f.n, 0);
 	spec_dispose(&s);
 }
@@ -286,13 +286,13 @@ Test(netfilter, apply_is_one_transaction)
 	cr_assert(f.txs[0].check, "the probe is check-only");
 	cr_assert_not_null(strstr(f.txs[0].cmds, "reject with tcp reset"));
 	cr_assert_not(f.txs[1].check);
-	want = nf_render(&s, false); /* the probe said no */
+	want = nf_render(&s, false, 0); /* the probe said no; no device in the fake sysfs */
 	cr_assert_str_eq(f.txs[1].cmds, want);
-	cr_assert_eq(strncmp(want,
-	                     "add chain bridge xvps xvps-xvif12\nflush chain bridge xvps "
-	                     "xvps-xvif12\n",
-	                     70),
-	             0, "the chain is declared and emptied first:\n%s", want);
+	static const char head[] = "add table netdev xvps-xvif12\n"
+	                           "add chain netdev xvps-xvif12 filter\n"
+	                           "flush chain netdev xvps-xvif12 filter\n";
+	cr_assert_eq(strncmp(want, head, strlen(head)), 0,
+	             "the table and chain are declared and emptied first:\n%s", want);
 	free(want);
 	fake_free(&f);
 
@@ -301,7 +301,7 @@ Test(netfilter, apply_is_one_transaction)
 	c.run.ctx = &f;
 	cr_assert_eq(nf_apply(&c, &s, err), 0, "%s", err);
 	cr_assert_eq(f.n, 1, "the probe is asked once per context");
-	cr_assert_str_eq(f.txs[0].cmds, (want = nf_render(&s, false)));
+	cr_assert_str_eq(f.txs[0].cmds, (want = nf_render(&s, false, 0)));
 	free(want);
 	fake_free(&f);
 	spec_dispose(&s);
@@ -337,13 +337,8 @@ Test(netfilter, remove_is_one_transaction_that_tolerates_absence)
 
 	cr_assert_eq(nf_remove(&c, "xvif12", err), 0, "%s", err);
 	cr_assert_eq(f.n, 1);
-	cr_assert_str_eq(f.txs[0].cmds,
-	                 "add chain bridge xvps xvps-xvif12\n"
-	                 "add element bridge xvps vifs { \"xvif12\" : jump xvps-xvif12, "
-	                 "\"xvif12-emu\" : jump xvps-xvif12 }\n"
-	                 "delete element bridge xvps vifs { \"xvif12\", \"xvif12-emu\" }\n"
-	                 "flush chain bridge xvps xvps-xvif12\n"
-	                 "delete chain bridge xvps xvps-xvif12\n");
+	cr_assert_str_eq(f.txs[0].cmds, "add table netdev xvps-xvif12\n"
+	                                 "delete table netdev xvps-xvif12\n");
 	fake_free(&f);
 	pthread_mutex_destroy(&c.nf_lock);
 }
@@ -355,14 +350,97 @@ Test(netfilter, base_declares_the_table_and_dispatch)
 	char err[NET_ERRLEN] = "";
 
 	cr_assert_eq(nf_base_ensure(&c, err), 0, "%s", err);
-	cr_assert_eq(f.n, 2, "the base transaction, then the reject probe");
-	expect_golden("base.nft", f.txs[0].cmds);
+	cr_assert_eq(f.n, 3, "a look for an older layout, the guard's transaction, the probe");
+	cr_assert_str_eq(f.txs[0].cmds, "list table bridge xvps\n");
+	expect_golden("base.nft", f.txs[1].cmds);
+	cr_assert(f.txs[2].check);
 	cr_assert_eq(c.nf_reject, 1);
 	cr_assert_eq(f.nrun, 3, "one *-save per legacy table, nothing to restore");
 	cr_assert_str_eq(f.argv[0], "ebtables-save -t filter");
 	cr_assert_str_eq(f.argv[1], "iptables-save -t filter");
 	cr_assert_str_eq(f.argv[2], "ip6tables-save -t filter");
 	fake_free(&f);
+	pthread_mutex_destroy(&c.nf_lock);
+}
+
+/* The one-table layout of the agent before issue 17 item 3: its map and chains go in the same
+ * transaction as the guard's new rules, after the flush of the old dispatch rule. */
+Test(netfilter, base_replaces_the_one_table_layout)
+{
+	fake f = {.listing = "table bridge xvps {\n\tmap vifs {\n\t\ttype ifname : verdict\n"
+	                     "\t\telements = { \"xvif12\" : jump xvps-xvif12 }\n\t}\n"
+	                     "\tchain prerouting {\n\t\ttype filter hook prerouting priority "
+	                     "filter; policy accept;\n\t\tiifname vmap @vifs\n\t}\n"
+	                     "\tchain xvps-xvif12 {\n\t\tdrop\n\t}\n"
+	                     "\tchain xvps-eth0 {\n\t}\n}\n"};
+	net_ctx c = ctx_with(&f);
+	char err[NET_ERRLEN] = "", *base = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(nf_base_ensure(&c, err), 0, "%s", err);
+	cr_assert_eq(read_file(GOLDEN "base.nft", 1 << 16, &base, &len), 0);
+	const char *rules = strstr(base, "add rule ");
+	cr_assert_not_null(rules);
+	char *want = NULL;
+	cr_assert_gt(asprintf(&want,
+	                      "%.*sdelete map bridge xvps vifs\nflush chain bridge xvps "
+	                      "xvps-xvif12\ndelete chain bridge xvps xvps-xvif12\n%s",
+	                      (int)(rules - base), base, rules),
+	             0);
+	cr_assert_str_eq(f.txs[1].cmds, want, "got:\n%s", f.txs[1].cmds);
+	free(want);
+	free(base);
+	fake_free(&f);
+	pthread_mutex_destroy(&c.nf_lock);
+}
+
+/* A device that exists gets its hook in the same transaction; nf_hook makes only hooks. */
+Test(netfilter, devices_that_exist_are_hooked)
+{
+	vps_spec s = {0};
+	fake f = {0};
+	net_ctx c = ctx_with(&f);
+	char err[NET_ERRLEN] = "", dir[] = "/tmp/xvps-nf-sysfs.XXXXXX", path[64], *want;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(c.sysfs_net, sizeof(c.sysfs_net), "%s", dir);
+	c.nf_reject = 1;
+	full_spec(&s);
+	cr_assert_eq(nf_hook(&c, "xvif12", err), 0, "%s", err);
+	cr_assert_eq(f.n, 0, "no device, nothing to hook");
+	snprintf(path, sizeof(path), "%s/xvif12", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(nf_apply(&c, &s, err), 0, "%s", err);
+	cr_assert_str_eq(f.txs[0].cmds, (want = nf_render(&s, true, NF_HOOK_VIF)));
+	free(want);
+	cr_assert_not_null(strstr(f.txs[0].cmds,
+	                          "add chain netdev xvps-xvif12 ingress { type filter hook "
+	                          "ingress device \"xvif12\" priority filter; policy drop; }\n"
+	                          "flush chain netdev xvps-xvif12 ingress\n"
+	                          "add rule netdev xvps-xvif12 ingress meta mark set meta mark | "
+	                          "0x20000000 goto filter\n"));
+	cr_assert_null(strstr(f.txs[0].cmds, "xvif12-emu"), "no tap, no hook of it");
+	snprintf(path, sizeof(path), "%s/xvif12-emu", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(nf_hook(&c, "xvif12", err), 0, "%s", err);
+	cr_assert_eq(f.n, 2);
+	cr_assert_str_eq(f.txs[1].cmds,
+	                 "add chain netdev xvps-xvif12 ingress { type filter hook ingress device "
+	                 "\"xvif12\" priority filter; policy drop; }\n"
+	                 "flush chain netdev xvps-xvif12 ingress\n"
+	                 "add rule netdev xvps-xvif12 ingress meta mark set meta mark | "
+	                 "0x20000000 goto filter\n"
+	                 "add chain netdev xvps-xvif12 ingress-emu { type filter hook ingress "
+	                 "device \"xvif12-emu\" priority filter; policy drop; }\n"
+	                 "flush chain netdev xvps-xvif12 ingress-emu\n"
+	                 "add rule netdev xvps-xvif12 ingress-emu meta mark set meta mark | "
+	                 "0x20000000 goto filter\n");
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/xvif12", dir);
+	rmdir(path);
+	rmdir(dir);
+	fake_free(&f);
+	spec_dispose(&s);
 	pthread_mutex_destroy(&c.nf_lock);
 }
 
@@ -394,12 +472,10 @@ Test(netfilter, base_removes_what_an_older_agent_left)
 	pthread_mutex_destroy(&c.nf_lock);
 }
 
-Test(netfilter, list_reads_the_domain_chains)
+Test(netfilter, list_reads_the_domain_tables)
 {
-	fake f = {.listing = "table bridge xvps {\n\tmap vifs {\n\t\ttype ifname : verdict\n\t}\n"
-	                     "\tchain prerouting {\n\t\ttype filter hook prerouting priority "
-	                     "filter; policy accept;\n\t}\n\tchain xvps-xvif12 {\n\t\tdrop\n\t}\n"
-	                     "\tchain xvps-xvif7 {\n\t}\n\tchain xvps-eth0 {\n\t}\n}\n"};
+	fake f = {.listing = "table netdev xvps-xvif12\ntable netdev xvps-xvif7\n"
+	                     "table netdev xvps-eth0\ntable netdev other\ntable netdev xvif9\n"};
 	net_ctx c = ctx_with(&f);
 	char err[NET_ERRLEN] = "", **names = NULL;
 	size_t n = 0;
@@ -408,7 +484,7 @@ Test(netfilter, list_reads_the_domain_chains)
 	cr_assert_eq(n, 2);
 	cr_assert_str_eq(names[0], "xvif12");
 	cr_assert_str_eq(names[1], "xvif7");
-	cr_assert_str_eq(f.txs[0].cmds, "list table bridge xvps\n");
+	cr_assert_str_eq(f.txs[0].cmds, "list tables netdev\n");
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -429,6 +505,7 @@ Test(netfilter, disabled_touches_nothing)
 	cr_assert_eq(nf_base_ensure(&c, err), 0);
 	cr_assert_eq(nf_apply(&c, &s, err), 0);
 	cr_assert_eq(nf_remove(&c, "xvif12", err), 0);
+	cr_assert_eq(nf_hook(&c, "xvif12", err), 0);
 	cr_assert_eq(nf_list(&c, &names, &n, err), 0);
 	cr_assert_eq(f.n + f.nrun, 0);
 	spec_dispose(&s);

@@ -1,0 +1,222 @@
+/* vif_nft.c — the netdev ingress hook of one vif (vif_nft.h), built with Debian's libnftnl and
+ * sent as nfnetlink batches through libmnl: no nft process, no ruleset fetched first. */
+#include "vif_nft.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "../common/util.h"
+#include "../common/validate.h"
+
+#define ATTACH_BATCH 4096
+
+/* "xvif" + 1..10 digits: the names the agent gives (net.h), so that "-emu" fits IFNAMSIZ. */
+static bool vif_ok(const char *v)
+{
+	size_t n;
+
+	if (!v || strncmp(v, "xvif", 4) != 0)
+		return false;
+	n = strspn(v + 4, "0123456789");
+	return n >= 1 && n <= 7 && v[4 + n] == '\0';
+}
+
+bool vif_nft_table(const char *vifname, char out[32])
+{
+	return vif_ok(vifname) && sfmt(out, 32, "%s%s", VIF_NFT_TABLE_PREFIX, vifname);
+}
+
+static struct nftnl_chain *hook_chain(const char *table, const char *vif, bool emu)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	char dev[16];
+
+	if (!c)
+		return NULL;
+	snprintf(dev, sizeof(dev), "%s%s", vif, emu ? "-emu" : "");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_NETDEV);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, emu ? VIF_NFT_HOOK_EMU : VIF_NFT_HOOK);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_DEV, dev);
+	return c;
+}
+
+static struct nftnl_rule *rule_in(const char *table, bool emu)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_NETDEV);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, emu ? VIF_NFT_HOOK_EMU : VIF_NFT_HOOK);
+	return r;
+}
+
+/* `meta mark set meta mark | VIF_NFT_MARK goto filter`, as nft compiles it. */
+static struct nftnl_rule *hook_rule(const char *table, bool emu)
+{
+	struct nftnl_rule *r = rule_in(table, emu);
+	struct nftnl_expr *e[4];
+	uint32_t mask = ~VIF_NFT_MARK, xor = VIF_NFT_MARK;
+
+	if (!r)
+		return NULL;
+	e[0] = nftnl_expr_alloc("meta");
+	e[1] = nftnl_expr_alloc("bitwise");
+	e[2] = nftnl_expr_alloc("meta");
+	e[3] = nftnl_expr_alloc("immediate");
+	for (int i = 0; i < 4; i++)
+		if (e[i])
+			nftnl_rule_add_expr(r, e[i]);
+	if (!e[0] || !e[1] || !e[2] || !e[3]) {
+		nftnl_rule_free(r); /* with the expressions it holds */
+		return NULL;
+	}
+	nftnl_expr_set_u32(e[0], NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e[0], NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e[1], NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e[1], NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e[1], NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e[1], NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(e[1], NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	nftnl_expr_set_u32(e[2], NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e[2], NFTNL_EXPR_META_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e[3], NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e[3], NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_GOTO);
+	nftnl_expr_set_str(e[3], NFTNL_EXPR_IMM_CHAIN, VIF_NFT_CHAIN);
+	return r;
+}
+
+bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu)
+{
+	char table[32];
+	struct nftnl_chain *c;
+	struct nftnl_rule *flush, *rule;
+	struct nlmsghdr *h;
+	bool ok = false;
+
+	if (!vif_nft_table(vifname, table))
+		return false;
+	c = hook_chain(table, vifname, emu);
+	flush = rule_in(table, emu);
+	rule = hook_rule(table, emu);
+	if (c && flush && rule) {
+		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN,
+		                          NFPROTO_NETDEV, NLM_F_CREATE, (*seq)++);
+		nftnl_chain_nlmsg_build_payload(h, c);
+		ok = mnl_nlmsg_batch_next(bt);
+		if (ok) {
+			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_DELRULE,
+			                          NFPROTO_NETDEV, 0, (*seq)++);
+			nftnl_rule_nlmsg_build_payload(h, flush);
+			ok = mnl_nlmsg_batch_next(bt);
+		}
+		if (ok) {
+			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
+			                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND,
+			                          (*seq)++);
+			nftnl_rule_nlmsg_build_payload(h, rule);
+			ok = mnl_nlmsg_batch_next(bt);
+		}
+	}
+	if (c)
+		nftnl_chain_free(c);
+	if (flush)
+		nftnl_rule_free(flush);
+	if (rule)
+		nftnl_rule_free(rule);
+	return ok;
+}
+
+void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n)
+{
+	char table[32];
+	struct nftnl_rule *r;
+
+	out[0] = '\0';
+	if (!vif_nft_table(vifname, table) || !(r = hook_rule(table, emu)))
+		return;
+	nftnl_rule_snprintf(out, n, r, NFTNL_OUTPUT_DEFAULT, 0);
+	nftnl_rule_free(r);
+}
+
+int vif_nft_send(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, char *buf, size_t bufsz)
+{
+	int first = 0;
+	ssize_t r;
+
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0)
+		return -errno;
+	/* No message asks for an ACK: the kernel answers only errors, all queued before sendmsg
+	 * returns. */
+	for (;;) {
+		r = recv(mnl_socket_get_fd(nl), buf, bufsz, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return first ? first : -errno;
+		}
+		if (mnl_cb_run(buf, (size_t)r, 0, mnl_socket_get_portid(nl), NULL, NULL) < 0 &&
+		    !first)
+			first = errno ? -errno : -EIO;
+	}
+	return first;
+}
+
+int vif_nft_attach(const char *vifname, bool emu, char *err)
+{
+	char buf[2 * ATTACH_BATCH];
+	struct mnl_socket *nl;
+	struct mnl_nlmsg_batch *bt;
+	uint32_t seq = (uint32_t)time(NULL);
+	int rc;
+
+	if (!vif_ok(vifname)) {
+		errfmt(err, VIF_NFT_ERRLEN, "nftables: %s is not a vif name of xvps", vifname);
+		return -EINVAL;
+	}
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		errfmt(err, VIF_NFT_ERRLEN, "nftables: netlink socket: %s", strerror(-rc));
+		if (nl)
+			mnl_socket_close(nl);
+		return rc;
+	}
+	bt = mnl_nlmsg_batch_start(buf, ATTACH_BATCH);
+	if (bt)
+		nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
+	if (!bt || !mnl_nlmsg_batch_next(bt) || !vif_nft_put_hook(bt, &seq, vifname, emu)) {
+		rc = -ENOMEM;
+		errfmt(err, VIF_NFT_ERRLEN, "nftables: cannot build the hook of %s", vifname);
+	} else {
+		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
+		mnl_nlmsg_batch_next(bt);
+		rc = vif_nft_send(nl, bt, buf + ATTACH_BATCH, ATTACH_BATCH);
+		if (rc)
+			errfmt(err, VIF_NFT_ERRLEN, "nftables: hooking %s%s: %s", vifname,
+			       emu ? "-emu" : "", strerror(-rc));
+	}
+	if (bt)
+		mnl_nlmsg_batch_stop(bt);
+	mnl_socket_close(nl);
+	return rc;
+}
