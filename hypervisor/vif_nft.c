@@ -103,11 +103,29 @@ static struct nftnl_rule *hook_rule(const char *table, bool emu)
 	return r;
 }
 
+/* `jump rate` */
+static struct nftnl_rule *jump_rule(const char *table, bool emu)
+{
+	struct nftnl_rule *r = rule_in(table, emu);
+	struct nftnl_expr *e = r ? nftnl_expr_alloc("immediate") : NULL;
+
+	if (!e) {
+		if (r)
+			nftnl_rule_free(r);
+		return NULL;
+	}
+	nftnl_rule_add_expr(r, e);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, VIF_NFT_RATE);
+	return r;
+}
+
 bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu)
 {
 	char table[32];
 	struct nftnl_chain *c;
-	struct nftnl_rule *flush, *rule;
+	struct nftnl_rule *flush, *jump, *rule;
 	struct nlmsghdr *h;
 	bool ok = false;
 
@@ -115,8 +133,9 @@ bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vif
 		return false;
 	c = hook_chain(table, vifname, emu);
 	flush = rule_in(table, emu);
+	jump = jump_rule(table, emu);
 	rule = hook_rule(table, emu);
-	if (c && flush && rule) {
+	if (c && flush && jump && rule) {
 		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN,
 		                          NFPROTO_NETDEV, NLM_F_CREATE, (*seq)++);
 		nftnl_chain_nlmsg_build_payload(h, c);
@@ -127,14 +146,16 @@ bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vif
 			nftnl_rule_nlmsg_build_payload(h, flush);
 			ok = mnl_nlmsg_batch_next(bt);
 		}
-		if (ok) {
+		for (int i = 0; ok && i < 2; i++) {
 			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
 			                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND,
 			                          (*seq)++);
-			nftnl_rule_nlmsg_build_payload(h, rule);
+			nftnl_rule_nlmsg_build_payload(h, i == 0 ? jump : rule);
 			ok = mnl_nlmsg_batch_next(bt);
 		}
 	}
+	if (jump)
+		nftnl_rule_free(jump);
 	if (c)
 		nftnl_chain_free(c);
 	if (flush)
@@ -149,10 +170,17 @@ void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n)
 	char table[32];
 	struct nftnl_rule *r;
 
+	int k;
+
 	out[0] = '\0';
-	if (!vif_nft_table(vifname, table) || !(r = hook_rule(table, emu)))
+	if (!vif_nft_table(vifname, table) || !(r = jump_rule(table, emu)))
 		return;
-	nftnl_rule_snprintf(out, n, r, NFTNL_OUTPUT_DEFAULT, 0);
+	k = nftnl_rule_snprintf(out, n, r, NFTNL_OUTPUT_DEFAULT, 0);
+	nftnl_rule_free(r);
+	if (k < 0 || (size_t)k + 1 >= n || !(r = hook_rule(table, emu)))
+		return;
+	out[k++] = '\n';
+	nftnl_rule_snprintf(out + k, n - (size_t)k, r, NFTNL_OUTPUT_DEFAULT, 0);
 	nftnl_rule_free(r);
 }
 

@@ -2,10 +2,11 @@
  * the agent (provisioning/netfilter.c, nft_batch.c) and the vif's hotplug script (xvps-vif).
  *
  * Each VPS's rules live in a native nftables table of its own, `netdev xvps-xvifN`: the regular
- * chain VIF_NFT_CHAIN ("filter") holds them; the base chain VIF_NFT_HOOK ("ingress", device
- * "xvifN") and VIF_NFT_HOOK_EMU ("ingress-emu", device "xvifN-emu", an HVM guest's emulated
- * NIC) hook the netdev ingress of that one device: `type filter hook ingress device "xvifN"
- * priority filter; policy drop;` with the single rule
+ * chain VIF_NFT_CHAIN ("filter") holds them, the regular chain VIF_NFT_RATE ("rate") the
+ * policer of the traffic from the guest (empty when unshaped); the base chain VIF_NFT_HOOK
+ * ("ingress", device "xvifN") and VIF_NFT_HOOK_EMU ("ingress-emu", device "xvifN-emu", an HVM
+ * guest's emulated NIC) hook the netdev ingress of that one device: `type filter hook ingress
+ * device "xvifN" priority filter; policy drop;` with the two rules `jump rate` and
  * `meta mark set meta mark | VIF_NFT_MARK goto filter`. A frame a guest sends meets only its own
  * VPS's rules (the kernel runs ingress hooks per device), and a change to one VPS is a
  * transaction on one small table: the kernel validates only the tables a transaction touched,
@@ -26,6 +27,7 @@
 
 #define VIF_NFT_TABLE_PREFIX "xvps-" /* table netdev "xvps-" + vifname */
 #define VIF_NFT_CHAIN        "filter"
+#define VIF_NFT_RATE         "rate" /* the from-guest policer (shaping.c), maybe empty */
 #define VIF_NFT_HOOK         "ingress"
 #define VIF_NFT_HOOK_EMU     "ingress-emu"
 #define VIF_NFT_MARK         0x20000000u /* the bit the guard checks and clears */
@@ -40,13 +42,13 @@ struct mnl_socket;
 /* The table name of vifname ("xvif12" -> "xvps-xvif12"); false when it does not fit 32 bytes. */
 bool vif_nft_table(const char *vifname, char out[32]);
 
-/* Appends to bt the three messages that (re)hook device vifname (emu: vifname + "-emu"):
+/* Appends to bt the four messages that (re)hook device vifname (emu: vifname + "-emu"):
  * NEWCHAIN of the base chain (created, or kept when it exists with that device), DELRULE of its
- * rules, NEWRULE `meta mark set meta mark | VIF_NFT_MARK goto filter`. family NFPROTO_NETDEV.
+ * rules, NEWRULE `jump rate`, NEWRULE `meta mark set meta mark | VIF_NFT_MARK goto filter`. family NFPROTO_NETDEV.
  * *seq is advanced per message. false when bt is full or memory ran out. */
 bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu);
 
-/* The same three messages as `nft --debug=netlink` prints the rule (the golden test), into out
+/* The two rules as `nft --debug=netlink` prints them (the golden test), into out
  * (NUL-terminated, truncated to n). */
 void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n);
 

@@ -132,6 +132,12 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
  * (no table, or the device went away) or another -errno. Caller holds nf_lock. */
 int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN]);
 
+/* One batch that sets the policer of vifname's table (chain "rate", made when missing): emptied,
+ * then `limit rate over rate_bytes bytes/second burst burst bytes drop` unless rate_bytes is 0.
+ * 0, -ENOENT (no table) or another -errno. Caller holds nf_lock. */
+int nf_batch_police(net_ctx *ctx, const char *vifname, unsigned long long rate_bytes,
+                    unsigned long long burst, char err[NET_ERRLEN]);
+
 /* That batch's rules and hook rules as libnftnl prints them, the format of `nft
  * --debug=netlink` (heap; NULL on ENOMEM or a spec it cannot read): for the golden test. */
 char *nf_batch_describe(const vps_spec *spec, bool reject, unsigned hooks);
@@ -168,6 +174,12 @@ int nf_apply(net_ctx *ctx, const vps_spec *spec, char err[NET_ERRLEN]);
 /* Hooks vifname and its "-emu" tap, those that exist, to the domain's existing table (after a
  * start or restart made the devices). Nothing to hook is success; -ENOENT: no table. */
 int nf_hook(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN]);
+
+/* The policer of the traffic from the domain's guest (shaping.c): its table's chain "rate" holds
+ * `limit rate over rate_bytes bytes/second burst burst bytes drop`, or nothing when rate_bytes
+ * is 0. One transaction. 0; -ENOENT when the domain has no table; other -errno. */
+int nf_police(net_ctx *ctx, const char *vifname, unsigned long long rate_bytes,
+              unsigned long long burst, char err[NET_ERRLEN]);
 
 /* Removes the domain's table in one transaction. Absent is success. Afterwards `nft list
  * ruleset` reads exactly as before nf_apply. */

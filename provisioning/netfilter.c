@@ -231,9 +231,10 @@ static void render_hook(sbuf *b, const char *tbl, const char *vif, bool emu)
 	       "add chain %s %s { type filter hook ingress device \"%s%s\" priority filter; "
 	       "policy drop; }\n"
 	       "flush chain %s %s\n"
+	       "add rule %s %s jump " VIF_NFT_RATE "\n"
 	       "add rule %s %s meta mark set meta mark | " VIF_NFT_MARK_TEXT " goto " VIF_NFT_CHAIN
 	       "\n",
-	       tbl, ch, vif, emu ? "-emu" : "", tbl, ch, tbl, ch);
+	       tbl, ch, vif, emu ? "-emu" : "", tbl, ch, tbl, ch, tbl, ch);
 }
 
 /* "netdev xvps-xvifN" */
@@ -251,8 +252,10 @@ char *nf_render(const vps_spec *spec, bool reject, unsigned hooks)
 
 	if (!spec_ok(spec) || !table_of(spec->vifname, tbl))
 		return NULL;
-	sb_add(&b, "add table %s\nadd chain %s " VIF_NFT_CHAIN "\nflush chain %s " VIF_NFT_CHAIN "\n",
-	       tbl, tbl, tbl);
+	sb_add(&b,
+	       "add table %s\nadd chain %s " VIF_NFT_CHAIN "\nadd chain %s " VIF_NFT_RATE
+	       "\nflush chain %s " VIF_NFT_CHAIN "\n",
+	       tbl, tbl, tbl, tbl);
 	render_rules(&b, spec, tbl, reject);
 	if (hooks & NF_HOOK_VIF)
 		render_hook(&b, tbl, spec->vifname, false);
@@ -515,6 +518,42 @@ static int hook_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 int nf_hook(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 {
 	return with_nf_lock(ctx, hook_locked, vifname, err);
+}
+
+typedef struct police_req {
+	const char *vifname;
+	unsigned long long rate_bytes, burst;
+} police_req;
+
+static int police_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
+{
+	const police_req *q = arg;
+	char tbl[48];
+	sbuf b = {0};
+
+	if (!vif_ok(q->vifname) || !table_of(q->vifname, tbl)) {
+		errf(err, "refusing an invalid vif name");
+		return -EINVAL;
+	}
+	if (!ctx->enabled)
+		return 0;
+	if (!ctx->nft)
+		return nf_batch_police(ctx, q->vifname, q->rate_bytes, q->burst, err);
+	sb_add(&b, "add chain %s " VIF_NFT_RATE "\nflush chain %s " VIF_NFT_RATE "\n", tbl, tbl);
+	if (q->rate_bytes)
+		sb_add(&b,
+		       "add rule %s " VIF_NFT_RATE
+		       " limit rate over %llu bytes/second burst %llu bytes drop\n",
+		       tbl, q->rate_bytes, q->burst);
+	return run_owned(ctx, sb_take(&b), err);
+}
+
+int nf_police(net_ctx *ctx, const char *vifname, unsigned long long rate_bytes,
+              unsigned long long burst, char err[NET_ERRLEN])
+{
+	police_req q = {vifname, rate_bytes, burst};
+
+	return with_nf_lock(ctx, police_locked, &q, err);
 }
 
 static int list_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])

@@ -357,6 +357,7 @@ typedef struct parts {
 	char table[32];
 	struct nftnl_table *t;     /* NEWTABLE: create, or keep when it exists */
 	struct nftnl_chain *chain; /* NEWCHAIN filter: create, or keep */
+	struct nftnl_chain *rate;  /* NEWCHAIN rate: create, or keep (its policer stays) */
 	struct nftnl_rule *flush;  /* DELRULE of the whole chain */
 	rules rs;
 	unsigned hooks; /* NF_HOOK_VIF | NF_HOOK_EMU: the devices to hook */
@@ -368,6 +369,8 @@ static void parts_free(parts *p)
 		nftnl_table_free(p->t);
 	if (p->chain)
 		nftnl_chain_free(p->chain);
+	if (p->rate)
+		nftnl_chain_free(p->rate);
 	if (p->flush)
 		nftnl_rule_free(p->flush);
 	rules_free(&p->rs);
@@ -380,8 +383,9 @@ static int parts_build(parts *p, const vps_spec *spec, bool reject, unsigned hoo
 		return -EINVAL;
 	p->t = nftnl_table_alloc();
 	p->chain = nftnl_chain_alloc();
+	p->rate = nftnl_chain_alloc();
 	p->flush = nftnl_rule_alloc();
-	if (!p->t || !p->chain || !p->flush) {
+	if (!p->t || !p->chain || !p->rate || !p->flush) {
 		parts_free(p);
 		return -ENOMEM;
 	}
@@ -390,6 +394,9 @@ static int parts_build(parts *p, const vps_spec *spec, bool reject, unsigned hoo
 	nftnl_chain_set_u32(p->chain, NFTNL_CHAIN_FAMILY, FAMILY);
 	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_TABLE, p->table);
 	nftnl_chain_set_str(p->chain, NFTNL_CHAIN_NAME, VIF_NFT_CHAIN);
+	nftnl_chain_set_u32(p->rate, NFTNL_CHAIN_FAMILY, FAMILY);
+	nftnl_chain_set_str(p->rate, NFTNL_CHAIN_TABLE, p->table);
+	nftnl_chain_set_str(p->rate, NFTNL_CHAIN_NAME, VIF_NFT_RATE);
 	nftnl_rule_set_u32(p->flush, NFTNL_RULE_FAMILY, FAMILY);
 	nftnl_rule_set_str(p->flush, NFTNL_RULE_TABLE, p->table);
 	nftnl_rule_set_str(p->flush, NFTNL_RULE_CHAIN, VIF_NFT_CHAIN);
@@ -425,7 +432,7 @@ static void table_payload(struct nlmsghdr *h, const void *o)
 	nftnl_table_nlmsg_build_payload(h, o);
 }
 
-/* begin, table, chain, flush, rules, hooks, end; false when it does not fit BATCH_LIMIT. */
+/* begin, table, chains, flush, rules, hooks, end; false when it does not fit BATCH_LIMIT. */
 static bool batch_fill(struct mnl_nlmsg_batch *bt, const parts *p, uint32_t seq)
 {
 	bool ok;
@@ -434,6 +441,7 @@ static bool batch_fill(struct mnl_nlmsg_batch *bt, const parts *p, uint32_t seq)
 	ok = mnl_nlmsg_batch_next(bt) &&
 	     put(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, &seq, table_payload, p->t) &&
 	     put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, &seq, chain_payload, p->chain) &&
+	     put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, &seq, chain_payload, p->rate) &&
 	     put(bt, NFT_MSG_DELRULE, 0, &seq, rule_payload, p->flush);
 	for (size_t i = 0; ok && i < p->rs.n; i++)
 		ok = put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, &seq, rule_payload,
@@ -510,7 +518,9 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
 	return rc;
 }
 
-int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN])
+/* One batch of msgs built by fill(bt, &seq, arg) between begin and end, sent on ctx's socket. */
+static int send_small(net_ctx *ctx, bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
+                      const void *arg, char err[NET_ERRLEN])
 {
 	struct mnl_socket *nl = sock_of(ctx);
 	struct mnl_nlmsg_batch *bt;
@@ -528,18 +538,96 @@ int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NE
 	if (!bt)
 		return -ENOMEM;
 	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
-	ok = mnl_nlmsg_batch_next(bt);
-	for (unsigned h = 0; ok && h < 2; h++)
-		if (hooks & (1u << h))
-			ok = vif_nft_put_hook(bt, &seq, vifname, h == 1);
+	ok = mnl_nlmsg_batch_next(bt) && fill(bt, &seq, arg);
 	if (ok) {
 		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
 		ok = mnl_nlmsg_batch_next(bt);
 	}
 	rc = ok ? vif_nft_send(nl, bt, buf + sizeof(buf) / 2, sizeof(buf) / 2) : -ENOMEM;
+	mnl_nlmsg_batch_stop(bt);
+	return rc;
+}
+
+typedef struct police_arg {
+	char table[32];
+	unsigned long long rate_bytes, burst;
+} police_arg;
+
+/* NEWCHAIN rate, DELRULE of it, and (rate_bytes > 0) `limit rate over R bytes/second burst B
+ * bytes drop`, as nft compiles it. */
+static bool fill_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
+{
+	const police_arg *a = arg;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	rb flush = rule_new(a->table), b = rule_new(a->table);
+	bool ok = c && !flush.bad && !b.bad;
+
+	if (ok) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, FAMILY);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, a->table);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, VIF_NFT_RATE);
+		nftnl_rule_set_str(flush.r, NFTNL_RULE_CHAIN, VIF_NFT_RATE);
+		nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, VIF_NFT_RATE);
+		struct nftnl_expr *e = ex(&b, "limit");
+		if (e) {
+			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, a->rate_bytes);
+			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, (uint32_t)a->burst);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKT_BYTES);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+		}
+		e_verdict(&b, NF_DROP);
+		ok = !b.bad && put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, seq, chain_payload, c) &&
+		     put(bt, NFT_MSG_DELRULE, 0, seq, rule_payload, flush.r) &&
+		     (a->rate_bytes == 0 ||
+		      put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, seq, rule_payload, b.r));
+	}
+	if (c)
+		nftnl_chain_free(c);
+	if (flush.r)
+		nftnl_rule_free(flush.r);
+	if (b.r)
+		nftnl_rule_free(b.r);
+	return ok;
+}
+
+int nf_batch_police(net_ctx *ctx, const char *vifname, unsigned long long rate_bytes,
+                    unsigned long long burst, char err[NET_ERRLEN])
+{
+	police_arg a = {.rate_bytes = rate_bytes, .burst = burst};
+	int rc;
+
+	if (!vif_nft_table(vifname, a.table))
+		return -EINVAL;
+	rc = send_small(ctx, fill_police, &a, err);
+	if (rc)
+		errfmt(err, NET_ERRLEN, "nftables: the policer of %s: %s", vifname, strerror(-rc));
+	return rc;
+}
+
+typedef struct hook_arg {
+	const char *vifname;
+	unsigned hooks;
+} hook_arg;
+
+static bool fill_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
+{
+	const hook_arg *a = arg;
+	bool ok = true;
+
+	for (unsigned h = 0; ok && h < 2; h++)
+		if (a->hooks & (1u << h))
+			ok = vif_nft_put_hook(bt, seq, a->vifname, h == 1);
+	return ok;
+}
+
+int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN])
+{
+	hook_arg a = {vifname, hooks};
+	int rc = send_small(ctx, fill_hooks, &a, err);
+
 	if (rc)
 		errfmt(err, NET_ERRLEN, "nftables: hooking %s: %s", vifname, strerror(-rc));
-	mnl_nlmsg_batch_stop(bt);
 	return rc;
 }
 

@@ -1,22 +1,21 @@
-/* shaping.c — per-vif rate limiting with tc (see net.h).
+/* shaping.c — per-vif rate limiting (see net.h).
  *
- * Egress of the vif (traffic TO the guest): a root tbf on the vif.
- * Ingress of the vif (traffic FROM the guest): an ingress qdisc whose one u32 match-all filter
- * redirects every packet to the domain's ifb device (xvifN -> xifbN), which has its own root
- * tbf at the same rate. u32 rather than matchall: the host kernel here has
- * CONFIG_NET_CLS_MATCHALL unset ("TC classifier not found") while u32 is everywhere; the filter
- * has a fixed handle (800::800) so `tc filter replace` replaces it instead of adding another.
- * An HVM guest's emulated NIC, the tap "<vif>-emu" (present while its device model runs), is
- * shaped like the vif: its own root tbf, and its ingress redirected to the same ifb, so the
- * guest's traffic from both NICs shares one from-guest rate.
+ * Traffic TO the guest: a root tbf on the vif (tc), and on the tap "<vif>-emu" of an HVM guest's
+ * emulated NIC when it exists.
+ * Traffic FROM the guest: a policer in the domain's own nftables table (netfilter.c, nf_police):
+ * its chain "rate", jumped to first by the netdev ingress hook of the vif and of the tap, holds
+ * `limit rate over R bytes/second burst B bytes drop`, so both NICs share one from-guest rate.
+ * Before issue 17 item 3 an ingress qdisc redirected that traffic to an ifb device with its own
+ * tbf; a frame the ifb sends back skips the netdev ingress hook (the kernel marks it "skip
+ * classify"), so it would bypass the domain's firewall: a domain shaped that way by an older
+ * agent is moved to the policer (its ingress qdisc and ifb removed) at its next shaping.
  *
  * Every step is a `replace` (or guarded by an existence check on <sysfs_net>/<dev>), so
  * shape_apply is idempotent and safe to repeat after a crash half-way. Commands run only
  * through ctx->run, as argv arrays. Under emulation each process start costs a second or more
- * (issue 17 item 6), so shape_apply starts at most two: `ip link add <ifb> up type ifb` when
- * the ifb is missing (`ip link set <ifb> up` when it is down), then one `tc -batch -` whose
- * lines (stdin, one argv per line, validated names and numbers only) are every qdisc and filter
- * in order; tc stops at the first line that fails and names it ("Command failed -:N"). */
+ * (issue 17 item 6), so shape_apply starts one: `tc -batch -` whose lines (stdin, one argv per
+ * line, validated names and numbers only) are the qdiscs in order; tc stops at the first line
+ * that fails and names it ("Command failed -:N"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +32,6 @@
 #define SHAPE_LATENCY      "50ms"
 #define SHAPE_TIMEOUT_MS   10000
 #define SHAPE_POLL_MS      20
-#define SHAPE_FILTER_PRIO  "1"
-#define SHAPE_FILTER_HNDL  "800::800"
-#define SHAPE_INGRESS_HNDL "ffff:"
 
 int shape_rate_mbit(const vps_spec *spec)
 {
@@ -222,23 +218,6 @@ static int run_batch(net_ctx *ctx, const tc_batch *b, char err[NET_ERRLEN])
 	return -EIO;
 }
 
-/* True when <sysfs_net>/<dev>/flags has IFF_UP. */
-static bool dev_is_up(const net_ctx *ctx, const char *dev)
-{
-	char path[NET_PATH_LEN], *data = NULL;
-	size_t len = 0;
-	unsigned long flags;
-	bool up;
-
-	if (!sfmt(path, sizeof(path), "%s/%s/flags", ctx->sysfs_net, dev) ||
-	    read_file(path, 64, &data, &len) != 0)
-		return false;
-	flags = strtoul(data, NULL, 16);
-	up = (flags & 0x1u) != 0; /* IFF_UP */
-	free(data);
-	return up;
-}
-
 /* Validates vifname and derives its ifb name. -EINVAL with err set when either fails. */
 static int check_names(const char *vifname, char ifb[16], char err[NET_ERRLEN])
 {
@@ -305,27 +284,6 @@ static void tbf_replace(tc_batch *b, const char *dev, int rate_mbit, const char 
 	batch_add(b, argv);
 }
 
-/* The ingress qdisc of dev and its one filter redirecting everything to ifb. */
-static void redirect_to_ifb(tc_batch *b, const char *dev, const char *ifb)
-{
-	const char *ingress[] = {"qdisc",  "replace",          "dev",     dev,
-	                         "handle", SHAPE_INGRESS_HNDL, "ingress", NULL};
-	const char *filter[] = {"filter",   "replace",
-	                        "dev",      dev,
-	                        "parent",   SHAPE_INGRESS_HNDL,
-	                        "protocol", "all",
-	                        "prio",     SHAPE_FILTER_PRIO,
-	                        "handle",   SHAPE_FILTER_HNDL,
-	                        "u32",      "match",
-	                        "u32",      "0",
-	                        "0",        "action",
-	                        "mirred",   "egress",
-	                        "redirect", "dev",
-	                        ifb,        NULL};
-	batch_add(b, ingress);
-	batch_add(b, filter);
-}
-
 /* Removes dev's root and ingress qdiscs (the filter goes with the ingress qdisc), when dev
  * exists; absent qdiscs are fine. */
 static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
@@ -341,40 +299,33 @@ static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
 	return run_cmd(ctx, ingress, true, err);
 }
 
-/* The ifb device up: `ip link add <ifb> up type ifb` when it is missing, `ip link set <ifb> up`
- * when it is down (<sysfs_net>/<ifb>/flags), nothing when it is up. */
-static int ifb_up(net_ctx *ctx, const char *ifb, char err[NET_ERRLEN])
+/* What an older agent left for the traffic from the guest: the vif's and tap's ingress qdisc
+ * (with its redirect) and the ifb device. Nothing to do costs one stat. */
+static int drop_ifb_layout(net_ctx *ctx, const char *vifname, const char *ifb,
+                           char err[NET_ERRLEN])
 {
+	const char *del[] = {"ip", "link", "del", ifb, NULL};
+	char emu[24];
 	int rc;
 
-	if (!dev_exists(ctx, ifb)) {
-		const char *add[] = {"ip", "link", "add", ifb, "up", "type", "ifb", NULL};
-		rc = run_cmd(ctx, add, false, err);
-		if (rc != 0 && !(rc == -EIO && dev_exists(ctx, ifb))) /* lost a race: fine */
+	if (!dev_exists(ctx, ifb))
+		return 0;
+	snprintf(emu, sizeof(emu), "%s-emu", vifname);
+	for (int i = 0; i < 2; i++) {
+		const char *dev = i ? emu : vifname;
+		const char *ingress[] = {"tc", "qdisc", "del", "dev", dev, "ingress", NULL};
+		if (dev_exists(ctx, dev) && (rc = run_cmd(ctx, ingress, true, err)) != 0)
 			return rc;
-		if (rc != 0) /* made by the other one: brought up below when it is down */
-			rc = dev_is_up(ctx, ifb) ? 0 : 1;
-	} else {
-		rc = dev_is_up(ctx, ifb) ? 0 : 1;
 	}
-	if (rc != 0) {
-		const char *up[] = {"ip", "link", "set", ifb, "up", NULL};
-		return run_cmd(ctx, up, false, err);
-	}
-	return 0;
+	return run_cmd(ctx, del, true, err);
 }
 
 int shape_prepare(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
 {
 	char ifb[16];
-	int rc;
 
 	err[0] = '\0';
-	if ((rc = check_names(vifname, ifb, err)) != 0)
-		return rc;
-	if (!ctx->enabled || rate_mbit <= 0)
-		return 0;
-	return ifb_up(ctx, ifb, err);
+	return check_names(vifname, ifb, err); /* nothing to make ahead any more */
 }
 
 int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_ERRLEN])
@@ -404,26 +355,23 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 	snprintf(rate, sizeof(rate), "%dmbit", rate_mbit);
 	snprintf(burst, sizeof(burst), "%llu", shape_burst(rate_mbit));
 
-	/* Traffic from the guest goes through the ifb: it is made (up) first, so that the redirect
-	 * installed last never sends packets to a device that is missing or down. */
-	if ((rc = ifb_up(ctx, ifb, err)) != 0)
+	/* Traffic from the guest: the policer in the domain's table (no process). */
+	if ((rc = drop_ifb_layout(ctx, vifname, ifb, err)) != 0)
 		return rc;
-	/* Then, in one tc: traffic to the guest (the vif's tbf), the ifb's tbf, and the redirect
-	 * last; the emulated NIC of an HVM guest likewise when its tap is there (not waited for).
-	 */
+	if ((rc = nf_police(ctx, vifname, (unsigned long long)rate_mbit * 125000ull,
+	                    shape_burst(rate_mbit), err)) != 0)
+		return rc;
+	/* Traffic to the guest, in one tc: the vif's tbf, and the emulated NIC's when its tap is
+	 * there (not waited for). */
 	tc_batch *b = calloc(1, sizeof(*b));
 	if (!b) {
 		snprintf(err, NET_ERRLEN, "Out of memory.");
 		return -ENOMEM;
 	}
 	tbf_replace(b, vifname, rate_mbit, rate, burst);
-	tbf_replace(b, ifb, rate_mbit, rate, burst);
-	redirect_to_ifb(b, vifname, ifb);
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
-	if (dev_exists(ctx, emu)) {
+	if (dev_exists(ctx, emu))
 		tbf_replace(b, emu, rate_mbit, rate, burst);
-		redirect_to_ifb(b, emu, ifb);
-	}
 	rc = run_batch(ctx, b, err);
 	free(b);
 	return rc;
@@ -442,6 +390,12 @@ int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
 	if ((rc = unshape_dev(ctx, vifname, err)) != 0 || (rc = unshape_dev(ctx, emu, err)) != 0)
 		return rc;
+	rc = nf_police(ctx, vifname, 0, 0, err);
+	if (rc == -ENOENT) /* no table: nothing polices this vif */
+		rc = 0;
+	if (rc)
+		return rc;
+	err[0] = '\0';
 	if (dev_exists(ctx, ifb)) {
 		const char *del[] = {"ip", "link", "del", ifb, NULL};
 		if ((rc = run_cmd(ctx, del, true, err)) != 0)

@@ -2,8 +2,8 @@
 # tests/netns/run.sh BUILD — the real-kernel networking suite (issue 4, "Tests on the real
 # kernel"). Everything lives in network namespaces this script creates, named with the per-run
 # prefix "xn<pid>-": a "dom0" namespace where xvps-agent runs (XVPS_NETNS) with the sim
-# hypervisor and networking on (bridge xvpsbr0, vifs xvifN, ifbs xifbN, the nftables table
-# `bridge xvps` with a chain per VPS), and one guest namespace per VPS that the agent creates (<prefix>xvps-N,
+# hypervisor and networking on (bridge xvpsbr0, vifs xvifN, ifbs xifbN, an nftables table
+# `netdev xvps-xvifN` per VPS hooked on its vif, the guard `bridge xvps`), and one guest namespace per VPS that the agent creates (<prefix>xvps-N,
 # guest end eth0). Packets are crafted and counted with BUILD/xvps-nettest. Documentation
 # addresses only (192.0.2.0/24, 2001:db8::/32). Each case prints one PASS or FAIL line with its
 # reason; the script exits 1 when any case failed, 0 when all passed or when skipped (not root,
@@ -159,21 +159,16 @@ bgwait() {
 
 # ---- rule snapshots ------------------------------------------------------------------------
 
-# The agent's nftables table, one line per object in the style of *-save: ":CHAIN" (a base chain
-# with its hook line), "-A CHAIN RULE", "map NAME", "elem MAP KEY : VERDICT"; no handles, no
-# counters. Every line of a domain names its vif (the chain, or the map element).
+# The agent's nftables tables, one line per object in the style of *-save: the guard `bridge
+# xvps` (its chains as ":CHAIN") and each domain's `netdev xvps-xvifN` (its chains as
+# ":xvps-xvifN/CHAIN", a base chain with its hook line first), "-A CHAIN RULE"; no handles, no
+# counters; other tables left out. Every line of a domain names its vif.
 nftsave() {
-	d0 nft -s list table bridge xvps 2>&1 | awk '
-		/^\t(chain|map) / { kind = $1; name = $2; print (kind == "map" ? "map " : ":") name; next }
-		kind == "map" {
-			while (match($0, /"[^"]+" : [a-z]+ [^ ,}]+/)) {
-				print "elem " name " " substr($0, RSTART, RLENGTH)
-				$0 = substr($0, RSTART + RLENGTH)
-			}
-			if ($0 ~ /^\t\ttype /) { sub(/^\t+/, ""); print "-A " name " " $0 }
-			next
-		}
-		kind == "chain" && /^\t\t[^\t]/ { sub(/^\t+/, ""); print "-A " name " " $0 }'
+	d0 nft -s list ruleset 2>&1 | awk '
+		/^table / { t = ($2 == "bridge" && $3 == "xvps") ? "" : ($2 == "netdev" && $3 ~ /^xvps-xvif/) ? $3 "/" : "skip"; next }
+		t == "skip" { next }
+		/^\t(chain|map|set) / { kind = $1; name = t $2; print (kind == "chain" ? ":" : kind " ") name; next }
+		/^\t\t[^\t]/ { sub(/^\t+/, ""); print "-A " name " " $0 }'
 }
 # The state of one table (4, 6, e, n: the agent's nftables table) or of tc in dom0: no comments,
 # no counters. 4, 6 and e are the host's own iptables/ip6tables/ebtables: the agent leaves them
@@ -189,7 +184,7 @@ snap() {
 }
 tname() {
 	case $1 in 4) echo iptables-save ;; 6) echo ip6tables-save ;; e) echo ebtables-save ;;
-	n) echo "nft list table bridge xvps" ;; *) echo "tc qdisc show" ;; esac
+	n) echo "nft list ruleset (bridge xvps, netdev xvps-*)" ;; *) echo "tc qdisc show" ;; esac
 }
 snap_all() { local t; for t in 4 6 e n tc; do snap "$t" >"$tmp/$1.$t"; done; }
 # same_as_base WHAT [BASE]: every table and tc read as at BASE (default: the agent's start).
@@ -228,7 +223,7 @@ dom_lines() {
 }
 # ruleset_ok WHAT BASE N...: the tables hold exactly BASE's lines plus, for each domain N,
 # lines identical (after dom_lines) to the reference domain's (the packet-tested VPS 1): one
-# chain per domain in the nftables table, none in iptables/ip6tables/ebtables.
+# table (one "filter" chain) per domain in nftables, none in iptables/ip6tables/ebtables.
 ruleset_ok() {
 	local what=$1 b=$2 t n ok=0 re want chains expect
 	shift 2
@@ -243,7 +238,7 @@ ruleset_ok() {
 			sed -n '3,20p' "$tmp/$what.$t.diff" | sed 's/^/    /'
 			ok=1
 		fi
-		chains=$(grep -cE "^:xvps-$re" "$tmp/$what.$t")
+		chains=$(grep -cE "^:xvps-xvif($(tr ' ' '|' <<<"$*"))/filter\$" "$tmp/$what.$t")
 		[ "$chains" -eq "$expect" ] || { bad "table $t: $chains domain chains, expected $expect"; ok=1; }
 		for n in "$@"; do
 			if ! dom_lines "$tmp/$what.$t" "$n" | diff -u "$tmp/ref.$t" - >"$tmp/$what.$t.$n.diff"; then
@@ -619,8 +614,8 @@ case_j() {
 	[ -n "$agent_pid" ] || { bad "no agent"; return 1; }
 	make_ref || return
 	local n=201 tcs k caught=0 rounds=0 net10='"net_mbit":10' thr='"throttle_mbit":3'
-	local -a ens_at=("nft:bridge xvps xvps-xvif$n" "tc:dev xvif$n")
-	local -a net_at=("nft:bridge xvps xvps-xvif$n" "tc:dev x(vif|ifb)$n")
+	local -a ens_at=("nft:netdev xvps-xvif$n" "tc:dev xvif$n")
+	local -a net_at=("nft:netdev xvps-xvif$n" "tc:dev x(vif|ifb)$n")
 	snap_all jbase # relative to the state j starts from (case i may have left something)
 	same_as_base jcheck >/dev/null || say "note: j starts from a state that is not the baseline"
 	reason=
