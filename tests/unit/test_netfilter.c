@@ -290,6 +290,7 @@ Test(netfilter, apply_is_one_transaction)
 	cr_assert_str_eq(f.txs[1].cmds, want);
 	static const char head[] = "add table netdev xvps-xvif12\n"
 	                           "add chain netdev xvps-xvif12 filter\n"
+	                           "add chain netdev xvps-xvif12 rate\n"
 	                           "flush chain netdev xvps-xvif12 filter\n";
 	cr_assert_eq(strncmp(want, head, strlen(head)), 0,
 	             "the table and chain are declared and emptied first:\n%s", want);
@@ -417,6 +418,7 @@ Test(netfilter, devices_that_exist_are_hooked)
 	                          "add chain netdev xvps-xvif12 ingress { type filter hook "
 	                          "ingress device \"xvif12\" priority filter; policy drop; }\n"
 	                          "flush chain netdev xvps-xvif12 ingress\n"
+	                          "add rule netdev xvps-xvif12 ingress jump rate\n"
 	                          "add rule netdev xvps-xvif12 ingress meta mark set meta mark | "
 	                          "0x20000000 goto filter\n"));
 	cr_assert_null(strstr(f.txs[0].cmds, "xvif12-emu"), "no tap, no hook of it");
@@ -428,11 +430,13 @@ Test(netfilter, devices_that_exist_are_hooked)
 	                 "add chain netdev xvps-xvif12 ingress { type filter hook ingress device "
 	                 "\"xvif12\" priority filter; policy drop; }\n"
 	                 "flush chain netdev xvps-xvif12 ingress\n"
+	                 "add rule netdev xvps-xvif12 ingress jump rate\n"
 	                 "add rule netdev xvps-xvif12 ingress meta mark set meta mark | "
 	                 "0x20000000 goto filter\n"
 	                 "add chain netdev xvps-xvif12 ingress-emu { type filter hook ingress "
 	                 "device \"xvif12-emu\" priority filter; policy drop; }\n"
 	                 "flush chain netdev xvps-xvif12 ingress-emu\n"
+	                 "add rule netdev xvps-xvif12 ingress-emu jump rate\n"
 	                 "add rule netdev xvps-xvif12 ingress-emu meta mark set meta mark | "
 	                 "0x20000000 goto filter\n");
 	rmdir(path);

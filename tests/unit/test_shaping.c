@@ -1,6 +1,8 @@
-/* test_shaping.c — tc shaping (provisioning/shaping.c) against a FAKE runner: the exact argv
- * sequence of shape_apply / shape_remove, idempotence, rate 0, refusal of bad names, waiting
- * for the vif. A temp dir stands in for /sys/class/net: <tmp>/net/<dev> present = the device
+/* test_shaping.c — shaping (provisioning/shaping.c) against a FAKE runner and a FAKE nftables
+ * seam: the exact argv sequence of shape_apply / shape_remove (tc for the traffic to the guest,
+ * the policer transaction in the domain's table for the traffic from it, recorded as one
+ * "nft A; B; C" call), idempotence, rate 0, refusal of bad names, waiting for the vif, the ifb
+ * layout of an older agent removed. A temp dir stands in for /sys/class/net: <tmp>/net/<dev> present = the device
  * exists; the fake runner creates/removes <tmp>/net/<ifb> for `ip link add/del` like the
  * kernel would (and its flags file, IFF_UP, for `up`). `tc -batch -` is recorded as one call
  * per line of its stdin ("tc <line>"), stopping at the first line a rule fails, as tc does.
@@ -165,6 +167,31 @@ static int fake_run(void *c, const char *const argv[], const char *stdin_data, s
 	return 0;
 }
 
+/* The nftables seam: each transaction as one call "nft <lines joined by "; ">". */
+static int fake_nft(void *arg, const char *cmds, bool check_only, char **out, char e[NET_ERRLEN])
+{
+	char line[1024] = "nft ";
+	size_t k = 4;
+
+	(void)check_only;
+	(void)e;
+	for (const char *c = cmds; *c && k + 3 < sizeof(line); c++) {
+		if (*c == '\n') {
+			if (c[1]) {
+				line[k++] = ';';
+				line[k++] = ' ';
+			}
+		} else {
+			line[k++] = *c;
+		}
+	}
+	line[k] = '\0';
+	record(arg, line);
+	if (out)
+		*out = strdup("");
+	return 0;
+}
+
 /* The first call since the last clear that starts with prefix. */
 static const char *find_call(const char *prefix)
 {
@@ -220,6 +247,8 @@ static void setup(void)
 	                          statedir, err),
 	             0, "%s", err);
 	ctx.vif_wait_ms = 200;
+	ctx.nft = fake_nft;
+	ctx.nft_arg = &f;
 }
 
 static void teardown(void)
@@ -231,17 +260,13 @@ static void teardown(void)
 
 TestSuite(shaping, .init = setup, .fini = teardown);
 
+#define POLICE_OFF "nft add chain netdev xvps-xvif7 rate; flush chain netdev xvps-xvif7 rate"
+#define POLICE_100                                                                                 \
+	POLICE_OFF "; add rule netdev xvps-xvif7 rate limit rate over 12500000 bytes/second "      \
+	           "burst 125000 bytes drop"
 #define APPLY_100                                                                                  \
-	"ip link add xifb7 up type ifb",                                                           \
-	        "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 "        \
-	        "latency "                                                                         \
-	        "50ms",                                                                            \
-	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 "        \
-	        "latency 50ms",                                                                    \
-	        "tc qdisc replace dev xvif7 handle ffff: ingress",                                 \
-	        "tc filter replace dev xvif7 parent ffff: protocol all prio 1 handle 800::800 "    \
-	        "u32 "                                                                             \
-	        "match u32 0 0 action mirred egress redirect dev xifb7"
+	POLICE_100, "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 "    \
+	            "latency 50ms"
 
 Test(shaping, rate_of_spec_prefers_lower_throttle)
 {
@@ -258,12 +283,12 @@ Test(shaping, rate_of_spec_prefers_lower_throttle)
 	}
 }
 
-Test(shaping, apply_runs_exact_commands_ifb_before_redirect)
+Test(shaping, apply_runs_exact_commands)
 {
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){APPLY_100, NULL});
-	cr_assert(has_dev("xifb7"));
+	cr_assert(!has_dev("xifb7"), "no ifb any more");
 }
 
 Test(shaping, apply_twice_is_idempotent)
@@ -271,65 +296,45 @@ Test(shaping, apply_twice_is_idempotent)
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
 	assert_calls((const char *[]){APPLY_100, NULL});
-	/* Second run: the same replaces in one tc, the ifb (up) is not touched again. */
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
-	assert_calls((const char *[]){
-	        "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 latency "
-	        "50ms",
-	        "tc qdisc replace dev xifb7 root handle 64: tbf rate 100mbit burst 125000 latency "
-	        "50ms",
-	        "tc qdisc replace dev xvif7 handle ffff: ingress",
-	        "tc filter replace dev xvif7 parent ffff: protocol all prio 1 handle 800::800 u32 "
-	        "match u32 0 0 action mirred egress redirect dev xifb7",
-	        NULL});
+	assert_calls((const char *[]){APPLY_100, NULL});
 }
 
-/* Issue 17 item 6: every process start costs a second under emulation. A first shaping starts
- * two (ip for the ifb, one tc for every qdisc and filter), a repeated one a single tc. */
-Test(shaping, apply_starts_two_processes_then_one)
+/* Issue 17 item 6: every process start costs a second under emulation. A shaping starts one
+ * (tc, for the qdiscs); the policer is a netlink transaction in the agent's process. */
+Test(shaping, apply_starts_one_process)
 {
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
-	cr_assert_eq(f.nruns, 2);
-	cr_assert_eq(f.ncalls, 5);
+	cr_assert_eq(f.nruns, 1);
+	cr_assert_eq(f.ncalls, 2);
 	clear_calls();
 	f.nruns = 0;
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 20, err), 0, "%s", err);
 	cr_assert_eq(f.nruns, 1);
-	cr_assert_eq(f.ncalls, 4);
+	cr_assert_eq(f.ncalls, 2);
 }
 
-/* Before the domain exists its ifb is made (no vif needed); once it runs, one tc. Rate 0 or a
- * disabled context: nothing. */
-Test(shaping, prepare_makes_the_ifb_so_that_apply_is_one_tc)
+/* Nothing is made ahead of the domain any more; a bad name is still refused. */
+Test(shaping, prepare_makes_nothing)
 {
 	cr_assert_eq(shape_prepare(&ctx, "xvif7", 0, err), 0, "%s", err);
-	cr_assert_eq(f.nruns, 0);
 	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err);
-	assert_calls((const char *[]){"ip link add xifb7 up type ifb", NULL});
-	cr_assert(has_dev("xifb7"));
-	cr_assert_eq(shape_prepare(&ctx, "xvif7", 100, err), 0, "%s", err); /* up already */
 	assert_calls((const char *[]){NULL});
-	mkdev("xvif7");
-	f.nruns = 0;
-	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
-	cr_assert_eq(f.nruns, 1);
-	cr_assert_eq(f.ncalls, 4);
-	cr_assert_str_eq(f.calls[0], "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
-	                             "burst 125000 latency 50ms");
-	clear_calls();
+	cr_assert_eq(f.nruns, 0);
 	cr_assert_eq(shape_prepare(&ctx, "xvif-7", 100, err), -EINVAL);
-	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
-	cr_assert(!has_dev("xifb7"));
 }
 
-Test(shaping, an_ifb_that_is_down_is_brought_up)
+/* An older agent redirected the traffic from the guest to an ifb, whose frames skip the netdev
+ * hook: its ingress qdisc and the ifb go before the policer takes over. */
+Test(shaping, the_ifb_layout_of_an_older_agent_is_removed)
 {
 	mkdev("xvif7");
-	mkdev("xifb7"); /* no flags file: not up */
+	mkdev("xifb7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
-	cr_assert_str_eq(f.calls[0], "ip link set xifb7 up");
-	cr_assert_eq(f.ncalls, 5);
+	assert_calls((const char *[]){"tc qdisc del dev xvif7 ingress", "ip link del xifb7",
+	                              APPLY_100, NULL});
+	cr_assert(!has_dev("xifb7"));
 }
 
 Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
@@ -357,6 +362,13 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 		cr_assert_eq(shape_apply(&ctx, "xvif7", cases[i].rate, err), 0, "%s", err);
 		const char *vif = find_call("tc qdisc replace dev xvif7 root");
 		cr_assert_str_eq(vif, cases[i].cmd);
+		/* the policer: the same rate in bytes/s, the same burst */
+		char police[160];
+		snprintf(police, sizeof(police), "rate over %llu bytes/second burst %s bytes drop",
+		         (unsigned long long)cases[i].rate * 125000ull, strstr(vif, "burst ") + 6);
+		*strstr(police, " latency") = '\0';
+		cr_assert_not_null(strstr(find_call("nft "), police), "%s / %s", find_call("nft "),
+		                   police);
 		/* tbf's own rule: burst >= rate/HZ; HZ 100 is the worst case Linux allows. */
 		unsigned long long burst = strtoull(strstr(vif, "burst ") + 6, NULL, 10);
 		cr_assert_geq(burst, (unsigned long long)cases[i].rate * 125000ull / 100ull);
@@ -394,12 +406,10 @@ Test(shaping, rate_zero_removes_everything)
 {
 	mkdev("xvif7");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 50, err), 0, "%s", err);
-	cr_assert(has_dev("xifb7"));
 	clear_calls();
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 0, err), 0, "%s", err);
 	assert_calls((const char *[]){"tc qdisc del dev xvif7 root",
-	                              "tc qdisc del dev xvif7 ingress", "ip link del xifb7", NULL});
-	cr_assert(!has_dev("xifb7"));
+	                              "tc qdisc del dev xvif7 ingress", POLICE_OFF, NULL});
 }
 
 Test(shaping, remove_tolerates_already_absent_qdiscs)
@@ -413,17 +423,18 @@ Test(shaping, remove_tolerates_already_absent_qdiscs)
 	mkdev("xvif7");
 	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
 	assert_calls((const char *[]){"tc qdisc del dev xvif7 root",
-	                              "tc qdisc del dev xvif7 ingress", NULL});
+	                              "tc qdisc del dev xvif7 ingress", POLICE_OFF, NULL});
 }
 
-Test(shaping, remove_of_nothing_runs_nothing)
+Test(shaping, remove_of_nothing_starts_nothing)
 {
 	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
-	assert_calls((const char *[]){NULL});
-	/* The ifb alone (vif gone with its domain): only the ifb is deleted. */
+	assert_calls((const char *[]){POLICE_OFF, NULL});
+	cr_assert_eq(f.nruns, 0);
+	/* An older agent's ifb alone (vif gone with its domain): it is deleted. */
 	mkdev("xifb7");
 	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
-	assert_calls((const char *[]){"ip link del xifb7", NULL});
+	assert_calls((const char *[]){POLICE_OFF, "ip link del xifb7", NULL});
 	cr_assert(!has_dev("xifb7"));
 }
 
@@ -452,7 +463,7 @@ Test(shaping, apply_stops_at_the_first_failure)
 	cr_assert(strstr(err, "qdisc kind is unknown") != NULL, "%s", err);
 	cr_assert(strstr(err, "tc qdisc replace dev xvif7 root") != NULL, "names the line: %s",
 	          err);
-	assert_calls((const char *[]){"ip link add xifb7 up type ifb",
+	assert_calls((const char *[]){POLICE_100,
 	                              "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit "
 	                              "burst 125000 latency 50ms",
 	                              NULL});
@@ -483,7 +494,7 @@ Test(shaping, bad_names_and_rates_are_refused_without_running_anything)
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100001, err), -EINVAL);
 	assert_calls((const char *[]){NULL});
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100000, err), 0, "%s", err);
-	cr_assert_eq(f.ncalls, 5); /* ip link add, then the batch's 4 lines */
+	cr_assert_eq(f.ncalls, 2); /* the policer, then the batch's one line */
 }
 
 Test(shaping, disabled_context_runs_nothing)
@@ -585,20 +596,17 @@ Test(shaping, an_hvm_guests_emu_tap_is_shaped_like_its_vif)
 	mkdev("xvif7");
 	mkdev("xvif7-emu");
 	cr_assert_eq(shape_apply(&ctx, "xvif7", 100, err), 0, "%s", err);
+	/* one policer for both NICs (the tap's hook jumps to the same chain) */
 	assert_calls((const char *[]){
 	        APPLY_100,
 	        "tc qdisc replace dev xvif7-emu root handle 64: tbf rate 100mbit burst 125000 "
 	        "latency 50ms",
-	        "tc qdisc replace dev xvif7-emu handle ffff: ingress",
-	        "tc filter replace dev xvif7-emu parent ffff: protocol all prio 1 handle 800::800 "
-	        "u32 match u32 0 0 action mirred egress redirect dev xifb7",
 	        NULL});
 	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
 	assert_calls(
 	        (const char *[]){"tc qdisc del dev xvif7 root", "tc qdisc del dev xvif7 ingress",
 	                         "tc qdisc del dev xvif7-emu root",
-	                         "tc qdisc del dev xvif7-emu ingress", "ip link del xifb7", NULL});
-	cr_assert(!has_dev("xifb7"));
+	                         "tc qdisc del dev xvif7-emu ingress", POLICE_OFF, NULL});
 }
 
 Test(shaping, a_failure_on_the_emu_tap_is_reported)
