@@ -44,8 +44,8 @@ bool vif_nft_table(const char *vifname, char out[32]);
 
 /* Appends to bt the four messages that (re)hook device vifname (emu: vifname + "-emu"):
  * NEWCHAIN of the base chain (created, or kept when it exists with that device), DELRULE of its
- * rules, NEWRULE `jump rate`, NEWRULE `meta mark set meta mark | VIF_NFT_MARK goto filter`. family NFPROTO_NETDEV.
- * *seq is advanced per message. false when bt is full or memory ran out. */
+ * rules, NEWRULE `jump rate`, NEWRULE `meta mark set meta mark | VIF_NFT_MARK goto filter`. family
+ * NFPROTO_NETDEV. *seq is advanced per message. false when bt is full or memory ran out. */
 bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu);
 
 /* The two rules as `nft --debug=netlink` prints them (the golden test), into out

@@ -340,7 +340,8 @@ size_t desired_firewall_apply(desired_ctx *d, size_t *failed)
 		vps_spec spec;
 		vps_err e = {0};
 
-		if (!valid_domain_name(name, NULL) || !json_object_object_get_ex(entry, "spec", &js))
+		if (!valid_domain_name(name, NULL) ||
+		    !json_object_object_get_ex(entry, "spec", &js))
 			continue;
 		if (spec_parse(js, &spec, &fe) != 0) {
 			log_warn("firewall: the kept spec of %s does not parse (%s)", name,

@@ -28,6 +28,7 @@
  * fetches every set before a change that adds elements). Every value that reaches a rule
  * passed spec.c and is checked again here. */
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,11 +182,13 @@ static void render_rules(sbuf *b, const vps_spec *spec, const char *ch, bool rej
 
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ether saddr != %s drop\n", ch, m);
 	for (size_t i = 0; i < spec->n_ipv4; i++)
-		sb_add(b, "add rule %s " VIF_NFT_CHAIN " arp saddr ether %s arp saddr ip %s accept\n", ch, m,
-		       spec->ipv4[i]);
+		sb_add(b,
+		       "add rule %s " VIF_NFT_CHAIN " arp saddr ether %s arp saddr ip %s accept\n",
+		       ch, m, spec->ipv4[i]);
 	/* ARP probes (RFC 5227) carry sender 0.0.0.0 and claim nothing. */
 	sb_add(b,
-	       "add rule %s " VIF_NFT_CHAIN " arp operation request arp saddr ether %s arp saddr ip 0.0.0.0 "
+	       "add rule %s " VIF_NFT_CHAIN
+	       " arp operation request arp saddr ether %s arp saddr ip 0.0.0.0 "
 	       "accept\n",
 	       ch, m);
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " udp sport 67 udp dport 68 drop\n", ch);
@@ -206,19 +209,27 @@ static void render_rules(sbuf *b, const vps_spec *spec, const char *ch, bool rej
 	for (size_t i = 0; i < spec->n_ipv6_routed; i++) {
 		parse_cidr(6, spec->ipv6_routed[i], a, &len, NULL);
 		hex_prefix(a, len, hex);
-		sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,%d %s accept\n", ch, na, len, hex);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,%d %s accept\n", ch, na, len,
+		       hex);
 	}
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s @th,64,64 0xfe80000000000000 accept\n", ch, na);
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " %s drop\n", ch, na);
 	/* Duplicate address detection and MLD reports (from ::); other solicitations only from
 	 * the guest's own sources, below. */
-	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr :: icmpv6 type nd-neighbor-solicit accept\n", ch);
-	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr :: icmpv6 type mld2-listener-report accept\n", ch);
+	sb_add(b,
+	       "add rule %s " VIF_NFT_CHAIN
+	       " ip6 saddr :: icmpv6 type nd-neighbor-solicit accept\n",
+	       ch);
+	sb_add(b,
+	       "add rule %s " VIF_NFT_CHAIN
+	       " ip6 saddr :: icmpv6 type mld2-listener-report accept\n",
+	       ch);
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr fe80::/64 accept\n", ch);
 	for (size_t i = 0; i < spec->n_ipv6; i++)
 		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr %s accept\n", ch, spec->ipv6[i]);
 	for (size_t i = 0; i < spec->n_ipv6_routed; i++)
-		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr %s accept\n", ch, spec->ipv6_routed[i]);
+		sb_add(b, "add rule %s " VIF_NFT_CHAIN " ip6 saddr %s accept\n", ch,
+		       spec->ipv6_routed[i]);
 	sb_add(b, "add rule %s " VIF_NFT_CHAIN " drop\n", ch);
 }
 
@@ -277,15 +288,14 @@ char *nf_render_remove(const char *vifname)
 }
 
 /* The guard (see the top). */
-static const char k_base[] =
-        "add table " G "\n"
-        "add chain " G " " NET_NFT_BASE
-        " { type filter hook prerouting priority filter; policy accept; }\n"
-        "flush chain " G " " NET_NFT_BASE "\n"
-        "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD "\" meta mark & " VIF_NFT_MARK_TEXT
-        " == 0 drop\n"
-        "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
-        "\" meta mark set meta mark & " VIF_NFT_UNMARK_TEXT "\n";
+static const char k_base[] = "add table " G "\n"
+                             "add chain " G " " NET_NFT_BASE
+                             " { type filter hook prerouting priority filter; policy accept; }\n"
+                             "flush chain " G " " NET_NFT_BASE "\n"
+                             "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
+                             "\" meta mark & " VIF_NFT_MARK_TEXT " == 0 drop\n"
+                             "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
+                             "\" meta mark set meta mark & " VIF_NFT_UNMARK_TEXT "\n";
 
 /* ---- running ------------------------------------------------------------------------------ */
 
@@ -330,11 +340,12 @@ static bool reject_ok(net_ctx *ctx)
 	char e[NET_ERRLEN] = "";
 
 	if (ctx->nf_reject == 0) {
-		int rc = net_nft(ctx,
-		                 "add table netdev xvps-probe\n"
-		                 "add chain netdev xvps-probe c\n"
-		                 "add rule netdev xvps-probe c tcp dport 25 reject with tcp reset\n",
-		                 true, NULL, e);
+		int rc =
+		        net_nft(ctx,
+		                "add table netdev xvps-probe\n"
+		                "add chain netdev xvps-probe c\n"
+		                "add rule netdev xvps-probe c tcp dport 25 reject with tcp reset\n",
+		                true, NULL, e);
 		ctx->nf_reject = rc == 0 ? 1 : -1;
 		if (rc)
 			log_warn("no netdev reject in this kernel (%s): smtp_block drops", e);
@@ -401,16 +412,28 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 	return rc;
 }
 
-/* The devices of vifname that exist now (NF_HOOK_VIF, NF_HOOK_EMU), as ctx's sysfs shows. */
-static unsigned hooks_of(const net_ctx *ctx, const char *vifname)
+/* Whether device dev exists: in the calling thread's network namespace (if_nametoindex) with the
+ * real /sys/class/net (which shows the namespace that mounted it, not always the caller's);
+ * as <sysfs_net>/<dev> with any other (unit tests' fake tree). */
+static bool dev_here(const net_ctx *ctx, const char *dev)
 {
 	char path[320];
+
+	if (strcmp(ctx->sysfs_net, "/sys/class/net") == 0)
+		return if_nametoindex(dev) != 0;
+	return sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev) && access(path, F_OK) == 0;
+}
+
+/* The devices of vifname that exist now (NF_HOOK_VIF, NF_HOOK_EMU). */
+static unsigned hooks_of(const net_ctx *ctx, const char *vifname)
+{
+	char emu[24];
 	unsigned h = 0;
 
-	if (sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, vifname) && access(path, F_OK) == 0)
+	if (dev_here(ctx, vifname))
 		h |= NF_HOOK_VIF;
-	if (sfmt(path, sizeof(path), "%s/%s-emu", ctx->sysfs_net, vifname) &&
-	    access(path, F_OK) == 0)
+	snprintf(emu, sizeof(emu), "%s-emu", vifname);
+	if (dev_here(ctx, emu))
 		h |= NF_HOOK_EMU;
 	return h;
 }
@@ -429,7 +452,8 @@ static int apply_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 		return 0;
 	reject = reject_ok(ctx);
 	for (int attempt = 0; attempt < NF_ATTEMPTS; attempt++) {
-		/* A device can go (a domain's reboot) between the look and the commit: look again. */
+		/* A device can go (a domain's reboot) between the look and the commit: look again.
+		 */
 		unsigned hooks = hooks_of(ctx, spec->vifname);
 		/* The real kernel: one netlink batch (nft_batch.c), the same transaction without
 		 * the text and the ruleset cache; a fake seam (tests) or a batch too large: the

@@ -519,7 +519,8 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
 }
 
 /* One batch of msgs built by fill(bt, &seq, arg) between begin and end, sent on ctx's socket. */
-static int send_small(net_ctx *ctx, bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
+static int send_small(net_ctx *ctx,
+                      bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
                       const void *arg, char err[NET_ERRLEN])
 {
 	struct mnl_socket *nl = sock_of(ctx);
@@ -579,8 +580,8 @@ static bool fill_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *a
 		e_verdict(&b, NF_DROP);
 		ok = !b.bad && put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, seq, chain_payload, c) &&
 		     put(bt, NFT_MSG_DELRULE, 0, seq, rule_payload, flush.r) &&
-		     (a->rate_bytes == 0 ||
-		      put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, seq, rule_payload, b.r));
+		     (a->rate_bytes == 0 || put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+		                                seq, rule_payload, b.r));
 	}
 	if (c)
 		nftnl_chain_free(c);

@@ -27,11 +27,11 @@
 #include "../common/validate.h"
 #include "net.h"
 
-#define SHAPE_MAX_MBIT     100000
-#define SHAPE_MIN_BURST    16384u /* bytes: well above one MTU-sized frame + overhead */
-#define SHAPE_LATENCY      "50ms"
-#define SHAPE_TIMEOUT_MS   10000
-#define SHAPE_POLL_MS      20
+#define SHAPE_MAX_MBIT   100000
+#define SHAPE_MIN_BURST  16384u /* bytes: well above one MTU-sized frame + overhead */
+#define SHAPE_LATENCY    "50ms"
+#define SHAPE_TIMEOUT_MS 10000
+#define SHAPE_POLL_MS    20
 
 int shape_rate_mbit(const vps_spec *spec)
 {
@@ -301,8 +301,7 @@ static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
 
 /* What an older agent left for the traffic from the guest: the vif's and tap's ingress qdisc
  * (with its redirect) and the ifb device. Nothing to do costs one stat. */
-static int drop_ifb_layout(net_ctx *ctx, const char *vifname, const char *ifb,
-                           char err[NET_ERRLEN])
+static int drop_ifb_layout(net_ctx *ctx, const char *vifname, const char *ifb, char err[NET_ERRLEN])
 {
 	const char *del[] = {"ip", "link", "del", ifb, NULL};
 	char emu[24];

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # net.sh BUILD — `make bench`'s network part, inside network namespaces it creates and removes
 # (the host's own tables are never touched; packets only between namespaces it made):
-#   - per change: applying one VPS's firewall chain when 1,000 VPS already have theirs, against
-#     applying one on an empty host and against one bare single-table `iptables-restore
-#     --noflush` batch in the same run (alternating, median of 15 each): the ratios (goal <= 1.5
-#     against the bare batch, and no growth with the number of VPS);
+#   - per change: applying one VPS's firewall (its table, hooked on its vif) when 1,000 VPS already
+#     have theirs (each vif a veth, hooked), against applying one on an empty host and against one
+#     bare single-table `iptables-restore --noflush` batch in the same run (alternating, median
+#     of 15 each): the ratios (goal <= 1.5 against the bare batch, and no growth with the number
+#     of VPS);
 #   - per packet: small UDP datagrams/s from a VPS to its neighbour through a real bridge, vifs
 #     (veth) and the agent's own rules, with 2 VPS on the host against 1,000 (the two measured
 #     VPS are the oldest, applied first), rounds alternating between the two hosts: the ratio
@@ -37,6 +38,15 @@ if ! ip netns add "$ns" 2>/dev/null || ! ip netns add "$empty" 2>/dev/null; then
 	exit 0
 fi
 
+# Every VPS has its vif (a veth pair named like a Xen vif), so that each apply hooks it as on a
+# real host: FULL holds xvif1..xvif(N+30) (the N, then the 15 + 15 measured), EMPTY the measured.
+batch=$(mktemp /tmp/xvps-netbench-batch.XXXXXX)
+for i in $(seq 1 "$((n + 30))"); do echo "link add xvif$i type veth peer name xvp$i"; done >"$batch"
+ip -n "$ns" -batch "$batch"
+for i in $(seq "$((n + 1))" "$((n + 30))"); do echo "link add xvif$i type veth peer name xvp$i"; done >"$batch"
+ip -n "$empty" -batch "$batch"
+rm -f "$batch"
+
 "$nb" chains "$n" "$empty" "$ns"
 
 # ---- per packet ------------------------------------------------------------------------------
@@ -58,6 +68,10 @@ pps_host() {
 		ip -n "$h-g$g" link set eth0 address "00:16:3e:00:00:0$g" up
 		ip -n "$h-g$g" addr add "198.18.0.$g/16" dev eth0
 	done
+	if [ "$2" -gt 2 ]; then # the other VPS's vifs too, each hooked to its own table
+		for i in $(seq 3 "$2"); do echo "link add xvif$i type veth peer name xvp$i"; done >"$tmpd/links"
+		ip -n "$h" -batch "$tmpd/links"
+	fi
 	"$nb" fill "$h" 1 "$2"
 }
 pps_round() { # HOST: received datagrams/s, VPS 1 -> VPS 2
@@ -88,8 +102,4 @@ else
 	echo "bench: per-packet part failed to set up"
 fi
 
-batch=$(mktemp /tmp/xvps-netbench-batch.XXXXXX)
-for i in $(seq 1 "$n"); do echo "link add xvif$i type veth peer name xvp$i"; done >"$batch"
-ip -n "$ns" -batch "$batch"
-rm -f "$batch"
-ip netns exec "$ns" "$nb" sweep "$n"
+ip netns exec "$ns" "$nb" sweep "$n" # xvif1..xvifN exist since the per-change part

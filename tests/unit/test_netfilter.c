@@ -181,7 +181,8 @@ Test(netfilter, batch_carries_what_nft_compiles_from_the_text)
 	got = nf_render(&s, true, NF_HOOK_VIF | NF_HOOK_EMU);
 	expect_golden("xvif12.nft", got);
 	free(got);
-	expect_netlink("xvif12.netlink", got = nf_batch_describe(&s, true, NF_HOOK_VIF | NF_HOOK_EMU));
+	expect_netlink("xvif12.netlink",
+	               got = nf_batch_describe(&s, true, NF_HOOK_VIF | NF_HOOK_EMU));
 	free(got);
 	parse_spec(&t,
 	           "{\"name\":\"xvps-13\",\"hostname\":\"web1.example.com\",\"type\":\"pvh\","
@@ -339,7 +340,7 @@ Test(netfilter, remove_is_one_transaction_that_tolerates_absence)
 	cr_assert_eq(nf_remove(&c, "xvif12", err), 0, "%s", err);
 	cr_assert_eq(f.n, 1);
 	cr_assert_str_eq(f.txs[0].cmds, "add table netdev xvps-xvif12\n"
-	                                 "delete table netdev xvps-xvif12\n");
+	                                "delete table netdev xvps-xvif12\n");
 	fake_free(&f);
 	pthread_mutex_destroy(&c.nf_lock);
 }

@@ -2,11 +2,11 @@
  * seam: the exact argv sequence of shape_apply / shape_remove (tc for the traffic to the guest,
  * the policer transaction in the domain's table for the traffic from it, recorded as one
  * "nft A; B; C" call), idempotence, rate 0, refusal of bad names, waiting for the vif, the ifb
- * layout of an older agent removed. A temp dir stands in for /sys/class/net: <tmp>/net/<dev> present = the device
- * exists; the fake runner creates/removes <tmp>/net/<ifb> for `ip link add/del` like the
- * kernel would (and its flags file, IFF_UP, for `up`). `tc -batch -` is recorded as one call
- * per line of its stdin ("tc <line>"), stopping at the first line a rule fails, as tc does.
- * No process is started. */
+ * layout of an older agent removed. A temp dir stands in for /sys/class/net: <tmp>/net/<dev>
+ * present = the device exists; the fake runner creates/removes <tmp>/net/<ifb> for `ip link
+ * add/del` like the kernel would (and its flags file, IFF_UP, for `up`). `tc -batch -` is recorded
+ * as one call per line of its stdin ("tc <line>"), stopping at the first line a rule fails, as tc
+ * does. No process is started. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -603,10 +603,10 @@ Test(shaping, an_hvm_guests_emu_tap_is_shaped_like_its_vif)
 	        "latency 50ms",
 	        NULL});
 	cr_assert_eq(shape_remove(&ctx, "xvif7", err), 0, "%s", err);
-	assert_calls(
-	        (const char *[]){"tc qdisc del dev xvif7 root", "tc qdisc del dev xvif7 ingress",
-	                         "tc qdisc del dev xvif7-emu root",
-	                         "tc qdisc del dev xvif7-emu ingress", POLICE_OFF, NULL});
+	assert_calls((const char *[]){"tc qdisc del dev xvif7 root",
+	                              "tc qdisc del dev xvif7 ingress",
+	                              "tc qdisc del dev xvif7-emu root",
+	                              "tc qdisc del dev xvif7-emu ingress", POLICE_OFF, NULL});
 }
 
 Test(shaping, a_failure_on_the_emu_tap_is_reported)
