@@ -10,6 +10,7 @@
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,74 @@ bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vif
 	}
 	if (jump)
 		nftnl_rule_free(jump);
+	if (c)
+		nftnl_chain_free(c);
+	if (flush)
+		nftnl_rule_free(flush);
+	if (rule)
+		nftnl_rule_free(rule);
+	return ok;
+}
+
+bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname,
+                        unsigned long long rate_bytes, unsigned long long burst)
+{
+	char table[32];
+	struct nftnl_chain *c;
+	struct nftnl_rule *flush = NULL, *rule = NULL;
+	struct nftnl_expr *lim = NULL, *drop = NULL;
+	struct nlmsghdr *h;
+	bool ok = false;
+
+	if (!vif_nft_table(vifname, table) || burst > UINT32_MAX)
+		return false;
+	c = nftnl_chain_alloc();
+	flush = nftnl_rule_alloc();
+	rule = nftnl_rule_alloc();
+	lim = nftnl_expr_alloc("limit");
+	drop = nftnl_expr_alloc("immediate");
+	if (!c || !flush || !rule || !lim || !drop) {
+		if (lim)
+			nftnl_expr_free(lim);
+		if (drop)
+			nftnl_expr_free(drop);
+		goto out;
+	}
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_NETDEV);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, VIF_NFT_RATE);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_rule *r = i ? rule : flush;
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_NETDEV);
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, VIF_NFT_RATE);
+	}
+	nftnl_expr_set_u64(lim, NFTNL_EXPR_LIMIT_RATE, rate_bytes);
+	nftnl_expr_set_u64(lim, NFTNL_EXPR_LIMIT_UNIT, 1);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_BURST, (uint32_t)burst);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKT_BYTES);
+	nftnl_expr_set_u32(lim, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+	nftnl_rule_add_expr(rule, lim);
+	nftnl_expr_set_u32(drop, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(drop, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NF_DROP);
+	nftnl_rule_add_expr(rule, drop);
+	h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
+	                          NLM_F_CREATE, (*seq)++);
+	nftnl_chain_nlmsg_build_payload(h, c);
+	ok = mnl_nlmsg_batch_next(bt);
+	if (ok) {
+		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_DELRULE,
+		                          NFPROTO_NETDEV, 0, (*seq)++);
+		nftnl_rule_nlmsg_build_payload(h, flush);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+	if (ok && rate_bytes > 0) {
+		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
+		                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND, (*seq)++);
+		nftnl_rule_nlmsg_build_payload(h, rule);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+out:
 	if (c)
 		nftnl_chain_free(c);
 	if (flush)

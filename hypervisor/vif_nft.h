@@ -48,6 +48,13 @@ bool vif_nft_table(const char *vifname, char out[32]);
  * NFPROTO_NETDEV. *seq is advanced per message. false when bt is full or memory ran out. */
 bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu);
 
+/* Appends the policer of vifname's table (shaping, provisioning/shaping.c): NEWCHAIN
+ * VIF_NFT_RATE (created, or kept), DELRULE of its rules and, when rate_bytes > 0, NEWRULE
+ * `limit rate over rate_bytes bytes/second burst burst bytes drop` (burst <= UINT32_MAX).
+ * false when bt is full, memory ran out or an argument is out of range. */
+bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname,
+                        unsigned long long rate_bytes, unsigned long long burst);
+
 /* The two rules as `nft --debug=netlink` prints them (the golden test), into out
  * (NUL-terminated, truncated to n). */
 void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n);

@@ -114,6 +114,8 @@ int net_nft(net_ctx *ctx, const char *cmds, bool check_only, char **out, char er
 /* Frees the libnftables context and the batch socket (net_ctx_dispose calls it). */
 void net_nft_close(net_ctx *ctx);
 
+struct mnl_socket;
+
 /* ---- nft_batch.c ---------------------------------------------------------------------- */
 
 /* The devices a domain's table hooks (nf_render, nf_batch_apply): its vif, its "-emu" tap. */
@@ -141,6 +143,10 @@ int nf_batch_police(net_ctx *ctx, const char *vifname, unsigned long long rate_b
 /* That batch's rules and hook rules as libnftnl prints them, the format of `nft
  * --debug=netlink` (heap; NULL on ENOMEM or a spec it cannot read): for the golden test. */
 char *nf_batch_describe(const vps_spec *spec, bool reject, unsigned hooks);
+
+/* The netfilter netlink socket of ctx, opened on first use in the calling thread's namespace
+ * (NULL with errno set when it cannot be). Caller holds nf_lock. */
+struct mnl_socket *nf_batch_socket(net_ctx *ctx);
 
 /* Closes the batch socket (net_nft_close calls it). */
 void nf_batch_close(net_ctx *ctx);
@@ -196,6 +202,12 @@ int nf_list(net_ctx *ctx, char ***vifnames_out, size_t *n_out, char err[NET_ERRL
  * one `*-restore --noflush` batch per table that has them. Nothing to do is success (and costs
  * one `*-save` per table). Returns 0 or -errno with err set. */
 int nf_legacy_cleanup(net_ctx *ctx, char err[NET_ERRLEN]);
+
+/* The commands (heap; "" when there is nothing; NULL when the guard table cannot be listed or on
+ * ENOMEM) that delete the one-table layout of an agent before issue 17 item 3 from the guard
+ * table: its map "vifs" and its chains "xvps-xvifN". nf_base_ensure runs them with the guard's
+ * new rules, in one transaction. Caller holds nf_lock. */
+char *nf_old_layout_removal(net_ctx *ctx);
 
 /* ---- shaping.c ------------------------------------------------------------------------ */
 

@@ -22,11 +22,9 @@
  * exist) and refilled, and the hooks of the devices that exist now made again; the kernel
  * validates only the tables a transaction touched. A base chain needs its device (Linux before
  * 6.16), so the hook is also made by xvps-vif when the vif appears and by the agent after each
- * start (nf_hook). The guard drops a frame from any xvif that did not pass a hook: a vif whose
- * hook is not made yet sends nothing. Rules key on the vif name, never on the domid (a rebooted
- * Xen domain gets a new domid, keeps its vifname). No rule uses an anonymous set (libnftables
- * fetches every set before a change that adds elements). Every value that reaches a rule
- * passed spec.c and is checked again here. */
+ * start (nf_hook). The guard drops a frame from any xvif that did not pass a hook. Rules key on
+ * the vif name, never on the domid (a rebooted Xen domain keeps its vifname). Every value that
+ * reaches a rule passed spec.c and is checked again here. */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <errno.h>
@@ -353,37 +351,6 @@ static bool reject_ok(net_ctx *ctx)
 	return ctx->nf_reject > 0;
 }
 
-/* The tables of the bridge guard's older layout (one table with a verdict map "vifs" and a
- * chain "xvps-xvifN" per domain, before issue 17 item 3): deleted with the guard's new rules
- * in one transaction, so that nothing jumps to them any more. */
-static char *old_layout_removal(net_ctx *ctx)
-{
-	char *text = NULL, e[NET_ERRLEN] = "";
-	sbuf b = {0};
-
-	if (net_nft(ctx, "list table " G "\n", false, &text, e) != 0 || !text)
-		return NULL;
-	for (char *line = text, *next; *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		line += strspn(line, " \t");
-		char *end = strstr(line, " {");
-		if (!end)
-			continue;
-		*end = '\0';
-		if (strcmp(line, "map vifs") == 0)
-			sb_add(&b, "delete map " G " vifs\n");
-		else if (strncmp(line, "chain xvps-", 11) == 0 && vif_ok(line + 11))
-			sb_add(&b, "flush chain " G " %s\ndelete chain " G " %s\n", line + 6,
-			       line + 6);
-	}
-	free(text);
-	return sb_take(&b);
-}
-
 static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 {
 	char *old, *tx;
@@ -391,7 +358,7 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 
 	if (!ctx->enabled)
 		return 0;
-	old = old_layout_removal(ctx);
+	old = nf_old_layout_removal(ctx);
 	if (old && *old) {
 		/* the old dispatch rule goes with the flush of k_base, before its map */
 		size_t n = strlen(k_base) + strlen(old) + 1;

@@ -4,7 +4,9 @@
  * iptables dispatch would drop the IP traffic of every vif that has no legacy chain, so a host
  * upgraded to the nftables table would cut off each VPS created after the upgrade. Each table
  * is read with its `*-save` and cleaned with one `*-restore --noflush` batch: the hooks that
- * jump to an "xvps-" chain are deleted, then every "xvps-" chain is flushed and deleted. */
+ * jump to an "xvps-" chain are deleted, then every "xvps-" chain is flushed and deleted.
+ * Also the nftables layout before issue 17 item 3 (nf_old_layout_removal): one `bridge xvps`
+ * table with a verdict map "vifs" and a chain "xvps-xvifN" per domain. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,44 @@ static char *cleanup_batch(char *save, bool *oom)
 	free(hooks.p);
 	free(chains.p);
 	return res;
+}
+
+char *nf_old_layout_removal(net_ctx *ctx)
+{
+	char *text = NULL, e[NET_ERRLEN] = "", line_out[96];
+	sb b = {0};
+
+	if (net_nft(ctx, "list table " NET_NFT_GUARD "\n", false, &text, e) != 0 || !text)
+		return NULL;
+	for (char *line = text, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		line += strspn(line, " \t");
+		char *end = strstr(line, " {");
+		if (!end)
+			continue;
+		*end = '\0';
+		const char *v = line + 11;
+		if (strcmp(line, "map vifs") == 0) {
+			sb_str(&b, "delete map " NET_NFT_GUARD " vifs\n");
+		} else if (strncmp(line, "chain xvps-xvif", 15) == 0 && v[4] &&
+		           strspn(v + 4, "0123456789") == strlen(v + 4) && strlen(v) < 16) {
+			snprintf(line_out, sizeof(line_out),
+			         "flush chain " NET_NFT_GUARD
+			         " xvps-%s\ndelete chain " NET_NFT_GUARD " xvps-%s\n",
+			         v, v);
+			sb_str(&b, line_out);
+		}
+	}
+	free(text);
+	if (b.bad) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p ? b.p : strdup("");
 }
 
 int nf_legacy_cleanup(net_ctx *ctx, char err[NET_ERRLEN])

@@ -458,7 +458,7 @@ static bool batch_fill(struct mnl_nlmsg_batch *bt, const parts *p, uint32_t seq)
 
 /* The netfilter netlink socket, opened on first use in the calling thread's namespace (as the
  * libnftables context) and kept in ctx->nl_handle. */
-static struct mnl_socket *sock_of(net_ctx *ctx)
+struct mnl_socket *nf_batch_socket(net_ctx *ctx)
 {
 	struct mnl_socket *nl = ctx->nl_handle;
 
@@ -489,7 +489,7 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
 		errfmt(err, NET_ERRLEN, "nftables: cannot build the batch: %s", strerror(-rc));
 		return rc;
 	}
-	nl = sock_of(ctx);
+	nl = nf_batch_socket(ctx);
 	buf = malloc(2 * BATCH_LIMIT);
 	if (!nl || !buf) {
 		rc = nl ? -ENOMEM : -errno;
@@ -515,120 +515,6 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
 		mnl_nlmsg_batch_stop(bt);
 	free(buf);
 	parts_free(&p);
-	return rc;
-}
-
-/* One batch of msgs built by fill(bt, &seq, arg) between begin and end, sent on ctx's socket. */
-static int send_small(net_ctx *ctx,
-                      bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
-                      const void *arg, char err[NET_ERRLEN])
-{
-	struct mnl_socket *nl = sock_of(ctx);
-	struct mnl_nlmsg_batch *bt;
-	uint32_t seq = (uint32_t)time(NULL);
-	char buf[8192];
-	bool ok;
-	int rc;
-
-	if (!nl) {
-		rc = -errno;
-		errfmt(err, NET_ERRLEN, "nftables: netlink socket: %s", strerror(-rc));
-		return rc ? rc : -EIO;
-	}
-	bt = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
-	if (!bt)
-		return -ENOMEM;
-	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
-	ok = mnl_nlmsg_batch_next(bt) && fill(bt, &seq, arg);
-	if (ok) {
-		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
-		ok = mnl_nlmsg_batch_next(bt);
-	}
-	rc = ok ? vif_nft_send(nl, bt, buf + sizeof(buf) / 2, sizeof(buf) / 2) : -ENOMEM;
-	mnl_nlmsg_batch_stop(bt);
-	return rc;
-}
-
-typedef struct police_arg {
-	char table[32];
-	unsigned long long rate_bytes, burst;
-} police_arg;
-
-/* NEWCHAIN rate, DELRULE of it, and (rate_bytes > 0) `limit rate over R bytes/second burst B
- * bytes drop`, as nft compiles it. */
-static bool fill_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
-{
-	const police_arg *a = arg;
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	rb flush = rule_new(a->table), b = rule_new(a->table);
-	bool ok = c && !flush.bad && !b.bad;
-
-	if (ok) {
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, FAMILY);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, a->table);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, VIF_NFT_RATE);
-		nftnl_rule_set_str(flush.r, NFTNL_RULE_CHAIN, VIF_NFT_RATE);
-		nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, VIF_NFT_RATE);
-		struct nftnl_expr *e = ex(&b, "limit");
-		if (e) {
-			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, a->rate_bytes);
-			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, (uint32_t)a->burst);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKT_BYTES);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
-		}
-		e_verdict(&b, NF_DROP);
-		ok = !b.bad && put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, seq, chain_payload, c) &&
-		     put(bt, NFT_MSG_DELRULE, 0, seq, rule_payload, flush.r) &&
-		     (a->rate_bytes == 0 || put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-		                                seq, rule_payload, b.r));
-	}
-	if (c)
-		nftnl_chain_free(c);
-	if (flush.r)
-		nftnl_rule_free(flush.r);
-	if (b.r)
-		nftnl_rule_free(b.r);
-	return ok;
-}
-
-int nf_batch_police(net_ctx *ctx, const char *vifname, unsigned long long rate_bytes,
-                    unsigned long long burst, char err[NET_ERRLEN])
-{
-	police_arg a = {.rate_bytes = rate_bytes, .burst = burst};
-	int rc;
-
-	if (!vif_nft_table(vifname, a.table))
-		return -EINVAL;
-	rc = send_small(ctx, fill_police, &a, err);
-	if (rc)
-		errfmt(err, NET_ERRLEN, "nftables: the policer of %s: %s", vifname, strerror(-rc));
-	return rc;
-}
-
-typedef struct hook_arg {
-	const char *vifname;
-	unsigned hooks;
-} hook_arg;
-
-static bool fill_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
-{
-	const hook_arg *a = arg;
-	bool ok = true;
-
-	for (unsigned h = 0; ok && h < 2; h++)
-		if (a->hooks & (1u << h))
-			ok = vif_nft_put_hook(bt, seq, a->vifname, h == 1);
-	return ok;
-}
-
-int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN])
-{
-	hook_arg a = {vifname, hooks};
-	int rc = send_small(ctx, fill_hooks, &a, err);
-
-	if (rc)
-		errfmt(err, NET_ERRLEN, "nftables: hooking %s: %s", vifname, strerror(-rc));
 	return rc;
 }
 
