@@ -399,7 +399,7 @@ int vps_net_reconcile(vps_ctx *ctx, const char *const *known, size_t n_known, js
 		if (!vif_known(names[i], known, n_known)) {
 			e[0] = '\0';
 			nf_remove(ctx->net, names[i], e);
-			vps_report_orphan(arr, "chain", names[i], "removed", e);
+			vps_report_orphan(arr, "table", names[i], "removed", e);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
