@@ -1349,19 +1349,21 @@ walk() {
 	[ "$(echo "$out" | awk 'NR==2 {print $3"/"$4}')" = 512/50 ] && pass "$(echo "$out" | tail -1 | one)" ||
 		fail "want weight 512 cap 50: $(echo "$out" | one)"
 
-	step="firewall chain"
-	# The domain's chain in the agent's nftables table (rules: lines ending in accept/drop/reject)
-	# and its two elements in the dispatch map.
-	out=$(T=60 dom0 "nft list chain bridge xvps xvps-xvif$VPS | grep -cE '(accept|drop|reset)\$';
-		nft list map bridge xvps vifs | grep -o '\"xvif$VPS\(-emu\)\?\" : jump xvps-xvif$VPS' | wc -l")
-	[ "$(echo "$out" | sed -n 1p)" -gt 5 ] 2>/dev/null && [ "$(echo "$out" | sed -n 2p)" = 2 ] &&
-		pass "xvps-xvif$VPS: nft rules, map elements $(echo "$out" | one)" ||
-		fail "xvps-xvif$VPS: $(echo "$out" | one)"
+	step="firewall table"
+	# The domain's table: its rules (lines ending in accept/drop/reset), the hook of its vif (made
+	# by xvps-vif before the vif was up), the policer of its traffic (the plan's 100 Mbit/s).
+	out=$(T=60 dom0 "nft list chain netdev xvps-xvif$VPS filter | grep -cE '(accept|drop|reset)\$';
+		nft list chain netdev xvps-xvif$VPS ingress | grep -c 'hook ingress device \"xvif$VPS\"';
+		nft list chain netdev xvps-xvif$VPS rate | grep -c 'limit rate over'")
+	[ "$(echo "$out" | sed -n 1p)" -gt 5 ] 2>/dev/null && [ "$(echo "$out" | sed -n 2p)" = 1 ] &&
+		[ "$(echo "$out" | sed -n 3p)" = 1 ] &&
+		pass "netdev xvps-xvif$VPS: rules, hook, policer $(echo "$out" | one)" ||
+		fail "netdev xvps-xvif$VPS (rules, hook, policer): $(echo "$out" | one)"
 
 	step="qdiscs"
 	out=$(T=60 dom0 "tc qdisc show dev xvif$VPS")
-	echo "$out" | grep -q tbf && echo "$out" | grep -q ingress && pass "$(echo "$out" | one)" ||
-		fail "want tbf + ingress on xvif$VPS: $(echo "$out" | one)"
+	echo "$out" | grep -q tbf && ! echo "$out" | grep -q ingress && pass "$(echo "$out" | one)" ||
+		fail "want a tbf and no ingress qdisc on xvif$VPS: $(echo "$out" | one)"
 
 	step="guest login prompt"
 	# (Templates built before 2026-12-07 18:40 let the guest's systemd time out waiting for
@@ -1429,9 +1431,12 @@ walk() {
 	s=$(job_wait "$job")
 	[ "$s" = done ] || echo "      reboot job $job: $(cust "$URL/api/v1/jobs/$job" | jq -c '{state,error}')"
 	d2=$(domid_of)
-	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2; nft list chain bridge xvps xvps-xvif$VPS | wc -l")
-	if [ "$s" = done ] && [ -n "$d2" ] && [ "$d2" != "$d1" ] && echo "$out" | grep -q "xvif$VPS"; then
-		pass "domid $d1 -> $d2, vif $(echo "$out" | one)"
+	# The new vif is hooked again (on Linux before 6.16 the old base chain went with the old vif).
+	out=$(T=60 dom0 "ip -o link show xvif$VPS | cut -d' ' -f2;
+		nft list chain netdev xvps-xvif$VPS ingress | grep -c 'hook ingress device \"xvif$VPS\"'")
+	if [ "$s" = done ] && [ -n "$d2" ] && [ "$d2" != "$d1" ] && echo "$out" | grep -q "xvif$VPS" &&
+		[ "$(echo "$out" | tail -1)" = 1 ]; then
+		pass "domid $d1 -> $d2, vif and hook $(echo "$out" | one)"
 	else
 		fail "job $s, domid $d1 -> '$d2', vif: $(echo "$out" | one)"
 		lost && return 1
@@ -1465,12 +1470,12 @@ walk() {
 	[[ ${VPS2:-} =~ ^[0-9]+$ ]] && job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS2" | jq -r .job.id)" >/dev/null
 	s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)")
 	out=$(T=120 dom0 "xl list | grep -c xvps-$VPS; lvs --noheadings -o lv_name xvps | grep -cE '^ *(quarantine-)?xvps-$VPS(-[0-9]+)?\$';
-		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; nft list table bridge xvps 2>/dev/null | grep -c 'xvps-xvif$VPS\b';
-		nft list map bridge xvps vifs 2>/dev/null | grep -c '\"xvif$VPS\b'; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
+		ls /var/lib/xvps/agent/xen/ | grep -c xvps-$VPS; nft list tables netdev 2>/dev/null | grep -c 'xvps-xvif$VPS\$';
+		ip link show xifb$VPS 2>/dev/null | wc -l; tc qdisc show dev xvif$VPS 2>/dev/null | wc -l; ip link show xvif$VPS 2>/dev/null | wc -l")
 	if [ "$s" = done ] && [ "$(echo "$out" | tr -d ' \n')" = 0000000 ]; then
-		pass "no domain, LV, xl.cfg, chain, qdisc or vif left"
+		pass "no domain, LV, xl.cfg, nft table, ifb, qdisc or vif left"
 	else
-		fail "job $s; left (domain, LV, cfg, nft chain, map element, qdisc, vif): $(echo "$out" | one)"
+		fail "job $s; left (domain, LV, cfg, nft table, ifb, qdisc, vif): $(echo "$out" | one)"
 	fi
 
 	cloud_guest || return 1
