@@ -122,12 +122,38 @@ static struct nftnl_rule *jump_rule(const char *table, bool emu)
 	return r;
 }
 
+/* NEWCHAIN c (create or keep), DELRULE flush (all of its rules), NEWRULE of each of the n rules:
+ * appended to bt. false when bt is full. */
+static bool put_chain(struct mnl_nlmsg_batch *bt, uint32_t *seq, const struct nftnl_chain *c,
+                      const struct nftnl_rule *flush, struct nftnl_rule *const *rules, int n)
+{
+	struct nlmsghdr *h;
+	bool ok;
+
+	h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
+	                          NLM_F_CREATE, (*seq)++);
+	nftnl_chain_nlmsg_build_payload(h, c);
+	ok = mnl_nlmsg_batch_next(bt);
+	if (ok) {
+		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_DELRULE,
+		                          NFPROTO_NETDEV, 0, (*seq)++);
+		nftnl_rule_nlmsg_build_payload(h, (struct nftnl_rule *)flush);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+	for (int i = 0; ok && i < n; i++) {
+		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
+		                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND, (*seq)++);
+		nftnl_rule_nlmsg_build_payload(h, rules[i]);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+	return ok;
+}
+
 bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname, bool emu)
 {
 	char table[32];
 	struct nftnl_chain *c;
 	struct nftnl_rule *flush, *jump, *rule;
-	struct nlmsghdr *h;
 	bool ok = false;
 
 	if (!vif_nft_table(vifname, table))
@@ -137,23 +163,8 @@ bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vif
 	jump = jump_rule(table, emu);
 	rule = hook_rule(table, emu);
 	if (c && flush && jump && rule) {
-		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN,
-		                          NFPROTO_NETDEV, NLM_F_CREATE, (*seq)++);
-		nftnl_chain_nlmsg_build_payload(h, c);
-		ok = mnl_nlmsg_batch_next(bt);
-		if (ok) {
-			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_DELRULE,
-			                          NFPROTO_NETDEV, 0, (*seq)++);
-			nftnl_rule_nlmsg_build_payload(h, flush);
-			ok = mnl_nlmsg_batch_next(bt);
-		}
-		for (int i = 0; ok && i < 2; i++) {
-			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
-			                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND,
-			                          (*seq)++);
-			nftnl_rule_nlmsg_build_payload(h, i == 0 ? jump : rule);
-			ok = mnl_nlmsg_batch_next(bt);
-		}
+		struct nftnl_rule *const two[] = {jump, rule};
+		ok = put_chain(bt, seq, c, flush, two, 2);
 	}
 	if (jump)
 		nftnl_rule_free(jump);
@@ -173,7 +184,6 @@ bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *v
 	struct nftnl_chain *c;
 	struct nftnl_rule *flush = NULL, *rule = NULL;
 	struct nftnl_expr *lim = NULL, *drop = NULL;
-	struct nlmsghdr *h;
 	bool ok = false;
 
 	if (!vif_nft_table(vifname, table) || burst > UINT32_MAX)
@@ -208,22 +218,7 @@ bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *v
 	nftnl_expr_set_u32(drop, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_u32(drop, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NF_DROP);
 	nftnl_rule_add_expr(rule, drop);
-	h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
-	                          NLM_F_CREATE, (*seq)++);
-	nftnl_chain_nlmsg_build_payload(h, c);
-	ok = mnl_nlmsg_batch_next(bt);
-	if (ok) {
-		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_DELRULE,
-		                          NFPROTO_NETDEV, 0, (*seq)++);
-		nftnl_rule_nlmsg_build_payload(h, flush);
-		ok = mnl_nlmsg_batch_next(bt);
-	}
-	if (ok && rate_bytes > 0) {
-		h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE,
-		                          NFPROTO_NETDEV, NLM_F_CREATE | NLM_F_APPEND, (*seq)++);
-		nftnl_rule_nlmsg_build_payload(h, rule);
-		ok = mnl_nlmsg_batch_next(bt);
-	}
+	ok = put_chain(bt, seq, c, flush, &rule, rate_bytes > 0 ? 1 : 0);
 out:
 	if (c)
 		nftnl_chain_free(c);
