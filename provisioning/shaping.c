@@ -30,7 +30,7 @@
 #define SHAPE_MAX_MBIT   100000
 #define SHAPE_MIN_BURST  16384u /* bytes: well above one MTU-sized frame + overhead */
 #define SHAPE_LATENCY    "50ms"
-#define SHAPE_TIMEOUT_MS 10000
+#define SHAPE_TIMEOUT_MS 30000 /* one tc under emulation on a loaded host took over 10 s */
 #define SHAPE_POLL_MS    20
 
 int shape_rate_mbit(const vps_spec *spec)

@@ -67,8 +67,12 @@ GUEST_POWER=${XVPS_APPLIANCE_GUEST_POWER:-1}
 # crashes (issue 13), then deletes it and tidies up.
 # XVPS_APPLIANCE_ONLY=cloud runs only the cloud-init guest's steps (issue 16 item 7) after the
 # boot, the plans, the pool and the customer: about 15 min instead of 50.
+# XVPS_APPLIANCE_ONLY=reboot orders the first VPS, waits for its login prompt, then goes
+# straight to the dom0 reboot (a second VPS powered off, `systemctl reboot` through the
+# firmware, exactly the running VPS back), deletes both and tidies up (issue 15: the reboot
+# through UEFI without the hour before it).
 ONLY=${XVPS_APPLIANCE_ONLY:-}
-case $ONLY in '' | cloud | power) ;; *) echo "XVPS_APPLIANCE_ONLY: empty, cloud or power" >&2; exit 2 ;; esac
+case $ONLY in '' | cloud | power | reboot) ;; *) echo "XVPS_APPLIANCE_ONLY: empty, cloud, power or reboot" >&2; exit 2 ;; esac
 for t in curl jq python3 openssl ssh-keygen; do
 	command -v "$t" >/dev/null || { echo "appliance-test: $t is missing" >&2; exit 2; }
 done
@@ -1390,6 +1394,17 @@ walk() {
 	fi
 	echo "time: order -> guest login prompt: ${t_login:-never} s"
 	T=60 dom0 "grep -a -E 'xvps-seed|web1' $glog | tail -3" | tr -d '\r' | sed 's/^/      guest: /'
+
+	if [ "$ONLY" = reboot ]; then
+		echo "      (XVPS_APPLIANCE_ONLY=reboot: straight to the dom0 reboot)"
+		dom0_reboot || return 1
+		step="delete"
+		[[ ${VPS2:-} =~ ^[0-9]+$ ]] && job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS2" | jq -r .job.id)" 600 >/dev/null
+		s=$(job_wait "$(cust -X DELETE "$URL/api/v1/vps/$VPS" | jq -r .job.id)" 600)
+		[ "$s" = done ] && pass "vps $VPS (and $VPS2) deleted" || fail "delete job $s"
+		tidy_up
+		return 0
+	fi
 
 	# Issue 13: the guest reboots, powers off and crashes by itself (needs its sshd).
 	if [ "$GUEST_POWER" != 1 ]; then

@@ -362,11 +362,13 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 		cr_assert_eq(shape_apply(&ctx, "xvif7", cases[i].rate, err), 0, "%s", err);
 		const char *vif = find_call("tc qdisc replace dev xvif7 root");
 		cr_assert_str_eq(vif, cases[i].cmd);
-		/* the policer: the same rate in bytes/s, a burst of 100 ms of it, at least 64 KiB */
+		/* the policer: the same rate in bytes/s, a burst of 100 ms of it, at least 64 KiB
+		 */
 		char police[160];
 		unsigned long long rb = (unsigned long long)cases[i].rate * 125000ull;
-		snprintf(police, sizeof(police), "rate over %llu bytes/second burst %llu bytes drop",
-		         rb, rb / 10 > 65536 ? rb / 10 : 65536);
+		snprintf(police, sizeof(police),
+		         "rate over %llu bytes/second burst %llu bytes drop", rb,
+		         rb / 10 > 65536 ? rb / 10 : 65536);
 		cr_assert_not_null(strstr(find_call("nft "), police), "%s / %s", find_call("nft "),
 		                   police);
 		/* tbf's own rule: burst >= rate/HZ; HZ 100 is the worst case Linux allows. */
