@@ -745,7 +745,10 @@ dom0_reboot() {
 		d_new=$(echo "$v1" | jq -r .domid)
 		x1=$(T=60 dom0 "xl list xvps-$VPS 2>/dev/null | awk 'NR == 2 { print \$2 }'")
 		[ $? = 125 ] && lost && { fail "dom0 lost"; return 1; }
-		[ -n "$x1" ] && [ "$d_new" = "$x1" ] && break
+		# Back = the agent's boot start is done: the panel has its audit row (the domain shows in
+		# xl list, paused, while xl create still runs: the 02:02 UTC run of 2026-12-08 stopped
+		# looking there and failed).
+		[ -n "$x1" ] && [ "$d_new" = "$x1" ] && [ "$(VPS=$VPS audit_n vps.boot_start)" -ge 1 ] && break
 		sleep 5
 	done
 	t_back=$(since "$t0")
