@@ -122,6 +122,19 @@ static struct nftnl_rule *jump_rule(const char *table, bool emu)
 	return r;
 }
 
+/* Frees what the builders below allocated (NULL is skipped). */
+static void free_parts(struct nftnl_chain *c, struct nftnl_rule *flush, struct nftnl_rule *r1,
+                       struct nftnl_rule *r2)
+{
+	struct nftnl_rule *rules[] = {flush, r1, r2};
+
+	if (c)
+		nftnl_chain_free(c);
+	for (int i = 0; i < 3; i++)
+		if (rules[i])
+			nftnl_rule_free(rules[i]);
+}
+
 /* NEWCHAIN c (create or keep), DELRULE flush (all of its rules), NEWRULE of each of the n rules:
  * appended to bt. false when bt is full. */
 static bool put_chain(struct mnl_nlmsg_batch *bt, uint32_t *seq, const struct nftnl_chain *c,
@@ -166,14 +179,7 @@ bool vif_nft_put_hook(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vif
 		struct nftnl_rule *const two[] = {jump, rule};
 		ok = put_chain(bt, seq, c, flush, two, 2);
 	}
-	if (jump)
-		nftnl_rule_free(jump);
-	if (c)
-		nftnl_chain_free(c);
-	if (flush)
-		nftnl_rule_free(flush);
-	if (rule)
-		nftnl_rule_free(rule);
+	free_parts(c, flush, jump, rule);
 	return ok;
 }
 
@@ -220,12 +226,7 @@ bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *v
 	nftnl_rule_add_expr(rule, drop);
 	ok = put_chain(bt, seq, c, flush, &rule, rate_bytes > 0 ? 1 : 0);
 out:
-	if (c)
-		nftnl_chain_free(c);
-	if (flush)
-		nftnl_rule_free(flush);
-	if (rule)
-		nftnl_rule_free(rule);
+	free_parts(c, flush, rule, NULL);
 	return ok;
 }
 
