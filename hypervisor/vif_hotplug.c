@@ -88,14 +88,11 @@ static int hook(const char *target, char *err)
 	char vif[16], nerr[VIF_NFT_ERRLEN] = "";
 	size_t n = strlen(target);
 	bool emu = n > 4 && strcmp(target + n - 4, "-emu") == 0;
-	char tbl[32];
 	int rc;
 
 	snprintf(vif, sizeof(vif), "%.*s", (int)(emu ? n - 4 : n), target);
-	if (!vif_nft_table(vif, tbl))
-		return 0;
 	rc = vif_nft_attach(vif, emu, nerr);
-	if (rc == -ENOENT)
+	if (rc == -EINVAL || rc == -ENOENT) /* not an xvps vif name / no table */
 		return 0;
 	if (rc)
 		errf(err, "%s", nerr);

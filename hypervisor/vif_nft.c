@@ -249,7 +249,8 @@ void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n)
 	nftnl_rule_free(r);
 }
 
-int vif_nft_send(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, char *buf, size_t bufsz)
+/* Sends the batch built in bt on nl and reads the kernel's errors into buf without waiting. */
+static int send_batch(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, char *buf, size_t bufsz)
 {
 	int first = 0;
 	ssize_t r;
@@ -274,12 +275,52 @@ int vif_nft_send(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, char *buf, s
 	return first;
 }
 
+bool vif_nft_put_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname,
+                       unsigned hooks)
+{
+	bool ok = true;
+
+	for (unsigned h = 0; ok && h < 2; h++)
+		if (hooks & (1u << h))
+			ok = vif_nft_put_hook(bt, seq, vifname, h == 1);
+	return ok;
+}
+
+int vif_nft_transact(struct mnl_socket *nl, char *buf, size_t half,
+                     bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
+                     const void *arg)
+{
+	struct mnl_nlmsg_batch *bt = mnl_nlmsg_batch_start(buf, half);
+	uint32_t seq = (uint32_t)time(NULL);
+	bool ok;
+	int rc;
+
+	if (!bt)
+		return -ENOMEM;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
+	ok = mnl_nlmsg_batch_next(bt) && fill(bt, &seq, arg);
+	if (ok) {
+		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
+		ok = mnl_nlmsg_batch_next(bt);
+	}
+	/* the batch is sent from the first half of buf; the answers are read into the second */
+	rc = ok ? send_batch(nl, bt, buf + half, half) : -E2BIG;
+	mnl_nlmsg_batch_stop(bt);
+	return rc;
+}
+
+bool vif_nft_fill_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
+{
+	const vif_nft_hooks *a = arg;
+
+	return vif_nft_put_hooks(bt, seq, a->vifname, a->hooks);
+}
+
 int vif_nft_attach(const char *vifname, bool emu, char *err)
 {
 	char buf[2 * ATTACH_BATCH];
 	struct mnl_socket *nl;
-	struct mnl_nlmsg_batch *bt;
-	uint32_t seq = (uint32_t)time(NULL);
+	vif_nft_hooks a = {vifname, emu ? 2u : 1u};
 	int rc;
 
 	if (!vif_ok(vifname)) {
@@ -294,22 +335,14 @@ int vif_nft_attach(const char *vifname, bool emu, char *err)
 			mnl_socket_close(nl);
 		return rc;
 	}
-	bt = mnl_nlmsg_batch_start(buf, ATTACH_BATCH);
-	if (bt)
-		nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
-	if (!bt || !mnl_nlmsg_batch_next(bt) || !vif_nft_put_hook(bt, &seq, vifname, emu)) {
+	rc = vif_nft_transact(nl, buf, ATTACH_BATCH, vif_nft_fill_hooks, &a);
+	if (rc == -E2BIG || rc == -ENOMEM) {
 		rc = -ENOMEM;
 		errfmt(err, VIF_NFT_ERRLEN, "nftables: cannot build the hook of %s", vifname);
-	} else {
-		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
-		mnl_nlmsg_batch_next(bt);
-		rc = vif_nft_send(nl, bt, buf + ATTACH_BATCH, ATTACH_BATCH);
-		if (rc)
-			errfmt(err, VIF_NFT_ERRLEN, "nftables: hooking %s%s: %s", vifname,
-			       emu ? "-emu" : "", strerror(-rc));
+	} else if (rc) {
+		errfmt(err, VIF_NFT_ERRLEN, "nftables: hooking %s%s: %s", vifname,
+		       emu ? "-emu" : "", strerror(-rc));
 	}
-	if (bt)
-		mnl_nlmsg_batch_stop(bt);
 	mnl_socket_close(nl);
 	return rc;
 }

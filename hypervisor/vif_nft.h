@@ -59,10 +59,25 @@ bool vif_nft_put_police(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *v
  * (NUL-terminated, truncated to n). */
 void vif_nft_describe_hook(const char *vifname, bool emu, char *out, size_t n);
 
-/* Sends one batch (begin, msgs, end) already built in bt on socket nl and reads the kernel's
- * errors without waiting (nfnetlink handles a batch in the sender's context). 0 or -errno of
- * the first error. buf/bufsz: room for the answers. */
-int vif_nft_send(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, char *buf, size_t bufsz);
+/* vif_nft_put_hook for each device in hooks: bit 0 the vif, bit 1 its "-emu" tap (net.h's
+ * NF_HOOK_VIF and NF_HOOK_EMU). false when bt is full. */
+bool vif_nft_put_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const char *vifname,
+                       unsigned hooks);
+
+/* vif_nft_put_hooks as a vif_nft_transact fill; arg: a vif_nft_hooks. */
+typedef struct vif_nft_hooks {
+	const char *vifname;
+	unsigned hooks;
+} vif_nft_hooks;
+bool vif_nft_fill_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg);
+
+/* One transaction on nl: begin, what fill(bt, &seq, arg) appends, end, in the first half bytes
+ * of buf (2 × half bytes); the kernel's errors are read into the second half without waiting
+ * (nfnetlink handles a batch in the sender's context, and no message asks for an ACK).
+ * 0; -E2BIG when fill does not fit (or fails); -ENOMEM; -errno of the kernel's first error. */
+int vif_nft_transact(struct mnl_socket *nl, char *buf, size_t half,
+                     bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
+                     const void *arg);
 
 /* One transaction that hooks device vifname (emu: its "-emu" tap) to table "xvps-<vifname>",
  * in the caller's network namespace (xvps-vif). vifname: "xvif" + digits. 0; -ENOENT when the

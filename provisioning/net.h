@@ -211,6 +211,11 @@ char *nf_old_layout_removal(net_ctx *ctx);
 
 /* ---- shaping.c ------------------------------------------------------------------------ */
 
+/* Whether network device dev exists: with the real /sys/class/net in the calling thread's
+ * network namespace (if_nametoindex: that sysfs shows the namespace that mounted it, not always
+ * the caller's); with any other sysfs_net (unit tests' fake tree) as <sysfs_net>/<dev>. */
+bool net_dev_exists(const net_ctx *ctx, const char *dev);
+
 /* The effective rate of a spec: throttle_mbit when it is set (> 0) and lower than net_mbit
  * or net_mbit is 0 (unlimited); else net_mbit. 0 means unlimited. */
 int shape_rate_mbit(const vps_spec *spec);

@@ -26,13 +26,11 @@
  * the vif name, never on the domid (a rebooted Xen domain keeps its vifname). Every value that
  * reaches a rule passed spec.c and is checked again here. */
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/util.h"
 #include "../common/validate.h"
@@ -246,6 +244,14 @@ static void render_hook(sbuf *b, const char *tbl, const char *vif, bool emu)
 	       tbl, ch, vif, emu ? "-emu" : "", tbl, ch, tbl, ch, tbl, ch);
 }
 
+/* The hooks of the devices in hooks (NF_HOOK_VIF, NF_HOOK_EMU). */
+static void render_hooks(sbuf *b, const char *tbl, const char *vif, unsigned hooks)
+{
+	for (unsigned h = 0; h < 2; h++)
+		if (hooks & (1u << h))
+			render_hook(b, tbl, vif, h == 1);
+}
+
 /* "netdev xvps-xvifN" */
 static bool table_of(const char *vifname, char out[48])
 {
@@ -266,10 +272,7 @@ char *nf_render(const vps_spec *spec, bool reject, unsigned hooks)
 	       "\nflush chain %s " VIF_NFT_CHAIN "\n",
 	       tbl, tbl, tbl, tbl);
 	render_rules(&b, spec, tbl, reject);
-	if (hooks & NF_HOOK_VIF)
-		render_hook(&b, tbl, spec->vifname, false);
-	if (hooks & NF_HOOK_EMU)
-		render_hook(&b, tbl, spec->vifname, true);
+	render_hooks(&b, tbl, spec->vifname, hooks);
 	return sb_take(&b);
 }
 
@@ -278,22 +281,23 @@ char *nf_render_remove(const char *vifname)
 	sbuf b = {0};
 	char tbl[48];
 
-	if (!vif_ok(vifname) || !table_of(vifname, tbl))
+	if (!table_of(vifname, tbl))
 		return NULL;
 	/* Added first, so that the delete finds it: absent is not an error, one transaction. */
 	sb_add(&b, "add table %s\ndelete table %s\n", tbl, tbl);
 	return sb_take(&b);
 }
 
-/* The guard (see the top). */
+/* The guard (see the top): declared and emptied, then (after any removal of an older layout,
+ * whose dispatch rule the flush took away) its two rules. */
 static const char k_base[] = "add table " G "\n"
                              "add chain " G " " NET_NFT_BASE
                              " { type filter hook prerouting priority filter; policy accept; }\n"
-                             "flush chain " G " " NET_NFT_BASE "\n"
-                             "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
-                             "\" meta mark & " VIF_NFT_MARK_TEXT " == 0 drop\n"
-                             "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
-                             "\" meta mark set meta mark & " VIF_NFT_UNMARK_TEXT "\n";
+                             "flush chain " G " " NET_NFT_BASE "\n";
+static const char k_base_rules[] = "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
+                                   "\" meta mark & " VIF_NFT_MARK_TEXT " == 0 drop\n"
+                                   "add rule " G " " NET_NFT_BASE " iifname \"" NET_VIF_WILDCARD
+                                   "\" meta mark set meta mark & " VIF_NFT_UNMARK_TEXT "\n";
 
 /* ---- running ------------------------------------------------------------------------------ */
 
@@ -359,17 +363,10 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 	if (!ctx->enabled)
 		return 0;
 	old = nf_old_layout_removal(ctx);
-	if (old && *old) {
-		/* the old dispatch rule goes with the flush of k_base, before its map */
-		size_t n = strlen(k_base) + strlen(old) + 1;
-		const char *cut = strstr(k_base, "add rule ");
-		tx = malloc(n);
-		if (tx)
-			snprintf(tx, n, "%.*s%s%s", (int)(cut - k_base), k_base, old, cut);
+	if (old && *old)
 		log_info("firewall: replacing the one-table layout of an older agent");
-	} else {
-		tx = strdup(k_base);
-	}
+	if (asprintf(&tx, "%s%s%s", k_base, old ? old : "", k_base_rules) < 0)
+		tx = NULL;
 	free(old);
 	rc = run_owned(ctx, tx, err);
 	if (rc == 0)
@@ -379,28 +376,16 @@ static int base_ensure(net_ctx *ctx, const void *unused, char err[NET_ERRLEN])
 	return rc;
 }
 
-/* Whether device dev exists: in the calling thread's network namespace (if_nametoindex) with the
- * real /sys/class/net (which shows the namespace that mounted it, not always the caller's);
- * as <sysfs_net>/<dev> with any other (unit tests' fake tree). */
-static bool dev_here(const net_ctx *ctx, const char *dev)
-{
-	char path[320];
-
-	if (strcmp(ctx->sysfs_net, "/sys/class/net") == 0)
-		return if_nametoindex(dev) != 0;
-	return sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev) && access(path, F_OK) == 0;
-}
-
 /* The devices of vifname that exist now (NF_HOOK_VIF, NF_HOOK_EMU). */
 static unsigned hooks_of(const net_ctx *ctx, const char *vifname)
 {
 	char emu[24];
 	unsigned h = 0;
 
-	if (dev_here(ctx, vifname))
+	if (net_dev_exists(ctx, vifname))
 		h |= NF_HOOK_VIF;
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
-	if (dev_here(ctx, emu))
+	if (net_dev_exists(ctx, emu))
 		h |= NF_HOOK_EMU;
 	return h;
 }
@@ -481,7 +466,7 @@ static int hook_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 	char tbl[48];
 	int rc = 0;
 
-	if (!vif_ok(vifname) || !table_of(vifname, tbl)) {
+	if (!table_of(vifname, tbl)) {
 		errf(err, "refusing an invalid vif name");
 		return -EINVAL;
 	}
@@ -495,9 +480,7 @@ static int hook_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 			rc = nf_batch_hook(ctx, vifname, hooks, err);
 		} else {
 			sbuf b = {0};
-			for (unsigned h = 0; h < 2; h++)
-				if (hooks & (1u << h))
-					render_hook(&b, tbl, vifname, h == 1);
+			render_hooks(&b, tbl, vifname, hooks);
 			rc = run_cmds(ctx, sb_take(&b), false, err);
 		}
 		if (rc == 0 || rc == -ENOMEM)
@@ -522,7 +505,7 @@ static int police_locked(net_ctx *ctx, const void *arg, char err[NET_ERRLEN])
 	char tbl[48];
 	sbuf b = {0};
 
-	if (!vif_ok(q->vifname) || !table_of(q->vifname, tbl)) {
+	if (!table_of(q->vifname, tbl)) {
 		errf(err, "refusing an invalid vif name");
 		return -EINVAL;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../hypervisor/vif_nft.h"
 #include "net.h"
 
 #define LEGACY_TIMEOUT_MS 30000
@@ -115,11 +116,11 @@ char *nf_old_layout_removal(net_ctx *ctx)
 		if (!end)
 			continue;
 		*end = '\0';
-		const char *v = line + 11;
+		const char *v = line + 11; /* after "chain xvps-" */
+		char tbl[32];
 		if (strcmp(line, "map vifs") == 0) {
 			sb_str(&b, "delete map " NET_NFT_GUARD " vifs\n");
-		} else if (strncmp(line, "chain xvps-xvif", 15) == 0 && v[4] &&
-		           strspn(v + 4, "0123456789") == strlen(v + 4) && strlen(v) < 16) {
+		} else if (strncmp(line, "chain xvps-", 11) == 0 && vif_nft_table(v, tbl)) {
 			snprintf(line_out, sizeof(line_out),
 			         "flush chain " NET_NFT_GUARD
 			         " xvps-%s\ndelete chain " NET_NFT_GUARD " xvps-%s\n",

@@ -432,28 +432,20 @@ static void table_payload(struct nlmsghdr *h, const void *o)
 	nftnl_table_nlmsg_build_payload(h, o);
 }
 
-/* begin, table, chains, flush, rules, hooks, end; false when it does not fit BATCH_LIMIT. */
-static bool batch_fill(struct mnl_nlmsg_batch *bt, const parts *p, uint32_t seq)
+/* table, chains, flush, rules, hooks (vif_nft_transact adds begin and end); false when it does
+ * not fit BATCH_LIMIT. */
+static bool batch_fill(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
 {
-	bool ok;
+	const parts *p = arg;
+	bool ok = put(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, seq, table_payload, p->t) &&
+	          put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, seq, chain_payload, p->chain) &&
+	          put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, seq, chain_payload, p->rate) &&
+	          put(bt, NFT_MSG_DELRULE, 0, seq, rule_payload, p->flush);
 
-	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
-	ok = mnl_nlmsg_batch_next(bt) &&
-	     put(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, &seq, table_payload, p->t) &&
-	     put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, &seq, chain_payload, p->chain) &&
-	     put(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, &seq, chain_payload, p->rate) &&
-	     put(bt, NFT_MSG_DELRULE, 0, &seq, rule_payload, p->flush);
 	for (size_t i = 0; ok && i < p->rs.n; i++)
-		ok = put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, &seq, rule_payload,
+		ok = put(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, seq, rule_payload,
 		         p->rs.r[i]);
-	for (unsigned h = 0; ok && h < 2; h++)
-		if (p->hooks & (1u << h))
-			ok = vif_nft_put_hook(bt, &seq, p->table + strlen(VIF_NFT_TABLE_PREFIX),
-			                      h == 1);
-	if (!ok)
-		return false;
-	nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
-	return mnl_nlmsg_batch_next(bt);
+	return ok && vif_nft_put_hooks(bt, seq, p->table + strlen(VIF_NFT_TABLE_PREFIX), p->hooks);
 }
 
 /* The netfilter netlink socket, opened on first use in the calling thread's namespace (as the
@@ -479,7 +471,6 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
                    char err[NET_ERRLEN])
 {
 	struct mnl_socket *nl;
-	struct mnl_nlmsg_batch *bt;
 	parts p;
 	char *buf;
 	int rc;
@@ -498,21 +489,14 @@ int nf_batch_apply(net_ctx *ctx, const vps_spec *spec, bool reject, unsigned hoo
 		free(buf);
 		return rc ? rc : -EIO;
 	}
-	bt = mnl_nlmsg_batch_start(buf, BATCH_LIMIT);
-	if (!bt || !batch_fill(bt, &p, (uint32_t)time(NULL))) {
-		rc = bt ? -E2BIG : -ENOMEM;
+	rc = vif_nft_transact(nl, buf, BATCH_LIMIT, batch_fill, &p);
+	if (rc == -E2BIG) {
 		errfmt(err, NET_ERRLEN, "nftables: the batch does not fit %d bytes", BATCH_LIMIT);
-	} else {
-		/* the batch is sent from buf; the answers are read into its second half */
-		rc = vif_nft_send(nl, bt, buf + BATCH_LIMIT, BATCH_LIMIT);
-		if (rc)
-			errfmt(err, NET_ERRLEN, "nftables: %s (table netdev %s)", strerror(-rc),
-			       p.table);
-		if (rc && rc != -ENOENT && rc != -ENOMEM)
+	} else if (rc) {
+		errfmt(err, NET_ERRLEN, "nftables: %s (table netdev %s)", strerror(-rc), p.table);
+		if (rc != -ENOENT && rc != -ENOMEM)
 			rc = -EIO;
 	}
-	if (bt)
-		mnl_nlmsg_batch_stop(bt);
 	free(buf);
 	parts_free(&p);
 	return rc;

@@ -4,25 +4,20 @@
  * sent on the agent's netfilter socket (nft_batch.c). */
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/common.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/util.h"
 #include "../hypervisor/vif_nft.h"
 #include "net.h"
 
-/* begin, what fill appends, end: sent as one batch. 0 or -errno from the kernel. */
+/* One small transaction on ctx's socket. 0 or -errno (-ENOMEM when it cannot be built). */
 static int send_small(net_ctx *ctx,
                       bool (*fill)(struct mnl_nlmsg_batch *, uint32_t *, const void *),
                       const void *arg, char err[NET_ERRLEN])
 {
 	struct mnl_socket *nl = nf_batch_socket(ctx);
-	struct mnl_nlmsg_batch *bt;
-	uint32_t seq = (uint32_t)time(NULL);
 	char buf[8192];
-	bool ok;
 	int rc;
 
 	if (!nl) {
@@ -30,18 +25,8 @@ static int send_small(net_ctx *ctx,
 		errfmt(err, NET_ERRLEN, "nftables: netlink socket: %s", strerror(-rc));
 		return rc;
 	}
-	bt = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
-	if (!bt)
-		return -ENOMEM;
-	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
-	ok = mnl_nlmsg_batch_next(bt) && fill(bt, &seq, arg);
-	if (ok) {
-		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq);
-		ok = mnl_nlmsg_batch_next(bt);
-	}
-	rc = ok ? vif_nft_send(nl, bt, buf + sizeof(buf) / 2, sizeof(buf) / 2) : -ENOMEM;
-	mnl_nlmsg_batch_stop(bt);
-	return rc;
+	rc = vif_nft_transact(nl, buf, sizeof(buf) / 2, fill, arg);
+	return rc == -E2BIG ? -ENOMEM : rc;
 }
 
 typedef struct police_arg {
@@ -67,26 +52,10 @@ int nf_batch_police(net_ctx *ctx, const char *vifname, unsigned long long rate_b
 	return rc;
 }
 
-typedef struct hook_arg {
-	const char *vifname;
-	unsigned hooks;
-} hook_arg;
-
-static bool fill_hooks(struct mnl_nlmsg_batch *bt, uint32_t *seq, const void *arg)
-{
-	const hook_arg *a = arg;
-	bool ok = true;
-
-	for (unsigned h = 0; ok && h < 2; h++)
-		if (a->hooks & (1u << h))
-			ok = vif_nft_put_hook(bt, seq, a->vifname, h == 1);
-	return ok;
-}
-
 int nf_batch_hook(net_ctx *ctx, const char *vifname, unsigned hooks, char err[NET_ERRLEN])
 {
-	hook_arg a = {vifname, hooks};
-	int rc = send_small(ctx, fill_hooks, &a, err);
+	vif_nft_hooks a = {vifname, hooks};
+	int rc = send_small(ctx, vif_nft_fill_hooks, &a, err);
 
 	if (rc)
 		errfmt(err, NET_ERRLEN, "nftables: hooking %s: %s", vifname, strerror(-rc));

@@ -17,6 +17,7 @@
  * line, validated names and numbers only) are the qdiscs in order; tc stops at the first line
  * that fails and names it ("Command failed -:N"). */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,13 @@ static unsigned long long police_burst(int rate_mbit)
 	return b > 65536ull ? b : 65536ull;
 }
 
-/* True when <sysfs_net>/<dev> exists (the kernel knows the device). */
-static bool dev_exists(const net_ctx *ctx, const char *dev)
+bool net_dev_exists(const net_ctx *ctx, const char *dev)
 {
 	char path[NET_PATH_LEN];
 	struct stat st;
 
+	if (strcmp(ctx->sysfs_net, "/sys/class/net") == 0)
+		return if_nametoindex(dev) != 0;
 	if (!sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev))
 		return false;
 	return stat(path, &st) == 0;
@@ -255,7 +257,7 @@ static bool wait_for_vif(const net_ctx *ctx, const char *vifname)
 	                    (uint64_t)(ctx->vif_wait_ms > 0 ? ctx->vif_wait_ms : 0) * 1000000ull;
 
 	for (;;) {
-		if (dev_exists(ctx, vifname))
+		if (net_dev_exists(ctx, vifname))
 			return true;
 		uint64_t now = now_mono_ns();
 		if (now >= deadline)
@@ -304,7 +306,7 @@ static int unshape_dev(net_ctx *ctx, const char *dev, char err[NET_ERRLEN])
 	const char *ingress[] = {"tc", "qdisc", "del", "dev", dev, "ingress", NULL};
 	int rc;
 
-	if (!dev_exists(ctx, dev))
+	if (!net_dev_exists(ctx, dev))
 		return 0;
 	if ((rc = run_cmd(ctx, root, true, err)) != 0)
 		return rc;
@@ -319,13 +321,13 @@ static int drop_ifb_layout(net_ctx *ctx, const char *vifname, const char *ifb, c
 	char emu[24];
 	int rc;
 
-	if (!dev_exists(ctx, ifb))
+	if (!net_dev_exists(ctx, ifb))
 		return 0;
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
 	for (int i = 0; i < 2; i++) {
 		const char *dev = i ? emu : vifname;
 		const char *ingress[] = {"tc", "qdisc", "del", "dev", dev, "ingress", NULL};
-		if (dev_exists(ctx, dev) && (rc = run_cmd(ctx, ingress, true, err)) != 0)
+		if (net_dev_exists(ctx, dev) && (rc = run_cmd(ctx, ingress, true, err)) != 0)
 			return rc;
 	}
 	return run_cmd(ctx, del, true, err);
@@ -381,7 +383,7 @@ int shape_apply(net_ctx *ctx, const char *vifname, int rate_mbit, char err[NET_E
 	}
 	tbf_replace(b, vifname, rate_mbit, rate, burst);
 	snprintf(emu, sizeof(emu), "%s-emu", vifname);
-	if (dev_exists(ctx, emu))
+	if (net_dev_exists(ctx, emu))
 		tbf_replace(b, emu, rate_mbit, rate, burst);
 	rc = run_batch(ctx, b, err);
 	free(b);
@@ -407,7 +409,7 @@ int shape_remove(net_ctx *ctx, const char *vifname, char err[NET_ERRLEN])
 	if (rc)
 		return rc;
 	err[0] = '\0';
-	if (dev_exists(ctx, ifb)) {
+	if (net_dev_exists(ctx, ifb)) {
 		const char *del[] = {"ip", "link", "del", ifb, NULL};
 		if ((rc = run_cmd(ctx, del, true, err)) != 0)
 			return rc;
