@@ -53,14 +53,14 @@ static unsigned long long shape_burst(int rate_mbit)
 	return b > SHAPE_MIN_BURST ? b : SHAPE_MIN_BURST;
 }
 
-/* The policer's burst in bytes: 100 ms of traffic, at least 64 KiB. A policer drops what a tbf
+/* The policer's burst in bytes: 250 ms of traffic, at least 64 KiB. A policer drops what a tbf
  * would queue, and TCP halves its window at each drop (and remembers the lower threshold for
- * the next connection to the same host): a burst ten times the tbf's keeps a TCP stream within a
- * few percent of the rate (netns suite case f, under load) while the long-run average stays the
- * rate. */
+ * the next connection to the same host): with 100 ms one netns run in nine measured a first
+ * stream at 15.6 of 20 Mbit/s; 250 ms kept every run within a few percent while the long-run
+ * average stays the rate. */
 static unsigned long long police_burst(int rate_mbit)
 {
-	unsigned long long b = (unsigned long long)rate_mbit * 1000000ull / 8ull / 10ull;
+	unsigned long long b = (unsigned long long)rate_mbit * 1000000ull / 8ull / 4ull;
 
 	return b > 65536ull ? b : 65536ull;
 }

@@ -263,7 +263,7 @@ TestSuite(shaping, .init = setup, .fini = teardown);
 #define POLICE_OFF "nft add chain netdev xvps-xvif7 rate; flush chain netdev xvps-xvif7 rate"
 #define POLICE_100                                                                                 \
 	POLICE_OFF "; add rule netdev xvps-xvif7 rate limit rate over 12500000 bytes/second "      \
-	           "burst 1250000 bytes drop"
+	           "burst 3125000 bytes drop"
 #define APPLY_100                                                                                  \
 	POLICE_100, "tc qdisc replace dev xvif7 root handle 64: tbf rate 100mbit burst 125000 "    \
 	            "latency 50ms"
@@ -368,7 +368,7 @@ Test(shaping, burst_is_10ms_of_rate_with_16k_floor)
 		unsigned long long rb = (unsigned long long)cases[i].rate * 125000ull;
 		snprintf(police, sizeof(police),
 		         "rate over %llu bytes/second burst %llu bytes drop", rb,
-		         rb / 10 > 65536 ? rb / 10 : 65536);
+		         rb / 4 > 65536 ? rb / 4 : 65536);
 		cr_assert_not_null(strstr(find_call("nft "), police), "%s / %s", find_call("nft "),
 		                   police);
 		/* tbf's own rule: burst >= rate/HZ; HZ 100 is the worst case Linux allows. */
