@@ -128,7 +128,7 @@ UNIT_BILLING_SRC := test_billing_period test_billing_ledger test_billing_quota t
 UNIT_PANEL_SRC   := panel_testdb test_backup test_resize test_limits test_auth test_totp test_http_util test_http_cache test_http_park test_vps_json test_ipam test_jobs test_metering test_panel_console \
 	test_quota test_guest_events test_store test_suspend test_quota_notify test_plan_history test_invoice \
 	test_rdns test_guest_settings
-UNIT_AGENT_SRC   := test_agent test_desired test_seed_loop test_block_seed test_vif_hotplug test_provision_cost test_resize_agent test_rescue test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_template_import \
+UNIT_AGENT_SRC   := test_agent test_desired test_seed_loop test_block_seed test_vif_hotplug test_provision_cost test_resize_agent test_rescue test_console_e2e test_netcount test_netfilter test_seed test_seed_nocloud test_shaping test_tc_nl test_template_import \
 	test_power test_sim test_simnet test_spec test_storage_file test_storage_lvm test_storage_outcome test_tpool_status \
 	test_vps test_vps_net test_xl test_xl_cpu test_xlcfg fake_runner xl_fake sim_fixture agent_fixture
 UNIT_CONSOLE_SRC := test_console test_console_vnc

@@ -73,8 +73,31 @@ typedef struct net_shape {
 typedef int (*net_nft_fn)(void *arg, const char *cmds, bool check_only, char **out,
                           char err[NET_ERRLEN]);
 
+/* The qdisc and link changes shaping makes (tc_nl.c). */
+typedef enum net_tc_kind {
+	NET_TC_TBF,         /* replace dev's root qdisc by a tbf (handle major:0) */
+	NET_TC_DEL_ROOT,    /* delete dev's root qdisc */
+	NET_TC_DEL_INGRESS, /* delete dev's ingress qdisc (and its filters) */
+	NET_TC_DEL_LINK,    /* delete the device */
+} net_tc_kind;
+
+typedef struct net_tc_op {
+	net_tc_kind kind;
+	const char *dev;               /* 1..15 characters */
+	unsigned major;                /* NET_TC_TBF: the handle's major, 1..0xfffe */
+	unsigned long long rate_bytes; /* NET_TC_TBF: bytes per second, > 0 */
+	unsigned burst;                /* NET_TC_TBF: the bucket, bytes, > 0 */
+	unsigned limit;                /* NET_TC_TBF: bytes that may queue, burst included */
+} net_tc_op;
+
+/* A fake for net_tc in unit tests: line is the change as the equivalent tc / ip command line
+ * (net_tc_line). Returns 0 or -errno (ENOENT / ENODEV: absent) with err set. */
+typedef int (*net_tc_fn)(void *arg, const char *line, char err[NET_ERRLEN]);
+
 typedef struct net_ctx {
-	runner run;            /* the one runner (processes: tc, ip, the legacy *tables cleanup) */
+	runner run;            /* the one runner (processes: the legacy *tables cleanup) */
+	net_tc_fn tc;          /* NULL: rtnetlink in process (tc_nl.c); else a fake */
+	void *tc_arg;          /* tc's first argument */
 	net_nft_fn nft;        /* NULL: libnftables in process (nft.c); else a fake */
 	void *nft_arg;         /* nft's first argument */
 	void *nft_handle;      /* libnftables context, made on first use (nft.c) */
@@ -104,6 +127,18 @@ void net_ctx_dispose(net_ctx *ctx);
  * result would exceed 11 characters. */
 bool net_vifname_of(const char *name, char out[16]);
 bool net_ifbname_of(const char *vifname, char out[16]);
+
+/* ---- tc_nl.c ------------------------------------------------------------------------- */
+
+/* Makes op in the calling thread's network namespace through rtnetlink (no process), or
+ * through ctx->tc when set. A delete of something absent (no such qdisc, the device's default
+ * qdisc, no such device) is 0. Returns 0, -EINVAL (bad op) or the kernel's -errno with err
+ * naming the change as its tc / ip command line and the kernel's own message. */
+int net_tc(net_ctx *ctx, const net_tc_op *op, char err[NET_ERRLEN]);
+
+/* op as the tc / ip command line that makes the same change (bytes per second are tc's "bps"),
+ * into out[len]. False when it does not fit. */
+bool net_tc_line(const net_tc_op *op, char *out, size_t len);
 
 /* ---- nft.c --------------------------------------------------------------------------- */
 

@@ -1,8 +1,8 @@
 /* test_vps_net.c — provisioning/vps_net.c: a vif that the hypervisor re-created behind the agent's
  * back (a reboot from inside a Xen guest, a resumed sim guest) is shaped again at the next counter
  * sweep, the remembered rate survives an agent restart (shaping.json), and removal forgets it.
- * Fake sysfs tree in a temp dir, fake runner recording the tc/ip commands (a `tc -batch -` as
- * one "tc <line>" per line of its stdin), fake nftables seam
+ * Fake sysfs tree in a temp dir, fake runner recording commands, fake rtnetlink seam recording
+ * the qdisc changes as their tc command lines, fake nftables seam
  * recording the firewall transactions (never the host's own tables). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -25,26 +25,21 @@ static int fake_run(void *c, const char *const argv[], const char *in, size_t in
 	char *line = runner_argv_str(argv);
 
 	runner_result_init(res);
-	if (strcmp(line, "tc -batch -") == 0 && in) {
-		/* one call per line of the batch, as "tc <line>" */
-		for (const char *l = in; l < in + in_len && *l && ncalls < 256;) {
-			const char *nl = memchr(l, '\n', (size_t)(in + in_len - l));
-			size_t k = nl ? (size_t)(nl - l) : strlen(l);
-			char buf[512];
-
-			snprintf(buf, sizeof(buf), "tc %.*s", (int)k, l);
-			calls[ncalls++] = strdup(buf);
-			l = nl ? nl + 1 : l + k;
-		}
-		free(line);
-	} else if (ncalls < 256) {
+	if (ncalls < 256)
 		calls[ncalls++] = line;
-	} else {
+	else
 		free(line);
-	}
 	res->out = strdup("");
 	res->err = strdup("");
 	res->exit_status = 0;
+	return 0;
+}
+
+/* The rtnetlink seam: each qdisc / link change as its tc / ip command line. */
+static int fake_tc(void *arg, const char *line, char err[NET_ERRLEN])
+{
+	if (ncalls < 256)
+		calls[ncalls++] = strdup(line);
 	return 0;
 }
 
@@ -124,6 +119,7 @@ static void open_net(net_ctx *net, vps_ctx *v)
 	             "%s", err);
 	net->vif_wait_ms = 100;
 	net->nft = fake_nft;
+	net->tc = fake_tc;
 	memset(v, 0, sizeof(*v));
 	v->net = net;
 }
@@ -169,7 +165,8 @@ Test(vps_net, a_recreated_vif_is_shaped_again_at_the_next_sweep)
 	spec_of(&s, 20);
 	set_vif("xvif7", "5\n");
 	cr_assert_eq(vps_net_after_start(&v, &s, &e), 0, "%s", e.msg);
-	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 20mbit"), 1);
+	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 2500000bps"),
+	             1);
 	clear_calls();
 
 	sweep(&v); /* same vif: nothing to do */
@@ -177,8 +174,8 @@ Test(vps_net, a_recreated_vif_is_shaped_again_at_the_next_sweep)
 
 	set_vif("xvif7", "9\n"); /* re-created by the hypervisor */
 	sweep(&v);
-	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 20mbit"), 1,
-	             "the re-created vif was not shaped again");
+	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 2500000bps"),
+	             1, "the re-created vif was not shaped again");
 	clear_calls();
 	sweep(&v);
 	cr_assert_eq(count_calls("tc "), 0, "shaped once, not at every sweep");
@@ -188,8 +185,8 @@ Test(vps_net, a_recreated_vif_is_shaped_again_at_the_next_sweep)
 	open_net(&net, &v);
 	set_vif("xvif7", "12\n");
 	sweep(&v);
-	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 20mbit"), 1,
-	             "the rate was forgotten across a restart");
+	cr_assert_eq(count_calls("tc qdisc replace dev xvif7 root handle 14: tbf rate 2500000bps"),
+	             1, "the rate was forgotten across a restart");
 	clear_calls();
 
 	/* Removal forgets it: a vif of that name later is not shaped by the sweep. */
