@@ -246,9 +246,17 @@ char *nf_old_layout_removal(net_ctx *ctx);
 
 /* ---- shaping.c ------------------------------------------------------------------------ */
 
-/* Whether network device dev exists: with the real /sys/class/net in the calling thread's
- * network namespace (if_nametoindex: that sysfs shows the namespace that mounted it, not always
- * the caller's); with any other sysfs_net (unit tests' fake tree) as <sysfs_net>/<dev>. */
+/* The ifindex of network device dev in the calling thread's network namespace, 0 when there is
+ * none (or the name is not 1..15 characters): one RTM_GETLINK by name (vif_link_get). Never
+ * if_nametoindex: its SIOCGIFINDEX of an absent name makes the kernel, for a caller with
+ * CAP_NET_ADMIN / CAP_SYS_MODULE, try to load modules "netdev-<name>" and "<name>" (dev_load:
+ * two modprobe processes, about 0.25 s each in the TCG appliance, where every order asked after
+ * an absent vif, tap or ifb several times: issue 17 item 6). */
+int net_ifindex(const char *dev);
+
+/* Whether network device dev exists: with the real /sys/class/net, net_ifindex (in the calling
+ * thread's namespace: that sysfs shows the namespace that mounted it, not always the caller's);
+ * with any other sysfs_net (unit tests' fake tree) as <sysfs_net>/<dev>. */
 bool net_dev_exists(const net_ctx *ctx, const char *dev);
 
 /* The effective rate of a spec: throttle_mbit when it is set (> 0) and lower than net_mbit

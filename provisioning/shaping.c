@@ -16,7 +16,6 @@
  * and link change is one rtnetlink request (tc_nl.c, net_tc), every policer one nftables
  * transaction. */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 
 #include "../common/util.h"
 #include "../common/validate.h"
+#include "../hypervisor/vif_link.h"
 #include "net.h"
 
 #define SHAPE_MAX_MBIT   100000
@@ -63,13 +63,21 @@ static unsigned long long police_burst(int rate_mbit)
 	return b > 65536ull ? b : 65536ull;
 }
 
+int net_ifindex(const char *dev)
+{
+	vif_link l;
+	char e[VIF_LINK_ERRLEN];
+
+	return vif_link_get(dev, &l, e) == 0 ? l.ifindex : 0;
+}
+
 bool net_dev_exists(const net_ctx *ctx, const char *dev)
 {
 	char path[NET_PATH_LEN];
 	struct stat st;
 
 	if (strcmp(ctx->sysfs_net, "/sys/class/net") == 0)
-		return if_nametoindex(dev) != 0;
+		return net_ifindex(dev) > 0;
 	if (!sfmt(path, sizeof(path), "%s/%s", ctx->sysfs_net, dev))
 		return false;
 	return stat(path, &st) == 0;

@@ -158,7 +158,7 @@ out:
 static int kernel_tc(const net_tc_op *op, char err[NET_ERRLEN])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE], msg[200];
-	int ifindex = (int)if_nametoindex(op->dev), rc;
+	int ifindex = net_ifindex(op->dev), rc;
 
 	if (ifindex == 0)
 		rc = -ENODEV;

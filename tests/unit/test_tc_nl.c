@@ -169,3 +169,18 @@ Test(tc_nl, bad_changes_are_refused_before_the_kernel)
 	cr_assert_eq(net_tc(&ctx, &op, err), -EINVAL);
 	cr_assert(strstr(err, "1 to 15 characters"), "%s", err);
 }
+
+/* net_ifindex reads the link by name through rtnetlink (no SIOCGIFINDEX, which would make the
+ * kernel try to load modules for an absent name); it sees this test's namespace, and
+ * net_dev_exists with the real sysfs path answers through it. */
+Test(tc_nl, net_ifindex_sees_the_namespace_and_absence)
+{
+	snprintf(ctx.sysfs_net, sizeof(ctx.sysfs_net), "/sys/class/net");
+	cr_assert_gt(net_ifindex("xvif3"), 0);
+	cr_assert_eq((unsigned)net_ifindex("xvif3"), if_nametoindex("xvif3"));
+	cr_assert_eq(net_ifindex("xvif5"), 0);
+	cr_assert_eq(net_ifindex(""), 0);
+	cr_assert_eq(net_ifindex("a-name-longer-than-15"), 0);
+	cr_assert(net_dev_exists(&ctx, "xvif4"));
+	cr_assert(!net_dev_exists(&ctx, "xvif5"));
+}
