@@ -98,9 +98,11 @@ static struct nlmsghdr *build(const net_tc_op *op, int ifindex, char *buf)
  * "") in msg. */
 static int verdict(const char *buf, ssize_t got, unsigned seq, char *msg, size_t msglen)
 {
+	int left = (int)got;
+
 	msg[0] = '\0';
-	for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, (int)got);
-	     h = mnl_nlmsg_next(h, (int *)&got)) {
+	for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, left);
+	     h = mnl_nlmsg_next(h, &left)) {
 		if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
 			continue;
 		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
