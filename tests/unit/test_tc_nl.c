@@ -46,6 +46,18 @@ static void setup(void)
 
 TestSuite(tc_nl, .init = setup);
 
+/* The tbf shaping makes for 20 Mbit/s on dev: handle 14:, 2.5 MB/s, a 25,000-byte burst, 50 ms
+ * of queue past it. */
+static net_tc_op tbf20(const char *dev)
+{
+	return (net_tc_op){.kind = NET_TC_TBF,
+	                   .dev = dev,
+	                   .major = 0x14,
+	                   .rate_bytes = 2500000,
+	                   .burst = 25000,
+	                   .limit = 150000};
+}
+
 /* `tc -d qdisc show dev DEV` with DEV's name replaced by "DEV". */
 static char *show(const char *dev)
 {
@@ -80,12 +92,7 @@ static void same_as_tc(net_tc_op op, const char *expect)
 
 Test(tc_nl, a_tbf_is_the_one_tc_makes)
 {
-	net_tc_op op = {.kind = NET_TC_TBF,
-	                .major = 0x14,
-	                .rate_bytes = 2500000,
-	                .burst = 25000,
-	                .limit = 150000};
-	same_as_tc(op, "rate 20Mbit burst 25000b/1 mpu 0b lat 50ms");
+	same_as_tc(tbf20(NULL), "rate 20Mbit burst 25000b/1 mpu 0b lat 50ms");
 }
 
 Test(tc_nl, a_rate_above_32_bits_is_sent_as_rate64)
@@ -100,15 +107,11 @@ Test(tc_nl, a_rate_above_32_bits_is_sent_as_rate64)
 
 Test(tc_nl, a_new_handle_replaces_the_root_qdisc)
 {
-	net_tc_op op = {.kind = NET_TC_TBF,
-	                .dev = "xvif3",
-	                .major = 0x64,
-	                .rate_bytes = 12500000,
-	                .burst = 125000,
-	                .limit = 750000};
+	net_tc_op op = tbf20("xvif3");
+	op.major = 0x64; /* 100 Mbit/s first */
+	op.rate_bytes = 12500000;
 	cr_assert_eq(net_tc(&ctx, &op, err), 0, "%s", err);
-	op.major = 0x14;
-	op.rate_bytes = 2500000;
+	op = tbf20("xvif3");
 	cr_assert_eq(net_tc(&ctx, &op, err), 0, "%s", err);
 	cr_assert_eq(net_tc(&ctx, &op, err), 0, "the same again: %s", err);
 	char *out = show("xvif3");
@@ -119,12 +122,7 @@ Test(tc_nl, a_new_handle_replaces_the_root_qdisc)
 
 Test(tc_nl, deletes_remove_and_absent_is_fine)
 {
-	net_tc_op tbf = {.kind = NET_TC_TBF,
-	                 .dev = "xvif3",
-	                 .major = 0x14,
-	                 .rate_bytes = 2500000,
-	                 .burst = 25000,
-	                 .limit = 150000};
+	net_tc_op tbf = tbf20("xvif3");
 	net_tc_op root = {.kind = NET_TC_DEL_ROOT, .dev = "xvif3"};
 	net_tc_op ingress = {.kind = NET_TC_DEL_INGRESS, .dev = "xvif3"};
 	net_tc_op link = {.kind = NET_TC_DEL_LINK, .dev = "xvif3"};
@@ -148,12 +146,7 @@ Test(tc_nl, deletes_remove_and_absent_is_fine)
 
 Test(tc_nl, a_tbf_on_a_missing_device_names_the_change)
 {
-	net_tc_op op = {.kind = NET_TC_TBF,
-	                .dev = "xvif9",
-	                .major = 0x14,
-	                .rate_bytes = 2500000,
-	                .burst = 25000,
-	                .limit = 150000};
+	net_tc_op op = tbf20("xvif9");
 	cr_assert_eq(net_tc(&ctx, &op, err), -ENODEV);
 	cr_assert(strstr(err, "`tc qdisc replace dev xvif9 root handle 14: tbf rate 2500000bps "
 	                      "burst 25000 limit 150000` failed: No such device"),
