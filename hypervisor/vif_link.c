@@ -2,6 +2,7 @@
 #include "vif_link.h"
 
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -45,13 +46,12 @@ static bool name_ok(const char *name)
 	return n >= 1 && n < IFNAMSIZ;
 }
 
-/* Sends r and reads the answer into buf (one datagram, *got bytes). 0, or -errno with err set. */
-static int roundtrip(nlreq *r, char *buf, size_t buflen, ssize_t *got, char *err)
+int vif_rtnl_roundtrip(struct nlmsghdr *h, char *buf, size_t buflen, ssize_t *got, char *err)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	struct timeval tv = {.tv_sec = 5};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int rc = 0;
+	int one = 1, rc = 0;
 
 	if (fd < 0) {
 		rc = -errno;
@@ -60,8 +60,11 @@ static int roundtrip(nlreq *r, char *buf, size_t buflen, ssize_t *got, char *err
 	}
 	/* The kernel answers at once; the timeout only bounds a netlink socket that never does. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	r->nh.nlmsg_seq = (unsigned)time(NULL);
-	if (sendto(fd, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/* The kernel's own words in an error answer, without the request echoed before them. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	h->nlmsg_seq = (unsigned)time(NULL);
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
 	} else {
 		do
@@ -76,14 +79,30 @@ static int roundtrip(nlreq *r, char *buf, size_t buflen, ssize_t *got, char *err
 	return rc;
 }
 
-/* The kernel's verdict in an NLMSG_ERROR answer: 0 or -errno; 1 when h is not one. */
-static int nl_error(const struct nlmsghdr *h)
+int vif_rtnl_verdict(const char *buf, ssize_t got, char *msg, size_t msglen)
 {
+	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (got < 0 || !NLMSG_OK(h, (unsigned)got))
+		return -EBADMSG;
 	if (h->nlmsg_type != NLMSG_ERROR)
 		return 1;
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
 		return -EBADMSG;
-	return ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+	const struct nlmsgerr *e = NLMSG_DATA(h);
+	if (msg && msglen && (h->nlmsg_flags & NLM_F_ACK_TLVS)) {
+		/* NETLINK_CAP_ACK: the TLVs follow e->msg, the request's header alone */
+		const struct nlattr *a;
+		mnl_attr_for_each(a, h, sizeof(*e))
+		{
+			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				snprintf(msg, msglen, "%s", mnl_attr_get_str(a));
+		}
+	}
+	return e->error;
 }
 
 static void parse_link(const struct nlmsghdr *h, vif_link *out)
@@ -129,7 +148,7 @@ int vif_link_get(const char *name, vif_link *out, char *err)
 	if (add_attr(&r, IFLA_IFNAME, name, strlen(name) + 1) ||
 	    add_attr(&r, IFLA_EXT_MASK, &ext, sizeof(ext)))
 		return -EOVERFLOW;
-	rc = roundtrip(&r, buf, sizeof(buf), &got, err);
+	rc = vif_rtnl_roundtrip(&r.nh, buf, sizeof(buf), &got, err);
 	if (rc)
 		return rc;
 	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
@@ -137,7 +156,7 @@ int vif_link_get(const char *name, vif_link *out, char *err)
 		errf(err, "rtnetlink: short answer for %s", name);
 		return -EBADMSG;
 	}
-	rc = nl_error(h);
+	rc = vif_rtnl_verdict(buf, got, NULL, 0);
 	if (rc == -ENODEV)
 		return rc;
 	if (rc <= 0) {
@@ -181,11 +200,10 @@ int vif_link_set(int ifindex, const vif_link_change *c, char *err)
 		if (add_attr(&r, IFLA_MASTER, &m, sizeof(m)))
 			return -EOVERFLOW;
 	}
-	rc = roundtrip(&r, buf, sizeof(buf), &got, err);
+	rc = vif_rtnl_roundtrip(&r.nh, buf, sizeof(buf), &got, err);
 	if (rc)
 		return rc;
-	const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-	rc = NLMSG_OK(h, (unsigned)got) ? nl_error(h) : -EBADMSG;
+	rc = vif_rtnl_verdict(buf, got, NULL, 0);
 	if (rc != 0) {
 		rc = rc > 0 ? -EBADMSG : rc;
 		errf(err, "cannot change link %d%s%s: %s", ifindex, c->name ? " to " : "",

@@ -2,7 +2,8 @@
  *
  * Issue 17 item 6: under emulation every process start costs a second or more, and shaping
  * started `tc` once per apply (and `tc` twice per device at every removal). Each change here is
- * one request on a NETLINK_ROUTE socket of the calling thread's namespace, built with libmnl:
+ * one request built with libmnl and sent, in the calling thread's namespace, through xvps-vif's
+ * own rtnetlink exchange (hypervisor/vif_link.h, vif_rtnl_roundtrip and vif_rtnl_verdict):
  *   NET_TC_TBF          RTM_NEWQDISC, NLM_F_CREATE|NLM_F_REPLACE, parent TC_H_ROOT, handle
  *                       major:0, kind "tbf", TCA_TBF_PARMS + TCA_TBF_BURST (+ TCA_TBF_RATE64
  *                       above 2^32-1 bytes/s) — what `tc qdisc replace ... tbf` sends, without
@@ -24,9 +25,8 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
+#include "../hypervisor/vif_link.h"
 #include "net.h"
 
 bool net_tc_line(const net_tc_op *op, char *out, size_t len)
@@ -94,81 +94,21 @@ static struct nlmsghdr *build(const net_tc_op *op, int ifindex, char *buf)
 	return nlh;
 }
 
-/* The kernel's answer to seq in buf (got bytes): 0 or -errno, with its extended ack text (or
- * "") in msg. */
-static int verdict(const char *buf, ssize_t got, unsigned seq, char *msg, size_t msglen)
-{
-	int left = (int)got;
-
-	msg[0] = '\0';
-	for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, left);
-	     h = mnl_nlmsg_next(h, &left)) {
-		if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
-			continue;
-		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-			return -EBADMSG;
-		const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-		if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
-			/* NETLINK_CAP_ACK: the request is not echoed, the TLVs follow e->msg. */
-			const struct nlattr *a;
-			mnl_attr_for_each(a, h, sizeof(*e))
-			{
-				if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-				    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-					snprintf(msg, msglen, "%s", mnl_attr_get_str(a));
-			}
-		}
-		return e->error;
-	}
-	return -EBADMSG;
-}
-
-/* Sends nlh on a fresh NETLINK_ROUTE socket and reads the kernel's verdict. */
-static int roundtrip(struct nlmsghdr *nlh, char *msg, size_t msglen)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct timeval tv = {.tv_sec = 5};
-	int one = 1, rc;
-	ssize_t got;
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-
-	msg[0] = '\0';
-	if (!nl)
-		return -errno;
-	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	/* The kernel answers at once; the timeout only bounds a socket that never does. */
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	nlh->nlmsg_seq = (unsigned)time(NULL);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	do
-		got = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	while (got < 0 && errno == EINTR);
-	rc = got < 0 ? -errno : verdict(buf, got, nlh->nlmsg_seq, msg, msglen);
-out:
-	mnl_socket_close(nl);
-	return rc;
-}
-
+/* op through the kernel. 0 or -errno with err set (the absent ones too: net_tc decides). */
 static int kernel_tc(const net_tc_op *op, char err[NET_ERRLEN])
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE], msg[200];
-	int ifindex = net_ifindex(op->dev), rc;
+	char req[MNL_SOCKET_BUFFER_SIZE], ans[MNL_SOCKET_BUFFER_SIZE], msg[200] = "";
+	char lerr[VIF_LINK_ERRLEN], line[160];
+	int ifindex = net_ifindex(op->dev), rc = -ENODEV;
+	ssize_t got = 0;
 
-	if (ifindex == 0)
-		rc = -ENODEV;
-	else
-		rc = roundtrip(build(op, ifindex, buf), msg, sizeof(msg));
-	if (rc == 0 || (op->kind != NET_TC_TBF && (rc == -ENOENT || rc == -ENODEV)))
+	if (ifindex > 0) {
+		rc = vif_rtnl_roundtrip(build(op, ifindex, req), ans, sizeof(ans), &got, lerr);
+		if (rc == 0 && (rc = vif_rtnl_verdict(ans, got, msg, sizeof(msg))) > 0)
+			rc = -EBADMSG; /* an answer that is not an acknowledgement */
+	}
+	if (rc == 0)
 		return 0;
-	char line[160];
 	net_tc_line(op, line, sizeof(line));
 	snprintf(err, NET_ERRLEN, "`%s` failed: %s%s%s.", line, strerror(-rc), msg[0] ? ": " : "",
 	         msg);
@@ -188,14 +128,18 @@ int net_tc(net_ctx *ctx, const net_tc_op *op, char err[NET_ERRLEN])
 		snprintf(err, NET_ERRLEN, "A tbf needs a rate and a burst above 0.");
 		return -EINVAL;
 	}
-	if (!ctx->tc)
-		return kernel_tc(op, err);
-	if (!net_tc_line(op, line, sizeof(line))) {
+	int rc;
+	if (!ctx->tc) {
+		rc = kernel_tc(op, err);
+	} else if (!net_tc_line(op, line, sizeof(line))) {
 		snprintf(err, NET_ERRLEN, "The change on %s does not fit its line.", op->dev);
 		return -EINVAL;
+	} else {
+		rc = ctx->tc(ctx->tc_arg, line, err);
 	}
-	int rc = ctx->tc(ctx->tc_arg, line, err);
-	if (op->kind != NET_TC_TBF && (rc == -ENOENT || rc == -ENODEV))
-		rc = 0;
+	if (op->kind != NET_TC_TBF && (rc == -ENOENT || rc == -ENODEV)) {
+		err[0] = '\0'; /* what a delete removes is gone already */
+		return 0;
+	}
 	return rc;
 }
