@@ -14,7 +14,7 @@
 # running, so the action lands on live traffic. Then:
 #   a  A's quota throttle is in force (throttle_mbit = QUOTA_MBIT, quota state "throttled", a tbf
 #      of that rate on A's vif) within 60 s of the stream's start (the crossing is after it); the
-#      stream, still running, passes A's vif at 1/4..1.5 x QUOTA_MBIT (bytes of the vif over 4 s:
+#      stream, still running, reaches B at 1/4..1.5 x QUOTA_MBIT (bytes of B's vif over 4 s:
 #      a shaper changed under a full queue must neither wedge nor let it through), and a new 4 s
 #      TCP stream measures at most 1.5 x QUOTA_MBIT both ways (correctness bounds, not a
 #      benchmark);
@@ -294,9 +294,11 @@ stream_stop() { # TAG: ends both ends (pids this script started)
 		unset "bgpid[$name]"
 	done
 }
-# vif_rate DOMID SECONDS: Mbit/s the guest sent through its vif (the dom0 end's rx_bytes).
+# vif_rate DOMID SECONDS [rx|tx]: Mbit/s through the guest's vif, as its dom0 end counts: rx
+# (default) what the guest sent — counted before the netdev ingress hook, so with what the
+# policer then drops —, tx what reached the guest.
 vif_rate() {
-	local f=/sys/class/net/xvif$1/statistics/rx_bytes a b
+	local f=/sys/class/net/xvif$1/statistics/${3:-rx}_bytes a b
 	a=$(ip netns exec "$dom0" cat "$f") || return 1
 	sleep "$2"
 	b=$(ip netns exec "$dom0" cat "$f") || return 1
@@ -316,12 +318,17 @@ if until_deadline suspended C; then
 else
 	fail "b C: not suspended within 60 s of the crossing: $(vps_json C | jq -c '{state, domid, suspension, quota}')"
 fi
-sleep 1 # the shaper's burst
-r=$(vif_rate "${domid[A]}" 4)
+# What A's stream delivers once throttled, read where it arrives: B's vif (C, suspended above,
+# sends nothing any more). A's own vif counts what A offers, before the policer in A's table
+# drops the excess, so TCP's overshoot and retransmissions read there as rate (one CI run:
+# 31.71 of 20 Mbit/s). First the policer's burst: a new rule's bucket holds one second of the
+# rate plus 250 ms (nftables' byte limit), spent at line speed.
+sleep 2
+r=$(vif_rate "${domid[B]}" 4 tx)
 if kill -0 "${bgpid[sendA2]}" 2>/dev/null && le "$r" "$(awk -v l="$limit" 'BEGIN { print l * 1.5 }')" && ge "$r" "$(awk -v l="$limit" 'BEGIN { print l / 4 }')"; then
-	pass "a rate of A's running stream once throttled: $r Mbit/s through its vif (limit $limit; at most 1.5 x, at least 1/4)"
+	pass "a rate of A's running stream once throttled: $r Mbit/s delivered to B's vif (limit $limit; at most 1.5 x, at least 1/4)"
 else
-	fail "a rate of A's running stream once throttled: ${r:-none} Mbit/s through its vif (limit $limit; at most 1.5 x, at least 1/4; sender: $(cat "$tmp/sendA2.out"))"
+	fail "a rate of A's running stream once throttled: ${r:-none} Mbit/s delivered to B's vif (limit $limit; at most 1.5 x, at least 1/4; sender: $(cat "$tmp/sendA2.out"))"
 fi
 stream_stop A2
 stream_stop C2
