@@ -377,12 +377,22 @@ static int apply(int64_t customer_id, bool suspend)
 	return 0;
 }
 
+/* customer_billing.state of customer_id. 0 or -EIO. */
+static int set_state(int64_t customer_id, const char *state)
+{
+	sqlite3_stmt *st = db_stmt("UPDATE customer_billing SET state=?2 WHERE customer_id=?1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	return db_run_id(st, customer_id) ? 0 : -EIO;
+}
+
 int balance_check(int64_t customer_id, int64_t now)
 {
 	static const char *const names[] = {"ok", "low", "suspended"};
 	enum { OK, LOW, SUSPENDED } target = OK, was;
 	balance b;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (balance_load(customer_id, now, false, &b) != 0)
@@ -394,6 +404,12 @@ int balance_check(int64_t customer_id, int64_t now)
 		target = SUSPENDED;
 	else if (b.prepaid && b.balance < b.low_balance_cents)
 		target = LOW;
+	/* A suspension is recorded before the VPS are suspended, so whoever sees a VPS suspended by
+	 * billing reads the balance as suspended too (apply runs again at every tick: a failure is
+	 * retried); a lift is recorded after them (a failed one stays suspended and is retried). */
+	if (target == SUSPENDED && was != SUSPENDED &&
+	    (rc = set_state(customer_id, names[target])) != 0)
+		return rc;
 	if (target == SUSPENDED) {
 		/* every tick: a VPS ordered since is suspended too */
 		if ((rc = apply(customer_id, true)) != 0)
@@ -410,11 +426,7 @@ int balance_check(int64_t customer_id, int64_t now)
 		notice(customer_id, "lifted", b.balance, now);
 	if (target == LOW && was == OK)
 		notice(customer_id, "low_balance", b.balance, now);
-	st = db_stmt("UPDATE customer_billing SET state=?2 WHERE customer_id=?1");
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 2, names[target], -1, SQLITE_STATIC);
-	return db_run_id(st, customer_id) ? 0 : -EIO;
+	return target == SUSPENDED ? 0 : set_state(customer_id, names[target]);
 }
 
 /* Draws the open range's running cost beyond what was drawn already. */
